@@ -1,0 +1,169 @@
+"""Walk the layer graph once and compute every figure: the static analysis.
+
+No forward pass and no torch: shapes, parameters, MACs and FLOPs come from each
+op's own formulas; receptive fields follow Araujo et al.'s recurrence; peak memory
+comes from tensor lifetimes in topological order.
+
+>>> import cnncalc
+>>> r = cnncalc.analyze(cnncalc.load("lenet5"))
+>>> r.layer("C3").params, r.totals.trainable_params
+(1516, 60000)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Literal
+
+from .errors import CnncalcError, ShapeError, UsageError
+from .graph import INPUT, Network, Node
+from .ops.base import FLOP_CATEGORIES, RFStep, Shape, numel
+from .report import LayerReport, ReceptiveField, Report, Totals
+
+DType = Literal["float32", "float16", "bfloat16", "float64", "int8"]
+DTYPE_BYTES: dict[str, int] = {"float64": 8, "float32": 4, "float16": 2, "bfloat16": 2, "int8": 1}
+
+
+@dataclass(frozen=True)
+class _RF:
+    rf: ReceptiveField | None
+    #: True once a global reduction or a flatten has mixed every position
+    mixed: bool
+
+
+def _apply(rf: ReceptiveField, step: RFStep) -> ReceptiveField:
+    return ReceptiveField(
+        tuple(r + s * j for r, s, j in zip(rf.size, step.span, rf.jump)),
+        tuple(j * f for j, f in zip(rf.jump, step.factor)),
+        tuple(st + o * j for st, o, j in zip(rf.start, step.offset, rf.jump)),
+        rf.aligned,
+    )
+
+
+def _propagate(node: Node, ins: list[Shape], states: list[_RF]) -> _RF:
+    steps = node.op.rf_inputs(ins) if len(ins) > 1 else [node.op.rf(ins)]
+    paths = []
+    for state, step in zip(states, steps):
+        if state.rf is None or step is None or len(step.span) != len(state.rf.size):
+            return _RF(None, True)
+        paths.append(_apply(state.rf, step))
+    mixed = any(s.mixed for s in states) or any(s.whole for s in steps if s)
+    if len(paths) == 1:
+        return _RF(paths[0], mixed)
+    widest = max(paths, key=lambda p: tuple(p.size))
+    aligned = all(p.aligned for p in paths) and all(
+        p.jump == widest.jump and p.start == widest.start for p in paths)
+    return _RF(ReceptiveField(widest.size, widest.jump, widest.start, aligned), mixed)
+
+
+def _input_rf(shape: Shape) -> _RF:
+    if len(shape) < 2:
+        return _RF(None, True)
+    n = len(shape) - 1
+    return _RF(ReceptiveField((1,) * n, (1,) * n, (Fraction(0),) * n), False)
+
+
+def _figures(node: Node, ins: list[Shape], batch: int, size: int, strict: bool) -> LayerReport:
+    op = node.op
+    out = op.shape(ins)
+    p = op.params(ins)
+    macs = op.macs(ins, out)
+    breakdown = {k: v * batch for k, v in op.flops(ins, out).items() if v}
+    unknown = set(breakdown) - set(FLOP_CATEGORIES)
+    if unknown:  # a programming error in an op, not a user error
+        raise RuntimeError(f"op {op.name} reports unknown FLOP categories {sorted(unknown)}")
+    warns = tuple(op.warnings(ins))
+    if strict and warns:
+        raise ShapeError(warns[0] + " (an error under --strict)",
+                         hints=("change the padding or stride so the windows tile the input",))
+    return LayerReport(
+        id=node.id, op=op.name, inputs=node.inputs, input_shapes=tuple(ins), output_shape=out,
+        params=p.total, trainable_params=p.trainable, buffers=p.buffers, macs=macs * batch,
+        flops=sum(breakdown.values()), flops_breakdown=breakdown, receptive_field=None,
+        activation_bytes=numel(out) * batch * size, param_bytes=p.total * size, warnings=warns,
+        block=node.block, block_name=node.block_name, shorthand=node.shorthand, loc=node.loc,
+    )
+
+
+def _locate(exc: CnncalcError, node: Node, ins: list[Shape]) -> CnncalcError:
+    notes = tuple(reversed(node.trace))
+    if len(ins) > 1:
+        shown = ", ".join(f"{i} [{','.join(map(str, s))}]" for i, s in zip(node.inputs, ins))
+        notes = (f"inputs: {shown}",) + notes
+    else:
+        notes = (f"input shape [{','.join(map(str, ins[0]))}]",) + notes
+    return exc.located(node.loc, layer=node.id, notes=notes)
+
+
+def _peak(net_nodes: tuple[Node, ...], sizes: dict[str, int], output: str) -> int:
+    last_use = {INPUT: -1}
+    for i, node in enumerate(net_nodes):
+        for name in node.inputs:
+            last_use[name] = i
+    last_use[output] = len(net_nodes)
+    live = sizes[INPUT]
+    peak = live
+    for i, node in enumerate(net_nodes):
+        live += sizes[node.id]
+        peak = max(peak, live)
+        for name in set(node.inputs):
+            if last_use.get(name) == i:
+                live -= sizes[name]
+        if last_use.get(node.id, -1) < i:  # produced but never read: freed at once
+            live -= sizes[node.id]
+    return peak
+
+
+def analyze(network: Network, input_shape: Shape | None = None, *, batch: int = 1,
+            dtype: DType = "float32", strict: bool | None = None) -> Report:
+    """Analyse ``network`` statically and return a :class:`Report`.
+
+    ``input_shape`` overrides the spec's input (no batch axis); figures that scale
+    with the batch (MACs, FLOPs, activation bytes) are for ``batch`` samples.
+    """
+    if dtype not in DTYPE_BYTES:
+        raise UsageError(f"dtype '{dtype}' is unknown (choose from {', '.join(DTYPE_BYTES)})")
+    if batch < 1:
+        raise UsageError(f"batch must be >= 1, got {batch}")
+    size = DTYPE_BYTES[dtype]
+    strict = network.strict if strict is None else strict
+    x = tuple(input_shape) if input_shape is not None else network.input_shape
+    shapes: dict[str, Shape] = {INPUT: x}
+    rfs: dict[str, _RF] = {INPUT: _input_rf(x)}
+    rows: list[LayerReport] = []
+    warnings: list[str] = []
+    rf_at: tuple[ReceptiveField | None, str | None] = (None, None)
+    for node in network.nodes:
+        ins = [shapes[i] for i in node.inputs]
+        try:
+            row = _figures(node, ins, batch, size, strict)
+            state = _propagate(node, ins, [rfs[i] for i in node.inputs])
+        except CnncalcError as exc:
+            raise _locate(exc, node, ins) from None
+        row = LayerReport(**{**row.__dict__, "receptive_field": state.rf})
+        shapes[node.id], rfs[node.id] = row.output_shape, state
+        if state.rf is not None and not state.mixed:
+            rf_at = (state.rf, node.id)
+        warnings.extend(f"{node.id}: {w}" for w in row.warnings)
+        rows.append(row)
+    sizes = {INPUT: numel(x) * batch * size} | {r.id: r.activation_bytes for r in rows}
+    breakdown = {c: sum(r.flops_breakdown.get(c, 0) for r in rows) for c in FLOP_CATEGORIES}
+    totals = Totals(
+        params=sum(r.params for r in rows),
+        trainable_params=sum(r.trainable_params for r in rows),
+        buffers=sum(r.buffers for r in rows),
+        macs=sum(r.macs for r in rows),
+        flops=sum(breakdown.values()),
+        flops_breakdown={c: v for c, v in breakdown.items() if v},
+        param_bytes=sum(r.param_bytes for r in rows),
+        buffer_bytes=sum(r.buffers for r in rows) * size,
+        input_bytes=sizes[INPUT],
+        activation_bytes=sum(r.activation_bytes for r in rows),
+        peak_activation_bytes=_peak(network.nodes, sizes, network.output),
+    )
+    return Report(
+        name=network.name, input_shape=x, output_shape=shapes[network.output], batch=batch,
+        dtype=dtype, layers=tuple(rows), totals=totals, receptive_field=rf_at[0],
+        receptive_field_layer=rf_at[1], warnings=tuple(warnings), source=network.source,
+    )

@@ -1,0 +1,105 @@
+"""One error root for the whole project, with an optional source location.
+
+Inner code raises the bare fact (``k must be > 0, got 0``); outer code adds the
+location, the layer path and notes with :meth:`CnncalcError.located`.  Only the CLI
+catches these, prints :meth:`CnncalcError.format` and exits with ``exit_code``.
+
+>>> e = SpecError("k must be > 0, got 0").located(Loc("net.yaml", 6, 24), layer="S2")
+>>> e.format()
+'net.yaml:6:24: error: S2: k must be > 0, got 0'
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Loc:
+    """A position in a source file, 1-based like editors and compilers show it."""
+
+    file: str
+    line: int
+    col: int
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}:{self.col}"
+
+
+class CnncalcError(Exception):
+    """Root of every error cnncalc raises on purpose."""
+
+    exit_code = 2
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        loc: Loc | None = None,
+        layer: str | None = None,
+        notes: tuple[str, ...] = (),
+        hints: tuple[str, ...] = (),
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.loc = loc
+        self.layer = layer
+        self.notes = tuple(notes)
+        self.hints = tuple(hints)
+
+    def located(
+        self,
+        loc: Loc | None = None,
+        *,
+        layer: str | None = None,
+        notes: tuple[str, ...] = (),
+        hints: tuple[str, ...] = (),
+    ) -> "CnncalcError":
+        """Fill in what is not known yet (inner facts win) and return self."""
+        if self.loc is None:
+            self.loc = loc
+        if self.layer is None:
+            self.layer = layer
+        self.notes = self.notes + tuple(n for n in notes if n not in self.notes)
+        self.hints = self.hints + tuple(h for h in hints if h not in self.hints)
+        return self
+
+    def format(self) -> str:
+        """The user-facing text: ``file:line:col: error: layer: message`` + notes."""
+        head = f"{self.loc}: " if self.loc else ""
+        who = f"{self.layer}: " if self.layer else ""
+        lines = [f"{head}error: {who}{self.message}"]
+        lines += [f"  note: {n}" for n in self.notes]
+        lines += [f"  hint: {h}" for h in self.hints]
+        return "\n".join(lines)
+
+    def __str__(self) -> str:
+        return self.format()
+
+
+class SpecError(CnncalcError):
+    """The spec is not valid: YAML, schema, wiring, expressions, arguments."""
+
+
+class ShapeError(CnncalcError):
+    """Shapes do not work out: empty outputs, mismatched merges, bad groups."""
+
+
+class LimitError(SpecError):
+    """The input exceeds a documented resource limit (size, depth, expansion)."""
+
+
+class UsageError(CnncalcError):
+    """The command line is wrong (bad --input, unknown zoo name, ...)."""
+
+
+class CheckFailed(CnncalcError):
+    """An expectation or budget did not hold (exit 1)."""
+
+    exit_code = 1
+
+
+class EnvironmentUnavailable(CnncalcError):
+    """The machine cannot do it: torch missing, no such device (exit 3)."""
+
+    exit_code = 3

@@ -1,0 +1,70 @@
+"""The expanded layer graph: nodes in topological (definition) order.
+
+Layers may only read ids defined before them, so definition order *is* a
+topological order and a cycle cannot be written (the expander says so).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+from .errors import Loc
+from .ops.base import Op, Shape
+
+INPUT = "input"
+
+
+@dataclass(frozen=True)
+class Node:
+    """One row of the report: an op instance wired to earlier node ids."""
+
+    id: str
+    op: Op
+    inputs: tuple[str, ...]
+    loc: Loc | None = None
+    arg_locs: Mapping[str, Loc] = field(default_factory=dict)
+    #: where blocks were instantiated, outermost first (for error notes)
+    trace: tuple[str, ...] = ()
+    #: the block instance this node belongs to ("conv3[0]"), or None at top level
+    block: str | None = None
+    #: the block's definition name ("bottleneck"), or None at top level
+    block_name: str | None = None
+    #: "bn" / "act" for rows expanded from shorthand on a conv or linear
+    shorthand: str | None = None
+
+    @property
+    def op_name(self) -> str:
+        return self.op.name
+
+
+@dataclass(frozen=True)
+class Network:
+    """A validated, expanded spec.  ``cnncalc.analyze`` turns it into a Report.
+
+    >>> import cnncalc
+    >>> net = cnncalc.load("lenet5")
+    >>> net.input_shape, net.nodes[0].id
+    ((1, 32, 32), 'C1')
+    """
+
+    name: str
+    input_shape: Shape
+    nodes: tuple[Node, ...]
+    output: str
+    source: str = "<spec>"
+    input_loc: Loc | None = None
+    strict: bool = False
+    #: the raw ``expect:`` mapping (with marks), for ``cnncalc check``
+    expect: Any = None
+    #: the raw document (with marks), for tools that need to point into it
+    raw: Any = None
+
+    def __len__(self) -> int:
+        return len(self.nodes)
+
+    def node(self, node_id: str) -> Node:
+        for n in self.nodes:
+            if n.id == node_id:
+                return n
+        raise KeyError(node_id)

@@ -1,0 +1,286 @@
+"""The op protocol, the registry and the small helpers every op family shares.
+
+Every op is one class registered with :func:`register`.  It declares its arguments
+as a strict pydantic model and defines, side by side, each figure the analysis
+reports: output shape, parameters, MACs, FLOPs by category and its receptive-field
+step.  Shapes are tuples of plain ints *without* the batch axis: ``(C, *spatial)``
+for feature maps, ``(F,)`` for vectors.
+
+>>> from cnncalc.ops import get_op
+>>> conv = get_op("conv").from_args({"out": 6, "k": 5})
+>>> conv.shape([(1, 32, 32)])
+(6, 28, 28)
+>>> conv.params([(1, 32, 32)]).trainable
+156
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from fractions import Fraction
+from typing import Any, ClassVar, Sequence
+
+from pydantic import BaseModel, ConfigDict
+
+from ..errors import ShapeError
+
+Shape = tuple[int, ...]
+
+#: FLOP categories (the keys of every op's ``flops`` dict).  docs/counting.md says
+#: what each one holds and how peers' totals are rebuilt from them.
+FLOP_CATEGORIES = ("conv", "linear", "bias", "norm", "activation", "pool", "merge", "other")
+
+
+class OpArgs(BaseModel):
+    """Base of every op's argument model: strict types, unknown keys rejected."""
+
+    model_config = ConfigDict(strict=True, extra="forbid", frozen=True)
+
+
+@dataclass(frozen=True)
+class Params:
+    """Parameter counts of one layer: trainable, fixed (requires_grad=False), buffers."""
+
+    trainable: int = 0
+    fixed: int = 0
+    buffers: int = 0
+
+    @property
+    def total(self) -> int:
+        return self.trainable + self.fixed
+
+
+@dataclass(frozen=True)
+class RFStep:
+    """How one layer maps receptive fields, per spatial axis (Araujo et al., 2019).
+
+    ``size_out = size_in + span * jump_in``, ``jump_out = jump_in * factor``,
+    ``start_out = start_in + offset * jump_in``.  ``whole`` marks a reduction over the
+    entire input (global pooling): the network's receptive field is read before it.
+    """
+
+    span: tuple[Fraction, ...]
+    factor: tuple[Fraction, ...]
+    offset: tuple[Fraction, ...]
+    whole: bool = False
+
+    @staticmethod
+    def identity(n: int) -> "RFStep":
+        return RFStep((Fraction(0),) * n, (Fraction(1),) * n, (Fraction(0),) * n)
+
+    @staticmethod
+    def window(k_eff: Sequence[int], stride: Sequence[int], pad_before: Sequence[int],
+               whole: bool = False) -> "RFStep":
+        """A sliding window: effective kernel, stride and leading padding per axis."""
+        return RFStep(
+            tuple(Fraction(k - 1) for k in k_eff),
+            tuple(Fraction(s) for s in stride),
+            tuple(Fraction(k - 1, 2) - p for k, p in zip(k_eff, pad_before)),
+            whole,
+        )
+
+
+class Op:
+    """Base class of every op.  Subclasses set the class attributes and figures."""
+
+    name: ClassVar[str]
+    family: ClassVar[str]
+    summary: ClassVar[str]
+    Args: ClassVar[type[OpArgs]] = OpArgs
+    #: how many inputs the op takes: (min, max); max None = any number
+    arity: ClassVar[tuple[int, int | None]] = (1, 1)
+
+    def __init__(self, args: OpArgs) -> None:
+        self.args = args
+
+    @classmethod
+    def from_args(cls, raw: dict[str, Any]) -> "Op":
+        """Validate ``raw`` with the op's model (raises pydantic.ValidationError)."""
+        return cls(cls.Args.model_validate(raw))
+
+    def __repr__(self) -> str:
+        return f"{self.name}({self.args!r})"
+
+    # ---- the figures: every op defines all of them (the registry test enforces it)
+    def shape(self, ins: list[Shape]) -> Shape:
+        raise NotImplementedError
+
+    def params(self, ins: list[Shape]) -> Params:
+        raise NotImplementedError
+
+    def macs(self, ins: list[Shape], out: Shape) -> int:
+        raise NotImplementedError
+
+    def flops(self, ins: list[Shape], out: Shape) -> dict[str, int]:
+        raise NotImplementedError
+
+    def rf(self, ins: list[Shape]) -> RFStep | None:
+        """The receptive-field step, or None when the output has no spatial layout."""
+        raise NotImplementedError
+
+    def rf_inputs(self, ins: list[Shape]) -> list[RFStep | None]:
+        """One receptive-field step per input (merges override this)."""
+        return [self.rf(ins)] * len(ins)
+
+    def warnings(self, ins: list[Shape]) -> list[str]:
+        """Non-fatal findings, e.g. a stride that drops rows (truncation)."""
+        return []
+
+
+# --------------------------------------------------------------------- registry
+REGISTRY: dict[str, type[Op]] = {}
+
+
+def register(cls: type[Op]) -> type[Op]:
+    """Class decorator: make ``cls`` available under ``cls.name``."""
+    if cls.name in REGISTRY:
+        raise RuntimeError(f"op {cls.name!r} registered twice")
+    REGISTRY[cls.name] = cls
+    return cls
+
+
+# ---------------------------------------------------------------------- helpers
+def numel(shape: Shape) -> int:
+    return math.prod(shape)
+
+
+def spatial(shape: Shape, op: str, min_rank: int = 1) -> Shape:
+    """The spatial dims of a ``(C, *spatial)`` input, checking there are some."""
+    if len(shape) - 1 < min_rank:
+        raise ShapeError(
+            f"{op} needs an input of shape [C, L], [C, H, W] or [C, D, H, W]; got {list(shape)}"
+        )
+    return shape[1:]
+
+
+def per_axis(value: int | Sequence[int], n: int, what: str) -> tuple[int, ...]:
+    """Broadcast an int to ``n`` axes, or check a list has one value per axis."""
+    if isinstance(value, int):
+        return (value,) * n
+    if len(value) == 1:
+        return (value[0],) * n
+    if len(value) != n:
+        raise ShapeError(f"{what} has {len(value)} values {list(value)} but the input has {n} spatial axes")
+    return tuple(value)
+
+
+def pointwise_rf(x: Shape) -> RFStep | None:
+    """Identity step for element-wise ops; None on a vector (no spatial layout)."""
+    return RFStep.identity(len(x) - 1) if len(x) > 1 else None
+
+
+def effective_kernel(k: Sequence[int], dilation: Sequence[int]) -> tuple[int, ...]:
+    """k + (k-1)(d-1): the span a dilated kernel covers."""
+    return tuple(d * (kk - 1) + 1 for kk, d in zip(k, dilation))
+
+
+def window_out(n: int, k_eff: int, stride: int, before: int, after: int, ceil_mode: bool = False) -> int:
+    """Output length of a sliding window (conv or pool) along one axis.
+
+    ``floor((n + before + after - k_eff) / stride) + 1``; with ``ceil_mode`` the
+    last partial window is kept unless it would start in the trailing padding
+    (torch's rule).
+    """
+    span = n + before + after - k_eff
+    if ceil_mode:
+        out = -(-span // stride) + 1
+        if (out - 1) * stride >= n + before:
+            out -= 1
+        return out
+    return span // stride + 1
+
+
+def formula(n: int, k: int, d: int, stride: int, before: int, after: int) -> str:
+    """The output-size formula with numbers filled in, for error messages."""
+    pad = f"2*{before}" if before == after else f"{before}+{after}"
+    k_term = f"{d}*({k}-1)" if d != 1 else f"({k}-1)"
+    return f"floor(({n} + {pad} - {k_term} - 1) / {stride}) + 1"
+
+
+def resolve_padding(
+    pad: Any, n: Sequence[int], k_eff: Sequence[int], stride: Sequence[int]
+) -> tuple[tuple[int, int], ...]:
+    """Normalise every padding form to one ``(before, after)`` pair per axis.
+
+    ``int`` | ``[p_h, p_w]`` | ``[[top, bottom], [left, right]]`` | ``"same"`` |
+    ``"valid"``.  ``same`` gives ``ceil(n / stride)`` outputs; an odd total puts the
+    extra row on the leading side (top/left), as the course notes do.
+
+    >>> resolve_padding("same", (6,), (2,), (1,))
+    ((1, 0),)
+    """
+    axes = len(n)
+    if pad == "valid":
+        return ((0, 0),) * axes
+    if pad == "same":
+        out = []
+        for size, k, s in zip(n, k_eff, stride):
+            total = max((-(-size // s) - 1) * s + k - size, 0)
+            out.append((total - total // 2, total // 2))
+        return tuple(out)
+    if isinstance(pad, int):
+        return ((pad, pad),) * axes
+    if pad and all(isinstance(p, list) for p in pad):
+        if len(pad) != axes or any(len(p) != 2 for p in pad):
+            raise ShapeError(
+                f"pad {pad} needs one [before, after] pair for each of the {axes} spatial axes"
+            )
+        return tuple((p[0], p[1]) for p in pad)
+    return tuple((p, p) for p in per_axis(pad, axes, "pad"))
+
+
+@dataclass(frozen=True)
+class Window:
+    """A resolved sliding window over the spatial axes of one input."""
+
+    n: tuple[int, ...]
+    k: tuple[int, ...]
+    dilation: tuple[int, ...]
+    stride: tuple[int, ...]
+    pad: tuple[tuple[int, int], ...]
+    ceil_mode: bool = False
+    k_eff: tuple[int, ...] = field(init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "k_eff", effective_kernel(self.k, self.dilation))
+
+    def out(self, op: str) -> tuple[int, ...]:
+        """Output sizes; raises a ShapeError with the formula when one is < 1."""
+        sizes = []
+        for axis, (n, k, d, s, (b, a), ke) in enumerate(
+            zip(self.n, self.k, self.dilation, self.stride, self.pad, self.k_eff)
+        ):
+            size = window_out(n, ke, s, b, a, self.ceil_mode)
+            if size < 1:
+                name = _axis_name(axis, len(self.n))
+                raise ShapeError(
+                    f"output {name} is {max(size, 0)}: {formula(n, k, d, s, b, a)} = {size}; "
+                    f"the input {name} {n} (padded {n + b + a}) is smaller than the "
+                    f"effective kernel {ke}"
+                )
+            sizes.append(size)
+        return tuple(sizes)
+
+    def truncation(self, op: str) -> list[str]:
+        """Warnings for axes where the stride does not tile the padded input."""
+        found = []
+        for axis, (n, s, (b, a), ke) in enumerate(zip(self.n, self.stride, self.pad, self.k_eff)):
+            rest = (n + b + a - ke) % s
+            if rest and not self.ceil_mode:
+                name = _axis_name(axis, len(self.n))
+                found.append(
+                    f"stride {s} does not tile the padded {name} {n + b + a} with kernel {ke}: "
+                    f"({n + b + a} - {ke}) % {s} = {rest}, so the last {rest} "
+                    f"{'row' if name == 'height' else 'column' if name == 'width' else 'position'}"
+                    f"{'s' if rest > 1 else ''} of the input are dropped"
+                )
+        return found
+
+    def rf(self) -> RFStep:
+        return RFStep.window(self.k_eff, self.stride, [b for b, _ in self.pad])
+
+
+def _axis_name(axis: int, axes: int) -> str:
+    names = {1: ("length",), 2: ("height", "width"), 3: ("depth", "height", "width")}
+    return names.get(axes, tuple(f"axis {i}" for i in range(axes)))[axis]

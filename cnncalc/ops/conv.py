@@ -1,0 +1,215 @@
+"""Convolutions: ``conv`` (incl. groups, depthwise, dilation, LeNet-5's ``connect``
+table), ``conv_transpose`` and ``local`` (locally connected, unshared weights)."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+
+from pydantic import model_validator
+
+from ..errors import ShapeError
+from .base import Op, OpArgs, Params, RFStep, Shape, Window, numel, per_axis, register, resolve_padding, spatial
+from .types import ActName, IntPerAxis, NonNegInt, NonNegPerAxis, Padding, PosInt
+
+
+class Shorthand(OpArgs):
+    """``act`` and ``bn`` expand into their own rows (``ID.bn``, ``ID.act``)."""
+
+    act: ActName = "none"
+    bn: bool = False
+
+
+class ConvArgs(Shorthand):
+    out: PosInt
+    k: IntPerAxis
+    stride: IntPerAxis = 1
+    pad: Padding = 0
+    dilation: IntPerAxis = 1
+    groups: PosInt = 1
+    bias: bool = True
+    connect: list[list[NonNegInt]] | None = None
+
+    @model_validator(mode="after")
+    def _connect_fits(self) -> "ConvArgs":
+        if self.connect is not None:
+            if self.groups != 1:
+                raise ValueError("connect and groups cannot be combined")
+            if len(self.connect) != self.out:
+                raise ValueError(f"connect has {len(self.connect)} rows but out is {self.out}")
+            for j, row in enumerate(self.connect):
+                if not row:
+                    raise ValueError(f"connect row {j} is empty")
+                if len(set(row)) != len(row):
+                    raise ValueError(f"connect row {j} lists a map twice: {row}")
+        return self
+
+
+def _conv_window(a: ConvArgs, x: Shape, op: str) -> Window:
+    n = spatial(x, op)
+    k = per_axis(a.k, len(n), "k")
+    d = per_axis(a.dilation, len(n), "dilation")
+    s = per_axis(a.stride, len(n), "stride")
+    k_eff = tuple(dd * (kk - 1) + 1 for kk, dd in zip(k, d))
+    return Window(n, k, d, s, resolve_padding(a.pad, n, k_eff, s))
+
+
+def _check_groups(c_in: int, c_out: int, groups: int) -> None:
+    if c_in % groups:
+        raise ShapeError(f"groups={groups} does not divide the {c_in} input channels")
+    if c_out % groups:
+        raise ShapeError(f"groups={groups} does not divide out={c_out}")
+
+
+@register
+class Conv(Op):
+    name = "conv"
+    family = "conv"
+    summary = "N-d convolution (1-D, 2-D or 3-D by input rank); groups, dilation, connect table"
+    Args = ConvArgs
+    args: ConvArgs
+
+    def window(self, ins: list[Shape]) -> Window:
+        return _conv_window(self.args, ins[0], self.name)
+
+    def connections(self, c_in: int) -> int:
+        """Input maps each output map reads, summed over output maps."""
+        a = self.args
+        if a.connect is None:
+            _check_groups(c_in, a.out, a.groups)
+            return a.out * (c_in // a.groups)
+        for j, row in enumerate(a.connect):
+            bad = [i for i in row if i >= c_in]
+            if bad:
+                raise ShapeError(
+                    f"connect: row {j} lists input map {bad[0]}, but the input has "
+                    f"{c_in} channels (0-{c_in - 1})"
+                )
+        return sum(len(row) for row in a.connect)
+
+    def shape(self, ins: list[Shape]) -> Shape:
+        self.connections(ins[0][0])
+        return (self.args.out, *self.window(ins).out(self.name))
+
+    def params(self, ins: list[Shape]) -> Params:
+        k = numel(self.window(ins).k)
+        return Params(self.connections(ins[0][0]) * k + (self.args.out if self.args.bias else 0))
+
+    def macs(self, ins: list[Shape], out: Shape) -> int:
+        return self.connections(ins[0][0]) * numel(self.window(ins).k) * numel(out[1:])
+
+    def flops(self, ins: list[Shape], out: Shape) -> dict[str, int]:
+        return {"conv": 2 * self.macs(ins, out), "bias": numel(out) if self.args.bias else 0}
+
+    def rf(self, ins: list[Shape]) -> RFStep:
+        return self.window(ins).rf()
+
+    def warnings(self, ins: list[Shape]) -> list[str]:
+        return self.window(ins).truncation(self.name)
+
+
+class ConvTransposeArgs(Shorthand):
+    out: PosInt
+    k: IntPerAxis
+    stride: IntPerAxis = 1
+    pad: NonNegPerAxis = 0
+    output_padding: NonNegPerAxis = 0
+    dilation: IntPerAxis = 1
+    groups: PosInt = 1
+    bias: bool = True
+
+
+@register
+class ConvTranspose(Op):
+    name = "conv_transpose"
+    family = "conv"
+    summary = "transposed (fractionally strided) convolution; MACs counted per input element"
+    Args = ConvTransposeArgs
+    args: ConvTransposeArgs
+
+    def _axes(self, x: Shape) -> tuple[tuple[int, ...], ...]:
+        a = self.args
+        n = spatial(x, self.name)
+        r = len(n)
+        return (n, per_axis(a.k, r, "k"), per_axis(a.stride, r, "stride"), per_axis(a.pad, r, "pad"),
+                per_axis(a.output_padding, r, "output_padding"), per_axis(a.dilation, r, "dilation"))
+
+    def shape(self, ins: list[Shape]) -> Shape:
+        _check_groups(ins[0][0], self.args.out, self.args.groups)
+        sizes = []
+        for n, k, s, p, op, d in zip(*self._axes(ins[0])):
+            if op >= max(s, d):
+                raise ShapeError(
+                    f"output_padding {op} must be smaller than stride {s} or dilation {d}"
+                )
+            size = (n - 1) * s - 2 * p + d * (k - 1) + op + 1
+            if size < 1:
+                raise ShapeError(
+                    f"output size is {max(size, 0)}: ({n}-1)*{s} - 2*{p} + {d}*({k}-1) + {op} + 1 = {size}"
+                )
+            sizes.append(size)
+        return (self.args.out, *sizes)
+
+    def params(self, ins: list[Shape]) -> Params:
+        a = self.args
+        k = numel(self._axes(ins[0])[1])
+        return Params(ins[0][0] * (a.out // a.groups) * k + (a.out if a.bias else 0))
+
+    def macs(self, ins: list[Shape], out: Shape) -> int:
+        # every input element is multiplied by every weight it touches, once
+        a = self.args
+        return ins[0][0] * (a.out // a.groups) * numel(self._axes(ins[0])[1]) * numel(ins[0][1:])
+
+    def flops(self, ins: list[Shape], out: Shape) -> dict[str, int]:
+        return {"conv": 2 * self.macs(ins, out), "bias": numel(out) if self.args.bias else 0}
+
+    def rf(self, ins: list[Shape]) -> RFStep:
+        n, k, s, p, _, d = self._axes(ins[0])
+        k_eff = [dd * (kk - 1) + 1 for kk, dd in zip(k, d)]
+        return RFStep(
+            tuple(Fraction(ke - 1, ss) for ke, ss in zip(k_eff, s)),
+            tuple(Fraction(1, ss) for ss in s),
+            tuple((pp - Fraction(ke - 1, 2)) / ss for pp, ke, ss in zip(p, k_eff, s)),
+        )
+
+
+class LocalArgs(Shorthand):
+    out: PosInt
+    k: IntPerAxis
+    stride: IntPerAxis = 1
+    pad: Padding = 0
+    bias: bool = True
+
+
+@register
+class Local(Op):
+    name = "local"
+    family = "conv"
+    summary = "locally connected layer: a convolution whose weights differ at every position"
+    Args = LocalArgs
+    args: LocalArgs
+
+    def window(self, ins: list[Shape]) -> Window:
+        n = spatial(ins[0], self.name)
+        k = per_axis(self.args.k, len(n), "k")
+        s = per_axis(self.args.stride, len(n), "stride")
+        return Window(n, k, (1,) * len(n), s, resolve_padding(self.args.pad, n, k, s))
+
+    def shape(self, ins: list[Shape]) -> Shape:
+        return (self.args.out, *self.window(ins).out(self.name))
+
+    def params(self, ins: list[Shape]) -> Params:
+        out = self.shape(ins)
+        bias = numel(out) if self.args.bias else 0  # untied: one bias per output unit
+        return Params(self.macs(ins, out) + bias)
+
+    def macs(self, ins: list[Shape], out: Shape) -> int:
+        return numel(out) * ins[0][0] * numel(self.window(ins).k)
+
+    def flops(self, ins: list[Shape], out: Shape) -> dict[str, int]:
+        return {"conv": 2 * self.macs(ins, out), "bias": numel(out) if self.args.bias else 0}
+
+    def rf(self, ins: list[Shape]) -> RFStep:
+        return self.window(ins).rf()
+
+    def warnings(self, ins: list[Shape]) -> list[str]:
+        return self.window(ins).truncation(self.name)

@@ -1,0 +1,87 @@
+"""Fully connected layers and the shape-only ops around them."""
+
+from __future__ import annotations
+
+from .base import Op, OpArgs, Params, RFStep, Shape, numel, pointwise_rf, register
+from .conv import Shorthand
+from .types import PosInt, Prob
+
+
+class LinearArgs(Shorthand):
+    out: PosInt
+    bias: bool = True
+
+
+@register
+class Linear(Op):
+    name = "linear"
+    family = "linear"
+    summary = "fully connected layer over the last axis (flatten first for a feature map)"
+    Args = LinearArgs
+    args: LinearArgs
+
+    def shape(self, ins: list[Shape]) -> Shape:
+        return (*ins[0][:-1], self.args.out)
+
+    def params(self, ins: list[Shape]) -> Params:
+        return Params(ins[0][-1] * self.args.out + (self.args.out if self.args.bias else 0))
+
+    def macs(self, ins: list[Shape], out: Shape) -> int:
+        return numel(ins[0]) * self.args.out
+
+    def flops(self, ins: list[Shape], out: Shape) -> dict[str, int]:
+        return {"linear": 2 * self.macs(ins, out), "bias": numel(out) if self.args.bias else 0}
+
+    def rf(self, ins: list[Shape]) -> RFStep | None:
+        return None
+
+
+class _Free(Op):
+    """Ops with no parameters and no arithmetic (they move or pass data)."""
+
+    def params(self, ins: list[Shape]) -> Params:
+        return Params()
+
+    def macs(self, ins: list[Shape], out: Shape) -> int:
+        return 0
+
+    def flops(self, ins: list[Shape], out: Shape) -> dict[str, int]:
+        return {}
+
+
+@register
+class Flatten(_Free):
+    name = "flatten"
+    family = "reshape"
+    summary = "flatten everything but the batch axis into one vector"
+
+    def shape(self, ins: list[Shape]) -> Shape:
+        return (numel(ins[0]),)
+
+    def rf(self, ins: list[Shape]) -> RFStep | None:
+        return None
+
+
+@register
+class Identity(_Free):
+    name = "identity"
+    family = "reshape"
+    summary = "pass the input through unchanged"
+
+    def shape(self, ins: list[Shape]) -> Shape:
+        return ins[0]
+
+    def rf(self, ins: list[Shape]) -> RFStep | None:
+        return pointwise_rf(ins[0])
+
+
+class DropoutArgs(OpArgs):
+    p: Prob = 0.5
+
+
+@register
+class Dropout(Identity):
+    name = "dropout"
+    family = "reshape"
+    summary = "dropout: identity at inference, so no FLOPs are counted"
+    Args = DropoutArgs

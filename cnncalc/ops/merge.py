@@ -1,0 +1,143 @@
+"""Merges of several inputs: element-wise ``add`` / ``mul`` and channel ``concat``."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from ..errors import ShapeError
+from .base import Op, OpArgs, Params, RFStep, Shape, numel, pointwise_rf, register, window_out
+
+
+def _fmt(shape: Shape) -> str:
+    return "[" + ",".join(map(str, shape)) + "]"
+
+
+class AddArgs(OpArgs):
+    project: Literal["auto", "none"] = "none"
+
+
+class _Elementwise(Op):
+    arity = (2, None)
+
+    def shape(self, ins: list[Shape]) -> Shape:
+        target = ins[-1]
+        for i, x in enumerate(ins[:-1]):
+            if x != target:
+                raise ShapeError(f"{self.name} inputs differ: input {i} is {_fmt(x)} but the last is {_fmt(target)}")
+        return target
+
+    def params(self, ins: list[Shape]) -> Params:
+        return Params()
+
+    def macs(self, ins: list[Shape], out: Shape) -> int:
+        return 0
+
+    def flops(self, ins: list[Shape], out: Shape) -> dict[str, int]:
+        return {"merge": (len(ins) - 1) * numel(out)}
+
+    def rf(self, ins: list[Shape]) -> RFStep | None:
+        return pointwise_rf(ins[-1])
+
+
+@register
+class Add(_Elementwise):
+    name = "add"
+    family = "merge"
+    summary = ("element-wise sum; project: auto puts a 1x1 conv (no bias) + batchnorm on "
+               "each input whose shape differs from the last input's (ResNet's shortcut)")
+    Args = AddArgs
+    args: AddArgs
+
+    def projections(self, ins: list[Shape]) -> list[tuple[int, tuple[int, ...]] | None]:
+        """Per input: None, or (in_channels, stride per axis) of its projection."""
+        target = ins[-1]
+        if self.args.project == "none":
+            super().shape(ins)
+            return [None] * len(ins)
+        found: list[tuple[int, tuple[int, ...]] | None] = []
+        for i, x in enumerate(ins):
+            if x == target:
+                found.append(None)
+                continue
+            if len(x) != len(target):
+                raise ShapeError(f"add inputs differ in rank: input {i} is {_fmt(x)}, the last is {_fmt(target)}")
+            strides = []
+            for n, m in zip(x[1:], target[1:]):
+                s = max(1, -(-n // m))
+                if window_out(n, 1, s, 0, 0) != m:
+                    raise ShapeError(
+                        f"add: no 1x1 projection maps input {i} {_fmt(x)} onto {_fmt(target)} "
+                        f"(spatial {n} cannot become {m} with an integer stride)"
+                    )
+                strides.append(s)
+            found.append((x[0], tuple(strides)))
+        return found
+
+    def shape(self, ins: list[Shape]) -> Shape:
+        self.projections(ins)
+        return ins[-1]
+
+    def params(self, ins: list[Shape]) -> Params:
+        c = ins[-1][0]
+        projected = [p for p in self.projections(ins) if p]
+        return Params(
+            trainable=sum(c_in * c + 2 * c for c_in, _ in projected),
+            buffers=sum(2 * c + 1 for _ in projected),
+        )
+
+    def macs(self, ins: list[Shape], out: Shape) -> int:
+        return sum(c_in * numel(out) for c_in, _ in filter(None, self.projections(ins)))
+
+    def flops(self, ins: list[Shape], out: Shape) -> dict[str, int]:
+        n_proj = sum(1 for p in self.projections(ins) if p)
+        return {
+            "conv": 2 * self.macs(ins, out),
+            "norm": 2 * numel(out) * n_proj,
+            "merge": (len(ins) - 1) * numel(out),
+        }
+
+    def rf_inputs(self, ins: list[Shape]) -> list[RFStep | None]:
+        steps = []
+        for x, proj in zip(ins, self.projections(ins)):
+            if proj is None:
+                steps.append(pointwise_rf(x))
+            else:
+                steps.append(RFStep.window((1,) * len(proj[1]), proj[1], (0,) * len(proj[1])))
+        return steps
+
+
+@register
+class Mul(_Elementwise):
+    name = "mul"
+    family = "merge"
+    summary = "element-wise product of inputs of one shape"
+
+
+@register
+class Concat(Op):
+    name = "concat"
+    family = "merge"
+    summary = "join inputs along the channel axis; the other axes must agree"
+    arity = (1, None)
+
+    def shape(self, ins: list[Shape]) -> Shape:
+        rest = ins[0][1:]
+        for i, x in enumerate(ins):
+            if x[1:] != rest or len(x) != len(ins[0]):
+                raise ShapeError(
+                    f"concat inputs differ beyond the channel axis: input 0 is {_fmt(ins[0])}, "
+                    f"input {i} is {_fmt(x)}"
+                )
+        return (sum(x[0] for x in ins), *rest)
+
+    def params(self, ins: list[Shape]) -> Params:
+        return Params()
+
+    def macs(self, ins: list[Shape], out: Shape) -> int:
+        return 0
+
+    def flops(self, ins: list[Shape], out: Shape) -> dict[str, int]:
+        return {}
+
+    def rf(self, ins: list[Shape]) -> RFStep | None:
+        return pointwise_rf(ins[0])

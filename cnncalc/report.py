@@ -1,0 +1,172 @@
+"""The analysis result: frozen dataclasses of plain numbers (no strings to display).
+
+Renderers format these; :meth:`Report.to_dict` is the JSON contract of
+``cnncalc summary --format json`` (see docs/json.md).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from fractions import Fraction
+from typing import Any, Mapping
+
+from .errors import Loc
+
+Number = int | Fraction
+
+
+def plain(x: Number | float) -> int | float:
+    """An int when the value is integral, else a float (for JSON)."""
+    if isinstance(x, Fraction):
+        return int(x) if x.denominator == 1 else float(x)
+    return x
+
+
+@dataclass(frozen=True)
+class ReceptiveField:
+    """Per spatial axis: size, jump (effective stride) and start (centre of the
+    first output unit in input coordinates), as in Araujo et al. (Distill 2019)."""
+
+    size: tuple[Number, ...]
+    jump: tuple[Number, ...]
+    start: tuple[Number, ...]
+    #: False when a merge joins paths whose centres do not line up
+    aligned: bool = True
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "size": [plain(v) for v in self.size],
+            "jump": [plain(v) for v in self.jump],
+            "start": [float(v) for v in self.start],
+            "aligned": self.aligned,
+        }
+
+
+@dataclass(frozen=True)
+class LayerReport:
+    """Every figure of one layer, for the analysed batch size and dtype."""
+
+    id: str
+    op: str
+    inputs: tuple[str, ...]
+    input_shapes: tuple[tuple[int, ...], ...]
+    output_shape: tuple[int, ...]
+    params: int
+    trainable_params: int
+    buffers: int
+    macs: int
+    flops: int
+    flops_breakdown: Mapping[str, int]
+    receptive_field: ReceptiveField | None
+    activation_bytes: int
+    param_bytes: int
+    warnings: tuple[str, ...] = ()
+    block: str | None = None
+    block_name: str | None = None
+    shorthand: str | None = None
+    loc: Loc | None = None
+
+    @property
+    def fixed_params(self) -> int:
+        return self.params - self.trainable_params
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "op": self.op,
+            "inputs": list(self.inputs),
+            "input_shapes": [list(s) for s in self.input_shapes],
+            "output_shape": list(self.output_shape),
+            "params": self.params,
+            "trainable_params": self.trainable_params,
+            "buffers": self.buffers,
+            "macs": self.macs,
+            "flops": self.flops,
+            "flops_breakdown": dict(self.flops_breakdown),
+            "receptive_field": self.receptive_field.to_dict() if self.receptive_field else None,
+            "activation_bytes": self.activation_bytes,
+            "param_bytes": self.param_bytes,
+            "block": self.block,
+            "warnings": list(self.warnings),
+        }
+
+
+@dataclass(frozen=True)
+class Totals:
+    """Network totals.  ``activation_bytes`` sums every layer's output; the peak is
+    the most that is alive at once in a forward pass (inputs freed after last use)."""
+
+    params: int
+    trainable_params: int
+    buffers: int
+    macs: int
+    flops: int
+    flops_breakdown: Mapping[str, int]
+    param_bytes: int
+    buffer_bytes: int
+    input_bytes: int
+    activation_bytes: int
+    peak_activation_bytes: int
+
+    @property
+    def fixed_params(self) -> int:
+        return self.params - self.trainable_params
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "params": self.params,
+            "trainable_params": self.trainable_params,
+            "fixed_params": self.fixed_params,
+            "buffers": self.buffers,
+            "macs": self.macs,
+            "flops": self.flops,
+            "flops_breakdown": dict(self.flops_breakdown),
+            "param_bytes": self.param_bytes,
+            "buffer_bytes": self.buffer_bytes,
+            "input_bytes": self.input_bytes,
+            "activation_bytes": self.activation_bytes,
+            "peak_activation_bytes": self.peak_activation_bytes,
+        }
+
+
+@dataclass(frozen=True)
+class Report:
+    """What ``cnncalc.analyze`` returns."""
+
+    name: str
+    input_shape: tuple[int, ...]
+    output_shape: tuple[int, ...]
+    batch: int
+    dtype: str
+    layers: tuple[LayerReport, ...]
+    totals: Totals
+    receptive_field: ReceptiveField | None
+    #: the layer the network's receptive field is read at (before any global reduction)
+    receptive_field_layer: str | None
+    warnings: tuple[str, ...] = ()
+    source: str = "<spec>"
+    _index: dict[str, int] = field(default_factory=dict, repr=False, compare=False)
+
+    def layer(self, layer_id: str) -> LayerReport:
+        """The row of ``layer_id``."""
+        if not self._index:
+            self._index.update({r.id: i for i, r in enumerate(self.layers)})
+        return self.layers[self._index[layer_id]]
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON report (a contract: fields are added, never renamed or removed)."""
+        rf = self.receptive_field.to_dict() if self.receptive_field else None
+        if rf is not None:
+            rf["layer"] = self.receptive_field_layer
+        return {
+            "name": self.name,
+            "source": self.source,
+            "input_shape": list(self.input_shape),
+            "output_shape": list(self.output_shape),
+            "batch": self.batch,
+            "dtype": self.dtype,
+            "layers": [layer.to_dict() for layer in self.layers],
+            "totals": self.totals.to_dict(),
+            "receptive_field": rf,
+            "warnings": list(self.warnings),
+        }

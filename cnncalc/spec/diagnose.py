@@ -1,0 +1,134 @@
+"""Turn pydantic validation errors into one located, human sentence.
+
+>>> from cnncalc.spec.yamlio import load_yaml_text
+>>> from cnncalc.ops import get_op
+>>> from pydantic import ValidationError
+>>> raw = load_yaml_text("{out: 6, k: 0}", "n.yaml")
+>>> try:
+...     get_op("conv").from_args(raw)
+... except ValidationError as exc:
+...     print(explain(exc, raw, get_op("conv").Args).format())
+n.yaml:1:13: error: k must be > 0, got 0
+"""
+
+from __future__ import annotations
+
+import difflib
+from typing import Any, Sequence
+
+from pydantic import BaseModel, ValidationError
+
+from ..errors import Loc, SpecError
+from .yamlio import MDict, MList
+
+_TYPE_WORDS = {
+    "int": "an integer",
+    "constrained-int": "an integer",
+    "float": "a number",
+    "constrained-float": "a number",
+    "bool": "true or false",
+    "str": "a string",
+}
+
+
+def _is_tag(part: Any) -> bool:
+    return isinstance(part, str) and (
+        part in _TYPE_WORDS or "[" in part or part.startswith(("literal", "function-", "nullable", "constrained"))
+    )
+
+
+def _describe_tag(tag: str) -> str:
+    if tag in _TYPE_WORDS:
+        return _TYPE_WORDS[tag]
+    if tag.startswith("list[list["):
+        return "a list of [before, after] pairs"
+    if tag.startswith("list["):
+        return "a list of " + _describe_tag(tag[5:-1]).replace("an ", "").replace("a ", "") + "s"
+    if tag.startswith("literal["):
+        return "one of " + tag[8:-1].replace("'", "")
+    if tag.startswith("dict["):
+        return "a mapping"
+    return tag
+
+
+def locate(raw: Any, path: Sequence[Any]) -> Loc | None:
+    """The location of ``raw[path[0]][path[1]]...``, as deep as the marks go."""
+    loc = getattr(raw, "loc", None)
+    node = raw
+    for part in path:
+        if isinstance(node, MDict) and part in node:
+            loc, node = node.val_loc[part], node[part]
+        elif isinstance(node, MList) and isinstance(part, int) and 0 <= part < len(node):
+            loc, node = node.item_loc[part], node[part]
+        else:
+            break
+    return loc
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, bool):
+        return f"boolean {str(value).lower()}"
+    if isinstance(value, str):
+        return f"string '{value}'"
+    if isinstance(value, float):
+        return f"float {value}"
+    if isinstance(value, (MDict, dict)):
+        return "a mapping"
+    if isinstance(value, (MList, list)):
+        return f"list {list(value)}"
+    return repr(value)
+
+
+def _sentence(err: dict[str, Any], where: str) -> str:
+    kind, ctx, value = err["type"], err.get("ctx") or {}, err.get("input")
+    if kind == "greater_than":
+        return f"{where} must be > {ctx['gt']}, got {value}"
+    if kind == "greater_than_equal":
+        return f"{where} must be >= {ctx['ge']}, got {value}"
+    if kind == "less_than_equal":
+        return f"{where} must be <= {ctx['le']}, got {value}"
+    if kind == "literal_error":
+        return f"{where} must be {ctx['expected']}, got {_show(value)}"
+    if kind in ("too_short", "too_long"):
+        return f"{where}: {err['msg'][0].lower()}{err['msg'][1:]}"
+    if kind == "value_error":
+        return f"{where}: {str(err['msg']).removeprefix('Value error, ')}" if where else \
+            str(err["msg"]).removeprefix("Value error, ")
+    return f"{where}: {err['msg'][0].lower()}{err['msg'][1:]}, got {_show(value)}"
+
+
+def _where(path: Sequence[Any]) -> str:
+    text = ""
+    for part in path:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text
+
+
+def explain(exc: ValidationError, raw: Any, model: type[BaseModel] | None = None,
+            what: str = "argument") -> SpecError:
+    """The first problem of ``exc`` as a SpecError located in ``raw``."""
+    errors = exc.errors()
+    field = errors[0]["loc"][0] if errors[0]["loc"] else None
+    group = [e for e in errors if (e["loc"][0] if e["loc"] else None) == field]
+    first = group[0]
+    if first["type"] == "extra_forbidden":
+        names = list(model.model_fields) if model else []
+        names = [model.model_fields[n].alias or n for n in names] if model else names
+        near = difflib.get_close_matches(str(field), names, n=1)
+        hint = f"; did you mean '{near[0]}'?" if near else ""
+        known = f" (known: {', '.join(names)})" if names else ""
+        loc = raw.key_loc.get(field) if isinstance(raw, MDict) else None
+        return SpecError(f"unknown {what} '{field}'{hint}{known}", loc=loc)
+    if first["type"] == "missing":
+        return SpecError(f"missing required {what} '{_where(first['loc'])}'", loc=locate(raw, ()))
+    # a union reports one error per member: prefer one that got past the type check
+    real = [e for e in group if not e["type"].endswith("_type") and e["type"] != "literal_error"]
+    if len(group) > 1 and not real:
+        tags = [p for e in group for p in e["loc"][1:2] if _is_tag(p)]
+        expected = " or ".join(dict.fromkeys(_describe_tag(t) for t in tags))
+        path = [p for p in first["loc"] if not _is_tag(p)]
+        return SpecError(f"{_where(path)} must be {expected}, got {_show(first['input'])}",
+                         loc=locate(raw, path))
+    pick = max(real or group, key=lambda e: len(e["loc"]))
+    path = [p for p in pick["loc"] if not _is_tag(p)]
+    return SpecError(_sentence(pick, _where(path)), loc=locate(raw, path))

@@ -1,0 +1,378 @@
+"""Expand a validated spec into a flat list of graph nodes.
+
+Blocks are instantiated with their arguments, ``repeat`` makes chained copies
+(``conv3[0]``, ``conv3[1]``, ...) with ``first``/``last`` overrides, ``$name`` and
+``${expr}`` are substituted, ``defaults`` are applied, and the ``act``/``bn``
+shorthand on conv and linear becomes rows of their own (``C1.bn``, ``C1.act``).
+Wiring is by name only, and only to earlier ids, so the result is a DAG in
+topological order.  Expansion is bounded by ``Limits.max_layers``.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+from pydantic import ValidationError
+
+from ..errors import CnncalcError, LimitError, Loc, SpecError
+from ..graph import INPUT, Node
+from ..ops import REGISTRY, get_op
+from .diagnose import explain
+from .expr import substitute
+from .schema import ID_PATTERN, Block, Repeat, Spec
+from .yamlio import DEFAULT_LIMITS, Limits, MDict, MList
+
+META = ("id", "op", "in", "repeat")
+_ID = re.compile(ID_PATTERN)
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Where a list of layers is being expanded."""
+
+    prefix: str
+    input: str
+    vars: Mapping[str, Any]
+    defaults: Mapping[str, Mapping[str, Any]]
+    trace: tuple[str, ...] = ()
+    stack: tuple[str, ...] = ()
+    block: str | None = None
+    block_name: str | None = None
+
+
+def _marked(base: Any, loc: Loc | None) -> MDict:
+    out = MDict(base or {})
+    out.loc = getattr(base, "loc", loc)
+    out.key_loc = dict(getattr(base, "key_loc", {}))
+    out.val_loc = dict(getattr(base, "val_loc", {}))
+    return out
+
+
+def _merge(*maps: Any) -> MDict:
+    """Later mappings win; value locations travel with their values."""
+    out = _marked(None, None)
+    for m in maps:
+        if not m:
+            continue
+        out.loc = getattr(m, "loc", out.loc)
+        for key, value in m.items():
+            out[key] = value
+            for attr in ("key_loc", "val_loc"):
+                src = getattr(m, attr, {})
+                if key in src:
+                    getattr(out, attr)[key] = src[key]
+    return out
+
+
+class Expander:
+    """Expands one spec; use :func:`expand`."""
+
+    def __init__(self, spec: Spec, raw: MDict, limits: Limits = DEFAULT_LIMITS) -> None:
+        self.spec = spec
+        self.raw = raw
+        self.limits = limits
+        self.nodes: list[Node] = []
+        self.defined: dict[str, str] = {INPUT: INPUT}
+        self.blocks: dict[str, Block] = spec.blocks
+        self.raw_blocks: MDict = raw.get("blocks") or _marked(None, None)
+        self.tables: dict[str, Any] = dict(raw.get("tables") or {})
+
+    # ------------------------------------------------------------------ lists
+    def run(self) -> tuple[list[Node], str]:
+        scope = Scope("", INPUT, self.tables, self.raw.get("defaults") or {})
+        last, local = self.layers(self.raw["layers"], scope)
+        out = self.spec.output
+        if out is not None:
+            target = local.get(out) or self.defined.get(out)
+            if target is None:
+                raise SpecError(f"output names '{out}', which is not a layer id",
+                                loc=self.raw.val_loc["output"])
+            last = target
+        return self.nodes, last
+
+    def layers(self, entries: MList, scope: Scope) -> tuple[str, dict[str, str]]:
+        explicit = self._explicit_ids(entries)
+        local: dict[str, str] = {INPUT: scope.input}
+        counts: dict[str, int] = {}
+        prev = scope.input
+        for i, raw_entry in enumerate(entries):
+            loc = entries.item_loc[i]
+            entry = self._normalise(raw_entry, loc)
+            local_id = entry.get("id") or self._auto_id(entry, explicit, counts, local)
+            full = scope.prefix + local_id
+            try:
+                inputs = self._wire(entry, local, explicit, prev, local_id, scope)
+                out = self.entry(entry, full, inputs, scope, loc)
+            except CnncalcError as exc:
+                raise exc.located(loc, layer=full, notes=tuple(reversed(scope.trace))) from None
+            local[local_id] = out
+            self.defined[full] = out
+            prev = out
+        return prev, local
+
+    def _normalise(self, entry: Any, loc: Loc) -> MDict:
+        if isinstance(entry, str):
+            out = _marked({"op": entry}, loc)
+            out.val_loc["op"] = loc
+            return out
+        if not isinstance(entry, MDict):
+            raise SpecError(
+                f"a layer is a mapping like {{op: conv, out: 64, k: 3}} or an op name, "
+                f"got {type(entry).__name__} {entry!r}", loc=loc)
+        if "op" not in entry:
+            raise SpecError("this layer has no 'op'", loc=loc,
+                            hints=("every layer names its op, e.g. {op: conv, out: 64, k: 3}",))
+        return entry
+
+    def _explicit_ids(self, entries: MList) -> dict[str, Loc]:
+        seen: dict[str, Loc] = {}
+        for i, entry in enumerate(entries):
+            if not isinstance(entry, MDict) or "id" not in entry:
+                continue
+            name, loc = entry["id"], entry.val_loc["id"]
+            if not isinstance(name, str) or not _ID.match(name):
+                raise SpecError(f"id {name!r} must be a name: letters, digits and _, not starting "
+                                "with a digit", loc=loc)
+            if name == INPUT:
+                raise SpecError("'input' is reserved: it names the network's (or block's) input",
+                                loc=loc)
+            if name in seen:
+                first = seen[name]
+                raise SpecError(f"duplicate id '{name}' (first used at line {first.line})", loc=loc)
+            seen[name] = loc
+        return seen
+
+    def _auto_id(self, entry: MDict, explicit: Mapping[str, Loc], counts: dict[str, int],
+                 local: Mapping[str, str]) -> str:
+        base = str(entry["op"]).lstrip("$").replace("{", "").replace("}", "")
+        base = re.sub(r"\W", "_", base) or "layer"
+        while True:
+            counts[base] = counts.get(base, 0) + 1
+            name = f"{base}{counts[base]}"
+            if name not in explicit and name not in local:
+                return name
+
+    def _wire(self, entry: MDict, local: Mapping[str, str], explicit: Mapping[str, Loc],
+              prev: str, me: str, scope: Scope) -> tuple[str, ...]:
+        if "in" not in entry:
+            return (prev,)
+        value, loc = entry["in"], entry.val_loc["in"]
+        names = value if isinstance(value, list) else [value]
+        if not names:
+            raise SpecError("in: is an empty list", loc=loc)
+        out = []
+        for j, name in enumerate(names):
+            where = value.item_loc[j] if isinstance(value, MList) else loc
+            out.append(self._resolve(name, local, explicit, me, scope, where))
+        return tuple(out)
+
+    def _resolve(self, name: Any, local: Mapping[str, str], explicit: Mapping[str, Loc], me: str,
+                 scope: Scope, loc: Loc) -> str:
+        if isinstance(name, bool) or not isinstance(name, str):
+            raise SpecError(
+                f"in: {name!r} is not an id; layers are wired by name, never by index",
+                loc=loc, hints=("write the id of the layer to read, e.g. in: conv1 "
+                                "(or in: input for the network's input)",))
+        if name in local:
+            return local[name]
+        if name == me:
+            raise SpecError(f"in: '{name}' is the layer itself; that would be a cycle", loc=loc)
+        if name in explicit:
+            raise SpecError(
+                f"in: '{name}' is defined later (line {explicit[name].line}); a layer can only "
+                "read layers above it, so this would be a cycle or a forward reference", loc=loc)
+        for full in (scope.prefix + name, name):
+            if full in self.defined:
+                return self.defined[full]
+        near = difflib.get_close_matches(name, [k for k in local if k != INPUT] + [INPUT], n=1)
+        hint = f"; did you mean '{near[0]}'?" if near else ""
+        raise SpecError(f"in: '{name}' is not a layer id{hint}", loc=loc)
+
+    # ---------------------------------------------------------------- entries
+    def entry(self, entry: MDict, full: str, inputs: tuple[str, ...], scope: Scope,
+              loc: Loc) -> str:
+        if "repeat" not in entry:
+            return self.single(entry, full, inputs, scope, loc)
+        n, first, last = self._repeat(entry)
+        base = _marked({k: v for k, v in entry.items() if k != "repeat"}, loc)
+        base.val_loc = dict(entry.val_loc)
+        out = inputs
+        for c in range(n):
+            copy_entry = _merge(base, first if c == 0 else None, last if c == n - 1 else None)
+            name = f"{full}[{c}]"
+            try:
+                result = self.single(copy_entry, name, out, scope, loc, copy=(full, c))
+            except CnncalcError as exc:
+                raise exc.located(loc, layer=name) from None
+            self.defined[name] = result
+            out = (result,)
+        return out[0]
+
+    def _repeat(self, entry: MDict) -> tuple[int, Any, Any]:
+        raw, loc = entry["repeat"], entry.val_loc["repeat"]
+        value = substitute(raw, self.tables)
+        if isinstance(value, bool) or not isinstance(value, (int, dict)):
+            raise SpecError(f"repeat must be a count or {{n: ..., first: ..., last: ...}}, got {value!r}",
+                            loc=loc)
+        if isinstance(value, int):
+            value = {"n": value}
+        try:
+            rep = Repeat.model_validate(value)
+        except ValidationError as exc:
+            raise explain(exc, raw, Repeat, what="repeat key") from None
+        if rep.n > self.limits.max_layers:
+            raise LimitError(f"repeat of {rep.n:,} is over the limit of {self.limits.max_layers:,} "
+                             "layers", loc=loc, hints=("raise it with --max-layers",))
+        for key in ("id", "repeat", "in"):
+            if key in rep.first or key in rep.last:
+                raise SpecError(f"repeat first/last cannot override '{key}'", loc=loc)
+        return rep.n, value.get("first"), value.get("last")
+
+    def _sub(self, args: MDict, scope: Scope) -> MDict:
+        out = _marked(args, args.loc)
+        for key, value in args.items():
+            try:
+                out[key] = self._deep_sub(value, scope.vars)
+            except CnncalcError as exc:
+                raise exc.located(args.val_loc.get(key)) from None
+        return out
+
+    def _deep_sub(self, value: Any, scope_vars: Mapping[str, Any]) -> Any:
+        if isinstance(value, list) and not isinstance(value, str):
+            items = [self._deep_sub(v, scope_vars) for v in value]
+            if all(a is b for a, b in zip(items, value)):
+                return value
+            return items
+        return substitute(value, scope_vars)
+
+    def single(self, entry: MDict, full: str, inputs: tuple[str, ...], scope: Scope, loc: Loc,
+               copy: tuple[str, int] | None = None) -> str:
+        op_loc = entry.val_loc.get("op", loc)
+        try:
+            op_name = substitute(entry["op"], scope.vars)
+        except CnncalcError as exc:
+            raise exc.located(op_loc) from None
+        if not isinstance(op_name, str):
+            raise SpecError(f"op must be a name, got {op_name!r}", loc=op_loc)
+        call = _marked({k: v for k, v in entry.items() if k not in META}, loc)
+        call.val_loc, call.key_loc = dict(entry.val_loc), dict(entry.key_loc)
+        if op_name in self.blocks:
+            return self.block(op_name, call, full, inputs, scope, loc, copy)
+        if op_name not in REGISTRY:
+            near = difflib.get_close_matches(op_name, list(REGISTRY) + list(self.blocks), n=1)
+            hint = f"; did you mean '{near[0]}'?" if near else ""
+            raise SpecError(f"op '{op_name}' is unknown{hint}", loc=op_loc,
+                            hints=("`cnncalc ops` lists every op",))
+        op_cls = get_op(op_name)
+        lo, hi = op_cls.arity
+        if not lo <= len(inputs) <= (hi if hi is not None else len(inputs)):
+            want = f"{lo}" if lo == hi else f"{lo} or more" if hi is None else f"{lo} to {hi}"
+            raise SpecError(f"{op_name} takes {want} input{'s' if want != '1' else ''}, "
+                            f"got {len(inputs)}", loc=entry.val_loc.get("in", loc))
+        args = self._sub(_merge(scope.defaults.get(op_name), call), scope)
+        try:
+            op = op_cls.from_args(dict(args))
+        except ValidationError as exc:
+            raise explain(exc, args, op_cls.Args) from None
+        common = dict(loc=loc, trace=scope.trace, block=scope.block, block_name=scope.block_name)
+        self._add(Node(full, op, inputs, arg_locs=dict(args.val_loc), **common))
+        last = full
+        if getattr(op.args, "bn", False):
+            bn = get_op("batchnorm").from_args({})
+            self._add(Node(f"{full}.bn", bn, (last,), shorthand="bn", **common))
+            last = f"{full}.bn"
+        act = getattr(op.args, "act", "none")
+        if act != "none":
+            self._add(Node(f"{full}.act", get_op(act).from_args({}), (last,), shorthand="act",
+                           **common))
+            last = f"{full}.act"
+        return last
+
+    def _add(self, node: Node) -> None:
+        if len(self.nodes) >= self.limits.max_layers:
+            raise LimitError(f"the spec expands to more than {self.limits.max_layers:,} layers",
+                             hints=("raise the limit with --max-layers if this is intended",))
+        self.nodes.append(node)
+
+    # ----------------------------------------------------------------- blocks
+    def block(self, name: str, call: MDict, full: str, inputs: tuple[str, ...], scope: Scope,
+              loc: Loc, copy: tuple[str, int] | None) -> str:
+        if name in scope.stack:
+            chain = " -> ".join((*scope.stack[scope.stack.index(name):], name))
+            raise SpecError(f"block '{name}' uses itself ({chain}); blocks cannot recurse",
+                            loc=call.val_loc.get("op", loc))
+        if len(inputs) != 1:
+            raise SpecError(f"block '{name}' takes one input, got {len(inputs)}",
+                            loc=call.val_loc.get("in", loc))
+        bdef, braw = self.blocks[name], self.raw_blocks[name]
+        bound = self._bind(name, bdef, braw, self._sub(call, scope), loc)
+        where = f"{copy[0]}, copy {copy[1]}" if copy else full
+        note = f"in block '{name}' instantiated at {loc} ({where})"
+        defaults = dict(scope.defaults)
+        for op_name, values in (braw.get("defaults") or {}).items():
+            defaults[op_name] = _merge(defaults.get(op_name), values)
+        sub = Scope(full + ".", inputs[0], {**self.tables, **bound}, defaults,
+                    scope.trace + (note,), scope.stack + (name,), full, name)
+        last, local = self.layers(braw["layers"], sub)
+        if bdef.output is not None:
+            if bdef.output not in local:
+                raise SpecError(f"block '{name}': output names '{bdef.output}', not a layer of "
+                                "the block", loc=braw.val_loc.get("output"))
+            last = local[bdef.output]
+        return last
+
+    def _bind(self, name: str, bdef: Block, braw: MDict, call: MDict, loc: Loc) -> dict[str, Any]:
+        declared: dict[str, tuple[bool, Any]] = {}  # name -> (required, default)
+        items = self._arg_items(bdef.args)
+        for arg, spec in items:
+            required = spec in ("int", "list", "bool", "float", "str", "any")
+            declared[arg] = (required, None if required else spec)
+        given = dict(call)
+        positional = given.pop("args", None)
+        if positional is not None:
+            if not isinstance(positional, list):
+                raise SpecError(f"args: must be a list of values for block '{name}'",
+                                loc=call.val_loc.get("args", loc))
+            if len(positional) > len(declared):
+                raise SpecError(f"block '{name}' takes {len(declared)} arguments, got "
+                                f"{len(positional)}", loc=call.val_loc.get("args", loc))
+            for arg, value in zip(declared, positional):
+                if arg in given:
+                    raise SpecError(f"block '{name}': '{arg}' given twice", loc=call.key_loc.get(arg))
+                given[arg] = value
+        for arg in given:
+            if arg not in declared:
+                near = difflib.get_close_matches(str(arg), list(declared), n=1)
+                hint = f"; did you mean '{near[0]}'?" if near else ""
+                raise SpecError(f"block '{name}' has no argument '{arg}'{hint} "
+                                f"(its arguments: {', '.join(declared) or 'none'})",
+                                loc=call.key_loc.get(arg, loc))
+        bound = {}
+        for arg, (required, default) in declared.items():
+            if arg in given:
+                bound[arg] = given[arg]
+            elif required:
+                raise SpecError(f"block '{name}' needs argument '{arg}'", loc=loc)
+            else:
+                bound[arg] = default
+        return bound
+
+    @staticmethod
+    def _arg_items(args: Any) -> list[tuple[str, Any]]:
+        if isinstance(args, dict):
+            return list(args.items())
+        out: list[tuple[str, Any]] = []
+        for item in args:
+            if isinstance(item, str):
+                out.append((item, "any"))
+            else:
+                out.extend(item.items())
+        return out
+
+
+def expand(spec: Spec, raw: MDict, limits: Limits = DEFAULT_LIMITS) -> tuple[list[Node], str]:
+    """Expand ``spec`` (validated) whose marked document is ``raw``."""
+    return Expander(spec, raw, limits).run()

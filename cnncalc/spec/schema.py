@@ -1,0 +1,58 @@
+"""The top level of a spec file, as pydantic models (also the source of `cnncalc schema`).
+
+Layer entries stay loose here (``str`` or mapping): each op validates its own
+arguments with its own model once expressions are substituted.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal, Union
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from ..ops.types import PosInt
+
+SPEC_VERSION = 1
+ID_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*$"
+
+LayerEntry = Union[str, dict[str, Any]]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(strict=True, extra="forbid")
+
+
+class Repeat(_Strict):
+    """``repeat: {n: 4, first: {stride: 2}}``: n chained copies, first/last overridden."""
+
+    n: Annotated[int, Field(ge=1)]
+    first: dict[str, Any] = {}
+    last: dict[str, Any] = {}
+
+
+class Block(_Strict):
+    """A reusable, parameterised group of layers with one input."""
+
+    args: Union[dict[str, Any], list[Union[str, dict[str, Any]]]] = {}
+    defaults: dict[str, dict[str, Any]] = {}
+    layers: Annotated[list[LayerEntry], Field(min_length=1)]
+    output: str | None = None
+    description: str | None = None
+
+
+class Spec(_Strict):
+    """A whole spec file."""
+
+    cnncalc: Literal[1] = Field(description="spec format version; 1 is the only one so far")
+    name: str | None = None
+    description: str | None = None
+    input: Annotated[list[PosInt], Field(min_length=1, max_length=4)] = Field(
+        description="one sample's shape, no batch: [C, L], [C, H, W] or [C, D, H, W] (or [F])"
+    )
+    tables: dict[str, Any] = {}
+    defaults: dict[str, dict[str, Any]] = {}
+    blocks: dict[str, Block] = {}
+    layers: Annotated[list[LayerEntry], Field(min_length=1)]
+    output: str | None = None
+    strict: bool = False
+    expect: dict[str, Any] | None = None
