@@ -8,7 +8,7 @@ from __future__ import annotations
 import difflib
 
 from ..errors import SpecError
-from . import activation, conv, linear, merge, norm, pool  # noqa: F401  (registration)
+from . import activation, conv, lenet, linear, merge, norm, pool  # noqa: F401  (registration)
 from .base import FLOP_CATEGORIES, REGISTRY, Op, Params, RFStep, Shape, register
 
 __all__ = ["FLOP_CATEGORIES", "REGISTRY", "Op", "Params", "RFStep", "Shape", "get_op", "register"]
