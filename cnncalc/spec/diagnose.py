@@ -31,6 +31,23 @@ _TYPE_WORDS = {
 }
 
 
+#: what users coming from torch or Keras write, and our name for it
+SYNONYMS = {
+    "kernel": "k", "kernel_size": "k", "ksize": "k", "padding": "pad", "strides": "stride",
+    "out_channels": "out", "filters": "out", "channels": "out", "out_features": "out",
+    "units": "out", "dilation_rate": "dilation", "use_bias": "bias", "activation": "act",
+    "batchnorm": "bn", "batch_norm": "bn", "output_size": "size", "scale_factor": "scale",
+    "negative_slope": "slope", "num_groups": "groups", "rate": "p", "inputs": "in",
+}
+
+
+def suggest(name: str, known: list[str]) -> str:
+    """``"; did you mean 'k'?"`` for a near or synonymous name, else ``""``."""
+    alias = SYNONYMS.get(name)
+    near = [alias] if alias in known else difflib.get_close_matches(name, known, n=1)
+    return f"; did you mean '{near[0]}'?" if near else ""
+
+
 def _is_tag(part: Any) -> bool:
     return isinstance(part, str) and (
         part in _TYPE_WORDS or "[" in part or part.startswith(("literal", "function-", "nullable", "constrained"))
@@ -107,15 +124,15 @@ def _where(path: Sequence[Any]) -> str:
 def explain(exc: ValidationError, raw: Any, model: type[BaseModel] | None = None,
             what: str = "argument") -> SpecError:
     """The first problem of ``exc`` as a SpecError located in ``raw``."""
-    errors = exc.errors()
+    # an unknown key usually explains a missing one ("kernel" for "k"): report it first
+    errors = sorted(exc.errors(), key=lambda e: e["type"] != "extra_forbidden")
     field = errors[0]["loc"][0] if errors[0]["loc"] else None
     group = [e for e in errors if (e["loc"][0] if e["loc"] else None) == field]
     first = group[0]
     if first["type"] == "extra_forbidden":
         names = list(model.model_fields) if model else []
         names = [model.model_fields[n].alias or n for n in names] if model else names
-        near = difflib.get_close_matches(str(field), names, n=1)
-        hint = f"; did you mean '{near[0]}'?" if near else ""
+        hint = suggest(str(field), names)
         known = f" (known: {', '.join(names)})" if names else ""
         loc = raw.key_loc.get(field) if isinstance(raw, MDict) else None
         return SpecError(f"unknown {what} '{field}'{hint}{known}", loc=loc)
