@@ -13,7 +13,6 @@ comes from tensor lifetimes in topological order.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from fractions import Fraction
 from typing import Literal
 
 from .errors import CnncalcError, ShapeError, UsageError
@@ -33,6 +32,8 @@ class _RF:
 
 
 def _apply(rf: ReceptiveField, step: RFStep) -> ReceptiveField:
+    if step.is_identity:
+        return rf
     return ReceptiveField(
         tuple(r + s * j for r, s, j in zip(rf.size, step.span, rf.jump)),
         tuple(j * f for j, f in zip(rf.jump, step.factor)),
@@ -61,7 +62,7 @@ def _input_rf(shape: Shape) -> _RF:
     if len(shape) < 2:
         return _RF(None, True)
     n = len(shape) - 1
-    return _RF(ReceptiveField((1,) * n, (1,) * n, (Fraction(0),) * n), False)
+    return _RF(ReceptiveField((1,) * n, (1,) * n, (0,) * n), False)
 
 
 def _figures(node: Node, ins: list[Shape], batch: int, size: int, strict: bool) -> LayerReport:

@@ -60,25 +60,35 @@ class RFStep:
     entire input (global pooling): the network's receptive field is read before it.
     """
 
-    span: tuple[Fraction, ...]
-    factor: tuple[Fraction, ...]
-    offset: tuple[Fraction, ...]
+    span: tuple[Fraction | int, ...]
+    factor: tuple[Fraction | int, ...]
+    offset: tuple[Fraction | int, ...]
     whole: bool = False
+
+    @property
+    def is_identity(self) -> bool:
+        return not self.whole and all(s == 0 for s in self.span) and all(
+            f == 1 for f in self.factor) and all(o == 0 for o in self.offset)
 
     @staticmethod
     def identity(n: int) -> "RFStep":
-        return RFStep((Fraction(0),) * n, (Fraction(1),) * n, (Fraction(0),) * n)
+        return RFStep((0,) * n, (1,) * n, (0,) * n)
 
     @staticmethod
     def window(k_eff: Sequence[int], stride: Sequence[int], pad_before: Sequence[int],
                whole: bool = False) -> "RFStep":
         """A sliding window: effective kernel, stride and leading padding per axis."""
         return RFStep(
-            tuple(Fraction(k - 1) for k in k_eff),
-            tuple(Fraction(s) for s in stride),
-            tuple(Fraction(k - 1, 2) - p for k, p in zip(k_eff, pad_before)),
+            tuple(k - 1 for k in k_eff),
+            tuple(stride),
+            tuple(exact(Fraction(k - 1, 2) - p) for k, p in zip(k_eff, pad_before)),
             whole,
         )
+
+
+def exact(x: Fraction) -> Fraction | int:
+    """An int when the fraction is whole (int arithmetic is much faster)."""
+    return x.numerator if x.denominator == 1 else x
 
 
 class Op:
@@ -87,6 +97,8 @@ class Op:
     name: ClassVar[str]
     family: ClassVar[str]
     summary: ClassVar[str]
+    #: figure -> human-readable formula, for docs/ops.md and `cnncalc ops`
+    formulas: ClassVar[dict[str, str]] = {}
     Args: ClassVar[type[OpArgs]] = OpArgs
     #: how many inputs the op takes: (min, max); max None = any number
     arity: ClassVar[tuple[int, int | None]] = (1, 1)
