@@ -196,7 +196,7 @@ class Expander:
               loc: Loc) -> str:
         if "repeat" not in entry:
             return self.single(entry, full, inputs, scope, loc)
-        n, first, last = self._repeat(entry)
+        n, first, last = self._repeat(entry, scope.vars)
         base = _marked({k: v for k, v in entry.items() if k != "repeat"}, loc)
         base.val_loc = dict(entry.val_loc)
         out = inputs
@@ -211,9 +211,11 @@ class Expander:
             out = (result,)
         return out[0]
 
-    def _repeat(self, entry: MDict) -> tuple[int, Any, Any]:
+    def _repeat(self, entry: MDict, scope_vars: Mapping[str, Any]) -> tuple[int, Any, Any]:
         raw, loc = entry["repeat"], entry.val_loc["repeat"]
-        value = substitute(raw, self.tables)
+        value = substitute(raw, scope_vars)  # a block argument may give the count
+        if isinstance(value, dict) and "n" in value:
+            value = {**value, "n": substitute(value["n"], scope_vars)}
         if isinstance(value, bool) or not isinstance(value, (int, dict)):
             raise SpecError(f"repeat must be a count or {{n: ..., first: ..., last: ...}}, got {value!r}",
                             loc=loc)
