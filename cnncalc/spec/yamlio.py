@@ -29,13 +29,23 @@ except AttributeError:  # pragma: no cover - depends on how PyYAML was built
 class Limits:
     """Resource limits for reading a spec (raise them with CLI flags or the API)."""
 
+    #: size of the file (or of stdin) in bytes
     max_bytes: int = 16 * 1024 * 1024
+    #: nesting depth of YAML mappings/lists (checked before the tree is built)
     max_depth: int = 64
-    max_nodes: int = 2_000_000
+    #: YAML values after aliases are expanded (alias bombs are refused up front)
+    max_nodes: int = 1_000_000
+    #: layers after blocks and repeats are expanded
     max_layers: int = 100_000
+    #: decimal digits of any integer in the spec, or computed by an expression
+    max_int_digits: int = 30
 
 
 DEFAULT_LIMITS = Limits()
+
+#: the only YAML tags a spec may carry (explicit or implied): plain data
+_PLAIN_TAGS = frozenset(f"tag:yaml.org,2002:{t}" for t in
+                        ("map", "seq", "str", "int", "float", "bool", "null"))
 
 
 class MDict(dict):
@@ -64,21 +74,22 @@ class _Builder:
         self.limits = limits
         self.count = 0
         self.scalars = yaml.constructor.SafeConstructor()
+        self.pairs: dict[int, tuple[list[Any], list[Any]]] = {}
 
     def build(self, node: yaml.Node, depth: int = 0) -> Any:
         self.count += 1
         if self.count > self.limits.max_nodes:
-            raise LimitError(
-                f"the document expands to more than {self.limits.max_nodes:,} YAML values "
-                "(an alias bomb?)",
-                loc=_loc(self.file, node),
-                hints=("raise the limit with --max-nodes if the file is genuine",),
-            )
+            raise _too_many(self.limits, _loc(self.file, node))
         if depth > self.limits.max_depth:
-            raise LimitError(
-                f"YAML nested deeper than {self.limits.max_depth} levels",
-                loc=_loc(self.file, node),
-            )
+            raise _too_deep(self.limits, _loc(self.file, node))
+        if node.tag not in _PLAIN_TAGS:
+            tag = node.tag.replace("tag:yaml.org,2002:", "!!")
+            if tag == "!!timestamp" and isinstance(node, yaml.ScalarNode):
+                raise SpecError(f"{node.value} reads as a YAML date; quote it if it is text",
+                                loc=_loc(self.file, node))
+            raise SpecError(f"the YAML tag {tag} is not allowed: a spec holds plain values "
+                            "(mappings, lists, numbers, strings, booleans); nothing in it is "
+                            "ever constructed, imported or run", loc=_loc(self.file, node))
         if isinstance(node, yaml.MappingNode):
             return self._mapping(node, depth)
         if isinstance(node, yaml.SequenceNode):
@@ -88,32 +99,76 @@ class _Builder:
                 out.append(self.build(item, depth + 1))
                 out.item_loc.append(_loc(self.file, item))
             return out
+        return self._scalar(node)
+
+    def _scalar(self, node: yaml.Node) -> Any:
+        is_int = node.tag == "tag:yaml.org,2002:int"
+        digits = self.limits.max_int_digits
+        if is_int and len(node.value.lstrip("+-0").replace("_", "")) > digits:
+            raise _too_long(self.limits, node.value, _loc(self.file, node))
         try:
-            return self.scalars.construct_object(node, deep=True)
-        except yaml.YAMLError as exc:
+            value = self.scalars.construct_object(node, deep=True)
+        except (yaml.YAMLError, ValueError) as exc:
             problem = getattr(exc, "problem", None) or str(exc)
-            raise SpecError(
-                f"unsupported YAML value: {problem}", loc=_loc(self.file, node)
-            ) from None
+            raise SpecError(f"unsupported YAML value: {problem}", loc=_loc(self.file, node)) from None
+        if type(value) is int and abs(value) >= 10 ** digits:  # 0x.., 0o.., 1_000 forms
+            raise _too_long(self.limits, node.value, _loc(self.file, node))
+        return value
 
     def _mapping(self, node: yaml.MappingNode, depth: int) -> MDict:
         out = MDict()
         out.loc, out.key_loc, out.val_loc = _loc(self.file, node), {}, {}
-        self.scalars.flatten_mapping(node)  # resolves YAML merge keys (<<)
-        for key_node, val_node in node.value:
-            key = self.build(key_node, depth + 1)
-            if isinstance(key, (MDict, MList)):
-                raise SpecError("a mapping key must be a plain value", loc=_loc(self.file, key_node))
+        own, merged = self._pairs(node, depth)
+        for key_node, val_node in own:
+            key = self._key(key_node, depth)
             if key in out:
                 first = out.key_loc[key]
                 raise SpecError(
                     f"duplicate key {key!r} (first given at line {first.line}, column {first.col})",
                     loc=_loc(self.file, key_node),
                 )
-            out[key] = self.build(val_node, depth + 1)
-            out.key_loc[key] = _loc(self.file, key_node)
-            out.val_loc[key] = _loc(self.file, val_node)
+            self._put(out, key, key_node, val_node, depth)
+        for key_node, val_node in merged:  # keys merged in with <<: the file's own keys win
+            key = self._key(key_node, depth)
+            if key not in out:
+                self._put(out, key, key_node, val_node, depth)
         return out
+
+    def _key(self, key_node: yaml.Node, depth: int) -> Any:
+        key = self.build(key_node, depth + 1)
+        if isinstance(key, (MDict, MList)):
+            raise SpecError("a mapping key must be a plain value", loc=_loc(self.file, key_node))
+        return key
+
+    def _put(self, out: MDict, key: Any, key_node: yaml.Node, val_node: yaml.Node,
+             depth: int) -> None:
+        out[key] = self.build(val_node, depth + 1)
+        out.key_loc[key] = _loc(self.file, key_node)
+        out.val_loc[key] = _loc(self.file, val_node)
+
+    def _pairs(self, node: yaml.MappingNode, depth: int) -> tuple[list[Any], list[Any]]:
+        """A mapping's own (key, value) node pairs, and those merged in by ``<<`` (YAML's
+        merge key: earlier sources win).  Memoised, so shared anchors cost nothing."""
+        cached = self.pairs.get(id(node))
+        if cached is not None:
+            return cached
+        if depth > self.limits.max_depth:  # also stops a mapping that merges itself
+            raise _too_deep(self.limits, _loc(self.file, node))
+        own: list[Any] = []
+        merged: list[Any] = []
+        for key_node, val_node in node.value:
+            if key_node.tag != "tag:yaml.org,2002:merge":
+                own.append((key_node, val_node))
+                continue
+            sources = val_node.value if isinstance(val_node, yaml.SequenceNode) else [val_node]
+            for source in sources:
+                if not isinstance(source, yaml.MappingNode):
+                    raise SpecError("the merge key << takes a mapping or a list of mappings",
+                                    loc=_loc(self.file, source))
+                s_own, s_merged = self._pairs(source, depth + 1)
+                merged += s_own + s_merged
+        self.pairs[id(node)] = (own, merged)
+        return own, merged
 
 
 def _decode(data: bytes, file: str) -> str:
@@ -132,25 +187,94 @@ def load_yaml_bytes(data: bytes, file: str, limits: Limits = DEFAULT_LIMITS) -> 
     """Parse one YAML document from bytes (see :func:`load_yaml_text`)."""
     if len(data) > limits.max_bytes:
         raise LimitError(
-            f"the file is {len(data):,} bytes, over the limit of {limits.max_bytes:,}",
+            f"the file is {'more than ' if file == '<stdin>' else ''}{len(data) - (file == '<stdin>'):,} "
+            f"bytes, over the limit of {limits.max_bytes:,}",
             loc=Loc(file, 1, 1),
             hints=("raise the limit with --max-bytes if the file is genuine",),
         )
     return load_yaml_text(_decode(data, file), file, limits)
 
 
+def _too_many(limits: Limits, loc: Loc) -> LimitError:
+    return LimitError(
+        f"the document expands to more than {limits.max_nodes:,} YAML values (an alias bomb?)",
+        loc=loc, hints=("raise Limits(max_nodes=...) in the Python API if the file is genuine",))
+
+
+def _too_deep(limits: Limits, loc: Loc) -> LimitError:
+    return LimitError(
+        f"YAML nested deeper than {limits.max_depth} levels", loc=loc,
+        hints=("specs need a handful of levels; raise Limits(max_depth=...) in the Python API "
+               "if this one is genuine",))
+
+
+def _too_long(limits: Limits, text: str, loc: Loc) -> LimitError:
+    shown = text if len(text) <= 24 else f"{text[:12]}...{text[-6:]} ({len(text)} characters)"
+    return LimitError(
+        f"the integer {shown} has more than {limits.max_int_digits} digits", loc=loc,
+        hints=("raise Limits(max_int_digits=...) in the Python API if it is genuine",))
+
+
+def _prescan(text: str, file: str, limits: Limits) -> None:
+    """Walk the YAML event stream (no tree, no recursion) and refuse documents nested
+    deeper than ``max_depth`` or expanding, through aliases, to over ``max_nodes`` values.
+
+    libyaml's composer recurses in C, so a file of 100,000 ``[`` would crash the
+    interpreter; and an alias bomb is only small until it is expanded.  Both are
+    caught here, before a single node is composed.
+    """
+    depth = 0
+    total = 0
+    open_: list[tuple[str | None, int]] = []
+    sizes: dict[str, int] = {}
+    for event in yaml.parse(text, Loader=_Loader):
+        if isinstance(event, yaml.AliasEvent):
+            total += sizes.get(event.anchor, 1)
+        elif isinstance(event, yaml.ScalarEvent):
+            total += 1
+            if event.anchor:
+                sizes[event.anchor] = 1
+        elif isinstance(event, yaml.CollectionStartEvent):
+            total += 1
+            depth += 1
+            if depth > limits.max_depth:
+                raise _too_deep(limits, Loc(file, event.start_mark.line + 1,
+                                            event.start_mark.column + 1))
+            open_.append((event.anchor, total))
+        elif isinstance(event, yaml.CollectionEndEvent):
+            depth -= 1
+            anchor, start = open_.pop()
+            if anchor:
+                sizes[anchor] = total - start + 1
+        else:
+            continue
+        if total > limits.max_nodes:
+            raise _too_many(limits, Loc(file, event.start_mark.line + 1,
+                                        event.start_mark.column + 1))
+
+
+def _yaml_error(exc: yaml.YAMLError, text: str, file: str) -> SpecError:
+    if isinstance(exc, yaml.MarkedYAMLError):
+        mark = exc.problem_mark or exc.context_mark
+        loc = Loc(file, mark.line + 1, mark.column + 1) if mark else Loc(file, 1, 1)
+        return SpecError(f"YAML syntax: {exc.problem or exc.context}", loc=loc)
+    if isinstance(exc, yaml.reader.ReaderError):
+        before = text[: exc.position]
+        loc = Loc(file, before.count("\n") + 1, exc.position - (before.rfind("\n") + 1) + 1)
+        char = exc.character if isinstance(exc.character, int) else ord(str(exc.character)[:1] or "\0")
+        return SpecError(f"YAML cannot contain the control character #x{char:04x}", loc=loc)
+    return SpecError(f"YAML: {exc}", loc=Loc(file, 1, 1))
+
+
 def load_yaml_text(text: str, file: str, limits: Limits = DEFAULT_LIMITS) -> Any:
     """Parse one YAML document into MDict/MList/scalars, or raise a located SpecError."""
     try:
+        _prescan(text, file, limits)
         node = yaml.compose(text, Loader=_Loader)
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        loc = Loc(file, mark.line + 1, mark.column + 1) if mark else Loc(file, 1, 1)
-        raise SpecError(f"YAML syntax: {exc.problem or exc.context}", loc=loc) from None
     except yaml.YAMLError as exc:
-        raise SpecError(f"YAML: {exc}", loc=Loc(file, 1, 1)) from None
+        raise _yaml_error(exc, text, file) from None
     except RecursionError:
-        raise LimitError("YAML nested too deeply to read", loc=Loc(file, 1, 1)) from None
+        raise _too_deep(limits, Loc(file, 1, 1)) from None
     if node is None:
         raise SpecError("the file is empty; a spec needs at least `input:` and `layers:`",
                         loc=Loc(file, 1, 1))
