@@ -1,0 +1,149 @@
+"""The module a spec builds into: layer modules named after the spec's ids, and a
+forward that runs them in the spec's (topological) order.
+
+Naming (how a layer id becomes a module path):
+
+- ``[i]`` becomes ``.i`` and every ``.`` nests: ``conv3[0].b.bn`` is the submodule
+  ``conv3.0.b.bn``; so ``model.get_submodule("C3")`` and ``model.get_submodule("conv3.0.b")``
+  work, and a state_dict reads ``conv3.0.b.weight``, ``conv3.0.b.bn.running_mean``.
+- A block instance or a repeat (``conv3``, ``conv3.0``) is a :class:`Group`, a container that
+  runs nothing itself.  The ``act``/``bn`` rows of a layer nest under that layer's module
+  (``C1.act`` is the child ``act`` of the ``Conv2d`` ``C1``).
+- A name that would shadow an attribute of its parent (``forward``, ``training``, ...) gets
+  a trailing ``_``; :meth:`SpecNet.path` and :meth:`SpecNet.layer` always give the truth.
+
+Because the spec's ids are contiguous per block and per layer, the module tree's
+depth-first order is the spec's layer order, so ``parameters()`` follow the spec.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Sequence
+
+from torch import Tensor, nn
+
+from ..graph import INPUT, Network
+from ..report import Report
+
+#: activations that may overwrite their input (their backward does not need it)
+INPLACE_OK = frozenset({"relu", "relu6"})
+#: producers whose output is a fresh tensor (never a view of, or identical to, a live one)
+FRESH = frozenset({"conv", "conv_transpose", "local", "linear", "batchnorm", "add", "mul",
+                   "concat", "subsample", "layernorm", "groupnorm", "instancenorm"})
+
+
+def id_segments(node_id: str) -> list[str]:
+    """``"conv3[0].b.bn"`` -> ``["conv3", "0", "b", "bn"]``."""
+    return re.sub(r"\[(\d+)\]", r".\1", node_id).split(".")
+
+
+class Group(nn.Module):
+    """A block instance or a set of repeat copies: a container, run by :class:`SpecNet`."""
+
+    def forward(self, *args: Any) -> Any:
+        raise RuntimeError("a Group only holds layers; run the whole SpecNet instead")
+
+
+def _attach(parent: nn.Module, name: str, module: nn.Module) -> str:
+    while hasattr(parent, name) and name not in parent._modules:
+        name += "_"
+    if name in parent._modules:
+        raise RuntimeError(f"two layers map to the module name {name!r}")
+    parent.add_module(name, module)
+    return name
+
+
+class SpecNet(nn.Module):
+    """A spec as a runnable ``nn.Module`` (build it with ``cnncalc.build_torch``)."""
+
+    def __init__(self, network: Network, report: Report, modules: Sequence[nn.Module]) -> None:
+        super().__init__()
+        self.spec_name = network.name
+        self.input_shape = tuple(report.input_shape)
+        self._ids = tuple(n.id for n in network.nodes)
+        self._steps, self._out = _plan(network, modules)
+        self._paths: dict[str, str] = {}
+        for node, module in zip(network.nodes, modules):
+            self._paths[node.id] = self._place(node.id, module)
+        _mark_inplace(network, modules)
+
+    def _place(self, node_id: str, module: nn.Module) -> str:
+        parent: nn.Module = self
+        path = []
+        *scopes, leaf = id_segments(node_id)
+        for seg in scopes:
+            child = parent._modules.get(seg)
+            if child is None:
+                seg = _attach(parent, seg, Group())
+                child = parent._modules[seg]
+            parent = child
+            path.append(seg)
+        path.append(_attach(parent, leaf, module))
+        return ".".join(path)
+
+    @property
+    def ids(self) -> tuple[str, ...]:
+        """Every layer id, in spec order."""
+        return self._ids
+
+    def path(self, node_id: str) -> str:
+        """The submodule path of layer ``node_id`` (``conv3[0].b`` -> ``conv3.0.b``)."""
+        return self._paths[node_id]
+
+    def layer(self, node_id: str) -> nn.Module:
+        """The module of layer ``node_id``."""
+        return self.get_submodule(self._paths[node_id])
+
+    def forward(self, x: Tensor) -> Tensor:
+        vals: list[Any] = [x] + [None] * len(self._steps)
+        for module, src, dst, free in self._steps:
+            if type(src) is int:
+                vals[dst] = module(vals[src])
+            else:
+                vals[dst] = module(*[vals[i] for i in src])
+            for i in free:
+                vals[i] = None
+        return vals[self._out]
+
+    def extra_repr(self) -> str:
+        return f"spec={self.spec_name!r}, input_shape={list(self.input_shape)}"
+
+
+def _plan(network: Network, modules: Sequence[nn.Module]) -> tuple[list[tuple], int]:
+    """Precomputed steps ``(module, input slot(s), output slot, slots to free)``.
+
+    Slot 0 is the input, slot ``i + 1`` the output of node ``i``; a tensor is dropped
+    right after its last reader (or at once if nothing reads it), except the output.
+    """
+    slot = {INPUT: 0} | {n.id: i + 1 for i, n in enumerate(network.nodes)}
+    out = slot[network.output]
+    last = {s: 0 for s in slot.values()}
+    for i, node in enumerate(network.nodes):
+        for name in node.inputs:
+            last[slot[name]] = i + 1
+    steps = []
+    for i, (node, module) in enumerate(zip(network.nodes, modules)):
+        src: int | tuple[int, ...] = tuple(slot[n] for n in node.inputs)
+        if len(src) == 1:
+            src = src[0]
+        dst = i + 1
+        free = [s for s in {slot[n] for n in node.inputs} if last[s] == dst and s != out]
+        if last[dst] == 0 and dst != out:
+            free.append(dst)
+        steps.append((module, src, dst, tuple(sorted(free))))
+    return steps, out
+
+
+def _mark_inplace(network: Network, modules: Sequence[nn.Module]) -> None:
+    """Let ReLUs overwrite their input when nothing else reads it (as torchvision does)."""
+    readers: dict[str, int] = {}
+    for node in network.nodes:
+        for name in node.inputs:
+            readers[name] = readers.get(name, 0) + 1
+    ops = {n.id: n.op.name for n in network.nodes}
+    for node, module in zip(network.nodes, modules):
+        src = node.inputs[0]
+        if (node.op.name in INPLACE_OK and hasattr(module, "inplace") and src != INPUT
+                and readers[src] == 1 and src != network.output and ops[src] in FRESH):
+            module.inplace = True

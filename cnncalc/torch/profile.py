@@ -1,0 +1,508 @@
+"""Measure latency, throughput and memory of a built network on CPU, CUDA or MPS.
+
+Measurement follows the rules an expert applies by hand:
+
+* warm-up iterations are run first and never timed (they include torch.compile,
+  cuDNN autotuning and allocator growth);
+* timing is *blocked*, like ``torch.utils.benchmark``'s ``blocked_autorange``: one
+  sample times a block of iterations long enough to swamp timer overhead, and the
+  per-iteration latency is the block time divided by its length;
+* on CUDA every sample is bracketed by ``torch.cuda.Event(enable_timing=True)``
+  records and a ``torch.cuda.synchronize()``, and peak memory is
+  ``torch.cuda.max_memory_allocated`` after ``reset_peak_memory_stats``;
+* on CPU the thread count is fixed (``torch.set_num_threads``) and reported;
+* inference runs under ``torch.inference_mode()`` in eval mode; training runs
+  forward + backward + an SGD step.
+
+The core returns plain dataclasses (:class:`ProfileReport`); rendering is elsewhere.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Any, Callable, Literal, Sequence
+
+from ..errors import EnvironmentUnavailable, UsageError
+
+Device = Literal["auto", "cpu", "cuda", "mps"]
+Mode = Literal["inference", "training"]
+PDType = Literal["float32", "float16", "bfloat16"]
+Progress = Callable[[str, int, int], None]
+
+#: dense peak TFLOP/s by device-name fragment and dtype (vendor data sheets, no sparsity)
+PEAK_TFLOPS: dict[str, dict[str, float]] = {
+    "H100": {"float32": 67.0, "float16": 989.0, "bfloat16": 989.0},
+    "A100": {"float32": 19.5, "float16": 312.0, "bfloat16": 312.0},
+    "V100": {"float32": 15.7, "float16": 125.0},
+    "L4": {"float32": 30.3, "float16": 121.0, "bfloat16": 121.0},
+    "T4": {"float32": 8.1, "float16": 65.0},
+    "A10": {"float32": 31.2, "float16": 125.0, "bfloat16": 125.0},
+    "RTX 4090": {"float32": 82.6, "float16": 165.2, "bfloat16": 165.2},
+    "RTX 3090": {"float32": 35.6, "float16": 71.0, "bfloat16": 71.0},
+}
+
+
+@dataclass(frozen=True)
+class LatencyStats:
+    """Per-iteration latency over the timed samples, in milliseconds."""
+
+    median_ms: float
+    p10_ms: float
+    p90_ms: float
+    mean_ms: float
+    min_ms: float
+    max_ms: float
+    #: (p90 - p10) / median: how much the runs disagree
+    spread: float
+    #: coefficient of variation: stdev / mean
+    cv: float
+    samples: int
+    iterations: int
+
+    @staticmethod
+    def of(per_iter_s: Sequence[float], iterations: int) -> "LatencyStats":
+        ms = sorted(t * 1e3 for t in per_iter_s)
+        med = statistics.median(ms)
+        p10, p90 = _quantile(ms, 0.1), _quantile(ms, 0.9)
+        mean = statistics.fmean(ms)
+        std = statistics.pstdev(ms) if len(ms) > 1 else 0.0
+        return LatencyStats(med, p10, p90, mean, ms[0], ms[-1], (p90 - p10) / med if med else 0.0,
+                            std / mean if mean else 0.0, len(ms), iterations)
+
+
+def _quantile(sorted_ms: Sequence[float], q: float) -> float:
+    """Linear-interpolated quantile of sorted data."""
+    if len(sorted_ms) == 1:
+        return sorted_ms[0]
+    pos = q * (len(sorted_ms) - 1)
+    lo = math.floor(pos)
+    hi = min(lo + 1, len(sorted_ms) - 1)
+    return sorted_ms[lo] + (sorted_ms[hi] - sorted_ms[lo]) * (pos - lo)
+
+
+@dataclass(frozen=True)
+class BatchResult:
+    """One row of a sweep: a batch size and what it measured (or why it failed)."""
+
+    batch_size: int
+    latency: LatencyStats | None
+    throughput_per_s: float | None
+    achieved_gflops: float | None
+    fraction_of_peak: float | None
+    peak_memory_bytes: int | None
+    #: "measured" (device counter) or "estimated" (analysis: params + peak activations)
+    peak_memory_source: str
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class LayerTiming:
+    """Time of one spec layer per forward pass (from hooks), joined with its MACs."""
+
+    id: str
+    op: str
+    macs: int
+    time_ms: float
+    share: float
+    achieved_gflops: float | None
+
+
+@dataclass(frozen=True)
+class ProfileReport:
+    """Everything ``cnncalc profile`` measured."""
+
+    name: str
+    device: str
+    device_name: str
+    torch: str
+    dtype: str
+    mode: str
+    threads: int | None
+    channels_last: bool
+    compiled: bool
+    macs_per_sample: int
+    results: tuple[BatchResult, ...]
+    per_layer: tuple[LayerTiming, ...] = ()
+    peak_tflops: float | None = None
+    notes: tuple[str, ...] = field(default=())
+
+    def to_dict(self) -> dict[str, Any]:
+        out = asdict(self)
+        for row in out["results"]:
+            lat = row.pop("latency")
+            row["latency_ms"] = None if lat is None else {
+                "median": lat["median_ms"], "p10": lat["p10_ms"], "p90": lat["p90_ms"],
+                "mean": lat["mean_ms"], "min": lat["min_ms"], "max": lat["max_ms"],
+                "spread": lat["spread"], "cv": lat["cv"], "samples": lat["samples"],
+                "iterations": lat["iterations"]}
+        return out
+
+
+# ----------------------------------------------------------------------- devices
+def resolve_device(device: Device) -> str:
+    """The concrete device for ``device``; EnvironmentUnavailable (exit 3) if absent."""
+    import torch
+
+    present = available_devices()
+    if device == "auto":
+        return next(d for d in ("cuda", "mps", "cpu") if d in present)
+    if device not in present:
+        build = torch.__version__
+        why = {
+            "cuda": ("this torch build has no CUDA support" if torch.version.cuda is None
+                     else "torch was built with CUDA but no GPU or driver is visible"),
+            "mps": "MPS needs Apple silicon and a macOS build of torch",
+        }.get(device, "unknown device")
+        raise EnvironmentUnavailable(
+            f"--device {device} is not available: {why} (torch {build}); devices present: "
+            f"{', '.join(present)}")
+    return device
+
+
+def available_devices() -> list[str]:
+    """Devices this torch can run on, best first."""
+    import torch
+
+    found = []
+    if torch.cuda.is_available():
+        found.append("cuda")
+    mps = getattr(torch.backends, "mps", None)
+    if mps is not None and mps.is_available():
+        found.append("mps")
+    return found + ["cpu"]
+
+
+def device_name(device: str) -> str:
+    import platform
+
+    import torch
+
+    if device == "cuda":
+        return torch.cuda.get_device_name()
+    if device == "mps":
+        return "Apple MPS"
+    return platform.processor() or platform.machine()
+
+
+def known_peak(name: str, dtype: str) -> float | None:
+    """Dense peak TFLOP/s for a known GPU name and dtype, else None."""
+    for key, table in PEAK_TFLOPS.items():
+        if key.lower() in name.lower():
+            return table.get(dtype)
+    return None
+
+
+# ------------------------------------------------------------------------ timers
+class Timer:
+    """Times a block of ``n`` calls of ``fn``; subclasses add device synchronisation."""
+
+    def sync(self) -> None:
+        """Wait for queued device work (nothing to wait for on the CPU)."""
+
+    def time_block(self, fn: Callable[[], Any], n: int) -> float:
+        self.sync()
+        t0 = time.perf_counter()
+        for _ in range(n):
+            fn()
+        self.sync()
+        return time.perf_counter() - t0
+
+    def reset_peak(self) -> None:
+        """Start a new peak-memory window."""
+
+    def peak_bytes(self) -> int | None:
+        return None
+
+
+class CudaTimer(Timer):
+    """CUDA: device events around the block, synchronised before reading them."""
+
+    def __init__(self) -> None:
+        import torch
+
+        self.torch = torch
+
+    def sync(self) -> None:
+        self.torch.cuda.synchronize()
+
+    def time_block(self, fn: Callable[[], Any], n: int) -> float:
+        cuda = self.torch.cuda
+        start, end = cuda.Event(enable_timing=True), cuda.Event(enable_timing=True)
+        cuda.synchronize()
+        start.record()
+        for _ in range(n):
+            fn()
+        end.record()
+        cuda.synchronize()
+        return start.elapsed_time(end) / 1e3
+
+    def reset_peak(self) -> None:
+        self.torch.cuda.empty_cache()
+        self.torch.cuda.reset_peak_memory_stats()
+
+    def peak_bytes(self) -> int | None:
+        return int(self.torch.cuda.max_memory_allocated())
+
+
+class MpsTimer(Timer):
+    def sync(self) -> None:
+        import torch
+
+        torch.mps.synchronize()
+
+    def peak_bytes(self) -> int | None:
+        import torch
+
+        return int(torch.mps.driver_allocated_memory())
+
+
+def timer_for(device: str) -> Timer:
+    return {"cuda": CudaTimer, "mps": MpsTimer}.get(device, Timer)()
+
+
+# ------------------------------------------------------------------- measurement
+@dataclass(frozen=True)
+class Budget:
+    """How long to measure: ``iters`` fixed iterations, or at least ``min_time`` s."""
+
+    warmup: int = 3
+    min_time: float = 1.0
+    iters: int | None = None
+    #: a timed sample should last at least this long (swamps timer overhead)
+    min_sample: float = 0.01
+    max_samples: int = 200
+
+
+def measure(step: Callable[[], Any], timer: Timer, budget: Budget) -> tuple[list[float], int]:
+    """Warm up, then time blocked samples; returns per-iteration seconds and the count."""
+    for _ in range(budget.warmup):
+        step()
+    timer.sync()
+    if budget.iters is not None:
+        per_sample = 1
+        samples = [timer.time_block(step, 1) for _ in range(budget.iters)]
+        return samples, budget.iters
+    block = 1
+    first = timer.time_block(step, block)
+    while first < budget.min_sample and block < 1 << 16:
+        block *= max(2, min(10, int(budget.min_sample / max(first, 1e-9)) + 1))
+        first = timer.time_block(step, block)
+    per_sample = block
+    times = [first / block]
+    spent = first
+    while spent < budget.min_time and len(times) < budget.max_samples:
+        t = timer.time_block(step, block)
+        times.append(t / block)
+        spent += t
+    if len(times) < 5:  # a few samples even when one block overruns the budget
+        times += [timer.time_block(step, block) / block for _ in range(5 - len(times))]
+    return times, per_sample * len(times)
+
+
+def is_oom(exc: BaseException) -> bool:
+    """An out-of-memory error from any backend."""
+    import torch
+
+    oom = getattr(torch.cuda, "OutOfMemoryError", ())
+    return isinstance(exc, oom) or (isinstance(exc, RuntimeError) and "out of memory" in str(exc))
+
+
+def check_batches(batches: Sequence[int]) -> None:
+    if not batches or any(b < 1 for b in batches):
+        raise UsageError(f"--batch-size needs positive integers, got {list(batches)}")
+
+
+# ------------------------------------------------------------------------ runner
+@dataclass(frozen=True)
+class Settings:
+    """What to profile and how (the CLI options of ``cnncalc profile``)."""
+
+    device: Device = "auto"
+    batches: tuple[int, ...] = (1,)
+    dtype: PDType = "float32"
+    channels_last: bool = False
+    compile: bool = False
+    mode: Mode = "inference"
+    threads: int | None = None
+    budget: Budget = Budget()
+    peak_tflops: float | None = None
+    per_layer: bool = False
+
+
+def _autocast(torch: Any, device: str, dtype: str) -> Any:
+    import contextlib
+
+    if dtype == "float32":
+        return contextlib.nullcontext()
+    return torch.autocast(device_type=device, dtype=getattr(torch, dtype))
+
+
+def _prepare(network: Any, input_shape: Any, s: Settings, dev: str) -> tuple[Any, Any]:
+    """Build the module on the device; returns (module, callable to run)."""
+    import torch
+
+    from .build import build
+
+    model = build(network, input_shape).to(dev)
+    model.train(s.mode == "training")
+    if s.channels_last:
+        model = model.to(memory_format=torch.channels_last)
+    runner = torch.compile(model) if s.compile else model
+    return model, runner
+
+
+def _input(torch: Any, shape: Sequence[int], batch: int, dev: str, channels_last: bool) -> Any:
+    x = torch.randn(batch, *shape, device=dev)
+    if channels_last and x.dim() == 4:
+        x = x.contiguous(memory_format=torch.channels_last)
+    elif channels_last and x.dim() == 5:
+        x = x.contiguous(memory_format=torch.channels_last_3d)
+    return x
+
+
+def _step(torch: Any, model: Any, runner: Any, x: Any, mode: str) -> Callable[[], Any]:
+    if mode == "inference":
+        return lambda: runner(x)
+    params = [p for p in model.parameters() if p.requires_grad]
+    opt = torch.optim.SGD(params, lr=1e-4) if params else None
+
+    def train_step() -> None:
+        loss = runner(x).float().mean()
+        loss.backward()
+        if opt is not None:
+            opt.step()
+            opt.zero_grad(set_to_none=True)
+
+    return train_step
+
+
+def _context(torch: Any, dev: str, s: Settings) -> Any:
+    import contextlib
+
+    stack = contextlib.ExitStack()
+    if s.mode == "inference":
+        stack.enter_context(torch.inference_mode())
+    stack.enter_context(_autocast(torch, dev, s.dtype))
+    return stack
+
+
+def _batch(torch: Any, model: Any, runner: Any, shape: Sequence[int], b: int, dev: str,
+           s: Settings, timer: Timer, analysis: Any, peak: float | None) -> BatchResult:
+    estimate = (analysis.totals.param_bytes + analysis.totals.buffer_bytes
+                + analysis.totals.peak_activation_bytes * b)
+    try:
+        x = _input(torch, shape, b, dev, s.channels_last)
+        timer.reset_peak()
+        with _context(torch, dev, s):
+            times, n = measure(_step(torch, model, runner, x, s.mode), timer, s.budget)
+        measured = timer.peak_bytes()
+    except Exception as exc:  # noqa: BLE001 - an OOM row must not end the sweep
+        if not is_oom(exc):
+            raise
+        if dev == "cuda":
+            torch.cuda.empty_cache()
+        return BatchResult(b, None, None, None, None, None, "measured", "out of memory")
+    lat = LatencyStats.of(times, n)
+    seconds = lat.median_ms / 1e3
+    flops = 2 * analysis.totals.macs * b * (3 if s.mode == "training" else 1)
+    gflops = flops / seconds / 1e9
+    return BatchResult(
+        b, lat, b / seconds, gflops, gflops / (peak * 1e3) if peak else None,
+        measured if measured is not None else estimate,
+        "measured" if measured is not None else "estimated")
+
+
+def run_profile(network: Any, settings: Settings = Settings(), input_shape: Any = None,
+                progress: Progress | None = None) -> ProfileReport:
+    """Build ``network`` and measure it for every batch size in ``settings.batches``."""
+    import torch
+
+    from ..analysis import analyze
+
+    check_batches(settings.batches)
+    dev = resolve_device(settings.device)
+    if settings.threads is not None:
+        torch.set_num_threads(settings.threads)
+    analysis = analyze(network, input_shape)
+    name = device_name(dev)
+    peak = settings.peak_tflops or known_peak(name, settings.dtype)
+    model, runner = _prepare(network, input_shape, settings, dev)
+    timer = timer_for(dev)
+    results = []
+    for i, b in enumerate(settings.batches):
+        if progress:
+            progress(f"batch {b}", i, len(settings.batches))
+        results.append(_batch(torch, model, runner, analysis.input_shape, b, dev, settings, timer,
+                              analysis, peak))
+    layers: tuple[LayerTiming, ...] = ()
+    if settings.per_layer:
+        if progress:
+            progress("per-layer timing", len(settings.batches), len(settings.batches) + 1)
+        layers = per_layer_times(torch, model, analysis, settings, dev, timer)
+    if progress:
+        progress("done", len(settings.batches), len(settings.batches))
+    notes = _notes(settings, dev, results)
+    return ProfileReport(
+        network.name, dev, name, torch.__version__, settings.dtype, settings.mode,
+        torch.get_num_threads() if dev == "cpu" else None, settings.channels_last,
+        settings.compile, analysis.totals.macs, tuple(results), layers, peak, notes)
+
+
+def _notes(s: Settings, dev: str, results: Sequence[BatchResult]) -> tuple[str, ...]:
+    notes = []
+    if any(r.peak_memory_source == "estimated" for r in results):
+        notes.append("peak memory on this device is the analysis estimate (parameters + buffers "
+                     "+ peak live activations); only CUDA/MPS expose an allocator counter")
+    if s.mode == "training":
+        notes.append("achieved GFLOP/s in training counts 3x the forward FLOPs "
+                     "(forward + backward for inputs and weights)")
+    if s.dtype != "float32":
+        notes.append(f"{s.dtype} runs under torch.autocast on {dev}")
+    return tuple(notes)
+
+
+def per_layer_times(torch: Any, model: Any, analysis: Any, s: Settings, dev: str,
+                    timer: Timer) -> tuple[LayerTiming, ...]:
+    """Time each spec layer with forward hooks, synchronising the device around each."""
+    from .build import node_modules
+
+    modules = node_modules(model)
+    spent: dict[str, float] = {k: 0.0 for k in modules}
+    started: dict[str, float] = {}
+    handles = []
+    for node_id, module in modules.items():
+        def pre(_m: Any, _i: Any, node_id: str = node_id) -> None:
+            timer.sync()
+            started[node_id] = time.perf_counter()
+
+        def post(_m: Any, _i: Any, _o: Any, node_id: str = node_id) -> None:
+            timer.sync()
+            spent[node_id] += time.perf_counter() - started[node_id]
+
+        handles += [module.register_forward_pre_hook(pre), module.register_forward_hook(post)]
+    b = s.batches[0]
+    x = _input(torch, analysis.input_shape, b, dev, s.channels_last)
+    runs = max(3, s.budget.iters or 0)
+    try:
+        with torch.inference_mode(), _autocast(torch, dev, s.dtype):
+            for _ in range(s.budget.warmup):
+                model(x)
+            spent.update({k: 0.0 for k in spent})
+            for _ in range(runs):
+                model(x)
+    finally:
+        for h in handles:
+            h.remove()
+    total = sum(spent.values()) or 1.0
+    rows = []
+    for layer in analysis.layers:
+        if layer.id not in spent:
+            continue
+        t = spent[layer.id] / runs
+        macs = layer.macs * b
+        rows.append(LayerTiming(layer.id, layer.op, macs, t * 1e3, spent[layer.id] / total,
+                                2 * macs / t / 1e9 if t > 0 and macs else None))
+    return tuple(rows)

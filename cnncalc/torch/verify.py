@@ -1,0 +1,142 @@
+"""Check the analysis against reality: build the module, run one forward pass and
+compare every layer's output shape, parameters, buffers and MACs (for
+``cnncalc summary SPEC --verify``).
+
+MACs are measured with ``torch.utils.flop_counter.FlopCounterMode`` (half its count:
+it counts a multiply-accumulate as 2 FLOPs) between each layer's forward pre- and
+post-hook.  It only sees matmuls and convolutions, so ops whose MACs are element-wise
+multiplies are listed in :data:`MAC_EXCEPTIONS` and not compared.
+
+>>> import cnncalc
+>>> from cnncalc.torch.verify import verify
+>>> net = cnncalc.load("lenet5")
+>>> verify(net, cnncalc.analyze(net))
+[]
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Iterator
+
+from ..graph import Network
+from ..report import Report
+from . import require_torch
+
+if TYPE_CHECKING:  # pragma: no cover
+    from torch import Tensor, nn
+
+    from .model import SpecNet
+
+#: ops whose analysed MACs FlopCounterMode cannot see, and why
+MAC_EXCEPTIONS = {
+    "subsample": "one coefficient multiply per output, done element-wise (the counter "
+                 "counts only matmuls and convolutions)",
+}
+
+
+@dataclass(frozen=True)
+class Disagreement:
+    """One figure of one layer where the analysis and the built module differ."""
+
+    layer: str
+    figure: str
+    analysed: object
+    measured: object
+
+    def __str__(self) -> str:
+        return f"{self.layer}: {self.figure}: analysed {self.analysed}, measured {self.measured}"
+
+
+@dataclass(frozen=True)
+class Measured:
+    """What one layer's module has and does (per sample)."""
+
+    output_shape: tuple[int, ...]
+    params: int
+    trainable_params: int
+    buffers: int
+    macs: int
+
+
+def own_tensors(model: "SpecNet", node_id: str) -> Iterator[tuple[str, "Tensor", bool]]:
+    """``(kind, tensor, trainable)`` of one layer: its module's parameters and buffers,
+    without those of nested layers (``C1.act`` under ``C1``) but with helpers (``proj``)."""
+    layers = {id(model.layer(i)) for i in model.ids}
+    stack: list[nn.Module] = [model.layer(node_id)]
+    while stack:
+        module = stack.pop()
+        for p in module.parameters(recurse=False):
+            yield "param", p, p.requires_grad
+        for b in module.buffers(recurse=False):
+            yield "buffer", b, False
+        stack.extend(c for c in module.children() if id(c) not in layers)
+
+
+def measure(model: "SpecNet", x: "Tensor") -> dict[str, Measured]:
+    """Run ``model`` on ``x`` once (no grad) and measure every layer, keyed by id."""
+    import torch
+    from torch.utils.flop_counter import FlopCounterMode
+
+    counter = FlopCounterMode(display=False)
+    start: dict[str, int] = {}
+    seen: dict[str, tuple[tuple[int, ...], int]] = {}
+    handles = []
+    for node_id in model.ids:
+        module = model.layer(node_id)
+
+        def pre(_m, _a, node_id=node_id):  # type: ignore[no-untyped-def]
+            start[node_id] = counter.get_total_flops()
+
+        def post(_m, _a, out, node_id=node_id):  # type: ignore[no-untyped-def]
+            seen[node_id] = (tuple(out.shape[1:]), counter.get_total_flops() - start[node_id])
+
+        handles += [module.register_forward_pre_hook(pre), module.register_forward_hook(post)]
+    try:
+        with torch.no_grad(), counter:
+            model(x)
+    finally:
+        for h in handles:
+            h.remove()
+    batch = x.shape[0]
+    out = {}
+    for node_id, (shape, flops) in seen.items():
+        tensors = list(own_tensors(model, node_id))
+        out[node_id] = Measured(
+            shape,
+            sum(t.numel() for kind, t, _ in tensors if kind == "param"),
+            sum(t.numel() for kind, t, trainable in tensors if kind == "param" and trainable),
+            sum(t.numel() for kind, t, _ in tensors if kind == "buffer"),
+            flops // 2 // batch,
+        )
+    return out
+
+
+def compare(report: Report, measured: dict[str, Measured]) -> list[Disagreement]:
+    """Every per-layer figure where ``report`` and ``measured`` differ."""
+    found = []
+    for row in report.layers:
+        got = measured.get(row.id)
+        if got is None:
+            found.append(Disagreement(row.id, "forward", "runs", "never called"))
+            continue
+        pairs = [("output_shape", tuple(row.output_shape), got.output_shape),
+                 ("params", row.params, got.params),
+                 ("trainable_params", row.trainable_params, got.trainable_params),
+                 ("buffers", row.buffers, got.buffers)]
+        if row.op not in MAC_EXCEPTIONS:
+            pairs.append(("macs", row.macs // report.batch, got.macs))
+        found += [Disagreement(row.id, f, a, m) for f, a, m in pairs if a != m]
+    return found
+
+
+def verify(network: Network, report: Report, seed: int = 0) -> list[Disagreement]:
+    """Build ``network`` for the report's input, run one forward pass on a random input
+    and list every per-layer disagreement with ``report`` (none expected)."""
+    torch = require_torch()
+    from .build import build
+
+    model = build(network, report.input_shape).eval()
+    gen = torch.Generator().manual_seed(seed)
+    x = torch.randn(1, *report.input_shape, generator=gen)
+    return compare(report, measure(model, x))
