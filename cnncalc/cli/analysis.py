@@ -1,0 +1,202 @@
+"""Analysis commands: shapes, params, flops, rf, summary, compare, ops, zoo.
+
+None of them imports torch.  Their ``--format json`` output:
+
+* ``summary``: exactly ``Report.to_dict()`` (the JSON contract in architecture.md);
+* ``shapes`` / ``params`` / ``flops`` / ``rf``: the header fields (name, source,
+  input_shape, output_shape, batch, dtype), ``layers`` with that command's fields
+  (see ``cnncalc.render.views.VIEWS``), the totals it shows, and ``warnings``
+  (``rf`` adds the network's ``receptive_field``);
+* ``compare``: ``{"baseline", "columns": [{label, spec, name, input_shape, ...,
+  totals, receptive_field, ratios}]}``, ratios against the first column;
+* ``ops``: a list of ``cnncalc.ops.op_info`` dicts (``ops NAME``: one dict);
+* ``zoo``: a list of ``{name, title, input_shape, output_shape, params,
+  trainable_params, macs}``.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Optional
+
+import typer
+
+from . import app
+from .common import (BatchOpt, DType, DTypeOpt, ExactOpt, Format, FormatOpt, InputOpt,
+                     MaxBytesOpt, MaxLayersOpt, NoColorOpt, Settings, SpecArg, StrictOpt,
+                     TracebackOpt, analyse_network, analyse_spec, console, emit_report, load_spec,
+                     write)
+
+
+def _example(*lines: str) -> str:
+    """An epilog of examples (typer shows it under the options)."""
+    return "Examples:\n\n" + "\n\n".join(f"  [bold]{line}[/bold]" for line in lines)
+
+
+def _settings(**kw: Any) -> Settings:
+    return Settings(**{k: v for k, v in kw.items() if k in Settings.__dataclass_fields__})
+
+
+# --------------------------------------------------------- per-layer commands
+def _layer_command(view: str, help_text: str, examples: tuple[str, ...]) -> None:
+    """Define ``cnncalc <view>``: analyse SPEC and print the view's columns."""
+
+    def command(
+        spec: SpecArg, input: InputOpt = None, batch: BatchOpt = 1,
+        dtype: DTypeOpt = DType.float32, format: FormatOpt = Format.table,
+        strict: StrictOpt = False, exact: ExactOpt = False, max_layers: MaxLayersOpt = None,
+        max_bytes: MaxBytesOpt = None, no_color: NoColorOpt = False,
+        traceback: TracebackOpt = False,
+    ) -> None:
+        settings = _settings(**locals())
+        emit_report(analyse_spec(spec, settings), view, settings)
+
+    command.__doc__ = help_text
+    command.__name__ = view
+    app.command(view, epilog=_example(*examples))(command)
+
+
+_layer_command("shapes", "Input and output shape of every layer.",
+               ("cnncalc shapes lenet5", "cnncalc shapes resnet50 --input 3x512x512",
+                "cat net.yaml | cnncalc shapes -"))
+_layer_command("params", "Parameters of every layer: trainable, fixed, buffers and their memory.",
+               ("cnncalc params resnet18", "cnncalc params lenet5 --exact --format csv"))
+_layer_command("flops", "MACs and FLOPs of every layer, with each layer's share of the MACs.",
+               ("cnncalc flops resnet50", "cnncalc flops resnet50 --batch 8 --format json"))
+_layer_command("rf", "Receptive field of every layer: size, jump (effective stride) and start.",
+               ("cnncalc rf lenet5", "cnncalc rf resnet50 --format markdown"))
+_layer_command("summary", "Every figure of every layer, and the network totals "
+               "(--format json prints the full JSON report).",
+               ("cnncalc summary lenet5", "cnncalc summary resnet50 --dtype float16 --batch 32",
+                "cnncalc summary net.yaml --format json > report.json"))
+
+
+# --------------------------------------------------------------------- compare
+InputsOpt = Annotated[Optional[list[str]], typer.Option(
+    "--input", "-i", metavar="SHAPE", rich_help_panel="Input", show_default=False,
+    help="Input shape; repeat it to compare one spec at several sizes "
+         "(`3x224x224`, `224x224` or `224`, as in `cnncalc summary`).")]
+
+
+@app.command(epilog=_example("cnncalc compare resnet18 resnet34 resnet50",
+                             "cnncalc compare resnet50 --input 3x224x224 --input 3x512x512",
+                             "cnncalc compare lenet5 --input 28 --input 32 --format csv"))
+def compare(
+    specs: Annotated[list[str], typer.Argument(
+        metavar="SPEC", help="Specs to compare (files, `-` or built-in names).",
+        show_default=False)],
+    input: InputsOpt = None, batch: BatchOpt = 1, dtype: DTypeOpt = DType.float32,
+    format: FormatOpt = Format.table, strict: StrictOpt = False, exact: ExactOpt = False,
+    max_layers: MaxLayersOpt = None, max_bytes: MaxBytesOpt = None,
+    no_color: NoColorOpt = False, traceback: TracebackOpt = False,
+) -> None:
+    """Network totals side by side, with ratios against the first column.
+
+    Every SPEC is analysed at every --input (or at its own input when none is given).
+    """
+    settings = _settings(**{**locals(), "input": None})
+    reports, sources = [], []
+    for spec in specs:
+        net = load_spec(spec, settings)
+        for shape in input or [None]:
+            reports.append(analyse_network(net, settings, shape))
+            sources.append(spec)
+    _emit_compare(reports, sources, settings)
+
+
+def _emit_compare(reports: list[Any], sources: list[str], settings: Settings) -> None:
+    from ..render import compare as render
+
+    names = render.labels(reports, sources)
+    if settings.format is Format.json:
+        write(render.compare_json(reports, names, sources))
+    elif settings.format is Format.csv:
+        write(render.compare_csv(reports, names, sources))
+    elif settings.format is Format.markdown:
+        write(render.compare_markdown(reports, names, settings.exact))
+    else:
+        console(settings).print(render.compare_table(reports, names, settings.exact))
+
+
+# ------------------------------------------------------------------------- ops
+def _op_info(name: str) -> dict[str, Any]:
+    from ..ops import op_info
+
+    return op_info(name)
+
+
+def _op_names() -> list[str]:
+    from ..ops import REGISTRY
+
+    return list(REGISTRY)
+
+
+@app.command(epilog=_example("cnncalc ops", "cnncalc ops conv", "cnncalc ops --format json"))
+def ops(
+    name: Annotated[Optional[str], typer.Argument(
+        metavar="[OP]", help="Show one op's arguments, defaults and formulas.",
+        show_default=False)] = None,
+    format: FormatOpt = Format.table, no_color: NoColorOpt = False,
+    traceback: TracebackOpt = False,
+) -> None:
+    """Every op a spec can use, with its family, summary and arguments."""
+    from ..render import listing
+    from ..render.text import to_json
+
+    if name is not None:
+        info = _op_info(name)
+        out = {Format.json: lambda: to_json(info), Format.csv: lambda: listing.op_csv(info),
+               Format.markdown: lambda: listing.op_markdown(info)}
+        renderable = lambda: listing.op_detail(info)  # noqa: E731
+    else:
+        infos = [_op_info(n) for n in _op_names()]
+        out = {Format.json: lambda: to_json(infos), Format.csv: lambda: listing.ops_csv(infos),
+               Format.markdown: lambda: listing.ops_markdown(infos)}
+        renderable = lambda: listing.ops_table(infos)  # noqa: E731
+    if format in out:
+        write(out[format]())
+    else:
+        console(no_color=no_color).print(renderable())
+
+
+# ------------------------------------------------------------------------- zoo
+def zoo_entries() -> list[dict[str, Any]]:
+    """Every built-in spec analysed at its own input (a broken one reports its error)."""
+    from ..analysis import analyze
+    from ..errors import CnncalcError
+    from ..spec import load_network
+    from ..spec.zoo import zoo_names
+
+    entries = []
+    for name in zoo_names():
+        try:
+            report = analyze(load_network(name))
+        except CnncalcError as exc:
+            entries.append({"name": name, "title": None, "error": exc.format().splitlines()[0]})
+            continue
+        entries.append({"name": name, "title": report.name,
+                        "input_shape": list(report.input_shape),
+                        "output_shape": list(report.output_shape),
+                        "params": report.totals.params,
+                        "trainable_params": report.totals.trainable_params,
+                        "macs": report.totals.macs})
+    return entries
+
+
+@app.command(epilog=_example("cnncalc zoo", "cnncalc zoo --exact --format markdown"))
+def zoo(
+    format: FormatOpt = Format.table, exact: ExactOpt = False, no_color: NoColorOpt = False,
+    traceback: TracebackOpt = False,
+) -> None:
+    """The built-in specs (usable by name anywhere a SPEC is expected)."""
+    from ..render import listing
+    from ..render.text import to_json
+
+    entries = zoo_entries()
+    if format is Format.json:
+        write(to_json(entries))
+    elif format is Format.csv:
+        write(listing.zoo_csv(entries))
+    elif format is Format.markdown:
+        write(listing.zoo_markdown(entries, exact))
+    else:
+        console(no_color=no_color).print(listing.zoo_table(entries, exact))

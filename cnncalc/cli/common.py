@@ -1,0 +1,225 @@
+"""What every command module shares: option definitions, loading + analysing a spec,
+printing warnings, and writing data to stdout.
+
+A new command module (``torchcmds``, ``checkcmds``, ``teach``) needs only::
+
+    from .common import Batch, DTypeOpt, InputOpt, SpecArg, app_options, analyse_spec
+    from . import app
+
+    @app.command()
+    def mycmd(spec: SpecArg, input: InputOpt = None, ...) -> None:
+        report = analyse_spec(spec, Settings(input=input, ...))
+
+Errors are raised, never printed here: the app's group (``cli/__init__.py``) turns a
+CnncalcError into ``e.format()`` on stderr and its exit code.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from enum import Enum
+from typing import TYPE_CHECKING, Annotated, Optional
+
+import typer
+
+from ..errors import UsageError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..graph import Network
+    from ..report import Report
+    from ..spec import Limits
+
+
+class Format(str, Enum):
+    """``--format``: a rich table, or data for programs."""
+
+    table = "table"
+    json = "json"
+    csv = "csv"
+    markdown = "markdown"
+
+
+class DType(str, Enum):
+    """``--dtype``: element type for the memory figures."""
+
+    float32 = "float32"
+    float16 = "float16"
+    bfloat16 = "bfloat16"
+    float64 = "float64"
+    int8 = "int8"
+
+
+TRACEBACK_KEY = "cnncalc.traceback"
+NO_COLOR_KEY = "cnncalc.no_color"
+
+
+def _remember(key: str):  # type: ignore[no-untyped-def]
+    """An option callback that records a flag in ``ctx.meta`` for the error handler."""
+    def callback(ctx: typer.Context, value: bool) -> bool:
+        if value:
+            ctx.meta[key] = True
+        return value
+    return callback
+
+
+# ---------------------------------------------------------------- shared options
+SpecArg = Annotated[str, typer.Argument(
+    metavar="SPEC", help="A spec file, `-` for stdin, or a built-in name (`cnncalc zoo`).",
+    show_default=False)]
+InputOpt = Annotated[Optional[str], typer.Option(
+    "--input", "-i", rich_help_panel="Input", metavar="SHAPE", show_default=False,
+    help="Override the input shape, no batch axis: `3x224x224` (full), `224x224` (spatial "
+         "sizes, keep the spec's channels) or `224` (every spatial axis, keep channels).")]
+BatchOpt = Annotated[int, typer.Option(
+    "--batch", "-b", rich_help_panel="Input", min=1, help="Batch size: MACs, FLOPs and activation memory scale with it.")]
+DTypeOpt = Annotated[DType, typer.Option(
+    "--dtype", rich_help_panel="Input", case_sensitive=False, help="Element type for the memory figures.")]
+FormatOpt = Annotated[Format, typer.Option(
+    "--format", "-f", rich_help_panel="Output", case_sensitive=False,
+    help="table for people; json, csv (one row per layer) or markdown for programs and docs.")]
+StrictOpt = Annotated[bool, typer.Option(
+    "--strict", rich_help_panel="Checks and limits", help="Make warnings (e.g. a stride that drops input rows) errors.")]
+ExactOpt = Annotated[bool, typer.Option(
+    "--exact", rich_help_panel="Output", help="Show exact figures (25,557,032) instead of humanised ones (25.56 M).")]
+MaxLayersOpt = Annotated[Optional[int], typer.Option(
+    "--max-layers", rich_help_panel="Checks and limits", min=1, show_default=False, metavar="N",
+    help="Reject specs that expand to more than N layers \\[default: 100000].")]
+MaxBytesOpt = Annotated[Optional[int], typer.Option(
+    "--max-bytes", rich_help_panel="Checks and limits", min=1, show_default=False, metavar="N",
+    help="Reject spec files larger than N bytes \\[default: 16 MiB].")]
+NoColorOpt = Annotated[bool, typer.Option(
+    "--no-color", rich_help_panel="Output", callback=_remember(NO_COLOR_KEY),
+    help="No colours (also: the NO_COLOR environment variable).")]
+TracebackOpt = Annotated[bool, typer.Option(
+    "--traceback", rich_help_panel="Checks and limits", callback=_remember(TRACEBACK_KEY),
+    help="On an error, show the Python traceback too.")]
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The parsed common options of an analysis command."""
+
+    input: str | None = None
+    batch: int = 1
+    dtype: DType = DType.float32
+    format: Format = Format.table
+    strict: bool = False
+    exact: bool = False
+    max_layers: int | None = None
+    max_bytes: int | None = None
+    no_color: bool = False
+
+    def limits(self) -> "Limits":
+        from ..spec import Limits
+
+        base = Limits()
+        return Limits(max_bytes=self.max_bytes or base.max_bytes, max_depth=base.max_depth,
+                      max_nodes=base.max_nodes, max_layers=self.max_layers or base.max_layers)
+
+
+# ---------------------------------------------------------------- input shapes
+def input_shape(text: str | None, spec_input: tuple[int, ...]) -> tuple[int, ...] | None:
+    """Resolve ``--input`` against the spec's own input shape.
+
+    As many values as the spec's input has axes: the full shape.  One fewer: the
+    spatial sizes, channels kept.  One value: every spatial axis, channels kept.
+
+    >>> input_shape("3x64x64", (1, 32, 32)), input_shape("28", (1, 32, 32))
+    ((3, 64, 64), (1, 28, 28))
+    >>> input_shape("20x30", (3, 32, 32))
+    (3, 20, 30)
+    """
+    if text is None:
+        return None
+    from ..render.units import parse_shape
+
+    try:
+        values = parse_shape(text)
+    except ValueError as exc:
+        raise UsageError(f"--input {exc}") from None
+    if any(v < 1 for v in values):
+        raise UsageError(f"--input {text}: every size must be >= 1")
+    rank = len(spec_input)
+    if len(values) == rank:
+        return values
+    if len(values) == rank - 1 and rank > 1:
+        return (spec_input[0], *values)
+    if len(values) == 1 and rank > 1:
+        return (spec_input[0],) + values * (rank - 1)
+    raise UsageError(
+        f"--input {text} has {len(values)} values but the spec's input "
+        f"{'x'.join(map(str, spec_input))} has {rank} axes",
+        hints=(f"give {rank} values (channels first), {rank - 1} spatial sizes, or one size",))
+
+
+# ---------------------------------------------------------------- load + analyse
+def load_spec(spec: str, settings: Settings) -> "Network":
+    """Load a spec (path, ``-`` or built-in name) under the settings' limits."""
+    from ..spec import load_network
+
+    return load_network(spec, settings.limits())
+
+
+def analyse_network(net: "Network", settings: Settings, input_text: str | None = None) -> "Report":
+    """Analyse a loaded network with the settings; print its warnings to stderr."""
+    from ..analysis import analyze
+
+    shape = input_shape(input_text if input_text is not None else settings.input,
+                        net.input_shape)
+    report = analyze(net, shape, batch=settings.batch, dtype=settings.dtype.value,
+                     strict=True if settings.strict else None)
+    print_warnings(report)
+    return report
+
+
+def analyse_spec(spec: str, settings: Settings) -> "Report":
+    """Load and analyse one spec: the first step of every analysis command."""
+    return analyse_network(load_spec(spec, settings), settings)
+
+
+def print_warnings(report: "Report") -> None:
+    """``warning: <file>:<line>:<col>: <layer>: <msg>`` on stderr, one per finding."""
+    for row in report.layers:
+        for msg in row.warnings:
+            where = f"{row.loc}: " if row.loc else ""
+            message(f"warning: {where}{row.id}: {msg}")
+
+
+# ---------------------------------------------------------------- output
+def message(text: str) -> None:
+    """A line for people on stderr (never mixed into the data on stdout)."""
+    sys.stderr.write(text + "\n")
+    sys.stderr.flush()
+
+
+def write(text: str) -> None:
+    """Data on stdout, as is (JSON, CSV, markdown)."""
+    sys.stdout.write(text)
+    sys.stdout.flush()
+
+
+def console(settings: Settings | None = None, no_color: bool = False):  # type: ignore[no-untyped-def]
+    """A rich console on stdout that honours ``--no-color`` and NO_COLOR."""
+    from ..render.console import make_console
+
+    return make_console(no_color=no_color or bool(settings and settings.no_color))
+
+
+def emit_report(report: "Report", view: str, settings: Settings) -> None:
+    """Write one report as ``view`` (``shapes``, ``params``, ``flops``, ``rf``,
+    ``summary``) in the settings' format."""
+    from ..render import text
+    from ..render.views import VIEWS
+
+    chosen = VIEWS[view]
+    if settings.format is Format.json:
+        write(text.report_json(report, chosen))
+    elif settings.format is Format.csv:
+        write(text.report_csv(report, chosen))
+    elif settings.format is Format.markdown:
+        write(text.report_markdown(report, chosen, settings.exact))
+    else:
+        from ..render.table import render_report
+
+        render_report(console(settings), report, chosen, settings.exact)

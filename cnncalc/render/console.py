@@ -1,0 +1,70 @@
+"""Making rich consoles: data to stdout, messages to stderr, colour rules in one place.
+
+Colour is off with ``--no-color``, with the ``NO_COLOR`` environment variable (rich
+honours it) and when the stream is not a terminal.  When stdout is a pipe or a file,
+tables are laid out for ``COLUMNS`` (when set) or 160 columns, not rich's default 80,
+so that a wide summary written to a file is not squeezed.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import IO
+
+from rich.console import Console
+
+PIPE_WIDTH = 160
+
+
+def make_console(no_color: bool = False, stderr: bool = False,
+                 file: IO[str] | None = None, width: int | None = None) -> Console:
+    """A console on stdout (or stderr) for the current ``sys.stdout``/``sys.stderr``."""
+    stream: IO[str] = file or (sys.stderr if stderr else sys.stdout)
+    if not _isatty(stream):
+        if width is None and "COLUMNS" not in os.environ:
+            width = PIPE_WIDTH
+        stream = RStripWriter(stream)
+    return Console(file=stream, no_color=no_color or None, width=width,
+                   highlight=False, soft_wrap=False, emoji=False,
+                   color_system=None if no_color else "auto")
+
+
+class RStripWriter:
+    """A text stream wrapper that drops trailing spaces of each line (rich pads every
+    line of a table to the table's width, which clutters files and diffs)."""
+
+    def __init__(self, stream: IO[str]) -> None:
+        self._stream = stream
+        self._pending = ""
+
+    def write(self, text: str) -> int:
+        lines = (self._pending + text).split("\n")
+        self._pending = lines.pop()
+        if lines:
+            self._stream.write("".join(line.rstrip(" ") + "\n" for line in lines))
+        return len(text)
+
+    def flush(self) -> None:
+        if self._pending.strip(" "):
+            self._stream.write(self._pending)
+            self._pending = ""
+        self._stream.flush()
+
+    def isatty(self) -> bool:
+        return False
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._stream, name)
+
+
+def rstrip_lines(text: str) -> str:
+    """``text`` without trailing spaces on any line (for recorded renders)."""
+    return "\n".join(line.rstrip(" ") for line in text.split("\n"))
+
+
+def _isatty(stream: IO[str]) -> bool:
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):
+        return False
