@@ -1,17 +1,28 @@
 """The op registry: ``REGISTRY`` maps each op name to its class.
 
-Importing this package registers every op family.  ``get_op`` looks one up.
+Importing this package registers every op family.  ``get_op`` looks one up;
+``op_info`` describes one for ``cnncalc ops`` and the docs.
+
+>>> op_info("dropout")["args"]
+[{'name': 'p', 'type': 'float in [0, 1]', 'default': 0.5, 'required': False}]
 """
 
 from __future__ import annotations
 
 import difflib
+import typing
+from types import UnionType
+from typing import Any
+
+from annotated_types import Ge, Gt, Le, MaxLen, MinLen
+from pydantic.fields import FieldInfo
 
 from ..errors import SpecError
-from . import activation, conv, lenet, linear, merge, norm, pool  # noqa: F401  (registration)
+from . import activation, conv, lenet, linear, merge, norm, pool, reshape  # noqa: F401  (registration)
 from .base import FLOP_CATEGORIES, REGISTRY, Op, Params, RFStep, Shape, register
 
-__all__ = ["FLOP_CATEGORIES", "REGISTRY", "Op", "Params", "RFStep", "Shape", "get_op", "register"]
+__all__ = ["FLOP_CATEGORIES", "REGISTRY", "Op", "Params", "RFStep", "Shape", "get_op", "op_info",
+           "register"]
 
 
 def get_op(name: str) -> type[Op]:
@@ -22,3 +33,77 @@ def get_op(name: str) -> type[Op]:
         near = difflib.get_close_matches(name, list(REGISTRY), n=1)
         hint = f"; did you mean '{near[0]}'?" if near else ""
         raise SpecError(f"op '{name}' is unknown{hint}") from None
+
+
+def op_info(name: str) -> dict[str, Any]:
+    """Describe op ``name``: family, summary, arity, formulas and its arguments as
+    written in YAML (aliases such as ``global``), from the op's pydantic model.
+
+    >>> info = op_info("conv")
+    >>> info["family"], [a["name"] for a in info["args"]][:3]
+    ('conv', ['act', 'bn', 'out'])
+    """
+    cls = get_op(name)
+    args = []
+    for field_name, field in cls.Args.model_fields.items():
+        required = field.is_required()
+        args.append({
+            "name": field.alias or field_name,
+            "type": describe_type(field.annotation, field.metadata),
+            "default": None if required else field.default,
+            "required": required,
+        })
+    lo, hi = cls.arity
+    return {"name": cls.name, "family": cls.family, "summary": cls.summary,
+            "arity": [lo, hi], "formulas": dict(cls.formulas), "args": args}
+
+
+def _constraints(metadata: list[Any]) -> dict[str, Any]:
+    """Flatten pydantic/annotated-types metadata into {gt, ge, le, min_len, max_len}."""
+    out: dict[str, Any] = {}
+    for m in metadata:
+        if isinstance(m, FieldInfo):
+            out.update(_constraints(list(m.metadata)))
+        for attr, key in (("gt", "gt"), ("ge", "ge"), ("le", "le"),
+                          ("min_length", "min_len"), ("max_length", "max_len")):
+            if isinstance(m, (Gt, Ge, Le, MinLen, MaxLen)) and hasattr(m, attr):
+                out[key] = getattr(m, attr)
+    return out
+
+
+def _scalar(name: str, c: dict[str, Any]) -> str:
+    if "ge" in c and "le" in c:
+        return f"{name} in [{c['ge']}, {c['le']}]"
+    for key, sym in (("gt", ">"), ("ge", ">="), ("le", "<=")):
+        if key in c:
+            return f"{name} {sym} {c[key]}"
+    return name
+
+
+def describe_type(tp: Any, metadata: list[Any] | None = None) -> str:
+    """A short human description of an argument's type annotation.
+
+    >>> from cnncalc.ops.types import IntPerAxis
+    >>> describe_type(IntPerAxis)
+    'int > 0 | list[int > 0] (1-3 items)'
+    """
+    c = _constraints(list(metadata or []))
+    origin = typing.get_origin(tp)
+    if origin is typing.Annotated:
+        base, *meta = typing.get_args(tp)
+        return describe_type(base, meta + list(metadata or []))
+    if origin in (typing.Union, UnionType):
+        return " | ".join(describe_type(t) for t in typing.get_args(tp))
+    if origin is typing.Literal:
+        return " | ".join(str(v) for v in typing.get_args(tp))
+    if origin is list:
+        (item,) = typing.get_args(tp)
+        lo, hi = c.get("min_len"), c.get("max_len")
+        if lo == hi and lo is not None:
+            items = f" ({lo} items)"
+        else:
+            items = f" ({lo or 0}-{hi} items)" if hi is not None else ""
+        return f"list[{describe_type(item)}]{items}"
+    if tp is type(None):
+        return "none"
+    return _scalar(getattr(tp, "__name__", str(tp)), c)

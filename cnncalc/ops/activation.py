@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ..errors import ShapeError
 from .base import Op, OpArgs, Params, RFStep, Shape, numel, pointwise_rf, register
 from .types import PosFloat
 
@@ -26,9 +27,29 @@ class Activation(Op):
     def rf(self, ins: list[Shape]) -> RFStep | None:
         return pointwise_rf(ins[0])
 
+    def torch(self, ins: list[Shape], out: Shape) -> "torch.nn.Module":
+        """The matching ``torch.nn`` activation (``nn.ReLU``, ``nn.GELU``, ...)."""
+        from torch import nn
+
+        return getattr(nn, TORCH_NAMES[self.name])()
+
+
+#: op name -> torch.nn class of the activations that take no arguments
+TORCH_NAMES = {
+    "relu": "ReLU", "relu6": "ReLU6", "sigmoid": "Sigmoid", "tanh": "Tanh", "gelu": "GELU",
+    "silu": "SiLU", "elu": "ELU", "hardswish": "Hardswish", "hardsigmoid": "Hardsigmoid",
+    "mish": "Mish", "softplus": "Softplus",
+}
+
+
+def _formulas(text: str, per_element: int = 1, params: str = "0") -> dict[str, str]:
+    return {"shape": "unchanged", "params": params, "macs": "0",
+            "flops": f"activation: {per_element} * numel ({text})", "rf": "unchanged"}
+
 
 def _simple(op_name: str, text: str) -> type[Activation]:
-    cls = type(op_name.title().replace("_", ""), (Activation,), {"name": op_name, "summary": text})
+    attrs = {"name": op_name, "summary": text, "formulas": _formulas(text)}
+    cls = type(op_name.title().replace("_", ""), (Activation,), attrs)
     return register(cls)
 
 
@@ -57,6 +78,13 @@ class LeakyRelu(Activation):
     name = "leaky_relu"
     summary = "x if x > 0 else slope * x"
     Args = LeakyReluArgs
+    formulas = _formulas("x if x > 0 else slope * x")
+    args: LeakyReluArgs
+
+    def torch(self, ins: list[Shape], out: Shape) -> "torch.nn.Module":
+        from torch import nn
+
+        return nn.LeakyReLU(self.args.slope)
 
 
 class SoftmaxArgs(OpArgs):
@@ -68,4 +96,42 @@ class Softmax(Activation):
     name = "softmax"
     summary = "exp(x) / sum(exp(x)) over `dim` (0 = channels/features)"
     Args = SoftmaxArgs
+    args: SoftmaxArgs
     per_element = 3  # exp, add into the sum, divide
+    formulas = _formulas("exp, add into the sum, divide", per_element=3)
+
+    def shape(self, ins: list[Shape]) -> Shape:
+        rank = len(ins[0])
+        if not -rank <= self.args.dim < rank:
+            raise ShapeError(f"softmax dim {self.args.dim} is out of range for the input "
+                             f"{list(ins[0])} (dims 0-{rank - 1}, batch excluded)")
+        return ins[0]
+
+    def torch(self, ins: list[Shape], out: Shape) -> "torch.nn.Module":
+        from torch import nn
+
+        dim = self.args.dim
+        return nn.Softmax(dim + 1 if dim >= 0 else dim)  # + 1: the batch axis
+
+
+class PreluArgs(OpArgs):
+    shared: bool = False
+    init: float = 0.25
+
+
+@register
+class Prelu(Activation):
+    name = "prelu"
+    summary = ("x if x > 0 else a * x with a learned slope a per channel, or one for the "
+               "whole layer with shared: true (torch's PReLU default is one)")
+    Args = PreluArgs
+    args: PreluArgs
+    formulas = _formulas("x if x > 0 else a * x", params="C, or 1 with shared: true")
+
+    def params(self, ins: list[Shape]) -> Params:
+        return Params(1 if self.args.shared else ins[0][0])
+
+    def torch(self, ins: list[Shape], out: Shape) -> "torch.nn.Module":
+        from torch import nn
+
+        return nn.PReLU(1 if self.args.shared else ins[0][0], self.args.init)

@@ -65,6 +65,13 @@ class Conv(Op):
     name = "conv"
     family = "conv"
     summary = "N-d convolution (1-D, 2-D or 3-D by input rank); groups, dilation, connect table"
+    formulas = {
+        "shape": "out, floor((n + pb + pa - d*(k-1) - 1)/s) + 1 per axis",
+        "params": "out * C/groups * prod(k) + out (bias); with connect: sum(len(row)) * prod(k) + out",
+        "macs": "out * C/groups * prod(k) * prod(out spatial) (connect: sum(len(row)) for out*C/groups)",
+        "flops": "conv: 2 * macs; bias: numel(out)",
+        "rf": "size += d*(k-1)*jump; jump *= s; start += (d*(k-1)/2 - pb)*jump",
+    }
     Args = ConvArgs
     args: ConvArgs
 
@@ -106,6 +113,17 @@ class Conv(Op):
     def warnings(self, ins: list[Shape]) -> list[str]:
         return self.window(ins).truncation(self.name)
 
+    def torch(self, ins: list[Shape], out: Shape) -> "torch.nn.Module":
+        """``nn.ConvNd`` by rank (an explicit pad first when asymmetric); with ``connect``,
+        a module holding exactly the connected kernels."""
+        from ..torch import modules
+
+        a, w = self.args, self.window(ins)
+        if a.connect is not None:
+            return modules.ConnectConv(a.connect, w.k, w.stride, w.pad, w.dilation, a.bias)
+        return modules.conv(len(w.n), ins[0][0], a.out, w.k, w.stride, w.pad, w.dilation,
+                            a.groups, a.bias)
+
 
 class ConvTransposeArgs(Shorthand):
     out: PosInt
@@ -123,6 +141,13 @@ class ConvTranspose(Op):
     name = "conv_transpose"
     family = "conv"
     summary = "transposed (fractionally strided) convolution; MACs counted per input element"
+    formulas = {
+        "shape": "out, (n-1)*s - 2p + d*(k-1) + output_padding + 1 per axis",
+        "params": "C * out/groups * prod(k) + out (bias)",
+        "macs": "C * out/groups * prod(k) * prod(input spatial)",
+        "flops": "conv: 2 * macs; bias: numel(out)",
+        "rf": "size += d*(k-1)/s*jump; jump /= s; start += (p - d*(k-1)/2)/s*jump",
+    }
     Args = ConvTransposeArgs
     args: ConvTransposeArgs
 
@@ -171,6 +196,15 @@ class ConvTranspose(Op):
             tuple((pp - Fraction(ke - 1, 2)) / ss for pp, ke, ss in zip(p, k_eff, s)),
         )
 
+    def torch(self, ins: list[Shape], out: Shape) -> "torch.nn.Module":
+        """``nn.ConvTransposeNd`` by rank."""
+        from ..torch import modules
+
+        a = self.args
+        n, k, s, p, op, d = self._axes(ins[0])
+        cls = modules.layer_class("ConvTranspose", len(n))
+        return cls(ins[0][0], a.out, k, s, p, op, a.groups, a.bias, d)
+
 
 class LocalArgs(Shorthand):
     out: PosInt
@@ -185,6 +219,13 @@ class Local(Op):
     name = "local"
     family = "conv"
     summary = "locally connected layer: a convolution whose weights differ at every position"
+    formulas = {
+        "shape": "out, floor((n + pb + pa - k)/s) + 1 per axis",
+        "params": "numel(out) * C * prod(k) + numel(out) (bias: one per output unit)",
+        "macs": "numel(out) * C * prod(k)",
+        "flops": "conv: 2 * macs; bias: numel(out)",
+        "rf": "size += (k-1)*jump; jump *= s; start += ((k-1)/2 - pb)*jump",
+    }
     Args = LocalArgs
     args: LocalArgs
 
@@ -213,3 +254,11 @@ class Local(Op):
 
     def warnings(self, ins: list[Shape]) -> list[str]:
         return self.window(ins).truncation(self.name)
+
+    def torch(self, ins: list[Shape], out: Shape) -> "torch.nn.Module":
+        """Unshared weights via unfold + one batched matmul (cnncalc.torch.modules)."""
+        from ..torch import modules
+
+        w = self.window(ins)
+        return modules.LocallyConnected(ins[0][0], self.args.out, w.k, w.stride, w.pad, out[1:],
+                                        self.args.bias)

@@ -18,6 +18,13 @@ class Subsample(Op):
     family = "lenet"
     summary = ("LeNet-5 sub-sampling: each map's k x k window sum times one trainable "
                "coefficient plus one trainable bias (2 params per map), stride k")
+    formulas = {
+        "shape": "C, floor(n / k) per axis",
+        "params": "2C (one coefficient and one bias per map)",
+        "macs": "numel(out) (one coefficient multiply per output)",
+        "flops": "pool: (prod(k) - 1) * numel(out); conv: numel(out); bias: numel(out)",
+        "rf": "size += (k-1)*jump; jump *= k; start += (k-1)/2*jump",
+    }
     Args = SubsampleArgs
     args: SubsampleArgs
 
@@ -45,6 +52,12 @@ class Subsample(Op):
     def warnings(self, ins: list[Shape]) -> list[str]:
         return self.window(ins).truncation(self.name)
 
+    def torch(self, ins: list[Shape], out: Shape) -> "torch.nn.Module":
+        """Window sum * coefficient + bias per map (cnncalc.torch.modules.Subsample)."""
+        from ..torch import modules
+
+        return modules.Subsample(ins[0][0], self.window(ins).k)
+
 
 class RbfArgs(OpArgs):
     out: PosInt
@@ -57,6 +70,13 @@ class Rbf(Op):
     family = "lenet"
     summary = ("LeNet-5 Euclidean RBF output: y_i = sum_j (x_j - w_ij)^2; the centres are "
                "fixed (trainable: false) as in the paper")
+    formulas = {
+        "shape": "(*x[:-1], out)",
+        "params": "in * out centres (fixed unless trainable: true)",
+        "macs": "numel(x) * out",
+        "flops": "other: 3 * macs (subtract, square, add per input and centre)",
+        "rf": "none (no spatial layout)",
+    }
     Args = RbfArgs
     args: RbfArgs
 
@@ -76,3 +96,9 @@ class Rbf(Op):
 
     def rf(self, ins: list[Shape]) -> RFStep | None:
         return None
+
+    def torch(self, ins: list[Shape], out: Shape) -> "torch.nn.Module":
+        """Centres as a parameter, ``requires_grad=trainable`` (cnncalc.torch.modules.RBF)."""
+        from ..torch import modules
+
+        return modules.RBF(ins[0][-1], self.args.out, self.args.trainable)

@@ -17,6 +17,13 @@ class Linear(Op):
     name = "linear"
     family = "linear"
     summary = "fully connected layer over the last axis (flatten first for a feature map)"
+    formulas = {
+        "shape": "(*x[:-1], out)",
+        "params": "in * out + out (bias)",
+        "macs": "numel(x) * out",
+        "flops": "linear: 2 * macs; bias: numel(out)",
+        "rf": "none (no spatial layout)",
+    }
     Args = LinearArgs
     args: LinearArgs
 
@@ -34,6 +41,11 @@ class Linear(Op):
 
     def rf(self, ins: list[Shape]) -> RFStep | None:
         return None
+
+    def torch(self, ins: list[Shape], out: Shape) -> "torch.nn.Module":
+        from torch import nn
+
+        return nn.Linear(ins[0][-1], self.args.out, self.args.bias)
 
 
 class _Free(Op):
@@ -54,9 +66,16 @@ class Flatten(_Free):
     name = "flatten"
     family = "reshape"
     summary = "flatten everything but the batch axis into one vector"
+    formulas = {"shape": "(numel(x),)", "params": "0", "macs": "0", "flops": "0",
+                "rf": "none (every position mixed)"}
 
     def shape(self, ins: list[Shape]) -> Shape:
         return (numel(ins[0]),)
+
+    def torch(self, ins: list[Shape], out: Shape) -> "torch.nn.Module":
+        from torch import nn
+
+        return nn.Flatten()
 
     def rf(self, ins: list[Shape]) -> RFStep | None:
         return None
@@ -67,9 +86,15 @@ class Identity(_Free):
     name = "identity"
     family = "reshape"
     summary = "pass the input through unchanged"
+    formulas = {"shape": "unchanged", "params": "0", "macs": "0", "flops": "0", "rf": "unchanged"}
 
     def shape(self, ins: list[Shape]) -> Shape:
         return ins[0]
+
+    def torch(self, ins: list[Shape], out: Shape) -> "torch.nn.Module":
+        from torch import nn
+
+        return nn.Identity()
 
     def rf(self, ins: list[Shape]) -> RFStep | None:
         return pointwise_rf(ins[0])
@@ -84,4 +109,12 @@ class Dropout(Identity):
     name = "dropout"
     family = "reshape"
     summary = "dropout: identity at inference, so no FLOPs are counted"
+    formulas = {"shape": "unchanged", "params": "0", "macs": "0",
+                "flops": "0 (identity at inference)", "rf": "unchanged"}
     Args = DropoutArgs
+    args: DropoutArgs
+
+    def torch(self, ins: list[Shape], out: Shape) -> "torch.nn.Module":
+        from torch import nn
+
+        return nn.Dropout(self.args.p)

@@ -45,6 +45,14 @@ class Add(_Elementwise):
     family = "merge"
     summary = ("element-wise sum; project: auto puts a 1x1 conv (no bias) + batchnorm on "
                "each input whose shape differs from the last input's (ResNet's shortcut)")
+    formulas = {
+        "shape": "the last input's shape; every input must match it (or be projected)",
+        "params": "per projected input: C_in * C + 2C (conv + batchnorm); buffers 2C + 1",
+        "macs": "per projected input: C_in * numel(out)",
+        "flops": "merge: (inputs - 1) * numel(out); conv: 2 * macs; norm: 2 * numel(out) "
+                 "per projection",
+        "rf": "largest of the inputs' fields; a projection is a 1x1 window with its stride",
+    }
     Args = AddArgs
     args: AddArgs
 
@@ -105,12 +113,27 @@ class Add(_Elementwise):
                 steps.append(RFStep.window((1,) * len(proj[1]), proj[1], (0,) * len(proj[1])))
         return steps
 
+    def torch(self, ins: list[Shape], out: Shape) -> "torch.nn.Module":
+        """The sum; a projected input's shortcut is the submodule ``proj``."""
+        from ..torch import modules
+
+        projected = {i: modules.projection(len(stride), c_in, out[0], stride)
+                     for i, p in enumerate(self.projections(ins)) if p for c_in, stride in [p]}
+        return modules.Add(projected)
+
 
 @register
 class Mul(_Elementwise):
     name = "mul"
     family = "merge"
     summary = "element-wise product of inputs of one shape"
+    formulas = {"shape": "the inputs' common shape", "params": "0", "macs": "0",
+                "flops": "merge: (inputs - 1) * numel(out)", "rf": "largest of the inputs' fields"}
+
+    def torch(self, ins: list[Shape], out: Shape) -> "torch.nn.Module":
+        from ..torch import modules
+
+        return modules.Mul()
 
 
 @register
@@ -118,6 +141,8 @@ class Concat(Op):
     name = "concat"
     family = "merge"
     summary = "join inputs along the channel axis; the other axes must agree"
+    formulas = {"shape": "(sum of C, *spatial); spatial axes must agree", "params": "0",
+                "macs": "0", "flops": "0", "rf": "largest of the inputs' fields"}
     arity = (1, None)
 
     def shape(self, ins: list[Shape]) -> Shape:
@@ -129,6 +154,11 @@ class Concat(Op):
                     f"input {i} is {_fmt(x)}"
                 )
         return (sum(x[0] for x in ins), *rest)
+
+    def torch(self, ins: list[Shape], out: Shape) -> "torch.nn.Module":
+        from ..torch import modules
+
+        return modules.Concat()
 
     def params(self, ins: list[Shape]) -> Params:
         return Params()

@@ -1,6 +1,9 @@
-"""Pooling: max and average, windowed or global."""
+"""Pooling: max and average, windowed, global or adaptive (fixed output size)."""
 
 from __future__ import annotations
+
+import math
+from fractions import Fraction
 
 from pydantic import Field, model_validator
 
@@ -43,9 +46,10 @@ class _Pool(Op):
         d = per_axis(getattr(a, "dilation", 1), r, "dilation")
         p = per_axis(a.pad, r, "pad")
         w = Window(n, k, d, s, tuple((x, x) for x in p), a.ceil_mode)
-        for pp, ke in zip(p, w.k_eff):
-            if 2 * pp > ke:
-                raise ShapeError(f"pad {pp} is more than half the pooling window {ke}")
+        for pp, kk in zip(p, k):
+            if pp > kk // 2:  # torch's rule: the kernel size, not the dilated span
+                raise ShapeError(f"pad {pp} is more than half the pooling window {kk} "
+                                 f"(pad must be <= k // 2 = {kk // 2})")
         return w
 
     def shape(self, ins: list[Shape]) -> Shape:
@@ -64,15 +68,36 @@ class _Pool(Op):
     def warnings(self, ins: list[Shape]) -> list[str]:
         return self.window(ins).truncation(self.name)
 
+    def _torch_pool(self, ins: list[Shape], kind: str, **extra: object) -> "torch.nn.Module":
+        """``nn.{kind}PoolNd`` by rank; ``nn.Adaptive{kind}PoolNd(1)`` when global."""
+        from ..torch import modules
+
+        w = self.window(ins)
+        if self.args.global_:
+            return modules.layer_class(f"Adaptive{kind}Pool", len(w.n))(1)
+        cls = modules.layer_class(f"{kind}Pool", len(w.n))
+        return cls(w.k, w.stride, tuple(b for b, _ in w.pad), ceil_mode=self.args.ceil_mode, **extra)
+
 
 @register
 class MaxPool(_Pool):
     name = "maxpool"
     summary = "max over each window (k, stride = k by default, pad, dilation, ceil_mode, global)"
     Args = MaxPoolArgs
+    formulas = {
+        "shape": "C, floor((n + 2p - d*(k-1) - 1)/s) + 1 per axis (ceil with ceil_mode, "
+                 "minus a last window starting in the trailing pad); pad <= k//2",
+        "params": "0",
+        "macs": "0",
+        "flops": "pool: (prod(k) - 1) * numel(out) comparisons",
+        "rf": "size += d*(k-1)*jump; jump *= s; start += (d*(k-1)/2 - p)*jump",
+    }
 
     def flops(self, ins: list[Shape], out: Shape) -> dict[str, int]:
         return {"pool": (numel(self.window(ins).k) - 1) * numel(out)}
+
+    def torch(self, ins: list[Shape], out: Shape) -> "torch.nn.Module":
+        return self._torch_pool(ins, "Max", dilation=self.window(ins).dilation)
 
 
 @register
@@ -80,6 +105,106 @@ class AvgPool(_Pool):
     name = "avgpool"
     summary = "mean over each window (k, stride = k by default, pad, ceil_mode, global)"
     Args = PoolArgs
+    formulas = {
+        "shape": "C, floor((n + 2p - k)/s) + 1 per axis (ceil with ceil_mode, minus a last "
+                 "window starting in the trailing pad); pad <= k//2",
+        "params": "0",
+        "macs": "0",
+        "flops": "pool: prod(k) * numel(out) (prod(k)-1 adds + 1 divide per output)",
+        "rf": "size += (k-1)*jump; jump *= s; start += ((k-1)/2 - p)*jump",
+    }
 
     def flops(self, ins: list[Shape], out: Shape) -> dict[str, int]:
         return {"pool": numel(self.window(ins).k) * numel(out)}  # k-1 adds + 1 divide
+
+    def torch(self, ins: list[Shape], out: Shape) -> "torch.nn.Module":
+        return self._torch_pool(ins, "Avg")
+
+
+# ----------------------------------------------------------------- adaptive pools
+class AdaptiveArgs(OpArgs):
+    size: IntPerAxis
+
+
+def adaptive_windows(n: int, size: int) -> list[int]:
+    """Window lengths along one axis, torch's rule: output ``i`` reads
+    ``[floor(i*n/size), ceil((i+1)*n/size))``.
+
+    >>> adaptive_windows(5, 3)
+    [2, 3, 2]
+    """
+    return [-(-(i + 1) * n // size) - (i * n // size) for i in range(size)]
+
+
+class _AdaptivePool(Op):
+    family = "pool"
+    Args = AdaptiveArgs
+    args: AdaptiveArgs
+
+    def _axes(self, x: Shape) -> list[tuple[int, int]]:
+        n = spatial(x, self.name)
+        return list(zip(n, per_axis(self.args.size, len(n), "size")))
+
+    def shape(self, ins: list[Shape]) -> Shape:
+        return (ins[0][0], *(s for _, s in self._axes(ins[0])))
+
+    def params(self, ins: list[Shape]) -> Params:
+        return Params()
+
+    def macs(self, ins: list[Shape], out: Shape) -> int:
+        return 0
+
+    def window_elements(self, x: Shape) -> int:
+        """Input elements read over all output positions of one channel."""
+        return math.prod(sum(adaptive_windows(n, s)) for n, s in self._axes(x))
+
+    def torch(self, ins: list[Shape], out: Shape) -> "torch.nn.Module":
+        """``nn.AdaptiveAvgPoolNd`` / ``nn.AdaptiveMaxPoolNd`` by rank."""
+        from ..torch import modules
+
+        kind = "Max" if isinstance(self, AdaptiveMaxPool) else "Avg"
+        return modules.layer_class(f"Adaptive{kind}Pool", len(ins[0]) - 1)(tuple(out[1:]))
+
+    def rf(self, ins: list[Shape]) -> RFStep:
+        axes = self._axes(ins[0])
+        lens = [adaptive_windows(n, s) for n, s in axes]
+        return RFStep(
+            tuple(Fraction(max(w) - 1) for w in lens),
+            tuple(Fraction(n, s) for n, s in axes),
+            tuple(Fraction(w[0] - 1, 2) for w in lens),
+            whole=all(s == 1 for _, s in axes),
+        )
+
+
+@register
+class AdaptiveAvgPool(_AdaptivePool):
+    name = "adaptive_avgpool"
+    summary = "mean over adaptive windows giving a fixed output size (torch's AdaptiveAvgPool)"
+    formulas = {
+        "shape": "C, size per axis; output i reads [floor(i*n/size), ceil((i+1)*n/size))",
+        "params": "0",
+        "macs": "0",
+        "flops": "pool: C * prod over axes of (sum of window lengths) "
+                 "(len-1 adds + 1 divide per window)",
+        "rf": "size += (largest window - 1)*jump; jump *= n/size; start += (first window - 1)/2*jump",
+    }
+
+    def flops(self, ins: list[Shape], out: Shape) -> dict[str, int]:
+        return {"pool": ins[0][0] * self.window_elements(ins[0])}
+
+
+@register
+class AdaptiveMaxPool(_AdaptivePool):
+    name = "adaptive_maxpool"
+    summary = "max over adaptive windows giving a fixed output size (torch's AdaptiveMaxPool)"
+    formulas = {
+        "shape": "C, size per axis; output i reads [floor(i*n/size), ceil((i+1)*n/size))",
+        "params": "0",
+        "macs": "0",
+        "flops": "pool: C * (prod over axes of (sum of window lengths) - numel(out)/C) "
+                 "(len-1 comparisons per window)",
+        "rf": "size += (largest window - 1)*jump; jump *= n/size; start += (first window - 1)/2*jump",
+    }
+
+    def flops(self, ins: list[Shape], out: Shape) -> dict[str, int]:
+        return {"pool": ins[0][0] * self.window_elements(ins[0]) - numel(out)}

@@ -1,0 +1,187 @@
+"""Ops that move data around without weights: ``upsample``, ``zeropad`` and
+``channel_shuffle``.  (``flatten``, ``identity`` and ``dropout`` live in linear.py.)"""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from typing import Annotated, Literal, Union
+
+from pydantic import Field, model_validator
+
+from ..errors import ShapeError
+from .base import Op, OpArgs, Params, RFStep, Shape, numel, per_axis, register, resolve_padding, spatial
+from .types import IntPerAxis, NonNegInt, PadPair, PosInt
+
+#: the rank each interpolating mode needs (nearest works on any rank)
+MODE_RANK = {"linear": 1, "bilinear": 2, "trilinear": 3}
+
+
+class _Moves(Op):
+    """No parameters, no MACs."""
+
+    family = "reshape"
+
+    def params(self, ins: list[Shape]) -> Params:
+        return Params()
+
+    def macs(self, ins: list[Shape], out: Shape) -> int:
+        return 0
+
+
+class UpsampleArgs(OpArgs):
+    scale: IntPerAxis | None = None
+    size: IntPerAxis | None = None
+    mode: Literal["nearest", "linear", "bilinear", "trilinear"] = "nearest"
+    align_corners: bool = False
+
+    @model_validator(mode="after")
+    def _one_of(self) -> "UpsampleArgs":
+        if (self.scale is None) == (self.size is None):
+            raise ValueError("give exactly one of scale (a factor) or size (the output size)")
+        if self.align_corners and self.mode == "nearest":
+            raise ValueError("align_corners only applies to linear, bilinear and trilinear modes")
+        return self
+
+
+@register
+class Upsample(_Moves):
+    name = "upsample"
+    summary = ("resize the spatial axes by an integer `scale` or to a `size`; mode nearest, "
+               "or linear / bilinear / trilinear for 1-D / 2-D / 3-D inputs")
+    Args = UpsampleArgs
+    args: UpsampleArgs
+    formulas = {
+        "shape": "C, n*scale per axis (or size)",
+        "params": "0",
+        "macs": "0",
+        "flops": "other: 0 for nearest; (2^r + 2^r - 1) * numel(out) for the r-linear modes "
+                 "(weighted sum of 2^r neighbours: linear 3, bilinear 7, trilinear 15 per output)",
+        "rf": "size += (0 for nearest, 1 otherwise)*jump; jump *= n/out; "
+              "start += (0 for nearest, 1/2 otherwise)*jump",
+    }
+
+    def _sizes(self, x: Shape) -> tuple[tuple[int, int], ...]:
+        n = spatial(x, self.name)
+        a = self.args
+        want = MODE_RANK.get(a.mode)
+        if want is not None and want != len(n):
+            raise ShapeError(f"mode {a.mode} needs {want} spatial axis"
+                             f"{'es' if want > 1 else ''}, the input {list(x)} has {len(n)}")
+        if a.size is not None:
+            return tuple(zip(n, per_axis(a.size, len(n), "size")))
+        return tuple((m, m * s) for m, s in zip(n, per_axis(a.scale, len(n), "scale")))
+
+    def shape(self, ins: list[Shape]) -> Shape:
+        return (ins[0][0], *(o for _, o in self._sizes(ins[0])))
+
+    def flops(self, ins: list[Shape], out: Shape) -> dict[str, int]:
+        if self.args.mode == "nearest":
+            return {}
+        corners = 2 ** (len(out) - 1)
+        return {"other": (2 * corners - 1) * numel(out)}
+
+    def rf(self, ins: list[Shape]) -> RFStep:
+        sizes = self._sizes(ins[0])
+        reach = Fraction(0) if self.args.mode == "nearest" else Fraction(1)
+        return RFStep(
+            (reach,) * len(sizes),
+            tuple(Fraction(n, o) for n, o in sizes),
+            (reach / 2,) * len(sizes),
+        )
+
+    def torch(self, ins: list[Shape], out: Shape) -> "torch.nn.Module":
+        """``nn.Upsample`` with the spec's size, or its scale factors."""
+        from torch import nn
+
+        a = self.args
+        corners = None if a.mode == "nearest" else a.align_corners
+        if a.size is not None:
+            return nn.Upsample(size=tuple(out[1:]), mode=a.mode, align_corners=corners)
+        scale = tuple(float(s) for s in per_axis(a.scale, len(out) - 1, "scale"))
+        return nn.Upsample(scale_factor=scale, mode=a.mode, align_corners=corners)
+
+
+#: every padding form but same / valid
+ZeroPadding = Union[
+    NonNegInt,
+    Annotated[list[NonNegInt], Field(min_length=1, max_length=3)],
+    Annotated[list[PadPair], Field(min_length=1, max_length=3)],
+]
+
+
+class ZeroPadArgs(OpArgs):
+    pad: ZeroPadding
+
+
+@register
+class ZeroPad(_Moves):
+    name = "zeropad"
+    summary = "pad the spatial axes with zeros: int, per-axis list or [before, after] pairs"
+    Args = ZeroPadArgs
+    args: ZeroPadArgs
+    formulas = {
+        "shape": "C, before + n + after per axis",
+        "params": "0",
+        "macs": "0",
+        "flops": "0",
+        "rf": "size, jump unchanged; start -= before*jump",
+    }
+
+    def pads(self, x: Shape) -> tuple[tuple[int, int], ...]:
+        n = spatial(x, self.name)
+        return resolve_padding(self.args.pad, n, (1,) * len(n), (1,) * len(n))
+
+    def shape(self, ins: list[Shape]) -> Shape:
+        n = ins[0][1:]
+        return (ins[0][0], *(m + b + a for m, (b, a) in zip(n, self.pads(ins[0]))))
+
+    def flops(self, ins: list[Shape], out: Shape) -> dict[str, int]:
+        return {}
+
+    def rf(self, ins: list[Shape]) -> RFStep:
+        pads = self.pads(ins[0])
+        return RFStep.window((1,) * len(pads), (1,) * len(pads), [b for b, _ in pads])
+
+    def torch(self, ins: list[Shape], out: Shape) -> "torch.nn.Module":
+        """``nn.ZeroPadNd`` by rank."""
+        from ..torch import modules
+
+        pads = self.pads(ins[0])
+        return modules.layer_class("ZeroPad", len(pads))(modules.torch_pad(pads))
+
+
+class ChannelShuffleArgs(OpArgs):
+    groups: PosInt
+
+
+@register
+class ChannelShuffle(_Moves):
+    name = "channel_shuffle"
+    summary = "ShuffleNet's channel shuffle: view C as (groups, C/groups), transpose, flatten"
+    Args = ChannelShuffleArgs
+    args: ChannelShuffleArgs
+    formulas = {
+        "shape": "unchanged; groups must divide C",
+        "params": "0",
+        "macs": "0",
+        "flops": "0",
+        "rf": "unchanged",
+    }
+
+    def shape(self, ins: list[Shape]) -> Shape:
+        spatial(ins[0], self.name)
+        c = ins[0][0]
+        if c % self.args.groups:
+            raise ShapeError(f"groups={self.args.groups} does not divide the {c} input channels")
+        return ins[0]
+
+    def flops(self, ins: list[Shape], out: Shape) -> dict[str, int]:
+        return {}
+
+    def rf(self, ins: list[Shape]) -> RFStep:
+        return RFStep.identity(len(ins[0]) - 1)
+
+    def torch(self, ins: list[Shape], out: Shape) -> "torch.nn.Module":
+        from torch import nn
+
+        return nn.ChannelShuffle(self.args.groups)

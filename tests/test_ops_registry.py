@@ -1,0 +1,220 @@
+"""Every registered op, parametrised over the registry: a newly registered op fails
+here until it has a sample in SAMPLES, so it is tested the moment it is added."""
+
+from __future__ import annotations
+
+import pytest
+
+import cnncalc
+from cnncalc.ops import FLOP_CATEGORIES, REGISTRY, Op, Params, RFStep, get_op, op_info
+from cnncalc.ops.base import OpArgs
+
+# op -> (minimal args, sample input shapes, figures that must be non-zero).
+# Figures: p = params (trainable + fixed), b = buffers, m = MACs, f = FLOPs.
+# A figure not listed must be exactly 0: no op is a silent zero, none counts what it does not do.
+MAP = (3, 8, 8)
+SAMPLES: dict[str, tuple[dict, list[tuple[int, ...]], str]] = {
+    "conv": ({"out": 4, "k": 3}, [MAP], "pmf"),
+    "conv_transpose": ({"out": 4, "k": 3, "stride": 2}, [MAP], "pmf"),
+    "local": ({"out": 2, "k": 3}, [MAP], "pmf"),
+    "maxpool": ({"k": 2}, [MAP], "f"),
+    "avgpool": ({"k": 2}, [MAP], "f"),
+    "adaptive_avgpool": ({"size": 3}, [(3, 7, 7)], "f"),
+    "adaptive_maxpool": ({"size": [3, 2]}, [(3, 7, 7)], "f"),
+    "subsample": ({}, [(6, 28, 28)], "pmf"),
+    "linear": ({"out": 10}, [(20,)], "pmf"),
+    "rbf": ({"out": 10}, [(84,)], "pmf"),
+    "flatten": ({}, [MAP], ""),
+    "dropout": ({}, [(10,)], ""),
+    "identity": ({}, [MAP], ""),
+    "relu": ({}, [MAP], "f"),
+    "relu6": ({}, [MAP], "f"),
+    "sigmoid": ({}, [MAP], "f"),
+    "tanh": ({}, [MAP], "f"),
+    "gelu": ({}, [MAP], "f"),
+    "silu": ({}, [MAP], "f"),
+    "elu": ({}, [MAP], "f"),
+    "hardswish": ({}, [MAP], "f"),
+    "hardsigmoid": ({}, [MAP], "f"),
+    "mish": ({}, [MAP], "f"),
+    "softplus": ({}, [MAP], "f"),
+    "leaky_relu": ({}, [MAP], "f"),
+    "prelu": ({}, [MAP], "pf"),
+    "softmax": ({}, [(10,)], "f"),
+    "batchnorm": ({}, [MAP], "pbf"),
+    "layernorm": ({}, [MAP], "pf"),
+    "instancenorm": ({}, [MAP], "f"),
+    "groupnorm": ({"groups": 3}, [(6, 4, 4)], "pf"),
+    "lrn": ({"size": 3}, [(6, 4, 4)], "f"),
+    "add": ({}, [MAP, MAP], "f"),
+    "mul": ({}, [MAP, MAP], "f"),
+    "concat": ({}, [MAP, (5, 8, 8)], ""),
+    "upsample": ({"scale": 2}, [MAP], ""),
+    "zeropad": ({"pad": 1}, [MAP], ""),
+    "channel_shuffle": ({"groups": 2}, [(4, 3, 3)], ""),
+}
+
+#: ops whose output has no spatial layout, so rf() is None
+NO_RF = {"linear", "rbf", "flatten"}
+FIGURES = ("shape", "params", "macs", "flops", "rf")
+
+# The contract of design/spec-format.md: op -> {argument: default}, ... = required
+REQUIRED = ...
+CONTRACT: dict[str, dict[str, object]] = {
+    "conv": {"out": REQUIRED, "k": REQUIRED, "stride": 1, "pad": 0, "dilation": 1, "groups": 1,
+             "bias": True, "connect": None, "act": "none", "bn": False},
+    "conv_transpose": {"out": REQUIRED, "k": REQUIRED, "stride": 1, "pad": 0,
+                       "output_padding": 0, "dilation": 1, "groups": 1, "bias": True},
+    "local": {"out": REQUIRED, "k": REQUIRED, "stride": 1, "pad": 0, "bias": True},
+    "maxpool": {"k": None, "stride": None, "pad": 0, "dilation": 1, "ceil_mode": False,
+                "global": False},
+    "avgpool": {"k": None, "stride": None, "pad": 0, "ceil_mode": False, "global": False},
+    "adaptive_avgpool": {"size": REQUIRED},
+    "adaptive_maxpool": {"size": REQUIRED},
+    "subsample": {"k": 2},
+    "linear": {"out": REQUIRED, "bias": True, "act": "none", "bn": False},
+    "rbf": {"out": REQUIRED, "trainable": False},
+    "flatten": {}, "identity": {}, "dropout": {"p": 0.5},
+    "relu": {}, "sigmoid": {}, "tanh": {}, "gelu": {}, "silu": {}, "softmax": {},
+    "leaky_relu": {"slope": 0.01},
+    "batchnorm": {}, "layernorm": {}, "instancenorm": {}, "lrn": {"size": REQUIRED},
+    "groupnorm": {"groups": REQUIRED},
+    "add": {"project": "none"}, "concat": {}, "mul": {},
+    "upsample": {"scale": None, "mode": "nearest"},
+    "zeropad": {"pad": REQUIRED},
+    "channel_shuffle": {"groups": REQUIRED},
+}
+
+
+def make(name: str) -> tuple[Op, list[tuple[int, ...]], str]:
+    args, ins, nonzero = SAMPLES[name]
+    return get_op(name).from_args(args), ins, nonzero
+
+
+@pytest.mark.parametrize("name", sorted(REGISTRY))
+def test_every_op_has_a_sample(name: str) -> None:
+    assert name in SAMPLES, f"op {name!r} is registered but has no sample in SAMPLES"
+
+
+def test_no_stale_samples() -> None:
+    assert set(SAMPLES) <= set(REGISTRY)
+
+
+@pytest.mark.parametrize("name", sorted(REGISTRY))
+def test_op_describes_itself(name: str) -> None:
+    cls = REGISTRY[name]
+    assert cls.name == name
+    assert isinstance(cls.summary, str) and cls.summary.strip()
+    assert cls.family in {"conv", "pool", "linear", "activation", "norm", "merge", "reshape", "lenet"}
+    assert issubclass(cls.Args, OpArgs)
+    assert set(cls.formulas) == set(FIGURES), f"{name}.formulas keys {sorted(cls.formulas)}"
+    assert all(isinstance(v, str) and v for v in cls.formulas.values())
+    lo, hi = cls.arity
+    assert lo >= 1 and (hi is None or hi >= lo)
+
+
+@pytest.mark.parametrize("name", sorted(SAMPLES))
+def test_every_figure(name: str) -> None:
+    op, ins, nonzero = make(name)
+    lo, hi = op.arity
+    assert lo <= len(ins) <= (hi or len(ins))
+    out = op.shape(ins)
+    assert isinstance(out, tuple) and out and all(type(d) is int and d > 0 for d in out)
+    p = op.params(ins)
+    assert isinstance(p, Params)
+    assert all(type(v) is int and v >= 0 for v in (p.trainable, p.fixed, p.buffers))
+    macs = op.macs(ins, out)
+    flops = op.flops(ins, out)
+    assert type(macs) is int and macs >= 0
+    assert set(flops) <= set(FLOP_CATEGORIES)
+    assert all(type(v) is int and v >= 0 for v in flops.values())
+    got = {"p": p.total, "b": p.buffers, "m": macs, "f": sum(flops.values())}
+    for fig, value in got.items():
+        assert (value > 0) == (fig in nonzero), f"{name}: {fig} = {value}"
+    if macs:  # a MAC is a multiply and an add: at least 2 FLOPs each
+        assert sum(flops.values()) >= 2 * macs
+    ws = op.warnings(ins)
+    assert isinstance(ws, list) and all(isinstance(w, str) for w in ws)
+
+
+@pytest.mark.parametrize("name", sorted(SAMPLES))
+def test_receptive_field_step(name: str) -> None:
+    op, ins, _ = make(name)
+    steps = op.rf_inputs(ins) if len(ins) > 1 else [op.rf(ins)]
+    assert len(steps) == len(ins)
+    for x, step in zip(ins, steps):
+        if name in NO_RF or len(x) == 1:  # a vector has no spatial layout
+            assert step is None
+            continue
+        assert isinstance(step, RFStep)
+        assert len(step.span) == len(step.factor) == len(step.offset) == len(x) - 1
+        assert all(s >= 0 for s in step.span) and all(f > 0 for f in step.factor)
+
+
+@pytest.mark.parametrize("name", sorted(SAMPLES))
+def test_whole_path_through_yaml(name: str) -> None:
+    """A one-layer spec of each single-input op loads and analyses to the op's own figures."""
+    op, ins, _ = make(name)
+    if len(ins) > 1:
+        pytest.skip("merges take several inputs; covered in tests/test_analysis.py")
+    args = SAMPLES[name][0]
+    layer = {"op": name, **args}
+    import json
+
+    text = f"cnncalc: 1\ninput: {list(ins[0])}\nlayers:\n  - {json.dumps(layer)}\n"
+    report = cnncalc.analyze(cnncalc.loads(text))
+    (row,) = report.layers
+    out = op.shape(ins)
+    assert row.output_shape == out
+    assert row.params == op.params(ins).total
+    assert row.macs == op.macs(ins, out)
+    assert row.flops == sum(op.flops(ins, out).values())
+
+
+@pytest.mark.parametrize("name", sorted(REGISTRY))
+def test_op_info(name: str) -> None:
+    info = op_info(name)
+    assert info["name"] == name and info["family"] == REGISTRY[name].family
+    assert info["summary"] == REGISTRY[name].summary
+    assert info["formulas"] == REGISTRY[name].formulas
+    assert info["arity"][0] >= 1
+    names = [a["name"] for a in info["args"]]
+    assert len(names) == len(set(names))
+    for a in info["args"]:
+        assert set(a) == {"name", "type", "default", "required"}
+        assert isinstance(a["type"], str) and a["type"]
+        if a["required"]:
+            assert a["default"] is None
+
+
+@pytest.mark.parametrize("name", sorted(CONTRACT))
+def test_contract_arguments(name: str) -> None:
+    """Every op of the spec-format op table exists with exactly the documented argument
+    names (YAML spelling, e.g. `global`) and torch's defaults."""
+    assert name in REGISTRY
+    args = {a["name"]: a for a in op_info(name)["args"]}
+    for arg, default in CONTRACT[name].items():
+        assert arg in args, f"{name} lacks argument {arg!r} (has {sorted(args)})"
+        if default is REQUIRED:
+            assert args[arg]["required"], f"{name}.{arg} should be required"
+        else:
+            assert not args[arg]["required"] and args[arg]["default"] == default, (name, arg)
+
+
+def test_activation_shorthand_names_are_ops() -> None:
+    from typing import get_args
+
+    from cnncalc.ops.types import ActName
+
+    missing = [a for a in get_args(ActName) if a != "none" and a not in REGISTRY]
+    assert not missing
+
+
+def test_op_info_describes_types() -> None:
+    args = {a["name"]: a for a in op_info("maxpool")["args"]}
+    assert "global" in args and "global_" not in args
+    assert args["k"]["type"] == "int > 0 | list[int > 0] (1-3 items) | none"
+    conv = {a["name"]: a for a in op_info("conv")["args"]}
+    assert "same" in conv["pad"]["type"] and "list[list[int >= 0] (2 items)]" in conv["pad"]["type"]
+    assert op_info("dropout")["args"][0]["type"] == "float in [0, 1]"
+    assert op_info("add")["arity"] == [2, None]
