@@ -1,0 +1,365 @@
+"""The built-in zoo (specs/*.yaml): every spec loads, analyses and holds its figures.
+
+Oracles: the published figures of each reference (torchvision's weights metadata and model
+cards for the torchvision nets, d2l's printed shapes, the papers' tables and formulas),
+torchvision's construction logic for the parameter order, and plain-torch replicas of the
+nets torchvision does not define (params and output shapes on the meta device).
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from decimal import Decimal
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import cnncalc
+from cnncalc.report import Report
+from cnncalc.spec.zoo import zoo_dir, zoo_names
+
+ROOT = Path(__file__).resolve().parent.parent
+SPECS = ROOT / "specs"
+
+#: every spec this helper owns (lenet5 exists separately and is held to its own expect too)
+ZOO = ["alexnet", "c3d", "charcnn", "densenet121", "dilated_context", "googlenet", "lenet",
+       "lenet5", "mobilenet_v2", "nin", "resnet101", "resnet152", "resnet18", "resnet34",
+       "resnet50", "unet", "vgg11", "vgg16", "vgg16_bn"]
+
+# ---------------------------------------------------------------- published figures
+#: name -> (params, published GFLOPS as written, i.e. to its rounding).  Sources:
+#: torchvision's `<Model>_Weights.IMAGENET1K_V1.meta` ("num_params", "_ops") and the model
+#: cards on pytorch.org/vision; torchvision's GFLOPS count multiply-accumulates.
+TORCHVISION = {
+    "alexnet": (61_100_840, "0.714"),
+    "vgg11": (132_863_336, "7.609"),
+    "vgg16": (138_357_544, "15.47"),
+    "vgg16_bn": (138_365_992, "15.47"),
+    "googlenet": (6_624_904, "1.50"),
+    "resnet18": (11_689_512, "1.814"),
+    "resnet34": (21_797_672, "3.664"),
+    "resnet50": (25_557_032, "4.089"),
+    "resnet101": (44_549_160, "7.801"),
+    "resnet152": (60_192_808, "11.514"),
+    "mobilenet_v2": (3_504_872, "0.30"),
+    "densenet121": (7_978_856, "2.834"),
+}
+
+#: layers whose windows do not tile their input (torch drops the rows too); all others none
+EXPECTED_WARNINGS = {
+    "alexnet": {"conv1"},
+    "densenet121": {"conv0", "pool0"},
+    "googlenet": {"conv1.conv"},
+    "mobilenet_v2": {"stem", "s2[0].dw", "s3[0].dw", "s4[0].dw", "s6[0].dw"},
+    "nin": {"nin1.conv", "pool1", "pool2", "pool3"},
+    "resnet18": {"conv1", "maxpool", "layer2[0].conv1", "layer3[0].conv1", "layer4[0].conv1"},
+    "resnet34": {"conv1", "maxpool", "layer2[0].conv1", "layer3[0].conv1", "layer4[0].conv1"},
+    "resnet50": {"conv1", "maxpool", "layer2[0].conv2", "layer3[0].conv2", "layer4[0].conv2"},
+    "resnet101": {"conv1", "maxpool", "layer2[0].conv2", "layer3[0].conv2", "layer4[0].conv2"},
+    "resnet152": {"conv1", "maxpool", "layer2[0].conv2", "layer3[0].conv2", "layer4[0].conv2"},
+}
+
+
+def _report(name: str) -> Report:
+    return cnncalc.analyze(cnncalc.load(name))
+
+
+_REPORTS: dict[str, Report] = {}
+
+
+def report(name: str) -> Report:
+    """Analyse each zoo spec once per test session."""
+    if name not in _REPORTS:
+        _REPORTS[name] = _report(name)
+    return _REPORTS[name]
+
+
+# ------------------------------------------------------- a small expect: checker
+_SI = re.compile(r"^\s*(\d[\d_,]*(?:\.\d+)?)\s*([kKMGT]?)\s*$")
+_SCALE = {"": 1, "k": 10**3, "K": 10**3, "M": 10**6, "G": 10**9, "T": 10**12}
+
+
+def quantity(value: Any) -> tuple[Fraction, Fraction]:
+    """(value, tolerance): an int is exact, '4.09G' holds to half its last digit."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return Fraction(value), Fraction(0)
+    m = _SI.match(str(value))
+    assert m, f"not a figure: {value!r}"
+    digits, suffix = m.group(1).replace("_", "").replace(",", ""), m.group(2)
+    decimals = len(digits.partition(".")[2])
+    tol = Fraction(_SCALE[suffix], 2 * 10**decimals) if suffix else Fraction(0)
+    return Fraction(Decimal(digits)) * _SCALE[suffix], tol
+
+
+def holds(actual: int, expected: Any) -> bool:
+    """An exact figure, an SI figure to its written precision, or {min, max} bounds."""
+    if isinstance(expected, dict):
+        assert set(expected) <= {"min", "max"} and expected, expected
+        lo = quantity(expected["min"])[0] if "min" in expected else None
+        hi = quantity(expected["max"])[0] if "max" in expected else None
+        return (lo is None or actual >= lo) and (hi is None or actual <= hi)
+    value, tol = quantity(expected)
+    return abs(actual - value) <= tol
+
+
+def _figures(row: Any) -> dict[str, Any]:
+    rf = getattr(row, "receptive_field", None)
+    shape = getattr(row, "output_shape", None)
+    return {"output_shape": list(shape) if shape else None, "params": row.params,
+            "trainable_params": row.trainable_params, "buffers": row.buffers,
+            "macs": row.macs, "flops": row.flops,
+            "receptive_field": [int(s) for s in rf.size] if rf else None}
+
+
+def expect_failures(r: Report, expect: dict[str, Any]) -> list[str]:
+    """Every expectation of an ``expect:`` mapping that the report misses."""
+    actual = _figures(r.totals) | {"output_shape": list(r.output_shape)}
+    actual["receptive_field"] = ([int(s) for s in r.receptive_field.size]
+                                 if r.receptive_field else None)
+    failures = _compare(actual, {k: v for k, v in expect.items() if k != "layers"}, "network")
+    for layer_id, wanted in (expect.get("layers") or {}).items():
+        failures += _compare(_figures(r.layer(layer_id)), wanted, layer_id)
+    return failures
+
+
+def _compare(actual: dict[str, Any], wanted: dict[str, Any], where: str) -> list[str]:
+    failures = []
+    for key, value in wanted.items():
+        assert key in actual, f"{where}: unknown expectation {key!r}"
+        got = actual[key]
+        if key in ("output_shape", "receptive_field") and isinstance(value, list):
+            ok = got == list(value)
+        else:
+            ok = holds(got, value)
+        if not ok:
+            failures.append(f"{where}.{key}: expected {value!r}, got {got!r}")
+    return failures
+
+
+def test_expect_checker_itself() -> None:
+    assert holds(4_089_184_256, "4.089G") and not holds(4_089_600_000, "4.089G")
+    assert holds(25_557_032, 25_557_032) and not holds(25_557_033, 25_557_032)
+    assert holds(1_500, {"min": "1.5k", "max": 1500}) and not holds(1_501, {"max": "1.5k"})
+    assert holds(301_000_000, "0.30G") and not holds(306_000_000, "0.30G")
+
+
+# ----------------------------------------------------------------- every spec
+@pytest.mark.parametrize("name", ZOO)
+def test_spec_analyses_with_only_the_expected_warnings(name: str) -> None:
+    r = report(name)
+    flagged = {w.split(": ", 1)[0] for w in r.warnings}
+    assert flagged == EXPECTED_WARNINGS.get(name, set())
+
+
+@pytest.mark.parametrize("name", ZOO)
+def test_spec_holds_its_expect_section(name: str) -> None:
+    net = cnncalc.load(name)
+    assert net.expect, f"{name} has no expect: section"
+    assert "output_shape" in net.expect
+    assert expect_failures(report(name), dict(net.expect)) == []
+
+
+@pytest.mark.parametrize("name", ZOO)
+def test_spec_file_has_header_version_name_and_input(name: str) -> None:
+    text = (SPECS / f"{name}.yaml").read_text()
+    assert text.startswith("# "), "a header comment names the reference"
+    assert re.search(r"^cnncalc: 1$", text, re.M)
+    net = cnncalc.load(name)
+    assert net.name
+    assert re.search(r"^name: .+$", text, re.M) and re.search(r"^input: \[", text, re.M)
+
+
+def test_zoo_lists_every_spec_and_ships_in_the_wheel() -> None:
+    assert set(ZOO) <= set(zoo_names())
+    assert zoo_dir().resolve() in {SPECS.resolve(), (ROOT / "cnncalc" / "specs").resolve()}
+    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    include = pyproject["tool"]["hatch"]["build"]["targets"]["wheel"]["force-include"]
+    assert include.get("specs") == "cnncalc/specs"
+
+
+def test_expect_checker_catches_a_wrong_figure() -> None:
+    r = report("resnet18")
+    wrong = {"output_shape": [1000], "params": 11_689_513, "macs": "1.9G",
+             "layers": {"fc": {"params": 512_000}}}
+    assert len(expect_failures(r, wrong)) == 3
+
+
+# ------------------------------------------------------ torchvision's figures
+@pytest.mark.parametrize("name", sorted(TORCHVISION))
+def test_torchvision_params_exact_and_macs_to_the_published_rounding(name: str) -> None:
+    params, gflops = TORCHVISION[name]
+    r = report(name)
+    assert r.totals.params == params
+    assert r.totals.trainable_params == params
+    decimals = len(gflops.partition(".")[2])
+    assert round(Decimal(r.totals.macs) / 10**9, decimals) == Decimal(gflops)
+
+
+def test_resnet50_macs_exact() -> None:
+    assert report("resnet50").totals.macs == 4_089_184_256
+
+
+def _torchvision_resnet_sizes(bottleneck: bool, layers: list[int]) -> list[int]:
+    """Parameter-tensor sizes in torchvision's module order, from resnet.py's _make_layer."""
+    def bn(c: int) -> list[int]:
+        return [c, c]
+    sizes, inplanes, expansion = [3 * 64 * 49, *bn(64)], 64, 4 if bottleneck else 1
+    for planes, blocks, stride in zip((64, 128, 256, 512), layers, (1, 2, 2, 2)):
+        for i in range(blocks):
+            out = planes * expansion
+            if bottleneck:
+                sizes += [inplanes * planes, *bn(planes), 9 * planes * planes, *bn(planes),
+                          planes * out, *bn(out)]
+            else:
+                sizes += [9 * inplanes * planes, *bn(planes), 9 * planes * planes, *bn(planes)]
+            if i == 0 and (stride != 1 or inplanes != out):
+                sizes += [inplanes * out, *bn(out)]          # downsample.0, downsample.1
+            inplanes = out
+    return sizes + [512 * expansion * 1000, 1000]
+
+
+@pytest.mark.parametrize("name, bottleneck, layers", [
+    ("resnet18", False, [2, 2, 2, 2]), ("resnet34", False, [3, 4, 6, 3]),
+    ("resnet50", True, [3, 4, 6, 3]), ("resnet101", True, [3, 4, 23, 3]),
+])
+def test_resnet_parameter_order_is_torchvisions(name: str, bottleneck: bool,
+                                                 layers: list[int]) -> None:
+    expected = _torchvision_resnet_sizes(bottleneck, layers)
+    # each row holds whole tensors: regroup torchvision's tensors row by row
+    rows = [row.params for row in report(name).layers if row.params]
+    assert sum(rows) == sum(expected)
+    merged, i = [], 0
+    for total in rows:
+        acc = 0
+        while acc < total:
+            acc += expected[i]
+            i += 1
+        merged.append(acc)
+    assert merged == rows and i == len(expected)
+
+
+def test_googlenet_3x3_quirk_costs_the_paper_its_5x5_weights() -> None:
+    text = (SPECS / "googlenet.yaml").read_text()
+    quirk = "{id: branch3b, op: basic, out: $c5, k: 3, pad: 1}"
+    assert text.count(quirk) == 1
+    paper = cnncalc.loads(text.replace(quirk, "{id: branch3b, op: basic, out: $c5, k: 5, pad: 2}"))
+    reduce_x_out = [16 * 32, 32 * 96, 16 * 48, 24 * 64, 24 * 64, 32 * 64, 32 * 128, 32 * 128,
+                    48 * 128]                                   # #5x5 reduce x #5x5, Table 1
+    extra = cnncalc.analyze(paper).totals.params - report("googlenet").totals.params
+    assert extra == 16 * sum(reduce_x_out) == 380_928
+
+
+# --------------------------------------------------- papers, d2l, hand counts
+def test_lenet_d2l_shapes_and_hand_counts() -> None:
+    r = report("lenet")
+    shapes = [r.layer(i).output_shape for i in ("conv1", "pool1", "conv2", "pool2", "fc1", "fc2",
+                                                 "fc3")]
+    assert shapes == [(6, 28, 28), (6, 14, 14), (16, 10, 10), (16, 5, 5), (120,), (84,), (10,)]
+    assert r.totals.params == (6 * (25 + 1) + 16 * (6 * 25 + 1) + 400 * 120 + 120 + 120 * 84 + 84
+                               + 84 * 10 + 10) == 61_706
+    assert r.totals.macs == 6 * 25 * 28 * 28 + 16 * 150 * 100 + 400 * 120 + 120 * 84 + 84 * 10
+
+
+def test_dilated_context_module_table1() -> None:
+    r = report("dilated_context")
+    fields = [r.layer(f"ctx{i}").receptive_field.size for i in range(1, 9)]
+    assert [int(f[0]) for f in fields] == [3, 5, 9, 17, 33, 65, 67, 67]
+    c = 21
+    assert r.totals.params == 64 * c * c + 8 * c           # 64C^2 weights + biases
+    assert r.output_shape == (c, 64, 64)
+
+
+@pytest.mark.parametrize("length", [1014, 1014 + 27, 1014 + 5 * 27])
+def test_charcnn_frame_length_formula(length: int) -> None:
+    r = cnncalc.analyze(cnncalc.load("charcnn"), input_shape=(70, length))
+    assert r.layer("pool6").output_shape == (256, (length - 96) // 27)
+
+
+# ------------------------------------------------ plain-torch replicas (params, shapes)
+def _torch_replica(name: str) -> Any:
+    torch = pytest.importorskip("torch")
+    nn = torch.nn
+
+    def relu_conv(cin: int, cout: int, k: int, **kw: Any) -> list[Any]:
+        return [nn.Conv2d(cin, cout, k, **kw), nn.ReLU()]
+
+    if name == "nin":
+        def block(cin: int, cout: int, k: int, s: int, p: int) -> list[Any]:
+            return relu_conv(cin, cout, k, stride=s, padding=p) + relu_conv(cout, cout, 1) \
+                + relu_conv(cout, cout, 1)
+        return nn.Sequential(*block(1, 96, 11, 4, 0), nn.MaxPool2d(3, 2),
+                             *block(96, 256, 5, 1, 2), nn.MaxPool2d(3, 2),
+                             *block(256, 384, 3, 1, 1), nn.MaxPool2d(3, 2), nn.Dropout(0.5),
+                             *block(384, 10, 3, 1, 1), nn.AdaptiveAvgPool2d(1), nn.Flatten())
+    if name == "lenet":
+        return nn.Sequential(nn.Conv2d(1, 6, 5, padding=2), nn.Sigmoid(), nn.AvgPool2d(2, 2),
+                             nn.Conv2d(6, 16, 5), nn.Sigmoid(), nn.AvgPool2d(2, 2), nn.Flatten(),
+                             nn.Linear(400, 120), nn.Sigmoid(), nn.Linear(120, 84), nn.Sigmoid(),
+                             nn.Linear(84, 10))
+    if name == "dilated_context":
+        layers: list[Any] = []
+        for d in (1, 1, 2, 4, 8, 16, 1):
+            layers += relu_conv(21, 21, 3, padding=d, dilation=d)
+        return nn.Sequential(*layers, nn.Conv2d(21, 21, 1))
+    if name == "charcnn":
+        def c1(cin: int, k: int) -> list[Any]:
+            return [nn.Conv1d(cin, 256, k), nn.ReLU()]
+        return nn.Sequential(*c1(70, 7), nn.MaxPool1d(3), *c1(256, 7), nn.MaxPool1d(3),
+                             *c1(256, 3), *c1(256, 3), *c1(256, 3), *c1(256, 3), nn.MaxPool1d(3),
+                             nn.Flatten(), nn.Linear(8704, 1024), nn.ReLU(), nn.Dropout(),
+                             nn.Linear(1024, 1024), nn.ReLU(), nn.Dropout(), nn.Linear(1024, 4))
+    if name == "c3d":
+        def c3(cin: int, cout: int) -> list[Any]:
+            return [nn.Conv3d(cin, cout, 3, padding=1), nn.ReLU()]
+        return nn.Sequential(*c3(3, 64), nn.MaxPool3d((1, 2, 2)), *c3(64, 128), nn.MaxPool3d(2),
+                             *c3(128, 256), *c3(256, 256), nn.MaxPool3d(2),
+                             *c3(256, 512), *c3(512, 512), nn.MaxPool3d(2),
+                             *c3(512, 512), *c3(512, 512), nn.MaxPool3d(2, padding=(0, 1, 1)),
+                             nn.Flatten(), nn.Linear(8192, 4096), nn.ReLU(), nn.Dropout(),
+                             nn.Linear(4096, 4096), nn.ReLU(), nn.Dropout(), nn.Linear(4096, 487))
+    assert name == "unet"
+    return _TorchUNet(nn)
+
+
+class _TorchUNet:
+    """The padded U-Net of specs/unet.yaml in plain torch (built lazily: torch is optional)."""
+
+    def __new__(cls, nn: Any) -> Any:
+        import torch
+
+        def double(cin: int, cout: int) -> Any:
+            return nn.Sequential(nn.Conv2d(cin, cout, 3, padding=1), nn.ReLU(),
+                                 nn.Conv2d(cout, cout, 3, padding=1), nn.ReLU())
+
+        class UNet(nn.Module):
+            def __init__(self) -> None:
+                super().__init__()
+                widths = [64, 128, 256, 512, 1024]
+                self.enc = nn.ModuleList(double(a, b) for a, b in zip([1] + widths, widths))
+                self.up = nn.ModuleList(nn.ConvTranspose2d(w, w // 2, 2, 2) for w in widths[:0:-1])
+                self.dec = nn.ModuleList(double(w, w // 2) for w in widths[:0:-1])
+                self.head = nn.Conv2d(64, 2, 1)
+
+            def forward(self, x: Any) -> Any:
+                skips = []
+                for i, enc in enumerate(self.enc):
+                    x = enc(x if i == 0 else nn.functional.max_pool2d(x, 2))
+                    skips.append(x)
+                for up, dec, skip in zip(self.up, self.dec, skips[-2::-1]):
+                    x = dec(torch.cat([skip, up(x)], 1))
+                return self.head(x)
+
+        return UNet()
+
+
+@pytest.mark.parametrize("name", ["lenet", "nin", "dilated_context", "charcnn", "c3d", "unet"])
+def test_matches_a_plain_torch_replica(name: str) -> None:
+    torch = pytest.importorskip("torch")
+    model = _torch_replica(name).to("meta")
+    r = report(name)
+    assert sum(p.numel() for p in model.parameters()) == r.totals.params
+    out = model(torch.empty(1, *r.input_shape, device="meta"))
+    assert tuple(out.shape[1:]) == r.output_shape
