@@ -45,7 +45,13 @@ def read_source(source: str | Path, limits: Limits = DEFAULT_LIMITS) -> tuple[by
             raise LimitError(f"the file is {size:,} bytes, over the limit of {limits.max_bytes:,}",
                              loc=Loc(text, 1, 1),
                              hints=("raise the limit with --max-bytes if the file is genuine",))
-        return path.read_bytes(), text
+        with path.open("rb") as f:  # bounded: /dev/zero or a FIFO report size 0
+            data = f.read(limits.max_bytes + 1)
+        if len(data) > limits.max_bytes:
+            raise LimitError(f"the file is more than {limits.max_bytes:,} bytes, over the limit",
+                             loc=Loc(text, 1, 1),
+                             hints=("raise the limit with --max-bytes if the file is genuine",))
+        return data, text
     except OSError as exc:
         raise UsageError(f"{text}: cannot read: {exc.strerror}") from None
 

@@ -18,9 +18,11 @@ import operator
 import re
 from typing import Any, Mapping
 
-from ..errors import SpecError
+from ..errors import LimitError, SpecError
 
 MAX_EXPR_CHARS = 256
+#: no value computed by an expression may have more digits (bounds time and memory)
+MAX_DIGITS = 60
 _NAME = re.compile(r"^\$([A-Za-z_][A-Za-z0-9_]*)$")
 _EXPR = re.compile(r"^\$\{(.*)\}$", re.S)
 _BINOPS = {
@@ -33,7 +35,16 @@ _BINOPS = {
 _FUNCS = {"min": min, "max": max}
 
 
+def _bounded(value: int) -> int:
+    if abs(value) >= 10 ** MAX_DIGITS:
+        raise LimitError(f"expression value has more than {MAX_DIGITS} digits")
+    return value
+
+
 def _lookup(name: str, scope: Mapping[str, Any]) -> Any:
+    if name.startswith("__"):
+        raise SpecError(f"the name '{name}' is not allowed: names starting with __ are never "
+                        "looked up (expressions see only block arguments and tables)")
     if name in scope:
         return scope[name]
     near = difflib.get_close_matches(name, list(scope), n=1)
@@ -44,11 +55,15 @@ def _lookup(name: str, scope: Mapping[str, Any]) -> Any:
 
 def _eval(node: ast.AST, scope: Mapping[str, Any]) -> int:
     if isinstance(node, ast.Constant) and type(node.value) is int:
-        return node.value
+        return _bounded(node.value)
     if isinstance(node, ast.Name):
         value = _lookup(node.id, scope)
         if type(value) is not int:
-            raise SpecError(f"'{node.id}' is {type(value).__name__} {value!r}; arithmetic needs an int")
+            kind = {bool: "a boolean", str: "a string", float: "a number"}.get(
+                type(value), "a list" if isinstance(value, list) else
+                "a mapping" if isinstance(value, dict) else type(value).__name__)
+            shown = repr(value if not isinstance(value, (list, dict)) else type(value)(value))
+            raise SpecError(f"'{node.id}' is {kind} ({shown[:60]}); arithmetic needs an integer")
         return value
     if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
         value = _eval(node.operand, scope)
@@ -57,7 +72,7 @@ def _eval(node: ast.AST, scope: Mapping[str, Any]) -> int:
         left, right = _eval(node.left, scope), _eval(node.right, scope)
         if isinstance(node.op, (ast.FloorDiv, ast.Mod)) and right == 0:
             raise SpecError("division by zero in expression")
-        return _BINOPS[type(node.op)](left, right)
+        return _bounded(_BINOPS[type(node.op)](left, right))
     if (
         isinstance(node, ast.Call)
         and isinstance(node.func, ast.Name)
@@ -66,14 +81,46 @@ def _eval(node: ast.AST, scope: Mapping[str, Any]) -> int:
         and not node.keywords
     ):
         return _FUNCS[node.func.id](_eval(a, scope) for a in node.args)
-    what = type(node).__name__
+    raise SpecError(f"{_describe(node)} is not allowed in expressions "
+                    "(allowed: integers, names, + - * // %, parentheses, min(), max())")
+
+
+_FORBIDDEN = {
+    ast.Attribute: "attribute access (a.b)",
+    ast.Subscript: "indexing (a[i])",
+    ast.Lambda: "lambda",
+    ast.ListComp: "a comprehension",
+    ast.SetComp: "a comprehension",
+    ast.DictComp: "a comprehension",
+    ast.GeneratorExp: "a generator expression",
+    ast.Compare: "a comparison",
+    ast.BoolOp: "and/or",
+    ast.IfExp: "if/else",
+    ast.JoinedStr: "an f-string",
+    ast.NamedExpr: "assignment (:=)",
+    ast.Starred: "unpacking (*)",
+}
+_OPS = {ast.Pow: "**", ast.Div: "/ (use //)", ast.MatMult: "@", ast.LShift: "<<",
+        ast.RShift: ">>", ast.BitAnd: "&", ast.BitOr: "|", ast.BitXor: "^"}
+
+
+def _describe(node: ast.AST) -> str:
+    """What a disallowed expression node is, in a user's words."""
     if isinstance(node, ast.BinOp):
-        what = f"operator {type(node.op).__name__}"
-    elif isinstance(node, ast.Call):
-        what = "a call other than min()/max()"
-    elif isinstance(node, ast.Constant):
-        what = f"the literal {node.value!r}"
-    raise SpecError(f"{what} is not allowed in expressions (allowed: ints, names, + - * // %, min, max)")
+        return f"the operator {_OPS.get(type(node.op), type(node.op).__name__)}"
+    if isinstance(node, ast.UnaryOp):
+        return "the operator " + {ast.Not: "not", ast.Invert: "~"}.get(type(node.op), "?")
+    if isinstance(node, ast.Call):
+        name = node.func.id if isinstance(node.func, ast.Name) else None
+        if name in _FUNCS:
+            return f"{name}() without arguments or with keywords"
+        return f"calling {name}()" if name else "a call"
+    if isinstance(node, ast.Constant):
+        kind = "string" if isinstance(node.value, str) else type(node.value).__name__
+        return f"the {kind} literal {node.value!r}"
+    if isinstance(node, (ast.List, ast.Tuple, ast.Set, ast.Dict)):
+        return f"a {type(node).__name__.lower()} display"
+    return _FORBIDDEN.get(type(node), type(node).__name__)
 
 
 def evaluate(text: str, scope: Mapping[str, Any]) -> int:
@@ -82,8 +129,8 @@ def evaluate(text: str, scope: Mapping[str, Any]) -> int:
         raise SpecError(f"expression longer than {MAX_EXPR_CHARS} characters")
     try:
         tree = ast.parse(text.strip(), mode="eval")
-    except SyntaxError as exc:
-        raise SpecError(f"expression '{text.strip()}' does not parse: {exc.msg}") from None
+    except (SyntaxError, ValueError) as exc:
+        raise SpecError(f"expression '{text.strip()}' does not parse: {getattr(exc, 'msg', exc)}") from None
     return _eval(tree.body, scope)
 
 
