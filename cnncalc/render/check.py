@@ -292,9 +292,9 @@ def _total_rows(d: ReportDiff, exact: bool) -> list[list[str]]:
     for t in d.totals:
         show = units.human_bytes if t.name.endswith("bytes") else units.human
         delta = show(abs(t.delta), exact)
+        sign = "+" if t.delta > 0 else "-"
         rows.append([t.name, show(t.old, exact), show(t.new, exact),
-                     ("+" if t.delta > 0 else "-" if t.delta < 0 else "") + delta if t.delta else "0",
-                     _delta_pct(t.percent)])
+                     sign + delta if t.delta else "0", _delta_pct(t.percent) if t.delta else ""])
     return rows
 
 
@@ -311,7 +311,24 @@ def _layer_cells(c: LayerChange, exact: bool) -> list[str]:
         return _arrow(f(old), f(new))
     return [mark, c.id, pick(lambda r: r.op), pick(lambda r: units.shape_str(r.output_shape)),
             pick(lambda r: units.count(r.params, exact)), pick(lambda r: units.count(r.macs, exact)),
-            ", ".join(c.fields) if c.kind == "changed" else c.kind]
+            _what(c) if c.kind == "changed" else c.kind]
+
+
+_SHOWN = ("op", "output_shape", "params", "macs")
+_FOLLOWS = {"trainable_params": "params", "flops": "macs", "activation_bytes": "output_shape"}
+
+
+def _what(c: LayerChange) -> str:
+    """What changed besides the columns shown (wiring spelled out: ``in: a -> b``)."""
+    parts = []
+    for f in c.fields:
+        if f in _SHOWN or _FOLLOWS.get(f) in c.fields:
+            continue
+        if f == "inputs":
+            parts.append(f"in: {', '.join(c.old.inputs)} -> {', '.join(c.new.inputs)}")  # type: ignore[union-attr]
+        else:
+            parts.append(f)
+    return "; ".join(parts)
 
 
 def _headline(d: ReportDiff) -> str:
@@ -329,7 +346,7 @@ def _rf_row(d: ReportDiff) -> list[str] | None:
 
 
 _TOTAL_HEAD = ["total", "old", "new", "delta", "delta %"]
-_LAYER_HEAD = ["", "layer", "op", "output shape", "params", "MACs", "what changed"]
+_LAYER_HEAD = ["", "layer", "op", "output shape", "params", "MACs", "other changes"]
 
 
 def diff_table(d: ReportDiff, console: Console, exact: bool = False) -> None:
@@ -362,7 +379,7 @@ def diff_markdown(d: ReportDiff, exact: bool = False) -> str:
     parts += [markdown_table(_TOTAL_HEAD, rows, right=[False, True, True, True, True]), ""]
     changes = [_layer_cells(c, exact) for c in d.layers if c.kind != "same"]
     if changes:
-        head = ["", "layer", "op", "output shape", "params", "MACs", "what changed"]
+        head = _LAYER_HEAD
         parts += ["<details><summary>layers</summary>", "",
                   markdown_table(head, [[f"`{c[0]}`" if c[0].strip() else "", f"`{c[1]}`", *c[2:]]
                                         for c in changes], right=[False] * 4 + [True, True]),

@@ -6,11 +6,12 @@ arguments with its own model once expressions are substituted.
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Any, Literal, Optional, Union
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from ..ops.types import PosInt
+from .expect import Expect
 
 SPEC_VERSION = 1
 ID_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*$"
@@ -55,4 +56,4 @@ class Spec(_Strict):
     layers: Annotated[list[LayerEntry], Field(min_length=1)]
     output: str | None = None
     strict: bool = False
-    expect: dict[str, Any] | None = None
+    expect: Optional[Expect] = Field(None, description="figures `cnncalc check` holds the spec to")

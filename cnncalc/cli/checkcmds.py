@@ -1,0 +1,220 @@
+"""CI commands: ``check`` (expectations and budgets), ``diff`` (two specs or two git
+revisions of one) and ``schema`` (the JSON Schema of the spec format).  No torch."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from ..errors import EnvironmentUnavailable, UsageError
+from . import app
+from .common import (BatchOpt, DType, DTypeOpt, ExactOpt, InputOpt, MaxBytesOpt, MaxLayersOpt,
+                     NoColorOpt, Settings, StrictOpt, TracebackOpt, analyse_network, console,
+                     load_spec, message, write)
+
+
+class CheckFormat(str, Enum):
+    """``cnncalc check --format``."""
+
+    text = "text"
+    json = "json"
+    github = "github"
+    junit = "junit"
+
+
+class DiffFormat(str, Enum):
+    """``cnncalc diff --format``."""
+
+    table = "table"
+    markdown = "markdown"
+    json = "json"
+
+
+def _examples(*lines: str) -> str:
+    return "Examples:\n\n" + "\n\n".join(f"  [bold]{line}[/bold]" for line in lines)
+
+
+_BUDGET = "Budgets"
+_Budget = lambda flag, what: typer.Option(  # noqa: E731
+    flag, rich_help_panel=_BUDGET, metavar="N", show_default=False,
+    help=f"Fail any spec whose {what} exceed N (25557032, 30M, 4.5G).")
+OutputOpt = Annotated[Optional[Path], typer.Option(
+    "--output", "-o", rich_help_panel="Output", metavar="FILE", show_default=False, dir_okay=False,
+    help="Write the report (json/github/junit) to FILE; the text summary still goes to stdout.")]
+
+
+def _limits(max_layers: int | None, max_bytes: int | None):  # type: ignore[no-untyped-def]
+    return Settings(max_layers=max_layers, max_bytes=max_bytes).limits()
+
+
+def _write_out(text: str, output: Path | None) -> None:
+    if output is None:
+        write(text)
+        return
+    try:
+        output.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise UsageError(f"--output {output}: cannot write: {exc.strerror}") from None
+
+
+# ----------------------------------------------------------------------- check
+@app.command(epilog=_examples(
+    "cnncalc check specs/", "cnncalc check net.yaml --max-params 30M --max-macs 5G",
+    "cnncalc check specs/ --format github", "cnncalc check specs/ --format junit -o check.xml"))
+def check(
+    paths: Annotated[list[str], typer.Argument(
+        metavar="PATH...", show_default=False,
+        help="Spec files, folders (searched recursively) or built-in names.")],
+    glob: Annotated[Optional[list[str]], typer.Option(
+        "--glob", "-g", metavar="PATTERN", show_default=False,
+        help="File pattern for folders; repeatable \\[default: *.yaml and *.yml].")] = None,
+    max_params: Annotated[Optional[str], _Budget("--max-params", "parameters")] = None,
+    max_macs: Annotated[Optional[str], _Budget("--max-macs", "MACs")] = None,
+    max_flops: Annotated[Optional[str], _Budget("--max-flops", "FLOPs")] = None,
+    max_activation_bytes: Annotated[Optional[str], _Budget(
+        "--max-activation-bytes", "activation bytes (all outputs, batch 1, float32; 200Mi)")] = None,
+    strict: StrictOpt = False,
+    format: Annotated[CheckFormat, typer.Option(
+        "--format", "-f", rich_help_panel="Output", case_sensitive=False,
+        help="text for people; github for workflow annotations; junit XML; json.")] = CheckFormat.text,
+    output: OutputOpt = None,
+    skip_non_specs: Annotated[bool, typer.Option(
+        "--skip-non-specs", help="Skip named YAML files without a top-level `cnncalc:` key "
+        "(files found in folders always are); for pre-commit.")] = False,
+    allow_empty: Annotated[bool, typer.Option(
+        "--allow-empty", help="Exit 0 when no spec was found (default: exit 2).")] = False,
+    verbose: Annotated[bool, typer.Option(
+        "--verbose", "-v", rich_help_panel="Output",
+        help="List every expectation and warning, not only the failures.")] = False,
+    no_progress: Annotated[bool, typer.Option(
+        "--no-progress", rich_help_panel="Output", help="No progress bar on stderr.")] = False,
+    max_layers: MaxLayersOpt = None, max_bytes: MaxBytesOpt = None,
+    no_color: NoColorOpt = False, traceback: TracebackOpt = False,
+) -> None:
+    """Hold specs to their `expect:` section and to budgets: exit 0 if all pass, 1 if an
+    expectation or budget fails, 2 if a spec is invalid (every spec is still checked)."""
+    from ..check import DEFAULT_GLOBS, collect, parse_budgets, run_check
+    from ..render import check as fmt
+    from ..render.console import make_console
+
+    budgets = parse_budgets({"max_params": max_params, "max_macs": max_macs,
+                             "max_flops": max_flops, "max_activation_bytes": max_activation_bytes})
+    found = collect(paths, tuple(glob) if glob else DEFAULT_GLOBS, skip_non_specs)
+    err = make_console(no_color=no_color, stderr=True)
+    show_bar = not no_progress and len(found.files) >= 20 and err.is_terminal
+    with fmt.progress(len(found.files), err, show_bar) as advance:
+        run = run_check(found.files, budgets, strict=strict,
+                        limits=_limits(max_layers, max_bytes), on_result=advance,
+                        skipped=found.skipped, empty=found.empty)
+    for line in fmt.notices(run, allow_empty):
+        message(line)
+    _emit_check(run, format, output, allow_empty, verbose, no_color)
+    raise typer.Exit(run.exit_code(allow_empty))
+
+
+def _emit_check(run, format: CheckFormat, output: Path | None,  # type: ignore[no-untyped-def]
+                allow_empty: bool, verbose: bool, no_color: bool) -> None:
+    from ..render import check as fmt
+
+    if format is CheckFormat.text:
+        if output is not None:
+            from ..render.console import make_console
+
+            with output.open("w", encoding="utf-8") as f:
+                fmt.render_text(run, make_console(no_color=True, file=f), verbose)
+        fmt.render_text(run, console(no_color=no_color), verbose)
+        return
+    text = {CheckFormat.json: lambda: fmt.render_json(run, allow_empty),
+            CheckFormat.github: lambda: fmt.render_github(run, allow_empty),
+            CheckFormat.junit: lambda: fmt.render_junit(run)}[format]()
+    _write_out(text, output)
+    if output is not None:
+        fmt.render_text(run, console(no_color=no_color), verbose)
+
+
+# ------------------------------------------------------------------------ diff
+def git_show(path: str, rev: str) -> bytes:
+    """The bytes of ``path`` at git revision ``rev`` (``git show REV:./path``, no shell)."""
+    file = Path(path)
+    if rev.startswith("-"):
+        raise UsageError(f"--rev {rev!r} is not a revision")
+    try:
+        done = subprocess.run(["git", "show", f"{rev}:./{file.name}"], cwd=file.parent or Path("."),
+                              capture_output=True, check=False, timeout=60)
+    except FileNotFoundError:
+        raise EnvironmentUnavailable("git is not installed; --rev needs it") from None
+    except NotADirectoryError:
+        raise UsageError(f"{file.parent}: no such folder") from None
+    if done.returncode != 0:
+        why = done.stderr.decode(errors="replace").strip().splitlines()
+        raise UsageError(f"git show {rev}:{path} failed: {why[-1] if why else 'no output'}")
+    return done.stdout
+
+
+def _load_side(spec: str, rev: str | None, settings: Settings):  # type: ignore[no-untyped-def]
+    if rev is None:
+        return load_spec(spec, settings), spec
+    if not Path(spec).is_file():
+        raise UsageError(f"--rev needs a spec file in a git checkout; {spec} is not a file")
+    from ..spec import parse_network
+
+    label = f"{spec}@{rev}"
+    return parse_network(git_show(spec, rev), label, settings.limits()), label
+
+
+@app.command(epilog=_examples(
+    "cnncalc diff resnet18 resnet34", "cnncalc diff specs/net.yaml --rev HEAD~1",
+    "cnncalc diff old.yaml new.yaml --format markdown > comment.md"))
+def diff(
+    old: Annotated[str, typer.Argument(metavar="A", show_default=False,
+                                       help="The old spec (file, `-` or built-in name).")],
+    new: Annotated[Optional[str], typer.Argument(
+        metavar="[B]", show_default=False,
+        help="The new spec; omit it with --rev to compare A with its git revision.")] = None,
+    rev: Annotated[Optional[str], typer.Option(
+        "--rev", "-r", metavar="REV", show_default=False,
+        help="Compare the spec file A at git revision REV (old) with A as it is now (new).")] = None,
+    format: Annotated[DiffFormat, typer.Option(
+        "--format", "-f", rich_help_panel="Output", case_sensitive=False,
+        help="table for people; markdown for a PR comment; json.")] = DiffFormat.table,
+    input: InputOpt = None, batch: BatchOpt = 1, dtype: DTypeOpt = DType.float32,
+    exact: ExactOpt = False, max_layers: MaxLayersOpt = None, max_bytes: MaxBytesOpt = None,
+    no_color: NoColorOpt = False, traceback: TracebackOpt = False,
+) -> None:
+    """Layer-by-layer differences of two specs: added, removed and changed layers,
+    shapes and figures, and the totals' deltas.  Exit 0 whatever differs."""
+    from ..diff import diff_reports
+    from ..render import check as fmt
+
+    if (new is None) == (rev is None):
+        raise UsageError("give two specs (cnncalc diff A B) or one spec and --rev REV")
+    settings = Settings(input=input, batch=batch, dtype=dtype, exact=exact,
+                        max_layers=max_layers, max_bytes=max_bytes, no_color=no_color)
+    net_a, label_a = _load_side(old, rev, settings)
+    net_b, label_b = _load_side(old if new is None else new, None, settings)
+    result = diff_reports(analyse_network(net_a, settings), analyse_network(net_b, settings),
+                          label_a, label_b)
+    if format is DiffFormat.markdown:
+        write(fmt.diff_markdown(result, exact))
+    elif format is DiffFormat.json:
+        write(fmt.diff_json(result))
+    else:
+        fmt.diff_table(result, console(settings), exact)
+
+
+# ---------------------------------------------------------------------- schema
+@app.command(epilog=_examples("cnncalc schema > cnncalc.schema.json",
+                              "cnncalc schema --output .vscode/cnncalc.schema.json"))
+def schema(output: OutputOpt = None, traceback: TracebackOpt = False) -> None:
+    """The JSON Schema (draft 2020-12) of the spec format, for editors: put
+    `# yaml-language-server: $schema=<file>` at the top of a spec (see docs/check.md)."""
+    from ..schema_export import schema_json
+
+    _write_out(schema_json(), output)
+    if output is not None:
+        message(f"wrote {output}")
