@@ -48,6 +48,22 @@ def suggest(name: str, known: list[str]) -> str:
     return f"; did you mean '{near[0]}'?" if near else ""
 
 
+#: pydantic's type-check errors, as what the value must be
+_TYPE_ERRORS = {
+    "int_type": "an integer", "int_parsing": "an integer", "int_from_float": "an integer",
+    "bool_type": "true or false", "bool_parsing": "true or false",
+    "string_type": "a string", "float_type": "a number", "float_parsing": "a number",
+    "list_type": "a list", "dict_type": "a mapping",
+}
+
+#: a hint for mistakes in a top-level field
+FIELD_HINTS = {
+    "input": "input is one sample's shape, without the batch: [F], [C, L], [C, H, W] or "
+             "[C, D, H, W], e.g. input: [3, 224, 224]",
+    "layers": "layers is a list of ops, e.g. layers: [{op: conv, out: 64, k: 3}, relu]",
+}
+
+
 def _is_tag(part: Any) -> bool:
     return isinstance(part, str) and (
         part in _TYPE_WORDS or "[" in part or part.startswith(("literal", "function-", "nullable", "constrained"))
@@ -57,12 +73,14 @@ def _is_tag(part: Any) -> bool:
 def _describe_tag(tag: str) -> str:
     if tag in _TYPE_WORDS:
         return _TYPE_WORDS[tag]
+    if tag.startswith("list[union[str,dict"):
+        return "a list of names or {name: default} mappings"
     if tag.startswith("list[list["):
         return "a list of [before, after] pairs"
     if tag.startswith("list["):
         return "a list of " + _describe_tag(tag[5:-1]).replace("an ", "").replace("a ", "") + "s"
     if tag.startswith("literal["):
-        return "one of " + tag[8:-1].replace("'", "")
+        return "one of " + ", ".join(tag[8:-1].split(","))
     if tag.startswith("dict["):
         return "a mapping"
     return tag
@@ -92,8 +110,12 @@ def _show(value: Any) -> str:
     if isinstance(value, (MDict, dict)):
         return "a mapping"
     if isinstance(value, (MList, list)):
-        return f"list {list(value)}"
-    return repr(value)
+        text = str(list(value))
+        return f"list {text if len(text) <= 60 else text[:56] + ' ...]'}"
+    if value is None:
+        return "nothing (null)"
+    text = repr(value)
+    return text if len(text) <= 60 else text[:56] + " ..."
 
 
 def _sentence(err: dict[str, Any], where: str) -> str:
@@ -106,8 +128,14 @@ def _sentence(err: dict[str, Any], where: str) -> str:
         return f"{where} must be <= {ctx['le']}, got {value}"
     if kind == "literal_error":
         return f"{where} must be {ctx['expected']}, got {_show(value)}"
-    if kind in ("too_short", "too_long"):
-        return f"{where}: {err['msg'][0].lower()}{err['msg'][1:]}"
+    if kind in ("too_short", "too_long") and "actual_length" in ctx:
+        bound = ("at least", ctx.get("min_length")) if kind == "too_short" else \
+            ("at most", ctx.get("max_length"))
+        shown = f" ({_show(value)[5:]})" if isinstance(value, list) and value else ""
+        return (f"{where} must have {bound[0]} {bound[1]} item{'s' if bound[1] != 1 else ''}, "
+                f"got {ctx['actual_length']}{shown}")
+    if kind in _TYPE_ERRORS:
+        return f"{where} must be {_TYPE_ERRORS[kind]}, got {_show(value)}"
     if kind == "value_error":
         return f"{where}: {str(err['msg']).removeprefix('Value error, ')}" if where else \
             str(err["msg"]).removeprefix("Value error, ")
@@ -136,16 +164,28 @@ def explain(exc: ValidationError, raw: Any, model: type[BaseModel] | None = None
         known = f" (known: {', '.join(names)})" if names else ""
         loc = raw.key_loc.get(field) if isinstance(raw, MDict) else None
         return SpecError(f"unknown {what} '{field}'{hint}{known}", loc=loc)
+    hints = (FIELD_HINTS[field],) if what == "top-level key" and field in FIELD_HINTS else ()
     if first["type"] == "missing":
-        return SpecError(f"missing required {what} '{_where(first['loc'])}'", loc=locate(raw, ()))
+        path = [p for p in first["loc"] if not _is_tag(p)]
+        inside = f" in {_where(path[:-1])}" if len(path) > 1 else ""
+        name = path[-1] if len(path) > 1 else _where(path)
+        return SpecError(f"missing required {'key' if inside else what} '{name}'{inside}",
+                         loc=locate(raw, path[:-1]), hints=hints)
+    keyed = [e for e in group if "[key]" in e["loc"]]
+    if keyed:  # a mapping with a key that is not a name (pydantic: dict[str, ...])
+        path = [p for p in keyed[0]["loc"] if not _is_tag(p)]
+        return SpecError(f"{_where(path[:-1]) or 'this mapping'}: the key {_show(keyed[0]['input'])} "
+                         "is not a name; keys are names like out or k", loc=locate(raw, path[:-1]))
     # a union reports one error per member: prefer one that got past the type check
     real = [e for e in group if not e["type"].endswith("_type") and e["type"] != "literal_error"]
     if len(group) > 1 and not real:
-        tags = [p for e in group for p in e["loc"][1:2] if _is_tag(p)]
-        expected = " or ".join(dict.fromkeys(_describe_tag(t) for t in tags))
+        tags = [next((p for p in e["loc"] if _is_tag(p)), None) for e in group]
+        described = list(dict.fromkeys(_describe_tag(t) for t in tags if t))
+        expected = ", ".join(described[:-1]) + " or " + described[-1] if len(described) > 1 \
+            else "".join(described) or "something else"
         path = [p for p in first["loc"] if not _is_tag(p)]
         return SpecError(f"{_where(path)} must be {expected}, got {_show(first['input'])}",
-                         loc=locate(raw, path))
+                         loc=locate(raw, path), hints=hints)
     pick = max(real or group, key=lambda e: len(e["loc"]))
     path = [p for p in pick["loc"] if not _is_tag(p)]
-    return SpecError(_sentence(pick, _where(path)), loc=locate(raw, path))
+    return SpecError(_sentence(pick, _where(path)), loc=locate(raw, path), hints=hints)
