@@ -362,3 +362,45 @@ def test_example_agrees_with_torch(path: Path) -> None:
         out = module(torch.zeros(1, *x))
     assert tuple(out.shape[1:]) == rep.output_shape
     assert seen == {row.id: row.output_shape for row in rep.layers}
+
+
+# ------------------------------- spec-language behaviour documented in docs/spec-format.md
+def _loads(text: str) -> cnncalc.Network:
+    import textwrap
+
+    return cnncalc.loads(textwrap.dedent(text), "t.yaml")
+
+
+def test_defaults_reach_the_bn_and_act_shorthand_rows() -> None:
+    net = _loads("""
+        cnncalc: 1
+        input: [3, 8, 8]
+        defaults:
+          conv: {bn: true, act: leaky_relu}
+          batchnorm: {affine: false}
+          leaky_relu: {slope: 0.2}
+        layers: [{id: c, op: conv, out: 4, k: 3}]
+    """)
+    assert [n.id for n in net.nodes] == ["c", "c.bn", "c.act"]
+    assert net.node("c.bn").op.args.affine is False
+    assert net.node("c.act").op.args.slope == 0.2
+    assert cnncalc.analyze(net).layer("c.bn").params == 0
+
+
+@pytest.mark.parametrize("key, message", [
+    ("cnv", "defaults: 'cnv' is not an op; did you mean 'conv'?"),
+    ("blk", "defaults: 'blk' is a block"),
+])
+def test_a_defaults_key_must_name_an_op(key: str, message: str) -> None:
+    with pytest.raises(cnncalc.SpecError) as info:
+        _loads(f"""
+            cnncalc: 1
+            input: [3, 8, 8]
+            defaults:
+              {key}: {{k: 3}}
+            blocks:
+              blk: {{layers: [relu]}}
+            layers: [relu]
+        """)
+    assert message in info.value.message
+    assert (info.value.loc.line, info.value.loc.col) == (5, 3)

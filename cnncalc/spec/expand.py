@@ -82,6 +82,7 @@ class Expander:
 
     # ------------------------------------------------------------------ lists
     def run(self) -> tuple[list[Node], str]:
+        self._check_defaults(self.raw.get("defaults"))
         scope = Scope("", INPUT, self.tables, self.raw.get("defaults") or {})
         last, local = self.layers(self.raw["layers"], scope)
         out = self.spec.output
@@ -283,15 +284,37 @@ class Expander:
         self._add(Node(full, op, inputs, arg_locs=dict(args.val_loc), **common))
         last = full
         if getattr(op.args, "bn", False):
-            bn = get_op("batchnorm").from_args({})
+            bn = self._shorthand("batchnorm", scope)
             self._add(Node(f"{full}.bn", bn, (last,), shorthand="bn", **common))
             last = f"{full}.bn"
         act = getattr(op.args, "act", "none")
         if act != "none":
-            self._add(Node(f"{full}.act", get_op(act).from_args({}), (last,), shorthand="act",
+            self._add(Node(f"{full}.act", self._shorthand(act, scope), (last,), shorthand="act",
                            **common))
             last = f"{full}.act"
         return last
+
+    def _shorthand(self, op_name: str, scope: Scope) -> Any:
+        """The op of a ``bn``/``act`` row; ``defaults`` for that op apply, as to a written one."""
+        args = self._sub(_merge(scope.defaults.get(op_name)), scope)
+        try:
+            return get_op(op_name).from_args(dict(args))
+        except ValidationError as exc:
+            raise explain(exc, args, get_op(op_name).Args) from None
+
+    def _check_defaults(self, defaults: Any) -> None:
+        """Every ``defaults:`` key names an op: a typo would otherwise be ignored silently."""
+        for name in defaults or {}:
+            if name in REGISTRY:
+                continue
+            loc = defaults.key_loc.get(name) if isinstance(defaults, MDict) else None
+            if name in self.blocks:
+                raise SpecError(f"defaults: '{name}' is a block; defaults are for ops (give a "
+                                "block argument its default in the block's args:)", loc=loc)
+            near = difflib.get_close_matches(str(name), list(REGISTRY), n=1)
+            hint = f"; did you mean '{near[0]}'?" if near else ""
+            raise SpecError(f"defaults: '{name}' is not an op{hint}", loc=loc,
+                            hints=("`cnncalc ops` lists every op",))
 
     def _add(self, node: Node) -> None:
         if len(self.nodes) >= self.limits.max_layers:
@@ -314,6 +337,7 @@ class Expander:
         where = f"{copy[0]}, copy {copy[1]}" if copy else full
         note = f"in block '{name}' instantiated at {loc} ({where})"
         defaults = dict(scope.defaults)
+        self._check_defaults(braw.get("defaults"))
         for op_name, values in (braw.get("defaults") or {}).items():
             defaults[op_name] = _merge(defaults.get(op_name), values)
         sub = Scope(full + ".", inputs[0], {**self.tables, **bound}, defaults,
