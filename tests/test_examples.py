@@ -98,6 +98,15 @@ def test_example_meets_its_expect_section(path: Path) -> None:
 
 
 @pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.stem)
+def test_example_passes_cnncalc_check(path: Path) -> None:
+    from cnncalc.check import check_source
+
+    result = check_source(path)
+    assert result.status == "pass", result.error.format() if result.error else result.failures
+    assert len(result.outcomes) >= 2
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.stem)
 def test_example_explains_itself_in_a_header_comment(path: Path) -> None:
     lines = path.read_text().splitlines()
     header = []
