@@ -83,6 +83,7 @@ class Expander:
     # ------------------------------------------------------------------ lists
     def run(self) -> tuple[list[Node], str]:
         self._check_defaults(self.raw.get("defaults"))
+        self._precount()
         scope = Scope("", INPUT, self.tables, self.raw.get("defaults") or {})
         last, local = self.layers(self.raw["layers"], scope)
         out = self.spec.output
@@ -93,6 +94,41 @@ class Expander:
                                 loc=self.raw.val_loc["output"])
             last = target
         return self.nodes, last
+
+    def _precount(self) -> None:
+        """Refuse, before expanding anything, a spec whose repeats and blocks multiply past
+        ``max_layers``.  A lower bound: shorthand rows, and counts given by expressions,
+        count as one, so a valid spec is never refused here."""
+        sizes: dict[str, int] = {}
+
+        def size(entries: Any, stack: frozenset[str]) -> int:
+            total = 0
+            for entry in entries if isinstance(entries, list) else ():
+                op, rep = (entry.get("op"), entry.get("repeat")) if isinstance(entry, dict) \
+                    else (entry, None)
+                rep = rep.get("n") if isinstance(rep, dict) else rep
+                n = rep if type(rep) is int and rep > 0 else 1
+                one = 1
+                if isinstance(op, str) and op in self.raw_blocks and op not in stack:
+                    if op not in sizes:
+                        sizes[op] = size(self.raw_blocks[op].get("layers"), stack | {op})
+                    one = sizes[op]
+                total += n * one
+                if total > self.limits.max_layers:
+                    return total
+            return total
+
+        entries = self.raw["layers"]
+        total = 0
+        for i, entry in enumerate(entries):
+            own = size([entry], frozenset())
+            total += own
+            if total > self.limits.max_layers:
+                raise LimitError(
+                    f"the spec would expand to more than {self.limits.max_layers:,} layers "
+                    f"(repeats and blocks multiply: this entry makes at least {own:,})",
+                    loc=entries.item_loc[i],
+                    hints=("raise the limit with --max-layers if this is intended",))
 
     def layers(self, entries: MList, scope: Scope) -> tuple[str, dict[str, str]]:
         explicit = self._explicit_ids(entries)
@@ -148,8 +184,9 @@ class Expander:
 
     def _auto_id(self, entry: MDict, explicit: Mapping[str, Loc], counts: dict[str, int],
                  local: Mapping[str, str]) -> str:
-        base = str(entry["op"]).lstrip("$").replace("{", "").replace("}", "")
-        base = re.sub(r"\W", "_", base) or "layer"
+        op = entry["op"] if isinstance(entry["op"], str) else "layer"
+        base = op.lstrip("$").replace("{", "").replace("}", "")
+        base = re.sub(r"\W", "_", base)[:40] or "layer"
         while True:
             counts[base] = counts.get(base, 0) + 1
             name = f"{base}{counts[base]}"
@@ -218,14 +255,17 @@ class Expander:
         if isinstance(value, dict) and "n" in value:
             value = {**value, "n": substitute(value["n"], scope_vars)}
         if isinstance(value, bool) or not isinstance(value, (int, dict)):
-            raise SpecError(f"repeat must be a count or {{n: ..., first: ..., last: ...}}, got {value!r}",
+            shown = str(value).lower() if isinstance(value, bool) else repr(value)[:60]
+            raise SpecError(f"repeat must be a count or {{n: ..., first: ..., last: ...}}, got {shown}",
                             loc=loc)
         if isinstance(value, int):
+            if value < 1:
+                raise SpecError(f"repeat must be >= 1, got {value}", loc=loc)
             value = {"n": value}
         try:
             rep = Repeat.model_validate(value)
         except ValidationError as exc:
-            raise explain(exc, raw, Repeat, what="repeat key") from None
+            raise explain(exc, raw, Repeat, what="repeat key").located(loc) from None
         if rep.n > self.limits.max_layers:
             raise LimitError(f"repeat of {rep.n:,} is over the limit of {self.limits.max_layers:,} "
                              "layers", loc=loc, hints=("raise it with --max-layers",))
