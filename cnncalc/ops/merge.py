@@ -23,7 +23,11 @@ class _Elementwise(Op):
         target = ins[-1]
         for i, x in enumerate(ins[:-1]):
             if x != target:
-                raise ShapeError(f"{self.name} inputs differ: input {i} is {_fmt(x)} but the last is {_fmt(target)}")
+                hints = (("set `project: auto` (a 1x1 conv + batchnorm on the shortcut), or put "
+                          "a 1x1 conv with the right stride on it yourself",)
+                         if self.name == "add" else ())
+                raise ShapeError(f"{self.name} inputs differ: input {i} is {_fmt(x)} but the last "
+                                 f"is {_fmt(target)}", hints=hints)
         return target
 
     def params(self, ins: list[Shape]) -> Params:
