@@ -1,3 +1,6 @@
+"""``python -m cnncalc``: the same as the ``cnncalc`` command."""
+
 from cnncalc.cli import main
 
-main()
+if __name__ == "__main__":
+    main()

@@ -17,6 +17,14 @@ from rich.console import Console
 PIPE_WIDTH = 160
 
 
+class CliConsole(Console):
+    """A console that lets a broken pipe propagate (rich would exit 1 on its own);
+    the CLI's error handler turns it into a quiet exit."""
+
+    def on_broken_pipe(self) -> None:
+        raise BrokenPipeError
+
+
 def make_console(no_color: bool = False, stderr: bool = False,
                  file: IO[str] | None = None, width: int | None = None) -> Console:
     """A console on stdout (or stderr) for the current ``sys.stdout``/``sys.stderr``."""
@@ -25,7 +33,7 @@ def make_console(no_color: bool = False, stderr: bool = False,
         if width is None and "COLUMNS" not in os.environ:
             width = PIPE_WIDTH
         stream = RStripWriter(stream)
-    return Console(file=stream, no_color=no_color or None, width=width,
+    return CliConsole(file=stream, no_color=no_color or None, width=width,
                    highlight=False, soft_wrap=False, emoji=False,
                    color_system=None if no_color else "auto")
 

@@ -1,0 +1,343 @@
+"""The analysis CLI: commands, formats, options, exit codes, streams and startup.
+
+Oracles: LeNet-5's parameters are the paper's (LeCun et al. 1998: 60,000 trainable,
+C3 1,516); the JSON must equal ``Report.to_dict()`` of the library; MACs scale
+linearly with the batch; ratios are recomputed from the JSON totals.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+import cnncalc
+from cnncalc.cli import EXIT_BROKEN_PIPE, EXIT_INTERNAL, app
+
+TINY = str(Path(__file__).parent / "golden" / "tiny_resnet.yaml")
+BAD_K = "cnncalc: 1\ninput: [1, 32, 32]\nlayers:\n  - {op: conv, out: 6, k: 0}\n"
+runner = CliRunner()
+
+
+def run(*args: str, input: str | None = None, env: dict[str, str] | None = None):  # type: ignore[no-untyped-def]
+    return runner.invoke(app, list(args), input=input, env=env)
+
+
+def cli_json(*args: str) -> object:
+    result = run(*args, "--format", "json")
+    assert result.exit_code == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+@pytest.fixture(scope="module")
+def lenet_dict() -> dict:
+    return cnncalc.analyze(cnncalc.load("lenet5")).to_dict()
+
+
+# ----------------------------------------------------------------- help
+def test_help_lists_commands() -> None:
+    result = run("--help")
+    assert result.exit_code == 0
+    for name in ("shapes", "params", "flops", "rf", "summary", "compare", "ops", "zoo"):
+        assert name in result.stdout
+
+
+@pytest.mark.parametrize("command", ["shapes", "params", "flops", "rf", "summary", "compare",
+                                     "ops", "zoo"])
+def test_every_command_help_has_an_example(command: str) -> None:
+    result = run(command, "--help")
+    assert result.exit_code == 0
+    assert "Example" in result.stdout and f"cnncalc {command}" in result.stdout
+
+
+def test_version() -> None:
+    result = run("--version")
+    assert result.exit_code == 0 and result.stdout.strip() == f"cnncalc {cnncalc.__version__}"
+
+
+# ----------------------------------------------------------------- tables
+def test_summary_table() -> None:
+    result = run("summary", "lenet5")
+    assert result.exit_code == 0
+    out = result.stdout
+    assert "LeNet-5" in out and "60.84 K" in out and "C3" in out
+    assert "60,000 trainable" in out and "840 fixed" in out  # the paper's split
+    assert result.stderr == ""
+
+
+def test_exact_shows_digits() -> None:
+    result = run("params", "lenet5", "--exact")
+    assert "60,840" in result.stdout and "1,516" in result.stdout
+    assert "60.84 K" not in result.stdout
+
+
+def test_rf_table_has_the_network_field() -> None:
+    result = run("rf", "lenet5")
+    assert result.exit_code == 0
+    assert "receptive field 32x32 at C5.act" in result.stdout
+
+
+# ----------------------------------------------------------------- formats
+def test_summary_json_is_the_contract(lenet_dict: dict) -> None:
+    data = cli_json("summary", "lenet5")
+    assert data == lenet_dict
+    for key in ("name", "input_shape", "output_shape", "layers", "totals", "receptive_field",
+                "warnings"):
+        assert key in data
+    for key in ("id", "op", "inputs", "output_shape", "params", "trainable_params", "macs",
+                "flops", "receptive_field", "activation_bytes"):
+        assert key in data["layers"][0]
+    for key in ("params", "trainable_params", "buffers", "macs", "flops", "param_bytes",
+                "activation_bytes"):
+        assert key in data["totals"]
+    assert data["totals"]["trainable_params"] == 60000
+
+
+def test_params_json_is_a_subset(lenet_dict: dict) -> None:
+    data = cli_json("params", "lenet5")
+    c3 = next(layer for layer in data["layers"] if layer["id"] == "C3")
+    assert c3["params"] == 1516 and "macs" not in c3
+    assert data["totals"]["params"] == lenet_dict["totals"]["params"]
+
+
+def test_csv_one_row_per_layer(lenet_dict: dict) -> None:
+    result = run("summary", "lenet5", "--format", "csv")
+    rows = list(csv.DictReader(io.StringIO(result.stdout)))
+    assert [r["id"] for r in rows] == [layer["id"] for layer in lenet_dict["layers"]]
+    assert sum(int(r["trainable_params"]) for r in rows) == 60000
+
+
+def test_markdown_table() -> None:
+    result = run("shapes", "lenet5", "--format", "markdown")
+    lines = result.stdout.splitlines()
+    header = next(i for i, line in enumerate(lines) if line.startswith("| id "))
+    assert lines[header + 1].startswith("| ---")
+    assert any(line.startswith("| C3 | conv | 6x14x14 | 16x10x10 |") for line in lines)
+
+
+def test_spec_from_stdin() -> None:
+    spec = "cnncalc: 1\ninput: [3, 32, 32]\nlayers:\n  - {id: c, op: conv, out: 8, k: 3}\n"
+    result = run("shapes", "-", "--format", "json", input=spec)
+    assert result.exit_code == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert data["source"] == "<stdin>" and data["output_shape"] == [8, 30, 30]
+
+
+# ----------------------------------------------------------------- options
+def test_batch_scales_macs() -> None:
+    one = cli_json("flops", "lenet5")
+    four = cli_json("flops", "lenet5", "--batch", "4")
+    assert four["totals"]["macs"] == 4 * one["totals"]["macs"]
+    assert four["batch"] == 4
+
+
+def test_dtype_changes_bytes() -> None:
+    f32 = cli_json("params", "lenet5")
+    f16 = cli_json("params", "lenet5", "--dtype", "float16")
+    assert f16["totals"]["param_bytes"] * 2 == f32["totals"]["param_bytes"] == 60840 * 4
+
+
+def test_dtype_typo_lists_choices() -> None:
+    result = run("summary", "lenet5", "--dtype", "float8")
+    assert result.exit_code == 2
+    assert "bfloat16" in result.stderr
+
+
+@pytest.mark.parametrize(("given", "expected"), [
+    ("1x36x36", [1, 36, 36]), ("36x40", [1, 36, 40]), ("36", [1, 36, 36]),
+])
+def test_input_forms(given: str, expected: list[int]) -> None:
+    data = cli_json("shapes", "lenet5", "--input", given)
+    assert data["input_shape"] == expected
+
+
+@pytest.mark.parametrize("bad", ["3x", "1x2x3x4", "0x32x32"])
+def test_bad_input_is_a_usage_error(bad: str) -> None:
+    result = run("shapes", "lenet5", "--input", bad)
+    assert result.exit_code == 2
+    assert result.stderr.startswith("error: --input")
+
+
+def test_max_layers_limit() -> None:
+    result = run("shapes", TINY, "--max-layers", "3")
+    assert result.exit_code == 2
+    assert "more than 3 layers" in result.stderr and "--max-layers" in result.stderr
+
+
+def test_warnings_go_to_stderr_located() -> None:
+    result = run("summary", TINY, "--format", "json")
+    assert result.exit_code == 0
+    json.loads(result.stdout)  # stdout stays pure data
+    lines = result.stderr.splitlines()
+    assert lines and all(line.startswith("warning: ") for line in lines)
+    assert lines[0].startswith(f"warning: {TINY}:12:9: stage2[0].a: stride 2 does not tile")
+
+
+def test_strict_makes_warnings_errors() -> None:
+    result = run("summary", TINY, "--strict")
+    assert result.exit_code == 2
+    assert f"{TINY}:12:9: error: stage2[0].a:" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+# ----------------------------------------------------------------- compare
+def test_compare_ratios() -> None:
+    data = cli_json("compare", "lenet5", TINY)
+    a, b = data["columns"]
+    assert data["baseline"] == a["label"] == "LeNet-5"
+    assert b["ratios"]["macs"] == pytest.approx(b["totals"]["macs"] / a["totals"]["macs"])
+    assert b["ratios"]["params"] == pytest.approx(b["totals"]["params"] / 60840)
+    assert a["ratios"]["macs"] == 1.0
+
+
+def test_compare_input_sweep() -> None:
+    data = cli_json("compare", "lenet5", "--input", "1x32x32", "--input", "1x64x64")
+    small, large = data["columns"]
+    assert (small["input_shape"], large["input_shape"]) == ([1, 32, 32], [1, 64, 64])
+    net = cnncalc.load("lenet5")
+    assert large["totals"]["macs"] == cnncalc.analyze(net, (1, 64, 64)).totals.macs
+    assert large["ratios"]["macs"] == pytest.approx(large["totals"]["macs"] / small["totals"]["macs"])
+
+
+def test_compare_table_and_csv() -> None:
+    table = run("compare", "lenet5", TINY)
+    assert table.exit_code == 0
+    assert "/ LeNet-5" in table.stdout and "MACs" in table.stdout
+    rows = list(csv.DictReader(io.StringIO(run("compare", "lenet5", TINY, "--format",
+                                               "csv").stdout)))
+    assert [r["name"] for r in rows] == ["LeNet-5", "tiny-resnet"]
+    assert float(rows[0]["macs_ratio"]) == 1.0
+
+
+# ----------------------------------------------------------------- ops, zoo
+def test_ops_lists_every_registered_op() -> None:
+    from cnncalc.ops import REGISTRY
+
+    data = cli_json("ops")
+    assert [d["name"] for d in data] == list(REGISTRY)
+    table = run("ops").stdout
+    assert "conv" in table and "subsample" in table
+
+
+def test_ops_one_op() -> None:
+    data = cli_json("ops", "conv")
+    names = [a["name"] for a in data["args"]]
+    assert {"out", "k", "stride", "pad", "dilation", "groups", "bias"} <= set(names)
+    stride = next(a for a in data["args"] if a["name"] == "stride")
+    assert stride["default"] == 1 and not stride["required"]
+    table = run("ops", "conv").stdout
+    assert "stride" in table and "formulas" in table
+
+
+def test_unknown_op_suggests() -> None:
+    result = run("ops", "cnv")
+    assert result.exit_code == 2 and "did you mean 'conv'" in result.stderr
+
+
+def test_zoo_lists_lenet5() -> None:
+    data = cli_json("zoo")
+    lenet = next(e for e in data if e["name"] == "lenet5")
+    assert (lenet["params"], lenet["trainable_params"], lenet["input_shape"]) == \
+        (60840, 60000, [1, 32, 32])
+    assert "lenet5" in run("zoo").stdout
+
+
+# ----------------------------------------------------------------- errors
+def test_bad_spec_is_located_without_traceback() -> None:
+    result = run("shapes", "-", input=BAD_K)
+    assert result.exit_code == 2
+    assert result.stderr.startswith("<stdin>:4:")
+    assert "error:" in result.stderr and "k must be > 0" in result.stderr
+    assert "Traceback" not in result.stderr and result.stdout == ""
+
+
+def test_traceback_flag_shows_it() -> None:
+    result = run("shapes", "-", "--traceback", input=BAD_K)
+    assert result.exit_code == 2
+    assert "Traceback" in result.stderr and "k must be > 0" in result.stderr
+
+
+def test_unknown_zoo_name_suggests() -> None:
+    result = run("summary", "resnet5O")
+    assert result.exit_code == 2
+    assert "did you mean the built-in 'resnet50'" in result.stderr
+
+
+def test_missing_file() -> None:
+    result = run("summary", "nowhere/net.yaml")
+    assert result.exit_code == 2 and "no such file" in result.stderr
+
+
+def test_internal_error_exit_code(monkeypatch: pytest.MonkeyPatch) -> None:
+    import cnncalc.cli.common as common
+
+    def boom(*args: object, **kwargs: object) -> None:
+        raise ZeroDivisionError("oops")
+
+    monkeypatch.setattr(common, "analyse_network", boom)
+    result = run("summary", "lenet5")
+    assert result.exit_code == EXIT_INTERNAL
+    assert "internal error: ZeroDivisionError: oops" in result.stderr
+    assert "--traceback" in result.stderr and "Traceback (most" not in result.stderr
+
+
+def test_usage_error_exit_2() -> None:
+    assert run("summary").exit_code == 2
+    assert run("summary", "lenet5", "--batch", "0").exit_code == 2
+    assert run("nosuchcommand").exit_code == 2
+
+
+# ----------------------------------------------------------------- colour
+def test_no_color(monkeypatch: pytest.MonkeyPatch) -> None:
+    forced = run("summary", "lenet5", env={"FORCE_COLOR": "1", "NO_COLOR": None, "TERM": "xterm"})
+    cyan = "\x1b[36m"  # the op column; bold and dim are not colours and may stay
+    assert cyan in forced.stdout  # so the checks below can fail
+    env_off = run("summary", "lenet5", env={"FORCE_COLOR": "1", "NO_COLOR": "1"})
+    flag_off = run("summary", "lenet5", "--no-color", env={"FORCE_COLOR": "1", "NO_COLOR": None})
+    assert cyan not in env_off.stdout and cyan not in flag_off.stdout
+
+
+# ----------------------------------------------------------------- processes
+def _cli(*args: str, **kw: object) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "cnncalc", *args], capture_output=True,
+                          text=True, timeout=120, **kw)  # type: ignore[call-overload]
+
+
+def test_end_to_end_exit_codes() -> None:
+    ok = _cli("params", "lenet5", "--format", "json")
+    assert ok.returncode == 0 and json.loads(ok.stdout)["totals"]["trainable_params"] == 60000
+    bad = _cli("shapes", "-", input=BAD_K)
+    assert bad.returncode == 2 and bad.stderr.startswith("<stdin>:4:")
+    assert "Traceback" not in bad.stderr
+
+
+@pytest.mark.parametrize("args", [["summary", "lenet5"], ["summary", "lenet5", "-f", "csv"]])
+def test_broken_pipe_is_quiet(args: list[str]) -> None:
+    """stdout closed before anything is written (`cnncalc ... | head` once head exits)."""
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    try:
+        proc = subprocess.run([sys.executable, "-m", "cnncalc", *args], stdout=write_end,
+                              stderr=subprocess.PIPE, text=True, timeout=120)
+    finally:
+        os.close(write_end)
+    assert proc.returncode == EXIT_BROKEN_PIPE
+    assert proc.stderr == ""
+
+
+def test_analysis_path_does_not_import_torch() -> None:
+    code = ("import sys\nfrom cnncalc.cli import app\nfrom typer.testing import CliRunner\n"
+            "for args in (['--help'], ['shapes', 'lenet5'], ['summary', 'lenet5']):\n"
+            "    assert CliRunner().invoke(app, args).exit_code == 0, args\n"
+            "bad = sorted(m for m in sys.modules if m == 'torch' or m.startswith('torch.'))\n"
+            "print('TORCH' if bad else 'CLEAN')\n")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=120)
+    assert proc.stdout.strip() == "CLEAN", proc.stdout + proc.stderr
