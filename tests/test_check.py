@@ -1,0 +1,368 @@
+"""``expect:`` and ``cnncalc check``: figures, bounds, SI suffixes, every output format
+and every exit code.
+
+Oracles: the small net below is worked by hand -- conv 3->8, k=3 on 3x32x32 gives
+8x30x30 with 8*3*3*3 + 8 = 224 params and 8*30*30*27 = 194,400 MACs; the linear layer
+7200->10 has 72,010 params and 72,000 MACs; 72,234 params and 266,400 MACs in all; a
+single 3x3 conv sees 3x3 pixels.  LeNet-5's 60,000 trainable parameters are the paper's.
+"""
+
+from __future__ import annotations
+
+import json
+import textwrap
+import xml.etree.ElementTree as ET
+from fractions import Fraction
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+import cnncalc
+from cnncalc.check import (check_source, collect, evaluate, looks_like_spec, parse_budgets,
+                           run_check)
+from cnncalc.cli import app
+from cnncalc.errors import SpecError, UsageError
+from cnncalc.spec.expect import parse_quantity, parse_target
+
+NET = """\
+cnncalc: 1
+input: [3, 32, 32]
+layers:
+  - {id: c1, op: conv, out: 8, k: 3}
+  - flatten
+  - {id: fc, op: linear, out: 10}
+"""
+GOOD = NET + """\
+expect:
+  output_shape: [10]
+  params: 72234
+  macs: {max: 300k}
+  receptive_field: 3
+  layers:
+    c1: {output_shape: [8, 30, 30], params: 224, macs: 194400}
+"""
+# five expectations miss; line numbers are found by text search in the tests
+FAILING = NET + """\
+expect:
+  output_shape: [100]
+  params: 1M
+  macs: {max: 10k}
+  receptive_field: {min: 5}
+  trainable_params: 72234
+  layers:
+    c1:
+      params: 225
+      output_shape: [8, 30, 30]
+"""
+BROKEN = "cnncalc: 1\ninput: [3, 32, 32]\nlayers:\n  - {id: c1, op: conv, out: 8, k: 0}\n"
+
+runner = CliRunner()
+
+
+def run(*args: str):  # type: ignore[no-untyped-def]
+    return runner.invoke(app, list(args))
+
+
+def write(folder: Path, name: str, text: str) -> Path:
+    path = folder / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    return path
+
+
+def line_of(text: str, needle: str) -> int:
+    return next(i for i, line in enumerate(text.splitlines(), 1) if needle in line)
+
+
+@pytest.fixture()
+def mixed(tmp_path: Path) -> Path:
+    """A folder with a passing, a failing and an invalid spec and a non-spec YAML."""
+    write(tmp_path, "a_good.yaml", GOOD)
+    write(tmp_path, "b_failing.yaml", FAILING)
+    write(tmp_path, "sub/c_broken.yml", BROKEN)
+    write(tmp_path, ".github/workflows/ci.yaml", "on: push\n")
+    write(tmp_path, "docker-compose.yml", "services: {}\n")
+    return tmp_path
+
+
+# ---------------------------------------------------------------- quantities
+@pytest.mark.parametrize("text, value, tol", [
+    (25557032, 25557032, 0), ("25557032", 25557032, 0), ("25,557,032", 25557032, 0),
+    ("25.6M", 25_600_000, 50_000), ("4.5G", 4_500_000_000, 50_000_000), ("300k", 300_000, 500),
+    ("2T", 2 * 10**12, 5 * 10**11),
+])
+def test_quantities(text: object, value: int, tol: int) -> None:
+    assert parse_quantity(text) == (Fraction(value), Fraction(tol))
+
+
+def test_binary_suffixes_only_for_bytes() -> None:
+    assert parse_quantity("200Mi", binary=True)[0] == 200 * 2**20
+    assert parse_quantity("1GiB", binary=True)[0] == 2**30
+    with pytest.raises(ValueError, match="byte figures"):
+        parse_quantity("200Mi")
+
+
+@pytest.mark.parametrize("bad", [True, -3, "lots", "4.5X", [1], None])
+def test_bad_quantities(bad: object) -> None:
+    with pytest.raises(ValueError):
+        parse_quantity(bad)
+
+
+def test_targets_exact_rounded_and_bounds() -> None:
+    assert parse_target(72234).holds(72234) and not parse_target(72234).holds(72235)
+    approx = parse_target("25.6M")  # as precise as written: 25.55M .. 25.65M
+    assert approx.holds(25_557_032) and approx.holds(25_650_000) and not approx.holds(25_650_001)
+    bounds = parse_target({"min": "1M", "max": "30M"})
+    assert bounds.holds(1_000_000) and bounds.holds(30_000_000)
+    assert not bounds.holds(999_999) and not bounds.holds(30_000_001)
+    with pytest.raises(ValueError, match="above max"):
+        parse_target({"min": 5, "max": 3})
+    with pytest.raises(ValueError, match="min: ..., max"):
+        parse_target({"mx": 3})
+
+
+# ------------------------------------------------------------ spec validation
+def load(text: str) -> cnncalc.Network:
+    return cnncalc.loads(text, "t.yaml")
+
+
+def test_unknown_expectation_is_located_with_a_suggestion() -> None:
+    with pytest.raises(SpecError) as err:
+        load(NET + "expect:\n  params: 3\n  parms: 4\n")
+    assert err.value.loc is not None and (err.value.loc.line, err.value.loc.col) == (9, 3)
+    assert "did you mean 'params'" in err.value.message
+
+
+def test_unknown_layer_expectation_is_located() -> None:
+    with pytest.raises(SpecError) as err:
+        load(NET + "expect:\n  layers:\n    c1: {output_shap: [8, 30, 30]}\n")
+    assert (err.value.loc.line, err.value.loc.col) == (9, 10)
+    assert "did you mean 'output_shape'" in err.value.message
+
+
+def test_bad_figure_is_located() -> None:
+    with pytest.raises(SpecError) as err:
+        load(NET + "expect:\n  macs: 4.5Gi\n")
+    assert err.value.loc.line == 8 and "byte figures" in err.value.message
+
+
+def test_unknown_layer_id_in_expect() -> None:
+    net = load(NET + "expect:\n  layers:\n    c1x: {params: 3}\n")
+    with pytest.raises(SpecError) as err:
+        evaluate(cnncalc.analyze(net), net.expect)
+    assert "no layer 'c1x'" in err.value.message and "did you mean 'c1'" in err.value.message
+    assert err.value.loc.line == 9
+
+
+# ---------------------------------------------------------------- evaluation
+def test_good_spec_meets_every_expectation() -> None:
+    net = load(GOOD)
+    outcomes = evaluate(cnncalc.analyze(net), net.expect)
+    assert [o.key for o in outcomes] == ["output_shape", "params", "macs", "receptive_field",
+                                         "layers.c1.output_shape", "layers.c1.params",
+                                         "layers.c1.macs"]
+    assert all(o.ok for o in outcomes)
+
+
+def test_every_failing_expectation_is_reported() -> None:
+    net = load(FAILING)
+    outcomes = evaluate(cnncalc.analyze(net), net.expect)
+    failed = {o.key: o.actual for o in outcomes if not o.ok}
+    assert failed == {"output_shape": (10,), "params": 72234, "macs": 266400,
+                      "receptive_field": 3, "layers.c1.params": 224}
+    by_key = {o.key: o for o in outcomes}
+    assert by_key["params"].loc.line == line_of(FAILING, "params: 1M")
+    assert by_key["layers.c1.params"].loc.line == line_of(FAILING, "params: 225")
+
+
+def test_receptive_field_per_axis_and_none_on_vectors() -> None:
+    net = load(NET + "expect: {receptive_field: [3, 3]}\n")
+    assert evaluate(cnncalc.analyze(net), net.expect)[0].ok
+    vec = load("cnncalc: 1\ninput: [16]\nlayers: [{op: linear, out: 4}]\n"
+               "expect: {receptive_field: 1}\n")
+    (outcome,) = evaluate(cnncalc.analyze(vec), vec.expect)
+    assert outcome.actual is None and not outcome.ok
+
+
+def test_budgets() -> None:
+    budgets = parse_budgets({"max_params": "70k", "max_macs": "1G", "max_flops": None})
+    net = load(NET)
+    outcomes = evaluate(cnncalc.analyze(net), None, budgets)
+    assert [(o.key, o.ok, o.source) for o in outcomes] == [("params", False, "budget"),
+                                                           ("macs", True, "budget")]
+    with pytest.raises(UsageError, match="--max-macs"):
+        parse_budgets({"max_macs": "lots"})
+
+
+def test_lenet5_from_the_zoo_passes_its_paper_figures() -> None:
+    result = check_source("lenet5")
+    assert result.status == "pass"
+    assert result.report.totals.trainable_params == 60_000  # LeCun et al. 1998
+
+
+def test_invalid_spec_is_an_error_result(tmp_path: Path) -> None:
+    result = check_source(write(tmp_path, "b.yaml", BROKEN))
+    assert result.status == "error" and result.error.loc.line == 4
+
+
+def test_strict_turns_truncation_into_an_error(tmp_path: Path) -> None:
+    text = "cnncalc: 1\ninput: [1, 8, 8]\nlayers: [{op: conv, out: 2, k: 3, stride: 2}]\n"
+    path = write(tmp_path, "t.yaml", text)  # (8 - 3) % 2 = 1: the last row is dropped
+    loose = check_source(path)
+    assert loose.status == "pass" and loose.warnings
+    assert check_source(path, strict=True).status == "error"
+    assert check_source(write(tmp_path, "s.yaml", text + "strict: true\n")).status == "error"
+
+
+# ------------------------------------------------------------------- collect
+def test_collect_recurses_skips_hidden_and_non_specs(mixed: Path) -> None:
+    found = collect([str(mixed)])
+    assert [Path(f).name for f in found.files] == ["a_good.yaml", "b_failing.yaml", "c_broken.yml"]
+    assert [Path(f).name for f in found.skipped] == ["docker-compose.yml"]  # .github not walked
+    assert found.empty == []
+
+
+def test_collect_glob_and_empty_folders(mixed: Path, tmp_path: Path) -> None:
+    assert [Path(f).name for f in collect([str(mixed)], ["*.yml"]).files] == ["c_broken.yml"]
+    (tmp_path / "empty").mkdir()
+    assert collect([str(tmp_path / "empty")]).empty == [str(tmp_path / "empty")]
+
+
+def test_explicit_non_spec_is_checked_unless_skipped(mixed: Path) -> None:
+    compose = str(mixed / "docker-compose.yml")
+    assert collect([compose]).files == [compose]
+    assert collect([compose], skip_non_specs=True).skipped == [compose]
+    assert not looks_like_spec(Path(compose)) and looks_like_spec(mixed / "a_good.yaml")
+
+
+def test_run_reports_every_spec_and_calls_back(mixed: Path) -> None:
+    seen: list[str] = []
+    found = collect([str(mixed)])
+    run_ = run_check(found.files, on_result=lambda r: seen.append(r.status))
+    assert seen == ["pass", "fail", "error"]
+    assert run_.exit_code() == 2 and run_check(found.files[:2]).exit_code() == 1
+    assert run_check(found.files[:1]).exit_code() == 0
+    assert run_check([]).exit_code() == 2 and run_check([]).exit_code(allow_empty=True) == 0
+
+
+# ----------------------------------------------------------------------- CLI
+def test_cli_exit_0_when_all_pass(tmp_path: Path) -> None:
+    write(tmp_path, "a.yaml", GOOD)
+    result = run("check", str(tmp_path))
+    assert result.exit_code == 0, result.output
+    assert "PASS" in result.stdout and "1 spec: 1 passed, 0 failed, 0 invalid" in result.stdout
+
+
+def test_cli_exit_1_lists_every_failure(tmp_path: Path) -> None:
+    path = write(tmp_path, "f.yaml", FAILING)
+    result = run("check", str(path))
+    assert result.exit_code == 1
+    assert "5 of 7 expectations failed" in result.stdout
+    for needle in ("params: 1M", "macs: {max: 10k}", "output_shape: [100]",
+                   "receptive_field: {min: 5}", "params: 225"):
+        assert f"{path}:{line_of(FAILING, needle)}:" in result.stdout, needle
+
+
+def test_cli_malformed_among_good_exit_2_and_reports_all(mixed: Path) -> None:
+    result = run("check", str(mixed))
+    assert result.exit_code == 2
+    out = result.stdout
+    assert "PASS" in out and "FAIL" in out and "ERROR" in out
+    assert "k must be > 0, got 0" in out
+    assert "3 specs: 1 passed, 1 failed, 1 invalid, 1 non-spec YAML skipped" in out
+
+
+def test_cli_empty_folder(tmp_path: Path) -> None:
+    (tmp_path / "empty").mkdir()
+    result = run("check", str(tmp_path / "empty"))
+    assert result.exit_code == 2
+    assert "no spec found in folder" in result.stderr and "--allow-empty" in result.stderr
+    assert run("check", str(tmp_path / "empty"), "--allow-empty").exit_code == 0
+
+
+def test_cli_missing_path_is_invalid_but_others_checked(tmp_path: Path) -> None:
+    good = write(tmp_path, "a.yaml", GOOD)
+    result = run("check", str(tmp_path / "nope.yaml"), str(good))
+    assert result.exit_code == 2 and "no such file" in result.stdout and "PASS" in result.stdout
+
+
+def test_cli_budgets(tmp_path: Path) -> None:
+    path = str(write(tmp_path, "n.yaml", NET))
+    assert run("check", path, "--max-params", "100k", "--max-macs", "1M").exit_code == 0
+    over = run("check", path, "--max-params", "70k", "--max-activation-bytes", "1Mi")
+    assert over.exit_code == 1
+    assert "params: 72,234 (72.23 K) is over the budget --max-params 70k" in over.stdout
+    assert run("check", path, "--max-macs", "many").exit_code == 2
+
+
+def test_cli_strict(tmp_path: Path) -> None:
+    path = str(write(tmp_path, "t.yaml", "cnncalc: 1\ninput: [1, 8, 8]\n"
+                                         "layers: [{op: conv, out: 2, k: 3, stride: 2}]\n"))
+    assert run("check", path).exit_code == 0
+    strict = run("check", path, "--strict")
+    assert strict.exit_code == 2 and "an error under --strict" in strict.stdout
+
+
+def test_cli_json(mixed: Path) -> None:
+    result = run("check", str(mixed), "--format", "json")
+    data = json.loads(result.stdout)
+    assert data["exit_code"] == result.exit_code == 2
+    assert data["summary"] == {**data["summary"], "specs": 3, "passed": 1, "failed": 1,
+                               "invalid": 1, "skipped": 1}
+    failing = next(s for s in data["specs"] if s["status"] == "fail")
+    params = next(e for e in failing["expectations"] if e["key"] == "params")
+    assert params["actual"] == 72234 and params["expected"]["exact"] == 1_000_000
+    assert params["line"] == line_of(FAILING, "params: 1M")
+    broken = next(s for s in data["specs"] if s["status"] == "error")
+    assert broken["error"]["line"] == 4 and broken["error"]["type"] == "SpecError"
+
+
+def test_cli_github_annotations_point_at_the_expect_lines(mixed: Path) -> None:
+    result = run("check", str(mixed), "--format", "github")
+    assert result.exit_code == 2
+    errors = [ln for ln in result.stdout.splitlines() if ln.startswith("::error ")]
+    failing = str(mixed / "b_failing.yaml")
+    lines = sorted(int(ln.split("line=")[1].split(",")[0]) for ln in errors if failing in ln)
+    expected = sorted(line_of(FAILING, n) for n in ("output_shape: [100]", "params: 1M",
+                                                     "macs: {max: 10k}", "receptive_field:",
+                                                     "params: 225"))
+    assert lines == expected
+    broken = next(ln for ln in errors if "c_broken.yml" in ln)
+    assert "line=4,col=35" in broken and broken.endswith("c1: k must be > 0, got 0")
+    assert "%25" in result.stdout  # '%' in "+24.76%" is escaped for the workflow command
+
+
+def test_cli_junit_parses(mixed: Path, tmp_path: Path) -> None:
+    out = tmp_path / "report.xml"
+    result = run("check", str(mixed), "--format", "junit", "--output", str(out))
+    assert result.exit_code == 2 and "3 specs" in result.stdout  # text summary still shown
+    root = ET.parse(out).getroot()
+    assert root.tag == "testsuites"
+    assert (root.get("tests"), root.get("failures"), root.get("errors")) == ("3", "1", "1")
+    cases = root.findall("./testsuite/testcase")
+    assert len(cases) == 3
+    failure = next(c for c in cases if c.find("failure") is not None).find("failure")
+    assert failure.get("message") == "5 of 7 expectations failed"
+    assert failure.text.count("\n") == 4  # one line per failed expectation
+    stdout_xml = ET.fromstring(run("check", str(mixed), "--format", "junit").stdout)
+    assert stdout_xml.get("tests") == "3"
+
+
+def test_cli_skip_non_specs_for_pre_commit(mixed: Path) -> None:
+    compose = str(mixed / "docker-compose.yml")
+    assert run("check", compose).exit_code == 2  # named explicitly: it is checked
+    skipped = run("check", compose, "--skip-non-specs", "--allow-empty")
+    assert skipped.exit_code == 0 and "1 non-spec YAML skipped" in skipped.stdout
+
+
+def test_cli_check_never_imports_torch(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    path = write(tmp_path, "a.yaml", GOOD)
+    code = ("import sys; from cnncalc.cli import app\n"
+            "try:\n    app(['check', sys.argv[1]])\nexcept SystemExit as e:\n"
+            "    assert 'torch' not in sys.modules; raise\n")
+    done = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr

@@ -1,0 +1,123 @@
+"""``cnncalc diff``: layers matched by id, totals' deltas, formats, and ``--rev``.
+
+Oracles: torchvision's ResNet-18 has 11,689,512 parameters and ResNet-34 21,797,672
+(their model cards); ResNet-34 adds 1, 2, 4 and 1 basic blocks to stages 1-4 over
+ResNet-18's 2, 2, 2, 2 -- 8 blocks of 7 report rows each (2 convs with bn, an act, an
+add and a relu); the hand-worked net of test_check.py has 224 conv params.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+import cnncalc
+from cnncalc.cli import app
+from cnncalc.diff import diff_reports
+
+runner = CliRunner()
+OLD = """\
+cnncalc: 1
+input: [3, 32, 32]
+layers:
+  - {id: c1, op: conv, out: 8, k: 3}
+  - {id: drop, op: dropout}
+  - flatten
+  - {id: fc, op: linear, out: 10}
+"""
+NEW = """\
+cnncalc: 1
+input: [3, 32, 32]
+layers:
+  - {id: c1, op: conv, out: 16, k: 3}
+  - {id: c2, op: conv, out: 16, k: 3}
+  - flatten
+  - {id: fc, op: linear, out: 10}
+"""
+
+
+def analyse(text: str) -> cnncalc.Report:
+    return cnncalc.analyze(cnncalc.loads(text, "t.yaml"))
+
+
+@pytest.fixture(scope="module")
+def resnets() -> tuple[cnncalc.Report, cnncalc.Report]:
+    return cnncalc.analyze(cnncalc.load("resnet18")), cnncalc.analyze(cnncalc.load("resnet34"))
+
+
+def test_added_removed_changed_in_order() -> None:
+    d = diff_reports(analyse(OLD), analyse(NEW))
+    assert [(c.id, c.kind) for c in d.layers] == [
+        ("c1", "changed"), ("drop", "removed"), ("c2", "added"), ("flatten1", "changed"),
+        ("fc", "changed")]
+    c1 = d.change("c1")
+    assert (c1.old.params, c1.new.params) == (224, 448)  # 8*27+8, 16*27+16
+    assert "output_shape" in c1.fields and "inputs" not in c1.fields
+    assert "inputs" in d.change("flatten1").fields  # was wired to drop, now to c2
+
+
+def test_totals_deltas_and_percentages() -> None:
+    d = diff_reports(analyse(OLD), analyse(NEW))
+    params = d.total("params")
+    assert params.old == 224 + 7200 * 10 + 10
+    assert params.new == 448 + (16 * 16 * 9 + 16) + 16 * 28 * 28 * 10 + 10
+    assert params.delta == params.new - params.old
+    assert params.percent == pytest.approx(100 * params.delta / params.old)
+    assert d.total("buffers").percent is None  # 0 -> 0: no percentage
+
+
+def test_identical() -> None:
+    d = diff_reports(analyse(OLD), analyse(OLD))
+    assert d.identical and d.count("same") == 4
+
+
+def test_resnet18_vs_resnet34(resnets: tuple[cnncalc.Report, cnncalc.Report]) -> None:
+    d = diff_reports(*resnets)
+    assert (d.total("params").old, d.total("params").new) == (11_689_512, 21_797_672)
+    assert d.count("added") == (34 - 18) // 2 * 7 and d.count("removed") == 0
+    assert all(c.fields == ("inputs",) for c in d.layers if c.kind == "changed")
+    assert not d.shapes_changed
+
+
+def test_cli_table_markdown_json(resnets: tuple[cnncalc.Report, cnncalc.Report]) -> None:
+    table = runner.invoke(app, ["diff", "resnet18", "resnet34"])
+    assert table.exit_code == 0 and "+86.5%" in table.stdout  # 21.80 M / 11.69 M - 1
+    md = runner.invoke(app, ["diff", "resnet18", "resnet34", "--format", "markdown"])
+    assert md.exit_code == 0
+    assert "| params | 11.69 M | 21.80 M | +10.11 M | +86.5% |" in md.stdout
+    assert "| `+` | `layer1[2].conv1` | conv | 64x56x56 |" in md.stdout
+    data = json.loads(runner.invoke(app, ["diff", "resnet18", "resnet34", "--format",
+                                          "json"]).stdout)
+    assert data["totals"]["params"] == {"old": 11_689_512, "new": 21_797_672,
+                                        "delta": 10_108_160,
+                                        "percent": pytest.approx(86.472, abs=1e-3)}
+    assert data["summary"]["added"] == 56
+
+
+def test_cli_needs_two_specs_or_rev() -> None:
+    assert runner.invoke(app, ["diff", "lenet5"]).exit_code == 2
+    assert runner.invoke(app, ["diff", "lenet5", "lenet5", "--rev", "HEAD"]).exit_code == 2
+
+
+@pytest.mark.skipif(shutil.which("git") is None, reason="git not installed")
+def test_cli_rev_reads_the_old_version_from_git(tmp_path: Path) -> None:
+    repo = tmp_path / "repo"
+    (repo / "specs").mkdir(parents=True)
+    spec = repo / "specs" / "net.yaml"
+    spec.write_text(OLD)
+    git = ["git", "-c", "user.email=t@example.com", "-c", "user.name=t"]
+    for cmd in (["init", "-q"], ["add", "."], ["commit", "-qm", "old"]):
+        subprocess.run([*git, *cmd], cwd=repo, check=True, capture_output=True)
+    spec.write_text(NEW)
+    result = runner.invoke(app, ["diff", str(spec), "--rev", "HEAD", "--format", "json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["old"] == f"{spec}@HEAD" and data["totals"]["params"]["old"] == 72234
+    assert {c["id"]: c["kind"] for c in data["layers"]}["drop"] == "removed"
+    bad = runner.invoke(app, ["diff", str(spec), "--rev", "nosuchrev"])
+    assert bad.exit_code == 2 and "git show nosuchrev" in bad.stderr
