@@ -139,6 +139,11 @@ class Op:
         """Non-fatal findings, e.g. a stride that drops rows (truncation)."""
         return []
 
+    def torch(self, ins: list[Shape], out: Shape) -> Any:
+        """The ``torch.nn.Module`` computing this op for these shapes (used by
+        ``cnncalc.build_torch``; implementations import torch inside the method)."""
+        raise NotImplementedError
+
 
 # --------------------------------------------------------------------- registry
 REGISTRY: dict[str, type[Op]] = {}
@@ -275,17 +280,24 @@ class Window:
         return tuple(sizes)
 
     def truncation(self, op: str) -> list[str]:
-        """Warnings for axes where the stride does not tile the padded input."""
+        """Warnings for axes where the windows never read the last rows of the input.
+
+        ``(n + before + after - k_eff) % stride`` padded positions are left over after
+        the last window; only those beyond the trailing padding are real input that is
+        silently dropped (unused padding alone loses nothing, as in ResNet's stem).
+        """
         found = []
         for axis, (n, s, (b, a), ke) in enumerate(zip(self.n, self.stride, self.pad, self.k_eff)):
             rest = (n + b + a - ke) % s
-            if rest and not self.ceil_mode:
+            dropped = rest - a
+            if dropped > 0 and not self.ceil_mode:
                 name = _axis_name(axis, len(self.n))
+                unit = {"height": "row", "width": "column"}.get(name, "position")
                 found.append(
                     f"stride {s} does not tile the padded {name} {n + b + a} with kernel {ke}: "
-                    f"({n + b + a} - {ke}) % {s} = {rest}, so the last {rest} "
-                    f"{'row' if name == 'height' else 'column' if name == 'width' else 'position'}"
-                    f"{'s' if rest > 1 else ''} of the input are dropped"
+                    f"({n + b + a} - {ke}) % {s} = {rest}, so the last {dropped} input "
+                    f"{unit}{'s' if dropped > 1 else ''} of {n} {'are' if dropped > 1 else 'is'} "
+                    "never read"
                 )
         return found
 
