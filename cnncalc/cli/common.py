@@ -93,7 +93,7 @@ NoColorOpt = Annotated[bool, typer.Option(
     help="No colours (also: the NO_COLOR environment variable).")]
 TracebackOpt = Annotated[bool, typer.Option(
     "--traceback", rich_help_panel="Checks and limits", callback=_remember(TRACEBACK_KEY),
-    help="On an error, show the Python traceback too.")]
+    help="On an error, show the Python traceback too (or set CNNCALC_TRACEBACK=1).")]
 
 
 @dataclass(frozen=True)

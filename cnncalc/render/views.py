@@ -119,6 +119,7 @@ TRAINABLE = Column("trainable_params", "trainable", _attr("trainable_params"), "
 FIXED = Column("fixed_params", "fixed", _attr("fixed_params"), "count", _totals("fixed_params"),
                optional=True)
 BUFFERS = Column("buffers", "buffers", _attr("buffers"), "count", _totals("buffers"), optional=True)
+BUFFERS_RAW = Column("buffers", "buffers", _attr("buffers"), "count", table=False)
 PARAM_BYTES = Column("param_bytes", "param mem", _attr("param_bytes"), "bytes",
                      _totals("param_bytes"))
 PARAM_BYTES_RAW = Column("param_bytes", "param mem", _attr("param_bytes"), "bytes",
@@ -183,7 +184,7 @@ VIEWS: dict[str, View] = {
                   ("macs", "flops", "flops_breakdown")),
     "rf": View("rf", (ID, OP, OUT) + _RF_COLS,
                _HEAD + ("output_shape", "receptive_field", "block"), (), "network"),
-    "summary": View("summary", (ID, OP, INPUTS, OUT, PARAMS, TRAINABLE, FIXED, BUFFERS, MACS,
+    "summary": View("summary", (ID, OP, INPUTS, OUT, PARAMS, TRAINABLE, FIXED, BUFFERS_RAW, MACS,
                                 FLOPS, RF_SIZE, RF_JUMP, RF_SIZE_RAW, RF_JUMP_RAW, RF_START_RAW,
                                 RF_ALIGNED, ACT_BYTES, PARAM_BYTES_RAW, BLOCK),
                     (), ()),
