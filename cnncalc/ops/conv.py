@@ -76,7 +76,11 @@ class Conv(Op):
     args: ConvArgs
 
     def window(self, ins: list[Shape]) -> Window:
-        return _conv_window(self.args, ins[0], self.name)
+        # every figure needs the window: resolve it once per input shape
+        cached = self.__dict__.get("_window")
+        if cached is None or cached[0] != ins[0]:
+            cached = self._window = (ins[0], _conv_window(self.args, ins[0], self.name))
+        return cached[1]
 
     def connections(self, c_in: int) -> int:
         """Input maps each output map reads, summed over output maps."""
