@@ -467,9 +467,7 @@ def _notes(s: Settings, dev: str, results: Sequence[BatchResult]) -> tuple[str, 
 def per_layer_times(torch: Any, model: Any, analysis: Any, s: Settings, dev: str,
                     timer: Timer) -> tuple[LayerTiming, ...]:
     """Time each spec layer with forward hooks, synchronising the device around each."""
-    from .build import node_modules
-
-    modules = node_modules(model)
+    modules = {node_id: model.layer(node_id) for node_id in model.ids}
     spent: dict[str, float] = {k: 0.0 for k in modules}
     started: dict[str, float] = {}
     handles = []

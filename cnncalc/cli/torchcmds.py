@@ -1,0 +1,167 @@
+"""Commands that need PyTorch: ``build``, ``export`` and ``profile``.
+
+torch is imported inside each command, so ``cnncalc --help`` and the analysis
+commands never pay for it; without torch they exit 3 with the install hint.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from ..errors import UsageError
+from . import app
+from .common import InputOpt, NoColorOpt, SpecArg, TracebackOpt, console, input_shape, load_spec, write
+
+
+class DeviceOpt(str, Enum):
+    auto = "auto"
+    cpu = "cpu"
+    cuda = "cuda"
+    mps = "mps"
+
+
+class ProfileDType(str, Enum):
+    float32 = "float32"
+    float16 = "float16"
+    bfloat16 = "bfloat16"
+
+
+class ModeOpt(str, Enum):
+    inference = "inference"
+    training = "training"
+
+
+class ProfileFormat(str, Enum):
+    table = "table"
+    json = "json"
+
+
+def parse_batches(text: str) -> tuple[int, ...]:
+    """``"1,8,32"`` -> (1, 8, 32)."""
+    try:
+        values = tuple(int(v) for v in text.replace(" ", "").split(",") if v)
+    except ValueError:
+        raise UsageError(f"--batch-size {text}: give integers like 1,8,32") from None
+    if not values or min(values) < 1:
+        raise UsageError(f"--batch-size {text}: every batch size must be >= 1")
+    return values
+
+
+def parse_duration(text: str) -> float:
+    """``2s``, ``500ms``, ``1.5`` (seconds) -> seconds."""
+    m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*(ms|s|m)?\s*", text)
+    if not m:
+        raise UsageError(f"--min-time {text}: write a duration like 2s, 500ms or 1.5")
+    value = float(m.group(1)) * {"ms": 1e-3, "s": 1.0, "m": 60.0, None: 1.0}[m.group(2)]
+    if value <= 0:
+        raise UsageError("--min-time must be positive")
+    return value
+
+
+def _shape(net, text):  # type: ignore[no-untyped-def]
+    return input_shape(text, net.input_shape)
+
+
+@app.command(epilog="Example: [bold]cnncalc build resnet18[/bold]")
+def build(spec: SpecArg, input: InputOpt = None, traceback: TracebackOpt = False) -> None:
+    """Build the spec as a torch.nn.Module and print its module tree (needs torch)."""
+    from ..torch.build import build as build_module
+
+    net = load_spec(spec, _settings())
+    model = build_module(net, _shape(net, input))
+    n = sum(p.numel() for p in model.parameters())
+    write(f"{model}\n")
+    sys.stderr.write(f"{n:,} parameters\n")
+
+
+@app.command(epilog="Example: [bold]cnncalc export resnet18 --onnx resnet18.onnx[/bold]")
+def export(
+    spec: SpecArg,
+    onnx: Annotated[Optional[Path], typer.Option("--onnx", help="Write an ONNX file.")] = None,
+    torchscript: Annotated[Optional[Path], typer.Option(
+        "--torchscript", help="Write a TorchScript file (torch.jit.trace).")] = None,
+    input: InputOpt = None,
+    traceback: TracebackOpt = False,
+) -> None:
+    """Export the built module to ONNX and/or TorchScript (needs torch)."""
+    from ..torch import export as ex
+
+    if onnx is None and torchscript is None:
+        raise UsageError("give --onnx FILE and/or --torchscript FILE")
+    net = load_spec(spec, _settings())
+    shape = _shape(net, input)
+    if onnx is not None:
+        ex.export_onnx(net, onnx, shape)
+        sys.stderr.write(f"wrote {onnx}\n")
+    if torchscript is not None:
+        ex.export_torchscript(net, torchscript, shape)
+        sys.stderr.write(f"wrote {torchscript}\n")
+
+
+def _settings():  # type: ignore[no-untyped-def]
+    from .common import Settings
+
+    return Settings()
+
+
+@app.command(epilog="Examples:\n\n  [bold]cnncalc profile resnet18 --batch-size 1,8,32[/bold]\n\n"
+                    "  [bold]cnncalc profile spec.yaml --device cuda --dtype float16 "
+                    "--per-layer[/bold]\n\n  [bold]cnncalc profile resnet18 --compare "
+                    "resnet50 --format json[/bold]")
+def profile(
+    spec: SpecArg,
+    device: Annotated[DeviceOpt, typer.Option(help="auto picks cuda, then mps, then cpu.")] =
+    DeviceOpt.auto,
+    batch_size: Annotated[str, typer.Option("--batch-size", help="One size or a sweep: 1,8,32.")]
+    = "1",
+    dtype: Annotated[ProfileDType, typer.Option(help="float16/bfloat16 run under autocast.")] =
+    ProfileDType.float32,
+    channels_last: Annotated[bool, typer.Option(help="NHWC memory format.")] = False,
+    compile: Annotated[bool, typer.Option("--compile", help="torch.compile the module "
+                                          "(compilation happens in warm-up).")] = False,
+    mode: Annotated[ModeOpt, typer.Option(help="training = forward + backward + SGD step.")] =
+    ModeOpt.inference,
+    threads: Annotated[Optional[int], typer.Option(min=1, help="CPU threads (fixed for the "
+                                                   "run; default: torch's).")] = None,
+    warmup: Annotated[int, typer.Option(min=0, help="Untimed iterations first.")] = 3,
+    min_time: Annotated[str, typer.Option("--min-time", help="Measure at least this long per "
+                                          "batch size: 2s, 500ms.")] = "1s",
+    iters: Annotated[Optional[int], typer.Option(min=1, help="Exactly N timed iterations "
+                                                 "instead of --min-time.")] = None,
+    peak_tflops: Annotated[Optional[float], typer.Option(
+        "--peak-tflops", help="The device's peak, for the fraction-of-peak column.")] = None,
+    per_layer: Annotated[bool, typer.Option("--per-layer", help="Time each layer.")] = False,
+    compare: Annotated[Optional[str], typer.Option(
+        "--compare", metavar="OTHER_SPEC", help="Profile another spec in the same run.")] = None,
+    format: Annotated[ProfileFormat, typer.Option("--format", "-f")] = ProfileFormat.table,
+    input: InputOpt = None,
+    no_color: NoColorOpt = False,
+    traceback: TracebackOpt = False,
+) -> None:
+    """Measure latency, throughput, achieved GFLOP/s and peak memory (needs torch)."""
+    from ..render.profile import progress_bar, render, to_json
+    from ..torch import require_torch
+    from ..torch.profile import Budget, Settings, run_profile
+
+    require_torch()
+    settings = Settings(
+        device=device.value, batches=parse_batches(batch_size), dtype=dtype.value,
+        channels_last=channels_last, compile=compile, mode=mode.value, threads=threads,
+        budget=Budget(warmup=warmup, min_time=parse_duration(min_time), iters=iters),
+        peak_tflops=peak_tflops, per_layer=per_layer)
+    specs = [spec] + ([compare] if compare else [])
+    nets = [load_spec(s, _settings()) for s in specs]
+    reports = []
+    with progress_bar(sys.stderr.isatty()) as update:
+        for net in nets:
+            reports.append(run_profile(net, settings, _shape(net, input), progress=update))
+    if format is ProfileFormat.json:
+        write(to_json(reports))
+    else:
+        render(console(no_color=no_color), reports)

@@ -1,0 +1,215 @@
+"""`cnncalc profile`: measurement logic, devices, errors and output (CPU only here).
+
+No test asserts a duration: the machine is shared.  Timing logic is checked with a
+fake timer; the CUDA path is checked with a fake ``torch.cuda`` for its
+synchronisation and event calls.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import pytest
+
+torch = pytest.importorskip("torch")
+
+import cnncalc  # noqa: E402
+from cnncalc.errors import EnvironmentUnavailable  # noqa: E402
+from cnncalc.torch import profile as prof  # noqa: E402
+from typer.testing import CliRunner  # noqa: E402
+
+from cnncalc.cli import app  # noqa: E402
+
+TINY = """cnncalc: 1
+name: tiny
+input: [3, 16, 16]
+layers:
+  - {id: c1, op: conv, out: 8, k: 3, pad: 1, bn: true, act: relu}
+  - {id: c2, op: conv, out: 8, k: 3, stride: 2}
+  - {op: avgpool, global: true}
+  - flatten
+  - {id: fc, op: linear, out: 4}
+"""
+FAST = prof.Budget(warmup=1, iters=3)
+
+
+@pytest.fixture(scope="module")
+def tiny() -> cnncalc.Network:
+    torch.set_num_threads(1)
+    return cnncalc.loads(TINY, "tiny.yaml")
+
+
+def test_latency_stats_quantiles() -> None:
+    s = prof.LatencyStats.of([0.001, 0.002, 0.003, 0.004, 0.005], iterations=5)
+    assert s.median_ms == pytest.approx(3.0)
+    assert s.p10_ms == pytest.approx(1.4) and s.p90_ms == pytest.approx(4.6)
+    assert s.spread == pytest.approx((4.6 - 1.4) / 3.0)
+    assert s.cv == pytest.approx(0.4714, rel=1e-3)
+
+
+class FakeTimer(prof.Timer):
+    """Each call of the step 'takes' 1 ms."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+        self.blocks: list[int] = []
+
+    def time_block(self, fn, n):  # type: ignore[no-untyped-def]
+        for _ in range(n):
+            fn()
+        self.calls += n
+        self.blocks.append(n)
+        return n * 0.001
+
+
+def test_measure_excludes_warmup_and_blocks_until_min_sample() -> None:
+    timer, ran = FakeTimer(), []
+    times, n = prof.measure(lambda: ran.append(1), timer,
+                            prof.Budget(warmup=4, min_time=0.1, min_sample=0.01))
+    assert len(ran) == 4 + timer.calls  # warm-up ran, but was not timed
+    assert timer.blocks[-1] >= 10  # a sample lasts >= min_sample (10 x 1 ms)
+    assert all(t == pytest.approx(0.001) for t in times)
+    assert n == timer.blocks[-1] * len(times)
+
+
+def test_measure_fixed_iterations() -> None:
+    times, n = prof.measure(lambda: None, FakeTimer(), prof.Budget(warmup=0, iters=7))
+    assert len(times) == 7 and n == 7
+
+
+def test_profile_cpu_sweep_figures_are_consistent(tiny: cnncalc.Network) -> None:
+    settings = prof.Settings(device="cpu", batches=(1, 4), budget=FAST, threads=1)
+    seen: list[str] = []
+    rep = prof.run_profile(tiny, settings, progress=lambda label, d, t: seen.append(label))
+    macs = cnncalc.analyze(tiny).totals.macs
+    assert [r.batch_size for r in rep.results] == [1, 4]
+    for r in rep.results:
+        lat = r.latency
+        assert lat.p10_ms <= lat.median_ms <= lat.p90_ms and lat.samples == 3
+        seconds = lat.median_ms / 1e3
+        assert r.throughput_per_s == pytest.approx(r.batch_size / seconds)
+        assert r.achieved_gflops == pytest.approx(2 * macs * r.batch_size / seconds / 1e9)
+        assert r.peak_memory_source == "estimated" and r.peak_memory_bytes > 0
+    assert rep.threads == 1 and rep.device == "cpu" and rep.macs_per_sample == macs
+    assert seen[0] == "batch 1" and seen[-1] == "done"
+
+
+def test_training_mode_and_per_layer(tiny: cnncalc.Network) -> None:
+    settings = prof.Settings(device="cpu", batches=(2,), budget=FAST, mode="training",
+                             per_layer=True)
+    rep = prof.run_profile(tiny, settings)
+    assert rep.results[0].latency is not None
+    ids = [row.id for row in rep.per_layer]
+    assert ids == [n.id for n in tiny.nodes]
+    assert sum(row.share for row in rep.per_layer) == pytest.approx(1.0)
+    assert rep.per_layer[0].macs == cnncalc.analyze(tiny).layer("c1").macs * 2
+
+
+def test_oom_row_does_not_end_the_sweep(tiny: cnncalc.Network, monkeypatch) -> None:
+    real = prof.measure
+
+    def flaky(step, timer, budget):  # type: ignore[no-untyped-def]
+        if flaky.calls == 0:
+            flaky.calls += 1
+            raise torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate 2 GiB")
+        return real(step, timer, budget)
+
+    flaky.calls = 0
+    monkeypatch.setattr(prof, "measure", flaky)
+    rep = prof.run_profile(tiny, prof.Settings(device="cpu", batches=(64, 1), budget=FAST))
+    assert rep.results[0].error == "out of memory" and rep.results[0].latency is None
+    assert rep.results[1].latency is not None
+
+
+def test_cuda_unavailable_is_exit_3_and_lists_devices() -> None:
+    if torch.cuda.is_available():
+        pytest.skip("a GPU is present")
+    with pytest.raises(EnvironmentUnavailable) as info:
+        prof.resolve_device("cuda")
+    assert "devices present: cpu" in info.value.message and info.value.exit_code == 3
+    result = CliRunner().invoke(app, ["profile", "lenet5", "--device", "cuda"])
+    assert result.exit_code == 3
+    assert prof.resolve_device("auto") in ("cpu", "mps")
+
+
+class FakeCuda:
+    """Records the calls a correct CUDA measurement makes."""
+
+    def __init__(self) -> None:
+        self.log: list[str] = []
+        outer = self
+
+        class Event:
+            def __init__(self, enable_timing: bool = False) -> None:
+                assert enable_timing
+                self.t = 0.0
+
+            def record(self) -> None:
+                outer.log.append("record")
+                self.t = len(outer.log)
+
+            def elapsed_time(self, other) -> float:  # type: ignore[no-untyped-def]
+                return 2.5  # ms
+
+        self.Event = Event
+
+    def synchronize(self) -> None:
+        self.log.append("sync")
+
+    def empty_cache(self) -> None:
+        self.log.append("empty_cache")
+
+    def reset_peak_memory_stats(self) -> None:
+        self.log.append("reset_peak")
+
+    def max_memory_allocated(self) -> int:
+        return 123456
+
+
+def test_cuda_timer_synchronises_and_uses_events() -> None:
+    timer = prof.CudaTimer()
+    fake = FakeCuda()
+    timer.torch = type("T", (), {"cuda": fake})()
+    ran = []
+    seconds = timer.time_block(lambda: (fake.log.append("step"), ran.append(1)), 3)
+    assert seconds == pytest.approx(0.0025)
+    assert fake.log == ["sync", "record", "step", "step", "step", "record", "sync"]
+    timer.reset_peak()
+    assert fake.log[-2:] == ["empty_cache", "reset_peak"] and timer.peak_bytes() == 123456
+
+
+def test_known_peaks() -> None:
+    assert prof.known_peak("NVIDIA A100-SXM4-80GB", "float16") == 312.0
+    assert prof.known_peak("Some CPU", "float32") is None
+
+
+def test_cli_json_and_compare() -> None:
+    result = CliRunner().invoke(app, ["profile", "lenet5", "--iters", "2", "--warmup", "0",
+                                      "--batch-size", "1,2", "--compare", "lenet",
+                                      "--device", "cpu", "--format", "json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["device"] == "cpu" and data["torch"] == torch.__version__
+    assert [r["batch_size"] for r in data["results"]] == [1, 2]
+    row = data["results"][0]
+    for key in ("median", "p10", "p90"):
+        assert row["latency_ms"][key] > 0
+    assert row["throughput_per_s"] > 0 and row["achieved_gflops"] > 0
+    assert row["peak_memory_bytes"] > 0
+    assert data["compare"]["name"] and len(data["ratios"]) == 2
+
+
+def test_cli_table_and_bad_options() -> None:
+    ok = CliRunner().invoke(app, ["profile", "lenet5", "--iters", "2", "--warmup", "0"])
+    assert ok.exit_code == 0 and "median ms" in ok.stdout
+    bad = CliRunner().invoke(app, ["profile", "lenet5", "--batch-size", "0"])
+    assert bad.exit_code == 2 and "batch" in bad.output
+    bad = CliRunner().invoke(app, ["profile", "lenet5", "--min-time", "soon"])
+    assert bad.exit_code == 2
+
+
+def test_without_torch_exit_3(monkeypatch) -> None:
+    monkeypatch.setitem(sys.modules, "torch", None)
+    result = CliRunner().invoke(app, ["profile", "lenet5"])
+    assert result.exit_code == 3 and "cnncalc[torch]" in result.output
