@@ -401,3 +401,29 @@ def test_live_peer_per_op(peer: str, case: tuple[str, str, list[int], Any]) -> N
 def test_zoo_specs_rebuild_the_same_figures(net: str) -> None:
     report = cnncalc.analyze(cnncalc.load(net))
     assert {p: FUNCS[p](report) for p in peers.PEERS} == FIGURES[net]
+
+
+def test_counting_doc_lists_every_op() -> None:
+    from pathlib import Path
+
+    doc = (Path(__file__).resolve().parent.parent / "docs" / "counting.md").read_text()
+    table = {cell.strip().strip("`") for line in doc.splitlines() if line.startswith("| `")
+             for cell in line.split("|")[1].replace("(LeNet-5)", "").split(",")}
+    assert set(REGISTRY) <= table, sorted(set(REGISTRY) - table)
+    for figure in FIGURES["resnet50"].values():
+        assert f"{figure:,}" in doc
+
+
+def test_torch_flop_counter_is_twice_macs(resnet50: Report) -> None:
+    """The `macs` convention: half of torch.utils.flop_counter, transposed convs included."""
+    torch = pytest.importorskip("torch")
+    from torch.utils.flop_counter import FlopCounterMode
+
+    torch.set_num_threads(1)
+    text = "cnncalc: 1\ninput: [4, 6, 6]\nlayers: [{op: conv_transpose, out: 8, k: 3, stride: 2}]"
+    cases = [(resnet50, _plain_nets()["resnet50"](), (3, 224, 224)),
+             (analyze(text), torch.nn.ConvTranspose2d(4, 8, 3, 2), (4, 6, 6))]
+    for report, model, shape in cases:
+        with torch.no_grad(), FlopCounterMode(display=False) as counter:
+            model.eval()(torch.zeros(1, *shape))
+        assert counter.get_total_flops() == 2 * report.totals.macs
