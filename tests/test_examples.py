@@ -152,6 +152,8 @@ def test_padding_keeps_or_halves_the_size() -> None:
     assert shape(n, "k5_pad2") == (1, 8, 8)          # 8 + 2*2 - 5 + 1
     assert shape(n, "k3_pad1_stride2") == (1, 4, 4)  # floor((8 + 2 - 3) / 2) + 1
     assert shape(n, "k4_same") == (1, 8, 8)          # even kernel, same padding
+    # the stride-2 layer leaves one padded position over, but it is padding: no warning
+    assert report(n).warnings == ()
     # same on an even kernel: the extra padding row goes first, so the first output's
     # centre sits half a pixel before the image: (4 - 1) / 2 - 2 = -0.5
     assert [float(s) for s in report(n).layer("k4_same").receptive_field.start] == [-0.5, -0.5]
@@ -167,7 +169,7 @@ def test_truncating_strides_floor_and_warn() -> None:
     rows = report(n).layer("k3_stride2").warnings
     assert len(rows) == 2 and "(8 - 3) % 2 = 1" in rows[0]
     d2l = report(n).layer("d2l_3x5").warnings
-    assert any("(8 - 3) % 3 = 2" in w for w in d2l) and any("(10 - 5) % 4 = 1" in w for w in d2l)
+    assert len(d2l) == 1 and "(8 - 3) % 3 = 2" in d2l[0]  # the width drops only padding
     assert all(w.startswith(("k3_stride2: ", "d2l_3x5: ")) for w in report(n).warnings)
 
 
@@ -314,6 +316,7 @@ def test_receptive_field_after_a_stride() -> None:
     sizes = [rf_size(r.layer(i))[0] for i in ("conv1", "conv2", "conv3", "pool", "conv4")]
     assert sizes == [3, 5, 9, 11, 19]
     assert [int(r.layer(i).receptive_field.jump[0]) for i in ("conv2", "pool")] == [2, 4]
+    assert r.warnings == ()  # conv2's uncovered row and column are padding
 
 
 @worked("normalization.yaml")
@@ -413,3 +416,51 @@ def test_a_defaults_key_must_name_an_op(key: str, message: str) -> None:
         """)
     assert message in info.value.message
     assert (info.value.loc.line, info.value.loc.col) == (5, 3)
+
+
+# ----------------------------------------------- docs/spec-format.md's own examples
+DOC = Path(__file__).resolve().parent.parent / "docs" / "spec-format.md"
+
+
+def doc_blocks() -> list[tuple[str, str, str]]:
+    """``(kind, text, following text block)`` for each fenced block of the spec docs."""
+    import re
+
+    blocks = re.findall(r"```(\w+)\n(.*?)```", DOC.read_text(), re.S)
+    out = []
+    for i, (kind, text) in enumerate(blocks):
+        after = blocks[i + 1][1] if i + 1 < len(blocks) and blocks[i + 1][0] == "text" else ""
+        out.append((kind, text, after))
+    return out
+
+
+def _doc_specs() -> list[tuple[str, str]]:
+    return [(text, after) for kind, text, after in doc_blocks()
+            if kind == "yaml" and "\ncnncalc: 1\n" in "\n" + text]
+
+
+@pytest.mark.parametrize("text, error", _doc_specs(), ids=lambda v: "")
+def test_spec_format_doc_examples(text: str, error: str) -> None:
+    first = text.splitlines()[0]
+    name = first[2:].strip() if first.startswith("# ") and first.endswith(".yaml") else "doc.yaml"
+    if name != "doc.yaml" and error.startswith(name + ":"):
+        with pytest.raises(cnncalc.CnncalcError) as info:
+            cnncalc.analyze(cnncalc.loads(text, name))
+        assert info.value.format() == error.rstrip("\n")
+        return
+    report_ = cnncalc.analyze(cnncalc.loads(text, name))
+    assert report_.layers
+
+
+def test_spec_format_doc_has_its_examples() -> None:
+    specs = _doc_specs()
+    assert len(specs) >= 12
+    assert sum(1 for _, error in specs if error) >= 7  # the error gallery
+
+
+def test_spec_format_doc_first_spec_numbers() -> None:
+    text = next(t for t, _ in _doc_specs() if "name: small net" in t)
+    r = cnncalc.analyze(cnncalc.loads(text))
+    assert [row.id for row in r.layers] == ["conv1", "conv1.bn", "conv1.act", "maxpool1", "conv2",
+                                            "conv2.act", "avgpool1", "flatten1", "fc"]
+    assert r.output_shape == (10,) and r.totals.params == 5450 == 448 + 32 + 4640 + 330
