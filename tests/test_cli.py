@@ -177,13 +177,13 @@ def test_warnings_go_to_stderr_located() -> None:
     json.loads(result.stdout)  # stdout stays pure data
     lines = result.stderr.splitlines()
     assert lines and all(line.startswith("warning: ") for line in lines)
-    assert lines[0].startswith(f"warning: {TINY}:12:9: stage2[0].a: stride 2 does not tile")
+    assert lines[0].startswith(f"warning: {TINY}:17:5: stem: stride 2 does not tile")
 
 
 def test_strict_makes_warnings_errors() -> None:
     result = run("summary", TINY, "--strict")
     assert result.exit_code == 2
-    assert f"{TINY}:12:9: error: stage2[0].a:" in result.stderr
+    assert f"{TINY}:17:5: error: stem:" in result.stderr
     assert "Traceback" not in result.stderr
 
 
