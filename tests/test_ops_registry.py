@@ -218,3 +218,18 @@ def test_op_info_describes_types() -> None:
     assert "same" in conv["pad"]["type"] and "list[list[int >= 0] (2 items)]" in conv["pad"]["type"]
     assert op_info("dropout")["args"][0]["type"] == "float in [0, 1]"
     assert op_info("add")["arity"] == [2, None]
+
+
+@pytest.mark.parametrize("name", sorted(REGISTRY))
+def test_docs_have_a_section_per_op(name: str) -> None:
+    """docs/ops.md has a section for every op, stating the op's formulas as in the code."""
+    from pathlib import Path
+
+    doc = (Path(__file__).resolve().parent.parent / "docs" / "ops.md").read_text()
+    head = f"### `{name}`\n"
+    assert head in doc, f"docs/ops.md has no section for {name}"
+    section = doc.split(head, 1)[1].split("\n### ", 1)[0]
+    for fig, text in REGISTRY[name].formulas.items():
+        assert f"**{fig}**: `{text}`" in section, f"docs/ops.md: {name} {fig} is stale"
+    for arg in op_info(name)["args"]:
+        assert f"| `{arg['name']}` |" in section, f"docs/ops.md: {name} lacks {arg['name']}"

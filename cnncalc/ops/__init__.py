@@ -41,7 +41,7 @@ def op_info(name: str) -> dict[str, Any]:
 
     >>> info = op_info("conv")
     >>> info["family"], [a["name"] for a in info["args"]][:3]
-    ('conv', ['act', 'bn', 'out'])
+    ('conv', ['out', 'k', 'stride'])
     """
     cls = get_op(name)
     args = []
@@ -53,6 +53,7 @@ def op_info(name: str) -> dict[str, Any]:
             "default": None if required else field.default,
             "required": required,
         })
+    args.sort(key=lambda a: a["name"] in ("act", "bn"))  # the shorthand last
     lo, hi = cls.arity
     return {"name": cls.name, "family": cls.family, "summary": cls.summary,
             "arity": [lo, hi], "formulas": dict(cls.formulas), "args": args}

@@ -114,6 +114,15 @@ class AvgPool(_Pool):
         "rf": "size += (k-1)*jump; jump *= s; start += ((k-1)/2 - p)*jump",
     }
 
+    def window(self, ins: list[Shape]) -> Window:
+        w = super().window(ins)
+        if len(w.n) == 3 and any(n < k for n, k in zip(w.n, w.k)):
+            # torch's avg_pool3d (only the 3-D one) checks the unpadded input against k
+            raise ShapeError(
+                f"the input {list(w.n)} is smaller than the 3-D kernel {list(w.k)}; torch's "
+                "AvgPool3d needs every spatial axis >= k, even with padding or ceil_mode")
+        return w
+
     def flops(self, ins: list[Shape], out: Shape) -> dict[str, int]:
         return {"pool": numel(self.window(ins).k) * numel(out)}  # k-1 adds + 1 divide
 
