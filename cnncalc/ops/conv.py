@@ -35,7 +35,9 @@ class ConvArgs(Shorthand):
             if self.groups != 1:
                 raise ValueError("connect and groups cannot be combined")
             if len(self.connect) != self.out:
-                raise ValueError(f"connect has {len(self.connect)} rows but out is {self.out}")
+                rows = len(self.connect)
+                raise ValueError(f"connect has {rows} row{'s' if rows != 1 else ''} but out is "
+                                 f"{self.out}: one row per output map")
             for j, row in enumerate(self.connect):
                 if not row:
                     raise ValueError(f"connect row {j} is empty")

@@ -61,7 +61,8 @@ def parse_network(data: bytes, file: str, limits: Limits = DEFAULT_LIMITS) -> Ne
     raw = load_yaml_bytes(data, file, limits)
     if not isinstance(raw, MDict):
         raise SpecError(f"a spec is a mapping with cnncalc:, input: and layers:, got "
-                        f"{type(raw).__name__}", loc=getattr(raw, "loc", Loc(file, 1, 1)))
+                        f"{'a list' if isinstance(raw, list) else _kind(raw)}",
+                        loc=getattr(raw, "loc", Loc(file, 1, 1)))
     _check_version(raw, file)
     try:
         spec = Spec.model_validate(dict(raw))
@@ -74,6 +75,15 @@ def parse_network(data: bytes, file: str, limits: Limits = DEFAULT_LIMITS) -> Ne
         source=file, input_loc=raw.val_loc.get("input"), strict=spec.strict,
         expect=raw.get("expect"), raw=raw,
     )
+
+
+def _kind(value: Any) -> str:
+    """``a string 'abc'``, ``the number 3``: what a scalar document holds."""
+    if isinstance(value, str):
+        return f"a string ({value[:40]!r})"
+    if isinstance(value, bool):
+        return f"the boolean {str(value).lower()}"
+    return f"the number {value}" if isinstance(value, (int, float)) else type(value).__name__
 
 
 def _check_version(raw: MDict, file: str) -> None:

@@ -127,7 +127,8 @@ class Expander:
                 raise LimitError(
                     f"the spec would expand to more than {self.limits.max_layers:,} layers "
                     f"(repeats and blocks multiply: this entry makes at least {own:,})",
-                    loc=entries.item_loc[i],
+                    loc=entry.val_loc.get("repeat", entries.item_loc[i])
+                    if isinstance(entry, MDict) else entries.item_loc[i],
                     hints=("raise the limit with --max-layers if this is intended",))
 
     def layers(self, entries: MList, scope: Scope) -> tuple[str, dict[str, str]]:
@@ -403,7 +404,8 @@ class Expander:
                 raise SpecError(f"args: must be a list of values for block '{name}'",
                                 loc=call.val_loc.get("args", loc))
             if len(positional) > len(declared):
-                raise SpecError(f"block '{name}' takes {len(declared)} arguments, got "
+                raise SpecError(f"block '{name}' takes {len(declared)} argument"
+                                f"{'s' if len(declared) != 1 else ''}, got "
                                 f"{len(positional)}", loc=call.val_loc.get("args", loc))
             for arg, value in zip(declared, positional):
                 if arg in given:

@@ -114,7 +114,9 @@ def _describe(node: ast.AST) -> str:
         name = node.func.id if isinstance(node.func, ast.Name) else None
         if name in _FUNCS:
             return f"{name}() without arguments or with keywords"
-        return f"calling {name}()" if name else "a call"
+        if name is None and not isinstance(node.func, ast.Attribute):
+            return _describe(node.func)  # (lambda: 8)(), ...
+        return f"calling {(name or ast.unparse(node.func))[:40]}()"  # unparse only prints
     if isinstance(node, ast.Constant):
         kind = "string" if isinstance(node.value, str) else type(node.value).__name__
         return f"the {kind} literal {node.value!r}"

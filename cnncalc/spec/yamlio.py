@@ -12,6 +12,7 @@ hostile file is refused quickly in bounded memory.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -253,11 +254,40 @@ def _prescan(text: str, file: str, limits: Limits) -> None:
                                         event.start_mark.column + 1))
 
 
+#: plain advice for libyaml's commonest complaints
+_SYNTAX_HINTS = {
+    "cannot start any token": "YAML indents with spaces, never tabs",
+    "mapping values are not allowed": "check this line's indentation against the line above; "
+                                      "a value containing ': ' needs quotes",
+    "did not find expected ',' or ']'": "a [ list is not closed, or two items lack a comma",
+    "did not find expected ',' or '}'": "a { mapping is not closed, or two items lack a comma",
+    "but found another document": "a spec is one YAML document: remove the '---' line",
+}
+
+
+def _tab_at(text: str, mark: Any) -> bool:
+    lines = text.splitlines()
+    return mark is not None and mark.line < len(lines) and "\t" in lines[mark.line][: mark.column + 1]
+
+
 def _yaml_error(exc: yaml.YAMLError, text: str, file: str) -> SpecError:
     if isinstance(exc, yaml.MarkedYAMLError):
         mark = exc.problem_mark or exc.context_mark
         loc = Loc(file, mark.line + 1, mark.column + 1) if mark else Loc(file, 1, 1)
-        return SpecError(f"YAML syntax: {exc.problem or exc.context}", loc=loc)
+        problem = exc.problem or exc.context or "not YAML"
+        notes: tuple[str, ...] = ()
+        ctx = exc.context_mark
+        if exc.context and exc.problem and ctx is not None and (ctx.line, ctx.column) != (
+                mark.line, mark.column):
+            notes = (f"{exc.context}, which starts at line {ctx.line + 1}, column {ctx.column + 1}",)
+        if problem == "found undefined alias" and mark is not None:
+            name = re.match(r"\*?([^\s,\]}]*)", text.splitlines()[mark.line][mark.column:] if
+                            mark.line < len(text.splitlines()) else "")
+            alias = name.group(1) if name else ""
+            problem = f"the alias *{alias} has no anchor &{alias} before it"
+        hints = tuple(h for key, h in _SYNTAX_HINTS.items()
+                      if key in problem and (key != "cannot start any token" or _tab_at(text, mark)))
+        return SpecError(f"YAML syntax: {problem}", loc=loc, notes=notes, hints=hints)
     if isinstance(exc, yaml.reader.ReaderError):
         before = text[: exc.position]
         loc = Loc(file, before.count("\n") + 1, exc.position - (before.rfind("\n") + 1) + 1)
