@@ -94,26 +94,8 @@ def projection(rank: int, c_in: int, c_out: int, stride: Sequence[int]) -> nn.Se
     )
 
 
-class _IndexHolder(nn.Module):
-    """Keeps index tensors as plain attributes (not buffers: they are not model state)
-    and moves them with the module."""
-
-    _index_names: tuple[str, ...] = ()
-
-    def _apply(self, fn, recurse=True):  # type: ignore[no-untyped-def]
-        super()._apply(fn, recurse)
-        for name in self._index_names:
-            value = getattr(self, name)
-            if isinstance(value, list):
-                setattr(self, name, [tuple(fn(t) if isinstance(t, Tensor) else t for t in item)
-                                     for item in value])
-            elif isinstance(value, Tensor):
-                setattr(self, name, fn(value))
-        return self
-
-
 # ------------------------------------------------------------ connection table
-class ConnectConv(_IndexHolder):
+class ConnectConv(nn.Module):
     """A convolution whose output map ``j`` reads only the input maps ``table[j]``.
 
     ``weight`` has shape ``(connections, *k)``: one kernel per (output map, input map)
@@ -122,8 +104,6 @@ class ConnectConv(_IndexHolder):
     map.  The forward runs one grouped convolution per distinct row length over the
     gathered input maps, so LeNet-5's C3 is three convolutions.
     """
-
-    _index_names = ("_plan", "_order")
 
     def __init__(self, table: Sequence[Sequence[int]], k: Sequence[int], stride: Sequence[int],
                  pairs: Pairs, dilation: Sequence[int], bias: bool = True) -> None:
@@ -135,10 +115,20 @@ class ConnectConv(_IndexHolder):
         self._conv = getattr(F, f"conv{len(k)}d")
         self.weight = nn.Parameter(torch.empty(sum(map(len, table)), *k))
         self.bias = nn.Parameter(torch.empty(len(table))) if bias else None
-        self._plan, self._order = self._make_plan()
+        self._plan, self._order = self._make_plan(self.weight.device)
         self.reset_parameters()
 
-    def _make_plan(self) -> tuple[list[tuple[Tensor, Tensor, Tensor, int]], Tensor | None]:
+    def _apply(self, fn, recurse=True):  # type: ignore[no-untyped-def]
+        """Rebuild the index tensors on the parameters' new device (``.to``, ``to_empty``):
+        they are not state, so they are plain attributes, not buffers."""
+        super()._apply(fn, recurse)
+        self._plan, self._order = self._make_plan(self.weight.device)
+        return self
+
+    def _make_plan(self, device: torch.device
+                   ) -> tuple[list[tuple[Tensor, Tensor, Tensor, int]], Tensor | None]:
+        """Per distinct row length: (input maps to gather, kernel indices, output rows,
+        length); and the permutation back to table order (None if not needed)."""
         starts = [0]
         for row in self.table:
             starts.append(starts[-1] + len(row))
@@ -147,11 +137,12 @@ class ConnectConv(_IndexHolder):
             by_len.setdefault(len(row), []).append(j)
         plan, rows = [], []
         for length, js in by_len.items():
-            maps = torch.tensor([i for j in js for i in self.table[j]])
-            kernels = torch.tensor([starts[j] + t for j in js for t in range(length)])
-            plan.append((maps, kernels, torch.tensor(js), length))
+            maps = torch.tensor([i for j in js for i in self.table[j]], device=device)
+            kernels = torch.tensor([starts[j] + t for j in js for t in range(length)],
+                                   device=device)
+            plan.append((maps, kernels, torch.tensor(js, device=device), length))
             rows += js
-        order = None if rows == sorted(rows) else torch.tensor(rows).argsort()
+        order = None if rows == sorted(rows) else torch.tensor(rows, device=device).argsort()
         return plan, order
 
     def reset_parameters(self) -> None:

@@ -1,0 +1,295 @@
+"""cnncalc.build_torch: every op builds a module, custom modules compute what they claim
+(oracles: plain torch functional code written out here), names follow the spec's ids."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import sys
+
+import pytest
+
+import cnncalc
+from cnncalc.errors import EnvironmentUnavailable
+from cnncalc.ops import REGISTRY, Op
+
+torch = pytest.importorskip("torch")
+F = torch.nn.functional
+nn = torch.nn
+
+
+def net(layers: str, input_shape: str = "[3, 16, 16]", extra: str = "") -> cnncalc.Network:
+    return cnncalc.loads(f"cnncalc: 1\ninput: {input_shape}\n{extra}layers:\n{layers}")
+
+
+def n_params(module: nn.Module, trainable: bool = False) -> int:
+    return sum(p.numel() for p in module.parameters() if p.requires_grad or not trainable)
+
+
+@pytest.fixture(autouse=True)
+def _seed() -> None:
+    torch.manual_seed(0)
+
+
+# ------------------------------------------------------------------ every op
+@pytest.mark.parametrize("name", sorted(REGISTRY))
+def test_every_op_builds_a_torch_module(name: str) -> None:
+    assert REGISTRY[name].torch is not Op.torch, f"op {name} has no torch() method"
+
+
+# ------------------------------------------------------------------ LeNet-5
+@pytest.fixture(scope="module")
+def lenet():
+    return cnncalc.build_torch(cnncalc.load("lenet5"))
+
+
+def test_lenet5_layers_by_id_and_counts(lenet) -> None:
+    c3 = lenet.get_submodule("C3")
+    assert n_params(c3) == 1516  # 60 connected 5x5 kernels + 16 biases, not 2,416
+    assert c3.weight.shape == (60, 5, 5)
+    assert n_params(lenet) == 60840 and n_params(lenet, trainable=True) == 60000
+    assert lenet.get_submodule("OUTPUT").weight.requires_grad is False
+    assert n_params(lenet.get_submodule("S2")) == 12
+    assert isinstance(lenet.get_submodule("C1.act"), nn.Tanh)
+    assert lenet.layer("C1.act") is lenet.get_submodule("C1.act")
+
+
+def _dense_from_table(conv) -> torch.Tensor:
+    """The equivalent masked dense weight (out, in, k, k): the oracle."""
+    c_in = 1 + max(i for row in conv.table for i in row)
+    dense = torch.zeros(len(conv.table), c_in, *conv.kernel_size)
+    t = 0
+    for j, row in enumerate(conv.table):
+        for i in row:
+            dense[j, i] = conv.weight[t]
+            t += 1
+    return dense
+
+
+def test_connection_table_equals_masked_dense_conv(lenet) -> None:
+    c3 = lenet.get_submodule("C3")
+    x = torch.randn(3, 6, 14, 14, requires_grad=True)
+    y = c3(x)
+    dense = _dense_from_table(c3).detach().requires_grad_(True)
+    want = F.conv2d(x, dense, c3.bias)
+    torch.testing.assert_close(y, want)
+    g = torch.randn_like(y)
+    y.backward(g)
+    want.backward(g)
+    # the gradient of each connected kernel is the dense gradient at its (j, i) slot
+    torch.testing.assert_close(c3.weight.grad, _dense_from_table_grad(c3, dense.grad),
+                               rtol=1e-4, atol=1e-4)
+    assert c3.weight.grad.shape == (60, 5, 5)
+
+
+def _dense_from_table_grad(conv, grad: torch.Tensor) -> torch.Tensor:
+    return torch.stack([grad[j, i] for j, row in enumerate(conv.table) for i in row])
+
+
+def test_connection_table_any_order_and_padding() -> None:
+    table = "[[2], [0, 1], [1], [0, 2], [0, 1, 2]]"  # lengths interleave: output reordered
+    model = cnncalc.build_torch(net(f"  - {{id: c, op: conv, out: 5, k: 3, pad: [[1, 0], [0, 2]], "
+                                    f"connect: {table}}}"))
+    c = model.get_submodule("c")
+    x = torch.randn(2, 3, 16, 16)
+    want = F.conv2d(F.pad(x, (0, 2, 1, 0)), _dense_from_table(c), c.bias)
+    torch.testing.assert_close(c(x), want)
+
+
+def test_subsample_is_window_sum_times_coefficient_plus_bias(lenet) -> None:
+    s2 = lenet.get_submodule("S2")
+    x = torch.randn(2, 6, 28, 28)
+    sums = x.unfold(2, 2, 2).unfold(3, 2, 2).sum((-1, -2))
+    torch.testing.assert_close(s2(x), sums * s2.weight.view(1, -1, 1, 1) + s2.bias.view(1, -1, 1, 1))
+
+
+def test_rbf_is_squared_euclidean_distance(lenet) -> None:
+    rbf = lenet.get_submodule("OUTPUT")
+    x = torch.randn(4, 84)
+    want = ((x[:, None, :] - rbf.weight[None]) ** 2).sum(-1)
+    torch.testing.assert_close(rbf(x), want, rtol=1e-4, atol=1e-3)
+
+
+def test_lenet5_trains_only_trainable_weights(lenet) -> None:
+    lenet.zero_grad()
+    lenet(torch.randn(2, 1, 32, 32)).sum().backward()
+    assert lenet.get_submodule("OUTPUT").weight.grad is None
+    assert lenet.get_submodule("C3").weight.grad.abs().sum() > 0
+
+
+# ------------------------------------------------------------------ local
+@pytest.mark.parametrize("shape,k,stride,pad", [
+    ("[2, 9]", 3, 2, 1),
+    ("[2, 7, 6]", [3, 2], [1, 2], [[1, 0], [0, 1]]),
+    ("[2, 4, 5, 4]", 2, 1, 0),
+])
+def test_local_equals_per_position_loop(shape, k, stride, pad) -> None:
+    spec = net(f"  - {{id: l, op: local, out: 3, k: {k}, stride: {stride}, pad: {pad}}}", shape)
+    layer = cnncalc.build_torch(spec).get_submodule("l")
+    assert n_params(layer) == cnncalc.analyze(spec).totals.params
+    x = torch.randn(2, *json.loads(shape))
+    xp = F.pad(x, layer.pre_pad) if layer.pre_pad else x
+    y = layer(x)
+    want = torch.empty_like(y)
+    positions = itertools.product(*[range(n) for n in y.shape[2:]])  # row-major, as weight
+    for index, pos in enumerate(positions):
+        window = xp[(slice(None), slice(None)) + tuple(
+            slice(p * s, p * s + kk) for p, s, kk in zip(pos, layer.stride, layer.kernel_size))]
+        want[(slice(None), slice(None)) + pos] = window.reshape(2, -1) @ layer.weight[index]
+    torch.testing.assert_close(y, want + layer.bias)
+
+
+# ------------------------------------------------------------------ padding, conv variants
+def test_same_padding_with_even_kernel_pads_top_left_explicitly() -> None:
+    model = cnncalc.build_torch(net("  - {id: c, op: conv, out: 4, k: 4, pad: same}", "[3, 6, 6]"))
+    c = model.get_submodule("c")
+    assert isinstance(c, nn.Conv2d) and c.padding == (0, 0)
+    assert c.pre_pad == (2, 1, 2, 1)  # (left, right, top, bottom): extra row top/left
+    x = torch.randn(1, 3, 6, 6)
+    torch.testing.assert_close(c(x), F.conv2d(F.pad(x, (2, 1, 2, 1)), c.weight, c.bias))
+    assert c(x).shape == (1, 4, 6, 6)
+
+
+def test_symmetric_padding_uses_plain_conv() -> None:
+    model = cnncalc.build_torch(net("  - {id: c, op: conv, out: 4, k: 3, pad: same, bias: false}"))
+    c = model.get_submodule("c")
+    assert type(c) is nn.Conv2d and c.padding == (1, 1) and c.bias is None
+
+
+@pytest.mark.parametrize("shape,cls", [("[4, 20]", nn.Conv1d), ("[4, 6, 8, 8]", nn.Conv3d)])
+def test_conv_rank_follows_input(shape, cls) -> None:
+    model = cnncalc.build_torch(net("  - {id: c, op: conv, out: 8, k: 3, groups: 2, dilation: 2}",
+                                    shape))
+    c = model.get_submodule("c")
+    assert type(c) is cls and c.groups == 2 and c.dilation[0] == 2
+
+
+def test_conv_transpose_and_pools() -> None:
+    model = cnncalc.build_torch(net(
+        "  - {id: up, op: conv_transpose, out: 4, k: 3, stride: 2, pad: 1, output_padding: 1}\n"
+        "  - {id: mp, op: maxpool, k: 3, stride: 2, pad: 1, ceil_mode: true}\n"
+        "  - {id: gp, op: avgpool, global: true}\n"))
+    assert isinstance(model.get_submodule("up"), nn.ConvTranspose2d)
+    assert model.get_submodule("mp").ceil_mode is True
+    assert model(torch.randn(1, 3, 16, 16)).shape == (1, 4, 1, 1)
+
+
+# ------------------------------------------------------------------ blocks, names, order
+RESNETISH = """\
+blocks:
+  basic:
+    args: {out: int, stride: 1}
+    layers:
+      - {id: a, op: conv, out: $out, k: 3, stride: $stride, pad: 1, bias: false, bn: true, act: relu}
+      - {id: b, op: conv, out: $out, k: 3, pad: 1, bias: false, bn: true}
+      - {id: sum, op: add, in: [input, b], project: auto}
+      - relu
+"""
+
+
+@pytest.fixture(scope="module")
+def resnetish():
+    spec = net("  - {id: stem, op: conv, out: 8, k: 3, pad: 1}\n"
+               "  - {id: stage, op: basic, out: 16, repeat: {n: 2, first: {stride: 2}}}\n"
+               "  - {op: avgpool, global: true}\n  - flatten\n  - {id: fc, op: linear, out: 10}\n",
+               extra=RESNETISH)
+    return spec, cnncalc.build_torch(spec)
+
+
+def test_block_ids_map_to_nested_modules(resnetish) -> None:
+    _, model = resnetish
+    assert model.path("stage[0].b.bn") == "stage.0.b.bn"
+    assert isinstance(model.get_submodule("stage.0.b.bn"), nn.BatchNorm2d)
+    assert model.layer("stage[0].sum") is model.get_submodule("stage.0.sum")
+    proj = model.get_submodule("stage.0.sum.proj")
+    assert isinstance(proj[0], nn.Conv2d) and proj[0].stride == (2, 2) and proj[0].bias is None
+    assert not hasattr(model.get_submodule("stage.1.sum"), "proj")
+    keys = list(model.state_dict())
+    assert keys[:2] == ["stem.weight", "stem.bias"]
+    assert "stage.0.sum.proj.1.running_var" in keys and "stage.1.a.bn.weight" in keys
+
+
+def test_parameters_follow_spec_order(resnetish) -> None:
+    spec, model = resnetish
+    names = [n for n, _ in model.named_parameters()]
+    assert names[:6] == ["stem.weight", "stem.bias", "stage.0.a.weight", "stage.0.a.bn.weight",
+                         "stage.0.a.bn.bias", "stage.0.b.weight"]
+    assert names[-2:] == ["fc.weight", "fc.bias"]
+    assert names.index("stage.0.sum.proj.0.weight") < names.index("stage.1.a.weight")
+
+
+def test_forward_matches_hand_written_torch(resnetish) -> None:
+    _, model = resnetish
+    model.eval()
+    x = torch.randn(2, 3, 16, 16)
+    m = model.get_submodule
+
+    def block(h, i):
+        a = F.relu(m(f"stage.{i}.a.bn")(m(f"stage.{i}.a")(h)))
+        b = m(f"stage.{i}.b.bn")(m(f"stage.{i}.b")(a))
+        short = m(f"stage.{i}.sum.proj")(h) if i == 0 else h
+        return F.relu(short + b)
+
+    h = block(block(m("stem")(x), 0), 1)
+    want = m("fc")(h.mean((2, 3)))
+    torch.testing.assert_close(model(x), want)
+
+
+def test_relu_runs_in_place_only_when_safe() -> None:
+    model = cnncalc.build_torch(net(
+        "  - {id: r0, op: relu}\n"                       # reads the network input: no
+        "  - {id: c, op: conv, out: 4, k: 3, act: relu}\n"  # sole reader of a conv: yes
+        "  - {id: r2, op: relu, in: c}\n"                 # c (c.act) is also read below: no
+        "  - {id: s, op: add, in: [c, r2]}\n"))
+    assert model.layer("r0").inplace is False
+    assert model.layer("c.act").inplace is True
+    assert model.layer("r2").inplace is False
+    x = torch.randn(1, 3, 16, 16)
+    x0 = x.clone()
+    y = model(x)
+    torch.testing.assert_close(x, x0)  # the caller's input is untouched
+    c = F.relu(model.layer("c")(F.relu(x0)))
+    torch.testing.assert_close(y, c + F.relu(c))
+
+
+def test_ids_that_shadow_module_attributes_get_a_suffix() -> None:
+    model = cnncalc.build_torch(net("  - {id: forward, op: relu}\n  - {id: training, op: relu}\n"))
+    assert model.path("forward") == "forward_" and model.path("training") == "training_"
+    assert model(torch.ones(1, 3, 16, 16)).shape == (1, 3, 16, 16)
+
+
+def test_output_may_be_an_inner_layer_and_dead_branches_still_run() -> None:
+    spec = net("  - {id: a, op: conv, out: 4, k: 3}\n  - {id: aux, op: relu}\n",
+               extra="output: a\n")
+    model = cnncalc.build_torch(spec)
+    seen = []
+    model.layer("aux").register_forward_hook(lambda m, i, o: seen.append(o.shape))
+    assert model(torch.randn(1, 3, 16, 16)).shape == (1, 4, 14, 14)
+    assert seen == [(1, 4, 14, 14)]
+
+
+def test_input_shape_override() -> None:
+    model = cnncalc.build_torch(net("  - {op: conv, out: 4, k: 3}\n  - flatten\n"
+                                    "  - {id: fc, op: linear, out: 2}\n"), input_shape=(3, 8, 8))
+    assert model.get_submodule("fc").in_features == 4 * 6 * 6
+    assert model.input_shape == (3, 8, 8)
+
+
+def test_to_meta_and_back_keeps_connection_table_indices() -> None:
+    with torch.device("meta"):
+        model = cnncalc.build_torch(cnncalc.load("lenet5"))
+    model = model.to_empty(device="cpu")
+    c3 = model.get_submodule("C3")
+    assert all(t.device.type == "cpu" for t in c3._plan[0][:3])
+    nn.init.normal_(c3.weight)
+    x = torch.randn(1, 6, 14, 14)
+    torch.testing.assert_close(c3(x), F.conv2d(x, _dense_from_table(c3), c3.bias))
+
+
+# ------------------------------------------------------------------ environment
+def test_without_torch_build_says_how_to_install(monkeypatch) -> None:
+    monkeypatch.setitem(sys.modules, "torch", None)  # makes `import torch` raise ImportError
+    with pytest.raises(EnvironmentUnavailable) as info:
+        cnncalc.build_torch(cnncalc.load("lenet5"))
+    assert info.value.exit_code == 3
+    assert "pip install 'cnncalc[torch]'" in info.value.format()
