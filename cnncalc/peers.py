@@ -91,12 +91,9 @@ def _zero(row: LayerReport, b: int) -> Counts:
     return {}
 
 
-def _per_element(category: str, scale: int, of: str = "out") -> Rule:
-    """``scale`` per element of the (whole-batch) output or input."""
-    def rule(row: LayerReport, b: int) -> Counts:
-        shape = row.output_shape if of == "out" else row.input_shapes[0]
-        return {category: scale * _n(shape) * b}
-    return rule
+def _per_element(category: str, scale: int) -> Rule:
+    """``scale`` per element of the (whole-batch) output."""
+    return lambda row, b: {category: scale * _n(row.output_shape) * b}
 
 
 def _affine(category: str, with_affine: int, without: int) -> Rule:
