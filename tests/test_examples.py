@@ -464,3 +464,22 @@ def test_spec_format_doc_first_spec_numbers() -> None:
     assert [row.id for row in r.layers] == ["conv1", "conv1.bn", "conv1.act", "maxpool1", "conv2",
                                             "conv2.act", "avgpool1", "flatten1", "fc"]
     assert r.output_shape == (10,) and r.totals.params == 5450 == 448 + 32 + 4640 + 330
+
+
+# ------------------------------------------------------- docs/api.md, run by doctest
+API_DOC = Path(__file__).resolve().parent.parent / "docs" / "api.md"
+
+
+def test_api_doc_examples(monkeypatch: pytest.MonkeyPatch) -> None:
+    import doctest
+    import importlib.util
+
+    monkeypatch.chdir(API_DOC.parent.parent)
+    text = API_DOC.read_text()
+    if importlib.util.find_spec("torch") is None:  # the torch section needs torch
+        text = text.split("<!-- torch -->")[0]
+    test = doctest.DocTestParser().get_doctest(text, {}, "api.md", str(API_DOC), 0)
+    assert len(test.examples) >= 15
+    runner = doctest.DocTestRunner(optionflags=doctest.NORMALIZE_WHITESPACE)
+    runner.run(test)
+    assert runner.summarize(verbose=False).failed == 0
