@@ -366,3 +366,42 @@ def test_cli_check_never_imports_torch(tmp_path: Path) -> None:
             "    assert 'torch' not in sys.modules; raise\n")
     done = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
+
+
+# ---------------------------------------------------- docs and the pre-commit hook
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_docs_check_examples_are_what_cnncalc_prints(tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    doc = (ROOT / "docs" / "check.md").read_text()
+    blocks = doc.split("```")
+    spec = next(b for b in blocks if b.startswith("yaml\ncnncalc: 1\nname: tiny"))[5:]
+    (tmp_path / "specs").mkdir()
+    (tmp_path / "specs" / "tiny.yaml").write_text(spec)
+    resnet18 = (ROOT / "specs" / "resnet18.yaml").read_bytes()
+    (tmp_path / "specs" / "resnet18.yaml").write_bytes(resnet18)
+    monkeypatch.chdir(tmp_path)
+    for fmt, prefix in (("text", ("PASS", "FAIL", "  specs/")), ("github", ("::error",))):
+        out = run("check", "specs/", "--format", fmt).stdout.splitlines()
+        shown = [ln for ln in doc.splitlines() if ln.startswith(prefix)]
+        assert [ln for ln in out if ln.startswith(prefix)] == shown, fmt
+
+
+def test_pre_commit_hook_entry(tmp_path: Path) -> None:
+    import shlex
+
+    import yaml
+
+    (hook,) = yaml.safe_load((ROOT / ".pre-commit-hooks.yaml").read_text())
+    assert hook["id"] == "cnncalc-check" and hook["language"] == "python"
+    entry = shlex.split(hook["entry"])
+    assert entry[:2] == ["cnncalc", "check"]
+    import re
+
+    staged = [write(tmp_path, "a.yaml", GOOD), write(tmp_path, ".github/ci.yml", "on: push\n")]
+    assert all(re.search(hook["files"], str(p)) for p in staged)
+    assert run(*entry[1:], *map(str, staged)).exit_code == 0  # the workflow file is skipped
+    assert run(*entry[1:], str(staged[1])).exit_code == 0     # no spec staged: pass
+    failing = write(tmp_path, "f.yaml", FAILING)
+    assert run(*entry[1:], *map(str, staged), str(failing)).exit_code == 1

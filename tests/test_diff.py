@@ -121,3 +121,11 @@ def test_cli_rev_reads_the_old_version_from_git(tmp_path: Path) -> None:
     assert {c["id"]: c["kind"] for c in data["layers"]}["drop"] == "removed"
     bad = runner.invoke(app, ["diff", str(spec), "--rev", "nosuchrev"])
     assert bad.exit_code == 2 and "git show nosuchrev" in bad.stderr
+
+
+def test_docs_diff_example_is_what_cnncalc_prints() -> None:
+    doc = (Path(__file__).resolve().parent.parent / "docs" / "check.md").read_text()
+    block = doc.split("$ cnncalc diff resnet18 resnet34 --format markdown\n")[1].split("```")[0]
+    shown = [ln for ln in block.splitlines() if ln and ln != "..."]
+    out = runner.invoke(app, ["diff", "resnet18", "resnet34", "--format", "markdown"]).stdout
+    assert len(shown) == 6 and all(ln in out.splitlines() for ln in shown)

@@ -52,6 +52,9 @@ def expected_text(expected: Target | tuple[int, ...]) -> str:
     """``at most 4.5G``, ``between 1M and 30M``, ``25.6M``, ``[1000]``."""
     if isinstance(expected, tuple):
         return "[" + ", ".join(map(str, expected)) + "]"
+    if expected.exact is not None and expected.tol:
+        lo, hi = (plain(expected.exact - expected.tol), plain(expected.exact + expected.tol))
+        return f"{expected.written} ({lo:,} to {hi:,})"
     if expected.exact is not None:
         return expected.written
     lo, hi = expected.min, expected.max
@@ -120,20 +123,22 @@ def summary_line(run: CheckRun) -> str:
 def render_text(run: CheckRun, console: Console, verbose: bool = False) -> None:
     """A line per spec (pytest-like), each failure or error under it, then the total."""
     for r in run.results:
-        console.print(_spec_line(r))
+        console.print(_spec_line(r), soft_wrap=True)
         for o in r.failures if not verbose else r.outcomes:
             mark = Text("  ")
             mark.append(f"{_where(r, o)}: ", style="bold")
             mark.append(describe(o), style=None if o.ok else "red")
-            console.print(mark)
+            console.print(mark, soft_wrap=True)
         if r.error is not None:
             for line in r.error.format().splitlines():
-                console.print(Text("  " + line, style="magenta" if "error:" in line else "dim"))
+                style = "magenta" if "error:" in line else "dim"
+                console.print(Text("  " + line, style=style), soft_wrap=True)
         if verbose:
             for w in r.warnings:
-                console.print(Text(f"  warning: {w}", style="yellow"))
+                console.print(Text(f"  warning: {w}", style="yellow"), soft_wrap=True)
     style = "red bold" if run.exit_code(True) else "green bold"
-    console.print(Text(summary_line(run), style=style if run.results else "yellow bold"))
+    style = style if run.results else "yellow bold"
+    console.print(Text(summary_line(run), style=style), soft_wrap=True)
 
 
 def notices(run: CheckRun, allow_empty: bool) -> list[str]:
