@@ -483,3 +483,39 @@ def test_api_doc_examples(monkeypatch: pytest.MonkeyPatch) -> None:
     runner = doctest.DocTestRunner(optionflags=doctest.NORMALIZE_WHITESPACE)
     runner.run(test)
     assert runner.summarize(verbose=False).failed == 0
+
+
+# ------------------------------------------- the design brief's sketches are expressible
+RESNET50_SKETCH = """
+cnncalc: 1
+defaults:
+  conv: {bias: false, bn: true, act: relu}
+input: [3, 224, 224]
+blocks:
+  bottleneck:
+    args: {width: int, stride: 1}
+    layers:
+      - {id: a, op: conv, out: $width, k: 1}
+      - {id: b, op: conv, out: $width, k: 3, stride: $stride, pad: 1}
+      - {id: c, op: conv, out: "${4 * width}", k: 1, act: none}
+      - {id: sum, op: add, in: [input, c], project: auto}   # 1x1 conv+BN shortcut when shapes differ
+      - relu
+layers:
+  - {id: stem, op: conv, out: 64, k: 7, stride: 2, pad: 3}
+  - {op: maxpool, k: 3, stride: 2, pad: 1}
+  - {id: conv2, op: bottleneck, width: 64, repeat: 3}
+  - {id: conv3, op: bottleneck, width: 128, repeat: {n: 4, first: {stride: 2}}}
+  - {id: conv4, op: bottleneck, width: 256, repeat: {n: 6, first: {stride: 2}}}
+  - {id: conv5, op: bottleneck, width: 512, repeat: {n: 3, first: {stride: 2}}}
+  - {op: avgpool, global: true}
+  - flatten
+  - {id: fc, op: linear, out: 1000}
+"""
+
+
+def test_the_design_briefs_resnet50_sketch() -> None:
+    r = cnncalc.analyze(cnncalc.loads(RESNET50_SKETCH, "resnet50.yaml"), strict=True)
+    assert r.totals.params == 25_557_032            # torchvision's resnet50
+    assert r.totals.macs == 4_089_184_256           # conv + linear weight MACs at 224x224
+    assert r.layer("conv3[0].sum").output_shape == (512, 28, 28)
+    assert r.warnings == ()
