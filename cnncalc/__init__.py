@@ -8,17 +8,32 @@
 
 from __future__ import annotations
 
+import importlib
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .analysis import analyze
 from .errors import CnncalcError, ShapeError, SpecError
-from .graph import Network, Node
-from .report import LayerReport, Report, Totals
-from .spec import Limits, load_network
 
 if TYPE_CHECKING:  # pragma: no cover
     import torch
+
+    from .analysis import analyze
+    from .graph import Network, Node
+    from .report import LayerReport, Report, Totals
+    from .spec import Limits
+
+#: public names imported on first use, so that `cnncalc --help` does not pay for
+#: pydantic, yaml and the op registry (PEP 562)
+_LAZY = {"analyze": "analysis", "Network": "graph", "Node": "graph", "LayerReport": "report",
+         "Report": "report", "Totals": "report", "Limits": "spec", "load_network": "spec"}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        value = getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'cnncalc' has no attribute {name!r}")
 
 __version__ = "0.1.0"
 __all__ = ["CnncalcError", "LayerReport", "Limits", "Network", "Node", "Report", "ShapeError",
@@ -27,17 +42,20 @@ __all__ = ["CnncalcError", "LayerReport", "Limits", "Network", "Node", "Report",
 
 def load(source: str | Path, limits: Limits | None = None) -> Network:
     """Load a spec from a file path, ``-`` (stdin) or a built-in zoo name."""
+    from .spec import Limits, load_network
+
     return load_network(source, limits or Limits())
 
 
 def loads(text: str, name: str = "<string>", limits: Limits | None = None) -> Network:
     """Load a spec from YAML text.
 
+    >>> from cnncalc import analyze
     >>> net = loads("cnncalc: 1\\ninput: [3, 32, 32]\\nlayers: [{op: conv, out: 8, k: 3}]")
     >>> analyze(net).output_shape
     (8, 30, 30)
     """
-    from .spec import parse_network
+    from .spec import Limits, parse_network
 
     return parse_network(text.encode(), name, limits or Limits())
 
