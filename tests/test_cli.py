@@ -341,3 +341,14 @@ def test_analysis_path_does_not_import_torch() -> None:
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           timeout=120)
     assert proc.stdout.strip() == "CLEAN", proc.stdout + proc.stderr
+
+
+def test_help_imports_no_analysis_machinery() -> None:
+    """`cnncalc --help` stays fast: no pydantic, yaml, op registry or torch behind it."""
+    code = ("import sys\nfrom cnncalc.cli import app\nfrom typer.testing import CliRunner\n"
+            "assert CliRunner().invoke(app, ['--help']).exit_code == 0\n"
+            "heavy = ('pydantic', 'yaml', 'torch', 'cnncalc.ops', 'cnncalc.spec')\n"
+            "print(sorted(m for m in sys.modules if m.startswith(heavy)))\n")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=120)
+    assert proc.stdout.strip() == "[]", proc.stdout + proc.stderr
