@@ -333,7 +333,18 @@ def test_normalisation_params_and_buffers() -> None:
         "instance": (0, 0),                     # torch default: no affine, no running stats
         "instance_affine": (2 * c, 0),
     }
+    assert (r.layer("lrn").params, r.layer("lrn").buffers) == (0, 0)  # a fixed formula
     assert all(row.output_shape == (c, 4, 4) and row.macs == 0 for row in r.layers)
+
+
+@worked("global_average_pooling.yaml")
+def test_global_average_pooling_needs_no_parameters() -> None:
+    r = report("global_average_pooling.yaml")
+    assert r.output_shape == (10, 1, 1)
+    assert r.layer("gap").params == r.layer("adaptive").params == 0
+    assert r.layer("adaptive").output_shape == (10, 1, 1)
+    assert r.layer("fc").params == 10 * 5 * 5 * 10 + 10
+    assert rf_size(r.layer("gap")) == [5, 5]
 
 
 # ----------------------------------------------------------- torch oracle
