@@ -26,7 +26,8 @@ BAD_K = "cnncalc: 1\ninput: [1, 32, 32]\nlayers:\n  - {op: conv, out: 6, k: 0}\n
 runner = CliRunner()
 
 
-def run(*args: str, input: str | None = None, env: dict[str, str] | None = None):  # type: ignore[no-untyped-def]
+def run(*args: str, input: str | None = None,
+        env: dict[str, str | None] | None = None):  # type: ignore[no-untyped-def]
     return runner.invoke(app, list(args), input=input, env=env)
 
 
@@ -203,7 +204,8 @@ def test_compare_input_sweep() -> None:
     assert (small["input_shape"], large["input_shape"]) == ([1, 32, 32], [1, 64, 64])
     net = cnncalc.load("lenet5")
     assert large["totals"]["macs"] == cnncalc.analyze(net, (1, 64, 64)).totals.macs
-    assert large["ratios"]["macs"] == pytest.approx(large["totals"]["macs"] / small["totals"]["macs"])
+    expected = large["totals"]["macs"] / small["totals"]["macs"]
+    assert large["ratios"]["macs"] == pytest.approx(expected)
 
 
 def test_compare_table_and_csv() -> None:

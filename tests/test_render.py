@@ -145,7 +145,8 @@ def test_markdown_escapes_pipes() -> None:
 # ----------------------------------------------------------------- units
 @pytest.mark.parametrize(("n", "exact", "expected"), [
     (0, False, "0"), (999, False, "999"), (1000, False, "1.00 K"), (25_557_032, False, "25.56 M"),
-    (4_089_184_256, False, "4.09 G"), (25_557_032, True, "25,557,032"), (2 * 10**12, False, "2.00 T"),
+    (4_089_184_256, False, "4.09 G"), (25_557_032, True, "25,557,032"),
+    (2 * 10**12, False, "2.00 T"),
 ])
 def test_human(n: int, exact: bool, expected: str) -> None:
     assert units.human(n, exact) == expected

@@ -72,16 +72,21 @@ InputOpt = Annotated[Optional[str], typer.Option(
     help="Override the input shape, no batch axis: `3x224x224` (full), `224x224` (spatial "
          "sizes, keep the spec's channels) or `224` (every spatial axis, keep channels).")]
 BatchOpt = Annotated[int, typer.Option(
-    "--batch", "-b", rich_help_panel="Input", min=1, help="Batch size: MACs, FLOPs and activation memory scale with it.")]
+    "--batch", "-b", rich_help_panel="Input", min=1,
+    help="Batch size: MACs, FLOPs and activation memory scale with it.")]
 DTypeOpt = Annotated[DType, typer.Option(
-    "--dtype", rich_help_panel="Input", case_sensitive=False, help="Element type for the memory figures.")]
+    "--dtype", rich_help_panel="Input", case_sensitive=False,
+    help="Element type for the memory figures.")]
 FormatOpt = Annotated[Format, typer.Option(
     "--format", "-f", rich_help_panel="Output", case_sensitive=False,
-    help="table for people; json, csv (one row per layer) or markdown for programs and docs.")]
+    help="table for people; json (summary: the full report; other commands: their fields), "
+         "csv (one row per layer) or markdown for programs and docs.")]
 StrictOpt = Annotated[bool, typer.Option(
-    "--strict", rich_help_panel="Checks and limits", help="Make warnings (e.g. a stride that drops input rows) errors.")]
+    "--strict", rich_help_panel="Checks and limits",
+    help="Make warnings (e.g. a stride that drops input rows) errors.")]
 ExactOpt = Annotated[bool, typer.Option(
-    "--exact", rich_help_panel="Output", help="Show exact figures (25,557,032) instead of humanised ones (25.56 M).")]
+    "--exact", rich_help_panel="Output",
+    help="Show exact figures (25,557,032) instead of humanised ones (25.56 M).")]
 MaxLayersOpt = Annotated[Optional[int], typer.Option(
     "--max-layers", rich_help_panel="Checks and limits", min=1, show_default=False, metavar="N",
     help="Reject specs that expand to more than N layers \\[default: 100000].")]
@@ -199,7 +204,8 @@ def write(text: str) -> None:
     sys.stdout.flush()
 
 
-def console(settings: Settings | None = None, no_color: bool = False):  # type: ignore[no-untyped-def]
+def console(settings: Settings | None = None,
+            no_color: bool = False):  # type: ignore[no-untyped-def]
     """A rich console on stdout that honours ``--no-color`` and NO_COLOR."""
     from ..render.console import make_console
 

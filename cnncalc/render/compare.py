@@ -99,7 +99,8 @@ def grid(reports: list[Report], names: list[str], exact: bool) -> tuple[list[str
     return header, rows
 
 
-def compare_table(reports: list[Report], names: list[str], exact: bool = False):  # type: ignore[no-untyped-def]
+def compare_table(reports: list[Report], names: list[str],
+                  exact: bool = False):  # type: ignore[no-untyped-def]
     """A rich table of :func:`grid`; ratio columns dimmed."""
     from rich import box
     from rich.table import Table
