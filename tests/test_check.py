@@ -405,3 +405,20 @@ def test_pre_commit_hook_entry(tmp_path: Path) -> None:
     assert run(*entry[1:], str(staged[1])).exit_code == 0     # no spec staged: pass
     failing = write(tmp_path, "f.yaml", FAILING)
     assert run(*entry[1:], *map(str, staged), str(failing)).exit_code == 1
+
+
+def test_progress_bar_only_on_a_terminal(tmp_path: Path) -> None:
+    import io
+
+    from rich.console import Console
+
+    from cnncalc.render.check import progress
+
+    files = [str(write(tmp_path, f"s{i:02d}.yaml", GOOD)) for i in range(25)]
+    buf = io.StringIO()
+    with progress(len(files), Console(file=buf, force_terminal=True, width=80), True) as step:
+        run_ = run_check(files, on_result=step)
+    shown = buf.getvalue()
+    assert run_.count("pass") == 25 and "checking" in shown and "s24.yaml" in shown
+    result = run("check", str(tmp_path))  # CliRunner's stderr is not a terminal: no bar
+    assert result.exit_code == 0 and "checking" not in result.stderr

@@ -77,11 +77,13 @@ def check(
     max_macs: Annotated[Optional[str], _Budget("--max-macs", "MACs")] = None,
     max_flops: Annotated[Optional[str], _Budget("--max-flops", "FLOPs")] = None,
     max_activation_bytes: Annotated[Optional[str], _Budget(
-        "--max-activation-bytes", "activation bytes (all outputs, batch 1, float32; 200Mi)")] = None,
+        "--max-activation-bytes",
+        "activation bytes (all outputs, batch 1, float32; 200Mi)")] = None,
     strict: StrictOpt = False,
     format: Annotated[CheckFormat, typer.Option(
         "--format", "-f", rich_help_panel="Output", case_sensitive=False,
-        help="text for people; github for workflow annotations; junit XML; json.")] = CheckFormat.text,
+        help="text for people; github for workflow annotations; junit XML; json.",
+    )] = CheckFormat.text,
     output: OutputOpt = None,
     skip_non_specs: Annotated[bool, typer.Option(
         "--skip-non-specs", help="Skip named YAML files without a top-level `cnncalc:` key "
@@ -178,7 +180,8 @@ def diff(
         help="The new spec; omit it with --rev to compare A with its git revision.")] = None,
     rev: Annotated[Optional[str], typer.Option(
         "--rev", "-r", metavar="REV", show_default=False,
-        help="Compare the spec file A at git revision REV (old) with A as it is now (new).")] = None,
+        help="Compare the spec file A at git revision REV (old) with A as it is now (new).",
+    )] = None,
     format: Annotated[DiffFormat, typer.Option(
         "--format", "-f", rich_help_panel="Output", case_sensitive=False,
         help="table for people; markdown for a PR comment; json.")] = DiffFormat.table,

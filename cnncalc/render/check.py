@@ -315,7 +315,8 @@ def _layer_cells(c: LayerChange, exact: bool) -> list[str]:
             return f(old or new)
         return _arrow(f(old), f(new))
     return [mark, c.id, pick(lambda r: r.op), pick(lambda r: units.shape_str(r.output_shape)),
-            pick(lambda r: units.count(r.params, exact)), pick(lambda r: units.count(r.macs, exact)),
+            pick(lambda r: units.count(r.params, exact)),
+            pick(lambda r: units.count(r.macs, exact)),
             _what(c) if c.kind == "changed" else c.kind]
 
 
@@ -330,7 +331,8 @@ def _what(c: LayerChange) -> str:
         if f in _SHOWN or _FOLLOWS.get(f) in c.fields:
             continue
         if f == "inputs":
-            parts.append(f"in: {', '.join(c.old.inputs)} -> {', '.join(c.new.inputs)}")  # type: ignore[union-attr]
+            old, new = c.old.inputs, c.new.inputs  # type: ignore[union-attr]
+            parts.append(f"in: {', '.join(old)} -> {', '.join(new)}")
         else:
             parts.append(f)
     return "; ".join(parts)
@@ -339,7 +341,8 @@ def _what(c: LayerChange) -> str:
 def _headline(d: ReportDiff) -> str:
     counts = ", ".join(f"{d.count(k)} {k}" for k in ("added", "removed", "changed"))
     return (f"{d.old_label} -> {d.new_label}: {counts} layer(s), {d.count('same')} unchanged; "
-            f"output {units.shape_str(d.old.output_shape)} -> {units.shape_str(d.new.output_shape)}")
+            f"output {units.shape_str(d.old.output_shape)} -> "
+            f"{units.shape_str(d.new.output_shape)}")
 
 
 def _rf_row(d: ReportDiff) -> list[str] | None:

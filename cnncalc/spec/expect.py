@@ -72,7 +72,8 @@ def parse_quantity(value: Any, *, binary: bool = False) -> tuple[Fraction, Fract
     match = _QUANTITY.match(value)
     if not match:
         raise ValueError(f"'{value}' is not a number like 25557032, '25.6M' or '4.5G'")
-    digits, suffix, unit_b = match.group(1).replace("_", "").replace(",", ""), match.group(2) or "", match.group(3)
+    digits = match.group(1).replace("_", "").replace(",", "")
+    suffix, unit_b = match.group(2) or "", match.group(3)
     if (suffix.endswith("i") or unit_b) and not binary:
         raise ValueError(f"'{value}': binary suffixes (Ki, Mi, Gi) and B are for byte figures")
     scale = _SCALE[suffix]
@@ -110,7 +111,8 @@ def _schema(pattern: str, what: str) -> dict[str, Any]:
 
 _COUNT_DOC = ("exact (25557032), as precise as written with a k/M/G/T suffix ('25.6M'), "
               "or bounds {min: 1M, max: 30M}")
-Count = Annotated[Target, PlainValidator(parse_target), WithJsonSchema(_schema(COUNT_PATTERN, _COUNT_DOC))]
+Count = Annotated[Target, PlainValidator(parse_target),
+                  WithJsonSchema(_schema(COUNT_PATTERN, _COUNT_DOC))]
 Bytes = Annotated[Target, PlainValidator(lambda v: parse_target(v, binary=True)),
                   WithJsonSchema(_schema(BYTES_PATTERN, _COUNT_DOC + "; also Ki/Mi/Gi and B"))]
 
@@ -118,7 +120,8 @@ Bytes = Annotated[Target, PlainValidator(lambda v: parse_target(v, binary=True))
 def _parse_rf(value: Any) -> Union[Target, tuple[int, ...]]:
     if isinstance(value, list):
         if not value or any(isinstance(v, bool) or not isinstance(v, int) or v < 1 for v in value):
-            raise ValueError(f"a per-axis receptive field is a list of positive integers, got {value}")
+            raise ValueError("a per-axis receptive field is a list of positive integers, "
+                             f"got {value}")
         return tuple(value)
     return parse_target(value)
 
@@ -126,15 +129,18 @@ def _parse_rf(value: Any) -> Union[Target, tuple[int, ...]]:
 def _parse_shape(value: Any) -> tuple[int, ...]:
     if not isinstance(value, list) or any(isinstance(v, bool) or not isinstance(v, int) or v < 1
                                           for v in value):
-        raise ValueError(f"an output shape is a list of positive integers (no batch), got {value!r}")
+        raise ValueError("an output shape is a list of positive integers (no batch), "
+                         f"got {value!r}")
     return tuple(value)
 
 
 _RF_SCHEMA = {"description": "the receptive field's size: the largest over the spatial axes (a "
                              "figure or bounds), or one exact size per axis",
               "anyOf": [*_schema(COUNT_PATTERN, "")["anyOf"],
-                        {"type": "array", "items": {"type": "integer", "minimum": 1}, "minItems": 1}]}
-RField = Annotated[Union[Target, tuple[int, ...]], PlainValidator(_parse_rf), WithJsonSchema(_RF_SCHEMA)]
+                        {"type": "array", "items": {"type": "integer", "minimum": 1},
+                         "minItems": 1}]}
+RField = Annotated[Union[Target, tuple[int, ...]], PlainValidator(_parse_rf),
+                   WithJsonSchema(_RF_SCHEMA)]
 OutShape = Annotated[tuple[int, ...], PlainValidator(_parse_shape), WithJsonSchema(
     {"description": "the exact output shape, without the batch axis",
      "type": "array", "items": {"type": "integer", "minimum": 1}, "minItems": 1})]
