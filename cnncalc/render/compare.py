@@ -107,9 +107,10 @@ def compare_table(reports: list[Report], names: list[str],
     from rich.text import Text
 
     header, rows = grid(reports, names, exact)
-    table = Table(box=box.SIMPLE_HEAD, pad_edge=False, header_style="bold",
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False, header_style="bold", show_edge=False,
+                  padding=(0, 1, 0, 0), title_justify="left", title_style="dim",
                   title=f"batch {reports[0].batch}, {reports[0].dtype}; ratios against "
-                        f"{names[0]}", title_justify="left", title_style="dim")
+                        f"{names[0]}")
     table.add_column("", style="bold")
     for i, head in enumerate(header[1:]):
         is_ratio = i % 2 == 1
