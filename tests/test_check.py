@@ -422,3 +422,10 @@ def test_progress_bar_only_on_a_terminal(tmp_path: Path) -> None:
     assert run_.count("pass") == 25 and "checking" in shown and "s24.yaml" in shown
     result = run("check", str(tmp_path))  # CliRunner's stderr is not a terminal: no bar
     assert result.exit_code == 0 and "checking" not in result.stderr
+
+
+@pytest.mark.parametrize("command", ["check", "diff", "schema"])
+def test_help_has_examples(command: str) -> None:
+    result = run(command, "--help")
+    assert result.exit_code == 0 and f"cnncalc {command}" in result.stdout
+    assert "Examples" in result.stdout

@@ -68,7 +68,7 @@ def _write_out(text: str, output: Path | None) -> None:
     "cnncalc check specs/ --format github", "cnncalc check specs/ --format junit -o check.xml"))
 def check(
     paths: Annotated[list[str], typer.Argument(
-        metavar="PATH...", show_default=False,
+        metavar="PATH", show_default=False,
         help="Spec files, folders (searched recursively) or built-in names.")],
     glob: Annotated[Optional[list[str]], typer.Option(
         "--glob", "-g", metavar="PATTERN", show_default=False,
