@@ -119,6 +119,28 @@ class Conv(Op):
     def warnings(self, ins: list[Shape]) -> list[str]:
         return self.window(ins).truncation(self.name)
 
+    def explain(self, ins: list[Shape], out: Shape) -> list["Step"]:
+        """Worked arithmetic: output size per axis, parameters (a connect table grouped by
+        how many maps each output map reads), MACs, and any input rows never read."""
+        from ..explain import Step, dims, letters, truncation, window_size
+
+        a, w, c_in = self.args, self.window(ins), ins[0][0]
+        k_sym, m_sym = letters("k", len(w.k)), letters("m", len(w.k))
+        if a.connect is not None:
+            steps = connect_working(a.connect, numel(w.k), a.bias, c_in, self.params(ins).total)
+            macs_text = f"({' + '.join(f'{n}x{r}' for n, r in connect_groups(a.connect))})"
+            macs_sym = "connections"
+        else:
+            per_map = f"{c_in}/{a.groups}" if a.groups > 1 else str(c_in)
+            one, sym = f"{dims(w.k)}x{per_map}", f"{k_sym} x c_in/groups"
+            text, sym = ((f"({one} + 1) x {a.out}", f"({sym} + 1) x c_out") if a.bias
+                         else (f"{one} x {a.out}", f"{sym} x c_out"))
+            steps = [Step("params", text, self.params(ins).total, sym, "params")]
+            macs_text, macs_sym = f"{per_map} x {a.out}", "c_in/groups x c_out"
+        macs = Step("MACs", f"{macs_text} x {dims(w.k, ' x ')} x {dims(out[1:], ' x ')}",
+                    self.macs(ins, out), f"{macs_sym} x {k_sym} x {m_sym}", "macs")
+        return window_size(w, out[1:]) + steps + [macs] + truncation(w)
+
     def torch(self, ins: list[Shape], out: Shape) -> "torch.nn.Module":
         """``nn.ConvNd`` by rank (an explicit pad first when asymmetric); with ``connect``,
         a module holding exactly the connected kernels."""
@@ -129,6 +151,51 @@ class Conv(Op):
             return modules.ConnectConv(a.connect, w.k, w.stride, w.pad, w.dilation, a.bias)
         return modules.conv(len(w.n), ins[0][0], a.out, w.k, w.stride, w.pad, w.dilation,
                             a.groups, a.bias)
+
+
+def connect_groups(connect: list[list[int]]) -> list[tuple[int, int]]:
+    """(output maps, maps each reads) grouped by maps read; LeNet-5's C3 table gives
+    ``[(6, 3), (9, 4), (1, 6)]``."""
+    counts: dict[int, int] = {}
+    for row in connect:
+        counts[len(row)] = counts.get(len(row), 0) + 1
+    return [(counts[r], r) for r in sorted(counts)]
+
+
+def _ranges(ids: list[int]) -> str:
+    """``[0, 1, 2, 5]`` -> ``0-2, 5``."""
+    out: list[str] = []
+    for i in ids:
+        if out and int(out[-1].split("-")[-1]) == i - 1:
+            out[-1] = f"{out[-1].split('-')[0]}-{i}"
+        else:
+            out.append(str(i))
+    return ", ".join(out)
+
+
+def connect_working(connect: list[list[int]], k: int, bias: bool, c_in: int,
+                    total: int) -> list["Step"]:
+    """Which maps feed which, and the parameters of a partial connection table:
+    ``6x(3x25+1) + 9x(4x25+1) + 1x(6x25+1) = 1,516`` for LeNet-5's C3."""
+    from ..explain import Step
+
+    groups = connect_groups(connect)
+    who = "; ".join(
+        f"output map{'s' if n > 1 else ''} "
+        f"{_ranges([j for j, row in enumerate(connect) if len(row) == r])} "
+        f"read{'' if n > 1 else 's'} {r} of {c_in}" for n, r in groups)
+    plus = "+1" if bias else ""
+    steps = [Step("connect table", "", who, "", "note"),
+             Step("connections", " + ".join(f"{n}x{r}" for n, r in groups),
+                  sum(n * r for n, r in groups), "output maps x maps each reads", "params"),
+             Step("params", " + ".join(f"{n}x({r}x{k}{plus})" for n, r in groups), total,
+                  "sum over output maps of (maps read x k_h x k_w" + (" + 1)" if bias else ")"),
+                  "params")]
+    unread = sorted(set(range(c_in)) - {i for row in connect for i in row})
+    if unread:
+        steps.append(Step("connect table", "", f"input maps {_ranges(unread)} are never read",
+                          "", "note"))
+    return steps
 
 
 class ConvTransposeArgs(Shorthand):
@@ -192,6 +259,27 @@ class ConvTranspose(Op):
 
     def flops(self, ins: list[Shape], out: Shape) -> dict[str, int]:
         return {"conv": 2 * self.macs(ins, out), "bias": numel(out) if self.args.bias else 0}
+
+    def explain(self, ins: list[Shape], out: Shape) -> list["Step"]:
+        """Worked arithmetic: output size per axis, parameters, MACs per input element."""
+        from ..explain import Step, dims, letters, per_axis
+
+        a, c_in = self.args, ins[0][0]
+        n, k, s, p, op, d = self._axes(ins[0])
+        items = [(f"({nn}-1)*{ss} - 2*{pp} + {dd}*({kk}-1) + {oo} + 1", o)
+                 for nn, kk, ss, pp, oo, dd, o in zip(n, k, s, p, op, d, out[1:])]
+        per_map = f"{a.out}/{a.groups}" if a.groups > 1 else str(a.out)
+        k_sym = letters("k", len(k))
+        one = f"{dims(k)}x{c_in}x{per_map}"
+        params = (Step("params", f"{one} + {a.out}", self.params(ins).total,
+                       f"{k_sym} x c_in x c_out/groups + c_out", "params") if a.bias else
+                  Step("params", one, self.params(ins).total, f"{k_sym} x c_in x c_out/groups",
+                       "params"))
+        macs = Step("MACs", f"{c_in} x {per_map} x {dims(k, ' x ')} x {dims(n, ' x ')}",
+                    self.macs(ins, out), f"c_in x c_out/groups x {k_sym} x {letters('n', len(k))} "
+                    "(every input element meets every weight once)", "macs")
+        return per_axis("output", items, "shape",
+                        "(n-1)*s - 2p + d*(k-1) + output_padding + 1") + [params, macs]
 
     def rf(self, ins: list[Shape]) -> RFStep:
         n, k, s, p, _, d = self._axes(ins[0])
@@ -260,6 +348,22 @@ class Local(Op):
 
     def warnings(self, ins: list[Shape]) -> list[str]:
         return self.window(ins).truncation(self.name)
+
+    def explain(self, ins: list[Shape], out: Shape) -> list["Step"]:
+        """Worked arithmetic: output size, one kernel (and bias) per output unit, MACs."""
+        from ..explain import Step, dims, letters, truncation, window_size
+
+        w, c_in, c_out = self.window(ins), ins[0][0], self.args.out
+        k_sym, m_sym = letters("k", len(w.k)), letters("m", len(w.k))
+        unit = f"{dims(w.k)}x{c_in}"
+        text, sym = ((f"({unit} + 1) x {c_out} x {dims(out[1:])}",
+                      f"({k_sym} x c_in + 1) x c_out x {m_sym}") if self.args.bias else
+                     (f"{unit} x {c_out} x {dims(out[1:])}", f"{k_sym} x c_in x c_out x {m_sym}"))
+        return window_size(w, out[1:]) + [
+            Step("params", text, self.params(ins).total, sym + " (unshared weights)", "params"),
+            Step("MACs", f"{c_in} x {c_out} x {dims(w.k, ' x ')} x {dims(out[1:], ' x ')}",
+                 self.macs(ins, out), f"c_in x c_out x {k_sym} x {m_sym}", "macs"),
+        ] + truncation(w)
 
     def torch(self, ins: list[Shape], out: Shape) -> "torch.nn.Module":
         """Unshared weights via unfold + one batched matmul (cnncalc.torch.modules)."""

@@ -52,6 +52,18 @@ class Subsample(Op):
     def warnings(self, ins: list[Shape]) -> list[str]:
         return self.window(ins).truncation(self.name)
 
+    def explain(self, ins: list[Shape], out: Shape) -> list["Step"]:
+        """Worked arithmetic: output size (stride k), 2 params per map, 1 multiply per output."""
+        from ..explain import Step, dims, letters, truncation, window_size
+
+        w, c = self.window(ins), ins[0][0]
+        return window_size(w, out[1:]) + [
+            Step("params", f"2 x {c}", self.params(ins).total,
+                 "2 x C (a coefficient and a bias per map)", "params"),
+            Step("MACs", f"{c} x {dims(out[1:], ' x ')}", self.macs(ins, out),
+                 f"C x {letters('m', len(w.k))} (the coefficient times each window sum)", "macs"),
+        ] + truncation(w)
+
     def torch(self, ins: list[Shape], out: Shape) -> "torch.nn.Module":
         """Window sum * coefficient + bias per map (cnncalc.torch.modules.Subsample)."""
         from ..torch import modules
@@ -96,6 +108,17 @@ class Rbf(Op):
 
     def rf(self, ins: list[Shape]) -> RFStep | None:
         return None
+
+    def explain(self, ins: list[Shape], out: Shape) -> list["Step"]:
+        """Worked arithmetic: one centre per (input, class) pair."""
+        from ..explain import Step
+
+        n, o = ins[0][-1], self.args.out
+        kind = "trainable" if self.args.trainable else "fixed"
+        return [Step("params", f"{n} x {o}", self.params(ins).total, f"in x out ({kind} centres)",
+                     "params"),
+                Step("MACs", f"{numel(ins[0])} x {o}", self.macs(ins, out), "numel(x) x out",
+                     "macs")]
 
     def torch(self, ins: list[Shape], out: Shape) -> "torch.nn.Module":
         """Centres as a parameter, ``requires_grad=trainable`` (cnncalc.torch.modules.RBF)."""

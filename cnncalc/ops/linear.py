@@ -42,6 +42,18 @@ class Linear(Op):
     def rf(self, ins: list[Shape]) -> RFStep | None:
         return None
 
+    def explain(self, ins: list[Shape], out: Shape) -> list["Step"]:
+        """Worked arithmetic: a weight per (input, output) pair plus a bias per output."""
+        from ..explain import Step
+
+        n, o = ins[0][-1], self.args.out
+        text, sym = (f"{n} x {o} + {o}", "in x out + out") if self.args.bias else (
+            f"{n} x {o}", "in x out")
+        rows = numel(ins[0][:-1])
+        macs = f"{rows} x {n} x {o}" if rows > 1 else f"{n} x {o}"
+        return [Step("params", text, self.params(ins).total, sym, "params"),
+                Step("MACs", macs, self.macs(ins, out), "numel(x) x out", "macs")]
+
     def torch(self, ins: list[Shape], out: Shape) -> "torch.nn.Module":
         from torch import nn
 
@@ -71,6 +83,12 @@ class Flatten(_Free):
 
     def shape(self, ins: list[Shape]) -> Shape:
         return (numel(ins[0]),)
+
+    def explain(self, ins: list[Shape], out: Shape) -> list["Step"]:
+        """Worked arithmetic: the vector's length is the product of the input's sizes."""
+        from ..explain import Step, dims
+
+        return [Step("output length", dims(ins[0], " x "), out[0], "C x h x w", "shape")]
 
     def torch(self, ins: list[Shape], out: Shape) -> "torch.nn.Module":
         from torch import nn

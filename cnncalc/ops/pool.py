@@ -68,6 +68,16 @@ class _Pool(Op):
     def warnings(self, ins: list[Shape]) -> list[str]:
         return self.window(ins).truncation(self.name)
 
+    def explain(self, ins: list[Shape], out: Shape) -> list["Step"]:
+        """Worked arithmetic: output size per axis (no weights) and any rows never read."""
+        from ..explain import Step, truncation, window_size
+
+        w = self.window(ins)
+        steps = window_size(w, out[1:])
+        if self.args.global_:
+            steps.append(Step("global", "", "one window covers the whole map", "", "note"))
+        return steps + truncation(w)
+
     def _torch_pool(self, ins: list[Shape], kind: str, **extra: object) -> "torch.nn.Module":
         """``nn.{kind}PoolNd`` by rank; ``nn.Adaptive{kind}PoolNd(1)`` when global."""
         from ..torch import modules

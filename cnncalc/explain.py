@@ -1,0 +1,358 @@
+"""Worked arithmetic: every layer's figures as a teacher writes them on the board.
+
+Plain data, no rich: a layer's explanation is a list of :class:`Step` s, each a label,
+the formula with the numbers filled in, and its result::
+
+    output height, width   floor((14 + 2*0 - 1*(5-1) - 1) / 1) + 1 = 10
+    params                 6x(3x25+1) + 9x(4x25+1) + 1x(6x25+1) = 1,516
+
+The op-specific formulas live on the ops themselves (``Op.explain(ins, out)``, next
+to the figures they explain); this module holds the pieces every windowed op shares
+(output size, truncation), the receptive-field recurrence, which needs the network,
+and the walk over a network.  Ops without an ``explain`` method get generic steps
+built from their ``formulas`` and figures.
+
+>>> import cnncalc
+>>> c3 = explain_network(cnncalc.load("lenet5"), layer="C3")[0]
+>>> [s.text() for s in c3.steps if s.label == "params"]
+['6x(3x25+1) + 9x(4x25+1) + 1x(6x25+1) = 1,516']
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass, field
+from fractions import Fraction
+from typing import TYPE_CHECKING, Any, Sequence
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .graph import Network, Node
+    from .ops.base import Op, Window
+    from .report import LayerReport, ReceptiveField, Report
+
+Number = int | float | Fraction
+
+#: what a step is about (renderers may colour by it; JSON carries it)
+KINDS = ("shape", "params", "macs", "flops", "rf", "truncation", "note")
+
+
+@dataclass(frozen=True)
+class Step:
+    """One line of worked arithmetic: ``label: formula = result``.
+
+    ``symbolic`` is the same formula in letters (``(k_h x k_w x c_in/groups + 1) x
+    c_out``); ``formula`` may be empty when the result is a plain statement.
+    """
+
+    label: str
+    formula: str
+    result: Number | str
+    symbolic: str = ""
+    kind: str = "note"
+
+    def text(self) -> str:
+        """``formula = result`` (or the result alone), numbers with thousands commas.
+
+        >>> Step("params", "(5x5x1 + 1) x 6", 156).text()
+        '(5x5x1 + 1) x 6 = 156'
+        """
+        return f"{self.formula} = {fmt(self.result)}" if self.formula else fmt(self.result)
+
+    def to_dict(self) -> dict[str, Any]:
+        result = self.result
+        if isinstance(result, Fraction):
+            result = int(result) if result.denominator == 1 else float(result)
+        return {"label": self.label, "formula": self.formula, "result": result,
+                "symbolic": self.symbolic, "kind": self.kind, "text": self.text()}
+
+
+# ------------------------------------------------------------------ number text
+def fmt(x: Number | str) -> str:
+    """A result: ``1,516``, ``3/2``, ``0.5``; strings as they are."""
+    if isinstance(x, Fraction):
+        return f"{x.numerator:,}" if x.denominator == 1 else f"{x.numerator}/{x.denominator}"
+    if isinstance(x, bool) or isinstance(x, str):
+        return str(x)
+    if isinstance(x, int):
+        return f"{x:,}"
+    return f"{x:g}"
+
+
+def num(x: Number) -> str:
+    """A number inside a formula: no thousands commas, fractions as ``a/b``."""
+    if isinstance(x, Fraction):
+        return str(x.numerator) if x.denominator == 1 else f"{x.numerator}/{x.denominator}"
+    if isinstance(x, float) and x.is_integer():
+        return str(int(x))
+    return str(x)
+
+
+def dims(values: Sequence[int], sep: str = "x") -> str:
+    """``(5, 5)`` -> ``5x5``; with ``sep=" x "``: ``5 x 5``."""
+    return sep.join(str(v) for v in values)
+
+
+_AXES = {1: ("length",), 2: ("height", "width"), 3: ("depth", "height", "width")}
+_LETTER = {"length": "l", "height": "h", "width": "w", "depth": "d"}
+
+
+def axis_names(rank: int) -> tuple[str, ...]:
+    """Names of the spatial axes: ``height, width`` for 2-D inputs."""
+    return _AXES.get(rank, tuple(f"axis {i}" for i in range(rank)))
+
+
+def letters(base: str, rank: int, sep: str = " x ") -> str:
+    """Per-axis symbols: ``letters("k", 2)`` -> ``k_h x k_w``; 1-D: ``k``."""
+    if rank == 1:
+        return base
+    return sep.join(f"{base}_{_LETTER.get(a, str(i))}" for i, a in enumerate(axis_names(rank)))
+
+
+def per_axis(label: str, items: Sequence[tuple[str, Number | str]], kind: str,
+             symbolic: str = "") -> list[Step]:
+    """One step per spatial axis, or one for all axes when their working is the same."""
+    names = axis_names(len(items))
+    if len(items) > 1 and len(set(items)) == 1:
+        return [Step(f"{label} {', '.join(names)}", items[0][0], items[0][1], symbolic, kind)]
+    return [Step(f"{label} {name}", f, r, symbolic, kind) for name, (f, r) in zip(names, items)]
+
+
+# -------------------------------------------------------- shared window working
+WINDOW_SYMBOLIC = "floor((n + 2p - d*(k-1) - 1) / s) + 1"
+
+
+def window_formula(n: int | str, k: int, d: int, s: int, before: int | str, after: int | str,
+                   ceil_mode: bool = False) -> str:
+    """``floor((14 + 2*0 - 1*(5-1) - 1) / 1) + 1``; an asymmetric pad as ``(3+2)``.
+
+    >>> window_formula(6, 4, 1, 1, 2, 1)
+    'floor((6 + (2+1) - 1*(4-1) - 1) / 1) + 1'
+    """
+    pad = f"2*{before}" if before == after else f"({before}+{after})"
+    return f"{'ceil' if ceil_mode else 'floor'}(({n} + {pad} - {d}*({k}-1) - 1) / {s}) + 1"
+
+
+def window_size(w: "Window", outs: Sequence[int]) -> list[Step]:
+    """The output size of a sliding window along each axis, numbers filled in.
+
+    >>> from cnncalc.ops.base import Window
+    >>> window_size(Window((224,), (7,), (1,), (2,), ((3, 3),)), (112,))[0].text()
+    'floor((224 + 2*3 - 1*(7-1) - 1) / 2) + 1 = 112'
+    """
+    items = []
+    for n, k, d, s, (b, a), ke, o in zip(w.n, w.k, w.dilation, w.stride, w.pad, w.k_eff, outs):
+        text = window_formula(n, k, d, s, b, a, w.ceil_mode)
+        if w.ceil_mode and -(-(n + b + a - ke) // s) + 1 != o:
+            text += " - 1"  # the last window would start in the trailing padding
+        items.append((text, o))
+    symbolic = WINDOW_SYMBOLIC.replace("floor", "ceil") if w.ceil_mode else WINDOW_SYMBOLIC
+    return per_axis("output", items, "shape", symbolic)
+
+
+def truncation(w: "Window") -> list[Step]:
+    """Per axis: positions left over after the last window, and whether they are real
+    input rows that are never read (truncation) or only trailing padding."""
+    items, kinds = [], set()
+    unit_of = {"height": "row", "width": "column"}
+    for name, n, s, (b, a), ke in zip(axis_names(len(w.n)), w.n, w.stride, w.pad, w.k_eff):
+        rest = (n + b + a - ke) % s
+        if rest == 0 or w.ceil_mode:
+            items.append(None)
+            continue
+        unit = unit_of.get(name, "position")
+        working = f"({n} + {b}+{a} - {ke}) % {s}"
+        dropped = rest - a
+        if dropped > 0:
+            rows = f"{n - dropped}" if dropped == 1 else f"{n - dropped}-{n - 1}"
+            plural = "s" if dropped > 1 else ""
+            items.append((working, f"{rest} left over, trailing pad {a}: input {unit}{plural} "
+                                   f"{rows} (of 0-{n - 1}) never read, truncation"))
+            kinds.add("truncation")
+        else:
+            items.append((working, f"{rest} left over, within the trailing pad {a}: "
+                                   "no input lost"))
+    if all(i is None for i in items):
+        return []
+    kind = "truncation" if kinds else "note"
+    if any(i is None for i in items):  # some axes tile exactly: name the others alone
+        names = axis_names(len(w.n))
+        return [Step(f"tiling {names[i]}", f, r, "(n + p_before + p_after - k_eff) % s",
+                     "truncation" if "never read" in r else "note")
+                for i, it in enumerate(items) if it is not None for f, r in [it]]
+    return per_axis("tiling", items, kind, "(n + p_before + p_after - k_eff) % s")
+
+
+# ------------------------------------------------------------ receptive fields
+def rf_steps(op: "Op", ins: list[tuple[int, ...]], rf_ins: Sequence["ReceptiveField | None"],
+             rf_out: "ReceptiveField | None") -> list[Step]:
+    """The receptive-field recurrence of one layer (Araujo et al., 2019):
+    ``r = r_in + (k-1)*j_in``, ``j = j_in*s``, ``start = start_in + ((k-1)/2 - p)*j_in``."""
+    if rf_out is None or any(r is None for r in rf_ins):
+        return []
+    if len(ins) > 1:
+        sizes = ", ".join(dims([num(v) for v in r.size]) for r in rf_ins if r)
+        return [Step("receptive field", f"the widest input: max({sizes})",
+                     dims([num(v) for v in rf_out.size]), "r = max over inputs", "rf")]
+    step = op.rf(ins)
+    rf_in = rf_ins[0]
+    if step is None or rf_in is None:
+        return []
+    if step.is_identity:
+        return [Step("receptive field", "", f"unchanged (r = {dims([num(v) for v in rf_in.size])}, "
+                                            f"j = {dims([num(v) for v in rf_in.jump])})", "", "rf")]
+    spans = _span_texts(op, ins, step.span)
+    r_items, j_items, s_items = [], [], []
+    for i, (r, j, st) in enumerate(zip(rf_in.size, rf_in.jump, rf_in.start)):
+        r_items.append((f"r = {num(r)} + {spans[i]}*{num(j)}", r + step.span[i] * j))
+        j_items.append((f"j = {num(j)}*{num(step.factor[i])}", j * step.factor[i]))
+        s_items.append((f"start = {num(st)} + {_offset_text(op, ins, i, step.offset[i])}*{num(j)}",
+                        st + step.offset[i] * j))
+    steps = (per_axis("rf size", r_items, "rf", "r = r_in + (k-1)*j_in")
+             + per_axis("rf jump", j_items, "rf", "j = j_in*s")
+             + per_axis("rf start", s_items, "rf", "start = start_in + ((k-1)/2 - p)*j_in"))
+    if step.whole:
+        steps.append(Step("receptive field", "", "a global reduction: the network's receptive "
+                          "field is read before this layer", "", "note"))
+    return steps
+
+
+def _window_of(op: "Op", ins: list[tuple[int, ...]]) -> "Window | None":
+    get = getattr(op, "window", None)
+    if get is None:
+        return None
+    try:
+        return get(ins)
+    except Exception:  # noqa: BLE001 - an op without a plain window
+        return None
+
+
+def _span_texts(op: "Op", ins: list[tuple[int, ...]], spans: Sequence[Number]) -> list[str]:
+    w = _window_of(op, ins)
+    out = []
+    for i, span in enumerate(spans):
+        if w is not None and span == w.k_eff[i] - 1:
+            d = w.dilation[i]
+            out.append(f"({w.k[i]}-1)" if d == 1 else f"{d}*({w.k[i]}-1)")
+        else:
+            out.append(num(span) if not isinstance(span, Fraction) or span.denominator == 1
+                       else f"({num(span)})")
+    return out
+
+
+def _offset_text(op: "Op", ins: list[tuple[int, ...]], i: int, offset: Number) -> str:
+    w = _window_of(op, ins)
+    if w is not None and offset == Fraction(w.k_eff[i] - 1, 2) - w.pad[i][0]:
+        return f"({num(Fraction(w.k_eff[i] - 1, 2))} - {w.pad[i][0]})"
+    text = num(offset)
+    return f"({text})" if "/" in text or text.startswith("-") else text
+
+
+# ------------------------------------------------------------- generic steps
+def generic_steps(op: "Op", ins: list[tuple[int, ...]], out: tuple[int, ...]) -> list[Step]:
+    """Steps for an op without its own ``explain``: the formula in words and the figure."""
+    f = op.formulas
+    steps = [Step("output shape", "", dims(out), f.get("shape", ""), "shape")]
+    params = op.params(ins)
+    if params.total or params.buffers:
+        steps.append(Step("params", "", params.total, f.get("params", ""), "params"))
+    if params.buffers:
+        steps.append(Step("buffers", "", params.buffers, "", "params"))
+    macs = op.macs(ins, out)
+    if macs:
+        steps.append(Step("MACs", "", macs, f.get("macs", ""), "macs"))
+    return steps
+
+
+def flops_step(op: "Op", breakdown: dict[str, int]) -> list[Step]:
+    """FLOPs as the sum of their categories: ``conv 300,000 + bias 1,600 = 301,600``."""
+    parts = [(k, v) for k, v in breakdown.items() if v]
+    if not parts:
+        return []
+    text = " + ".join(f"{k} {v:,}" for k, v in parts) if len(parts) > 1 else ""
+    return [Step("FLOPs", text, sum(v for _, v in parts), op.formulas.get("flops", ""), "flops")]
+
+
+def op_steps(op: "Op", ins: list[tuple[int, ...]], out: tuple[int, ...]) -> list[Step]:
+    """The op's own worked arithmetic, or generic steps when it has none."""
+    own = getattr(op, "explain", None)
+    return list(own(ins, out)) if own is not None else generic_steps(op, ins, out)
+
+
+# ------------------------------------------------------------ the network walk
+@dataclass(frozen=True)
+class LayerExplanation:
+    """One layer's figures and the working behind them."""
+
+    id: str
+    op: str
+    inputs: tuple[str, ...]
+    input_shapes: tuple[tuple[int, ...], ...]
+    output_shape: tuple[int, ...]
+    steps: tuple[Step, ...]
+    warnings: tuple[str, ...] = ()
+    params: int = 0
+    macs: int = 0
+    flops: int = 0
+    receptive_field: "ReceptiveField | None" = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id, "op": self.op, "inputs": list(self.inputs),
+            "input_shapes": [list(s) for s in self.input_shapes],
+            "output_shape": list(self.output_shape), "params": self.params, "macs": self.macs,
+            "flops": self.flops,
+            "receptive_field": self.receptive_field.to_dict() if self.receptive_field else None,
+            "steps": [s.to_dict() for s in self.steps], "warnings": list(self.warnings),
+        }
+
+
+def explain_layer(node: "Node", row: "LayerReport", rf_ins: Sequence["ReceptiveField | None"]
+                  ) -> LayerExplanation:
+    """The working of one analysed layer (batch 1 figures)."""
+    ins = [tuple(s) for s in row.input_shapes]
+    out = tuple(row.output_shape)
+    steps = op_steps(node.op, ins, out)
+    if not any(s.kind == "flops" for s in steps):
+        steps += flops_step(node.op, dict(node.op.flops(ins, out)))
+    steps += rf_steps(node.op, ins, rf_ins, row.receptive_field)
+    return LayerExplanation(node.id, node.op.name, node.inputs, tuple(ins), out, tuple(steps),
+                            row.warnings, row.params, row.macs, row.flops, row.receptive_field)
+
+
+def select(net: "Network", layer: str | None) -> list["Node"]:
+    """The nodes ``--layer`` names: an id, or a block scope / layer with its
+    shorthand rows (``conv3[0]``, ``C1``).  A UsageError with a suggestion otherwise."""
+    if layer is None:
+        return list(net.nodes)
+    chosen = [n for n in net.nodes if n.id == layer or n.id.startswith(layer + ".")]
+    if not chosen:
+        from .errors import UsageError
+
+        near = difflib.get_close_matches(layer, [n.id for n in net.nodes], n=1)
+        raise UsageError(f"--layer {layer}: no such layer in {net.name}",
+                         hints=(f"did you mean '{near[0]}'?",) if near else
+                         ("`cnncalc shapes SPEC` lists the layer ids",))
+    return chosen
+
+
+def explain_network(net: "Network", input_shape: tuple[int, ...] | None = None,
+                    layer: str | None = None, report: "Report | None" = None
+                    ) -> list[LayerExplanation]:
+    """Explain every layer of ``net`` (or those ``layer`` selects)."""
+    from .analysis import analyze
+    from .graph import INPUT
+
+    report = report or analyze(net, input_shape, strict=False)
+    rfs: dict[str, Any] = {r.id: r.receptive_field for r in report.layers}
+    x = report.input_shape
+    rank = len(x) - 1
+    rfs[INPUT] = _input_rf(rank) if rank >= 1 else None
+    return [explain_layer(node, report.layer(node.id), [rfs[i] for i in node.inputs])
+            for node in select(net, layer)]
+
+
+def _input_rf(rank: int) -> "ReceptiveField":
+    from .report import ReceptiveField
+
+    return ReceptiveField((1,) * rank, (1,) * rank, (0,) * rank)

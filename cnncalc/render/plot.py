@@ -1,0 +1,90 @@
+"""Plots of a report with matplotlib (the optional ``plot`` extra, Agg backend):
+per-layer bars of params, MACs or activation memory, and the receptive field's growth
+with depth.  matplotlib is imported only inside these functions."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ..errors import EnvironmentUnavailable, UsageError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..report import Report
+
+#: --what -> (LayerReport attribute, axis label, title)
+BARS = {
+    "params": ("params", "parameters", "Parameters per layer"),
+    "macs": ("macs", "MACs", "Multiply-accumulates per layer"),
+    "memory": ("activation_bytes", "activation bytes", "Output activation memory per layer"),
+}
+
+
+def require_matplotlib() -> Any:
+    """``matplotlib.pyplot`` on the Agg backend, or exit 3 saying how to install it."""
+    try:
+        import matplotlib
+    except ImportError:
+        raise EnvironmentUnavailable(
+            "plots need matplotlib, which is not installed",
+            hints=("pip install 'cnncalc[plot]'",)) from None
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def plot_report(report: "Report", what: str, path: Path) -> None:
+    """Draw ``what`` (params / macs / memory / rf) for ``report`` into ``path``."""
+    plt = require_matplotlib()
+    rows = [r for r in report.layers if r.shorthand is None or what in ("memory", "rf")]
+    fig, ax = plt.subplots(figsize=(max(6.0, min(0.28 * len(rows) + 2, 40.0)), 4.5))
+    try:
+        if what == "rf":
+            _rf_lines(ax, report)
+        elif what in BARS:
+            _bars(ax, rows, what)
+        else:
+            raise UsageError(f"--what {what}: choose from params, macs, rf, memory")
+        ax.set_title(f"{report.name}: {ax.get_title()}")
+        fig.tight_layout()
+        fig.savefig(path, dpi=120)
+    finally:
+        plt.close(fig)
+
+
+def _bars(ax: Any, rows: list[Any], what: str) -> None:
+    attr, ylabel, title = BARS[what]
+    values = [getattr(r, attr) for r in rows]
+    ax.bar(range(len(rows)), values, color="#4c72b0")
+    ax.set_xticks(range(len(rows)))
+    ax.set_xticklabels([r.id for r in rows], rotation=90,
+                       fontsize=8 if len(rows) < 60 else 5)
+    ax.set_ylabel(ylabel)
+    ax.set_xlim(-0.6, len(rows) - 0.4)
+    ax.ticklabel_format(axis="y", style="sci", scilimits=(-3, 4))
+    ax.set_title(title + f" (total {sum(values):,})")
+
+
+def _rf_lines(ax: Any, report: "Report") -> None:
+    rows = [r for r in report.layers if r.receptive_field is not None]
+    if not rows:
+        raise UsageError(f"{report.name} has no spatial receptive field to plot")
+    axes = len(rows[0].receptive_field.size)
+    names = {1: ["length"], 2: ["height", "width"], 3: ["depth", "height", "width"]}.get(
+        axes, [f"axis {i}" for i in range(axes)])
+    xs = list(range(1, len(rows) + 1))
+    for i, name in enumerate(names):
+        sizes = [float(r.receptive_field.size[i]) for r in rows]
+        if i and sizes == [float(r.receptive_field.size[0]) for r in rows]:
+            continue  # a square field: one line says it
+        ax.plot(xs, sizes, marker="o", markersize=3, label=f"size ({name})")
+    jumps = [float(r.receptive_field.jump[0]) for r in rows]
+    ax.step(xs, jumps, where="post", linestyle="--", label="jump (effective stride)")
+    ax.set_xticks(xs)
+    ax.set_xticklabels([r.id for r in rows], rotation=90, fontsize=8 if len(rows) < 60 else 5)
+    ax.set_xlabel("layer (depth)")
+    ax.set_ylabel("input pixels")
+    ax.legend()
+    ax.grid(alpha=0.3)
+    ax.set_title("Receptive field growth with depth")
