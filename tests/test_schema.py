@@ -113,3 +113,25 @@ expect:
     assert errors(validator, text) == []
     net = cnncalc.loads(text)  # cnncalc agrees, and the figures hold
     assert all(o.ok for o in evaluate(cnncalc.analyze(net), net.expect))
+
+
+def test_draft_07_tools_read_it_too() -> None:
+    """Editors' YAML language server implements draft-07: the schema uses no keyword
+    newer than that ($defs is reached by JSON pointer), so it works there as well."""
+    jsonschema = pytest.importorskip("jsonschema")
+    schema = {k: v for k, v in spec_schema().items() if k != "$schema"}
+    jsonschema.Draft7Validator.check_schema(schema)
+    draft7 = jsonschema.Draft7Validator(schema)
+    for path in SPECS:
+        assert not list(draft7.iter_errors(yaml.safe_load(path.read_text()))), path.name
+    assert list(draft7.iter_errors(yaml.safe_load(BASE + "layers: [{op: conv, out: 8, kk: 3}]")))
+    newer = {"prefixItems", "unevaluatedProperties", "dependentSchemas", "$dynamicRef"}
+    assert not newer & set(_keys(schema))
+
+
+def _keys(node: Any) -> set[str]:
+    if isinstance(node, dict):
+        return set(node) | {k for v in node.values() for k in _keys(v)}
+    if isinstance(node, list):
+        return {k for v in node for k in _keys(v)}
+    return set()
