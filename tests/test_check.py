@@ -429,3 +429,13 @@ def test_help_has_examples(command: str) -> None:
     result = run(command, "--help")
     assert result.exit_code == 0 and f"cnncalc {command}" in result.stdout
     assert "Examples" in result.stdout
+
+
+def test_recap_of_what_did_not_pass_after_many_specs(tmp_path: Path) -> None:
+    for i in range(10):
+        write(tmp_path, f"s{i}.yaml", GOOD)
+    write(tmp_path, "t_fail.yaml", FAILING)
+    out = run("check", str(tmp_path)).stdout.splitlines()
+    recap = out[out.index("not passed:") + 1:]
+    assert recap[0] == f"  FAIL {tmp_path / 't_fail.yaml'} - 5 failed"
+    assert recap[1].startswith("11 specs: 10 passed, 1 failed")

@@ -136,9 +136,23 @@ def render_text(run: CheckRun, console: Console, verbose: bool = False) -> None:
         if verbose:
             for w in r.warnings:
                 console.print(Text(f"  warning: {w}", style="yellow"), soft_wrap=True)
+    _recap(run, console)
     style = "red bold" if run.exit_code(True) else "green bold"
     style = style if run.results else "yellow bold"
     console.print(Text(summary_line(run), style=style), soft_wrap=True)
+
+
+def _recap(run: CheckRun, console: Console) -> None:
+    """After many specs, the ones that did not pass again, as pytest's short summary."""
+    bad = [r for r in run.results if r.status != "pass"]
+    if not bad or len(run.results) < 10:
+        return
+    console.print(Text("not passed:", style="bold"), soft_wrap=True)
+    for r in bad:
+        what = (f"{len(r.failures)} failed" if r.status == "fail"
+                else f"invalid: {r.error.message if r.error else ''}")
+        console.print(Text(f"  {_STATUS_STYLE[r.status][0].strip()} {r.file} - {what}",
+                           style=_STATUS_STYLE[r.status][1]), soft_wrap=True)
 
 
 def notices(run: CheckRun, allow_empty: bool) -> list[str]:
