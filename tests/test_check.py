@@ -439,3 +439,12 @@ def test_recap_of_what_did_not_pass_after_many_specs(tmp_path: Path) -> None:
     recap = out[out.index("not passed:") + 1:]
     assert recap[0] == f"  FAIL {tmp_path / 't_fail.yaml'} - 5 failed"
     assert recap[1].startswith("11 specs: 10 passed, 1 failed")
+
+
+def test_output_file_for_text_and_unwritable_output(tmp_path: Path) -> None:
+    good = str(write(tmp_path, "a.yaml", GOOD))
+    out = tmp_path / "check.txt"
+    assert run("check", good, "-o", str(out)).exit_code == 0
+    assert out.read_text().startswith("PASS ") and "\x1b[" not in out.read_text()
+    bad = run("check", good, "--format", "json", "-o", str(tmp_path / "no" / "x.json"))
+    assert bad.exit_code == 2 and "cannot write" in bad.stderr

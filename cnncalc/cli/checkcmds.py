@@ -125,10 +125,13 @@ def _emit_check(run, format: CheckFormat, output: Path | None,  # type: ignore[n
 
     if format is CheckFormat.text:
         if output is not None:
+            import io
+
             from ..render.console import make_console
 
-            with output.open("w", encoding="utf-8") as f:
-                fmt.render_text(run, make_console(no_color=True, file=f), verbose)
+            buf = io.StringIO()
+            fmt.render_text(run, make_console(no_color=True, file=buf, width=100_000), verbose)
+            _write_out(buf.getvalue(), output)
         fmt.render_text(run, console(no_color=no_color), verbose)
         return
     text = {CheckFormat.json: lambda: fmt.render_json(run, allow_empty),
