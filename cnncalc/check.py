@@ -181,7 +181,7 @@ def _layer_row(report: Report, layer_id: str, raw_layers: Any) -> LayerReport:
         hint = f"; did you mean '{near[0]}'?" if near else ""
         loc = raw_layers.key_loc.get(layer_id) if isinstance(raw_layers, MDict) else None
         raise SpecError(f"expect.layers: no layer '{layer_id}' in the network{hint}", loc=loc,
-                        hints=("`cnncalc layers SPEC` lists the ids",)) from None
+                        hints=("`cnncalc shapes SPEC` lists the layer ids",)) from None
 
 
 def evaluate(report: Report, expect_raw: Any,
