@@ -13,7 +13,7 @@ comes from tensor lifetimes in topological order.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from .errors import CnncalcError, ShapeError, UsageError
 from .graph import INPUT, Network, Node
@@ -65,9 +65,17 @@ def _input_rf(shape: Shape) -> _RF:
     return _RF(ReceptiveField((1,) * n, (1,) * n, (0,) * n), False)
 
 
-def _figures(node: Node, ins: list[Shape], batch: int, size: int, strict: bool) -> LayerReport:
+#: no tensor dimension may have more digits (products of such sizes stay printable)
+MAX_DIM_DIGITS = 60
+
+
+def _figures(node: Node, ins: list[Shape], batch: int, size: int, strict: bool) -> dict[str, Any]:
+    """Every figure of one layer but its receptive field, as LayerReport's fields."""
     op = node.op
     out = op.shape(ins)
+    if any(d >= 10 ** MAX_DIM_DIGITS for d in out):
+        raise ShapeError(f"the output shape has a dimension of more than {MAX_DIM_DIGITS} digits; "
+                         "no real tensor is that large")
     p = op.params(ins)
     macs = op.macs(ins, out)
     breakdown = {k: v * batch for k, v in op.flops(ins, out).items() if v}
@@ -78,10 +86,10 @@ def _figures(node: Node, ins: list[Shape], batch: int, size: int, strict: bool) 
     if strict and warns:
         raise ShapeError(warns[0] + " (an error under --strict)",
                          hints=("change the padding or stride so the windows tile the input",))
-    return LayerReport(
+    return dict(
         id=node.id, op=op.name, inputs=node.inputs, input_shapes=tuple(ins), output_shape=out,
         params=p.total, trainable_params=p.trainable, buffers=p.buffers, macs=macs * batch,
-        flops=sum(breakdown.values()), flops_breakdown=breakdown, receptive_field=None,
+        flops=sum(breakdown.values()), flops_breakdown=breakdown,
         activation_bytes=numel(out) * batch * size, param_bytes=p.total * size, warnings=warns,
         block=node.block, block_name=node.block_name, shorthand=node.shorthand, loc=node.loc,
     )
@@ -138,18 +146,21 @@ def analyze(network: Network, input_shape: Shape | None = None, *, batch: int = 
     for node in network.nodes:
         ins = [shapes[i] for i in node.inputs]
         try:
-            row = _figures(node, ins, batch, size, strict)
+            figures = _figures(node, ins, batch, size, strict)
             state = _propagate(node, ins, [rfs[i] for i in node.inputs])
         except CnncalcError as exc:
             raise _locate(exc, node, ins) from None
-        row = LayerReport(**{**row.__dict__, "receptive_field": state.rf})
+        row = LayerReport(**figures, receptive_field=state.rf)
         shapes[node.id], rfs[node.id] = row.output_shape, state
         if state.rf is not None and not state.mixed:
             rf_at = (state.rf, node.id)
         warnings.extend(f"{node.id}: {w}" for w in row.warnings)
         rows.append(row)
     sizes = {INPUT: numel(x) * batch * size} | {r.id: r.activation_bytes for r in rows}
-    breakdown = {c: sum(r.flops_breakdown.get(c, 0) for r in rows) for c in FLOP_CATEGORIES}
+    breakdown = dict.fromkeys(FLOP_CATEGORIES, 0)
+    for r in rows:
+        for c, v in r.flops_breakdown.items():
+            breakdown[c] += v
     totals = Totals(
         params=sum(r.params for r in rows),
         trainable_params=sum(r.trainable_params for r in rows),
