@@ -6,6 +6,7 @@ from __future__ import annotations
 import itertools
 import json
 import sys
+import warnings
 
 import pytest
 
@@ -293,3 +294,82 @@ def test_without_torch_build_says_how_to_install(monkeypatch) -> None:
         cnncalc.build_torch(cnncalc.load("lenet5"))
     assert info.value.exit_code == 3
     assert "pip install 'cnncalc[torch]'" in info.value.format()
+
+
+# ------------------------------------------------------------------ verify
+def test_verify_finds_nothing_on_the_zoo_sample() -> None:
+    from cnncalc.torch.verify import verify
+
+    for name in ("lenet5", "resnet18"):
+        spec = cnncalc.load(name)
+        assert verify(spec, cnncalc.analyze(spec, (3, 64, 64) if name != "lenet5" else None)) == []
+
+
+def test_verify_reports_each_disagreement() -> None:
+    import dataclasses
+
+    from cnncalc.torch.verify import Disagreement, verify
+
+    spec = cnncalc.load("lenet5")
+    report = cnncalc.analyze(spec)
+    rows = list(report.layers)
+    c3 = next(i for i, r in enumerate(rows) if r.id == "C3")
+    rows[c3] = dataclasses.replace(rows[c3], params=2416, output_shape=(16, 9, 9))
+    found = verify(spec, dataclasses.replace(report, layers=tuple(rows)))
+    assert Disagreement("C3", "params", 2416, 1516) in found
+    assert Disagreement("C3", "output_shape", (16, 9, 9), (16, 10, 10)) in found
+    assert len(found) == 2 and str(found[0]).startswith("C3: ")
+
+
+# ------------------------------------------------------------------ export
+def test_export_torchscript_round_trip(tmp_path) -> None:
+    from cnncalc.torch.export import export_torchscript
+
+    spec = cnncalc.load("lenet5")
+    torch.manual_seed(1)
+    path = export_torchscript(spec, tmp_path / "lenet5.pt")
+    torch.manual_seed(1)
+    model = cnncalc.build_torch(spec).eval()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)  # torch.jit is deprecated in 2.x
+        loaded = torch.jit.load(str(path))
+    x = torch.randn(3, 1, 32, 32)  # another batch size than the traced one
+    torch.testing.assert_close(loaded(x), model(x))
+    assert "C3.weight" in dict(loaded.named_parameters())
+
+
+@pytest.mark.parametrize("exporter", ["dynamo", "torchscript"])
+def test_export_onnx_runs_in_onnx_reference_evaluator(tmp_path, monkeypatch, exporter) -> None:
+    pytest.importorskip("onnx")
+    if exporter == "dynamo":
+        pytest.importorskip("onnxscript")
+    from onnx.reference import ReferenceEvaluator
+
+    from cnncalc.torch import export
+
+    monkeypatch.setattr(export, "onnx_exporter", lambda: exporter)
+    spec = cnncalc.load("lenet5")
+    torch.manual_seed(2)
+    path = export.export_onnx(spec, tmp_path / "lenet5.onnx")
+    torch.manual_seed(2)
+    model = cnncalc.build_torch(spec).eval()
+    x = torch.randn(2, 1, 32, 32)
+    got = ReferenceEvaluator(str(path)).run(None, {"input": x.numpy()})[0]
+    torch.testing.assert_close(torch.from_numpy(got), model(x).detach(), rtol=1e-4, atol=1e-3)
+
+
+def test_export_onnx_without_onnx_says_what_to_install(monkeypatch, tmp_path) -> None:
+    from cnncalc.torch import export
+
+    monkeypatch.setattr(export.importlib.util, "find_spec", lambda name: None)
+    with pytest.raises(EnvironmentUnavailable) as info:
+        export.export_onnx(cnncalc.load("lenet5"), tmp_path / "x.onnx")
+    assert info.value.exit_code == 3 and "pip install onnx" in info.value.format()
+
+
+def test_export_to_a_missing_folder_is_a_usage_error(tmp_path) -> None:
+    from cnncalc.errors import UsageError
+    from cnncalc.torch.export import export_torchscript
+
+    with pytest.raises(UsageError):
+        export_torchscript(cnncalc.load("lenet5"), tmp_path / "nope" / "x.pt")

@@ -1,0 +1,84 @@
+"""Write a spec's module to a file other tools open: ONNX (Netron, onnxruntime) or
+TorchScript (``torch.jit.load`` from Python or C++), for ``cnncalc export``.
+
+Both trace one forward pass on a random input of the spec's shape (batch 1); the graph
+keeps the spec's ids as module names.  ONNX export needs the ``onnx`` package (and
+``onnxscript`` for torch's newer exporter); without them :func:`export_onnx` raises
+EnvironmentUnavailable (exit 3) saying what to install.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import warnings
+from pathlib import Path
+from typing import Sequence
+
+from ..errors import EnvironmentUnavailable, UsageError
+from ..graph import Network
+from . import require_torch
+
+ONNX_HINT = "pip install onnx onnxscript"
+
+
+def _traced_inputs(network: Network, input_shape: Sequence[int] | None):  # type: ignore[no-untyped-def]
+    torch = require_torch()
+    from .build import build
+
+    model = build(network, input_shape).eval()
+    x = torch.randn(1, *model.input_shape, generator=torch.Generator().manual_seed(0))
+    return torch, model, x
+
+
+def _writable(path: str | Path) -> Path:
+    out = Path(path)
+    if out.parent and not out.parent.exists():
+        raise UsageError(f"{out}: the folder {out.parent} does not exist")
+    return out
+
+
+def export_torchscript(network: Network, path: str | Path,
+                       input_shape: Sequence[int] | None = None) -> Path:
+    """Trace the built module and save it as TorchScript; returns the path written."""
+    out = _writable(path)
+    torch, model, x = _traced_inputs(network, input_shape)
+    with torch.no_grad(), warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # torch.jit's deprecation notices
+        traced = torch.jit.trace(model, x)
+    traced.save(str(out))
+    return out
+
+
+def onnx_exporter() -> str:
+    """``"dynamo"`` (torch.onnx's default, needs onnx + onnxscript), ``"torchscript"``
+    (the legacy exporter, needs onnx); EnvironmentUnavailable if neither can run."""
+    have = {name: importlib.util.find_spec(name) is not None for name in ("onnx", "onnxscript")}
+    if have["onnx"] and have["onnxscript"]:
+        return "dynamo"
+    if have["onnx"]:
+        return "torchscript"
+    raise EnvironmentUnavailable("exporting ONNX needs the onnx package, which is not installed",
+                                 hints=(ONNX_HINT,))
+
+
+def export_onnx(network: Network, path: str | Path, input_shape: Sequence[int] | None = None,
+                opset: int | None = None) -> Path:
+    """Export the built module as ONNX (input ``input``, output ``output``, the batch axis
+    dynamic); returns the path written."""
+    exporter = onnx_exporter()
+    out = _writable(path)
+    torch, model, x = _traced_inputs(network, input_shape)
+    kwargs: dict = {"input_names": ["input"], "output_names": ["output"], "verbose": False}
+    if opset is not None:
+        kwargs["opset_version"] = opset
+    with torch.no_grad(), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        if exporter == "dynamo":
+            batch = torch.export.Dim("batch")
+            torch.onnx.export(model, (x,), str(out), dynamo=True,
+                              dynamic_shapes=({0: batch},), **kwargs)
+        else:
+            torch.onnx.export(model, (x,), str(out), dynamo=False,
+                              dynamic_axes={"input": {0: "batch"}, "output": {0: "batch"}},
+                              **kwargs)
+    return out
