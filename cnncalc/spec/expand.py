@@ -236,6 +236,11 @@ class Expander:
         if "repeat" not in entry:
             return self.single(entry, full, inputs, scope, loc)
         n, first, last = self._repeat(entry, scope.vars)
+        if len(self.nodes) + n > self.limits.max_layers:  # every copy adds at least one layer
+            raise LimitError(f"the spec expands to more than {self.limits.max_layers:,} layers "
+                             f"({len(self.nodes):,} so far, then a repeat of {n:,})",
+                             loc=entry.val_loc.get("repeat", loc),
+                             hints=("raise the limit with --max-layers if this is intended",))
         base = _marked({k: v for k, v in entry.items() if k != "repeat"}, loc)
         base.val_loc = dict(entry.val_loc)
         out = inputs
