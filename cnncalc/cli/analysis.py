@@ -24,7 +24,7 @@ from . import app
 from .common import (BatchOpt, DType, DTypeOpt, ExactOpt, Format, FormatOpt, InputOpt,
                      MaxBytesOpt, MaxLayersOpt, NoColorOpt, Settings, SpecArg, StrictOpt,
                      TracebackOpt, analyse_network, analyse_spec, console, emit_report, load_spec,
-                     write)
+                     message, write)
 
 
 def _example(*lines: str) -> str:
@@ -37,6 +37,26 @@ def _settings(**kw: Any) -> Settings:
 
 
 # --------------------------------------------------------- per-layer commands
+VerifyOpt = Annotated[bool, typer.Option(
+    "--verify", rich_help_panel="Checks and limits",
+    help="Also build the module with torch, run one forward pass and compare every layer's "
+         "shape, parameters, buffers and MACs with the analysis (exit 1 on a disagreement).")]
+
+
+def _verify(net: Any, report: Any) -> None:
+    """Report each disagreement between analysis and the built module on stderr."""
+    from ..errors import CheckFailed
+    from ..torch.verify import verify
+
+    found = verify(net, report)
+    for d in found:
+        message(f"verify: {d}")
+    if found:
+        raise CheckFailed(f"{len(found)} figure(s) disagree with the built torch module")
+    message(f"verified: all {len(report.layers)} layers agree with the built torch module "
+            "(shapes, parameters, buffers, MACs)")
+
+
 def _layer_command(view: str, help_text: str, examples: tuple[str, ...]) -> None:
     """Define ``cnncalc <view>``: analyse SPEC and print the view's columns."""
 
@@ -45,10 +65,14 @@ def _layer_command(view: str, help_text: str, examples: tuple[str, ...]) -> None
         dtype: DTypeOpt = DType.float32, format: FormatOpt = Format.table,
         strict: StrictOpt = False, exact: ExactOpt = False, max_layers: MaxLayersOpt = None,
         max_bytes: MaxBytesOpt = None, no_color: NoColorOpt = False,
-        traceback: TracebackOpt = False,
+        traceback: TracebackOpt = False, verify: VerifyOpt = False,
     ) -> None:
         settings = _settings(**locals())
-        emit_report(analyse_spec(spec, settings), view, settings)
+        net = load_spec(spec, settings)
+        report = analyse_network(net, settings)
+        emit_report(report, view, settings)
+        if verify:
+            _verify(net, report)
 
     command.__doc__ = help_text
     command.__name__ = view
