@@ -152,7 +152,8 @@ def window_size(w: "Window", outs: Sequence[int]) -> list[Step]:
 def truncation(w: "Window") -> list[Step]:
     """Per axis: positions left over after the last window, and whether they are real
     input rows that are never read (truncation) or only trailing padding."""
-    items, kinds = [], set()
+    items: list[tuple[str, str] | None] = []
+    kinds = set()
     unit_of = {"height": "row", "width": "column"}
     for name, n, s, (b, a), ke in zip(axis_names(len(w.n)), w.n, w.stride, w.pad, w.k_eff):
         rest = (n + b + a - ke) % s
@@ -173,13 +174,12 @@ def truncation(w: "Window") -> list[Step]:
                                    "no input lost"))
     if all(i is None for i in items):
         return []
-    kind = "truncation" if kinds else "note"
-    if any(i is None for i in items):  # some axes tile exactly: name the others alone
-        names = axis_names(len(w.n))
-        return [Step(f"tiling {names[i]}", f, r, "(n + p_before + p_after - k_eff) % s",
-                     "truncation" if "never read" in r else "note")
-                for i, it in enumerate(items) if it is not None for f, r in [it]]
-    return per_axis("tiling", items, kind, "(n + p_before + p_after - k_eff) % s")
+    sym = "(n + p_before + p_after - k_eff) % s"
+    if len(items) > 1 and len(set(items)) == 1:
+        return per_axis("tiling", items, "truncation" if kinds else "note", sym)
+    names = axis_names(len(w.n))
+    return [Step(f"tiling {names[i]}", f, r, sym, "truncation" if "never read" in r else "note")
+            for i, it in enumerate(items) if it is not None for f, r in [it]]
 
 
 # ------------------------------------------------------------ receptive fields
@@ -329,7 +329,7 @@ def select(net: "Network", layer: str | None) -> list["Node"]:
     if not chosen:
         from .errors import UsageError
 
-        near = difflib.get_close_matches(layer, [n.id for n in net.nodes], n=1)
+        near = difflib.get_close_matches(layer, [n.id for n in net.nodes], n=1, cutoff=0.5)
         raise UsageError(f"--layer {layer}: no such layer in {net.name}",
                          hints=(f"did you mean '{near[0]}'?",) if near else
                          ("`cnncalc shapes SPEC` lists the layer ids",))

@@ -120,12 +120,14 @@ class Candidate:
 
 def solve_stride(n: int, k: int, pad: tuple[int, int], output: int,
                  dilation: int = 1) -> tuple[Candidate, ...]:
-    """Strides with ``window_out(...) == output`` (at most ``n + pad`` of them to try)."""
+    """Strides with ``window_out(...) == output``, up to ``n + pad - k_eff + 1`` (every
+    larger stride gives an output of 1 as well)."""
     _check(input=n, k=k, output=output, dilation=dilation)
     k_eff, (b, a) = dilation * (k - 1) + 1, pad
     if n + b + a < k_eff:
         return ()
-    return tuple(Candidate(s, dropped_rows(n, k_eff, s, b, a)) for s in range(1, n + b + a + 1)
+    return tuple(Candidate(s, dropped_rows(n, k_eff, s, b, a))
+                 for s in range(1, n + b + a - k_eff + 2)
                  if window_out(n, k_eff, s, b, a) == output)
 
 

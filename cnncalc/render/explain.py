@@ -115,6 +115,8 @@ def candidates_text(what: str, found: Sequence[Any], wanted: int, given: str) ->
     for c in found:
         lost = f"  (drops {c.dropped} input row{'s' if c.dropped > 1 else ''})" if c.dropped else ""
         lines.append(f"  {what} {c.value}{lost}")
+    if what == "stride" and wanted == 1:
+        lines.append("  (and every larger stride)")
     return "\n".join(lines) + "\n"
 
 

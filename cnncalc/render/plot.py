@@ -34,20 +34,31 @@ def require_matplotlib() -> Any:
     return plt
 
 
-def plot_report(report: "Report", what: str, path: Path) -> None:
-    """Draw ``what`` (params / macs / memory / rf) for ``report`` into ``path``."""
+def figure(report: "Report", what: str) -> Any:
+    """A matplotlib figure of ``what`` (params / macs / memory / rf) for ``report``."""
     plt = require_matplotlib()
-    rows = [r for r in report.layers if r.shorthand is None or what in ("memory", "rf")]
+    if what != "rf" and what not in BARS:
+        raise UsageError(f"--what {what}: choose from params, macs, rf, memory")
+    rows = [r for r in report.layers if r.shorthand is None or what == "memory"]
     fig, ax = plt.subplots(figsize=(max(6.0, min(0.28 * len(rows) + 2, 40.0)), 4.5))
     try:
         if what == "rf":
-            _rf_lines(ax, report)
-        elif what in BARS:
-            _bars(ax, rows, what)
+            _rf_lines(ax, report.name, rows)
         else:
-            raise UsageError(f"--what {what}: choose from params, macs, rf, memory")
-        ax.set_title(f"{report.name}: {ax.get_title()}")
-        fig.tight_layout()
+            _bars(ax, rows, what)
+    except Exception:
+        plt.close(fig)
+        raise
+    ax.set_title(f"{report.name}: {ax.get_title()}")
+    fig.tight_layout()
+    return fig
+
+
+def plot_report(report: "Report", what: str, path: Path) -> None:
+    """Draw ``what`` for ``report`` into ``path`` (the format from its suffix)."""
+    plt = require_matplotlib()
+    fig = figure(report, what)
+    try:
         fig.savefig(path, dpi=120)
     finally:
         plt.close(fig)
@@ -66,10 +77,10 @@ def _bars(ax: Any, rows: list[Any], what: str) -> None:
     ax.set_title(title + f" (total {sum(values):,})")
 
 
-def _rf_lines(ax: Any, report: "Report") -> None:
-    rows = [r for r in report.layers if r.receptive_field is not None]
+def _rf_lines(ax: Any, name: str, layers: list[Any]) -> None:
+    rows = [r for r in layers if r.receptive_field is not None]
     if not rows:
-        raise UsageError(f"{report.name} has no spatial receptive field to plot")
+        raise UsageError(f"{name} has no spatial receptive field to plot")
     axes = len(rows[0].receptive_field.size)
     names = {1: ["length"], 2: ["height", "width"], 3: ["depth", "height", "width"]}.get(
         axes, [f"axis {i}" for i in range(axes)])

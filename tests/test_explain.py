@@ -1,0 +1,211 @@
+"""`cnncalc explain`: the worked arithmetic.
+
+Oracles: LeNet-5's C3 parameters as the paper counts them (LeCun et al. 1998, Table I:
+6 maps read 3, 9 read 4, 1 reads 6; 1,516 params); ResNet-50's stem as torchvision
+builds it (7x7 stride 2 pad 3: 224 -> 112, 9,408 weights); the course notes' truncation
+example (8 rows, k 3, stride 2: row 7 is never read).  Every formula with numbers is
+also *evaluated* here and must give the printed result, which must equal the figure
+the analysis reports.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import math
+import operator
+import re
+import subprocess
+import sys
+from fractions import Fraction
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+import cnncalc
+from cnncalc.cli import app
+from cnncalc.explain import Step, explain_network
+
+ROOT = Path(__file__).parent.parent
+runner = CliRunner()
+
+_OPS = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul,
+        ast.Div: operator.truediv, ast.Mod: operator.mod}
+
+
+def evaluate(formula: str) -> Fraction:
+    """Evaluate a worked formula (``6x(3x25+1) + ...``, ``floor((..) / 2) + 1``,
+    ``r = 6 + (5-1)*2``) exactly, with a whitelist: numbers, + - * / %, floor, ceil."""
+    text = formula.split(" = ", 1)[-1] if formula.split(" ")[0] in ("r", "j", "start") else formula
+    text = re.sub(r"\b[a-z_]{2,} (?=\d)", "", text)  # FLOPs: "conv 235,200 + bias 4,704"
+    text = re.sub(r"(?<=\d),(?=\d{3})", "", text).replace("x", "*")
+
+    def ev(node: ast.AST) -> Fraction:
+        if isinstance(node, ast.Expression):
+            return ev(node.body)
+        if isinstance(node, ast.Constant) and isinstance(node.value, int):
+            return Fraction(node.value)
+        if isinstance(node, ast.BinOp) and type(node.op) in _OPS:
+            return _OPS[type(node.op)](ev(node.left), ev(node.right))
+        if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
+            return -ev(node.operand)
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in (
+                "floor", "ceil"):
+            return Fraction(getattr(math, node.func.id)(ev(node.args[0])))
+        raise ValueError(f"unexpected {ast.dump(node)} in {formula!r}")
+
+    return ev(ast.parse(text, mode="eval"))
+
+
+def steps_of(name: str, layer: str) -> list[Step]:
+    return list(explain_network(cnncalc.load(name), layer=layer)[0].steps)
+
+
+def step(steps: list[Step], label: str) -> Step:
+    return next(s for s in steps if s.label == label)
+
+
+# ---------------------------------------------------------------- worked numbers
+def test_lenet5_c3_connect_table_grouped() -> None:
+    steps = steps_of("lenet5", "C3")
+    assert step(steps, "params").text() == "6x(3x25+1) + 9x(4x25+1) + 1x(6x25+1) = 1,516"
+    assert step(steps, "params").result == 1516
+    assert step(steps, "connections").text() == "6x3 + 9x4 + 1x6 = 60"
+    assert step(steps, "output height, width").text() == \
+        "floor((14 + 2*0 - 1*(5-1) - 1) / 1) + 1 = 10"
+    assert step(steps, "MACs").text() == "(6x3 + 9x4 + 1x6) x 5 x 5 x 10 x 10 = 150,000"
+    table = step(steps, "connect table").result
+    assert table == ("output maps 0-5 read 3 of 6; output maps 6-14 read 4 of 6; "
+                     "output map 15 reads 6 of 6")
+
+
+def test_connect_grouping_is_computed_not_copied() -> None:
+    """Another table groups differently (and one input map is never read)."""
+    net = cnncalc.loads("cnncalc: 1\ninput: [4, 8, 8]\nlayers:\n"
+                        "  - {id: c, op: conv, out: 3, k: 3, connect: [[0], [0, 1], [1, 2]]}\n")
+    steps = list(explain_network(net)[0].steps)
+    assert step(steps, "params").text() == "1x(1x9+1) + 2x(2x9+1) = 48"
+    assert cnncalc.analyze(net).layer("c").params == 48
+    assert any("input maps 3 are never read" in str(s.result) for s in steps)
+
+
+def test_resnet50_stem() -> None:
+    steps = steps_of("resnet50", "conv1")
+    assert step(steps, "output height, width").text() == \
+        "floor((224 + 2*3 - 1*(7-1) - 1) / 2) + 1 = 112"
+    assert step(steps, "params").text() == "7x7x3 x 64 = 9,408"
+    assert step(steps, "MACs").text() == "3 x 64 x 7 x 7 x 112 x 112 = 118,013,952"
+    assert step(steps, "rf size height, width").text() == "r = 1 + (7-1)*1 = 7"
+    assert step(steps, "rf jump height, width").text() == "j = 1*2 = 2"
+    # one padded position left over, inside the trailing pad: nothing lost
+    tiling = step(steps, "tiling height, width")
+    assert tiling.kind == "note" and "no input lost" in str(tiling.result)
+
+
+def test_truncation_names_the_rows_never_read() -> None:
+    net = cnncalc.load(str(ROOT / "examples" / "truncation.yaml"))
+    by_id = {e.id: e for e in explain_network(net)}
+    steps = list(by_id["k3_stride2"].steps)
+    trunc = [s for s in steps if s.kind == "truncation"]
+    assert [s.label for s in trunc] == ["tiling height", "tiling width"]
+    assert trunc[0].formula == "(8 + 0+0 - 3) % 2"
+    assert "input row 7 (of 0-7) never read" in str(trunc[0].result)
+    # per-axis: only the height of d2l_3x5 drops rows (2 of them)
+    d2l = [s for s in by_id["d2l_3x5"].steps if s.kind == "truncation"]
+    assert len(d2l) == 1 and "rows 6-7" in str(d2l[0].result)
+
+
+def test_receptive_field_recurrence_chains_through_layers() -> None:
+    s4 = steps_of("lenet5", "S4")
+    assert step(s4, "rf size height, width").text() == "r = 14 + (2-1)*2 = 16"
+    assert step(s4, "rf jump height, width").text() == "j = 2*2 = 4"
+
+
+def test_dilated_conv_shows_dilation() -> None:
+    net = cnncalc.loads("cnncalc: 1\ninput: [1, 15, 15]\nlayers:\n"
+                        "  - {id: c, op: conv, out: 1, k: 3, dilation: 2}\n")
+    steps = list(explain_network(net)[0].steps)
+    assert step(steps, "output height, width").text() == \
+        "floor((15 + 2*0 - 2*(3-1) - 1) / 1) + 1 = 11"
+    assert step(steps, "rf size height, width").text() == "r = 1 + 2*(3-1)*1 = 5"
+
+
+ZOO = ["lenet5", "resnet18", "resnet50", "mobilenet_v2", "googlenet", "unet", "c3d", "charcnn",
+       "densenet121", "dilated_context", "nin", "alexnet"]
+EXAMPLES = sorted(str(p) for p in (ROOT / "examples").glob("*.yaml"))
+
+
+@pytest.mark.parametrize("source", ZOO + EXAMPLES, ids=lambda s: Path(s).stem)
+def test_every_formula_evaluates_to_its_result_and_the_report(source: str) -> None:
+    """The written working is real arithmetic: evaluating it gives the result shown,
+    and the results agree with the analysis (params, MACs, output sizes, rf)."""
+    net = cnncalc.load(source)
+    report = cnncalc.analyze(net)
+    for layer in explain_network(net, report=report):
+        row = report.layer(layer.id)
+        for s in layer.steps:
+            numeric = isinstance(s.result, (int, Fraction)) and not isinstance(s.result, bool)
+            if s.formula and numeric and s.kind != "note":
+                assert evaluate(s.formula) == s.result, (layer.id, s)
+            if s.label == "params":
+                assert s.result == row.params, (layer.id, s)
+            if s.label == "MACs":
+                assert s.result == row.macs, (layer.id, s)
+            if s.label == "FLOPs":
+                assert s.result == row.flops, (layer.id, s)
+            if s.label.startswith("output ") and s.kind == "shape" and numeric:
+                assert s.result in row.output_shape, (layer.id, s)
+            if s.label.startswith("rf size"):
+                assert s.result in row.receptive_field.size, (layer.id, s)
+
+
+def test_evaluator_rejects_what_it_does_not_know() -> None:
+    with pytest.raises(ValueError):
+        evaluate("__import__('os')")
+    assert evaluate("floor((14 + 2*0 - 1*(5-1) - 1) / 1) + 1") == 10
+
+
+# ---------------------------------------------------------------------- CLI
+def test_cli_explain_layer_table() -> None:
+    result = runner.invoke(app, ["explain", "lenet5", "--layer", "C3", "--no-color"])
+    assert result.exit_code == 0, result.output
+    assert "6x(3x25+1) + 9x(4x25+1) + 1x(6x25+1) = 1,516" in result.stdout
+    assert "C3.act" in result.stdout and "S2" not in result.stdout.replace("S2 maps", "")
+
+
+def test_cli_explain_markdown_and_json() -> None:
+    md = runner.invoke(app, ["explain", "resnet50", "--layer", "conv1", "-f", "markdown"])
+    assert md.exit_code == 0
+    assert "## conv1 (conv): 3x224x224 -> 64x112x112" in md.stdout
+    assert "`floor((224 + 2*3 - 1*(7-1) - 1) / 2) + 1 = 112`" in md.stdout
+    js = runner.invoke(app, ["explain", "lenet5", "-f", "json"])
+    data = json.loads(js.stdout)
+    c3 = next(layer for layer in data["layers"] if layer["id"] == "C3")
+    params = next(s for s in c3["steps"] if s["label"] == "params")
+    assert params["result"] == 1516 and params["kind"] == "params"
+    assert params["formula"] == "6x(3x25+1) + 9x(4x25+1) + 1x(6x25+1)"
+    assert [layer["id"] for layer in data["layers"]][:2] == ["C1", "C1.act"]
+
+
+def test_cli_explain_input_override() -> None:
+    js = json.loads(runner.invoke(app, ["explain", "lenet5", "-l", "C1", "-i", "36",
+                                        "-f", "json"]).stdout)
+    assert js["layers"][0]["output_shape"] == [6, 32, 32]
+
+
+def test_cli_explain_unknown_layer_suggests() -> None:
+    result = runner.invoke(app, ["explain", "lenet5", "--layer", "C4"])
+    assert result.exit_code == 2
+    assert "did you mean" in result.stderr
+
+
+def test_explain_does_not_import_torch() -> None:
+    code = ("import sys\nfrom cnncalc.cli import main\nsys.argv = ['cnncalc', 'explain', "
+            "'lenet5']\ntry:\n    main()\nexcept SystemExit as e:\n    assert not e.code, e.code\n"
+            "bad = [m for m in ('torch', 'matplotlib') if m in sys.modules]\n"
+            "print('IMPORTED', bad, file=sys.stderr)\nassert not bad, bad\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "IMPORTED []" in done.stderr and "1,516" in done.stdout
