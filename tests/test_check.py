@@ -448,3 +448,15 @@ def test_output_file_for_text_and_unwritable_output(tmp_path: Path) -> None:
     assert out.read_text().startswith("PASS ") and "\x1b[" not in out.read_text()
     bad = run("check", good, "--format", "json", "-o", str(tmp_path / "no" / "x.json"))
     assert bad.exit_code == 2 and "cannot write" in bad.stderr
+
+
+def test_docs_workflow_and_pre_commit_examples_are_valid_yaml() -> None:
+    import yaml
+
+    blocks = [b[5:] for b in (ROOT / "docs" / "check.md").read_text().split("```")
+              if b.startswith("yaml\n")]
+    workflow = yaml.safe_load(next(b for b in blocks if "jobs:" in b))
+    steps = workflow["jobs"]["check"]["steps"]
+    assert any("cnncalc check specs/" in s.get("run", "") for s in steps)
+    config = yaml.safe_load(next(b for b in blocks if "repos:" in b))
+    assert config["repos"][0]["hooks"][0]["id"] == "cnncalc-check"
