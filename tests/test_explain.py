@@ -209,3 +209,28 @@ def test_explain_does_not_import_torch() -> None:
                           timeout=120)
     assert done.returncode == 0, done.stderr
     assert "IMPORTED []" in done.stderr and "1,516" in done.stdout
+
+
+# ------------------------------------------------------------- docs/teaching.md
+def _doc_examples() -> list[tuple[str, str]]:
+    text = (ROOT / "docs" / "teaching.md").read_text()
+    return re.findall(r"```console\n\$ (cnncalc [^\n]*)\n(.*?)```", text, re.S)
+
+
+@pytest.mark.parametrize("command, expected", _doc_examples(), ids=lambda v: v[:50])
+def test_teaching_doc_examples(command: str, expected: str,
+                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each console block of docs/teaching.md is the command's real output at 100
+    columns: stdout, or stderr when the command fails (a reworded output fails here:
+    paste the new text into the doc)."""
+    import shlex
+
+    monkeypatch.chdir(ROOT)  # the doc's paths are relative to the checkout
+    result = runner.invoke(app, shlex.split(command)[1:], env={"COLUMNS": "100"})
+    shown = result.stdout if result.exit_code == 0 else result.stderr
+    assert shown == expected
+
+
+def test_teaching_doc_has_examples() -> None:
+    commands = [c.split()[1] for c, _ in _doc_examples()]
+    assert {"explain", "calc", "solve", "sizes", "graph"} <= set(commands)

@@ -423,7 +423,7 @@ def plot(
     traceback: TracebackOpt = False,
 ) -> None:
     """Per-layer bars of params, MACs or activation memory, or the receptive field's
-    growth with depth (needs matplotlib: pip install 'cnncalc[plot]')."""
+    growth with depth (needs matplotlib: pip install 'cnncalc\\[plot]')."""
     from ..analysis import analyze
     from ..render import plot as render
 

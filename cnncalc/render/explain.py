@@ -25,7 +25,8 @@ def _shapes(layer: "LayerExplanation") -> str:
 
 def render_explain(console: "Console", layers: Sequence["LayerExplanation"],
                    title: str | None = None, symbolic: bool = True) -> None:
-    """Each layer as a heading and a two-column grid: what, and the working."""
+    """Each layer as a heading and a two-column grid: what, and the working.  (Warnings
+    go to stderr with the CLI's other warnings; the tiling steps explain them.)"""
     from rich.table import Table
     from rich.text import Text
 
@@ -45,8 +46,6 @@ def render_explain(console: "Console", layers: Sequence["LayerExplanation"],
             grid.add_row(Text(step.label, style=_STYLE.get(step.kind, "")), Text(step.text()))
             if symbolic and step.symbolic:
                 grid.add_row("", Text(step.symbolic, style="dim"))
-        for warning in layer.warnings:
-            grid.add_row(Text("warning", style="bold yellow"), Text(warning))
         console.print(grid)
 
 
@@ -58,7 +57,6 @@ def explain_markdown(layers: Sequence["LayerExplanation"], title: str | None = N
         for step in layer.steps:
             sym = f" — {step.symbolic}" if step.symbolic else ""
             lines.append(f"- **{step.label}**: `{step.text()}`{sym}")
-        lines += [f"- **warning**: {w}" for w in layer.warnings]
         lines.append("")
     return "\n".join(lines)
 
