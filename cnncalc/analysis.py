@@ -84,8 +84,9 @@ def _figures(node: Node, ins: list[Shape], batch: int, size: int, strict: bool) 
         raise RuntimeError(f"op {op.name} reports unknown FLOP categories {sorted(unknown)}")
     warns = tuple(op.warnings(ins))
     if strict and warns:
-        raise ShapeError(warns[0] + " (an error under --strict)",
-                         hints=("change the padding or stride so the windows tile the input",))
+        raise ShapeError(warns[0] + " (an error when strict)",
+                         hints=("change the padding or stride so the windows tile the input, "
+                                "or set `strict: false` in the spec if this is intended",))
     return dict(
         id=node.id, op=op.name, inputs=node.inputs, input_shapes=tuple(ins), output_shape=out,
         params=p.total, trainable_params=p.trainable, buffers=p.buffers, macs=macs * batch,
@@ -136,7 +137,7 @@ def analyze(network: Network, input_shape: Shape | None = None, *, batch: int = 
     if batch < 1:
         raise UsageError(f"batch must be >= 1, got {batch}")
     size = DTYPE_BYTES[dtype]
-    strict = network.strict if strict is None else strict
+    strict = bool(network.strict if strict is None else strict)
     x = tuple(input_shape) if input_shape is not None else network.input_shape
     shapes: dict[str, Shape] = {INPUT: x}
     rfs: dict[str, _RF] = {INPUT: _input_rf(x)}

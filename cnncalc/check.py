@@ -203,8 +203,11 @@ def evaluate(report: Report, expect_raw: Any,
 
 # ------------------------------------------------------------------ running
 def check_source(source: str | Path, budgets: Mapping[str, Target] | None = None, *,
-                 strict: bool = False, limits: Limits = DEFAULT_LIMITS) -> SpecResult:
-    """Load, analyse and evaluate one spec; errors become an ``error`` result."""
+                 strict: bool | None = None, limits: Limits = DEFAULT_LIMITS) -> SpecResult:
+    """Load, analyse and evaluate one spec; errors become an ``error`` result.
+
+    Truncation is an error unless ``strict`` is False, or it is None and the spec says
+    ``strict: false`` (a spec that truncates on purpose, like a lesson about it)."""
     from .analysis import analyze
     from .spec import read_source, parse_network
 
@@ -214,7 +217,7 @@ def check_source(source: str | Path, budgets: Mapping[str, Target] | None = None
         data, file = read_source(source, limits)
         net = parse_network(data, file, limits)
         name = net.name
-        report = analyze(net, strict=True if strict else None)
+        report = analyze(net, strict=strict if strict is not None else net.strict is not False)
         outcomes = evaluate(report, net.expect, budgets)
     except CnncalcError as exc:
         return SpecResult(file, name, error=exc, seconds=time.perf_counter() - start)
@@ -282,7 +285,7 @@ def collect(paths: Iterable[str], globs: Sequence[str] = DEFAULT_GLOBS,
 
 
 def run_check(files: Sequence[str], budgets: Mapping[str, Target] | None = None, *,
-              strict: bool = False, limits: Limits = DEFAULT_LIMITS,
+              strict: bool | None = None, limits: Limits = DEFAULT_LIMITS,
               on_result: Callable[[SpecResult], None] | None = None,
               skipped: Sequence[str] = (), empty: Sequence[str] = ()) -> CheckRun:
     """Check every file in order; ``on_result`` is called after each (progress bars)."""

@@ -54,7 +54,8 @@ class Network:
     output: str
     source: str = "<spec>"
     input_loc: Loc | None = None
-    strict: bool = False
+    #: the spec's `strict:` (None when unset: `cnncalc check` then treats it as true)
+    strict: bool | None = None
     #: the raw ``expect:`` mapping (with marks), for ``cnncalc check``
     expect: Any = None
     #: the raw document (with marks), for tools that need to point into it

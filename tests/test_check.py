@@ -209,10 +209,14 @@ def test_invalid_spec_is_an_error_result(tmp_path: Path) -> None:
 def test_strict_turns_truncation_into_an_error(tmp_path: Path) -> None:
     text = "cnncalc: 1\ninput: [1, 8, 8]\nlayers: [{op: conv, out: 2, k: 3, stride: 2}]\n"
     path = write(tmp_path, "t.yaml", text)  # (8 - 3) % 2 = 1: the last row is dropped
-    loose = check_source(path)
-    assert loose.status == "pass" and loose.warnings
+    # cnncalc check is strict by default (the design brief): truncation is an error ...
+    assert check_source(path).status == "error"
     assert check_source(path, strict=True).status == "error"
     assert check_source(write(tmp_path, "s.yaml", text + "strict: true\n")).status == "error"
+    # ... unless the spec truncates on purpose, or the run says --no-strict
+    loose = check_source(write(tmp_path, "l.yaml", text + "strict: false\n"))
+    assert loose.status == "pass" and loose.warnings
+    assert check_source(path, strict=False).status == "pass"
 
 
 # ------------------------------------------------------------------- collect
@@ -299,9 +303,9 @@ def test_cli_budgets(tmp_path: Path) -> None:
 def test_cli_strict(tmp_path: Path) -> None:
     path = str(write(tmp_path, "t.yaml", "cnncalc: 1\ninput: [1, 8, 8]\n"
                                          "layers: [{op: conv, out: 2, k: 3, stride: 2}]\n"))
-    assert run("check", path).exit_code == 0
-    strict = run("check", path, "--strict")
-    assert strict.exit_code == 2 and "an error under --strict" in strict.stdout
+    assert run("check", path, "--no-strict").exit_code == 0
+    strict = run("check", path)
+    assert strict.exit_code == 2 and "(an error when strict)" in strict.stdout
 
 
 def test_cli_json(mixed: Path) -> None:

@@ -278,12 +278,12 @@ def test_missing_file() -> None:
 
 
 def test_internal_error_exit_code(monkeypatch: pytest.MonkeyPatch) -> None:
-    import cnncalc.cli.common as common
+    import cnncalc.cli.analysis as commands
 
     def boom(*args: object, **kwargs: object) -> None:
         raise ZeroDivisionError("oops")
 
-    monkeypatch.setattr(common, "analyse_network", boom)
+    monkeypatch.setattr(commands, "analyse_network", boom)
     result = run("summary", "lenet5")
     assert result.exit_code == EXIT_INTERNAL
     assert "internal error: ZeroDivisionError: oops" in result.stderr

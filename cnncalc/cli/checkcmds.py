@@ -79,7 +79,10 @@ def check(
     max_activation_bytes: Annotated[Optional[str], _Budget(
         "--max-activation-bytes",
         "activation bytes (all outputs, batch 1, float32; 200Mi)")] = None,
-    strict: StrictOpt = False,
+    strict: Annotated[Optional[bool], typer.Option(
+        "--strict/--no-strict", rich_help_panel="Checks and limits", show_default=False,
+        help="A stride that drops input rows is an error (the default in check, unless the "
+             "spec says `strict: false`); --no-strict makes it a warning for every spec.")] = None,
     format: Annotated[CheckFormat, typer.Option(
         "--format", "-f", rich_help_panel="Output", case_sensitive=False,
         help="text for people; github for workflow annotations; junit XML; json.",

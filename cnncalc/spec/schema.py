@@ -55,5 +55,8 @@ class Spec(_Strict):
     blocks: dict[str, Block] = {}
     layers: Annotated[list[LayerEntry], Field(min_length=1)]
     output: str | None = None
-    strict: bool = False
+    strict: bool | None = Field(None, description=(
+        "true: a stride that drops input rows is an error everywhere; false: only a warning, "
+        "even in `cnncalc check` (for specs that truncate on purpose); unset: a warning, "
+        "but an error in `cnncalc check`"))
     expect: Optional[Expect] = Field(None, description="figures `cnncalc check` holds the spec to")
