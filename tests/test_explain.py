@@ -234,3 +234,13 @@ def test_teaching_doc_examples(command: str, expected: str,
 def test_teaching_doc_has_examples() -> None:
     commands = [c.split()[1] for c, _ in _doc_examples()]
     assert {"explain", "calc", "solve", "sizes", "graph"} <= set(commands)
+
+
+def test_add_projection_shortcut() -> None:
+    """torchvision's ResNet-50 layer2[0].downsample: Conv2d(256, 512, 1, stride 2) with
+    131,072 weights + BatchNorm2d(512) with 1,024 params and 1,025 buffers."""
+    steps = steps_of("resnet50", "layer2[0].add")
+    assert step(steps, "params").text() == "256x512 + 2x512 = 132,096"
+    assert step(steps, "buffers").text() == "2x512 + 1 = 1,025"
+    assert step(steps, "MACs").text() == "256 x 512 x 28 x 28 = 102,760,448"
+    assert "1x1 conv, stride 2x2" in str(step(steps, "projection").result)

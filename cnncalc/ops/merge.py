@@ -89,6 +89,28 @@ class Add(_Elementwise):
         self.projections(ins)
         return ins[-1]
 
+    def explain(self, ins: list[Shape], out: Shape) -> list["Step"]:
+        """Worked arithmetic: the 1x1 conv + batchnorm projection of each input whose
+        shape differs from the last input's (ResNet's shortcut)."""
+        from ..explain import Step, dims
+
+        c, m = out[0], dims(out[1:], " x ")
+        proj = [(i, p) for i, p in enumerate(self.projections(ins)) if p]
+        steps = [Step("output shape", "", dims(out), "the last input's shape", "shape")]
+        for i, (c_in, stride) in proj:
+            steps.append(Step("projection", "", f"input {i} ({dims(ins[i])}): 1x1 conv, stride "
+                              f"{dims(stride)}, + batchnorm -> {dims(out)}", "", "note"))
+        if proj:
+            p, wrap = self.params(ins), (lambda t: f"({t})" if len(proj) > 1 else t)
+            steps += [
+                Step("params", " + ".join(wrap(f"{ci}x{c} + 2x{c}") for _, (ci, _) in proj),
+                     p.total, "per projection: C_in x C (1x1 conv) + 2C (batchnorm)", "params"),
+                Step("buffers", " + ".join(wrap(f"2x{c} + 1") for _ in proj), p.buffers,
+                     "per projection: 2C + 1 (batchnorm statistics)", "params"),
+                Step("MACs", " + ".join(f"{ci} x {c} x {m}" for _, (ci, _) in proj),
+                     self.macs(ins, out), "per projection: C_in x C x m_h x m_w", "macs")]
+        return steps
+
     def params(self, ins: list[Shape]) -> Params:
         c = ins[-1][0]
         projected = [p for p in self.projections(ins) if p]

@@ -48,6 +48,19 @@ class BatchNorm(Op):
     def rf(self, ins: list[Shape]) -> RFStep | None:
         return pointwise_rf(ins[0])
 
+    def explain(self, ins: list[Shape], out: Shape) -> list["Step"]:
+        """Worked arithmetic: a weight and a bias per channel; running mean and variance
+        per channel plus one batch counter as buffers."""
+        from ..explain import Step, dims
+
+        c, p = ins[0][0], self.params(ins)
+        steps = [Step("output shape", "", dims(out), "unchanged", "shape")]
+        if self.args.affine:
+            steps.append(Step("params", f"2 x {c}", p.total, "2 x C (weight and bias)", "params"))
+        return steps + [Step("buffers", f"2 x {c} + 1", p.buffers,
+                             "2 x C + 1 (running mean, running var, num_batches_tracked)",
+                             "params")]
+
     def torch(self, ins: list[Shape], out: Shape) -> "torch.nn.Module":
         """``nn.BatchNormNd`` by rank (1d for vectors and sequences)."""
         from ..torch import modules
