@@ -185,3 +185,16 @@ def test_error_inside_block_names_the_call_site() -> None:
 def test_expansion_limit() -> None:
     with pytest.raises(cnncalc.errors.LimitError):
         net("cnncalc: 1\ninput: [3, 8, 8]\nlayers: [{op: relu, repeat: 1000000000}]\n")
+
+
+def test_unknown_key_in_a_nested_section_names_the_section() -> None:
+    with pytest.raises(SpecError) as info:
+        net("""
+            cnncalc: 1
+            input: [3, 8, 8]
+            blocks:
+              b: {layerz: [relu]}
+            layers: [relu]
+        """)
+    assert "unknown key 'layerz' in blocks.b; did you mean 'layers'?" in info.value.message
+    assert (info.value.loc.line, info.value.loc.col) == (5, 7)

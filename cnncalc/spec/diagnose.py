@@ -14,6 +14,7 @@ n.yaml:1:13: error: k must be > 0, got 0
 from __future__ import annotations
 
 import difflib
+import typing
 from typing import Any, Sequence
 
 from pydantic import BaseModel, ValidationError
@@ -149,6 +150,44 @@ def _where(path: Sequence[Any]) -> str:
     return text
 
 
+def _submodel(model: Any, parts: Sequence[Any]) -> Any:
+    """The pydantic model that validates ``parts`` below ``model``, or None."""
+    current: Any = model
+    for part in parts:
+        if isinstance(current, type) and issubclass(current, BaseModel):
+            if part not in current.model_fields:
+                return None
+            current = current.model_fields[part].annotation
+            continue
+        candidates = [current]
+        while candidates:  # unwrap Optional / Union / Annotated / dict[str, X] / list[X]
+            current = candidates.pop(0)
+            args = typing.get_args(current)
+            origin = typing.get_origin(current)
+            if origin in (dict, list):
+                current = args[-1]
+                break
+            candidates += list(args)
+        else:
+            return None
+    return current if isinstance(current, type) and issubclass(current, BaseModel) else None
+
+
+def _unknown_key(err: dict[str, Any], raw: Any, model: Any, what: str) -> SpecError:
+    path = [p for p in err["loc"] if not _is_tag(p)]
+    key, parents = path[-1], path[:-1]
+    owner = _submodel(model, parents) if model else None
+    names = [f.alias or n for n, f in owner.model_fields.items()] if owner else []
+    hint = suggest(str(key), names)
+    known = f" (known: {', '.join(names)})" if names else ""
+    node = raw
+    for part in parents:
+        node = node[part] if isinstance(node, (MDict, MList)) else None
+    loc = node.key_loc.get(key) if isinstance(node, MDict) else locate(raw, parents)
+    where = f"{what} '{key}'" if not parents else f"key '{key}' in {_where(parents)}"
+    return SpecError(f"unknown {where}{hint}{known}", loc=loc)
+
+
 def explain(exc: ValidationError, raw: Any, model: type[BaseModel] | None = None,
             what: str = "argument") -> SpecError:
     """The first problem of ``exc`` as a SpecError located in ``raw``."""
@@ -158,12 +197,7 @@ def explain(exc: ValidationError, raw: Any, model: type[BaseModel] | None = None
     group = [e for e in errors if (e["loc"][0] if e["loc"] else None) == field]
     first = group[0]
     if first["type"] == "extra_forbidden":
-        names = list(model.model_fields) if model else []
-        names = [model.model_fields[n].alias or n for n in names] if model else names
-        hint = suggest(str(field), names)
-        known = f" (known: {', '.join(names)})" if names else ""
-        loc = raw.key_loc.get(field) if isinstance(raw, MDict) else None
-        return SpecError(f"unknown {what} '{field}'{hint}{known}", loc=loc)
+        return _unknown_key(first, raw, model, what)
     hints = (FIELD_HINTS[field],) if what == "top-level key" and field in FIELD_HINTS else ()
     if first["type"] == "missing":
         path = [p for p in first["loc"] if not _is_tag(p)]
