@@ -189,7 +189,7 @@ class BasicConv2d(nn.Module):
         self.bn = nn.BatchNorm2d(c_out, eps=0.001)
 
     def forward(self, x: Tensor) -> Tensor:
-        return torch.relu(self.bn(self.conv(x)))
+        return torch.nn.functional.relu(self.bn(self.conv(x)), inplace=True)
 
 
 class Inception(nn.Module):

@@ -5,12 +5,15 @@ loaded by position, the same output on the same input (eval mode)."""
 
 from __future__ import annotations
 
+from collections import Counter
+
 import pytest
 
 import cnncalc
 
 torch = pytest.importorskip("torch")
 from reference_nets import REFERENCES  # noqa: E402
+from torch.utils import _python_dispatch  # noqa: E402,F401  (loads the submodule)
 
 #: input side per net: the spec's 224 where cheap, smaller for the heavy ones (the
 #: weights do not depend on it: every net ends in an adaptive/global pool)
@@ -71,3 +74,28 @@ def test_spec_totals_are_the_references(pair) -> None:
     totals = cnncalc.analyze(cnncalc.load(name)).totals
     assert totals.params == sum(p.numel() for p in ref.parameters())
     assert totals.buffers == sum(b.numel() for b in ref.buffers())
+
+
+class _OpCounter(torch.utils._python_dispatch.TorchDispatchMode):
+    """Counts every aten op a forward pass dispatches."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.ops: Counter[str] = Counter()
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):  # type: ignore[no-untyped-def]
+        self.ops[str(func)] += 1
+        return func(*args, **(kwargs or {}))
+
+
+def test_built_module_runs_the_same_kernels_as_the_reference(pair) -> None:
+    """The speed claim without a stopwatch: the same aten ops, as many times each
+    (so also the same in-place ReLUs), hence the same work as the hand-written net."""
+    name, ref, built = pair
+    x = torch.randn(1, 3, 64, 64)
+    counts = []
+    for model in (ref.eval(), built.eval()):
+        with torch.inference_mode(), _OpCounter() as counter:
+            model(x)
+        counts.append(counter.ops)
+    assert counts[0] == counts[1]
