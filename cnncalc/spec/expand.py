@@ -67,6 +67,56 @@ def _merge(*maps: Any) -> MDict:
     return out
 
 
+class _LowerBound:
+    """A lower bound on the number of layers some entries expand to, computed without
+    expanding them, so ``repeat: 1000`` of a block holding ``repeat: 1000`` is refused at
+    once.  Repeat counts and block arguments that are plain (or computable) integers are
+    followed; anything else, and the bn/act shorthand rows, count as one, so a spec within
+    the limit is never refused here."""
+
+    def __init__(self, blocks: Mapping[str, Any], tables: Mapping[str, Any], cap: int) -> None:
+        self.blocks, self.tables, self.cap = blocks, tables, cap
+        self.memo: dict[Any, int] = {}
+
+    def entries(self, entries: Any, scope: Mapping[str, Any], stack: frozenset[str]) -> int:
+        total = 0
+        for entry in entries if isinstance(entries, list) else ():
+            total += self.entry(entry, scope, stack)
+            if total > self.cap:
+                break
+        return total
+
+    def entry(self, entry: Any, scope: Mapping[str, Any], stack: frozenset[str]) -> int:
+        if not isinstance(entry, dict):
+            return 1
+        rep = entry.get("repeat")
+        n = self._int(rep.get("n") if isinstance(rep, dict) else rep, scope) or 1
+        special = min(n, sum(1 for k in ("first", "last") if isinstance(rep, dict) and rep.get(k)))
+        op = entry.get("op")
+        if not isinstance(op, str) or op not in self.blocks or op in stack:
+            return n
+        block = self.blocks[op]
+        declared = block.get("args") if isinstance(block, dict) else None
+        args = {k: v for k, v in declared.items() if type(v) is int} \
+            if isinstance(declared, dict) else {}
+        for key, value in entry.items():
+            if key not in META and self._int(value, scope) is not None:
+                args[key] = self._int(value, scope)
+        memo = (op, tuple(sorted(args.items(), key=repr)))
+        if memo not in self.memo:
+            self.memo[memo] = self.entries(block.get("layers"), {**self.tables, **args},
+                                           stack | {op})
+        return (n - special) * self.memo[memo] + special  # overridden copies count one
+
+    @staticmethod
+    def _int(value: Any, scope: Mapping[str, Any]) -> int | None:
+        try:
+            value = substitute(value, scope)
+        except CnncalcError:
+            return None
+        return value if type(value) is int and value > 0 else None
+
+
 class Expander:
     """Expands one spec; use :func:`expand`."""
 
@@ -97,31 +147,12 @@ class Expander:
 
     def _precount(self) -> None:
         """Refuse, before expanding anything, a spec whose repeats and blocks multiply past
-        ``max_layers``.  A lower bound: shorthand rows, and counts given by expressions,
-        count as one, so a valid spec is never refused here."""
-        sizes: dict[str, int] = {}
-
-        def size(entries: Any, stack: frozenset[str]) -> int:
-            total = 0
-            for entry in entries if isinstance(entries, list) else ():
-                op, rep = (entry.get("op"), entry.get("repeat")) if isinstance(entry, dict) \
-                    else (entry, None)
-                rep = rep.get("n") if isinstance(rep, dict) else rep
-                n = rep if type(rep) is int and rep > 0 else 1
-                one = 1
-                if isinstance(op, str) and op in self.raw_blocks and op not in stack:
-                    if op not in sizes:
-                        sizes[op] = size(self.raw_blocks[op].get("layers"), stack | {op})
-                    one = sizes[op]
-                total += n * one
-                if total > self.limits.max_layers:
-                    return total
-            return total
-
+        ``max_layers`` (see :class:`_LowerBound`)."""
+        bound = _LowerBound(self.raw_blocks, self.tables, self.limits.max_layers)
         entries = self.raw["layers"]
         total = 0
         for i, entry in enumerate(entries):
-            own = size([entry], frozenset())
+            own = bound.entries([entry], self.tables, frozenset())
             total += own
             if total > self.limits.max_layers:
                 raise LimitError(
@@ -329,11 +360,12 @@ class Expander:
         common = dict(loc=loc, trace=scope.trace, block=scope.block, block_name=scope.block_name)
         self._add(Node(full, op, inputs, arg_locs=dict(args.val_loc), **common))
         last = full
-        if getattr(op.args, "bn", False):
+        given = vars(op.args)  # (getattr of a field a model lacks is slow in pydantic)
+        if given.get("bn", False):
             bn = self._shorthand("batchnorm", scope)
             self._add(Node(f"{full}.bn", bn, (last,), shorthand="bn", **common))
             last = f"{full}.bn"
-        act = getattr(op.args, "act", "none")
+        act = given.get("act", "none")
         if act != "none":
             self._add(Node(f"{full}.act", self._shorthand(act, scope), (last,), shorthand="act",
                            **common))
