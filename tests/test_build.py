@@ -373,3 +373,53 @@ def test_export_to_a_missing_folder_is_a_usage_error(tmp_path) -> None:
 
     with pytest.raises(UsageError):
         export_torchscript(cnncalc.load("lenet5"), tmp_path / "nope" / "x.pt")
+
+
+# ------------------------------------------------------------------ every op, verified
+#: one small spec per op (input [4, 12, 12]), with non-default arguments where they exist
+OP_SAMPLES = {
+    "conv": "- {op: conv, out: 6, k: 3, stride: 2, pad: [[1, 0], [0, 1]], dilation: 2, groups: 2}",
+    "conv_transpose": "- {op: conv_transpose, out: 6, k: 3, stride: 2, pad: 1, output_padding: 1, "
+                      "groups: 2, dilation: 1}",
+    "local": "- {op: local, out: 3, k: 3, stride: 2, pad: same}",
+    "maxpool": "- {op: maxpool, k: 3, stride: 2, pad: 1, dilation: 2, ceil_mode: true}",
+    "avgpool": "- {op: avgpool, k: 3, stride: 2, pad: 1, ceil_mode: true}",
+    "adaptive_avgpool": "- {op: adaptive_avgpool, size: [5, 3]}",
+    "adaptive_maxpool": "- {op: adaptive_maxpool, size: 5}",
+    "subsample": "- {op: subsample, k: [2, 3]}",
+    "linear": "- {op: linear, out: 5}",  # over the last axis of [4, 12, 12]
+    "rbf": "- flatten\n- {op: rbf, out: 5, trainable: true}",
+    "flatten": "- flatten",
+    "identity": "- identity",
+    "dropout": "- {op: dropout, p: 0.3}",
+    "leaky_relu": "- {op: leaky_relu, slope: 0.2}",
+    "softmax": "- {op: softmax, dim: 1}",
+    "prelu": "- {op: prelu}\n- {op: prelu, shared: true, init: 0.1}",
+    "batchnorm": "- {op: batchnorm, eps: 0.001, momentum: 0.2}\n- flatten\n- {op: batchnorm}",
+    "layernorm": "- {op: layernorm}\n- {op: layernorm, over: channels, bias: false}",
+    "instancenorm": "- {op: instancenorm, affine: true, track_running_stats: true}",
+    "groupnorm": "- {op: groupnorm, groups: 2}",
+    "lrn": "- {op: lrn, size: 3}",
+    "add": "- {id: a, op: conv, out: 8, k: 1, stride: 2}\n- {op: add, in: [input, a], project: auto}",
+    "mul": "- {id: a, op: sigmoid}\n- {op: mul, in: [input, a, a]}",
+    "concat": "- {id: a, op: relu}\n- {op: concat, in: [input, a]}",
+    "upsample": "- {op: upsample, scale: [2, 3], mode: bilinear, align_corners: true}\n"
+                "- {op: upsample, size: 30}",
+    "zeropad": "- {op: zeropad, pad: [[1, 0], [2, 3]]}",
+    "channel_shuffle": "- {op: channel_shuffle, groups: 2}",
+}
+
+
+@pytest.mark.parametrize("name", sorted(REGISTRY))
+def test_every_op_verifies_against_torch(name: str) -> None:
+    from cnncalc.torch.verify import verify
+
+    sample = OP_SAMPLES.get(name)
+    if sample is None:
+        assert REGISTRY[name].family == "activation", f"add a sample spec for op {name}"
+        sample = f"- {name}"
+    spec = net("\n".join("  " + line for line in sample.splitlines()), "[4, 12, 12]")
+    report = cnncalc.analyze(spec)
+    assert verify(spec, report) == []
+    model = cnncalc.build_torch(spec).eval()
+    assert model(torch.randn(2, 4, 12, 12)).shape == (2, *report.output_shape)
