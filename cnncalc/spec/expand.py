@@ -155,9 +155,11 @@ class Expander:
             own = bound.entries([entry], self.tables, frozenset())
             total += own
             if total > self.limits.max_layers:
+                alone = (f" (this entry alone makes at least {own:,}: repeats and blocks "
+                         "multiply)") if own > 1 else ""
                 raise LimitError(
-                    f"the spec would expand to more than {self.limits.max_layers:,} layers "
-                    f"(repeats and blocks multiply: this entry makes at least {own:,})",
+                    f"the spec would expand to more than {self.limits.max_layers:,} layers: "
+                    f"at least {total:,} by this entry{alone}",
                     loc=entry.val_loc.get("repeat", entries.item_loc[i])
                     if isinstance(entry, MDict) else entries.item_loc[i],
                     hints=("raise the limit with --max-layers if this is intended",))
@@ -345,6 +347,7 @@ class Expander:
             near = difflib.get_close_matches(op_name, list(REGISTRY) + list(self.blocks), n=1)
             hint = f"; did you mean '{near[0]}'?" if near else ""
             raise SpecError(f"op '{op_name}' is unknown{hint}", loc=op_loc,
+                            layer=None if "id" in entry else "",  # not its made-up id
                             hints=("`cnncalc ops` lists every op",))
         op_cls = get_op(op_name)
         lo, hi = op_cls.arity
