@@ -212,7 +212,8 @@ def explain(exc: ValidationError, raw: Any, model: type[BaseModel] | None = None
                          "is not a name; keys are names like out or k", loc=locate(raw, path[:-1]))
     # a union reports one error per member: prefer one that got past the type check
     real = [e for e in group if not e["type"].endswith("_type") and e["type"] != "literal_error"]
-    if len(group) > 1 and not real:
+    union = any(_is_tag(p) for e in group for p in e["loc"])  # else: several plain errors
+    if len(group) > 1 and not real and union:
         tags = [next((p for p in e["loc"] if _is_tag(p)), None) for e in group]
         described = list(dict.fromkeys(_describe_tag(t) for t in tags if t))
         expected = ", ".join(described[:-1]) + " or " + described[-1] if len(described) > 1 \
