@@ -35,7 +35,7 @@ FLOP_CATEGORIES = ("conv", "linear", "bias", "norm", "activation", "pool", "merg
 class OpArgs(BaseModel):
     """Base of every op's argument model: strict types, unknown keys rejected."""
 
-    model_config = ConfigDict(strict=True, extra="forbid", frozen=True)
+    model_config = ConfigDict(strict=True, extra="forbid", frozen=True, defer_build=True)
 
 
 @dataclass(frozen=True)
