@@ -91,41 +91,88 @@ def test_random_bytes(data: bytes) -> None:
 
 
 # ------------------------------------------------------------ spec-shaped documents
-small = st.one_of(st.integers(-1, 9), st.sampled_from([0, 1, 2, 3, 64, 10**9]),
-                  st.lists(st.integers(-1, 6), max_size=4),
-                  st.lists(st.lists(st.integers(0, 3), max_size=3), max_size=3),
-                  st.sampled_from(ODD_STRINGS), st.booleans(), st.floats(-2, 2), st.none())
-layer_ids = st.sampled_from(["a", "b", "c", "input", "x1", "blk"])
-layer = st.one_of(
-    st.sampled_from(OPS),
-    st.fixed_dictionaries(
-        {"op": st.sampled_from(OPS + ["blk", "blk2"])},
-        optional={"id": layer_ids, "in": layer_ids | st.lists(layer_ids, max_size=3) | small,
-                  "repeat": small | st.fixed_dictionaries({"n": small}, optional={
-                      "first": st.dictionaries(st.sampled_from(ARGS), small, max_size=2)}),
-                  **{a: small for a in ["out", "k", "stride", "pad", "dilation", "groups",
-                                        "size", "p", "act", "bn", "global", "project",
-                                        "connect", "scale", "w"]}}),
-)
-specs = st.fixed_dictionaries(
-    {"cnncalc": st.just(1) | small, "input": st.lists(st.integers(-1, 40), max_size=5) | small,
-     "layers": st.lists(layer, max_size=8)},
-    optional={
-        "blocks": st.fixed_dictionaries({"blk": st.fixed_dictionaries(
-            {"layers": st.lists(layer, max_size=5)},
-            optional={"args": st.dictionaries(st.sampled_from(["w", "n", "s"]),
-                                              st.sampled_from(["int", 1, 2, "any"]), max_size=3),
-                      "output": layer_ids})}),
-        "tables": st.dictionaries(st.sampled_from(["w", "x", "t"]), small, max_size=3),
-        "defaults": st.dictionaries(st.sampled_from(OPS[:6] + ["blk"]),
-                                    st.dictionaries(st.sampled_from(ARGS), small, max_size=2),
-                                    max_size=2),
-        "output": layer_ids, "strict": st.booleans() | small,
-    })
+# Mostly plausible values, so most documents get past the schema into expansion and
+# analysis; now and then junk, to probe each argument's validation.
+junk = st.one_of(st.integers(-1, 9), st.sampled_from([0, 10**9, 10**29, 2**63]),
+                 st.lists(st.integers(-1, 6), max_size=4),
+                 st.lists(st.lists(st.integers(0, 3), max_size=3), max_size=3),
+                 st.sampled_from(ODD_STRINGS), st.booleans(), st.floats(-2, 2), st.none())
+plausible = {
+    "k": st.integers(1, 4) | st.lists(st.integers(1, 3), min_size=1, max_size=3),
+    "stride": st.integers(1, 3), "dilation": st.integers(1, 2), "groups": st.integers(1, 4),
+    "pad": st.integers(0, 2) | st.sampled_from(["same", "valid", [[0, 1], [1, 0]], [1, 0]]),
+    "out": st.integers(1, 8), "size": st.integers(1, 4) | st.lists(st.integers(1, 3), max_size=3),
+    "p": st.floats(0, 1), "global": st.booleans(), "bias": st.booleans(), "bn": st.booleans(),
+    "act": st.sampled_from(["relu", "none", "tanh", "sigmoid"]), "ceil_mode": st.booleans(),
+    "project": st.sampled_from(["auto", "none"]), "scale": st.integers(1, 3),
+    "output_padding": st.integers(0, 1), "connect": st.lists(
+        st.lists(st.integers(0, 3), min_size=1, max_size=3, unique=True), min_size=1, max_size=4),
+}
+IDS = ["a", "b", "c", "x1", "input", "blk1"]
+
+
+def rarely(draw: st.DrawFn, one_in: int) -> bool:
+    """True about once in ``one_in`` draws (hypothesis favours a range's ends: use its middle)."""
+    return draw(st.integers(0, one_in - 1)) == one_in // 2
+
+
+@st.composite
+def layer(draw: st.DrawFn, ops: list[str]) -> Any:
+    op = draw(st.sampled_from(ops))
+    if rarely(draw, 6):
+        return op  # the bare-string form
+    entry: dict[str, Any] = {"op": op}
+    model = REGISTRY[op].Args.model_fields if op in REGISTRY else {}
+    fields = [f.alias or n for n, f in model.items()] if op in REGISTRY else ["w", "n"]
+    required = [f.alias or n for n, f in model.items() if f.is_required()]
+    chosen = [] if rarely(draw, 10) else required
+    chosen += draw(st.lists(st.sampled_from(fields), max_size=3, unique=True)) if fields else []
+    for name in dict.fromkeys(chosen):
+        good = plausible.get(name, st.integers(1, 4))
+        entry[name] = draw(junk if rarely(draw, 8) else good)
+    if rarely(draw, 4):
+        entry["id"] = draw(junk if rarely(draw, 8) else st.sampled_from(IDS[:4]))
+    if rarely(draw, 4):
+        ids = st.sampled_from(IDS)
+        entry["in"] = draw(junk if rarely(draw, 8) else
+                           ids | st.lists(ids, min_size=1, max_size=3))
+    if rarely(draw, 5):
+        entry["repeat"] = draw(junk if rarely(draw, 6) else st.integers(1, 4) | st.fixed_dictionaries(
+            {"n": st.integers(1, 3)}, optional={"first": st.dictionaries(
+                st.sampled_from(fields or ["x"]), st.integers(1, 3), max_size=2)}))
+    if rarely(draw, 10):
+        entry[draw(st.sampled_from(ARGS + ["kernel_size"]))] = draw(junk)
+    return entry
+
+
+@st.composite
+def specs(draw: st.DrawFn) -> dict[str, Any]:
+    ops = OPS + ["blk"]
+    doc: dict[str, Any] = {
+        "cnncalc": draw(st.sampled_from([2, "1", True, None]) if rarely(draw, 20) else st.just(1)),
+        "input": draw(junk if rarely(draw, 10) else
+                      st.lists(st.integers(1, 12), min_size=1, max_size=4)),
+        "layers": draw(st.lists(layer(ops), min_size=1, max_size=8)),
+    }
+    if draw(st.booleans()):
+        args = draw(st.dictionaries(st.sampled_from(["w", "n"]), st.sampled_from(["int", 1, 2]),
+                                    max_size=2))
+        block: dict[str, Any] = {"layers": draw(st.lists(layer(OPS + ["blk"]), min_size=1,
+                                                         max_size=4))}
+        if args:
+            block["args"] = args
+        doc["blocks"] = {"blk": block}
+    if rarely(draw, 4):
+        doc["tables"] = draw(st.dictionaries(st.sampled_from(["w", "n", "t"]), junk, max_size=2))
+    if rarely(draw, 5):
+        doc["defaults"] = {draw(st.sampled_from(OPS[:8])): {draw(st.sampled_from(ARGS)): draw(junk)}}
+    if rarely(draw, 7):
+        doc["output"] = draw(junk if rarely(draw, 4) else st.sampled_from(IDS))
+    return doc
 
 
 @FUZZ
-@given(specs)
+@given(specs())
 def test_random_spec_shaped_documents(doc: dict[str, Any]) -> None:
     outcome(yaml.safe_dump(doc, sort_keys=False))
 
