@@ -137,7 +137,7 @@ def test_repeat_counts_from_block_arguments_are_bounded_too() -> None:
                    "  a: {args: {n: int}, layers: [{op: relu, repeat: $n}]}\n"
                    "layers:\n  - {op: a, n: 1000000000}\n")
     err = refused(text)
-    assert "this entry alone makes at least 1,000,000,000" in err.message
+    assert "at least 1,000,000,000 by this entry (repeats and blocks multiply)" in err.message
     assert (err.loc.line, err.loc.col) == (6, 5)
     nested = HEAD + ("blocks:\n"
                      "  a: {args: {n: int}, layers: [{op: relu, repeat: $n}]}\n"

@@ -156,7 +156,8 @@ class Expander:
             total += own
             if total > self.limits.max_layers:
                 alone = (f" (this entry alone makes at least {own:,}: repeats and blocks "
-                         "multiply)") if own > 1 else ""
+                         "multiply)") if 1 < own < total else \
+                    " (repeats and blocks multiply)" if own > 1 else ""
                 raise LimitError(
                     f"the spec would expand to more than {self.limits.max_layers:,} layers: "
                     f"at least {total:,} by this entry{alone}",
