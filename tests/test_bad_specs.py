@@ -123,3 +123,31 @@ def test_cli_process_exit_code(stem: str) -> None:
     assert proc.stderr.startswith(f"{path}:{want['line']}:{want['col']}: error: ")
     assert want["message"] in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def _documented_examples() -> list[tuple[str, str]]:
+    """(file stem, output) of each ``$ cnncalc shapes X.yaml`` example in docs/errors.md."""
+    doc = (Path(__file__).resolve().parent.parent / "docs" / "errors.md").read_text()
+    found = re.findall(r"^\$ cnncalc shapes (\w+)\.yaml\n((?:(?!\$ |```).*\n)+)", doc, re.M)
+    return [(stem, out.strip("\n")) for stem, out in found if (CORPUS / f"{stem}.yaml").exists()]
+
+
+DOCUMENTED = _documented_examples()
+
+
+def test_docs_show_examples() -> None:
+    assert len(DOCUMENTED) >= 15
+
+
+@pytest.mark.skipif(not _cli_available(), reason="the CLI (cnncalc shapes) is not available yet")
+@pytest.mark.parametrize("stem, shown", DOCUMENTED, ids=[s for s, _ in DOCUMENTED])
+def test_docs_errors_md_shows_real_output(stem: str, shown: str,
+                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """docs/errors.md copies real output: it must stay what the CLI prints."""
+    from typer.testing import CliRunner
+
+    from cnncalc.cli import app
+
+    monkeypatch.chdir(CORPUS)
+    result = CliRunner().invoke(app, ["shapes", f"{stem}.yaml"])
+    assert result.stderr.strip("\n") == shown
