@@ -87,6 +87,26 @@ def _describe_tag(tag: str) -> str:
     return tag
 
 
+def _real_path(raw: Any, loc: Sequence[Any]) -> list[Any]:
+    """A pydantic error location without its type tags (``int``, ``list[int]``...).
+
+    A part that is a key of the document at that point stays even when it looks like a
+    tag: a block or an argument may well be called ``int``.
+    """
+    node, path = raw, []
+    for part in loc:
+        if isinstance(node, MDict) and part in node:
+            node = node[part]
+        elif isinstance(node, MList) and isinstance(part, int) and 0 <= part < len(node):
+            node = node[part]
+        elif _is_tag(part):
+            continue
+        else:
+            node = None
+        path.append(part)
+    return path
+
+
 def locate(raw: Any, path: Sequence[Any]) -> Loc | None:
     """The location of ``raw[path[0]][path[1]]...``, as deep as the marks go."""
     loc = getattr(raw, "loc", None)
@@ -174,8 +194,8 @@ def _submodel(model: Any, parts: Sequence[Any]) -> Any:
 
 
 def _unknown_key(err: dict[str, Any], raw: Any, model: Any, what: str) -> SpecError:
-    path = [p for p in err["loc"] if not _is_tag(p)]
-    key, parents = path[-1], path[:-1]
+    # the unknown key is always last, even when it is named like a type tag ("int")
+    key, parents = err["loc"][-1], _real_path(raw, err["loc"][:-1])
     owner = _submodel(model, parents) if model else None
     names = [f.alias or n for n, f in owner.model_fields.items()] if owner else []
     hint = suggest(str(key), names)
@@ -200,14 +220,14 @@ def explain(exc: ValidationError, raw: Any, model: type[BaseModel] | None = None
         return _unknown_key(first, raw, model, what)
     hints = (FIELD_HINTS[field],) if what == "top-level key" and field in FIELD_HINTS else ()
     if first["type"] == "missing":
-        path = [p for p in first["loc"] if not _is_tag(p)]
+        path = _real_path(raw, first["loc"])
         inside = f" in {_where(path[:-1])}" if len(path) > 1 else ""
         name = path[-1] if len(path) > 1 else _where(path)
         return SpecError(f"missing required {'key' if inside else what} '{name}'{inside}",
                          loc=locate(raw, path[:-1]), hints=hints)
     keyed = [e for e in group if "[key]" in e["loc"]]
     if keyed:  # a mapping with a key that is not a name (pydantic: dict[str, ...])
-        path = [p for p in keyed[0]["loc"] if not _is_tag(p)]
+        path = _real_path(raw, keyed[0]["loc"])
         return SpecError(f"{_where(path[:-1]) or 'this mapping'}: the key {_show(keyed[0]['input'])} "
                          "is not a name; keys are names like out or k", loc=locate(raw, path[:-1]))
     # a union reports one error per member: prefer one that got past the type check
@@ -218,9 +238,9 @@ def explain(exc: ValidationError, raw: Any, model: type[BaseModel] | None = None
         described = list(dict.fromkeys(_describe_tag(t) for t in tags if t))
         expected = ", ".join(described[:-1]) + " or " + described[-1] if len(described) > 1 \
             else "".join(described) or "something else"
-        path = [p for p in first["loc"] if not _is_tag(p)]
+        path = _real_path(raw, first["loc"])
         return SpecError(f"{_where(path)} must be {expected}, got {_show(first['input'])}",
                          loc=locate(raw, path), hints=hints)
     pick = max(real or group, key=lambda e: len(e["loc"]))
-    path = [p for p in pick["loc"] if not _is_tag(p)]
+    path = _real_path(raw, pick["loc"])
     return SpecError(_sentence(pick, _where(path)), loc=locate(raw, path), hints=hints)
