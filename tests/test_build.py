@@ -423,3 +423,31 @@ def test_every_op_verifies_against_torch(name: str) -> None:
     assert verify(spec, report) == []
     model = cnncalc.build_torch(spec).eval()
     assert model(torch.randn(2, 4, 12, 12)).shape == (2, *report.output_shape)
+
+
+# ------------------------------------------------------------------ module plumbing
+def test_copy_pickle_dtype_and_fx_keep_the_graph(resnetish) -> None:
+    import copy
+    import io
+
+    _, model = resnetish
+    model.eval()
+    x = torch.randn(1, 3, 16, 16)
+    clone = copy.deepcopy(model)
+    assert all(step[0] is clone.layer(i) for step, i in zip(clone._steps, clone.ids))
+    torch.testing.assert_close(clone(x), model(x))
+    buf = io.BytesIO()
+    torch.save(model, buf)
+    buf.seek(0)
+    torch.testing.assert_close(torch.load(buf, weights_only=False)(x), model(x))
+    assert clone.double()(x.double()).dtype == torch.float64
+    torch.testing.assert_close(torch.fx.symbolic_trace(model)(x), model(x))
+
+
+def test_torch_package_doctests() -> None:
+    import doctest
+
+    from cnncalc.torch import build, verify
+
+    for module in (build, verify):
+        assert doctest.testmod(module).failed == 0
