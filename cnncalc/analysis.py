@@ -125,6 +125,15 @@ def _peak(net_nodes: tuple[Node, ...], sizes: dict[str, int], output: str) -> in
     return peak
 
 
+def _checked_shape(shape: Any) -> Shape:
+    """An input shape given to :func:`analyze`: 1 to 4 positive integers."""
+    x = tuple(shape) if isinstance(shape, (tuple, list)) else None
+    if not x or len(x) > 4 or any(type(d) is not int or d < 1 for d in x):
+        raise UsageError(f"input shape must be 1 to 4 positive integers ([F], [C, L], [C, H, W] "
+                         f"or [C, D, H, W], no batch axis), got {shape!r}")
+    return x
+
+
 def analyze(network: Network, input_shape: Shape | None = None, *, batch: int = 1,
             dtype: DType = "float32", strict: bool | None = None) -> Report:
     """Analyse ``network`` statically and return a :class:`Report`.
@@ -134,11 +143,11 @@ def analyze(network: Network, input_shape: Shape | None = None, *, batch: int = 
     """
     if dtype not in DTYPE_BYTES:
         raise UsageError(f"dtype '{dtype}' is unknown (choose from {', '.join(DTYPE_BYTES)})")
-    if batch < 1:
-        raise UsageError(f"batch must be >= 1, got {batch}")
+    if type(batch) is not int or batch < 1:
+        raise UsageError(f"batch must be an integer >= 1, got {batch!r}")
     size = DTYPE_BYTES[dtype]
     strict = bool(network.strict if strict is None else strict)
-    x = tuple(input_shape) if input_shape is not None else network.input_shape
+    x = _checked_shape(input_shape) if input_shape is not None else network.input_shape
     shapes: dict[str, Shape] = {INPUT: x}
     rfs: dict[str, _RF] = {INPUT: _input_rf(x)}
     rows: list[LayerReport] = []

@@ -335,3 +335,16 @@ def test_errors_at_the_extremes_show_exact_numbers() -> None:
     n, d = 10**12, 6 * 10**11
     assert f"= {(n - d * 2 - 1) // 1 + 1}" in info.value.message  # -200,000,000,000
     assert f"effective kernel {d * 2 + 1}" in info.value.message
+
+
+@pytest.mark.parametrize("shape", [(1, 0, 32), (1, -5, 32), (1, 32.0, 32), ("1", 32, 32), (),
+                                   (1, 2, 3, 4, 5), (True, 32, 32), "1x32x32"])
+def test_api_input_shape_is_validated(shape: Any) -> None:
+    with pytest.raises(cnncalc.errors.UsageError, match="1 to 4 positive integers"):
+        cnncalc.analyze(cnncalc.load("lenet5"), input_shape=shape)
+
+
+@pytest.mark.parametrize("batch", [0, -1, 2.5, True])
+def test_api_batch_is_validated(batch: Any) -> None:
+    with pytest.raises(cnncalc.errors.UsageError, match="batch must be an integer"):
+        cnncalc.analyze(cnncalc.load("lenet5"), batch=batch)
