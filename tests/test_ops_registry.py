@@ -153,18 +153,24 @@ def test_receptive_field_step(name: str) -> None:
 
 @pytest.mark.parametrize("name", sorted(SAMPLES))
 def test_whole_path_through_yaml(name: str) -> None:
-    """A one-layer spec of each single-input op loads and analyses to the op's own figures."""
-    op, ins, _ = make(name)
-    if len(ins) > 1:
-        pytest.skip("merges take several inputs; covered in tests/test_analysis.py")
-    args = SAMPLES[name][0]
-    layer = {"op": name, **args}
+    """A spec using each op loads and analyses to the op's own figures (merges read the
+    input and 1x1 convs of it with the sample's channel counts)."""
     import json
 
-    text = f"cnncalc: 1\ninput: {list(ins[0])}\nlayers:\n  - {json.dumps(layer)}\n"
-    report = cnncalc.analyze(cnncalc.loads(text))
-    (row,) = report.layers
+    op, ins, _ = make(name)
+    pre, wires = [], ["input"]
+    for i, x in enumerate(ins[1:], 1):
+        assert x[1:] == ins[0][1:], "merge samples differ in channels only"
+        pre.append({"id": f"b{i}", "op": "conv", "out": x[0], "k": 1, "in": "input"})
+        wires.append(f"b{i}")
+    layer = {"op": name, **SAMPLES[name][0]}
+    if len(ins) > 1:
+        layer["in"] = wires
+    rows = "".join(f"  - {json.dumps(item)}\n" for item in (*pre, layer))
+    report = cnncalc.analyze(cnncalc.loads(f"cnncalc: 1\ninput: {list(ins[0])}\nlayers:\n{rows}"))
+    row = report.layers[-1]
     out = op.shape(ins)
+    assert row.input_shapes == tuple(ins)
     assert row.output_shape == out
     assert row.params == op.params(ins).total
     assert row.macs == op.macs(ins, out)
