@@ -148,7 +148,8 @@ class Conv(Op):
 
         a, w = self.args, self.window(ins)
         if a.connect is not None:
-            return modules.ConnectConv(a.connect, w.k, w.stride, w.pad, w.dilation, a.bias)
+            return modules.ConnectConv(a.connect, ins[0][0], w.k, w.stride, w.pad, w.dilation,
+                                       a.bias)
         return modules.conv(len(w.n), ins[0][0], a.out, w.k, w.stride, w.pad, w.dilation,
                             a.groups, a.bias)
 

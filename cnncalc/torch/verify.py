@@ -5,7 +5,8 @@ compare every layer's output shape, parameters, buffers and MACs (for
 MACs are measured with ``torch.utils.flop_counter.FlopCounterMode`` (half its count:
 it counts a multiply-accumulate as 2 FLOPs) between each layer's forward pre- and
 post-hook.  It only sees matmuls and convolutions, so ops whose MACs are element-wise
-multiplies are listed in :data:`MAC_EXCEPTIONS` and not compared.
+multiplies, and connection-table convs (run densely, zeros included), are listed in
+:data:`MAC_EXCEPTIONS` and not compared.
 
 >>> import cnncalc
 >>> from cnncalc.torch.verify import verify
@@ -19,7 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Iterator
 
-from ..graph import Network
+from ..graph import Network, Node
 from ..report import Report
 from . import require_torch
 
@@ -32,7 +33,19 @@ if TYPE_CHECKING:  # pragma: no cover
 MAC_EXCEPTIONS = {
     "subsample": "one coefficient multiply per output, done element-wise (the counter "
                  "counts only matmuls and convolutions)",
+    "connect": "a connection-table conv runs as one dense convolution whose weight is zero "
+               "where the table has no link (fastest on CPU); the counter counts those "
+               "zeros, the analysis only the connected weights",
 }
+
+
+def mac_exception(node: Node) -> str | None:
+    """Why ``node``'s MACs are not compared with the counter's, or None."""
+    if node.op.name == "subsample":
+        return MAC_EXCEPTIONS["subsample"]
+    if getattr(node.op.args, "connect", None) is not None:
+        return MAC_EXCEPTIONS["connect"]
+    return None
 
 
 @dataclass(frozen=True)
@@ -112,10 +125,11 @@ def measure(model: "SpecNet", x: "Tensor") -> dict[str, Measured]:
     return out
 
 
-def compare(report: Report, measured: dict[str, Measured]) -> list[Disagreement]:
+def compare(network: Network, report: Report,
+            measured: dict[str, Measured]) -> list[Disagreement]:
     """Every per-layer figure where ``report`` and ``measured`` differ."""
     found = []
-    for row in report.layers:
+    for node, row in zip(network.nodes, report.layers):
         got = measured.get(row.id)
         if got is None:
             found.append(Disagreement(row.id, "forward", "runs", "never called"))
@@ -124,7 +138,7 @@ def compare(report: Report, measured: dict[str, Measured]) -> list[Disagreement]
                  ("params", row.params, got.params),
                  ("trainable_params", row.trainable_params, got.trainable_params),
                  ("buffers", row.buffers, got.buffers)]
-        if row.op not in MAC_EXCEPTIONS:
+        if mac_exception(node) is None:
             pairs.append(("macs", row.macs // report.batch, got.macs))
         found += [Disagreement(row.id, f, a, m) for f, a, m in pairs if a != m]
     return found
@@ -139,4 +153,4 @@ def verify(network: Network, report: Report, seed: int = 0) -> list[Disagreement
     model = build(network, report.input_shape).eval()
     gen = torch.Generator().manual_seed(seed)
     x = torch.randn(1, *report.input_shape, generator=gen)
-    return compare(report, measure(model, x))
+    return compare(network, report, measure(model, x))
