@@ -48,6 +48,14 @@ PARAM_BYTES_LIMIT = 1 << 30
 NOT_COUNTED = {"subsample"}
 
 
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread():
+    """One intra-op thread: the suite shares 2 cores; restored afterwards."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
 def _layer_of_tensor(model) -> dict[int, int]:
     """id(parameter or buffer) -> index of the layer that owns it (nested layers apart)."""
     owner: dict[int, int] = {}
@@ -152,7 +160,6 @@ def test_parity_meta(path: Path) -> None:
 @pytest.mark.parametrize("path", SPECS, ids=IDS)
 def test_parity_forward(path: Path) -> None:
     torch.manual_seed(0)
-    torch.set_num_threads(1)
     net = cnncalc.load(path)
     params = cnncalc.analyze(net).totals.params
     if params * 4 > PARAM_BYTES_LIMIT:

@@ -20,6 +20,14 @@ from torch.utils import _python_dispatch  # noqa: E402,F401  (loads the submodul
 SIDE = {"alexnet": 224, "vgg16": 96, "resnet18": 224, "resnet50": 128, "googlenet": 224}
 
 
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread():
+    """One intra-op thread: the suite shares 2 cores; restored afterwards."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
 @pytest.fixture(scope="module", params=sorted(REFERENCES))
 def pair(request):
     torch.manual_seed(0)
@@ -54,7 +62,6 @@ def _randomise_statistics(model) -> None:
 
 def test_reference_weights_loaded_by_position_give_the_same_output(pair) -> None:
     name, ref, built = pair
-    torch.set_num_threads(1)
     with torch.no_grad():
         _randomise_statistics(ref)
         ref.eval()
