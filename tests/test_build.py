@@ -7,6 +7,7 @@ import itertools
 import json
 import sys
 import warnings
+from pathlib import Path
 
 import pytest
 
@@ -17,6 +18,9 @@ from cnncalc.ops import REGISTRY, Op
 torch = pytest.importorskip("torch")
 F = torch.nn.functional
 nn = torch.nn
+
+
+ROOT_EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
 
 def net(layers: str, input_shape: str = "[3, 16, 16]", extra: str = "") -> cnncalc.Network:
@@ -451,3 +455,27 @@ def test_torch_package_doctests() -> None:
 
     for module in (build, verify):
         assert doctest.testmod(module).failed == 0
+
+
+def test_verify_names_the_layer_whose_forward_fails(monkeypatch) -> None:
+    from cnncalc.torch import modules
+    from cnncalc.torch.verify import verify
+
+    def broken(self, x):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(modules.Subsample, "forward", broken)
+    spec = cnncalc.load("lenet5")
+    found = verify(spec, cnncalc.analyze(spec))
+    assert [(d.layer, d.figure) for d in found] == [("S2", "forward")]
+    assert "boom" in str(found[0])
+
+
+def test_verify_runs_huge_nets_on_the_meta_device() -> None:
+    from cnncalc.torch.verify import choose_device, verify
+
+    spec = cnncalc.load(ROOT_EXAMPLES / "connectivity_fully_connected.yaml")
+    report = cnncalc.analyze(spec)
+    assert choose_device(report) == "meta"
+    assert verify(spec, report) == []  # 10^12 weights, checked without allocating them
+    assert choose_device(cnncalc.analyze(cnncalc.load("lenet5"))) == "cpu"

@@ -86,8 +86,17 @@ def own_tensors(model: "SpecNet", node_id: str) -> Iterator[tuple[str, "Tensor",
         stack.extend(c for c in module.children() if id(c) not in layers)
 
 
+class ForwardFailed(Exception):
+    """The built module raised while running layer ``layer``."""
+
+    def __init__(self, layer: str, error: Exception) -> None:
+        super().__init__(f"{layer}: {error}")
+        self.layer, self.error = layer, error
+
+
 def measure(model: "SpecNet", x: "Tensor") -> dict[str, Measured]:
-    """Run ``model`` on ``x`` once (no grad) and measure every layer, keyed by id."""
+    """Run ``model`` on ``x`` once (no grad) and measure every layer, keyed by id.
+    Raises :class:`ForwardFailed` naming the layer if the forward pass raises."""
     import torch
     from torch.utils.flop_counter import FlopCounterMode
 
@@ -108,21 +117,25 @@ def measure(model: "SpecNet", x: "Tensor") -> dict[str, Measured]:
     try:
         with torch.no_grad(), counter:
             model(x)
+    except (RuntimeError, ValueError, IndexError) as exc:
+        running = next((i for i in model.ids if i in start and i not in seen), "(forward)")
+        raise ForwardFailed(running, exc) from exc
     finally:
         for h in handles:
             h.remove()
-    batch = x.shape[0]
-    out = {}
-    for node_id, (shape, flops) in seen.items():
-        tensors = list(own_tensors(model, node_id))
-        out[node_id] = Measured(
-            shape,
-            sum(t.numel() for kind, t, _ in tensors if kind == "param"),
-            sum(t.numel() for kind, t, trainable in tensors if kind == "param" and trainable),
-            sum(t.numel() for kind, t, _ in tensors if kind == "buffer"),
-            flops // 2 // batch,
-        )
-    return out
+    return {node_id: _counts(model, node_id, shape, flops // 2 // x.shape[0])
+            for node_id, (shape, flops) in seen.items()}
+
+
+def _counts(model: "SpecNet", node_id: str, shape: tuple[int, ...], macs: int) -> Measured:
+    tensors = list(own_tensors(model, node_id))
+    return Measured(
+        shape,
+        sum(t.numel() for kind, t, _ in tensors if kind == "param"),
+        sum(t.numel() for kind, t, trainable in tensors if kind == "param" and trainable),
+        sum(t.numel() for kind, t, _ in tensors if kind == "buffer"),
+        macs,
+    )
 
 
 def compare(network: Network, report: Report,
@@ -144,13 +157,36 @@ def compare(network: Network, report: Report,
     return found
 
 
-def verify(network: Network, report: Report, seed: int = 0) -> list[Disagreement]:
+#: above these, verify() builds and runs on torch's meta device (shapes, parameters and
+#: MACs without memory or arithmetic) unless a device is given
+REAL_LIMITS = {"param_bytes": 2 << 30, "macs": 50_000_000_000}
+
+
+def choose_device(report: Report) -> str:
+    """``"cpu"`` for a real forward pass, ``"meta"`` for nets over :data:`REAL_LIMITS`."""
+    big = (report.totals.params * 4 > REAL_LIMITS["param_bytes"]
+           or report.totals.macs // report.batch > REAL_LIMITS["macs"])
+    return "meta" if big else "cpu"
+
+
+def verify(network: Network, report: Report, seed: int = 0,
+           device: str | None = None) -> list[Disagreement]:
     """Build ``network`` for the report's input, run one forward pass on a random input
-    and list every per-layer disagreement with ``report`` (none expected)."""
+    and list every per-layer disagreement with ``report`` (none expected).
+
+    ``device`` defaults to :func:`choose_device`; a forward pass that raises is itself a
+    disagreement, reported at the layer that was running.
+    """
     torch = require_torch()
     from .build import build
 
-    model = build(network, report.input_shape).eval()
+    device = device or choose_device(report)
+    with torch.device(device):
+        model = build(network, report.input_shape).eval()
     gen = torch.Generator().manual_seed(seed)
-    x = torch.randn(1, *report.input_shape, generator=gen)
-    return compare(network, report, measure(model, x))
+    x = torch.randn(1, *report.input_shape, generator=gen).to(device)
+    try:
+        measured = measure(model, x)
+    except ForwardFailed as failed:
+        return [Disagreement(failed.layer, "forward", "runs", f"raises {failed.error}")]
+    return compare(network, report, measured)
