@@ -279,7 +279,8 @@ class Expander:
         base.val_loc = dict(entry.val_loc)
         out = inputs
         for c in range(n):
-            copy_entry = _merge(base, first if c == 0 else None, last if c == n - 1 else None)
+            over = (first if c == 0 else None, last if c == n - 1 else None)
+            copy_entry = _merge(base, *over) if any(over) else base  # single() only reads it
             name = f"{full}[{c}]"
             try:
                 result = self.single(copy_entry, name, out, scope, loc, copy=(full, c))
