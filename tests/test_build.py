@@ -479,3 +479,14 @@ def test_verify_runs_huge_nets_on_the_meta_device() -> None:
     assert choose_device(report) == "meta"
     assert verify(spec, report) == []  # 10^12 weights, checked without allocating them
     assert choose_device(cnncalc.analyze(cnncalc.load("lenet5"))) == "cpu"
+
+
+def test_export_onnx_failure_is_reported_not_raised_raw(tmp_path, monkeypatch) -> None:
+    pytest.importorskip("onnx")
+    from cnncalc.torch import export
+
+    monkeypatch.setattr(export, "onnx_exporter", lambda: "torchscript")
+    spec = net("  - {op: channel_shuffle, groups: 2}", "[4, 6, 6]")  # aten op legacy cannot map
+    with pytest.raises(EnvironmentUnavailable) as info:
+        export.export_onnx(spec, tmp_path / "x.onnx")
+    assert "torchscript exporter" in info.value.message and "onnxscript" in info.value.format()

@@ -71,14 +71,21 @@ def export_onnx(network: Network, path: str | Path, input_shape: Sequence[int] |
     kwargs: dict = {"input_names": ["input"], "output_names": ["output"], "verbose": False}
     if opset is not None:
         kwargs["opset_version"] = opset
-    with torch.no_grad(), warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        if exporter == "dynamo":
-            batch = torch.export.Dim("batch")
-            torch.onnx.export(model, (x,), str(out), dynamo=True,
-                              dynamic_shapes=({0: batch},), **kwargs)
-        else:
-            torch.onnx.export(model, (x,), str(out), dynamo=False,
-                              dynamic_axes={"input": {0: "batch"}, "output": {0: "batch"}},
-                              **kwargs)
+    try:
+        with torch.no_grad(), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            if exporter == "dynamo":
+                batch = torch.export.Dim("batch")
+                torch.onnx.export(model, (x,), str(out), dynamo=True,
+                                  dynamic_shapes=({0: batch},), **kwargs)
+            else:
+                torch.onnx.export(model, (x,), str(out), dynamo=False,
+                                  dynamic_axes={"input": {0: "batch"}, "output": {0: "batch"}},
+                                  **kwargs)
+    except Exception as exc:  # torch.onnx raises many types; say which exporter failed
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        hints = ("the legacy exporter supports fewer ops: " + ONNX_HINT,) \
+            if exporter == "torchscript" else ()
+        raise EnvironmentUnavailable(f"torch.onnx ({exporter} exporter) cannot export this "
+                                     f"network: {first}", hints=hints) from None
     return out
