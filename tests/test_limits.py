@@ -348,3 +348,19 @@ def test_api_input_shape_is_validated(shape: Any) -> None:
 def test_api_batch_is_validated(batch: Any) -> None:
     with pytest.raises(cnncalc.errors.UsageError, match="batch must be an integer"):
         cnncalc.analyze(cnncalc.load("lenet5"), batch=batch)
+
+
+def test_adaptive_pool_to_a_huge_size_is_exact_and_quick() -> None:
+    """An adaptive pool to 10^17 outputs must not build 10^17 windows (it did: found by
+    fuzzing, the process grew past 2 GB)."""
+    def windows(n: int, s: int) -> list[int]:  # torch's rule, for small sizes only
+        return [-(-(i + 1) * n // s) - (i * n // s) for i in range(s)]
+
+    big = 10**17  # a multiple of 8: every output reads exactly one input position
+    r = cnncalc.analyze(cnncalc.loads(
+        "cnncalc: 1\ninput: [3, 8, 8]\nlayers:\n"
+        f"  - {{id: a, op: adaptive_avgpool, size: [7, {big}]}}\n"))
+    a = r.layer("a")
+    assert a.output_shape == (3, 7, big)
+    assert a.flops == 3 * sum(windows(8, 7)) * big
+    assert a.receptive_field.size == (max(windows(8, 7)), 1)

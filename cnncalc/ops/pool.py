@@ -155,6 +155,27 @@ def adaptive_windows(n: int, size: int) -> list[int]:
     return [-(-(i + 1) * n // size) - (i * n // size) for i in range(size)]
 
 
+def adaptive_total(n: int, size: int) -> int:
+    """``sum(adaptive_windows(n, size))`` in O(1): ``n + size - gcd(n, size)`` (a size of
+    10^9 must not build a list of 10^9 windows).
+
+    >>> adaptive_total(5, 3), adaptive_total(10**12, 10**9)
+    (7, 1000000000000)
+    """
+    return n + size - math.gcd(n, size)
+
+
+def adaptive_longest(n: int, size: int) -> int:
+    """``max(adaptive_windows(n, size))`` in O(1): with ``n = q*size + r``, ``q`` when
+    ``r == 0``, ``q + 1`` when ``r`` divides ``size``, else ``q + 2``.
+
+    >>> adaptive_longest(5, 3), adaptive_longest(7, 3)
+    (3, 3)
+    """
+    q, r = divmod(n, size)
+    return q if r == 0 else q + 1 if size % r == 0 else q + 2
+
+
 class _AdaptivePool(Op):
     family = "pool"
     Args = AdaptiveArgs
@@ -175,7 +196,7 @@ class _AdaptivePool(Op):
 
     def window_elements(self, x: Shape) -> int:
         """Input elements read over all output positions of one channel."""
-        return math.prod(sum(adaptive_windows(n, s)) for n, s in self._axes(x))
+        return math.prod(adaptive_total(n, s) for n, s in self._axes(x))
 
     def torch(self, ins: list[Shape], out: Shape) -> "torch.nn.Module":
         """``nn.AdaptiveAvgPoolNd`` / ``nn.AdaptiveMaxPoolNd`` by rank."""
@@ -186,11 +207,10 @@ class _AdaptivePool(Op):
 
     def rf(self, ins: list[Shape]) -> RFStep:
         axes = self._axes(ins[0])
-        lens = [adaptive_windows(n, s) for n, s in axes]
         return RFStep(
-            tuple(Fraction(max(w) - 1) for w in lens),
+            tuple(Fraction(adaptive_longest(n, s) - 1) for n, s in axes),
             tuple(Fraction(n, s) for n, s in axes),
-            tuple(Fraction(w[0] - 1, 2) for w in lens),
+            tuple(Fraction(-(-n // s) - 1, 2) for n, s in axes),  # the first window's length
             whole=all(s == 1 for _, s in axes),
         )
 
