@@ -192,9 +192,13 @@ def connect_working(connect: list[list[int]], k: int, bias: bool, c_in: int,
              Step("params", " + ".join(f"{n}x({r}x{k}{plus})" for n, r in groups), total,
                   "sum over output maps of (maps read x k_h x k_w" + (" + 1)" if bias else ")"),
                   "params")]
-    unread = sorted(set(range(c_in)) - {i for row in connect for i in row})
-    if unread:
-        steps.append(Step("connect table", "", f"input maps {_ranges(unread)} are never read",
+    gaps, start = [], 0  # spans of unread maps, without listing all c_in of them
+    for i in sorted({i for row in connect for i in row if i < c_in}) + [c_in]:
+        if i > start:
+            gaps.append(f"{start}" if i - 1 == start else f"{start}-{i - 1}")
+        start = i + 1
+    if gaps:
+        steps.append(Step("connect table", "", f"input maps {', '.join(gaps)} are never read",
                           "", "note"))
     return steps
 
