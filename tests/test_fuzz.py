@@ -14,11 +14,14 @@ CI runs a short session (``CNNCALC_FUZZ_EXAMPLES``, default 120 per test).  A lo
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
+import signal
+import threading
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import pytest
 import yaml
@@ -48,12 +51,38 @@ ODD_STRINGS = ["$x", "$w", "${w * 2}", "${1 // 0}", "${a.b}", "${2**10}", "${min
                "valid", "auto", "input", "none", "relu", "", "-", "<<", "*", "&a"]
 
 
+class Slow(Exception):
+    """An example took longer than SECONDS: a hang is a failure too."""
+
+
+SECONDS = 20
+
+
+@contextlib.contextmanager
+def watchdog(seconds: int = SECONDS) -> Iterator[None]:
+    if not hasattr(signal, "SIGALRM") or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def expire(signum: int, frame: Any) -> None:
+        raise Slow(f"one example took over {seconds} s")
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.alarm(seconds)
+    try:
+        yield
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+
+
 def outcome(text: str | bytes) -> Report | CnncalcError:
     """Load + analyse; the only acceptable results are a Report or a CnncalcError."""
     data = text.encode() if isinstance(text, str) else text
     try:
-        net = cnncalc.spec.parse_network(data, "fuzz.yaml", LIMITS)
-        report = cnncalc.analyze(net)
+        with watchdog():
+            net = cnncalc.spec.parse_network(data, "fuzz.yaml", LIMITS)
+            report = cnncalc.analyze(net)
     except CnncalcError as exc:
         assert exc.loc is None or exc.loc.line >= 1 and exc.loc.col >= 1, exc.format()
         assert exc.format()  # formatting never fails either
