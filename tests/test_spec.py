@@ -198,3 +198,13 @@ def test_unknown_key_in_a_nested_section_names_the_section() -> None:
         """)
     assert "unknown key 'layerz' in blocks.b; did you mean 'layers'?" in info.value.message
     assert (info.value.loc.line, info.value.loc.col) == (5, 7)
+
+
+def test_exponent_floats_are_numbers() -> None:
+    # YAML 1.1 (PyYAML's default) would read 1e-3 as a string
+    n = net("""
+        cnncalc: 1
+        input: [3, 8, 8]
+        layers: [{id: bn, op: batchnorm, eps: 1e-3}]
+    """)
+    assert n.node("bn").op.args.eps == 0.001

@@ -23,5 +23,5 @@ Padding = Union[
 #: activation shorthand on conv/linear: an activation op's name, or none
 ActName = Literal[
     "none", "relu", "relu6", "sigmoid", "tanh", "gelu", "silu", "leaky_relu", "elu",
-    "hardswish", "hardsigmoid", "mish", "softplus", "softmax",
+    "hardswish", "hardsigmoid", "mish", "softplus", "softmax", "prelu",
 ]

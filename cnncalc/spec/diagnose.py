@@ -14,6 +14,7 @@ n.yaml:1:13: error: k must be > 0, got 0
 from __future__ import annotations
 
 import difflib
+import re
 import typing
 from typing import Any, Sequence
 
@@ -148,7 +149,9 @@ def _sentence(err: dict[str, Any], where: str) -> str:
     if kind == "less_than_equal":
         return f"{where} must be <= {ctx['le']}, got {value}"
     if kind == "literal_error":
-        return f"{where} must be {ctx['expected']}, got {_show(value)}"
+        options = re.findall(r"'([^']*)'", str(ctx["expected"]))
+        hint = suggest(value, options) if isinstance(value, str) else ""
+        return f"{where} must be {ctx['expected']}, got {_show(value)}{hint}"
     if kind in ("too_short", "too_long") and "actual_length" in ctx:
         bound = ("at least", ctx.get("min_length")) if kind == "too_short" else \
             ("at most", ctx.get("max_length"))

@@ -20,10 +20,24 @@ import yaml
 
 from ..errors import LimitError, Loc, SpecError
 
+import re
+
 try:  # libyaml is ~10x faster when present; the pure-python loader is identical in behaviour
-    _Loader: Any = yaml.CSafeLoader
+    _Base: Any = yaml.CSafeLoader
 except AttributeError:  # pragma: no cover - depends on how PyYAML was built
-    _Loader = yaml.SafeLoader
+    _Base = yaml.SafeLoader
+
+
+class _Loader(_Base):  # type: ignore[misc,valid-type]
+    """The safe loader, plus YAML 1.2 floats: ``1e-6`` is a number, as users expect
+    (YAML 1.1, PyYAML's default, reads it as a string because it lacks a dot)."""
+
+
+_Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"^[-+]?(?:[0-9][0-9_]*)(?:\.[0-9_]*)?[eE][-+]?[0-9]+$"),
+    list("-+0123456789"),
+)
 
 
 @dataclass(frozen=True)
