@@ -355,6 +355,7 @@ def test_export_onnx_runs_in_onnx_reference_evaluator(tmp_path, monkeypatch, exp
     spec = cnncalc.load("lenet5")
     torch.manual_seed(2)
     path = export.export_onnx(spec, tmp_path / "lenet5.onnx")
+    assert [p.name for p in tmp_path.iterdir()] == ["lenet5.onnx"]  # one file, weights inside
     torch.manual_seed(2)
     model = cnncalc.build_torch(spec).eval()
     x = torch.randn(2, 1, 32, 32)

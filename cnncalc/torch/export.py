@@ -10,6 +10,7 @@ EnvironmentUnavailable (exit 3) saying what to install.
 from __future__ import annotations
 
 import importlib.util
+import logging
 import warnings
 from pathlib import Path
 from typing import Sequence
@@ -76,7 +77,11 @@ def export_onnx(network: Network, path: str | Path, input_shape: Sequence[int] |
             warnings.simplefilter("ignore")
             if exporter == "dynamo":
                 batch = torch.export.Dim("batch")
-                torch.onnx.export(model, (x,), str(out), dynamo=True,
+                # one self-contained file (what Netron opens) unless protobuf's 2 GiB cap
+                # forces the weights into a side file
+                small = sum(p.numel() * p.element_size() for p in model.parameters()) < 2**30
+                logging.getLogger("torch.onnx").setLevel(logging.ERROR)
+                torch.onnx.export(model, (x,), str(out), dynamo=True, external_data=not small,
                                   dynamic_shapes=({0: batch},), **kwargs)
             else:
                 torch.onnx.export(model, (x,), str(out), dynamo=False,
