@@ -19,6 +19,10 @@ import os
 import sys
 from typing import Any
 
+# The CLI process loads no pydantic plugins: discovering them scans every installed
+# distribution's entry points, ~25 ms of a ~300 ms start-up (the library API is untouched).
+os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
+
 import typer
 from typer.core import TyperGroup
 
