@@ -11,7 +11,6 @@ from __future__ import annotations
 import re
 import tomllib
 from decimal import Decimal
-from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +18,9 @@ import pytest
 
 import cnncalc
 from cnncalc.report import Report
+from cnncalc.spec.expect import parse_target
 from cnncalc.spec.zoo import zoo_dir, zoo_names
+from helpers import expect_misses
 
 ROOT = Path(__file__).resolve().parent.parent
 SPECS = ROOT / "specs"
@@ -70,66 +71,10 @@ def report(name: str) -> Report:
     return _REPORTS[name]
 
 
-# ------------------------------------------------------- a small expect: checker
-_SI = re.compile(r"^\s*(\d[\d_,]*(?:\.\d+)?)\s*([kKMGT]?)\s*$")
-_SCALE = {"": 1, "k": 10**3, "K": 10**3, "M": 10**6, "G": 10**9, "T": 10**12}
-
-
-def quantity(value: Any) -> tuple[Fraction, Fraction]:
-    """(value, tolerance): an int is exact, '4.09G' holds to half its last digit."""
-    if isinstance(value, int) and not isinstance(value, bool):
-        return Fraction(value), Fraction(0)
-    m = _SI.match(str(value))
-    assert m, f"not a figure: {value!r}"
-    digits, suffix = m.group(1).replace("_", "").replace(",", ""), m.group(2)
-    decimals = len(digits.partition(".")[2])
-    tol = Fraction(_SCALE[suffix], 2 * 10**decimals) if suffix else Fraction(0)
-    return Fraction(Decimal(digits)) * _SCALE[suffix], tol
-
-
+# ------------------------------------------- the library's expect: checker
 def holds(actual: int, expected: Any) -> bool:
     """An exact figure, an SI figure to its written precision, or {min, max} bounds."""
-    if isinstance(expected, dict):
-        assert set(expected) <= {"min", "max"} and expected, expected
-        lo = quantity(expected["min"])[0] if "min" in expected else None
-        hi = quantity(expected["max"])[0] if "max" in expected else None
-        return (lo is None or actual >= lo) and (hi is None or actual <= hi)
-    value, tol = quantity(expected)
-    return abs(actual - value) <= tol
-
-
-def _figures(row: Any) -> dict[str, Any]:
-    rf = getattr(row, "receptive_field", None)
-    shape = getattr(row, "output_shape", None)
-    return {"output_shape": list(shape) if shape else None, "params": row.params,
-            "trainable_params": row.trainable_params, "buffers": row.buffers,
-            "macs": row.macs, "flops": row.flops,
-            "receptive_field": [int(s) for s in rf.size] if rf else None}
-
-
-def expect_failures(r: Report, expect: dict[str, Any]) -> list[str]:
-    """Every expectation of an ``expect:`` mapping that the report misses."""
-    actual = _figures(r.totals) | {"output_shape": list(r.output_shape)}
-    actual["receptive_field"] = ([int(s) for s in r.receptive_field.size]
-                                 if r.receptive_field else None)
-    failures = _compare(actual, {k: v for k, v in expect.items() if k != "layers"}, "network")
-    for layer_id, wanted in (expect.get("layers") or {}).items():
-        failures += _compare(_figures(r.layer(layer_id)), wanted, layer_id)
-    return failures
-
-
-def _compare(actual: dict[str, Any], wanted: dict[str, Any], where: str) -> list[str]:
-    failures = []
-    for key, value in wanted.items():
-        assert key in actual, f"{where}: unknown expectation {key!r}"
-        got = actual[key]
-        if key in ("output_shape", "receptive_field") and isinstance(value, list):
-            ok = got == list(value)
-        else:
-            ok = holds(got, value)
-        if not ok:
-            failures.append(f"{where}.{key}: expected {value!r}, got {got!r}")
-    return failures
+    return parse_target(expected).holds(actual)
 
 
 def test_expect_checker_itself() -> None:
@@ -152,7 +97,7 @@ def test_spec_holds_its_expect_section(name: str) -> None:
     net = cnncalc.load(name)
     assert net.expect, f"{name} has no expect: section"
     assert "output_shape" in net.expect
-    assert expect_failures(report(name), dict(net.expect)) == []
+    assert expect_misses(report(name), net.expect) == []
 
 
 @pytest.mark.parametrize("name", ZOO)
@@ -177,7 +122,7 @@ def test_expect_checker_catches_a_wrong_figure() -> None:
     r = report("resnet18")
     wrong = {"output_shape": [1000], "params": 11_689_513, "macs": "1.9G",
              "layers": {"fc": {"params": 512_000}}}
-    assert len(expect_failures(r, wrong)) == 3
+    assert len(expect_misses(r, wrong)) == 3
 
 
 # ------------------------------------------------------ torchvision's figures
