@@ -24,78 +24,6 @@ from cnncalc import peers
 from cnncalc.ops import REGISTRY
 from cnncalc.report import Report
 
-RESNET50_SPEC = """
-cnncalc: 1
-input: [3, 224, 224]
-defaults:
-  conv: {bias: false, bn: true, act: relu}
-blocks:
-  bottleneck:
-    args: {width: int, stride: 1}
-    layers:
-      - {id: a, op: conv, out: $width, k: 1}
-      - {id: b, op: conv, out: $width, k: 3, stride: $stride, pad: 1}
-      - {id: c, op: conv, out: "${4 * width}", k: 1, act: none}
-      - {id: sum, op: add, in: [input, c], project: auto}
-      - relu
-layers:
-  - {id: stem, op: conv, out: 64, k: 7, stride: 2, pad: 3}
-  - {op: maxpool, k: 3, stride: 2, pad: 1}
-  - {id: conv2, op: bottleneck, width: 64, repeat: 3}
-  - {id: conv3, op: bottleneck, width: 128, repeat: {n: 4, first: {stride: 2}}}
-  - {id: conv4, op: bottleneck, width: 256, repeat: {n: 6, first: {stride: 2}}}
-  - {id: conv5, op: bottleneck, width: 512, repeat: {n: 3, first: {stride: 2}}}
-  - {op: avgpool, global: true}
-  - flatten
-  - {id: fc, op: linear, out: 1000}
-"""
-
-RESNET18_SPEC = """
-cnncalc: 1
-input: [3, 224, 224]
-defaults:
-  conv: {bias: false, bn: true, act: relu}
-blocks:
-  basic:
-    args: {width: int, stride: 1}
-    layers:
-      - {id: a, op: conv, out: $width, k: 3, stride: $stride, pad: 1}
-      - {id: b, op: conv, out: $width, k: 3, pad: 1, act: none}
-      - {id: sum, op: add, in: [input, b], project: auto}
-      - relu
-layers:
-  - {id: stem, op: conv, out: 64, k: 7, stride: 2, pad: 3}
-  - {op: maxpool, k: 3, stride: 2, pad: 1}
-  - {id: conv2, op: basic, width: 64, repeat: 2}
-  - {id: conv3, op: basic, width: 128, repeat: {n: 2, first: {stride: 2}}}
-  - {id: conv4, op: basic, width: 256, repeat: {n: 2, first: {stride: 2}}}
-  - {id: conv5, op: basic, width: 512, repeat: {n: 2, first: {stride: 2}}}
-  - {op: avgpool, global: true}
-  - flatten
-  - {id: fc, op: linear, out: 1000}
-"""
-
-ALEXNET_SPEC = """
-cnncalc: 1
-input: [3, 224, 224]
-layers:
-  - {op: conv, out: 64, k: 11, stride: 4, pad: 2, act: relu}
-  - {op: maxpool, k: 3, stride: 2}
-  - {op: conv, out: 192, k: 5, pad: 2, act: relu}
-  - {op: maxpool, k: 3, stride: 2}
-  - {op: conv, out: 384, k: 3, pad: 1, act: relu}
-  - {op: conv, out: 256, k: 3, pad: 1, act: relu}
-  - {op: conv, out: 256, k: 3, pad: 1, act: relu}
-  - {op: maxpool, k: 3, stride: 2}
-  - {op: adaptive_avgpool, size: 6}
-  - flatten
-  - dropout
-  - {op: linear, out: 4096, act: relu}
-  - dropout
-  - {op: linear, out: 4096, act: relu}
-  - {op: linear, out: 1000}
-"""
-
 #: the figures each tool printed for the torchvision-style net at 1x3x224x224
 #: (ResNet-50: the published four; ResNet-18 and AlexNet: measured with the versions in
 #: peers.PEER_VERSIONS, and re-measured by test_live_peer_matches_rebuilt_figure)
@@ -107,7 +35,6 @@ FIGURES = {
     "alexnet": {"torchinfo": 714_682_664, "fvcore": 714_197_696,
                 "ptflops": 716_441_128, "thop": 714_206_912},
 }
-SPECS = {"resnet50": RESNET50_SPEC, "resnet18": RESNET18_SPEC, "alexnet": ALEXNET_SPEC}
 FUNCS: dict[str, Callable[[Report], int]] = {
     "torchinfo": peers.torchinfo_mult_adds, "fvcore": peers.fvcore_flops,
     "ptflops": peers.ptflops_macs, "thop": peers.thop_macs,
@@ -118,9 +45,14 @@ def analyze(text: str, batch: int = 1) -> Report:
     return cnncalc.analyze(cnncalc.loads(text, "t.yaml"), batch=batch)
 
 
+def zoo(net: str, batch: int = 1) -> Report:
+    """The built-in zoo spec ``net`` (specs/<net>.yaml: torchvision's nets) analysed."""
+    return cnncalc.analyze(cnncalc.load(net), batch=batch)
+
+
 @pytest.fixture(scope="module")
 def resnet50() -> Report:
-    return analyze(RESNET50_SPEC)
+    return zoo("resnet50")
 
 
 # ------------------------------------------------------------ from the report alone
@@ -130,10 +62,9 @@ def test_published_resnet50_figure_rebuilt(resnet50: Report, peer: str) -> None:
     assert FUNCS[peer](resnet50) == FIGURES["resnet50"][peer]
 
 
-@pytest.mark.parametrize("net", ["resnet18", "alexnet"])
-@pytest.mark.parametrize("peer", peers.PEERS)
-def test_recorded_figures_rebuilt(net: str, peer: str) -> None:
-    assert FUNCS[peer](analyze(SPECS[net])) == FIGURES[net][peer]
+@pytest.mark.parametrize("net", ["resnet50", "resnet18", "alexnet"])
+def test_zoo_specs_rebuild_the_recorded_figures(net: str) -> None:
+    assert {p: FUNCS[p](zoo(net)) for p in peers.PEERS} == FIGURES[net]
 
 
 def test_resnet50_reconciliation_table(resnet50: Report) -> None:
@@ -162,7 +93,7 @@ def test_torchinfo_batchnorm_part_is_its_affine_params(resnet50: Report) -> None
 
 
 def test_batch_scales_all_but_ptflops(resnet50: Report) -> None:
-    r4 = cnncalc.analyze(cnncalc.loads(RESNET50_SPEC), batch=4)
+    r4 = zoo("resnet50", batch=4)
     for peer in ("torchinfo", "fvcore", "thop"):
         assert FUNCS[peer](r4) == 4 * FUNCS[peer](resnet50)
     # ptflops averages module hooks per sample but sums patched functional calls
@@ -275,7 +206,7 @@ def test_live_peer_matches_rebuilt_figure(net: str, peer: str) -> None:
     torch = pytest.importorskip("torch")
     torch.set_num_threads(1)
     live = measure(peer, _plain_nets()[net](), torch.zeros(1, 3, 224, 224))
-    assert live == FUNCS[peer](analyze(SPECS[net])) == FIGURES[net][peer]
+    assert live == FUNCS[peer](zoo(net)) == FIGURES[net][peer]
 
 
 # One module per op: (spec layers, input shape, torch module built from torch.nn).
@@ -395,12 +326,6 @@ def test_live_peer_per_op(peer: str, case: tuple[str, str, list[int], Any]) -> N
     assert params == report.totals.params, f"{name}: the torch twin differs from the spec"
     live = measure(peer, model, torch.randn(2, *shape))
     assert live == FUNCS[peer](report), f"{peer} on {name}"
-
-
-@pytest.mark.parametrize("net", ["resnet50", "resnet18", "alexnet"])
-def test_zoo_specs_rebuild_the_same_figures(net: str) -> None:
-    report = cnncalc.analyze(cnncalc.load(net))
-    assert {p: FUNCS[p](report) for p in peers.PEERS} == FIGURES[net]
 
 
 def test_counting_doc_lists_every_op() -> None:
