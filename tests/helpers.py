@@ -8,6 +8,19 @@ from typing import Any
 from cnncalc.check import evaluate
 from cnncalc.report import Report
 
+#: a ResNet basic block (conv-BN-ReLU, conv-BN, projected shortcut, ReLU) as a spec's
+#: ``blocks:`` section, for tests that build or measure a small residual net
+BASIC_BLOCK = """\
+blocks:
+  basic:
+    args: {out: int, stride: 1}
+    layers:
+      - {id: a, op: conv, out: $out, k: 3, stride: $stride, pad: 1, bias: false, bn: true, act: relu}
+      - {id: b, op: conv, out: $out, k: 3, pad: 1, bias: false, bn: true}
+      - {id: sum, op: add, in: [input, b], project: auto}
+      - relu
+"""
+
 
 def expect_misses(report: Report, expect: Any) -> list[str]:
     """Each entry of an ``expect:`` mapping that ``report`` misses, as a sentence (empty:

@@ -14,6 +14,7 @@ import pytest
 import cnncalc
 from cnncalc.errors import EnvironmentUnavailable
 from cnncalc.ops import REGISTRY, Op
+from helpers import BASIC_BLOCK
 
 torch = pytest.importorskip("torch")
 F = torch.nn.functional
@@ -180,24 +181,12 @@ def test_conv_transpose_and_pools() -> None:
 
 
 # ------------------------------------------------------------------ blocks, names, order
-RESNETISH = """\
-blocks:
-  basic:
-    args: {out: int, stride: 1}
-    layers:
-      - {id: a, op: conv, out: $out, k: 3, stride: $stride, pad: 1, bias: false, bn: true, act: relu}
-      - {id: b, op: conv, out: $out, k: 3, pad: 1, bias: false, bn: true}
-      - {id: sum, op: add, in: [input, b], project: auto}
-      - relu
-"""
-
-
 @pytest.fixture(scope="module")
 def resnetish():
     spec = net("  - {id: stem, op: conv, out: 8, k: 3, pad: 1}\n"
                "  - {id: stage, op: basic, out: 16, repeat: {n: 2, first: {stride: 2}}}\n"
                "  - {op: avgpool, global: true}\n  - flatten\n  - {id: fc, op: linear, out: 10}\n",
-               extra=RESNETISH)
+               extra=BASIC_BLOCK)
     return spec, cnncalc.build_torch(spec)
 
 

@@ -15,20 +15,11 @@ from __future__ import annotations
 import pytest
 
 import cnncalc
+from helpers import BASIC_BLOCK
 
 torch = pytest.importorskip("torch")
 F = torch.nn.functional
 
-RESIDUAL = """\
-blocks:
-  basic:
-    args: {out: int, stride: 1}
-    layers:
-      - {id: a, op: conv, out: $out, k: 3, stride: $stride, pad: 1, bias: false, bn: true, act: relu}
-      - {id: b, op: conv, out: $out, k: 3, pad: 1, bias: false, bn: true}
-      - {id: sum, op: add, in: [input, b], project: auto}
-      - relu
-"""
 INCEPTION = """\
 blocks:
   mixed:
@@ -49,7 +40,7 @@ NETS = {
   - {op: conv, out: 4, k: 7, stride: 2, pad: 3, bias: false, bn: true, act: relu}
   - {op: maxpool, k: 3, stride: 2, pad: 1}
   - {op: conv, out: 4, k: 3, pad: 1}"""),
-    "residual_blocks": ("[2, 64, 64]", RESIDUAL, """
+    "residual_blocks": ("[2, 64, 64]", BASIC_BLOCK, """
   - {op: conv, out: 4, k: 3, pad: 1}
   - {id: s1, op: basic, out: 4}
   - {id: s2, op: basic, out: 8, stride: 2}"""),
