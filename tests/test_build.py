@@ -480,3 +480,17 @@ def test_export_onnx_failure_is_reported_not_raised_raw(tmp_path, monkeypatch) -
     with pytest.raises(EnvironmentUnavailable) as info:
         export.export_onnx(spec, tmp_path / "x.onnx")
     assert "torchscript exporter" in info.value.message and "onnxscript" in info.value.format()
+
+
+@pytest.mark.parametrize("text", [
+    "cnncalc: 1\ninput: [1000000]\nlayers: [{op: linear, out: 1000000}]\n",
+    "cnncalc: 1\ninput: [3, 1000000000, 1000000000]\n"
+    "layers: [{op: conv, out: 4, k: 3}, flatten, {op: linear, out: 10}]\n",
+])
+def test_too_big_to_build_is_refused_before_allocating(text: str) -> None:
+    from cnncalc.errors import EnvironmentUnavailable
+
+    with pytest.raises(EnvironmentUnavailable) as info:
+        cnncalc.build_torch(cnncalc.loads(text))
+    assert "building needs" in info.value.message and info.value.exit_code == 3
+    assert "analysis commands" in info.value.format()

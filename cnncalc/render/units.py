@@ -6,6 +6,8 @@ Pure functions of plain numbers (no rich): tables, markdown and messages share t
 ('25.56 M', '25,557,032', '156', '0')
 >>> human_bytes(243_360), shape_str((6, 28, 28)), ratio(4, 2)
 ('237.66 KiB', '6x28x28', 'x2.00')
+>>> human(2_352_000_000_000_000_000_000), human_bytes(2**60)
+('2.35e21', '1.15e18 B')
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ def human(n: int | float, exact: bool = False) -> str:
     """``25.56 M`` (SI prefixes, two decimals), or ``25,557,032`` when ``exact``."""
     if exact or abs(n) < 1000:
         return f"{n:,}" if isinstance(n, int) else f"{n:,.6g}"
+    if abs(n) >= 10**15:  # past tera: scientific notation stays short and readable
+        return f"{n:.2e}".replace("e+", "e")
     for scale, unit in _SI:
         if abs(n) >= scale:
             return f"{n / scale:.2f} {unit}"
@@ -31,6 +35,8 @@ def human_bytes(n: int, exact: bool = False) -> str:
     """``237.66 KiB`` (binary prefixes), or ``243,360 B`` when ``exact``."""
     if exact or abs(n) < 1024:
         return f"{n:,} B"
+    if abs(n) >= 2**50:
+        return f"{n:.2e} B".replace("e+", "e")
     for scale, unit in _BIN:
         if abs(n) >= scale:
             return f"{n / scale:.2f} {unit}"
