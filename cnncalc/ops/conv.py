@@ -62,8 +62,28 @@ def _check_groups(c_in: int, c_out: int, groups: int) -> None:
         raise ShapeError(f"groups={groups} does not divide out={c_out}")
 
 
+class _Convolution(Op):
+    """The figures ``conv`` and ``local`` share, given their ``window`` and ``macs``:
+    FLOPs (two per MAC, plus one add per output for a bias), the window's receptive-field
+    step and the input rows its stride leaves unread."""
+
+    args: "ConvArgs | LocalArgs"
+
+    def window(self, ins: list[Shape]) -> Window:
+        raise NotImplementedError
+
+    def flops(self, ins: list[Shape], out: Shape) -> dict[str, int]:
+        return {"conv": 2 * self.macs(ins, out), "bias": numel(out) if self.args.bias else 0}
+
+    def rf(self, ins: list[Shape]) -> RFStep:
+        return self.window(ins).rf()
+
+    def warnings(self, ins: list[Shape]) -> list[str]:
+        return self.window(ins).truncation(self.name)
+
+
 @register
-class Conv(Op):
+class Conv(_Convolution):
     name = "conv"
     family = "conv"
     summary = "N-d convolution (1-D, 2-D or 3-D by input rank); groups, dilation, connect table"
@@ -109,15 +129,6 @@ class Conv(Op):
 
     def macs(self, ins: list[Shape], out: Shape) -> int:
         return self.connections(ins[0][0]) * numel(self.window(ins).k) * numel(out[1:])
-
-    def flops(self, ins: list[Shape], out: Shape) -> dict[str, int]:
-        return {"conv": 2 * self.macs(ins, out), "bias": numel(out) if self.args.bias else 0}
-
-    def rf(self, ins: list[Shape]) -> RFStep:
-        return self.window(ins).rf()
-
-    def warnings(self, ins: list[Shape]) -> list[str]:
-        return self.window(ins).truncation(self.name)
 
     def explain(self, ins: list[Shape], out: Shape) -> list["Step"]:
         """Worked arithmetic: output size per axis, parameters (a connect table grouped by
@@ -314,7 +325,7 @@ class LocalArgs(Shorthand):
 
 
 @register
-class Local(Op):
+class Local(_Convolution):
     name = "local"
     family = "conv"
     summary = "locally connected layer: a convolution whose weights differ at every position"
@@ -344,15 +355,6 @@ class Local(Op):
 
     def macs(self, ins: list[Shape], out: Shape) -> int:
         return numel(out) * ins[0][0] * numel(self.window(ins).k)
-
-    def flops(self, ins: list[Shape], out: Shape) -> dict[str, int]:
-        return {"conv": 2 * self.macs(ins, out), "bias": numel(out) if self.args.bias else 0}
-
-    def rf(self, ins: list[Shape]) -> RFStep:
-        return self.window(ins).rf()
-
-    def warnings(self, ins: list[Shape]) -> list[str]:
-        return self.window(ins).truncation(self.name)
 
     def explain(self, ins: list[Shape], out: Shape) -> list["Step"]:
         """Worked arithmetic: output size, one kernel (and bias) per output unit, MACs."""
