@@ -48,13 +48,9 @@ PARAM_BYTES_LIMIT = 1 << 30
 NOT_COUNTED = {"subsample"}
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """One intra-op thread: the suite shares 2 cores; restored afterwards."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+#: one intra-op thread for the module (tests/conftest.py): the suite shares 2 cores
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
+
 
 def _layer_of_tensor(model) -> dict[int, int]:
     """id(parameter or buffer) -> index of the layer that owns it (nested layers apart)."""

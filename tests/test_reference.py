@@ -20,13 +20,9 @@ from torch.utils import _python_dispatch  # noqa: E402,F401  (loads the submodul
 SIDE = {"alexnet": 224, "vgg16": 96, "resnet18": 224, "resnet50": 128, "googlenet": 224}
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """One intra-op thread: the suite shares 2 cores; restored afterwards."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+#: one intra-op thread for the module (tests/conftest.py): the suite shares 2 cores
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
+
 
 @pytest.fixture(scope="module", params=sorted(REFERENCES))
 def pair(request):
