@@ -145,6 +145,20 @@ class Op:
         raise NotImplementedError
 
 
+class Free(Op):
+    """Base of the ops with no parameters and no arithmetic (they move or pass data):
+    ``flatten``, ``identity``, ``dropout``, ``concat``."""
+
+    def params(self, ins: list[Shape]) -> Params:
+        return Params()
+
+    def macs(self, ins: list[Shape], out: Shape) -> int:
+        return 0
+
+    def flops(self, ins: list[Shape], out: Shape) -> dict[str, int]:
+        return {}
+
+
 # --------------------------------------------------------------------- registry
 REGISTRY: dict[str, type[Op]] = {}
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .base import Op, OpArgs, Params, RFStep, Shape, numel, pointwise_rf, register
+from .base import Free, Op, OpArgs, Params, RFStep, Shape, numel, pointwise_rf, register
 from .conv import Shorthand
 from .types import PosInt, Prob
 
@@ -60,21 +60,8 @@ class Linear(Op):
         return nn.Linear(ins[0][-1], self.args.out, self.args.bias)
 
 
-class _Free(Op):
-    """Ops with no parameters and no arithmetic (they move or pass data)."""
-
-    def params(self, ins: list[Shape]) -> Params:
-        return Params()
-
-    def macs(self, ins: list[Shape], out: Shape) -> int:
-        return 0
-
-    def flops(self, ins: list[Shape], out: Shape) -> dict[str, int]:
-        return {}
-
-
 @register
-class Flatten(_Free):
+class Flatten(Free):
     name = "flatten"
     family = "reshape"
     summary = "flatten everything but the batch axis into one vector"
@@ -100,7 +87,7 @@ class Flatten(_Free):
 
 
 @register
-class Identity(_Free):
+class Identity(Free):
     name = "identity"
     family = "reshape"
     summary = "pass the input through unchanged"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Literal
 
 from ..errors import ShapeError
-from .base import Op, OpArgs, Params, RFStep, Shape, numel, pointwise_rf, register, window_out
+from .base import Free, Op, OpArgs, Params, RFStep, Shape, numel, pointwise_rf, register, window_out
 
 
 def _fmt(shape: Shape) -> str:
@@ -163,7 +163,7 @@ class Mul(_Elementwise):
 
 
 @register
-class Concat(Op):
+class Concat(Free):
     name = "concat"
     family = "merge"
     summary = "join inputs along the channel axis; the other axes must agree"
@@ -185,15 +185,6 @@ class Concat(Op):
         from ..torch import modules
 
         return modules.Concat()
-
-    def params(self, ins: list[Shape]) -> Params:
-        return Params()
-
-    def macs(self, ins: list[Shape], out: Shape) -> int:
-        return 0
-
-    def flops(self, ins: list[Shape], out: Shape) -> dict[str, int]:
-        return {}
 
     def rf(self, ins: list[Shape]) -> RFStep | None:
         return pointwise_rf(ins[0])
