@@ -354,3 +354,32 @@ def test_help_imports_no_analysis_machinery() -> None:
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           timeout=120)
     assert proc.stdout.strip() == "[]", proc.stdout + proc.stderr
+
+
+# ------------------------------------------------------------ awkward paths
+def test_a_folder_is_not_a_spec(tmp_path: Path) -> None:
+    result = run("shapes", str(tmp_path))
+    assert result.exit_code == 2 and "is a folder" in result.stderr
+
+
+def test_unreadable_file_is_a_located_usage_error(tmp_path: Path,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    spec = tmp_path / "net.yaml"
+    spec.write_text("cnncalc: 1\ninput: [1, 8, 8]\nlayers: [relu]\n")
+
+    def denied(self: Path, *args: object, **kwargs: object) -> None:
+        raise PermissionError(13, "Permission denied")  # root reads anything: chmod 000 can't
+
+    monkeypatch.setattr(Path, "open", denied)
+    result = run("shapes", str(spec))
+    assert result.exit_code == 2 and "cannot read: Permission denied" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("width", ["30", "60"])
+def test_narrow_terminal_still_renders_every_layer(width: str) -> None:
+    result = run("summary", "lenet5", env={"COLUMNS": width})
+    assert result.exit_code == 0
+    for layer in ("C1", "C3", "S4", "F6", "OUTPUT"):
+        assert layer in result.stdout
+    assert max(len(line) for line in result.stdout.splitlines()) <= int(width)

@@ -49,7 +49,10 @@ def layer_table(report: Report, view: View, exact: bool = False) -> Table:
         table.add_column(col.header, footer=Text(view.footer_label if col is cols[0] else foot),
                          justify="right" if numeric else "left",
                          style="cyan" if col.key == "op" else None,
-                         no_wrap=col.key != "op", overflow="ellipsis")
+                         no_wrap=col.key != "op", overflow="ellipsis",
+                         # ids are never cut: on a narrow terminal the figures give way
+                         min_width=max(len(r.id) + 2 * bool(r.block or r.shorthand)
+                                       for r in report.layers) if col.key == "id" else None)
     rows = report.layers
     for i, row in enumerate(rows):
         cells: list[RenderableType] = [Text(c.cell(row, report, exact)) for c in cols]
