@@ -152,24 +152,25 @@ def _figures(model: Expect | LayerExpect, raw: Any, prefix: str,
     return out
 
 
-def _network_value(report: Report) -> Callable[[str, Expected], Actual]:
+def _value_of(output_shape: tuple[int, ...], rf: ReceptiveField | None,
+              figures: Any) -> Callable[[str, Expected], Actual]:
+    """The actual figure for an expectation key: the shape, the receptive field (per axis
+    or its largest size, as the expectation is written), else ``figures.<key>``."""
     def value(key: str, expected: Expected) -> Actual:
         if key == "output_shape":
-            return tuple(report.output_shape)
+            return tuple(output_shape)
         if key == "receptive_field":
-            return _rf_actual(report.receptive_field, expected)
-        return getattr(report.totals, key)
+            return _rf_actual(rf, expected)
+        return getattr(figures, key)
     return value
+
+
+def _network_value(report: Report) -> Callable[[str, Expected], Actual]:
+    return _value_of(report.output_shape, report.receptive_field, report.totals)
 
 
 def _layer_value(row: LayerReport) -> Callable[[str, Expected], Actual]:
-    def value(key: str, expected: Expected) -> Actual:
-        if key == "output_shape":
-            return tuple(row.output_shape)
-        if key == "receptive_field":
-            return _rf_actual(row.receptive_field, expected)
-        return getattr(row, key)
-    return value
+    return _value_of(row.output_shape, row.receptive_field, row)
 
 
 def _layer_row(report: Report, layer_id: str, raw_layers: Any) -> LayerReport:
