@@ -25,11 +25,7 @@ from .common import (BatchOpt, DType, DTypeOpt, ExactOpt, Format, FormatOpt, Inp
                      MaxBytesOpt, MaxLayersOpt, NoColorOpt, Settings, SpecArg, StrictOpt,
                      TracebackOpt, analyse_network, analyse_spec, console, emit_report, load_spec,
                      message, write)
-
-
-def _example(*lines: str) -> str:
-    """An epilog of examples (typer shows it under the options)."""
-    return "Examples:\n\n" + "\n\n".join(f"  [bold]{line}[/bold]" for line in lines)
+from .common import example_epilog
 
 
 def _settings(**kw: Any) -> Settings:
@@ -76,7 +72,7 @@ def _layer_command(view: str, help_text: str, examples: tuple[str, ...]) -> None
 
     command.__doc__ = help_text
     command.__name__ = view
-    app.command(view, epilog=_example(*examples))(command)
+    app.command(view, epilog=example_epilog(*examples))(command)
 
 
 _layer_command("shapes", "Input and output shape of every layer.",
@@ -101,9 +97,9 @@ InputsOpt = Annotated[Optional[list[str]], typer.Option(
          "(`3x224x224`, `224x224` or `224`, as in `cnncalc summary`).")]
 
 
-@app.command(epilog=_example("cnncalc compare resnet18 resnet34 resnet50",
-                             "cnncalc compare resnet50 --input 3x224x224 --input 3x512x512",
-                             "cnncalc compare lenet5 --input 28 --input 32 --format csv"))
+@app.command(epilog=example_epilog("cnncalc compare resnet18 resnet34 resnet50",
+                                   "cnncalc compare resnet50 --input 3x224x224 --input 3x512x512",
+                                   "cnncalc compare lenet5 --input 28 --input 32 --format csv"))
 def compare(
     specs: Annotated[list[str], typer.Argument(
         metavar="SPEC", help="Specs to compare (files, `-` or built-in names).",
@@ -154,7 +150,7 @@ def _op_names() -> list[str]:
     return list(REGISTRY)
 
 
-@app.command(epilog=_example("cnncalc ops", "cnncalc ops conv", "cnncalc ops --format json"))
+@app.command(epilog=example_epilog("cnncalc ops", "cnncalc ops conv", "cnncalc ops --format json"))
 def ops(
     name: Annotated[Optional[str], typer.Argument(
         metavar="[OP]", help="Show one op's arguments, defaults and formulas.",
@@ -206,7 +202,7 @@ def zoo_entries() -> list[dict[str, Any]]:
     return entries
 
 
-@app.command(epilog=_example("cnncalc zoo", "cnncalc zoo --exact --format markdown"))
+@app.command(epilog=example_epilog("cnncalc zoo", "cnncalc zoo --exact --format markdown"))
 def zoo(
     format: FormatOpt = Format.table, exact: ExactOpt = False, no_color: NoColorOpt = False,
     traceback: TracebackOpt = False,

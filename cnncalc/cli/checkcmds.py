@@ -16,6 +16,7 @@ from . import app
 from .common import (BatchOpt, DType, DTypeOpt, ExactOpt, InputOpt, MaxBytesOpt, MaxLayersOpt,
                      NoColorOpt, Settings, StrictOpt, TracebackOpt, analyse_network, console,
                      load_spec, message, write)
+from .common import example_epilog
 
 
 class CheckFormat(str, Enum):
@@ -33,10 +34,6 @@ class DiffFormat(str, Enum):
     table = "table"
     markdown = "markdown"
     json = "json"
-
-
-def _examples(*lines: str) -> str:
-    return "Examples:\n\n" + "\n\n".join(f"  [bold]{line}[/bold]" for line in lines)
 
 
 _BUDGET = "Budgets"
@@ -63,7 +60,7 @@ def _write_out(text: str, output: Path | None) -> None:
 
 
 # ----------------------------------------------------------------------- check
-@app.command(epilog=_examples(
+@app.command(epilog=example_epilog(
     "cnncalc check specs/", "cnncalc check net.yaml --max-params 30M --max-macs 5G",
     "cnncalc check specs/ --format github", "cnncalc check specs/ --format junit -o check.xml"))
 def check(
@@ -175,7 +172,7 @@ def _load_side(spec: str, rev: str | None, settings: Settings):  # type: ignore[
     return parse_network(git_show(spec, rev), label, settings.limits()), label
 
 
-@app.command(epilog=_examples(
+@app.command(epilog=example_epilog(
     "cnncalc diff resnet18 resnet34", "cnncalc diff specs/net.yaml --rev HEAD~1",
     "cnncalc diff old.yaml new.yaml --format markdown > comment.md"))
 def diff(
@@ -217,8 +214,8 @@ def diff(
 
 
 # ---------------------------------------------------------------------- schema
-@app.command(epilog=_examples("cnncalc schema > cnncalc.schema.json",
-                              "cnncalc schema --output .vscode/cnncalc.schema.json"))
+@app.command(epilog=example_epilog("cnncalc schema > cnncalc.schema.json",
+                                   "cnncalc schema --output .vscode/cnncalc.schema.json"))
 def schema(output: OutputOpt = None, traceback: TracebackOpt = False) -> None:
     """The JSON Schema (draft 2020-12) of the spec format, for editors: put
     `# yaml-language-server: $schema=<file>` at the top of a spec (see docs/check.md)."""

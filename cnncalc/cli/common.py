@@ -124,6 +124,11 @@ class Settings:
 
 
 # ---------------------------------------------------------------- input shapes
+def example_epilog(*lines: str) -> str:
+    """A command's epilog of example command lines (typer shows it under the options)."""
+    return "Examples:\n\n" + "\n\n".join(f"  [bold]{line}[/bold]" for line in lines)
+
+
 def input_shape(text: str | None, spec_input: tuple[int, ...]) -> tuple[int, ...] | None:
     """Resolve ``--input`` against the spec's own input shape.
 

@@ -26,6 +26,7 @@ from ..errors import CnncalcError, UsageError
 from . import app
 from .common import (InputOpt, MaxBytesOpt, MaxLayersOpt, NoColorOpt, Settings, SpecArg,
                      TracebackOpt, console, input_shape, load_spec, print_warnings, write)
+from .common import example_epilog
 
 
 class TeachFormat(str, Enum):
@@ -51,14 +52,10 @@ TextFormatOpt = Annotated[TextFormat, typer.Option(
     help="table for people, json for programs.")]
 
 
-def _example(*lines: str) -> str:
-    return "Examples:\n\n" + "\n\n".join(f"  [bold]{line}[/bold]" for line in lines)
-
-
 # ---------------------------------------------------------------------- explain
-@app.command(epilog=_example("cnncalc explain lenet5 --layer C3",
-                            "cnncalc explain resnet50 --layer conv1",
-                            "cnncalc explain lenet5 --format markdown > notes.md"))
+@app.command(epilog=example_epilog("cnncalc explain lenet5 --layer C3",
+                                   "cnncalc explain resnet50 --layer conv1",
+                                   "cnncalc explain lenet5 --format markdown > notes.md"))
 def explain(
     spec: SpecArg,
     layer: Annotated[Optional[str], typer.Option(
@@ -189,9 +186,9 @@ def calc_network(op: str, shape: tuple[int, ...], args: dict[str, Any]) -> Any:
 
 @app.command(
     context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
-    epilog=_example("cnncalc calc conv --input 3x224x224 --out 64 --k 7 --stride 2 --pad 3",
-                    "cnncalc calc maxpool --input 64x112x112 --k 3 --stride 2 --pad 1",
-                    "cnncalc calc conv --input 1x32x32 --out 6 --k 5 --format json"))
+    epilog=example_epilog("cnncalc calc conv --input 3x224x224 --out 64 --k 7 --stride 2 --pad 3",
+                          "cnncalc calc maxpool --input 64x112x112 --k 3 --stride 2 --pad 1",
+                          "cnncalc calc conv --input 1x32x32 --out 6 --k 5 --format json"))
 def calc(
     ctx: typer.Context,
     op: Annotated[str, typer.Argument(metavar="OP", show_default=False,
@@ -260,7 +257,7 @@ def _pad_pair(text: str) -> tuple[int, int]:
     raise UsageError(f"--pad {text}: give p (each side) or BEFORE,AFTER, integers >= 0")
 
 
-@solve_app.command("pad", epilog=_example(
+@solve_app.command("pad", epilog=example_epilog(
     "cnncalc solve pad --input 224 --k 7 --stride 2 --output 112",
     "cnncalc solve pad --input 6 --k 4 --output 6"))
 def solve_pad_cmd(
@@ -279,7 +276,7 @@ def solve_pad_cmd(
           else solve_pad_text(sol))
 
 
-@solve_app.command("stride", epilog=_example(
+@solve_app.command("stride", epilog=example_epilog(
     "cnncalc solve stride --input 224 --k 7 --pad 3 --output 112"))
 def solve_stride_cmd(
     input: SizeOpt, k: Annotated[int, typer.Option("--k", help="Kernel size.")],
@@ -293,7 +290,7 @@ def solve_stride_cmd(
     _candidates("stride", found, output, f"input {input}, k {k}, pad {pad}", format)
 
 
-@solve_app.command("kernel", epilog=_example(
+@solve_app.command("kernel", epilog=example_epilog(
     "cnncalc solve kernel --input 32 --output 28"))
 def solve_kernel_cmd(
     input: SizeOpt, output: OutOpt, stride: Annotated[int, typer.Option("--stride", "-s")] = 1,
@@ -317,9 +314,9 @@ def _candidates(what: str, found: Any, output: int, given: str, format: TextForm
 
 
 # ----------------------------------------------------------------------- sizes
-@app.command(epilog=_example("cnncalc sizes vgg16 --range 200:300",
-                            "cnncalc sizes lenet5 --range 28:40 --all",
-                            "cnncalc sizes net.yaml --range 100:200 --axis 1"))
+@app.command(epilog=example_epilog("cnncalc sizes vgg16 --range 200:300",
+                                   "cnncalc sizes lenet5 --range 28:40 --all",
+                                   "cnncalc sizes net.yaml --range 100:200 --axis 1"))
 def sizes(
     spec: SpecArg,
     range_: Annotated[str, typer.Option(
@@ -359,8 +356,8 @@ class GraphFormat(str, Enum):
     png = "png"
 
 
-@app.command(epilog=_example("cnncalc graph lenet5", "cnncalc graph resnet18 --format dot",
-                            "cnncalc graph resnet50 --format svg -o resnet50.svg"))
+@app.command(epilog=example_epilog("cnncalc graph lenet5", "cnncalc graph resnet18 --format dot",
+                                   "cnncalc graph resnet50 --format svg -o resnet50.svg"))
 def graph(
     spec: SpecArg,
     format: Annotated[GraphFormat, typer.Option(
@@ -409,8 +406,8 @@ class PlotWhat(str, Enum):
     memory = "memory"
 
 
-@app.command(epilog=_example("cnncalc plot resnet18 --what macs -o macs.png",
-                            "cnncalc plot vgg16 --what rf -o rf.png"))
+@app.command(epilog=example_epilog("cnncalc plot resnet18 --what macs -o macs.png",
+                                   "cnncalc plot vgg16 --what rf -o rf.png"))
 def plot(
     spec: SpecArg,
     output: Annotated[Path, typer.Option("--output", "-o", metavar="FILE",

@@ -16,7 +16,8 @@ import typer
 
 from ..errors import UsageError
 from . import app
-from .common import InputOpt, NoColorOpt, SpecArg, TracebackOpt, console, input_shape, load_spec, write
+from .common import (InputOpt, NoColorOpt, SpecArg, TracebackOpt, console, example_epilog,
+                     input_shape, load_spec, write)
 
 
 class DeviceOpt(str, Enum):
@@ -110,10 +111,10 @@ def _settings():  # type: ignore[no-untyped-def]
     return Settings()
 
 
-@app.command(epilog="Examples:\n\n  [bold]cnncalc profile resnet18 --batch-size 1,8,32[/bold]\n\n"
-                    "  [bold]cnncalc profile spec.yaml --device cuda --dtype float16 "
-                    "--per-layer[/bold]\n\n  [bold]cnncalc profile resnet18 --compare "
-                    "resnet50 --format json[/bold]")
+@app.command(epilog=example_epilog(
+    "cnncalc profile resnet18 --batch-size 1,8,32",
+    "cnncalc profile spec.yaml --device cuda --dtype float16 --per-layer",
+    "cnncalc profile resnet18 --compare resnet50 --format json"))
 def profile(
     spec: SpecArg,
     device: Annotated[DeviceOpt, typer.Option(help="auto picks cuda, then mps, then cpu.")] =
