@@ -27,3 +27,25 @@ def expect_misses(report: Report, expect: Any) -> list[str]:
     all hold), held by the library's own checker (:func:`cnncalc.check.evaluate`)."""
     return [f"{o.key}: expected {o.expected}, got {o.actual}"
             for o in evaluate(report, expect) if not o.ok]
+
+
+#: the fields of ``Report.to_dict()`` that the JSON contract promises, by level
+JSON_CONTRACT = {
+    "report": ("name", "input_shape", "output_shape", "layers", "totals", "receptive_field",
+               "warnings"),
+    "layer": ("id", "op", "inputs", "output_shape", "params", "trainable_params", "macs",
+              "flops", "receptive_field", "activation_bytes"),
+    "totals": ("params", "trainable_params", "buffers", "macs", "flops", "param_bytes",
+               "activation_bytes"),
+}
+
+
+def assert_json_contract(data: dict[str, Any]) -> None:
+    """``data`` (a report as JSON) has every contract field: the report's, the first
+    layer's and the totals'."""
+    for key in JSON_CONTRACT["report"]:
+        assert key in data
+    for key in JSON_CONTRACT["layer"]:
+        assert key in data["layers"][0]
+    for key in JSON_CONTRACT["totals"]:
+        assert key in data["totals"]

@@ -10,6 +10,7 @@ import pytest
 
 import cnncalc
 from cnncalc.errors import ShapeError
+from helpers import assert_json_contract
 
 
 def report(layers: str, input_shape: str = "[1, 32, 32]", **kw: object) -> cnncalc.Report:
@@ -117,15 +118,7 @@ def test_empty_output_shows_formula() -> None:
 
 def test_json_contract_fields() -> None:
     d = cnncalc.analyze(cnncalc.load("lenet5")).to_dict()
-    for key in ("name", "input_shape", "output_shape", "layers", "totals", "receptive_field",
-                "warnings"):
-        assert key in d
-    for key in ("id", "op", "inputs", "output_shape", "params", "trainable_params", "macs",
-                "flops", "receptive_field", "activation_bytes"):
-        assert key in d["layers"][0]
-    for key in ("params", "trainable_params", "buffers", "macs", "flops", "param_bytes",
-                "activation_bytes"):
-        assert key in d["totals"]
+    assert_json_contract(d)
     assert d["totals"]["trainable_params"] == 60000 and d["totals"]["params"] == 60840
 
 

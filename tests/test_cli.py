@@ -20,6 +20,7 @@ from typer.testing import CliRunner
 
 import cnncalc
 from cnncalc.cli import EXIT_BROKEN_PIPE, EXIT_INTERNAL, app
+from helpers import assert_json_contract
 
 TINY = str(Path(__file__).parent / "golden" / "tiny_resnet.yaml")
 BAD_K = "cnncalc: 1\ninput: [1, 32, 32]\nlayers:\n  - {op: conv, out: 6, k: 0}\n"
@@ -89,15 +90,7 @@ def test_rf_table_has_the_network_field() -> None:
 def test_summary_json_is_the_contract(lenet_dict: dict) -> None:
     data = cli_json("summary", "lenet5")
     assert data == lenet_dict
-    for key in ("name", "input_shape", "output_shape", "layers", "totals", "receptive_field",
-                "warnings"):
-        assert key in data
-    for key in ("id", "op", "inputs", "output_shape", "params", "trainable_params", "macs",
-                "flops", "receptive_field", "activation_bytes"):
-        assert key in data["layers"][0]
-    for key in ("params", "trainable_params", "buffers", "macs", "flops", "param_bytes",
-                "activation_bytes"):
-        assert key in data["totals"]
+    assert_json_contract(data)
     assert data["totals"]["trainable_params"] == 60000
 
 
