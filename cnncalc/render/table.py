@@ -7,8 +7,11 @@ by a rule; rows expanded from ``act:``/``bn:`` shorthand are indented and dimmed
 
 from __future__ import annotations
 
-from rich import box
-from rich.console import Console, Group, RenderableType
+from dataclasses import dataclass
+
+from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
+from rich.segment import Segment
+from rich.style import Style
 from rich.table import Table
 from rich.text import Text
 
@@ -23,11 +26,6 @@ def depth(row: LayerReport) -> int:
     return level + (1 if row.shorthand else 0)
 
 
-def _id_cell(row: LayerReport) -> Text:
-    indent = "  " * depth(row)
-    return Text(indent + row.id, style="dim" if row.shorthand else "")
-
-
 def header_text(report: Report) -> Text:
     """``LeNet-5  1x32x32 -> 10  (batch 1, float32)``."""
     text = Text(report.name, style="bold")
@@ -37,30 +35,91 @@ def header_text(report: Report) -> Text:
     return text
 
 
-def layer_table(report: Report, view: View, exact: bool = False) -> Table:
+@dataclass
+class LayerGrid:
+    """The per-layer table, laid out by hand and emitted as segments.
+
+    rich's ``Table`` measures and wraps every cell; for hundreds of rows that costs more
+    than the whole analysis (0.2 s for ResNet-50), so this grid does the simple thing:
+    single-line cells, columns as wide as their widest cell, two spaces between them.
+    On a narrow terminal the widest figure columns give way (cells end in an ellipsis)
+    and, if that is not enough, trailing columns are dropped; ids are never cut.
+    """
+
+    headers: list[str]
+    rows: list[list[str]]
+    right: list[bool]
+    footer: list[str] | None
+    row_styles: list[str]
+    sections: set[int]
+    styles: list[str]
+
+    def widths(self, width: int) -> list[int]:
+        lines = [self.headers, *self.rows] + ([self.footer] if self.footer else [])
+        widths = [max(len(line[j]) for line in lines) for j in range(len(self.headers))]
+        while len(widths) > 1 and sum(widths) + GAP * (len(widths) - 1) > width:
+            over = sum(widths) + GAP * (len(widths) - 1) - width
+            j = max(range(1, len(widths)), key=lambda i: widths[i])
+            if widths[j] <= 3:
+                widths.pop()  # nothing left to squeeze: drop the last column
+                continue
+            widths[j] = max(3, widths[j] - over)
+        return widths
+
+    def _line(self, cells: list[str], widths: list[int], style: str,
+              header: bool = False) -> list[Segment]:
+        out: list[Segment] = []
+        for j, w in enumerate(widths):
+            text = cells[j] if len(cells[j]) <= w else cells[j][: w - 1] + "…"
+            text = text.rjust(w) if self.right[j] else text.ljust(w)
+            if j == len(widths) - 1:
+                text = text.rstrip()
+            cell_style = "bold" if header else " ".join(x for x in (self.styles[j], style) if x)
+            out.append(Segment(text, Style.parse(cell_style) if cell_style else None))
+            if j < len(widths) - 1:
+                out.append(Segment(" " * GAP))
+        out.append(Segment.line())
+        return out
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        widths = self.widths(options.max_width)
+        yield from self._line(self.headers, widths, "", header=True)
+        yield Segment("─" * min(options.max_width, sum(widths) + GAP * (len(widths) - 1)))
+        yield Segment.line()
+        for i, (cells, style) in enumerate(zip(self.rows, self.row_styles)):
+            yield from self._line(cells, widths, style)
+            if i in self.sections:
+                yield Segment.line()
+        if self.footer:
+            if len(self.rows) - 1 not in self.sections:
+                yield Segment.line()
+            yield from self._line(self.footer, widths, "")
+
+
+GAP = 2
+
+
+def layer_table(report: Report, view: View, exact: bool = False) -> LayerGrid:
     """The per-layer table of ``view`` with a totals footer."""
     cols = view.table_columns(report)
     footers = [c.footer(report, exact) for c in cols]
-    table = Table(box=box.SIMPLE_HEAD, show_footer=any(footers), pad_edge=False,
-                  header_style="bold",
-                  padding=(0, 1, 0, 0), show_edge=False)
-    for col, foot in zip(cols, footers):
-        numeric = col.kind in ("count", "bytes", "percent")
-        table.add_column(col.header, footer=Text(view.footer_label if col is cols[0] else foot),
-                         justify="right" if numeric else "left",
-                         style="cyan" if col.key == "op" else None,
-                         no_wrap=col.key != "op", overflow="ellipsis",
-                         # ids are never cut: on a narrow terminal the figures give way
-                         min_width=max(len(r.id) + 2 * bool(r.block or r.shorthand)
-                                       for r in report.layers) if col.key == "id" else None)
-    rows = report.layers
-    for i, row in enumerate(rows):
-        cells: list[RenderableType] = [Text(c.cell(row, report, exact)) for c in cols]
-        cells[0] = _id_cell(row) if cols[0].key == "id" else cells[0]
-        nxt = rows[i + 1] if i + 1 < len(rows) else None
-        section = row.block is not None and (nxt is None or nxt.block != row.block)
-        table.add_row(*cells, end_section=section, style="dim" if row.shorthand else None)
-    return table
+    rows, styles, sections = [], [], set()
+    layers = report.layers
+    for i, row in enumerate(layers):
+        cells = [c.cell(row, report, exact) for c in cols]
+        if cols[0].key == "id":
+            cells[0] = "  " * depth(row) + row.id
+        rows.append(cells)
+        styles.append("dim" if row.shorthand else "")
+        nxt = layers[i + 1] if i + 1 < len(layers) else None
+        if row.block is not None and (nxt is None or nxt.block != row.block):
+            sections.add(i)
+    footer = [view.footer_label] + footers[1:] if any(footers) else None
+    return LayerGrid(
+        headers=[c.header for c in cols], rows=rows,
+        right=[c.kind in ("count", "bytes", "percent") for c in cols], footer=footer,
+        row_styles=styles, sections=sections,
+        styles=["cyan" if c.key == "op" else "" for c in cols])
 
 
 def totals_lines(report: Report, exact: bool = False) -> list[tuple[str, str]]:
