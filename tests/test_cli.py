@@ -376,3 +376,27 @@ def test_narrow_terminal_still_renders_every_layer(width: str) -> None:
     for layer in ("C1", "C3", "S4", "F6", "OUTPUT"):
         assert layer in result.stdout
     assert max(len(line) for line in result.stdout.splitlines()) <= int(width)
+
+
+def test_command_map_lists_every_registered_command() -> None:
+    """main() imports only the module of the command it runs: the map must be complete."""
+    from cnncalc.cli import COMMANDS, _modules_for
+
+    registered = {c.name or c.callback.__name__ for c in app.registered_commands}
+    registered |= {g.name for g in app.registered_groups}  # `solve pad|stride|kernel`
+    assert registered == {name for names in COMMANDS.values() for name in names}
+    assert _modules_for(["summary", "lenet5"]) == ("analysis",)
+    assert _modules_for(["--help"]) == tuple(COMMANDS)
+    assert _modules_for(["sumary"]) == tuple(COMMANDS)  # unknown: all, for suggestions
+
+
+def test_console_script_runs_one_command_module() -> None:
+    code = ("import sys; sys.argv = ['cnncalc', 'shapes', 'lenet5']\n"
+            "from cnncalc.cli import main\n"
+            "try:\n    main()\nexcept SystemExit:\n    pass\n"
+            "print(sorted(m for m in sys.modules if m.startswith('cnncalc.cli.')), "
+            "file=sys.stderr)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=120)
+    assert "C3" in out.stdout
+    assert "cnncalc.cli.teach" not in out.stderr and "cnncalc.cli.analysis" in out.stderr

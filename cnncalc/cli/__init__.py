@@ -1,5 +1,6 @@
 """The command-line interface (typer).  Each command group lives in its own module
-and registers on ``app``; this module owns error handling and exit codes.
+and registers on the application in :mod:`cnncalc.cli.base`, which owns error handling
+and exit codes.
 
 Exit codes: 0 success; 1 a check failed; 2 an invalid spec or usage (typer's own
 usage errors too); 3 the environment cannot do it (e.g. no torch); 70 an internal
@@ -7,9 +8,11 @@ error (a bug: the message asks for a rerun with ``--traceback``, EX_SOFTWARE in
 sysexits.h); 141 stdout closed early (``cnncalc summary x | head``: nothing printed,
 the status a tool killed by SIGPIPE reports); 130 interrupted (Ctrl-C).
 
+Start-up matters (the tool runs many times a minute), so ``main`` imports only the
+module of the command it runs; ``from cnncalc.cli import app`` gets every command.
 Adding a command module: define commands with ``@app.command()`` in
-``cnncalc/cli/<name>.py`` using the options of :mod:`cnncalc.cli.common`, and add
-the module to ``_COMMAND_MODULES`` below.
+``cnncalc/cli/<name>.py`` (``from .base import app``) using the options of
+:mod:`cnncalc.cli.common`, and list the module and its commands in ``COMMANDS``.
 """
 
 from __future__ import annotations
@@ -23,123 +26,47 @@ from typing import Any
 # distribution's entry points, ~25 ms of a ~300 ms start-up (the library API is untouched).
 os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
 
-import typer
-from typer.core import TyperGroup
+from .base import EXIT_BROKEN_PIPE, EXIT_INTERNAL, EXIT_INTERRUPTED  # noqa: E402
 
-EXIT_INTERNAL = 70
-EXIT_BROKEN_PIPE = 141
-EXIT_INTERRUPTED = 130
+__all__ = ["COMMANDS", "EXIT_BROKEN_PIPE", "EXIT_INTERNAL", "EXIT_INTERRUPTED", "app", "main"]
 
-#: modules that register commands on ``app``, in help order; missing ones are skipped
-_COMMAND_MODULES = ("analysis", "torchcmds", "checkcmds", "teach")
-
-
-class CnncalcGroup(TyperGroup):
-    """The top-level group: runs a command and maps what it raises to an exit code."""
-
-    def list_commands(self, ctx: typer.Context) -> list[str]:
-        return list(self.commands)  # definition order, not alphabetical
-
-    def invoke(self, ctx: typer.Context) -> Any:
-        from ..errors import CnncalcError
-
-        try:
-            return super().invoke(ctx)
-        except CnncalcError as exc:
-            _report(ctx, exc, exc.format())
-            raise typer.Exit(exc.exit_code) from None
-        except BrokenPipeError:
-            _silence_stdout()
-            raise typer.Exit(EXIT_BROKEN_PIPE) from None
-        except KeyboardInterrupt:
-            sys.stderr.write("interrupted\n")
-            raise typer.Exit(EXIT_INTERRUPTED) from None
-        except (typer.Exit, typer.Abort, SystemExit):
-            raise
-        except Exception as exc:  # noqa: BLE001 - the last line of defence
-            if _is_click_exception(exc):
-                raise
-            text = (f"internal error: {type(exc).__name__}: {exc}\n"
-                    "  this is a bug in cnncalc; rerun with --traceback and report it")
-            _report(ctx, exc, text)
-            raise typer.Exit(EXIT_INTERNAL) from None
+#: command modules, in help order, and the commands each defines
+COMMANDS: dict[str, tuple[str, ...]] = {
+    "analysis": ("shapes", "params", "flops", "rf", "summary", "compare", "ops", "zoo"),
+    "torchcmds": ("build", "export", "profile"),
+    "checkcmds": ("check", "diff", "schema"),
+    "teach": ("explain", "calc", "sizes", "graph", "plot", "solve"),
+}
 
 
-def _is_click_exception(exc: Exception) -> bool:
-    from typer._click.exceptions import ClickException
-
-    return isinstance(exc, ClickException)
-
-
-def _wants_traceback(ctx: typer.Context) -> bool:
-    from .common import TRACEBACK_KEY
-
-    return bool(ctx.meta.get(TRACEBACK_KEY)) or os.environ.get("CNNCALC_TRACEBACK") == "1"
+def _register(modules: tuple[str, ...] = tuple(COMMANDS)) -> None:
+    for name in modules:
+        importlib.import_module(f"{__name__}.{name}")
 
 
-def _report(ctx: typer.Context, exc: BaseException, text: str) -> None:
-    """Print ``text`` on stderr, after the traceback when it was asked for."""
-    if _wants_traceback(ctx):
-        import traceback
-
-        traceback.print_exception(type(exc), exc, exc.__traceback__, file=sys.stderr)
-    sys.stderr.write(text + "\n")
-    sys.stderr.flush()
-
-
-def _silence_stdout() -> None:
-    """After EPIPE: point stdout at /dev/null so the interpreter's final flush is quiet."""
-    try:
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-    except (OSError, ValueError, AttributeError):
-        pass
+def _modules_for(argv: list[str]) -> tuple[str, ...]:
+    """Only the module defining the command in ``argv``; every module for help,
+    ``--version``, no command or an unknown one (so suggestions see them all)."""
+    command = next((a for a in argv if not a.startswith("-")), None)
+    for module, names in COMMANDS.items():
+        if command in names:
+            return (module,)
+    return tuple(COMMANDS)
 
 
-app = typer.Typer(
-    name="cnncalc",
-    cls=CnncalcGroup,
-    help="CNN architecture analyzer and shape calculator: shapes, params, MACs/FLOPs, "
-         "receptive fields and memory from a YAML spec, without a forward pass.",
-    epilog="Example: [bold]cnncalc summary lenet5[/bold]   (`cnncalc zoo` lists the built-ins)\n\n"
-           "Exit codes: 0 ok, 1 a check failed, 2 invalid spec or usage, 3 environment "
-           "(e.g. no torch), 70 internal error, 141 output pipe closed.",
-    no_args_is_help=True,
-    add_completion=False,
-    rich_markup_mode="rich",
-    pretty_exceptions_enable=False,
-    context_settings={"help_option_names": ["-h", "--help"]},
-)
+def __getattr__(name: str) -> Any:
+    """``cnncalc.cli.app``: the application with every command registered."""
+    if name == "app":
+        from .base import app
 
-
-def _version(value: bool) -> None:
-    if value:
-        from .. import __version__
-
-        typer.echo(f"cnncalc {__version__}")
-        raise typer.Exit()
-
-
-@app.callback()
-def _root(
-    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
-                                 help="Print the version and exit."),
-) -> None:
-    """CNN architecture analyzer and shape calculator."""
-
-
-def _register() -> None:
-    for name in _COMMAND_MODULES:
-        try:
-            importlib.import_module(f"{__name__}.{name}")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"{__name__}.{name}":
-                raise
-
-
-_register()
+        _register()
+        return app
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def main() -> None:
     """Console-script entry point."""
+    from .base import app
+
+    _register(_modules_for(sys.argv[1:]))
     app(prog_name="cnncalc")

@@ -20,7 +20,7 @@ from typing import Annotated, Any, Optional
 
 import typer
 
-from . import app
+from .base import app
 from .common import (BatchOpt, DType, DTypeOpt, ExactOpt, Format, FormatOpt, InputOpt,
                      MaxBytesOpt, MaxLayersOpt, NoColorOpt, Settings, SpecArg, StrictOpt,
                      TracebackOpt, analyse_network, analyse_spec, console, emit_report, load_spec,

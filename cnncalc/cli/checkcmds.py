@@ -12,7 +12,7 @@ from typing import Annotated, Optional
 import typer
 
 from ..errors import EnvironmentUnavailable, UsageError
-from . import app
+from .base import app
 from .common import (BatchOpt, DType, DTypeOpt, ExactOpt, InputOpt, MaxBytesOpt, MaxLayersOpt,
                      NoColorOpt, Settings, StrictOpt, TracebackOpt, analyse_network, console,
                      load_spec, message, write)

@@ -4,7 +4,7 @@ printing warnings, and writing data to stdout.
 A new command module (``torchcmds``, ``checkcmds``, ``teach``) needs only::
 
     from .common import Batch, DTypeOpt, InputOpt, SpecArg, app_options, analyse_spec
-    from . import app
+    from .base import app
 
     @app.command()
     def mycmd(spec: SpecArg, input: InputOpt = None, ...) -> None:

@@ -23,7 +23,7 @@ from typing import Annotated, Any, Optional
 import typer
 
 from ..errors import CnncalcError, UsageError
-from . import app
+from .base import app
 from .common import (InputOpt, MaxBytesOpt, MaxLayersOpt, NoColorOpt, Settings, SpecArg,
                      TracebackOpt, console, input_shape, load_spec, print_warnings, write)
 from .common import example_epilog

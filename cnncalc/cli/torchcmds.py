@@ -15,7 +15,7 @@ from typing import Annotated, Optional
 import typer
 
 from ..errors import UsageError
-from . import app
+from .base import app
 from .common import (InputOpt, NoColorOpt, SpecArg, TracebackOpt, console, example_epilog,
                      input_shape, load_spec, write)
 
