@@ -4,6 +4,10 @@ equivalent plain-torch ResNet-50, side by side, at 224x224 and 1024x1024.
 Run: python benchmarks/bench_vs_torchinfo.py [--repeats 5]
 Both sides are full processes (interpreter start, imports, work, printing), run in
 alternation so that machine noise hits both alike; the figure is the ratio of medians.
+
+A second table compares the work alone, in one process after every import and model
+construction: cnncalc's load + analyze + render of the table against torchinfo's
+``summary`` call (which runs a forward pass with hooks).
 """
 
 from __future__ import annotations
@@ -28,6 +32,38 @@ def main() -> None:
         }, args.repeats)
         a, b = med(times["cnncalc"]), med(times["torchinfo"])
         print(f"{size:>6}x{size:<3} {a:>10.3f} {b:>12.3f} {b / a:>8.1f}x")
+    in_process([int(s) for s in args.sizes.split(",")], args.repeats)
+
+
+def in_process(sizes: list[int], repeats: int) -> None:
+    """The work alone: imports and model construction excluded on both sides."""
+    import io
+    import time
+
+    import torch
+    import torchinfo
+    from reference_nets import resnet50
+    from rich.console import Console
+
+    import cnncalc
+    from cnncalc.render.table import render_report
+    from cnncalc.render.views import VIEWS
+
+    model = resnet50().eval()
+    print(f"{'input':>10} {'cnncalc ms':>11} {'torchinfo ms':>13} {'speed-up':>9}   (in process)")
+    for size in sizes:
+        ours, theirs = [], []
+        for _ in range(repeats):
+            t0 = time.perf_counter()
+            report = cnncalc.analyze(cnncalc.load("resnet50"), input_shape=(3, size, size))
+            render_report(Console(file=io.StringIO(), width=160), report, VIEWS["summary"])
+            ours.append(time.perf_counter() - t0)
+            t0 = time.perf_counter()
+            with torch.no_grad():
+                torchinfo.summary(model, input_size=(1, 3, size, size), verbose=0, depth=3)
+            theirs.append(time.perf_counter() - t0)
+        a, b = med(ours), med(theirs)
+        print(f"{size:>6}x{size:<3} {1e3 * a:>11.1f} {1e3 * b:>13.1f} {b / a:>8.0f}x")
 
 
 if __name__ == "__main__":
