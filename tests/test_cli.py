@@ -300,6 +300,12 @@ def test_no_color(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 # ----------------------------------------------------------------- processes
+def python(code: str) -> subprocess.CompletedProcess:
+    """Run ``code`` in a fresh interpreter (a clean sys.modules)."""
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=120)
+
+
 def _cli(*args: str, **kw: object) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "cnncalc", *args], capture_output=True,
                           text=True, timeout=120, **kw)  # type: ignore[call-overload]
@@ -333,8 +339,7 @@ def test_analysis_path_does_not_import_torch() -> None:
             "    assert CliRunner().invoke(app, args).exit_code == 0, args\n"
             "bad = sorted(m for m in sys.modules if m == 'torch' or m.startswith('torch.'))\n"
             "print('TORCH' if bad else 'CLEAN')\n")
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          timeout=120)
+    proc = python(code)
     assert proc.stdout.strip() == "CLEAN", proc.stdout + proc.stderr
 
 
@@ -396,7 +401,6 @@ def test_console_script_runs_one_command_module() -> None:
             "try:\n    main()\nexcept SystemExit:\n    pass\n"
             "print(sorted(m for m in sys.modules if m.startswith('cnncalc.cli.')), "
             "file=sys.stderr)")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         timeout=120)
+    out = python(code)
     assert "C3" in out.stdout
     assert "cnncalc.cli.teach" not in out.stderr and "cnncalc.cli.analysis" in out.stderr

@@ -180,17 +180,9 @@ class LayerExpect(_Expect):
     receptive_field: Optional[RField] = None
 
 
-class Expect(_Expect):
-    """The ``expect:`` section: network figures and per-layer expectations."""
+class Expect(LayerExpect):
+    """The ``expect:`` section: the figures a layer has, for the whole network, plus
+    the peak memory and per-layer expectations."""
 
-    output_shape: Optional[OutShape] = None
-    params: Optional[Count] = None
-    trainable_params: Optional[Count] = None
-    buffers: Optional[Count] = None
-    macs: Optional[Count] = None
-    flops: Optional[Count] = None
-    activation_bytes: Optional[Bytes] = None
     peak_activation_bytes: Optional[Bytes] = None
-    param_bytes: Optional[Bytes] = None
-    receptive_field: Optional[RField] = None
     layers: dict[str, LayerExpect] = {}
