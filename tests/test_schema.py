@@ -135,3 +135,12 @@ def _keys(node: Any) -> set[str]:
     if isinstance(node, list):
         return {k for v in node for k in _keys(v)}
     return set()
+
+
+def test_zoo_and_examples_carry_the_editor_modeline() -> None:
+    root = Path(__file__).resolve().parent.parent
+    files = sorted((root / "specs").glob("*.yaml")) + sorted((root / "examples").glob("*.yaml"))
+    assert len(files) > 30
+    for f in files:
+        first = f.read_text().split("\n", 1)[0]
+        assert first == "# yaml-language-server: $schema=../docs/cnncalc.schema.json", f.name

@@ -103,7 +103,9 @@ def test_spec_holds_its_expect_section(name: str) -> None:
 @pytest.mark.parametrize("name", ZOO)
 def test_spec_file_has_header_version_name_and_input(name: str) -> None:
     text = (SPECS / f"{name}.yaml").read_text()
-    assert text.startswith("# "), "a header comment names the reference"
+    modeline, rest = text.split("\n", 1)
+    assert modeline == "# yaml-language-server: $schema=../docs/cnncalc.schema.json"
+    assert rest.startswith("# "), "a header comment names the reference"
     assert re.search(r"^cnncalc: 1$", text, re.M)
     net = cnncalc.load(name)
     assert net.name
