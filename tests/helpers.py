@@ -49,3 +49,26 @@ def assert_json_contract(data: dict[str, Any]) -> None:
         assert key in data["layers"][0]
     for key in JSON_CONTRACT["totals"]:
         assert key in data["totals"]
+
+
+def fresh_cli(*args: str) -> tuple["subprocess.CompletedProcess[str]", set[str]]:
+    """Run ``cnncalc ARGS`` through the console entry point in a fresh interpreter; return
+    the process and every module it imported (to prove what start-up does not load)."""
+    import json
+    import subprocess
+    import sys
+
+    code = ("import json, sys\nsys.argv = ['cnncalc', *json.loads(sys.argv[1])]\n"
+            "from cnncalc.cli import main\n"
+            "try:\n    main()\nexcept SystemExit as e:\n    code = e.code or 0\nelse:\n    code = 0\n"
+            "sys.stderr.write('\\nMODULES ' + json.dumps(sorted(sys.modules)) + '\\n')\n"
+            "sys.exit(code)\n")
+    proc = subprocess.run([sys.executable, "-c", code, json.dumps(args)], capture_output=True,
+                          text=True, timeout=120)
+    marker = proc.stderr.rpartition("\nMODULES ")
+    return proc, set(json.loads(marker[2])) if marker[1] else set()
+
+
+def torch_modules(modules: set[str]) -> list[str]:
+    """The torch modules among ``modules``."""
+    return sorted(m for m in modules if m == "torch" or m.startswith("torch."))

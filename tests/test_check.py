@@ -361,15 +361,11 @@ def test_cli_skip_non_specs_for_pre_commit(mixed: Path) -> None:
 
 
 def test_cli_check_never_imports_torch(tmp_path: Path) -> None:
-    import subprocess
-    import sys
+    from helpers import fresh_cli, torch_modules
 
-    path = write(tmp_path, "a.yaml", GOOD)
-    code = ("import sys; from cnncalc.cli import app\n"
-            "try:\n    app(['check', sys.argv[1]])\nexcept SystemExit as e:\n"
-            "    assert 'torch' not in sys.modules; raise\n")
-    done = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, text=True)
+    done, modules = fresh_cli("check", str(write(tmp_path, "a.yaml", GOOD)))
     assert done.returncode == 0, done.stderr
+    assert modules and torch_modules(modules) == []
 
 
 # ---------------------------------------------------- docs and the pre-commit hook

@@ -20,6 +20,7 @@ from typer.testing import CliRunner
 
 import cnncalc
 from cnncalc.cli import EXIT_BROKEN_PIPE, EXIT_INTERNAL, app
+from helpers import fresh_cli, torch_modules
 from helpers import assert_json_contract
 
 TINY = str(Path(__file__).parent / "golden" / "tiny_resnet.yaml")
@@ -300,12 +301,6 @@ def test_no_color(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 # ----------------------------------------------------------------- processes
-def python(code: str) -> subprocess.CompletedProcess:
-    """Run ``code`` in a fresh interpreter (a clean sys.modules)."""
-    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          timeout=120)
-
-
 def _cli(*args: str, **kw: object) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "cnncalc", *args], capture_output=True,
                           text=True, timeout=120, **kw)  # type: ignore[call-overload]
@@ -333,25 +328,19 @@ def test_broken_pipe_is_quiet(args: list[str]) -> None:
     assert proc.stderr == ""
 
 
-def test_analysis_path_does_not_import_torch() -> None:
-    code = ("import sys\nfrom cnncalc.cli import app\nfrom typer.testing import CliRunner\n"
-            "for args in (['--help'], ['shapes', 'lenet5'], ['summary', 'lenet5']):\n"
-            "    assert CliRunner().invoke(app, args).exit_code == 0, args\n"
-            "bad = sorted(m for m in sys.modules if m == 'torch' or m.startswith('torch.'))\n"
-            "print('TORCH' if bad else 'CLEAN')\n")
-    proc = python(code)
-    assert proc.stdout.strip() == "CLEAN", proc.stdout + proc.stderr
+@pytest.mark.parametrize("args", [["--help"], ["shapes", "lenet5"], ["summary", "lenet5"]])
+def test_analysis_path_does_not_import_torch(args: list[str]) -> None:
+    proc, modules = fresh_cli(*args)
+    assert proc.returncode == 0, proc.stderr
+    assert modules and torch_modules(modules) == []
 
 
 def test_help_imports_no_analysis_machinery() -> None:
     """`cnncalc --help` stays fast: no pydantic, yaml, op registry or torch behind it."""
-    code = ("import sys\nfrom cnncalc.cli import app\nfrom typer.testing import CliRunner\n"
-            "assert CliRunner().invoke(app, ['--help']).exit_code == 0\n"
-            "heavy = ('pydantic', 'yaml', 'torch', 'cnncalc.ops', 'cnncalc.spec')\n"
-            "print(sorted(m for m in sys.modules if m.startswith(heavy)))\n")
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          timeout=120)
-    assert proc.stdout.strip() == "[]", proc.stdout + proc.stderr
+    proc, modules = fresh_cli("--help")
+    heavy = ("pydantic", "yaml", "torch", "cnncalc.ops", "cnncalc.spec")
+    assert proc.returncode == 0 and modules
+    assert sorted(m for m in modules if m.startswith(heavy)) == []
 
 
 # ------------------------------------------------------------ awkward paths
@@ -396,11 +385,6 @@ def test_command_map_lists_every_registered_command() -> None:
 
 
 def test_console_script_runs_one_command_module() -> None:
-    code = ("import sys; sys.argv = ['cnncalc', 'shapes', 'lenet5']\n"
-            "from cnncalc.cli import main\n"
-            "try:\n    main()\nexcept SystemExit:\n    pass\n"
-            "print(sorted(m for m in sys.modules if m.startswith('cnncalc.cli.')), "
-            "file=sys.stderr)")
-    out = python(code)
+    out, modules = fresh_cli("shapes", "lenet5")
     assert "C3" in out.stdout
-    assert "cnncalc.cli.teach" not in out.stderr and "cnncalc.cli.analysis" in out.stderr
+    assert "cnncalc.cli.teach" not in modules and "cnncalc.cli.analysis" in modules

@@ -15,8 +15,6 @@ import json
 import math
 import operator
 import re
-import subprocess
-import sys
 from fractions import Fraction
 from pathlib import Path
 
@@ -26,6 +24,7 @@ from typer.testing import CliRunner
 import cnncalc
 from cnncalc.cli import app
 from cnncalc.explain import Step, explain_network
+from helpers import fresh_cli, torch_modules
 
 ROOT = Path(__file__).parent.parent
 runner = CliRunner()
@@ -201,14 +200,10 @@ def test_cli_explain_unknown_layer_suggests() -> None:
 
 
 def test_explain_does_not_import_torch() -> None:
-    code = ("import sys\nfrom cnncalc.cli import main\nsys.argv = ['cnncalc', 'explain', "
-            "'lenet5']\ntry:\n    main()\nexcept SystemExit as e:\n    assert not e.code, e.code\n"
-            "bad = [m for m in ('torch', 'matplotlib') if m in sys.modules]\n"
-            "print('IMPORTED', bad, file=sys.stderr)\nassert not bad, bad\n")
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          timeout=120)
+    done, modules = fresh_cli("explain", "lenet5")
     assert done.returncode == 0, done.stderr
-    assert "IMPORTED []" in done.stderr and "1,516" in done.stdout
+    assert "1,516" in done.stdout
+    assert torch_modules(modules) == [] and "matplotlib" not in modules and modules
 
 
 # ------------------------------------------------------------- docs/teaching.md
