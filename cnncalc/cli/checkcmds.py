@@ -16,7 +16,7 @@ from .base import app
 from .common import (BatchOpt, DType, DTypeOpt, ExactOpt, InputOpt, MaxBytesOpt, MaxLayersOpt,
                      NoColorOpt, Settings, StrictOpt, TracebackOpt, analyse_network, console,
                      load_spec, message, write)
-from .common import example_epilog
+from .common import TableMarkdownJson, example_epilog
 
 
 class CheckFormat(str, Enum):
@@ -28,12 +28,7 @@ class CheckFormat(str, Enum):
     junit = "junit"
 
 
-class DiffFormat(str, Enum):
-    """``cnncalc diff --format``."""
-
-    table = "table"
-    markdown = "markdown"
-    json = "json"
+DiffFormat = TableMarkdownJson  # cnncalc diff --format
 
 
 _BUDGET = "Budgets"

@@ -40,6 +40,21 @@ class Format(str, Enum):
     markdown = "markdown"
 
 
+class TableJson(str, Enum):
+    """``--format`` of commands whose only data form is JSON (profile, solve, sizes)."""
+
+    table = "table"
+    json = "json"
+
+
+class TableMarkdownJson(str, Enum):
+    """``--format`` of commands with a markdown form too (explain, calc, diff)."""
+
+    table = "table"
+    markdown = "markdown"
+    json = "json"
+
+
 class DType(str, Enum):
     """``--dtype``: element type for the memory figures."""
 

@@ -26,23 +26,11 @@ from ..errors import CnncalcError, UsageError
 from .base import app
 from .common import (InputOpt, MaxBytesOpt, MaxLayersOpt, NoColorOpt, Settings, SpecArg,
                      TracebackOpt, console, input_shape, load_spec, print_warnings, write)
-from .common import example_epilog
+from .common import TableJson, TableMarkdownJson, example_epilog
 
 
-class TeachFormat(str, Enum):
-    """``--format`` of explain / calc: rich text, markdown notes, or JSON steps."""
-
-    table = "table"
-    markdown = "markdown"
-    json = "json"
-
-
-class TextFormat(str, Enum):
-    """``--format`` of solve / sizes."""
-
-    table = "table"
-    json = "json"
-
+TeachFormat = TableMarkdownJson  # explain / calc: rich text, markdown notes, or JSON steps
+TextFormat = TableJson  # solve / sizes
 
 TeachFormatOpt = Annotated[TeachFormat, typer.Option(
     "--format", "-f", case_sensitive=False, rich_help_panel="Output",

@@ -16,8 +16,8 @@ import typer
 
 from ..errors import UsageError
 from .base import app
-from .common import (InputOpt, NoColorOpt, SpecArg, TracebackOpt, console, example_epilog,
-                     input_shape, load_spec, write)
+from .common import (InputOpt, NoColorOpt, SpecArg, TableJson, TracebackOpt, console,
+                     example_epilog, input_shape, load_spec, write)
 
 
 class DeviceOpt(str, Enum):
@@ -38,9 +38,7 @@ class ModeOpt(str, Enum):
     training = "training"
 
 
-class ProfileFormat(str, Enum):
-    table = "table"
-    json = "json"
+ProfileFormat = TableJson  # cnncalc profile --format
 
 
 def parse_batches(text: str) -> tuple[int, ...]:
