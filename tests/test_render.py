@@ -78,6 +78,26 @@ def test_block_rows_are_indented_and_separated(tiny: cnncalc.Report) -> None:
     assert lines[first - 1].strip() == ""
 
 
+@pytest.mark.parametrize("width", [40, 70, 100, 160])
+def test_styled_grid_shows_the_same_text_as_the_plain_one(tiny: cnncalc.Report, width: int) -> None:
+    """A colour terminal gets the grid as styled segments, a pipe as one plain segment:
+    with the escape codes stripped, both must show the same text."""
+    import re
+
+    from rich.console import Console
+
+    grid = table.layer_table(tiny, views.VIEWS["summary"])
+    colour = Console(width=width, color_system="truecolor", force_terminal=True,
+                     file=io.StringIO(), legacy_windows=False)
+    colour.print(grid)
+    styled = colour.file.getvalue()  # type: ignore[attr-defined]
+    assert "\x1b[36m" in styled and "\x1b[2m" in styled  # op column cyan, shorthand dim
+    plain = Console(width=width, color_system=None, file=io.StringIO(), legacy_windows=False)
+    plain.print(grid)
+    stripped = re.sub(r"\x1b\[[0-9;]*m", "", styled)
+    assert rstrip_lines(stripped) == rstrip_lines(plain.file.getvalue())  # type: ignore[attr-defined]
+
+
 def test_lenet5_exact(lenet: cnncalc.Report) -> None:
     out = render(table.layer_table(lenet, views.VIEWS["params"], exact=True))
     assert "48,120" in out and "60,840" in out

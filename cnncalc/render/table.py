@@ -7,7 +7,8 @@ by a rule; rows expanded from ``act:``/``bn:`` shorthand are indented and dimmed
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Iterator
 
 from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
 from rich.segment import Segment
@@ -53,6 +54,8 @@ class LayerGrid:
     row_styles: list[str]
     sections: set[int]
     styles: list[str]
+    _run_cache: dict[tuple[int, str], list[tuple[int, int, str]]] = field(
+        default_factory=dict, repr=False, compare=False)
 
     def widths(self, width: int) -> list[int]:
         lines = [self.headers, *self.rows] + ([self.footer] if self.footer else [])
@@ -66,37 +69,83 @@ class LayerGrid:
             widths[j] = max(3, widths[j] - over)
         return widths
 
-    def _line(self, cells: list[str], widths: list[int], style: str,
-              header: bool = False) -> list[Segment]:
-        out: list[Segment] = []
-        for j, w in enumerate(widths):
-            text = cells[j] if len(cells[j]) <= w else cells[j][: w - 1] + "…"
-            text = text.rjust(w) if self.right[j] else text.ljust(w)
-            if j == len(widths) - 1:
-                text = text.rstrip()
-            cell_style = "bold" if header else " ".join(x for x in (self.styles[j], style) if x)
-            out.append(Segment(text, Style.parse(cell_style) if cell_style else None))
-            if j < len(widths) - 1:
-                out.append(Segment(" " * GAP))
-        out.append(Segment.line())
-        return out
+    def _fit(self, cells: list[str], widths: list[int]) -> list[str]:
+        """Cells cut (ending in an ellipsis) or padded to their column widths."""
+        texts = [cell if len(cell) <= w else cell[: w - 1] + "…"
+                 for cell, w in zip(cells, widths)]
+        texts = [t.rjust(w) if r else t.ljust(w) for t, w, r in zip(texts, widths, self.right)]
+        texts[-1] = texts[-1].rstrip()
+        return texts
+
+    def _lines(self, width: int, widths: list[int]) -> Iterator[tuple[list[str] | None, str]]:
+        """The grid, line by line: ``(cells, row style)``, or ``(None, text)`` for a rule
+        or a blank line."""
+        yield self.headers, "bold"
+        yield None, "─" * min(width, sum(widths) + GAP * (len(widths) - 1))
+        for i, (cells, style) in enumerate(zip(self.rows, self.row_styles)):
+            yield cells, style
+            if i in self.sections:
+                yield None, ""
+        if self.footer:
+            if len(self.rows) - 1 not in self.sections:
+                yield None, ""
+            yield self.footer, ""
+
+    def _runs(self, n: int, row_style: str) -> list[tuple[int, int, str]]:
+        """Spans ``(start, end, style)`` of adjacent columns that share a style."""
+        key = (n, row_style)
+        if key not in self._run_cache:
+            styles = [row_style if row_style == "bold" else _join_styles(c, row_style)
+                      for c in self.styles[:n]]
+            runs: list[tuple[int, int, str]] = []
+            for j, st in enumerate(styles):
+                if runs and runs[-1][2] == st:
+                    runs[-1] = (runs[-1][0], j + 1, st)
+                else:
+                    runs.append((j, j + 1, st))
+            self._run_cache[key] = runs
+        return self._run_cache[key]
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         widths = self.widths(options.max_width)
-        yield from self._line(self.headers, widths, "", header=True)
-        yield Segment("─" * min(options.max_width, sum(widths) + GAP * (len(widths) - 1)))
-        yield Segment.line()
-        for i, (cells, style) in enumerate(zip(self.rows, self.row_styles)):
-            yield from self._line(cells, widths, style)
-            if i in self.sections:
+        lines = self._lines(options.max_width, widths)
+        if console.color_system is None:
+            # no styles will be printed (a pipe, a file, NO_COLOR): one segment for the
+            # whole grid, since rich's cost is per segment
+            yield Segment("".join(
+                (GAP_TEXT.join(self._fit(cells, widths)) if cells is not None else text) + "\n"
+                for cells, text in lines))
+            return
+        for cells, style in lines:
+            if cells is None:
+                yield Segment(style)
                 yield Segment.line()
-        if self.footer:
-            if len(self.rows) - 1 not in self.sections:
-                yield Segment.line()
-            yield from self._line(self.footer, widths, "")
-
+                continue
+            texts = self._fit(cells, widths)
+            for start, end, run_style in self._runs(len(widths), style):
+                if start:  # gaps take no style
+                    yield Segment(GAP_TEXT)
+                yield Segment(GAP_TEXT.join(texts[start:end]), _style(run_style))
+            yield Segment.line()
 
 GAP = 2
+GAP_TEXT = " " * GAP
+
+
+def _join_styles(column: str, row: str) -> str:
+    return f"{column} {row}" if column and row else column or row
+
+
+_STYLES: dict[str, Style | None] = {"": None}
+
+
+def _style(name: str | None) -> Style | None:
+    """A parsed style, once per name (parsing is most of a styled cell's cost)."""
+    if not name:
+        return None
+    if name not in _STYLES:
+        _STYLES[name] = Style.parse(name)
+    return _STYLES[name]
 
 
 def layer_table(report: Report, view: View, exact: bool = False) -> LayerGrid:
