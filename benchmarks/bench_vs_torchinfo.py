@@ -8,21 +8,45 @@ alternation so that machine noise hits both alike; the figure is the ratio of me
 A second table compares the work alone, in one process after every import and model
 construction: cnncalc's load + analyze + render of the table against torchinfo's
 ``summary`` call (which runs a forward pass with hooks).
+
+A third table is the floor the chosen stack sets before any work: an empty interpreter,
+a hello-world typer program with one option, and a process that only imports typer,
+pydantic's BaseModel, PyYAML and rich. torchinfo's time divided by a floor is the most
+any program on that stack could be faster, whatever it did.
+
+Bytecode: cnncalc's modules are compiled first (``compileall``), as ``pip install`` does
+for a wheel; an editable install under PYTHONDONTWRITEBYTECODE=1 would otherwise compile
+every module from source on every run (+0.05-0.1 s, not a cost users pay).
 """
 
 from __future__ import annotations
 
 import argparse
+import compileall
 import sys
 
 from common import ROOT, alternate, cnncalc_exe, med
+
+HELLO_TYPER = """
+import typer
+app = typer.Typer(add_completion=False)
+@app.command()
+def main(spec: str, batch: int = 1) -> None:
+    print(spec, batch)
+app()
+"""
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--sizes", default="224,1024")
+    parser.add_argument("--no-floor", action="store_true", help="skip the floor table")
     args = parser.parse_args()
+    import cnncalc
+
+    compileall.compile_dir(str(ROOT / "cnncalc"), quiet=1)
+    print(f"cnncalc {cnncalc.__version__} from {cnncalc.__file__}")
     peer = str(ROOT / "benchmarks" / "torchinfo_resnet50.py")
     print(f"{'input':>10} {'cnncalc s':>10} {'torchinfo s':>12} {'speed-up':>9}")
     for size in (int(s) for s in args.sizes.split(",")):
@@ -33,6 +57,29 @@ def main() -> None:
         a, b = med(times["cnncalc"]), med(times["torchinfo"])
         print(f"{size:>6}x{size:<3} {a:>10.3f} {b:>12.3f} {b / a:>8.1f}x")
     in_process([int(s) for s in args.sizes.split(",")], args.repeats)
+    if not args.no_floor:
+        floor(args.repeats, peer, [int(s) for s in args.sizes.split(",")])
+
+
+def floor(repeats: int, peer: str, sizes: list[int]) -> None:
+    """What the chosen stack costs before any work, and the most speed-up it allows."""
+    import typer
+
+    procs = {
+        "python -c pass": [sys.executable, "-c", "pass"],
+        f"hello-world typer {typer.__version__}": [sys.executable, "-c", HELLO_TYPER, "x"],
+        "import typer, BaseModel, yaml, rich": [
+            sys.executable, "-c",
+            "import typer, typer.main, yaml, rich.console; from pydantic import BaseModel"],
+        "cnncalc summary resnet50": [cnncalc_exe(), "summary", "resnet50"],
+    } | {f"torchinfo {s}": [sys.executable, peer, str(s)] for s in sizes}
+    times = {k: med(v) for k, v in alternate(procs, repeats).items()}
+    print(f"{'process':>38} {'s':>7}" + "".join(f" {'max x @' + str(s):>11}" for s in sizes))
+    for name, t in times.items():
+        if name.startswith("torchinfo"):
+            continue
+        ratios = "".join(f" {times[f'torchinfo {s}'] / t:>10.1f}x" for s in sizes)
+        print(f"{name:>38} {t:>7.3f}{ratios}")
 
 
 def in_process(sizes: list[int], repeats: int) -> None:
