@@ -52,6 +52,23 @@ def test_help_lists_commands() -> None:
         assert name in result.stdout
 
 
+def test_help_lists_each_command_in_one_flowing_paragraph() -> None:
+    """typer's rich mode keeps a docstring's line breaks in the command list; the group
+    joins them, so a description wraps at the terminal's width, not the source's."""
+    from rich.text import Text
+    from typer.main import get_command
+
+    from cnncalc.cli.base import listing_help
+
+    group = get_command(app)
+    wide = run("--help", env={"COLUMNS": "400"})
+    for name, command in group.commands.items():  # type: ignore[attr-defined]
+        assert command.short_help == listing_help(command.help), name
+        assert "\n" not in command.short_help
+        shown = Text.from_markup(command.short_help).plain
+        assert f"{name}  " in wide.stdout and shown in wide.stdout, name
+
+
 @pytest.mark.parametrize("command", ["shapes", "params", "flops", "rf", "summary", "compare",
                                      "ops", "zoo"])
 def test_every_command_help_has_an_example(command: str) -> None:

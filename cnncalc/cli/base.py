@@ -6,6 +6,7 @@ Command modules register on :data:`app` (``from .base import app``);
 
 from __future__ import annotations
 
+import inspect
 import os
 import sys
 from typing import Any
@@ -19,6 +20,12 @@ EXIT_INTERRUPTED = 130
 
 class CnncalcGroup(TyperGroup):
     """The top-level group: runs a command and maps what it raises to an exit code."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for command in self.commands.values():
+            if command.short_help is None and command.help:
+                command.short_help = listing_help(command.help)
 
     def list_commands(self, ctx: typer.Context) -> list[str]:
         return list(self.commands)  # definition order, not alphabetical
@@ -46,6 +53,17 @@ class CnncalcGroup(TyperGroup):
                     "  this is a bug in cnncalc; rerun with --traceback and report it")
             _report(ctx, exc, text)
             raise typer.Exit(EXIT_INTERNAL) from None
+
+
+def listing_help(help_text: str) -> str:
+    """A command's line in ``cnncalc --help``: the first paragraph of its docstring as one
+    line (in rich markup mode typer keeps the docstring's line breaks there).
+
+    >>> listing_help("Hold specs to budgets: exit 0 if all pass,\\n 1 if not.\\n\\n More.")
+    'Hold specs to budgets: exit 0 if all pass, 1 if not.'
+    """
+    first = inspect.cleandoc(help_text).split("\n\n")[0]
+    return " ".join(first.split())
 
 
 def _is_click_exception(exc: Exception) -> bool:
