@@ -360,6 +360,16 @@ def test_help_imports_no_analysis_machinery() -> None:
     assert sorted(m for m in modules if m.startswith(heavy)) == []
 
 
+def test_version_imports_no_command_module() -> None:
+    from cnncalc import __version__
+    from cnncalc.cli import COMMANDS
+
+    proc, modules = fresh_cli("--version")
+    assert proc.returncode == 0 and proc.stdout == f"cnncalc {__version__}\n"
+    assert "cnncalc.cli.base" in modules  # so the check below can fail
+    assert sorted(m for m in modules if m.removeprefix("cnncalc.cli.") in COMMANDS) == []
+
+
 # ------------------------------------------------------------ awkward paths
 def test_a_folder_is_not_a_spec(tmp_path: Path) -> None:
     result = run("shapes", str(tmp_path))

@@ -45,8 +45,10 @@ def _register(modules: tuple[str, ...] = tuple(COMMANDS)) -> None:
 
 
 def _modules_for(argv: list[str]) -> tuple[str, ...]:
-    """Only the module defining the command in ``argv``; every module for help,
-    ``--version``, no command or an unknown one (so suggestions see them all)."""
+    """Only the module defining the command in ``argv``; none for a bare ``--version``;
+    every module for help, no command or an unknown one (so suggestions see them all)."""
+    if argv == ["--version"]:
+        return ()
     command = next((a for a in argv if not a.startswith("-")), None)
     for module, names in COMMANDS.items():
         if command in names:
