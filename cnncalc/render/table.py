@@ -55,7 +55,7 @@ class LayerGrid:
     sections: set[int]
     styles: list[str]
     _run_cache: dict[tuple[int, str], list[tuple[int, int, str]]] = field(
-        default_factory=dict, repr=False, compare=False)
+        default_factory=dict, init=False, repr=False, compare=False)
 
     def widths(self, width: int) -> list[int]:
         lines = [self.headers, *self.rows] + ([self.footer] if self.footer else [])
@@ -77,22 +77,23 @@ class LayerGrid:
         texts[-1] = texts[-1].rstrip()
         return texts
 
-    def _lines(self, width: int, widths: list[int]) -> Iterator[tuple[list[str] | None, str]]:
-        """The grid, line by line: ``(cells, row style)``, or ``(None, text)`` for a rule
-        or a blank line."""
+    def _lines(self, width: int, widths: list[int]) -> Iterator[tuple[list[str], str] | str]:
+        """The grid, line by line: ``(cells, row style)`` for a row, a string for the rule
+        under the headers and the blank lines between block instances."""
         yield self.headers, "bold"
-        yield None, "─" * min(width, sum(widths) + GAP * (len(widths) - 1))
-        for i, (cells, style) in enumerate(zip(self.rows, self.row_styles)):
-            yield cells, style
+        yield "─" * min(width, sum(widths) + GAP * (len(widths) - 1))
+        for i, row in enumerate(zip(self.rows, self.row_styles)):
+            yield row
             if i in self.sections:
-                yield None, ""
+                yield ""
         if self.footer:
             if len(self.rows) - 1 not in self.sections:
-                yield None, ""
+                yield ""
             yield self.footer, ""
 
     def _runs(self, n: int, row_style: str) -> list[tuple[int, int, str]]:
-        """Spans ``(start, end, style)`` of adjacent columns that share a style."""
+        """Spans ``(start, end, style)`` of adjacent columns that share a style: each is
+        printed as one segment, gaps inside it included."""
         key = (n, row_style)
         if key not in self._run_cache:
             styles = [row_style if row_style == "bold" else _join_styles(c, row_style)
@@ -113,19 +114,20 @@ class LayerGrid:
             # no styles will be printed (a pipe, a file, NO_COLOR): one segment for the
             # whole grid, since rich's cost is per segment
             yield Segment("".join(
-                (GAP_TEXT.join(self._fit(cells, widths)) if cells is not None else text) + "\n"
-                for cells, text in lines))
+                (line if isinstance(line, str) else GAP_TEXT.join(self._fit(line[0], widths)))
+                + "\n" for line in lines))
             return
-        for cells, style in lines:
-            if cells is None:
-                yield Segment(style)
+        for line in lines:
+            if isinstance(line, str):
+                yield Segment(line)
                 yield Segment.line()
                 continue
-            texts = self._fit(cells, widths)
-            for start, end, run_style in self._runs(len(widths), style):
-                if start:  # gaps take no style
+            texts = self._fit(line[0], widths)
+            for start, end, run_style in self._runs(len(widths), line[1]):
+                if start:  # the gap between two runs takes no style
                     yield Segment(GAP_TEXT)
-                yield Segment(GAP_TEXT.join(texts[start:end]), _style(run_style))
+                yield Segment(GAP_TEXT.join(texts[start:end]),
+                              Style.parse(run_style) if run_style else None)
             yield Segment.line()
 
 GAP = 2
@@ -135,17 +137,6 @@ GAP_TEXT = " " * GAP
 def _join_styles(column: str, row: str) -> str:
     return f"{column} {row}" if column and row else column or row
 
-
-_STYLES: dict[str, Style | None] = {"": None}
-
-
-def _style(name: str | None) -> Style | None:
-    """A parsed style, once per name (parsing is most of a styled cell's cost)."""
-    if not name:
-        return None
-    if name not in _STYLES:
-        _STYLES[name] = Style.parse(name)
-    return _STYLES[name]
 
 
 def layer_table(report: Report, view: View, exact: bool = False) -> LayerGrid:
