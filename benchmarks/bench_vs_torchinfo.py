@@ -44,22 +44,23 @@ def main() -> None:
     parser.add_argument("--sizes", default="224,1024")
     parser.add_argument("--no-floor", action="store_true", help="skip the floor table")
     args = parser.parse_args()
+    sizes = [int(s) for s in args.sizes.split(",")]
     import cnncalc
 
     compileall.compile_dir(str(ROOT / "cnncalc"), quiet=1)
     print(f"cnncalc {cnncalc.__version__} from {cnncalc.__file__}")
     peer = str(ROOT / "benchmarks" / "torchinfo_resnet50.py")
     print(f"{'input':>10} {'cnncalc s':>10} {'torchinfo s':>12} {'speed-up':>9}")
-    for size in (int(s) for s in args.sizes.split(",")):
+    for size in sizes:
         times = alternate({
             "cnncalc": [cnncalc_exe(), "summary", "resnet50", "--input", f"3x{size}x{size}"],
             "torchinfo": [sys.executable, peer, str(size)],
         }, args.repeats)
         a, b = med(times["cnncalc"]), med(times["torchinfo"])
         print(f"{size:>6}x{size:<3} {a:>10.3f} {b:>12.3f} {b / a:>8.1f}x")
-    in_process([int(s) for s in args.sizes.split(",")], args.repeats)
+    in_process(sizes, args.repeats)
     if not args.no_floor:
-        floor(args.repeats, peer, [int(s) for s in args.sizes.split(",")])
+        floor(args.repeats, peer, sizes)
 
 
 def floor(repeats: int, peer: str, sizes: list[int]) -> None:
@@ -119,6 +120,7 @@ def in_process(sizes: list[int], repeats: int) -> None:
         a, w, b = med(loads), med(works), med(theirs)
         print(f"{size:>6}x{size:<3} {1e3 * a:>8.1f} {1e3 * w:>18.1f} {1e3 * b:>13.1f} "
               f"{b / w:>8.0f}x {b / (a + w):>10.0f}x")
+
 
 if __name__ == "__main__":
     main()
