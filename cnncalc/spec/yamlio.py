@@ -20,8 +20,6 @@ import yaml
 
 from ..errors import LimitError, Loc, SpecError
 
-import re
-
 try:  # libyaml is ~10x faster when present; the pure-python loader is identical in behaviour
     _Base: Any = yaml.CSafeLoader
 except AttributeError:  # pragma: no cover - depends on how PyYAML was built
@@ -33,11 +31,14 @@ class _Loader(_Base):  # type: ignore[misc,valid-type]
     (YAML 1.1, PyYAML's default, reads it as a string because it lacks a dot)."""
 
 
-_Loader.add_implicit_resolver(
-    "tag:yaml.org,2002:float",
-    re.compile(r"^[-+]?(?:[0-9][0-9_]*)(?:\.[0-9_]*)?[eE][-+]?[0-9]+$"),
-    list("-+0123456789"),
-)
+class _PyLoader(yaml.SafeLoader):
+    """The pure-Python twin of :class:`_Loader`: it has no nesting limit of its own, so the
+    prescan falls back to it to apply *our* depth limit where libyaml refuses first."""
+
+
+_FLOAT_12 = re.compile(r"^[-+]?(?:[0-9][0-9_]*)(?:\.[0-9_]*)?[eE][-+]?[0-9]+$")
+for _cls in (_Loader, _PyLoader):
+    _cls.add_implicit_resolver("tag:yaml.org,2002:float", _FLOAT_12, list("-+0123456789"))
 
 
 @dataclass(frozen=True)
@@ -230,7 +231,38 @@ def _too_long(limits: Limits, text: str, loc: Loc) -> LimitError:
         hints=("raise Limits(max_int_digits=...) in the Python API if it is genuine",))
 
 
+def _libyaml_depth_error(exc: yaml.YAMLError) -> bool:
+    """Whether libyaml refused the document for its own nesting limit (PyYAML >= 6.0.4
+    bundles a libyaml that stops at 1,000 levels, in the scanner, before our prescan has
+    seen enough events to apply ``max_depth``)."""
+    text = f"{getattr(exc, 'problem', '') or ''} {getattr(exc, 'context', '') or ''}".lower()
+    return "nesting" in text or "flow level" in text
+
+
 def _prescan(text: str, file: str, limits: Limits) -> None:
+    """Apply the depth and size limits to the event stream (see :func:`_scan_events`).
+
+    When libyaml's own nesting limit fires first, the pure-Python parser (which has none)
+    walks the stream instead, so the user sees this project's limit at the place where the
+    document first nests deeper than ``max_depth``.  Should the pure-Python walk pass (a
+    ``max_depth`` raised above libyaml's limit), the document is still refused, as too deep
+    for the YAML library, with both figures.
+    """
+    try:
+        _scan_events(text, file, limits, _Loader)
+    except yaml.YAMLError as exc:
+        if not _libyaml_depth_error(exc):
+            raise
+        _scan_events(text, file, limits, _PyLoader)
+        mark = getattr(exc, "problem_mark", None)
+        raise LimitError(
+            f"YAML nested deeper than the YAML library (libyaml) allows; the limit here is "
+            f"{limits.max_depth} levels",
+            loc=Loc(file, mark.line + 1, mark.column + 1) if mark else Loc(file, 1, 1),
+            hints=("specs need a handful of levels: flatten the nesting",)) from None
+
+
+def _scan_events(text: str, file: str, limits: Limits, loader: type) -> None:
     """Walk the YAML event stream (no tree, no recursion) and refuse documents nested
     deeper than ``max_depth`` or expanding, through aliases, to over ``max_nodes`` values.
 
@@ -242,7 +274,7 @@ def _prescan(text: str, file: str, limits: Limits) -> None:
     total = 0
     open_: list[tuple[str | None, int]] = []
     sizes: dict[str, int] = {}
-    for event in yaml.parse(text, Loader=_Loader):
+    for event in yaml.parse(text, Loader=loader):
         if isinstance(event, yaml.AliasEvent):
             total += sizes.get(event.anchor, 1)
         elif isinstance(event, yaml.ScalarEvent):
@@ -316,6 +348,8 @@ def load_yaml_text(text: str, file: str, limits: Limits = DEFAULT_LIMITS) -> Any
         _prescan(text, file, limits)
         node = yaml.compose(text, Loader=_Loader)
     except yaml.YAMLError as exc:
+        if _libyaml_depth_error(exc):  # composing, past a raised max_depth
+            raise _too_deep(limits, Loc(file, 1, 1)) from None
         raise _yaml_error(exc, text, file) from None
     except RecursionError:
         raise _too_deep(limits, Loc(file, 1, 1)) from None
