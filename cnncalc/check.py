@@ -18,20 +18,25 @@ miss is a *failure* (exit 1); the other specs are still checked.
 from __future__ import annotations
 
 import difflib
-import re
+import os
+import stat
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from fnmatch import fnmatchcase
 from fractions import Fraction
-from pathlib import Path
+from functools import lru_cache
+from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import Any, Callable, Iterable, Literal, Mapping, Sequence, Union
 
-from .errors import CnncalcError, Loc, SpecError, UsageError
+from .errors import CnncalcError, LimitError, Loc, SpecError, UsageError
 from .report import LayerReport, ReceptiveField, Report
 from .spec.expect import Expect, LayerExpect, Target, parse_quantity
-from .spec.yamlio import DEFAULT_LIMITS, Limits, MDict
+from .spec.yamlio import DEFAULT_LIMITS, Limits, MDict, load_yaml_bytes
 
 Expected = Union[Target, tuple[int, ...]]
-Actual = Union[int, float, tuple[int, ...], None]
+#: an analysed figure: an int, a receptive-field size that is a fraction (exact, never a
+#: float: figures may be too large for one), a shape or per-axis sizes; None: no such figure
+Actual = Union[int, Fraction, tuple[Union[int, Fraction], ...], None]
 Status = Literal["pass", "fail", "error"]
 
 #: command-line budget flag -> the total it caps
@@ -42,7 +47,6 @@ BUDGETS: dict[str, str] = {
     "max_activation_bytes": "activation_bytes",
 }
 DEFAULT_GLOBS = ("*.yaml", "*.yml")
-_SPEC_MARK = re.compile(rb"^cnncalc\s*:", re.MULTILINE)
 
 
 @dataclass(frozen=True)
@@ -88,8 +92,8 @@ class CheckRun:
     """A whole ``cnncalc check``: one result per spec, plus what was not checked."""
 
     results: tuple[SpecResult, ...]
-    #: YAML files passed over because they have no top-level ``cnncalc:`` key
-    skipped: tuple[str, ...] = ()
+    #: files passed over, each with the reason: YAML that is not a spec, a FIFO in a folder
+    skipped: tuple["Skip", ...] = ()
     #: folders given on the command line that held no spec
     empty: tuple[str, ...] = ()
     seconds: float = 0.0
@@ -126,8 +130,8 @@ def parse_budgets(values: Mapping[str, str | int | None]) -> dict[str, Target]:
 def _rf_actual(rf: ReceptiveField | None, expected: Expected) -> Actual:
     if rf is None:
         return None
-    sizes = tuple(int(s) if Fraction(s).denominator == 1 else float(s) for s in rf.size)
-    return sizes if isinstance(expected, tuple) else max(sizes)  # type: ignore[return-value]
+    sizes = tuple(int(s) if Fraction(s).denominator == 1 else Fraction(s) for s in rf.size)
+    return sizes if isinstance(expected, tuple) else max(sizes)
 
 
 def _holds(expected: Expected, actual: Actual) -> bool:
@@ -203,98 +207,287 @@ def evaluate(report: Report, expect_raw: Any,
 
 
 # ------------------------------------------------------------------ running
+class InternalCheckError(CnncalcError):
+    """An exception cnncalc did not expect, met while checking one file: it becomes that
+    file's error verdict (a bug to report) and the other files are still checked."""
+
+
+def internal_error(exc: BaseException) -> InternalCheckError:
+    """The error verdict for an unexpected exception, with its type and message (the
+    exception is kept as ``__cause__``, for ``--traceback``)."""
+    error = InternalCheckError(
+        f"internal error: {type(exc).__name__}: {exc}",
+        hints=("this is a bug in cnncalc; rerun with --traceback and report it",))
+    error.__cause__ = exc
+    return error
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A file a check will look at."""
+
+    path: str
+    #: the folder (as given) it was found in; None for a file named on the command line
+    folder: str | None = None
+    #: whether a file that is not a spec is passed over rather than checked as one (files
+    #: found in folders, and named files with ``--skip-non-specs``)
+    may_skip: bool = False
+    #: why the folder could not be listed (the candidate is then that folder's error)
+    unreadable: str | None = None
+
+
+@dataclass(frozen=True)
+class Skip:
+    """A file passed over, and why."""
+
+    file: str
+    reason: str
+
+
 def check_source(source: str | Path, budgets: Mapping[str, Target] | None = None, *,
                  strict: bool | None = None, limits: Limits = DEFAULT_LIMITS) -> SpecResult:
-    """Load, analyse and evaluate one spec; errors become an ``error`` result.
+    """Load, analyse and evaluate one spec; every error (even a bug) is an ``error`` result.
 
     Truncation is an error unless ``strict`` is False, or it is None and the spec says
     ``strict: false`` (a spec that truncates on purpose, like a lesson about it)."""
-    from .analysis import analyze
-    from .spec import read_source, parse_network
+    verdict = check_file(Candidate(str(source)), budgets, strict=strict, limits=limits)
+    assert isinstance(verdict, SpecResult)  # only may_skip candidates are passed over
+    return verdict
 
+
+def check_file(c: Candidate, budgets: Mapping[str, Target] | None = None, *,
+               strict: bool | None = None, limits: Limits = DEFAULT_LIMITS) -> SpecResult | Skip:
+    """The verdict on one candidate: a result, or a skip for a file that is no spec.
+
+    No exception escapes: one the code did not expect becomes the file's error verdict."""
     start = time.perf_counter()
-    file, name = str(source), None
     try:
-        data, file = read_source(source, limits)
+        verdict = _verdict(c, budgets, strict, limits)
+    except Exception as exc:  # noqa: BLE001 - one bad file never ends the run
+        verdict = SpecResult(c.path, error=internal_error(exc))
+    if isinstance(verdict, SpecResult):
+        verdict = replace(verdict, seconds=time.perf_counter() - start)
+    return verdict
+
+
+def _verdict(c: Candidate, budgets: Mapping[str, Target] | None, strict: bool | None,
+             limits: Limits) -> SpecResult | Skip:
+    from .analysis import analyze
+    from .spec import parse_network, read_source
+
+    if c.unreadable is not None:
+        return SpecResult(c.path, error=UsageError(f"{c.path}: cannot list the folder: "
+                                                   f"{c.unreadable}"))
+    gate = _gate(Path(c.path), c.folder is not None)
+    if gate is not None:
+        return gate
+    try:
+        data, file = read_source(c.path, limits)
+    except LimitError as exc:
+        too_big = c.may_skip and not _mentions_spec(_head(Path(c.path), limits.max_bytes))
+        return Skip(c.path, f"over the size limit of {limits.max_bytes:,} bytes, and it does "
+                    "not mention cnncalc") if too_big else SpecResult(c.path, error=exc)
+    except CnncalcError as exc:
+        return SpecResult(c.path, error=exc)
+    try:
         net = parse_network(data, file, limits)
-        name = net.name
+    except CnncalcError as exc:
+        why = _not_a_spec(data, file, limits) if c.may_skip else None
+        return Skip(c.path, why) if why else SpecResult(file, error=exc)
+    try:
         report = analyze(net, strict=strict if strict is not None else net.strict is not False)
         outcomes = evaluate(report, net.expect, budgets)
     except CnncalcError as exc:
-        return SpecResult(file, name, error=exc, seconds=time.perf_counter() - start)
-    return SpecResult(file, name, tuple(outcomes), None, report, time.perf_counter() - start)
+        return SpecResult(file, net.name, error=exc)
+    return SpecResult(file, net.name, tuple(outcomes), None, report)
+
+
+# ------------------------------------------------------- spec or not a spec
+#: how "cnncalc" is spelled in a file that mentions it, in the encodings an editor may save
+_MENTIONS = tuple("cnncalc".encode(e) for e in ("utf-8", "utf-16-le", "utf-16-be"))
+
+
+def _is_spec(doc: object) -> bool:
+    """Whether a parsed YAML document is a spec: a top-level mapping with a ``cnncalc``
+    key (however the YAML spells it: quoted, flow style, after a BOM, merged by ``<<``)."""
+    return isinstance(doc, dict) and "cnncalc" in doc
+
+
+def _mentions_spec(data: bytes) -> bool:
+    return any(m in data for m in _MENTIONS)
+
+
+def _not_a_spec(data: bytes, file: str, limits: Limits) -> str | None:
+    """Why a file that failed to load as a spec is not one (None: it is a failing spec).
+
+    It is a spec if its YAML document is one (:func:`_is_spec`); a file that is not even
+    YAML cnncalc can read is a spec if it mentions ``cnncalc`` (a broken spec), and is
+    passed over otherwise (someone else's broken YAML)."""
+    try:
+        doc = load_yaml_bytes(data, file, limits)
+    except CnncalcError:
+        return None if _mentions_spec(data) else \
+            "not YAML that cnncalc can read, and it does not mention cnncalc"
+    return None if _is_spec(doc) else "no top-level `cnncalc:` key"
+
+
+# ------------------------------------------------------------------- files
+_KINDS = ((stat.S_ISDIR, "a folder"), (stat.S_ISFIFO, "a FIFO"), (stat.S_ISSOCK, "a socket"),
+          (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"))
+
+
+def _gate(path: Path, in_folder: bool) -> SpecResult | Skip | None:
+    """Before a file is opened: a broken link or an unreadable entry is an error, and a
+    FIFO, socket or device found in a folder is skipped unopened (reading it could block).
+    None: go on and read it (a file named on the command line may be a FIFO, ``<(...)``)."""
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        if path.is_symlink():
+            return SpecResult(str(path), error=UsageError(
+                f"{path}: a broken symbolic link (to {os.readlink(path)}, which does not exist)"))
+        if in_folder:
+            return SpecResult(str(path), error=UsageError(f"{path}: no such file (removed "
+                                                          "while the check ran?)"))
+        return None  # a missing path or a built-in name: read_source says which
+    except (OSError, ValueError) as exc:
+        why = exc.strerror if isinstance(exc, OSError) else str(exc)
+        return SpecResult(str(path), error=UsageError(f"{path}: cannot read: {why}"))
+    if in_folder and not stat.S_ISREG(mode):
+        kind = next((name for test, name in _KINDS if test(mode)), "not a regular file")
+        return Skip(str(path), f"{kind}, not a regular file: never opened")
+    return None
+
+
+def _head(path: Path, size: int) -> bytes:
+    """The first ``size`` bytes of a regular file (empty if it is not one)."""
+    try:
+        if not stat.S_ISREG(path.stat().st_mode):
+            return b""
+        with path.open("rb") as f:
+            return f.read(size)
+    except OSError:
+        return b""
 
 
 @dataclass
 class Collected:
-    """The spec files a check will read, and what it passed over."""
+    """The candidates a check will look at, and the folders that held none."""
 
-    files: list[str] = field(default_factory=list)
-    skipped: list[str] = field(default_factory=list)
+    files: list[Candidate] = field(default_factory=list)
     empty: list[str] = field(default_factory=list)
 
-
-def looks_like_spec(path: Path) -> bool:
-    """Whether a YAML file has a top-level ``cnncalc:`` key (a cheap text test)."""
-    try:
-        with path.open("rb") as f:
-            return bool(_SPEC_MARK.search(f.read(DEFAULT_LIMITS.max_bytes)))
-    except OSError:
-        return True  # let the check report why it cannot be read
+    @property
+    def paths(self) -> list[str]:
+        return [c.path for c in self.files]
 
 
-def _walk(folder: Path, globs: Sequence[str]) -> list[Path]:
-    found: set[Path] = set()
+def check_globs(globs: Sequence[str]) -> tuple[str, ...]:
+    """The ``--glob`` patterns, or a UsageError: a pattern is matched inside each folder
+    given, so it is relative and never leaves it (no ``/``-rooted path, no ``..``)."""
     for pattern in globs:
-        for p in folder.rglob(pattern):
-            rel = p.relative_to(folder).parts
-            if p.is_file() and not any(part.startswith(".") for part in rel[:-1]):
-                found.add(p)
-    return sorted(found)
+        where = f"--glob {pattern!r}"
+        if not pattern or "\0" in pattern:
+            raise UsageError(f"{where}: give a file pattern such as '*.yaml'")
+        if pattern.startswith(("/", "\\")) or PureWindowsPath(pattern).drive:
+            raise UsageError(f"{where}: patterns are matched inside each folder given, so they "
+                             "are relative ('*.yaml', 'nets/*.yml'); to check files elsewhere, "
+                             "give their folder (or the files) as PATH")
+        if ".." in PurePosixPath(pattern.replace("\\", "/")).parts:
+            raise UsageError(f"{where}: a pattern may not contain '..': it is matched inside "
+                             "each folder given and never leaves it")
+    return tuple(globs)
+
+
+def _matches(parts: tuple[str, ...], pattern: tuple[str, ...]) -> bool:
+    """Whether a relative path matches a pattern as ``Path.rglob`` does: anywhere below
+    the folder, ``**`` standing for any number of folders."""
+    @lru_cache(maxsize=None)
+    def match(i: int, j: int) -> bool:
+        if j == len(pattern):
+            return i == len(parts)
+        if pattern[j] == "**":
+            return match(i, j + 1) or (i < len(parts) and match(i + 1, j))
+        return i < len(parts) and fnmatchcase(parts[i], pattern[j]) and match(i + 1, j + 1)
+    return match(0, 0)
+
+
+def _walk(folder: Path, globs: Sequence[str]) -> tuple[list[Path], list[tuple[str, str]]]:
+    """The entries below ``folder`` (not in hidden folders, symbolic links to folders not
+    followed) that match a pattern, whatever they are (files, broken links, FIFOs), and
+    the folders that could not be listed, with the reason."""
+    patterns = [("**", *PurePosixPath(g).parts) for g in globs]
+    found: list[Path] = []
+    unreadable: list[tuple[str, str]] = []
+
+    def failed(exc: OSError) -> None:
+        unreadable.append((str(exc.filename), exc.strerror or str(exc)))
+
+    for root, dirs, files in os.walk(folder, onerror=failed):
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        base = Path(root)
+        rel = base.relative_to(folder).parts
+        for name in files:
+            if any(_matches((*rel, name), p) for p in patterns):
+                found.append(base / name)
+    return sorted(found), unreadable
 
 
 def collect(paths: Iterable[str], globs: Sequence[str] = DEFAULT_GLOBS,
             skip_non_specs: bool = False) -> Collected:
-    """Expand folders (recursively, skipping hidden folders) into spec files.
+    """Expand folders (recursively, skipping hidden folders) into candidates.
 
-    Files found in folders that have no top-level ``cnncalc:`` key are skipped (a CI
-    config is not a spec); files named explicitly are checked unless
+    Files found in folders that are not specs are passed over when checked (a CI
+    config is not a spec); files named explicitly are checked as specs unless
     ``skip_non_specs``.  Paths that do not exist are kept: the check reports them
-    (a built-in zoo name is also a valid path).
+    (a built-in zoo name is also a valid path).  A UsageError for an empty path or a
+    pattern that is not relative (:func:`check_globs`).
     """
+    globs = check_globs(globs)
     out = Collected()
     seen: set[str] = set()
     for text in paths:
+        if not text:
+            raise UsageError("an empty PATH: give a spec file, a folder ('.' for this one) "
+                             "or a built-in name")
         path = Path(text)
         if path.is_dir():
-            files = _walk(path, globs)
-            specs = [p for p in files if looks_like_spec(p)]
-            out.skipped += [str(p) for p in files if p not in specs]
-            if not specs:
+            files, unreadable = _walk(path, globs)
+            candidates = [Candidate(str(p), text, True) for p in files]
+            candidates += [Candidate(f, text, unreadable=why) for f, why in unreadable]
+            if not candidates:
                 out.empty.append(text)
-            candidates = [str(p) for p in specs]
-        elif path.is_file() and skip_non_specs and not looks_like_spec(path):
-            out.skipped.append(text)
-            continue
         else:
-            candidates = [text]
+            candidates = [Candidate(text, None, skip_non_specs)]
         for c in candidates:
-            if c not in seen:
-                seen.add(c)
+            if c.path not in seen:
+                seen.add(c.path)
                 out.files.append(c)
     return out
 
 
-def run_check(files: Sequence[str], budgets: Mapping[str, Target] | None = None, *,
+def run_check(files: Sequence[str | Candidate], budgets: Mapping[str, Target] | None = None, *,
               strict: bool | None = None, limits: Limits = DEFAULT_LIMITS,
-              on_result: Callable[[SpecResult], None] | None = None,
-              skipped: Sequence[str] = (), empty: Sequence[str] = ()) -> CheckRun:
-    """Check every file in order; ``on_result`` is called after each (progress bars)."""
+              on_result: Callable[[SpecResult | Skip], None] | None = None,
+              empty: Sequence[str] = ()) -> CheckRun:
+    """Check every file in order (a plain string is a file named on the command line);
+    ``on_result`` is called after each (progress bars).  A folder none of whose files
+    turned out to be a spec is added to ``empty``."""
     start = time.perf_counter()
-    results = []
+    results: list[SpecResult] = []
+    skipped: list[Skip] = []
+    folders: dict[str, bool] = {f: False for f in empty}  # folder -> held a spec
     for f in files:
-        result = check_source(f, budgets, strict=strict, limits=limits)
-        results.append(result)
+        c = f if isinstance(f, Candidate) else Candidate(f)
+        verdict = check_file(c, budgets, strict=strict, limits=limits)
+        if isinstance(verdict, Skip):
+            skipped.append(verdict)
+        else:
+            results.append(verdict)
+        if c.folder is not None:
+            folders[c.folder] = folders.get(c.folder, False) or isinstance(verdict, SpecResult)
         if on_result is not None:
-            on_result(result)
-    return CheckRun(tuple(results), tuple(skipped), tuple(empty), time.perf_counter() - start)
+            on_result(verdict)
+    return CheckRun(tuple(results), tuple(skipped), tuple(f for f, held in folders.items()
+                                                           if not held),
+                    time.perf_counter() - start)

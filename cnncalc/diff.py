@@ -16,9 +16,10 @@ percentages.  Plain data only; ``cnncalc.render.check`` formats it.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from fractions import Fraction
 from typing import Any, Literal
 
-from .report import LayerReport, Report, plain
+from .report import LayerReport, Report
 
 Kind = Literal["added", "removed", "changed", "same"]
 
@@ -68,12 +69,14 @@ class Delta:
         return self.new - self.old
 
     @property
-    def percent(self) -> float | None:
-        """The change in percent of the old value; None when the old value is 0."""
-        return 100 * self.delta / self.old if self.old else None
+    def percent(self) -> Fraction | None:
+        """The change in percent of the old value, exact; None when the old value is 0."""
+        return Fraction(100 * self.delta, self.old) if self.old else None
 
     def to_dict(self) -> dict[str, Any]:
-        return {"old": self.old, "new": self.new, "delta": self.delta, "percent": self.percent}
+        pct = self.percent
+        return {"old": self.old, "new": self.new, "delta": self.delta,
+                "percent": None if pct is None else _jsonable(pct)}
 
 
 @dataclass(frozen=True)
@@ -102,10 +105,11 @@ class ReportDiff:
                                                                  self.new.output_shape)
 
     @property
-    def rf_sizes(self) -> tuple[tuple[Any, ...] | None, tuple[Any, ...] | None]:
-        """The network receptive field's size on each side (None: not spatial)."""
+    def rf_sizes(self) -> tuple[tuple[int | Fraction, ...] | None,
+                                tuple[int | Fraction, ...] | None]:
+        """The network receptive field's size on each side, exact (None: not spatial)."""
         return tuple(  # type: ignore[return-value]
-            tuple(plain(v) for v in r.receptive_field.size) if r.receptive_field else None
+            tuple(_exact(v) for v in r.receptive_field.size) if r.receptive_field else None
             for r in (self.old, self.new))
 
     @property
@@ -127,9 +131,20 @@ class ReportDiff:
         }
 
 
+def _exact(value: Any) -> int | Fraction:
+    x = Fraction(value)
+    return int(x) if x.denominator == 1 else x
+
+
 def _jsonable(value: Any) -> Any:
+    """Tuples as lists; a fraction as a float, or as the nearest int when it is too large
+    for a float (figures are exact ints of any size: no float conversion can overflow)."""
     if isinstance(value, tuple):
         return [_jsonable(v) for v in value]
+    if isinstance(value, Fraction):
+        if value.denominator == 1:
+            return int(value)
+        return float(value) if abs(value) < 10**300 else round(value)
     return value
 
 

@@ -19,8 +19,8 @@ import pytest
 from typer.testing import CliRunner
 
 import cnncalc
-from cnncalc.check import (check_source, collect, evaluate, looks_like_spec, parse_budgets,
-                           run_check)
+from cnncalc.check import (Candidate, Skip, check_file, check_source, collect, evaluate,
+                           parse_budgets, run_check)
 from cnncalc.cli import app
 from cnncalc.errors import SpecError, UsageError
 from cnncalc.spec.expect import parse_quantity, parse_target
@@ -220,31 +220,44 @@ def test_strict_turns_truncation_into_an_error(tmp_path: Path) -> None:
 
 
 # ------------------------------------------------------------------- collect
-def test_collect_recurses_skips_hidden_and_non_specs(mixed: Path) -> None:
-    found = collect([str(mixed)])
-    assert [Path(f).name for f in found.files] == ["a_good.yaml", "b_failing.yaml", "c_broken.yml"]
-    assert [Path(f).name for f in found.skipped] == ["docker-compose.yml"]  # .github not walked
+def names(paths: list[str]) -> list[str]:
+    return [Path(p).name for p in paths]
+
+
+def test_collect_recurses_skips_hidden_folders(mixed: Path) -> None:
+    found = collect([str(mixed)])  # .github is not walked; what is a spec is decided later
+    assert names(found.paths) == ["a_good.yaml", "b_failing.yaml", "docker-compose.yml",
+                                  "c_broken.yml"]
+    assert all(c.may_skip and c.folder == str(mixed) for c in found.files)
     assert found.empty == []
+    run_ = run_check(found.files)
+    assert names([r.file for r in run_.results]) == ["a_good.yaml", "b_failing.yaml",
+                                                     "c_broken.yml"]
+    assert run_.skipped == (Skip(str(mixed / "docker-compose.yml"), "no top-level `cnncalc:` key"),)
 
 
 def test_collect_glob_and_empty_folders(mixed: Path, tmp_path: Path) -> None:
-    assert [Path(f).name for f in collect([str(mixed)], ["*.yml"]).files] == ["c_broken.yml"]
+    assert names(collect([str(mixed)], ["*.yml"]).paths) == ["docker-compose.yml", "c_broken.yml"]
+    assert names(collect([str(mixed)], ["sub/*.yml"]).paths) == ["c_broken.yml"]
+    assert names(collect([str(mixed)], ["**/c_*"]).paths) == ["c_broken.yml"]
     (tmp_path / "empty").mkdir()
     assert collect([str(tmp_path / "empty")]).empty == [str(tmp_path / "empty")]
 
 
 def test_explicit_non_spec_is_checked_unless_skipped(mixed: Path) -> None:
     compose = str(mixed / "docker-compose.yml")
-    assert collect([compose]).files == [compose]
-    assert collect([compose], skip_non_specs=True).skipped == [compose]
-    assert not looks_like_spec(Path(compose)) and looks_like_spec(mixed / "a_good.yaml")
+    assert collect([compose]).files == [Candidate(compose, None, False)]
+    assert check_file(Candidate(compose)).status == "error"
+    assert isinstance(check_file(Candidate(compose, may_skip=True)), Skip)
+    good = check_file(Candidate(str(mixed / "a_good.yaml"), may_skip=True))
+    assert isinstance(good, cnncalc.check.SpecResult) and good.status == "pass"
 
 
 def test_run_reports_every_spec_and_calls_back(mixed: Path) -> None:
     seen: list[str] = []
     found = collect([str(mixed)])
-    run_ = run_check(found.files, on_result=lambda r: seen.append(r.status))
-    assert seen == ["pass", "fail", "error"]
+    run_ = run_check(found.files, on_result=lambda r: seen.append(getattr(r, "status", "skip")))
+    assert seen == ["pass", "fail", "skip", "error"]
     assert run_.exit_code() == 2 and run_check(found.files[:2]).exit_code() == 1
     assert run_check(found.files[:1]).exit_code() == 0
     assert run_check([]).exit_code() == 2 and run_check([]).exit_code(allow_empty=True) == 0
@@ -274,7 +287,8 @@ def test_cli_malformed_among_good_exit_2_and_reports_all(mixed: Path) -> None:
     out = result.stdout
     assert "PASS" in out and "FAIL" in out and "ERROR" in out
     assert "k must be > 0, got 0" in out
-    assert "3 specs: 1 passed, 1 failed, 1 invalid, 1 non-spec YAML skipped" in out
+    assert "3 specs: 1 passed, 1 failed, 1 invalid, 1 file skipped (not specs)" in out
+    assert f"skipped {mixed / 'docker-compose.yml'}: no top-level `cnncalc:` key" in out
 
 
 def test_cli_empty_folder(tmp_path: Path) -> None:
@@ -343,21 +357,24 @@ def test_cli_junit_parses(mixed: Path, tmp_path: Path) -> None:
     assert result.exit_code == 2 and "3 specs" in result.stdout  # text summary still shown
     root = ET.parse(out).getroot()
     assert root.tag == "testsuites"
-    assert (root.get("tests"), root.get("failures"), root.get("errors")) == ("3", "1", "1")
+    assert (root.get("tests"), root.get("failures"), root.get("errors")) == ("4", "1", "1")
     cases = root.findall("./testsuite/testcase")
-    assert len(cases) == 3
+    assert len(cases) == 4 and root.find("testsuite").get("skipped") == "1"
+    skipped = next(c for c in cases if c.find("skipped") is not None)
+    assert skipped.get("name") == str(mixed / "docker-compose.yml")
+    assert skipped.find("skipped").get("message") == "no top-level `cnncalc:` key"
     failure = next(c for c in cases if c.find("failure") is not None).find("failure")
     assert failure.get("message") == "5 of 7 expectations failed"
     assert failure.text.count("\n") == 4  # one line per failed expectation
     stdout_xml = ET.fromstring(run("check", str(mixed), "--format", "junit").stdout)
-    assert stdout_xml.get("tests") == "3"
+    assert stdout_xml.get("tests") == "4"
 
 
 def test_cli_skip_non_specs_for_pre_commit(mixed: Path) -> None:
     compose = str(mixed / "docker-compose.yml")
     assert run("check", compose).exit_code == 2  # named explicitly: it is checked
     skipped = run("check", compose, "--skip-non-specs", "--allow-empty")
-    assert skipped.exit_code == 0 and "1 non-spec YAML skipped" in skipped.stdout
+    assert skipped.exit_code == 0 and "1 file skipped (not specs)" in skipped.stdout
 
 
 def test_cli_check_never_imports_torch(tmp_path: Path) -> None:
@@ -446,7 +463,9 @@ def test_output_file_for_text_and_unwritable_output(tmp_path: Path) -> None:
     out = tmp_path / "check.txt"
     assert run("check", good, "-o", str(out)).exit_code == 0
     assert out.read_text().startswith("PASS ") and "\x1b[" not in out.read_text()
-    bad = run("check", good, "--format", "json", "-o", str(tmp_path / "no" / "x.json"))
+    made = run("check", good, "--format", "json", "-o", str(tmp_path / "new" / "sub" / "x.json"))
+    assert made.exit_code == 0 and json.loads((tmp_path / "new" / "sub" / "x.json").read_text())
+    bad = run("check", good, "--format", "json", "-o", str(tmp_path / "a.yaml" / "x.json"))
     assert bad.exit_code == 2 and "cannot write" in bad.stderr
 
 

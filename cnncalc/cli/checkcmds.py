@@ -37,7 +37,11 @@ _Budget = lambda flag, what: typer.Option(  # noqa: E731
     help=f"Fail any spec whose {what} exceed N (25557032, 30M, 4.5G).")
 OutputOpt = Annotated[Optional[Path], typer.Option(
     "--output", "-o", rich_help_panel="Output", metavar="FILE", show_default=False, dir_okay=False,
-    help="Write the report (json/github/junit) to FILE; the text summary still goes to stdout.")]
+    help="Write the report (json/github/junit) to FILE, creating its folder; the text "
+         "summary still goes to stdout.")]
+SchemaOutputOpt = Annotated[Optional[Path], typer.Option(
+    "--output", "-o", metavar="FILE", show_default=False, dir_okay=False,
+    help="Write the schema to FILE (its folder is created if missing) instead of stdout.")]
 
 
 def _limits(max_layers: int | None, max_bytes: int | None):  # type: ignore[no-untyped-def]
@@ -45,13 +49,17 @@ def _limits(max_layers: int | None, max_bytes: int | None):  # type: ignore[no-u
 
 
 def _write_out(text: str, output: Path | None) -> None:
+    """``text`` to stdout, or to the file the user named (its folder created if missing)."""
     if output is None:
         write(text)
         return
     try:
+        output.parent.mkdir(parents=True, exist_ok=True)
         output.write_text(text, encoding="utf-8")
     except OSError as exc:
-        raise UsageError(f"--output {output}: cannot write: {exc.strerror}") from None
+        why = exc.strerror or str(exc)
+        where = f" ({exc.filename})" if exc.filename and str(exc.filename) != str(output) else ""
+        raise UsageError(f"--output {output}: cannot write: {why}{where}") from None
 
 
 # ----------------------------------------------------------------------- check
@@ -81,8 +89,9 @@ def check(
     )] = CheckFormat.text,
     output: OutputOpt = None,
     skip_non_specs: Annotated[bool, typer.Option(
-        "--skip-non-specs", help="Skip named YAML files without a top-level `cnncalc:` key "
-        "(files found in folders always are); for pre-commit.")] = False,
+        "--skip-non-specs", help="Skip named files that are not specs (no top-level "
+        "`cnncalc:` key), as files found in folders always are; for pre-commit. A spec is "
+        "always checked.")] = False,
     allow_empty: Annotated[bool, typer.Option(
         "--allow-empty", help="Exit 0 when no spec was found (default: exit 2).")] = False,
     verbose: Annotated[bool, typer.Option(
@@ -107,11 +116,30 @@ def check(
     with fmt.progress(len(found.files), err, show_bar) as advance:
         run = run_check(found.files, budgets, strict=strict,
                         limits=_limits(max_layers, max_bytes), on_result=advance,
-                        skipped=found.skipped, empty=found.empty)
+                        empty=found.empty)
+    run = fmt.settle(run)  # a result that cannot be formatted becomes an error verdict
+    _tracebacks(run, traceback)
     for line in fmt.notices(run, allow_empty):
         message(line)
     _emit_check(run, format, output, allow_empty, verbose, no_color)
     raise typer.Exit(run.exit_code(allow_empty))
+
+
+def _tracebacks(run, wanted: bool) -> None:  # type: ignore[no-untyped-def]
+    """With --traceback (or CNNCALC_TRACEBACK=1): the traceback of each file's internal
+    error on stderr (the run itself goes on past them)."""
+    import os
+    import traceback
+
+    from ..check import InternalCheckError
+
+    if not (wanted or os.environ.get("CNNCALC_TRACEBACK") == "1"):
+        return
+    for r in run.results:
+        cause = r.error.__cause__ if isinstance(r.error, InternalCheckError) else None
+        if cause is not None:
+            message(f"traceback of the internal error in {r.file}:")
+            traceback.print_exception(type(cause), cause, cause.__traceback__, file=sys.stderr)
 
 
 def _emit_check(run, format: CheckFormat, output: Path | None,  # type: ignore[no-untyped-def]
@@ -211,7 +239,7 @@ def diff(
 # ---------------------------------------------------------------------- schema
 @app.command(epilog=example_epilog("cnncalc schema > cnncalc.schema.json",
                                    "cnncalc schema --output .vscode/cnncalc.schema.json"))
-def schema(output: OutputOpt = None, traceback: TracebackOpt = False) -> None:
+def schema(output: SchemaOutputOpt = None, traceback: TracebackOpt = False) -> None:
     """The JSON Schema (draft 2020-12) of the spec format, for editors: put
     `# yaml-language-server: $schema=<file>` at the top of a spec (see docs/check.md)."""
     from ..schema_export import schema_json

@@ -1,28 +1,40 @@
 """Formats of ``cnncalc check`` (text, json, github, junit) and ``cnncalc diff`` (table,
 markdown, json), and the progress bar of a long check.
 
+Everything a spec (or a file name) supplies is shown *visibly escaped*: a control
+character, a lone surrogate or a bidirectional override becomes ``\\x1b``, ``\\udc80``,
+``\\u202e`` (:func:`visible`), so a spec cannot move the cursor of a terminal, forge a
+line of the report, or make the JUnit XML ill-formed.  Figures are exact integers of any
+size: nothing here converts a figure to a float (a 400-digit count is shown exactly and as
+``1.00e400``).
+
 >>> from cnncalc.check import Outcome
 >>> from cnncalc.spec.expect import parse_target
 >>> describe(Outcome("params", parse_target(25557032), 11689512, False))
 'params: expected 25,557,032, got 11,689,512 (11.69 M, -54.26%)'
 >>> describe(Outcome("macs", parse_target({"max": "4.5G"}), 5_000_000_000, False))
 'macs: expected at most 4.5G, got 5,000,000,000 (5.00 G)'
+>>> visible("tiny\\x1b[31m"), human(10**400), percent_text(Fraction(10**400 - 1), 1)
+('tiny\\\\x1b[31m', '1.00e400', '+1.00e402%')
 """
 
 from __future__ import annotations
 
 import contextlib
+import re
 import xml.etree.ElementTree as ET
+from dataclasses import replace
+from decimal import Decimal, localcontext
 from fractions import Fraction
-from typing import Any, Callable, Iterator
+from typing import Any, Callable, Iterator, Sequence
 
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from ..check import CheckRun, Outcome, SpecResult
+from ..check import CheckRun, Outcome, Skip, SpecResult, internal_error
 from ..diff import LayerChange, ReportDiff
-from ..report import plain
+from ..errors import CnncalcError, Loc
 from ..spec.expect import Target
 from . import units
 from .text import markdown_table, to_json
@@ -31,34 +43,134 @@ _STATUS_STYLE = {"pass": ("PASS ", "green"), "fail": ("FAIL ", "red bold"),
                  "error": ("ERROR", "magenta bold")}
 
 
+# --------------------------------------------------------------- escaping
+#: C0 and C1 controls, DEL, line/paragraph separators, bidirectional overrides and
+#: isolates, lone surrogates and the two non-characters XML 1.0 forbids
+_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069"
+                     "\ud800-\udfff\ufffe\uffff]")
+
+
+def _escape_char(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def visible(text: object) -> str:
+    """``text`` with every character that is not plain printable text shown as an escape
+    (``\\x1b``, ``\\x00``, ``\\u202e``): safe for a terminal, a CI log and XML."""
+    return _UNSAFE.sub(_escape_char, str(text))
+
+
+# ---------------------------------------------------------------- numbers
+#: above this many bits, ``str(int)`` may hit Python's int-to-str digit limit (4,300
+#: digits); Decimal converts at any size
+_STR_BITS = 14_000
+
+
+def grouped(n: int) -> str:
+    """``25,557,032``: exact, at any size."""
+    return f"{n:,}" if n.bit_length() < _STR_BITS else format(Decimal(n), ",")
+
+
+def _digits(n: int) -> str:
+    return str(n) if n.bit_length() < _STR_BITS else format(Decimal(n), "f")
+
+
+def _decimal(x: Fraction, places: int | None = None) -> Decimal:
+    """``x`` as a Decimal to 70 significant digits, rounded to ``places`` decimals (only
+    for values below 10**15, where that fits)."""
+    with localcontext() as ctx:
+        ctx.prec = 70
+        d = Decimal(x.numerator) / Decimal(x.denominator)
+        return d if places is None else d.quantize(Decimal(1).scaleb(-places))
+
+
+def sci(x: int | Fraction, places: int = 2) -> str:
+    """``2.35e21``: scientific notation, computed without floats (any size)."""
+    d = Decimal(x) if isinstance(x, int) else _decimal(Fraction(x))
+    return format(d, f".{places}e").replace("e+", "e")
+
+
+def human(n: int, exact: bool = False) -> str:
+    """``25.56 M`` as :func:`units.human`, exact for any size (``2.35e21`` past tera)."""
+    if exact:
+        return grouped(n)
+    return sci(n) if abs(n) >= 10**15 else units.human(n)
+
+
+def human_bytes(n: int, exact: bool = False) -> str:
+    """``237.66 KiB`` as :func:`units.human_bytes`, exact for any size."""
+    if exact:
+        return f"{grouped(n)} B"
+    return f"{sci(n)} B" if abs(n) >= 2**50 else units.human_bytes(n)
+
+
+def _count(n: int, exact: bool = False) -> str:
+    return "-" if n == 0 else human(n, exact)
+
+
+def num(x: int | float | Fraction) -> str:
+    """An exact value without trailing zeros (``2``, ``2.5``, ``1/3`` as ``0.333333``)."""
+    if isinstance(x, float):
+        return f"{x:g}"
+    x = Fraction(x)
+    if x.denominator == 1:
+        return _digits(int(x))
+    if abs(x) >= 10**15:
+        return sci(x)
+    return format(_decimal(x).normalize(), "f") if _terminates(x) else \
+        format(+_decimal(x, 6).normalize(), "f")
+
+
+def _terminates(x: Fraction) -> bool:
+    d = x.denominator
+    for p in (2, 5):
+        while d % p == 0:
+            d //= p
+    return d == 1 and x.denominator < 10**12
+
+
+def percent_text(delta: Fraction, base: int | Fraction, places: int = 2) -> str:
+    """``+86.47%``: ``delta`` in percent of ``base``, exact (``+1.00e402%`` when huge)."""
+    pct = 100 * Fraction(delta) / Fraction(base)
+    if abs(pct) >= 10**6:
+        return f"{'+' if pct >= 0 else ''}{sci(pct)}%"
+    return f"{_decimal(pct, places):+f}%"
+
+
 # ----------------------------------------------------------------- messages
 def _fig(value: Any, key: str) -> str:
     """``11,689,512 (11.69 M)``: exact, plus the humanised value when it helps."""
     if isinstance(value, tuple):
-        return "[" + ", ".join(units.num(v) for v in value) + "]"
-    if isinstance(value, float) and not value.is_integer():
-        return units.num(value)
+        return "[" + ", ".join(num(v) for v in value) + "]"
+    if isinstance(value, (float, Fraction)) and Fraction(value).denominator != 1:
+        return num(value)
     value = int(value)
     if key.endswith("bytes"):
-        return f"{value:,}" + (f" ({units.human_bytes(value)})" if value >= 1024 else "")
-    return f"{value:,}" + (f" ({units.human(value)})" if value >= 1000 else "")
+        return grouped(value) + (f" ({human_bytes(value)})" if value >= 1024 else "")
+    return grouped(value) + (f" ({human(value)})" if value >= 1000 else "")
 
 
-def _num(x: Fraction | None) -> str:
-    return units.num(plain(x)) if x is not None else ""
+def _grouped_exact(x: Fraction) -> str:
+    """A bound of a tolerance: ``49,500`` or ``1,234.45``."""
+    if x.denominator == 1:
+        return grouped(int(x))
+    return format(_decimal(x).normalize(), ",f") if _terminates(x) and abs(x) < 10**15 \
+        else num(x)
 
 
 def expected_text(expected: Target | tuple[int, ...]) -> str:
     """``at most 4.5G``, ``between 1M and 30M``, ``25.6M``, ``[1000]``."""
     if isinstance(expected, tuple):
-        return "[" + ", ".join(map(str, expected)) + "]"
+        return "[" + ", ".join(map(num, expected)) + "]"
     if expected.exact is not None and expected.tol:
-        lo, hi = (plain(expected.exact - expected.tol), plain(expected.exact + expected.tol))
-        return f"{expected.written} ({lo:,} to {hi:,})"
+        lo, hi = expected.exact - expected.tol, expected.exact + expected.tol
+        return f"{expected.written} ({_grouped_exact(lo)} to {_grouped_exact(hi)})"
     if expected.exact is not None:
         return expected.written
     lo, hi = expected.min, expected.max
-    lo_s, hi_s = expected.min_text or _num(lo), expected.max_text or _num(hi)
+    lo_s = expected.min_text or (num(lo) if lo is not None else "")
+    hi_s = expected.max_text or (num(hi) if hi is not None else "")
     if lo is not None and hi is not None:
         return f"between {lo_s} and {hi_s}"
     return f"at least {lo_s}" if lo is not None else f"at most {hi_s}"
@@ -67,13 +179,12 @@ def expected_text(expected: Target | tuple[int, ...]) -> str:
 def _change(expected: Target | tuple[int, ...], actual: Any) -> str:
     if isinstance(expected, Target) and expected.exact and not isinstance(actual, tuple) \
             and actual != expected.exact:
-        pct = 100 * (Fraction(actual) - expected.exact) / expected.exact
-        return f", {float(pct):+.2f}%"
+        return f", {percent_text(Fraction(actual) - expected.exact, expected.exact)}"
     return ""
 
 
 def describe(o: Outcome) -> str:
-    """One sentence for a failed (or passed) expectation or budget."""
+    """One sentence for a failed (or passed) expectation or budget (not yet escaped)."""
     if o.actual is None:
         return f"{o.key}: expected {expected_text(o.expected)}, but the network has no " \
                "spatial receptive field here"
@@ -93,13 +204,33 @@ def _where(result: SpecResult, o: Outcome) -> str:
     return str(o.loc) if o.loc else result.file
 
 
+def _error_lines(e: CnncalcError) -> list[str]:
+    """:meth:`CnncalcError.format`, each part escaped: a newline in a spec's string cannot
+    start a line of its own."""
+    head = f"{visible(e.loc)}: " if e.loc else ""
+    who = f"{visible(e.layer)}: " if e.layer else ""
+    return ([f"{head}error: {who}{visible(e.message)}"] + [f"  note: {visible(n)}" for n in e.notes]
+            + [f"  hint: {visible(h)}" for h in e.hints])
+
+
+def located_warnings(r: SpecResult) -> list[tuple[Loc | None, str]]:
+    """Each warning of a spec with the location of its layer: ``(loc, "layer: message")``."""
+    if r.report is None:
+        return []
+    return [(row.loc, f"{row.id}: {w}") for row in r.report.layers for w in row.warnings]
+
+
+def _warning_line(r: SpecResult, loc: Loc | None, text: str) -> str:
+    return f"warning: {visible(loc or r.file)}: {visible(text)}"
+
+
 # --------------------------------------------------------------------- text
 def _spec_line(r: SpecResult) -> Text:
     word, style = _STATUS_STYLE[r.status]
     line = Text(word, style=style)
-    line.append(f" {r.file}")
+    line.append(f" {visible(r.file)}")
     if r.name:
-        line.append(f" ({r.name})", style="dim")
+        line.append(f" ({visible(r.name)})", style="dim")
     n = len(r.outcomes)
     if r.status == "fail":
         line.append(f": {len(r.failures)} of {n} expectations failed")
@@ -111,31 +242,46 @@ def _spec_line(r: SpecResult) -> Text:
     return line
 
 
+def _spec_lines(r: SpecResult, verbose: bool) -> list[Text]:
+    """A spec's line, then its failures (every outcome with ``verbose``), its error, and
+    with ``verbose`` its warnings, located."""
+    lines = [_spec_line(r)]
+    for o in r.failures if not verbose else r.outcomes:
+        mark = Text("  ")
+        mark.append(f"{visible(_where(r, o))}: ", style="bold")
+        mark.append(visible(describe(o)), style=None if o.ok else "red")
+        lines.append(mark)
+    if r.error is not None:
+        for line in _error_lines(r.error):
+            lines.append(Text("  " + line, style="magenta" if "error:" in line else "dim"))
+    if verbose:
+        lines += [Text("  " + _warning_line(r, loc, w), style="yellow")
+                  for loc, w in located_warnings(r)]
+    return lines
+
+
+def _skip_line(s: Skip) -> str:
+    return f"skipped {visible(s.file)}: {visible(s.reason)}"
+
+
 def summary_line(run: CheckRun) -> str:
     """``3 specs: 1 passed, 1 failed, 1 invalid in 0.12 s``."""
     n = len(run.results)
     parts = [f"{run.count('pass')} passed", f"{run.count('fail')} failed",
              f"{run.count('error')} invalid"]
-    skipped = f", {len(run.skipped)} non-spec YAML skipped" if run.skipped else ""
+    k = len(run.skipped)
+    skipped = f", {k} file{'s' * (k != 1)} skipped (not specs)" if k else ""
     return f"{n} spec{'s' * (n != 1)}: {', '.join(parts)}{skipped} in {run.seconds:.2f} s"
 
 
 def render_text(run: CheckRun, console: Console, verbose: bool = False) -> None:
-    """A line per spec (pytest-like), each failure or error under it, then the total."""
+    """A line per spec (pytest-like), each failure or error under it, every file skipped
+    (and why), then the total."""
     for r in run.results:
-        console.print(_spec_line(r), soft_wrap=True)
-        for o in r.failures if not verbose else r.outcomes:
-            mark = Text("  ")
-            mark.append(f"{_where(r, o)}: ", style="bold")
-            mark.append(describe(o), style=None if o.ok else "red")
-            console.print(mark, soft_wrap=True)
-        if r.error is not None:
-            for line in r.error.format().splitlines():
-                style = "magenta" if "error:" in line else "dim"
-                console.print(Text("  " + line, style=style), soft_wrap=True)
-        if verbose:
-            for w in r.warnings:
-                console.print(Text(f"  warning: {w}", style="yellow"), soft_wrap=True)
+        for line in _spec_lines(r, verbose):
+            console.print(line, soft_wrap=True)
+    for s in run.skipped:
+        console.print(Text(_skip_line(s), style="dim"), soft_wrap=True)
     _recap(run, console)
     style = "red bold" if run.exit_code(True) else "green bold"
     style = style if run.results else "yellow bold"
@@ -151,13 +297,13 @@ def _recap(run: CheckRun, console: Console) -> None:
     for r in bad:
         what = (f"{len(r.failures)} failed" if r.status == "fail"
                 else f"invalid: {r.error.message if r.error else ''}")
-        console.print(Text(f"  {_STATUS_STYLE[r.status][0].strip()} {r.file} - {what}",
-                           style=_STATUS_STYLE[r.status][1]), soft_wrap=True)
+        console.print(Text(f"  {_STATUS_STYLE[r.status][0].strip()} {visible(r.file)} - "
+                           f"{visible(what)}", style=_STATUS_STYLE[r.status][1]), soft_wrap=True)
 
 
 def notices(run: CheckRun, allow_empty: bool) -> list[str]:
     """Warnings for stderr: empty folders, nothing checked."""
-    out = [f"warning: no spec found in folder {f}" for f in run.empty]
+    out = [f"warning: no spec found in folder {visible(f)}" for f in run.empty]
     if not run.results:
         out.append("warning: no spec was checked" + (
             "" if allow_empty else " (exit 2: a gate that checks nothing is likely misconfigured; "
@@ -166,6 +312,16 @@ def notices(run: CheckRun, allow_empty: bool) -> list[str]:
 
 
 # --------------------------------------------------------------------- json
+def json_number(x: int | float | Fraction) -> int | float:
+    """An int when integral; else a float, or the nearest int when too large for one."""
+    if isinstance(x, float):
+        return x
+    x = Fraction(x)
+    if x.denominator == 1:
+        return int(x)
+    return float(x) if abs(x) < 10**300 else round(x)
+
+
 def _target_dict(expected: Target | tuple[int, ...]) -> Any:
     if isinstance(expected, tuple):
         return list(expected)
@@ -173,15 +329,21 @@ def _target_dict(expected: Target | tuple[int, ...]) -> Any:
     for key in ("exact", "min", "max"):
         value = getattr(expected, key)
         if value is not None:
-            out[key] = plain(value)
+            out[key] = json_number(value)
     if expected.tol:
-        out["tolerance"] = plain(expected.tol)
+        out["tolerance"] = json_number(expected.tol)
     return out
+
+
+def _actual(actual: Any) -> Any:
+    if isinstance(actual, tuple):
+        return [json_number(v) for v in actual]
+    return None if actual is None else json_number(actual)
 
 
 def _outcome_dict(r: SpecResult, o: Outcome) -> dict[str, Any]:
     return {"key": o.key, "source": o.source, "ok": o.ok, "expected": _target_dict(o.expected),
-            "actual": list(o.actual) if isinstance(o.actual, tuple) else o.actual,
+            "actual": _actual(o.actual),
             "line": o.loc.line if o.loc else None, "col": o.loc.col if o.loc else None,
             "message": describe(o)}
 
@@ -195,17 +357,26 @@ def _error_dict(r: SpecResult) -> dict[str, Any] | None:
             "notes": list(e.notes), "hints": list(e.hints), "text": e.format()}
 
 
+def _spec_dict(r: SpecResult) -> dict[str, Any]:
+    return {"file": r.file, "name": r.name, "status": r.status, "seconds": round(r.seconds, 6),
+            "expectations": [_outcome_dict(r, o) for o in r.outcomes],
+            "error": _error_dict(r), "warnings": list(r.warnings),
+            "located_warnings": [{"line": loc.line if loc else None,
+                                  "col": loc.col if loc else None, "message": w}
+                                 for loc, w in located_warnings(r)],
+            "totals": r.report.totals.to_dict() if r.report else None}
+
+
 def run_dict(run: CheckRun, allow_empty: bool = False) -> dict[str, Any]:
     """``cnncalc check --format json``."""
-    specs = [{"file": r.file, "name": r.name, "status": r.status, "seconds": round(r.seconds, 6),
-              "expectations": [_outcome_dict(r, o) for o in r.outcomes],
-              "error": _error_dict(r), "warnings": list(r.warnings),
-              "totals": r.report.totals.to_dict() if r.report else None} for r in run.results]
     summary = {"specs": len(run.results), "passed": run.count("pass"), "failed": run.count("fail"),
                "invalid": run.count("error"), "skipped": len(run.skipped),
                "seconds": round(run.seconds, 6)}
-    return {"summary": summary, "exit_code": run.exit_code(allow_empty), "specs": specs,
-            "skipped": list(run.skipped), "empty_folders": list(run.empty)}
+    return {"summary": summary, "exit_code": run.exit_code(allow_empty),
+            "specs": [_spec_dict(r) for r in run.results],
+            "skipped": [s.file for s in run.skipped],
+            "skipped_reasons": [{"file": s.file, "reason": s.reason} for s in run.skipped],
+            "empty_folders": list(run.empty)}
 
 
 def render_json(run: CheckRun, allow_empty: bool = False) -> str:
@@ -223,70 +394,141 @@ def _gh_prop(text: str) -> str:
 
 def annotation(kind: str, file: str, message: str, line: int | None = None,
                col: int | None = None, title: str = "cnncalc check") -> str:
-    """A GitHub workflow command: ``::error file=f,line=3,col=5,title=...::message``."""
-    props = [f"file={_gh_prop(file)}"]
+    """A GitHub workflow command: ``::error file=f,line=3,col=5,title=...::message``.
+
+    ``message`` may span lines (``%0A``); every part is escaped: ``%``, CR and LF
+    everywhere, ``:`` and ``,`` in properties, control characters shown visibly."""
+    props = [f"file={_gh_prop(visible(file))}"]
     if line is not None:
         props += [f"line={line}"] + ([f"col={col}"] if col is not None else [])
-    props.append(f"title={_gh_prop(title)}")
-    return f"::{kind} {','.join(props)}::{_gh_data(message)}"
+    props.append(f"title={_gh_prop(visible(title))}")
+    body = "\n".join(visible(part) for part in message.split("\n"))
+    return f"::{kind} {','.join(props)}::{_gh_data(body)}"
 
 
-def _bare(error: Any) -> str:
-    """An error's text without its location (the annotation carries it)."""
+def _bare(error: CnncalcError) -> str:
+    """An error's text without its location (the annotation carries it): its message, then
+    a line per note and hint (each line's own newlines are escaped, not kept)."""
     who = f"{error.layer}: " if error.layer else ""
-    return "\n".join([f"{who}{error.message}", *(f"note: {n}" for n in error.notes),
-                      *(f"hint: {h}" for h in error.hints)])
+    parts = [f"{who}{error.message}", *(f"note: {n}" for n in error.notes),
+             *(f"hint: {h}" for h in error.hints)]
+    return "\n".join(visible(p) for p in parts)
+
+
+def _gh_lines(r: SpecResult) -> list[str]:
+    """A spec's annotations: an ``::error`` per failed expectation (at its line) or for an
+    invalid spec (at the error), and a ``::warning`` per warning (at its layer)."""
+    title = f"cnncalc check: {r.name or r.file}"
+    lines = []
+    for o in r.failures:
+        file = o.loc.file if o.loc else r.file
+        lines.append(annotation("error", file, visible(describe(o)),
+                                o.loc.line if o.loc else None, o.loc.col if o.loc else None,
+                                title))
+    if r.error is not None:
+        loc = r.error.loc
+        lines.append(annotation("error", loc.file if loc else r.file, _bare(r.error),
+                                loc.line if loc else None, loc.col if loc else None,
+                                "cnncalc check: invalid spec"))
+    for loc, w in located_warnings(r):
+        lines.append(annotation("warning", loc.file if loc else r.file, visible(w),
+                                loc.line if loc else None, loc.col if loc else None,
+                                f"{title} (warning)"))
+    return lines
 
 
 def render_github(run: CheckRun, allow_empty: bool = False) -> str:
-    """One ``::error`` per failed expectation (at its line) or invalid spec, and a total."""
-    lines = []
-    for r in run.results:
-        for o in r.failures:
-            file = o.loc.file if o.loc else r.file
-            lines.append(annotation("error", file, describe(o), o.loc.line if o.loc else None,
-                                    o.loc.col if o.loc else None,
-                                    f"cnncalc check: {r.name or r.file}"))
-        if r.error is not None:
-            loc = r.error.loc
-            lines.append(annotation("error", loc.file if loc else r.file, _bare(r.error),
-                                    loc.line if loc else None, loc.col if loc else None,
-                                    "cnncalc check: invalid spec"))
+    """The annotations of every spec, a warning per folder without specs, a line per file
+    skipped, and the total."""
+    lines = [line for r in run.results for line in _gh_lines(r)]
     lines += [annotation("warning", f, "no spec found in this folder") for f in run.empty]
+    lines += [_skip_line(s) for s in run.skipped]
     lines.append(summary_line(run))
     return "\n".join(lines) + "\n"
 
 
 # -------------------------------------------------------------------- junit
+def _xml_text(text: str) -> str:
+    """Element text: escaped like :func:`visible`, but its own line breaks kept."""
+    return "\n".join(visible(part) for part in text.split("\n"))
+
+
 def _testcase(suite: ET.Element, r: SpecResult) -> None:
-    case = ET.SubElement(suite, "testcase", classname="cnncalc.check", name=r.file,
-                         file=r.file, time=f"{r.seconds:.6f}")
+    case = ET.SubElement(suite, "testcase", classname="cnncalc.check", name=visible(r.file),
+                         file=visible(r.file), time=f"{r.seconds:.6f}")
     if r.status == "fail":
-        body = "\n".join(f"{_where(r, o)}: {describe(o)}" for o in r.failures)
+        body = "\n".join(f"{visible(_where(r, o))}: {visible(describe(o))}" for o in r.failures)
         ET.SubElement(case, "failure", message=f"{len(r.failures)} of {len(r.outcomes)} "
                       "expectations failed", type="ExpectationFailed").text = body
     elif r.error is not None:
-        ET.SubElement(case, "error", message=r.error.message,
-                      type=type(r.error).__name__).text = r.error.format()
-    if r.warnings:
-        ET.SubElement(case, "system-out").text = "\n".join(f"warning: {w}" for w in r.warnings)
+        ET.SubElement(case, "error", message=visible(r.error.message),
+                      type=type(r.error).__name__).text = "\n".join(_error_lines(r.error))
+    warnings = located_warnings(r)
+    if warnings:
+        ET.SubElement(case, "system-out").text = "\n".join(
+            _warning_line(r, loc, w) for loc, w in warnings)
+
+
+def _skipped_case(suite: ET.Element, s: Skip) -> None:
+    case = ET.SubElement(suite, "testcase", classname="cnncalc.check", name=visible(s.file),
+                         file=visible(s.file), time="0.000000")
+    ET.SubElement(case, "skipped", message=visible(s.reason))
+
+
+def _sanitise(root: ET.Element) -> None:
+    """The last guard of well-formed XML: any text or attribute that still holds a
+    character XML 1.0 forbids (a C0 control, a lone surrogate) is escaped visibly."""
+    for el in root.iter():
+        if el.text:
+            el.text = _xml_text(el.text)
+        for key, value in el.attrib.items():
+            el.attrib[key] = visible(value)
 
 
 def render_junit(run: CheckRun) -> str:
-    """A JUnit XML report: one testcase per spec, failures listing every missed figure."""
-    counts = {"tests": str(len(run.results)), "failures": str(run.count("fail")),
-              "errors": str(run.count("error")), "time": f"{run.seconds:.6f}"}
+    """A JUnit XML report: one testcase per spec, failures listing every missed figure,
+    and a skipped testcase per file passed over."""
+    counts = {"tests": str(len(run.results) + len(run.skipped)),
+              "failures": str(run.count("fail")), "errors": str(run.count("error")),
+              "time": f"{run.seconds:.6f}"}
     root = ET.Element("testsuites", name="cnncalc check", **counts)
-    suite = ET.SubElement(root, "testsuite", name="cnncalc check", skipped="0", **counts)
+    suite = ET.SubElement(root, "testsuite", name="cnncalc check",
+                          skipped=str(len(run.skipped)), **counts)
     for r in run.results:
         _testcase(suite, r)
+    for s in run.skipped:
+        _skipped_case(suite, s)
+    _sanitise(root)
     ET.indent(root)
     return '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
 
 
+# ---------------------------------------------------------- every result reportable
+def _probe(r: SpecResult) -> None:
+    """Format ``r`` in every format (and throw the text away)."""
+    _spec_lines(r, True)
+    _spec_dict(r)
+    _gh_lines(r)
+    _testcase(ET.Element("testsuite"), r)
+
+
+def settle(run: CheckRun) -> CheckRun:
+    """The run, each result that cannot be formatted (a bug) replaced by an error verdict
+    that says why: one file never stops the reports of the others, and the exit code
+    counts it as invalid."""
+    def reportable(r: SpecResult) -> SpecResult:
+        try:
+            _probe(r)
+            return r
+        except Exception as exc:  # noqa: BLE001 - one file never takes the run down
+            return SpecResult(visible(r.file), error=internal_error(exc), seconds=r.seconds)
+    return replace(run, results=tuple(reportable(r) for r in run.results))
+
+
 # ----------------------------------------------------------------- progress
 @contextlib.contextmanager
-def progress(total: int, console: Console, enabled: bool) -> Iterator[Callable[[SpecResult], None]]:
+def progress(total: int, console: Console,
+             enabled: bool) -> Iterator[Callable[[SpecResult | Skip], None]]:
     """A transient progress bar on ``console`` (stderr); yields the per-result callback."""
     if not enabled:
         yield lambda result: None
@@ -294,44 +536,53 @@ def progress(total: int, console: Console, enabled: bool) -> Iterator[Callable[[
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
     bar = Progress(TextColumn("checking"), BarColumn(), MofNCompleteColumn(),
-                   TextColumn("{task.description}", style="dim"), console=console,
-                   transient=True)
+                   TextColumn("{task.description}", style="dim", markup=False),
+                   console=console, transient=True)
     with bar:
         task = bar.add_task("", total=total)
-        yield lambda result: bar.update(task, advance=1, description=result.file)
+        yield lambda result: bar.update(task, advance=1, description=visible(result.file))
 
 
 # --------------------------------------------------------------------- diff
-def _delta_pct(pct: float | None) -> str:
-    return "" if pct is None else f"{pct:+.1f}%"
+def _delta_pct(t: Any) -> str:
+    return "" if not t.old else percent_text(Fraction(t.delta), t.old, 1)
 
 
 def _total_rows(d: ReportDiff, exact: bool) -> list[list[str]]:
     rows = []
     for t in d.totals:
-        show = units.human_bytes if t.name.endswith("bytes") else units.human
-        delta = show(abs(t.delta), exact)
+        show = human_bytes if t.name.endswith("bytes") else human
         sign = "+" if t.delta > 0 else "-"
         rows.append([t.name, show(t.old, exact), show(t.new, exact),
-                     sign + delta if t.delta else "0", _delta_pct(t.percent) if t.delta else ""])
+                     sign + show(abs(t.delta), exact) if t.delta else "0",
+                     _delta_pct(t) if t.delta else ""])
     return rows
 
 
-def _arrow(old: Any, new: Any) -> str:
-    return str(new) if old == new else f"{old} -> {new}"
+def _arrow(old: str, new: str) -> str:
+    return new if old == new else f"{old} -> {new}"
+
+
+def _shape(shape: Sequence[int]) -> str:
+    return "x".join(_digits(d) for d in shape) if shape else "[]"
+
+
+def _axes(values: Sequence[int | Fraction]) -> str:
+    shown = [num(v) for v in values]
+    return shown[0] if len(set(shown)) == 1 else "x".join(shown)
 
 
 def _layer_cells(c: LayerChange, exact: bool) -> list[str]:
     old, new = c.old, c.new
     mark = {"added": "+", "removed": "-", "changed": "~", "same": " "}[c.kind]
+
     def pick(f: Callable[[Any], str]) -> str:
         if old is None or new is None:
             return f(old or new)
         return _arrow(f(old), f(new))
-    return [mark, c.id, pick(lambda r: r.op), pick(lambda r: units.shape_str(r.output_shape)),
-            pick(lambda r: units.count(r.params, exact)),
-            pick(lambda r: units.count(r.macs, exact)),
-            _what(c) if c.kind == "changed" else c.kind]
+    return [mark, visible(c.id), pick(lambda r: visible(r.op)),
+            pick(lambda r: _shape(r.output_shape)), pick(lambda r: _count(r.params, exact)),
+            pick(lambda r: _count(r.macs, exact)), _what(c) if c.kind == "changed" else c.kind]
 
 
 _SHOWN = ("op", "output_shape", "params", "macs")
@@ -346,7 +597,7 @@ def _what(c: LayerChange) -> str:
             continue
         if f == "inputs":
             old, new = c.old.inputs, c.new.inputs  # type: ignore[union-attr]
-            parts.append(f"in: {', '.join(old)} -> {', '.join(new)}")
+            parts.append(f"in: {', '.join(map(visible, old))} -> {', '.join(map(visible, new))}")
         else:
             parts.append(f)
     return "; ".join(parts)
@@ -354,16 +605,16 @@ def _what(c: LayerChange) -> str:
 
 def _headline(d: ReportDiff) -> str:
     counts = ", ".join(f"{d.count(k)} {k}" for k in ("added", "removed", "changed"))
-    return (f"{d.old_label} -> {d.new_label}: {counts} layer(s), {d.count('same')} unchanged; "
-            f"output {units.shape_str(d.old.output_shape)} -> "
-            f"{units.shape_str(d.new.output_shape)}")
+    return (f"{visible(d.old_label)} -> {visible(d.new_label)}: {counts} layer(s), "
+            f"{d.count('same')} unchanged; output {_shape(d.old.output_shape)} -> "
+            f"{_shape(d.new.output_shape)}")
 
 
 def _rf_row(d: ReportDiff) -> list[str] | None:
     old, new = d.rf_sizes
     if old == new:
         return None
-    show = (lambda s: units.axes(s) if s else "-")
+    show = (lambda s: _axes(s) if s else "-")
     return ["receptive field", show(old), show(new), "", ""]
 
 
@@ -372,7 +623,7 @@ _LAYER_HEAD = ["", "layer", "op", "output shape", "params", "MACs", "other chang
 
 
 def diff_table(d: ReportDiff, console: Console, exact: bool = False) -> None:
-    """``cnncalc diff --format table``."""
+    """``cnncalc diff --format table`` (cells are plain text: no rich markup from a spec)."""
     console.print(Text(_headline(d), style="bold"))
     if d.identical:
         console.print("no differences")
@@ -381,30 +632,39 @@ def diff_table(d: ReportDiff, console: Console, exact: bool = False) -> None:
     for col in totals.columns[1:]:
         col.justify = "right"
     for row in _total_rows(d, exact) + [r for r in [_rf_row(d)] if r]:
-        totals.add_row(*row)
+        totals.add_row(*map(Text, row))
     console.print(totals)
     changes = [c for c in d.layers if c.kind != "same"]
     if changes:
         table = Table(*_LAYER_HEAD, title="layers", title_justify="left", header_style="bold")
         styles = {"added": "green", "removed": "red", "changed": "yellow"}
         for c in changes:
-            table.add_row(*_layer_cells(c, exact), style=styles[c.kind])
+            table.add_row(*map(Text, _layer_cells(c, exact)), style=styles[c.kind])
         console.print(table)
+
+
+def _code(text: str) -> str:
+    """A markdown code span around ``text``, whatever backticks it holds."""
+    if "`" not in text:
+        return f"`{text}`"
+    fence = "`" * (max(len(run) for run in re.findall("`+", text)) + 1)
+    return f"{fence} {text} {fence}"
 
 
 def diff_markdown(d: ReportDiff, exact: bool = False) -> str:
     """``cnncalc diff --format markdown``: a PR comment."""
-    parts = [f"### cnncalc diff: `{d.old_label}` -> `{d.new_label}`", "", _headline(d), ""]
+    parts = [f"### cnncalc diff: {_code(visible(d.old_label))} -> {_code(visible(d.new_label))}",
+             "", _headline(d), ""]
     if d.identical:
         return "\n".join(parts + ["No differences.", ""])
     rows = _total_rows(d, exact) + [r for r in [_rf_row(d)] if r]
     parts += [markdown_table(_TOTAL_HEAD, rows, right=[False, True, True, True, True]), ""]
     changes = [_layer_cells(c, exact) for c in d.layers if c.kind != "same"]
     if changes:
-        head = _LAYER_HEAD
         parts += ["<details><summary>layers</summary>", "",
-                  markdown_table(head, [[f"`{c[0]}`" if c[0].strip() else "", f"`{c[1]}`", *c[2:]]
-                                        for c in changes], right=[False] * 4 + [True, True]),
+                  markdown_table(_LAYER_HEAD, [[_code(c[0]) if c[0].strip() else "", _code(c[1]),
+                                                *c[2:]] for c in changes],
+                                 right=[False] * 4 + [True, True]),
                   "", "</details>", ""]
     return "\n".join(parts)
 
