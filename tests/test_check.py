@@ -479,3 +479,401 @@ def test_docs_workflow_and_pre_commit_examples_are_valid_yaml() -> None:
     assert any("cnncalc check specs/" in s.get("run", "") for s in steps)
     config = yaml.safe_load(next(b for b in blocks if "repos:" in b))
     assert config["repos"][0]["hooks"][0]["id"] == "cnncalc-check"
+
+
+# ------------------------------------------------- spec or not: the parsed document
+SPEC_BODY = "input: [3, 32, 32]\nlayers: [{id: c1, op: conv, out: 8, k: 3}]\n"
+MISS = "expect: {params: 1}\n"  # 224: the spec fails (exit 1) when it is checked
+SPELLINGS = {
+    "bom": "\ufeffcnncalc: 1\n" + SPEC_BODY + MISS,
+    "double-quoted": '"cnncalc": 1\n' + SPEC_BODY + MISS,
+    "single-quoted": "'cnncalc': 1\n" + SPEC_BODY + MISS,
+    "flow": "{cnncalc: 1, input: [3, 32, 32], layers: [{id: c1, op: conv, out: 8, k: 3}], "
+            "expect: {params: 1}}\n",
+    "merge": "<<: {cnncalc: 1}\n" + SPEC_BODY + MISS,
+    "explicit-key": "? cnncalc\n: 1\n" + SPEC_BODY + MISS,
+    "escaped-key": '"\\x63nncalc": 1\n' + SPEC_BODY + MISS,
+    "document-start": "%YAML 1.1\n---\ncnncalc: 1\n" + SPEC_BODY + MISS,
+    "crlf": ("cnncalc: 1\n" + SPEC_BODY + MISS).replace("\n", "\r\n"),
+    "indented-comment-first": "# a net\n  # more\ncnncalc: 1\n" + SPEC_BODY + MISS,
+}
+
+
+@pytest.mark.parametrize("spelling", sorted(SPELLINGS))
+def test_every_spelling_of_a_spec_in_a_folder_is_checked(tmp_path: Path, spelling: str) -> None:
+    write(tmp_path, "net.yaml", "").write_bytes(SPELLINGS[spelling].encode())
+    result = run("check", str(tmp_path), "--format", "json")
+    data = json.loads(result.stdout)
+    assert result.exit_code == 1, result.output  # checked, and its expectation fails
+    assert data["summary"]["failed"] == 1 and data["skipped"] == []
+    # --skip-non-specs never skips it either, when it is named
+    named = run("check", str(tmp_path / "net.yaml"), "--skip-non-specs", "--allow-empty")
+    assert named.exit_code == 1 and "FAIL" in named.stdout
+
+
+def test_a_utf16_spec_is_not_skipped_as_a_non_spec(tmp_path: Path) -> None:
+    (tmp_path / "net.yaml").write_bytes(("cnncalc: 1\n" + SPEC_BODY).encode("utf-16"))
+    result = run("check", str(tmp_path))
+    assert result.exit_code == 2 and "not valid UTF-8" in result.stdout
+
+
+@pytest.mark.parametrize("text, reason", [
+    ("services: {web: {image: cnncalc}}\n", "no top-level `cnncalc:` key"),
+    ("# cnncalc: 1 (a comment)\nkey: value\n", "no top-level `cnncalc:` key"),
+    ("- cnncalc: 1\n- input: [3]\n", "no top-level `cnncalc:` key"),      # a list
+    ("nested: {cnncalc: 1}\n", "no top-level `cnncalc:` key"),
+    ("just a string\n", "no top-level `cnncalc:` key"),
+    ("on: [push\n", "not YAML that cnncalc can read, and it does not mention cnncalc"),
+    ("", "not YAML that cnncalc can read, and it does not mention cnncalc"),  # empty
+    ("a: 1\n---\nb: 2\n", "not YAML that cnncalc can read, and it does not mention cnncalc"),
+])
+def test_non_specs_in_a_folder_are_skipped_by_name(tmp_path: Path, text: str, reason: str) -> None:
+    write(tmp_path, "a.yaml", GOOD)
+    other = write(tmp_path, "other.yml", text)
+    result = run("check", str(tmp_path))
+    assert result.exit_code == 0, result.output
+    assert f"skipped {other}: {reason}" in result.stdout
+    data = json.loads(run("check", str(tmp_path), "--format", "json").stdout)
+    assert data["skipped_reasons"] == [{"file": str(other), "reason": reason}]
+    gh = run("check", str(tmp_path), "--format", "github").stdout
+    assert f"skipped {other}: {reason}" in gh
+
+
+@pytest.mark.parametrize("text", [
+    "cnncalc: 1\ninput: [3, 32, 32\nlayers: []\n",           # a YAML syntax error
+    "cnncalc: 1\ncnncalc: 1\n" + SPEC_BODY,                    # a duplicate key
+    "cnncalc: 1\n" + SPEC_BODY + "---\ncnncalc: 1\n",          # two documents
+    "cnncalc: 1\nname: !!python/object:os.system x\n" + SPEC_BODY,
+    "cnncalc: 2\n" + SPEC_BODY,                                # a version it does not read
+    "{cnncalc: 1, input: [3, 32, 32], layers: [{op: conv, out: 8, k: 0}]}\n",
+])
+def test_a_broken_spec_in_a_folder_fails_the_gate(tmp_path: Path, text: str) -> None:
+    write(tmp_path, "a.yaml", GOOD)
+    write(tmp_path, "broken.yaml", text)
+    result = run("check", str(tmp_path))
+    assert result.exit_code == 2, result.output
+    assert "ERROR" in result.stdout and "skipped" not in result.stdout
+
+
+def test_explicit_non_spec_is_an_error_unless_the_flag_skips_it(tmp_path: Path) -> None:
+    compose = str(write(tmp_path, "docker-compose.yml", "services: {}\n"))
+    named = run("check", compose)
+    assert named.exit_code == 2 and "missing `cnncalc: 1`" in named.stdout
+    skipped = run("check", compose, "--skip-non-specs", "--allow-empty")
+    assert skipped.exit_code == 0 and f"skipped {compose}: no top-level" in skipped.stdout
+    broken = str(write(tmp_path, "broken.yaml", "cnncalc: 1\ninput: [3\n"))
+    assert run("check", broken, "--skip-non-specs", "--allow-empty").exit_code == 2
+
+
+def test_a_folder_whose_yaml_are_all_non_specs_is_empty(tmp_path: Path) -> None:
+    write(tmp_path, "ci/compose.yml", "services: {}\n")
+    result = run("check", str(tmp_path / "ci"))
+    assert result.exit_code == 2 and "no spec found in folder" in result.stderr
+    assert run("check", str(tmp_path / "ci"), "--allow-empty").exit_code == 0
+
+
+# ------------------------------------------------- one bad file never ends the run
+@pytest.mark.parametrize("exc", [RuntimeError("boom"), OverflowError("int too large"),
+                                 RecursionError("deep"), KeyError("k"), MemoryError(),
+                                 ZeroDivisionError("division by zero")])
+def test_an_exception_in_one_file_is_that_files_verdict(tmp_path: Path,
+                                                       monkeypatch: pytest.MonkeyPatch,
+                                                       exc: Exception) -> None:
+    import cnncalc.analysis
+
+    real = cnncalc.analysis.analyze
+
+    def analyze(net, *args, **kwargs):  # type: ignore[no-untyped-def]
+        if net.name == "b_bad":
+            raise exc
+        return real(net, *args, **kwargs)
+
+    monkeypatch.setattr(cnncalc.analysis, "analyze", analyze)
+    write(tmp_path, "specs/a_good.yaml", GOOD)
+    write(tmp_path, "specs/b_bad.yaml", GOOD)
+    write(tmp_path, "specs/c_failing.yaml", FAILING)
+    report = tmp_path / "out" / "junit.xml"
+    result = run("check", str(tmp_path / "specs"), "--format", "junit", "-o", str(report))
+    assert result.exit_code == 2, result.output  # an invalid file: 2 (not 70)
+    assert f"internal error: {type(exc).__name__}" in result.stdout
+    assert "PASS" in result.stdout and "FAIL" in result.stdout  # the others were checked
+    root = ET.parse(report).getroot()
+    assert (root.get("tests"), root.get("failures"), root.get("errors")) == ("3", "1", "1")
+    data = json.loads(run("check", str(tmp_path / "specs"), "--format", "json").stdout)
+    bad = next(s for s in data["specs"] if s["file"].endswith("b_bad.yaml"))
+    assert bad["status"] == "error" and bad["error"]["type"] == "InternalCheckError"
+    assert data["exit_code"] == 2
+
+
+def test_an_exception_while_formatting_one_result_is_its_verdict(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from cnncalc.render import check as fmt
+
+    real = fmt.describe
+    monkeypatch.setattr(fmt, "describe", lambda o: (_ for _ in ()).throw(ValueError("fmt"))
+                        if o.key == "trainable_params" else real(o))
+    write(tmp_path, "a.yaml", GOOD)
+    write(tmp_path, "b.yaml", FAILING)  # has a trainable_params expectation
+    for form in ("text", "json", "github", "junit"):
+        out = tmp_path / f"report.{form}"
+        result = run("check", str(tmp_path), "--format", form, "-o", str(out))
+        assert result.exit_code == 2, (form, result.output)
+        assert out.exists() and "internal error: ValueError: fmt" in out.read_text()
+
+
+@pytest.mark.parametrize("figure", [".inf", "-.inf", ".nan", "1e400", "{max: .inf}"])
+def test_infinite_expectations_do_not_end_the_run(tmp_path: Path, figure: str) -> None:
+    write(tmp_path, "a.yaml", GOOD)
+    write(tmp_path, "b.yaml", NET + f"expect: {{params: {figure}}}\n")
+    report = tmp_path / "junit.xml"
+    result = run("check", str(tmp_path), "--format", "junit", "-o", str(report))
+    assert result.exit_code == 2, result.output
+    root = ET.parse(report).getroot()
+    assert (root.get("tests"), root.get("errors")) == ("2", "1")
+
+
+def test_traceback_of_an_internal_error_on_request(tmp_path: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    import cnncalc.analysis
+
+    monkeypatch.setattr(cnncalc.analysis, "analyze",
+                        lambda *a, **k: (_ for _ in ()).throw(RuntimeError("boom")))
+    path = str(write(tmp_path, "a.yaml", GOOD))
+    assert "Traceback" not in run("check", path).stderr
+    shown = run("check", path, "--traceback")
+    assert shown.exit_code == 2 and "Traceback" in shown.stderr and "RuntimeError: boom" in shown.stderr
+
+
+# ---------------------------------------------------------------------- paths
+@pytest.mark.parametrize("pattern", ["/etc/*", "/", "../*", "**/../*", "a/../../b.yaml", "",
+                                     "\\\\server\\share\\*.yaml", "C:\\specs\\*.yaml"])
+def test_globs_never_leave_the_folder(tmp_path: Path, pattern: str) -> None:
+    write(tmp_path, "a.yaml", GOOD)
+    result = run("check", str(tmp_path), "--glob", pattern)
+    assert result.exit_code == 2 and "--glob" in result.stderr, result.output
+    assert "internal error" not in result.stderr
+
+
+def test_empty_path_is_a_usage_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    write(tmp_path, "a.yaml", GOOD)
+    monkeypatch.chdir(tmp_path)
+    result = run("check", "")
+    assert result.exit_code == 2 and "empty PATH" in result.stderr and "PASS" not in result.stdout
+
+
+def test_broken_symlinks_and_loops_are_named_errors(tmp_path: Path) -> None:
+    write(tmp_path, "a.yaml", GOOD)
+    (tmp_path / "gone.yaml").symlink_to(tmp_path / "nowhere.yaml")
+    (tmp_path / "loop.yaml").symlink_to(tmp_path / "loop.yaml")
+    result = run("check", str(tmp_path))
+    assert result.exit_code == 2, result.output
+    assert f"{tmp_path / 'gone.yaml'}: a broken symbolic link" in result.stdout
+    assert f"{tmp_path / 'loop.yaml'}: cannot read" in result.stdout
+    assert "3 specs: 1 passed, 0 failed, 2 invalid" in result.stdout
+    named = run("check", str(tmp_path / "gone.yaml"))
+    assert named.exit_code == 2 and "broken symbolic link" in named.stdout
+
+
+def test_symlinked_spec_is_checked(tmp_path: Path) -> None:
+    real = write(tmp_path, "elsewhere/net.txt", FAILING)
+    (tmp_path / "specs").mkdir()
+    (tmp_path / "specs" / "net.yaml").symlink_to(real)
+    assert run("check", str(tmp_path / "specs")).exit_code == 1
+
+
+def test_unreadable_file_and_folder_are_named_errors(tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+
+    write(tmp_path, "a.yaml", GOOD)
+    locked = write(tmp_path, "locked.yaml", GOOD)
+    write(tmp_path, "sub/hidden_from_us.yaml", FAILING)
+    real_open, real_scandir = Path.open, os.scandir
+
+    def open_(self: Path, *args, **kwargs):  # type: ignore[no-untyped-def]
+        if self == locked:
+            raise PermissionError(13, "Permission denied", str(self))
+        return real_open(self, *args, **kwargs)
+
+    def scandir(path="."):  # type: ignore[no-untyped-def]
+        if Path(path) == tmp_path / "sub":
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_scandir(path)
+
+    monkeypatch.setattr(Path, "open", open_)
+    monkeypatch.setattr(os, "scandir", scandir)
+    result = run("check", str(tmp_path))
+    assert result.exit_code == 2, result.output
+    assert f"{locked}: cannot read: Permission denied" in result.stdout
+    assert f"{tmp_path / 'sub'}: cannot list the folder: Permission denied" in result.stdout
+
+
+def test_fifo_in_a_folder_is_skipped_unopened(tmp_path: Path) -> None:
+    import os
+
+    from helpers import fresh_cli
+
+    write(tmp_path, "a.yaml", GOOD)
+    os.mkfifo(tmp_path / "pipe.yaml")  # opening it to read would block: no writer
+    done, _ = fresh_cli("check", str(tmp_path))  # a hang guard: fresh_cli's timeout
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert f"skipped {tmp_path / 'pipe.yaml'}: a FIFO, not a regular file: never opened" \
+        in done.stdout
+
+
+def test_symlink_to_a_folder_is_not_followed(tmp_path: Path) -> None:
+    write(tmp_path, "a.yaml", GOOD)
+    write(tmp_path, "../outside/bad.yaml", BROKEN)
+    (tmp_path / "link").symlink_to(tmp_path.parent / "outside")
+    assert run("check", str(tmp_path)).exit_code == 0
+
+
+# ------------------------------------------------------------ well-formed output
+C0 = "".join(map(chr, range(32))) + "\x7f\x85\u2028\u202e\ud800\udfff\ufffe"
+#: the same in YAML's double-quoted escapes (YAML has no lone surrogates: a file name brings them)
+YAML_C0 = "".join(f"\\x{i:02x}" for i in range(32)) + "\\x7f\\x85\\u2028\\u202e\\ufffe"
+
+
+def _control_specs(folder: Path) -> None:
+    head = f'cnncalc: 1\nname: "n{YAML_C0}"\ninput: [3, 8, 8]\n'
+    write(folder, "fail.yaml", head + "layers: [{id: c1, op: conv, out: 4, k: 3, stride: 2}]\n"
+          f'strict: false\nexpect: {{params: 1, macs: {{max: "{YAML_C0}"}}}}\n')
+    write(folder, "fail2.yaml", head + "layers: [{id: c1, op: conv, out: 4, k: 3, stride: 2}]\n"
+          "strict: false\nexpect: {params: 1}\n")
+    write(folder, "error.yaml", head + "layers: [{id: c1, op: conv, out: 4, k: 3}]\n"
+          f'expect: {{layers: {{"z{YAML_C0}": {{params: 1}}}}}}\n')
+    write(folder, f"file{''.join(map(chr, range(1, 32)))}.yaml", GOOD)
+    import os
+
+    fd = os.open(os.fsencode(folder) + b"/latin\xe9.yaml", os.O_CREAT | os.O_WRONLY)
+    os.write(fd, FAILING.encode())  # a name that is not UTF-8: a lone surrogate in Python
+    os.close(fd)
+
+
+def test_junit_is_well_formed_with_every_control_character(tmp_path: Path) -> None:
+    _control_specs(tmp_path)
+    out = tmp_path / "junit.xml"
+    result = run("check", str(tmp_path), "--format", "junit", "-o", str(out))
+    assert result.exit_code == 2, result.output
+    text = out.read_text(encoding="utf-8")
+    root = ET.fromstring(text)  # well-formed: parses
+    assert (root.get("tests"), root.get("failures"), root.get("errors")) == ("5", "2", "2")
+    assert "\\x1b" in text and "\\x00" in text and "\\udce9" in text and "\\u202e" in text
+    for ch in C0.replace("\n", ""):
+        assert ch not in text, repr(ch)
+    stdout_xml = run("check", str(tmp_path), "--format", "junit").stdout
+    assert ET.fromstring(stdout_xml).get("errors") == "2"
+    assert run("check", str(tmp_path), "--format", "json").exit_code == 2
+
+
+def test_text_output_never_passes_control_characters(tmp_path: Path) -> None:
+    _control_specs(tmp_path)
+    for args in ((), ("-v",), ("--format", "github")):
+        out = run("check", str(tmp_path), *args).stdout
+        assert "\\x1b" in out, args
+        for ch in C0.replace("\n", ""):
+            assert ch not in out, (args, repr(ch))
+
+
+def test_github_annotations_are_one_line_and_escaped(tmp_path: Path) -> None:
+    _control_specs(tmp_path)
+    out = run("check", str(tmp_path), "--format", "github").stdout.splitlines()
+    annotations = [ln for ln in out if ln.startswith("::")]
+    assert len(annotations) >= 4
+    for ln in annotations:
+        command, _, message = ln[2:].partition("::")
+        kind, _, props = command.partition(" ")
+        assert kind in ("error", "warning")
+        for prop in props.split(","):  # ',' and ':' inside a property are escaped
+            key, _, value = prop.partition("=")
+            assert key in ("file", "line", "col", "title") and ":" not in value, prop
+        assert "%0A" not in props and "\n" not in message
+    assert any("title=cnncalc check%3A n\\x00" in ln for ln in annotations)
+
+
+def test_annotation_escapes_percent_cr_lf_colon_comma() -> None:
+    from cnncalc.render.check import annotation
+
+    line = annotation("error", "a,b:c%.yaml", "50%\r\nnext", 3, 4, "t: a, b")
+    assert line == ("::error file=a%2Cb%3Ac%25.yaml,line=3,col=4,title=t%3A a%2C b"
+                    "::50%25\\x0d%0Anext")
+
+
+# -------------------------------------------------------------- warnings, located
+TRUNC = "cnncalc: 1\ninput: [1, 8, 8]\nlayers:\n  - {id: c, op: conv, out: 2, k: 3, stride: 2}\n" \
+        "strict: false\n"
+
+
+def test_github_warning_annotations_for_spec_warnings(tmp_path: Path) -> None:
+    path = write(tmp_path, "t.yaml", TRUNC)
+    out = run("check", str(path), "--format", "github")
+    assert out.exit_code == 0
+    warnings = [ln for ln in out.stdout.splitlines() if ln.startswith("::warning ")]
+    assert len(warnings) == 2  # the dropped row and the dropped column
+    assert all(ln.startswith(f"::warning file={path},line=4,col=5,") for ln in warnings)
+    assert "c: stride 2 does not tile the padded height" in warnings[0]
+    assert run("check", str(path), "--format", "github", "--strict").stdout.count("::warning") == 0
+
+
+def test_verbose_text_warnings_are_located(tmp_path: Path) -> None:
+    path = write(tmp_path, "t.yaml", TRUNC)
+    out = run("check", str(path), "-v").stdout
+    assert f"  warning: {path}:4:5: c: stride 2 does not tile the padded height" in out
+    data = json.loads(run("check", str(path), "--format", "json").stdout)
+    assert data["specs"][0]["located_warnings"][0]["line"] == 4
+    xml = ET.fromstring(run("check", str(path), "--format", "junit").stdout)
+    assert f"warning: {path}:4:5: c:" in xml.find("./testsuite/testcase/system-out").text
+
+
+# --------------------------------------------------------------- large figures
+BIG = 10**29 + 7  # 30 digits
+
+
+def _big_spec(expect: str = "") -> str:
+    return (f"cnncalc: 1\ninput: [{BIG}, 1, 1]\nlayers:\n  - {{id: c, op: conv, out: {BIG}, k: 1}}\n"
+            + expect)
+
+
+def test_figures_too_large_for_a_float_are_exact(tmp_path: Path) -> None:
+    params = BIG * BIG + BIG  # weights + bias
+    path = str(write(tmp_path, "big.yaml", _big_spec("expect: {params: 1, macs: {max: 1k}}\n")))
+    result = run("check", path)
+    assert result.exit_code == 1, result.output
+    assert f"got {params:,} (1.00e58, +1.00e60%)" in result.stdout
+    data = json.loads(run("check", path, "--format", "json").stdout)
+    assert data["specs"][0]["expectations"][0]["actual"] == params
+    assert ET.fromstring(run("check", path, "--format", "junit").stdout).get("failures") == "1"
+    assert run("check", path, "--format", "github").exit_code == 1
+
+
+def test_budgets_compare_exact_integers(tmp_path: Path) -> None:
+    params = BIG * BIG + BIG
+    path = str(write(tmp_path, "big.yaml", _big_spec()))
+    assert float(params) == float(params - 1)  # a float comparison could not tell
+    assert run("check", path, "--max-params", str(params)).exit_code == 0
+    over = run("check", path, "--max-params", str(params - 1))
+    assert over.exit_code == 1 and f"params: {params:,} (1.00e58) is over the budget" in over.stdout
+
+
+def test_huge_non_integer_receptive_field_expectation(tmp_path: Path) -> None:
+    from cnncalc.render.check import describe, num
+    from cnncalc.spec.expect import parse_target
+
+    from cnncalc.check import Outcome
+
+    huge = Fraction(10**400 + 1, 2)
+    assert num(huge) == "5.00e399" and num(Fraction(5, 2)) == "2.5" and num(Fraction(1, 3)) == "0.333333"
+    o = Outcome("receptive_field", parse_target(3), huge, False)
+    assert describe(o) == "receptive_field: expected 3, got 5.00e399 (+1.67e401%)"
+
+
+def test_humanised_numbers_of_any_size() -> None:
+    from cnncalc.render.check import grouped, human, human_bytes, percent_text, sci
+
+    n = 10**5000 + 1  # past Python's 4,300-digit int-to-str limit
+    assert grouped(n).startswith("100,000,") and grouped(n).endswith(",001")
+    assert human(n) == "1.00e5000" and human_bytes(n) == "1.00e5000 B"
+    assert human(2_352_000_000_000_000_000_000) == "2.35e21" and human(25_557_032) == "25.56 M"
+    assert sci(Fraction(-10**400, 3)) == "-3.33e399"
+    assert percent_text(Fraction(10_108_160), 11_689_512, 1) == "+86.5%"
+    assert percent_text(Fraction(-1), 8, 2) == "-12.50%"
