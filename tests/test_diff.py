@@ -129,3 +129,60 @@ def test_docs_diff_example_is_what_cnncalc_prints() -> None:
     shown = [ln for ln in block.splitlines() if ln and ln != "..."]
     out = runner.invoke(app, ["diff", "resnet18", "resnet34", "--format", "markdown"]).stdout
     assert len(shown) == 6 and all(ln in out.splitlines() for ln in shown)
+
+
+# ------------------------------------------------ large figures, escaped labels
+def test_figures_too_large_for_a_float(tmp_path: Path) -> None:
+    batch = "1" + "0" * 320  # every count times 10^320: past a float's range
+    for form in ("table", "markdown", "json"):
+        result = runner.invoke(app, ["diff", "lenet5", "alexnet", "--batch", batch, "-f", form])
+        assert result.exit_code == 0, (form, result.output)
+    md = runner.invoke(app, ["diff", "lenet5", "alexnet", "--batch", batch, "-f", "markdown"])
+    assert "| macs | 3.28e325 | 7.14e328 | +7.14e328 | +217576.7% |" in md.stdout
+    data = json.loads(runner.invoke(app, ["diff", "lenet5", "alexnet", "--batch", batch,
+                                          "-f", "json"]).stdout)
+    macs, lenet = data["totals"]["macs"], cnncalc.analyze(cnncalc.load("lenet5")).totals.macs
+    assert macs["old"] == lenet * 10**320 and macs["delta"] == macs["new"] - macs["old"]
+    wide = runner.invoke(app, ["diff", "lenet5", "alexnet", "--batch", batch, "--exact",
+                               "-f", "markdown"])
+    assert wide.exit_code == 0 and f"| macs | {lenet * 10**320:,} |" in wide.stdout
+
+
+def test_huge_percentages_are_exact() -> None:
+    from fractions import Fraction
+
+    from cnncalc.diff import Delta
+
+    d = Delta("params", 1, 10**400)
+    assert d.percent == Fraction(100 * (10**400 - 1))
+    assert d.to_dict()["percent"] == 100 * (10**400 - 1) and Delta("p", 0, 5).percent is None
+    assert d.to_dict()["percent"] == round(d.percent)
+    assert Delta("p", 3, 4).to_dict()["percent"] == pytest.approx(100 / 3)
+
+
+def test_huge_shapes_and_receptive_fields(tmp_path: Path) -> None:
+    big = 10**29 + 7
+    spec = tmp_path / "big.yaml"
+    spec.write_text(f"cnncalc: 1\ninput: [{big}, 9, 9]\nlayers:\n"
+                    f"  - {{id: c, op: conv, out: {big}, k: 3}}\n")
+    for form in ("table", "markdown", "json"):
+        result = runner.invoke(app, ["diff", str(spec), "lenet5", "-f", form])
+        assert result.exit_code == 0, (form, result.output)
+    md = runner.invoke(app, ["diff", str(spec), "lenet5", "-f", "markdown"]).stdout
+    assert f"output {big}x7x7 -> 10" in md
+
+
+def test_labels_are_escaped_and_never_rich_markup(tmp_path: Path) -> None:
+    weird = tmp_path / "[bold red]x\x1b[2J`y|.yaml"
+    weird.write_text(OLD)
+    table = runner.invoke(app, ["diff", str(weird), "lenet5"])
+    assert table.exit_code == 0, table.output
+    assert "[bold red]x\\x1b[2J`y|.yaml" in table.stdout and "\x1b" not in table.stdout
+    md = runner.invoke(app, ["diff", str(weird), "lenet5", "-f", "markdown"]).stdout
+    assert "``" in md.splitlines()[0] and "\x1b" not in md  # a code span around a backtick
+
+
+def test_code_span_holds_backticks() -> None:
+    from cnncalc.render.check import _code
+
+    assert _code("a") == "`a`" and _code("a`b") == "`` a`b ``" and _code("``") == "``` `` ```"
