@@ -877,3 +877,63 @@ def test_humanised_numbers_of_any_size() -> None:
     assert sci(Fraction(-10**400, 3)) == "-3.33e399"
     assert percent_text(Fraction(10_108_160), 11_689_512, 1) == "+86.5%"
     assert percent_text(Fraction(-1), 8, 2) == "-12.50%"
+
+
+# ------------------------------------------------------- every --help example runs
+def _examples(command: str) -> list[str]:
+    import re
+
+    import typer.main
+
+    epilog = typer.main.get_command(app).commands[command].epilog or ""  # type: ignore[attr-defined]
+    return re.findall(r"\[bold\](.*?)\[/bold\]", epilog)
+
+
+@pytest.mark.skipif(__import__("shutil").which("git") is None, reason="git not installed")
+@pytest.mark.parametrize("command", ["check", "diff", "schema"])
+def test_every_help_example_runs(command: str, tmp_path: Path,
+                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    import shlex
+    import subprocess
+
+    write(tmp_path, "specs/net.yaml", NET)
+    git = ["git", "-c", "user.email=t@example.com", "-c", "user.name=t"]
+    subprocess.run([*git, "init", "-q"], cwd=tmp_path, check=True, capture_output=True)
+    for text in (NET, GOOD):  # two revisions of specs/net.yaml: HEAD~1 exists
+        write(tmp_path, "specs/net.yaml", text)
+        subprocess.run([*git, "add", "."], cwd=tmp_path, check=True, capture_output=True)
+        subprocess.run([*git, "commit", "-qm", "rev"], cwd=tmp_path, check=True,
+                       capture_output=True)
+    write(tmp_path, "net.yaml", NET)
+    write(tmp_path, "old.yaml", NET)
+    write(tmp_path, "new.yaml", GOOD)
+    monkeypatch.chdir(tmp_path)
+    examples = _examples(command)
+    assert len(examples) >= 2
+    for line in examples:
+        words = shlex.split(line)
+        assert words[:2] == ["cnncalc", command], line
+        args, target = (words[1:words.index(">")], words[-1]) if ">" in words else (words[1:], "")
+        result = run(*args)
+        assert result.exit_code == 0, (line, result.output)
+        if target:
+            Path(target).write_text(result.stdout)
+        for name in [target] + [w for w in words if w.endswith((".xml", ".json", ".md"))]:
+            assert name == "" or Path(name).read_text().strip(), (line, name)
+    if command == "check":
+        assert ET.parse(tmp_path / "check.xml").getroot().get("tests") == "1"
+    if command == "schema":
+        assert json.loads((tmp_path / ".vscode" / "cnncalc.schema.json").read_text())
+
+
+def test_pre_commit_rev_is_a_commit_hash_not_a_missing_tag() -> None:
+    import re
+
+    revs = []
+    for name in ("docs/check.md", ".pre-commit-hooks.yaml", "README.md"):
+        text = (ROOT / name).read_text()
+        revs += re.findall(r"^[#\s]*rev:\s*(.*?)\s*(?:#.*)?$", text, re.MULTILINE)
+    assert revs  # the docs show one
+    for rev in revs:  # no release is tagged: a full commit sha (or the placeholder for it)
+        assert re.fullmatch(r"[0-9a-f]{40}|<full commit sha>", rev), rev
+    assert "git ls-remote" in (ROOT / "docs" / "check.md").read_text()

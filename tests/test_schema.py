@@ -144,3 +144,20 @@ def test_zoo_and_examples_carry_the_editor_modeline() -> None:
     for f in files:
         first = f.read_text().split("\n", 1)[0]
         assert first == "# yaml-language-server: $schema=../docs/cnncalc.schema.json", f.name
+
+
+def test_output_has_its_own_help_and_creates_its_folder(tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    runner = CliRunner()
+    schema_help = runner.invoke(app, ["schema", "--help"], env={"COLUMNS": "200"}).stdout
+    check_help = runner.invoke(app, ["check", "--help"], env={"COLUMNS": "200"}).stdout
+    assert "Write the schema to FILE" in schema_help
+    assert "json/github/junit" not in schema_help and "json/github/junit" in check_help
+    monkeypatch.chdir(tmp_path)
+    done = runner.invoke(app, ["schema", "--output", ".vscode/cnncalc.schema.json"])
+    assert done.exit_code == 0, done.output
+    assert (tmp_path / ".vscode" / "cnncalc.schema.json").read_text() == schema_json()
+    assert "wrote .vscode/cnncalc.schema.json" in done.stderr
+    (tmp_path / "file").write_text("")
+    blocked = runner.invoke(app, ["schema", "--output", "file/s.json"])  # a file in the way
+    assert blocked.exit_code == 2 and "cannot write" in blocked.stderr
