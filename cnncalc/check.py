@@ -24,7 +24,7 @@ import time
 from dataclasses import dataclass, field, replace
 from fnmatch import fnmatchcase
 from fractions import Fraction
-from functools import lru_cache
+from functools import cache
 from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import Any, Callable, Iterable, Literal, Mapping, Sequence, Union
 
@@ -93,7 +93,7 @@ class CheckRun:
 
     results: tuple[SpecResult, ...]
     #: files passed over, each with the reason: YAML that is not a spec, a FIFO in a folder
-    skipped: tuple["Skip", ...] = ()
+    skipped: tuple[Skip, ...] = ()
     #: folders given on the command line that held no spec
     empty: tuple[str, ...] = ()
     seconds: float = 0.0
@@ -402,7 +402,7 @@ def check_globs(globs: Sequence[str]) -> tuple[str, ...]:
 def _matches(parts: tuple[str, ...], pattern: tuple[str, ...]) -> bool:
     """Whether a relative path matches a pattern as ``Path.rglob`` does: anywhere below
     the folder, ``**`` standing for any number of folders."""
-    @lru_cache(maxsize=None)
+    @cache
     def match(i: int, j: int) -> bool:
         if j == len(pattern):
             return i == len(parts)
@@ -433,6 +433,15 @@ def _walk(folder: Path, globs: Sequence[str]) -> tuple[list[Path], list[tuple[st
     return sorted(found), unreadable
 
 
+def _is_folder(path: Path) -> bool:
+    """Whether ``path`` is a folder; False for what cannot even be asked (a name too long):
+    the check of that path then says why."""
+    try:
+        return path.is_dir()
+    except (OSError, ValueError):
+        return False
+
+
 def collect(paths: Iterable[str], globs: Sequence[str] = DEFAULT_GLOBS,
             skip_non_specs: bool = False) -> Collected:
     """Expand folders (recursively, skipping hidden folders) into candidates.
@@ -451,7 +460,7 @@ def collect(paths: Iterable[str], globs: Sequence[str] = DEFAULT_GLOBS,
             raise UsageError("an empty PATH: give a spec file, a folder ('.' for this one) "
                              "or a built-in name")
         path = Path(text)
-        if path.is_dir():
+        if _is_folder(path):
             files, unreadable = _walk(path, globs)
             candidates = [Candidate(str(p), text, True) for p in files]
             candidates += [Candidate(f, text, unreadable=why) for f, why in unreadable]

@@ -856,10 +856,9 @@ def test_budgets_compare_exact_integers(tmp_path: Path) -> None:
 
 
 def test_huge_non_integer_receptive_field_expectation(tmp_path: Path) -> None:
+    from cnncalc.check import Outcome
     from cnncalc.render.check import describe, num
     from cnncalc.spec.expect import parse_target
-
-    from cnncalc.check import Outcome
 
     huge = Fraction(10**400 + 1, 2)
     assert num(huge) == "5.00e399" and num(Fraction(5, 2)) == "2.5" and num(Fraction(1, 3)) == "0.333333"
@@ -937,3 +936,12 @@ def test_pre_commit_rev_is_a_commit_hash_not_a_missing_tag() -> None:
     for rev in revs:  # no release is tagged: a full commit sha (or the placeholder for it)
         assert re.fullmatch(r"[0-9a-f]{40}|<full commit sha>", rev), rev
     assert "git ls-remote" in (ROOT / "docs" / "check.md").read_text()
+
+
+@pytest.mark.parametrize("path", ["a" * 5000, "a/" * 3000 + "x.yaml", "nul\0byte.yaml"])
+def test_paths_the_os_refuses_are_that_paths_error(tmp_path: Path, path: str) -> None:
+    good = str(write(tmp_path, "a.yaml", GOOD))
+    found = collect([path, good])
+    result = run_check(found.files)
+    assert [r.status for r in result.results] == ["error", "pass"]
+    assert result.exit_code() == 2

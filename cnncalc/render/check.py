@@ -110,7 +110,8 @@ def _count(n: int, exact: bool = False) -> str:
 
 
 def num(x: int | float | Fraction) -> str:
-    """An exact value without trailing zeros (``2``, ``2.5``, ``1/3`` as ``0.333333``)."""
+    """An exact value without trailing zeros (``2``, ``2.5``); a fraction that has no
+    finite decimal to six significant digits (``1/3`` as ``0.333333``)."""
     if isinstance(x, float):
         return f"{x:g}"
     x = Fraction(x)
@@ -118,8 +119,11 @@ def num(x: int | float | Fraction) -> str:
         return _digits(int(x))
     if abs(x) >= 10**15:
         return sci(x)
-    return format(_decimal(x).normalize(), "f") if _terminates(x) else \
-        format(+_decimal(x, 6).normalize(), "f")
+    if _terminates(x):
+        return format(_decimal(x).normalize(), "f")
+    with localcontext() as ctx:
+        ctx.prec = 6  # six significant digits, as ``f"{x:g}"``
+        return format((+_decimal(x)).normalize(), "f")
 
 
 def _terminates(x: Fraction) -> bool:
@@ -164,8 +168,8 @@ def expected_text(expected: Target | tuple[int, ...]) -> str:
     if isinstance(expected, tuple):
         return "[" + ", ".join(map(num, expected)) + "]"
     if expected.exact is not None and expected.tol:
-        lo, hi = expected.exact - expected.tol, expected.exact + expected.tol
-        return f"{expected.written} ({_grouped_exact(lo)} to {_grouped_exact(hi)})"
+        low, high = expected.exact - expected.tol, expected.exact + expected.tol
+        return f"{expected.written} ({_grouped_exact(low)} to {_grouped_exact(high)})"
     if expected.exact is not None:
         return expected.written
     lo, hi = expected.min, expected.max
