@@ -299,6 +299,8 @@ def _verdict(c: Candidate, budgets: Mapping[str, Target] | None, strict: bool | 
         outcomes = evaluate(report, net.expect, budgets)
     except CnncalcError as exc:
         return SpecResult(file, net.name, error=exc)
+    except Exception as exc:  # noqa: BLE001 - the file's verdict, with the spec's name
+        return SpecResult(file, net.name, error=internal_error(exc))
     return SpecResult(file, net.name, tuple(outcomes), None, report)
 
 

@@ -186,3 +186,19 @@ def test_code_span_holds_backticks() -> None:
     from cnncalc.render.check import _code
 
     assert _code("a") == "`a`" and _code("a`b") == "`` a`b ``" and _code("``") == "``` `` ```"
+
+
+def test_json_of_figures_past_pythons_int_to_str_limit() -> None:
+    import sys
+
+    batch = "9" * 4299  # MACs then have more than 4,300 digits
+    limit = sys.get_int_max_str_digits()
+    result = runner.invoke(app, ["diff", "lenet5", "alexnet", "--batch", batch, "-f", "json"])
+    assert result.exit_code == 0, result.output
+    assert sys.get_int_max_str_digits() == limit  # restored
+    sys.set_int_max_str_digits(0)
+    try:
+        macs = json.loads(result.stdout)["totals"]["macs"]["old"]
+    finally:
+        sys.set_int_max_str_digits(limit)
+    assert macs.bit_length() > 14_000 and macs % int(batch) == 0

@@ -132,13 +132,14 @@ def _tracebacks(run, wanted: bool) -> None:  # type: ignore[no-untyped-def]
     import traceback
 
     from ..check import InternalCheckError
+    from ..render.check import visible
 
     if not (wanted or os.environ.get("CNNCALC_TRACEBACK") == "1"):
         return
     for r in run.results:
         cause = r.error.__cause__ if isinstance(r.error, InternalCheckError) else None
         if cause is not None:
-            message(f"traceback of the internal error in {r.file}:")
+            message(f"traceback of the internal error in {visible(r.file)}:")
             traceback.print_exception(type(cause), cause, cause.__traceback__, file=sys.stderr)
 
 

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import re
+import sys
 import xml.etree.ElementTree as ET
 from dataclasses import replace
 from decimal import Decimal, localcontext
@@ -70,6 +71,22 @@ _STR_BITS = 14_000
 def grouped(n: int) -> str:
     """``25,557,032``: exact, at any size."""
     return f"{n:,}" if n.bit_length() < _STR_BITS else format(Decimal(n), ",")
+
+
+@contextlib.contextmanager
+def any_int_size() -> Iterator[None]:
+    """Lift Python's int-to-str digit limit (4,300 digits) while JSON is written: a figure
+    is exact at any size, and JSON numbers have no size limit."""
+    get = getattr(sys, "get_int_max_str_digits", None)
+    if get is None:  # an interpreter without the limit
+        yield
+        return
+    old = get()
+    sys.set_int_max_str_digits(0)
+    try:
+        yield
+    finally:
+        sys.set_int_max_str_digits(old)
 
 
 def _digits(n: int) -> str:
@@ -384,7 +401,8 @@ def run_dict(run: CheckRun, allow_empty: bool = False) -> dict[str, Any]:
 
 
 def render_json(run: CheckRun, allow_empty: bool = False) -> str:
-    return to_json(run_dict(run, allow_empty))
+    with any_int_size():
+        return to_json(run_dict(run, allow_empty))
 
 
 # ------------------------------------------------------------------- github
@@ -675,4 +693,5 @@ def diff_markdown(d: ReportDiff, exact: bool = False) -> str:
 
 def diff_json(d: ReportDiff) -> str:
     """``cnncalc diff --format json``."""
-    return to_json(d.to_dict())
+    with any_int_size():
+        return to_json(d.to_dict())
