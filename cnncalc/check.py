@@ -291,9 +291,11 @@ def _verdict(c: Candidate, budgets: Mapping[str, Target] | None, strict: bool | 
         return SpecResult(c.path, error=exc)
     try:
         net = parse_network(data, file, limits)
-    except CnncalcError as exc:
+    except Exception as exc:  # noqa: BLE001 - even a bug: a non-spec is still skipped
         why = _not_a_spec(data, file, limits) if c.may_skip else None
-        return Skip(c.path, why) if why else SpecResult(file, error=exc)
+        if why:
+            return Skip(c.path, why)
+        return SpecResult(file, error=exc if isinstance(exc, CnncalcError) else internal_error(exc))
     try:
         report = analyze(net, strict=strict if strict is not None else net.strict is not False)
         outcomes = evaluate(report, net.expect, budgets)
@@ -327,7 +329,7 @@ def _not_a_spec(data: bytes, file: str, limits: Limits) -> str | None:
     passed over otherwise (someone else's broken YAML)."""
     try:
         doc = load_yaml_bytes(data, file, limits)
-    except CnncalcError:
+    except Exception:  # noqa: BLE001 - not readable YAML, for whatever reason
         return None if _mentions_spec(data) else \
             "not YAML that cnncalc can read, and it does not mention cnncalc"
     return None if _is_spec(doc) else "no top-level `cnncalc:` key"

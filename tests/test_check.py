@@ -945,3 +945,17 @@ def test_paths_the_os_refuses_are_that_paths_error(tmp_path: Path, path: str) ->
     result = run_check(found.files)
     assert [r.status for r in result.results] == ["error", "pass"]
     assert result.exit_code() == 2
+
+
+def test_a_bug_while_loading_still_skips_non_specs(tmp_path: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    import cnncalc.spec
+
+    monkeypatch.setattr(cnncalc.spec, "parse_network",
+                        lambda *a, **k: (_ for _ in ()).throw(RuntimeError("loader bug")))
+    write(tmp_path, "a.yaml", GOOD)
+    compose = write(tmp_path, "compose.yml", "services: {}\n")
+    result = run("check", str(tmp_path))
+    assert result.exit_code == 2
+    assert "internal error: RuntimeError: loader bug" in result.stdout
+    assert f"skipped {compose}: no top-level `cnncalc:` key" in result.stdout
