@@ -308,7 +308,8 @@ def _verdict(c: Candidate, budgets: Mapping[str, Target] | None, strict: bool | 
 
 # ------------------------------------------------------- spec or not a spec
 #: how "cnncalc" is spelled in a file that mentions it, in the encodings an editor may save
-_MENTIONS = tuple("cnncalc".encode(e) for e in ("utf-8", "utf-16-le", "utf-16-be"))
+_MENTIONS = tuple("cnncalc".encode(e) for e in ("utf-8", "utf-16-le", "utf-16-be",
+                                                 "utf-32-le", "utf-32-be"))
 
 
 def _is_spec(doc: object) -> bool:

@@ -511,10 +511,12 @@ def test_every_spelling_of_a_spec_in_a_folder_is_checked(tmp_path: Path, spellin
     assert named.exit_code == 1 and "FAIL" in named.stdout
 
 
-def test_a_utf16_spec_is_not_skipped_as_a_non_spec(tmp_path: Path) -> None:
-    (tmp_path / "net.yaml").write_bytes(("cnncalc: 1\n" + SPEC_BODY).encode("utf-16"))
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-be", "utf-32", "latin-1"])
+def test_a_spec_in_another_encoding_is_not_skipped(tmp_path: Path, encoding: str) -> None:
+    text = "cnncalc: 1\nname: caf\u00e9\n" + SPEC_BODY
+    (tmp_path / "net.yaml").write_bytes(text.encode(encoding))
     result = run("check", str(tmp_path))
-    assert result.exit_code == 2 and "not valid UTF-8" in result.stdout
+    assert result.exit_code == 2 and "not valid UTF-8" in result.stdout, result.output
 
 
 @pytest.mark.parametrize("text, reason", [
