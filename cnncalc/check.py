@@ -110,7 +110,8 @@ class CheckRun:
 
 # ------------------------------------------------------------------ budgets
 def parse_budgets(values: Mapping[str, str | int | None]) -> dict[str, Target]:
-    """``{"max_params": "30M"}`` -> ``{"params": Target(max=30e6)}`` (a UsageError if bad)."""
+    """``{"max_params": "30M"}`` -> ``{"params": Target(max=Fraction(30_000_000))}``: exact,
+    compared as such at any size (a UsageError if bad)."""
     out: dict[str, Target] = {}
     for flag, value in values.items():
         if value is None:
@@ -501,7 +502,10 @@ def run_check(files: Sequence[str | Candidate], budgets: Mapping[str, Target] | 
         if c.folder is not None:
             folders[c.folder] = folders.get(c.folder, False) or isinstance(verdict, SpecResult)
         if on_result is not None:
-            on_result(verdict)
+            try:
+                on_result(verdict)
+            except Exception:  # noqa: BLE001 - a progress display never stops the check
+                on_result = None
     return CheckRun(tuple(results), tuple(skipped), tuple(f for f, held in folders.items()
                                                            if not held),
                     time.perf_counter() - start)

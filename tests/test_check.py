@@ -961,3 +961,11 @@ def test_a_bug_while_loading_still_skips_non_specs(tmp_path: Path,
     assert result.exit_code == 2
     assert "internal error: RuntimeError: loader bug" in result.stdout
     assert f"skipped {compose}: no top-level `cnncalc:` key" in result.stdout
+
+
+def test_a_failing_progress_callback_never_stops_the_check(mixed: Path) -> None:
+    def boom(verdict: object) -> None:
+        raise RuntimeError("display")
+
+    run_ = run_check(collect([str(mixed)]).files, on_result=boom)
+    assert [r.status for r in run_.results] == ["pass", "fail", "error"]
