@@ -67,8 +67,30 @@ def __getattr__(name: str) -> Any:
 
 
 def main() -> None:
-    """Console-script entry point."""
+    """Console-script entry point.  stdout is flushed here, before the interpreter's
+    own final flush: a pipe closed or a disk filled at that moment exits 141 or 3 with
+    a message, not Python's "Exception ignored" and exit 120."""
     from .base import app
 
     _register(_modules_for(sys.argv[1:]))
-    app(prog_name="cnncalc")
+    try:
+        app(prog_name="cnncalc")
+    except SystemExit:
+        _final_flush()
+        raise
+    _final_flush()  # pragma: no cover - typer always exits
+
+
+def _final_flush() -> None:
+    from .base import EXIT_BROKEN_PIPE, EXIT_ENVIRONMENT, silence_stdout
+
+    try:
+        if sys.stdout is not None:
+            sys.stdout.flush()
+    except BrokenPipeError:
+        silence_stdout()
+        raise SystemExit(EXIT_BROKEN_PIPE) from None
+    except OSError as exc:
+        silence_stdout()
+        sys.stderr.write(f"error: cannot write to stdout: {exc.strerror or exc}\n")
+        raise SystemExit(EXIT_ENVIRONMENT) from None

@@ -17,6 +17,9 @@ from typer.core import TyperGroup
 EXIT_INTERNAL = 70
 EXIT_BROKEN_PIPE = 141
 EXIT_INTERRUPTED = 130
+#: the environment cannot do it (no torch; stdout or an output file cannot be written)
+EXIT_ENVIRONMENT = 3
+
 
 class CnncalcGroup(TyperGroup):
     """The top-level group: runs a command and maps what it raises to an exit code."""
@@ -30,16 +33,28 @@ class CnncalcGroup(TyperGroup):
     def list_commands(self, ctx: typer.Context) -> list[str]:
         return list(self.commands)  # definition order, not alphabetical
 
+    def resolve_command(self, ctx: typer.Context,
+                        args: list[str]) -> tuple[str | None, Any, list[str]]:
+        name, command, rest = super().resolve_command(ctx, args)
+        if command is not None and not isinstance(command, TyperGroup):
+            refuse_repeated_options(command, rest)
+        return name, command, rest
+
     def invoke(self, ctx: typer.Context) -> Any:
         from ..errors import CnncalcError
 
+        guard = GuardedStdout.install()
         try:
-            return super().invoke(ctx)
+            result = super().invoke(ctx)
+            flush_stdout()  # a full disk or a closed pipe is reported here, not at exit
+            return result
         except CnncalcError as exc:
+            if getattr(exc, "stdout_failed", False):
+                silence_stdout()  # what is still buffered would fail again at exit
             _report(ctx, exc, exc.format())
             raise typer.Exit(exc.exit_code) from None
         except BrokenPipeError:
-            _silence_stdout()
+            silence_stdout()
             raise typer.Exit(EXIT_BROKEN_PIPE) from None
         except KeyboardInterrupt:
             sys.stderr.write("interrupted\n")
@@ -53,6 +68,84 @@ class CnncalcGroup(TyperGroup):
                     "  this is a bug in cnncalc; rerun with --traceback and report it")
             _report(ctx, exc, text)
             raise typer.Exit(EXIT_INTERNAL) from None
+        finally:
+            guard.uninstall()
+
+
+def refuse_repeated_options(command: Any, args: list[str]) -> None:
+    """A single-valued option given twice (``--batch 1 --batch 8``) is a usage error:
+    click would silently keep the last one."""
+    from ..errors import UsageError
+
+    names: dict[str, str] = {}
+    for param in command.params:
+        if getattr(param, "param_type_name", "") == "option" and not param.multiple:
+            for opt in (*param.opts, *param.secondary_opts):
+                names[opt] = param.opts[0]
+    seen: dict[str, int] = {}
+    for token in args:
+        if token == "--":
+            break
+        opt = token.split("=", 1)[0] if token.startswith("--") else token
+        if opt in names:
+            seen[names[opt]] = seen.get(names[opt], 0) + 1
+            if seen[names[opt]] == 2:
+                raise UsageError(f"{names[opt]} is given more than once; give it once "
+                                 "(an option with one value keeps no list)")
+
+
+class GuardedStdout:
+    """``sys.stdout`` while a command runs: a failed write (disk full, I/O error) becomes
+    :class:`~cnncalc.errors.EnvironmentUnavailable` ("cannot write to stdout: ..."), so
+    the handler reports it as the environment's fault (exit 3), never as a bug.  A
+    closed pipe stays a ``BrokenPipeError`` (exit 141)."""
+
+    def __init__(self, stream: Any) -> None:
+        self._stream = stream
+
+    @classmethod
+    def install(cls) -> "GuardedStdout":
+        guard = cls(sys.stdout)
+        if sys.stdout is not None and not isinstance(sys.stdout, GuardedStdout):
+            sys.stdout = guard  # type: ignore[assignment]
+        return guard
+
+    def uninstall(self) -> None:
+        if sys.stdout is self:
+            sys.stdout = self._stream
+
+    def write(self, text: str) -> int:
+        try:
+            return self._stream.write(text)
+        except BrokenPipeError:
+            raise
+        except OSError as exc:
+            raise _stdout_failed(exc) from None
+
+    def flush(self) -> None:
+        try:
+            self._stream.flush()
+        except BrokenPipeError:
+            raise
+        except OSError as exc:
+            raise _stdout_failed(exc) from None
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
+
+def _stdout_failed(exc: OSError) -> Exception:
+    from ..errors import EnvironmentUnavailable
+
+    failure = EnvironmentUnavailable(f"cannot write to stdout: {exc.strerror or exc}")
+    failure.stdout_failed = True  # type: ignore[attr-defined]
+    return failure
+
+
+def flush_stdout() -> None:
+    """Flush stdout (through the guard when it is installed)."""
+    if sys.stdout is not None:
+        sys.stdout.flush()
 
 
 def listing_help(help_text: str) -> str:
@@ -88,7 +181,7 @@ def _report(ctx: typer.Context, exc: BaseException, text: str) -> None:
     sys.stderr.flush()
 
 
-def _silence_stdout() -> None:
+def silence_stdout() -> None:
     """After EPIPE: point stdout at /dev/null so the interpreter's final flush is quiet."""
     try:
         devnull = os.open(os.devnull, os.O_WRONLY)

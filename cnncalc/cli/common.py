@@ -19,11 +19,12 @@ from __future__ import annotations
 import sys
 from dataclasses import dataclass
 from enum import Enum
-from typing import TYPE_CHECKING, Annotated, Optional
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Callable, Optional
 
 import typer
 
-from ..errors import UsageError
+from ..errors import EnvironmentUnavailable, UsageError
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..graph import Network
@@ -78,6 +79,67 @@ def _remember(key: str):  # type: ignore[no-untyped-def]
     return callback
 
 
+# ---------------------------------------------------------------- strict integers
+#: decimal digits an integer on the command line may have: the spec's own integer limit
+#: (``Limits.max_int_digits``), so an option cannot make a number a spec could not hold
+MAX_INT_DIGITS = 30
+
+
+def parse_int(text: str, what: str, minimum: int | None = None) -> int:
+    """An integer written with ASCII digits only (no sign, spaces, ``_``, or digits of
+    other scripts such as ``٣`` or ``３``, which Python's ``int()`` accepts), at most
+    :data:`MAX_INT_DIGITS` digits and at least ``minimum``.  ``what`` names the
+    option or value in the error.
+
+    >>> parse_int("224", "--batch")
+    224
+    >>> parse_int("２", "--batch")
+    Traceback (most recent call last):
+    cnncalc.errors.UsageError: --batch '２': '２' (U+FF12 FULLWIDTH DIGIT TWO) at position 1 is not an ASCII digit 0-9
+    """
+    problem = int_problem(text, minimum)
+    if problem is not None:
+        raise UsageError(f"{what} {problem}")
+    return int(text)
+
+
+def int_problem(text: str, minimum: int | None = None) -> str | None:
+    """Why ``text`` is not a strict integer (see :func:`parse_int`), or None."""
+    from ..render.units import describe_char
+
+    bad = next(((i, ch) for i, ch in enumerate(text) if not "0" <= ch <= "9"), None)
+    if bad is not None:
+        return (f"'{text}': {describe_char(bad[1])} at position {bad[0] + 1} is not an "
+                "ASCII digit 0-9")
+    if not text:
+        return "'' is empty; give a whole number"
+    if len(text) > MAX_INT_DIGITS:
+        return (f"has {len(text)} digits, over the limit of {MAX_INT_DIGITS} (the largest "
+                "integer a spec may hold)")
+    if minimum is not None and int(text) < minimum:
+        return f"{text}: must be >= {minimum}"
+    return None
+
+
+def strict_int(minimum: int | None = None) -> Callable[[str | int], int]:
+    """The ``parser=`` of every integer option: :func:`parse_int`, the option named by
+    typer in the error (``Invalid value for '--batch': ...``)."""
+    def parse(value: str | int) -> int:
+        if isinstance(value, int):  # the default
+            return value
+        problem = int_problem(value, minimum)
+        if problem is not None:
+            raise typer.BadParameter(problem)
+        return int(value)
+    return parse
+
+
+def int_option(*names: str, minimum: int | None = None, **kw: object) -> typer.models.OptionInfo:
+    """``typer.Option(*names, ...)`` for an integer: ASCII digits only (:func:`strict_int`)."""
+    kw.setdefault("metavar", "N")
+    return typer.Option(*names, parser=strict_int(minimum), **kw)  # type: ignore[arg-type]
+
+
 # ---------------------------------------------------------------- shared options
 SpecArg = Annotated[str, typer.Argument(
     metavar="SPEC", help="A spec file, `-` for stdin, or a built-in name (`cnncalc zoo`).",
@@ -86,9 +148,9 @@ InputOpt = Annotated[Optional[str], typer.Option(
     "--input", "-i", rich_help_panel="Input", metavar="SHAPE", show_default=False,
     help="Override the input shape, no batch axis: `3x224x224` (full), `224x224` (spatial "
          "sizes, keep the spec's channels) or `224` (every spatial axis, keep channels).")]
-BatchOpt = Annotated[int, typer.Option(
-    "--batch", "-b", rich_help_panel="Input", min=1,
-    help="Batch size: MACs, FLOPs and activation memory scale with it.")]
+BatchOpt = Annotated[int, int_option(
+    "--batch", "-b", rich_help_panel="Input", minimum=1,
+    help="Batch size: MACs, FLOPs and activation memory scale with it (at most 30 digits).")]
 DTypeOpt = Annotated[DType, typer.Option(
     "--dtype", rich_help_panel="Input", case_sensitive=False,
     help="Element type for the memory figures.")]
@@ -102,11 +164,11 @@ StrictOpt = Annotated[bool, typer.Option(
 ExactOpt = Annotated[bool, typer.Option(
     "--exact", rich_help_panel="Output",
     help="Show exact figures (25,557,032) instead of humanised ones (25.56 M).")]
-MaxLayersOpt = Annotated[Optional[int], typer.Option(
-    "--max-layers", rich_help_panel="Checks and limits", min=1, show_default=False, metavar="N",
+MaxLayersOpt = Annotated[Optional[int], int_option(
+    "--max-layers", rich_help_panel="Checks and limits", minimum=1, show_default=False,
     help="Reject specs that expand to more than N layers \\[default: 100000].")]
-MaxBytesOpt = Annotated[Optional[int], typer.Option(
-    "--max-bytes", rich_help_panel="Checks and limits", min=1, show_default=False, metavar="N",
+MaxBytesOpt = Annotated[Optional[int], int_option(
+    "--max-bytes", rich_help_panel="Checks and limits", minimum=1, show_default=False,
     help="Reject spec files larger than N bytes \\[default: 16 MiB].")]
 NoColorOpt = Annotated[bool, typer.Option(
     "--no-color", rich_help_panel="Output", callback=_remember(NO_COLOR_KEY),
@@ -157,14 +219,7 @@ def input_shape(text: str | None, spec_input: tuple[int, ...]) -> tuple[int, ...
     """
     if text is None:
         return None
-    from ..render.units import parse_shape
-
-    try:
-        values = parse_shape(text)
-    except ValueError as exc:
-        raise UsageError(f"--input {exc}") from None
-    if any(v < 1 for v in values):
-        raise UsageError(f"--input {text}: every size must be >= 1")
+    values = parse_input(text)
     rank = len(spec_input)
     if len(values) == rank:
         return values
@@ -176,6 +231,28 @@ def input_shape(text: str | None, spec_input: tuple[int, ...]) -> tuple[int, ...
         f"--input {text} has {len(values)} values but the spec's input "
         f"{'x'.join(map(str, spec_input))} has {rank} axes",
         hints=(f"give {rank} values (channels first), {rank - 1} spatial sizes, or one size",))
+
+
+def parse_input(text: str, what: str = "--input") -> tuple[int, ...]:
+    """``--input`` as sizes: ASCII digits separated by ``x`` (or ``X``, ``×``, ``,``),
+    each from 1 to :data:`MAX_INT_DIGITS` digits.
+
+    >>> parse_input("3x224x224"), parse_input("224")
+    ((3, 224, 224), (224,))
+    """
+    from ..render.units import parse_shape
+
+    try:
+        values = parse_shape(text)
+    except ValueError as exc:
+        raise UsageError(f"{what} {exc}") from None
+    for value in values:
+        if value < 1:
+            raise UsageError(f"{what} {text}: every size must be >= 1")
+        if value >= 10**MAX_INT_DIGITS:
+            raise UsageError(f"{what} {text}: a size has {len(str(value))} digits, over the "
+                             f"limit of {MAX_INT_DIGITS} (the largest integer a spec may hold)")
+    return values
 
 
 # ---------------------------------------------------------------- load + analyse

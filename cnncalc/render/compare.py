@@ -7,6 +7,7 @@ at several input sizes (``compare resnet50 -i 224 -i 512``).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from fractions import Fraction
 from typing import Any, Callable
 
 from ..report import Report
@@ -71,15 +72,15 @@ def _cell(metric: Metric, value: Any, exact: bool) -> str:
     if metric.kind == "bytes":
         return units.human_bytes(value, exact)
     if metric.kind in ("shape", "rf"):
-        return "x".join(str(v) for v in value)
+        return "x".join(units.int_text(v) if isinstance(v, int) else str(v) for v in value)
     return str(value)
 
 
-def ratio_value(metric: Metric, value: Any, base: Any) -> float | None:
-    """value / base for numeric metrics with a non-zero base, else None."""
-    if not metric.numeric or not base or value is None:
+def ratio_value(metric: Metric, value: Any, base: Any) -> Fraction | None:
+    """value / base exactly (any size) for numeric metrics with a non-zero base, else None."""
+    if not metric.numeric or value is None:
         return None
-    return value / base
+    return units.quotient(value, base)
 
 
 def grid(reports: list[Report], names: list[str], exact: bool) -> tuple[list[str], list[list[str]]]:
@@ -94,7 +95,7 @@ def grid(reports: list[Report], names: list[str], exact: bool) -> tuple[list[str
         row = [m.label, _cell(m, values[0], exact)]
         for v in values[1:]:
             ratio = ratio_value(m, v, values[0])
-            row += [_cell(m, v, exact), "" if ratio is None else f"x{ratio:.2f}"]
+            row += [_cell(m, v, exact), "" if ratio is None else f"x{units.short(ratio)}"]
         rows.append(row)
     return header, rows
 
@@ -131,7 +132,8 @@ def compare_dict(reports: list[Report], names: list[str], sources: list[str]) ->
     columns = []
     for name, source, r in zip(names, sources, reports):
         full = r.to_dict()
-        ratios = {m.key: ratio_value(m, m.value(r), m.value(base)) for m in METRICS if m.numeric}
+        ratios = {m.key: units.ratio_number(ratio_value(m, m.value(r), m.value(base)))
+                  for m in METRICS if m.numeric}
         columns.append({
             "label": name, "spec": source, "name": r.name, "source": r.source,
             "input_shape": full["input_shape"], "output_shape": full["output_shape"],
@@ -158,6 +160,6 @@ def compare_csv(reports: list[Report], names: list[str], sources: list[str]) -> 
         row += [m.value(r) for m in numeric]
         for m in numeric:
             q = ratio_value(m, m.value(r), m.value(reports[0]))
-            row.append("" if q is None else f"{q:.6g}")
+            row.append("" if q is None else units.significant(q))
         rows.append(row)
     return csv_text(header, rows)

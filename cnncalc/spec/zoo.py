@@ -23,3 +23,31 @@ def zoo_path(name: str) -> Path | None:
     """The file of built-in spec ``name``, or None."""
     path = zoo_dir() / f"{name}.yaml"
     return path if path.is_file() else None
+
+
+#: spec-file suffixes looked for beside an unknown name, and what to say about each
+_NEARBY = ((".yaml", ""), (".yml", ""),
+           (".py", " (a Python file: cnncalc reads YAML specs, see docs/spec-format.md)"))
+
+
+def suggest(name: str, folder: Path | None = None) -> str:
+    """What ``name`` (neither a file nor a built-in) may have meant: first files in
+    ``folder`` (default: the current one) whose stem is ``name``, then a close zoo name.
+
+    The text starts with ``; `` so it can follow a sentence, or is empty."""
+    import difflib
+
+    here = Path.cwd() if folder is None else folder
+    files = [f"{name}{suffix}{note}" for suffix, note in _NEARBY
+             if _is_file(here / f"{name}{suffix}")]
+    if files:
+        return "; did you mean " + " or ".join(f"the file {f}" for f in files) + "?"
+    near = difflib.get_close_matches(name, zoo_names(), n=1)
+    return f"; did you mean the built-in '{near[0]}'?" if near else ""
+
+
+def _is_file(path: Path) -> bool:
+    try:
+        return path.is_file()
+    except (OSError, ValueError):  # a name too long for the file system, a NUL byte
+        return False
