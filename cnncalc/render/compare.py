@@ -47,6 +47,7 @@ METRICS: tuple[Metric, ...] = (
     Metric("macs", "MACs", _total("macs")),
     Metric("flops", "FLOPs", _total("flops")),
     Metric("param_bytes", "param memory", _total("param_bytes"), "bytes"),
+    Metric("buffer_bytes", "buffer memory", _total("buffer_bytes"), "bytes"),
     Metric("activation_bytes", "activations (sum)", _total("activation_bytes"), "bytes"),
     Metric("peak_activation_bytes", "peak activations", _total("peak_activation_bytes"), "bytes"),
     Metric("receptive_field", "receptive field", _rf_size, "rf"),

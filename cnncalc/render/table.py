@@ -18,7 +18,7 @@ from rich.text import Text
 
 from ..report import LayerReport, Report
 from . import units
-from .views import View
+from .views import View, memory_text
 
 
 def depth(row: LayerReport) -> int:
@@ -163,16 +163,20 @@ def layer_table(report: Report, view: View, exact: bool = False) -> LayerGrid:
 
 
 def totals_lines(report: Report, exact: bool = False) -> list[tuple[str, str]]:
-    """(label, text) pairs of the network totals shown under the ``summary`` table."""
+    """(label, text) pairs of the network totals shown under the ``summary`` table.
+
+    Param memory is the parameters' alone; buffers (batchnorm running statistics) are
+    counted and sized on a line of their own, as ``params`` and ``compare`` show them."""
     t = report.totals
     detail = [f"{units.human(t.trainable_params, True)} trainable"]
     if t.fixed_params:
         detail.append(f"{units.human(t.fixed_params, True)} fixed")
+    lines = [("params", f"{units.human(t.params, exact)} ({', '.join(detail)}); param memory "
+                        f"{units.human_bytes(t.param_bytes, exact)} as {report.dtype}")]
     if t.buffers:
-        detail.append(f"{units.human(t.buffers, True)} in buffers")
-    return [
-        ("params", f"{units.human(t.params, exact)} ({', '.join(detail)}); "
-                   f"{units.human_bytes(t.param_bytes + t.buffer_bytes, exact)} as {report.dtype}"),
+        lines.append(("buffers", f"{units.human(t.buffers, exact)}; buffer memory "
+                                 f"{units.human_bytes(t.buffer_bytes, exact)}"))
+    return lines + [
         ("MACs", units.human(t.macs, exact)),
         ("FLOPs", units.human(t.flops, exact)),
         ("memory", f"input {units.human_bytes(t.input_bytes, exact)}, activations "
@@ -224,6 +228,8 @@ def report_renderable(report: Report, view: View, exact: bool = False) -> Render
         parts += [Text(""), totals_grid(report, exact)]
     elif view.name == "rf":
         parts += [Text(""), Text.assemble(("receptive field ", "bold"), rf_text(report))]
+    elif view.name == "params":
+        parts += [Text(""), Text(memory_text(report, exact))]
     elif view.name == "flops" and report.totals.flops:
         parts += [Text(""), Text("FLOPs by category", style="bold"),
                   breakdown_grid(dict(report.totals.flops_breakdown), exact)]

@@ -14,7 +14,7 @@ import json
 from typing import Any, Iterable, Sequence
 
 from ..report import Report
-from .views import Column, View, json_subset, raw
+from .views import Column, View, json_subset, memory_text, raw
 
 
 def to_json(data: Any) -> str:
@@ -69,4 +69,7 @@ def report_markdown(report: Report, view: View, exact: bool) -> str:
     title = (f"**{report.name}**: input {'x'.join(map(str, report.input_shape))}, "
              f"output {'x'.join(map(str, report.output_shape))}, batch {report.batch}, "
              f"{report.dtype}\n\n")
-    return title + markdown_table([c.header for c in cols], rows, right) + "\n"
+    body = title + markdown_table([c.header for c in cols], rows, right) + "\n"
+    if view.name == "params":
+        body += f"\n{memory_text(report, exact)}\n"
+    return body
