@@ -227,10 +227,13 @@ def input_shape(text: str | None, spec_input: tuple[int, ...]) -> tuple[int, ...
         return (spec_input[0], *values)
     if len(values) == 1 and rank > 1:
         return (spec_input[0],) + values * (rank - 1)
+    from ..render.units import plural, shape_str
+
     raise UsageError(
-        f"--input {text} has {len(values)} values but the spec's input "
-        f"{'x'.join(map(str, spec_input))} has {rank} axes",
-        hints=(f"give {rank} values (channels first), {rank - 1} spatial sizes, or one size",))
+        f"--input {text} has {plural(len(values), 'value')} but the spec's input "
+        f"{shape_str(spec_input)} has {plural(rank, 'axis')}",
+        hints=(f"give {plural(rank, 'value')} (channels first), "
+               f"{plural(rank - 1, 'spatial size')}, or one size",) if rank > 1 else ())
 
 
 def parse_input(text: str, what: str = "--input") -> tuple[int, ...]:
@@ -263,14 +266,23 @@ def load_spec(spec: str, settings: Settings) -> "Network":
     return load_network(spec, settings.limits())
 
 
-def analyse_network(net: "Network", settings: Settings, input_text: str | None = None) -> "Report":
-    """Analyse a loaded network with the settings; print its warnings to stderr."""
+def analyse_network(net: "Network", settings: Settings, input_text: str | None = None,
+                    input_label: str | None = None) -> "Report":
+    """Analyse a loaded network with the settings; print its warnings to stderr.  An
+    error of the analysis at a given ``--input`` says so in a note (``input_label``,
+    default ``--input TEXT``)."""
     from ..analysis import analyze
+    from ..errors import CnncalcError
 
-    shape = input_shape(input_text if input_text is not None else settings.input,
-                        net.input_shape)
-    report = analyze(net, shape, batch=settings.batch, dtype=settings.dtype.value,
-                     strict=True if settings.strict else None)
+    text = input_text if input_text is not None else settings.input
+    shape = input_shape(text, net.input_shape)
+    try:
+        report = analyze(net, shape, batch=settings.batch, dtype=settings.dtype.value,
+                         strict=True if settings.strict else None)
+    except CnncalcError as exc:
+        if text is not None:
+            raise exc.located(notes=(f"at {input_label or f'--input {text}'}",)) from None
+        raise
     print_warnings(report)
     return report
 

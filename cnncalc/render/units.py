@@ -268,3 +268,16 @@ def percent(part: int, whole: int) -> str:
     if not whole or not part:
         return ""
     return f"{fixed(Fraction(100 * part, whole), 1)}%"
+
+
+_IRREGULAR = {"axis": "axes", "matrix": "matrices"}
+
+
+def plural(n: int, noun: str, many: str | None = None) -> str:
+    """``1 layer``, ``14 layers``, ``1 axis``, ``3 axes``, ``1,000,000 values``.
+
+    >>> plural(1, "layer"), plural(2, "layer"), plural(3, "axis"), plural(0, "value")
+    ('1 layer', '2 layers', '3 axes', '0 values')
+    """
+    word = noun if n == 1 else (many or _IRREGULAR.get(noun, noun + "s"))
+    return f"{grouped(n)} {word}"
