@@ -95,7 +95,7 @@ def parse_int(text: str, what: str, minimum: int | None = None) -> int:
     224
     >>> parse_int("２", "--batch")
     Traceback (most recent call last):
-    cnncalc.errors.UsageError: --batch '２': '２' (U+FF12 FULLWIDTH DIGIT TWO) at position 1 is not an ASCII digit 0-9
+    cnncalc.errors.UsageError: error: --batch '２': '２' (U+FF12 FULLWIDTH DIGIT TWO) at position 1 is not an ASCII digit 0-9
     """
     problem = int_problem(text, minimum)
     if problem is not None:
@@ -302,8 +302,11 @@ def print_warnings(report: "Report") -> None:
 
 # ---------------------------------------------------------------- output
 def message(text: str) -> None:
-    """A line for people on stderr (never mixed into the data on stdout)."""
-    sys.stderr.write(text + "\n")
+    """A line for people on stderr (never mixed into the data on stdout); control
+    characters (from a spec's ids, say) are shown escaped."""
+    from ..render.safe import safe_lines
+
+    sys.stderr.write(safe_lines(text) + "\n")
     sys.stderr.flush()
 
 

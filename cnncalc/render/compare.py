@@ -12,6 +12,7 @@ from typing import Any, Callable
 
 from ..report import Report
 from . import units
+from .safe import safe_text
 from .text import csv_text, markdown_table, to_json
 
 
@@ -56,12 +57,12 @@ METRICS: tuple[Metric, ...] = (
 
 def labels(reports: list[Report], sources: list[str]) -> list[str]:
     """Column names: network names, plus the input when one network repeats."""
-    names = [r.name for r in reports]
+    names = [safe_text(r.name) for r in reports]
     if len(set(names)) < len(names):
         sizes = [units.shape_str(r.input_shape) for r in reports]
         names = [f"{n} @{s}" for n, s in zip(names, sizes)]
     if len(set(names)) < len(names):
-        names = [f"{n} ({s})" for n, s in zip(names, sources)]
+        names = [f"{n} ({safe_text(s)})" for n, s in zip(names, sources)]
     return names
 
 
@@ -74,7 +75,7 @@ def _cell(metric: Metric, value: Any, exact: bool) -> str:
         return units.human_bytes(value, exact)
     if metric.kind in ("shape", "rf"):
         return "x".join(units.int_text(v) if isinstance(v, int) else str(v) for v in value)
-    return str(value)
+    return safe_text(str(value))
 
 
 def ratio_value(metric: Metric, value: Any, base: Any) -> Fraction | None:
@@ -111,8 +112,8 @@ def compare_table(reports: list[Report], names: list[str],
     header, rows = grid(reports, names, exact)
     table = Table(box=box.SIMPLE_HEAD, pad_edge=False, header_style="bold", show_edge=False,
                   padding=(0, 1, 0, 0), title_justify="left", title_style="dim",
-                  title=f"batch {reports[0].batch}, {reports[0].dtype}; ratios against "
-                        f"{names[0]}")
+                  title=Text(f"batch {reports[0].batch}, {reports[0].dtype}; ratios against "
+                             f"{names[0]}"))
     table.add_column("", style="bold")
     for i, head in enumerate(header[1:]):
         is_ratio = i % 2 == 1

@@ -33,7 +33,9 @@ def plain_cells(row: list[str]) -> list[Any]:
     """Cells as rich Text, so that ``list[int]`` is not read as console markup."""
     from rich.text import Text
 
-    return [Text(c) for c in row]
+    from .safe import safe_text
+
+    return [Text(safe_text(str(c))) for c in row]
 
 
 # ------------------------------------------------------------------------ ops

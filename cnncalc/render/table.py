@@ -18,6 +18,7 @@ from rich.text import Text
 
 from ..report import LayerReport, Report
 from . import units
+from .safe import safe_text
 from .views import View, memory_text
 
 
@@ -29,7 +30,7 @@ def depth(row: LayerReport) -> int:
 
 def header_text(report: Report) -> Text:
     """``LeNet-5  1x32x32 -> 10  (batch 1, float32)``."""
-    text = Text(report.name, style="bold")
+    text = Text(safe_text(report.name), style="bold")
     text.append(f"  {units.shape_str(report.input_shape)} -> "
                 f"{units.shape_str(report.output_shape)}")
     text.append(f"  (batch {report.batch}, {report.dtype})", style="dim")
@@ -148,7 +149,7 @@ def layer_table(report: Report, view: View, exact: bool = False) -> LayerGrid:
     for i, row in enumerate(layers):
         cells = [c.cell(row, report, exact) for c in cols]
         if cols[0].key == "id":
-            cells[0] = "  " * depth(row) + row.id
+            cells[0] = "  " * depth(row) + safe_text(row.id)
         rows.append(cells)
         styles.append("dim" if row.shorthand else "")
         nxt = layers[i + 1] if i + 1 < len(layers) else None
@@ -215,7 +216,7 @@ def rf_text(report: Report) -> str:
     if rf is None:
         return "none (the input has no spatial axes)"
     size = "x".join(units.num(v) for v in rf.size)
-    text = (f"{size} at {report.receptive_field_layer} (jump {units.axes(rf.jump)}, "
+    text = (f"{size} at {safe_text(str(report.receptive_field_layer))} (jump {units.axes(rf.jump)}, "
             f"start {units.axes(rf.start)})")
     return text if rf.aligned else text + "; * merged paths whose centres do not align"
 

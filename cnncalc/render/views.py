@@ -16,6 +16,7 @@ from typing import Any, Callable, Literal
 
 from ..report import LayerReport, Report
 from . import units
+from .safe import safe_text
 
 Kind = Literal["text", "shape", "shapes", "count", "bytes", "rf", "percent"]
 
@@ -58,7 +59,7 @@ def show(kind: Kind, value: Any, exact: bool, report: Report | None = None) -> s
         return " + ".join(units.shape_str(s) for s in value)
     if kind == "percent":
         return units.percent(value, report.totals.macs if report else 0)
-    return str(value)
+    return safe_text(str(value))
 
 
 def raw(kind: Kind, value: Any) -> Any:
