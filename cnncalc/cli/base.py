@@ -14,9 +14,13 @@ from typing import Any
 import typer
 from typer.core import TyperGroup
 
+from ..render.safe import safe_text
+
 EXIT_INTERNAL = 70
 EXIT_BROKEN_PIPE = 141
 EXIT_INTERRUPTED = 130
+#: ``ctx.meta`` key of the command's own arguments (for :func:`on_user_path`)
+ARGS_KEY = "cnncalc.args"
 #: the environment cannot do it (no torch; stdout or an output file cannot be written)
 EXIT_ENVIRONMENT = 3
 
@@ -38,6 +42,7 @@ class CnncalcGroup(TyperGroup):
         name, command, rest = super().resolve_command(ctx, args)
         if command is not None and not isinstance(command, TyperGroup):
             refuse_repeated_options(command, rest)
+        ctx.meta[ARGS_KEY] = list(rest)
         return name, command, rest
 
     def invoke(self, ctx: typer.Context) -> Any:
@@ -61,15 +66,35 @@ class CnncalcGroup(TyperGroup):
             raise typer.Exit(EXIT_INTERRUPTED) from None
         except (typer.Exit, typer.Abort, SystemExit):
             raise
+        except OSError as exc:
+            if not on_user_path(exc, ctx.meta.get(ARGS_KEY, [])):
+                _internal(ctx, exc)
+            _report(ctx, exc, f"error: {safe_text(str(exc.filename))}: {exc.strerror or exc}")
+            raise typer.Exit(EXIT_ENVIRONMENT) from None
         except Exception as exc:  # noqa: BLE001 - the last line of defence
             if _is_click_exception(exc):
                 raise
-            text = (f"internal error: {type(exc).__name__}: {exc}\n"
-                    "  this is a bug in cnncalc; rerun with --traceback and report it")
-            _report(ctx, exc, text)
-            raise typer.Exit(EXIT_INTERNAL) from None
+            _internal(ctx, exc)
         finally:
             guard.uninstall()
+
+
+def _internal(ctx: typer.Context, exc: BaseException) -> None:
+    """Report a bug (exit 70)."""
+    text = (f"internal error: {type(exc).__name__}: {exc}\n"
+            "  this is a bug in cnncalc; rerun with --traceback and report it")
+    _report(ctx, exc, text)
+    raise typer.Exit(EXIT_INTERNAL) from None
+
+
+def on_user_path(exc: OSError, args: list[str]) -> bool:
+    """Whether ``exc`` is about a path the user typed (``-o out/x.svg``): the
+    environment's doing (a full disk, no permission), not a bug in cnncalc.  Every
+    other OSError stays an internal error."""
+    if exc.filename is None or isinstance(exc, BrokenPipeError):
+        return False
+    given = set(args) | {a.split("=", 1)[1] for a in args if "=" in a}
+    return any(str(name) in given for name in (exc.filename, exc.filename2) if name)
 
 
 def refuse_repeated_options(command: Any, args: list[str]) -> None:
