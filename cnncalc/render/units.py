@@ -177,7 +177,7 @@ def parse_shape(text: str) -> tuple[int, ...]:
     ((3, 224, 224), (3, 32, 32), (224,))
     >>> parse_shape("3 224 224")
     Traceback (most recent call last):
-    ValueError: '3 224 224': ' ' (a space) at position 2 is not allowed; write a shape like 3x224x224
+    ValueError: '3 224 224': ' ' (U+0020 SPACE) at position 2 is not allowed; write a shape like 3x224x224
     """
     import re
 
@@ -203,8 +203,6 @@ def describe_char(ch: str) -> str:
     """``'٢' (U+0662 ARABIC-INDIC DIGIT TWO)``: a character, shown so it can be told apart."""
     import unicodedata
 
-    if ch == " ":
-        return "' ' (a space)"
     name = unicodedata.name(ch, "")
     shown = repr(ch) if ch.isprintable() else f"'\\x{ord(ch):02x}'" if ord(ch) < 256 else \
         f"'\\u{ord(ch):04x}'"
