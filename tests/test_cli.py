@@ -878,3 +878,26 @@ def test_spec_control_characters_never_reach_the_terminal(tmp_path: Path) -> Non
     bad.write_text("cnncalc: 1\ninput: [1, 8, 8]\nlayers:\n  - {op: conv, out: 2, k: 0}\n")
     result = run("summary", str(bad))
     assert result.exit_code == 2 and "\x1b" not in result.stderr and "\\x1b[31m" in result.stderr
+
+
+def test_every_integer_option_of_every_command_is_strict() -> None:
+    """The group gives common.strict_int to every int option, other modules' too."""
+    from typer.main import get_command
+
+    def walk(cmd):  # type: ignore[no-untyped-def]
+        yield cmd
+        for sub in getattr(cmd, "commands", {}).values():
+            yield from walk(sub)
+
+    found = []
+    for cmd in walk(get_command(app)):
+        for param in getattr(cmd, "params", ()):
+            descriptor = getattr(param, "type_descriptor", None)
+            if getattr(descriptor, "annotation", None) is int:
+                found.append((cmd.name, param.name))
+                assert descriptor.parameter_info.parser is not None, (cmd.name, param.name)
+    assert ("pad", "input") in found and ("summary", "batch") in found and len(found) > 20
+    for args in (("solve", "pad", "--input", "٢٢٤", "--k", "7", "--output", "112"),
+                 ("sizes", "lenet5", "--range", "28:40", "--axis", "１")):
+        result = run(*args)
+        assert result.exit_code == 2 and "is not an ASCII digit 0-9" in flat(result.stderr)

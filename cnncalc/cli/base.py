@@ -33,6 +33,7 @@ class CnncalcGroup(TyperGroup):
         for command in self.commands.values():
             if command.short_help is None and command.help:
                 command.short_help = listing_help(command.help)
+            strict_integers(command)
 
     def list_commands(self, ctx: typer.Context) -> list[str]:
         return list(self.commands)  # definition order, not alphabetical
@@ -95,6 +96,25 @@ def on_user_path(exc: OSError, args: list[str]) -> bool:
         return False
     given = set(args) | {a.split("=", 1)[1] for a in args if "=" in a}
     return any(str(name) in given for name in (exc.filename, exc.filename2) if name)
+
+
+def strict_integers(command: Any) -> None:
+    """Give every integer option and argument of ``command`` (and of its subcommands) the
+    one strict parser, :func:`cnncalc.cli.common.strict_int` (ASCII digits, 30 at most,
+    its ``min``/``max`` kept), unless it has a parser of its own: typer would otherwise
+    accept what Python's ``int()`` does (``٣``, ``２``, ``8_0``, `` 8``)."""
+    from .common import strict_int
+
+    for sub in getattr(command, "commands", {}).values():
+        strict_integers(sub)
+    for param in getattr(command, "params", ()):
+        descriptor = getattr(param, "type_descriptor", None)
+        info = getattr(descriptor, "parameter_info", None)
+        if getattr(descriptor, "annotation", None) is int and info is not None \
+                and getattr(info, "parser", True) is None:
+            info.parser = strict_int(getattr(info, "min", None), getattr(info, "max", None))
+            if getattr(param, "metavar", "") is None:
+                param.metavar = "N"
 
 
 def refuse_repeated_options(command: Any, args: list[str]) -> None:

@@ -86,9 +86,10 @@ MAX_INT_DIGITS = 30
 
 
 def parse_int(text: str, what: str, minimum: int | None = None) -> int:
-    """An integer written with ASCII digits only (no sign, spaces, ``_``, or digits of
+    """An integer written with ASCII digits only (no ``+``, spaces, ``_``, or digits of
     other scripts such as ``٣`` or ``３``, which Python's ``int()`` accepts), at most
-    :data:`MAX_INT_DIGITS` digits and at least ``minimum``.  ``what`` names the
+    :data:`MAX_INT_DIGITS` digits and at least ``minimum``; a leading ``-`` only where
+    ``minimum`` allows a negative value.  ``what`` names the
     option or value in the error.
 
     >>> parse_int("224", "--batch")
@@ -103,31 +104,38 @@ def parse_int(text: str, what: str, minimum: int | None = None) -> int:
     return int(text)
 
 
-def int_problem(text: str, minimum: int | None = None) -> str | None:
+def int_problem(text: str, minimum: int | None = None,
+                maximum: int | None = None) -> str | None:
     """Why ``text`` is not a strict integer (see :func:`parse_int`), or None."""
     from ..render.units import describe_char
 
-    bad = next(((i, ch) for i, ch in enumerate(text) if not "0" <= ch <= "9"), None)
+    signed = text.startswith("-") and (minimum is None or minimum < 0)  # ASCII minus only
+    digits = text[1:] if signed else text
+    bad = next(((i, ch) for i, ch in enumerate(digits) if not "0" <= ch <= "9"), None)
     if bad is not None:
-        return (f"'{text}': {describe_char(bad[1])} at position {bad[0] + 1} is not an "
-                "ASCII digit 0-9")
-    if not text:
-        return "'' is empty; give a whole number"
-    if len(text) > MAX_INT_DIGITS:
-        return (f"has {len(text)} digits, over the limit of {MAX_INT_DIGITS} (the largest "
+        return (f"'{text}': {describe_char(bad[1])} at position {bad[0] + 1 + signed} is not "
+                "an ASCII digit 0-9")
+    if not digits:
+        return f"'{text}' is not a number; give a whole number"
+    if len(digits) > MAX_INT_DIGITS:
+        return (f"has {len(digits)} digits, over the limit of {MAX_INT_DIGITS} (the largest "
                 "integer a spec may hold)")
     if minimum is not None and int(text) < minimum:
         return f"{text}: must be >= {minimum}"
+    if maximum is not None and int(text) > maximum:
+        return f"{text}: must be <= {maximum}"
     return None
 
 
-def strict_int(minimum: int | None = None) -> Callable[[str | int], int]:
+def strict_int(minimum: int | None = None,
+               maximum: int | None = None) -> Callable[[str | int], int]:
     """The ``parser=`` of every integer option: :func:`parse_int`, the option named by
-    typer in the error (``Invalid value for '--batch': ...``)."""
+    typer in the error (``Invalid value for '--batch': ...``).  The app's group gives it
+    to every ``int`` option of every command (``cli.base.strict_integers``)."""
     def parse(value: str | int) -> int:
         if isinstance(value, int):  # the default
             return value
-        problem = int_problem(value, minimum)
+        problem = int_problem(value, minimum, maximum)
         if problem is not None:
             raise typer.BadParameter(problem)
         return int(value)
