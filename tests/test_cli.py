@@ -901,3 +901,20 @@ def test_every_integer_option_of_every_command_is_strict() -> None:
                  ("sizes", "lenet5", "--range", "28:40", "--axis", "１")):
         result = run(*args)
         assert result.exit_code == 2 and "is not an ASCII digit 0-9" in flat(result.stderr)
+
+
+@pytest.mark.parametrize("args", [("--help",), ("summary", "--help"), ("--version",)])
+def test_help_and_version_on_a_closed_or_full_stdout(args: tuple[str, ...]) -> None:
+    """They print before any command runs, outside the command's handler."""
+    read, write = os.pipe()
+    os.close(read)
+    try:
+        done = _cli(*args, stdout=write, stderr=subprocess.PIPE)
+    finally:
+        os.close(write)
+    assert done.returncode == EXIT_BROKEN_PIPE and done.stderr == ""
+    if Path("/dev/full").exists():
+        with open("/dev/full", "w") as full:
+            done = _cli(*args, stdout=full, stderr=subprocess.PIPE)
+        assert done.returncode == 3 and "Traceback" not in done.stderr
+        assert "cannot write to stdout: No space left on device" in done.stderr

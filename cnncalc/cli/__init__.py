@@ -67,30 +67,42 @@ def __getattr__(name: str) -> Any:
 
 
 def main() -> None:
-    """Console-script entry point.  stdout is flushed here, before the interpreter's
-    own final flush: a pipe closed or a disk filled at that moment exits 141 or 3 with
-    a message, not Python's "Exception ignored" and exit 120."""
-    from .base import app
+    """Console-script entry point.  stdout is guarded for the whole run (help and
+    ``--version`` are printed before any command runs) and flushed here, before the
+    interpreter's own final flush: a pipe closed or a disk filled at any moment exits
+    141 or 3 with a message, never a traceback or Python's "Exception ignored"."""
+    from .base import GuardedStdout, app
 
     _register(_modules_for(sys.argv[1:]))
+    GuardedStdout.install()
     try:
         app(prog_name="cnncalc")
     except SystemExit:
         _final_flush()
         raise
+    except Exception as exc:  # noqa: BLE001 - only stdout failures are handled here
+        _stdout_failure(exc)
+        raise
     _final_flush()  # pragma: no cover - typer always exits
 
 
 def _final_flush() -> None:
-    from .base import EXIT_BROKEN_PIPE, EXIT_ENVIRONMENT, silence_stdout
-
     try:
         if sys.stdout is not None:
             sys.stdout.flush()
-    except BrokenPipeError:
+    except Exception as exc:  # noqa: BLE001 - only stdout failures are handled here
+        _stdout_failure(exc)
+        raise
+
+
+def _stdout_failure(exc: BaseException) -> None:
+    """Exit 141 for a closed pipe, 3 for another failed write to stdout; else return."""
+    from .base import EXIT_BROKEN_PIPE, EXIT_ENVIRONMENT, StdoutClosed, silence_stdout
+
+    if isinstance(exc, (StdoutClosed, BrokenPipeError)):
         silence_stdout()
         raise SystemExit(EXIT_BROKEN_PIPE) from None
-    except OSError as exc:
+    if getattr(exc, "stdout_failed", False):  # raised by GuardedStdout
         silence_stdout()
-        sys.stderr.write(f"error: cannot write to stdout: {exc.strerror or exc}\n")
+        sys.stderr.write(f"error: {getattr(exc, 'message', exc)}\n")
         raise SystemExit(EXIT_ENVIRONMENT) from None

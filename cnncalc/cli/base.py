@@ -59,7 +59,7 @@ class CnncalcGroup(TyperGroup):
                 silence_stdout()  # what is still buffered would fail again at exit
             _report(ctx, exc, exc.format())
             raise typer.Exit(exc.exit_code) from None
-        except BrokenPipeError:
+        except (BrokenPipeError, StdoutClosed):
             silence_stdout()
             raise typer.Exit(EXIT_BROKEN_PIPE) from None
         except KeyboardInterrupt:
@@ -139,11 +139,16 @@ def refuse_repeated_options(command: Any, args: list[str]) -> None:
                                  "(an option with one value keeps no list)")
 
 
+class StdoutClosed(Exception):
+    """The reader of stdout went away (EPIPE).  Not an OSError, so that neither rich nor
+    click swallow it (click would exit 1): the handler exits 141."""
+
+
 class GuardedStdout:
-    """``sys.stdout`` while a command runs: a failed write (disk full, I/O error) becomes
+    """``sys.stdout`` while cnncalc runs: a failed write (disk full, I/O error) becomes
     :class:`~cnncalc.errors.EnvironmentUnavailable` ("cannot write to stdout: ..."), so
-    the handler reports it as the environment's fault (exit 3), never as a bug.  A
-    closed pipe stays a ``BrokenPipeError`` (exit 141)."""
+    the handler reports it as the environment's fault (exit 3), never as a bug; a closed
+    pipe becomes :class:`StdoutClosed` (exit 141).  Help and ``--version`` too."""
 
     def __init__(self, stream: Any) -> None:
         self._stream = stream
@@ -163,7 +168,7 @@ class GuardedStdout:
         try:
             return self._stream.write(text)
         except BrokenPipeError:
-            raise
+            raise StdoutClosed from None
         except OSError as exc:
             raise _stdout_failed(exc) from None
 
@@ -171,7 +176,7 @@ class GuardedStdout:
         try:
             self._stream.flush()
         except BrokenPipeError:
-            raise
+            raise StdoutClosed from None
         except OSError as exc:
             raise _stdout_failed(exc) from None
 
