@@ -512,7 +512,7 @@ def _run_example(line: str, folder: Path) -> tuple[int, str]:
         env = {**os.environ, "PYTHONPATH": str(REPO), "CNNCALC_NO_PROGRESS": "1"}
         script = f'cnncalc() {{ "{sys.executable}" -m cnncalc "$@"; }}\n{line}\n'
         done = subprocess.run(["sh", "-c", script], cwd=folder, env=env, capture_output=True,
-                              text=True, timeout=600)
+                              text=True, timeout=600, check=False)
         return done.returncode, done.stderr
     old = Path.cwd()
     os.chdir(folder)
@@ -727,7 +727,7 @@ def _cli(*args: str, **kw: object) -> "subprocess.CompletedProcess[str]":
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     streams = {} if "stdout" in kw else {"capture_output": True}
     return subprocess.run([sys.executable, "-m", "cnncalc", *args], text=True, env=env,
-                          timeout=120, **streams, **kw)  # type: ignore[call-overload]
+                          timeout=120, check=False, **streams, **kw)  # type: ignore[call-overload]
 
 
 @pytest.mark.skipif(not Path("/dev/full").exists(), reason="no /dev/full")
@@ -773,7 +773,7 @@ def test_a_pipe_closed_at_the_final_flush_exits_141(monkeypatch: pytest.MonkeyPa
 
 def test_a_closed_stdin_is_a_usage_error() -> None:
     done = subprocess.run(["sh", "-c", f'"{sys.executable}" -m cnncalc shapes - <&-'],
-                          capture_output=True, text=True, timeout=120,
+                          capture_output=True, text=True, timeout=120, check=False,
                           env={**os.environ, "PYTHONPATH": str(REPO)})
     assert done.returncode == 2 and "stdin is closed" in done.stderr, done.stderr
 

@@ -9,9 +9,9 @@ paper's, checked by the analysis tests); here the layout is under test.
 from __future__ import annotations
 
 import io
-import re
 import json
 import os
+import re
 from pathlib import Path
 from typing import Any
 

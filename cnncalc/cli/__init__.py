@@ -80,7 +80,7 @@ def main() -> None:
     except SystemExit:
         _final_flush()
         raise
-    except Exception as exc:  # noqa: BLE001 - only stdout failures are handled here
+    except Exception as exc:  # only stdout failures are handled here
         _stdout_failure(exc)
         raise
     _final_flush()  # pragma: no cover - typer always exits
@@ -90,7 +90,7 @@ def _final_flush() -> None:
     try:
         if sys.stdout is not None:
             sys.stdout.flush()
-    except Exception as exc:  # noqa: BLE001 - only stdout failures are handled here
+    except Exception as exc:  # only stdout failures are handled here
         _stdout_failure(exc)
         raise
 

@@ -240,8 +240,8 @@ def input_shape(text: str | None, spec_input: tuple[int, ...]) -> tuple[int, ...
     raise UsageError(
         f"--input {text} has {plural(len(values), 'value')} but the spec's input "
         f"{shape_str(spec_input)} has {plural(rank, 'axis')}",
-        hints=(f"give {plural(rank, 'value')} (channels first), "
-               f"{plural(rank - 1, 'spatial size')}, or one size",) if rank > 1 else ())
+        hints=((f"give {plural(rank, 'value')} (channels first), "
+                f"{plural(rank - 1, 'spatial size')}, or one size"),) if rank > 1 else ())
 
 
 def parse_input(text: str, what: str = "--input") -> tuple[int, ...]:

@@ -172,11 +172,11 @@ def totals_lines(report: Report, exact: bool = False) -> list[tuple[str, str]]:
     detail = [f"{units.human(t.trainable_params, True)} trainable"]
     if t.fixed_params:
         detail.append(f"{units.human(t.fixed_params, True)} fixed")
-    lines = [("params", f"{units.human(t.params, exact)} ({', '.join(detail)}); param memory "
-                        f"{units.human_bytes(t.param_bytes, exact)} as {report.dtype}")]
+    lines = [("params", (f"{units.human(t.params, exact)} ({', '.join(detail)}); param memory "
+                         f"{units.human_bytes(t.param_bytes, exact)} as {report.dtype}"))]
     if t.buffers:
-        lines.append(("buffers", f"{units.human(t.buffers, exact)}; buffer memory "
-                                 f"{units.human_bytes(t.buffer_bytes, exact)}"))
+        lines.append(("buffers", (f"{units.human(t.buffers, exact)}; buffer memory "
+                                  f"{units.human_bytes(t.buffer_bytes, exact)}")))
     return lines + [
         ("MACs", units.human(t.macs, exact)),
         ("FLOPs", units.human(t.flops, exact)),
