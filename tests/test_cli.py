@@ -918,3 +918,37 @@ def test_help_and_version_on_a_closed_or_full_stdout(args: tuple[str, ...]) -> N
             done = _cli(*args, stdout=full, stderr=subprocess.PIPE)
         assert done.returncode == 3 and "Traceback" not in done.stderr
         assert "cannot write to stdout: No space left on device" in done.stderr
+
+
+@pytest.mark.parametrize("args", [
+    pytest.param(("sizes", "lenet5", "--range", "٢٨:٤٠"), marks=pytest.mark.xfail(
+        strict=True, reason="issue 11: solve.parse_range reads sizes with int(); "
+                            "cli.common.parse_int is the strict one")),
+    pytest.param(("check", "specs", "--max-params", "٣M"), marks=pytest.mark.xfail(
+        strict=True, reason="issue 11: check's budget parser accepts Unicode digits")),
+    ("summary", "lenet5", "--input", "٣٢"),
+    ("calc", "conv", "--input", "1x٣٢x32", "--out", "6", "--k", "5"),
+])
+def test_integers_inside_text_options_are_ascii_too(args: tuple[str, ...]) -> None:
+    """Options whose text holds integers (ranges, budgets, shapes) refuse other scripts'
+    digits as the integer options do (exit 2, the character named)."""
+    old = Path.cwd()
+    os.chdir(REPO)
+    try:
+        result = run(*args)
+    finally:
+        os.chdir(old)
+    assert result.exit_code == 2 and "U+066" in flat(result.stderr), result.stdout[-300:]
+
+
+@pytest.mark.parametrize("spec", ["a" * 5000, "a/" * 3000 + "x.yaml", "lenet5\x1b[31m"])
+def test_names_no_file_can_have_are_usage_errors(spec: str) -> None:
+    result = run("summary", spec)
+    assert result.exit_code == 2 and "internal error" not in result.stderr
+    assert "\x1b" not in result.stderr
+
+
+def test_a_spec_below_a_file_is_a_usage_error(tmp_path: Path) -> None:
+    (tmp_path / "f").write_text("")
+    result = run("summary", str(tmp_path / "f" / "x.yaml"))
+    assert result.exit_code == 2 and "Not a directory" in result.stderr

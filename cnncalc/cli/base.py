@@ -6,6 +6,7 @@ Command modules register on :data:`app` (``from .base import app``);
 
 from __future__ import annotations
 
+import errno
 import inspect
 import os
 import sys
@@ -19,6 +20,9 @@ from ..render.safe import safe_text
 EXIT_INTERNAL = 70
 EXIT_BROKEN_PIPE = 141
 EXIT_INTERRUPTED = 130
+#: errors of a path the user gave that say the path itself is wrong (exit 2, not 3)
+USAGE_ERRNOS = frozenset({errno.ENOENT, errno.ENOTDIR, errno.EISDIR, errno.ENAMETOOLONG,
+                          errno.EINVAL, errno.ELOOP})
 #: ``ctx.meta`` key of the command's own arguments (for :func:`on_user_path`)
 ARGS_KEY = "cnncalc.args"
 #: the environment cannot do it (no torch; stdout or an output file cannot be written)
@@ -71,7 +75,7 @@ class CnncalcGroup(TyperGroup):
             if not on_user_path(exc, ctx.meta.get(ARGS_KEY, [])):
                 _internal(ctx, exc)
             _report(ctx, exc, f"error: {safe_text(str(exc.filename))}: {exc.strerror or exc}")
-            raise typer.Exit(EXIT_ENVIRONMENT) from None
+            raise typer.Exit(2 if exc.errno in USAGE_ERRNOS else EXIT_ENVIRONMENT) from None
         except Exception as exc:  # noqa: BLE001 - the last line of defence
             if _is_click_exception(exc):
                 raise

@@ -35,7 +35,7 @@ def read_source(source: str | Path, limits: Limits = DEFAULT_LIMITS) -> tuple[by
     if text in ("-", "/dev/stdin"):
         return _read_stdin(limits), "<stdin>"
     path = Path(text)
-    if not path.exists() and "/" not in text and not text.endswith((".yaml", ".yml")):
+    if not _exists(path) and "/" not in text and not text.endswith((".yaml", ".yml")):
         zoo = zoo_path(text)
         if zoo is not None:
             return zoo.read_bytes(), f"{text}.yaml"
@@ -98,6 +98,14 @@ def _read_stdin(limits: Limits) -> bytes:
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else "it is closed"
         raise UsageError(f"cannot read stdin: {reason}") from None
     return data  # over the limit when longer than max_bytes: load_yaml_bytes says so
+
+
+def _exists(path: Path) -> bool:
+    """``path.exists()``, False for a name the file system cannot even look up (too long)."""
+    try:
+        return path.exists()
+    except (OSError, ValueError):
+        return False
 
 
 def _file_kind(mode: int) -> str:

@@ -22,7 +22,7 @@ def zoo_names() -> list[str]:
 def zoo_path(name: str) -> Path | None:
     """The file of built-in spec ``name``, or None."""
     path = zoo_dir() / f"{name}.yaml"
-    return path if path.is_file() else None
+    return path if _is_file(path) else None
 
 
 #: spec-file suffixes looked for beside an unknown name, and what to say about each
