@@ -952,3 +952,9 @@ def test_a_spec_below_a_file_is_a_usage_error(tmp_path: Path) -> None:
     (tmp_path / "f").write_text("")
     result = run("summary", str(tmp_path / "f" / "x.yaml"))
     assert result.exit_code == 2 and "Not a directory" in result.stderr
+
+
+def test_a_bad_integer_is_shown_escaped() -> None:
+    result = run("summary", "lenet5", "--batch", "8\x1b[2J")
+    assert result.exit_code == 2 and "\x1b" not in result.stderr
+    assert "8\\x1b[2J" in flat(result.stderr)

@@ -107,16 +107,17 @@ def parse_int(text: str, what: str, minimum: int | None = None) -> int:
 def int_problem(text: str, minimum: int | None = None,
                 maximum: int | None = None) -> str | None:
     """Why ``text`` is not a strict integer (see :func:`parse_int`), or None."""
+    from ..render.safe import safe_text
     from ..render.units import describe_char
 
     signed = text.startswith("-") and (minimum is None or minimum < 0)  # ASCII minus only
     digits = text[1:] if signed else text
     bad = next(((i, ch) for i, ch in enumerate(digits) if not "0" <= ch <= "9"), None)
     if bad is not None:
-        return (f"'{text}': {describe_char(bad[1])} at position {bad[0] + 1 + signed} is not "
-                "an ASCII digit 0-9")
+        return (f"'{safe_text(text)}': {describe_char(bad[1])} at position "
+                f"{bad[0] + 1 + signed} is not an ASCII digit 0-9")
     if not digits:
-        return f"'{text}' is not a number; give a whole number"
+        return f"'{safe_text(text)}' is not a number; give a whole number"
     if len(digits) > MAX_INT_DIGITS:
         return (f"has {len(digits)} digits, over the limit of {MAX_INT_DIGITS} (the largest "
                 "integer a spec may hold)")
