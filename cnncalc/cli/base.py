@@ -61,6 +61,8 @@ class CnncalcGroup(TyperGroup):
         except CnncalcError as exc:
             if getattr(exc, "stdout_failed", False):
                 silence_stdout()  # what is still buffered would fail again at exit
+            else:
+                flush_quietly()  # the data printed before the error, ahead of the message
             _report(ctx, exc, exc.format())
             raise typer.Exit(exc.exit_code) from None
         except (BrokenPipeError, StdoutClosed):
@@ -86,6 +88,7 @@ class CnncalcGroup(TyperGroup):
 
 def _internal(ctx: typer.Context, exc: BaseException) -> None:
     """Report a bug (exit 70)."""
+    flush_quietly()
     text = (f"internal error: {type(exc).__name__}: {exc}\n"
             "  this is a bug in cnncalc; rerun with --traceback and report it")
     _report(ctx, exc, text)
@@ -194,6 +197,15 @@ def _stdout_failed(exc: OSError) -> Exception:
     failure = EnvironmentUnavailable(f"cannot write to stdout: {exc.strerror or exc}")
     failure.stdout_failed = True  # type: ignore[attr-defined]
     return failure
+
+
+def flush_quietly() -> None:
+    """Flush stdout in an error handler: if that fails too (the pipe closed, the disk
+    full), drop what is buffered; the error being reported decides the exit code."""
+    try:
+        flush_stdout()
+    except Exception:  # noqa: BLE001 - any failure of stdout here is secondary
+        silence_stdout()
 
 
 def flush_stdout() -> None:
