@@ -958,3 +958,16 @@ def test_a_bad_integer_is_shown_escaped() -> None:
     result = run("summary", "lenet5", "--batch", "8\x1b[2J")
     assert result.exit_code == 2 and "\x1b" not in result.stderr
     assert "8\\x1b[2J" in flat(result.stderr)
+
+
+@pytest.mark.parametrize(("redirect", "code", "shown"), [
+    (">&-", 3, "cannot write to stdout: stdout is closed"),  # stdout closed at start
+    ("2>&-", 2, ""),  # stderr closed: the exit code still tells
+    ("2>/dev/full", 2, ""),
+])
+def test_closed_standard_streams(redirect: str, code: int, shown: str) -> None:
+    spec = "nothere.yaml" if code == 2 else "lenet5"
+    done = subprocess.run(["sh", "-c", f'"{sys.executable}" -m cnncalc summary {spec} {redirect}'],
+                          capture_output=True, text=True, timeout=120, check=False,
+                          env={**os.environ, "PYTHONPATH": str(REPO)})
+    assert done.returncode == code and shown in done.stderr, done.stderr

@@ -162,8 +162,9 @@ class GuardedStdout:
 
     @classmethod
     def install(cls) -> "GuardedStdout":
+        """Guard ``sys.stdout`` (also when it is None: started with stdout closed)."""
         guard = cls(sys.stdout)
-        if sys.stdout is not None and not isinstance(sys.stdout, GuardedStdout):
+        if not isinstance(sys.stdout, GuardedStdout):
             sys.stdout = guard  # type: ignore[assignment]
         return guard
 
@@ -172,6 +173,8 @@ class GuardedStdout:
             sys.stdout = self._stream
 
     def write(self, text: str) -> int:
+        if self._stream is None:
+            raise _stdout_failed(OSError(errno.EBADF, "stdout is closed"))
         try:
             return self._stream.write(text)
         except BrokenPipeError:
@@ -180,6 +183,8 @@ class GuardedStdout:
             raise _stdout_failed(exc) from None
 
     def flush(self) -> None:
+        if self._stream is None:
+            return
         try:
             self._stream.flush()
         except BrokenPipeError:
@@ -187,7 +192,12 @@ class GuardedStdout:
         except OSError as exc:
             raise _stdout_failed(exc) from None
 
+    def isatty(self) -> bool:
+        return self._stream is not None and self._stream.isatty()
+
     def __getattr__(self, name: str) -> Any:
+        if self._stream is None:
+            raise AttributeError(name)
         return getattr(self._stream, name)
 
 
@@ -243,8 +253,11 @@ def _report(ctx: typer.Context, exc: BaseException, text: str) -> None:
         import traceback
 
         traceback.print_exception(type(exc), exc, exc.__traceback__, file=sys.stderr)
-    sys.stderr.write(text + "\n")
-    sys.stderr.flush()
+    try:
+        sys.stderr.write(text + "\n")
+        sys.stderr.flush()
+    except (AttributeError, OSError, ValueError):  # stderr closed or full: the code says it
+        pass
 
 
 def silence_stdout() -> None:

@@ -315,8 +315,11 @@ def message(text: str) -> None:
     characters (from a spec's ids, say) are shown escaped."""
     from ..render.safe import safe_lines
 
-    sys.stderr.write(safe_lines(text) + "\n")
-    sys.stderr.flush()
+    try:
+        sys.stderr.write(safe_lines(text) + "\n")
+        sys.stderr.flush()
+    except (AttributeError, OSError, ValueError):  # stderr closed or full: the data matters
+        pass
 
 
 def write(text: str) -> None:
