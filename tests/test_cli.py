@@ -677,6 +677,7 @@ def test_input_spellings_that_are_shapes(text: str) -> None:
 @pytest.mark.parametrize("args", [
     ("compare", "lenet5", "--batch", "1", "--batch", "8"),
     ("compare", "lenet5", "-b", "1", "--batch=8"),
+    ("compare", "lenet5", "-b8", "--batch", "1"),
     ("summary", "lenet5", "--dtype", "float16", "--dtype", "float32"),
     ("summary", "lenet5", "-f", "json", "--format", "csv"),
     ("summary", "lenet5", "--input", "32", "-i", "64"),

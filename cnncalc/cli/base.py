@@ -138,7 +138,8 @@ def refuse_repeated_options(command: Any, args: list[str]) -> None:
     for token in args:
         if token == "--":
             break
-        opt = token.split("=", 1)[0] if token.startswith("--") else token
+        opt = token.split("=", 1)[0] if token.startswith("--") else \
+            token[:2] if token.startswith("-") and len(token) > 2 else token  # -b8
         if opt in names:
             seen[names[opt]] = seen.get(names[opt], 0) + 1
             if seen[names[opt]] == 2:
