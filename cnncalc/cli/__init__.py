@@ -3,7 +3,8 @@ and registers on the application in :mod:`cnncalc.cli.base`, which owns error ha
 and exit codes.
 
 Exit codes: 0 success; 1 a check failed; 2 an invalid spec or usage (typer's own
-usage errors too); 3 the environment cannot do it (e.g. no torch); 70 an internal
+usage errors too); 3 the environment cannot do it (e.g. no torch, stdout or an output
+file cannot be written: a full disk); 70 an internal
 error (a bug: the message asks for a rerun with ``--traceback``, EX_SOFTWARE in
 sysexits.h); 141 stdout closed early (``cnncalc summary x | head``: nothing printed,
 the status a tool killed by SIGPIPE reports); 130 interrupted (Ctrl-C).

@@ -277,7 +277,7 @@ app = typer.Typer(
          "receptive fields and memory from a YAML spec, without a forward pass.",
     epilog="Example: [bold]cnncalc summary lenet5[/bold]   (`cnncalc zoo` lists the built-ins)\n\n"
            "Exit codes: 0 ok, 1 a check failed, 2 invalid spec or usage, 3 environment "
-           "(e.g. no torch), 70 internal error, 141 output pipe closed.",
+           "(e.g. no torch, a full disk), 70 internal error, 141 output pipe closed.",
     no_args_is_help=True,
     add_completion=False,
     rich_markup_mode="rich",
