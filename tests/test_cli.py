@@ -972,3 +972,10 @@ def test_closed_standard_streams(redirect: str, code: int, shown: str) -> None:
                           capture_output=True, text=True, timeout=120, check=False,
                           env={**os.environ, "PYTHONPATH": str(REPO)})
     assert done.returncode == code and shown in done.stderr, done.stderr
+
+
+@pytest.mark.parametrize("args", [("summary", "lenet5", "--format", "x\x1b[2J"),
+                                  ("summ\x1bary", "lenet5"), ("summary", "lenet5", "--bad\x07")])
+def test_typers_own_usage_errors_show_control_characters_escaped(args: tuple[str, ...]) -> None:
+    result = run(*args)
+    assert result.exit_code == 2 and "\x1b" not in result.stderr and "\x07" not in result.stderr

@@ -79,7 +79,8 @@ class CnncalcGroup(TyperGroup):
             _report(ctx, exc, f"error: {safe_text(str(exc.filename))}: {exc.strerror or exc}")
             raise typer.Exit(2 if exc.errno in USAGE_ERRNOS else EXIT_ENVIRONMENT) from None
         except Exception as exc:  # noqa: BLE001 - the last line of defence
-            if _is_click_exception(exc):
+            if _is_click_exception(exc):  # typer's usage errors quote what was typed
+                exc.message = safe_text(str(exc.message))  # type: ignore[attr-defined]
                 raise
             _internal(ctx, exc)
         finally:
