@@ -979,3 +979,14 @@ def test_closed_standard_streams(redirect: str, code: int, shown: str) -> None:
 def test_typers_own_usage_errors_show_control_characters_escaped(args: tuple[str, ...]) -> None:
     result = run(*args)
     assert result.exit_code == 2 and "\x1b" not in result.stderr and "\x07" not in result.stderr
+
+
+def test_a_missing_file_suggests_its_neighbours(tmp_path: Path,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "net.yml").write_text("cnncalc: 1\n")
+    (tmp_path / "resnet_small.yaml").write_text("cnncalc: 1\n")
+    assert "no such file; did you mean net.yml?" in run("summary", "net.yaml").stderr
+    assert "did you mean resnet_small.yaml?" in run("summary", "resnet_smal.yaml").stderr
+    lone = run("summary", "zzz.yaml")
+    assert lone.exit_code == 2 and lone.stderr.strip() == "error: zzz.yaml: no such file"

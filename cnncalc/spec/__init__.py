@@ -16,7 +16,7 @@ from .diagnose import explain
 from .expand import expand
 from .schema import SPEC_VERSION, Spec
 from .yamlio import DEFAULT_LIMITS, Limits, MDict, load_yaml_bytes
-from .zoo import suggest, zoo_path
+from .zoo import suggest, suggest_file, zoo_path
 
 __all__ = ["Limits", "load_network", "parse_network", "read_source"]
 
@@ -44,7 +44,7 @@ def read_source(source: str | Path, limits: Limits = DEFAULT_LIMITS) -> tuple[by
     try:
         info = path.stat()
     except FileNotFoundError:
-        raise UsageError(f"{text}: no such file") from None
+        raise UsageError(f"{text}: no such file{suggest_file(path)}") from None
     except OSError as exc:
         raise UsageError(f"{text}: cannot read: {exc.strerror}") from None
     if stat.S_ISDIR(info.st_mode):

@@ -46,6 +46,28 @@ def suggest(name: str, folder: Path | None = None) -> str:
     return f"; did you mean the built-in '{near[0]}'?" if near else ""
 
 
+def suggest_file(path: Path) -> str:
+    """What a missing spec file may have meant: a file beside it with the same stem and
+    another spec suffix (``net.yml`` for ``net.yaml``), else a close spec-file name.
+    Starts with ``; `` like :func:`suggest`, or is empty."""
+    import difflib
+
+    folder = path.parent
+    same = [f"{path.stem}{suffix}{note}" for suffix, note in _NEARBY
+            if suffix != path.suffix and _is_file(folder / f"{path.stem}{suffix}")]
+    if same:
+        shown = [str(folder / s) if str(folder) != "." else s for s in same]
+        return "; did you mean " + " or ".join(shown) + "?"
+    try:
+        names = sorted(p.name for p in folder.iterdir() if p.suffix in (".yaml", ".yml"))[:10_000]
+    except OSError:
+        return ""
+    near = difflib.get_close_matches(path.name, names, n=1, cutoff=0.8)
+    if not near:
+        return ""
+    return f"; did you mean {folder / near[0] if str(folder) != '.' else near[0]}?"
+
+
 def _is_file(path: Path) -> bool:
     try:
         return path.is_file()
