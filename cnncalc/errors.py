@@ -66,11 +66,13 @@ class CnncalcError(Exception):
 
     def format(self) -> str:
         """The user-facing text: ``file:line:col: error: layer: message`` + notes."""
-        head = f"{self.loc}: " if self.loc else ""
-        who = f"{self.layer}: " if self.layer else ""
-        lines = [f"{head}error: {who}{self.message}"]
-        lines += [f"  note: {n}" for n in self.notes]
-        lines += [f"  hint: {h}" for h in self.hints]
+        from .render.safe import safe_text as safe  # a spec's control characters: shown
+
+        head = f"{safe(str(self.loc))}: " if self.loc else ""
+        who = f"{safe(self.layer)}: " if self.layer else ""
+        lines = [f"{head}error: {who}{safe(self.message)}"]
+        lines += [f"  note: {safe(n)}" for n in self.notes]
+        lines += [f"  hint: {safe(h)}" for h in self.hints]
         return "\n".join(lines)
 
     def __str__(self) -> str:

@@ -16,10 +16,19 @@ Number = int | Fraction
 
 
 def plain(x: Number | float) -> int | float:
-    """An int when the value is integral, else a float (for JSON)."""
+    """An int when the value is integral, else a float (for JSON); a value too large for
+    a float is rounded to the nearest int (a float would overflow)."""
     if isinstance(x, Fraction):
-        return int(x) if x.denominator == 1 else float(x)
+        if x.denominator == 1:
+            return int(x)
+        return float(x) if abs(x) < 10**300 else round(x)
     return x
+
+
+def _real(x: Number) -> float | int:
+    """A float for JSON (``15.5``, ``0.0``), or :func:`plain`'s int past a float's range."""
+    value = plain(x)
+    return float(value) if abs(value) < 10**300 else value
 
 
 @dataclass(frozen=True)
@@ -37,7 +46,7 @@ class ReceptiveField:
         return {
             "size": [plain(v) for v in self.size],
             "jump": [plain(v) for v in self.jump],
-            "start": [float(v) for v in self.start],
+            "start": [_real(v) for v in self.start],
             "aligned": self.aligned,
         }
 

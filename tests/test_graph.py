@@ -126,3 +126,36 @@ def test_svg_and_png(tmp_path: Path) -> None:
     result = runner.invoke(app, ["graph", "lenet5", "--format", "png", "-o", str(png)])
     assert result.exit_code == 0
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+# ------------------------------------------------ labels escaped for each syntax (issue 11)
+HOSTILE = 'a"b<i>c</i>&d#quot;e`f\x1b[31m\u202eg\\n'
+
+
+def _hostile_diagram() -> g.Diagram:
+    d = g.Diagram(HOSTILE)
+    d.nodes = [g.DiagramNode("n0", ["input", HOSTILE]),
+               g.DiagramNode("n1", [HOSTILE, "conv"], ("blk[0]",))]
+    d.edges = [g.DiagramEdge("n0", "n1", HOSTILE)]
+    d.titles = {"blk[0]": HOSTILE}
+    return d
+
+
+def test_mermaid_labels_cannot_break_out_or_carry_markup() -> None:
+    text = g.to_mermaid(_hostile_diagram())
+    for line in text.splitlines()[1:]:
+        labels = re.findall(r'"([^"]*)"', line.replace("<br/>", "\n"))  # our line breaks
+        assert all(not set(lab) & set('<>&`\x1b\u202e') for lab in labels), line
+        assert line.count('"') % 2 == 0  # no label closes early
+    assert "#quot;" in text and "#60;i#62;" in text and "#35;quot;" in text  # '#' first
+    assert "\\x1b[31m" in text and "\\u202e" in text
+
+
+def test_dot_labels_cannot_break_out_or_form_escapes() -> None:
+    text = g.to_dot(_hostile_diagram())
+    assert "\x1b" not in text and "\u202e" not in text
+    for line in text.splitlines():
+        unescaped = re.sub(r"\\.", "", line)  # drop every backslash escape
+        assert unescaped.count('"') % 2 == 0, line
+    # the spec's own backslash-n stays two characters, never DOT's line break
+    assert "g\\\\n" in text and "\\\\x1b[31m" in text

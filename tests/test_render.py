@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -217,3 +218,139 @@ def test_console_no_color_flag(monkeypatch: pytest.MonkeyPatch) -> None:
     assert make_console(no_color=True, file=io.StringIO()).no_color
     monkeypatch.setenv("NO_COLOR", "1")
     assert make_console(file=io.StringIO()).no_color
+
+
+# ------------------------------------------------ numbers of any size (issue 11)
+BEYOND_FLOAT = [10**309, 3 * 10**400 + 7, 10**5000 - 1, -(10**400)]
+
+
+@pytest.mark.parametrize("n", BEYOND_FLOAT, ids=["1e309", "3e400", "1e5000-1", "-1e400"])
+def test_humanised_figures_beyond_a_float(n: int) -> None:
+    """No float is ever made of a figure: the mantissa is the integer's leading digits."""
+    digits = units.int_text(abs(n))
+    exponent = len(digits) - 1 + (digits.startswith("999"))  # 9.99..e4999 rounds to 1.00e5000
+    shown = units.human(n)
+    assert shown.endswith(f"e{exponent}") and shown.lstrip("-")[:4] in (
+        f"{digits[0]}.{digits[1:3]}", "1.00"), shown
+    assert units.human_bytes(n).endswith(" B") and "e" in units.human_bytes(n)
+    assert units.human(n, exact=True).replace(",", "").lstrip("-")[:50] == \
+        units.int_text(abs(n))[:50]
+    assert units.ratio(n, 3).startswith(("x", "x-")) and units.percent(n, 2 * n) == "50.0%"
+
+
+def test_scientific_notation_is_rounded_exactly() -> None:
+    assert units.human(2_352_000_000_000_000_000_000) == "2.35e21"
+    assert units.human(9_995 * 10**400) == "1.00e404"  # 9.995 rounds up, the exponent moves
+    assert units.human(9_994 * 10**400) == "9.99e403"
+    assert units.sci(10**400 // 3) == "3.33e399"
+    assert units.human(10**15 - 1) == "1.00e15"  # not "1000.00 T"
+
+
+def test_unit_is_promoted_when_rounding_reaches_it() -> None:
+    assert units.human(999_999) == "1.00 M" and units.human(999_994) == "999.99 K"
+    assert units.human_bytes(2**20 - 1) == "1.00 MiB" and units.human_bytes(2**50 - 1) == "1.13e15 B"
+    assert units.human(12_345) == "12.35 K"  # halves away from zero, as people round
+
+
+def test_grouping_past_the_int_to_text_limit() -> None:
+    n = 10**5000 + 123_456
+    assert units.grouped(n).endswith(",123,456") and units.grouped(n).startswith("100,000,")
+    assert len(units.int_text(n)) == 5001
+
+
+def test_fractions_beyond_a_float() -> None:
+    from fractions import Fraction
+
+    assert units.num(Fraction(10**400, 3)) == "3.33333e399"
+    assert units.num(Fraction(31, 2)) == "15.5" and units.axes([Fraction(1, 3)] * 2) == "0.333333"
+    assert units.significant(Fraction(10**400, 7)) == "1.42857e399"
+
+
+def _huge(report: cnncalc.Report, factor: int) -> cnncalc.Report:
+    from dataclasses import replace
+
+    t = report.totals
+    return replace(report, totals=replace(
+        t, params=t.params * factor, trainable_params=t.trainable_params * factor,
+        macs=t.macs * factor, flops=t.flops * factor, param_bytes=t.param_bytes * factor,
+        activation_bytes=t.activation_bytes * factor,
+        peak_activation_bytes=t.peak_activation_bytes * factor))
+
+
+def test_compare_ratios_of_figures_beyond_a_float(lenet: cnncalc.Report) -> None:
+    """Ratios are exact fractions: 10^400 x the figures is x1.00e400, in every format."""
+    big = _huge(lenet, 10**400)
+    names = compare.labels([lenet, big], ["a", "b"])
+    assert "x1.00e400" in render(compare.compare_table([lenet, big], names))
+    assert "x1.00e400" in compare.compare_markdown([lenet, big], names)
+    data = json.loads(compare.compare_json([lenet, big], names, ["a", "b"]))
+    assert data["columns"][1]["ratios"]["params"] == 10**400  # an int: no float holds it
+    assert json.loads(compare.compare_json([big, lenet], names, ["b", "a"]))[
+        "columns"][1]["ratios"]["params"] == pytest.approx(1e-400, abs=1e-300)
+    assert "1e+400" in compare.compare_csv([lenet, big], names, ["a", "b"]) or \
+        "1.00000e400" in compare.compare_csv([lenet, big], names, ["a", "b"])
+
+
+def test_summary_tables_of_figures_beyond_a_float(lenet: cnncalc.Report) -> None:
+    big = _huge(lenet, 10**400)
+    out = render(table.report_renderable(big, views.VIEWS["summary"]))
+    assert "params           6.08e404" in out and "MACs             3.28e405" in out
+    assert "**6.08e404**" in text.report_markdown(big, views.VIEWS["params"], False)
+
+
+# ------------------------------------------------ one parameter memory (issue 11)
+def test_param_memory_is_the_same_figure_everywhere() -> None:
+    """param memory = the parameters' bytes; buffers are counted and sized apart."""
+    report = cnncalc.analyze(cnncalc.load("resnet18"))
+    t = report.totals
+    pm, bm = units.human_bytes(t.param_bytes), units.human_bytes(t.buffer_bytes)
+    assert t.buffer_bytes > 0
+    summary = render(table.report_renderable(report, views.VIEWS["summary"]))
+    params = render(table.report_renderable(report, views.VIEWS["params"]))
+    grid = render(compare.compare_table([report], compare.labels([report], ["r"])))
+    for out in (summary, params, grid):
+        assert re.search(rf"param memory\s+{re.escape(pm)}", out), out[-600:]
+        assert re.search(rf"buffer memory\s+{re.escape(bm)}", out), out[-600:]
+    assert units.human_bytes(t.param_bytes + t.buffer_bytes) not in summary
+
+
+# ------------------------------------------------ control characters (issue 11)
+EVIL = "net\x1b[31mRED\x07\r\u202eabc\x9b\x00"
+
+
+def test_safe_text_escapes_every_control_character() -> None:
+    from cnncalc.render.safe import safe_text
+
+    shown = safe_text(EVIL)
+    assert shown == "net\\x1b[31mRED\\x07\\x0d\\u202eabc\\x9b\\x00"
+    assert not any(ord(c) < 32 or 0x7f <= ord(c) <= 0x9f for c in shown)
+    assert safe_text("3×3 · résumé – ok") == "3×3 · résumé – ok"
+
+
+def _raw_controls(out: str) -> list[str]:
+    return [c for c in out if (ord(c) < 32 and c != "\n") or 0x7f <= ord(c) <= 0x9f
+            or c in "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"]
+
+
+def test_renderers_show_a_specs_control_characters_escaped(lenet: cnncalc.Report) -> None:
+    from dataclasses import replace
+
+    evil = replace(lenet, name=EVIL)
+    outs = [render(table.report_renderable(evil, views.VIEWS[v])) for v in views.VIEWS]
+    outs += [text.report_markdown(evil, views.VIEWS["params"], False),
+             render(compare.compare_table([evil, lenet], compare.labels([evil, lenet],
+                                                                         ["a", "b"]))),
+             compare.compare_markdown([evil], compare.labels([evil], ["a"])),
+             render(listing.zoo_table([{"name": EVIL, "title": EVIL, "input_shape": [1],
+                                        "output_shape": [1], "params": 1, "macs": 1}]))]
+    for out in outs:
+        assert _raw_controls(out) == [] and "\\x1b[31m" in out
+
+
+def test_error_messages_show_control_characters_escaped() -> None:
+    from cnncalc.errors import Loc, SpecError
+
+    err = SpecError(f"bad {EVIL}", loc=Loc(f"f{EVIL}.yaml", 1, 2), layer=EVIL,
+                    notes=(EVIL,), hints=(EVIL,))
+    text_ = err.format()
+    assert _raw_controls(text_) == [] and text_.count("\n") == 2

@@ -3,7 +3,8 @@ and registers on the application in :mod:`cnncalc.cli.base`, which owns error ha
 and exit codes.
 
 Exit codes: 0 success; 1 a check failed; 2 an invalid spec or usage (typer's own
-usage errors too); 3 the environment cannot do it (e.g. no torch); 70 an internal
+usage errors too); 3 the environment cannot do it (e.g. no torch, stdout or an output
+file cannot be written: a full disk); 70 an internal
 error (a bug: the message asks for a rerun with ``--traceback``, EX_SOFTWARE in
 sysexits.h); 141 stdout closed early (``cnncalc summary x | head``: nothing printed,
 the status a tool killed by SIGPIPE reports); 130 interrupted (Ctrl-C).
@@ -67,8 +68,42 @@ def __getattr__(name: str) -> Any:
 
 
 def main() -> None:
-    """Console-script entry point."""
-    from .base import app
+    """Console-script entry point.  stdout is guarded for the whole run (help and
+    ``--version`` are printed before any command runs) and flushed here, before the
+    interpreter's own final flush: a pipe closed or a disk filled at any moment exits
+    141 or 3 with a message, never a traceback or Python's "Exception ignored"."""
+    from .base import GuardedStdout, app
 
     _register(_modules_for(sys.argv[1:]))
-    app(prog_name="cnncalc")
+    GuardedStdout.install()
+    try:
+        app(prog_name="cnncalc")
+    except SystemExit:
+        _final_flush()
+        raise
+    except Exception as exc:  # only stdout failures are handled here
+        _stdout_failure(exc)
+        raise
+    _final_flush()  # pragma: no cover - typer always exits
+
+
+def _final_flush() -> None:
+    try:
+        if sys.stdout is not None:
+            sys.stdout.flush()
+    except Exception as exc:  # only stdout failures are handled here
+        _stdout_failure(exc)
+        raise
+
+
+def _stdout_failure(exc: BaseException) -> None:
+    """Exit 141 for a closed pipe, 3 for another failed write to stdout; else return."""
+    from .base import EXIT_BROKEN_PIPE, EXIT_ENVIRONMENT, StdoutClosed, silence_stdout
+
+    if isinstance(exc, (StdoutClosed, BrokenPipeError)):
+        silence_stdout()
+        raise SystemExit(EXIT_BROKEN_PIPE) from None
+    if getattr(exc, "stdout_failed", False):  # raised by GuardedStdout
+        silence_stdout()
+        sys.stderr.write(f"error: {getattr(exc, 'message', exc)}\n")
+        raise SystemExit(EXIT_ENVIRONMENT) from None

@@ -42,15 +42,18 @@ VerifyOpt = Annotated[bool, typer.Option(
 def _verify(net: Any, report: Any) -> None:
     """Report each disagreement between analysis and the built module on stderr."""
     from ..errors import CheckFailed
+    from ..render.units import plural
     from ..torch.verify import verify
 
     found = verify(net, report)
     for d in found:
         message(f"verify: {d}")
     if found:
-        raise CheckFailed(f"{len(found)} figure(s) disagree with the built torch module")
-    message(f"verified: all {len(report.layers)} layers agree with the built torch module "
-            "(shapes, parameters, buffers, MACs)")
+        verb = "disagrees" if len(found) == 1 else "disagree"
+        raise CheckFailed(f"{plural(len(found), 'figure')} {verb} with the built torch module")
+    n = len(report.layers)
+    who = "the 1 layer agrees" if n == 1 else f"all {plural(n, 'layer')} agree"
+    message(f"verified: {who} with the built torch module (shapes, parameters, buffers, MACs)")
 
 
 def _layer_command(view: str, help_text: str, examples: tuple[str, ...]) -> None:
@@ -99,7 +102,7 @@ InputsOpt = Annotated[Optional[list[str]], typer.Option(
 
 @app.command(epilog=example_epilog("cnncalc compare resnet18 resnet34 resnet50",
                                    "cnncalc compare resnet50 --input 3x224x224 --input 3x512x512",
-                                   "cnncalc compare lenet5 --input 28 --input 32 --format csv"))
+                                   "cnncalc compare lenet5 --input 32 --input 64 --format csv"))
 def compare(
     specs: Annotated[list[str], typer.Argument(
         metavar="SPEC", help="Specs to compare (files, `-` or built-in names).",
@@ -117,10 +120,27 @@ def compare(
     reports, sources = [], []
     for spec in specs:
         net = load_spec(spec, settings)
-        for shape in input or [None]:
-            reports.append(analyse_network(net, settings, shape))
+        for i, shape in enumerate(input or [None]):
+            reports.append(_analyse_at(net, settings, shape, i, len(input or ())))
             sources.append(spec)
     _emit_compare(reports, sources, settings)
+
+
+def _analyse_at(net: Any, settings: Settings, shape: str | None, index: int, count: int) -> Any:
+    """One compared column; an error says which ``--input`` it came from."""
+    label = (f"--input {shape} (the {ordinal(index + 1)} of {count} --input values)"
+             if count > 1 else None)
+    return analyse_network(net, settings, shape, input_label=label)
+
+
+def ordinal(n: int) -> str:
+    """``1st``, ``2nd``, ``3rd``, ``4th``, ``11th``, ``22nd``.
+
+    >>> [ordinal(n) for n in (1, 2, 3, 4, 11, 12, 13, 21, 22, 101)]
+    ['1st', '2nd', '3rd', '4th', '11th', '12th', '13th', '21st', '22nd', '101st']
+    """
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"
 
 
 def _emit_compare(reports: list[Any], sources: list[str], settings: Settings) -> None:

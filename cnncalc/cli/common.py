@@ -19,11 +19,12 @@ from __future__ import annotations
 import sys
 from dataclasses import dataclass
 from enum import Enum
-from typing import TYPE_CHECKING, Annotated, Optional
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Callable, Optional
 
 import typer
 
-from ..errors import UsageError
+from ..errors import EnvironmentUnavailable, UsageError
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..graph import Network
@@ -78,6 +79,76 @@ def _remember(key: str):  # type: ignore[no-untyped-def]
     return callback
 
 
+# ---------------------------------------------------------------- strict integers
+#: decimal digits an integer on the command line may have: the spec's own integer limit
+#: (``Limits.max_int_digits``), so an option cannot make a number a spec could not hold
+MAX_INT_DIGITS = 30
+
+
+def parse_int(text: str, what: str, minimum: int | None = None) -> int:
+    """An integer written with ASCII digits only (no ``+``, spaces, ``_``, or digits of
+    other scripts such as ``٣`` or ``３``, which Python's ``int()`` accepts), at most
+    :data:`MAX_INT_DIGITS` digits and at least ``minimum``; a leading ``-`` only where
+    ``minimum`` allows a negative value.  ``what`` names the
+    option or value in the error.
+
+    >>> parse_int("224", "--batch")
+    224
+    >>> parse_int("２", "--batch")
+    Traceback (most recent call last):
+    cnncalc.errors.UsageError: error: --batch '２': '２' (U+FF12 FULLWIDTH DIGIT TWO) at position 1 is not an ASCII digit 0-9
+    """
+    problem = int_problem(text, minimum)
+    if problem is not None:
+        raise UsageError(f"{what} {problem}")
+    return int(text)
+
+
+def int_problem(text: str, minimum: int | None = None,
+                maximum: int | None = None) -> str | None:
+    """Why ``text`` is not a strict integer (see :func:`parse_int`), or None."""
+    from ..render.safe import safe_text
+    from ..render.units import describe_char
+
+    signed = text.startswith("-") and (minimum is None or minimum < 0)  # ASCII minus only
+    digits = text[1:] if signed else text
+    bad = next(((i, ch) for i, ch in enumerate(digits) if not "0" <= ch <= "9"), None)
+    if bad is not None:
+        return (f"'{safe_text(text)}': {describe_char(bad[1])} at position "
+                f"{bad[0] + 1 + signed} is not an ASCII digit 0-9")
+    if not digits:
+        return f"'{safe_text(text)}' is not a number; give a whole number"
+    if len(digits) > MAX_INT_DIGITS:
+        return (f"has {len(digits)} digits, over the limit of {MAX_INT_DIGITS} (the largest "
+                "integer a spec may hold)")
+    if minimum is not None and int(text) < minimum:
+        return f"{text}: must be >= {minimum}"
+    if maximum is not None and int(text) > maximum:
+        return f"{text}: must be <= {maximum}"
+    return None
+
+
+def strict_int(minimum: int | None = None,
+               maximum: int | None = None) -> Callable[[str | int], int]:
+    """The ``parser=`` of every integer option: :func:`parse_int`, the option named by
+    typer in the error (``Invalid value for '--batch': ...``).  The app's group gives it
+    to every ``int`` option of every command (``cli.base.strict_integers``)."""
+    def parse(value: str | int) -> int:
+        if isinstance(value, int):  # the default
+            return value
+        problem = int_problem(value, minimum, maximum)
+        if problem is not None:
+            raise typer.BadParameter(problem)
+        return int(value)
+    return parse
+
+
+def int_option(*names: str, minimum: int | None = None, **kw: object) -> typer.models.OptionInfo:
+    """``typer.Option(*names, ...)`` for an integer: ASCII digits only (:func:`strict_int`)."""
+    kw.setdefault("metavar", "N")
+    return typer.Option(*names, parser=strict_int(minimum), **kw)  # type: ignore[arg-type]
+
+
 # ---------------------------------------------------------------- shared options
 SpecArg = Annotated[str, typer.Argument(
     metavar="SPEC", help="A spec file, `-` for stdin, or a built-in name (`cnncalc zoo`).",
@@ -86,9 +157,9 @@ InputOpt = Annotated[Optional[str], typer.Option(
     "--input", "-i", rich_help_panel="Input", metavar="SHAPE", show_default=False,
     help="Override the input shape, no batch axis: `3x224x224` (full), `224x224` (spatial "
          "sizes, keep the spec's channels) or `224` (every spatial axis, keep channels).")]
-BatchOpt = Annotated[int, typer.Option(
-    "--batch", "-b", rich_help_panel="Input", min=1,
-    help="Batch size: MACs, FLOPs and activation memory scale with it.")]
+BatchOpt = Annotated[int, int_option(
+    "--batch", "-b", rich_help_panel="Input", minimum=1,
+    help="Batch size: MACs, FLOPs and activation memory scale with it (at most 30 digits).")]
 DTypeOpt = Annotated[DType, typer.Option(
     "--dtype", rich_help_panel="Input", case_sensitive=False,
     help="Element type for the memory figures.")]
@@ -102,11 +173,11 @@ StrictOpt = Annotated[bool, typer.Option(
 ExactOpt = Annotated[bool, typer.Option(
     "--exact", rich_help_panel="Output",
     help="Show exact figures (25,557,032) instead of humanised ones (25.56 M).")]
-MaxLayersOpt = Annotated[Optional[int], typer.Option(
-    "--max-layers", rich_help_panel="Checks and limits", min=1, show_default=False, metavar="N",
+MaxLayersOpt = Annotated[Optional[int], int_option(
+    "--max-layers", rich_help_panel="Checks and limits", minimum=1, show_default=False,
     help="Reject specs that expand to more than N layers \\[default: 100000].")]
-MaxBytesOpt = Annotated[Optional[int], typer.Option(
-    "--max-bytes", rich_help_panel="Checks and limits", min=1, show_default=False, metavar="N",
+MaxBytesOpt = Annotated[Optional[int], int_option(
+    "--max-bytes", rich_help_panel="Checks and limits", minimum=1, show_default=False,
     help="Reject spec files larger than N bytes \\[default: 16 MiB].")]
 NoColorOpt = Annotated[bool, typer.Option(
     "--no-color", rich_help_panel="Output", callback=_remember(NO_COLOR_KEY),
@@ -157,14 +228,7 @@ def input_shape(text: str | None, spec_input: tuple[int, ...]) -> tuple[int, ...
     """
     if text is None:
         return None
-    from ..render.units import parse_shape
-
-    try:
-        values = parse_shape(text)
-    except ValueError as exc:
-        raise UsageError(f"--input {exc}") from None
-    if any(v < 1 for v in values):
-        raise UsageError(f"--input {text}: every size must be >= 1")
+    values = parse_input(text)
     rank = len(spec_input)
     if len(values) == rank:
         return values
@@ -172,10 +236,35 @@ def input_shape(text: str | None, spec_input: tuple[int, ...]) -> tuple[int, ...
         return (spec_input[0], *values)
     if len(values) == 1 and rank > 1:
         return (spec_input[0],) + values * (rank - 1)
+    from ..render.units import plural, shape_str
+
     raise UsageError(
-        f"--input {text} has {len(values)} values but the spec's input "
-        f"{'x'.join(map(str, spec_input))} has {rank} axes",
-        hints=(f"give {rank} values (channels first), {rank - 1} spatial sizes, or one size",))
+        f"--input {text} has {plural(len(values), 'value')} but the spec's input "
+        f"{shape_str(spec_input)} has {plural(rank, 'axis')}",
+        hints=((f"give {plural(rank, 'value')} (channels first), "
+                f"{plural(rank - 1, 'spatial size')}, or one size"),) if rank > 1 else ())
+
+
+def parse_input(text: str, what: str = "--input") -> tuple[int, ...]:
+    """``--input`` as sizes: ASCII digits separated by ``x`` (or ``X``, ``×``, ``,``),
+    each from 1 to :data:`MAX_INT_DIGITS` digits.
+
+    >>> parse_input("3x224x224"), parse_input("224")
+    ((3, 224, 224), (224,))
+    """
+    from ..render.units import parse_shape
+
+    try:
+        values = parse_shape(text)
+    except ValueError as exc:
+        raise UsageError(f"{what} {exc}") from None
+    for value in values:
+        if value < 1:
+            raise UsageError(f"{what} {text}: every size must be >= 1")
+        if value >= 10**MAX_INT_DIGITS:
+            raise UsageError(f"{what} {text}: a size has {len(str(value))} digits, over the "
+                             f"limit of {MAX_INT_DIGITS} (the largest integer a spec may hold)")
+    return values
 
 
 # ---------------------------------------------------------------- load + analyse
@@ -186,14 +275,23 @@ def load_spec(spec: str, settings: Settings) -> "Network":
     return load_network(spec, settings.limits())
 
 
-def analyse_network(net: "Network", settings: Settings, input_text: str | None = None) -> "Report":
-    """Analyse a loaded network with the settings; print its warnings to stderr."""
+def analyse_network(net: "Network", settings: Settings, input_text: str | None = None,
+                    input_label: str | None = None) -> "Report":
+    """Analyse a loaded network with the settings; print its warnings to stderr.  An
+    error of the analysis at a given ``--input`` says so in a note (``input_label``,
+    default ``--input TEXT``)."""
     from ..analysis import analyze
+    from ..errors import CnncalcError
 
-    shape = input_shape(input_text if input_text is not None else settings.input,
-                        net.input_shape)
-    report = analyze(net, shape, batch=settings.batch, dtype=settings.dtype.value,
-                     strict=True if settings.strict else None)
+    text = input_text if input_text is not None else settings.input
+    shape = input_shape(text, net.input_shape)
+    try:
+        report = analyze(net, shape, batch=settings.batch, dtype=settings.dtype.value,
+                         strict=True if settings.strict else None)
+    except CnncalcError as exc:
+        if text is not None:
+            raise exc.located(notes=(f"at {input_label or f'--input {text}'}",)) from None
+        raise
     print_warnings(report)
     return report
 
@@ -213,15 +311,50 @@ def print_warnings(report: "Report") -> None:
 
 # ---------------------------------------------------------------- output
 def message(text: str) -> None:
-    """A line for people on stderr (never mixed into the data on stdout)."""
-    sys.stderr.write(text + "\n")
-    sys.stderr.flush()
+    """A line for people on stderr (never mixed into the data on stdout); control
+    characters (from a spec's ids, say) are shown escaped."""
+    from ..render.safe import safe_lines
+
+    try:
+        sys.stderr.write(safe_lines(text) + "\n")
+        sys.stderr.flush()
+    except (AttributeError, OSError, ValueError):  # stderr closed or full: the data matters
+        pass
 
 
 def write(text: str) -> None:
     """Data on stdout, as is (JSON, CSV, markdown)."""
     sys.stdout.write(text)
     sys.stdout.flush()
+
+
+def write_output(path: Path, data: str | bytes) -> None:
+    """Write an ``--output`` file: its folder is created when missing; a path that
+    names a folder is a usage error (exit 2); a file that cannot be written (no
+    permission, disk full) is the environment's (exit 3), with the path and the reason."""
+    prepare_output(path)
+    try:
+        if isinstance(data, bytes):
+            path.write_bytes(data)
+        else:
+            path.write_text(data, encoding="utf-8")
+    except OSError as exc:
+        raise output_failed(path, exc) from None
+
+
+def prepare_output(path: Path) -> None:
+    """Check an output path before anything is computed for it, creating its folder."""
+    if path.is_dir():
+        raise UsageError(f"--output {path} is a folder; give a file name")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise output_failed(path.parent, exc, "cannot create the folder") from None
+
+
+def output_failed(path: Path, exc: OSError, what: str = "cannot write") -> EnvironmentUnavailable:
+    """The error for an output file the environment would not let us write."""
+    return EnvironmentUnavailable(f"{path}: {what}: {exc.strerror or exc}")
 
 
 def console(settings: Settings | None = None,

@@ -25,7 +25,8 @@ import typer
 from ..errors import CnncalcError, UsageError
 from .base import app
 from .common import (InputOpt, MaxBytesOpt, MaxLayersOpt, NoColorOpt, Settings, SpecArg,
-                     TracebackOpt, console, input_shape, load_spec, print_warnings, write)
+                     TracebackOpt, console, input_shape, load_spec, print_warnings, write,
+                     write_output)
 from .common import TableJson, TableMarkdownJson, example_epilog
 
 
@@ -373,7 +374,7 @@ def graph(
         if output is None:
             write(text)
         else:
-            output.write_text(text)
+            write_output(output, text)
         return
     if format is GraphFormat.png and output is None:
         raise UsageError("--format png writes binary: give -o FILE.png")
@@ -381,7 +382,7 @@ def graph(
     if output is None:
         write(data.decode())
     else:
-        output.write_bytes(data)
+        write_output(output, data)
 
 
 # ------------------------------------------------------------------------ plot

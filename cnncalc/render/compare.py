@@ -7,10 +7,12 @@ at several input sizes (``compare resnet50 -i 224 -i 512``).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from fractions import Fraction
 from typing import Any, Callable
 
 from ..report import Report
 from . import units
+from .safe import safe_text
 from .text import csv_text, markdown_table, to_json
 
 
@@ -46,6 +48,7 @@ METRICS: tuple[Metric, ...] = (
     Metric("macs", "MACs", _total("macs")),
     Metric("flops", "FLOPs", _total("flops")),
     Metric("param_bytes", "param memory", _total("param_bytes"), "bytes"),
+    Metric("buffer_bytes", "buffer memory", _total("buffer_bytes"), "bytes"),
     Metric("activation_bytes", "activations (sum)", _total("activation_bytes"), "bytes"),
     Metric("peak_activation_bytes", "peak activations", _total("peak_activation_bytes"), "bytes"),
     Metric("receptive_field", "receptive field", _rf_size, "rf"),
@@ -54,12 +57,12 @@ METRICS: tuple[Metric, ...] = (
 
 def labels(reports: list[Report], sources: list[str]) -> list[str]:
     """Column names: network names, plus the input when one network repeats."""
-    names = [r.name for r in reports]
+    names = [safe_text(r.name) for r in reports]
     if len(set(names)) < len(names):
         sizes = [units.shape_str(r.input_shape) for r in reports]
         names = [f"{n} @{s}" for n, s in zip(names, sizes)]
     if len(set(names)) < len(names):
-        names = [f"{n} ({s})" for n, s in zip(names, sources)]
+        names = [f"{n} ({safe_text(s)})" for n, s in zip(names, sources)]
     return names
 
 
@@ -71,15 +74,15 @@ def _cell(metric: Metric, value: Any, exact: bool) -> str:
     if metric.kind == "bytes":
         return units.human_bytes(value, exact)
     if metric.kind in ("shape", "rf"):
-        return "x".join(str(v) for v in value)
-    return str(value)
+        return "x".join(units.int_text(v) if isinstance(v, int) else str(v) for v in value)
+    return safe_text(str(value))
 
 
-def ratio_value(metric: Metric, value: Any, base: Any) -> float | None:
-    """value / base for numeric metrics with a non-zero base, else None."""
-    if not metric.numeric or not base or value is None:
+def ratio_value(metric: Metric, value: Any, base: Any) -> Fraction | None:
+    """value / base exactly (any size) for numeric metrics with a non-zero base, else None."""
+    if not metric.numeric or value is None:
         return None
-    return value / base
+    return units.quotient(value, base)
 
 
 def grid(reports: list[Report], names: list[str], exact: bool) -> tuple[list[str], list[list[str]]]:
@@ -94,7 +97,7 @@ def grid(reports: list[Report], names: list[str], exact: bool) -> tuple[list[str
         row = [m.label, _cell(m, values[0], exact)]
         for v in values[1:]:
             ratio = ratio_value(m, v, values[0])
-            row += [_cell(m, v, exact), "" if ratio is None else f"x{ratio:.2f}"]
+            row += [_cell(m, v, exact), "" if ratio is None else f"x{units.short(ratio)}"]
         rows.append(row)
     return header, rows
 
@@ -109,8 +112,8 @@ def compare_table(reports: list[Report], names: list[str],
     header, rows = grid(reports, names, exact)
     table = Table(box=box.SIMPLE_HEAD, pad_edge=False, header_style="bold", show_edge=False,
                   padding=(0, 1, 0, 0), title_justify="left", title_style="dim",
-                  title=f"batch {reports[0].batch}, {reports[0].dtype}; ratios against "
-                        f"{names[0]}")
+                  title=Text(f"batch {reports[0].batch}, {reports[0].dtype}; ratios against "
+                             f"{names[0]}"))
     table.add_column("", style="bold")
     for i, head in enumerate(header[1:]):
         is_ratio = i % 2 == 1
@@ -131,7 +134,8 @@ def compare_dict(reports: list[Report], names: list[str], sources: list[str]) ->
     columns = []
     for name, source, r in zip(names, sources, reports):
         full = r.to_dict()
-        ratios = {m.key: ratio_value(m, m.value(r), m.value(base)) for m in METRICS if m.numeric}
+        ratios = {m.key: units.ratio_number(ratio_value(m, m.value(r), m.value(base)))
+                  for m in METRICS if m.numeric}
         columns.append({
             "label": name, "spec": source, "name": r.name, "source": r.source,
             "input_shape": full["input_shape"], "output_shape": full["output_shape"],
@@ -158,6 +162,6 @@ def compare_csv(reports: list[Report], names: list[str], sources: list[str]) -> 
         row += [m.value(r) for m in numeric]
         for m in numeric:
             q = ratio_value(m, m.value(r), m.value(reports[0]))
-            row.append("" if q is None else f"{q:.6g}")
+            row.append("" if q is None else units.significant(q))
         rows.append(row)
     return csv_text(header, rows)

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from ..errors import EnvironmentUnavailable
+from .safe import safe_text
 from .units import human, shape_str
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -139,11 +140,9 @@ def to_mermaid(d: Diagram) -> str:
     out = ["flowchart TD"]
     ids: dict[tuple[str, ...], str] = {}
 
-    def quote(text: str) -> str:
-        return '"' + text.replace('"', "#quot;") + '"'
-
     def node(n: DiagramNode, depth: int) -> None:
-        out.append("  " * depth + f"{n.key}[{quote('<br/>'.join(n.lines))}]")
+        label = '"' + "<br/>".join(mermaid_text(line) for line in n.lines) + '"'
+        out.append("  " * depth + f"{n.key}[{label}]")
 
     def open_scope(scope: tuple[str, ...], depth: int) -> None:
         ids[scope] = f"s{len(ids)}"
@@ -157,8 +156,37 @@ def to_mermaid(d: Diagram) -> str:
     return "\n".join(out) + "\n"
 
 
+#: characters a Mermaid label would read as markup, and their entity codes ("#" first)
+_MERMAID_ENTITIES = (("#", "#35;"), ('"', "#quot;"), ("<", "#60;"), (">", "#62;"),
+                     ("&", "#38;"), ("`", "#96;"))
+
+
+def mermaid_text(text: str) -> str:
+    """One line of a Mermaid label: control characters escaped (:func:`safe_text`), then
+    every character Mermaid or its HTML labels would interpret as an entity code.
+
+    >>> mermaid_text('a"<b>#1')
+    'a#quot;#60;b#62;#35;1'
+    """
+    out = safe_text(text)
+    for char, code in _MERMAID_ENTITIES:
+        out = out.replace(char, code)
+    return out
+
+
+def quote(text: str) -> str:
+    """A quoted Mermaid label of one line."""
+    return '"' + mermaid_text(text) + '"'
+
+
+def _dot_escape(text: str) -> str:
+    """Text inside a DOT string: control characters escaped (:func:`safe_text`), then
+    backslashes (so no ``\\n``/``\\l`` escape of DOT's is formed) and quotes."""
+    return safe_text(text).replace("\\", "\\\\").replace('"', '\\"')
+
+
 def _dot_str(text: str) -> str:
-    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    return '"' + _dot_escape(text) + '"'
 
 
 def to_dot(d: Diagram) -> str:
@@ -170,7 +198,7 @@ def to_dot(d: Diagram) -> str:
     count = [0]
 
     def node(n: DiagramNode, depth: int) -> None:
-        label = _dot_str("\n".join(n.lines)).replace("\n", "\\n")
+        label = '"' + "\\n".join(_dot_escape(line) for line in n.lines) + '"'
         out.append("  " * depth + f"{n.key} [label={label}];")
 
     def open_scope(scope: tuple[str, ...], depth: int) -> None:

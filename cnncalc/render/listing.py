@@ -33,7 +33,9 @@ def plain_cells(row: list[str]) -> list[Any]:
     """Cells as rich Text, so that ``list[int]`` is not read as console markup."""
     from rich.text import Text
 
-    return [Text(c) for c in row]
+    from .safe import safe_text
+
+    return [Text(safe_text(str(c))) for c in row]
 
 
 # ------------------------------------------------------------------------ ops
@@ -48,7 +50,7 @@ def ops_table(infos: list[dict[str, Any]]):  # type: ignore[no-untyped-def]
     from rich import box
     from rich.table import Table
 
-    table = Table(box=box.SIMPLE_HEAD, pad_edge=False, header_style="bold")
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False, header_style="bold")
     table.add_column("op", style="cyan", no_wrap=True)
     table.add_column("family", no_wrap=True)
     table.add_column("summary", ratio=3)
@@ -139,7 +141,7 @@ def zoo_table(entries: list[dict[str, Any]], exact: bool = False):  # type: igno
     from rich import box
     from rich.table import Table
 
-    table = Table(box=box.SIMPLE_HEAD, pad_edge=False, header_style="bold")
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False, header_style="bold")
     for h in ZOO_HEADER:
         table.add_column(h, justify="right" if h in ("params", "MACs") else "left",
                          style="cyan" if h == "name" else None, no_wrap=h != "title")

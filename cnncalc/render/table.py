@@ -18,7 +18,8 @@ from rich.text import Text
 
 from ..report import LayerReport, Report
 from . import units
-from .views import View
+from .safe import safe_text
+from .views import View, memory_text
 
 
 def depth(row: LayerReport) -> int:
@@ -29,7 +30,7 @@ def depth(row: LayerReport) -> int:
 
 def header_text(report: Report) -> Text:
     """``LeNet-5  1x32x32 -> 10  (batch 1, float32)``."""
-    text = Text(report.name, style="bold")
+    text = Text(safe_text(report.name), style="bold")
     text.append(f"  {units.shape_str(report.input_shape)} -> "
                 f"{units.shape_str(report.output_shape)}")
     text.append(f"  (batch {report.batch}, {report.dtype})", style="dim")
@@ -148,7 +149,7 @@ def layer_table(report: Report, view: View, exact: bool = False) -> LayerGrid:
     for i, row in enumerate(layers):
         cells = [c.cell(row, report, exact) for c in cols]
         if cols[0].key == "id":
-            cells[0] = "  " * depth(row) + row.id
+            cells[0] = "  " * depth(row) + safe_text(row.id)
         rows.append(cells)
         styles.append("dim" if row.shorthand else "")
         nxt = layers[i + 1] if i + 1 < len(layers) else None
@@ -163,16 +164,20 @@ def layer_table(report: Report, view: View, exact: bool = False) -> LayerGrid:
 
 
 def totals_lines(report: Report, exact: bool = False) -> list[tuple[str, str]]:
-    """(label, text) pairs of the network totals shown under the ``summary`` table."""
+    """(label, text) pairs of the network totals shown under the ``summary`` table.
+
+    Param memory is the parameters' alone; buffers (batchnorm running statistics) are
+    counted and sized on a line of their own, as ``params`` and ``compare`` show them."""
     t = report.totals
     detail = [f"{units.human(t.trainable_params, True)} trainable"]
     if t.fixed_params:
         detail.append(f"{units.human(t.fixed_params, True)} fixed")
+    lines = [("params", (f"{units.human(t.params, exact)} ({', '.join(detail)}); param memory "
+                         f"{units.human_bytes(t.param_bytes, exact)} as {report.dtype}"))]
     if t.buffers:
-        detail.append(f"{units.human(t.buffers, True)} in buffers")
-    return [
-        ("params", f"{units.human(t.params, exact)} ({', '.join(detail)}); "
-                   f"{units.human_bytes(t.param_bytes + t.buffer_bytes, exact)} as {report.dtype}"),
+        lines.append(("buffers", (f"{units.human(t.buffers, exact)}; buffer memory "
+                                  f"{units.human_bytes(t.buffer_bytes, exact)}")))
+    return lines + [
         ("MACs", units.human(t.macs, exact)),
         ("FLOPs", units.human(t.flops, exact)),
         ("memory", f"input {units.human_bytes(t.input_bytes, exact)}, activations "
@@ -211,7 +216,7 @@ def rf_text(report: Report) -> str:
     if rf is None:
         return "none (the input has no spatial axes)"
     size = "x".join(units.num(v) for v in rf.size)
-    text = (f"{size} at {report.receptive_field_layer} (jump {units.axes(rf.jump)}, "
+    text = (f"{size} at {safe_text(str(report.receptive_field_layer))} (jump {units.axes(rf.jump)}, "
             f"start {units.axes(rf.start)})")
     return text if rf.aligned else text + "; * merged paths whose centres do not align"
 
@@ -224,6 +229,8 @@ def report_renderable(report: Report, view: View, exact: bool = False) -> Render
         parts += [Text(""), totals_grid(report, exact)]
     elif view.name == "rf":
         parts += [Text(""), Text.assemble(("receptive field ", "bold"), rf_text(report))]
+    elif view.name == "params":
+        parts += [Text(""), Text(memory_text(report, exact))]
     elif view.name == "flops" and report.totals.flops:
         parts += [Text(""), Text("FLOPs by category", style="bold"),
                   breakdown_grid(dict(report.totals.flops_breakdown), exact)]

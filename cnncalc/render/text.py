@@ -14,7 +14,8 @@ import json
 from typing import Any, Iterable, Sequence
 
 from ..report import Report
-from .views import Column, View, json_subset, raw
+from .safe import safe_text
+from .views import Column, View, json_subset, memory_text, raw
 
 
 def to_json(data: Any) -> str:
@@ -44,7 +45,7 @@ def report_csv(report: Report, view: View) -> str:
 
 
 def _md_cell(text: Any) -> str:
-    return str(text).replace("|", "\\|").replace("\n", " ")
+    return safe_text(str(text).replace("\n", " ")).replace("|", "\\|")
 
 
 def markdown_table(header: Sequence[str], rows: Iterable[Sequence[Any]],
@@ -66,7 +67,10 @@ def report_markdown(report: Report, view: View, exact: bool) -> str:
         footer[0] = view.footer_label
         rows.append([f"**{f}**" if f else "" for f in footer])
     right = [c.kind in ("count", "bytes", "percent") for c in cols]
-    title = (f"**{report.name}**: input {'x'.join(map(str, report.input_shape))}, "
+    title = (f"**{_md_cell(report.name)}**: input {'x'.join(map(str, report.input_shape))}, "
              f"output {'x'.join(map(str, report.output_shape))}, batch {report.batch}, "
              f"{report.dtype}\n\n")
-    return title + markdown_table([c.header for c in cols], rows, right) + "\n"
+    body = title + markdown_table([c.header for c in cols], rows, right) + "\n"
+    if view.name == "params":
+        body += f"\n{memory_text(report, exact)}\n"
+    return body

@@ -16,6 +16,7 @@ from typing import Any, Callable, Literal
 
 from ..report import LayerReport, Report
 from . import units
+from .safe import safe_text
 
 Kind = Literal["text", "shape", "shapes", "count", "bytes", "rf", "percent"]
 
@@ -58,7 +59,7 @@ def show(kind: Kind, value: Any, exact: bool, report: Report | None = None) -> s
         return " + ".join(units.shape_str(s) for s in value)
     if kind == "percent":
         return units.percent(value, report.totals.macs if report else 0)
-    return str(value)
+    return safe_text(str(value))
 
 
 def raw(kind: Kind, value: Any) -> Any:
@@ -120,9 +121,9 @@ FIXED = Column("fixed_params", "fixed", _attr("fixed_params"), "count", _totals(
                optional=True)
 BUFFERS = Column("buffers", "buffers", _attr("buffers"), "count", _totals("buffers"), optional=True)
 BUFFERS_RAW = Column("buffers", "buffers", _attr("buffers"), "count", table=False)
-PARAM_BYTES = Column("param_bytes", "param mem", _attr("param_bytes"), "bytes",
+PARAM_BYTES = Column("param_bytes", "param memory", _attr("param_bytes"), "bytes",
                      _totals("param_bytes"))
-PARAM_BYTES_RAW = Column("param_bytes", "param mem", _attr("param_bytes"), "bytes",
+PARAM_BYTES_RAW = Column("param_bytes", "param memory", _attr("param_bytes"), "bytes",
                          _totals("param_bytes"), table=False)
 MACS = Column("macs", "MACs", _attr("macs"), "count", _totals("macs"))
 MAC_SHARE = Column("macs_share", "% MACs", _attr("macs"), "percent", table=True)
@@ -189,6 +190,16 @@ VIEWS: dict[str, View] = {
                                 RF_ALIGNED, ACT_BYTES, PARAM_BYTES_RAW, BLOCK),
                     (), ()),
 }
+
+def memory_text(report: Report, exact: bool = False) -> str:
+    """``param memory 44.59 MiB, buffer memory 37.58 KiB as float32``: the one wording
+    of parameter and buffer memory (summary, params; compare has the same two rows)."""
+    t = report.totals
+    text = f"param memory {units.human_bytes(t.param_bytes, exact)}"
+    if t.buffers:
+        text += f", buffer memory {units.human_bytes(t.buffer_bytes, exact)}"
+    return f"{text} as {report.dtype}"
+
 
 #: report-level keys every command's JSON keeps
 HEADER_FIELDS = ("name", "source", "input_shape", "output_shape", "batch", "dtype")

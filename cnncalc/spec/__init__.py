@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import difflib
 import gc
+import stat
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from pydantic import ValidationError
 
@@ -16,45 +16,102 @@ from .diagnose import explain
 from .expand import expand
 from .schema import SPEC_VERSION, Spec
 from .yamlio import DEFAULT_LIMITS, Limits, MDict, load_yaml_bytes
-from .zoo import zoo_names, zoo_path
+from .zoo import suggest, suggest_file, zoo_path
 
 __all__ = ["Limits", "load_network", "parse_network", "read_source"]
 
 
 def read_source(source: str | Path, limits: Limits = DEFAULT_LIMITS) -> tuple[bytes, str]:
-    """The bytes and display name of a path, ``-`` (stdin) or a built-in name."""
+    """The bytes and display name of a path, ``-`` (stdin) or a built-in name.
+
+    Only regular files are opened (a FIFO would block in ``open()``, a device never
+    ends); ``-`` and ``/dev/stdin`` read stdin.  Reads are bounded by ``max_bytes``."""
     text = str(source)
-    if text == "-":
-        data = sys.stdin.buffer.read(limits.max_bytes + 1)
-        return data, "<stdin>"
+    if not text.strip():
+        raise UsageError("SPEC is empty; give a spec file, `-` for stdin or a built-in name "
+                         "(`cnncalc zoo` lists them)")
+    if "\x00" in text:
+        raise UsageError("SPEC contains a NUL character, which no file name can hold")
+    if text in ("-", "/dev/stdin"):
+        return _read_stdin(limits), "<stdin>"
     path = Path(text)
-    if not path.exists() and "/" not in text and not text.endswith((".yaml", ".yml")):
+    if not _exists(path) and "/" not in text and not text.endswith((".yaml", ".yml")):
         zoo = zoo_path(text)
         if zoo is not None:
             return zoo.read_bytes(), f"{text}.yaml"
-        near = difflib.get_close_matches(text, zoo_names(), n=1)
-        hint = f"; did you mean the built-in '{near[0]}'?" if near else ""
-        raise UsageError(f"'{text}' is neither a file nor a built-in spec{hint} "
+        raise UsageError(f"'{text}' is neither a file nor a built-in spec{suggest(text)} "
                          "(`cnncalc zoo` lists the built-ins)")
-    if not path.exists():
-        raise UsageError(f"{text}: no such file")
-    if path.is_dir():
-        raise UsageError(f"{text} is a folder; give a spec file (or use `cnncalc check` on folders)")
     try:
-        size = path.stat().st_size
-        if size > limits.max_bytes:
-            raise LimitError(f"the file is {size:,} bytes, over the limit of {limits.max_bytes:,}",
-                             loc=Loc(text, 1, 1),
-                             hints=("raise the limit with --max-bytes if the file is genuine",))
-        with path.open("rb") as f:  # bounded: /dev/zero or a FIFO report size 0
-            data = f.read(limits.max_bytes + 1)
-        if len(data) > limits.max_bytes:
-            raise LimitError(f"the file is more than {limits.max_bytes:,} bytes, over the limit",
-                             loc=Loc(text, 1, 1),
-                             hints=("raise the limit with --max-bytes if the file is genuine",))
-        return data, text
+        info = path.stat()
+    except FileNotFoundError:
+        raise UsageError(f"{text}: no such file{suggest_file(path)}") from None
     except OSError as exc:
         raise UsageError(f"{text}: cannot read: {exc.strerror}") from None
+    if stat.S_ISDIR(info.st_mode):
+        raise UsageError(f"{text} is a folder; give a spec file (or use `cnncalc check` on folders)")
+    if not stat.S_ISREG(info.st_mode):
+        raise UsageError(f"{text} is not a regular file ({_file_kind(info.st_mode)}); "
+                         "cnncalc reads spec files, or stdin with `-` (e.g. `cmd | cnncalc "
+                         "summary -`)")
+    if info.st_size > limits.max_bytes:
+        raise LimitError(f"the file is {info.st_size:,} bytes, over the limit of "
+                         f"{limits.max_bytes:,}", loc=Loc(text, 1, 1),
+                         hints=("raise the limit with --max-bytes if the file is genuine",))
+    try:
+        with path.open("rb") as f:
+            data = read_bounded(f, limits.max_bytes)
+    except OSError as exc:
+        raise UsageError(f"{text}: cannot read: {exc.strerror}") from None
+    if len(data) > limits.max_bytes:
+        raise LimitError(f"the file is more than {limits.max_bytes:,} bytes, over the limit",
+                         loc=Loc(text, 1, 1),
+                         hints=("raise the limit with --max-bytes if the file is genuine",))
+    return data, text
+
+
+#: bytes per read: a user-given limit is never allocated up front
+READ_CHUNK = 1 << 20
+
+
+def read_bounded(stream: BinaryIO, max_bytes: int) -> bytes:
+    """At most ``max_bytes + 1`` bytes of ``stream``, read in chunks (so that a huge
+    ``--max-bytes`` costs nothing until the data is really there)."""
+    parts: list[bytes] = []
+    left = max_bytes + 1
+    while left > 0:
+        chunk = stream.read(min(READ_CHUNK, left))
+        if not chunk:
+            break
+        parts.append(chunk)
+        left -= len(chunk)
+    return b"".join(parts)
+
+
+def _read_stdin(limits: Limits) -> bytes:
+    stream = getattr(sys.stdin, "buffer", None)
+    if stream is None:
+        raise UsageError("SPEC is `-` but stdin is closed; pipe a spec in (`cat net.yaml | "
+                         "cnncalc summary -`) or give a file")
+    try:
+        data = read_bounded(stream, limits.max_bytes)
+    except (OSError, ValueError) as exc:  # ValueError: a closed file object
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else "it is closed"
+        raise UsageError(f"cannot read stdin: {reason}") from None
+    return data  # over the limit when longer than max_bytes: load_yaml_bytes says so
+
+
+def _exists(path: Path) -> bool:
+    """``path.exists()``, False for a name the file system cannot even look up (too long)."""
+    try:
+        return path.exists()
+    except (OSError, ValueError):
+        return False
+
+
+def _file_kind(mode: int) -> str:
+    kinds = ((stat.S_ISFIFO, "a FIFO"), (stat.S_ISCHR, "a character device"),
+             (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket"))
+    return next((name for test, name in kinds if test(mode)), "not a plain file")
 
 
 def parse_network(data: bytes, file: str, limits: Limits = DEFAULT_LIMITS) -> Network:

@@ -9,7 +9,8 @@ from types import ModuleType
 
 from ..errors import EnvironmentUnavailable
 
-INSTALL_HINT = "pip install 'cnncalc[torch]'  (or install torch first, e.g. pip install torch)"
+INSTALL_HINT = ("install torch as the README's 'Installing the torch extra' shows: a CPU build "
+                "first (pip install torch==2.13.0), then pip install 'cnncalc[torch]'")
 
 
 def require_torch() -> ModuleType:
