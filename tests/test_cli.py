@@ -491,11 +491,7 @@ def _example_folder(tmp: Path) -> Path:
 
 #: commands of other engineers' modules whose documented example fails today (issue 11):
 #: the lead flips these at merge; strict, so a fixed one is noticed
-KNOWN_FAILING: dict[str, str] = {
-    "cnncalc schema --output .vscode/cnncalc.schema.json":
-        "issue 11: schema --output into a missing folder exits 2 (cli/checkcmds.py writes "
-        "without creating the folder; cli.common.write_output does)",
-}
+KNOWN_FAILING: dict[str, str] = {}
 #: timing commands measure for seconds by default; the examples run with the least
 #: measuring (every option of the example still parsed and used)
 QUICK_TIMING = " --warmup 0 --iters 1"

@@ -132,20 +132,31 @@ def test_docs_diff_example_is_what_cnncalc_prints() -> None:
 
 
 # ------------------------------------------------ large figures, escaped labels
-def test_figures_too_large_for_a_float(tmp_path: Path) -> None:
-    batch = "1" + "0" * 320  # every count times 10^320: past a float's range
+def test_figures_too_large_for_a_float() -> None:
+    """Every count times 10^320 (past a float's range): the renderers stay exact.  (The
+    CLI caps --batch at the spec's 30 digits; the library takes any batch.)"""
+    from cnncalc.diff import diff_reports
+    from cnncalc.render.check import diff_json, diff_markdown
+
+    batch = 10**320
+    old, new = (cnncalc.analyze(cnncalc.load(n), batch=batch) for n in ("lenet5", "alexnet"))
+    d = diff_reports(old, new, "lenet5", "alexnet")
+    assert "| macs | 3.28e325 | 7.14e328 | +7.14e328 | +217576.7% |" in diff_markdown(d)
+    data = json.loads(diff_json(d))
+    macs, lenet = data["totals"]["macs"], cnncalc.analyze(cnncalc.load("lenet5")).totals.macs
+    assert macs["old"] == lenet * batch and macs["delta"] == macs["new"] - macs["old"]
+    assert f"| macs | {lenet * batch:,} |" in diff_markdown(d, exact=True)
+
+
+def test_the_largest_cli_batch_is_exact_in_every_format() -> None:
+    batch = "9" * 30
     for form in ("table", "markdown", "json"):
         result = runner.invoke(app, ["diff", "lenet5", "alexnet", "--batch", batch, "-f", form])
         assert result.exit_code == 0, (form, result.output)
-    md = runner.invoke(app, ["diff", "lenet5", "alexnet", "--batch", batch, "-f", "markdown"])
-    assert "| macs | 3.28e325 | 7.14e328 | +7.14e328 | +217576.7% |" in md.stdout
     data = json.loads(runner.invoke(app, ["diff", "lenet5", "alexnet", "--batch", batch,
                                           "-f", "json"]).stdout)
-    macs, lenet = data["totals"]["macs"], cnncalc.analyze(cnncalc.load("lenet5")).totals.macs
-    assert macs["old"] == lenet * 10**320 and macs["delta"] == macs["new"] - macs["old"]
-    wide = runner.invoke(app, ["diff", "lenet5", "alexnet", "--batch", batch, "--exact",
-                               "-f", "markdown"])
-    assert wide.exit_code == 0 and f"| macs | {lenet * 10**320:,} |" in wide.stdout
+    lenet = cnncalc.analyze(cnncalc.load("lenet5")).totals.macs
+    assert data["totals"]["macs"]["old"] == lenet * int(batch)
 
 
 def test_huge_percentages_are_exact() -> None:
@@ -191,10 +202,19 @@ def test_code_span_holds_backticks() -> None:
 def test_json_of_figures_past_pythons_int_to_str_limit() -> None:
     import sys
 
-    batch = "9" * 4299  # MACs then have more than 4,300 digits
+    from cnncalc.diff import diff_reports
+    from cnncalc.render.check import diff_json
+
+    batch = "9" * 4299  # MACs then have more than 4,300 digits (the library takes any batch)
     limit = sys.get_int_max_str_digits()
-    result = runner.invoke(app, ["diff", "lenet5", "alexnet", "--batch", batch, "-f", "json"])
-    assert result.exit_code == 0, result.output
+    sys.set_int_max_str_digits(0)
+    try:
+        reports = [cnncalc.analyze(cnncalc.load(n), batch=int(batch)) for n in ("lenet5", "alexnet")]
+    finally:
+        sys.set_int_max_str_digits(limit)
+
+    class result:  # the JSON the diff command prints
+        stdout = diff_json(diff_reports(*reports, "lenet5", "alexnet"))
     assert sys.get_int_max_str_digits() == limit  # restored
     sys.set_int_max_str_digits(0)
     try:

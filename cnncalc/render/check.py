@@ -627,7 +627,7 @@ def _what(c: LayerChange) -> str:
 
 def _headline(d: ReportDiff) -> str:
     counts = ", ".join(f"{d.count(k)} {k}" for k in ("added", "removed", "changed"))
-    return (f"{visible(d.old_label)} -> {visible(d.new_label)}: {counts} layer(s), "
+    return (f"{visible(d.old_label)} -> {visible(d.new_label)}: layers {counts}, "
             f"{d.count('same')} unchanged; output {_shape(d.old.output_shape)} -> "
             f"{_shape(d.new.output_shape)}")
 

@@ -1,0 +1,160 @@
+"""A sweep of hostile and extreme inputs across every command: whatever a user types ends
+in a verdict (0), a failed check (1), a located error (2) or an environment refusal (3) —
+never an internal error (70), a traceback, a hang or a signal.
+
+The corpus holds members of each class the reliability sweep named (non-finite numbers,
+figures past a float, deep nesting, reserved or colliding names, hostile strings, absurd
+sizes, paths that are not files); the same classes have their own focused tests elsewhere.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from cnncalc.cli import app
+
+HEAD = "cnncalc: 1\ninput: [3, 32, 32]\n"
+BIG = "9" * 29  # just inside the spec's 30-digit integer limit
+
+SPECS: dict[str, str] = {
+    "inf_expect": HEAD + "layers: [{op: conv, out: 8, k: 3}]\nexpect: {params: .inf}\n",
+    "e400_expect": HEAD + "layers: [{op: conv, out: 8, k: 3}]\nexpect: {macs: 1e400}\n",
+    "nan_expect": HEAD + "layers: [{op: conv, out: 8, k: 3}]\nexpect: {flops: .nan}\n",
+    "minus_inf_budget": HEAD + "layers: [{op: conv, out: 8, k: 3}]\nexpect: {max_params: -.inf}\n",
+    "layer_inf_expect": HEAD + "layers: [{id: c, op: conv, out: 8, k: 3}]\n"
+                        "expect: {layers: {c: {macs: 1e999}}}\n",
+    "huge_dims": f"cnncalc: 1\ninput: [3, {BIG}, {BIG}]\n"
+                 f"layers: [{{op: conv, out: {BIG}, k: 3}}, relu, {{op: maxpool, k: 2}}]\n",
+    "huge_expr": HEAD + f"tables: {{w: {BIG}}}\nlayers: [{{op: conv, out: '${{w*w}}', k: 3}}]\n",
+    "huge_linear": f"cnncalc: 1\ninput: [{BIG}]\nlayers: [{{op: linear, out: {BIG}}}]\n",
+    "eps_nan": HEAD + "layers: [{op: batchnorm, eps: .nan}]\n",
+    "momentum_inf": HEAD + "layers: [{op: batchnorm, momentum: .inf}]\n",
+    "dropout_nan": HEAD + "layers: [{op: dropout, p: .nan}]\n",
+    "block_chain": "cnncalc: 1\ninput: [3, 8, 8]\nblocks:\n"
+                   + "".join(f"  b{i}:\n    layers: [b{i + 1}]\n" for i in range(400))
+                   + "  b400:\n    layers: [relu]\nlayers: [b0]\n",
+    "deep_parens": HEAD + "layers: [{op: conv, out: '${" + "(" * 2000 + "1" + ")" * 2000
+                   + "}', k: 1}]\n",
+    "long_sum": HEAD + "layers: [{op: conv, out: '${" + "+".join(["1"] * 20000) + "}', k: 1}]\n",
+    "self_alias": HEAD + "tables: {t: &x [*x]}\nlayers: [relu]\n",
+    "ctrl_strings": HEAD + 'name: "\\e[31m\\a\\0\\x9b"\nlayers: [{id: "\\e[2J", op: relu}]\n',
+    "reserved_ids": HEAD + "layers: [{id: forward, op: relu}, {id: forward_, op: relu},"
+                    " {id: training, op: relu}, {id: parameters, op: relu}]\n",
+    "id_newline": HEAD + 'layers: [{id: "a\\n", op: relu}]\n',
+    "long_id": HEAD + "layers: [{id: " + "a" * 50_000 + ", op: relu}]\n",
+    "version_float": "cnncalc: 1.0\ninput: [3, 8, 8]\nlayers: [relu]\n",
+    "tables_true_one": HEAD + "tables: {1: 3, yes: 4}\nlayers: [relu]\n",
+    "transposed": "cnncalc: 1\ninput: [3, 8, 8]\nlayers: [{op: conv_transpose, out: 4, k: 3, "
+                  "stride: 2}]\n",
+    "instancenorm_1x1": "cnncalc: 1\ninput: [3, 1, 1]\nlayers: [{op: instancenorm}]\n",
+    "linear_bn": "cnncalc: 1\ninput: [8]\nlayers: [{op: linear, out: 4, bn: true}]\n",
+}
+
+#: commands that take one SPEC and analyse it; torch ones only where torch is installed
+SPEC_COMMANDS = ["summary", "shapes", "params", "flops", "rf", "explain", "graph", "check"]
+ALLOWED = {0, 1, 2, 3}
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("hostile")
+    for name, text in SPECS.items():
+        (folder / f"{name}.yaml").write_text(text, encoding="utf-8")
+    return folder
+
+
+def _assert_verdict(args: list[str]) -> None:
+    result = runner.invoke(app, args)
+    text = (result.stderr or "") + (result.stdout or "")
+    assert result.exit_code in ALLOWED, (args[:3], result.exit_code, text[-600:])
+    assert "internal error" not in text and "Traceback" not in text, (args[:3], text[-600:])
+    if result.exit_code == 2:
+        assert "error" in result.stderr, (args[:3], result.stderr[-300:])
+
+
+@pytest.mark.parametrize("command", SPEC_COMMANDS)
+@pytest.mark.parametrize("name", sorted(SPECS))
+def test_every_command_gives_a_verdict(corpus: Path, command: str, name: str) -> None:
+    _assert_verdict([command, str(corpus / f"{name}.yaml")])
+
+
+@pytest.mark.parametrize("name", sorted(SPECS))
+def test_check_writes_its_reports_whatever_the_spec(corpus: Path, tmp_path: Path,
+                                                    name: str) -> None:
+    junit = tmp_path / "out.xml"
+    _assert_verdict(["check", str(corpus / f"{name}.yaml"), "--junit", str(junit)])
+    import xml.etree.ElementTree as ET
+
+    ET.parse(junit)  # written, and well-formed
+
+
+def test_one_folder_of_every_hostile_spec_is_checked_file_by_file(corpus: Path) -> None:
+    result = runner.invoke(app, ["check", str(corpus)])
+    assert result.exit_code == 2, result.stderr[-500:]
+    assert "internal error" not in result.stderr
+
+
+@pytest.mark.parametrize("args", [
+    ["summary", "lenet5", "--batch", "9" * 307],
+    ["flops", "lenet5", "--batch", "9" * 40, "--format", "markdown"],
+    ["compare", "lenet5", "resnet18", "--batch", "9" * 40],
+    ["summary", "lenet5", "--input", "3 224 224"],
+    ["summary", "lenet5", "--input", "\u0663\u0662"],
+    ["summary", "lenet5", "--batch", "\uff13"],
+    ["summary", "lenet5", "--max-bytes", "99999999999999"],
+    ["summary", "lenet5", "--max-bytes", "1e22"],
+    ["summary", ""],
+    ["check", ""],
+    ["compare", "lenet5", "--input", "28", "--input", "32"],
+    ["solve", "stride", "--input", str(10**18), "--k", "3", "-o", "5"],
+    ["solve", "kernel", "--input", str(10**15), "-o", "5"],
+    ["solve", "pad", "--input", "9" * 77, "--k", "3", "-o", "5"],
+    ["sizes", "lenet5", "--range", "1:1000000000000"],
+    ["calc", "conv", "--input", "3x32x32", "--out", "8", "--k", "0"],
+], ids=lambda a: " ".join(x[:12] for x in a)[:60])
+def test_hostile_options_get_a_verdict(args: list[str]) -> None:
+    _assert_verdict(args)
+
+
+def test_check_refuses_a_glob_that_leaves_the_folder(corpus: Path) -> None:
+    _assert_verdict(["check", str(corpus), "--glob", "/etc/*"])
+    _assert_verdict(["check", str(corpus), "--glob", "../*"])
+
+
+@pytest.mark.parametrize("suffix", ["missing/deeper/x.dot", "x.txt"])
+def test_output_paths_get_a_verdict(tmp_path: Path, suffix: str) -> None:
+    _assert_verdict(["graph", "lenet5", "--output", str(tmp_path / suffix)])
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no FIFOs on this platform")
+def test_a_fifo_as_a_spec_does_not_block(tmp_path: Path) -> None:
+    fifo = tmp_path / "spec.yaml"
+    os.mkfifo(fifo)
+    proc = subprocess.run([sys.executable, "-m", "cnncalc", "summary", str(fifo)],
+                          capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
+    assert proc.returncode == 2, proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_a_closed_stdin_is_a_clear_error() -> None:
+    proc = subprocess.run([sys.executable, "-m", "cnncalc", "shapes", "-"], capture_output=True,
+                          text=True, timeout=60, stdin=subprocess.DEVNULL, close_fds=True,
+                          preexec_fn=lambda: os.close(0))
+    assert proc.returncode == 2, proc.stderr
+    assert "Traceback" not in proc.stderr and "internal error" not in proc.stderr
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="no /dev/full")
+def test_a_full_disk_on_stdout_is_not_a_bug() -> None:
+    with open("/dev/full", "w") as full:
+        proc = subprocess.run([sys.executable, "-m", "cnncalc", "summary", "lenet5"],
+                              stdout=full, stderr=subprocess.PIPE, text=True, timeout=60)
+    assert proc.returncode not in (0, 70), proc.stderr
+    assert "Traceback" not in proc.stderr and "internal error" not in proc.stderr
