@@ -776,11 +776,34 @@ def test_a_closed_stdin_is_a_usage_error() -> None:
 
 
 @pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no FIFOs here")
-def test_a_fifo_is_refused_before_it_is_opened(tmp_path: Path) -> None:
+def test_a_fifo_with_no_writer_never_blocks(tmp_path: Path) -> None:
     fifo = tmp_path / "spec.fifo"
     os.mkfifo(fifo)
     done = _cli("summary", str(fifo))  # the timeout is the hang guard: open() would block
-    assert done.returncode == 2 and "is not a regular file (a FIFO)" in done.stderr
+    assert done.returncode == 2 and "is a FIFO that nothing wrote to" in done.stderr
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no FIFOs here")
+def test_a_fifo_with_a_writer_is_read_like_process_substitution(tmp_path: Path) -> None:
+    """``cnncalc shapes <(cat spec.yaml)``: the shell hands over a FIFO with a writer.  The
+    writer here is a thread whose ``open()`` waits for the reader (it counts as a writer
+    from the moment it calls, long before the child interpreter has started)."""
+    import threading
+
+    spec = (REPO / "specs" / "lenet5.yaml").read_bytes()
+    fifo = tmp_path / "spec.fifo"
+    os.mkfifo(fifo)
+
+    def write() -> None:
+        with open(fifo, "wb") as f:
+            f.write(spec)
+
+    writer = threading.Thread(target=write, daemon=True)
+    writer.start()
+    done = _cli("shapes", str(fifo), "-f", "json")
+    writer.join(timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["name"] == "LeNet-5"
 
 
 def test_dev_stdin_is_read_like_a_dash() -> None:

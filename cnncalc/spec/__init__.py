@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import os
 import stat
 import sys
 from pathlib import Path
@@ -24,8 +25,10 @@ __all__ = ["Limits", "load_network", "parse_network", "read_source"]
 def read_source(source: str | Path, limits: Limits = DEFAULT_LIMITS) -> tuple[bytes, str]:
     """The bytes and display name of a path, ``-`` (stdin) or a built-in name.
 
-    Only regular files are opened (a FIFO would block in ``open()``, a device never
-    ends); ``-`` and ``/dev/stdin`` read stdin.  Reads are bounded by ``max_bytes``."""
+    Regular files are read, and FIFOs (``<(cmd)``, ``mkfifo``) without ever blocking: a
+    FIFO that nobody writes to reads as empty instead of hanging in ``open()``.  Devices
+    and sockets are refused (a device may never end); ``-`` and ``/dev/stdin`` read stdin.
+    Reads are bounded by ``max_bytes``."""
     text = str(source)
     if not text.strip():
         raise UsageError("SPEC is empty; give a spec file, `-` for stdin or a built-in name "
@@ -49,6 +52,8 @@ def read_source(source: str | Path, limits: Limits = DEFAULT_LIMITS) -> tuple[by
         raise UsageError(f"{text}: cannot read: {exc.strerror}") from None
     if stat.S_ISDIR(info.st_mode):
         raise UsageError(f"{text} is a folder; give a spec file (or use `cnncalc check` on folders)")
+    if stat.S_ISFIFO(info.st_mode):
+        return _read_fifo(path, limits), text
     if not stat.S_ISREG(info.st_mode):
         raise UsageError(f"{text} is not a regular file ({_file_kind(info.st_mode)}); "
                          "cnncalc reads spec files, or stdin with `-` (e.g. `cmd | cnncalc "
@@ -67,6 +72,28 @@ def read_source(source: str | Path, limits: Limits = DEFAULT_LIMITS) -> tuple[by
                          loc=Loc(text, 1, 1),
                          hints=("raise the limit with --max-bytes if the file is genuine",))
     return data, text
+
+
+def _read_fifo(path: Path, limits: Limits) -> bytes:
+    """A FIFO's bytes: opened non-blocking (a plain ``open()`` waits for a writer forever),
+    then read blocking, so a writer that is there (process substitution) is read to its
+    end, and a FIFO with no writer reads as empty at once."""
+    text = str(path)
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    except OSError as exc:
+        raise UsageError(f"{text}: cannot read: {exc.strerror}") from None
+    os.set_blocking(fd, True)
+    with os.fdopen(fd, "rb") as f:
+        data = read_bounded(f, limits.max_bytes)
+    if len(data) > limits.max_bytes:
+        raise LimitError(f"the FIFO gave more than {limits.max_bytes:,} bytes, over the limit",
+                         loc=Loc(text, 1, 1),
+                         hints=("raise the limit with --max-bytes if the input is genuine",))
+    if not data:
+        raise UsageError(f"{text} is a FIFO that nothing wrote to; give a spec file, or pipe "
+                         "the spec to `cnncalc summary -`")
+    return data
 
 
 #: bytes per read: a user-given limit is never allocated up front
