@@ -482,15 +482,20 @@ def test_export_onnx_failure_is_reported_not_raised_raw(tmp_path, monkeypatch) -
     assert "torchscript exporter" in info.value.message and "onnxscript" in info.value.format()
 
 
-@pytest.mark.parametrize("text", [
-    "cnncalc: 1\ninput: [1000000]\nlayers: [{op: linear, out: 1000000}]\n",
-    "cnncalc: 1\ninput: [3, 1000000000, 1000000000]\n"
-    "layers: [{op: conv, out: 4, k: 3}, flatten, {op: linear, out: 10}]\n",
-])
-def test_too_big_to_build_is_refused_before_allocating(text: str) -> None:
-    from cnncalc.errors import EnvironmentUnavailable
-
+def test_too_big_to_build_is_refused_before_allocating() -> None:
+    text = "cnncalc: 1\ninput: [1000000]\nlayers: [{op: linear, out: 1000000}]\n"
     with pytest.raises(EnvironmentUnavailable) as info:
         cnncalc.build_torch(cnncalc.loads(text))
-    assert "building needs" in info.value.message and info.value.exit_code == 3
+    assert "building the module needs ~3.6 TiB (weights 3.6 TiB)" in info.value.message
+    assert info.value.exit_code == 3 and "--max-memory" in info.value.format()
+
+
+def test_more_weights_than_torch_can_index_is_exit_2() -> None:
+    from cnncalc.errors import UsageError
+
+    text = ("cnncalc: 1\ninput: [3, 1000000000, 1000000000]\n"
+            "layers: [{op: conv, out: 4, k: 3}, flatten, {id: fc, op: linear, out: 10}]\n")
+    with pytest.raises(UsageError) as info:
+        cnncalc.build_torch(cnncalc.loads(text))
+    assert info.value.message.startswith("fc: 4.00e19 parameters") and "int64" in info.value.message
     assert "analysis commands" in info.value.format()
