@@ -355,8 +355,8 @@ def busy_warning(threads: int, load: float | None = None) -> str | None:
     if load <= threads:
         return None
     fewer = max(1, min(threads, (os.cpu_count() or threads) - round(load - threads)))
-    suggestion = (f"pass --threads {fewer} (or fewer) to leave cores to the rest"
-                  if fewer < threads else "rerun when the machine is quieter")
+    suggestion = (f"pass --threads {fewer}{'' if fewer == 1 else ' or fewer'} to leave cores "
+                  "to the rest" if fewer < threads else "rerun when the machine is quieter")
     return (f"the machine is busy: load average {load:.2f} is above the {threads} thread"
             f"{'s' if threads != 1 else ''} torch uses, so timings will be slower and noisier "
             f"than on an idle machine; {suggestion}, or compare runs made under the same load")
@@ -371,7 +371,8 @@ def _notes(s: Settings, dev: str, results: Sequence[BatchResult]) -> tuple[str, 
                      f"first call per batch size compiled it{': ' + firsts if firsts else ''})")
     if any(r.peak_memory_source == "estimated" for r in results):
         notes.append("peak memory on this device is the analysis estimate (parameters + buffers "
-                     "+ peak live activations); only CUDA/MPS expose an allocator counter")
+                     "+ peak live activations; in training also every saved activation and the "
+                     "gradients); only CUDA/MPS expose an allocator counter")
     if s.mode == "training":
         notes.append("achieved GFLOP/s in training counts 3x the forward FLOPs "
                      "(forward + backward for inputs and weights)")
