@@ -519,10 +519,11 @@ def _id_sets():  # type: ignore[no-untyped-def]
 
 
 def test_ids_map_to_module_names_injectively() -> None:
-    from hypothesis import assume, given
+    from hypothesis import assume, given, settings
 
     from cnncalc.errors import SpecError
 
+    @settings(max_examples=40)  # each example builds and runs a net: ~0.15 s
     @given(_id_sets())
     def check(ids: list[tuple[str, bool]]) -> None:
         # each id a layer; some with `bn: true, act: relu` (rows ID.bn and ID.act nest under it)
@@ -711,7 +712,9 @@ def test_available_memory_reads_meminfo_and_cuda(monkeypatch, tmp_path) -> None:
     monkeypatch.setattr(budget._meminfo_available, "__defaults__", (str(info),))
     assert budget.available_memory("cpu") == 1000 * 1024
     monkeypatch.setattr(budget._meminfo_available, "__defaults__", (str(tmp_path / "none"),))
-    assert budget.available_memory("cpu") == budget._sysconf_available()
+    pages = {"SC_PAGE_SIZE": 4096, "SC_AVPHYS_PAGES": 10}
+    monkeypatch.setattr(budget.os, "sysconf", lambda name: pages[name])
+    assert budget.available_memory("cpu") == 40960  # no /proc/meminfo: the OS's figure
     monkeypatch.setattr(torch.cuda, "mem_get_info", lambda: (3 * 2**30, 16 * 2**30))
     assert budget.available_memory("cuda") == 3 * 2**30
     assert budget.available_memory("meta") is None
