@@ -25,7 +25,7 @@ def batch_stats_refusal(x: Shape, batch: int, training: bool, op: str = "batchno
         return None
     return (f"{op} in training mode takes each channel's statistics over batch x spatial "
             f"values: at batch {batch} the input {_dims(x)} gives {values}, and torch needs more "
-            "than 1 (eval mode runs, with the running statistics)")
+            "than 1")
 
 
 def _dims(x: Shape) -> str:
