@@ -330,3 +330,52 @@ def test_training_a_net_without_parameters_runs_the_backward_pass() -> None:
     spec = cnncalc.loads("cnncalc: 1\ninput: [3, 8, 8]\nlayers:\n  - relu\n  - {op: maxpool, k: 2}\n")
     rep = prof.run_profile(spec, prof.Settings(device="cpu", mode="training", budget=FAST))
     assert rep.results[0].latency is not None
+
+
+# ------------------------------------------------------------------ every op, every layout
+@pytest.mark.parametrize("name", sorted(cnncalc.ops.REGISTRY))
+def test_every_op_profiles_channels_last_in_both_modes(name: str) -> None:
+    """1-, 2- and 3-D inputs, training and inference, float32 and bfloat16 autocast,
+    channels-last and per-layer: each op either runs or is refused with a CnncalcError."""
+    from test_build import OP_SAMPLES
+
+    sample = OP_SAMPLES.get(name, f"- {name}")
+    runs = 0
+    for shape in ("[4, 12]", "[4, 12, 12]", "[4, 6, 6, 6]"):
+        layers = "\n".join("  " + line for line in sample.splitlines())
+        try:
+            spec = cnncalc.loads(f"cnncalc: 1\ninput: {shape}\nlayers:\n{layers}\n")
+            cnncalc.analyze(spec)
+        except cnncalc.CnncalcError:
+            continue
+        for mode, dtype in [("training", "float32"), ("training", "bfloat16"),
+                            ("inference", "bfloat16")]:
+            settings = prof.Settings(device="cpu", batches=(2,), mode=mode, dtype=dtype,
+                                     channels_last=True, per_layer=True,
+                                     budget=prof.Budget(warmup=0, iters=1))
+            assert prof.run_profile(spec, settings).results[0].latency is not None
+            runs += 1
+    assert runs
+
+
+def test_groupnorm_backward_on_channels_last_input_does_not_crash() -> None:
+    """torch 2.13's CPU group_norm backward segfaults on a channels-last input that needs
+    no gradient; cnncalc's GroupNorm avoids it (run apart: a regression kills the process)."""
+    import subprocess
+
+    code = ("import torch\nfrom cnncalc.torch.modules import GroupNorm\n"
+            "x = torch.randn(2, 4, 6, 6).contiguous(memory_format=torch.channels_last)\n"
+            "m = GroupNorm(2, 4)\nm(x).mean().backward()\n"
+            "assert m.weight.grad is not None\nprint('ok')\n")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=120)
+    assert proc.returncode == 0 and proc.stdout.strip() == "ok", proc.stderr
+
+
+def test_channels_last_on_a_3d_net_and_a_note_for_1d() -> None:
+    vol = cnncalc.loads("cnncalc: 1\ninput: [3, 6, 6, 6]\nlayers:\n  - {op: conv, out: 4, k: 3}\n")
+    settings = prof.Settings(device="cpu", channels_last=True, budget=FAST)
+    assert prof.run_profile(vol, settings).results[0].latency is not None
+    seq = cnncalc.loads("cnncalc: 1\ninput: [3, 16]\nlayers:\n  - {op: conv, out: 4, k: 3}\n")
+    assert any("changes nothing for a 1-D input" in n
+               for n in prof.run_profile(seq, settings).notes)

@@ -277,9 +277,10 @@ class GroupNorm(_Norm):
                 f"{values}, and torch needs more than 1 (in any mode)")
 
     def torch(self, ins: list[Shape], out: Shape) -> "torch.nn.Module":
-        from torch import nn
+        """``nn.GroupNorm`` (a subclass that avoids a torch crash on channels-last input)."""
+        from ..torch import modules
 
-        return nn.GroupNorm(self.args.groups, ins[0][0], self.args.eps, self.args.affine)
+        return modules.GroupNorm(self.args.groups, ins[0][0], self.args.eps, self.args.affine)
 
     def flops(self, ins: list[Shape], out: Shape) -> dict[str, int]:
         return _stat_flops(out, self.args.affine, self.args.affine)

@@ -210,18 +210,23 @@ def _prepare(network: Any, input_shape: Any, s: Settings, dev: str) -> tuple[Any
     model = build(network, input_shape).to(dev)
     model.train(s.mode == "training")
     if s.channels_last:
-        model = model.to(memory_format=torch.channels_last)
+        model = model._apply(lambda t: _channels_last(torch, t))
     runner = torch.compile(model) if s.compile else model
     return model, runner
 
 
+def _channels_last(torch: Any, t: Any) -> Any:
+    """``t`` in the channels-last format of its rank (NHWC for 4-D, NDHWC for 5-D); other
+    ranks unchanged.  Per tensor: ``Module.to(memory_format=...)`` applies one format to
+    every 4-D and 5-D weight, which fails on a 3-D net (5-D conv weights, 4-D
+    connection-table kernels)."""
+    formats = {4: torch.channels_last, 5: torch.channels_last_3d}
+    return t.contiguous(memory_format=formats[t.dim()]) if t.dim() in formats else t
+
+
 def _input(torch: Any, shape: Sequence[int], batch: int, dev: str, channels_last: bool) -> Any:
     x = torch.randn(batch, *shape, device=dev)
-    if channels_last and x.dim() == 4:
-        x = x.contiguous(memory_format=torch.channels_last)
-    elif channels_last and x.dim() == 5:
-        x = x.contiguous(memory_format=torch.channels_last_3d)
-    return x
+    return _channels_last(torch, x) if channels_last else x
 
 
 def _step(torch: Any, model: Any, runner: Any, x: Any, mode: str) -> Callable[[], Any]:
@@ -322,6 +327,9 @@ def run_profile(network: Any, settings: Settings = Settings(), input_shape: Any 
     if progress:
         progress("done", len(settings.batches), len(settings.batches))
     notes = _notes(settings, dev, results) + ((busy,) if busy else ())
+    if settings.channels_last and len(analysis.input_shape) not in (3, 4):
+        notes += (f"--channels-last changes nothing for a {len(analysis.input_shape) - 1}-D "
+                  "input: it applies to 2-D and 3-D maps",)
     return ProfileReport(
         network.name, dev, name, torch.__version__, settings.dtype, settings.mode,
         torch.get_num_threads() if dev == "cpu" else None, settings.channels_last,
