@@ -763,6 +763,14 @@ def test_torch_errors_map_to_user_errors(exc: BaseException, code: int) -> None:
         assert "95.4 GiB" in mapped.message
 
 
+def test_first_line_drops_what_torch_adds_for_a_terminal() -> None:
+    from cnncalc.torch.failures import first_line
+
+    exc = RuntimeError("\x1b[96mStep 3/3\x1b[0m failed\nframe #0: c10::Error")
+    assert first_line(exc) == "Step 3/3 failed"
+    assert first_line(RuntimeError("[enforce fail at alloc_cpu.cpp:127] err == 0. x")) == "err == 0. x"
+
+
 def test_other_torch_errors_are_not_mapped() -> None:
     from cnncalc.torch.failures import torch_errors, translate
 

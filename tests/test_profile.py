@@ -379,3 +379,14 @@ def test_channels_last_on_a_3d_net_and_a_note_for_1d() -> None:
     seq = cnncalc.loads("cnncalc: 1\ninput: [3, 16]\nlayers:\n  - {op: conv, out: 4, k: 3}\n")
     assert any("changes nothing for a 1-D input" in n
                for n in prof.run_profile(seq, settings).notes)
+
+
+def test_compare_checks_both_specs_before_running_either(monkeypatch, tmp_path) -> None:
+    big = tmp_path / "big.yaml"
+    big.write_text("cnncalc: 1\ninput: [64, 20000, 20000]\nlayers:\n  - {op: maxpool, k: 2}\n")
+    ran: list[str] = []
+    real = prof.run_profile
+    monkeypatch.setattr(prof, "run_profile", lambda net, *a, **k: ran.append(net.name) or real(net, *a, **k))
+    result = CliRunner().invoke(app, ["profile", "lenet5", "--compare", str(big), "--iters", "1"])
+    assert result.exit_code == 3 and "needs ~" in result.output
+    assert ran == []  # lenet5 was not measured first

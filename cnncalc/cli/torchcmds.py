@@ -213,7 +213,7 @@ def profile(
     (exit 3), and a layer torch cannot run in --mode at a batch size (exit 2)."""
     from ..render.profile import progress_bar, render, to_json
     from ..torch import require_torch
-    from ..torch.profile import Budget, Settings, run_profile
+    from ..torch.profile import Budget, Settings, preflight, run_profile
 
     require_torch()
     settings = Settings(
@@ -223,11 +223,14 @@ def profile(
         peak_tflops=peak_tflops, per_layer=per_layer, max_memory=parse_max_memory(max_memory))
     specs = [spec] + ([compare] if compare else [])
     nets = [load_spec(s, _settings()) for s in specs]
+    for net in nets:  # every refusal before anything is spent
+        preflight(net, settings, _shape(net, input))
     reports = []
     with progress_bar(sys.stderr.isatty()) as update:
-        for net in nets:
+        for i, net in enumerate(nets):  # the busy-machine warning once
+            warn = (lambda text: message(f"warning: {text}")) if i == 0 else None
             reports.append(run_profile(net, settings, _shape(net, input), progress=update,
-                                       warn=lambda text: message(f"warning: {text}")))
+                                       warn=warn))
     if format is ProfileFormat.json:
         write(to_json(reports))
     else:

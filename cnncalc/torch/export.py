@@ -23,7 +23,7 @@ from ..errors import EnvironmentUnavailable, UsageError
 from ..graph import Network
 from . import require_torch
 from .budget import MemoryBudget, check_fits
-from .failures import torch_errors, translate
+from .failures import first_line, torch_errors, translate
 from .runnable import check_runnable
 
 ONNX_HINT = "pip install onnx onnxscript"
@@ -105,7 +105,7 @@ def export_onnx(network: Network, path: str | Path, input_shape: Sequence[int] |
         mapped = translate(exc)
         if mapped is not None:  # out of memory, too large: not the exporter's fault
             raise mapped from None
-        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        first = first_line(exc)
         hints = ("the legacy exporter supports fewer ops: " + ONNX_HINT,) \
             if exporter == "torchscript" else ()
         raise EnvironmentUnavailable(f"torch.onnx ({exporter} exporter) cannot export this "

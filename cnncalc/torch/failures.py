@@ -37,8 +37,9 @@ MEMORY_HINT = ("lower --batch-size or --input, or check what else uses the memor
 
 
 def first_line(exc: BaseException) -> str:
-    """The first line of an exception's message (torch appends C++ frames below it)."""
-    text = str(exc).strip()
+    """The first line of an exception's message, without what torch adds for a terminal:
+    C++ frames below it, an ``[enforce fail at file:line]`` prefix, colour escapes."""
+    text = re.sub(r"\x1b\[[0-9;]*m", "", str(exc)).strip()
     text = re.sub(r"^\[enforce fail at [^\]]*\]\s*", "", text)
     return (text.splitlines() or [type(exc).__name__])[0]
 

@@ -286,6 +286,17 @@ def _batch(torch: Any, model: Any, runner: Any, shape: Sequence[int], b: int, de
         "measured" if measured is not None else "estimated", first_call_ms=first_ms)
 
 
+def preflight(network: Any, settings: Settings = Settings(), input_shape: Any = None) -> None:
+    """Every refusal :func:`run_profile` makes before measuring (options, device, sizes,
+    memory, layers torch cannot run), without building anything: ``profile --compare``
+    checks both specs before it spends anything on the first."""
+    from ..analysis import analyze
+
+    check_batches(settings.batches)
+    dev = resolve_device(settings.device)
+    check_before_running(network, analyze(network, input_shape), settings, dev)
+
+
 def run_profile(network: Any, settings: Settings = Settings(), input_shape: Any = None,
                 progress: Progress | None = None,
                 warn: Callable[[str], None] | None = None) -> ProfileReport:
