@@ -207,7 +207,7 @@ def _prepare(network: Any, input_shape: Any, s: Settings, dev: str) -> tuple[Any
 
     from .build import build
 
-    model = build(network, input_shape).to(dev)
+    model = build(network, input_shape, budget=MemoryBudget(s.max_memory)).to(dev)
     model.train(s.mode == "training")
     if s.channels_last:
         model = model._apply(lambda t: _channels_last(torch, t))
