@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import itertools
+import keyword
 import re
 import json
 import sys
@@ -505,7 +506,8 @@ def test_more_weights_than_torch_can_index_is_exit_2() -> None:
 # ------------------------------------------------------------------ ids -> module names
 #: names torch forbids as children or that shadow attributes, and their escapes
 RESERVED = sorted(n for n in set(dir(nn.Module)) | {"training", "forward", "T_destination"}
-                  if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", n) and n != "input")
+                  | set(keyword.kwlist) if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", n)
+                  and n != "input")
 
 
 def _id_sets():  # type: ignore[no-untyped-def]
@@ -540,6 +542,7 @@ def test_ids_map_to_module_names_injectively() -> None:
             assert model.get_submodule(model.path(node_id)) is model.layer(node_id)
         assert len({id(model.layer(i)) for i in model.ids}) == len(model.ids)
         assert model(torch.ones(2, 3, 4, 4)).shape == (2, 3, 4, 4)
+        torch.fx.symbolic_trace(model)  # every name is one generated code can use
 
     check()
 
@@ -549,6 +552,7 @@ def test_ids_map_to_module_names_injectively() -> None:
     (["forward_", "forward"], ["forward__", "forward_"]),
     (["training", "training_", "training__"], ["training_", "training__", "training___"]),
     (["parameters", "_modules", "cuda", "a_"], ["parameters_", "_modules_", "cuda_", "a__"]),
+    (["class", "class_", "None", "lambda"], ["class_", "class__", "None_", "lambda_"]),
 ])
 def test_reserved_ids_and_their_escapes_never_collide(ids: list[str], paths: list[str]) -> None:
     model = cnncalc.build_torch(net("".join(f"  - {{id: {i}, op: relu}}\n" for i in ids)))
@@ -565,6 +569,14 @@ def test_reserved_ids_in_blocks_and_repeats() -> None:
     assert model.path("training_[1].forward_") == "training__.1.forward__"
     assert len({model.path(i) for i in model.ids}) == len(model.ids)
     assert model(torch.ones(1, 3, 4, 4)).shape == (1, 3, 4, 4)
+
+
+def test_python_keyword_ids_trace_with_fx_and_torch_export() -> None:
+    ids = ["class", "for", "None", "import", "lambda", "self"]
+    spec = net("".join(f'  - {{id: "{i}", op: conv, out: 3, k: 1}}\n' for i in ids), "[3, 4, 4]")
+    model = cnncalc.build_torch(spec).eval()
+    torch.fx.symbolic_trace(model)  # generates `self.<name>` code: a keyword would not parse
+    torch.export.export(model, (torch.randn(1, 3, 4, 4),))
 
 
 def test_escape_counter_when_an_escaped_name_is_still_taken() -> None:

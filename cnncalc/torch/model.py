@@ -12,7 +12,8 @@ Naming (how a layer id becomes a module path):
 - Each ``.``-separated segment becomes a child name by :func:`escape`, which is injective
   (two ids never share a module path): a segment that would shadow an attribute of
   ``nn.Module`` or of the container (``forward``, ``training``, ``parameters``, ``_modules``)
-  gets a trailing ``_``, and so does every segment that already ends in ``_`` (the escape
+  or is a Python keyword (``class``, ``for``, ``None``: torch.fx, torch.export and so the
+  ONNX exporter generate ``self.<name>`` code) gets a trailing ``_``, and so does every segment that already ends in ``_`` (the escape
   char is escaped), so ``forward`` -> ``forward_``, ``forward_`` -> ``forward__``.  Should
   an escaped name still be taken, a counter is appended (``name_2``, ...), checked
   against every name already in the parent.  :meth:`SpecNet.path` and
@@ -24,6 +25,7 @@ depth-first order is the spec's layer order, so ``parameters()`` follow the spec
 
 from __future__ import annotations
 
+import keyword
 import re
 from typing import Any, Sequence
 
@@ -52,9 +54,10 @@ class Group(nn.Module):
 
 
 def _reserved(parent: nn.Module, name: str) -> bool:
-    """``name`` cannot be a child of ``parent``: empty, dotted, or an attribute (a method,
-    a property, a parameter, a buffer or an existing child)."""
-    return not name or "." in name or hasattr(parent, name)
+    """``name`` cannot be a child of ``parent``: empty, dotted, a Python keyword (the code
+    torch.fx generates would not parse), or an attribute (a method, a property, a
+    parameter, a buffer or an existing child)."""
+    return not name or "." in name or keyword.iskeyword(name) or hasattr(parent, name)
 
 
 def escape(parent: nn.Module, segment: str) -> str:
