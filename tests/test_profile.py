@@ -335,8 +335,8 @@ def test_training_a_net_without_parameters_runs_the_backward_pass() -> None:
 # ------------------------------------------------------------------ every op, every layout
 @pytest.mark.parametrize("name", sorted(cnncalc.ops.REGISTRY))
 def test_every_op_profiles_channels_last_in_both_modes(name: str) -> None:
-    """1-, 2- and 3-D inputs, training and inference, float32 and bfloat16 autocast,
-    channels-last and per-layer: each op either runs or is refused with a CnncalcError."""
+    """1-, 2- and 3-D inputs, training and inference, float32, bfloat16 and float16
+    autocast, channels-last and per-layer: every op runs."""
     from test_build import OP_SAMPLES
 
     sample = OP_SAMPLES.get(name, f"- {name}")
@@ -348,10 +348,10 @@ def test_every_op_profiles_channels_last_in_both_modes(name: str) -> None:
             cnncalc.analyze(spec)
         except cnncalc.CnncalcError:
             continue
-        for mode, dtype in [("training", "float32"), ("training", "bfloat16"),
-                            ("inference", "bfloat16")]:
+        for mode, dtype, nhwc in [("training", "float32", True), ("training", "bfloat16", True),
+                                  ("inference", "bfloat16", True), ("training", "float16", False)]:
             settings = prof.Settings(device="cpu", batches=(2,), mode=mode, dtype=dtype,
-                                     channels_last=True, per_layer=True,
+                                     channels_last=nhwc, per_layer=True,
                                      budget=prof.Budget(warmup=0, iters=1))
             assert prof.run_profile(spec, settings).results[0].latency is not None
             runs += 1
