@@ -495,11 +495,12 @@ def test_too_big_to_build_is_refused_before_allocating() -> None:
 def test_more_weights_than_torch_can_index_is_exit_2() -> None:
     from cnncalc.errors import UsageError
 
-    text = ("cnncalc: 1\ninput: [3, 1000000000, 1000000000]\n"
-            "layers: [{op: conv, out: 4, k: 3}, flatten, {id: fc, op: linear, out: 10}]\n")
+    text = ("cnncalc: 1\ninput: [3, 100000000, 100000000]\n"
+            "layers: [{op: conv, out: 4, k: 3}, flatten, {id: fc, op: linear, out: 1000}]\n")
     with pytest.raises(UsageError) as info:
         cnncalc.build_torch(cnncalc.loads(text))
-    assert info.value.message.startswith("fc: 4.00e19 parameters") and "int64" in info.value.message
+    assert info.value.message.startswith("fc: 39,999,998,400,000,017,000 parameters")
+    assert "int64" in info.value.message
     assert "analysis commands" in info.value.format()
 
 
@@ -738,7 +739,7 @@ def test_int64_bounds_are_checked_before_torch_sees_them() -> None:
 
     report = cnncalc.analyze(cnncalc.load("lenet5"))
     check_int64(report, 2**40)
-    for batch in (2**63, 10**23, 2**53 * 1024):
+    for batch in (2**63, 10**23, 2**53 * 1024, 2**61 // 1024):  # the last: int64 bytes
         with pytest.raises(UsageError) as info:
             check_int64(report, batch)
         assert "int64" in info.value.message
@@ -748,6 +749,10 @@ def test_int64_bounds_are_checked_before_torch_sees_them() -> None:
     with pytest.raises(UsageError):  # on the meta device too: no tensor is made
         with torch.device("meta"):
             cnncalc.build_torch(net("  - {op: maxpool, k: 2}\n", "[3, 100000000000, 100000000000]"))
+    long = net("  - {id: p, op: maxpool, k: 2}\n", f"[1, {2**61}]")  # elements fit, bytes do not
+    with pytest.raises(UsageError) as info:
+        check_int64(cnncalc.analyze(long))
+    assert info.value.message.startswith("the input: a tensor of shape [1, 1, 2305843009213693952]")
 
 
 # ------------------------------------------------------------------ torch's errors, mapped

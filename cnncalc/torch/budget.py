@@ -71,27 +71,31 @@ def size_text(n: int) -> str:
 
 # ------------------------------------------------------------------- int64 bounds
 def check_int64(report: Report, batch: int = 1) -> None:
-    """Refuse (UsageError, exit 2) a tensor torch cannot index: any dimension, any
-    tensor's element count (batch included) or any layer's parameter count > int64."""
+    """Refuse (UsageError, exit 2) a tensor torch cannot represent: torch counts a
+    tensor's elements and its bytes in int64, so any tensor (the input or a layer's
+    output, batch included) or any layer's parameters of more than int64 bytes in
+    float32 are refused before torch sees them (on the meta device too)."""
     if batch > INT64_MAX:
         raise UsageError(f"batch size {batch:,} is more than torch can index "
                          f"(int64: at most {INT64_MAX:,})")
     shapes = [("the input", report.input_shape)] + [(r.id, r.output_shape) for r in report.layers]
     for where, shape in shapes:
         elements = batch * numel(shape)
-        if max(shape) > INT64_MAX or elements > INT64_MAX:
+        if elements * ELEMENT_BYTES > INT64_MAX:
             raise UsageError(
                 f"{where}: a tensor of shape [{batch}, {', '.join(map(str, shape))}] has "
-                f"{_sci(elements)} elements; torch indexes tensors with int64 (at most "
-                f"{INT64_MAX:,} = 9.2e18)", hints=(ANALYSIS_HINT,))
+                f"{_sci(elements)} elements, {_sci(elements * ELEMENT_BYTES)} bytes in float32; "
+                f"torch counts both in int64 (at most {INT64_MAX:,} = 9.2e18)",
+                hints=(ANALYSIS_HINT,))
     for row in report.layers:
-        if row.params > INT64_MAX:
-            raise UsageError(f"{row.id}: {_sci(row.params)} parameters; torch indexes tensors "
-                             f"with int64 (at most {INT64_MAX:,})", hints=(ANALYSIS_HINT,))
+        if row.params * ELEMENT_BYTES > INT64_MAX:
+            raise UsageError(f"{row.id}: {_sci(row.params)} parameters, "
+                             f"{_sci(row.params * ELEMENT_BYTES)} bytes in float32; torch counts "
+                             f"both in int64 (at most {INT64_MAX:,})", hints=(ANALYSIS_HINT,))
 
 
 def _sci(n: int) -> str:
-    return f"{n:,}" if n < 10**15 else f"{n:.2e}".replace("e+", "e")
+    return f"{n:,}" if n < 10**21 else f"{n:.2e}".replace("e+", "e")
 
 
 ANALYSIS_HINT = ("the analysis commands (summary, shapes, params, flops, rf) handle any size "
