@@ -766,6 +766,8 @@ def test_int64_bounds_are_checked_before_torch_sees_them() -> None:
     (OverflowError("Python int too large to convert to C long"), 2),
     (RuntimeError("numel: integer multiplication overflow"), 2),
     (ValueError("Expected more than 1 value per channel when training, got input size [1, 4]"), 2),
+    (RuntimeError("[enforce fail at inline_container.cc:747] . open file failed with strerror: "
+                  "Is a directory"), 2),
 ])
 def test_torch_errors_map_to_user_errors(exc: BaseException, code: int) -> None:
     from cnncalc.torch.failures import torch_errors, translate

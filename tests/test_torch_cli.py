@@ -133,3 +133,16 @@ def test_ids_torch_renames_build_and_export(tmp_path: Path) -> None:
     assert "(forward_): Conv2d" in result.stdout and "(forward__): Conv2d" in result.stdout
     result = run("export", str(spec), "--torchscript", str(tmp_path / "ids.pt"))
     assert result.exit_code == 0, result.output
+
+
+@pytest.mark.parametrize("flag", ["--torchscript", "--onnx"])
+def test_export_to_a_folder_or_an_unwritable_path_is_exit_2(flag: str, tmp_path: Path) -> None:
+    if flag == "--onnx":
+        pytest.importorskip("onnx")
+    result = run("export", "lenet5", flag, str(tmp_path))
+    assert result.exit_code == 2 and "is a folder" in result.output
+    result = run("export", "lenet5", flag, "/proc/cnncalc-test.out")
+    assert result.exit_code == 2 and "cannot write the file" in result.output
+    assert "internal error" not in result.output
+    target = tmp_path / "ok.out"
+    assert run("export", "lenet5", flag, str(target)).exit_code == 0 and target.stat().st_size

@@ -45,9 +45,21 @@ def _traced_inputs(network: Network, input_shape: Sequence[int] | None,  # type:
 
 
 def _writable(path: str | Path) -> Path:
+    """``path``, once it is known that a file can be written there (before the build:
+    a typo'd folder must not cost a trace); UsageError (exit 2) otherwise."""
     out = Path(path)
     if out.parent and not out.parent.exists():
         raise UsageError(f"{out}: the folder {out.parent} does not exist")
+    if out.is_dir():
+        raise UsageError(f"{out} is a folder: give a file name, e.g. {out / 'model.onnx'}")
+    existed = out.exists()
+    try:
+        with open(out, "ab"):
+            pass
+    except OSError as exc:
+        raise UsageError(f"{out}: cannot write the file: {exc.strerror or exc}") from None
+    if not existed:
+        out.unlink(missing_ok=True)
     return out
 
 

@@ -10,6 +10,7 @@ maps each to a :class:`~cnncalc.errors.CnncalcError` with the right exit code:
 * out of memory -> EnvironmentUnavailable (exit 3), with the bytes torch asked for;
 * too large to index -> UsageError (exit 2);
 * a layer refusing its input -> ShapeError (exit 2), located at the layer when known;
+* a file torch cannot write -> UsageError (exit 2: the path the user gave);
 
 anything else is returned as None (a bug: the CLI reports it as an internal error).
 Every torch entry point (build, verify, export, profile) runs under :func:`torch_errors`.
@@ -28,6 +29,8 @@ OOM_FRAGMENTS = ("out of memory", "can't allocate memory", "cannot allocate memo
                  "not enough memory", "defaultcpuallocator")
 #: message fragments of a size torch cannot represent (int64 overflow)
 OVERFLOW_FRAGMENTS = ("overflow", "too large to convert", "int too big")
+#: message fragments of torch failing to write a file (torch.save, jit's archive writer)
+WRITE_FRAGMENTS = ("open file failed", "file write failed")
 #: message fragments of a layer refusing the shape it is given at run time
 SHAPE_FRAGMENTS = ("expected more than 1 value per channel",
                    "expected more than 1 spatial element")
@@ -93,6 +96,8 @@ def translate(exc: BaseException, *, layer: str | None = None, loc: Loc | None =
             isinstance(exc, RuntimeError) and any(f in text for f in OVERFLOW_FRAGMENTS)):
         return UsageError(f"a size is too large for torch, which indexes tensors with int64: "
                           f"{first_line(exc)}", loc=loc, layer=layer)
+    if isinstance(exc, RuntimeError) and any(f in text for f in WRITE_FRAGMENTS):
+        return UsageError(f"cannot write the file: {first_line(exc)}", loc=loc, layer=layer)
     if isinstance(exc, (ValueError, RuntimeError)) and any(f in text for f in SHAPE_FRAGMENTS):
         return ShapeError(f"torch cannot run this layer on its input: {first_line(exc)}",
                           loc=loc, layer=layer)
