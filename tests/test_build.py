@@ -443,9 +443,9 @@ def test_copy_pickle_dtype_and_fx_keep_the_graph(resnetish) -> None:
 def test_torch_package_doctests() -> None:
     import doctest
 
-    from cnncalc.torch import build, verify
+    from cnncalc.torch import budget, build, verify
 
-    for module in (build, verify):
+    for module in (budget, build, verify):
         assert doctest.testmod(module).failed == 0
 
 
@@ -701,6 +701,20 @@ def test_estimate_follows_the_analysis() -> None:
     # a report analysed at another batch and dtype gives the same estimate
     other = cnncalc.analyze(cnncalc.load("lenet5"), batch=5, dtype="float16")
     assert estimate(other, batch=10) == e
+
+
+def test_estimate_counts_the_patches_a_local_layer_copies() -> None:
+    from cnncalc.torch.budget import estimate
+
+    spec = net("  - {op: local, out: 2, k: 5}\n", "[3, 20, 20]")
+    report = cnncalc.analyze(spec)
+    patches = 16 * 16 * 3 * 5 * 5  # positions x C_in x k x k, per sample
+    assert estimate(report, 4).workspace == patches * 4 * 4
+    assert estimate(report, 4, "training").workspace == patches * 4 * 4
+    layer = cnncalc.build_torch(spec).layer(spec.nodes[0].id)
+    x = torch.randn(4, 3, 20, 20)
+    patches_made = x.unfold(2, 5, 1).unfold(3, 5, 1).permute(0, 2, 3, 1, 4, 5).reshape(4, -1)
+    assert patches_made.numel() == patches * 4 and layer(x).shape == (4, 2, 16, 16)
 
 
 def test_check_fits_refuses_with_the_figures_and_the_largest_batch() -> None:

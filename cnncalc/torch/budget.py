@@ -28,7 +28,7 @@ from typing import Callable, Literal
 
 from ..errors import EnvironmentUnavailable, UsageError
 from ..ops.base import numel
-from ..report import Report
+from ..report import LayerReport, Report
 
 Mode = Literal["inference", "training"]
 
@@ -111,14 +111,17 @@ class Estimate:
     inputs: int
     activations: int
     gradients: int
+    #: the largest temporary a layer makes beyond its output (a ``local`` layer's patches)
+    workspace: int = 0
 
     @property
     def total(self) -> int:
-        return self.weights + self.inputs + self.activations + self.gradients
+        return self.weights + self.inputs + self.activations + self.gradients + self.workspace
 
     def parts(self) -> str:
         shown = [("weights", self.weights), ("input", self.inputs),
-                 ("activations", self.activations), ("gradients", self.gradients)]
+                 ("activations", self.activations), ("gradients", self.gradients),
+                 ("workspace", self.workspace)]
         return ", ".join(f"{name} {size_text(v)}" for name, v in shown if v)
 
 
@@ -131,7 +134,9 @@ def estimate(report: Report, batch: int = 1, mode: Mode = "inference",
     parameters + buffers + the peak of live tensors (the input included).  Training:
     parameters + buffers, the input and every layer's output (what autograd keeps for
     the backward pass), and gradients: one per parameter plus the backward's live
-    activation gradients (bounded by the forward peak).
+    activation gradients (bounded by the forward peak).  Both add the largest
+    temporary one layer makes beyond its output (:func:`workspace_elements`; in
+    training it is kept for the backward pass, so every layer's counts).
     """
     scale = ELEMENT_BYTES * batch
     weights = (report.totals.params + report.totals.buffers) * ELEMENT_BYTES
@@ -139,10 +144,22 @@ def estimate(report: Report, batch: int = 1, mode: Mode = "inference",
         return Estimate(weights, 0, 0, 0)
     inputs = numel(report.input_shape) * scale
     peak = _per_sample(report.totals.peak_activation_bytes, report) * scale  # input included
+    temporaries = [workspace_elements(row, report.batch) for row in report.layers]
     if mode == "inference":
-        return Estimate(weights, inputs, max(peak - inputs, 0), 0)
+        return Estimate(weights, inputs, max(peak - inputs, 0), 0,
+                        max(temporaries, default=0) * scale)
     saved = _per_sample(report.totals.activation_bytes, report) * scale
-    return Estimate(weights, inputs, saved, report.totals.params * ELEMENT_BYTES + peak)
+    return Estimate(weights, inputs, saved, report.totals.params * ELEMENT_BYTES + peak,
+                    sum(temporaries) * scale)
+
+
+def workspace_elements(row: LayerReport, batch: int) -> int:
+    """Elements per sample a layer allocates beyond its output: a ``local`` layer copies
+    its input patches (positions x C_in x prod(k), i.e. its MACs / C_out) for one
+    batched matmul; other layers' temporaries are bounded by their outputs."""
+    if row.op == "local" and row.output_shape[0]:
+        return row.macs // batch // row.output_shape[0]
+    return 0
 
 
 def _per_sample(batch_bytes: int, report: Report) -> int:
