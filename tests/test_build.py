@@ -4,6 +4,8 @@
 from __future__ import annotations
 
 import itertools
+import keyword
+import re
 import json
 import sys
 import warnings
@@ -441,9 +443,9 @@ def test_copy_pickle_dtype_and_fx_keep_the_graph(resnetish) -> None:
 def test_torch_package_doctests() -> None:
     import doctest
 
-    from cnncalc.torch import build, verify
+    from cnncalc.torch import budget, build, verify
 
-    for module in (build, verify):
+    for module in (budget, build, verify):
         assert doctest.testmod(module).failed == 0
 
 
@@ -482,15 +484,356 @@ def test_export_onnx_failure_is_reported_not_raised_raw(tmp_path, monkeypatch) -
     assert "torchscript exporter" in info.value.message and "onnxscript" in info.value.format()
 
 
-@pytest.mark.parametrize("text", [
-    "cnncalc: 1\ninput: [1000000]\nlayers: [{op: linear, out: 1000000}]\n",
-    "cnncalc: 1\ninput: [3, 1000000000, 1000000000]\n"
-    "layers: [{op: conv, out: 4, k: 3}, flatten, {op: linear, out: 10}]\n",
-])
-def test_too_big_to_build_is_refused_before_allocating(text: str) -> None:
-    from cnncalc.errors import EnvironmentUnavailable
-
+def test_too_big_to_build_is_refused_before_allocating() -> None:
+    text = "cnncalc: 1\ninput: [1000000]\nlayers: [{op: linear, out: 1000000}]\n"
     with pytest.raises(EnvironmentUnavailable) as info:
         cnncalc.build_torch(cnncalc.loads(text))
-    assert "building needs" in info.value.message and info.value.exit_code == 3
+    assert "building the module needs ~3.6 TiB (weights 3.6 TiB)" in info.value.message
+    assert info.value.exit_code == 3 and "--max-memory" in info.value.format()
+
+
+def test_more_weights_than_torch_can_index_is_exit_2() -> None:
+    from cnncalc.errors import UsageError
+
+    text = ("cnncalc: 1\ninput: [3, 100000000, 100000000]\n"
+            "layers: [{op: conv, out: 4, k: 3}, flatten, {id: fc, op: linear, out: 1000}]\n")
+    with pytest.raises(UsageError) as info:
+        cnncalc.build_torch(cnncalc.loads(text))
+    assert info.value.message.startswith("fc: 39,999,998,400,000,017,000 parameters")
+    assert "int64" in info.value.message
     assert "analysis commands" in info.value.format()
+
+
+# ------------------------------------------------------------------ ids -> module names
+#: names torch forbids as children or that shadow attributes, and their escapes
+RESERVED = sorted(n for n in set(dir(nn.Module)) | {"training", "forward", "T_destination"}
+                  | set(keyword.kwlist) if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", n)
+                  and n != "input")
+
+
+def _id_sets():  # type: ignore[no-untyped-def]
+    from hypothesis import strategies as st
+
+    base = st.sampled_from(RESERVED + ["a", "b", "x1", "_", "act", "bn", "proj"])
+    plain = st.from_regex(r"[A-Za-z_][A-Za-z0-9_]{0,6}", fullmatch=True)
+    ident = st.tuples(st.one_of(base, plain), st.integers(0, 3)).map(lambda t: t[0] + "_" * t[1])
+    return st.lists(st.tuples(ident, st.booleans()), min_size=1, max_size=12,
+                    unique_by=lambda t: t[0])
+
+
+def test_ids_map_to_module_names_injectively() -> None:
+    from hypothesis import assume, given, settings
+
+    from cnncalc.errors import SpecError
+
+    @settings(max_examples=40)  # each example builds and runs a net: ~0.15 s
+    @given(_id_sets())
+    def check(ids: list[tuple[str, bool]]) -> None:
+        # each id a layer; some with `bn: true, act: relu` (rows ID.bn and ID.act nest under it)
+        rows = "".join(f"  - {{id: {i}, op: conv, out: 3, k: 1"
+                       f"{', bn: true, act: relu' if nested else ''}}}\n" for i, nested in ids)
+        try:
+            spec = net(rows, "[3, 4, 4]")
+        except SpecError:
+            assume(False)  # an id the spec language itself refuses (e.g. `input`)
+        model = cnncalc.build_torch(spec)
+        paths = [model.path(i) for i in model.ids]
+        assert len(set(paths)) == len(paths)  # injective
+        for node_id in model.ids:  # each path leads to that layer's own module
+            assert model.get_submodule(model.path(node_id)) is model.layer(node_id)
+        assert len({id(model.layer(i)) for i in model.ids}) == len(model.ids)
+        assert model(torch.ones(2, 3, 4, 4)).shape == (2, 3, 4, 4)
+        torch.fx.symbolic_trace(model)  # every name is one generated code can use
+
+    check()
+
+
+@pytest.mark.parametrize("ids,paths", [
+    (["forward", "forward_"], ["forward_", "forward__"]),
+    (["forward_", "forward"], ["forward__", "forward_"]),
+    (["training", "training_", "training__"], ["training_", "training__", "training___"]),
+    (["parameters", "_modules", "cuda", "a_"], ["parameters_", "_modules_", "cuda_", "a__"]),
+    (["class", "class_", "None", "lambda"], ["class_", "class__", "None_", "lambda_"]),
+])
+def test_reserved_ids_and_their_escapes_never_collide(ids: list[str], paths: list[str]) -> None:
+    model = cnncalc.build_torch(net("".join(f"  - {{id: {i}, op: relu}}\n" for i in ids)))
+    assert [model.path(i) for i in ids] == paths
+
+
+def test_reserved_ids_in_blocks_and_repeats() -> None:
+    blocks = ("blocks:\n  b:\n    layers:\n      - {id: forward, op: conv, out: 3, k: 1, bn: true}\n"
+              "      - {id: forward_, op: relu}\n")
+    spec = net("  - {id: training, op: b}\n  - {id: training_, op: b, repeat: 2}\n"
+               "  - {id: forward, op: relu}\n", "[3, 4, 4]", extra=blocks)
+    model = cnncalc.build_torch(spec)
+    assert model.path("training.forward.bn") == "training_.forward_.bn"
+    assert model.path("training_[1].forward_") == "training__.1.forward__"
+    assert len({model.path(i) for i in model.ids}) == len(model.ids)
+    assert model(torch.ones(1, 3, 4, 4)).shape == (1, 3, 4, 4)
+
+
+def test_python_keyword_ids_trace_with_fx_and_torch_export() -> None:
+    ids = ["class", "for", "None", "import", "lambda", "self"]
+    spec = net("".join(f'  - {{id: "{i}", op: conv, out: 3, k: 1}}\n' for i in ids), "[3, 4, 4]")
+    model = cnncalc.build_torch(spec).eval()
+    torch.fx.symbolic_trace(model)  # generates `self.<name>` code: a keyword would not parse
+    torch.export.export(model, (torch.randn(1, 3, 4, 4),))
+
+
+def test_escape_counter_when_an_escaped_name_is_still_taken() -> None:
+    from cnncalc.torch.model import Group, _attach
+
+    parent = Group()
+    parent.register_buffer("x", torch.zeros(1))  # "x" is reserved here: it escapes to "x_",
+    parent.register_buffer("x_", torch.zeros(1))  # which is taken too
+    assert _attach(parent, "x", nn.Identity()) == "x__2"
+    assert _attach(parent, "x_", nn.Identity()) == "x__"
+
+
+# ------------------------------------------------------------------ what torch refuses to run
+#: samples that reach a 1x1 map or a vector (input [4, 1, 1], [4, 1], [4, 1, 1, 1] or [4])
+TINY_SAMPLES = {
+    "conv": "- {op: conv, out: 4, k: 1, bn: true, act: relu}",
+    "conv_transpose": "- {op: conv_transpose, out: 4, k: 1}",
+    "local": "- {op: local, out: 2, k: 1}",
+    "adaptive_avgpool": "- {op: adaptive_avgpool, size: 1}",
+    "adaptive_maxpool": "- {op: adaptive_maxpool, size: 1}",
+    "maxpool": "- {op: maxpool, k: 1}",
+    "avgpool": "- {op: avgpool, k: 1}",
+    "subsample": "- {op: subsample, k: 1}",
+    "linear": "- flatten\n- {op: linear, out: 3, bn: true}",
+    "rbf": "- flatten\n- {op: rbf, out: 3}",
+    "batchnorm": "- {op: batchnorm}",
+    "instancenorm": "- {op: instancenorm}\n- {op: instancenorm, track_running_stats: true}",
+    "groupnorm": "- {op: groupnorm, groups: 4}\n- {op: groupnorm, groups: 2}",
+    "lrn": "- {op: lrn, size: 2}",
+    "add": "- {id: a, op: conv, out: 8, k: 1}\n- {op: add, in: [input, a], project: auto}",
+    "upsample": "- {op: upsample, scale: 2}",
+    "zeropad": "- {op: zeropad, pad: 0}",
+    "channel_shuffle": "- {op: channel_shuffle, groups: 2}",
+}
+TINY_SHAPES = ("[4]", "[4, 1]", "[4, 1, 1]", "[4, 1, 1, 1]")
+
+
+def _torch_runs(model, x, training: bool) -> BaseException | None:  # type: ignore[no-untyped-def]
+    try:
+        y = model.train(training)(x)
+        if training:
+            y.float().sum().backward()
+    except (ValueError, RuntimeError) as exc:
+        return exc
+    return None
+
+
+@pytest.mark.parametrize("name", sorted(REGISTRY))
+def test_every_op_on_one_value_runs_or_is_refused_located(name: str) -> None:
+    """Batch 1 and 2, a 1x1 map or a vector, training and eval: torch runs the layer
+    exactly when cnncalc.torch.runnable does not refuse it, with a located message."""
+    from cnncalc.errors import CnncalcError
+    from cnncalc.torch.runnable import refusal
+
+    sample = TINY_SAMPLES.get(name, OP_SAMPLES.get(name, f"- {name}"))
+    tried = 0
+    for shape in TINY_SHAPES:
+        try:
+            spec = net("\n".join("  " + line for line in sample.splitlines()), shape)
+            report = cnncalc.analyze(spec)
+        except CnncalcError:
+            continue  # the op does not take this rank
+        model = cnncalc.build_torch(spec)
+        for batch, mode in itertools.product((1, 2), ("training", "inference")):
+            tried += 1
+            x = torch.randn(batch, *report.input_shape, requires_grad=True)
+            failed = _torch_runs(model, x, mode == "training")
+            refused = refusal(spec, report, batch, mode)
+            assert (refused is None) == (failed is None), (shape, batch, mode, failed, refused)
+            if refused is not None:
+                assert refused.loc is not None and refused.layer and refused.exit_code == 2
+                assert f"batch {batch}" in refused.message or "spatial" in refused.message
+    assert tried, f"no tiny input reaches op {name}: add a TINY_SAMPLES entry"
+
+
+def test_instancenorm_on_one_spatial_element_warns_at_analysis() -> None:
+    spec = net("  - {op: conv, out: 4, k: 4}\n  - {id: n, op: instancenorm}\n", "[3, 4, 4]")
+    row = cnncalc.analyze(spec).layer("n")
+    assert row.warnings and "single spatial element" in row.warnings[0]
+    assert not cnncalc.analyze(net("  - {op: instancenorm}\n", "[3, 2, 1]")).warnings
+
+
+def test_build_in_training_mode_refuses_batchnorm_on_one_value() -> None:
+    from cnncalc.errors import ShapeError
+    from cnncalc.torch.build import build
+
+    spec = net("  - flatten\n  - {id: fc, op: linear, out: 8, bn: true}\n", "[3, 2, 2]")
+    with pytest.raises(ShapeError) as info:
+        build(spec, mode="training", batch=1)
+    assert info.value.layer == "fc.bn" and info.value.loc is not None
+    assert "at batch 1" in info.value.message and info.value.exit_code == 2
+    build(spec, mode="training", batch=2)
+    build(spec, mode="inference", batch=1)
+    cnncalc.build_torch(spec)  # the plain API builds; only a requested mode is checked
+
+
+# ------------------------------------------------------------------ bounds before allocating
+def test_parse_size() -> None:
+    from cnncalc.errors import UsageError
+    from cnncalc.torch.budget import parse_size
+
+    assert parse_size("8GiB") == 8 * 2**30 and parse_size("512MB") == 512 * 10**6
+    assert parse_size("1000") == 1000 and parse_size("1.5 KiB") == 1536
+    assert parse_size("2g") == 2 * 10**9
+    for bad in ("", "lots", "-1GB", "0", "1 PB", "1e9"):
+        with pytest.raises(UsageError):
+            parse_size(bad)
+
+
+def test_estimate_follows_the_analysis() -> None:
+    from cnncalc.torch.budget import estimate
+
+    report = cnncalc.analyze(cnncalc.load("lenet5"))
+    t = report.totals
+    e = estimate(report, batch=10)
+    assert e.weights == (t.params + t.buffers) * 4
+    assert e.inputs == t.input_bytes * 10
+    assert e.inputs + e.activations == t.peak_activation_bytes * 10  # the peak holds the input
+    train = estimate(report, batch=10, mode="training")
+    assert train.total > e.total and train.gradients >= t.params * 4
+    # a report analysed at another batch and dtype gives the same estimate
+    other = cnncalc.analyze(cnncalc.load("lenet5"), batch=5, dtype="float16")
+    assert estimate(other, batch=10) == e
+
+
+def test_estimate_counts_the_patches_a_local_layer_copies() -> None:
+    from cnncalc.torch.budget import estimate
+
+    spec = net("  - {op: local, out: 2, k: 5}\n", "[3, 20, 20]")
+    report = cnncalc.analyze(spec)
+    patches = 16 * 16 * 3 * 5 * 5  # positions x C_in x k x k, per sample
+    assert estimate(report, 4).workspace == patches * 4 * 4
+    assert estimate(report, 4, "training").workspace == patches * 4 * 4
+    layer = cnncalc.build_torch(spec).layer(spec.nodes[0].id)
+    x = torch.randn(4, 3, 20, 20)
+    patches_made = x.unfold(2, 5, 1).unfold(3, 5, 1).permute(0, 2, 3, 1, 4, 5).reshape(4, -1)
+    assert patches_made.numel() == patches * 4 and layer(x).shape == (4, 2, 16, 16)
+
+
+def test_check_fits_refuses_with_the_figures_and_the_largest_batch() -> None:
+    from cnncalc.torch.budget import MemoryBudget, check_fits, estimate
+
+    report = cnncalc.analyze(cnncalc.load("lenet5"))
+    limit = estimate(report, 100).total
+    check_fits(report, MemoryBudget(limit), batch=100)
+    with pytest.raises(EnvironmentUnavailable) as info:
+        check_fits(report, MemoryBudget(limit), batch=101, what="profiling")
+    text = info.value.format()
+    assert info.value.exit_code == 3 and "profiling needs ~" in text and "--max-memory" in text
+    assert "at most batch 100 fits" in text
+
+
+def test_available_memory_reads_meminfo_and_cuda(monkeypatch, tmp_path) -> None:
+    from cnncalc.torch import budget
+
+    info = tmp_path / "meminfo"
+    info.write_text("MemTotal:       24684084 kB\nMemAvailable:   1000 kB\n")
+    monkeypatch.setattr(budget, "MEMINFO", str(info))
+    monkeypatch.setattr(budget._meminfo_available, "__defaults__", (str(info),))
+    assert budget.available_memory("cpu") == 1000 * 1024
+    monkeypatch.setattr(budget._meminfo_available, "__defaults__", (str(tmp_path / "none"),))
+    pages = {"SC_PAGE_SIZE": 4096, "SC_AVPHYS_PAGES": 10}
+    monkeypatch.setattr(budget.os, "sysconf", lambda name: pages[name])
+    assert budget.available_memory("cpu") == 40960  # no /proc/meminfo: the OS's figure
+    monkeypatch.setattr(torch.cuda, "mem_get_info", lambda: (3 * 2**30, 16 * 2**30))
+    assert budget.available_memory("cuda") == 3 * 2**30
+    assert budget.available_memory("meta") is None
+
+
+def test_int64_bounds_are_checked_before_torch_sees_them() -> None:
+    from cnncalc.errors import UsageError
+    from cnncalc.torch.budget import check_int64
+
+    report = cnncalc.analyze(cnncalc.load("lenet5"))
+    check_int64(report, 2**40)
+    for batch in (2**63, 10**23, 2**53 * 1024, 2**61 // 1024):  # the last: int64 bytes
+        with pytest.raises(UsageError) as info:
+            check_int64(report, batch)
+        assert "int64" in info.value.message
+    wide = cnncalc.analyze(net("  - {op: maxpool, k: 2}\n", "[3, 100000000000, 100000000000]"))
+    with pytest.raises(UsageError):
+        check_int64(wide)
+    with pytest.raises(UsageError):  # on the meta device too: no tensor is made
+        with torch.device("meta"):
+            cnncalc.build_torch(net("  - {op: maxpool, k: 2}\n", "[3, 100000000000, 100000000000]"))
+    long = net("  - {id: p, op: maxpool, k: 2}\n", f"[1, {2**61}]")  # elements fit, bytes do not
+    with pytest.raises(UsageError) as info:
+        check_int64(cnncalc.analyze(long))
+    assert info.value.message.startswith("the input: a tensor of shape [1, 1, 2305843009213693952]")
+
+
+# ------------------------------------------------------------------ torch's errors, mapped
+@pytest.mark.parametrize("exc,code", [
+    (RuntimeError("[enforce fail at alloc_cpu.cpp:127] err == 0. DefaultCPUAllocator: can't "
+                  "allocate memory: you tried to allocate 102400000000 bytes. Error code 12"), 3),
+    (RuntimeError("DefaultCPUAllocator: not enough memory: you tried to allocate 8 bytes"), 3),
+    (torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB"), 3),
+    (MemoryError(), 3),
+    (RuntimeError("MPS backend out of memory (MPS allocated: 1 GB)"), 3),
+    (OverflowError("Python int too large to convert to C long"), 2),
+    (RuntimeError("numel: integer multiplication overflow"), 2),
+    (ValueError("Expected more than 1 value per channel when training, got input size [1, 4]"), 2),
+    (RuntimeError("[enforce fail at inline_container.cc:747] . open file failed with strerror: "
+                  "Is a directory"), 2),
+])
+def test_torch_errors_map_to_user_errors(exc: BaseException, code: int) -> None:
+    from cnncalc.torch.failures import torch_errors, translate
+
+    mapped = translate(exc)
+    assert mapped is not None and mapped.exit_code == code
+    assert "enforce fail" not in mapped.message and "\n" not in mapped.message
+    with pytest.raises(type(mapped)):
+        with torch_errors():
+            raise exc
+    if "102400000000" in str(exc):
+        assert "95.4 GiB" in mapped.message
+
+
+def test_first_line_drops_what_torch_adds_for_a_terminal() -> None:
+    from cnncalc.torch.failures import first_line
+
+    exc = RuntimeError("\x1b[96mStep 3/3\x1b[0m failed\nframe #0: c10::Error")
+    assert first_line(exc) == "Step 3/3 failed"
+    assert first_line(RuntimeError("[enforce fail at alloc_cpu.cpp:127] err == 0. x")) == "err == 0. x"
+
+
+def test_other_torch_errors_are_not_mapped() -> None:
+    from cnncalc.torch.failures import torch_errors, translate
+
+    assert translate(RuntimeError("mat1 and mat2 shapes cannot be multiplied")) is None
+    with pytest.raises(RuntimeError):
+        with torch_errors():
+            raise RuntimeError("boom")
+
+
+def test_allocation_failure_while_building_is_exit_3(monkeypatch) -> None:
+    from cnncalc.ops.conv import Conv
+
+    def fail(self, ins, out):  # type: ignore[no-untyped-def]
+        raise RuntimeError("DefaultCPUAllocator: can't allocate memory: you tried to allocate "
+                           "4096 bytes")
+
+    monkeypatch.setattr(Conv, "torch", fail)
+    with pytest.raises(EnvironmentUnavailable) as info:
+        cnncalc.build_torch(cnncalc.load("lenet5"))
+    assert info.value.layer == "C1" and "out of memory" in info.value.message
+
+
+def test_verify_on_the_meta_device_allocates_no_real_input(monkeypatch) -> None:
+    from cnncalc.torch.budget import MemoryBudget
+    from cnncalc.torch.verify import choose_device, verify
+
+    spec = net("  - {id: p, op: maxpool, k: 2}\n", "[64, 20000, 20000]")  # a 95 GiB input
+    report = cnncalc.analyze(spec)
+    assert choose_device(report) == "meta"  # more than this machine has available
+    small = cnncalc.analyze(cnncalc.load("lenet5"))
+    assert choose_device(small, MemoryBudget(1000)) == "meta"
+    monkeypatch.setattr(torch, "randn", lambda *a, **k: pytest.fail("a real input was made"))
+    assert verify(spec, report) == []

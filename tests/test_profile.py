@@ -213,3 +213,180 @@ def test_without_torch_exit_3(monkeypatch) -> None:
     monkeypatch.setitem(sys.modules, "torch", None)
     result = CliRunner().invoke(app, ["profile", "lenet5"])
     assert result.exit_code == 3 and "cnncalc[torch]" in result.output
+
+
+# ------------------------------------------------------------------ --compile, busy machines
+def test_compile_runs_an_untimed_first_call_per_batch_size(tiny, monkeypatch) -> None:
+    calls: list[int] = []
+
+    def fake_compile(model):  # type: ignore[no-untyped-def]
+        def runner(x):  # type: ignore[no-untyped-def]
+            calls.append(x.shape[0])
+            return model(x)
+        return runner
+
+    monkeypatch.setattr(torch, "compile", fake_compile)
+    settings = prof.Settings(device="cpu", batches=(1, 2), compile=True,
+                             budget=prof.Budget(warmup=0, iters=2))
+    rep = prof.run_profile(tiny, settings)
+    assert calls == [1, 1, 1, 2, 2, 2]  # per batch: the compiling call, then 2 timed ones
+    assert all(r.latency.samples == 2 and r.first_call_ms is not None for r in rep.results)
+    assert any("compilation is excluded" in n for n in rep.notes)
+    plain = prof.run_profile(tiny, prof.Settings(device="cpu", batches=(1,), budget=FAST))
+    assert plain.results[0].first_call_ms is None
+    assert not any("compil" in n for n in plain.notes)
+
+
+def test_busy_warning_names_the_load_and_suggests_threads(monkeypatch) -> None:
+    monkeypatch.setattr(prof.os, "cpu_count", lambda: 2)
+    assert prof.busy_warning(2, load=1.5) is None
+    text = prof.busy_warning(2, load=3.4)
+    assert text and "load average 3.40" in text and "--threads 1" in text
+    assert "--threads" not in (prof.busy_warning(1, load=5.0) or "--threads")
+
+
+@pytest.mark.parametrize("load,warned", [(50.0, True), (0.0, False)])
+def test_profile_warns_on_stderr_when_the_machine_is_busy(monkeypatch, load, warned) -> None:
+    monkeypatch.setattr(prof.os, "getloadavg", lambda: (load, load, load))
+    result = CliRunner().invoke(app, ["profile", "lenet5", "--iters", "1", "--warmup", "0",
+                                      "--threads", "2", "--format", "json"])
+    assert result.exit_code == 0, result.output
+    assert ("warning: the machine is busy: load average 50.00" in result.stderr) is warned
+    assert ("--threads 1" in result.stderr) is warned
+    json.loads(result.stdout)  # the warning stays off stdout
+
+
+# ------------------------------------------------------------------ --batch, bounds, memory
+@pytest.mark.parametrize("spelling", ["--batch-size", "--batch", "-b"])
+def test_batch_has_two_spellings(spelling: str) -> None:
+    result = CliRunner().invoke(app, ["profile", "lenet5", spelling, "1,3", "--iters", "1",
+                                      "--warmup", "0", "--format", "json"])
+    assert result.exit_code == 0, result.output
+    assert [r["batch_size"] for r in json.loads(result.stdout)["results"]] == [1, 3]
+
+
+@pytest.mark.parametrize("args,code,says", [
+    (["--batch-size", "100000000"], 3, "profiling inference at batch 100,000,000 needs ~"),
+    (["--batch-size", "1,100000000"], 3, "at most batch"),
+    (["--batch", "99999999999999999999999"], 2, "int64"),
+    (["--batch", "9223372036854775807"], 2, "int64"),  # fits int64, not the tensor
+    (["--max-memory", "100kB"], 3, "KiB --max-memory"),
+    (["--max-memory", "lots"], 2, "--max-memory lots"),
+    (["--batch-size", ",".join(["1"] * 65)], 2, "at most 64"),
+    (["--threads", "100000"], 2, "threads"),
+    (["--warmup", "100000000"], 2, "warmup"),
+    (["--min-time", "2000m"], 2, "at most 600s"),
+    (["--mode", "training", "--batch", "100000000"], 3, "gradients"),
+])
+def test_profile_refuses_before_allocating(args: list[str], code: int, says: str) -> None:
+    result = CliRunner().invoke(app, ["profile", "lenet5", "--iters", "1", *args])
+    assert result.exit_code == code, result.output
+    assert says in result.output and "Traceback" not in result.output
+    assert "frame #" not in result.output and "internal error" not in result.output
+
+
+def test_max_memory_allows_what_fits() -> None:
+    result = CliRunner().invoke(app, ["profile", "lenet5", "--iters", "1", "--warmup", "0",
+                                      "--max-memory", "1GiB", "--batch", "2"])
+    assert result.exit_code == 0, result.output
+
+
+def test_allocation_failure_at_every_batch_size_is_exit_3(tiny, monkeypatch) -> None:
+    def oom(step, timer, budget):  # type: ignore[no-untyped-def]
+        raise RuntimeError("[enforce fail at alloc_cpu.cpp:127] err == 0. DefaultCPUAllocator: "
+                           "can't allocate memory: you tried to allocate 409600000000 bytes.")
+
+    monkeypatch.setattr(prof, "measure", oom)
+    with pytest.raises(EnvironmentUnavailable) as info:
+        prof.run_profile(tiny, prof.Settings(device="cpu", batches=(1, 2), budget=FAST))
+    assert "out of memory on cpu at every batch size (1, 2)" in info.value.message
+
+
+def test_cuda_budget_is_the_free_gpu_memory(tiny, monkeypatch) -> None:
+    monkeypatch.setattr(torch.cuda, "mem_get_info", lambda: (10_000, 16 * 2**30))
+    analysis = cnncalc.analyze(tiny)
+    with pytest.raises(EnvironmentUnavailable) as info:
+        prof.check_before_running(tiny, analysis, prof.Settings(batches=(1,)), "cuda")
+    assert "9.8 KiB available on the GPU" in info.value.message
+    monkeypatch.setattr(torch.cuda, "mem_get_info", lambda: (2**30, 16 * 2**30))
+    prof.check_before_running(tiny, analysis, prof.Settings(batches=(1,)), "cuda")
+
+
+# ------------------------------------------------------------------ training mode
+def test_training_refuses_batchnorm_on_one_value_per_channel_located(tmp_path) -> None:
+    spec = tmp_path / "fc.yaml"
+    spec.write_text("cnncalc: 1\ninput: [3, 4, 4]\nlayers:\n  - flatten\n"
+                    "  - {id: fc, op: linear, out: 8, bn: true, act: relu}\n")
+    bad = CliRunner().invoke(app, ["profile", str(spec), "--mode", "training", "--iters", "1"])
+    assert bad.exit_code == 2, bad.output
+    assert f"{spec}:5:5: error: fc.bn: batchnorm in training mode" in bad.stderr
+    assert "at batch 1" in bad.stderr and "Traceback" not in bad.output
+    ok = CliRunner().invoke(app, ["profile", str(spec), "--mode", "training", "--iters", "1",
+                                  "--batch", "2"])
+    assert ok.exit_code == 0, ok.output
+
+
+def test_training_a_net_without_parameters_runs_the_backward_pass() -> None:
+    spec = cnncalc.loads("cnncalc: 1\ninput: [3, 8, 8]\nlayers:\n  - relu\n  - {op: maxpool, k: 2}\n")
+    rep = prof.run_profile(spec, prof.Settings(device="cpu", mode="training", budget=FAST))
+    assert rep.results[0].latency is not None
+
+
+# ------------------------------------------------------------------ every op, every layout
+@pytest.mark.parametrize("name", sorted(cnncalc.ops.REGISTRY))
+def test_every_op_profiles_channels_last_in_both_modes(name: str) -> None:
+    """1-, 2- and 3-D inputs, training and inference, float32, bfloat16 and float16
+    autocast, channels-last and per-layer: every op runs."""
+    from test_build import OP_SAMPLES
+
+    sample = OP_SAMPLES.get(name, f"- {name}")
+    runs = 0
+    for shape in ("[4, 12]", "[4, 12, 12]", "[4, 6, 6, 6]"):
+        layers = "\n".join("  " + line for line in sample.splitlines())
+        try:
+            spec = cnncalc.loads(f"cnncalc: 1\ninput: {shape}\nlayers:\n{layers}\n")
+            cnncalc.analyze(spec)
+        except cnncalc.CnncalcError:
+            continue
+        for mode, dtype, nhwc in [("training", "float32", True), ("training", "bfloat16", True),
+                                  ("inference", "bfloat16", True), ("training", "float16", False)]:
+            settings = prof.Settings(device="cpu", batches=(2,), mode=mode, dtype=dtype,
+                                     channels_last=nhwc, per_layer=True,
+                                     budget=prof.Budget(warmup=0, iters=1))
+            assert prof.run_profile(spec, settings).results[0].latency is not None
+            runs += 1
+    assert runs
+
+
+def test_groupnorm_backward_on_channels_last_input_does_not_crash() -> None:
+    """torch 2.13's CPU group_norm backward segfaults on a channels-last input that needs
+    no gradient; cnncalc's GroupNorm avoids it (run apart: a regression kills the process)."""
+    import subprocess
+
+    code = ("import torch\nfrom cnncalc.torch.modules import GroupNorm\n"
+            "x = torch.randn(2, 4, 6, 6).contiguous(memory_format=torch.channels_last)\n"
+            "m = GroupNorm(2, 4)\nm(x).mean().backward()\n"
+            "assert m.weight.grad is not None\nprint('ok')\n")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=120)
+    assert proc.returncode == 0 and proc.stdout.strip() == "ok", proc.stderr
+
+
+def test_channels_last_on_a_3d_net_and_a_note_for_1d() -> None:
+    vol = cnncalc.loads("cnncalc: 1\ninput: [3, 6, 6, 6]\nlayers:\n  - {op: conv, out: 4, k: 3}\n")
+    settings = prof.Settings(device="cpu", channels_last=True, budget=FAST)
+    assert prof.run_profile(vol, settings).results[0].latency is not None
+    seq = cnncalc.loads("cnncalc: 1\ninput: [3, 16]\nlayers:\n  - {op: conv, out: 4, k: 3}\n")
+    assert any("changes nothing for a 1-D input" in n
+               for n in prof.run_profile(seq, settings).notes)
+
+
+def test_compare_checks_both_specs_before_running_either(monkeypatch, tmp_path) -> None:
+    big = tmp_path / "big.yaml"
+    big.write_text("cnncalc: 1\ninput: [64, 20000, 20000]\nlayers:\n  - {op: maxpool, k: 2}\n")
+    ran: list[str] = []
+    real = prof.run_profile
+    monkeypatch.setattr(prof, "run_profile", lambda net, *a, **k: ran.append(net.name) or real(net, *a, **k))
+    result = CliRunner().invoke(app, ["profile", "lenet5", "--compare", str(big), "--iters", "1"])
+    assert result.exit_code == 3 and "needs ~" in result.output
+    assert ran == []  # lenet5 was not measured first

@@ -9,6 +9,29 @@ from .base import Op, OpArgs, Params, RFStep, Shape, numel, pointwise_rf, regist
 from .types import PosFloat, PosInt
 
 
+# ------------------------------------------------------------ run-time rules
+# torch refuses some inputs at run time that the analysis accepts: a norm whose
+# statistics would be taken over a single value.  Each norm op states its rule as
+# ``torch_refusal(ins, batch, training)`` (the message, or None when torch runs it);
+# cnncalc.torch.runnable applies them before a forward pass, and a rule that holds
+# for every batch is also a warning at analysis (``warnings``).
+
+
+def batch_stats_refusal(x: Shape, batch: int, training: bool, op: str = "batchnorm") -> str | None:
+    """batchnorm in training takes each channel's statistics over batch x spatial values:
+    torch refuses one ("Expected more than 1 value per channel when training")."""
+    values = batch * numel(x[1:])
+    if not training or values > 1:
+        return None
+    return (f"{op} in training mode takes each channel's statistics over batch x spatial "
+            f"values: at batch {batch} the input {_dims(x)} gives {values}, and torch needs more "
+            "than 1")
+
+
+def _dims(x: Shape) -> str:
+    return "[" + ", ".join(map(str, x)) + "]"
+
+
 class BatchNormArgs(OpArgs):
     eps: float = 1e-5
     momentum: float = 0.1
@@ -47,6 +70,10 @@ class BatchNorm(Op):
 
     def rf(self, ins: list[Shape]) -> RFStep | None:
         return pointwise_rf(ins[0])
+
+    def torch_refusal(self, ins: list[Shape], batch: int, training: bool) -> str | None:
+        """Why torch cannot run this layer at ``batch`` in this mode, or None."""
+        return batch_stats_refusal(ins[0], batch, training)
 
     def explain(self, ins: list[Shape], out: Shape) -> list["Step"]:
         """Worked arithmetic: a weight and a bias per channel; running mean and variance
@@ -167,6 +194,25 @@ class InstanceNorm(_Norm):
         a = self.args
         return Params(2 * c if a.affine else 0, buffers=2 * c + 1 if a.track_running_stats else 0)
 
+    def warnings(self, ins: list[Shape]) -> list[str]:
+        if numel(ins[0][1:]) > 1:
+            return []
+        return [f"instancenorm over a single spatial element {_dims(ins[0])}: each value is its "
+                "own mean, so the output is 0; torch refuses it in training mode"
+                + ("" if self.args.track_running_stats else
+                   " and, without track_running_stats, in eval mode too")]
+
+    def torch_refusal(self, ins: list[Shape], batch: int, training: bool) -> str | None:
+        """torch takes instance statistics (training, or eval without running statistics)
+        over the spatial axes and refuses a single element."""
+        uses_input_stats = training or not self.args.track_running_stats
+        if not uses_input_stats or numel(ins[0][1:]) > 1:
+            return None
+        mode = "training mode" if training else "eval mode without track_running_stats"
+        return (f"instancenorm in {mode} takes each channel's statistics over the spatial "
+                f"axes, but the input {_dims(ins[0])} has one spatial element, and torch needs "
+                "more than 1 (\"Expected more than 1 spatial element\")")
+
     def flops(self, ins: list[Shape], out: Shape) -> dict[str, int]:
         if self.args.track_running_stats:
             return {"norm": 2 * numel(out)}
@@ -210,10 +256,31 @@ class GroupNorm(_Norm):
     def params(self, ins: list[Shape]) -> Params:
         return Params(2 * ins[0][0] if self.args.affine else 0)
 
-    def torch(self, ins: list[Shape], out: Shape) -> "torch.nn.Module":
-        from torch import nn
+    def _group_values(self, x: Shape) -> int:
+        """Values each group's statistics are taken over, per sample."""
+        return x[0] // self.args.groups * numel(x[1:])
 
-        return nn.GroupNorm(self.args.groups, ins[0][0], self.args.eps, self.args.affine)
+    def warnings(self, ins: list[Shape]) -> list[str]:
+        if self._group_values(ins[0]) > 1:
+            return []
+        return [f"groupnorm with groups={self.args.groups} on {_dims(ins[0])}: each group holds "
+                "one value per sample, its own mean, so the output is 0; torch refuses it at "
+                "batch 1"]
+
+    def torch_refusal(self, ins: list[Shape], batch: int, training: bool) -> str | None:
+        """torch checks batch x (C / groups) x spatial > 1 in every mode."""
+        values = batch * self._group_values(ins[0])
+        if values > 1:
+            return None
+        return (f"groupnorm with groups={self.args.groups} takes each group's statistics over "
+                f"(C / groups) x spatial values: at batch {batch} the input {_dims(ins[0])} gives "
+                f"{values}, and torch needs more than 1 (in any mode)")
+
+    def torch(self, ins: list[Shape], out: Shape) -> "torch.nn.Module":
+        """``nn.GroupNorm`` (a subclass that avoids a torch crash on channels-last input)."""
+        from ..torch import modules
+
+        return modules.GroupNorm(self.args.groups, ins[0][0], self.args.eps, self.args.affine)
 
     def flops(self, ins: list[Shape], out: Shape) -> dict[str, int]:
         return _stat_flops(out, self.args.affine, self.args.affine)

@@ -41,7 +41,7 @@ def results_table(p: ProfileReport) -> Table:
     title = (f"{p.name} on {p.device} ({p.device_name}), {p.dtype}, {p.mode}"
              + (f", {p.threads} threads" if p.threads else "")
              + (", channels_last" if p.channels_last else "")
-             + (", compiled" if p.compiled else ""))
+             + (", compiled (compilation untimed)" if p.compiled else ""))
     t = Table(title=title, title_justify="left")
     for col in ("batch", "median ms", "p10 ms", "p90 ms", "spread", "samples/s", "GFLOP/s",
                 "of peak", "peak memory"):

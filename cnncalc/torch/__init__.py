@@ -9,8 +9,9 @@ from types import ModuleType
 
 from ..errors import EnvironmentUnavailable
 
-INSTALL_HINT = ("install torch as the README's 'Installing the torch extra' shows: a CPU build "
-                "first (pip install torch==2.13.0), then pip install 'cnncalc[torch]'")
+#: a bare ``pip install torch`` pulls a multi-GB CUDA build: the README says what to pin
+INSTALL_HINT = ("see the README's Installation section: install torch==2.13.0 (CPU) first, "
+                "then pip install 'cnncalc[torch]'")
 
 
 def require_torch() -> ModuleType:

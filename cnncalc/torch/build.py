@@ -1,6 +1,11 @@
 """Spec -> ``torch.nn.Module``: each op builds its own module (``Op.torch``), the
 :class:`~cnncalc.torch.model.SpecNet` names them after the spec's ids and runs them.
 
+Before anything is allocated, the sizes are bounded: a tensor torch cannot index
+(int64) is refused with exit 2, and weights that do not fit the memory budget with
+exit 3 (:mod:`cnncalc.torch.budget`).  With ``mode`` given, what torch would refuse to
+run in that mode at ``batch`` is refused too, located (:mod:`cnncalc.torch.runnable`).
+
 >>> import cnncalc
 >>> model = cnncalc.build_torch(cnncalc.load("lenet5"))
 >>> sum(p.numel() for p in model.get_submodule("C3").parameters(recurse=False))
@@ -9,32 +14,47 @@
 
 from __future__ import annotations
 
-import os
 from typing import TYPE_CHECKING, Sequence
 
 from ..analysis import analyze
 from ..errors import CnncalcError, EnvironmentUnavailable
 from ..graph import Network
 from . import require_torch
+from .budget import ANALYSIS_HINT, MemoryBudget, Mode, check_fits, check_int64
+from .failures import first_line, translate
+from .runnable import check_runnable
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..report import Report
     from .model import SpecNet
 
 
-def build(network: Network, input_shape: Sequence[int] | None = None) -> "SpecNet":
+def build(network: Network, input_shape: Sequence[int] | None = None, *,
+          budget: MemoryBudget | None = None, mode: Mode | None = None,
+          batch: int = 1) -> "SpecNet":
     """Instantiate ``network`` for ``input_shape`` (default: the spec's input).
 
     The analysis runs first (it validates every shape); each layer's op then builds its
     module from the analysed input and output shapes.  Raises EnvironmentUnavailable
-    (exit 3) when torch is not installed.
+    (exit 3) when torch is not installed or the weights exceed ``budget`` (default: the
+    memory available; no check on the meta device), UsageError (exit 2) for sizes torch
+    cannot index, and with ``mode`` a located ShapeError for a layer torch cannot run.
     """
-    require_torch()
+    torch = require_torch()
+    report = analyze(network, tuple(input_shape) if input_shape is not None else None)
+    check_int64(report, batch)
+    if mode is not None:
+        check_runnable(network, report, batch, mode)
+    device = torch.get_default_device().type
+    if device != "meta":  # meta tensors take no memory
+        check_fits(report, budget or MemoryBudget(), device=device, weights_only=True,
+                   what="building the module")
+    return _instantiate(network, report)
+
+
+def _instantiate(network: Network, report: "Report") -> "SpecNet":
     from .model import SpecNet
 
-    report = analyze(network, tuple(input_shape) if input_shape is not None else None)
-    if require_torch().get_default_device().type != "meta":  # meta tensors take no memory
-        _check_fits(report)
     modules = []
     for node, row in zip(network.nodes, report.layers):
         try:
@@ -42,30 +62,10 @@ def build(network: Network, input_shape: Sequence[int] | None = None) -> "SpecNe
         except CnncalcError as exc:
             raise exc.located(node.loc, layer=node.id) from None
         except (RuntimeError, OverflowError, MemoryError, ValueError) as exc:
-            first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+            mapped = translate(exc, layer=node.id, loc=node.loc)
+            if mapped is not None:
+                raise mapped from None
             raise EnvironmentUnavailable(
-                f"torch cannot build this layer: {first}", loc=node.loc, layer=node.id,
-                hints=(ANALYSIS_HINT,)) from None
+                f"torch cannot build this layer: {first_line(exc)}", loc=node.loc,
+                layer=node.id, hints=(ANALYSIS_HINT,)) from None
     return SpecNet(network, report, modules)
-
-
-ANALYSIS_HINT = ("the analysis commands (summary, shapes, params, flops, rf) handle any size "
-                 "without building the network")
-
-
-def _check_fits(report: "Report") -> None:
-    """Refuse, before allocating, a network whose weights alone exceed this machine's RAM."""
-    need = (report.totals.params + report.totals.buffers) * 4
-    have = physical_memory()
-    if have is not None and need > have:
-        raise EnvironmentUnavailable(
-            f"building needs {need / 2**30:,.1f} GiB for parameters and buffers (float32); "
-            f"this machine has {have / 2**30:,.1f} GiB", hints=(ANALYSIS_HINT,))
-
-
-def physical_memory() -> int | None:
-    """Bytes of RAM, or None where the OS does not say."""
-    try:
-        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-    except (ValueError, OSError, AttributeError):
-        return None

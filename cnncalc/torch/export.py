@@ -1,8 +1,11 @@
 """Write a spec's module to a file other tools open: ONNX (Netron, onnxruntime) or
 TorchScript (``torch.jit.load`` from Python or C++), for ``cnncalc export``.
 
-Both trace one forward pass on a random input of the spec's shape (batch 1); the graph
-keeps the spec's ids as module names.  ONNX export needs the ``onnx`` package (and
+Both trace one forward pass on a random input of the spec's shape (batch 1, eval
+mode); the graph keeps the spec's ids as module names.  Before anything is allocated,
+that pass's memory estimate must fit the budget (``--max-memory``, else the memory
+available: exit 3 with the figures) and every layer must be one torch can run in eval
+mode at batch 1 (exit 2, located).  ONNX export needs the ``onnx`` package (and
 ``onnxscript`` for torch's newer exporter); without them :func:`export_onnx` raises
 EnvironmentUnavailable (exit 3) saying what to install.
 """
@@ -15,38 +18,61 @@ import warnings
 from pathlib import Path
 from typing import Sequence
 
+from ..analysis import analyze
 from ..errors import EnvironmentUnavailable, UsageError
 from ..graph import Network
 from . import require_torch
+from .budget import MemoryBudget, check_fits
+from .failures import first_line, torch_errors, translate
+from .runnable import check_runnable
 
 ONNX_HINT = "pip install onnx onnxscript"
 
 
-def _traced_inputs(network: Network, input_shape: Sequence[int] | None):  # type: ignore[no-untyped-def]
+def _traced_inputs(network: Network, input_shape: Sequence[int] | None,  # type: ignore[no-untyped-def]
+                   budget: MemoryBudget):
     torch = require_torch()
     from .build import build
 
-    model = build(network, input_shape).eval()
-    x = torch.randn(1, *model.input_shape, generator=torch.Generator().manual_seed(0))
+    report = analyze(network, tuple(input_shape) if input_shape is not None else None)
+    check_fits(report, budget, what="exporting (one traced forward pass at batch 1)",
+               batch_hint=None)
+    check_runnable(network, report, 1, "inference")
+    with torch_errors():
+        model = build(network, input_shape, budget=budget).eval()
+        x = torch.randn(1, *model.input_shape, generator=torch.Generator().manual_seed(0))
     return torch, model, x
 
 
 def _writable(path: str | Path) -> Path:
+    """``path``, once it is known that a file can be written there (before the build:
+    a typo'd folder must not cost a trace); UsageError (exit 2) otherwise."""
     out = Path(path)
     if out.parent and not out.parent.exists():
         raise UsageError(f"{out}: the folder {out.parent} does not exist")
+    if out.is_dir():
+        raise UsageError(f"{out} is a folder: give a file name, e.g. {out / 'model.onnx'}")
+    existed = out.exists()
+    try:
+        with open(out, "ab"):
+            pass
+    except OSError as exc:
+        raise UsageError(f"{out}: cannot write the file: {exc.strerror or exc}") from None
+    if not existed:
+        out.unlink(missing_ok=True)
     return out
 
 
 def export_torchscript(network: Network, path: str | Path,
-                       input_shape: Sequence[int] | None = None) -> Path:
+                       input_shape: Sequence[int] | None = None,
+                       budget: MemoryBudget = MemoryBudget()) -> Path:
     """Trace the built module and save it as TorchScript; returns the path written."""
     out = _writable(path)
-    torch, model, x = _traced_inputs(network, input_shape)
-    with torch.no_grad(), warnings.catch_warnings():
+    torch, model, x = _traced_inputs(network, input_shape, budget)
+    with torch_errors(), torch.no_grad(), warnings.catch_warnings():
         warnings.simplefilter("ignore")  # torch.jit's deprecation notices
         traced = torch.jit.trace(model, x)
-    traced.save(str(out))
+        traced.save(str(out))
     return out
 
 
@@ -63,12 +89,12 @@ def onnx_exporter() -> str:
 
 
 def export_onnx(network: Network, path: str | Path, input_shape: Sequence[int] | None = None,
-                opset: int | None = None) -> Path:
+                opset: int | None = None, budget: MemoryBudget = MemoryBudget()) -> Path:
     """Export the built module as ONNX (input ``input``, output ``output``, the batch axis
     dynamic); returns the path written."""
     exporter = onnx_exporter()
     out = _writable(path)
-    torch, model, x = _traced_inputs(network, input_shape)
+    torch, model, x = _traced_inputs(network, input_shape, budget)
     kwargs: dict = {"input_names": ["input"], "output_names": ["output"], "verbose": False}
     if opset is not None:
         kwargs["opset_version"] = opset
@@ -88,7 +114,10 @@ def export_onnx(network: Network, path: str | Path, input_shape: Sequence[int] |
                                   dynamic_axes={"input": {0: "batch"}, "output": {0: "batch"}},
                                   **kwargs)
     except Exception as exc:  # torch.onnx raises many types; say which exporter failed
-        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        mapped = translate(exc)
+        if mapped is not None:  # out of memory, too large: not the exporter's fault
+            raise mapped from None
+        first = first_line(exc)
         hints = ("the legacy exporter supports fewer ops: " + ONNX_HINT,) \
             if exporter == "torchscript" else ()
         raise EnvironmentUnavailable(f"torch.onnx ({exporter} exporter) cannot export this "

@@ -9,8 +9,15 @@ Naming (how a layer id becomes a module path):
 - A block instance or a repeat (``conv3``, ``conv3.0``) is a :class:`Group`, a container that
   runs nothing itself.  The ``act``/``bn`` rows of a layer nest under that layer's module
   (``C1.act`` is the child ``act`` of the ``Conv2d`` ``C1``).
-- A name that would shadow an attribute of its parent (``forward``, ``training``, ...) gets
-  a trailing ``_``; :meth:`SpecNet.path` and :meth:`SpecNet.layer` always give the truth.
+- Each ``.``-separated segment becomes a child name by :func:`escape`, which is injective
+  (two ids never share a module path): a segment that would shadow an attribute of
+  ``nn.Module`` or of the container (``forward``, ``training``, ``parameters``, ``_modules``)
+  or is a Python keyword (``class``, ``for``, ``None``: torch.fx, torch.export and so the
+  ONNX exporter generate ``self.<name>`` code) gets a trailing ``_``, and so does every segment that already ends in ``_`` (the escape
+  char is escaped), so ``forward`` -> ``forward_``, ``forward_`` -> ``forward__``.  Should
+  an escaped name still be taken, a counter is appended (``name_2``, ...), checked
+  against every name already in the parent.  :meth:`SpecNet.path` and
+  :meth:`SpecNet.layer` always give the truth.
 
 Because the spec's ids are contiguous per block and per layer, the module tree's
 depth-first order is the spec's layer order, so ``parameters()`` follow the spec.
@@ -18,6 +25,7 @@ depth-first order is the spec's layer order, so ``parameters()`` follow the spec
 
 from __future__ import annotations
 
+import keyword
 import re
 from typing import Any, Sequence
 
@@ -45,11 +53,30 @@ class Group(nn.Module):
         raise RuntimeError("a Group only holds layers; run the whole SpecNet instead")
 
 
-def _attach(parent: nn.Module, name: str, module: nn.Module) -> str:
-    while hasattr(parent, name) and name not in parent._modules:
-        name += "_"
-    if name in parent._modules:
-        raise RuntimeError(f"two layers map to the module name {name!r}")
+def _reserved(parent: nn.Module, name: str) -> bool:
+    """``name`` cannot be a child of ``parent``: empty, dotted, a Python keyword (the code
+    torch.fx generates would not parse), or an attribute (a method, a property, a
+    parameter, a buffer or an existing child)."""
+    return not name or "." in name or keyword.iskeyword(name) or hasattr(parent, name)
+
+
+def escape(parent: nn.Module, segment: str) -> str:
+    """The context-free child name of an id segment: ``segment`` itself, or ``segment_``
+    when it is reserved in ``parent`` or already ends in ``_`` (the escape char is
+    escaped, so the mapping is injective)."""
+    if segment.endswith("_") or _reserved(parent, segment):
+        return segment + "_"
+    return segment
+
+
+def _attach(parent: nn.Module, segment: str, module: nn.Module) -> str:
+    """Add ``module`` under ``parent`` as the escaped ``segment``; returns the name used.
+    A name still taken (reserved, or already a child) gets a counter: never two ids on
+    one name."""
+    name = escape(parent, segment)
+    if _reserved(parent, name):
+        base = name.replace(".", "_") or "_"
+        name = next(f"{base}_{i}" for i in range(2, 2**31) if not _reserved(parent, f"{base}_{i}"))
     parent.add_module(name, module)
     return name
 
@@ -64,22 +91,29 @@ class SpecNet(nn.Module):
         self._ids = tuple(n.id for n in network.nodes)
         self._steps, self._out = _plan(network, modules)
         self._paths: dict[str, str] = {}
+        #: raw segments of every scope or layer placed -> its module path
+        scopes: dict[tuple[str, ...], str] = {}
         for node, module in zip(network.nodes, modules):
-            self._paths[node.id] = self._place(node.id, module)
+            self._paths[node.id] = self._place(node.id, module, scopes)
         _mark_inplace(network, modules)
 
-    def _place(self, node_id: str, module: nn.Module) -> str:
+    def _place(self, node_id: str, module: nn.Module,
+               scopes: dict[tuple[str, ...], str]) -> str:
+        """Attach ``module`` at ``node_id``'s path, creating Groups for missing scopes."""
+        segments = id_segments(node_id)
         parent: nn.Module = self
-        path = []
-        *scopes, leaf = id_segments(node_id)
-        for seg in scopes:
-            child = parent._modules.get(seg)
-            if child is None:
-                seg = _attach(parent, seg, Group())
-                child = parent._modules[seg]
+        path: list[str] = []
+        for depth, seg in enumerate(segments):
+            key = tuple(segments[:depth + 1])
+            last = depth == len(segments) - 1
+            if not last and key in scopes:  # a Group or a layer made earlier
+                path = scopes[key].split(".")
+                parent = self.get_submodule(scopes[key])
+                continue
+            child = module if last else Group()
+            path.append(_attach(parent, seg, child))
+            scopes[key] = ".".join(path)
             parent = child
-            path.append(seg)
-        path.append(_attach(parent, leaf, module))
         return ".".join(path)
 
     @property

@@ -12,6 +12,7 @@ Standard layers are used wherever one exists; the classes here are:
 - :class:`Subsample`: LeNet-5's trainable sub-sampling (window sum * coefficient + bias).
 - :class:`RBF`: LeNet-5's Euclidean RBF output with fixed (``requires_grad=False``) centres.
 - :class:`Add`, :class:`Mul`, :class:`Concat`: merges; ``Add`` owns its ``proj`` shortcut.
+- :class:`GroupNorm`: ``nn.GroupNorm`` working around a crash of torch's CPU kernel.
 """
 
 from __future__ import annotations
@@ -318,3 +319,16 @@ class ChannelLayerNorm(nn.LayerNorm):
         if x.dim() <= 2:
             return super().forward(x)
         return super().forward(x.movedim(1, -1)).movedim(-1, 1)
+
+
+class GroupNorm(nn.GroupNorm):
+    """``nn.GroupNorm``, but a channels-last input that needs no gradient is made
+    contiguous first: torch 2.13's CPU backward of ``group_norm`` crashes the interpreter
+    (SIGSEGV) on such an input when only the affine weights need gradients (``profile
+    --channels-last --mode training`` with a groupnorm first, or after layers without
+    trainable weights).  Inputs that are contiguous or need a gradient run unchanged."""
+
+    def forward(self, x: Tensor) -> Tensor:
+        if not x.requires_grad and torch.is_grad_enabled() and not x.is_contiguous():
+            x = x.contiguous()
+        return super().forward(x)

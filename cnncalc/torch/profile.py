@@ -2,15 +2,21 @@
 
 Measurement follows the rules an expert applies by hand:
 
-* warm-up iterations are run first and never timed (they include torch.compile,
-  cuDNN autotuning and allocator growth);
+* warm-up iterations are run first and never timed (they include cuDNN autotuning
+  and allocator growth); with ``--compile`` at least one is run for every batch size
+  (torch.compile compiles on the first call for each new shape), so compilation is
+  never in the timings, and the first call's time is reported on its own;
 * timing is *blocked*, like ``torch.utils.benchmark``'s ``blocked_autorange``: one
   sample times a block of iterations long enough to swamp timer overhead, and the
   per-iteration latency is the block time divided by its length;
 * on CUDA every sample is bracketed by ``torch.cuda.Event(enable_timing=True)``
   records and a ``torch.cuda.synchronize()``, and peak memory is
   ``torch.cuda.max_memory_allocated`` after ``reset_peak_memory_stats``;
-* on CPU the thread count is fixed (``torch.set_num_threads``) and reported;
+* on CPU the thread count is fixed (``torch.set_num_threads``) and reported; a load
+  average above it (other processes competing for the cores) is warned about;
+* memory is bounded before it is spent: every batch size's estimate (from the
+  analysis, :mod:`cnncalc.torch.budget`) must fit ``max_memory`` or the memory the
+  device has available, or the run is refused with the figures (exit 3);
 * inference runs under ``torch.inference_mode()`` in eval mode; training runs
   forward + backward + an SGD step.
 
@@ -19,12 +25,16 @@ The core returns plain dataclasses (:class:`ProfileReport`); rendering is elsewh
 
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import asdict, dataclass, field
 from typing import Any, Callable, Literal, Sequence
 
 from ..errors import EnvironmentUnavailable, UsageError
-from .timing import (Budget, CudaTimer, LatencyStats, MpsTimer, Timer, is_oom,  # noqa: F401
+from .budget import MemoryBudget, check_fits, estimate
+from .failures import is_oom, torch_errors
+from .runnable import check_runnable
+from .timing import (Budget, CudaTimer, LatencyStats, MpsTimer, Timer,  # noqa: F401
                      measure, timer_for)
 
 Device = Literal["auto", "cpu", "cuda", "mps"]
@@ -58,6 +68,8 @@ class BatchResult:
     #: "measured" (device counter) or "estimated" (analysis: params + peak activations)
     peak_memory_source: str
     error: str | None = None
+    #: with --compile: the first (untimed) call, which includes compilation, in ms
+    first_call_ms: float | None = None
 
 
 @dataclass(frozen=True)
@@ -177,6 +189,8 @@ class Settings:
     budget: Budget = Budget()
     peak_tflops: float | None = None
     per_layer: bool = False
+    #: bytes the run may use (``--max-memory``); None: what the device has available
+    max_memory: int | None = None
 
 
 def _autocast(torch: Any, device: str, dtype: str) -> Any:
@@ -193,21 +207,26 @@ def _prepare(network: Any, input_shape: Any, s: Settings, dev: str) -> tuple[Any
 
     from .build import build
 
-    model = build(network, input_shape).to(dev)
+    model = build(network, input_shape, budget=MemoryBudget(s.max_memory)).to(dev)
     model.train(s.mode == "training")
     if s.channels_last:
-        model = model.to(memory_format=torch.channels_last)
+        model = model._apply(lambda t: _channels_last(torch, t))
     runner = torch.compile(model) if s.compile else model
     return model, runner
 
 
+def _channels_last(torch: Any, t: Any) -> Any:
+    """``t`` in the channels-last format of its rank (NHWC for 4-D, NDHWC for 5-D); other
+    ranks unchanged.  Per tensor: ``Module.to(memory_format=...)`` applies one format to
+    every 4-D and 5-D weight, which fails on a 3-D net (5-D conv weights, 4-D
+    connection-table kernels)."""
+    formats = {4: torch.channels_last, 5: torch.channels_last_3d}
+    return t.contiguous(memory_format=formats[t.dim()]) if t.dim() in formats else t
+
+
 def _input(torch: Any, shape: Sequence[int], batch: int, dev: str, channels_last: bool) -> Any:
     x = torch.randn(batch, *shape, device=dev)
-    if channels_last and x.dim() == 4:
-        x = x.contiguous(memory_format=torch.channels_last)
-    elif channels_last and x.dim() == 5:
-        x = x.contiguous(memory_format=torch.channels_last_3d)
-    return x
+    return _channels_last(torch, x) if channels_last else x
 
 
 def _step(torch: Any, model: Any, runner: Any, x: Any, mode: str) -> Callable[[], Any]:
@@ -215,6 +234,8 @@ def _step(torch: Any, model: Any, runner: Any, x: Any, mode: str) -> Callable[[]
         return lambda: runner(x)
     params = [p for p in model.parameters() if p.requires_grad]
     opt = torch.optim.SGD(params, lr=1e-4) if params else None
+    if not params:  # nothing to train: the backward pass still runs, for the input
+        x.requires_grad_(True)
 
     def train_step() -> None:
         loss = runner(x).float().mean()
@@ -238,13 +259,16 @@ def _context(torch: Any, dev: str, s: Settings) -> Any:
 
 def _batch(torch: Any, model: Any, runner: Any, shape: Sequence[int], b: int, dev: str,
            s: Settings, timer: Timer, analysis: Any, peak: float | None) -> BatchResult:
-    estimate = (analysis.totals.param_bytes + analysis.totals.buffer_bytes
-                + analysis.totals.peak_activation_bytes * b)
+    estimated = estimate(analysis, b, s.mode).total
+    first_ms = None
     try:
         x = _input(torch, shape, b, dev, s.channels_last)
         timer.reset_peak()
         with _context(torch, dev, s):
-            times, n = measure(_step(torch, model, runner, x, s.mode), timer, s.budget)
+            step = _step(torch, model, runner, x, s.mode)
+            if s.compile:  # compiles for this shape: untimed, reported on its own
+                first_ms = timer.time_block(step, 1) * 1e3
+            times, n = measure(step, timer, s.budget)
         measured = timer.peak_bytes()
     except Exception as exc:  # noqa: BLE001 - an OOM row must not end the sweep
         if not is_oom(exc):
@@ -258,13 +282,26 @@ def _batch(torch: Any, model: Any, runner: Any, shape: Sequence[int], b: int, de
     gflops = flops / seconds / 1e9
     return BatchResult(
         b, lat, b / seconds, gflops, gflops / (peak * 1e3) if peak else None,
-        measured if measured is not None else estimate,
-        "measured" if measured is not None else "estimated")
+        measured if measured is not None else estimated,
+        "measured" if measured is not None else "estimated", first_call_ms=first_ms)
+
+
+def preflight(network: Any, settings: Settings = Settings(), input_shape: Any = None) -> None:
+    """Every refusal :func:`run_profile` makes before measuring (options, device, sizes,
+    memory, layers torch cannot run), without building anything: ``profile --compare``
+    checks both specs before it spends anything on the first."""
+    from ..analysis import analyze
+
+    check_batches(settings.batches)
+    dev = resolve_device(settings.device)
+    check_before_running(network, analyze(network, input_shape), settings, dev)
 
 
 def run_profile(network: Any, settings: Settings = Settings(), input_shape: Any = None,
-                progress: Progress | None = None) -> ProfileReport:
-    """Build ``network`` and measure it for every batch size in ``settings.batches``."""
+                progress: Progress | None = None,
+                warn: Callable[[str], None] | None = None) -> ProfileReport:
+    """Build ``network`` and measure it for every batch size in ``settings.batches``;
+    ``warn`` receives a warning (the machine is busy) before the measurement starts."""
     import torch
 
     from ..analysis import analyze
@@ -274,35 +311,87 @@ def run_profile(network: Any, settings: Settings = Settings(), input_shape: Any 
     if settings.threads is not None:
         torch.set_num_threads(settings.threads)
     analysis = analyze(network, input_shape)
+    check_before_running(network, analysis, settings, dev)
     name = device_name(dev)
     peak = settings.peak_tflops or known_peak(name, settings.dtype)
-    model, runner = _prepare(network, input_shape, settings, dev)
-    timer = timer_for(dev)
-    results = []
-    for i, b in enumerate(settings.batches):
-        if progress:
-            progress(f"batch {b}", i, len(settings.batches))
-        results.append(_batch(torch, model, runner, analysis.input_shape, b, dev, settings, timer,
-                              analysis, peak))
-    layers: tuple[LayerTiming, ...] = ()
-    if settings.per_layer:
-        if progress:
-            progress("per-layer timing", len(settings.batches), len(settings.batches) + 1)
-        layers = per_layer_times(torch, model, analysis, settings, dev, timer)
+    busy = busy_warning(torch.get_num_threads()) if dev == "cpu" else None
+    if busy and warn:
+        warn(busy)
+    with torch_errors(device=dev):
+        model, runner = _prepare(network, input_shape, settings, dev)
+        timer = timer_for(dev)
+        results = []
+        for i, b in enumerate(settings.batches):
+            if progress:
+                progress(f"batch {b}", i, len(settings.batches))
+            results.append(_batch(torch, model, runner, analysis.input_shape, b, dev, settings,
+                                  timer, analysis, peak))
+        if all(r.error == "out of memory" for r in results):
+            raise EnvironmentUnavailable(
+                f"out of memory on {dev} at every batch size ({_batches(settings.batches)}), "
+                "though the estimate fitted", hints=("lower --batch-size or --input",))
+        layers: tuple[LayerTiming, ...] = ()
+        if settings.per_layer:
+            if progress:
+                progress("per-layer timing", len(settings.batches), len(settings.batches) + 1)
+            layers = per_layer_times(torch, model, analysis, settings, dev, timer)
     if progress:
         progress("done", len(settings.batches), len(settings.batches))
-    notes = _notes(settings, dev, results)
+    notes = _notes(settings, dev, results) + ((busy,) if busy else ())
+    if settings.channels_last and len(analysis.input_shape) not in (3, 4):
+        notes += (f"--channels-last changes nothing for a {len(analysis.input_shape) - 1}-D "
+                  "input: it applies to 2-D and 3-D maps",)
     return ProfileReport(
         network.name, dev, name, torch.__version__, settings.dtype, settings.mode,
         torch.get_num_threads() if dev == "cpu" else None, settings.channels_last,
         settings.compile, analysis.totals.macs, tuple(results), layers, peak, notes)
 
 
+def _batches(batches: Sequence[int]) -> str:
+    return ", ".join(f"{b:,}" for b in batches)
+
+
+def check_before_running(network: Any, analysis: Any, s: Settings, dev: str) -> None:
+    """Refuse before anything is allocated: sizes torch cannot index (exit 2), a layer
+    torch cannot run in this mode at some batch size (exit 2, located), and a batch
+    size whose memory estimate exceeds the budget (exit 3, with the figures)."""
+    budget = MemoryBudget(s.max_memory)
+    for b in s.batches:
+        check_fits(analysis, budget, device=dev, batch=b, mode=s.mode,
+                   what=f"profiling {s.mode} at batch {b:,}")
+    for b in s.batches:
+        check_runnable(network, analysis, b, s.mode)
+
+
+def busy_warning(threads: int, load: float | None = None) -> str | None:
+    """A warning when the 1-minute load average exceeds the threads torch uses: other
+    processes compete for the cores and the timings will be slower and noisier."""
+    if load is None:
+        try:
+            load = os.getloadavg()[0]
+        except (OSError, AttributeError):  # not every OS has a load average
+            return None
+    if load <= threads:
+        return None
+    fewer = max(1, min(threads, (os.cpu_count() or threads) - round(load - threads)))
+    suggestion = (f"pass --threads {fewer}{'' if fewer == 1 else ' or fewer'} to leave cores "
+                  "to the rest" if fewer < threads else "rerun when the machine is quieter")
+    return (f"the machine is busy: load average {load:.2f} is above the {threads} thread"
+            f"{'s' if threads != 1 else ''} torch uses, so timings will be slower and noisier "
+            f"than on an idle machine; {suggestion}, or compare runs made under the same load")
+
+
 def _notes(s: Settings, dev: str, results: Sequence[BatchResult]) -> tuple[str, ...]:
     notes = []
+    if s.compile:
+        firsts = ", ".join(f"batch {r.batch_size}: {r.first_call_ms:,.0f} ms"
+                           for r in results if r.first_call_ms is not None)
+        notes.append("torch.compile: compilation is excluded from the timings (an untimed "
+                     f"first call per batch size compiled it{': ' + firsts if firsts else ''})")
     if any(r.peak_memory_source == "estimated" for r in results):
         notes.append("peak memory on this device is the analysis estimate (parameters + buffers "
-                     "+ peak live activations); only CUDA/MPS expose an allocator counter")
+                     "+ peak live activations; in training also every saved activation and the "
+                     "gradients); only CUDA/MPS expose an allocator counter")
     if s.mode == "training":
         notes.append("achieved GFLOP/s in training counts 3x the forward FLOPs "
                      "(forward + backward for inputs and weights)")

@@ -56,7 +56,6 @@ def _quantile(sorted_ms: Sequence[float], q: float) -> float:
     return sorted_ms[lo] + (sorted_ms[hi] - sorted_ms[lo]) * (pos - lo)
 
 
-
 # ------------------------------------------------------------------------ timers
 class Timer:
     """Times a block of ``n`` calls of ``fn``; subclasses add device synchronisation."""
@@ -144,7 +143,6 @@ def measure(step: Callable[[], Any], timer: Timer, budget: Budget) -> tuple[list
         step()
     timer.sync()
     if budget.iters is not None:
-        per_sample = 1
         samples = [timer.time_block(step, 1) for _ in range(budget.iters)]
         return samples, budget.iters
     block = 1
@@ -163,10 +161,3 @@ def measure(step: Callable[[], Any], timer: Timer, budget: Budget) -> tuple[list
         times += [timer.time_block(step, block) / block for _ in range(5 - len(times))]
     return times, per_sample * len(times)
 
-
-def is_oom(exc: BaseException) -> bool:
-    """An out-of-memory error from any backend."""
-    import torch
-
-    oom = getattr(torch.cuda, "OutOfMemoryError", ())
-    return isinstance(exc, oom) or (isinstance(exc, RuntimeError) and "out of memory" in str(exc))

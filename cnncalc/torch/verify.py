@@ -23,8 +23,13 @@ from typing import TYPE_CHECKING, Iterator
 from ..graph import Network, Node
 from ..report import Report
 from . import require_torch
+from .budget import MemoryBudget, check_int64, estimate
+from .failures import torch_errors, translate
+from .runnable import check_runnable
 
 if TYPE_CHECKING:  # pragma: no cover
+    from types import ModuleType
+
     from torch import Tensor, nn
 
     from .model import SpecNet
@@ -162,31 +167,54 @@ def compare(network: Network, report: Report,
 REAL_LIMITS = {"param_bytes": 2 << 30, "macs": 50_000_000_000}
 
 
-def choose_device(report: Report) -> str:
-    """``"cpu"`` for a real forward pass, ``"meta"`` for nets over :data:`REAL_LIMITS`."""
+def choose_device(report: Report, budget: MemoryBudget = MemoryBudget()) -> str:
+    """``"cpu"`` for a real forward pass, ``"meta"`` for nets over :data:`REAL_LIMITS`
+    or whose batch-1 forward pass (weights, input, peak activations) exceeds ``budget``
+    (default: the memory available)."""
     big = (report.totals.params * 4 > REAL_LIMITS["param_bytes"]
            or report.totals.macs // report.batch > REAL_LIMITS["macs"])
-    return "meta" if big else "cpu"
+    if big:
+        return "meta"
+    have, _source = budget.resolve("cpu")
+    return "meta" if have is not None and estimate(report).total > have else "cpu"
 
 
-def verify(network: Network, report: Report, seed: int = 0,
-           device: str | None = None) -> list[Disagreement]:
+def verify(network: Network, report: Report, seed: int = 0, device: str | None = None,
+           budget: MemoryBudget = MemoryBudget()) -> list[Disagreement]:
     """Build ``network`` for the report's input, run one forward pass on a random input
-    and list every per-layer disagreement with ``report`` (none expected).
+    (batch 1, eval mode) and list every per-layer disagreement with ``report`` (none
+    expected).
 
-    ``device`` defaults to :func:`choose_device`; a forward pass that raises is itself a
+    ``device`` defaults to :func:`choose_device`; on the meta device nothing is
+    allocated, the input included.  Sizes torch cannot index are refused (exit 2), as
+    is a layer torch cannot run in eval mode at batch 1 (located); an allocation that
+    fails anyway is exit 3.  A forward pass that raises otherwise is itself a
     disagreement, reported at the layer that was running.
     """
     torch = require_torch()
     from .build import build
 
-    device = device or choose_device(report)
-    with torch.device(device):
-        model = build(network, report.input_shape).eval()
-    gen = torch.Generator().manual_seed(seed)
-    x = torch.randn(1, *report.input_shape, generator=gen).to(device)
-    try:
-        measured = measure(model, x)
-    except ForwardFailed as failed:
-        return [Disagreement(failed.layer, "forward", "runs", f"raises {failed.error}")]
+    check_int64(report)
+    check_runnable(network, report, 1, "inference")
+    device = device or choose_device(report, budget)
+    with torch_errors(device=device):
+        with torch.device(device):
+            model = build(network, report.input_shape, budget=budget).eval()
+        x = _random_input(torch, report.input_shape, device, seed)
+        try:
+            measured = measure(model, x)
+        except ForwardFailed as failed:
+            mapped = translate(failed.error, layer=failed.layer, device=device)
+            if mapped is not None:
+                raise mapped from None
+            return [Disagreement(failed.layer, "forward", "runs", f"raises {failed.error}")]
     return compare(network, report, measured)
+
+
+def _random_input(torch: "ModuleType", shape: tuple[int, ...], device: str,
+                  seed: int) -> "Tensor":
+    """A batch-1 input: random on a real device, shape only on meta (no allocation)."""
+    if device == "meta":
+        return torch.empty(1, *shape, device="meta")
+    gen = torch.Generator(device=device).manual_seed(seed)
+    return torch.randn(1, *shape, generator=gen, device=device)
