@@ -29,6 +29,7 @@ from .errors import CnncalcError, Loc, SpecError, UsageError
 from .report import LayerReport, ReceptiveField, Report
 from .spec.expect import Expect, LayerExpect, Target, parse_quantity
 from .spec.yamlio import DEFAULT_LIMITS, Limits, MDict
+from .suggest import close_matches
 
 Expected = Union[Target, tuple[int, ...]]
 Actual = Union[int, float, tuple[int, ...], None]
@@ -178,7 +179,7 @@ def _layer_row(report: Report, layer_id: str, raw_layers: Any) -> LayerReport:
         return report.layer(layer_id)
     except KeyError:
         ids = [r.id for r in report.layers]
-        near = difflib.get_close_matches(layer_id, ids, n=1)
+        near = close_matches(layer_id, ids, n=1)
         hint = f"; did you mean '{near[0]}'?" if near else ""
         loc = raw_layers.key_loc.get(layer_id) if isinstance(raw_layers, MDict) else None
         raise SpecError(f"expect.layers: no layer '{layer_id}' in the network{hint}", loc=loc,

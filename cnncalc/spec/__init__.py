@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import gc
 import sys
 from pathlib import Path
@@ -12,6 +11,7 @@ from pydantic import ValidationError
 
 from ..errors import LimitError, Loc, SpecError, UsageError
 from ..graph import Network
+from ..suggest import close_match, shown
 from .diagnose import explain
 from .expand import expand
 from .schema import SPEC_VERSION, Spec
@@ -32,9 +32,9 @@ def read_source(source: str | Path, limits: Limits = DEFAULT_LIMITS) -> tuple[by
         zoo = zoo_path(text)
         if zoo is not None:
             return zoo.read_bytes(), f"{text}.yaml"
-        near = difflib.get_close_matches(text, zoo_names(), n=1)
-        hint = f"; did you mean the built-in '{near[0]}'?" if near else ""
-        raise UsageError(f"'{text}' is neither a file nor a built-in spec{hint} "
+        near = close_match(text, zoo_names())
+        hint = f"; did you mean the built-in '{near}'?" if near else ""
+        raise UsageError(f"{shown(text)} is neither a file nor a built-in spec{hint} "
                          "(`cnncalc zoo` lists the built-ins)")
     if not path.exists():
         raise UsageError(f"{text}: no such file")

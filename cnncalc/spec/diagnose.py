@@ -13,7 +13,6 @@ n.yaml:1:13: error: k must be > 0, got 0
 
 from __future__ import annotations
 
-import difflib
 import re
 import typing
 from typing import Any, Sequence
@@ -21,6 +20,7 @@ from typing import Any, Sequence
 from pydantic import BaseModel, ValidationError
 
 from ..errors import Loc, SpecError
+from ..suggest import did_you_mean, shown
 from .yamlio import MDict, MList
 
 _TYPE_WORDS = {
@@ -45,9 +45,7 @@ SYNONYMS = {
 
 def suggest(name: str, known: list[str]) -> str:
     """``"; did you mean 'k'?"`` for a near or synonymous name, else ``""``."""
-    alias = SYNONYMS.get(name)
-    near = [alias] if alias in known else difflib.get_close_matches(name, known, n=1)
-    return f"; did you mean '{near[0]}'?" if near else ""
+    return did_you_mean(name, known, synonyms=SYNONYMS)
 
 
 #: pydantic's type-check errors, as what the value must be

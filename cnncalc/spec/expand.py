@@ -10,7 +10,6 @@ topological order.  Expansion is bounded by ``Limits.max_layers``.
 
 from __future__ import annotations
 
-import difflib
 import re
 from dataclasses import dataclass
 from typing import Any, Mapping
@@ -20,10 +19,11 @@ from pydantic import ValidationError
 from ..errors import CnncalcError, LimitError, Loc, SpecError
 from ..graph import INPUT, Node
 from ..ops import REGISTRY, get_op
+from ..suggest import did_you_mean, name_list, shown
 from .diagnose import explain
 from .expr import substitute
 from .schema import ID_PATTERN, Block, Repeat, Spec
-from .yamlio import DEFAULT_LIMITS, Limits, MDict, MList
+from .yamlio import DEFAULT_LIMITS, Limits, MDict, MList, key_text
 
 META = ("id", "op", "in", "repeat")
 _ID = re.compile(ID_PATTERN)
@@ -48,6 +48,7 @@ def _marked(base: Any, loc: Loc | None) -> MDict:
     out.loc = getattr(base, "loc", loc)
     out.key_loc = dict(getattr(base, "key_loc", {}))
     out.val_loc = dict(getattr(base, "val_loc", {}))
+    out.key_src = getattr(base, "key_src", {})
     return out
 
 
@@ -204,7 +205,8 @@ class Expander:
         for i, entry in enumerate(entries):
             if not isinstance(entry, MDict) or "id" not in entry:
                 continue
-            name, loc = entry["id"], entry.val_loc["id"]
+            name = entry["id"]
+            loc = entry.via or entry.val_loc["id"]  # a copy through an alias: the alias
             if not isinstance(name, str) or not _ID.match(name):
                 raise SpecError(f"id {name!r} must be a name: letters, digits and _, not starting "
                                 "with a digit", loc=loc)
@@ -260,9 +262,8 @@ class Expander:
         for full in (scope.prefix + name, name):
             if full in self.defined:
                 return self.defined[full]
-        near = difflib.get_close_matches(name, [k for k in local if k != INPUT] + [INPUT], n=1)
-        hint = f"; did you mean '{near[0]}'?" if near else ""
-        raise SpecError(f"in: '{name}' is not a layer id{hint}", loc=loc)
+        hint = did_you_mean(name, [*(k for k in local if k != INPUT), INPUT])
+        raise SpecError(f"in: {shown(name)} is not a layer id{hint}", loc=loc)
 
     # ---------------------------------------------------------------- entries
     def entry(self, entry: MDict, full: str, inputs: tuple[str, ...], scope: Scope,
@@ -346,9 +347,8 @@ class Expander:
         if op_name in self.blocks:
             return self.block(op_name, call, full, inputs, scope, loc, copy)
         if op_name not in REGISTRY:
-            near = difflib.get_close_matches(op_name, list(REGISTRY) + list(self.blocks), n=1)
-            hint = f"; did you mean '{near[0]}'?" if near else ""
-            raise SpecError(f"op '{op_name}' is unknown{hint}", loc=op_loc,
+            hint = did_you_mean(op_name, [*REGISTRY, *self.blocks])
+            raise SpecError(f"op {shown(op_name)} is unknown{hint}", loc=op_loc,
                             layer=None if "id" in entry else "",  # not its made-up id
                             hints=("`cnncalc ops` lists every op",))
         op_cls = get_op(op_name)
@@ -394,9 +394,8 @@ class Expander:
             if name in self.blocks:
                 raise SpecError(f"defaults: '{name}' is a block; defaults are for ops (give a "
                                 "block argument its default in the block's args:)", loc=loc)
-            near = difflib.get_close_matches(str(name), list(REGISTRY), n=1)
-            hint = f"; did you mean '{near[0]}'?" if near else ""
-            raise SpecError(f"defaults: '{name}' is not an op{hint}", loc=loc,
+            raise SpecError(f"defaults: {shown(key_text(defaults, name))} is not an op"
+                            f"{did_you_mean(name, REGISTRY)}", loc=loc,
                             hints=("`cnncalc ops` lists every op",))
 
     def _add(self, node: Node) -> None:
@@ -455,10 +454,9 @@ class Expander:
                 given[arg] = value
         for arg in given:
             if arg not in declared:
-                near = difflib.get_close_matches(str(arg), list(declared), n=1)
-                hint = f"; did you mean '{near[0]}'?" if near else ""
-                raise SpecError(f"block '{name}' has no argument '{arg}'{hint} "
-                                f"(its arguments: {', '.join(declared) or 'none'})",
+                raise SpecError(f"block {shown(name)} has no argument {shown(key_text(call, arg))}"
+                                f"{did_you_mean(arg, declared)} "
+                                f"(its arguments: {name_list(declared) or 'none'})",
                                 loc=call.key_loc.get(arg, loc))
         bound = {}
         for arg, (required, default) in declared.items():

@@ -15,7 +15,6 @@ True
 
 from __future__ import annotations
 
-import difflib
 import re
 from dataclasses import dataclass
 from decimal import Decimal
@@ -25,7 +24,8 @@ from typing import Annotated, Any, Optional, Union
 from pydantic import BaseModel, ConfigDict, PlainValidator, WithJsonSchema, model_validator
 
 from ..errors import SpecError
-from .yamlio import MDict
+from ..suggest import did_you_mean, shown
+from .yamlio import MDict, key_text
 
 _SCALE = {"": 1, "k": 10**3, "K": 10**3, "M": 10**6, "G": 10**9, "T": 10**12,
           "Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40}
@@ -158,10 +158,9 @@ class _Expect(BaseModel):
         names = list(cls.model_fields)
         for key in data:
             if key not in cls.model_fields:
-                near = difflib.get_close_matches(str(key), names, n=1)
-                hint = f"; did you mean '{near[0]}'?" if near else ""
                 loc = data.key_loc.get(key) if isinstance(data, MDict) else None
-                raise SpecError(f"unknown expectation '{key}'{hint} (known: {', '.join(names)})",
+                raise SpecError(f"unknown expectation {shown(key_text(data, key))}"
+                                f"{did_you_mean(key, names)} (known: {', '.join(names)})",
                                 loc=loc)
         return data
 

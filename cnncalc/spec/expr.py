@@ -13,12 +13,12 @@ is ever passed to ``eval``.  Allowed: integer literals, names bound in the scope
 from __future__ import annotations
 
 import ast
-import difflib
 import operator
 import re
 from typing import Any, Mapping
 
 from ..errors import LimitError, SpecError
+from ..suggest import did_you_mean, name_list, shown
 
 MAX_EXPR_CHARS = 256
 #: no value computed by an expression may have more digits (bounds time and memory)
@@ -47,10 +47,9 @@ def _lookup(name: str, scope: Mapping[str, Any]) -> Any:
                         "looked up (expressions see only block arguments and tables)")
     if name in scope:
         return scope[name]
-    near = difflib.get_close_matches(name, list(scope), n=1)
-    hint = f"; did you mean '{near[0]}'?" if near else ""
-    known = ", ".join(sorted(scope)) or "none"
-    raise SpecError(f"unknown name '{name}'{hint} (names in scope: {known})")
+    known = name_list(sorted(scope, key=str)) or "none"
+    raise SpecError(f"unknown name {shown(name)}{did_you_mean(name, scope)} "
+                    f"(names in scope: {known})")
 
 
 def _eval(node: ast.AST, scope: Mapping[str, Any]) -> int:
