@@ -146,6 +146,8 @@ def _sentence(err: dict[str, Any], where: str) -> str:
         return f"{where} must be >= {ctx['ge']}, got {value}"
     if kind == "less_than_equal":
         return f"{where} must be <= {ctx['le']}, got {value}"
+    if kind == "finite_number":
+        return f"{where} must be a finite number, got {value}"
     if kind == "literal_error":
         options = re.findall(r"'([^']*)'", str(ctx["expected"]))
         hint = suggest(value, options) if isinstance(value, str) else ""
