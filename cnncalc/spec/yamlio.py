@@ -57,6 +57,8 @@ class Limits:
     max_layers: int = 100_000
     #: decimal digits of any integer in the spec, or computed by an expression
     max_int_digits: int = 30
+    #: argument values held by all the expanded layers together (a list counts its items)
+    max_arg_values: int = 4_000_000
 
 
 DEFAULT_LIMITS = Limits()
