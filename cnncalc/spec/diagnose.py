@@ -21,7 +21,7 @@ from pydantic import BaseModel, ValidationError
 
 from ..errors import Loc, SpecError
 from ..suggest import did_you_mean, shown
-from .yamlio import MDict, MList
+from .yamlio import MDict, MList, key_text
 
 _TYPE_WORDS = {
     "int": "an integer",
@@ -124,7 +124,7 @@ def _show(value: Any) -> str:
     if isinstance(value, bool):
         return f"boolean {str(value).lower()}"
     if isinstance(value, str):
-        return f"string '{value}'"
+        return f"string {shown(value)}"
     if isinstance(value, float):
         return f"float {value}"
     if isinstance(value, (MDict, dict)):
@@ -211,6 +211,24 @@ def _unknown_key(err: dict[str, Any], raw: Any, model: Any, what: str) -> SpecEr
     return SpecError(f"unknown {where}{hint}{known}", loc=loc)
 
 
+def _key_not_a_name(raw: Any, parents: list[Any], key: Any, what: str) -> SpecError:
+    """A mapping key that is not a string (``~``, ``yes``, ``3``), located at the key and
+    shown as written."""
+    node = raw
+    for part in parents:
+        node = node[part] if isinstance(node, (MDict, MList)) else None
+    if isinstance(node, MDict):
+        key = next((k for k in node if not isinstance(k, str)), key)
+    written = key_text(node, key) if isinstance(node, MDict) else _show(key)
+    loc = node.key_loc.get(key) if isinstance(node, MDict) and key in node.key_loc else \
+        locate(raw, parents)
+    text = shown(written, quote="")
+    head = f"the {what} {text}" if not parents else f"{_where(parents)}: the key {text}"
+    return SpecError(f"{head} is not a name; keys are names like out or k", loc=loc,
+                     hints=("quote a key that YAML would read as a number, a boolean or null "
+                            "('3', 'yes', 'null')",))
+
+
 def explain(exc: ValidationError, raw: Any, model: type[BaseModel] | None = None,
             what: str = "argument") -> SpecError:
     """The first problem of ``exc`` as a SpecError located in ``raw``."""
@@ -228,11 +246,12 @@ def explain(exc: ValidationError, raw: Any, model: type[BaseModel] | None = None
         name = path[-1] if len(path) > 1 else _where(path)
         return SpecError(f"missing required {'key' if inside else what} '{name}'{inside}",
                          loc=locate(raw, path[:-1]), hints=hints)
+    if first["type"] == "invalid_key":  # a model's own mapping has a key that is no name
+        return _key_not_a_name(raw, _real_path(raw, first["loc"][:-1]), first["input"], what)
     keyed = [e for e in group if "[key]" in e["loc"]]
     if keyed:  # a mapping with a key that is not a name (pydantic: dict[str, ...])
         path = _real_path(raw, keyed[0]["loc"])
-        return SpecError(f"{_where(path[:-1]) or 'this mapping'}: the key {_show(keyed[0]['input'])} "
-                         "is not a name; keys are names like out or k", loc=locate(raw, path[:-1]))
+        return _key_not_a_name(raw, path[:-1], keyed[0]["input"], what)
     # a union reports one error per member: prefer one that got past the type check
     real = [e for e in group if not e["type"].endswith("_type") and e["type"] != "literal_error"]
     union = any(_is_tag(p) for e in group for p in e["loc"])  # else: several plain errors

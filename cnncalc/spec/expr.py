@@ -15,6 +15,7 @@ from __future__ import annotations
 import ast
 import operator
 import re
+import unicodedata
 from typing import Any, Mapping
 
 from ..errors import LimitError, SpecError
@@ -128,11 +129,29 @@ def evaluate(text: str, scope: Mapping[str, Any]) -> int:
     """Evaluate one integer expression against ``scope`` (names -> values)."""
     if len(text) > MAX_EXPR_CHARS:
         raise SpecError(f"expression longer than {MAX_EXPR_CHARS} characters")
+    _ascii_only(text)
     try:
         tree = ast.parse(text.strip(), mode="eval")
+        return _eval(tree.body, scope)
     except (SyntaxError, ValueError) as exc:
         raise SpecError(f"expression '{text.strip()}' does not parse: {getattr(exc, 'msg', exc)}") from None
-    return _eval(tree.body, scope)
+    except (RecursionError, MemoryError):  # (the length limit keeps nesting far from this)
+        raise SpecError("expression nested too deeply") from None
+
+
+def _ascii_only(text: str) -> None:
+    """Expressions are ASCII.  Python's parser reads identifiers in NFKC form, so
+    ``${ｗ}`` (a fullwidth w) would silently name table ``w``: names are compared as
+    written, and a character outside ASCII is refused, naming it."""
+    if text.isascii():
+        return
+    at, char = next((i, c) for i, c in enumerate(text) if not c.isascii())
+    as_python = unicodedata.normalize("NFKC", char)
+    reads = f" (Python would read it as {as_python!r})" if as_python != char and \
+        as_python.isascii() else ""
+    raise SpecError(f"expressions are written in ASCII: {char!r} (U+{ord(char):04X} "
+                    f"{unicodedata.name(char, 'a non-ASCII character')}) at character {at + 1} "
+                    f"is not allowed{reads}")
 
 
 def is_reference(value: Any) -> bool:
