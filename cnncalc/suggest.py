@@ -79,6 +79,8 @@ def did_you_mean(name: object, candidates: Iterable[object], *,
 def shown(text: object, limit: int = MAX_SHOWN_CHARS, quote: str = "'") -> str:
     """``text`` quoted for a message, cut in the middle when over ``limit`` characters."""
     value = text if isinstance(text, str) else str(text)
+    if not value.isprintable():  # a newline or a control character would break the line
+        value = repr(value)[1:-1]
     if len(value) <= limit:
         return f"{quote}{value}{quote}"
     half = max(limit // 2 - 3, 1)

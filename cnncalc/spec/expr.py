@@ -24,8 +24,9 @@ from ..suggest import did_you_mean, name_list, shown
 MAX_EXPR_CHARS = 256
 #: no value computed by an expression may have more digits (bounds time and memory)
 MAX_DIGITS = 60
-_NAME = re.compile(r"^\$([A-Za-z_][A-Za-z0-9_]*)$")
-_EXPR = re.compile(r"^\$\{(.*)\}$", re.S)
+#: (matched with fullmatch: ``$`` alone would accept a trailing newline, "$w\n")
+_NAME = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
+_EXPR = re.compile(r"\$\{(.*)\}", re.S)
 _BINOPS = {
     ast.Add: operator.add,
     ast.Sub: operator.sub,
@@ -156,17 +157,17 @@ def _ascii_only(text: str) -> None:
 
 def is_reference(value: Any) -> bool:
     """True if ``value`` is a ``$name`` or ``${...}`` string."""
-    return isinstance(value, str) and (bool(_NAME.match(value)) or bool(_EXPR.match(value)))
+    return isinstance(value, str) and (bool(_NAME.fullmatch(value)) or bool(_EXPR.fullmatch(value)))
 
 
 def substitute(value: Any, scope: Mapping[str, Any]) -> Any:
     """Replace ``$name`` / ``${expr}`` in one value; other values pass through."""
     if not isinstance(value, str):
         return value
-    m = _NAME.match(value)
+    m = _NAME.fullmatch(value)
     if m:
         return _lookup(m.group(1), scope)
-    m = _EXPR.match(value)
+    m = _EXPR.fullmatch(value)
     if m:
         return evaluate(m.group(1), scope)
     return value

@@ -38,7 +38,7 @@ class _PyLoader(yaml.SafeLoader):
     prescan falls back to it to apply *our* depth limit where libyaml refuses first."""
 
 
-_FLOAT_12 = re.compile(r"^[-+]?(?:[0-9][0-9_]*)(?:\.[0-9_]*)?[eE][-+]?[0-9]+$")
+_FLOAT_12 = re.compile(r"[-+]?(?:[0-9][0-9_]*)(?:\.[0-9_]*)?[eE][-+]?[0-9]+\Z")
 for _cls in (_Loader, _PyLoader):
     _cls.add_implicit_resolver("tag:yaml.org,2002:float", _FLOAT_12, list("-+0123456789"))
 
