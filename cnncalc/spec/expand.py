@@ -145,6 +145,7 @@ class Expander:
         self.raw_blocks: MDict = raw.get("blocks") or _marked(None, None)
         self.tables: dict[str, Any] = dict(raw.get("tables") or {})
         self.arg_values = 0  # argument values of the layers so far (see _spend)
+        self.sizes: dict[int, int] = {}  # id of a document list/mapping -> its _size
 
     # ------------------------------------------------------------------ lists
     def run(self) -> tuple[list[Node], str]:
@@ -231,8 +232,8 @@ class Expander:
                 raise SpecError(f"id {shown(repr(name), quote='')} must be a name: letters, digits "
                                 "and _, not starting with a digit", loc=loc)
             if len(name) > MAX_ID_CHARS:
-                raise SpecError(f"id {shown(name)} is longer than {MAX_ID_CHARS} characters",
-                                loc=loc)
+                raise LimitError(f"id {shown(name)} is longer than {MAX_ID_CHARS} characters",
+                                 loc=loc)
             if name == INPUT:
                 raise SpecError("'input' is reserved: it names the network's (or block's) input",
                                 loc=loc)
@@ -448,21 +449,35 @@ class Expander:
         """Count the argument values of one layer against ``max_arg_values``: a large table
         given to every layer (``connect: $big`` in a repeat) costs that much memory and
         validation each time, so the total is bounded before it is spent."""
-        budget = self.limits.max_arg_values
-        pending: list[Any] = list(args.values())
+        self.arg_values += sum(self._size(v) for v in args.values())
+        if self.arg_values > self.limits.max_arg_values:
+            raise LimitError(
+                f"the expanded layers hold more than {self.limits.max_arg_values:,} argument "
+                "values (a large table given to many layers?)", loc=loc,
+                hints=("raise Limits(max_arg_values=...) in the Python API if this is "
+                       "intended",))
+
+    def _size(self, value: Any) -> int:
+        """How many values ``value`` holds (a list: 1 + its items'), without recursion.
+        Lists of the document itself (tables) are counted once and remembered."""
+        if not isinstance(value, (list, dict)):
+            return 1
+        if isinstance(value, (MList, MDict)) and id(value) in self.sizes:
+            return self.sizes[id(value)]
+        total = 0
+        pending = [value]
         while pending:
-            value = pending.pop()
-            self.arg_values += 1
-            if isinstance(value, list):
-                pending.extend(value)
-            elif isinstance(value, dict):
-                pending.extend(value.values())
-            if self.arg_values > budget:
-                raise LimitError(
-                    f"the expanded layers hold more than {budget:,} argument values (a large "
-                    "table given to many layers?)", loc=loc,
-                    hints=("raise Limits(max_arg_values=...) in the Python API if this is "
-                           "intended",))
+            item = pending.pop()
+            total += 1
+            if isinstance(item, list):
+                pending.extend(item)
+            elif isinstance(item, dict):
+                pending.extend(item.values())
+            if total > self.limits.max_arg_values:
+                break
+        if isinstance(value, (MList, MDict)):  # (alive with the document: the id stays its)
+            self.sizes[id(value)] = total
+        return total
 
     # ----------------------------------------------------------------- blocks
     def _check_block(self, name: str) -> None:
