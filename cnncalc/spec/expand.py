@@ -449,7 +449,8 @@ class Expander:
         """Count the argument values of one layer against ``max_arg_values``: a large table
         given to every layer (``connect: $big`` in a repeat) costs that much memory and
         validation each time, so the total is bounded before it is spent."""
-        self.arg_values += sum(self._size(v) for v in args.values())
+        for value in args.values():
+            self.arg_values += self._size(value) if isinstance(value, (list, dict)) else 1
         if self.arg_values > self.limits.max_arg_values:
             raise LimitError(
                 f"the expanded layers hold more than {self.limits.max_arg_values:,} argument "
