@@ -536,4 +536,9 @@ def load_yaml_text(text: str, file: str, limits: Limits = DEFAULT_LIMITS) -> Any
     if node is None:
         raise SpecError("the file is empty; a spec needs at least `input:` and `layers:`",
                         loc=Loc(file, 1, 1))
-    return _Builder(pos, limits).build(node)
+    try:
+        return _Builder(pos, limits).build(node)
+    except RecursionError:  # only with a max_depth raised far past the default
+        raise LimitError(f"YAML nested deeper than this Python's stack allows (the limit here "
+                         f"is {limits.max_depth} levels)", loc=Loc(file, 1, 1),
+                         hints=("specs need a handful of levels: flatten the nesting",)) from None
