@@ -17,7 +17,6 @@ miss is a *failure* (exit 1); the other specs are still checked.
 
 from __future__ import annotations
 
-import difflib
 import re
 import time
 from dataclasses import dataclass, field

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-
 #: the longest message :meth:`CnncalcError.format` prints (cut in the middle beyond)
 MAX_MESSAGE_CHARS = 2000
 #: the most notes :meth:`CnncalcError.format` prints (the first and last halves)

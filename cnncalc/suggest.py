@@ -22,7 +22,7 @@ suggests a name or lists names goes through here:
 from __future__ import annotations
 
 import difflib
-from typing import Iterable, Mapping
+from collections.abc import Iterable, Mapping
 
 #: names longer than this are neither suggested nor compared with
 MAX_COMPARED_CHARS = 64

@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import textwrap
+from pathlib import Path
 
 import pytest
 
 import cnncalc
+from cnncalc import suggest as suggest_mod
 from cnncalc.errors import SpecError
+from cnncalc.spec import is_spec_document, network_from_document, read_document
+from cnncalc.spec.expect import parse_quantity
+from cnncalc.spec.yamlio import load_yaml_text
 
 
 def net(text: str) -> cnncalc.Network:
@@ -211,11 +216,6 @@ def test_exponent_floats_are_numbers() -> None:
 
 
 # --------------------------------------------------------- spec detection (check, folders)
-from pathlib import Path  # noqa: E402
-
-from cnncalc.spec import (  # noqa: E402
-    is_spec_document, network_from_document, read_document)
-from cnncalc.spec.yamlio import load_yaml_text  # noqa: E402
 
 
 @pytest.mark.parametrize("text", [
@@ -496,7 +496,6 @@ def test_locations_count_lines_as_editors_do(breaker: str) -> None:
 
 
 # ------------------------------------------------------------------------ expect figures
-from cnncalc.spec.expect import parse_quantity  # noqa: E402
 
 
 @pytest.mark.parametrize("text, value", [
@@ -581,7 +580,6 @@ def test_expressions_are_ascii_so_look_alike_names_are_refused(expr: str, char: 
 
 
 # ------------------------------------------------------------------------- suggestions
-from cnncalc import suggest as suggest_mod  # noqa: E402
 
 
 def test_suggestions_match_difflib_on_small_inputs() -> None:

@@ -5,9 +5,10 @@ from __future__ import annotations
 import gc
 import re
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from pydantic import ValidationError
 
@@ -17,7 +18,7 @@ from ..suggest import close_match, shown
 from .diagnose import explain
 from .expand import expand
 from .schema import SPEC_VERSION, Spec
-from .yamlio import DEFAULT_LIMITS, Limits, MDict, load_yaml_bytes, load_yaml_text
+from .yamlio import DEFAULT_LIMITS, Limits, MDict, load_yaml_bytes
 from .zoo import zoo_names, zoo_path
 
 __all__ = ["Document", "Limits", "is_spec_document", "load_network", "network_from_document",
@@ -66,6 +67,7 @@ def is_spec_document(doc: object) -> bool:
     after a byte-order mark, or merged in with ``<<:``).  The value is not judged here:
     ``cnncalc: 2`` is a spec, of a version this cnncalc reports it cannot read.
 
+    >>> from cnncalc.spec.yamlio import load_yaml_text
     >>> is_spec_document(load_yaml_text('{"cnncalc": 1, input: [3]}', "x.yaml"))
     True
     >>> is_spec_document(load_yaml_text("jobs: {cnncalc: 1}", "ci.yaml"))

@@ -11,9 +11,10 @@ topological order.  Expansion is bounded by ``Limits.max_layers``.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from collections import ChainMap
-from typing import Any, Mapping
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
 
 from pydantic import ValidationError
 
@@ -60,7 +61,8 @@ def _marked(base: Any, loc: Loc | None) -> MDict:
     out.loc = getattr(base, "loc", loc)
     out.key_loc = dict(getattr(base, "key_loc", {}))
     out.val_loc = dict(getattr(base, "val_loc", {}))
-    out.key_src = getattr(base, "key_src", {})
+    if hasattr(base, "key_src"):
+        out.key_src = base.key_src
     return out
 
 
@@ -87,7 +89,7 @@ class _LowerBound:
     followed; anything else, and the bn/act shorthand rows, count as one, so a spec within
     the limit is never refused here."""
 
-    def __init__(self, blocks: Mapping[str, Any], tables: Mapping[str, Any], cap: int) -> None:
+    def __init__(self, blocks: Mapping[str, Any], tables: dict[str, Any], cap: int) -> None:
         self.blocks, self.tables, self.cap = blocks, tables, cap
         self.memo: dict[Any, int] = {}
         self.depth = 0

@@ -27,7 +27,13 @@ from decimal import Decimal
 from fractions import Fraction
 from typing import Annotated, Any, Optional, Union
 
-from pydantic import BaseModel, ConfigDict, PlainValidator, WithJsonSchema, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    PlainValidator,
+    WithJsonSchema,
+    model_validator,
+)
 
 from ..errors import SpecError
 from ..suggest import did_you_mean, shown
@@ -77,7 +83,7 @@ def parse_quantity(value: Any, *, binary: bool = False) -> tuple[Fraction, Fract
     if isinstance(value, bool) or not isinstance(value, (int, float, str)):
         raise ValueError(f"expected a number like 25557032 or '25.6M', got {value!r}")
     if isinstance(value, float) and not math.isfinite(value):
-        what = "an infinite number" if value == value else "not-a-number"
+        what = "not-a-number" if math.isnan(value) else "an infinite number"
         raise ValueError(f"a figure is a finite number, got {what} ({value})")
     if isinstance(value, (int, float)):
         if value < 0:

@@ -16,7 +16,8 @@ import ast
 import operator
 import re
 import unicodedata
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from ..errors import LimitError, SpecError
 from ..suggest import did_you_mean, name_list, shown

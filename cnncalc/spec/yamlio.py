@@ -79,7 +79,7 @@ class MDict(dict):
     key_loc: dict[Any, Loc]
     val_loc: dict[Any, Loc]
     via: Loc | None = None
-    key_src: dict[Any, str] = {}
+    key_src: dict[Any, str]
 
 
 class MList(list):
@@ -127,7 +127,7 @@ class _Alias:
     """One use of an anchor (``*name``) in the composed tree: the anchored node, and
     where the alias itself is written (errors about this use point there)."""
 
-    __slots__ = ("target", "start_mark", "anchor")
+    __slots__ = ("anchor", "start_mark", "target")
 
     def __init__(self, target: yaml.Node, mark: Any, anchor: str) -> None:
         self.target, self.start_mark, self.anchor = target, mark, anchor
@@ -239,9 +239,7 @@ class _Builder:
         out.key_loc[key] = self.loc(key_node)
         out.val_loc[key] = self.loc(val_node)
         if not isinstance(key, str):
-            if not out.key_src:
-                out.key_src = {}
-            out.key_src[key] = _written_key(key, key_node)
+            out.__dict__.setdefault("key_src", {})[key] = _written_key(key, key_node)
 
     def _pairs(self, node: yaml.MappingNode, depth: int) -> tuple[list[Any], list[Any]]:
         """A mapping's own (key, value) node pairs, and those merged in by ``<<`` (YAML's
