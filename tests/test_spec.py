@@ -634,3 +634,40 @@ def test_shown_and_name_list() -> None:
     assert suggest_mod.name_list(map(str, range(12))).endswith("... (2 more)")
     assert suggest_mod.did_you_mean("kernel", ["k", "stride"], synonyms={"kernel": "k"}) == \
         "; did you mean 'k'?"
+
+
+def test_a_duplicate_id_merged_in_points_at_the_merge() -> None:
+    with pytest.raises(SpecError) as info:
+        net("""
+            cnncalc: 1
+            input: [3, 8, 8]
+            layers:
+              - &c {id: c, op: relu}
+              - {op: relu, <<: *c}
+        """)
+    assert "duplicate id 'c'" in info.value.message
+    assert (info.value.loc.line, info.value.loc.col) == (6, 16)
+
+
+@pytest.mark.parametrize("name", ["conv", "relu", "add", "batchnorm"])
+def test_a_block_cannot_take_the_name_of_an_op(name: str) -> None:
+    with pytest.raises(SpecError) as info:
+        net(f"cnncalc: 1\ninput: [3, 8, 8]\nblocks:\n  {name}: {{layers: [identity]}}\n"
+            "layers: [identity]\n")
+    assert f"block '{name}' has the name of an op" in info.value.message
+    assert (info.value.loc.line, info.value.loc.col) == (4, 3)
+
+
+@pytest.mark.parametrize("text", ["\u0664\u0660", "\uff14\uff10", "4\u00a0000", "\u0664,\u0660\u0660\u0660"])
+def test_figures_are_ascii_digits(text: str) -> None:
+    with pytest.raises(ValueError):
+        parse_quantity(text)
+
+
+@pytest.mark.parametrize("first", ["@dataclass", "@torch.no_grad()", "if __name__ == '__main__':",
+                                   "async def main():", "import torch, torchvision"])
+def test_more_python_starts_are_recognised(tmp_path: Path, first: str) -> None:
+    path = tmp_path / "net.yaml"
+    path.write_text(first + "\n    pass\n")
+    with pytest.raises(SpecError, match="this looks like Python source"):
+        cnncalc.load(path)

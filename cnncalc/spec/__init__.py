@@ -131,6 +131,8 @@ _PYTHON_START = re.compile(
     r"|from\s+\.+\s+import\s"
     r"|(?:async\s+)?def\s+[A-Za-z_]\w*\s*\("
     r"|class\s+[A-Za-z_]\w*\s*[(:]"
+    r"|@[A-Za-z_][\w.]*\s*(?:\(|$)"
+    r"|if\s+__name__\s*=="
     r'|"""|\'\'\')')
 
 

@@ -208,7 +208,8 @@ def _unknown_key(err: dict[str, Any], raw: Any, model: Any, what: str) -> SpecEr
     for part in parents:
         node = node[part] if isinstance(node, (MDict, MList)) else None
     loc = node.key_loc.get(key) if isinstance(node, MDict) else locate(raw, parents)
-    where = f"{what} '{key}'" if not parents else f"key '{key}' in {_where(parents)}"
+    text = shown(key_text(node, key)) if isinstance(node, MDict) else shown(key)
+    where = f"{what} {text}" if not parents else f"key {text} in {_where(parents)}"
     return SpecError(f"unknown {where}{hint}{known}", loc=loc)
 
 

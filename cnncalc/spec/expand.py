@@ -229,7 +229,8 @@ class Expander:
             if not isinstance(entry, MDict) or "id" not in entry:
                 continue
             name = entry["id"]
-            loc = entry.via or entry.val_loc["id"]  # a copy through an alias: the alias
+            # a copy through an alias, or an id merged in with <<: where this entry has it
+            loc = entry.via or getattr(entry, "merged", {}).get("id") or entry.val_loc["id"]
             if not isinstance(name, str) or not _ID.fullmatch(name):
                 raise SpecError(f"id {shown(repr(name), quote='')} must be a name: letters, digits "
                                 "and _, not starting with a digit", loc=loc)
@@ -488,6 +489,10 @@ class Expander:
         ``$name`` can refer to and a call can give, an ``output:`` that is one of its
         layers, and defaults that name ops and their arguments."""
         braw = self.raw_blocks[name]
+        if name in REGISTRY:
+            raise SpecError(f"block {shown(name)} has the name of an op: `op: {name}` could not "
+                            "tell them apart; rename the block",
+                            loc=self.raw_blocks.key_loc.get(name))
         self._check_defaults(braw.get("defaults"), f"block {shown(name)}: defaults")
         if braw.get("output") == INPUT:
             raise SpecError(f"block {shown(name)}: output: input would make the block's output "

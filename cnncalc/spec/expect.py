@@ -43,7 +43,7 @@ _SCALE = {"": 1, "k": 10**3, "K": 10**3, "M": 10**6, "G": 10**9, "T": 10**12,
           "Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40}
 #: a figure's number as written: digits, with underscores between digits (``25_557_032``)
 #: or commas between groups of three (``25,557,032``), and an optional decimal part
-_NUMBER = r"(?:\d{1,3}(?:,\d{3})+|\d+(?:_\d+)*)(?:\.\d+)?"
+_NUMBER = r"(?:[0-9]{1,3}(?:,[0-9]{3})+|[0-9]+(?:_[0-9]+)*)(?:\.[0-9]+)?"
 _QUANTITY = re.compile(rf"\s*({_NUMBER})\s*(k|K|M|G|T|Ki|Mi|Gi|Ti)?(B?)\s*")
 COUNT_PATTERN = rf"^\s*{_NUMBER}\s*[kKMGT]?\s*$"
 BYTES_PATTERN = rf"^\s*{_NUMBER}\s*([kKMGT]i?)?B?\s*$"
@@ -81,7 +81,8 @@ def parse_quantity(value: Any, *, binary: bool = False) -> tuple[Fraction, Fract
     """``(value, tolerance)`` of an int or an SI string; tolerance is half the last
     written digit for a suffixed string (``"25.6M"`` -> 25,600,000 +- 50,000)."""
     if isinstance(value, bool) or not isinstance(value, (int, float, str)):
-        raise ValueError(f"expected a number like 25557032 or '25.6M', got {value!r}")
+        raise ValueError(f"expected a number like 25557032 or '25.6M', got "
+                         f"{shown(repr(value), quote='')}")
     if isinstance(value, float) and not math.isfinite(value):
         what = "not-a-number" if math.isnan(value) else "an infinite number"
         raise ValueError(f"a figure is a finite number, got {what} ({value})")
@@ -97,7 +98,8 @@ def parse_quantity(value: Any, *, binary: bool = False) -> tuple[Fraction, Fract
         raise ValueError(f"{shown(value.strip())} has more than {MAX_FIGURE_DIGITS} digits")
     suffix, unit_b = match.group(2) or "", match.group(3)
     if (suffix.endswith("i") or unit_b) and not binary:
-        raise ValueError(f"'{value}': binary suffixes (Ki, Mi, Gi) and B are for byte figures")
+        raise ValueError(f"{shown(value.strip())}: binary suffixes (Ki, Mi, Gi) and B are for "
+                         "byte figures")
     scale = _SCALE[suffix]
     number = Fraction(Decimal(digits))
     decimals = len(digits.partition(".")[2])
@@ -107,7 +109,7 @@ def parse_quantity(value: Any, *, binary: bool = False) -> tuple[Fraction, Fract
 
 def _not_a_figure(value: str) -> str:
     text = shown(value)
-    if re.fullmatch(r"\s*[\d,._]+\s*([kKMGT]i?)?B?\s*", value) and "," in value:
+    if re.fullmatch(r"\s*[0-9,._]+\s*([kKMGT]i?)?B?\s*", value) and "," in value:
         return (f"{text} is not a number: commas separate thousands, in groups of three "
                 "(25,557,032); a decimal point is written '.' (25.6M)")
     return f"{text} is not a number like 25557032, 25_557_032, '25.6M' or '4.5G'"
@@ -123,7 +125,8 @@ def parse_target(value: Any, *, binary: bool = False) -> Target:
         lo = parse_quantity(value["min"], binary=binary)[0] if "min" in value else None
         hi = parse_quantity(value["max"], binary=binary)[0] if "max" in value else None
         if lo is not None and hi is not None and lo > hi:
-            raise ValueError(f"min {value['min']} is above max {value['max']}")
+            raise ValueError(f"min {shown(value['min'], quote='')} is above max "
+                             f"{shown(value['max'], quote='')}")
         parts = [f"{k}: {value[k]}" for k in ("min", "max") if k in value]
         return Target(min=lo, max=hi, written="{" + ", ".join(parts) + "}",
                       min_text=str(value.get("min", "")), max_text=str(value.get("max", "")))

@@ -73,7 +73,8 @@ class MDict(dict):
 
     ``via`` is where the alias (``*name``) that produced this copy of an anchored
     mapping is written, if one did; ``key_src`` holds, for each key that is not a
-    string, the key as written (``yes``, ``0x10``, ``~``)."""
+    string, the key as written (``yes``, ``0x10``, ``~``); ``merged`` maps each key that
+    came in through ``<<:`` to where that ``<<`` is written."""
 
     loc: Loc
     key_loc: dict[Any, Loc]
@@ -145,6 +146,7 @@ class _Builder:
         self.count = 0
         self.scalars = yaml.constructor.SafeConstructor()
         self.pairs: dict[int, tuple[list[Any], list[Any]]] = {}
+        self.merge_locs: dict[int, Loc] = {}  # mapping node -> where its << is written
 
     def loc(self, node: Any) -> Loc:
         return self.pos.loc(node.start_mark)
@@ -207,6 +209,7 @@ class _Builder:
             key = self._key(key_node, depth)
             if key not in out:
                 self._put(out, key, key_node, val_node, depth)
+                out.__dict__.setdefault("merged", {})[key] = self.merge_locs[id(node)]
         return out
 
     def _check_new(self, out: MDict, seen: dict[tuple[type, Any], Any], key: Any,
@@ -262,6 +265,7 @@ class _Builder:
                                 f"{first.col}); merge several mappings with <<: [*a, *b]",
                                 loc=self.loc(key_node))
             merge_key = key_node
+            self.merge_locs[id(node)] = self.loc(key_node)
             value = _target(val_node)
             sources = value.value if isinstance(value, yaml.SequenceNode) else [val_node]
             for source in sources:
@@ -441,7 +445,7 @@ class _Composer:
             return
         if name in self.anchors:
             raise yaml.composer.ComposerError(
-                f"found duplicate anchor {name!r}; first occurrence",
+                f"found duplicate anchor {shown(name)}; first occurrence",
                 self.anchors[name].start_mark, "second occurrence", event.start_mark)
         self.anchors[name] = node
         self.sizes[name] = size
