@@ -151,6 +151,7 @@ class Expander:
 
     # ------------------------------------------------------------------ lists
     def run(self) -> tuple[list[Node], str]:
+        self._check_table_names()
         self._check_defaults(self.raw.get("defaults"))
         for name in self.raw_blocks:
             self._check_block(name)
@@ -168,6 +169,15 @@ class Expander:
                                 loc=self.raw.val_loc["output"])
             last = target
         return self.nodes, last
+
+    def _check_table_names(self) -> None:
+        """A table name is looked up for every ``$name`` of every layer: bounded."""
+        raw = self.raw.get("tables")
+        for name in self.tables:
+            if len(name) > MAX_ID_CHARS:
+                raise LimitError(f"the table name {shown(name)} is longer than {MAX_ID_CHARS} "
+                                 "characters", loc=raw.key_loc.get(name) if isinstance(raw, MDict)
+                                 else None)
 
     def _precount(self) -> None:
         """Refuse, before expanding anything, a spec whose repeats and blocks multiply past

@@ -158,13 +158,17 @@ def _ascii_only(text: str) -> None:
 
 def is_reference(value: Any) -> bool:
     """True if ``value`` is a ``$name`` or ``${...}`` string."""
-    return isinstance(value, str) and (bool(_NAME.fullmatch(value)) or bool(_EXPR.fullmatch(value)))
+    return isinstance(value, str) and value.startswith("$") and len(value) <= MAX_EXPR_CHARS + 3 \
+        and (bool(_NAME.fullmatch(value)) or bool(_EXPR.fullmatch(value)))
 
 
 def substitute(value: Any, scope: Mapping[str, Any]) -> Any:
     """Replace ``$name`` / ``${expr}`` in one value; other values pass through."""
-    if not isinstance(value, str):
+    if not isinstance(value, str) or not value.startswith("$"):
         return value
+    if len(value) > MAX_EXPR_CHARS + 3:  # (before any regex walks it)
+        what = "expression" if value.startswith("${") else "name"
+        raise SpecError(f"{what} {shown(value)} is longer than {MAX_EXPR_CHARS} characters")
     m = _NAME.fullmatch(value)
     if m:
         return _lookup(m.group(1), scope)
