@@ -484,10 +484,10 @@ def test_a_large_table_set_is_shared_by_block_calls_not_copied() -> None:
 
 def test_long_table_names_and_references_are_refused_before_they_are_walked() -> None:
     name = "t" * 1_000_000
-    err = refused(HEAD + f"tables:\n  {name}: 4\nlayers: [{{op: conv, out: ${name}, k: 1, "
+    err = refused(HEAD + f"tables:\n  ? {name}\n  : 4\nlayers: [{{op: conv, out: ${name}, k: 1, "
                          "repeat: 100000}]\n")
     assert "the table name 'ttt" in err.message and "longer than 200 characters" in err.message
-    assert (err.loc.line, err.loc.col) == (4, 3)
+    assert (err.loc.line, err.loc.col) == (4, 5)
     with pytest.raises(CnncalcError) as info:
         cnncalc.loads(HEAD + f"layers: [{{op: conv, out: ${name}, k: 1, repeat: 100000}}]\n")
     assert "longer than 256 characters" in info.value.message and len(info.value.format()) < 300
