@@ -671,3 +671,14 @@ def test_more_python_starts_are_recognised(tmp_path: Path, first: str) -> None:
     path.write_text(first + "\n    pass\n")
     with pytest.raises(SpecError, match="this looks like Python source"):
         cnncalc.load(path)
+
+
+@pytest.mark.parametrize("before", ["", "é", "\U0001f600\U0001f600", "\u2028x\u2029", "日本語"])
+def test_a_control_character_is_located_after_any_text(before: str) -> None:
+    text = f'cnncalc: 1\ninput: [3, 8, 8]\nname: "{before}" \x01\n'
+    with pytest.raises(SpecError, match="control character #x0001") as info:
+        net(text)
+    assert (info.value.loc.line, info.value.loc.col) == (3, 10 + len(before))
+    with pytest.raises(SpecError) as info:
+        cnncalc.spec.parse_network(text.encode(), "x.yaml")
+    assert (info.value.loc.line, info.value.loc.col) == (3, 10 + len(before))

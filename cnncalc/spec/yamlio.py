@@ -112,16 +112,26 @@ class Positions:
     position is recomputed from the mark's character index."""
 
     def __init__(self, text: str, file: str) -> None:
-        self.file = file
+        self.file, self.text = file, text
         self.starts: list[int] | None = None
         if any(c in text for c in _ODD_BREAKS):
-            self.starts = [0] + [m.end() for m in _BREAK.finditer(text)]
+            self._lines()
+
+    def _lines(self) -> list[int]:
+        if self.starts is None:
+            self.starts = [0] + [m.end() for m in _BREAK.finditer(self.text)]
+        return self.starts
 
     def loc(self, mark: Any) -> Loc:
         if self.starts is None or getattr(mark, "index", None) is None:
             return Loc(self.file, mark.line + 1, mark.column + 1)
-        line = bisect.bisect_right(self.starts, mark.index) - 1
-        return Loc(self.file, line + 1, mark.index - self.starts[line] + 1)
+        return self.at(mark.index)
+
+    def at(self, index: int) -> Loc:
+        """The location of the character at ``index`` of the text."""
+        starts = self._lines()
+        line = bisect.bisect_right(starts, index) - 1
+        return Loc(self.file, line + 1, index - starts[line] + 1)
 
 
 class _Alias:
@@ -518,9 +528,11 @@ def _yaml_error(exc: yaml.YAMLError, text: str, pos: Positions) -> SpecError:
                       if key in problem and (key != "cannot start any token" or _tab_at(text, mark)))
         return SpecError(f"YAML syntax: {problem}", loc=loc, notes=notes, hints=hints)
     if isinstance(exc, yaml.reader.ReaderError):
-        before = text[: exc.position]
-        loc = Loc(file, before.count("\n") + 1, exc.position - (before.rfind("\n") + 1) + 1)
         char = exc.character if isinstance(exc.character, int) else ord(str(exc.character)[:1] or "\0")
+        # the reader stops at the first character YAML refuses; libyaml gives its offset in
+        # UTF-8 bytes, the pure-Python reader in characters: find the character itself
+        index = text.find(chr(char))
+        loc = pos.at(index if index >= 0 else min(exc.position, len(text)))
         return SpecError(f"YAML cannot contain the control character #x{char:04x}", loc=loc)
     return SpecError(f"YAML: {exc}", loc=Loc(file, 1, 1))
 
