@@ -682,3 +682,13 @@ def test_a_control_character_is_located_after_any_text(before: str) -> None:
     with pytest.raises(SpecError) as info:
         cnncalc.spec.parse_network(text.encode(), "x.yaml")
     assert (info.value.loc.line, info.value.loc.col) == (3, 10 + len(before))
+
+
+@pytest.mark.parametrize("prefix, col", [(b"", 7), ("é日".encode(), 9), (b"\xef\xbb\xbf", 7)])
+def test_invalid_utf8_is_located_in_characters(prefix: bytes, col: int) -> None:
+    data = b"cnncalc: 1\nname: " + (prefix if prefix != b"\xef\xbb\xbf" else b"") + b"\xe9x\n"
+    if prefix == b"\xef\xbb\xbf":
+        data = prefix + data
+    with pytest.raises(SpecError, match="not valid UTF-8") as info:
+        cnncalc.spec.parse_network(data, "x.yaml")
+    assert (info.value.loc.line, info.value.loc.col) == (2, col)

@@ -311,7 +311,8 @@ def _decode(data: bytes, file: str) -> str:
     except UnicodeDecodeError as exc:
         before = data[: exc.start]
         line = before.count(b"\n") + 1
-        col = exc.start - (before.rfind(b"\n") + 1) + 1
+        start = before.rfind(b"\n") + 1  # the column counts characters, as editors do
+        col = len(data[start: exc.start].decode("utf-8-sig" if start == 0 else "utf-8")) + 1
         raise SpecError(
             f"the file is not valid UTF-8 (byte 0x{data[exc.start]:02x})", loc=Loc(file, line, col)
         ) from None
