@@ -306,15 +306,16 @@ def _kind_of(key: Any) -> str:
 
 
 def _decode(data: bytes, file: str) -> str:
+    body = data.removeprefix(b"\xef\xbb\xbf")  # a byte-order mark is not part of line 1
     try:
-        return data.decode("utf-8-sig")
+        return body.decode("utf-8")
     except UnicodeDecodeError as exc:
-        before = data[: exc.start]
+        before = body[: exc.start]
         line = before.count(b"\n") + 1
         start = before.rfind(b"\n") + 1  # the column counts characters, as editors do
-        col = len(data[start: exc.start].decode("utf-8-sig" if start == 0 else "utf-8")) + 1
+        col = len(body[start: exc.start].decode("utf-8")) + 1
         raise SpecError(
-            f"the file is not valid UTF-8 (byte 0x{data[exc.start]:02x})", loc=Loc(file, line, col)
+            f"the file is not valid UTF-8 (byte 0x{body[exc.start]:02x})", loc=Loc(file, line, col)
         ) from None
 
 
