@@ -692,3 +692,16 @@ def test_invalid_utf8_is_located_in_characters(prefix: bytes, col: int) -> None:
     with pytest.raises(SpecError, match="not valid UTF-8") as info:
         cnncalc.spec.parse_network(data, "x.yaml")
     assert (info.value.loc.line, info.value.loc.col) == (2, col)
+
+
+def test_an_error_in_aliased_or_merged_text_says_where_the_layer_is() -> None:
+    with pytest.raises(SpecError) as info:
+        net("cnncalc: 1\ninput: [3, 8, 8]\ntables:\n  c: &c {op: conv, out: 4, k: 0}\n"
+            "layers:\n  - relu\n  - *c\n")
+    assert (info.value.loc.line, info.value.loc.col) == (4, 31)
+    assert "this layer is the alias at line 7, column 5" in info.value.notes
+    with pytest.raises(SpecError) as info:
+        net("cnncalc: 1\ninput: [3, 8, 8]\ntables:\n  c: &c {k: 0}\n"
+            "layers:\n  - {op: conv, out: 4, <<: *c}\n")
+    assert (info.value.loc.line, info.value.loc.col) == (4, 13)
+    assert "'k' is merged into this layer by the << at line 6, column 24" in info.value.notes

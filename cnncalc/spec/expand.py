@@ -213,7 +213,8 @@ class Expander:
                 inputs = self._wire(entry, local, explicit, prev, local_id, scope)
                 out = self.entry(entry, full, inputs, scope, loc)
             except CnncalcError as exc:
-                raise exc.located(loc, layer=full, notes=tuple(reversed(scope.trace))) from None
+                notes = (*_written_elsewhere(entry, exc.loc), *reversed(scope.trace))
+                raise exc.located(loc, layer=full, notes=notes) from None
             local[local_id] = out
             self.defined[full] = out
             prev = out
@@ -620,6 +621,22 @@ class Expander:
                 out.extend((k, v, item.val_loc.get(k, item_loc) if isinstance(item, MDict)
                             else item_loc) for k, v in item.items())
         return out
+
+
+def _written_elsewhere(entry: MDict, at: Loc | None) -> tuple[str, ...]:
+    """A note when an error inside a layer points at text written elsewhere: the anchor of
+    the alias (``- *c``) the layer is, or the mapping merged in with ``<<:``."""
+    if at is None:
+        return ()
+    via = entry.via
+    if via is not None and at != via:
+        return (f"this layer is the alias at line {via.line}, column {via.col}",)
+    merged = getattr(entry, "merged", {})
+    for key, merge_loc in merged.items():
+        if entry.val_loc.get(key) == at:
+            return (f"'{key}' is merged into this layer by the << at line {merge_loc.line}, "
+                    f"column {merge_loc.col}",)
+    return ()
 
 
 def _chain(names: tuple[str, ...]) -> str:
