@@ -92,7 +92,6 @@ class _LowerBound:
     def __init__(self, blocks: Mapping[str, Any], tables: dict[str, Any], cap: int) -> None:
         self.blocks, self.tables, self.cap = blocks, tables, cap
         self.memo: dict[Any, int] = {}
-        self.depth = 0
 
     def entries(self, entries: Any, scope: Mapping[str, Any], stack: frozenset[str]) -> int:
         total = 0
