@@ -705,3 +705,55 @@ def test_an_error_in_aliased_or_merged_text_says_where_the_layer_is() -> None:
             "layers:\n  - {op: conv, out: 4, <<: *c}\n")
     assert (info.value.loc.line, info.value.loc.col) == (4, 13)
     assert "'k' is merged into this layer by the << at line 6, column 24" in info.value.notes
+
+
+def _plain(value: object) -> object:
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
+
+
+ROOT = Path(__file__).resolve().parent.parent
+DOCUMENTS = sorted([*ROOT.glob("specs/*.yaml"), *ROOT.glob("examples/**/*.yaml")])
+
+
+def test_there_are_shipped_documents_to_compare() -> None:
+    assert len(DOCUMENTS) >= 10
+
+
+@pytest.mark.parametrize("path", DOCUMENTS, ids=[p.stem for p in DOCUMENTS])
+def test_the_event_composer_reads_what_pyyaml_reads(path: Path) -> None:
+    """The spec reader composes nodes from events itself (no recursion, aliases located):
+    on every shipped spec it must give what PyYAML's own composer gives."""
+    import yaml
+
+    from cnncalc.spec.yamlio import _Loader
+
+    text = path.read_text(encoding="utf-8-sig")
+    assert _plain(load_yaml_text(text, path.name)) == yaml.load(text, Loader=_Loader)
+
+
+@pytest.mark.parametrize("text", [
+    "a: &x {p: 1, q: [1, 2]}\nb: *x\nc: {<<: *x, p: 2}\nd: {<<: [*x, {r: 3}], q: 0}\n",
+    "? [complex]\n: 1\n",
+    "a: !!str 12\nb: !!int '7'\nc: !!float 1\nd: ! 5\n",
+    "- &s str\n- *s\n- {*s : 1}\n",
+    "%YAML 1.1\n---\na: 1\n...\n",
+    "a: |\n  x\n  y\nb: >-\n  folded\n  text\n",
+    "{a: [1, {b: [2, [3, {c: 4}]]}]}\n",
+    "a: 1e3\nb: .5\nc: 0x1f\nd: 0o17\ne: ~\nf: yes\ng: 1_000\n",
+])
+def test_the_event_composer_matches_pyyaml_on_yaml_features(text: str) -> None:
+    import yaml
+
+    from cnncalc.spec.yamlio import _Loader
+
+    try:
+        expected = yaml.load(text, Loader=_Loader)
+    except yaml.constructor.ConstructorError:  # an unhashable key: ours refuses it too
+        with pytest.raises(SpecError):
+            load_yaml_text(text, "x.yaml")
+        return
+    assert _plain(load_yaml_text(text, "x.yaml")) == expected
