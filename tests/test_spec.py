@@ -757,3 +757,11 @@ def test_the_event_composer_matches_pyyaml_on_yaml_features(text: str) -> None:
             load_yaml_text(text, "x.yaml")
         return
     assert _plain(load_yaml_text(text, "x.yaml")) == expected
+
+
+@pytest.mark.parametrize("value", ["$\uff57", "$w\u00b2", "$\u0455"])
+def test_look_alike_names_after_a_dollar_are_refused(value: str) -> None:
+    with pytest.raises(SpecError, match="names are written in ASCII") as info:
+        net(f"cnncalc: 1\ninput: [3, 8, 8]\ntables: {{w: 4, s: 2}}\n"
+            f"layers: [{{op: conv, out: '{value}', k: 1}}]\n")
+    assert (info.value.loc.line, info.value.loc.col) == (4, 26)

@@ -141,7 +141,7 @@ def evaluate(text: str, scope: Mapping[str, Any]) -> int:
         raise SpecError("expression nested too deeply") from None
 
 
-def _ascii_only(text: str) -> None:
+def _ascii_only(text: str, what: str = "expressions") -> None:
     """Expressions are ASCII.  Python's parser reads identifiers in NFKC form, so
     ``${ｗ}`` (a fullwidth w) would silently name table ``w``: names are compared as
     written, and a character outside ASCII is refused, naming it."""
@@ -151,7 +151,7 @@ def _ascii_only(text: str) -> None:
     as_python = unicodedata.normalize("NFKC", char)
     reads = f" (Python would read it as {as_python!r})" if as_python != char and \
         as_python.isascii() else ""
-    raise SpecError(f"expressions are written in ASCII: {char!r} (U+{ord(char):04X} "
+    raise SpecError(f"{what} are written in ASCII: {char!r} (U+{ord(char):04X} "
                     f"{unicodedata.name(char, 'a non-ASCII character')}) at character {at + 1} "
                     f"is not allowed{reads}")
 
@@ -169,6 +169,8 @@ def substitute(value: Any, scope: Mapping[str, Any]) -> Any:
     if len(value) > MAX_EXPR_CHARS + 3:  # (before any regex walks it)
         what = "expression" if value.startswith("${") else "name"
         raise SpecError(f"{what} {shown(value)} is longer than {MAX_EXPR_CHARS} characters")
+    if not value.startswith("${") and not value.isascii():  # $ｗ: a look-alike name
+        _ascii_only(value, "names")
     m = _NAME.fullmatch(value)
     if m:
         return _lookup(m.group(1), scope)
