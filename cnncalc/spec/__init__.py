@@ -202,6 +202,8 @@ def _kind(value: Any) -> str:
         return f"a string ({value[:40]!r}{' ...' if len(value) > 40 else ''})"
     if isinstance(value, bool):
         return f"the boolean {str(value).lower()}"
+    if value is None:
+        return "nothing (null)"
     return f"the number {value}" if isinstance(value, (int, float)) else type(value).__name__
 
 
