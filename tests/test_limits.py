@@ -491,3 +491,11 @@ def test_long_table_names_and_references_are_refused_before_they_are_walked() ->
     with pytest.raises(CnncalcError) as info:
         cnncalc.loads(HEAD + f"layers: [{{op: conv, out: ${name}, k: 1, repeat: 100000}}]\n")
     assert "longer than 256 characters" in info.value.message and len(info.value.format()) < 300
+
+
+def test_a_long_chain_of_merges_is_not_mistaken_for_deep_nesting() -> None:
+    """m1 merges m0, m2 merges m1, ...: each mapping is one level deep."""
+    lines = ["tables:", "  m0: &m0 {a0: 0}"]
+    lines += [f"  m{i}: &m{i} {{<<: *m{i - 1}, a{i}: {i}}}" for i in range(1, 400)]
+    net = cnncalc.loads(HEAD + "\n".join(lines) + "\nlayers: [relu]\n")
+    assert net.raw["tables"]["m399"] == {f"a{i}": i for i in range(400)}

@@ -359,7 +359,7 @@ def _libyaml_depth_error(exc: yaml.YAMLError) -> bool:
     return "nesting" in text or "flow level" in text
 
 
-def _compose(text: str, pos: Positions, limits: Limits) -> yaml.Node | None:
+def _compose(text: str, pos: Positions, limits: Limits) -> _Composer:
     """The document's node tree, composed from the event stream (see :class:`_Composer`).
 
     When libyaml's own nesting limit fires first, the pure-Python parser (which has none)
@@ -369,7 +369,9 @@ def _compose(text: str, pos: Positions, limits: Limits) -> yaml.Node | None:
     for the YAML library, with both figures.
     """
     try:
-        return _Composer(pos, limits).compose(text, _Loader)
+        composer = _Composer(pos, limits)
+        composer.compose(text, _Loader)
+        return composer
     except yaml.YAMLError as exc:
         if not _libyaml_depth_error(exc):
             raise
@@ -401,6 +403,8 @@ class _Composer:
         self.open: set[str] = set()  # anchors of collections not yet closed
         self.total = 0
         self.root: yaml.Node | None = None
+        #: anchored mappings, in the order they end (a merge's sources come first)
+        self.anchored_maps: list[yaml.MappingNode] = []
         #: open collections: (node, anchor, total at its start, pending mapping key)
         self.stack: list[list[Any]] = []
 
@@ -431,6 +435,8 @@ class _Composer:
                 if anchor:
                     self.sizes[anchor] = self.total - start + 1
                     self.open.discard(anchor)
+                    if isinstance(node, yaml.MappingNode):
+                        self.anchored_maps.append(node)
         return self.root
 
     def _count(self, event: Any, n: int = 1) -> None:
@@ -544,7 +550,8 @@ def load_yaml_text(text: str, file: str, limits: Limits = DEFAULT_LIMITS) -> Any
     text = text.removeprefix("\ufeff")  # a byte-order mark is not part of line 1
     pos = Positions(text, file)
     try:
-        node = _compose(text, pos, limits)
+        composer = _compose(text, pos, limits)
+        node = composer.root
     except yaml.YAMLError as exc:
         if _libyaml_depth_error(exc):  # composing, past a raised max_depth
             raise _too_deep(limits, Loc(file, 1, 1)) from None
@@ -553,7 +560,10 @@ def load_yaml_text(text: str, file: str, limits: Limits = DEFAULT_LIMITS) -> Any
         raise SpecError("the file is empty; a spec needs at least `input:` and `layers:`",
                         loc=Loc(file, 1, 1))
     try:
-        return _Builder(pos, limits).build(node)
+        builder = _Builder(pos, limits)
+        for anchored in composer.anchored_maps:  # merge chains (m3 << m2 << m1) resolve in
+            builder._pairs(anchored, 0)          # order, without recursing down the chain
+        return builder.build(node)
     except RecursionError:  # only with a max_depth raised far past the default
         raise LimitError(f"YAML nested deeper than this Python's stack allows (the limit here "
                          f"is {limits.max_depth} levels)", loc=Loc(file, 1, 1),
