@@ -17,7 +17,6 @@ miss is a *failure* (exit 1); the other specs are still checked.
 
 from __future__ import annotations
 
-import difflib
 import os
 import stat
 import time
@@ -32,6 +31,7 @@ from .errors import CnncalcError, LimitError, Loc, SpecError, UsageError
 from .report import LayerReport, ReceptiveField, Report
 from .spec.expect import Expect, LayerExpect, Target, parse_quantity
 from .spec.yamlio import DEFAULT_LIMITS, Limits, MDict, load_yaml_bytes
+from .suggest import close_matches
 
 Expected = Union[Target, tuple[int, ...]]
 #: an analysed figure: an int, a receptive-field size that is a fraction (exact, never a
@@ -183,7 +183,7 @@ def _layer_row(report: Report, layer_id: str, raw_layers: Any) -> LayerReport:
         return report.layer(layer_id)
     except KeyError:
         ids = [r.id for r in report.layers]
-        near = difflib.get_close_matches(layer_id, ids, n=1)
+        near = close_matches(layer_id, ids, n=1)
         hint = f"; did you mean '{near[0]}'?" if near else ""
         loc = raw_layers.key_loc.get(layer_id) if isinstance(raw_layers, MDict) else None
         raise SpecError(f"expect.layers: no layer '{layer_id}' in the network{hint}", loc=loc,

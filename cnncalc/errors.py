@@ -13,6 +13,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+#: the longest message :meth:`CnncalcError.format` prints (cut in the middle beyond)
+MAX_MESSAGE_CHARS = 2000
+#: the most notes :meth:`CnncalcError.format` prints (the first and last halves)
+MAX_NOTES = 12
+
+
+def _cut(text: str, limit: int) -> str:
+    if len(text) <= limit:
+        return text
+    half = limit // 2
+    return f"{text[:half]} ... ({len(text) - 2 * half:,} characters cut) ... {text[-half:]}"
+
 
 @dataclass(frozen=True)
 class Loc:
@@ -65,14 +77,22 @@ class CnncalcError(Exception):
         return self
 
     def format(self) -> str:
-        """The user-facing text: ``file:line:col: error: layer: message`` + notes."""
-        from .render.safe import safe_text as safe  # a spec's control characters: shown
+        """The user-facing text: ``file:line:col: error: layer: message`` + notes.
+
+        Bounded whatever the input: a message is cut to :data:`MAX_MESSAGE_CHARS`, and at
+        most :data:`MAX_NOTES` notes (the innermost and the outermost) are shown; a spec's
+        control characters are shown escaped."""
+        from .render.safe import safe_text as safe
 
         head = f"{safe(str(self.loc))}: " if self.loc else ""
-        who = f"{safe(self.layer)}: " if self.layer else ""
-        lines = [f"{head}error: {who}{safe(self.message)}"]
-        lines += [f"  note: {safe(n)}" for n in self.notes]
-        lines += [f"  hint: {safe(h)}" for h in self.hints]
+        who = f"{safe(_cut(self.layer, 1200))}: " if self.layer else ""
+        lines = [f"{head}error: {who}{safe(_cut(self.message, MAX_MESSAGE_CHARS))}"]
+        notes = [_cut(n, 1000) for n in self.notes]
+        if len(notes) > MAX_NOTES:
+            keep = MAX_NOTES // 2
+            notes = [*notes[:keep], f"... ({len(notes) - 2 * keep:,} more)", *notes[-keep:]]
+        lines += [f"  note: {safe(n)}" for n in notes]
+        lines += [f"  hint: {safe(_cut(h, 1000))}" for h in self.hints[:MAX_NOTES]]
         return "\n".join(lines)
 
     def __str__(self) -> str:

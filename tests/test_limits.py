@@ -365,3 +365,138 @@ def test_adaptive_pool_to_a_huge_size_is_exact_and_quick() -> None:
     assert a.output_shape == (3, 7, big)
     assert a.flops == 3 * sum(windows(8, 7)) * big
     assert a.receptive_field.size == (max(windows(8, 7)), 1)
+
+
+# ------------------------------------------------------------- depth past Python's stack
+def block_chain(n: int) -> str:
+    """Blocks b1 -> b2 -> ... -> bn, each calling the next (no recursion)."""
+    lines = [HEAD.rstrip("\n"), "blocks:"]
+    lines += [f"  b{i}: {{layers: [b{i + 1}]}}" for i in range(1, n)]
+    lines += [f"  b{n}: {{layers: [relu]}}", "layers: [b1]"]
+    return "\n".join(lines) + "\n"
+
+
+@pytest.mark.parametrize("depth", [33, 250, sys.getrecursionlimit() * 3])
+def test_a_deep_chain_of_blocks_is_refused_with_the_chain(depth: int) -> None:
+    err = refused(block_chain(depth))
+    assert "blocks nest deeper than 32 levels: b1 -> b2 -> b3 -> ... (27 more) -> b31 -> b32 -> " \
+           "b33" in err.message
+    assert err.loc.line == 3 + 32 and err.loc.col == 18  # the call of b33, inside b32
+    assert len(err.format()) < 4000
+
+
+def test_a_chain_of_32_blocks_is_expanded() -> None:
+    net = cnncalc.loads(block_chain(32))
+    assert net.nodes[-1].id == ".".join(f"b{i}1" for i in range(1, 33)) + ".relu1"
+
+
+def test_a_long_chain_of_blocks_in_a_repeat_is_refused_too() -> None:
+    text = block_chain(3000).replace("layers: [b1]", "layers: [{op: b1, repeat: 5}]")
+    assert "blocks nest deeper than 32" in refused(text).message
+
+
+@pytest.mark.parametrize("expr", [
+    "+".join(["1"] * 10_000), "(" * 10_000 + "1" + ")" * 10_000, "-" * 10_000 + "1",
+    "max(" * 5_000 + "1" + ")" * 5_000, "(" * 127 + "w" + ")" * 127, "-" * 254 + "w",
+    "+".join(["w"] * 128),
+])
+def test_deep_or_long_expressions_are_refused_or_evaluated_never_a_crash(expr: str) -> None:
+    text = HEAD + f"tables: {{w: 4}}\nlayers: [{{op: conv, out: '${{{expr}}}', k: 1}}]\n"
+    try:
+        net = cnncalc.loads(text)
+    except CnncalcError as exc:
+        assert exc.loc is not None and exc.loc.line == 4 and exc.exit_code == 2
+        assert "longer than 256" in exc.message or "parse" in exc.message, exc.message
+    else:
+        assert net.nodes[0].op.args.out in (4, 512)
+
+
+def test_a_raised_depth_limit_past_the_stack_is_still_an_error() -> None:
+    depth = sys.getrecursionlimit() * 2
+    text = HEAD + "tables:\n  t: " + "[" * depth + "]" * depth + "\nlayers: [relu]\n"
+    with pytest.raises(LimitError, match="nested deeper"):
+        cnncalc.loads(text, limits=Limits(max_depth=depth + 10))
+
+
+# ------------------------------------------------------------------------- memory: names
+def test_a_megabyte_id_repeated_is_refused_before_copies_are_made() -> None:
+    err = refused(HEAD + "layers:\n  - {id: " + "a" * 1_000_000 + ", op: relu, repeat: 100000}\n")
+    assert "is longer than 200 characters" in err.message and "(1,000,000 characters)" in err.message
+    assert len(err.format()) < 300 and (err.loc.line, err.loc.col) == (4, 10)
+
+
+def test_ids_of_200_characters_are_fine() -> None:
+    net = cnncalc.loads(HEAD + "layers:\n  - {id: " + "a" * 200 + ", op: relu, repeat: 2}\n")
+    assert net.nodes[-1].id == "a" * 200 + "[1]"
+
+
+def test_expanded_ids_are_bounded() -> None:
+    """Nested blocks join their ids: 32 levels of 200-character ids would make each id
+    6 KB, for every one of up to max_layers layers."""
+    lines = [HEAD.rstrip("\n"), "blocks:"]
+    for i in range(1, 10):
+        lines.append(f"  b{i}: {{layers: [{{id: {'x' * 190}{i}, op: b{i + 1}}}]}}")
+    lines += ["  b10: {layers: [{op: relu, repeat: 50000}]}", "layers: [b1]"]
+    err = refused("\n".join(lines) + "\n")
+    assert "is longer than 1,000 characters" in err.message
+
+
+def test_a_long_block_name_is_not_copied_into_every_note() -> None:
+    name = "u" * 1_000_000
+    text = HEAD + f"blocks:\n  {name}: {{layers: [{{op: conv, out: 4, k: 0}}]}}\n" \
+                  f"layers:\n  - {{op: {name}, repeat: 3}}\n"
+    with pytest.raises(CnncalcError) as info:
+        cnncalc.loads(text)
+    assert len(info.value.format()) < 2000
+    assert all(len(n) < 400 for n in info.value.notes)
+
+
+# ---------------------------------------------------------------- memory: shared tables
+def test_a_large_table_given_to_every_layer_is_refused_before_it_is_copied() -> None:
+    rows = 300  # a 300 x 300 connection table: 90,301 values, validated anew by every layer
+    table = "[" + ", ".join("[" + ", ".join(map(str, range(rows))) + "]" for _ in range(rows)) + "]"
+    text = (f"cnncalc: 1\ninput: [{rows}, 8, 8]\ntables:\n  t: {table}\nlayers:\n"
+            f"  - {{op: conv, out: {rows}, k: 1, connect: $t, repeat: 100000}}\n")
+    err = refused(text)
+    assert "more than 4,000,000 argument values" in err.message
+    assert (err.loc.line, err.loc.col) == (6, 5)
+
+
+def test_the_argument_value_limit_can_be_raised_and_lowered() -> None:
+    text = HEAD + "layers: [{op: conv, out: 4, k: [3, 3], repeat: 10}]\n"
+    assert len(cnncalc.loads(text)) == 10
+    with pytest.raises(LimitError, match="more than 25 argument values"):
+        cnncalc.loads(text, limits=Limits(max_arg_values=25))
+
+
+def test_a_large_table_set_is_shared_by_block_calls_not_copied() -> None:
+    """Every block call sees the tables; copying 100,000 of them for each of 10,000 calls
+    would take minutes (a generous timeout only guards against a hang)."""
+    code = ("import cnncalc\n"
+            "tables = ''.join(f'  t{i}: {i}\\n' for i in range(100_000))\n"
+            "text = ('cnncalc: 1\\ninput: [3, 8, 8]\\ntables:\\n' + tables +\n"
+            "        'blocks:\\n  b: {layers: [relu]}\\nlayers: [{op: b, repeat: 10000}]\\n')\n"
+            "print(len(cnncalc.loads(text)))\n")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=240, check=False)
+    assert proc.returncode == 0, proc.stderr[-500:]
+    assert proc.stdout.strip() == "10000"
+
+
+def test_long_table_names_and_references_are_refused_before_they_are_walked() -> None:
+    name = "t" * 1_000_000
+    err = refused(HEAD + f"tables:\n  ? {name}\n  : 4\nlayers: [{{op: conv, out: ${name}, k: 1, "
+                         "repeat: 100000}]\n")
+    assert "the table name 'ttt" in err.message and "longer than 200 characters" in err.message
+    assert (err.loc.line, err.loc.col) == (4, 5)
+    with pytest.raises(CnncalcError) as info:
+        cnncalc.loads(HEAD + f"layers: [{{op: conv, out: ${name}, k: 1, repeat: 100000}}]\n")
+    assert "longer than 256 characters" in info.value.message and len(info.value.format()) < 300
+
+
+def test_a_long_chain_of_merges_is_not_mistaken_for_deep_nesting() -> None:
+    """m1 merges m0, m2 merges m1, ...: each mapping is one level deep."""
+    lines = ["tables:", "  m0: &m0 {a0: 0}"]
+    lines += [f"  m{i}: &m{i} {{<<: *m{i - 1}, a{i}: {i}}}" for i in range(1, 400)]
+    net = cnncalc.loads(HEAD + "\n".join(lines) + "\nlayers: [relu]\n")
+    assert net.raw["tables"]["m399"] == {f"a{i}": i for i in range(400)}

@@ -144,3 +144,38 @@ def test_analysis_sources_never_evaluate(path: Path) -> None:
     code = "\n".join(line.split("#")[0] for line in path.read_text().splitlines())
     code = re.sub(r'""".*?"""', "", code, flags=re.S)
     assert not UNSAFE.search(code), UNSAFE.search(code)
+
+
+LOOK_ALIKES = {
+    # Python's parser reads identifiers in NFKC form: these would be __import__, eval, w...
+    "${__\uff49mport__('os').system('touch {s}')}": "U+FF49",
+    "${\uff45val('1')}": "U+FF45",
+    "${\u1d49val('1')}": "U+1D49",
+    "${\ufe4d\ufe4dimport\ufe4d\ufe4d}": "U+FE4D",   # dashed low lines: NFKC "_"
+    "${\uff57}": "U+FF57",
+}
+
+
+@pytest.mark.parametrize("expr", LOOK_ALIKES, ids=range(len(LOOK_ALIKES)))
+def test_look_alike_names_are_refused_before_parsing(expr: str, sentinel: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    import ast
+
+    parsed: list[str] = []
+    real = ast.parse
+    monkeypatch.setattr(ast, "parse", lambda text, *a, **k: parsed.append(text) or real(text, *a, **k))
+    value = expr.replace("{s}", str(sentinel)).replace("'", "''")
+    err = attempt(HEAD + f"tables: {{w: 4}}\nlayers:\n  - {{op: conv, out: '{value}', k: 1}}\n")
+    assert "expressions are written in ASCII" in err.message and LOOK_ALIKES[expr] in err.message
+    assert (err.loc.line, err.loc.col) == (5, 21)
+    assert parsed == []
+
+
+def test_a_python_file_given_as_a_spec_is_never_run(tmp_path: Path, sentinel: Path) -> None:
+    for name in ("evil.py", "evil.yaml", "evil"):
+        path = tmp_path / name
+        path.write_text(f"import os\nos.system('touch {sentinel}')\n")
+        with pytest.raises(SpecError) as info:
+            cnncalc.load(path)
+        assert "this looks like Python source" in info.value.message
+        assert (info.value.loc.line, info.value.loc.col) == (1, 1)

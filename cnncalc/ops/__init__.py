@@ -9,7 +9,6 @@ Importing this package registers every op family.  ``get_op`` looks one up;
 
 from __future__ import annotations
 
-import difflib
 import typing
 from types import UnionType
 from typing import Any
@@ -18,6 +17,7 @@ from annotated_types import Ge, Gt, Le, MaxLen, MinLen
 from pydantic.fields import FieldInfo
 
 from ..errors import SpecError
+from ..suggest import did_you_mean, shown
 from . import activation, conv, lenet, linear, merge, norm, pool, reshape  # noqa: F401  (registration)
 from .base import FLOP_CATEGORIES, REGISTRY, Op, Params, RFStep, Shape, register
 
@@ -30,9 +30,7 @@ def get_op(name: str) -> type[Op]:
     try:
         return REGISTRY[name]
     except KeyError:
-        near = difflib.get_close_matches(name, list(REGISTRY), n=1)
-        hint = f"; did you mean '{near[0]}'?" if near else ""
-        raise SpecError(f"op '{name}' is unknown{hint}") from None
+        raise SpecError(f"op {shown(name)} is unknown{did_you_mean(name, REGISTRY)}") from None
 
 
 def op_info(name: str) -> dict[str, Any]:

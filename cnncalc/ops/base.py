@@ -33,9 +33,11 @@ FLOP_CATEGORIES = ("conv", "linear", "bias", "norm", "activation", "pool", "merg
 
 
 class OpArgs(BaseModel):
-    """Base of every op's argument model: strict types, unknown keys rejected."""
+    """Base of every op's argument model: strict types, unknown keys rejected, and every
+    float argument finite (``.nan``, ``.inf`` and ``1e400`` are refused, whatever op)."""
 
-    model_config = ConfigDict(strict=True, extra="forbid", frozen=True, defer_build=True)
+    model_config = ConfigDict(strict=True, extra="forbid", frozen=True, defer_build=True,
+                              allow_inf_nan=False)
 
 
 @dataclass(frozen=True)

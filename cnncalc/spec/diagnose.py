@@ -13,15 +13,16 @@ n.yaml:1:13: error: k must be > 0, got 0
 
 from __future__ import annotations
 
-import difflib
 import re
 import typing
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
 from ..errors import Loc, SpecError
-from .yamlio import MDict, MList
+from ..suggest import did_you_mean, shown
+from .yamlio import MDict, MList, key_text
 
 _TYPE_WORDS = {
     "int": "an integer",
@@ -45,9 +46,7 @@ SYNONYMS = {
 
 def suggest(name: str, known: list[str]) -> str:
     """``"; did you mean 'k'?"`` for a near or synonymous name, else ``""``."""
-    alias = SYNONYMS.get(name)
-    near = [alias] if alias in known else difflib.get_close_matches(name, known, n=1)
-    return f"; did you mean '{near[0]}'?" if near else ""
+    return did_you_mean(name, known, synonyms=SYNONYMS)
 
 
 #: pydantic's type-check errors, as what the value must be
@@ -126,7 +125,7 @@ def _show(value: Any) -> str:
     if isinstance(value, bool):
         return f"boolean {str(value).lower()}"
     if isinstance(value, str):
-        return f"string '{value}'"
+        return f"string {shown(value)}"
     if isinstance(value, float):
         return f"float {value}"
     if isinstance(value, (MDict, dict)):
@@ -148,6 +147,8 @@ def _sentence(err: dict[str, Any], where: str) -> str:
         return f"{where} must be >= {ctx['ge']}, got {value}"
     if kind == "less_than_equal":
         return f"{where} must be <= {ctx['le']}, got {value}"
+    if kind == "finite_number":
+        return f"{where} must be a finite number, got {value}"
     if kind == "literal_error":
         options = re.findall(r"'([^']*)'", str(ctx["expected"]))
         hint = suggest(value, options) if isinstance(value, str) else ""
@@ -207,8 +208,27 @@ def _unknown_key(err: dict[str, Any], raw: Any, model: Any, what: str) -> SpecEr
     for part in parents:
         node = node[part] if isinstance(node, (MDict, MList)) else None
     loc = node.key_loc.get(key) if isinstance(node, MDict) else locate(raw, parents)
-    where = f"{what} '{key}'" if not parents else f"key '{key}' in {_where(parents)}"
+    text = shown(key_text(node, key)) if isinstance(node, MDict) else shown(key)
+    where = f"{what} {text}" if not parents else f"key {text} in {_where(parents)}"
     return SpecError(f"unknown {where}{hint}{known}", loc=loc)
+
+
+def _key_not_a_name(raw: Any, parents: list[Any], key: Any, what: str) -> SpecError:
+    """A mapping key that is not a string (``~``, ``yes``, ``3``), located at the key and
+    shown as written."""
+    node = raw
+    for part in parents:
+        node = node[part] if isinstance(node, (MDict, MList)) else None
+    if isinstance(node, MDict):
+        key = next((k for k in node if not isinstance(k, str)), key)
+    written = key_text(node, key) if isinstance(node, MDict) else _show(key)
+    loc = node.key_loc.get(key) if isinstance(node, MDict) and key in node.key_loc else \
+        locate(raw, parents)
+    text = shown(written, quote="")
+    head = f"the {what} {text}" if not parents else f"{_where(parents)}: the key {text}"
+    return SpecError(f"{head} is not a name; keys are names like out or k", loc=loc,
+                     hints=("quote a key that YAML would read as a number, a boolean or null "
+                            "('3', 'yes', 'null')",))
 
 
 def explain(exc: ValidationError, raw: Any, model: type[BaseModel] | None = None,
@@ -228,11 +248,12 @@ def explain(exc: ValidationError, raw: Any, model: type[BaseModel] | None = None
         name = path[-1] if len(path) > 1 else _where(path)
         return SpecError(f"missing required {'key' if inside else what} '{name}'{inside}",
                          loc=locate(raw, path[:-1]), hints=hints)
+    if first["type"] == "invalid_key":  # a model's own mapping has a key that is no name
+        return _key_not_a_name(raw, _real_path(raw, first["loc"][:-1]), first["input"], what)
     keyed = [e for e in group if "[key]" in e["loc"]]
     if keyed:  # a mapping with a key that is not a name (pydantic: dict[str, ...])
         path = _real_path(raw, keyed[0]["loc"])
-        return SpecError(f"{_where(path[:-1]) or 'this mapping'}: the key {_show(keyed[0]['input'])} "
-                         "is not a name; keys are names like out or k", loc=locate(raw, path[:-1]))
+        return _key_not_a_name(raw, path[:-1], keyed[0]["input"], what)
     # a union reports one error per member: prefer one that got past the type check
     real = [e for e in group if not e["type"].endswith("_type") and e["type"] != "literal_error"]
     union = any(_is_tag(p) for e in group for p in e["loc"])  # else: several plain errors

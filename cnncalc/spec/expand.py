@@ -10,23 +10,36 @@ topological order.  Expansion is bounded by ``Limits.max_layers``.
 
 from __future__ import annotations
 
-import difflib
 import re
+from collections import ChainMap
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 from pydantic import ValidationError
 
 from ..errors import CnncalcError, LimitError, Loc, SpecError
 from ..graph import INPUT, Node
 from ..ops import REGISTRY, get_op
-from .diagnose import explain
+from ..suggest import did_you_mean, name_list, shown
+from .diagnose import explain, suggest
 from .expr import substitute
 from .schema import ID_PATTERN, Block, Repeat, Spec
-from .yamlio import DEFAULT_LIMITS, Limits, MDict, MList
+from .yamlio import DEFAULT_LIMITS, Limits, MDict, MList, key_text
 
 META = ("id", "op", "in", "repeat")
+#: words a block argument cannot be called: the keys of a layer entry, and ``args``
+#: (positional arguments)
+RESERVED_ARGS = (*META, "args")
 _ID = re.compile(ID_PATTERN)
+#: blocks may call blocks this many levels deep (a chain b1 -> b2 -> ... deeper than this
+#: is refused before expanding it, so expansion never exhausts Python's stack)
+MAX_BLOCK_DEPTH = 32
+#: the longest id a layer entry may be given (``id:``)
+MAX_ID_CHARS = 200
+#: the longest id a layer may have once expanded (``stage.block[3].conv``): block and repeat
+#: ids joined, so a spec's ids cost at most ``max_layers`` times this much memory
+MAX_LAYER_ID_CHARS = 1000
 
 
 @dataclass(frozen=True)
@@ -48,6 +61,8 @@ def _marked(base: Any, loc: Loc | None) -> MDict:
     out.loc = getattr(base, "loc", loc)
     out.key_loc = dict(getattr(base, "key_loc", {}))
     out.val_loc = dict(getattr(base, "val_loc", {}))
+    if hasattr(base, "key_src"):
+        out.key_src = base.key_src
     return out
 
 
@@ -74,7 +89,7 @@ class _LowerBound:
     followed; anything else, and the bn/act shorthand rows, count as one, so a spec within
     the limit is never refused here."""
 
-    def __init__(self, blocks: Mapping[str, Any], tables: Mapping[str, Any], cap: int) -> None:
+    def __init__(self, blocks: Mapping[str, Any], tables: dict[str, Any], cap: int) -> None:
         self.blocks, self.tables, self.cap = blocks, tables, cap
         self.memo: dict[Any, int] = {}
 
@@ -93,7 +108,8 @@ class _LowerBound:
         n = self._int(rep.get("n") if isinstance(rep, dict) else rep, scope) or 1
         special = min(n, sum(1 for k in ("first", "last") if isinstance(rep, dict) and rep.get(k)))
         op = entry.get("op")
-        if not isinstance(op, str) or op not in self.blocks or op in stack:
+        if not isinstance(op, str) or op not in self.blocks or op in stack \
+                or len(stack) >= MAX_BLOCK_DEPTH:  # (expansion refuses deeper chains)
             return n
         block = self.blocks[op]
         declared = block.get("args") if isinstance(block, dict) else None
@@ -104,7 +120,7 @@ class _LowerBound:
                 args[key] = self._int(value, scope)
         memo = (op, tuple(sorted(args.items(), key=repr)))
         if memo not in self.memo:
-            self.memo[memo] = self.entries(block.get("layers"), {**self.tables, **args},
+            self.memo[memo] = self.entries(block.get("layers"), ChainMap(args, self.tables),
                                            stack | {op})
         return (n - special) * self.memo[memo] + special  # overridden copies count one
 
@@ -129,21 +145,38 @@ class Expander:
         self.blocks: dict[str, Block] = spec.blocks
         self.raw_blocks: MDict = raw.get("blocks") or _marked(None, None)
         self.tables: dict[str, Any] = dict(raw.get("tables") or {})
+        self.arg_values = 0  # argument values of the layers so far (see _spend)
+        self.sizes: dict[int, int] = {}  # id of a document list/mapping -> its _size
 
     # ------------------------------------------------------------------ lists
     def run(self) -> tuple[list[Node], str]:
+        self._check_table_names()
         self._check_defaults(self.raw.get("defaults"))
+        for name in self.raw_blocks:
+            self._check_block(name)
         self._precount()
         scope = Scope("", INPUT, self.tables, self.raw.get("defaults") or {})
         last, local = self.layers(self.raw["layers"], scope)
         out = self.spec.output
         if out is not None:
+            if out == INPUT:
+                raise SpecError("output: input names the network's own input; name one of its "
+                                "layers", loc=self.raw.val_loc["output"])
             target = local.get(out) or self.defined.get(out)
             if target is None:
-                raise SpecError(f"output names '{out}', which is not a layer id",
+                raise SpecError(f"output names {shown(out)}, which is not a layer id",
                                 loc=self.raw.val_loc["output"])
             last = target
         return self.nodes, last
+
+    def _check_table_names(self) -> None:
+        """A table name is looked up for every ``$name`` of every layer: bounded."""
+        raw = self.raw.get("tables")
+        for name in self.tables:
+            if len(name) > MAX_ID_CHARS:
+                raise LimitError(f"the table name {shown(name)} is longer than {MAX_ID_CHARS} "
+                                 "characters", loc=raw.key_loc.get(name) if isinstance(raw, MDict)
+                                 else None)
 
     def _precount(self) -> None:
         """Refuse, before expanding anything, a spec whose repeats and blocks multiply past
@@ -179,7 +212,8 @@ class Expander:
                 inputs = self._wire(entry, local, explicit, prev, local_id, scope)
                 out = self.entry(entry, full, inputs, scope, loc)
             except CnncalcError as exc:
-                raise exc.located(loc, layer=full, notes=tuple(reversed(scope.trace))) from None
+                notes = (*_written_elsewhere(entry, exc.loc), *reversed(scope.trace))
+                raise exc.located(loc, layer=full, notes=notes) from None
             local[local_id] = out
             self.defined[full] = out
             prev = out
@@ -193,7 +227,7 @@ class Expander:
         if not isinstance(entry, MDict):
             raise SpecError(
                 f"a layer is a mapping like {{op: conv, out: 64, k: 3}} or an op name, "
-                f"got {type(entry).__name__} {entry!r}", loc=loc)
+                f"got {type(entry).__name__} {shown(repr(entry), quote='')}", loc=loc)
         if "op" not in entry:
             raise SpecError("this layer has no 'op'", loc=loc,
                             hints=("every layer names its op, e.g. {op: conv, out: 64, k: 3}",))
@@ -204,10 +238,15 @@ class Expander:
         for i, entry in enumerate(entries):
             if not isinstance(entry, MDict) or "id" not in entry:
                 continue
-            name, loc = entry["id"], entry.val_loc["id"]
-            if not isinstance(name, str) or not _ID.match(name):
-                raise SpecError(f"id {name!r} must be a name: letters, digits and _, not starting "
-                                "with a digit", loc=loc)
+            name = entry["id"]
+            # a copy through an alias, or an id merged in with <<: where this entry has it
+            loc = entry.via or getattr(entry, "merged", {}).get("id") or entry.val_loc["id"]
+            if not isinstance(name, str) or not _ID.fullmatch(name):
+                raise SpecError(f"id {shown(repr(name), quote='')} must be a name: letters, digits "
+                                "and _, not starting with a digit", loc=loc)
+            if len(name) > MAX_ID_CHARS:
+                raise LimitError(f"id {shown(name)} is longer than {MAX_ID_CHARS} characters",
+                                 loc=loc)
             if name == INPUT:
                 raise SpecError("'input' is reserved: it names the network's (or block's) input",
                                 loc=loc)
@@ -220,7 +259,7 @@ class Expander:
     def _auto_id(self, entry: MDict, explicit: Mapping[str, Loc], counts: dict[str, int],
                  local: Mapping[str, str]) -> str:
         op = entry["op"] if isinstance(entry["op"], str) else "layer"
-        base = op.lstrip("$").replace("{", "").replace("}", "")
+        base = op[:80].lstrip("$").replace("{", "").replace("}", "")
         base = re.sub(r"\W", "_", base)[:40] or "layer"
         while True:
             counts[base] = counts.get(base, 0) + 1
@@ -246,23 +285,23 @@ class Expander:
                  scope: Scope, loc: Loc) -> str:
         if isinstance(name, bool) or not isinstance(name, str):
             raise SpecError(
-                f"in: {name!r} is not an id; layers are wired by name, never by index",
+                f"in: {shown(repr(name), quote='')} is not an id; layers are wired by name, "
+                "never by index",
                 loc=loc, hints=("write the id of the layer to read, e.g. in: conv1 "
                                 "(or in: input for the network's input)",))
         if name in local:
             return local[name]
         if name == me:
-            raise SpecError(f"in: '{name}' is the layer itself; that would be a cycle", loc=loc)
+            raise SpecError(f"in: {shown(name)} is the layer itself; that would be a cycle", loc=loc)
         if name in explicit:
             raise SpecError(
-                f"in: '{name}' is defined later (line {explicit[name].line}); a layer can only "
+                f"in: {shown(name)} is defined later (line {explicit[name].line}); a layer can only "
                 "read layers above it, so this would be a cycle or a forward reference", loc=loc)
         for full in (scope.prefix + name, name):
             if full in self.defined:
                 return self.defined[full]
-        near = difflib.get_close_matches(name, [k for k in local if k != INPUT] + [INPUT], n=1)
-        hint = f"; did you mean '{near[0]}'?" if near else ""
-        raise SpecError(f"in: '{name}' is not a layer id{hint}", loc=loc)
+        hint = did_you_mean(name, [*(k for k in local if k != INPUT), INPUT])
+        raise SpecError(f"in: {shown(name)} is not a layer id{hint}", loc=loc)
 
     # ---------------------------------------------------------------- entries
     def entry(self, entry: MDict, full: str, inputs: tuple[str, ...], scope: Scope,
@@ -340,15 +379,14 @@ class Expander:
         except CnncalcError as exc:
             raise exc.located(op_loc) from None
         if not isinstance(op_name, str):
-            raise SpecError(f"op must be a name, got {op_name!r}", loc=op_loc)
+            raise SpecError(f"op must be a name, got {shown(repr(op_name), quote='')}", loc=op_loc)
         call = _marked({k: v for k, v in entry.items() if k not in META}, loc)
         call.val_loc, call.key_loc = dict(entry.val_loc), dict(entry.key_loc)
         if op_name in self.blocks:
             return self.block(op_name, call, full, inputs, scope, loc, copy)
         if op_name not in REGISTRY:
-            near = difflib.get_close_matches(op_name, list(REGISTRY) + list(self.blocks), n=1)
-            hint = f"; did you mean '{near[0]}'?" if near else ""
-            raise SpecError(f"op '{op_name}' is unknown{hint}", loc=op_loc,
+            hint = did_you_mean(op_name, [*REGISTRY, *self.blocks])
+            raise SpecError(f"op {shown(op_name)} is unknown{hint}", loc=op_loc,
                             layer=None if "id" in entry else "",  # not its made-up id
                             hints=("`cnncalc ops` lists every op",))
         op_cls = get_op(op_name)
@@ -358,6 +396,7 @@ class Expander:
             raise SpecError(f"{op_name} takes {want} input{'s' if want != '1' else ''}, "
                             f"got {len(inputs)}", loc=entry.val_loc.get("in", loc))
         args = self._sub(_merge(scope.defaults.get(op_name), call), scope)
+        self._spend(args, loc)
         try:
             op = op_cls.from_args(dict(args))
         except ValidationError as exc:
@@ -385,102 +424,226 @@ class Expander:
         except ValidationError as exc:
             raise explain(exc, args, get_op(op_name).Args) from None
 
-    def _check_defaults(self, defaults: Any) -> None:
-        """Every ``defaults:`` key names an op: a typo would otherwise be ignored silently."""
+    def _check_defaults(self, defaults: Any, where: str = "defaults") -> None:
+        """Every ``defaults:`` key names an op, and every key under it one of the op's
+        arguments: a typo would otherwise be ignored silently (and a default is merged into
+        every layer of its op, so it must be small)."""
         for name in defaults or {}:
-            if name in REGISTRY:
-                continue
             loc = defaults.key_loc.get(name) if isinstance(defaults, MDict) else None
-            if name in self.blocks:
-                raise SpecError(f"defaults: '{name}' is a block; defaults are for ops (give a "
-                                "block argument its default in the block's args:)", loc=loc)
-            near = difflib.get_close_matches(str(name), list(REGISTRY), n=1)
-            hint = f"; did you mean '{near[0]}'?" if near else ""
-            raise SpecError(f"defaults: '{name}' is not an op{hint}", loc=loc,
-                            hints=("`cnncalc ops` lists every op",))
+            if name not in REGISTRY:
+                if name in self.blocks:
+                    raise SpecError(f"{where}: {shown(name)} is a block; defaults are for ops "
+                                    "(give a block argument its default in the block's args:)",
+                                    loc=loc)
+                raise SpecError(f"{where}: {shown(key_text(defaults, name))} is not an op"
+                                f"{did_you_mean(name, REGISTRY)}", loc=loc,
+                                hints=("`cnncalc ops` lists every op",))
+            values = defaults[name]
+            fields = get_op(name).Args.model_fields
+            known = [f.alias or n for n, f in fields.items()]
+            for key in values if isinstance(values, dict) else ():
+                if key not in known:
+                    at = values.key_loc.get(key) if isinstance(values, MDict) else loc
+                    raise SpecError(f"{where}.{name}: unknown argument "
+                                    f"{shown(key_text(values, key))}{suggest(str(key), known)} "
+                                    f"(known: {', '.join(known)})", loc=at)
 
     def _add(self, node: Node) -> None:
         if len(self.nodes) >= self.limits.max_layers:
             raise LimitError(f"the spec expands to more than {self.limits.max_layers:,} layers",
                              hints=("raise the limit with --max-layers if this is intended",))
+        if len(node.id) > MAX_LAYER_ID_CHARS:
+            raise LimitError(f"the layer id {shown(node.id)} is longer than {MAX_LAYER_ID_CHARS:,} "
+                             "characters (the ids of the blocks and repeats around a layer are "
+                             "joined into its id)", hints=("use shorter ids",))
         self.nodes.append(node)
 
+    def _spend(self, args: Mapping[str, Any], loc: Loc) -> None:
+        """Count the argument values of one layer against ``max_arg_values``: a large table
+        given to every layer (``connect: $big`` in a repeat) costs that much memory and
+        validation each time, so the total is bounded before it is spent."""
+        for value in args.values():
+            self.arg_values += self._size(value) if isinstance(value, (list, dict)) else 1
+        if self.arg_values > self.limits.max_arg_values:
+            raise LimitError(
+                f"the expanded layers hold more than {self.limits.max_arg_values:,} argument "
+                "values (a large table given to many layers?)", loc=loc,
+                hints=("raise Limits(max_arg_values=...) in the Python API if this is "
+                       "intended",))
+
+    def _size(self, value: Any) -> int:
+        """How many values ``value`` holds (a list: 1 + its items'), without recursion.
+        Lists of the document itself (tables) are counted once and remembered."""
+        if not isinstance(value, (list, dict)):
+            return 1
+        if isinstance(value, (MList, MDict)) and id(value) in self.sizes:
+            return self.sizes[id(value)]
+        total = 0
+        pending = [value]
+        while pending:
+            item = pending.pop()
+            total += 1
+            if isinstance(item, list):
+                pending.extend(item)
+            elif isinstance(item, dict):
+                pending.extend(item.values())
+            if total > self.limits.max_arg_values:
+                break
+        if isinstance(value, (MList, MDict)):  # (alive with the document: the id stays its)
+            self.sizes[id(value)] = total
+        return total
+
     # ----------------------------------------------------------------- blocks
+    def _check_block(self, name: str) -> None:
+        """What a block definition must be, before any call: argument names that
+        ``$name`` can refer to and a call can give, an ``output:`` that is one of its
+        layers, and defaults that name ops and their arguments."""
+        braw = self.raw_blocks[name]
+        if name in REGISTRY:
+            raise SpecError(f"block {shown(name)} has the name of an op: `op: {name}` could not "
+                            "tell them apart; rename the block",
+                            loc=self.raw_blocks.key_loc.get(name))
+        self._check_defaults(braw.get("defaults"), f"block {shown(name)}: defaults")
+        if braw.get("output") == INPUT:
+            raise SpecError(f"block {shown(name)}: output: input would make the block's output "
+                            "its own input; name one of the block's layers",
+                            loc=braw.val_loc.get("output"))
+        seen: set[str] = set()
+        for arg, _, loc in self._arg_items(braw.get("args") or {}, braw.val_loc.get("args")):
+            problem = None
+            if arg in RESERVED_ARGS:
+                problem = (f"'{arg}' is reserved: it is a key of every layer entry"
+                           if arg != "args" else "'args' is reserved: it gives positional "
+                           "arguments")
+            elif not _ID.fullmatch(arg):
+                problem = (f"{shown(repr(arg), quote='')} is not a name ($name could never "
+                           "refer to it): letters, digits and _, not starting with a digit")
+            elif arg.startswith("__"):
+                problem = f"{shown(arg)} starts with __, and such names are never looked up"
+            elif len(arg) > MAX_ID_CHARS:
+                problem = f"{shown(arg)} is longer than {MAX_ID_CHARS} characters"
+            elif arg in seen:
+                problem = f"'{arg}' is declared twice"
+            if problem:
+                raise SpecError(f"block {shown(name)}: argument {problem}", loc=loc)
+            seen.add(arg)
+
     def block(self, name: str, call: MDict, full: str, inputs: tuple[str, ...], scope: Scope,
               loc: Loc, copy: tuple[str, int] | None) -> str:
+        op_loc = call.val_loc.get("op", loc)
         if name in scope.stack:
-            chain = " -> ".join((*scope.stack[scope.stack.index(name):], name))
-            raise SpecError(f"block '{name}' uses itself ({chain}); blocks cannot recurse",
-                            loc=call.val_loc.get("op", loc))
+            chain = " -> ".join(shown(b, 40, quote="")
+                                for b in (*scope.stack[scope.stack.index(name):], name))
+            raise SpecError(f"block {shown(name)} uses itself ({chain}); blocks cannot recurse",
+                            loc=op_loc)
+        if len(scope.stack) >= MAX_BLOCK_DEPTH:
+            raise LimitError(f"blocks nest deeper than {MAX_BLOCK_DEPTH} levels: "
+                             f"{_chain((*scope.stack, name))}", loc=op_loc,
+                             hints=("a chain of blocks calling blocks this deep is not a "
+                                    "network anyone draws: flatten it",))
         if len(inputs) != 1:
-            raise SpecError(f"block '{name}' takes one input, got {len(inputs)}",
+            raise SpecError(f"block {shown(name)} takes one input, got {len(inputs)}",
                             loc=call.val_loc.get("in", loc))
         bdef, braw = self.blocks[name], self.raw_blocks[name]
-        bound = self._bind(name, bdef, braw, self._sub(call, scope), loc)
         where = f"{copy[0]}, copy {copy[1]}" if copy else full
-        note = f"in block '{name}' instantiated at {loc} ({where})"
+        note = f"in block {shown(name)} instantiated at {loc} ({shown(where, quote='')})"
+        try:
+            bound = self._bind(name, bdef, braw, self._sub(call, scope), loc)
+        except CnncalcError as exc:
+            raise exc.located(notes=(note,)) from None
         defaults = dict(scope.defaults)
-        self._check_defaults(braw.get("defaults"))
         for op_name, values in (braw.get("defaults") or {}).items():
             defaults[op_name] = _merge(defaults.get(op_name), values)
-        sub = Scope(full + ".", inputs[0], {**self.tables, **bound}, defaults,
+        sub = Scope(full + ".", inputs[0], ChainMap(bound, self.tables), defaults,
                     scope.trace + (note,), scope.stack + (name,), full, name)
         last, local = self.layers(braw["layers"], sub)
         if bdef.output is not None:
             if bdef.output not in local:
-                raise SpecError(f"block '{name}': output names '{bdef.output}', not a layer of "
-                                "the block", loc=braw.val_loc.get("output"))
+                raise SpecError(f"block {shown(name)}: output names {shown(bdef.output)}, not a "
+                                "layer of the block", loc=braw.val_loc.get("output"))
             last = local[bdef.output]
         return last
 
     def _bind(self, name: str, bdef: Block, braw: MDict, call: MDict, loc: Loc) -> dict[str, Any]:
-        declared: dict[str, tuple[bool, Any]] = {}  # name -> (required, default)
-        items = self._arg_items(bdef.args)
-        for arg, spec in items:
+        declared: dict[str, tuple[bool, Any, Loc | None]] = {}  # name -> (required, default, loc)
+        for arg, spec, arg_loc in self._arg_items(braw.get("args") or {}, braw.val_loc.get("args")):
             required = spec in ("int", "list", "bool", "float", "str", "any")
-            declared[arg] = (required, None if required else spec)
+            declared[arg] = (required, None if required else spec, arg_loc)
         given = dict(call)
         positional = given.pop("args", None)
         if positional is not None:
             if not isinstance(positional, list):
-                raise SpecError(f"args: must be a list of values for block '{name}'",
+                raise SpecError(f"args: must be a list of values for block {shown(name)}",
                                 loc=call.val_loc.get("args", loc))
             if len(positional) > len(declared):
-                raise SpecError(f"block '{name}' takes {len(declared)} argument"
+                raise SpecError(f"block {shown(name)} takes {len(declared)} argument"
                                 f"{'s' if len(declared) != 1 else ''}, got "
                                 f"{len(positional)}", loc=call.val_loc.get("args", loc))
             for arg, value in zip(declared, positional):
                 if arg in given:
-                    raise SpecError(f"block '{name}': '{arg}' given twice", loc=call.key_loc.get(arg))
+                    raise SpecError(f"block {shown(name)}: '{arg}' given twice",
+                                    loc=call.key_loc.get(arg))
                 given[arg] = value
         for arg in given:
             if arg not in declared:
-                near = difflib.get_close_matches(str(arg), list(declared), n=1)
-                hint = f"; did you mean '{near[0]}'?" if near else ""
-                raise SpecError(f"block '{name}' has no argument '{arg}'{hint} "
-                                f"(its arguments: {', '.join(declared) or 'none'})",
+                raise SpecError(f"block {shown(name)} has no argument {shown(key_text(call, arg))}"
+                                f"{did_you_mean(arg, declared)} "
+                                f"(its arguments: {name_list(declared) or 'none'})",
                                 loc=call.key_loc.get(arg, loc))
-        bound = {}
-        for arg, (required, default) in declared.items():
+        bound: dict[str, Any] = {}
+        for arg, (required, default, arg_loc) in declared.items():
             if arg in given:
                 bound[arg] = given[arg]
             elif required:
-                raise SpecError(f"block '{name}' needs argument '{arg}'", loc=loc)
-            else:
-                bound[arg] = default
+                raise SpecError(f"block {shown(name)} needs argument '{arg}'", loc=loc)
+            else:  # evaluated for this call: tables and the arguments declared before it
+                try:
+                    bound[arg] = self._deep_sub(default, ChainMap(bound, self.tables))
+                except CnncalcError as exc:
+                    raise exc.located(arg_loc, notes=(
+                        f"evaluating the default of argument '{arg}' of block {shown(name)}",
+                    )) from None
         return bound
 
     @staticmethod
-    def _arg_items(args: Any) -> list[tuple[str, Any]]:
+    def _arg_items(args: Any, loc: Loc | None = None) -> list[tuple[str, Any, Loc | None]]:
+        """A block's declared arguments: (name, type word or default, where it is written)."""
         if isinstance(args, dict):
-            return list(args.items())
-        out: list[tuple[str, Any]] = []
-        for item in args:
+            return [(k, v, args.val_loc.get(k, loc) if isinstance(args, MDict) else loc)
+                    for k, v in args.items()]
+        out: list[tuple[str, Any, Loc | None]] = []
+        for i, item in enumerate(args):
+            item_loc = args.item_loc[i] if isinstance(args, MList) else loc
             if isinstance(item, str):
-                out.append((item, "any"))
+                out.append((item, "any", item_loc))
             else:
-                out.extend(item.items())
+                out.extend((k, v, item.val_loc.get(k, item_loc) if isinstance(item, MDict)
+                            else item_loc) for k, v in item.items())
         return out
+
+
+def _written_elsewhere(entry: MDict, at: Loc | None) -> tuple[str, ...]:
+    """A note when an error inside a layer points at text written elsewhere: the anchor of
+    the alias (``- *c``) the layer is, or the mapping merged in with ``<<:``."""
+    if at is None:
+        return ()
+    via = entry.via
+    if via is not None and at != via:
+        return (f"this layer is the alias at line {via.line}, column {via.col}",)
+    merged = getattr(entry, "merged", {})
+    for key, merge_loc in merged.items():
+        if entry.val_loc.get(key) == at:
+            return (f"'{key}' is merged into this layer by the << at line {merge_loc.line}, "
+                    f"column {merge_loc.col}",)
+    return ()
+
+
+def _chain(names: tuple[str, ...]) -> str:
+    """``a -> b -> ... -> z`` with at most six names shown."""
+    parts = [shown(n, 40, quote="") for n in names]
+    if len(parts) > 6:
+        parts = [*parts[:3], f"... ({len(parts) - 6:,} more)", *parts[-3:]]
+    return " -> ".join(parts)
 
 
 def expand(spec: Spec, raw: MDict, limits: Limits = DEFAULT_LIMITS) -> tuple[list[Node], str]:

@@ -6,6 +6,11 @@ suffix (``params: 25.6M`` holds for 25.55M to 25.65M), or between inclusive boun
 Ki, Mi, Gi, Ti (powers of 1024) and a trailing ``B``.  Unknown keys are located errors
 with a suggestion.
 
+A figure written as a string is read strictly: digits, optionally grouped with
+underscores between digits (``25_557_032``) or with commas in groups of three
+(``25,557,032``), an optional decimal part (``25.6M``), at most 30 digits.  ``"4,0"`` is
+refused (not read as 40), and so are infinite or not-a-number values (``.inf``, ``1e400``).
+
 >>> t = parse_target("25.6M")
 >>> t.holds(25_557_032), t.holds(25_700_000), str(t)
 (True, False, '25.6M')
@@ -15,23 +20,35 @@ True
 
 from __future__ import annotations
 
-import difflib
+import math
 import re
 from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
 from typing import Annotated, Any, Optional, Union
 
-from pydantic import BaseModel, ConfigDict, PlainValidator, WithJsonSchema, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    PlainValidator,
+    WithJsonSchema,
+    model_validator,
+)
 
 from ..errors import SpecError
-from .yamlio import MDict
+from ..suggest import did_you_mean, shown
+from .yamlio import MDict, key_text
 
 _SCALE = {"": 1, "k": 10**3, "K": 10**3, "M": 10**6, "G": 10**9, "T": 10**12,
           "Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40}
-_QUANTITY = re.compile(r"^\s*(\d[\d_,]*(?:\.\d+)?)\s*(k|K|M|G|T|Ki|Mi|Gi|Ti)?(B?)\s*$")
-COUNT_PATTERN = r"^\s*\d[\d_,]*(\.\d+)?\s*[kKMGT]?\s*$"
-BYTES_PATTERN = r"^\s*\d[\d_,]*(\.\d+)?\s*([kKMGT]i?)?B?\s*$"
+#: a figure's number as written: digits, with underscores between digits (``25_557_032``)
+#: or commas between groups of three (``25,557,032``), and an optional decimal part
+_NUMBER = r"(?:[0-9]{1,3}(?:,[0-9]{3})+|[0-9]+(?:_[0-9]+)*)(?:\.[0-9]+)?"
+_QUANTITY = re.compile(rf"\s*({_NUMBER})\s*(k|K|M|G|T|Ki|Mi|Gi|Ti)?(B?)\s*")
+COUNT_PATTERN = rf"^\s*{_NUMBER}\s*[kKMGT]?\s*$"
+BYTES_PATTERN = rf"^\s*{_NUMBER}\s*([kKMGT]i?)?B?\s*$"
+#: the most digits a figure may have (as ``Limits.max_int_digits`` for integers)
+MAX_FIGURE_DIGITS = 30
 
 
 @dataclass(frozen=True)
@@ -64,23 +81,38 @@ def parse_quantity(value: Any, *, binary: bool = False) -> tuple[Fraction, Fract
     """``(value, tolerance)`` of an int or an SI string; tolerance is half the last
     written digit for a suffixed string (``"25.6M"`` -> 25,600,000 +- 50,000)."""
     if isinstance(value, bool) or not isinstance(value, (int, float, str)):
-        raise ValueError(f"expected a number like 25557032 or '25.6M', got {value!r}")
+        raise ValueError(f"expected a number like 25557032 or '25.6M', got "
+                         f"{shown(repr(value), quote='')}")
+    if isinstance(value, float) and not math.isfinite(value):
+        what = "not-a-number" if math.isnan(value) else "an infinite number"
+        raise ValueError(f"a figure is a finite number, got {what} ({value})")
     if isinstance(value, (int, float)):
         if value < 0:
             raise ValueError(f"a figure cannot be negative, got {value}")
         return Fraction(value), Fraction(0)
-    match = _QUANTITY.match(value)
+    match = _QUANTITY.fullmatch(value)
     if not match:
-        raise ValueError(f"'{value}' is not a number like 25557032, '25.6M' or '4.5G'")
+        raise ValueError(_not_a_figure(value))
     digits = match.group(1).replace("_", "").replace(",", "")
+    if len(digits.replace(".", "").lstrip("0")) > MAX_FIGURE_DIGITS:
+        raise ValueError(f"{shown(value.strip())} has more than {MAX_FIGURE_DIGITS} digits")
     suffix, unit_b = match.group(2) or "", match.group(3)
     if (suffix.endswith("i") or unit_b) and not binary:
-        raise ValueError(f"'{value}': binary suffixes (Ki, Mi, Gi) and B are for byte figures")
+        raise ValueError(f"{shown(value.strip())}: binary suffixes (Ki, Mi, Gi) and B are for "
+                         "byte figures")
     scale = _SCALE[suffix]
     number = Fraction(Decimal(digits))
     decimals = len(digits.partition(".")[2])
     tol = Fraction(scale, 2 * 10**decimals) if suffix else Fraction(0)
     return number * scale, tol
+
+
+def _not_a_figure(value: str) -> str:
+    text = shown(value)
+    if re.fullmatch(r"\s*[0-9,._]+\s*([kKMGT]i?)?B?\s*", value) and "," in value:
+        return (f"{text} is not a number: commas separate thousands, in groups of three "
+                "(25,557,032); a decimal point is written '.' (25.6M)")
+    return f"{text} is not a number like 25557032, 25_557_032, '25.6M' or '4.5G'"
 
 
 def parse_target(value: Any, *, binary: bool = False) -> Target:
@@ -93,7 +125,8 @@ def parse_target(value: Any, *, binary: bool = False) -> Target:
         lo = parse_quantity(value["min"], binary=binary)[0] if "min" in value else None
         hi = parse_quantity(value["max"], binary=binary)[0] if "max" in value else None
         if lo is not None and hi is not None and lo > hi:
-            raise ValueError(f"min {value['min']} is above max {value['max']}")
+            raise ValueError(f"min {shown(value['min'], quote='')} is above max "
+                             f"{shown(value['max'], quote='')}")
         parts = [f"{k}: {value[k]}" for k in ("min", "max") if k in value]
         return Target(min=lo, max=hi, written="{" + ", ".join(parts) + "}",
                       min_text=str(value.get("min", "")), max_text=str(value.get("max", "")))
@@ -158,10 +191,9 @@ class _Expect(BaseModel):
         names = list(cls.model_fields)
         for key in data:
             if key not in cls.model_fields:
-                near = difflib.get_close_matches(str(key), names, n=1)
-                hint = f"; did you mean '{near[0]}'?" if near else ""
                 loc = data.key_loc.get(key) if isinstance(data, MDict) else None
-                raise SpecError(f"unknown expectation '{key}'{hint} (known: {', '.join(names)})",
+                raise SpecError(f"unknown expectation {shown(key_text(data, key))}"
+                                f"{did_you_mean(key, names)} (known: {', '.join(names)})",
                                 loc=loc)
         return data
 

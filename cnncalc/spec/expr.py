@@ -13,18 +13,21 @@ is ever passed to ``eval``.  Allowed: integer literals, names bound in the scope
 from __future__ import annotations
 
 import ast
-import difflib
 import operator
 import re
-from typing import Any, Mapping
+import unicodedata
+from collections.abc import Mapping
+from typing import Any
 
 from ..errors import LimitError, SpecError
+from ..suggest import did_you_mean, name_list, shown
 
 MAX_EXPR_CHARS = 256
 #: no value computed by an expression may have more digits (bounds time and memory)
 MAX_DIGITS = 60
-_NAME = re.compile(r"^\$([A-Za-z_][A-Za-z0-9_]*)$")
-_EXPR = re.compile(r"^\$\{(.*)\}$", re.S)
+#: (matched with fullmatch: ``$`` alone would accept a trailing newline, "$w\n")
+_NAME = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
+_EXPR = re.compile(r"\$\{(.*)\}", re.S)
 _BINOPS = {
     ast.Add: operator.add,
     ast.Sub: operator.sub,
@@ -47,10 +50,9 @@ def _lookup(name: str, scope: Mapping[str, Any]) -> Any:
                         "looked up (expressions see only block arguments and tables)")
     if name in scope:
         return scope[name]
-    near = difflib.get_close_matches(name, list(scope), n=1)
-    hint = f"; did you mean '{near[0]}'?" if near else ""
-    known = ", ".join(sorted(scope)) or "none"
-    raise SpecError(f"unknown name '{name}'{hint} (names in scope: {known})")
+    known = name_list(sorted(scope, key=str)) or "none"
+    raise SpecError(f"unknown name {shown(name)}{did_you_mean(name, scope)} "
+                    f"(names in scope: {known})")
 
 
 def _eval(node: ast.AST, scope: Mapping[str, Any]) -> int:
@@ -129,26 +131,50 @@ def evaluate(text: str, scope: Mapping[str, Any]) -> int:
     """Evaluate one integer expression against ``scope`` (names -> values)."""
     if len(text) > MAX_EXPR_CHARS:
         raise SpecError(f"expression longer than {MAX_EXPR_CHARS} characters")
+    _ascii_only(text)
     try:
         tree = ast.parse(text.strip(), mode="eval")
+        return _eval(tree.body, scope)
     except (SyntaxError, ValueError) as exc:
         raise SpecError(f"expression '{text.strip()}' does not parse: {getattr(exc, 'msg', exc)}") from None
-    return _eval(tree.body, scope)
+    except (RecursionError, MemoryError):  # (the length limit keeps nesting far from this)
+        raise SpecError("expression nested too deeply") from None
+
+
+def _ascii_only(text: str, what: str = "expressions") -> None:
+    """Expressions are ASCII.  Python's parser reads identifiers in NFKC form, so
+    ``${ｗ}`` (a fullwidth w) would silently name table ``w``: names are compared as
+    written, and a character outside ASCII is refused, naming it."""
+    if text.isascii():
+        return
+    at, char = next((i, c) for i, c in enumerate(text) if not c.isascii())
+    as_python = unicodedata.normalize("NFKC", char)
+    reads = f" (Python would read it as {as_python!r})" if as_python != char and \
+        as_python.isascii() else ""
+    raise SpecError(f"{what} are written in ASCII: {char!r} (U+{ord(char):04X} "
+                    f"{unicodedata.name(char, 'a non-ASCII character')}) at character {at + 1} "
+                    f"is not allowed{reads}")
 
 
 def is_reference(value: Any) -> bool:
     """True if ``value`` is a ``$name`` or ``${...}`` string."""
-    return isinstance(value, str) and (bool(_NAME.match(value)) or bool(_EXPR.match(value)))
+    return isinstance(value, str) and value.startswith("$") and len(value) <= MAX_EXPR_CHARS + 3 \
+        and (bool(_NAME.fullmatch(value)) or bool(_EXPR.fullmatch(value)))
 
 
 def substitute(value: Any, scope: Mapping[str, Any]) -> Any:
     """Replace ``$name`` / ``${expr}`` in one value; other values pass through."""
-    if not isinstance(value, str):
+    if not isinstance(value, str) or not value.startswith("$"):
         return value
-    m = _NAME.match(value)
+    if len(value) > MAX_EXPR_CHARS + 3:  # (before any regex walks it)
+        what = "expression" if value.startswith("${") else "name"
+        raise SpecError(f"{what} {shown(value)} is longer than {MAX_EXPR_CHARS} characters")
+    if not value.startswith("${") and not value.isascii():  # $ｗ: a look-alike name
+        _ascii_only(value, "names")
+    m = _NAME.fullmatch(value)
     if m:
         return _lookup(m.group(1), scope)
-    m = _EXPR.match(value)
+    m = _EXPR.fullmatch(value)
     if m:
         return evaluate(m.group(1), scope)
     return value

@@ -20,7 +20,7 @@ LayerEntry = Union[str, dict[str, Any]]
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(strict=True, extra="forbid")
+    model_config = ConfigDict(strict=True, extra="forbid", allow_inf_nan=False)
 
 
 class Repeat(_Strict):

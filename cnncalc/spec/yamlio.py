@@ -12,6 +12,7 @@ hostile file is refused quickly in bounded memory.
 
 from __future__ import annotations
 
+import bisect
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -19,6 +20,7 @@ from typing import Any
 import yaml
 
 from ..errors import LimitError, Loc, SpecError
+from ..suggest import shown
 
 try:  # libyaml is ~10x faster when present; the pure-python loader is identical in behaviour
     _Base: Any = yaml.CSafeLoader
@@ -36,7 +38,7 @@ class _PyLoader(yaml.SafeLoader):
     prescan falls back to it to apply *our* depth limit where libyaml refuses first."""
 
 
-_FLOAT_12 = re.compile(r"^[-+]?(?:[0-9][0-9_]*)(?:\.[0-9_]*)?[eE][-+]?[0-9]+$")
+_FLOAT_12 = re.compile(r"[-+]?(?:[0-9][0-9_]*)(?:\.[0-9_]*)?[eE][-+]?[0-9]+\Z")
 for _cls in (_Loader, _PyLoader):
     _cls.add_implicit_resolver("tag:yaml.org,2002:float", _FLOAT_12, list("-+0123456789"))
 
@@ -55,6 +57,8 @@ class Limits:
     max_layers: int = 100_000
     #: decimal digits of any integer in the spec, or computed by an expression
     max_int_digits: int = 30
+    #: argument values held by all the expanded layers together (a list counts its items)
+    max_arg_values: int = 4_000_000
 
 
 DEFAULT_LIMITS = Limits()
@@ -65,55 +69,125 @@ _PLAIN_TAGS = frozenset(f"tag:yaml.org,2002:{t}" for t in
 
 
 class MDict(dict):
-    """A dict with the location of itself, of each key and of each value."""
+    """A dict with the location of itself, of each key and of each value.
+
+    ``via`` is where the alias (``*name``) that produced this copy of an anchored
+    mapping is written, if one did; ``key_src`` holds, for each key that is not a
+    string, the key as written (``yes``, ``0x10``, ``~``); ``merged`` maps each key that
+    came in through ``<<:`` to where that ``<<`` is written."""
 
     loc: Loc
     key_loc: dict[Any, Loc]
     val_loc: dict[Any, Loc]
+    via: Loc | None = None
+    key_src: dict[Any, str]
 
 
 class MList(list):
-    """A list with the location of itself and of each item."""
+    """A list with the location of itself and of each item (``via``: see :class:`MDict`)."""
 
     loc: Loc
     item_loc: list[Loc]
+    via: Loc | None = None
 
 
-def _loc(file: str, node: yaml.Node) -> Loc:
-    mark = node.start_mark
-    return Loc(file, mark.line + 1, mark.column + 1)
+def key_text(mapping: Any, key: Any) -> str:
+    """A mapping's key as the user wrote it: ``yes`` rather than ``True``."""
+    if isinstance(key, str):
+        return key
+    written = getattr(mapping, "key_src", {}).get(key)
+    return written if written is not None else str(key)
+
+
+#: characters PyYAML (YAML 1.1) counts as line breaks but editors and YAML 1.2 do not
+_ODD_BREAKS = ("\x85", "\u2028", "\u2029")
+_BREAK = re.compile(r"\r\n|\r|\n")
+
+
+class Positions:
+    """Turns PyYAML's marks into the line and column an editor shows.
+
+    PyYAML starts a new line at U+0085, U+2028 and U+2029 too (YAML 1.1); editors, YAML
+    1.2 and this project's other messages do not, so in a text holding one of them the
+    position is recomputed from the mark's character index."""
+
+    def __init__(self, text: str, file: str) -> None:
+        self.file, self.text = file, text
+        self.starts: list[int] | None = None
+        if any(c in text for c in _ODD_BREAKS):
+            self._lines()
+
+    def _lines(self) -> list[int]:
+        if self.starts is None:
+            self.starts = [0] + [m.end() for m in _BREAK.finditer(self.text)]
+        return self.starts
+
+    def loc(self, mark: Any) -> Loc:
+        if self.starts is None or getattr(mark, "index", None) is None:
+            return Loc(self.file, mark.line + 1, mark.column + 1)
+        return self.at(mark.index)
+
+    def at(self, index: int) -> Loc:
+        """The location of the character at ``index`` of the text."""
+        starts = self._lines()
+        line = bisect.bisect_right(starts, index) - 1
+        return Loc(self.file, line + 1, index - starts[line] + 1)
+
+
+class _Alias:
+    """One use of an anchor (``*name``) in the composed tree: the anchored node, and
+    where the alias itself is written (errors about this use point there)."""
+
+    __slots__ = ("anchor", "start_mark", "target")
+
+    def __init__(self, target: yaml.Node, mark: Any, anchor: str) -> None:
+        self.target, self.start_mark, self.anchor = target, mark, anchor
+
+
+def _target(node: Any) -> Any:
+    return node.target if isinstance(node, _Alias) else node
 
 
 class _Builder:
-    def __init__(self, file: str, limits: Limits) -> None:
-        self.file = file
+    def __init__(self, pos: Positions, limits: Limits) -> None:
+        self.pos = pos
+        self.file = pos.file
         self.limits = limits
         self.count = 0
         self.scalars = yaml.constructor.SafeConstructor()
         self.pairs: dict[int, tuple[list[Any], list[Any]]] = {}
+        self.merge_locs: dict[int, Loc] = {}  # mapping node -> where its << is written
 
-    def build(self, node: yaml.Node, depth: int = 0) -> Any:
+    def loc(self, node: Any) -> Loc:
+        return self.pos.loc(node.start_mark)
+
+    def build(self, node: Any, depth: int = 0) -> Any:
+        if isinstance(node, _Alias):
+            value = self.build(node.target, depth)
+            if isinstance(value, (MDict, MList)):  # a fresh copy: it is where the alias is
+                value.loc = value.via = self.loc(node)
+            return value
         self.count += 1
         if self.count > self.limits.max_nodes:
-            raise _too_many(self.limits, _loc(self.file, node))
+            raise _too_many(self.limits, self.loc(node))
         if depth > self.limits.max_depth:
-            raise _too_deep(self.limits, _loc(self.file, node))
+            raise _too_deep(self.limits, self.loc(node))
         if node.tag not in _PLAIN_TAGS:
             tag = node.tag.replace("tag:yaml.org,2002:", "!!")
             if tag == "!!timestamp" and isinstance(node, yaml.ScalarNode):
-                raise SpecError(f"{node.value} reads as a YAML date; quote it if it is text",
-                                loc=_loc(self.file, node))
-            raise SpecError(f"the YAML tag {tag} is not allowed: a spec holds plain values "
-                            "(mappings, lists, numbers, strings, booleans); nothing in it is "
-                            "ever constructed, imported or run", loc=_loc(self.file, node))
+                raise SpecError(f"{shown(node.value, quote='')} reads as a YAML date; quote it if it is text",
+                                loc=self.loc(node))
+            raise SpecError(f"the YAML tag {shown(tag, quote='')} is not allowed: a spec holds "
+                            "plain values (mappings, lists, numbers, strings, booleans); nothing "
+                            "in it is ever constructed, imported or run", loc=self.loc(node))
         if isinstance(node, yaml.MappingNode):
             return self._mapping(node, depth)
         if isinstance(node, yaml.SequenceNode):
             out = MList()
-            out.loc, out.item_loc = _loc(self.file, node), []
+            out.loc, out.item_loc = self.loc(node), []
             for item in node.value:
                 out.append(self.build(item, depth + 1))
-                out.item_loc.append(_loc(self.file, item))
+                out.item_loc.append(self.loc(item))
             return out
         return self._scalar(node)
 
@@ -121,46 +195,64 @@ class _Builder:
         is_int = node.tag == "tag:yaml.org,2002:int"
         digits = self.limits.max_int_digits
         if is_int and len(node.value.lstrip("+-0").replace("_", "")) > digits:
-            raise _too_long(self.limits, node.value, _loc(self.file, node))
+            raise _too_long(self.limits, node.value, self.loc(node))
         try:
             value = self.scalars.construct_object(node, deep=True)
         except (yaml.YAMLError, ValueError) as exc:
             problem = getattr(exc, "problem", None) or str(exc)
-            raise SpecError(f"unsupported YAML value: {problem}", loc=_loc(self.file, node)) from None
+            raise SpecError(f"unsupported YAML value: {problem}", loc=self.loc(node)) from None
         if type(value) is int and abs(value) >= 10 ** digits:  # 0x.., 0o.., 1_000 forms
-            raise _too_long(self.limits, node.value, _loc(self.file, node))
+            raise _too_long(self.limits, node.value, self.loc(node))
         return value
 
     def _mapping(self, node: yaml.MappingNode, depth: int) -> MDict:
         out = MDict()
-        out.loc, out.key_loc, out.val_loc = _loc(self.file, node), {}, {}
+        out.loc, out.key_loc, out.val_loc = self.loc(node), {}, {}
         own, merged = self._pairs(node, depth)
+        seen: dict[tuple[type, Any], Any] = {}  # YAML compares keys by type and value
         for key_node, val_node in own:
             key = self._key(key_node, depth)
-            if key in out:
-                first = out.key_loc[key]
-                raise SpecError(
-                    f"duplicate key {key!r} (first given at line {first.line}, column {first.col})",
-                    loc=_loc(self.file, key_node),
-                )
+            self._check_new(out, seen, key, key_node)
+            seen[(type(key), key)] = key_node
             self._put(out, key, key_node, val_node, depth)
         for key_node, val_node in merged:  # keys merged in with <<: the file's own keys win
             key = self._key(key_node, depth)
             if key not in out:
                 self._put(out, key, key_node, val_node, depth)
+                out.__dict__.setdefault("merged", {})[key] = self.merge_locs[id(node)]
         return out
 
-    def _key(self, key_node: yaml.Node, depth: int) -> Any:
+    def _check_new(self, out: MDict, seen: dict[tuple[type, Any], Any], key: Any,
+                   key_node: Any) -> None:
+        """A key given twice is an error; so are two keys YAML tells apart but Python does
+        not (``1`` and ``yes``, i.e. true): a spec's keys are names."""
+        if key not in out:
+            return
+        first = out.key_loc[key]
+        where = f"line {first.line}, column {first.col}"
+        written = _written_key(key, key_node)
+        if (type(key), key) in seen:
+            before = key_text(out, key)
+            same = "" if isinstance(key, str) or before == written else f"; the same as {before}"
+            raise SpecError(f"duplicate key {written} (first given at {where}{same})",
+                            loc=self.loc(key_node))
+        raise SpecError(
+            f"the key {written} reads as {_kind_of(key)}, which Python cannot tell from the "
+            f"key {key_text(out, key)} at {where}; keys in a spec are names: quote them "
+            f"(\"{_target(key_node).value}\")", loc=self.loc(key_node))
+
+    def _key(self, key_node: Any, depth: int) -> Any:
         key = self.build(key_node, depth + 1)
         if isinstance(key, (MDict, MList)):
-            raise SpecError("a mapping key must be a plain value", loc=_loc(self.file, key_node))
+            raise SpecError("a mapping key must be a plain value", loc=self.loc(key_node))
         return key
 
-    def _put(self, out: MDict, key: Any, key_node: yaml.Node, val_node: yaml.Node,
-             depth: int) -> None:
+    def _put(self, out: MDict, key: Any, key_node: Any, val_node: Any, depth: int) -> None:
         out[key] = self.build(val_node, depth + 1)
-        out.key_loc[key] = _loc(self.file, key_node)
-        out.val_loc[key] = _loc(self.file, val_node)
+        out.key_loc[key] = self.loc(key_node)
+        out.val_loc[key] = self.loc(val_node)
+        if not isinstance(key, str):
+            out.__dict__.setdefault("key_src", {})[key] = _written_key(key, key_node)
 
     def _pairs(self, node: yaml.MappingNode, depth: int) -> tuple[list[Any], list[Any]]:
         """A mapping's own (key, value) node pairs, and those merged in by ``<<`` (YAML's
@@ -168,34 +260,62 @@ class _Builder:
         cached = self.pairs.get(id(node))
         if cached is not None:
             return cached
-        if depth > self.limits.max_depth:  # also stops a mapping that merges itself
-            raise _too_deep(self.limits, _loc(self.file, node))
+        if depth > self.limits.max_depth:
+            raise _too_deep(self.limits, self.loc(node))
         own: list[Any] = []
         merged: list[Any] = []
+        merge_key: Any = None
         for key_node, val_node in node.value:
-            if key_node.tag != "tag:yaml.org,2002:merge":
+            if _target(key_node).tag != "tag:yaml.org,2002:merge":
                 own.append((key_node, val_node))
                 continue
-            sources = val_node.value if isinstance(val_node, yaml.SequenceNode) else [val_node]
+            if merge_key is not None:  # << is a key too: YAML forbids giving it twice
+                first = self.loc(merge_key)
+                raise SpecError(f"duplicate key << (first given at line {first.line}, column "
+                                f"{first.col}); merge several mappings with <<: [*a, *b]",
+                                loc=self.loc(key_node))
+            merge_key = key_node
+            self.merge_locs[id(node)] = self.loc(key_node)
+            value = _target(val_node)
+            sources = value.value if isinstance(value, yaml.SequenceNode) else [val_node]
             for source in sources:
-                if not isinstance(source, yaml.MappingNode):
+                if not isinstance(_target(source), yaml.MappingNode):
                     raise SpecError("the merge key << takes a mapping or a list of mappings",
-                                    loc=_loc(self.file, source))
-                s_own, s_merged = self._pairs(source, depth + 1)
+                                    loc=self.loc(source))
+                s_own, s_merged = self._pairs(_target(source), depth + 1)
                 merged += s_own + s_merged
         self.pairs[id(node)] = (own, merged)
         return own, merged
 
 
+def _written_key(key: Any, key_node: Any) -> str:
+    """``'out'`` for a string key (as messages always quoted it), else the key's text."""
+    if isinstance(key, str):
+        return repr(key) if len(key) <= 60 else shown(key)
+    text = getattr(_target(key_node), "value", None)
+    return shown(text, quote="") if isinstance(text, str) and text else "~" if key is None \
+        else str(key)
+
+
+def _kind_of(key: Any) -> str:
+    if isinstance(key, bool):
+        return f"the boolean {str(key).lower()}"
+    if key is None:
+        return "null"
+    return f"the number {key}"
+
+
 def _decode(data: bytes, file: str) -> str:
+    body = data.removeprefix(b"\xef\xbb\xbf")  # a byte-order mark is not part of line 1
     try:
-        return data.decode("utf-8-sig")
+        return body.decode("utf-8")
     except UnicodeDecodeError as exc:
-        before = data[: exc.start]
+        before = body[: exc.start]
         line = before.count(b"\n") + 1
-        col = exc.start - (before.rfind(b"\n") + 1) + 1
+        start = before.rfind(b"\n") + 1  # the column counts characters, as editors do
+        col = len(body[start: exc.start].decode("utf-8")) + 1
         raise SpecError(
-            f"the file is not valid UTF-8 (byte 0x{data[exc.start]:02x})", loc=Loc(file, line, col)
+            f"the file is not valid UTF-8 (byte 0x{body[exc.start]:02x})", loc=Loc(file, line, col)
         ) from None
 
 
@@ -239,65 +359,143 @@ def _libyaml_depth_error(exc: yaml.YAMLError) -> bool:
     return "nesting" in text or "flow level" in text
 
 
-def _prescan(text: str, file: str, limits: Limits) -> None:
-    """Apply the depth and size limits to the event stream (see :func:`_scan_events`).
+def _compose(text: str, pos: Positions, limits: Limits) -> _Composer:
+    """The document's node tree, composed from the event stream (see :class:`_Composer`).
 
     When libyaml's own nesting limit fires first, the pure-Python parser (which has none)
-    walks the stream instead, so the user sees this project's limit at the place where the
+    reads the stream instead, so the user sees this project's limit at the place where the
     document first nests deeper than ``max_depth``.  Should the pure-Python walk pass (a
     ``max_depth`` raised above libyaml's limit), the document is still refused, as too deep
     for the YAML library, with both figures.
     """
     try:
-        _scan_events(text, file, limits, _Loader)
+        composer = _Composer(pos, limits)
+        composer.compose(text, _Loader)
+        return composer
     except yaml.YAMLError as exc:
         if not _libyaml_depth_error(exc):
             raise
-        _scan_events(text, file, limits, _PyLoader)
+        _Composer(pos, limits).compose(text, _PyLoader)
         mark = getattr(exc, "problem_mark", None)
         raise LimitError(
             f"YAML nested deeper than the YAML library (libyaml) allows; the limit here is "
             f"{limits.max_depth} levels",
-            loc=Loc(file, mark.line + 1, mark.column + 1) if mark else Loc(file, 1, 1),
+            loc=pos.loc(mark) if mark else Loc(pos.file, 1, 1),
             hints=("specs need a handful of levels: flatten the nesting",)) from None
 
 
-def _scan_events(text: str, file: str, limits: Limits, loader: type) -> None:
-    """Walk the YAML event stream (no tree, no recursion) and refuse documents nested
-    deeper than ``max_depth`` or expanding, through aliases, to over ``max_nodes`` values.
+class _Composer:
+    """Builds YAML nodes from the parser's events, without recursion, and refuses before
+    a single value is constructed: documents nested deeper than ``max_depth``, documents
+    that expand, through aliases, to over ``max_nodes`` values (an alias bomb is small
+    only until it is expanded), and recursive aliases (``a: &x [*x]``).
 
-    libyaml's composer recurses in C, so a file of 100,000 ``[`` would crash the
-    interpreter; and an alias bomb is only small until it is expanded.  Both are
-    caught here, before a single node is composed.
+    libyaml's own composer recurses in C, so a file of 100,000 ``[`` would crash the
+    interpreter; it also loses where each alias is written, which this one keeps (an
+    :class:`_Alias` in the tree), so errors about an alias's use point at the alias.
     """
-    depth = 0
-    total = 0
-    open_: list[tuple[str | None, int]] = []
-    sizes: dict[str, int] = {}
-    for event in yaml.parse(text, Loader=loader):
-        if isinstance(event, yaml.AliasEvent):
-            total += sizes.get(event.anchor, 1)
-        elif isinstance(event, yaml.ScalarEvent):
-            total += 1
-            if event.anchor:
-                sizes[event.anchor] = 1
-        elif isinstance(event, yaml.CollectionStartEvent):
-            total += 1
-            depth += 1
-            if depth > limits.max_depth:
-                raise _too_deep(limits, Loc(file, event.start_mark.line + 1,
-                                            event.start_mark.column + 1))
-            open_.append((event.anchor, total))
-        elif isinstance(event, yaml.CollectionEndEvent):
-            depth -= 1
-            anchor, start = open_.pop()
-            if anchor:
-                sizes[anchor] = total - start + 1
+
+    def __init__(self, pos: Positions, limits: Limits) -> None:
+        self.pos, self.limits = pos, limits
+        self.resolver = _PyLoader("")  # its implicit resolvers: the same as _Loader's
+        self.anchors: dict[str, yaml.Node] = {}
+        self.sizes: dict[str, int] = {}  # anchor -> values it expands to
+        self.open: set[str] = set()  # anchors of collections not yet closed
+        self.total = 0
+        self.root: yaml.Node | None = None
+        #: anchored mappings, in the order they end (a merge's sources come first)
+        self.anchored_maps: list[yaml.MappingNode] = []
+        #: open collections: (node, anchor, total at its start, pending mapping key)
+        self.stack: list[list[Any]] = []
+
+    def compose(self, text: str, loader: type) -> yaml.Node | None:
+        first_doc: Any = None
+        for event in yaml.parse(text, Loader=loader):
+            if isinstance(event, yaml.DocumentStartEvent):
+                if first_doc is not None:
+                    raise yaml.composer.ComposerError(
+                        "expected a single document in the stream", first_doc,
+                        "but found another document", event.start_mark)
+                first_doc = event.start_mark
+            elif isinstance(event, yaml.AliasEvent):
+                self._attach(self._alias(event))
+            elif isinstance(event, yaml.ScalarEvent):
+                self._count(event)
+                tag = event.tag if event.tag not in (None, "!") else \
+                    self.resolver.resolve(yaml.ScalarNode, event.value, event.implicit)
+                node = yaml.ScalarNode(tag, event.value, event.start_mark, event.end_mark,
+                                       style=event.style)
+                self._anchor(event, node, 1)
+                self._attach(node)
+            elif isinstance(event, yaml.CollectionStartEvent):
+                self._start(event)
+            elif isinstance(event, yaml.CollectionEndEvent):
+                node, anchor, start, _ = self.stack.pop()
+                node.end_mark = event.end_mark
+                if anchor:
+                    self.sizes[anchor] = self.total - start + 1
+                    self.open.discard(anchor)
+                    if isinstance(node, yaml.MappingNode):
+                        self.anchored_maps.append(node)
+        return self.root
+
+    def _count(self, event: Any, n: int = 1) -> None:
+        self.total += n
+        if self.total > self.limits.max_nodes:
+            raise _too_many(self.limits, self.pos.loc(event.start_mark))
+
+    def _alias(self, event: Any) -> _Alias:
+        name = event.anchor
+        if name in self.open:
+            raise SpecError(f"the alias *{shown(name, quote='')} is inside its own anchor "
+                            f"&{shown(name, quote='')}: a recursive alias, which would never end",
+                            loc=self.pos.loc(event.start_mark),
+                            hints=("an alias can only repeat a value that is complete before it",))
+        if name not in self.anchors:
+            raise yaml.composer.ComposerError(None, None, "found undefined alias",
+                                              event.start_mark)
+        self._count(event, self.sizes.get(name, 1))
+        return _Alias(self.anchors[name], event.start_mark, name)
+
+    def _anchor(self, event: Any, node: yaml.Node, size: int) -> None:
+        name = event.anchor
+        if not name:
+            return
+        if name in self.anchors:
+            raise yaml.composer.ComposerError(
+                f"found duplicate anchor {shown(name)}; first occurrence",
+                self.anchors[name].start_mark, "second occurrence", event.start_mark)
+        self.anchors[name] = node
+        self.sizes[name] = size
+
+    def _start(self, event: Any) -> None:
+        self._count(event)
+        if len(self.stack) + 1 > self.limits.max_depth:
+            raise _too_deep(self.limits, self.pos.loc(event.start_mark))
+        mapping = isinstance(event, yaml.MappingStartEvent)
+        kind = yaml.MappingNode if mapping else yaml.SequenceNode
+        tag = event.tag if event.tag not in (None, "!") else \
+            self.resolver.resolve(kind, None, event.implicit)
+        node = kind(tag, [], event.start_mark, None, flow_style=event.flow_style)
+        self._anchor(event, node, 1)
+        if event.anchor:
+            self.open.add(event.anchor)
+        self._attach(node)
+        self.stack.append([node, event.anchor, self.total, None])
+
+    def _attach(self, node: Any) -> None:
+        if not self.stack:
+            self.root = node
+            return
+        top = self.stack[-1]
+        parent = top[0]
+        if isinstance(parent, yaml.SequenceNode):
+            parent.value.append(node)
+        elif top[3] is None:
+            top[3] = node  # a key: its value comes next
         else:
-            continue
-        if total > limits.max_nodes:
-            raise _too_many(limits, Loc(file, event.start_mark.line + 1,
-                                        event.start_mark.column + 1))
+            parent.value.append((top[3], node))
+            top[3] = None
 
 
 #: plain advice for libyaml's commonest complaints
@@ -312,48 +510,61 @@ _SYNTAX_HINTS = {
 
 
 def _tab_at(text: str, mark: Any) -> bool:
-    lines = text.splitlines()
+    lines = text.splitlines()  # (PyYAML's lines: marks count U+2028 and kin as breaks)
     return mark is not None and mark.line < len(lines) and "\t" in lines[mark.line][: mark.column + 1]
 
 
-def _yaml_error(exc: yaml.YAMLError, text: str, file: str) -> SpecError:
+def _yaml_error(exc: yaml.YAMLError, text: str, pos: Positions) -> SpecError:
+    file = pos.file
     if isinstance(exc, yaml.MarkedYAMLError):
         mark = exc.problem_mark or exc.context_mark
-        loc = Loc(file, mark.line + 1, mark.column + 1) if mark else Loc(file, 1, 1)
+        loc = pos.loc(mark) if mark else Loc(file, 1, 1)
         problem = exc.problem or exc.context or "not YAML"
         notes: tuple[str, ...] = ()
         ctx = exc.context_mark
         if exc.context and exc.problem and ctx is not None and (ctx.line, ctx.column) != (
                 mark.line, mark.column):
-            notes = (f"{exc.context}, which starts at line {ctx.line + 1}, column {ctx.column + 1}",)
+            at = pos.loc(ctx)
+            notes = (f"{exc.context}, which starts at line {at.line}, column {at.col}",)
         if problem == "found undefined alias" and mark is not None:
-            name = re.match(r"\*?([^\s,\]}]*)", text.splitlines()[mark.line][mark.column:] if
-                            mark.line < len(text.splitlines()) else "")
-            alias = name.group(1) if name else ""
+            lines = text.splitlines()
+            name = re.match(r"\*?([^\s,\]}]*)", lines[mark.line][mark.column:] if
+                            mark.line < len(lines) else "")
+            alias = shown(name.group(1) if name else "", quote="")
             problem = f"the alias *{alias} has no anchor &{alias} before it"
         hints = tuple(h for key, h in _SYNTAX_HINTS.items()
                       if key in problem and (key != "cannot start any token" or _tab_at(text, mark)))
         return SpecError(f"YAML syntax: {problem}", loc=loc, notes=notes, hints=hints)
     if isinstance(exc, yaml.reader.ReaderError):
-        before = text[: exc.position]
-        loc = Loc(file, before.count("\n") + 1, exc.position - (before.rfind("\n") + 1) + 1)
         char = exc.character if isinstance(exc.character, int) else ord(str(exc.character)[:1] or "\0")
+        # the reader stops at the first character YAML refuses; libyaml gives its offset in
+        # UTF-8 bytes, the pure-Python reader in characters: find the character itself
+        index = text.find(chr(char))
+        loc = pos.at(index if index >= 0 else min(exc.position, len(text)))
         return SpecError(f"YAML cannot contain the control character #x{char:04x}", loc=loc)
     return SpecError(f"YAML: {exc}", loc=Loc(file, 1, 1))
 
 
 def load_yaml_text(text: str, file: str, limits: Limits = DEFAULT_LIMITS) -> Any:
     """Parse one YAML document into MDict/MList/scalars, or raise a located SpecError."""
+    text = text.removeprefix("\ufeff")  # a byte-order mark is not part of line 1
+    pos = Positions(text, file)
     try:
-        _prescan(text, file, limits)
-        node = yaml.compose(text, Loader=_Loader)
+        composer = _compose(text, pos, limits)
+        node = composer.root
     except yaml.YAMLError as exc:
         if _libyaml_depth_error(exc):  # composing, past a raised max_depth
             raise _too_deep(limits, Loc(file, 1, 1)) from None
-        raise _yaml_error(exc, text, file) from None
-    except RecursionError:
-        raise _too_deep(limits, Loc(file, 1, 1)) from None
+        raise _yaml_error(exc, text, pos) from None
     if node is None:
         raise SpecError("the file is empty; a spec needs at least `input:` and `layers:`",
                         loc=Loc(file, 1, 1))
-    return _Builder(file, limits).build(node)
+    try:
+        builder = _Builder(pos, limits)
+        for anchored in composer.anchored_maps:  # merge chains (m3 << m2 << m1) resolve in
+            builder._pairs(anchored, 0)          # order, without recursing down the chain
+        return builder.build(node)
+    except RecursionError:  # only with a max_depth raised far past the default
+        raise LimitError(f"YAML nested deeper than this Python's stack allows (the limit here "
+                         f"is {limits.max_depth} levels)", loc=Loc(file, 1, 1),
+                         hints=("specs need a handful of levels: flatten the nesting",)) from None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 
@@ -35,14 +36,14 @@ def suggest(name: str, folder: Path | None = None) -> str:
     ``folder`` (default: the current one) whose stem is ``name``, then a close zoo name.
 
     The text starts with ``; `` so it can follow a sentence, or is empty."""
-    import difflib
+    from ..suggest import close_matches
 
     here = Path.cwd() if folder is None else folder
     files = [f"{name}{suffix}{note}" for suffix, note in _NEARBY
              if _is_file(here / f"{name}{suffix}")]
     if files:
         return "; did you mean " + " or ".join(f"the file {f}" for f in files) + "?"
-    near = difflib.get_close_matches(name, zoo_names(), n=1)
+    near = close_matches(name, zoo_names(), n=1)
     return f"; did you mean the built-in '{near[0]}'?" if near else ""
 
 
@@ -50,7 +51,7 @@ def suggest_file(path: Path) -> str:
     """What a missing spec file may have meant: a file beside it with the same stem and
     another spec suffix (``net.yml`` for ``net.yaml``), else a close spec-file name.
     Starts with ``; `` like :func:`suggest`, or is empty."""
-    import difflib
+    from ..suggest import close_matches
 
     folder = path.parent
     same = [f"{path.stem}{suffix}{note}" for suffix, note in _NEARBY
@@ -59,10 +60,11 @@ def suggest_file(path: Path) -> str:
         shown = [str(folder / s) if str(folder) != "." else s for s in same]
         return "; did you mean " + " or ".join(shown) + "?"
     try:
-        names = sorted(p.name for p in folder.iterdir() if p.suffix in (".yaml", ".yml"))[:10_000]
+        names = sorted(itertools.islice((p.name for p in folder.iterdir()
+                                         if p.suffix in (".yaml", ".yml")), 10_000))
     except OSError:
         return ""
-    near = difflib.get_close_matches(path.name, names, n=1, cutoff=0.8)
+    near = close_matches(path.name, names, n=1, cutoff=0.8)
     if not near:
         return ""
     return f"; did you mean {folder / near[0] if str(folder) != '.' else near[0]}?"
