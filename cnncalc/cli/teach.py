@@ -7,7 +7,8 @@ None of them imports torch.  ``--format json`` output:
   steps: [{label, formula, result, symbolic, kind, text}]}]}``;
 * ``calc``: the same plus the one layer's ``op``, ``totals`` and ``receptive_field``;
 * ``solve pad``: :meth:`cnncalc.solve.PadSolution.to_dict`; ``solve stride|kernel``:
-  ``{candidates: [{value, dropped}]}``;
+  :meth:`cnncalc.solve.Candidates.to_dict` (``{candidates: [{value, dropped}], first,
+  last, count, unbounded, complete, reason}``); exit 1 when nothing solves it;
 * ``sizes``: ``{name, sizes: [{size, input_shape, output_shape, ok, problems}]}``.
 """
 
@@ -18,7 +19,7 @@ import json
 import re
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import TYPE_CHECKING, Annotated, Any, Optional
 
 import typer
 
@@ -27,6 +28,9 @@ from .base import app
 from .common import (InputOpt, MaxBytesOpt, MaxLayersOpt, NoColorOpt, Settings, SpecArg,
                      TracebackOpt, console, input_shape, load_spec, print_warnings, write)
 from .common import TableJson, TableMarkdownJson, example_epilog
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..solve import Candidates
 
 
 TeachFormat = TableMarkdownJson  # explain / calc: rich text, markdown notes, or JSON steps
@@ -225,14 +229,37 @@ def _calc_summary(report: Any) -> str:
 
 # ----------------------------------------------------------------------- solve
 solve_app = typer.Typer(help="Solve the window formula: which padding, stride or kernel "
-                             "gives an output size.", no_args_is_help=True)
+                             "gives an output size (exit 1 when none does).",
+                        no_args_is_help=True)
 app.add_typer(solve_app, name="solve")
+
+#: ``solve``'s exit status when no value gives the size: a well-formed question with
+#: no answer, like a failed check (docs/teaching.md)
+EXIT_NO_SOLUTION = 1
+
+
+class SolveOp(str, Enum):
+    """``--op`` of solve: whose padding rules apply."""
+
+    conv = "conv"
+    maxpool = "maxpool"
+    avgpool = "avgpool"
+
 
 SizeOpt = Annotated[int, typer.Option("--input", "-i", metavar="N", help="Input size (one axis).")]
 OutOpt = Annotated[int, typer.Option("--output", "-o", metavar="N", help="Wanted output size.")]
 DilationOpt = Annotated[int, typer.Option("--dilation", "-d", help="Kernel dilation.")]
 PadOpt = Annotated[str, typer.Option(
     "--pad", "-p", help="Padding: p on each side, or BEFORE,AFTER.")]
+SolveOpOpt = Annotated[SolveOp, typer.Option(
+    "--op", case_sensitive=False,
+    help="Whose rules: conv (any padding), maxpool/avgpool (p each side, p <= k // 2).")]
+SOLVE_EPILOG_NOTE = ("Exit 0 when some value gives the size, 1 when none does "
+                     "(the output says why and what is nearest).")
+
+
+def _solve_epilog(*lines: str) -> str:
+    return example_epilog(*lines) + "\n\n" + SOLVE_EPILOG_NOTE
 
 
 def _pad_pair(text: str) -> tuple[int, int]:
@@ -240,65 +267,70 @@ def _pad_pair(text: str) -> tuple[int, int]:
     if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
         return value, value
     if (isinstance(value, list) and len(value) == 2
-            and all(isinstance(v, int) and v >= 0 for v in value)):
+            and all(isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in value)):
         return value[0], value[1]
     raise UsageError(f"--pad {text}: give p (each side) or BEFORE,AFTER, integers >= 0")
 
 
-@solve_app.command("pad", epilog=example_epilog(
+def _finish(text: str, data: dict[str, Any], solved: bool, format: TextFormat) -> None:
+    """Write the answer (text or JSON); exit 1 when nothing solves it."""
+    write(json.dumps(data, indent=2) + "\n" if format is TextFormat.json else text)
+    if not solved:
+        raise typer.Exit(EXIT_NO_SOLUTION)
+
+
+@solve_app.command("pad", epilog=_solve_epilog(
     "cnncalc solve pad --input 224 --k 7 --stride 2 --output 112",
-    "cnncalc solve pad --input 6 --k 4 --output 6"))
+    "cnncalc solve pad --input 6 --k 4 --output 6",
+    "cnncalc solve pad --input 112 --k 3 --stride 2 --output 56 --op maxpool"))
 def solve_pad_cmd(
     input: SizeOpt, k: Annotated[int, typer.Option("--k", help="Kernel size.")],
     output: OutOpt, stride: Annotated[int, typer.Option("--stride", "-s")] = 1,
-    dilation: DilationOpt = 1, format: TextFormatOpt = TextFormat.table,
-    traceback: TracebackOpt = False,
+    dilation: DilationOpt = 1, op: SolveOpOpt = SolveOp.conv,
+    format: TextFormatOpt = TextFormat.table, traceback: TracebackOpt = False,
 ) -> None:
     """Which paddings (total, and the before/after split) give this output size;
     what `same` pads; the nearest size when no padding can."""
     from ..render.explain import solve_pad_text
     from ..solve import solve_pad
 
-    sol = solve_pad(input, k, stride, output, dilation)
-    write(json.dumps(sol.to_dict(), indent=2) + "\n" if format is TextFormat.json
-          else solve_pad_text(sol))
+    sol = solve_pad(input, k, stride, output, dilation, op.value)
+    _finish(solve_pad_text(sol), sol.to_dict(), sol.solved, format)
 
 
-@solve_app.command("stride", epilog=example_epilog(
+@solve_app.command("stride", epilog=_solve_epilog(
     "cnncalc solve stride --input 224 --k 7 --pad 3 --output 112"))
 def solve_stride_cmd(
     input: SizeOpt, k: Annotated[int, typer.Option("--k", help="Kernel size.")],
     output: OutOpt, pad: PadOpt = "0", dilation: DilationOpt = 1,
+    op: SolveOpOpt = SolveOp.conv,
     format: TextFormatOpt = TextFormat.table, traceback: TracebackOpt = False,
 ) -> None:
     """Which strides give this output size."""
     from ..solve import solve_stride
 
-    found = solve_stride(input, k, _pad_pair(pad), output, dilation)
-    _candidates("stride", found, output, f"input {input}, k {k}, pad {pad}", format)
+    found = solve_stride(input, k, _pad_pair(pad), output, dilation, op.value)
+    _candidates(found, output, f"input {input}, k {k}, pad {pad}", format)
 
 
-@solve_app.command("kernel", epilog=example_epilog(
+@solve_app.command("kernel", epilog=_solve_epilog(
     "cnncalc solve kernel --input 32 --output 28"))
 def solve_kernel_cmd(
     input: SizeOpt, output: OutOpt, stride: Annotated[int, typer.Option("--stride", "-s")] = 1,
-    pad: PadOpt = "0", dilation: DilationOpt = 1,
+    pad: PadOpt = "0", dilation: DilationOpt = 1, op: SolveOpOpt = SolveOp.conv,
     format: TextFormatOpt = TextFormat.table, traceback: TracebackOpt = False,
 ) -> None:
     """Which kernel sizes give this output size."""
     from ..solve import solve_kernel
 
-    found = solve_kernel(input, stride, _pad_pair(pad), output, dilation)
-    _candidates("kernel", found, output, f"input {input}, stride {stride}, pad {pad}", format)
+    found = solve_kernel(input, stride, _pad_pair(pad), output, dilation, op.value)
+    _candidates(found, output, f"input {input}, stride {stride}, pad {pad}", format)
 
 
-def _candidates(what: str, found: Any, output: int, given: str, format: TextFormat) -> None:
+def _candidates(found: "Candidates", output: int, given: str, format: TextFormat) -> None:
     from ..render.explain import candidates_text
 
-    if format is TextFormat.json:
-        write(json.dumps({"candidates": [c.to_dict() for c in found]}, indent=2) + "\n")
-    else:
-        write(candidates_text(what, found, output, given))
+    _finish(candidates_text(found, output, given), found.to_dict(), not found.span.empty, format)
 
 
 # ----------------------------------------------------------------------- sizes
