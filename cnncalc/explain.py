@@ -340,7 +340,7 @@ def explain_network(net: "Network", input_shape: tuple[int, ...] | None = None,
                     layer: str | None = None, report: "Report | None" = None
                     ) -> list[LayerExplanation]:
     """Explain every layer of ``net`` (or those ``layer`` selects)."""
-    from .analysis import analyze
+    from .analysis import analyze, paused_gc
     from .graph import INPUT
 
     report = report or analyze(net, input_shape, strict=False)
@@ -348,8 +348,9 @@ def explain_network(net: "Network", input_shape: tuple[int, ...] | None = None,
     x = report.input_shape
     rank = len(x) - 1
     rfs[INPUT] = _input_rf(rank) if rank >= 1 else None
-    return [explain_layer(node, report.layer(node.id), [rfs[i] for i in node.inputs])
-            for node in select(net, layer)]
+    with paused_gc():  # many small acyclic objects (steps), as in the analysis
+        return [explain_layer(node, report.layer(node.id), [rfs[i] for i in node.inputs])
+                for node in select(net, layer)]
 
 
 def _input_rf(rank: int) -> "ReceptiveField":

@@ -241,3 +241,84 @@ def test_add_projection_shortcut() -> None:
     assert step(steps, "buffers").text() == "2x512 + 1 = 1,025"
     assert step(steps, "MACs").text() == "256 x 512 x 28 x 28 = 102,760,448"
     assert "1x1 conv, stride 2x2" in str(step(steps, "projection").result)
+
+
+# ------------------------------------------------------------ rendering cost
+def _rich_grid_render(layers: list, title: str, width: int) -> str:
+    """The oracle: what rich's own Table.grid made of the same steps (the renderer
+    before it was laid out by hand; 1.6 ms a layer)."""
+    import io
+
+    from rich.console import Console
+    from rich.table import Table
+    from rich.text import Text
+
+    buf = io.StringIO()
+    console = Console(file=buf, width=width, color_system=None, highlight=False, emoji=False)
+    console.print(Text(title))
+    for layer in layers:
+        console.print()
+        head = Text(f"{layer.id}  {layer.op}  ")
+        ins = ", ".join("x".join(map(str, s)) or "[]" for s in layer.input_shapes)
+        head.append(f"{ins} -> {'x'.join(map(str, layer.output_shape)) or '[]'}")
+        console.print(head)
+        grid = Table.grid(padding=(0, 2))
+        grid.add_column(no_wrap=True)
+        grid.add_column()
+        for s in layer.steps:
+            grid.add_row(Text(s.label), Text(s.text()))
+            if s.symbolic:
+                grid.add_row("", Text(s.symbolic))
+        console.print(grid)
+    return "\n".join(line.rstrip() for line in buf.getvalue().split("\n"))
+
+
+@pytest.mark.parametrize("source", ["lenet5", "googlenet", str(ROOT / "examples" / "truncation.yaml")],
+                         ids=lambda s: Path(s).stem)
+@pytest.mark.parametrize("width", [100, 60, 40, 25])
+def test_hand_laid_grid_matches_rich_table(source: str, width: int) -> None:
+    """The explain grid wraps as rich's table did, at every width (long words cut with
+    an ellipsis in the working, folded in headings)."""
+    import io
+
+    from cnncalc.render.console import make_console
+    from cnncalc.render.explain import render_explain
+
+    layers = explain_network(cnncalc.load(source))
+    buf = io.StringIO()
+    render_explain(make_console(no_color=True, file=buf, width=width), layers, "a title")
+    ours = "\n".join(line.rstrip() for line in buf.getvalue().split("\n"))
+    assert ours == _rich_grid_render(layers, "a title", width)
+    assert max(len(line) for line in ours.splitlines()) <= width
+
+
+def test_render_cost_is_one_print_and_no_tables(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Linear with a small constant: one console.print for the whole network and no
+    rich Table per layer (each cost ~1.6 ms), with colour on or off."""
+    import io
+
+    from rich.console import Console
+    from rich.table import Table
+
+    from cnncalc.render.explain import render_explain
+
+    calls = {"print": 0, "table": 0}
+    real_print, real_table = Console.print, Table.__init__
+
+    def counting_print(self: Console, *a: object, **k: object) -> None:
+        calls["print"] += 1
+        real_print(self, *a, **k)
+
+    def counting_table(self: Table, *a: object, **k: object) -> None:
+        calls["table"] += 1
+        real_table(self, *a, **k)
+
+    monkeypatch.setattr(Console, "print", counting_print)
+    monkeypatch.setattr(Table, "__init__", counting_table)
+    layers = explain_network(cnncalc.load("resnet50"))
+    for color in (None, "standard"):
+        buf = io.StringIO()
+        console = Console(file=buf, width=100, color_system=color, force_terminal=bool(color))
+        render_explain(console, layers, "ResNet-50")
+        assert "conv1" in buf.getvalue() and ("\x1b[" in buf.getvalue()) == bool(color)
+    assert calls == {"print": 2, "table": 0}
