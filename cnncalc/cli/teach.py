@@ -17,13 +17,14 @@ from __future__ import annotations
 import difflib
 import json
 import re
+from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Optional
 
 import typer
 
-from ..errors import CnncalcError, UsageError
+from ..errors import CnncalcError, Loc, UsageError
 from .base import app
 from .common import (InputOpt, MaxBytesOpt, MaxLayersOpt, NoColorOpt, Settings, SpecArg,
                      TracebackOpt, console, input_shape, load_spec, print_warnings, write)
@@ -89,6 +90,106 @@ def _emit(layers: list[Any], header: dict[str, Any], format: TeachFormat, settin
 
 
 # ------------------------------------------------------------------------ calc
+@dataclass(frozen=True)
+class OptionLoc(Loc):
+    """Where a ``calc`` error was typed: an option and its value, not a line of the
+    one-layer spec calc builds (which the user never sees)."""
+
+    option: str = ""
+
+    def __str__(self) -> str:
+        return f"calc {self.option}"
+
+
+@dataclass(frozen=True)
+class OpArg:
+    """One ``--name value`` of calc as typed (``flag``, ``text``) and read (``value``)."""
+
+    flag: str
+    name: str
+    text: str
+    value: Any
+
+    @property
+    def typed(self) -> str:
+        """``--k 0``, ``--k '[1, 2'``, or the bare ``--ceil-mode`` (as a shell would
+        take it back; a long value shortened)."""
+        return typed_option(self.flag, self.text)
+
+
+#: characters of a value shown in a location (a 60,000-character value is not repeated)
+SHOWN_VALUE = 40
+
+
+def typed_option(flag: str, text: str) -> str:
+    """An option and its value as typed, quoted for a shell, long values shortened.
+
+    >>> typed_option("--k", "0"), typed_option("--pad", "a: b"), typed_option("--bn", "")
+    ('--k 0', "--pad 'a: b'", '--bn')
+    """
+    import shlex
+
+    if not text:
+        return flag
+    if len(text) > SHOWN_VALUE:
+        text = f"{text[:24]}...{text[-8:]} ({len(text):,} characters)"
+    return f"{flag} {shlex.quote(text)}"
+
+
+def _yaml_text(text: str) -> str:
+    """A command-line value in spec syntax: ``3x3``/``3,3`` -> ``[3,3]``, ``True`` ->
+    ``true``; one line only."""
+    value = text.strip()
+    if "\n" in value or "\r" in value:
+        raise UsageError(f"the value {text!r} spans several lines; give it on one")
+    if value.lower() in ("true", "false"):
+        return value.lower()
+    if re.fullmatch(r"\d+(x\d+)+", value):
+        value = value.replace("x", ",")
+    if "," in value and not value.startswith("["):
+        value = f"[{value}]"
+    return value
+
+
+def _plain(value: Any) -> Any:
+    """Located YAML containers as plain lists and dicts (to write them out again)."""
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    return value
+
+
+def read_value(text: str, where: str | None = None) -> Any:
+    """A command-line value read as the spec reader reads a value: the same YAML rules
+    and limits (nesting depth, alias expansion, integer digits).  Errors point at
+    ``where`` (an option as typed) when given.
+
+    >>> read_value("3,3"), read_value("[[1,2],[0,1]]"), read_value("same"), read_value("True")
+    ([3, 3], [[1, 2], [0, 1]], 'same', True)
+    """
+    from ..spec.yamlio import load_yaml_text
+
+    value = _yaml_text(text)
+    if not value:
+        return None
+    try:
+        return _plain(load_yaml_text(value, "value"))
+    except CnncalcError as exc:
+        raise _at_option(exc, where) if where else UsageError(
+            f"cannot read the value '{text}': {exc.message}", hints=exc.hints) from None
+
+
+def _at_option(exc: CnncalcError, option: str | None) -> CnncalcError:
+    """``exc`` pointing at ``option`` (or at nothing), its notes free of line numbers
+    of a text the user never saw (a value is one line: ``line 1, column 8`` is
+    ``column 8`` of it)."""
+    exc.loc = OptionLoc("calc", 0, 0, option) if option else None
+    exc.notes = tuple(re.sub(r"line \d+, column (\d+)", r"column \1 of the value", n)
+                      for n in exc.notes)
+    return exc
+
+
 def parse_value(text: str) -> Any:
     """A command-line value as the YAML spec would hold it: ``3`` -> 3, ``3,3`` /
     ``3x3`` / ``[3,3]`` -> [3, 3], ``true``/``false``, ``same``, ``0.2``.
@@ -96,39 +197,34 @@ def parse_value(text: str) -> Any:
     >>> parse_value("3,3"), parse_value("[[1,2],[0,1]]"), parse_value("same"), parse_value("True")
     ([3, 3], [[1, 2], [0, 1]], 'same', True)
     """
-    import yaml
-
-    value = text.strip()
-    if value.lower() in ("true", "false"):
-        return value.lower() == "true"
-    if re.fullmatch(r"\d+(x\d+)+", value):
-        value = value.replace("x", ",")
-    if "," in value and not value.startswith("["):
-        value = f"[{value}]"
-    try:
-        return yaml.safe_load(value)
-    except yaml.YAMLError:
-        raise UsageError(f"cannot read the value '{text}'") from None
+    return read_value(text)
 
 
-def parse_op_args(args: list[str]) -> dict[str, Any]:
+def split_op_args(args: list[str]) -> list[OpArg]:
     """``--name value`` / ``--name=value`` / a bare ``--flag`` (true), names with dashes
-    or underscores, into a dict of spec values."""
-    found: dict[str, Any] = {}
+    or underscores, each read with :func:`read_value` (errors point at the option)."""
+    found: list[OpArg] = []
     i = 0
     while i < len(args):
         token = args[i]
         if not token.startswith("--") or len(token) < 3:
             raise UsageError(f"unexpected argument '{token}'",
                              hints=("write the op's arguments as --name value, e.g. --k 3",))
-        name, eq, value = token[2:].partition("=")
+        name, eq, text = token[2:].partition("=")
+        flag = f"--{name}"
         if not eq:
             has_value = i + 1 < len(args) and not args[i + 1].startswith("--")
-            value = args[i + 1] if has_value else "true"
+            text = args[i + 1] if has_value else ""
             i += has_value
-        found[name.replace("-", "_")] = parse_value(value)
+        value = read_value(text, typed_option(flag, text)) if text or eq else True
+        found.append(OpArg(flag, name.replace("-", "_"), text, value))
         i += 1
     return found
+
+
+def parse_op_args(args: list[str]) -> dict[str, Any]:
+    """:func:`split_op_args` as a dict of spec values (a repeated option: the last)."""
+    return {arg.name: arg.value for arg in split_op_args(args)}
 
 
 def _arg_names(op_cls: Any) -> dict[str, str]:
@@ -140,7 +236,8 @@ def _arg_names(op_cls: Any) -> dict[str, str]:
     return names
 
 
-def _check_args(op: str, given: dict[str, Any]) -> dict[str, Any]:
+def _check_args(op: str, given: list[OpArg]) -> list[tuple[str, OpArg]]:
+    """The spec's argument name of each option; unknown and repeated ones refused."""
     from ..ops import get_op
 
     cls = get_op(op)
@@ -148,32 +245,47 @@ def _check_args(op: str, given: dict[str, Any]) -> dict[str, Any]:
         raise UsageError(f"calc computes one layer on one input; {op} merges several",
                          hints=("write a spec and use `cnncalc explain` for merges",))
     names = _arg_names(cls)
-    out = {}
-    for name, value in given.items():
-        if name not in names:
-            near = difflib.get_close_matches(name, list(names), n=1)
+    out: dict[str, tuple[str, OpArg]] = {}
+    for arg in given:
+        if arg.name not in names:
+            near = difflib.get_close_matches(arg.name, list(names), n=1)
             valid = ", ".join(f"--{n.replace('_', '-')}" for n in names) or "none"
-            raise UsageError(f"{op} has no argument --{name.replace('_', '-')}",
+            raise UsageError(f"{op} has no argument --{arg.name.replace('_', '-')}",
                              hints=((f"did you mean --{near[0].replace('_', '-')}?",) if near
                                     else ()) + (f"{op} takes: {valid}",))
-        out[names[name]] = value
-    return out
+        if arg.name in out:
+            raise UsageError(f"{arg.flag} is given twice ({out[arg.name][1].typed}, then "
+                             f"{arg.typed}); give it once")
+        out[arg.name] = (names[arg.name], arg)
+    return list(out.values())
 
 
-def calc_network(op: str, shape: tuple[int, ...], args: dict[str, Any]) -> Any:
-    """A one-layer spec built through ``cnncalc.loads``: the same validation and
-    errors as a spec file (without its line numbers, which would point nowhere)."""
+def _flow(value: Any) -> str:
+    """One value as YAML on one line (flow style)."""
     import yaml
 
+    text = yaml.safe_dump(value, default_flow_style=True, width=2**31 - 1,
+                          allow_unicode=True).strip()
+    return text[:-3].rstrip() if text.endswith("\n...") or text.endswith("...") else text
+
+
+def calc_network(op: str, shape: tuple[int, ...], args: list[OpArg],
+                 input_text: str | None = None) -> Any:
+    """A one-layer spec built through ``cnncalc.loads``: the same validation and errors
+    as a spec file, each pointing at the option it comes from (``calc --k 0``), not at
+    a line of the spec (the one place locations are mapped back)."""
     from .. import loads
 
-    doc = {"cnncalc": 1, "name": f"calc {op}", "input": list(shape),
-           "layers": [{"id": op, "op": op, **_check_args(op, args)}]}
+    lines = ["cnncalc: 1", f"name: {_flow(f'calc {op}')}", f"input: {_flow(list(shape))}",
+             "layers:", f"  - id: {_flow(op)}", f"    op: {_flow(op)}"]
+    where = {3: typed_option("--input", input_text or "")}
+    for spec_name, arg in _check_args(op, args):
+        lines.append(f"    {spec_name}: {_flow(arg.value)}")
+        where[len(lines)] = arg.typed
     try:
-        return loads(yaml.safe_dump(doc, sort_keys=False), name="calc")
+        return loads("\n".join(lines) + "\n", name="calc")
     except CnncalcError as exc:
-        exc.loc = None
-        raise
+        raise _at_option(exc, where.get(exc.loc.line) if exc.loc else None) from None
 
 
 @app.command(
@@ -202,8 +314,11 @@ def calc(
         shape = parse_shape(input)
     except ValueError as exc:
         raise UsageError(f"--input {exc}") from None
-    net = calc_network(op, shape, parse_op_args(list(ctx.args)))
-    report = analyze(net, strict=False)
+    net = calc_network(op, shape, split_op_args(list(ctx.args)), input)
+    try:
+        report = analyze(net, strict=False)
+    except CnncalcError as exc:  # a shape problem of the layer: no one option to blame
+        raise _at_option(exc, None) from None
     print_warnings(report)
     layers = explain_network(net, report=report)
     rf = report.layers[-1].receptive_field
