@@ -443,3 +443,43 @@ def test_skeleton_tells_formulas_apart() -> None:
         "start = start_in + ((k-1)/2 - p)*j_in")
     assert skeleton("floor((224 + 2*3 - 1*(7-1) - 1) / 2) + 1") == skeleton(
         "floor((n + 2p - d*(k-1) - 1) / s) + 1")
+
+
+# ------------------------------------------------- the examples of --help all run
+TEACH_COMMANDS = ["explain", "calc", "sizes", "graph", "plot", "solve pad", "solve stride",
+                  "solve kernel"]
+
+
+def _help_examples() -> list[tuple[str, str]]:
+    """``(command, example)`` from the epilog of each teaching command's --help."""
+    import typer
+
+    root = typer.main.get_command(app)
+    found = []
+    for name in TEACH_COMMANDS:
+        command = root
+        for part in name.split():
+            command = command.commands[part]  # type: ignore[attr-defined]
+        examples = re.findall(r"\[bold\](cnncalc [^\[]*)\[/bold\]", command.epilog or "")
+        assert examples, name
+        found += [(name, e) for e in examples]
+    return found
+
+
+@pytest.mark.parametrize("command, example", _help_examples(), ids=lambda v: v[:60])
+def test_help_examples_run(command: str, example: str, tmp_path: Path,
+                           monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each example under a teaching command's --help runs as written and exits 0
+    (files it writes land in a scratch directory); none needs a shell or a file the
+    reader does not have."""
+    import shlex
+
+    if example.startswith("cnncalc plot"):
+        pytest.importorskip("matplotlib")
+    argv = shlex.split(example)
+    assert not {">", "|", "<"} & set(argv), example
+    monkeypatch.chdir(tmp_path)
+    result = runner.invoke(app, argv[1:])
+    assert result.exit_code == 0, (example, result.output)
+    if "-o" in argv:
+        assert (tmp_path / argv[argv.index("-o") + 1]).stat().st_size > 0

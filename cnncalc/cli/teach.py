@@ -48,7 +48,7 @@ TextFormatOpt = Annotated[TextFormat, typer.Option(
 # ---------------------------------------------------------------------- explain
 @app.command(epilog=example_epilog("cnncalc explain lenet5 --layer C3",
                                    "cnncalc explain resnet50 --layer conv1",
-                                   "cnncalc explain lenet5 --format markdown > notes.md"))
+                                   "cnncalc explain lenet5 --layer C1 --format markdown"))
 def explain(
     spec: SpecArg,
     layer: Annotated[Optional[str], typer.Option(
@@ -451,7 +451,7 @@ def _candidates(found: "Candidates", output: int, given: str, format: TextFormat
 # ----------------------------------------------------------------------- sizes
 @app.command(epilog=example_epilog("cnncalc sizes vgg16 --range 200:300",
                                    "cnncalc sizes lenet5 --range 28:40 --all",
-                                   "cnncalc sizes net.yaml --range 100:200 --axis 1"))
+                                   "cnncalc sizes vgg16 --range 220:260 --axis 1"))
 def sizes(
     spec: SpecArg,
     range_: Annotated[str, typer.Option(
@@ -492,7 +492,7 @@ class GraphFormat(str, Enum):
 
 
 @app.command(epilog=example_epilog("cnncalc graph lenet5", "cnncalc graph resnet18 --format dot",
-                                   "cnncalc graph resnet50 --format svg -o resnet50.svg"))
+                                   "cnncalc graph resnet50 --format dot -o resnet50.dot"))
 def graph(
     spec: SpecArg,
     format: Annotated[GraphFormat, typer.Option(
