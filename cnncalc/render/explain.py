@@ -133,7 +133,7 @@ def wrap_text(text: str, width: int) -> list[str]:
     >>> wrap_text("output map 15 reads 6 of 6", 14)
     ['output map 15 ', 'reads 6 of 6']
     >>> wrap_text("ab [floor(i*n/size), x", 8)
-    ['ab', '[floor(…', 'x']
+    ['ab ', '[floor(…', 'x']
     """
     if len(text) <= width and text.isascii() or cell_len(text) <= width:
         return [text]
