@@ -275,7 +275,7 @@ def _rich_grid_render(layers: list, title: str, width: int) -> str:
 
 @pytest.mark.parametrize("source", ["lenet5", "googlenet", str(ROOT / "examples" / "truncation.yaml")],
                          ids=lambda s: Path(s).stem)
-@pytest.mark.parametrize("width", [100, 60, 40, 25])
+@pytest.mark.parametrize("width", [100, 60, 40, 25, 20, 12, 5])
 def test_hand_laid_grid_matches_rich_table(source: str, width: int) -> None:
     """The explain grid wraps as rich's table did, at every width (long words cut with
     an ellipsis in the working, folded in headings)."""

@@ -71,7 +71,14 @@ class ExplainGrid:
         """One layer's steps: label, two spaces, the working (and its letters, dimmed)."""
         widths = [cell_len(step.label) for step in steps]
         label_w = max(widths, default=0)
-        room = max(width - label_w - len(GAP), 1)
+        if width - label_w - len(GAP) < 1:  # no room for the working: as rich does, cut
+            # the labels to fit and leave the working out
+            for step in steps:
+                yield [(_fit(step.label, max(width - len(GAP), 1)), _STYLE.get(step.kind, ""))]
+                if self.symbolic and step.symbolic:
+                    yield []
+            return
+        room = width - label_w - len(GAP)
         indent = " " * (label_w + len(GAP))
         for step, w in zip(steps, widths):
             lead = [(step.label, _STYLE.get(step.kind, "")), (" " * (label_w - w) + GAP, "")]
@@ -154,11 +161,14 @@ def _line_ranges(text: str, width: int, fold: bool = False) -> list[tuple[int, i
         if at > start:
             ranges.append((start, at))
         start, offset = at, cell_len(word)
-        if fold and bare > width:  # ASCII ids and shapes: a cell per character
-            while len(word) - (start - at) > width and len(word.rstrip()) - (start - at) > width:
-                ranges.append((start, start + width))
-                start += width
-            offset = len(word) - (start - at)
+        if fold and bare > width:  # as rich does: cut the word, its spaces too, in lines
+            from rich.cells import chop_cells
+
+            *whole, rest = chop_cells(word, width)
+            for chunk in whole:
+                ranges.append((start, start + len(chunk)))
+                start += len(chunk)
+            offset = cell_len(rest)
     ranges.append((start, len(text)))
     return ranges
 
