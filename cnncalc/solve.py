@@ -33,6 +33,9 @@ if TYPE_CHECKING:  # pragma: no cover
 MAX_LISTED = 50
 #: input sizes one ``sizes --range`` analyses (one row, one whole analysis each)
 MAX_SIZES = 1000
+#: layer analyses one ``sizes`` run may do: sizes x layers (1,000 sizes of a 1,000-layer
+#: network; a 12,500-layer one gets 80 sizes)
+MAX_SIZE_WORK = 1_000_000
 #: the ops whose padding rules ``solve`` knows: conv takes any padding (and
 #: before/after pairs), pools only ``p`` each side with ``p <= k // 2`` (torch's rule)
 SOLVE_OPS = ("conv", "maxpool", "avgpool")
@@ -443,16 +446,28 @@ def size_count(sizes: range) -> int:
     return max(0, -(-(sizes.stop - sizes.start) // sizes.step))
 
 
-def check_size_count(sizes: range, what: str = "the range") -> None:
-    """Refuse more than :data:`MAX_SIZES` sizes (each is one analysis and one row), with
-    a STEP that would fit."""
+def check_size_count(sizes: range, what: str = "the range", layers: int = 1) -> None:
+    """Refuse more than :data:`MAX_SIZES` sizes (each is one analysis and one row), or
+    more than :data:`MAX_SIZE_WORK` layer analyses in all, with a STEP that would fit."""
     count = size_count(sizes)
     if count > MAX_SIZES:
-        step = -(-(sizes.stop - 1 - sizes.start) // (MAX_SIZES - 1))
         raise UsageError(
             f"{what} is {count:,} sizes; sizes analyses at most {MAX_SIZES:,} (one row each)",
-            hints=("narrow the range, or sample it with a step: "
-                   f"--range {sizes.start}:{sizes.stop - 1}:{max(step, sizes.step)}",))
+            hints=(_step_hint(sizes, MAX_SIZES),))
+    if count * layers > MAX_SIZE_WORK:
+        fit = max(MAX_SIZE_WORK // layers, 1)
+        raise UsageError(
+            f"{what}: {count:,} sizes x {layers:,} layers is {count * layers:,} layer "
+            f"analyses; sizes does at most {MAX_SIZE_WORK:,} ({fit:,} sizes of this network)",
+            hints=(_step_hint(sizes, fit),))
+
+
+def _step_hint(sizes: range, fit: int) -> str:
+    """A ``--range`` over the same span in at most ``fit`` sizes."""
+    last = sizes.start + (size_count(sizes) - 1) * sizes.step
+    step = max(-(-(last - sizes.start) // (fit - 1)) if fit > 1 else last - sizes.start + 1,
+               sizes.step)
+    return f"narrow the range, or sample it with a step: --range {sizes.start}:{last}:{step}"
 
 
 def _shape_for(base: tuple[int, ...], size: int, axis: int | None) -> tuple[int, ...]:
@@ -462,12 +477,14 @@ def _shape_for(base: tuple[int, ...], size: int, axis: int | None) -> tuple[int,
 
 
 def input_sizes(net: "Network", sizes: range, axis: int | None = None,
-                base: tuple[int, ...] | None = None) -> list[SizeResult]:
+                base: tuple[int, ...] | None = None, what: str = "the range") -> list[SizeResult]:
     """Analyse ``net`` at every size (every spatial axis, or only ``axis``) and record
-    the output shape and any truncation; ``ok`` sizes are tiled exactly by every layer."""
+    the output shape and any truncation; ``ok`` sizes are tiled exactly by every layer.
+    At most :data:`MAX_SIZES` sizes and :data:`MAX_SIZE_WORK` layer analyses, refused
+    before any is done (``what`` names the range in the message)."""
     from .analysis import analyze
 
-    check_size_count(sizes)
+    check_size_count(sizes, what, layers=len(net))
     base = base or net.input_shape
     if len(base) < 2:
         raise UsageError(f"{net.name} has no spatial axes (input {list(base)})")

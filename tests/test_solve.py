@@ -15,6 +15,7 @@ import json
 import signal
 import threading
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -28,9 +29,11 @@ from cnncalc.errors import UsageError
 from cnncalc.ops.base import Window, resolve_padding, window_out
 from cnncalc.solve import (
     MAX_LISTED,
+    MAX_SIZE_WORK,
     MAX_SIZES,
     input_sizes,
     parse_range,
+    size_count,
     solve_kernel,
     solve_pad,
     solve_stride,
@@ -357,6 +360,23 @@ def test_sizes_range_above_the_limit_is_refused_at_once(text: str) -> None:
     assert len(parse_range(result.stderr.split("--range ")[-1].strip())) <= MAX_SIZES, step
     with pytest.raises(UsageError):
         input_sizes(cnncalc.load("lenet5"), range(1, MAX_SIZES + 2))
+
+
+def test_sizes_work_is_bounded_by_sizes_times_layers(tmp_path: Path) -> None:
+    """A long network gets fewer sizes: sizes x layers <= MAX_SIZE_WORK, refused before
+    any analysis, with a step that fits."""
+    layers = MAX_SIZE_WORK // 100 + 1  # 100 sizes would be just over the budget
+    spec = tmp_path / "long.yaml"
+    spec.write_text("cnncalc: 1\ninput: [1, 8, 8]\nlayers:\n  - {op: relu, repeat: %d}\n"
+                    % layers)
+    with hang_guard():
+        result = runner.invoke(app, ["sizes", str(spec), "--range", "1:100"])
+    assert result.exit_code == 2, result.output
+    assert f"100 sizes x {layers:,} layers is {100 * layers:,} layer analyses" in result.stderr
+    hint = result.stderr.split("--range ")[-1].strip()
+    assert size_count(parse_range(hint)) * layers <= MAX_SIZE_WORK
+    ok = runner.invoke(app, ["sizes", str(spec), "--range", hint, "-f", "json"])
+    assert ok.exit_code == 0, ok.output
 
 
 def test_sizes_range_at_the_limit_runs() -> None:

@@ -473,7 +473,8 @@ def sizes(
 
     settings = Settings(max_layers=max_layers, max_bytes=max_bytes, no_color=no_color)
     net = load_spec(spec, settings)
-    results = input_sizes(net, parse_range(range_), axis, input_shape(input, net.input_shape))
+    results = input_sizes(net, parse_range(range_), axis, input_shape(input, net.input_shape),
+                          what=f"--range {range_}")
     if format is TextFormat.json:
         write(json.dumps({"name": net.name, "sizes": [r.to_dict() for r in results]},
                          indent=2) + "\n")
