@@ -266,7 +266,7 @@ def _flow(value: Any) -> str:
 
     text = yaml.safe_dump(value, default_flow_style=True, width=2**31 - 1,
                           allow_unicode=True).strip()
-    return text[:-3].rstrip() if text.endswith("\n...") or text.endswith("...") else text
+    return text.removesuffix("\n...")  # a scalar ends its document with "..."
 
 
 def calc_network(op: str, shape: tuple[int, ...], args: list[OpArg],
