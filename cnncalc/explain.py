@@ -23,11 +23,11 @@ from __future__ import annotations
 import difflib
 from dataclasses import dataclass, field
 from fractions import Fraction
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 if TYPE_CHECKING:  # pragma: no cover
     from .graph import Network, Node
-    from .ops.base import Op, Window
+    from .ops.base import Op, RFStep, Window
     from .report import LayerReport, ReceptiveField, Report
 
 Number = int | float | Fraction
@@ -119,34 +119,52 @@ def per_axis(label: str, items: Sequence[tuple[str, Number | str]], kind: str,
 
 # -------------------------------------------------------- shared window working
 WINDOW_SYMBOLIC = "floor((n + 2p - d*(k-1) - 1) / s) + 1"
+#: the same with a [before, after] padding, and the -1 of torch's ceil_mode rule
+WINDOW_SYMBOLIC_PAIR = "floor((n + (p_before+p_after) - d*(k-1) - 1) / s) + 1"
+CEIL_LAST = " - 1"
 
 
 def window_formula(n: int | str, k: int, d: int, s: int, before: int | str, after: int | str,
-                   ceil_mode: bool = False) -> str:
-    """``floor((14 + 2*0 - 1*(5-1) - 1) / 1) + 1``; an asymmetric pad as ``(3+2)``.
+                   ceil_mode: bool = False, pair: bool = False) -> str:
+    """``floor((14 + 2*0 - 1*(5-1) - 1) / 1) + 1``; an asymmetric pad (or any, with
+    ``pair``) as ``(3+2)``.
 
     >>> window_formula(6, 4, 1, 1, 2, 1)
     'floor((6 + (2+1) - 1*(4-1) - 1) / 1) + 1'
     """
-    pad = f"2*{before}" if before == after else f"({before}+{after})"
+    pad = f"2*{before}" if before == after and not pair else f"({before}+{after})"
     return f"{'ceil' if ceil_mode else 'floor'}(({n} + {pad} - {d}*({k}-1) - 1) / {s}) + 1"
 
 
 def window_size(w: "Window", outs: Sequence[int]) -> list[Step]:
-    """The output size of a sliding window along each axis, numbers filled in.
+    """The output size of a sliding window along each axis, numbers filled in, each
+    with the formula in letters it follows.
 
     >>> from cnncalc.ops.base import Window
     >>> window_size(Window((224,), (7,), (1,), (2,), ((3, 3),)), (112,))[0].text()
     'floor((224 + 2*3 - 1*(7-1) - 1) / 2) + 1 = 112'
     """
+    pair = any(b != a for b, a in w.pad)
+    symbolic = WINDOW_SYMBOLIC_PAIR if pair else WINDOW_SYMBOLIC
+    if w.ceil_mode:
+        symbolic = symbolic.replace("floor", "ceil")
     items = []
     for n, k, d, s, (b, a), ke, o in zip(w.n, w.k, w.dilation, w.stride, w.pad, w.k_eff, outs):
-        text = window_formula(n, k, d, s, b, a, w.ceil_mode)
+        text, sym = window_formula(n, k, d, s, b, a, w.ceil_mode, pair), symbolic
         if w.ceil_mode and -(-(n + b + a - ke) // s) + 1 != o:
-            text += " - 1"  # the last window would start in the trailing padding
-        items.append((text, o))
-    symbolic = WINDOW_SYMBOLIC.replace("floor", "ceil") if w.ceil_mode else WINDOW_SYMBOLIC
-    return per_axis("output", items, "shape", symbolic)
+            # the last window would start in the trailing padding: torch drops it
+            text, sym = text + CEIL_LAST, sym + CEIL_LAST + " (a last window in the padding)"
+        items.append((text, o, sym))
+    return axis_steps("output", items, "shape")
+
+
+def axis_steps(label: str, items: Sequence[tuple[str, Number | str, str]], kind: str) -> list[Step]:
+    """Like :func:`per_axis`, each axis with its own formula in letters."""
+    names = axis_names(len(items))
+    if len(items) > 1 and len(set(items)) == 1:
+        f, r, sym = items[0]
+        return [Step(f"{label} {', '.join(names)}", f, r, sym, kind)]
+    return [Step(f"{label} {name}", f, r, sym, kind) for name, (f, r, sym) in zip(names, items)]
 
 
 def truncation(w: "Window") -> list[Step]:
@@ -183,10 +201,134 @@ def truncation(w: "Window") -> list[Step]:
 
 
 # ------------------------------------------------------------ receptive fields
+def operand(x: Number) -> str:
+    """A number as an operand of a formula: fractions and negatives in parentheses, so
+    ``(1/2)/2`` reads as one value divided by 2.
+
+    >>> operand(3), operand(Fraction(5, 2)), operand(-1)
+    ('3', '(5/2)', '(-1)')
+    """
+    text = num(x)
+    return f"({text})" if "/" in text or text.startswith("-") else text
+
+
+@dataclass(frozen=True)
+class RFWorking:
+    """How one layer's receptive-field step is written: per axis, the right-hand sides
+    of ``r``, ``j`` and ``start`` with the layer's numbers, given the incoming values as
+    operands; and the same three in letters.  The numbers an op's ``rf`` computes are
+    what these formulas compute (tests/test_explain.py evaluates every one)."""
+
+    size: Callable[[int, str, str], str]
+    jump: Callable[[int, str], str]
+    start: Callable[[int, str, str], str]
+    symbolic: tuple[str, str, str]
+
+
+GENERIC_RF_SYMBOLIC = ("r = r_in + span*j_in", "j = j_in*factor", "start = start_in + offset*j_in")
+
+
+def rf_working(op: "Op", ins: list[tuple[int, ...]], step: "RFStep") -> RFWorking:
+    """The formulas behind ``op.rf(ins)``: a sliding window's (k, d, s, p), a
+    transposed convolution's, an adaptive pool's or a resize's; for any other op the
+    step's own span, factor and offset as numbers."""
+    writer = _RF_WRITERS.get(op.name)
+    found = writer(op, ins, step) if writer is not None else _window_rf(op, ins, step)
+    return found if found is not None else _generic_rf(step)
+
+
+def _generic_rf(step: "RFStep") -> RFWorking:
+    return RFWorking(
+        lambda i, r, j: f"{r} + {operand(step.span[i])}*{j}",
+        lambda i, j: f"{j}*{operand(step.factor[i])}",
+        lambda i, st, j: f"{st} + {operand(step.offset[i])}*{j}",
+        GENERIC_RF_SYMBOLIC)
+
+
+def _window_rf(op: "Op", ins: list[tuple[int, ...]], step: "RFStep") -> RFWorking | None:
+    """``r = r_in + d*(k-1)*j_in``, ``j = j_in*s``, ``start = start_in + (d*(k-1)/2 -
+    p)*j_in`` of a sliding window (``d*`` left out when no axis is dilated), when the
+    step is the window's."""
+    w = _window_of(op, ins)
+    if w is None:
+        return None
+    own = w.rf()
+    if (own.span, own.factor, own.offset) != (step.span, step.factor, step.offset):
+        return None
+    dilated = any(d != 1 for d in w.dilation)
+
+    def k_term(i: int) -> str:
+        return f"{w.dilation[i]}*({w.k[i]}-1)" if dilated else f"({w.k[i]}-1)"
+
+    kd = "d*(k-1)" if dilated else "(k-1)"
+    return RFWorking(
+        lambda i, r, j: f"{r} + {k_term(i)}*{j}",
+        lambda i, j: f"{j}*{w.stride[i]}",
+        lambda i, st, j: f"{st} + ({k_term(i)}/2 - {w.pad[i][0]})*{j}",
+        (f"r = r_in + {kd}*j_in", "j = j_in*s", f"start = start_in + ({kd}/2 - p)*j_in"))
+
+
+def _transposed_rf(op: "Op", ins: list[tuple[int, ...]], step: "RFStep") -> RFWorking:
+    """A transposed convolution (what ``ConvTranspose.rf`` computes): each output row
+    sits ``1/s`` input rows from the next, and ``d*(k-1)`` output rows of the kernel
+    span ``d*(k-1)/s`` input rows: ``r = r_in + (d*(k-1)/s)*j_in``, ``j = j_in/s``,
+    ``start = start_in + ((p - d*(k-1)/2)/s)*j_in``."""
+    from .ops.base import per_axis as broadcast
+
+    a, n = op.args, len(ins[0]) - 1
+    k, s = broadcast(a.k, n, "k"), broadcast(a.stride, n, "stride")  # type: ignore[attr-defined]
+    p, d = broadcast(a.pad, n, "pad"), broadcast(a.dilation, n, "dilation")  # type: ignore[attr-defined]
+
+    def k_term(i: int) -> str:
+        return f"{d[i]}*({k[i]}-1)"
+
+    return RFWorking(
+        lambda i, r, j: f"{r} + ({k_term(i)}/{s[i]})*{j}",
+        lambda i, j: f"{j}/{s[i]}",
+        lambda i, st, j: f"{st} + (({p[i]} - {k_term(i)}/2)/{s[i]})*{j}",
+        ("r = r_in + (d*(k-1)/s)*j_in", "j = j_in/s", "start = start_in + ((p - d*(k-1)/2)/s)*j_in"))
+
+
+def _adaptive_rf(op: "Op", ins: list[tuple[int, ...]], step: "RFStep") -> RFWorking:
+    """An adaptive pool: the longest window spans ``L - 1`` more rows, positions are
+    ``n/size`` rows apart, the first window of ``ceil(n/size)`` rows is centred."""
+    from .ops.base import per_axis as broadcast
+    from .ops.pool import adaptive_longest
+
+    n = ins[0][1:]
+    size = broadcast(op.args.size, len(n), "size")  # type: ignore[attr-defined]
+    return RFWorking(
+        lambda i, r, j: f"{r} + ({adaptive_longest(n[i], size[i])}-1)*{j}",
+        lambda i, j: f"{j}*{n[i]}/{size[i]}",
+        lambda i, st, j: f"{st} + ({-(-n[i] // size[i])}-1)/2*{j}",
+        ("r = r_in + (longest window - 1)*j_in", "j = j_in*n/size",
+         "start = start_in + (first window - 1)/2*j_in"))
+
+
+def _resize_rf(op: "Op", ins: list[tuple[int, ...]], step: "RFStep") -> RFWorking:
+    """A resize (upsample): outputs ``n/out`` input rows apart; linear modes read one
+    more row (``reach`` 1), nearest none."""
+    n, out = ins[0][1:], op.shape(ins)[1:]
+    reach = operand(step.span[0]) if step.span else "0"
+    return RFWorking(
+        lambda i, r, j: f"{r} + {reach}*{j}",
+        lambda i, j: f"{j}*{n[i]}/{out[i]}",
+        lambda i, st, j: f"{st} + {reach}/2*{j}",
+        ("r = r_in + reach*j_in (reach: 0 nearest, 1 linear)", "j = j_in*n_in/n_out",
+         "start = start_in + reach/2*j_in"))
+
+
+_RF_WRITERS: dict[str, Callable[["Op", list[tuple[int, ...]], "RFStep"], RFWorking]] = {
+    "conv_transpose": _transposed_rf, "adaptive_avgpool": _adaptive_rf,
+    "adaptive_maxpool": _adaptive_rf, "upsample": _resize_rf,
+}
+
+
 def rf_steps(op: "Op", ins: list[tuple[int, ...]], rf_ins: Sequence["ReceptiveField | None"],
              rf_out: "ReceptiveField | None") -> list[Step]:
-    """The receptive-field recurrence of one layer (Araujo et al., 2019):
-    ``r = r_in + (k-1)*j_in``, ``j = j_in*s``, ``start = start_in + ((k-1)/2 - p)*j_in``."""
+    """The receptive-field recurrence of one layer (Araujo et al., 2019), written as the
+    op computes it (:func:`rf_working`): for a window ``r = r_in + (k-1)*j_in``,
+    ``j = j_in*s``, ``start = start_in + ((k-1)/2 - p)*j_in``."""
     if rf_out is None or any(r is None for r in rf_ins):
         return []
     if len(ins) > 1:
@@ -200,16 +342,16 @@ def rf_steps(op: "Op", ins: list[tuple[int, ...]], rf_ins: Sequence["ReceptiveFi
     if step.is_identity:
         return [Step("receptive field", "", f"unchanged (r = {dims([num(v) for v in rf_in.size])}, "
                                             f"j = {dims([num(v) for v in rf_in.jump])})", "", "rf")]
-    spans = _span_texts(op, ins, step.span)
+    how = rf_working(op, ins, step)
     r_items, j_items, s_items = [], [], []
     for i, (r, j, st) in enumerate(zip(rf_in.size, rf_in.jump, rf_in.start)):
-        r_items.append((f"r = {num(r)} + {spans[i]}*{num(j)}", r + step.span[i] * j))
-        j_items.append((f"j = {num(j)}*{num(step.factor[i])}", j * step.factor[i]))
-        s_items.append((f"start = {num(st)} + {_offset_text(op, ins, i, step.offset[i])}*{num(j)}",
-                        st + step.offset[i] * j))
-    steps = (per_axis("rf size", r_items, "rf", "r = r_in + (k-1)*j_in")
-             + per_axis("rf jump", j_items, "rf", "j = j_in*s")
-             + per_axis("rf start", s_items, "rf", "start = start_in + ((k-1)/2 - p)*j_in"))
+        r_text, j_text, st_text = operand(r), operand(j), operand(st)
+        r_items.append((f"r = {how.size(i, r_text, j_text)}", r + step.span[i] * j))
+        j_items.append((f"j = {how.jump(i, j_text)}", j * step.factor[i]))
+        s_items.append((f"start = {how.start(i, st_text, j_text)}", st + step.offset[i] * j))
+    r_sym, j_sym, s_sym = how.symbolic
+    steps = (per_axis("rf size", r_items, "rf", r_sym) + per_axis("rf jump", j_items, "rf", j_sym)
+             + per_axis("rf start", s_items, "rf", s_sym))
     if step.whole:
         steps.append(Step("receptive field", "", "a global reduction: the network's receptive "
                           "field is read before this layer", "", "note"))
@@ -224,27 +366,6 @@ def _window_of(op: "Op", ins: list[tuple[int, ...]]) -> "Window | None":
         return get(ins)
     except Exception:  # noqa: BLE001 - an op without a plain window
         return None
-
-
-def _span_texts(op: "Op", ins: list[tuple[int, ...]], spans: Sequence[Number]) -> list[str]:
-    w = _window_of(op, ins)
-    out = []
-    for i, span in enumerate(spans):
-        if w is not None and span == w.k_eff[i] - 1:
-            d = w.dilation[i]
-            out.append(f"({w.k[i]}-1)" if d == 1 else f"{d}*({w.k[i]}-1)")
-        else:
-            out.append(num(span) if not isinstance(span, Fraction) or span.denominator == 1
-                       else f"({num(span)})")
-    return out
-
-
-def _offset_text(op: "Op", ins: list[tuple[int, ...]], i: int, offset: Number) -> str:
-    w = _window_of(op, ins)
-    if w is not None and offset == Fraction(w.k_eff[i] - 1, 2) - w.pad[i][0]:
-        return f"({num(Fraction(w.k_eff[i] - 1, 2))} - {w.pad[i][0]})"
-    text = num(offset)
-    return f"({text})" if "/" in text or text.startswith("-") else text
 
 
 # ------------------------------------------------------------- generic steps
@@ -340,7 +461,7 @@ def explain_network(net: "Network", input_shape: tuple[int, ...] | None = None,
                     layer: str | None = None, report: "Report | None" = None
                     ) -> list[LayerExplanation]:
     """Explain every layer of ``net`` (or those ``layer`` selects)."""
-    from .analysis import analyze
+    from .analysis import analyze, paused_gc
     from .graph import INPUT
 
     report = report or analyze(net, input_shape, strict=False)
@@ -348,8 +469,9 @@ def explain_network(net: "Network", input_shape: tuple[int, ...] | None = None,
     x = report.input_shape
     rank = len(x) - 1
     rfs[INPUT] = _input_rf(rank) if rank >= 1 else None
-    return [explain_layer(node, report.layer(node.id), [rfs[i] for i in node.inputs])
-            for node in select(net, layer)]
+    with paused_gc():  # many small acyclic objects (steps), as in the analysis
+        return [explain_layer(node, report.layer(node.id), [rfs[i] for i in node.inputs])
+                for node in select(net, layer)]
 
 
 def _input_rf(rank: int) -> "ReceptiveField":

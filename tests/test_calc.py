@@ -8,6 +8,7 @@ shapes and parameter counts; ResNet-50's stem (torchvision: 9,408 weights, 112x1
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 from typer.testing import CliRunner
@@ -138,3 +139,101 @@ def test_against_torch(args: list[str], module: str) -> None:
         out = m(torch.zeros(1, c, *spatial))
     assert data["output_shape"] == list(out.shape[1:])
     assert data["totals"]["params"] == sum(p.numel() for p in m.parameters())
+
+
+# ------------------------------------------------ errors point at the option typed
+@pytest.mark.parametrize("args, first_line", [
+    (["--out", "8", "--k", "0"], "calc --k 0: error: conv: k must be > 0, got 0"),
+    (["--out", "8", "--k", "3", "--stride", "0"],
+     "calc --stride 0: error: conv: stride must be > 0, got 0"),
+    (["--out", "0", "--k", "3"], "calc --out 0: error: conv: out must be > 0, got 0"),
+    (["--out", "8", "--k", "3", "--bn", "3"], "calc --bn 3: error: conv: bn must be true or false, got 3"),
+    (["--out", "8", "--k=3", "--pad", "foo"], "calc --pad foo: error: conv: pad must be"),
+    (["--out", "8", "--k", "a: b"], "calc --k 'a: b': error: conv: k must be an integer"),
+    (["--out", "8", "--k", "[1,2"], "calc --k '[1,2': error: YAML syntax"),
+    (["--out", "8", "--k", "*x"], "calc --k '*x': error: YAML syntax: the alias *x has no anchor"),
+    (["--out", "8", "--k", "!!python/object:os.system"], "calc --k '!!python/object:os.system': "
+                                                          "error: the YAML tag"),
+    (["--out", "8", "--k", "9" * 35], f"calc --k {'9' * 35}: error: the integer"),
+    (["--out", "2", "--k", "3", "--connect", "[[0], [-1]]"],
+     "calc --connect '[[0], [-1]]': error: conv: connect[1][0] must be >= 0, got -1"),
+])
+def test_errors_point_at_the_option(args: list[str], first_line: str) -> None:
+    """calc builds a one-layer spec; its errors name the option the user typed, never
+    a line of that hidden file (`calc:8:3:`)."""
+    result = runner.invoke(app, ["calc", "conv", "--input", "3x8x8", *args])
+    assert result.exit_code == 2, result.output
+    assert result.stderr.splitlines()[0].startswith(first_line), result.stderr
+    assert not re.search(r"calc:\d|line \d", result.stderr), result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_input_and_layer_errors() -> None:
+    """A bad --input points at it; a shape problem of the layer as a whole (no single
+    option to blame) has no location at all, and the numbers in the message."""
+    result = runner.invoke(app, ["calc", "conv", "--input", "0x4x4", "--out", "2", "--k", "1"])
+    assert result.exit_code == 2 and result.stderr.startswith("calc --input 0x4x4: error: ")
+    for args, says in [(["conv", "--out", "8", "--k", "5"], "error: conv: output height is 0"),
+                       (["conv", "--out", "8", "--k", "3", "--groups", "5"],
+                        "error: conv: groups=5 does not divide"),
+                       (["maxpool", "--k", "3", "--pad", "2"], "error: maxpool: pad 2 is more"),
+                       (["conv_transpose", "--out", "2", "--k", "3", "--stride", "2",
+                         "--output-padding", "2"], "error: conv_transpose: output_padding 2")]:
+        result = runner.invoke(app, ["calc", args[0], "--input", "3x4x4", *args[1:]])
+        assert result.exit_code == 2 and result.stderr.startswith(says), result.stderr
+        assert not re.search(r"calc:\d|line \d", result.stderr)
+
+
+def test_repeated_option_and_deep_value() -> None:
+    result = runner.invoke(app, ["calc", "conv", "--input", "3x8x8", "--out", "2", "--k", "3",
+                                 "--k", "5"])
+    assert result.exit_code == 2
+    assert "--k is given twice (--k 3, then --k 5)" in result.stderr
+    same = runner.invoke(app, ["calc", "maxpool", "--input", "3x8x8", "--k", "2", "--ceil-mode",
+                               "--ceil_mode", "false"])
+    assert same.exit_code == 2 and "given twice" in same.stderr
+    deep = "[" * 20000 + "]" * 20000  # read with the spec reader's nesting limit
+    result = runner.invoke(app, ["calc", "conv", "--input", "3x8x8", "--out", "2", "--k", deep])
+    assert result.exit_code == 2 and "nested deeper than 64 levels" in result.stderr
+    assert result.stderr.startswith("calc --k '[[[[") and "(40,000 characters)" in result.stderr
+    assert len(result.stderr) < 400
+
+
+BAD_VALUES = ["0", "-1", "x", "{a: 1}", "[[1, 0], [0]]"]
+
+
+def _single_input_ops() -> list[str]:
+    from cnncalc.ops import REGISTRY
+
+    return sorted(n for n, c in REGISTRY.items() if c.arity[0] <= 1)
+
+
+@pytest.mark.parametrize("op", _single_input_ops())
+def test_every_error_of_every_op_names_an_option_or_nothing(op: str) -> None:
+    """The whole class: for every argument of every op and a handful of bad values,
+    an error's location is one of the options typed (or there is none); never a line
+    of the hidden spec, never a traceback, never exit 70."""
+    from cnncalc.cli.teach import _arg_names
+    from cnncalc.ops import get_op
+
+    names = list(_arg_names(get_op(op)))
+    base = {"conv": ["--out", "2", "--k", "3"], "conv_transpose": ["--out", "2", "--k", "3"],
+            "local": ["--out", "2", "--k", "3"], "linear": ["--out", "2"],
+            "rbf": ["--out", "2"], "maxpool": ["--k", "2"], "avgpool": ["--k", "2"],
+            "adaptive_avgpool": ["--size", "2"], "adaptive_maxpool": ["--size", "2"],
+            "upsample": ["--scale", "2"], "zeropad": ["--pad", "1"], "groupnorm": ["--groups", "2"],
+            "lrn": ["--size", "3"], "channel_shuffle": ["--groups", "2"]}.get(op, [])
+    shape = "4x10" if op in ("linear", "rbf") else "4x8x8"
+    for name in names:
+        flag = f"--{name.replace('_', '-')}"
+        for value in BAD_VALUES:
+            args = [a for i, a in enumerate(base) if flag not in (a, base[i - 1] if i else "")]
+            result = runner.invoke(app, ["calc", op, "--input", shape, *args, flag, value])
+            assert result.exit_code in (0, 2), (op, flag, value, result.output)
+            if result.exit_code == 0:
+                continue
+            first = result.stderr.splitlines()[0]
+            assert not re.search(r"calc:\d|line \d", result.stderr), (op, flag, value, first)
+            located = re.match(r"calc (--[\w-]+)", first)
+            assert first.startswith("error: ") or (
+                located and located.group(1) in [flag, "--input", *base]), (op, flag, value, first)

@@ -10,7 +10,13 @@ and n >= 32; VGG: five stride-2 pools, so n = 0 mod 32).
 
 from __future__ import annotations
 
+import contextlib
 import json
+import signal
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import given
@@ -19,17 +25,47 @@ from typer.testing import CliRunner
 
 import cnncalc
 from cnncalc.cli import app
-from cnncalc.ops.base import Window, resolve_padding, window_out
-from cnncalc.solve import (input_sizes, parse_range, solve_kernel, solve_pad, solve_stride,
-                           split)
 from cnncalc.errors import UsageError
+from cnncalc.ops.base import Window, resolve_padding, window_out
+from cnncalc.solve import (
+    MAX_LISTED,
+    MAX_SIZE_WORK,
+    MAX_SIZES,
+    input_sizes,
+    parse_range,
+    size_count,
+    solve_kernel,
+    solve_pad,
+    solve_stride,
+    split,
+    unusual_padding,
+)
 
 runner = CliRunner()
 
 
+@contextlib.contextmanager
+def hang_guard(seconds: int = 60) -> Iterator[None]:
+    """A generous alarm: a loop over a 10^18-wide range fails here instead of hanging."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def expire(signum: int, frame: Any) -> None:
+        raise TimeoutError(f"still running after {seconds} s: the work is not bounded")
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.alarm(seconds)
+    try:
+        yield
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+
+
 def test_resnet_stem_padding() -> None:
     sol = solve_pad(224, 7, 2, 112)
-    assert sol.totals == (5, 6)
+    assert sol.totals == (5, 6) and sol.count == 2
     assert [(p.before, p.after) for p in sol.paddings] == [(3, 2), (3, 3)]
     assert sol.symmetric == 3
     assert all(p.dropped == 0 for p in sol.paddings)
@@ -46,39 +82,130 @@ def test_same_even_kernel_leads() -> None:
 
 def test_no_padding_can_shrink() -> None:
     sol = solve_pad(10, 5, 1, 2)
-    assert sol.paddings == () and sol.smallest == 6
-    assert sol.strides == (3, 4, 5)  # floor((10-5)/s)+1 = 2
+    assert sol.paddings == () and sol.smallest == 6 and not sol.solved
+    assert (sol.strides.first, sol.strides.last) == (3, 5)  # floor((10-5)/s)+1 = 2
 
 
-@given(n=st.integers(1, 60), k=st.integers(1, 9), s=st.integers(1, 5), d=st.integers(1, 3),
+def brute_pads(n: int, k_eff: int, s: int, out: int, op: str = "conv") -> list[int]:
+    """Every total padding that gives ``out`` (a pool: even totals, p <= k // 2 is
+    checked by the caller), tried one by one up to beyond any that can work."""
+    return [p for p in range(n + k_eff + s * (out + 1) + 2)
+            if n + p >= k_eff and window_out(n, k_eff, s, *split(p)) == out
+            and (op == "conv" or p % 2 == 0)]
+
+
+@given(n=st.integers(1, 60), k=st.integers(1, 9), s=st.integers(1, 6), d=st.integers(1, 3),
        out=st.integers(1, 70))
 def test_pad_matches_brute_force(n: int, k: int, s: int, d: int, out: int) -> None:
     sol = solve_pad(n, k, s, out, d)
     k_eff = d * (k - 1) + 1
-    brute = tuple(p for p in range(0, 3 * (n + k_eff + s * out))
-                  if n + p >= k_eff and window_out(n, k_eff, s, *split(p)) == out)
-    assert sol.totals == brute
+    brute = brute_pads(n, k_eff, s, out)
+    assert sol.count == len(brute) and sol.solved == bool(brute)
+    assert sol.totals == ((brute[0], brute[-1]) if brute else None)
+    assert [p.total for p in sol.paddings] == brute[:MAX_LISTED]
     for p in sol.paddings:
         w = Window((n,), (k,), (d,), (s,), ((p.before, p.after),))
         assert bool(p.dropped) == bool(w.truncation("conv"))
+        assert p.unusual == unusual_padding(n, k_eff, s, p.before, p.after)
+    sym = [t // 2 for t in brute if t % 2 == 0
+           and not Window((n,), (k,), (d,), (s,), ((t // 2, t // 2),)).truncation("conv")]
+    assert sol.symmetric == (sym[0] if sym else None)
     ((b, a),) = resolve_padding("same", (n,), (k_eff,), (s,))
     assert sol.same == (b, a) and sol.same_output == -(-n // s)
     if not brute:
         assert out < sol.smallest
+        strides = [st_ for st_ in range(1, n + 2) if n >= k_eff
+                   and window_out(n, k_eff, st_, 0, 0) == out]
+        assert (sol.strides.first, sol.strides.last if out > 1 else None) == (
+            (strides[0], strides[-1] if out > 1 else None) if strides else (None, None))
+
+
+@given(n=st.integers(1, 40), k=st.integers(1, 7), s=st.integers(1, 4), out=st.integers(1, 40),
+       op=st.sampled_from(["maxpool", "avgpool"]), d=st.integers(1, 3))
+def test_pool_pad_matches_brute_force(n: int, k: int, s: int, out: int, op: str, d: int) -> None:
+    """A pool pads p on both sides with p <= k // 2 (torch's rule, as cnncalc's pool ops
+    enforce it): only those are offered, and each one really builds."""
+    d = 1 if op == "avgpool" else d
+    k_eff = d * (k - 1) + 1
+    sol = solve_pad(n, k, s, out, d, op)
+    brute = [p for p in brute_pads(n, k_eff, s, out, op) if p // 2 <= k // 2]
+    assert [p.total for p in sol.paddings] == brute and sol.count == len(brute)
+    assert all(p.before == p.after <= k // 2 for p in sol.paddings)
+    for p in sol.paddings:
+        spec = (f"cnncalc: 1\ninput: [1, {n}]\nlayers:\n  - {{op: {op}, k: {k}, stride: {s}, "
+                f"pad: {p.before}" + (f", dilation: {d}" if op == "maxpool" else "") + "}\n")
+        assert cnncalc.analyze(cnncalc.loads(spec)).output_shape == (1, out)
+    if not brute and brute_pads(n, k_eff, s, out, "conv"):
+        assert sol.refused is not None
 
 
 @given(n=st.integers(1, 40), k=st.integers(1, 7), b=st.integers(0, 3), a=st.integers(0, 3),
-       out=st.integers(1, 40))
-def test_stride_and_kernel_match_brute_force(n: int, k: int, b: int, a: int, out: int) -> None:
-    strides = [c.value for c in solve_stride(n, k, (b, a), out)]
-    found = [s for s in range(1, 200) if n + b + a >= k and window_out(n, k, s, b, a) == out]
-    if out == 1 and found:  # every stride past n + pad - k + 1 gives 1: listed up to there
-        assert found[-1] == 199 and strides == [s for s in found if s <= n + b + a - k + 1]
+       out=st.integers(1, 40), d=st.integers(1, 3), s=st.integers(1, 4))
+def test_stride_and_kernel_match_brute_force(n: int, k: int, b: int, a: int, out: int, d: int,
+                                             s: int) -> None:
+    """The closed forms give exactly the brute-force sets (strides tried up to far past
+    any that can give more than 1; every larger stride gives 1)."""
+    k_eff = d * (k - 1) + 1
+    strides = solve_stride(n, k, (b, a), out, d)
+    found = [st_ for st_ in range(1, 200) if n + b + a >= k_eff
+             and window_out(n, k_eff, st_, b, a) == out]
+    if out == 1 and found:
+        assert found == list(range(found[0], 200))
+        assert strides.first == found[0] and strides.last is None and strides.count is None
+        assert strides.values() == [found[0]]
     else:
-        assert strides == found
-    kernels = [c.value for c in solve_kernel(n, 1, (b, a), out)]
-    assert kernels == [kk for kk in range(1, 200) if n + b + a >= kk
-                       and window_out(n, kk, 1, b, a) == out]
+        assert strides.count == len(found) and strides.values() == found[:MAX_LISTED]
+        assert (strides.first, strides.last) == ((found[0], found[-1]) if found else (None, None))
+        assert bool(strides.reason) == (not found)
+    for c in strides.listed:
+        assert c.dropped == max((n + b + a - k_eff) % c.value - a, 0)
+    kernels = solve_kernel(n, s, (b, a), out, d)
+    brute = [kk for kk in range(1, 200) if n + b + a >= d * (kk - 1) + 1
+             and window_out(n, d * (kk - 1) + 1, s, b, a) == out]
+    assert kernels.values() == brute and kernels.count == len(brute)
+    assert bool(kernels.reason) == (not brute)
+    if b == a:  # a pool also needs k >= 2p
+        pooled = solve_kernel(n, s, (b, b), out, d, "maxpool")
+        assert pooled.values() == [kk for kk in brute if b <= kk // 2]
+
+
+HUGE = [10**18, 10**30, 12345678901234567890123456789012345678901234567890123456789012345678901234567]
+
+
+@pytest.mark.parametrize("n", HUGE, ids=["1e18", "1e30", "77 digits"])
+def test_huge_inputs_cost_o1(n: int) -> None:
+    """Work is bounded by MAX_LISTED, whatever the size of the numbers."""
+    with hang_guard():
+        c = solve_stride(n, 3, (0, 0), 2)
+        assert (c.first, c.last) == ((n - 3) // 2 + 1, n - 3) and len(c.listed) == MAX_LISTED
+        assert all(window_out(n, 3, v.value, 0, 0) == 2 for v in c.listed)
+        assert solve_stride(n, 3, (1, 1), 1).first == n  # L = n + 2 - 3, every s > L
+        c = solve_kernel(n, 1, (0, 0), 2)
+        assert c.values() == [n - 1]
+        c = solve_kernel(n, 2, (0, 0), n // 4)
+        assert c.count == 2 and all(window_out(n, v, 2, 0, 0) == n // 4 for v in c.values())
+        sol = solve_pad(n, 3, 1, n)
+        assert sol.totals == (2, 2) and sol.symmetric == 1
+        sol = solve_pad(n, 3, n, 3)  # a stride of n: n totals work, MAX_LISTED listed
+        assert sol.count == n and len(sol.paddings) == MAX_LISTED
+        assert not solve_pad(n, 3, 1, 2).solved
+        sol = solve_pad(10, 3, 1, n)
+        assert sol.totals == (n - 8, n - 8) and sol.paddings[0].unusual
+
+
+@pytest.mark.parametrize("args", [
+    ["solve", "stride", "--input", str(10**18), "--k", "3", "--output", "2"],
+    ["solve", "kernel", "--input", str(10**15), "--output", "2"],
+    ["solve", "kernel", "--input", str(10**30), "--output", "7", "--stride", "3"],
+    ["solve", "pad", "--input", str(HUGE[2]), "--k", "3", "--output", "2"],
+    ["solve", "pad", "--input", "10", "--k", "3", "--stride", str(10**30), "--output", "2"],
+    ["solve", "stride", "--input", str(HUGE[2]), "--k", "5", "--output", "1", "-f", "json"],
+], ids=lambda a: " ".join(x[:8] for x in a[:4]))
+def test_cli_huge_inputs_do_not_hang(args: list[str]) -> None:
+    with hang_guard():
+        result = runner.invoke(app, args)
+    assert result.exit_code in (0, 1), result.output
+    assert len(result.stdout.splitlines()) <= MAX_LISTED + 12
 
 
 def test_parse_range() -> None:
@@ -128,8 +255,73 @@ def test_cli_solve_pad_json_and_impossible() -> None:
                                           "-f", "json"]).stdout)
     assert data["same"] == [2, 1] and data["totals"] == [3]
     result = runner.invoke(app, ["solve", "pad", "-i", "10", "--k", "5", "-o", "2"])
-    assert result.exit_code == 0
+    assert result.exit_code == 1  # no solution: like a failed check, not a usage error
     assert "no padding gives 2" in result.stdout and "nearest achievable: 6" in result.stdout
+    assert "without padding, stride 3 to 5 gives 2" in result.stdout
+
+
+@pytest.mark.parametrize("args, says", [
+    (["pad", "-i", "10", "--k", "5", "-o", "2"], "no padding gives 2"),
+    (["pad", "-i", "112", "--k", "3", "-o", "120", "--op", "maxpool"],
+     "at most k // 2 = 1 each side"),
+    (["pad", "-i", "11", "--k", "4", "-o", "11", "--op", "avgpool"], "so the total is even"),
+    (["stride", "-i", "10", "--k", "3", "-o", "5"], "stride 1 gives 8 and stride 2 gives 4"),
+    (["stride", "-i", "10", "--k", "3", "-o", "20"], "stride 1 gives the largest output, 8"),
+    (["stride", "-i", "2", "--k", "3", "-o", "1"], "smaller than the kernel 3"),
+    (["kernel", "-i", "10", "-o", "20"], "kernel 1 gives the largest output, 10"),
+    (["kernel", "-i", "10", "-o", "3", "--stride", "2", "--dilation", "3"],
+     "kernel 2 gives 4 and kernel 3 gives 2"),
+    (["kernel", "-i", "10", "-o", "13", "--pad", "2", "--op", "maxpool"],
+     "needs a pooling kernel of at least 4"),
+])
+def test_cli_no_solution_exits_1_and_says_why(args: list[str], says: str) -> None:
+    result = runner.invoke(app, ["solve", *args])
+    assert result.exit_code == 1, result.output
+    assert says in result.stdout and result.stderr == ""
+    data = runner.invoke(app, ["solve", *args, "-f", "json"])
+    assert data.exit_code == 1
+    parsed = json.loads(data.stdout)
+    assert parsed.get("solved") is False or parsed.get("count") == 0
+
+
+def test_cli_pool_padding_is_what_torch_accepts() -> None:
+    """maxpool/avgpool: p each side with p <= k // 2; conv offers any padding but says
+    when even the smallest one is unusual (wider than the input, windows of padding)."""
+    result = runner.invoke(app, ["solve", "pad", "-i", "112", "--k", "3", "--stride", "2",
+                                 "-o", "56", "--op", "maxpool"])
+    assert result.exit_code == 0
+    assert "P = 2: pad 1 each side" in result.stdout and "same:" not in result.stdout
+    data = json.loads(runner.invoke(app, ["solve", "pad", "-i", "20", "--k", "5", "-s", "3",
+                                          "-o", "7", "--op", "avgpool", "-f", "json"]).stdout)
+    assert data["totals"] == [4] and data["max_pad"] == 2  # P = 3..5, even, p <= 2
+    result = runner.invoke(app, ["solve", "pad", "-i", "4", "--k", "3", "-o", "20"])
+    assert result.exit_code == 0
+    assert "P = 18: pad 9 each side" in result.stdout and "(unusual)" in result.stdout
+    assert ("note: even the smallest padding is unusual:\n  9 padding rows each side, more "
+            "than the input 4\n  7 outputs each side read only padding\n") in result.stdout
+    ordinary = runner.invoke(app, ["solve", "pad", "-i", "224", "--k", "7", "-s", "2",
+                                   "-o", "112"])
+    assert "unusual" not in ordinary.stdout
+    bad = runner.invoke(app, ["solve", "stride", "-i", "10", "--k", "3", "--pad", "2",
+                              "-o", "3", "--op", "maxpool"])
+    assert bad.exit_code == 2 and "at most k // 2 = 1" in bad.stderr
+    bad = runner.invoke(app, ["solve", "kernel", "-i", "10", "--pad", "1,2", "-o", "3",
+                              "--op", "avgpool"])
+    assert bad.exit_code == 2 and "same on both sides" in bad.stderr
+
+
+def test_unusual_padding_counts_windows_of_padding() -> None:
+    for n, k_eff, s, b, a in [(4, 3, 1, 9, 9), (10, 3, 2, 5, 1), (5, 2, 3, 0, 7), (8, 3, 1, 2, 2)]:
+        out = window_out(n, k_eff, s, b, a)
+        starts = [i * s for i in range(out)]
+        lead = sum(1 for x in starts if x + k_eff <= b)
+        trail = sum(1 for x in starts if x >= b + n)
+        text = " ".join(unusual_padding(n, k_eff, s, b, a))
+        if lead or trail:
+            assert (f"{lead} outputs each side" if lead == trail else
+                    f"{lead} leading and {trail} trailing outputs") in text
+        else:
+            assert "read only padding" not in text
 
 
 def test_cli_solve_stride_kernel_and_bad_usage() -> None:
@@ -155,3 +347,38 @@ def test_cli_sizes() -> None:
         (30, False, None), (31, False, None), (32, True, [10]), (33, False, [10])]
     bad = runner.invoke(app, ["sizes", "lenet5", "-r", "30:20"])
     assert bad.exit_code == 2
+
+
+@pytest.mark.parametrize("text", ["1:1000000000000", f"1:{10**30}", f"5:{10**77}:3",
+                                  f"1:{MAX_SIZES + 1}"])
+def test_sizes_range_above_the_limit_is_refused_at_once(text: str) -> None:
+    with hang_guard():
+        result = runner.invoke(app, ["sizes", "lenet5", "--range", text])
+    assert result.exit_code == 2
+    assert f"at most {MAX_SIZES:,}" in result.stderr and "hint: narrow the range" in result.stderr
+    step = result.stderr.rsplit(":", 1)[1].strip()
+    assert len(parse_range(result.stderr.split("--range ")[-1].strip())) <= MAX_SIZES, step
+    with pytest.raises(UsageError):
+        input_sizes(cnncalc.load("lenet5"), range(1, MAX_SIZES + 2))
+
+
+def test_sizes_work_is_bounded_by_sizes_times_layers(tmp_path: Path) -> None:
+    """A long network gets fewer sizes: sizes x layers <= MAX_SIZE_WORK, refused before
+    any analysis, with a step that fits."""
+    layers = MAX_SIZE_WORK // 100 + 1  # 100 sizes would be just over the budget
+    spec = tmp_path / "long.yaml"
+    spec.write_text("cnncalc: 1\ninput: [1, 8, 8]\nlayers:\n  - {op: relu, repeat: %d}\n"
+                    % layers)
+    with hang_guard():
+        result = runner.invoke(app, ["sizes", str(spec), "--range", "1:100"])
+    assert result.exit_code == 2, result.output
+    assert f"100 sizes x {layers:,} layers is {100 * layers:,} layer analyses" in result.stderr
+    hint = result.stderr.split("--range ")[-1].strip()
+    assert size_count(parse_range(hint)) * layers <= MAX_SIZE_WORK
+    ok = runner.invoke(app, ["sizes", str(spec), "--range", hint, "-f", "json"])
+    assert ok.exit_code == 0, ok.output
+
+
+def test_sizes_range_at_the_limit_runs() -> None:
+    assert len(parse_range(f"1:{MAX_SIZES}")) == MAX_SIZES
+    assert len(parse_range(f"1:{10**18}:{10**18 // (MAX_SIZES - 1)}")) <= MAX_SIZES

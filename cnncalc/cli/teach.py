@@ -7,7 +7,8 @@ None of them imports torch.  ``--format json`` output:
   steps: [{label, formula, result, symbolic, kind, text}]}]}``;
 * ``calc``: the same plus the one layer's ``op``, ``totals`` and ``receptive_field``;
 * ``solve pad``: :meth:`cnncalc.solve.PadSolution.to_dict`; ``solve stride|kernel``:
-  ``{candidates: [{value, dropped}]}``;
+  :meth:`cnncalc.solve.Candidates.to_dict` (``{candidates: [{value, dropped}], first,
+  last, count, unbounded, complete, reason}``); exit 1 when nothing solves it;
 * ``sizes``: ``{name, sizes: [{size, input_shape, output_shape, ok, problems}]}``.
 """
 
@@ -16,18 +17,22 @@ from __future__ import annotations
 import difflib
 import json
 import re
+from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import TYPE_CHECKING, Annotated, Any, Optional
 
 import typer
 
-from ..errors import CnncalcError, UsageError
+from ..errors import CnncalcError, Loc, UsageError
 from .base import app
 from .common import (InputOpt, MaxBytesOpt, MaxLayersOpt, NoColorOpt, Settings, SpecArg,
                      TracebackOpt, console, input_shape, load_spec, print_warnings, write,
                      write_output)
 from .common import TableJson, TableMarkdownJson, example_epilog
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..solve import Candidates
 
 
 TeachFormat = TableMarkdownJson  # explain / calc: rich text, markdown notes, or JSON steps
@@ -44,7 +49,7 @@ TextFormatOpt = Annotated[TextFormat, typer.Option(
 # ---------------------------------------------------------------------- explain
 @app.command(epilog=example_epilog("cnncalc explain lenet5 --layer C3",
                                    "cnncalc explain resnet50 --layer conv1",
-                                   "cnncalc explain lenet5 --format markdown > notes.md"))
+                                   "cnncalc explain lenet5 --layer C1 --format markdown"))
 def explain(
     spec: SpecArg,
     layer: Annotated[Optional[str], typer.Option(
@@ -86,6 +91,106 @@ def _emit(layers: list[Any], header: dict[str, Any], format: TeachFormat, settin
 
 
 # ------------------------------------------------------------------------ calc
+@dataclass(frozen=True)
+class OptionLoc(Loc):
+    """Where a ``calc`` error was typed: an option and its value, not a line of the
+    one-layer spec calc builds (which the user never sees)."""
+
+    option: str = ""
+
+    def __str__(self) -> str:
+        return f"calc {self.option}"
+
+
+@dataclass(frozen=True)
+class OpArg:
+    """One ``--name value`` of calc as typed (``flag``, ``text``) and read (``value``)."""
+
+    flag: str
+    name: str
+    text: str
+    value: Any
+
+    @property
+    def typed(self) -> str:
+        """``--k 0``, ``--k '[1, 2'``, or the bare ``--ceil-mode`` (as a shell would
+        take it back; a long value shortened)."""
+        return typed_option(self.flag, self.text)
+
+
+#: characters of a value shown in a location (a 60,000-character value is not repeated)
+SHOWN_VALUE = 40
+
+
+def typed_option(flag: str, text: str) -> str:
+    """An option and its value as typed, quoted for a shell, long values shortened.
+
+    >>> typed_option("--k", "0"), typed_option("--pad", "a: b"), typed_option("--bn", "")
+    ('--k 0', "--pad 'a: b'", '--bn')
+    """
+    import shlex
+
+    if not text:
+        return flag
+    if len(text) > SHOWN_VALUE:
+        text = f"{text[:24]}...{text[-8:]} ({len(text):,} characters)"
+    return f"{flag} {shlex.quote(text)}"
+
+
+def _yaml_text(text: str) -> str:
+    """A command-line value in spec syntax: ``3x3``/``3,3`` -> ``[3,3]``, ``True`` ->
+    ``true``; one line only."""
+    value = text.strip()
+    if "\n" in value or "\r" in value:
+        raise UsageError(f"the value {text!r} spans several lines; give it on one")
+    if value.lower() in ("true", "false"):
+        return value.lower()
+    if re.fullmatch(r"\d+(x\d+)+", value):
+        value = value.replace("x", ",")
+    if "," in value and not value.startswith("["):
+        value = f"[{value}]"
+    return value
+
+
+def _plain(value: Any) -> Any:
+    """Located YAML containers as plain lists and dicts (to write them out again)."""
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    return value
+
+
+def read_value(text: str, where: str | None = None) -> Any:
+    """A command-line value read as the spec reader reads a value: the same YAML rules
+    and limits (nesting depth, alias expansion, integer digits).  Errors point at
+    ``where`` (an option as typed) when given.
+
+    >>> read_value("3,3"), read_value("[[1,2],[0,1]]"), read_value("same"), read_value("True")
+    ([3, 3], [[1, 2], [0, 1]], 'same', True)
+    """
+    from ..spec.yamlio import load_yaml_text
+
+    value = _yaml_text(text)
+    if not value:
+        return None
+    try:
+        return _plain(load_yaml_text(value, "value"))
+    except CnncalcError as exc:
+        raise _at_option(exc, where) if where else UsageError(
+            f"cannot read the value '{text}': {exc.message}", hints=exc.hints) from None
+
+
+def _at_option(exc: CnncalcError, option: str | None) -> CnncalcError:
+    """``exc`` pointing at ``option`` (or at nothing), its notes free of line numbers
+    of a text the user never saw (a value is one line: ``line 1, column 8`` is
+    ``column 8`` of it)."""
+    exc.loc = OptionLoc("calc", 0, 0, option) if option else None
+    exc.notes = tuple(re.sub(r"line \d+, column (\d+)", r"column \1 of the value", n)
+                      for n in exc.notes)
+    return exc
+
+
 def parse_value(text: str) -> Any:
     """A command-line value as the YAML spec would hold it: ``3`` -> 3, ``3,3`` /
     ``3x3`` / ``[3,3]`` -> [3, 3], ``true``/``false``, ``same``, ``0.2``.
@@ -93,39 +198,34 @@ def parse_value(text: str) -> Any:
     >>> parse_value("3,3"), parse_value("[[1,2],[0,1]]"), parse_value("same"), parse_value("True")
     ([3, 3], [[1, 2], [0, 1]], 'same', True)
     """
-    import yaml
-
-    value = text.strip()
-    if value.lower() in ("true", "false"):
-        return value.lower() == "true"
-    if re.fullmatch(r"\d+(x\d+)+", value):
-        value = value.replace("x", ",")
-    if "," in value and not value.startswith("["):
-        value = f"[{value}]"
-    try:
-        return yaml.safe_load(value)
-    except yaml.YAMLError:
-        raise UsageError(f"cannot read the value '{text}'") from None
+    return read_value(text)
 
 
-def parse_op_args(args: list[str]) -> dict[str, Any]:
+def split_op_args(args: list[str]) -> list[OpArg]:
     """``--name value`` / ``--name=value`` / a bare ``--flag`` (true), names with dashes
-    or underscores, into a dict of spec values."""
-    found: dict[str, Any] = {}
+    or underscores, each read with :func:`read_value` (errors point at the option)."""
+    found: list[OpArg] = []
     i = 0
     while i < len(args):
         token = args[i]
         if not token.startswith("--") or len(token) < 3:
             raise UsageError(f"unexpected argument '{token}'",
                              hints=("write the op's arguments as --name value, e.g. --k 3",))
-        name, eq, value = token[2:].partition("=")
+        name, eq, text = token[2:].partition("=")
+        flag = f"--{name}"
         if not eq:
             has_value = i + 1 < len(args) and not args[i + 1].startswith("--")
-            value = args[i + 1] if has_value else "true"
+            text = args[i + 1] if has_value else ""
             i += has_value
-        found[name.replace("-", "_")] = parse_value(value)
+        value = read_value(text, typed_option(flag, text)) if text or eq else True
+        found.append(OpArg(flag, name.replace("-", "_"), text, value))
         i += 1
     return found
+
+
+def parse_op_args(args: list[str]) -> dict[str, Any]:
+    """:func:`split_op_args` as a dict of spec values (a repeated option: the last)."""
+    return {arg.name: arg.value for arg in split_op_args(args)}
 
 
 def _arg_names(op_cls: Any) -> dict[str, str]:
@@ -137,7 +237,8 @@ def _arg_names(op_cls: Any) -> dict[str, str]:
     return names
 
 
-def _check_args(op: str, given: dict[str, Any]) -> dict[str, Any]:
+def _check_args(op: str, given: list[OpArg]) -> list[tuple[str, OpArg]]:
+    """The spec's argument name of each option; unknown and repeated ones refused."""
     from ..ops import get_op
 
     cls = get_op(op)
@@ -145,32 +246,47 @@ def _check_args(op: str, given: dict[str, Any]) -> dict[str, Any]:
         raise UsageError(f"calc computes one layer on one input; {op} merges several",
                          hints=("write a spec and use `cnncalc explain` for merges",))
     names = _arg_names(cls)
-    out = {}
-    for name, value in given.items():
-        if name not in names:
-            near = difflib.get_close_matches(name, list(names), n=1)
+    out: dict[str, tuple[str, OpArg]] = {}
+    for arg in given:
+        if arg.name not in names:
+            near = difflib.get_close_matches(arg.name, list(names), n=1)
             valid = ", ".join(f"--{n.replace('_', '-')}" for n in names) or "none"
-            raise UsageError(f"{op} has no argument --{name.replace('_', '-')}",
+            raise UsageError(f"{op} has no argument --{arg.name.replace('_', '-')}",
                              hints=((f"did you mean --{near[0].replace('_', '-')}?",) if near
                                     else ()) + (f"{op} takes: {valid}",))
-        out[names[name]] = value
-    return out
+        if arg.name in out:
+            raise UsageError(f"{arg.flag} is given twice ({out[arg.name][1].typed}, then "
+                             f"{arg.typed}); give it once")
+        out[arg.name] = (names[arg.name], arg)
+    return list(out.values())
 
 
-def calc_network(op: str, shape: tuple[int, ...], args: dict[str, Any]) -> Any:
-    """A one-layer spec built through ``cnncalc.loads``: the same validation and
-    errors as a spec file (without its line numbers, which would point nowhere)."""
+def _flow(value: Any) -> str:
+    """One value as YAML on one line (flow style)."""
     import yaml
 
+    text = yaml.safe_dump(value, default_flow_style=True, width=2**31 - 1,
+                          allow_unicode=True).strip()
+    return text.removesuffix("\n...")  # a scalar ends its document with "..."
+
+
+def calc_network(op: str, shape: tuple[int, ...], args: list[OpArg],
+                 input_text: str | None = None) -> Any:
+    """A one-layer spec built through ``cnncalc.loads``: the same validation and errors
+    as a spec file, each pointing at the option it comes from (``calc --k 0``), not at
+    a line of the spec (the one place locations are mapped back)."""
     from .. import loads
 
-    doc = {"cnncalc": 1, "name": f"calc {op}", "input": list(shape),
-           "layers": [{"id": op, "op": op, **_check_args(op, args)}]}
+    lines = ["cnncalc: 1", f"name: {_flow(f'calc {op}')}", f"input: {_flow(list(shape))}",
+             "layers:", f"  - id: {_flow(op)}", f"    op: {_flow(op)}"]
+    where = {3: typed_option("--input", input_text or "")}
+    for spec_name, arg in _check_args(op, args):
+        lines.append(f"    {spec_name}: {_flow(arg.value)}")
+        where[len(lines)] = arg.typed
     try:
-        return loads(yaml.safe_dump(doc, sort_keys=False), name="calc")
+        return loads("\n".join(lines) + "\n", name="calc")
     except CnncalcError as exc:
-        exc.loc = None
-        raise
+        raise _at_option(exc, where.get(exc.loc.line) if exc.loc else None) from None
 
 
 @app.command(
@@ -199,8 +315,11 @@ def calc(
         shape = parse_shape(input)
     except ValueError as exc:
         raise UsageError(f"--input {exc}") from None
-    net = calc_network(op, shape, parse_op_args(list(ctx.args)))
-    report = analyze(net, strict=False)
+    net = calc_network(op, shape, split_op_args(list(ctx.args)), input)
+    try:
+        report = analyze(net, strict=False)
+    except CnncalcError as exc:  # a shape problem of the layer: no one option to blame
+        raise _at_option(exc, None) from None
     print_warnings(report)
     layers = explain_network(net, report=report)
     rf = report.layers[-1].receptive_field
@@ -226,14 +345,37 @@ def _calc_summary(report: Any) -> str:
 
 # ----------------------------------------------------------------------- solve
 solve_app = typer.Typer(help="Solve the window formula: which padding, stride or kernel "
-                             "gives an output size.", no_args_is_help=True)
+                             "gives an output size (exit 1 when none does).",
+                        no_args_is_help=True)
 app.add_typer(solve_app, name="solve")
+
+#: ``solve``'s exit status when no value gives the size: a well-formed question with
+#: no answer, like a failed check (docs/teaching.md)
+EXIT_NO_SOLUTION = 1
+
+
+class SolveOp(str, Enum):
+    """``--op`` of solve: whose padding rules apply."""
+
+    conv = "conv"
+    maxpool = "maxpool"
+    avgpool = "avgpool"
+
 
 SizeOpt = Annotated[int, typer.Option("--input", "-i", metavar="N", help="Input size (one axis).")]
 OutOpt = Annotated[int, typer.Option("--output", "-o", metavar="N", help="Wanted output size.")]
 DilationOpt = Annotated[int, typer.Option("--dilation", "-d", help="Kernel dilation.")]
 PadOpt = Annotated[str, typer.Option(
     "--pad", "-p", help="Padding: p on each side, or BEFORE,AFTER.")]
+SolveOpOpt = Annotated[SolveOp, typer.Option(
+    "--op", case_sensitive=False,
+    help="Whose rules: conv (any padding), maxpool/avgpool (p each side, p <= k // 2).")]
+SOLVE_EPILOG_NOTE = ("Exit 0 when some value gives the size, 1 when none does "
+                     "(the output says why and what is nearest).")
+
+
+def _solve_epilog(*lines: str) -> str:
+    return example_epilog(*lines) + "\n\n" + SOLVE_EPILOG_NOTE
 
 
 def _pad_pair(text: str) -> tuple[int, int]:
@@ -241,71 +383,76 @@ def _pad_pair(text: str) -> tuple[int, int]:
     if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
         return value, value
     if (isinstance(value, list) and len(value) == 2
-            and all(isinstance(v, int) and v >= 0 for v in value)):
+            and all(isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in value)):
         return value[0], value[1]
     raise UsageError(f"--pad {text}: give p (each side) or BEFORE,AFTER, integers >= 0")
 
 
-@solve_app.command("pad", epilog=example_epilog(
+def _finish(text: str, data: dict[str, Any], solved: bool, format: TextFormat) -> None:
+    """Write the answer (text or JSON); exit 1 when nothing solves it."""
+    write(json.dumps(data, indent=2) + "\n" if format is TextFormat.json else text)
+    if not solved:
+        raise typer.Exit(EXIT_NO_SOLUTION)
+
+
+@solve_app.command("pad", epilog=_solve_epilog(
     "cnncalc solve pad --input 224 --k 7 --stride 2 --output 112",
-    "cnncalc solve pad --input 6 --k 4 --output 6"))
+    "cnncalc solve pad --input 6 --k 4 --output 6",
+    "cnncalc solve pad --input 112 --k 3 --stride 2 --output 56 --op maxpool"))
 def solve_pad_cmd(
     input: SizeOpt, k: Annotated[int, typer.Option("--k", help="Kernel size.")],
     output: OutOpt, stride: Annotated[int, typer.Option("--stride", "-s")] = 1,
-    dilation: DilationOpt = 1, format: TextFormatOpt = TextFormat.table,
-    traceback: TracebackOpt = False,
+    dilation: DilationOpt = 1, op: SolveOpOpt = SolveOp.conv,
+    format: TextFormatOpt = TextFormat.table, traceback: TracebackOpt = False,
 ) -> None:
     """Which paddings (total, and the before/after split) give this output size;
     what `same` pads; the nearest size when no padding can."""
     from ..render.explain import solve_pad_text
     from ..solve import solve_pad
 
-    sol = solve_pad(input, k, stride, output, dilation)
-    write(json.dumps(sol.to_dict(), indent=2) + "\n" if format is TextFormat.json
-          else solve_pad_text(sol))
+    sol = solve_pad(input, k, stride, output, dilation, op.value)
+    _finish(solve_pad_text(sol), sol.to_dict(), sol.solved, format)
 
 
-@solve_app.command("stride", epilog=example_epilog(
+@solve_app.command("stride", epilog=_solve_epilog(
     "cnncalc solve stride --input 224 --k 7 --pad 3 --output 112"))
 def solve_stride_cmd(
     input: SizeOpt, k: Annotated[int, typer.Option("--k", help="Kernel size.")],
     output: OutOpt, pad: PadOpt = "0", dilation: DilationOpt = 1,
+    op: SolveOpOpt = SolveOp.conv,
     format: TextFormatOpt = TextFormat.table, traceback: TracebackOpt = False,
 ) -> None:
     """Which strides give this output size."""
     from ..solve import solve_stride
 
-    found = solve_stride(input, k, _pad_pair(pad), output, dilation)
-    _candidates("stride", found, output, f"input {input}, k {k}, pad {pad}", format)
+    found = solve_stride(input, k, _pad_pair(pad), output, dilation, op.value)
+    _candidates(found, output, f"input {input}, k {k}, pad {pad}", format)
 
 
-@solve_app.command("kernel", epilog=example_epilog(
+@solve_app.command("kernel", epilog=_solve_epilog(
     "cnncalc solve kernel --input 32 --output 28"))
 def solve_kernel_cmd(
     input: SizeOpt, output: OutOpt, stride: Annotated[int, typer.Option("--stride", "-s")] = 1,
-    pad: PadOpt = "0", dilation: DilationOpt = 1,
+    pad: PadOpt = "0", dilation: DilationOpt = 1, op: SolveOpOpt = SolveOp.conv,
     format: TextFormatOpt = TextFormat.table, traceback: TracebackOpt = False,
 ) -> None:
     """Which kernel sizes give this output size."""
     from ..solve import solve_kernel
 
-    found = solve_kernel(input, stride, _pad_pair(pad), output, dilation)
-    _candidates("kernel", found, output, f"input {input}, stride {stride}, pad {pad}", format)
+    found = solve_kernel(input, stride, _pad_pair(pad), output, dilation, op.value)
+    _candidates(found, output, f"input {input}, stride {stride}, pad {pad}", format)
 
 
-def _candidates(what: str, found: Any, output: int, given: str, format: TextFormat) -> None:
+def _candidates(found: "Candidates", output: int, given: str, format: TextFormat) -> None:
     from ..render.explain import candidates_text
 
-    if format is TextFormat.json:
-        write(json.dumps({"candidates": [c.to_dict() for c in found]}, indent=2) + "\n")
-    else:
-        write(candidates_text(what, found, output, given))
+    _finish(candidates_text(found, output, given), found.to_dict(), not found.span.empty, format)
 
 
 # ----------------------------------------------------------------------- sizes
 @app.command(epilog=example_epilog("cnncalc sizes vgg16 --range 200:300",
                                    "cnncalc sizes lenet5 --range 28:40 --all",
-                                   "cnncalc sizes net.yaml --range 100:200 --axis 1"))
+                                   "cnncalc sizes vgg16 --range 220:260 --axis 1"))
 def sizes(
     spec: SpecArg,
     range_: Annotated[str, typer.Option(
@@ -327,7 +474,8 @@ def sizes(
 
     settings = Settings(max_layers=max_layers, max_bytes=max_bytes, no_color=no_color)
     net = load_spec(spec, settings)
-    results = input_sizes(net, parse_range(range_), axis, input_shape(input, net.input_shape))
+    results = input_sizes(net, parse_range(range_), axis, input_shape(input, net.input_shape),
+                          what=f"--range {range_}")
     if format is TextFormat.json:
         write(json.dumps({"name": net.name, "sizes": [r.to_dict() for r in results]},
                          indent=2) + "\n")
@@ -346,7 +494,7 @@ class GraphFormat(str, Enum):
 
 
 @app.command(epilog=example_epilog("cnncalc graph lenet5", "cnncalc graph resnet18 --format dot",
-                                   "cnncalc graph resnet50 --format svg -o resnet50.svg"))
+                                   "cnncalc graph resnet50 --format dot -o resnet50.dot"))
 def graph(
     spec: SpecArg,
     format: Annotated[GraphFormat, typer.Option(
