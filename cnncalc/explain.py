@@ -20,10 +20,10 @@ built from their ``formulas`` and figures.
 
 from __future__ import annotations
 
-import difflib
 from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import TYPE_CHECKING, Any, Callable, Sequence
+from .suggest import close_matches
 
 if TYPE_CHECKING:  # pragma: no cover
     from .graph import Network, Node
@@ -450,7 +450,7 @@ def select(net: "Network", layer: str | None) -> list["Node"]:
     if not chosen:
         from .errors import UsageError
 
-        near = difflib.get_close_matches(layer, [n.id for n in net.nodes], n=1, cutoff=0.5)
+        near = close_matches(layer, [n.id for n in net.nodes], n=1, cutoff=0.5)
         raise UsageError(f"--layer {layer}: no such layer in {net.name}",
                          hints=(f"did you mean '{near[0]}'?",) if near else
                          ("`cnncalc shapes SPEC` lists the layer ids",))

@@ -14,7 +14,6 @@ None of them imports torch.  ``--format json`` output:
 
 from __future__ import annotations
 
-import difflib
 import json
 import re
 from dataclasses import dataclass
@@ -25,6 +24,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Optional
 import typer
 
 from ..errors import CnncalcError, Loc, UsageError
+from ..suggest import close_matches
 from .base import app
 from .common import (InputOpt, MaxBytesOpt, MaxLayersOpt, NoColorOpt, Settings, SpecArg,
                      TracebackOpt, console, input_shape, load_spec, print_warnings, write,
@@ -249,7 +249,7 @@ def _check_args(op: str, given: list[OpArg]) -> list[tuple[str, OpArg]]:
     out: dict[str, tuple[str, OpArg]] = {}
     for arg in given:
         if arg.name not in names:
-            near = difflib.get_close_matches(arg.name, list(names), n=1)
+            near = close_matches(arg.name, list(names), n=1)
             valid = ", ".join(f"--{n.replace('_', '-')}" for n in names) or "none"
             raise UsageError(f"{op} has no argument --{arg.name.replace('_', '-')}",
                              hints=((f"did you mean --{near[0].replace('_', '-')}?",) if near
