@@ -849,12 +849,17 @@ def test_figures_too_large_for_a_float_are_exact(tmp_path: Path) -> None:
 
 
 def test_budgets_compare_exact_integers(tmp_path: Path) -> None:
-    params = BIG * BIG + BIG
-    path = str(write(tmp_path, "big.yaml", _big_spec()))
+    """A 30-digit budget (the most a figure may have) against a 30-digit figure: exact."""
+    width = 10**14 + 3
+    path = str(write(tmp_path, "big.yaml", f"cnncalc: 1\ninput: [{width}]\nlayers:\n"
+                                          f"  - {{id: f, op: linear, out: {width}}}\n"))
+    params = width * width + width  # 29 digits: past a float's 53-bit mantissa
     assert float(params) == float(params - 1)  # a float comparison could not tell
     assert run("check", path, "--max-params", str(params)).exit_code == 0
     over = run("check", path, "--max-params", str(params - 1))
-    assert over.exit_code == 1 and f"params: {params:,} (1.00e58) is over the budget" in over.stdout
+    assert over.exit_code == 1 and f"params: {params:,} (1.00e28) is over the budget" in over.stdout
+    past = run("check", path, "--max-params", "1" + "0" * 30)
+    assert past.exit_code == 2 and "30" in past.output
 
 
 def test_huge_non_integer_receptive_field_expectation(tmp_path: Path) -> None:

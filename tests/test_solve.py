@@ -193,19 +193,31 @@ def test_huge_inputs_cost_o1(n: int) -> None:
         assert sol.totals == (n - 8, n - 8) and sol.paddings[0].unusual
 
 
+BIGGEST = "9" * 30  # the largest integer an option (like a spec) may hold
+
+
 @pytest.mark.parametrize("args", [
     ["solve", "stride", "--input", str(10**18), "--k", "3", "--output", "2"],
     ["solve", "kernel", "--input", str(10**15), "--output", "2"],
-    ["solve", "kernel", "--input", str(10**30), "--output", "7", "--stride", "3"],
-    ["solve", "pad", "--input", str(HUGE[2]), "--k", "3", "--output", "2"],
-    ["solve", "pad", "--input", "10", "--k", "3", "--stride", str(10**30), "--output", "2"],
-    ["solve", "stride", "--input", str(HUGE[2]), "--k", "5", "--output", "1", "-f", "json"],
+    ["solve", "kernel", "--input", BIGGEST, "--output", "7", "--stride", "3"],
+    ["solve", "pad", "--input", BIGGEST, "--k", "3", "--output", "2"],
+    ["solve", "pad", "--input", "10", "--k", "3", "--stride", BIGGEST, "--output", "2"],
+    ["solve", "stride", "--input", BIGGEST, "--k", "5", "--output", "1", "-f", "json"],
 ], ids=lambda a: " ".join(x[:8] for x in a[:4]))
 def test_cli_huge_inputs_do_not_hang(args: list[str]) -> None:
     with hang_guard():
         result = runner.invoke(app, args)
     assert result.exit_code in (0, 1), result.output
     assert len(result.stdout.splitlines()) <= MAX_LISTED + 12
+
+
+@pytest.mark.parametrize("option", ["--input", "--stride", "--k"])
+def test_cli_integers_past_the_option_limit_are_refused(option: str) -> None:
+    """The library solves any size (above); the CLI holds options to 30 digits, as specs."""
+    args = {"--input": "10", "--k": "3", "--stride": "1", "--output": "2"}
+    args[option] = "9" * 77
+    result = runner.invoke(app, ["solve", "pad", *[x for kv in args.items() for x in kv]])
+    assert result.exit_code == 2 and "over the limit of 30" in result.output
 
 
 def test_parse_range() -> None:

@@ -33,7 +33,7 @@ def test_verify_of_an_input_too_big_for_memory_runs_on_meta(tmp_path) -> None:
     big.write_text("cnncalc: 1\ninput: [64, 20000, 20000]\nlayers:\n  - {id: p, op: maxpool, k: 2}\n")
     result = CliRunner().invoke(app, ["summary", str(big), "--verify"])
     assert result.exit_code == 0, result.output
-    assert "verified: all 1 layers agree" in result.stderr
+    assert "verified: the 1 layer agrees" in result.stderr
 
 
 def test_verify_of_sizes_torch_cannot_index_is_exit_2(tmp_path) -> None:
