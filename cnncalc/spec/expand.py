@@ -499,6 +499,11 @@ class Expander:
         ``$name`` can refer to and a call can give, an ``output:`` that is one of its
         layers, and defaults that name ops and their arguments."""
         braw = self.raw_blocks[name]
+        if not isinstance(name, str) or not _ID.fullmatch(name) or len(name) > MAX_ID_CHARS:
+            raise SpecError(f"block name {shown(repr(name), quote='')} is not a name (`op:` "
+                            "calls a block by it): letters, digits and _, not starting with a "
+                            f"digit, at most {MAX_ID_CHARS} characters",
+                            loc=self.raw_blocks.key_loc.get(name))
         if name in REGISTRY:
             raise SpecError(f"block {shown(name)} has the name of an op: `op: {name}` could not "
                             "tell them apart; rename the block",
