@@ -466,7 +466,7 @@ def test_output_file_for_text_and_unwritable_output(tmp_path: Path) -> None:
     made = run("check", good, "--format", "json", "-o", str(tmp_path / "new" / "sub" / "x.json"))
     assert made.exit_code == 0 and json.loads((tmp_path / "new" / "sub" / "x.json").read_text())
     bad = run("check", good, "--format", "json", "-o", str(tmp_path / "a.yaml" / "x.json"))
-    assert bad.exit_code == 2 and "cannot write" in bad.stderr
+    assert bad.exit_code == 2 and "cannot create the folder: File exists" in bad.stderr
 
 
 def test_docs_workflow_and_pre_commit_examples_are_valid_yaml() -> None:

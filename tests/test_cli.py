@@ -840,7 +840,7 @@ def test_output_folders_are_created_and_folders_refused(tmp_path: Path) -> None:
     blocker = tmp_path / "file"
     blocker.write_text("")
     result = run("graph", "lenet5", "-o", str(blocker / "x.mmd"))
-    assert result.exit_code == 3 and "cannot create the folder" in result.stderr
+    assert result.exit_code == 2 and "cannot create the folder" in result.stderr
 
 
 def test_plot_outputs(tmp_path: Path) -> None:

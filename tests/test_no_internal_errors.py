@@ -206,3 +206,43 @@ def test_profile_options_get_a_verdict(args: list[str]) -> None:
                                   "instancenorm_1x1"])
 def test_verify_gives_a_verdict(torch_corpus: Path, name: str) -> None:
     _assert_verdict(["summary", str(torch_corpus / f"{name}.yaml"), "--verify"])
+
+
+# ------------------------------------------------------------------ output files
+def _output_commands(target: str) -> list[list[str]]:
+    commands = [["schema", "-o", target], ["graph", "lenet5", "-o", target],
+                ["check", "lenet5", "-f", "junit", "-o", target]]
+    try:
+        import torch  # noqa: F401
+    except ImportError:
+        return commands
+    return commands + [["export", "lenet5", "--torchscript", target],
+                       ["export", "lenet5", "--onnx", target]]
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="no /dev/full")
+def test_every_output_file_on_a_full_disk_is_exit_3() -> None:
+    """Every command that writes a file the user named treats a full disk alike: exit 3
+    and the path, never a crash (torch's own writers abort the process in C++)."""
+    for args in _output_commands("/dev/full"):
+        proc = subprocess.run([sys.executable, "-m", "cnncalc", *args], capture_output=True,
+                              text=True, timeout=600)
+        assert proc.returncode == 3, (args, proc.returncode, proc.stderr[-400:])
+        assert "/dev/full: cannot write: No space left on device" in proc.stderr, args
+
+
+def test_an_output_path_through_a_file_is_exit_2(tmp_path: Path) -> None:
+    """A folder to create that is a file already: the path is wrong (exit 2)."""
+    (tmp_path / "plain").write_text("x")
+    for args in _output_commands(str(tmp_path / "plain" / "out.x")):
+        result = runner.invoke(app, args)
+        assert result.exit_code == 2, (args, result.output[-400:])
+        assert "cannot create the folder" in result.stderr, args
+
+
+def test_export_makes_the_folder_like_every_output(tmp_path: Path) -> None:
+    pytest.importorskip("torch")
+    target = tmp_path / "new" / "deeper" / "lenet5.pt"
+    result = runner.invoke(app, ["export", "lenet5", "--torchscript", str(target)])
+    assert result.exit_code == 0, result.output
+    assert target.stat().st_size > 0 and list(target.parent.iterdir()) == [target]

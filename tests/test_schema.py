@@ -160,4 +160,4 @@ def test_output_has_its_own_help_and_creates_its_folder(tmp_path: Path,
     assert "wrote .vscode/cnncalc.schema.json" in done.stderr
     (tmp_path / "file").write_text("")
     blocked = runner.invoke(app, ["schema", "--output", "file/s.json"])  # a file in the way
-    assert blocked.exit_code == 2 and "cannot write" in blocked.stderr
+    assert blocked.exit_code == 2 and "cannot create the folder: File exists" in blocked.stderr

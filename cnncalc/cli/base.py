@@ -20,9 +20,6 @@ from ..render.safe import safe_text
 EXIT_INTERNAL = 70
 EXIT_BROKEN_PIPE = 141
 EXIT_INTERRUPTED = 130
-#: errors of a path the user gave that say the path itself is wrong (exit 2, not 3)
-USAGE_ERRNOS = frozenset({errno.ENOENT, errno.ENOTDIR, errno.EISDIR, errno.ENAMETOOLONG,
-                          errno.EINVAL, errno.ELOOP})
 #: ``ctx.meta`` key of the command's own arguments (for :func:`on_user_path`)
 ARGS_KEY = "cnncalc.args"
 #: the environment cannot do it (no torch; stdout or an output file cannot be written)
@@ -77,6 +74,8 @@ class CnncalcGroup(TyperGroup):
             if not on_user_path(exc, ctx.meta.get(ARGS_KEY, [])):
                 _internal(ctx, exc)
             _report(ctx, exc, f"error: {safe_text(str(exc.filename))}: {exc.strerror or exc}")
+            from ..outputs import USAGE_ERRNOS
+
             raise typer.Exit(2 if exc.errno in USAGE_ERRNOS else EXIT_ENVIRONMENT) from None
         except Exception as exc:  # noqa: BLE001 - the last line of defence
             if _is_click_exception(exc):  # typer's usage errors quote what was typed

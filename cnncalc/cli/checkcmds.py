@@ -15,7 +15,7 @@ from ..errors import EnvironmentUnavailable, UsageError
 from .base import app
 from .common import (BatchOpt, DType, DTypeOpt, ExactOpt, InputOpt, MaxBytesOpt, MaxLayersOpt,
                      NoColorOpt, Settings, StrictOpt, TracebackOpt, analyse_network, console,
-                     load_spec, message, write)
+                     load_spec, message, write, write_output)
 from .common import TableMarkdownJson, example_epilog
 
 
@@ -52,14 +52,8 @@ def _write_out(text: str, output: Path | None) -> None:
     """``text`` to stdout, or to the file the user named (its folder created if missing)."""
     if output is None:
         write(text)
-        return
-    try:
-        output.parent.mkdir(parents=True, exist_ok=True)
-        output.write_text(text, encoding="utf-8")
-    except OSError as exc:
-        why = exc.strerror or str(exc)
-        where = f" ({exc.filename})" if exc.filename and str(exc.filename) != str(output) else ""
-        raise UsageError(f"--output {output}: cannot write: {why}{where}") from None
+    else:
+        write_output(output, text)
 
 
 # ----------------------------------------------------------------------- check

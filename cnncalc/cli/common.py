@@ -24,7 +24,8 @@ from typing import TYPE_CHECKING, Annotated, Callable, Optional
 
 import typer
 
-from ..errors import EnvironmentUnavailable, UsageError
+from ..errors import CnncalcError, EnvironmentUnavailable, UsageError
+from ..outputs import path_error, prepare_output, write_output  # noqa: F401 - re-exported
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..graph import Network
@@ -328,33 +329,9 @@ def write(text: str) -> None:
     sys.stdout.flush()
 
 
-def write_output(path: Path, data: str | bytes) -> None:
-    """Write an ``--output`` file: its folder is created when missing; a path that
-    names a folder is a usage error (exit 2); a file that cannot be written (no
-    permission, disk full) is the environment's (exit 3), with the path and the reason."""
-    prepare_output(path)
-    try:
-        if isinstance(data, bytes):
-            path.write_bytes(data)
-        else:
-            path.write_text(data, encoding="utf-8")
-    except OSError as exc:
-        raise output_failed(path, exc) from None
-
-
-def prepare_output(path: Path) -> None:
-    """Check an output path before anything is computed for it, creating its folder."""
-    if path.is_dir():
-        raise UsageError(f"--output {path} is a folder; give a file name")
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise output_failed(path.parent, exc, "cannot create the folder") from None
-
-
-def output_failed(path: Path, exc: OSError, what: str = "cannot write") -> EnvironmentUnavailable:
-    """The error for an output file the environment would not let us write."""
-    return EnvironmentUnavailable(f"{path}: {what}: {exc.strerror or exc}")
+def output_failed(path: Path, exc: OSError, what: str = "cannot write") -> CnncalcError:
+    """The error for an output path that could not be used (:func:`cnncalc.outputs.path_error`)."""
+    return path_error(path, exc, what)
 
 
 def console(settings: Settings | None = None,

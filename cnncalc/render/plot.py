@@ -80,7 +80,7 @@ def check_plot_path(path: Path) -> None:
 def plot_report(report: "Report", what: str, path: Path) -> None:
     """Draw ``what`` for ``report`` into ``path`` (the format from its suffix; its folder
     is created when missing)."""
-    from ..cli.common import output_failed, prepare_output
+    from ..outputs import path_error, prepare_output
 
     check_plot_path(path)
     plt = require_matplotlib()
@@ -89,7 +89,7 @@ def plot_report(report: "Report", what: str, path: Path) -> None:
     try:
         fig.savefig(path, dpi=120, format=path.suffix.lower()[1:])
     except OSError as exc:
-        raise output_failed(path, exc) from None
+        raise path_error(path, exc) from None
     finally:
         plt.close(fig)
 

@@ -14,13 +14,18 @@ from __future__ import annotations
 
 import importlib.util
 import logging
+import shutil
+import tempfile
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Sequence
 
 from ..analysis import analyze
-from ..errors import EnvironmentUnavailable, UsageError
+from ..errors import CnncalcError, EnvironmentUnavailable, UsageError
 from ..graph import Network
+from ..outputs import path_error, prepare_output
 from . import require_torch
 from .budget import MemoryBudget, check_fits
 from .failures import first_line, torch_errors, translate
@@ -46,18 +51,15 @@ def _traced_inputs(network: Network, input_shape: Sequence[int] | None,  # type:
 
 def _writable(path: str | Path) -> Path:
     """``path``, once it is known that a file can be written there (before the build:
-    a typo'd folder must not cost a trace); UsageError (exit 2) otherwise."""
+    a typo'd folder must not cost a trace); its folder is made as for every --output."""
     out = Path(path)
-    if out.parent and not out.parent.exists():
-        raise UsageError(f"{out}: the folder {out.parent} does not exist")
-    if out.is_dir():
-        raise UsageError(f"{out} is a folder: give a file name, e.g. {out / 'model.onnx'}")
+    prepare_output(out)
     existed = out.exists()
     try:
         with open(out, "ab"):
             pass
     except OSError as exc:
-        raise UsageError(f"{out}: cannot write the file: {exc.strerror or exc}") from None
+        raise path_error(out, exc) from None
     if not existed:
         out.unlink(missing_ok=True)
     return out
@@ -72,8 +74,27 @@ def export_torchscript(network: Network, path: str | Path,
     with torch_errors(), torch.no_grad(), warnings.catch_warnings():
         warnings.simplefilter("ignore")  # torch.jit's deprecation notices
         traced = torch.jit.trace(model, x)
-        traced.save(str(out))
+        with _staged(out) as staged:
+            traced.save(str(staged))
     return out
+
+
+@contextmanager
+def _staged(out: Path) -> Iterator[Path]:
+    """A path of the same name in a fresh temporary folder for torch to write to; on
+    success every file written there (the model and any side file of external data) is
+    copied beside ``out``.  torch's writers abort the whole process in C++ when the
+    disk fills up (``/dev/full``); a copy of ours fails with an OSError, which becomes
+    the one clear output error (disk full: exit 3)."""
+    with tempfile.TemporaryDirectory(prefix="cnncalc-export-") as folder:
+        staged = Path(folder) / out.name
+        yield staged
+        for made in sorted(Path(folder).iterdir()):
+            target = out if made.name == out.name else out.parent / made.name
+            try:
+                shutil.copyfile(made, target)
+            except OSError as exc:
+                raise path_error(target, exc) from None
 
 
 def onnx_exporter() -> str:
@@ -107,12 +128,17 @@ def export_onnx(network: Network, path: str | Path, input_shape: Sequence[int] |
                 # forces the weights into a side file
                 small = sum(p.numel() * p.element_size() for p in model.parameters()) < 2**30
                 logging.getLogger("torch.onnx").setLevel(logging.ERROR)
-                torch.onnx.export(model, (x,), str(out), dynamo=True, external_data=not small,
-                                  dynamic_shapes=({0: batch},), **kwargs)
+                with _staged(out) as staged:
+                    torch.onnx.export(model, (x,), str(staged), dynamo=True,
+                                      external_data=not small, dynamic_shapes=({0: batch},),
+                                      **kwargs)
             else:
-                torch.onnx.export(model, (x,), str(out), dynamo=False,
-                                  dynamic_axes={"input": {0: "batch"}, "output": {0: "batch"}},
-                                  **kwargs)
+                with _staged(out) as staged:
+                    torch.onnx.export(model, (x,), str(staged), dynamo=False,
+                                      dynamic_axes={"input": {0: "batch"},
+                                                    "output": {0: "batch"}}, **kwargs)
+    except CnncalcError:  # the output file's own error (see _staged)
+        raise
     except Exception as exc:  # torch.onnx raises many types; say which exporter failed
         mapped = translate(exc)
         if mapped is not None:  # out of memory, too large: not the exporter's fault
