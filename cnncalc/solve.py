@@ -19,6 +19,7 @@ the size of the numbers.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -426,11 +427,15 @@ def parse_range(text: str) -> range:
     >>> parse_range("200:204"), parse_range("8:16:4")
     (range(200, 205), range(8, 17, 4))
     """
-    try:
-        parts = [int(p) for p in text.split(":")]
-    except ValueError:
+    from .render.units import describe_char
+
+    foreign = next((ch for ch in text if ch.isdigit() and not "0" <= ch <= "9"), None)
+    if foreign is not None:
+        raise UsageError(f"--range {text}: {describe_char(foreign)} is not an ASCII digit 0-9")
+    if not re.fullmatch(r"[0-9]{1,30}(:[0-9]{1,30}){0,2}", text):
         raise UsageError(f"--range {text}: write it as START:STOP or START:STOP:STEP "
-                         "(integers, both ends included)") from None
+                         "(integers of at most 30 digits, both ends included)")
+    parts = [int(p) for p in text.split(":")]
     if len(parts) == 1:
         parts = parts * 2
     if len(parts) not in (2, 3) or parts[0] < 1 or parts[1] < parts[0] or (

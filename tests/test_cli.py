@@ -941,11 +941,8 @@ def test_help_and_version_on_a_closed_or_full_stdout(args: tuple[str, ...]) -> N
 
 
 @pytest.mark.parametrize("args", [
-    pytest.param(("sizes", "lenet5", "--range", "٢٨:٤٠"), marks=pytest.mark.xfail(
-        strict=True, reason="issue 11: solve.parse_range reads sizes with int(); "
-                            "cli.common.parse_int is the strict one")),
-    pytest.param(("check", "specs", "--max-params", "٣M"), marks=pytest.mark.xfail(
-        strict=True, reason="issue 11: check's budget parser accepts Unicode digits")),
+    ("sizes", "lenet5", "--range", "٢٨:٤٠"),
+    ("check", "specs", "--max-params", "٣M"),
     ("summary", "lenet5", "--input", "٣٢"),
     ("calc", "conv", "--input", "1x٣٢x32", "--out", "6", "--k", "5"),
 ])
