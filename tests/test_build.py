@@ -363,12 +363,15 @@ def test_export_onnx_without_onnx_says_what_to_install(monkeypatch, tmp_path) ->
     assert info.value.exit_code == 3 and "pip install onnx" in info.value.format()
 
 
-def test_export_to_a_missing_folder_is_a_usage_error(tmp_path) -> None:
+def test_export_makes_a_missing_folder_and_refuses_a_file_as_one(tmp_path) -> None:
     from cnncalc.errors import UsageError
     from cnncalc.torch.export import export_torchscript
 
-    with pytest.raises(UsageError):
-        export_torchscript(cnncalc.load("lenet5"), tmp_path / "nope" / "x.pt")
+    out = export_torchscript(cnncalc.load("lenet5"), tmp_path / "new" / "x.pt")
+    assert out == tmp_path / "new" / "x.pt" and out.stat().st_size > 0
+    (tmp_path / "file").write_text("")
+    with pytest.raises(UsageError, match="cannot create the folder"):
+        export_torchscript(cnncalc.load("lenet5"), tmp_path / "file" / "x.pt")
 
 
 # ------------------------------------------------------------------ every op, verified
