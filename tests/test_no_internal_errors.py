@@ -246,3 +246,25 @@ def test_export_makes_the_folder_like_every_output(tmp_path: Path) -> None:
     result = runner.invoke(app, ["export", "lenet5", "--torchscript", str(target)])
     assert result.exit_code == 0, result.output
     assert target.stat().st_size > 0 and list(target.parent.iterdir()) == [target]
+
+
+# ------------------------------------------------------------------ hostile strings
+RAW_CONTROLS = ("\x1b", "\x07", "\x00", "\x9b", "\u202e")
+
+
+@pytest.mark.parametrize("args", [
+    ["summary"], ["shapes"], ["params"], ["flops"], ["rf"], ["explain"],
+    ["explain", "-f", "markdown"], ["summary", "-f", "markdown"], ["graph"],
+    ["graph", "--format", "dot"], ["check", "-v"], ["check", "-f", "github"],
+    ["compare", "lenet5"], ["diff", "lenet5"],
+], ids=" ".join)
+def test_text_output_shows_a_specs_control_characters_escaped(tmp_path: Path,
+                                                              args: list[str]) -> None:
+    spec = tmp_path / "ctrl.yaml"
+    spec.write_text('cnncalc: 1\nname: "\\e]0;title\\a\\e[31mRED\\x9b\\u202e"\n'
+                    "input: [3, 8, 8]\nlayers: [{id: a, op: relu}]\n", encoding="utf-8")
+    command, *rest = args
+    result = runner.invoke(app, [command, str(spec), *rest])
+    assert result.exit_code == 0, result.output[-400:]
+    text = result.stdout + result.stderr
+    assert not [c for c in RAW_CONTROLS if c in text], (args, text[:300])

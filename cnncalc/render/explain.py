@@ -8,6 +8,7 @@ import json
 import re
 from typing import TYPE_CHECKING, Any, Iterator, Sequence
 
+from .safe import safe_text
 from .units import shape_str
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -55,7 +56,8 @@ class ExplainGrid:
 
     def __init__(self, layers: Sequence["LayerExplanation"], title: str | None,
                  symbolic: bool = True) -> None:
-        self.layers, self.title, self.symbolic = layers, title, symbolic
+        self.layers, self.symbolic = layers, symbolic
+        self.title = safe_text(title) if title else title  # a spec's name: control chars shown
 
     def lines(self, width: int) -> Iterator[list[Span_]]:
         """Every output line as styled pieces."""
@@ -206,7 +208,7 @@ def wrap_pieces(pieces: list[Span_], width: int) -> list[list[Span_]]:
 
 def explain_markdown(layers: Sequence["LayerExplanation"], title: str | None = None) -> str:
     """A section per layer with one bullet per step, the working in code spans."""
-    lines = [f"# {title}", ""] if title else []
+    lines = [f"# {safe_text(title)}", ""] if title else []
     for layer in layers:
         lines += [f"## {layer.id} ({layer.op}): {_shapes(layer)}", ""]
         for step in layer.steps:
