@@ -2,7 +2,7 @@
 
 Layers are matched by id: a layer is *added*, *removed*, *changed* (its op, wiring,
 shape or a figure differs) or the *same*.  Totals are compared with their deltas and
-percentages.  Plain data only; ``cnncalc.render.check`` formats it.
+percentages.  Plain data only; ``cnncalc.render.diff`` formats it.
 
 >>> import cnncalc
 >>> a = cnncalc.analyze(cnncalc.load("lenet5"))
