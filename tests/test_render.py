@@ -180,20 +180,6 @@ def test_human_bytes() -> None:
     assert units.human_bytes(3 * 2**30, exact=True) == "3,221,225,472 B"
 
 
-@pytest.mark.parametrize(("textual", "shape"), [
-    ("3x224x224", (3, 224, 224)), ("3X224X224", (3, 224, 224)), ("[3, 32, 32]", (3, 32, 32)),
-    ("3,32,32", (3, 32, 32)), ("224", (224,)), ("3×8×8", (3, 8, 8)),
-])
-def test_parse_shape(textual: str, shape: tuple[int, ...]) -> None:
-    assert units.parse_shape(textual) == shape
-
-
-@pytest.mark.parametrize("bad", ["", "3x", "axb", "3x-1", "1.5x2"])
-def test_parse_shape_rejects(bad: str) -> None:
-    with pytest.raises(ValueError):
-        units.parse_shape(bad)
-
-
 def test_axes_and_ratio() -> None:
     from fractions import Fraction
 

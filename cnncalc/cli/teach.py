@@ -309,7 +309,7 @@ def calc(
     MACs, FLOPs, receptive field and the worked arithmetic."""
     from ..analysis import analyze
     from ..explain import explain_network
-    from ..render.units import parse_shape
+    from .shapes import parse_shape
 
     try:
         shape = parse_shape(input)
