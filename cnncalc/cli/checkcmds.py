@@ -126,7 +126,7 @@ def _tracebacks(run, wanted: bool) -> None:  # type: ignore[no-untyped-def]
     import traceback
 
     from ..check import InternalCheckError
-    from ..render.check import visible
+    from ..render.safe import safe_text as visible
 
     if not (wanted or os.environ.get("CNNCALC_TRACEBACK") == "1"):
         return

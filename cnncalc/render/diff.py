@@ -8,19 +8,20 @@ from __future__ import annotations
 
 import re
 from fractions import Fraction
-from typing import Any, Callable, Sequence
+from typing import Any, Callable
 
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
 from ..diff import LayerChange, ReportDiff
-from .check import _count, _digits, any_int_size, human, human_bytes, num, percent_text, visible
+from .safe import safe_text
+from .units import axes, count, human, human_bytes, shape_str, signed_percent
 from .text import markdown_table, to_json
 
 
 def _delta_pct(t: Any) -> str:
-    return "" if not t.old else percent_text(Fraction(t.delta), t.old, 1)
+    return "" if not t.old else signed_percent(Fraction(t.delta), t.old, 1)
 
 
 def _total_rows(d: ReportDiff, exact: bool) -> list[list[str]]:
@@ -38,15 +39,6 @@ def _arrow(old: str, new: str) -> str:
     return new if old == new else f"{old} -> {new}"
 
 
-def _shape(shape: Sequence[int]) -> str:
-    return "x".join(_digits(d) for d in shape) if shape else "[]"
-
-
-def _axes(values: Sequence[int | Fraction]) -> str:
-    shown = [num(v) for v in values]
-    return shown[0] if len(set(shown)) == 1 else "x".join(shown)
-
-
 def _layer_cells(c: LayerChange, exact: bool) -> list[str]:
     old, new = c.old, c.new
     mark = {"added": "+", "removed": "-", "changed": "~", "same": " "}[c.kind]
@@ -55,9 +47,9 @@ def _layer_cells(c: LayerChange, exact: bool) -> list[str]:
         if old is None or new is None:
             return f(old or new)
         return _arrow(f(old), f(new))
-    return [mark, visible(c.id), pick(lambda r: visible(r.op)),
-            pick(lambda r: _shape(r.output_shape)), pick(lambda r: _count(r.params, exact)),
-            pick(lambda r: _count(r.macs, exact)), _what(c) if c.kind == "changed" else c.kind]
+    return [mark, safe_text(c.id), pick(lambda r: safe_text(r.op)),
+            pick(lambda r: shape_str(r.output_shape)), pick(lambda r: count(r.params, exact)),
+            pick(lambda r: count(r.macs, exact)), _what(c) if c.kind == "changed" else c.kind]
 
 
 _SHOWN = ("op", "output_shape", "params", "macs")
@@ -72,7 +64,7 @@ def _what(c: LayerChange) -> str:
             continue
         if f == "inputs":
             old, new = c.old.inputs, c.new.inputs  # type: ignore[union-attr]
-            parts.append(f"in: {', '.join(map(visible, old))} -> {', '.join(map(visible, new))}")
+            parts.append(f"in: {', '.join(map(safe_text, old))} -> {', '.join(map(safe_text, new))}")
         else:
             parts.append(f)
     return "; ".join(parts)
@@ -80,16 +72,16 @@ def _what(c: LayerChange) -> str:
 
 def _headline(d: ReportDiff) -> str:
     counts = ", ".join(f"{d.count(k)} {k}" for k in ("added", "removed", "changed"))
-    return (f"{visible(d.old_label)} -> {visible(d.new_label)}: layers {counts}, "
-            f"{d.count('same')} unchanged; output {_shape(d.old.output_shape)} -> "
-            f"{_shape(d.new.output_shape)}")
+    return (f"{safe_text(d.old_label)} -> {safe_text(d.new_label)}: layers {counts}, "
+            f"{d.count('same')} unchanged; output {shape_str(d.old.output_shape)} -> "
+            f"{shape_str(d.new.output_shape)}")
 
 
 def _rf_row(d: ReportDiff) -> list[str] | None:
     old, new = d.rf_sizes
     if old == new:
         return None
-    show = (lambda s: _axes(s) if s else "-")
+    show = (lambda s: axes(s) if s else "-")
     return ["receptive field", show(old), show(new), "", ""]
 
 
@@ -128,7 +120,7 @@ def _code(text: str) -> str:
 
 def diff_markdown(d: ReportDiff, exact: bool = False) -> str:
     """``cnncalc diff --format markdown``: a PR comment."""
-    parts = [f"### cnncalc diff: {_code(visible(d.old_label))} -> {_code(visible(d.new_label))}",
+    parts = [f"### cnncalc diff: {_code(safe_text(d.old_label))} -> {_code(safe_text(d.new_label))}",
              "", _headline(d), ""]
     if d.identical:
         return "\n".join(parts + ["No differences.", ""])
@@ -146,5 +138,4 @@ def diff_markdown(d: ReportDiff, exact: bool = False) -> str:
 
 def diff_json(d: ReportDiff) -> str:
     """``cnncalc diff --format json``."""
-    with any_int_size():
-        return to_json(d.to_dict())
+    return to_json(d.to_dict())
