@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from .units import grouped, window_formula
+
 if TYPE_CHECKING:  # pragma: no cover
     from ..solve import Candidates, PadSolution, Span
 
@@ -26,8 +28,6 @@ def solve_pad_text(sol: "PadSolution") -> str:
 
 
 def _pad_rows(sol: "PadSolution") -> list[str]:
-    from ..explain import window_formula
-
     assert sol.totals is not None
     lo, hi = sol.totals
     span = f"P = {lo}" if lo == hi else f"P = {lo}..{hi}"
@@ -45,7 +45,7 @@ def _pad_rows(sol: "PadSolution") -> list[str]:
         lines.append(f"  P = {p.total}: {split:<26} {formula} = {sol.output}{lost}{odd}")
     more = sol.count - len(sol.paddings)
     if more > 0:
-        lines.append(f"  ... and {more:,} more, up to P = {hi}")
+        lines.append(f"  ... and {grouped(more)} more, up to P = {hi}")
     odd_one = next((p for p in sol.paddings if p.unusual), None)
     if odd_one is not None:
         first = odd_one is sol.paddings[0]
@@ -61,8 +61,6 @@ def _pad_rows(sol: "PadSolution") -> list[str]:
 
 
 def _no_padding(sol: "PadSolution") -> list[str]:
-    from ..explain import window_formula
-
     if sol.refused is not None:
         lo, hi = sol.refused
         span = f"P = {lo}" if lo == hi else f"P = {lo}..{hi}"
@@ -100,11 +98,11 @@ def candidates_text(found: "Candidates", wanted: int, given: str) -> str:
         return f"no {what} gives {wanted} ({given}): {found.reason}\n"
     lines = [f"{what}s giving {wanted} ({given}): {_span_text(found.span)}"]
     for c in found.listed:
-        lost = f"  (drops {c.dropped:,} input row{'s' if c.dropped > 1 else ''})" if c.dropped else ""
+        lost = f"  (drops {grouped(c.dropped)} input row{'s' if c.dropped > 1 else ''})" if c.dropped else ""
         lines.append(f"  {what} {c.value}{lost}")
     if found.last is None:
         lines.append(f"  (and every larger {what})")
     elif not found.complete:
-        lines.append(f"  ... and {(found.count or 0) - len(found.listed):,} more, "
+        lines.append(f"  ... and {grouped((found.count or 0) - len(found.listed))} more, "
                      f"up to {what} {found.last}")
     return "\n".join(lines) + "\n"
