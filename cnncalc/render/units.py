@@ -80,19 +80,25 @@ def _round_half_up(q: Fraction) -> int:
     return int(q + Fraction(1, 2))
 
 
+def _significand(a: Fraction, digits: int) -> tuple[int, int]:
+    """``a > 0`` rounded to ``digits`` significant digits, halves up: ``(m, e)`` with
+    ``10**(digits-1) <= m < 10**digits`` and ``a ~ m * 10**(e - digits + 1)``."""
+    exp = decimal_exponent(a.numerator) - decimal_exponent(a.denominator)
+    if Fraction(10) ** exp > a:
+        exp -= 1
+    mantissa = _round_half_up(a / Fraction(10) ** (exp - digits + 1))
+    if mantissa >= 10**digits:  # 9.999 rounded up to 10.00
+        exp += 1
+        mantissa = _round_half_up(a / Fraction(10) ** (exp - digits + 1))
+    return mantissa, exp
+
+
 def sci(x: Real, decimals: int = 2) -> str:
     """``2.35e21``: scientific notation computed exactly (no float overflow)."""
     q = Fraction(x)
     if q == 0:
         return fixed(0, decimals) + "e0"
-    a = abs(q)
-    exp = decimal_exponent(a.numerator) - decimal_exponent(a.denominator)
-    if Fraction(10) ** exp > a:
-        exp -= 1
-    mantissa = _round_half_up(a / Fraction(10) ** exp * 10**decimals)
-    if mantissa >= 10 ** (decimals + 1):  # 9.999 rounded up to 10.00
-        exp += 1
-        mantissa = _round_half_up(a / Fraction(10) ** exp * 10**decimals)
+    mantissa, exp = _significand(abs(q), decimals + 1)
     whole, frac = divmod(mantissa, 10**decimals)
     body = f"{whole}.{str(frac).rjust(decimals, '0')}" if decimals else str(whole)
     return ("-" if q < 0 else "") + f"{body}e{exp}"
@@ -185,14 +191,7 @@ def _decimal_text(x: Fraction) -> str:
 
 def _six_digits(x: Fraction) -> str:
     """``x`` rounded to six significant digits, as a plain decimal (``0.333333``)."""
-    a = abs(x)
-    exp = decimal_exponent(a.numerator) - decimal_exponent(a.denominator)
-    if Fraction(10) ** exp > a:
-        exp -= 1
-    mantissa = _round_half_up(a / Fraction(10) ** (exp - 5))
-    if mantissa >= 10**6:  # 9.999995 rounded up to 10.0000
-        exp += 1
-        mantissa = _round_half_up(a / Fraction(10) ** (exp - 5))
+    mantissa, exp = _significand(abs(x), 6)
     return _decimal_text(Fraction(-mantissa if x < 0 else mantissa) * Fraction(10) ** (exp - 5))
 
 
