@@ -34,7 +34,7 @@ from ..errors import CnncalcError, Loc
 from ..spec.expect import Target
 from .safe import safe_lines, safe_text
 from .units import (bracketed, grouped, grouped_exact, human, human_bytes, json_number, num,
-                    signed_percent)
+                    plural, signed_percent)
 from .text import to_json
 
 _STATUS_STYLE = {"pass": ("PASS ", "green"), "fail": ("FAIL ", "red bold"),
@@ -130,10 +130,10 @@ def _spec_line(r: SpecResult) -> Text:
     if r.status == "fail":
         line.append(f": {len(r.failures)} of {n} expectations failed")
     elif r.status == "pass":
-        line.append(f": {n} expectation{'s' * (n != 1)} met" if n else
+        line.append(f": {plural(n, 'expectation')} met" if n else
                     ": analysed; no expectations or budgets to check", style=None if n else "dim")
     if r.warnings:
-        line.append(f" ({len(r.warnings)} warning{'s' * (len(r.warnings) != 1)})", style="yellow")
+        line.append(f" ({plural(len(r.warnings), 'warning')})", style="yellow")
     return line
 
 
@@ -165,8 +165,8 @@ def summary_line(run: CheckRun) -> str:
     parts = [f"{run.count('pass')} passed", f"{run.count('fail')} failed",
              f"{run.count('error')} invalid"]
     k = len(run.skipped)
-    skipped = f", {k} file{'s' * (k != 1)} skipped (not specs)" if k else ""
-    return f"{n} spec{'s' * (n != 1)}: {', '.join(parts)}{skipped} in {run.seconds:.2f} s"
+    skipped = f", {plural(k, 'file')} skipped (not specs)" if k else ""
+    return f"{plural(n, 'spec')}: {', '.join(parts)}{skipped} in {run.seconds:.2f} s"
 
 
 def render_text(run: CheckRun, console: Console, verbose: bool = False) -> None:

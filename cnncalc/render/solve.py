@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from .units import grouped, window_formula
+from .units import grouped, plural, window_formula
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..solve import Candidates, PadSolution, Span
@@ -40,7 +40,7 @@ def _pad_rows(sol: "PadSolution") -> list[str]:
         split = (f"pad {p.before} each side" if p.before == p.after
                  else f"[{p.before}, {p.after}] before/after")
         formula = window_formula(sol.n, sol.k, sol.dilation, sol.stride, p.before, p.after)
-        lost = f"  (drops {p.dropped} input row{'s' if p.dropped > 1 else ''})" if p.dropped else ""
+        lost = f"  (drops {plural(p.dropped, 'input row')})" if p.dropped else ""
         odd = "  (unusual)" if p.unusual else ""
         lines.append(f"  P = {p.total}: {split:<26} {formula} = {sol.output}{lost}{odd}")
     more = sol.count - len(sol.paddings)
@@ -98,7 +98,7 @@ def candidates_text(found: "Candidates", wanted: int, given: str) -> str:
         return f"no {what} gives {wanted} ({given}): {found.reason}\n"
     lines = [f"{what}s giving {wanted} ({given}): {_span_text(found.span)}"]
     for c in found.listed:
-        lost = f"  (drops {grouped(c.dropped)} input row{'s' if c.dropped > 1 else ''})" if c.dropped else ""
+        lost = f"  (drops {plural(c.dropped, 'input row')})" if c.dropped else ""
         lines.append(f"  {what} {c.value}{lost}")
     if found.last is None:
         lines.append(f"  (and every larger {what})")
