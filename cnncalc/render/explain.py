@@ -1,5 +1,6 @@
 """Rendering worked arithmetic (``cnncalc explain`` / ``cnncalc calc``): rich for
 people, markdown for notes, JSON for programs.  Input: :class:`cnncalc.explain.LayerExplanation` s.
+The spec's strings (its name in the title, layer ids) are shown escaped (:func:`.safe.safe_text`).
 """
 
 from __future__ import annotations
@@ -8,6 +9,7 @@ import json
 import re
 from typing import TYPE_CHECKING, Any, Iterator, Sequence
 
+from .safe import safe_text
 from .units import shape_str
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -59,10 +61,10 @@ class ExplainGrid:
     def lines(self, width: int) -> Iterator[list[Span_]]:
         """Every output line as styled pieces."""
         if self.title:
-            yield from wrap_pieces([(self.title, "bold")], width)
+            yield from wrap_pieces([(safe_text(self.title), "bold")], width)
         for layer in self.layers:
             yield []
-            yield from wrap_pieces([(layer.id, "bold"), (f"  {layer.op}  ", "dim"),
+            yield from wrap_pieces([(safe_text(layer.id), "bold"), (f"  {layer.op}  ", "dim"),
                                     (_shapes(layer), "")], width)
             yield from self._grid(layer.steps, width)
 
@@ -205,9 +207,9 @@ def wrap_pieces(pieces: list[Span_], width: int) -> list[list[Span_]]:
 
 def explain_markdown(layers: Sequence["LayerExplanation"], title: str | None = None) -> str:
     """A section per layer with one bullet per step, the working in code spans."""
-    lines = [f"# {title}", ""] if title else []
+    lines = [f"# {safe_text(title)}", ""] if title else []
     for layer in layers:
-        lines += [f"## {layer.id} ({layer.op}): {_shapes(layer)}", ""]
+        lines += [f"## {safe_text(layer.id)} ({layer.op}): {_shapes(layer)}", ""]
         for step in layer.steps:
             sym = f" — {step.symbolic}" if step.symbolic else ""
             lines.append(f"- **{step.label}**: `{step.text()}`{sym}")
