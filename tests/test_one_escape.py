@@ -61,3 +61,19 @@ def test_no_command_prints_a_bidi_mark_or_control_raw(args: tuple[str, ...], tmp
     result = runner.invoke(app, [args[0], str(spec), *args[1:]])
     assert result.exit_code in (0, 1), result.output
     assert not any(c in result.stdout for c in RAW), (args, result.stdout)
+
+
+def test_check_prints_an_error_as_the_cli_does_bounded() -> None:
+    """check's text and JUnit formats write an invalid spec's error with
+    CnncalcError.format (once a copy that neither cut a long message nor capped notes)."""
+    from cnncalc.errors import MAX_MESSAGE_CHARS, MAX_NOTES, Loc, SpecError
+    from cnncalc.render.check import _error_lines
+
+    e = SpecError("m" * (3 * MAX_MESSAGE_CHARS) + "\x1b", notes=tuple(f"n{i}\n" for i in
+                                                                   range(3 * MAX_NOTES)),
+                  hints=("h\u202e",)).located(Loc("a\x1b.yaml", 2, 3), layer="c\r")
+    lines = _error_lines(e)
+    assert lines == e.format().split("\n")
+    assert lines[0].startswith("a\\x1b.yaml:2:3: error: c\\x0d: ") and "characters cut" in lines[0]
+    assert len(lines) <= 2 + 2 * MAX_NOTES and lines[-1] == "  hint: h\\u202e"
+    assert not any(c in "".join(lines) for c in "\x1b\r\u202e")

@@ -100,12 +100,10 @@ def _where(result: SpecResult, o: Outcome) -> str:
 
 
 def _error_lines(e: CnncalcError) -> list[str]:
-    """:meth:`CnncalcError.format`, each part escaped: a newline in a spec's string cannot
-    start a line of its own."""
-    head = f"{safe_text(e.loc)}: " if e.loc else ""
-    who = f"{safe_text(e.layer)}: " if e.layer else ""
-    return ([f"{head}error: {who}{safe_text(e.message)}"] + [f"  note: {safe_text(n)}" for n in e.notes]
-            + [f"  hint: {safe_text(h)}" for h in e.hints])
+    """:meth:`CnncalcError.format` by line: each part is escaped there (a newline in a
+    spec's string cannot start a line of its own) and bounded (long messages cut, at most
+    ``MAX_NOTES`` notes)."""
+    return e.format().split("\n")
 
 
 def located_warnings(r: SpecResult) -> list[tuple[Loc | None, str]]:
