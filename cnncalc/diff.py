@@ -2,7 +2,7 @@
 
 Layers are matched by id: a layer is *added*, *removed*, *changed* (its op, wiring,
 shape or a figure differs) or the *same*.  Totals are compared with their deltas and
-percentages.  Plain data only; ``cnncalc.render.check`` formats it.
+percentages.  Plain data only; ``cnncalc.render.diff`` formats it.
 
 >>> import cnncalc
 >>> a = cnncalc.analyze(cnncalc.load("lenet5"))
@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any, Literal
 
+from .render.units import json_number
 from .report import LayerReport, Report
 
 Kind = Literal["added", "removed", "changed", "same"]
@@ -141,11 +142,7 @@ def _jsonable(value: Any) -> Any:
     for a float (figures are exact ints of any size: no float conversion can overflow)."""
     if isinstance(value, tuple):
         return [_jsonable(v) for v in value]
-    if isinstance(value, Fraction):
-        if value.denominator == 1:
-            return int(value)
-        return float(value) if abs(value) < 10**300 else round(value)
-    return value
+    return json_number(value) if isinstance(value, Fraction) else value
 
 
 def _compare(old: LayerReport, new: LayerReport) -> LayerChange:

@@ -23,6 +23,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import TYPE_CHECKING, Any, Callable, Sequence
+
+from .render.units import (axis_names, axis_unit, dims, formula_number, grouped, json_number,
+                           operand, result_text, window_formula)
+from .render.units import letters  # noqa: F401 - the ops write their working with it
 from .suggest import close_matches
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -56,56 +60,13 @@ class Step:
         >>> Step("params", "(5x5x1 + 1) x 6", 156).text()
         '(5x5x1 + 1) x 6 = 156'
         """
-        return f"{self.formula} = {fmt(self.result)}" if self.formula else fmt(self.result)
+        shown = result_text(self.result)
+        return f"{self.formula} = {shown}" if self.formula else shown
 
     def to_dict(self) -> dict[str, Any]:
-        result = self.result
-        if isinstance(result, Fraction):
-            result = int(result) if result.denominator == 1 else float(result)
+        result = self.result if isinstance(self.result, str) else json_number(self.result)
         return {"label": self.label, "formula": self.formula, "result": result,
                 "symbolic": self.symbolic, "kind": self.kind, "text": self.text()}
-
-
-# ------------------------------------------------------------------ number text
-def fmt(x: Number | str) -> str:
-    """A result: ``1,516``, ``3/2``, ``0.5``; strings as they are."""
-    if isinstance(x, Fraction):
-        return f"{x.numerator:,}" if x.denominator == 1 else f"{x.numerator}/{x.denominator}"
-    if isinstance(x, bool) or isinstance(x, str):
-        return str(x)
-    if isinstance(x, int):
-        return f"{x:,}"
-    return f"{x:g}"
-
-
-def num(x: Number) -> str:
-    """A number inside a formula: no thousands commas, fractions as ``a/b``."""
-    if isinstance(x, Fraction):
-        return str(x.numerator) if x.denominator == 1 else f"{x.numerator}/{x.denominator}"
-    if isinstance(x, float) and x.is_integer():
-        return str(int(x))
-    return str(x)
-
-
-def dims(values: Sequence[int], sep: str = "x") -> str:
-    """``(5, 5)`` -> ``5x5``; with ``sep=" x "``: ``5 x 5``."""
-    return sep.join(str(v) for v in values)
-
-
-_AXES = {1: ("length",), 2: ("height", "width"), 3: ("depth", "height", "width")}
-_LETTER = {"length": "l", "height": "h", "width": "w", "depth": "d"}
-
-
-def axis_names(rank: int) -> tuple[str, ...]:
-    """Names of the spatial axes: ``height, width`` for 2-D inputs."""
-    return _AXES.get(rank, tuple(f"axis {i}" for i in range(rank)))
-
-
-def letters(base: str, rank: int, sep: str = " x ") -> str:
-    """Per-axis symbols: ``letters("k", 2)`` -> ``k_h x k_w``; 1-D: ``k``."""
-    if rank == 1:
-        return base
-    return sep.join(f"{base}_{_LETTER.get(a, str(i))}" for i, a in enumerate(axis_names(rank)))
 
 
 def per_axis(label: str, items: Sequence[tuple[str, Number | str]], kind: str,
@@ -122,18 +83,6 @@ WINDOW_SYMBOLIC = "floor((n + 2p - d*(k-1) - 1) / s) + 1"
 #: the same with a [before, after] padding, and the -1 of torch's ceil_mode rule
 WINDOW_SYMBOLIC_PAIR = "floor((n + (p_before+p_after) - d*(k-1) - 1) / s) + 1"
 CEIL_LAST = " - 1"
-
-
-def window_formula(n: int | str, k: int, d: int, s: int, before: int | str, after: int | str,
-                   ceil_mode: bool = False, pair: bool = False) -> str:
-    """``floor((14 + 2*0 - 1*(5-1) - 1) / 1) + 1``; an asymmetric pad (or any, with
-    ``pair``) as ``(3+2)``.
-
-    >>> window_formula(6, 4, 1, 1, 2, 1)
-    'floor((6 + (2+1) - 1*(4-1) - 1) / 1) + 1'
-    """
-    pad = f"2*{before}" if before == after and not pair else f"({before}+{after})"
-    return f"{'ceil' if ceil_mode else 'floor'}(({n} + {pad} - {d}*({k}-1) - 1) / {s}) + 1"
 
 
 def window_size(w: "Window", outs: Sequence[int]) -> list[Step]:
@@ -172,13 +121,12 @@ def truncation(w: "Window") -> list[Step]:
     input rows that are never read (truncation) or only trailing padding."""
     items: list[tuple[str, str] | None] = []
     kinds = set()
-    unit_of = {"height": "row", "width": "column"}
     for name, n, s, (b, a), ke in zip(axis_names(len(w.n)), w.n, w.stride, w.pad, w.k_eff):
         rest = (n + b + a - ke) % s
         if rest == 0 or w.ceil_mode:
             items.append(None)
             continue
-        unit = unit_of.get(name, "position")
+        unit = axis_unit(name)
         working = f"({n} + {b}+{a} - {ke}) % {s}"
         dropped = rest - a
         if dropped > 0:
@@ -201,17 +149,6 @@ def truncation(w: "Window") -> list[Step]:
 
 
 # ------------------------------------------------------------ receptive fields
-def operand(x: Number) -> str:
-    """A number as an operand of a formula: fractions and negatives in parentheses, so
-    ``(1/2)/2`` reads as one value divided by 2.
-
-    >>> operand(3), operand(Fraction(5, 2)), operand(-1)
-    ('3', '(5/2)', '(-1)')
-    """
-    text = num(x)
-    return f"({text})" if "/" in text or text.startswith("-") else text
-
-
 @dataclass(frozen=True)
 class RFWorking:
     """How one layer's receptive-field step is written: per axis, the right-hand sides
@@ -332,16 +269,16 @@ def rf_steps(op: "Op", ins: list[tuple[int, ...]], rf_ins: Sequence["ReceptiveFi
     if rf_out is None or any(r is None for r in rf_ins):
         return []
     if len(ins) > 1:
-        sizes = ", ".join(dims([num(v) for v in r.size]) for r in rf_ins if r)
+        sizes = ", ".join(dims([formula_number(v) for v in r.size]) for r in rf_ins if r)
         return [Step("receptive field", f"the widest input: max({sizes})",
-                     dims([num(v) for v in rf_out.size]), "r = max over inputs", "rf")]
+                     dims([formula_number(v) for v in rf_out.size]), "r = max over inputs", "rf")]
     step = op.rf(ins)
     rf_in = rf_ins[0]
     if step is None or rf_in is None:
         return []
     if step.is_identity:
-        return [Step("receptive field", "", f"unchanged (r = {dims([num(v) for v in rf_in.size])}, "
-                                            f"j = {dims([num(v) for v in rf_in.jump])})", "", "rf")]
+        return [Step("receptive field", "", f"unchanged (r = {dims([formula_number(v) for v in rf_in.size])}, "
+                                            f"j = {dims([formula_number(v) for v in rf_in.jump])})", "", "rf")]
     how = rf_working(op, ins, step)
     r_items, j_items, s_items = [], [], []
     for i, (r, j, st) in enumerate(zip(rf_in.size, rf_in.jump, rf_in.start)):
@@ -389,7 +326,7 @@ def flops_step(op: "Op", breakdown: dict[str, int]) -> list[Step]:
     parts = [(k, v) for k, v in breakdown.items() if v]
     if not parts:
         return []
-    text = " + ".join(f"{k} {v:,}" for k, v in parts) if len(parts) > 1 else ""
+    text = " + ".join(f"{k} {grouped(v)}" for k, v in parts) if len(parts) > 1 else ""
     return [Step("FLOPs", text, sum(v for _, v in parts), op.formulas.get("flops", ""), "flops")]
 
 

@@ -11,24 +11,13 @@ from fractions import Fraction
 from typing import Any, Mapping
 
 from .errors import Loc
+from .render.units import json_number, json_real
 
 Number = int | Fraction
 
 
-def plain(x: Number | float) -> int | float:
-    """An int when the value is integral, else a float (for JSON); a value too large for
-    a float is rounded to the nearest int (a float would overflow)."""
-    if isinstance(x, Fraction):
-        if x.denominator == 1:
-            return int(x)
-        return float(x) if abs(x) < 10**300 else round(x)
-    return x
-
-
-def _real(x: Number) -> float | int:
-    """A float for JSON (``15.5``, ``0.0``), or :func:`plain`'s int past a float's range."""
-    value = plain(x)
-    return float(value) if abs(value) < 10**300 else value
+#: the name peers.py imports :func:`json_number` by (one number helper, in render/units)
+plain = json_number
 
 
 @dataclass(frozen=True)
@@ -44,9 +33,9 @@ class ReceptiveField:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "size": [plain(v) for v in self.size],
-            "jump": [plain(v) for v in self.jump],
-            "start": [_real(v) for v in self.start],
+            "size": [json_number(v) for v in self.size],
+            "jump": [json_number(v) for v in self.jump],
+            "start": [json_real(v) for v in self.start],
             "aligned": self.aligned,
         }
 

@@ -864,25 +864,12 @@ def test_budgets_compare_exact_integers(tmp_path: Path) -> None:
 
 def test_huge_non_integer_receptive_field_expectation(tmp_path: Path) -> None:
     from cnncalc.check import Outcome
-    from cnncalc.render.check import describe, num
+    from cnncalc.render.check import describe
     from cnncalc.spec.expect import parse_target
 
     huge = Fraction(10**400 + 1, 2)
-    assert num(huge) == "5.00e399" and num(Fraction(5, 2)) == "2.5" and num(Fraction(1, 3)) == "0.333333"
     o = Outcome("receptive_field", parse_target(3), huge, False)
     assert describe(o) == "receptive_field: expected 3, got 5.00e399 (+1.67e401%)"
-
-
-def test_humanised_numbers_of_any_size() -> None:
-    from cnncalc.render.check import grouped, human, human_bytes, percent_text, sci
-
-    n = 10**5000 + 1  # past Python's 4,300-digit int-to-str limit
-    assert grouped(n).startswith("100,000,") and grouped(n).endswith(",001")
-    assert human(n) == "1.00e5000" and human_bytes(n) == "1.00e5000 B"
-    assert human(2_352_000_000_000_000_000_000) == "2.35e21" and human(25_557_032) == "25.56 M"
-    assert sci(Fraction(-10**400, 3)) == "-3.33e399"
-    assert percent_text(Fraction(10_108_160), 11_689_512, 1) == "+86.5%"
-    assert percent_text(Fraction(-1), 8, 2) == "-12.50%"
 
 
 # ------------------------------------------------------- every --help example runs

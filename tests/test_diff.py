@@ -136,7 +136,7 @@ def test_figures_too_large_for_a_float() -> None:
     """Every count times 10^320 (past a float's range): the renderers stay exact.  (The
     CLI caps --batch at the spec's 30 digits; the library takes any batch.)"""
     from cnncalc.diff import diff_reports
-    from cnncalc.render.check import diff_json, diff_markdown
+    from cnncalc.render.diff import diff_json, diff_markdown
 
     batch = 10**320
     old, new = (cnncalc.analyze(cnncalc.load(n), batch=batch) for n in ("lenet5", "alexnet"))
@@ -194,7 +194,7 @@ def test_labels_are_escaped_and_never_rich_markup(tmp_path: Path) -> None:
 
 
 def test_code_span_holds_backticks() -> None:
-    from cnncalc.render.check import _code
+    from cnncalc.render.diff import _code
 
     assert _code("a") == "`a`" and _code("a`b") == "`` a`b ``" and _code("``") == "``` `` ```"
 
@@ -203,7 +203,7 @@ def test_json_of_figures_past_pythons_int_to_str_limit() -> None:
     import sys
 
     from cnncalc.diff import diff_reports
-    from cnncalc.render.check import diff_json
+    from cnncalc.render.diff import diff_json
 
     batch = "9" * 4299  # MACs then have more than 4,300 digits (the library takes any batch)
     limit = sys.get_int_max_str_digits()

@@ -12,6 +12,7 @@ import io
 import json
 import os
 import re
+from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
@@ -180,20 +181,6 @@ def test_human_bytes() -> None:
     assert units.human_bytes(3 * 2**30, exact=True) == "3,221,225,472 B"
 
 
-@pytest.mark.parametrize(("textual", "shape"), [
-    ("3x224x224", (3, 224, 224)), ("3X224X224", (3, 224, 224)), ("[3, 32, 32]", (3, 32, 32)),
-    ("3,32,32", (3, 32, 32)), ("224", (224,)), ("3×8×8", (3, 8, 8)),
-])
-def test_parse_shape(textual: str, shape: tuple[int, ...]) -> None:
-    assert units.parse_shape(textual) == shape
-
-
-@pytest.mark.parametrize("bad", ["", "3x", "axb", "3x-1", "1.5x2"])
-def test_parse_shape_rejects(bad: str) -> None:
-    with pytest.raises(ValueError):
-        units.parse_shape(bad)
-
-
 def test_axes_and_ratio() -> None:
     from fractions import Fraction
 
@@ -261,7 +248,7 @@ def test_grouping_past_the_int_to_text_limit() -> None:
 def test_fractions_beyond_a_float() -> None:
     from fractions import Fraction
 
-    assert units.num(Fraction(10**400, 3)) == "3.33333e399"
+    assert units.num(Fraction(10**400, 3)) == "3.33e399"
     assert units.num(Fraction(31, 2)) == "15.5" and units.axes([Fraction(1, 3)] * 2) == "0.333333"
     assert units.significant(Fraction(10**400, 7)) == "1.42857e399"
 
@@ -354,3 +341,85 @@ def test_error_messages_show_control_characters_escaped() -> None:
                     notes=(EVIL,), hints=(EVIL,))
     text_ = err.format()
     assert _raw_controls(text_) == [] and text_.count("\n") == 2
+
+
+# ------------------------------------------- one place for number text (render/units)
+def test_exact_numbers_of_any_size() -> None:
+    """check, diff, tables and explain share these (they were copies in render/check)."""
+    from fractions import Fraction
+
+    n = 10**5000 + 1  # past Python's 4,300-digit int-to-str limit
+    assert units.grouped(n).startswith("100,000,") and units.grouped(n).endswith(",001")
+    assert units.human(n) == "1.00e5000" and units.human_bytes(n) == "1.00e5000 B"
+    assert units.human(2_352_000_000_000_000_000_000) == "2.35e21"
+    assert units.human(25_557_032) == "25.56 M"
+    assert units.sci(Fraction(-10**400, 3)) == "-3.33e399"
+    assert units.signed_percent(Fraction(10_108_160), 11_689_512, 1) == "+86.5%"
+    assert units.signed_percent(Fraction(-1), 8, 2) == "-12.50%"
+    assert units.signed_percent(Fraction(-1), 10**7) == "-0.00%"  # the sign survives rounding
+    huge = Fraction(10**400 + 1, 2)
+    assert units.num(huge) == "5.00e399" and units.num(Fraction(5, 2)) == "2.5"
+    assert units.num(Fraction(1, 3)) == "0.333333"
+
+
+@pytest.mark.parametrize(("value", "text"), [
+    (Fraction(1, 1024), "0.0009765625"),    # exact, not %g's 0.000976562
+    (Fraction(1234567, 2), "617283.5"),     # exact, not %g's 617284
+    (Fraction(1, 30000), "0.0000333333"),   # six significant digits, no e-05
+    (Fraction(-7, 3), "-2.33333"), (Fraction(2, 3) * 10**14, "66666700000000"),
+    (Fraction(10**16, 3), "3.33e15"), (Fraction(-3, 2), "-1.5"), (12, "12"), (2.5, "2.5"),
+])
+def test_num_is_exact_without_floats(value: "Fraction | int | float", text: str) -> None:
+    assert units.num(value) == text
+
+
+@pytest.mark.parametrize(("value", "text"), [
+    (2_345 * 10**18, "2.35e21"), (2_355 * 10**18, "2.36e21"), (-2_345 * 10**18, "-2.35e21"),
+])
+def test_sci_rounds_halves_away_from_zero(value: int, text: str) -> None:
+    """One rounding rule for every figure (render/check's copy rounded halves to even)."""
+    assert units.sci(value) == text and units.human(value) == text
+
+
+@pytest.mark.parametrize(("x", "text"), [
+    (Fraction(123445, 100), "1,234.45"), (Fraction(-49500), "-49,500"), (Fraction(1, 3), "0.333333"),
+])
+def test_grouped_exact(x: Fraction, text: str) -> None:
+    assert units.grouped_exact(x) == text
+
+
+def test_formula_text() -> None:
+    assert units.formula_number(Fraction(3, 2)) == "3/2" and units.formula_number(10**5000) \
+        .startswith("1000")
+    assert units.result_text(1516) == "1,516" and units.result_text(Fraction(3, 2)) == "3/2"
+    assert units.result_text("a note") == "a note" and units.result_text(0.5) == "0.5"
+    assert units.operand(Fraction(-1, 2)) == "(-1/2)"
+    assert units.window_formula(14, 5, 1, 1, 0, 0) == "floor((14 + 2*0 - 1*(5-1) - 1) / 1) + 1"
+    assert units.window_formula(7, 3, 1, 2, 1, 1, ceil_mode=True, pair=True) == \
+        "ceil((7 + (1+1) - 1*(3-1) - 1) / 2) + 1"
+    assert units.letters("k", 2) == "k_h x k_w" and units.letters("k", 1) == "k"
+    assert units.axis_names(2) == ("height", "width") and units.axis_unit("width") == "column"
+    assert units.axis_unit("depth") == "position"
+
+
+def test_shape_texts() -> None:
+    assert units.dims((5, 5)) == "5x5" and units.dims(["2.5", "3"], " x ") == "2.5 x 3"
+    assert units.bracketed((3, 224, 224)) == "[3, 224, 224]"
+    assert units.bracketed((1, 6, 28, 28), ",") == "[1,6,28,28]"
+    assert units.shape_str(()) == "[]" and units.shape_str((10**5000,)).startswith("1000")
+
+
+@pytest.mark.parametrize(("x", "value"), [
+    (Fraction(3), 3), (Fraction(5, 2), 2.5), (Fraction(10**400, 3), round(Fraction(10**400, 3))),
+    (7, 7), (0.25, 0.25),
+])
+def test_json_number(x: "Fraction | int | float", value: "int | float") -> None:
+    got = units.json_number(x)
+    assert got == value and type(got) is type(value)
+
+
+def test_json_real_is_a_float_while_one_holds_it() -> None:
+    assert units.json_real(Fraction(3)) == 3.0 and isinstance(units.json_real(Fraction(3)), float)
+    assert units.json_real(10**400) == 10**400
+    assert units.ratio_number(None) is None and units.ratio_number(Fraction(1, 2)) == 0.5
+

@@ -126,7 +126,7 @@ def _tracebacks(run, wanted: bool) -> None:  # type: ignore[no-untyped-def]
     import traceback
 
     from ..check import InternalCheckError
-    from ..render.check import visible
+    from ..render.safe import safe_text as visible
 
     if not (wanted or os.environ.get("CNNCALC_TRACEBACK") == "1"):
         return
@@ -213,7 +213,7 @@ def diff(
     """Layer-by-layer differences of two specs: added, removed and changed layers,
     shapes and figures, and the totals' deltas.  Exit 0 whatever differs."""
     from ..diff import diff_reports
-    from ..render import check as fmt
+    from ..render import diff as fmt
 
     if (new is None) == (rev is None):
         raise UsageError("give two specs (cnncalc diff A B) or one spec and --rev REV")

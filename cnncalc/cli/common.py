@@ -253,7 +253,7 @@ def parse_input(text: str, what: str = "--input") -> tuple[int, ...]:
     >>> parse_input("3x224x224"), parse_input("224")
     ((3, 224, 224), (224,))
     """
-    from ..render.units import parse_shape
+    from .shapes import parse_shape
 
     try:
         values = parse_shape(text)

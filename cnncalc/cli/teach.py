@@ -309,7 +309,7 @@ def calc(
     MACs, FLOPs, receptive field and the worked arithmetic."""
     from ..analysis import analyze
     from ..explain import explain_network
-    from ..render.units import parse_shape
+    from .shapes import parse_shape
 
     try:
         shape = parse_shape(input)
@@ -407,7 +407,7 @@ def solve_pad_cmd(
 ) -> None:
     """Which paddings (total, and the before/after split) give this output size;
     what `same` pads; the nearest size when no padding can."""
-    from ..render.explain import solve_pad_text
+    from ..render.solve import solve_pad_text
     from ..solve import solve_pad
 
     sol = solve_pad(input, k, stride, output, dilation, op.value)
@@ -444,7 +444,7 @@ def solve_kernel_cmd(
 
 
 def _candidates(found: "Candidates", output: int, given: str, format: TextFormat) -> None:
-    from ..render.explain import candidates_text
+    from ..render.solve import candidates_text
 
     _finish(candidates_text(found, output, given), found.to_dict(), not found.span.empty, format)
 
@@ -469,7 +469,7 @@ def sizes(
 ) -> None:
     """Input sizes for which no layer drops input rows or columns (every stride
     tiles exactly), and the output shape at each."""
-    from ..render.explain import render_sizes
+    from ..render.sizes import render_sizes
     from ..solve import input_sizes, parse_range
 
     settings = Settings(max_layers=max_layers, max_bytes=max_bytes, no_color=no_color)

@@ -1,9 +1,9 @@
-"""Formats of ``cnncalc check`` (text, json, github, junit) and ``cnncalc diff`` (table,
-markdown, json), and the progress bar of a long check.
+"""Formats of ``cnncalc check`` (text, json, github, junit), and the progress bar of a
+long check.
 
 Everything a spec (or a file name) supplies is shown *visibly escaped*: a control
 character, a lone surrogate or a bidirectional override becomes ``\\x1b``, ``\\udc80``,
-``\\u202e`` (:func:`visible`), so a spec cannot move the cursor of a terminal, forge a
+``\\u202e`` (:func:`.safe.safe_text`), so a spec cannot move the cursor of a terminal, forge a
 line of the report, or make the JUnit XML ill-formed.  Figures are exact integers of any
 size: nothing here converts a figure to a float (a 400-digit count is shown exactly and as
 ``1.00e400``).
@@ -14,156 +14,38 @@ size: nothing here converts a figure to a float (a 400-digit count is shown exac
 'params: expected 25,557,032, got 11,689,512 (11.69 M, -54.26%)'
 >>> describe(Outcome("macs", parse_target({"max": "4.5G"}), 5_000_000_000, False))
 'macs: expected at most 4.5G, got 5,000,000,000 (5.00 G)'
->>> visible("tiny\\x1b[31m"), human(10**400), percent_text(Fraction(10**400 - 1), 1)
+>>> safe_text("tiny\\x1b[31m"), human(10**400), signed_percent(Fraction(10**400 - 1), 1)
 ('tiny\\\\x1b[31m', '1.00e400', '+1.00e402%')
 """
 
 from __future__ import annotations
 
 import contextlib
-import re
-import sys
 import xml.etree.ElementTree as ET
 from dataclasses import replace
-from decimal import Decimal, localcontext
 from fractions import Fraction
-from typing import Any, Callable, Iterator, Sequence
+from typing import Any, Callable, Iterator
 
 from rich.console import Console
-from rich.table import Table
 from rich.text import Text
 
 from ..check import CheckRun, Outcome, Skip, SpecResult, internal_error
-from ..diff import LayerChange, ReportDiff
 from ..errors import CnncalcError, Loc
 from ..spec.expect import Target
-from . import units
-from .text import markdown_table, to_json
+from .safe import safe_lines, safe_text
+from .units import (bracketed, grouped, grouped_exact, human, human_bytes, json_number, num,
+                    plural, signed_percent)
+from .text import to_json
 
 _STATUS_STYLE = {"pass": ("PASS ", "green"), "fail": ("FAIL ", "red bold"),
                  "error": ("ERROR", "magenta bold")}
-
-
-# --------------------------------------------------------------- escaping
-#: C0 and C1 controls, DEL, line/paragraph separators, bidirectional overrides and
-#: isolates, lone surrogates and the two non-characters XML 1.0 forbids
-_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069"
-                     "\ud800-\udfff\ufffe\uffff]")
-
-
-def _escape_char(match: re.Match[str]) -> str:
-    code = ord(match.group())
-    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
-
-
-def visible(text: object) -> str:
-    """``text`` with every character that is not plain printable text shown as an escape
-    (``\\x1b``, ``\\x00``, ``\\u202e``): safe for a terminal, a CI log and XML."""
-    return _UNSAFE.sub(_escape_char, str(text))
-
-
-# ---------------------------------------------------------------- numbers
-#: above this many bits, ``str(int)`` may hit Python's int-to-str digit limit (4,300
-#: digits); Decimal converts at any size
-_STR_BITS = 14_000
-
-
-def grouped(n: int) -> str:
-    """``25,557,032``: exact, at any size."""
-    return f"{n:,}" if n.bit_length() < _STR_BITS else format(Decimal(n), ",")
-
-
-@contextlib.contextmanager
-def any_int_size() -> Iterator[None]:
-    """Lift Python's int-to-str digit limit (4,300 digits) while JSON is written: a figure
-    is exact at any size, and JSON numbers have no size limit."""
-    get = getattr(sys, "get_int_max_str_digits", None)
-    if get is None:  # an interpreter without the limit
-        yield
-        return
-    old = get()
-    sys.set_int_max_str_digits(0)
-    try:
-        yield
-    finally:
-        sys.set_int_max_str_digits(old)
-
-
-def _digits(n: int) -> str:
-    return str(n) if n.bit_length() < _STR_BITS else format(Decimal(n), "f")
-
-
-def _decimal(x: Fraction, places: int | None = None) -> Decimal:
-    """``x`` as a Decimal to 70 significant digits, rounded to ``places`` decimals (only
-    for values below 10**15, where that fits)."""
-    with localcontext() as ctx:
-        ctx.prec = 70
-        d = Decimal(x.numerator) / Decimal(x.denominator)
-        return d if places is None else d.quantize(Decimal(1).scaleb(-places))
-
-
-def sci(x: int | Fraction, places: int = 2) -> str:
-    """``2.35e21``: scientific notation, computed without floats (any size)."""
-    d = Decimal(x) if isinstance(x, int) else _decimal(Fraction(x))
-    return format(d, f".{places}e").replace("e+", "e")
-
-
-def human(n: int, exact: bool = False) -> str:
-    """``25.56 M`` as :func:`units.human`, exact for any size (``2.35e21`` past tera)."""
-    if exact:
-        return grouped(n)
-    return sci(n) if abs(n) >= 10**15 else units.human(n)
-
-
-def human_bytes(n: int, exact: bool = False) -> str:
-    """``237.66 KiB`` as :func:`units.human_bytes`, exact for any size."""
-    if exact:
-        return f"{grouped(n)} B"
-    return f"{sci(n)} B" if abs(n) >= 2**50 else units.human_bytes(n)
-
-
-def _count(n: int, exact: bool = False) -> str:
-    return "-" if n == 0 else human(n, exact)
-
-
-def num(x: int | float | Fraction) -> str:
-    """An exact value without trailing zeros (``2``, ``2.5``); a fraction that has no
-    finite decimal to six significant digits (``1/3`` as ``0.333333``)."""
-    if isinstance(x, float):
-        return f"{x:g}"
-    x = Fraction(x)
-    if x.denominator == 1:
-        return _digits(int(x))
-    if abs(x) >= 10**15:
-        return sci(x)
-    if _terminates(x):
-        return format(_decimal(x).normalize(), "f")
-    with localcontext() as ctx:
-        ctx.prec = 6  # six significant digits, as ``f"{x:g}"``
-        return format((+_decimal(x)).normalize(), "f")
-
-
-def _terminates(x: Fraction) -> bool:
-    d = x.denominator
-    for p in (2, 5):
-        while d % p == 0:
-            d //= p
-    return d == 1 and x.denominator < 10**12
-
-
-def percent_text(delta: Fraction, base: int | Fraction, places: int = 2) -> str:
-    """``+86.47%``: ``delta`` in percent of ``base``, exact (``+1.00e402%`` when huge)."""
-    pct = 100 * Fraction(delta) / Fraction(base)
-    if abs(pct) >= 10**6:
-        return f"{'+' if pct >= 0 else ''}{sci(pct)}%"
-    return f"{_decimal(pct, places):+f}%"
 
 
 # ----------------------------------------------------------------- messages
 def _fig(value: Any, key: str) -> str:
     """``11,689,512 (11.69 M)``: exact, plus the humanised value when it helps."""
     if isinstance(value, tuple):
-        return "[" + ", ".join(num(v) for v in value) + "]"
+        return bracketed(value)
     if isinstance(value, (float, Fraction)) and Fraction(value).denominator != 1:
         return num(value)
     value = int(value)
@@ -172,21 +54,13 @@ def _fig(value: Any, key: str) -> str:
     return grouped(value) + (f" ({human(value)})" if value >= 1000 else "")
 
 
-def _grouped_exact(x: Fraction) -> str:
-    """A bound of a tolerance: ``49,500`` or ``1,234.45``."""
-    if x.denominator == 1:
-        return grouped(int(x))
-    return format(_decimal(x).normalize(), ",f") if _terminates(x) and abs(x) < 10**15 \
-        else num(x)
-
-
 def expected_text(expected: Target | tuple[int, ...]) -> str:
     """``at most 4.5G``, ``between 1M and 30M``, ``25.6M``, ``[1000]``."""
     if isinstance(expected, tuple):
-        return "[" + ", ".join(map(num, expected)) + "]"
+        return bracketed(expected)
     if expected.exact is not None and expected.tol:
         low, high = expected.exact - expected.tol, expected.exact + expected.tol
-        return f"{expected.written} ({_grouped_exact(low)} to {_grouped_exact(high)})"
+        return f"{expected.written} ({grouped_exact(low)} to {grouped_exact(high)})"
     if expected.exact is not None:
         return expected.written
     lo, hi = expected.min, expected.max
@@ -200,7 +74,7 @@ def expected_text(expected: Target | tuple[int, ...]) -> str:
 def _change(expected: Target | tuple[int, ...], actual: Any) -> str:
     if isinstance(expected, Target) and expected.exact and not isinstance(actual, tuple) \
             and actual != expected.exact:
-        return f", {percent_text(Fraction(actual) - expected.exact, expected.exact)}"
+        return f", {signed_percent(Fraction(actual) - expected.exact, expected.exact)}"
     return ""
 
 
@@ -226,12 +100,10 @@ def _where(result: SpecResult, o: Outcome) -> str:
 
 
 def _error_lines(e: CnncalcError) -> list[str]:
-    """:meth:`CnncalcError.format`, each part escaped: a newline in a spec's string cannot
-    start a line of its own."""
-    head = f"{visible(e.loc)}: " if e.loc else ""
-    who = f"{visible(e.layer)}: " if e.layer else ""
-    return ([f"{head}error: {who}{visible(e.message)}"] + [f"  note: {visible(n)}" for n in e.notes]
-            + [f"  hint: {visible(h)}" for h in e.hints])
+    """:meth:`CnncalcError.format` by line: each part is escaped there (a newline in a
+    spec's string cannot start a line of its own) and bounded (long messages cut, at most
+    ``MAX_NOTES`` notes)."""
+    return e.format().split("\n")
 
 
 def located_warnings(r: SpecResult) -> list[tuple[Loc | None, str]]:
@@ -242,24 +114,24 @@ def located_warnings(r: SpecResult) -> list[tuple[Loc | None, str]]:
 
 
 def _warning_line(r: SpecResult, loc: Loc | None, text: str) -> str:
-    return f"warning: {visible(loc or r.file)}: {visible(text)}"
+    return f"warning: {safe_text(loc or r.file)}: {safe_text(text)}"
 
 
 # --------------------------------------------------------------------- text
 def _spec_line(r: SpecResult) -> Text:
     word, style = _STATUS_STYLE[r.status]
     line = Text(word, style=style)
-    line.append(f" {visible(r.file)}")
+    line.append(f" {safe_text(r.file)}")
     if r.name:
-        line.append(f" ({visible(r.name)})", style="dim")
+        line.append(f" ({safe_text(r.name)})", style="dim")
     n = len(r.outcomes)
     if r.status == "fail":
         line.append(f": {len(r.failures)} of {n} expectations failed")
     elif r.status == "pass":
-        line.append(f": {n} expectation{'s' * (n != 1)} met" if n else
+        line.append(f": {plural(n, 'expectation')} met" if n else
                     ": analysed; no expectations or budgets to check", style=None if n else "dim")
     if r.warnings:
-        line.append(f" ({len(r.warnings)} warning{'s' * (len(r.warnings) != 1)})", style="yellow")
+        line.append(f" ({plural(len(r.warnings), 'warning')})", style="yellow")
     return line
 
 
@@ -269,8 +141,8 @@ def _spec_lines(r: SpecResult, verbose: bool) -> list[Text]:
     lines = [_spec_line(r)]
     for o in r.failures if not verbose else r.outcomes:
         mark = Text("  ")
-        mark.append(f"{visible(_where(r, o))}: ", style="bold")
-        mark.append(visible(describe(o)), style=None if o.ok else "red")
+        mark.append(f"{safe_text(_where(r, o))}: ", style="bold")
+        mark.append(safe_text(describe(o)), style=None if o.ok else "red")
         lines.append(mark)
     if r.error is not None:
         for line in _error_lines(r.error):
@@ -282,7 +154,7 @@ def _spec_lines(r: SpecResult, verbose: bool) -> list[Text]:
 
 
 def _skip_line(s: Skip) -> str:
-    return f"skipped {visible(s.file)}: {visible(s.reason)}"
+    return f"skipped {safe_text(s.file)}: {safe_text(s.reason)}"
 
 
 def summary_line(run: CheckRun) -> str:
@@ -291,8 +163,8 @@ def summary_line(run: CheckRun) -> str:
     parts = [f"{run.count('pass')} passed", f"{run.count('fail')} failed",
              f"{run.count('error')} invalid"]
     k = len(run.skipped)
-    skipped = f", {k} file{'s' * (k != 1)} skipped (not specs)" if k else ""
-    return f"{n} spec{'s' * (n != 1)}: {', '.join(parts)}{skipped} in {run.seconds:.2f} s"
+    skipped = f", {plural(k, 'file')} skipped (not specs)" if k else ""
+    return f"{plural(n, 'spec')}: {', '.join(parts)}{skipped} in {run.seconds:.2f} s"
 
 
 def render_text(run: CheckRun, console: Console, verbose: bool = False) -> None:
@@ -318,13 +190,13 @@ def _recap(run: CheckRun, console: Console) -> None:
     for r in bad:
         what = (f"{len(r.failures)} failed" if r.status == "fail"
                 else f"invalid: {r.error.message if r.error else ''}")
-        console.print(Text(f"  {_STATUS_STYLE[r.status][0].strip()} {visible(r.file)} - "
-                           f"{visible(what)}", style=_STATUS_STYLE[r.status][1]), soft_wrap=True)
+        console.print(Text(f"  {_STATUS_STYLE[r.status][0].strip()} {safe_text(r.file)} - "
+                           f"{safe_text(what)}", style=_STATUS_STYLE[r.status][1]), soft_wrap=True)
 
 
 def notices(run: CheckRun, allow_empty: bool) -> list[str]:
     """Warnings for stderr: empty folders, nothing checked."""
-    out = [f"warning: no spec found in folder {visible(f)}" for f in run.empty]
+    out = [f"warning: no spec found in folder {safe_text(f)}" for f in run.empty]
     if not run.results:
         out.append("warning: no spec was checked" + (
             "" if allow_empty else " (exit 2: a gate that checks nothing is likely misconfigured; "
@@ -333,16 +205,6 @@ def notices(run: CheckRun, allow_empty: bool) -> list[str]:
 
 
 # --------------------------------------------------------------------- json
-def json_number(x: int | float | Fraction) -> int | float:
-    """An int when integral; else a float, or the nearest int when too large for one."""
-    if isinstance(x, float):
-        return x
-    x = Fraction(x)
-    if x.denominator == 1:
-        return int(x)
-    return float(x) if abs(x) < 10**300 else round(x)
-
-
 def _target_dict(expected: Target | tuple[int, ...]) -> Any:
     if isinstance(expected, tuple):
         return list(expected)
@@ -401,8 +263,7 @@ def run_dict(run: CheckRun, allow_empty: bool = False) -> dict[str, Any]:
 
 
 def render_json(run: CheckRun, allow_empty: bool = False) -> str:
-    with any_int_size():
-        return to_json(run_dict(run, allow_empty))
+    return to_json(run_dict(run, allow_empty))
 
 
 # ------------------------------------------------------------------- github
@@ -420,11 +281,11 @@ def annotation(kind: str, file: str, message: str, line: int | None = None,
 
     ``message`` may span lines (``%0A``); every part is escaped: ``%``, CR and LF
     everywhere, ``:`` and ``,`` in properties, control characters shown visibly."""
-    props = [f"file={_gh_prop(visible(file))}"]
+    props = [f"file={_gh_prop(safe_text(file))}"]
     if line is not None:
         props += [f"line={line}"] + ([f"col={col}"] if col is not None else [])
-    props.append(f"title={_gh_prop(visible(title))}")
-    body = "\n".join(visible(part) for part in message.split("\n"))
+    props.append(f"title={_gh_prop(safe_text(title))}")
+    body = "\n".join(safe_text(part) for part in message.split("\n"))
     return f"::{kind} {','.join(props)}::{_gh_data(body)}"
 
 
@@ -434,7 +295,7 @@ def _bare(error: CnncalcError) -> str:
     who = f"{error.layer}: " if error.layer else ""
     parts = [f"{who}{error.message}", *(f"note: {n}" for n in error.notes),
              *(f"hint: {h}" for h in error.hints)]
-    return "\n".join(visible(p) for p in parts)
+    return "\n".join(safe_text(p) for p in parts)
 
 
 def _gh_lines(r: SpecResult) -> list[str]:
@@ -444,7 +305,7 @@ def _gh_lines(r: SpecResult) -> list[str]:
     lines = []
     for o in r.failures:
         file = o.loc.file if o.loc else r.file
-        lines.append(annotation("error", file, visible(describe(o)),
+        lines.append(annotation("error", file, safe_text(describe(o)),
                                 o.loc.line if o.loc else None, o.loc.col if o.loc else None,
                                 title))
     if r.error is not None:
@@ -453,7 +314,7 @@ def _gh_lines(r: SpecResult) -> list[str]:
                                 loc.line if loc else None, loc.col if loc else None,
                                 "cnncalc check: invalid spec"))
     for loc, w in located_warnings(r):
-        lines.append(annotation("warning", loc.file if loc else r.file, visible(w),
+        lines.append(annotation("warning", loc.file if loc else r.file, safe_text(w),
                                 loc.line if loc else None, loc.col if loc else None,
                                 f"{title} (warning)"))
     return lines
@@ -470,20 +331,15 @@ def render_github(run: CheckRun, allow_empty: bool = False) -> str:
 
 
 # -------------------------------------------------------------------- junit
-def _xml_text(text: str) -> str:
-    """Element text: escaped like :func:`visible`, but its own line breaks kept."""
-    return "\n".join(visible(part) for part in text.split("\n"))
-
-
 def _testcase(suite: ET.Element, r: SpecResult) -> None:
-    case = ET.SubElement(suite, "testcase", classname="cnncalc.check", name=visible(r.file),
-                         file=visible(r.file), time=f"{r.seconds:.6f}")
+    case = ET.SubElement(suite, "testcase", classname="cnncalc.check", name=safe_text(r.file),
+                         file=safe_text(r.file), time=f"{r.seconds:.6f}")
     if r.status == "fail":
-        body = "\n".join(f"{visible(_where(r, o))}: {visible(describe(o))}" for o in r.failures)
+        body = "\n".join(f"{safe_text(_where(r, o))}: {safe_text(describe(o))}" for o in r.failures)
         ET.SubElement(case, "failure", message=f"{len(r.failures)} of {len(r.outcomes)} "
                       "expectations failed", type="ExpectationFailed").text = body
     elif r.error is not None:
-        ET.SubElement(case, "error", message=visible(r.error.message),
+        ET.SubElement(case, "error", message=safe_text(r.error.message),
                       type=type(r.error).__name__).text = "\n".join(_error_lines(r.error))
     warnings = located_warnings(r)
     if warnings:
@@ -492,9 +348,9 @@ def _testcase(suite: ET.Element, r: SpecResult) -> None:
 
 
 def _skipped_case(suite: ET.Element, s: Skip) -> None:
-    case = ET.SubElement(suite, "testcase", classname="cnncalc.check", name=visible(s.file),
-                         file=visible(s.file), time="0.000000")
-    ET.SubElement(case, "skipped", message=visible(s.reason))
+    case = ET.SubElement(suite, "testcase", classname="cnncalc.check", name=safe_text(s.file),
+                         file=safe_text(s.file), time="0.000000")
+    ET.SubElement(case, "skipped", message=safe_text(s.reason))
 
 
 def _sanitise(root: ET.Element) -> None:
@@ -502,9 +358,9 @@ def _sanitise(root: ET.Element) -> None:
     character XML 1.0 forbids (a C0 control, a lone surrogate) is escaped visibly."""
     for el in root.iter():
         if el.text:
-            el.text = _xml_text(el.text)
+            el.text = safe_lines(el.text)
         for key, value in el.attrib.items():
-            el.attrib[key] = visible(value)
+            el.attrib[key] = safe_text(value)
 
 
 def render_junit(run: CheckRun) -> str:
@@ -543,7 +399,7 @@ def settle(run: CheckRun) -> CheckRun:
             _probe(r)
             return r
         except Exception as exc:  # noqa: BLE001 - one file never takes the run down
-            return SpecResult(visible(r.file), error=internal_error(exc), seconds=r.seconds)
+            return SpecResult(safe_text(r.file), error=internal_error(exc), seconds=r.seconds)
     return replace(run, results=tuple(reportable(r) for r in run.results))
 
 
@@ -562,136 +418,4 @@ def progress(total: int, console: Console,
                    console=console, transient=True)
     with bar:
         task = bar.add_task("", total=total)
-        yield lambda result: bar.update(task, advance=1, description=visible(result.file))
-
-
-# --------------------------------------------------------------------- diff
-def _delta_pct(t: Any) -> str:
-    return "" if not t.old else percent_text(Fraction(t.delta), t.old, 1)
-
-
-def _total_rows(d: ReportDiff, exact: bool) -> list[list[str]]:
-    rows = []
-    for t in d.totals:
-        show = human_bytes if t.name.endswith("bytes") else human
-        sign = "+" if t.delta > 0 else "-"
-        rows.append([t.name, show(t.old, exact), show(t.new, exact),
-                     sign + show(abs(t.delta), exact) if t.delta else "0",
-                     _delta_pct(t) if t.delta else ""])
-    return rows
-
-
-def _arrow(old: str, new: str) -> str:
-    return new if old == new else f"{old} -> {new}"
-
-
-def _shape(shape: Sequence[int]) -> str:
-    return "x".join(_digits(d) for d in shape) if shape else "[]"
-
-
-def _axes(values: Sequence[int | Fraction]) -> str:
-    shown = [num(v) for v in values]
-    return shown[0] if len(set(shown)) == 1 else "x".join(shown)
-
-
-def _layer_cells(c: LayerChange, exact: bool) -> list[str]:
-    old, new = c.old, c.new
-    mark = {"added": "+", "removed": "-", "changed": "~", "same": " "}[c.kind]
-
-    def pick(f: Callable[[Any], str]) -> str:
-        if old is None or new is None:
-            return f(old or new)
-        return _arrow(f(old), f(new))
-    return [mark, visible(c.id), pick(lambda r: visible(r.op)),
-            pick(lambda r: _shape(r.output_shape)), pick(lambda r: _count(r.params, exact)),
-            pick(lambda r: _count(r.macs, exact)), _what(c) if c.kind == "changed" else c.kind]
-
-
-_SHOWN = ("op", "output_shape", "params", "macs")
-_FOLLOWS = {"trainable_params": "params", "flops": "macs", "activation_bytes": "output_shape"}
-
-
-def _what(c: LayerChange) -> str:
-    """What changed besides the columns shown (wiring spelled out: ``in: a -> b``)."""
-    parts = []
-    for f in c.fields:
-        if f in _SHOWN or _FOLLOWS.get(f) in c.fields:
-            continue
-        if f == "inputs":
-            old, new = c.old.inputs, c.new.inputs  # type: ignore[union-attr]
-            parts.append(f"in: {', '.join(map(visible, old))} -> {', '.join(map(visible, new))}")
-        else:
-            parts.append(f)
-    return "; ".join(parts)
-
-
-def _headline(d: ReportDiff) -> str:
-    counts = ", ".join(f"{d.count(k)} {k}" for k in ("added", "removed", "changed"))
-    return (f"{visible(d.old_label)} -> {visible(d.new_label)}: layers {counts}, "
-            f"{d.count('same')} unchanged; output {_shape(d.old.output_shape)} -> "
-            f"{_shape(d.new.output_shape)}")
-
-
-def _rf_row(d: ReportDiff) -> list[str] | None:
-    old, new = d.rf_sizes
-    if old == new:
-        return None
-    show = (lambda s: _axes(s) if s else "-")
-    return ["receptive field", show(old), show(new), "", ""]
-
-
-_TOTAL_HEAD = ["total", "old", "new", "delta", "delta %"]
-_LAYER_HEAD = ["", "layer", "op", "output shape", "params", "MACs", "other changes"]
-
-
-def diff_table(d: ReportDiff, console: Console, exact: bool = False) -> None:
-    """``cnncalc diff --format table`` (cells are plain text: no rich markup from a spec)."""
-    console.print(Text(_headline(d), style="bold"))
-    if d.identical:
-        console.print("no differences")
-        return
-    totals = Table(*_TOTAL_HEAD, title="totals", title_justify="left", header_style="bold")
-    for col in totals.columns[1:]:
-        col.justify = "right"
-    for row in _total_rows(d, exact) + [r for r in [_rf_row(d)] if r]:
-        totals.add_row(*map(Text, row))
-    console.print(totals)
-    changes = [c for c in d.layers if c.kind != "same"]
-    if changes:
-        table = Table(*_LAYER_HEAD, title="layers", title_justify="left", header_style="bold")
-        styles = {"added": "green", "removed": "red", "changed": "yellow"}
-        for c in changes:
-            table.add_row(*map(Text, _layer_cells(c, exact)), style=styles[c.kind])
-        console.print(table)
-
-
-def _code(text: str) -> str:
-    """A markdown code span around ``text``, whatever backticks it holds."""
-    if "`" not in text:
-        return f"`{text}`"
-    fence = "`" * (max(len(run) for run in re.findall("`+", text)) + 1)
-    return f"{fence} {text} {fence}"
-
-
-def diff_markdown(d: ReportDiff, exact: bool = False) -> str:
-    """``cnncalc diff --format markdown``: a PR comment."""
-    parts = [f"### cnncalc diff: {_code(visible(d.old_label))} -> {_code(visible(d.new_label))}",
-             "", _headline(d), ""]
-    if d.identical:
-        return "\n".join(parts + ["No differences.", ""])
-    rows = _total_rows(d, exact) + [r for r in [_rf_row(d)] if r]
-    parts += [markdown_table(_TOTAL_HEAD, rows, right=[False, True, True, True, True]), ""]
-    changes = [_layer_cells(c, exact) for c in d.layers if c.kind != "same"]
-    if changes:
-        parts += ["<details><summary>layers</summary>", "",
-                  markdown_table(_LAYER_HEAD, [[_code(c[0]) if c[0].strip() else "", _code(c[1]),
-                                                *c[2:]] for c in changes],
-                                 right=[False] * 4 + [True, True]),
-                  "", "</details>", ""]
-    return "\n".join(parts)
-
-
-def diff_json(d: ReportDiff) -> str:
-    """``cnncalc diff --format json``."""
-    with any_int_size():
-        return to_json(d.to_dict())
+        yield lambda result: bar.update(task, advance=1, description=safe_text(result.file))

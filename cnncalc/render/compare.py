@@ -74,7 +74,7 @@ def _cell(metric: Metric, value: Any, exact: bool) -> str:
     if metric.kind == "bytes":
         return units.human_bytes(value, exact)
     if metric.kind in ("shape", "rf"):
-        return "x".join(units.int_text(v) if isinstance(v, int) else str(v) for v in value)
+        return units.dims(value)
     return safe_text(str(value))
 
 

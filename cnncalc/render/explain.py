@@ -1,5 +1,6 @@
 """Rendering worked arithmetic (``cnncalc explain`` / ``cnncalc calc``): rich for
 people, markdown for notes, JSON for programs.  Input: :class:`cnncalc.explain.LayerExplanation` s.
+The spec's strings (its name in the title, layer ids) are shown escaped (:func:`.safe.safe_text`).
 """
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ if TYPE_CHECKING:  # pragma: no cover
     from rich.console import Console, ConsoleOptions, RenderResult
 
     from ..explain import LayerExplanation, Step
-    from ..solve import Candidates, PadSolution, Span
 
 _STYLE = {"shape": "cyan", "params": "green", "macs": "magenta", "flops": "magenta",
           "rf": "blue", "truncation": "bold yellow", "note": "dim"}
@@ -62,10 +62,10 @@ class ExplainGrid:
     def lines(self, width: int) -> Iterator[list[Span_]]:
         """Every output line as styled pieces."""
         if self.title:
-            yield from wrap_pieces([(self.title, "bold")], width)
+            yield from wrap_pieces([(safe_text(self.title), "bold")], width)
         for layer in self.layers:
             yield []
-            yield from wrap_pieces([(layer.id, "bold"), (f"  {layer.op}  ", "dim"),
+            yield from wrap_pieces([(safe_text(layer.id), "bold"), (f"  {layer.op}  ", "dim"),
                                     (_shapes(layer), "")], width)
             yield from self._grid(layer.steps, width)
 
@@ -210,7 +210,7 @@ def explain_markdown(layers: Sequence["LayerExplanation"], title: str | None = N
     """A section per layer with one bullet per step, the working in code spans."""
     lines = [f"# {safe_text(title)}", ""] if title else []
     for layer in layers:
-        lines += [f"## {layer.id} ({layer.op}): {_shapes(layer)}", ""]
+        lines += [f"## {safe_text(layer.id)} ({layer.op}): {_shapes(layer)}", ""]
         for step in layer.steps:
             sym = f" — {step.symbolic}" if step.symbolic else ""
             lines.append(f"- **{step.label}**: `{step.text()}`{sym}")
@@ -221,128 +221,3 @@ def explain_markdown(layers: Sequence["LayerExplanation"], title: str | None = N
 def explain_json(layers: Sequence["LayerExplanation"], header: dict[str, Any]) -> str:
     """``{...header, "layers": [LayerExplanation.to_dict(), ...]}``."""
     return json.dumps({**header, "layers": [layer.to_dict() for layer in layers]}, indent=2) + "\n"
-
-
-# ------------------------------------------------------------------- solvers
-def solve_pad_text(sol: "PadSolution") -> str:
-    """``cnncalc solve pad``: the working range of total padding, each split (the first
-    ``MAX_LISTED``), what is unusual about them, ``same``."""
-    who = f"{sol.op}: " if sol.op != "conv" else ""
-    head = (f"{who}input {sol.n}, k {sol.k}"
-            + (f", dilation {sol.dilation} (k_eff {sol.k_eff})" if sol.dilation > 1 else "")
-            + f", stride {sol.stride} -> output {sol.output}")
-    lines = [head] + (_pad_rows(sol) if sol.solved else _no_padding(sol))
-    if sol.op == "conv":
-        b, a = sol.same
-        odd = ", the extra one leading" if (a + b) % 2 else ""
-        lines.append(f"same: [{b}, {a}] before/after (total {a + b}{odd}) -> "
-                     f"{sol.same_output} = ceil({sol.n} / {sol.stride})")
-    return "\n".join(lines) + "\n"
-
-
-def _pad_rows(sol: "PadSolution") -> list[str]:
-    from ..explain import window_formula
-
-    assert sol.totals is not None
-    lo, hi = sol.totals
-    span = f"P = {lo}" if lo == hi else f"P = {lo}..{hi}"
-    lines = [f"total padding {span}: ({sol.output}-1)*{sol.stride} <= {sol.n} + P - "
-             f"{sol.k_eff} <= {sol.output}*{sol.stride} - 1"]
-    if sol.max_pad is not None:
-        lines.append(f"  {sol.op} pads p on both sides, p <= k // 2 = {sol.max_pad}: "
-                     "even totals only")
-    for p in sol.paddings:
-        split = (f"pad {p.before} each side" if p.before == p.after
-                 else f"[{p.before}, {p.after}] before/after")
-        formula = window_formula(sol.n, sol.k, sol.dilation, sol.stride, p.before, p.after)
-        lost = f"  (drops {p.dropped} input row{'s' if p.dropped > 1 else ''})" if p.dropped else ""
-        odd = "  (unusual)" if p.unusual else ""
-        lines.append(f"  P = {p.total}: {split:<26} {formula} = {sol.output}{lost}{odd}")
-    more = sol.count - len(sol.paddings)
-    if more > 0:
-        lines.append(f"  ... and {more:,} more, up to P = {hi}")
-    odd_one = next((p for p in sol.paddings if p.unusual), None)
-    if odd_one is not None:
-        first = odd_one is sol.paddings[0]
-        lines.append("note: even the smallest padding is unusual:" if first else
-                     f"note: from P = {odd_one.total} the padding is unusual:")
-        lines += [f"  {why}" for why in odd_one.unusual]
-        if first and sol.output > sol.n:
-            lines.append(f"  (to grow {sol.n} into {sol.output}, a transposed conv or an "
-                         "upsample is the usual layer)")
-    lines.append(f"symmetric: pad {sol.symmetric}" if sol.symmetric is not None else
-                 "symmetric: none works; pad [before, after]")
-    return lines
-
-
-def _no_padding(sol: "PadSolution") -> list[str]:
-    from ..explain import window_formula
-
-    if sol.refused is not None:
-        lo, hi = sol.refused
-        span = f"P = {lo}" if lo == hi else f"P = {lo}..{hi}"
-        cap, has_even = sol.max_pad or 0, lo % 2 == 0 or hi > lo
-        why = (f"at most k // 2 = {cap} each side (P <= {2 * cap})" if has_even
-               else "so the total is even")
-        return [f"no {sol.op} padding gives {sol.output}: it needs a total padding of {span}, "
-                f"and {sol.op} pads p on both sides, {why}"]
-    working = (f"  {window_formula(sol.n, sol.k, sol.dilation, sol.stride, 0, 0)} = "
-               f"{sol.smallest}" if sol.n >= sol.k_eff else
-               f"  (the input is smaller than the kernel {sol.k_eff}: pad to fit it)")
-    lines = [f"no padding gives {sol.output}: padding only grows the output, and the "
-             f"smallest size reachable is {sol.smallest}", working,
-             f"nearest achievable: {sol.smallest} (no padding)"]
-    if not sol.strides.empty:
-        lines.append(f"without padding, stride {_span_text(sol.strides)} gives {sol.output}")
-    return lines
-
-
-def _span_text(span: "Span") -> str:
-    """``3``, ``3 or 4``, ``3 to 10``, ``3 or more``."""
-    first, last = span.first or 0, span.last
-    if last is None:
-        return f"{first} or more"
-    if last == first:
-        return str(first)
-    return f"{first} or {last}" if last == first + 1 else f"{first} to {last}"
-
-
-def candidates_text(found: "Candidates", wanted: int, given: str) -> str:
-    """``cnncalc solve stride|kernel``: the values that give the size (the first
-    ``MAX_LISTED`` one by one, the rest as a range)."""
-    what = found.what
-    if found.span.empty:
-        return f"no {what} gives {wanted} ({given}): {found.reason}\n"
-    lines = [f"{what}s giving {wanted} ({given}): {_span_text(found.span)}"]
-    for c in found.listed:
-        lost = f"  (drops {c.dropped:,} input row{'s' if c.dropped > 1 else ''})" if c.dropped else ""
-        lines.append(f"  {what} {c.value}{lost}")
-    if found.last is None:
-        lines.append(f"  (and every larger {what})")
-    elif not found.complete:
-        lines.append(f"  ... and {(found.count or 0) - len(found.listed):,} more, "
-                     f"up to {what} {found.last}")
-    return "\n".join(lines) + "\n"
-
-
-def render_sizes(console: "Console", results: Sequence[Any], show_all: bool) -> None:
-    """``cnncalc sizes``: the sizes every layer tiles exactly, and their outputs."""
-    from rich.table import Table
-
-    good = [r for r in results if r.ok]
-    table = Table(box=None, pad_edge=False, header_style="bold")
-    table.add_column("input", justify="right")
-    table.add_column("output")
-    if show_all:
-        table.add_column("problem")
-    for r in results if show_all else good:
-        row = [shape_str(r.input_shape),
-               shape_str(r.output_shape) if r.output_shape else "-"]
-        if show_all:
-            row.append(r.problems[0] if r.problems else "")
-        table.add_row(*row)
-    if table.row_count:
-        console.print(table)
-    console.print(f"{len(good)} of {len(results)} sizes tiled exactly by every layer"
-                  + (": " + ", ".join(str(r.size) for r in good[:40]) if good else "")
-                  + (", ..." if len(good) > 40 else ""))

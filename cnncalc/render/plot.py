@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import EnvironmentUnavailable, UsageError
 from .safe import safe_text
-from .units import grouped, sci
+from .units import axis_names, grouped, sci
 
 #: the largest figure a plot axis can hold (a float's range, with room for the axis)
 PLOT_MAX = 10**300
@@ -126,8 +126,7 @@ def _rf_lines(ax: Any, name: str, layers: list[Any]) -> None:
     if not rows:
         raise UsageError(f"{name} has no spatial receptive field to plot")
     axes = len(rows[0].receptive_field.size)
-    names = {1: ["length"], 2: ["height", "width"], 3: ["depth", "height", "width"]}.get(
-        axes, [f"axis {i}" for i in range(axes)])
+    names = axis_names(axes)
     xs = list(range(1, len(rows) + 1))
     for i, name in enumerate(names):
         sizes = [plottable(r.receptive_field.size[i], "receptive field") for r in rows]

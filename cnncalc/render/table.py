@@ -215,7 +215,7 @@ def rf_text(report: Report) -> str:
     rf = report.receptive_field
     if rf is None:
         return "none (the input has no spatial axes)"
-    size = "x".join(units.num(v) for v in rf.size)
+    size = units.dims([units.num(v) for v in rf.size])
     text = (f"{size} at {safe_text(str(report.receptive_field_layer))} (jump {units.axes(rf.jump)}, "
             f"start {units.axes(rf.start)})")
     return text if rf.aligned else text + "; * merged paths whose centres do not align"

@@ -8,19 +8,39 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import json
-from typing import Any, Iterable, Sequence
+import sys
+from typing import Any, Iterable, Iterator, Sequence
 
 from ..report import Report
 from .safe import safe_text
+from .units import shape_str
 from .views import Column, View, json_subset, memory_text, raw
 
 
+@contextlib.contextmanager
+def any_int_size() -> Iterator[None]:
+    """Lift Python's int-to-str digit limit (4,300 digits) while JSON is written: a figure
+    is exact at any size, and JSON numbers have no size limit."""
+    get = getattr(sys, "get_int_max_str_digits", None)
+    if get is None:  # an interpreter without the limit
+        yield
+        return
+    old = get()
+    sys.set_int_max_str_digits(0)
+    try:
+        yield
+    finally:
+        sys.set_int_max_str_digits(old)
+
+
 def to_json(data: Any) -> str:
-    """Indented JSON with a trailing newline."""
-    return json.dumps(data, indent=2) + "\n"
+    """Indented JSON with a trailing newline; integers exact at any size."""
+    with any_int_size():
+        return json.dumps(data, indent=2) + "\n"
 
 
 def report_json(report: Report, view: View) -> str:
@@ -67,8 +87,8 @@ def report_markdown(report: Report, view: View, exact: bool) -> str:
         footer[0] = view.footer_label
         rows.append([f"**{f}**" if f else "" for f in footer])
     right = [c.kind in ("count", "bytes", "percent") for c in cols]
-    title = (f"**{_md_cell(report.name)}**: input {'x'.join(map(str, report.input_shape))}, "
-             f"output {'x'.join(map(str, report.output_shape))}, batch {report.batch}, "
+    title = (f"**{_md_cell(report.name)}**: input {shape_str(report.input_shape)}, "
+             f"output {shape_str(report.output_shape)}, batch {report.batch}, "
              f"{report.dtype}\n\n")
     body = title + markdown_table([c.header for c in cols], rows, right) + "\n"
     if view.name == "params":

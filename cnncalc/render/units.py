@@ -1,10 +1,13 @@
-"""Number formatting for people: humanised counts, bytes, shapes, receptive fields, ratios.
+"""Number, shape, axis and formula text for people: the one place it is written.
 
-Pure functions of plain numbers (no rich): tables, markdown, messages and the other
-renderers (check, diff, explain) share them.  Every figure of a report is an exact
-Python int of any size (or a Fraction), so nothing here converts one to a float: the
-mantissas, ratios and percentages are computed with integer and Fraction arithmetic,
-and numbers past Python's int-to-text limit (4,300 digits) are still printed.
+Humanised counts, bytes, shapes, axis names, receptive fields, ratios, percentages, the
+numbers inside worked formulas and the numbers of JSON reports.  Pure functions of plain
+numbers (no rich): errors, the worked arithmetic (``cnncalc.explain``) and every renderer
+(tables, markdown, check, diff, solve) share them.  Every figure of a report is an exact
+Python int of any size (or a Fraction), so nothing here converts one to a float for
+text: the mantissas, ratios and percentages are computed with integer and Fraction
+arithmetic (halves rounded away from zero), and numbers past Python's int-to-text limit
+(4,300 digits) are still printed.
 
 >>> human(25_557_032), human(25_557_032, exact=True), human(156), human(0)
 ('25.56 M', '25,557,032', '156', '0')
@@ -13,7 +16,7 @@ and numbers past Python's int-to-text limit (4,300 digits) are still printed.
 >>> human(2_352_000_000_000_000_000_000), human_bytes(2**60), human(10**400)
 ('2.35e21', '1.15e18 B', '1.00e400')
 >>> ratio(10**400, 3), percent(1, 3), num(Fraction(10**400, 3))
-('x3.33e399', '33.3%', '3.33333e399')
+('x3.33e399', '33.3%', '3.33e399')
 """
 
 from __future__ import annotations
@@ -77,19 +80,25 @@ def _round_half_up(q: Fraction) -> int:
     return int(q + Fraction(1, 2))
 
 
+def _significand(a: Fraction, digits: int) -> tuple[int, int]:
+    """``a > 0`` rounded to ``digits`` significant digits, halves up: ``(m, e)`` with
+    ``10**(digits-1) <= m < 10**digits`` and ``a ~ m * 10**(e - digits + 1)``."""
+    exp = decimal_exponent(a.numerator) - decimal_exponent(a.denominator)
+    if Fraction(10) ** exp > a:
+        exp -= 1
+    mantissa = _round_half_up(a / Fraction(10) ** (exp - digits + 1))
+    if mantissa >= 10**digits:  # 9.999 rounded up to 10.00
+        exp += 1
+        mantissa = _round_half_up(a / Fraction(10) ** (exp - digits + 1))
+    return mantissa, exp
+
+
 def sci(x: Real, decimals: int = 2) -> str:
     """``2.35e21``: scientific notation computed exactly (no float overflow)."""
     q = Fraction(x)
     if q == 0:
         return fixed(0, decimals) + "e0"
-    a = abs(q)
-    exp = decimal_exponent(a.numerator) - decimal_exponent(a.denominator)
-    if Fraction(10) ** exp > a:
-        exp -= 1
-    mantissa = _round_half_up(a / Fraction(10) ** exp * 10**decimals)
-    if mantissa >= 10 ** (decimals + 1):  # 9.999 rounded up to 10.00
-        exp += 1
-        mantissa = _round_half_up(a / Fraction(10) ** exp * 10**decimals)
+    mantissa, exp = _significand(abs(q), decimals + 1)
     whole, frac = divmod(mantissa, 10**decimals)
     body = f"{whole}.{str(frac).rjust(decimals, '0')}" if decimals else str(whole)
     return ("-" if q < 0 else "") + f"{body}e{exp}"
@@ -158,69 +167,77 @@ def count(n: int, exact: bool = False, zero: str = "-") -> str:
     return zero if n == 0 else human(n, exact)
 
 
+# ------------------------------------------------------------ exact decimals
+def _terminates(x: Fraction) -> bool:
+    """True when ``x`` has a finite decimal of at most 12 places (``5/8``, not ``1/3``)."""
+    d = x.denominator
+    for p in (2, 5):
+        while d % p == 0:
+            d //= p
+    return d == 1 and x.denominator < 10**12
+
+
+def _decimal_text(x: Fraction) -> str:
+    """The exact decimal of a fraction with a finite one (caller: :func:`_terminates`),
+    without trailing zeros: ``-1.25``, ``0.0009765625``."""
+    places = 0
+    while (x * 10**places).denominator != 1:
+        places += 1
+    whole, frac = divmod(abs(x.numerator * 10**places // x.denominator), 10**places)
+    sign = "-" if x < 0 else ""
+    digits = str(frac).rjust(places, "0").rstrip("0") if places else ""
+    return sign + int_text(whole) + (f".{digits}" if digits else "")
+
+
+def _six_digits(x: Fraction) -> str:
+    """``x`` rounded to six significant digits, as a plain decimal (``0.333333``)."""
+    mantissa, exp = _significand(abs(x), 6)
+    return _decimal_text(Fraction(-mantissa if x < 0 else mantissa) * Fraction(10) ** (exp - 5))
+
+
+def num(x: Real) -> str:
+    """An exact value without trailing zeros: ``2``, ``2.5``, ``-1.5``, ``0.0009765625``;
+    a fraction without a short decimal to six significant digits (``1/3`` as
+    ``0.333333``), scientific notation from :data:`SCI_FROM` on; no float in between.
+
+    >>> num(Fraction(5, 2)), num(Fraction(1, 3)), num(Fraction(10**400 + 1, 2)), num(7)
+    ('2.5', '0.333333', '5.00e399', '7')
+    """
+    if isinstance(x, float):
+        return f"{x:g}"
+    q = Fraction(x)
+    if q.denominator == 1:
+        return int_text(int(q))
+    if abs(q) >= SCI_FROM:
+        return sci(q)
+    return _decimal_text(q) if _terminates(q) else _six_digits(q)
+
+
+def grouped_exact(x: Real) -> str:
+    """A bound of a tolerance: ``49,500`` or ``1,234.45`` (thousands separators)."""
+    q = Fraction(x)
+    if q.denominator == 1:
+        return grouped(int(q))
+    if not _terminates(q) or abs(q) >= SCI_FROM:
+        return num(q)
+    whole, _, frac = _decimal_text(abs(q)).partition(".")
+    return ("-" if q < 0 else "") + grouped(int(whole)) + "." + frac
+
+
+# ------------------------------------------------------------ shapes and axes
 def shape_str(shape: Sequence[int]) -> str:
     """``6x28x28``; a vector is just its length; a scalar ``[]``."""
     return "x".join(int_text(d) for d in shape) if shape else "[]"
 
 
-#: what separates the sizes of a shape on the command line (``×`` is the multiplication sign)
-SHAPE_SEPARATORS = ("x", "X", "×", ",")
+def dims(values: Sequence[int | str], sep: str = "x") -> str:
+    """Sizes (or texts) joined: ``(5, 5)`` -> ``5x5``; with ``sep=" x "``: ``5 x 5``."""
+    return sep.join(int_text(v) if isinstance(v, int) else v for v in values)
 
 
-def parse_shape(text: str) -> tuple[int, ...]:
-    """Inverse of :func:`shape_str`: ASCII digits separated by ``x``, ``X``, ``×`` or
-    ``,``, optionally in brackets, spaces allowed around a separator (``[3, 32, 32]``).
-    Anything else (a space between digits, digits of other scripts such as ``٢`` or
-    ``２``, signs) is refused, naming the first offending character.
-
-    >>> parse_shape("3x224x224"), parse_shape("[3, 32, 32]"), parse_shape("224")
-    ((3, 224, 224), (3, 32, 32), (224,))
-    >>> parse_shape("3 224 224")
-    Traceback (most recent call last):
-    ValueError: '3 224 224': ' ' (U+0020 SPACE) at position 2 is not allowed; write a shape like 3x224x224
-    """
-    import re
-
-    body = text.strip()
-    if body[:1] in "[(" and body[-1:] in "])" and len(body) > 1:
-        body = body[1:-1]
-    offset = text.index(body) if body else 0
-    gap = re.search(r"[0-9](\s+)[0-9]", body)
-    bad = next((i for i, ch in enumerate(body)
-                if not ("0" <= ch <= "9" or ch in SHAPE_SEPARATORS or ch == " ")), None)
-    if gap is not None and (bad is None or gap.start(1) < bad):
-        bad = gap.start(1)
-    if bad is not None:
-        raise ValueError(f"'{text}': {describe_char(body[bad])} at position {offset + bad + 1} "
-                         "is not allowed; write a shape like 3x224x224")
-    values = re.split("[" + "".join(SHAPE_SEPARATORS) + "]", body.replace(" ", ""))
-    if not body.strip() or any(v == "" for v in values):
-        raise ValueError(f"'{text}' is not a shape; write it like 3x224x224")
-    return tuple(int(v) for v in values)
-
-
-def describe_char(ch: str) -> str:
-    """``'٢' (U+0662 ARABIC-INDIC DIGIT TWO)``: a character, shown so it can be told apart."""
-    import unicodedata
-
-    name = unicodedata.name(ch, "")
-    shown = repr(ch) if ch.isprintable() else f"'\\x{ord(ch):02x}'" if ord(ch) < 256 else \
-        f"'\\u{ord(ch):04x}'"
-    return f"{shown} (U+{ord(ch):04X}{' ' + name if name else ''})"
-
-
-def num(x: Real) -> str:
-    """An exact value without trailing zeros: ``2``, ``2.5``, ``-1.5`` (six significant
-    digits for a value that is not a short decimal, as ``%g`` would print it)."""
-    if isinstance(x, Fraction):
-        if x.denominator == 1:
-            return int_text(int(x))
-        if abs(x) < 10**300:
-            return f"{float(x):g}"
-        return sci(x, 5).replace(".00000e", "e")
-    if isinstance(x, float):
-        return f"{x:g}"
-    return int_text(x)
+def bracketed(values: Sequence[Real], sep: str = ", ") -> str:
+    """``[3, 224, 224]``: values as a list (``sep=","``: ``[3,224,224]``)."""
+    return "[" + sep.join(num(v) for v in values) + "]"
 
 
 def axes(values: Sequence[Real]) -> str:
@@ -229,6 +246,84 @@ def axes(values: Sequence[Real]) -> str:
     return shown[0] if len(set(shown)) == 1 else "x".join(shown)
 
 
+_AXES = {1: ("length",), 2: ("height", "width"), 3: ("depth", "height", "width")}
+_LETTER = {"length": "l", "height": "h", "width": "w", "depth": "d"}
+#: what one position along an axis is called (``input rows 26-27 never read``)
+_UNIT = {"height": "row", "width": "column"}
+
+
+def axis_names(rank: int) -> tuple[str, ...]:
+    """Names of the spatial axes: ``height, width`` for 2-D inputs.
+
+    >>> axis_names(1), axis_names(3), axis_names(4)[0]
+    (('length',), ('depth', 'height', 'width'), 'axis 0')
+    """
+    return _AXES.get(rank, tuple(f"axis {i}" for i in range(rank)))
+
+
+def axis_unit(name: str) -> str:
+    """What one position of an axis is: a ``row`` of the height, a ``column`` of the
+    width, a ``position`` of any other axis."""
+    return _UNIT.get(name, "position")
+
+
+def letters(base: str, rank: int, sep: str = " x ") -> str:
+    """Per-axis symbols: ``letters("k", 2)`` -> ``k_h x k_w``; 1-D: ``k``."""
+    if rank == 1:
+        return base
+    return sep.join(f"{base}_{_LETTER.get(a, str(i))}" for i, a in enumerate(axis_names(rank)))
+
+
+# ------------------------------------------------------------------ formulas
+def formula_number(x: Real) -> str:
+    """A number inside a formula: no thousands commas, fractions as ``a/b``.
+
+    >>> formula_number(Fraction(3, 2)), formula_number(2.0), formula_number(1516)
+    ('3/2', '2', '1516')
+    """
+    if isinstance(x, Fraction):
+        return int_text(x.numerator) if x.denominator == 1 else f"{x.numerator}/{x.denominator}"
+    if isinstance(x, float):
+        return str(int(x)) if x.is_integer() else str(x)
+    return int_text(x)
+
+
+def operand(x: Real) -> str:
+    """A number as an operand of a formula: fractions and negatives in parentheses, so
+    ``(1/2)/2`` reads as one value divided by 2.
+
+    >>> operand(3), operand(Fraction(5, 2)), operand(-1)
+    ('3', '(5/2)', '(-1)')
+    """
+    text = formula_number(x)
+    return f"({text})" if "/" in text or text.startswith("-") else text
+
+
+def result_text(x: Real | str) -> str:
+    """The result of a formula: ``1,516``, ``3/2``, ``0.5``; strings as they are."""
+    if isinstance(x, Fraction):
+        return grouped(x.numerator) if x.denominator == 1 else f"{x.numerator}/{x.denominator}"
+    if isinstance(x, (bool, str)):
+        return str(x)
+    if isinstance(x, int):
+        return grouped(x)
+    return f"{x:g}"
+
+
+def window_formula(n: int | str, k: int, d: int, s: int, before: int | str, after: int | str,
+                   ceil_mode: bool = False, pair: bool = False) -> str:
+    """The output size of a sliding window along one axis, numbers filled in:
+    ``floor((14 + 2*0 - 1*(5-1) - 1) / 1) + 1``; an asymmetric pad (or any, with
+    ``pair``) as ``(3+2)``.
+
+    >>> window_formula(6, 4, 1, 1, 2, 1)
+    'floor((6 + (2+1) - 1*(4-1) - 1) / 1) + 1'
+    """
+    pad = f"2*{before}" if before == after and not pair else f"({before}+{after})"
+    return f"{'ceil' if ceil_mode else 'floor'}(({n} + {pad} - {d}*({k}-1) - 1) / {s}) + 1"
+
+
+# ------------------------------------------------------ ratios and percents
 def quotient(value: Real, base: Real) -> Fraction | None:
     """value / base exactly, or None when the base is 0."""
     if not base:
@@ -243,12 +338,8 @@ def ratio(value: Real, base: Real) -> str:
 
 
 def ratio_number(q: Fraction | None) -> float | int | None:
-    """A ratio for JSON: a float while one can hold it, else the nearest int."""
-    if q is None:
-        return None
-    if abs(q) < 10**300:
-        return float(q)
-    return round(q)
+    """A ratio for JSON (:func:`json_real`); None when there is none."""
+    return None if q is None else json_real(q)
 
 
 def significant(x: Real, digits: int = 6) -> str:
@@ -268,6 +359,38 @@ def percent(part: int, whole: int) -> str:
     return f"{fixed(Fraction(100 * part, whole), 1)}%"
 
 
+def signed_percent(delta: Real, base: Real, places: int = 2) -> str:
+    """``+86.47%``: ``delta`` in percent of ``base``, exact, halves away from zero
+    (``+1.00e402%`` from a million percent on).
+
+    >>> signed_percent(Fraction(-1), 8), signed_percent(Fraction(10**400 - 1), 1)
+    ('-12.50%', '+1.00e402%')
+    """
+    pct = 100 * Fraction(delta) / Fraction(base)
+    sign = "-" if pct < 0 else "+"
+    body = sci(abs(pct)) if abs(pct) >= 10**6 else fixed(abs(pct), places)
+    return f"{sign}{body}%"
+
+
+# -------------------------------------------------------------- JSON numbers
+def json_number(x: Real) -> int | float:
+    """An int when the value is integral, else a float (for JSON); a value too large for
+    a float is rounded to the nearest int (a float would overflow)."""
+    if isinstance(x, Fraction):
+        if x.denominator == 1:
+            return int(x)
+        return float(x) if abs(x) < 10**300 else round(x)
+    return x
+
+
+def json_real(x: Real) -> float | int:
+    """A float for JSON (``15.5``, ``0.0``), or :func:`json_number`'s int past a float's
+    range."""
+    value = json_number(x)
+    return float(value) if abs(value) < 10**300 else value
+
+
+# --------------------------------------------------------------------- words
 _IRREGULAR = {"axis": "axes", "matrix": "matrices"}
 
 
@@ -279,3 +402,13 @@ def plural(n: int, noun: str, many: str | None = None) -> str:
     """
     word = noun if n == 1 else (many or _IRREGULAR.get(noun, noun + "s"))
     return f"{grouped(n)} {word}"
+
+
+def describe_char(ch: str) -> str:
+    """``'٢' (U+0662 ARABIC-INDIC DIGIT TWO)``: a character, shown so it can be told apart."""
+    import unicodedata
+
+    name = unicodedata.name(ch, "")
+    shown = repr(ch) if ch.isprintable() else f"'\\x{ord(ch):02x}'" if ord(ch) < 256 else \
+        f"'\\u{ord(ch):04x}'"
+    return f"{shown} (U+{ord(ch):04X}{' ' + name if name else ''})"
