@@ -56,8 +56,7 @@ class ExplainGrid:
 
     def __init__(self, layers: Sequence["LayerExplanation"], title: str | None,
                  symbolic: bool = True) -> None:
-        self.layers, self.symbolic = layers, symbolic
-        self.title = safe_text(title) if title else title  # a spec's name: control chars shown
+        self.layers, self.title, self.symbolic = layers, title, symbolic
 
     def lines(self, width: int) -> Iterator[list[Span_]]:
         """Every output line as styled pieces."""
