@@ -249,7 +249,7 @@ def _window_rf(op: "Op", ins: list[tuple[int, ...]], step: "RFStep") -> RFWorkin
     """``r = r_in + d*(k-1)*j_in``, ``j = j_in*s``, ``start = start_in + (d*(k-1)/2 -
     p)*j_in`` of a sliding window (``d*`` left out when no axis is dilated), when the
     step is the window's."""
-    w = _window_of(op, ins)
+    w = op.window(ins)
     if w is None:
         return None
     own = w.rf()
@@ -358,16 +358,6 @@ def rf_steps(op: "Op", ins: list[tuple[int, ...]], rf_ins: Sequence["ReceptiveFi
     return steps
 
 
-def _window_of(op: "Op", ins: list[tuple[int, ...]]) -> "Window | None":
-    get = getattr(op, "window", None)
-    if get is None:
-        return None
-    try:
-        return get(ins)
-    except Exception:  # noqa: BLE001 - an op without a plain window
-        return None
-
-
 # ------------------------------------------------------------- generic steps
 def generic_steps(op: "Op", ins: list[tuple[int, ...]], out: tuple[int, ...]) -> list[Step]:
     """Steps for an op without its own ``explain``: the formula in words and the figure."""
@@ -394,9 +384,8 @@ def flops_step(op: "Op", breakdown: dict[str, int]) -> list[Step]:
 
 
 def op_steps(op: "Op", ins: list[tuple[int, ...]], out: tuple[int, ...]) -> list[Step]:
-    """The op's own worked arithmetic, or generic steps when it has none."""
-    own = getattr(op, "explain", None)
-    return list(own(ins, out)) if own is not None else generic_steps(op, ins, out)
+    """The op's own worked arithmetic (:meth:`Op.explain`: generic steps by default)."""
+    return list(op.explain(ins, out))
 
 
 # ------------------------------------------------------------ the network walk

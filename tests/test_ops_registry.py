@@ -7,7 +7,8 @@ import pytest
 
 import cnncalc
 from cnncalc.ops import FLOP_CATEGORIES, REGISTRY, Op, Params, RFStep, get_op, op_info
-from cnncalc.ops.base import OpArgs
+from cnncalc.explain import Step
+from cnncalc.ops.base import OPTIONAL_PARTS, REQUIRED_PARTS, OpArgs, Window, missing_parts, register
 
 # op -> (minimal args, sample input shapes, figures that must be non-zero).
 # Figures: p = params (trainable + fixed), b = buffers, m = MACs, f = FLOPs.
@@ -135,6 +136,39 @@ def test_every_figure(name: str) -> None:
         assert sum(flops.values()) >= 2 * macs
     ws = op.warnings(ins)
     assert isinstance(ws, list) and all(isinstance(w, str) for w in ws)
+
+
+@pytest.mark.parametrize("name", sorted(REGISTRY))
+def test_op_implements_every_part(name: str) -> None:
+    """Every required part of the protocol is the op's own; every part is callable."""
+    cls = REGISTRY[name]
+    assert missing_parts(cls) == []
+    for part in REQUIRED_PARTS + OPTIONAL_PARTS:
+        assert callable(getattr(cls, part)), f"{name}.{part}"
+    assert isinstance(cls.fresh_output, bool) and isinstance(cls.inplace_ok, bool)
+
+
+@pytest.mark.parametrize("name", sorted(SAMPLES))
+def test_every_part_answers(name: str) -> None:
+    """The parts explain and the torch build call answer with their declared types."""
+    op, ins, _ = make(name)
+    out = op.shape(ins)
+    steps = op.explain(ins, out)
+    assert steps and all(isinstance(s, Step) for s in steps)
+    window = op.window(ins)
+    assert window is None or isinstance(window, Window)
+    for batch, training in ((1, True), (1, False), (8, True)):
+        why = op.torch_refusal(ins, batch, training)
+        assert why is None or (isinstance(why, str) and why)
+
+
+@pytest.mark.parametrize("part", REQUIRED_PARTS)
+def test_register_refuses_an_op_missing_a_part(part: str) -> None:
+    figures = {p: (lambda self, *a: None) for p in REQUIRED_PARTS if p != part}
+    cls = type("Half", (Op,), {"name": "half_op", "family": "merge", "summary": "x", **figures})
+    with pytest.raises(RuntimeError, match=part):
+        register(cls)
+    assert "half_op" not in REGISTRY
 
 
 @pytest.mark.parametrize("name", sorted(SAMPLES))

@@ -42,13 +42,18 @@ TORCH_NAMES = {
 }
 
 
+#: activations whose torch module may overwrite its input (the backward does not need it)
+INPLACE_OK = frozenset({"relu", "relu6"})
+
+
 def _formulas(text: str, per_element: int = 1, params: str = "0") -> dict[str, str]:
     return {"shape": "unchanged", "params": params, "macs": "0",
             "flops": f"activation: {per_element} * numel ({text})", "rf": "unchanged"}
 
 
 def _simple(op_name: str, text: str) -> type[Activation]:
-    attrs = {"name": op_name, "summary": text, "formulas": _formulas(text)}
+    attrs = {"name": op_name, "summary": text, "formulas": _formulas(text),
+             "inplace_ok": op_name in INPLACE_OK}
     cls = type(op_name.title().replace("_", ""), (Activation,), attrs)
     return register(cls)
 

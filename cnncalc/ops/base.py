@@ -19,11 +19,16 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from fractions import Fraction
-from typing import Any, ClassVar, Sequence
+from typing import TYPE_CHECKING, Any, ClassVar, Sequence
 
 from pydantic import BaseModel, ConfigDict
 
 from ..errors import ShapeError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from torch import nn
+
+    from ..explain import Step
 
 Shape = tuple[int, ...]
 
@@ -93,8 +98,21 @@ def exact(x: Fraction) -> Fraction | int:
     return x.numerator if x.denominator == 1 else x
 
 
+#: the parts every op must define itself (``register`` refuses a class missing one); the
+#: others have a default on :class:`Op` that an op overrides when it has more to say
+REQUIRED_PARTS = ("shape", "params", "macs", "flops", "rf", "torch")
+OPTIONAL_PARTS = ("rf_inputs", "warnings", "window", "explain", "torch_refusal")
+
+
 class Op:
-    """Base class of every op.  Subclasses set the class attributes and figures."""
+    """Base class of every op: the whole protocol an op implements.
+
+    Class attributes describe it (``name``, ``family``, ``summary``, ``formulas``,
+    ``Args``, ``arity``, and for the torch build ``fresh_output`` / ``inplace_ok``); the
+    methods compute its figures (:data:`REQUIRED_PARTS`, no default) and the rest of
+    what the analysis, ``explain`` and the torch build ask of it (:data:`OPTIONAL_PARTS`,
+    with defaults).  Nothing about an op is found by ``getattr`` or by its name.
+    """
 
     name: ClassVar[str]
     family: ClassVar[str]
@@ -104,6 +122,11 @@ class Op:
     Args: ClassVar[type[OpArgs]] = OpArgs
     #: how many inputs the op takes: (min, max); max None = any number
     arity: ClassVar[tuple[int, int | None]] = (1, 1)
+    #: the torch module's output is a fresh tensor (never a view of, or identical to, a
+    #: live one), so an in-place activation after it may overwrite it
+    fresh_output: ClassVar[bool] = False
+    #: the torch module may overwrite its input (its backward does not need it)
+    inplace_ok: ClassVar[bool] = False
 
     def __init__(self, args: OpArgs) -> None:
         self.args = args
@@ -116,7 +139,7 @@ class Op:
     def __repr__(self) -> str:
         return f"{self.name}({self.args!r})"
 
-    # ---- the figures: every op defines all of them (the registry test enforces it)
+    # ---- the figures: every op defines all of them (``register`` enforces it)
     def shape(self, ins: list[Shape]) -> Shape:
         raise NotImplementedError
 
@@ -133,6 +156,12 @@ class Op:
         """The receptive-field step, or None when the output has no spatial layout."""
         raise NotImplementedError
 
+    def torch(self, ins: list[Shape], out: Shape) -> "nn.Module":
+        """The ``torch.nn.Module`` computing this op for these shapes (used by
+        ``cnncalc.build_torch``; implementations import torch inside the method)."""
+        raise NotImplementedError
+
+    # ---- the parts with a default
     def rf_inputs(self, ins: list[Shape]) -> list[RFStep | None]:
         """One receptive-field step per input (merges override this)."""
         return [self.rf(ins)] * len(ins)
@@ -141,10 +170,22 @@ class Op:
         """Non-fatal findings, e.g. a stride that drops rows (truncation)."""
         return []
 
-    def torch(self, ins: list[Shape], out: Shape) -> Any:
-        """The ``torch.nn.Module`` computing this op for these shapes (used by
-        ``cnncalc.build_torch``; implementations import torch inside the method)."""
-        raise NotImplementedError
+    def window(self, ins: list[Shape]) -> "Window | None":
+        """The sliding window the op applies, or None when it has none (explain writes
+        a window's receptive-field recurrence from it)."""
+        return None
+
+    def explain(self, ins: list[Shape], out: Shape) -> list["Step"]:
+        """Worked arithmetic, as a teacher writes it; by default the formula in words
+        next to each figure."""
+        from ..explain import generic_steps
+
+        return generic_steps(self, ins, out)
+
+    def torch_refusal(self, ins: list[Shape], batch: int, training: bool) -> str | None:
+        """Why torch would refuse to run this layer at ``batch`` in this mode (a norm
+        whose statistics would be over one value), or None when it runs."""
+        return None
 
 
 class Free(Op):
@@ -165,10 +206,19 @@ class Free(Op):
 REGISTRY: dict[str, type[Op]] = {}
 
 
+def missing_parts(cls: type[Op]) -> list[str]:
+    """The required parts of the protocol ``cls`` leaves to :class:`Op`'s placeholder."""
+    return [part for part in REQUIRED_PARTS if getattr(cls, part) is getattr(Op, part)]
+
+
 def register(cls: type[Op]) -> type[Op]:
-    """Class decorator: make ``cls`` available under ``cls.name``."""
+    """Class decorator: make ``cls`` available under ``cls.name``; a class missing a
+    part of the protocol, or a name taken twice, is a programming error at import."""
     if cls.name in REGISTRY:
         raise RuntimeError(f"op {cls.name!r} registered twice")
+    missing = missing_parts(cls)
+    if missing:
+        raise RuntimeError(f"op {cls.name!r} does not define {', '.join(missing)}")
     REGISTRY[cls.name] = cls
     return cls
 

@@ -86,6 +86,7 @@ class _Convolution(Op):
 class Conv(_Convolution):
     name = "conv"
     family = "conv"
+    fresh_output = True
     summary = "N-d convolution (1-D, 2-D or 3-D by input rank); groups, dilation, connect table"
     formulas = {
         "shape": "out, floor((n + pb + pa - d*(k-1) - 1)/s) + 1 per axis",
@@ -229,6 +230,7 @@ class ConvTransposeArgs(Shorthand):
 class ConvTranspose(Op):
     name = "conv_transpose"
     family = "conv"
+    fresh_output = True
     summary = "transposed (fractionally strided) convolution; MACs counted per input element"
     formulas = {
         "shape": "out, (n-1)*s - 2p + d*(k-1) + output_padding + 1 per axis",
@@ -328,6 +330,7 @@ class LocalArgs(Shorthand):
 class Local(_Convolution):
     name = "local"
     family = "conv"
+    fresh_output = True
     summary = "locally connected layer: a convolution whose weights differ at every position"
     formulas = {
         "shape": "out, floor((n + pb + pa - k)/s) + 1 per axis",

@@ -16,6 +16,7 @@ class SubsampleArgs(Shorthand):
 class Subsample(Op):
     name = "subsample"
     family = "lenet"
+    fresh_output = True
     summary = ("LeNet-5 sub-sampling: each map's k x k window sum times one trainable "
                "coefficient plus one trainable bias (2 params per map), stride k")
     formulas = {

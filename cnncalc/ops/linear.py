@@ -16,6 +16,7 @@ class LinearArgs(Shorthand):
 class Linear(Op):
     name = "linear"
     family = "linear"
+    fresh_output = True
     summary = "fully connected layer over the last axis (flatten first for a feature map)"
     formulas = {
         "shape": "(*x[:-1], out)",

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Literal
 
 from ..errors import ShapeError
+from .norm import batch_stats_refusal
 from .base import Free, Op, OpArgs, Params, RFStep, Shape, numel, pointwise_rf, register, window_out
 
 
@@ -47,6 +48,7 @@ class _Elementwise(Op):
 class Add(_Elementwise):
     name = "add"
     family = "merge"
+    fresh_output = True
     summary = ("element-wise sum; project: auto puts a 1x1 conv (no bias) + batchnorm on "
                "each input whose shape differs from the last input's (ResNet's shortcut)")
     formulas = {
@@ -130,6 +132,13 @@ class Add(_Elementwise):
             "merge": (len(ins) - 1) * numel(out),
         }
 
+    def torch_refusal(self, ins: list[Shape], batch: int, training: bool) -> str | None:
+        """A projected shortcut runs a batchnorm on the output's shape."""
+        if not any(self.projections(ins)):
+            return None
+        return batch_stats_refusal(ins[-1], batch, training,
+                                   "the batchnorm of the projected shortcut")
+
     def rf_inputs(self, ins: list[Shape]) -> list[RFStep | None]:
         steps = []
         for x, proj in zip(ins, self.projections(ins)):
@@ -152,6 +161,7 @@ class Add(_Elementwise):
 class Mul(_Elementwise):
     name = "mul"
     family = "merge"
+    fresh_output = True
     summary = "element-wise product of inputs of one shape"
     formulas = {"shape": "the inputs' common shape", "params": "0", "macs": "0",
                 "flops": "merge: (inputs - 1) * numel(out)", "rf": "largest of the inputs' fields"}
@@ -166,6 +176,7 @@ class Mul(_Elementwise):
 class Concat(Free):
     name = "concat"
     family = "merge"
+    fresh_output = True
     summary = "join inputs along the channel axis; the other axes must agree"
     formulas = {"shape": "(sum of C, *spatial); spatial axes must agree", "params": "0",
                 "macs": "0", "flops": "0", "rf": "largest of the inputs' fields"}

@@ -41,6 +41,7 @@ class BatchNormArgs(OpArgs):
 @register
 class BatchNorm(Op):
     name = "batchnorm"
+    fresh_output = True
     family = "norm"
     summary = "batch normalisation over channels; running statistics are buffers"
     Args = BatchNormArgs
@@ -131,6 +132,7 @@ class LayerNormArgs(OpArgs):
 @register
 class LayerNorm(_Norm):
     name = "layernorm"
+    fresh_output = True
     summary = ("layer normalisation of each sample: over: all = nn.LayerNorm([C, *spatial]); "
                "over: channels = nn.LayerNorm(C) applied channels-last at every position")
     Args = LayerNormArgs
@@ -172,6 +174,7 @@ class InstanceNormArgs(OpArgs):
 @register
 class InstanceNorm(_Norm):
     name = "instancenorm"
+    fresh_output = True
     summary = ("instance normalisation: each channel of each sample over its spatial axes; "
                "affine and running statistics off by default, as in torch")
     Args = InstanceNormArgs
@@ -236,6 +239,7 @@ class GroupNormArgs(OpArgs):
 @register
 class GroupNorm(_Norm):
     name = "groupnorm"
+    fresh_output = True
     summary = "group normalisation: channels split into `groups`, each normalised per sample"
     Args = GroupNormArgs
     args: GroupNormArgs
