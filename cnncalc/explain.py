@@ -23,11 +23,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import TYPE_CHECKING, Any, Callable, Sequence
+
 from .suggest import close_matches
 
 if TYPE_CHECKING:  # pragma: no cover
     from .graph import Network, Node
-    from .ops.base import Op, RFStep, Window
+    from .ops.base import Layer, RFStep, Window
     from .report import LayerReport, ReceptiveField, Report
 
 Number = int | float | Fraction
@@ -228,12 +229,12 @@ class RFWorking:
 GENERIC_RF_SYMBOLIC = ("r = r_in + span*j_in", "j = j_in*factor", "start = start_in + offset*j_in")
 
 
-def rf_working(op: "Op", ins: list[tuple[int, ...]], step: "RFStep") -> RFWorking:
-    """The formulas behind ``op.rf(ins)``: a sliding window's (k, d, s, p), a
+def rf_working(layer: "Layer[Any]", step: "RFStep") -> RFWorking:
+    """The formulas behind ``op.rf(layer)``: a sliding window's (k, d, s, p), a
     transposed convolution's, an adaptive pool's or a resize's; for any other op the
     step's own span, factor and offset as numbers."""
-    writer = _RF_WRITERS.get(op.name)
-    found = writer(op, ins, step) if writer is not None else _window_rf(op, ins, step)
+    writer = _RF_WRITERS.get(layer.op.name)
+    found = writer(layer, step) if writer is not None else _window_rf(layer, step)
     return found if found is not None else _generic_rf(step)
 
 
@@ -245,11 +246,11 @@ def _generic_rf(step: "RFStep") -> RFWorking:
         GENERIC_RF_SYMBOLIC)
 
 
-def _window_rf(op: "Op", ins: list[tuple[int, ...]], step: "RFStep") -> RFWorking | None:
+def _window_rf(layer: "Layer[Any]", step: "RFStep") -> RFWorking | None:
     """``r = r_in + d*(k-1)*j_in``, ``j = j_in*s``, ``start = start_in + (d*(k-1)/2 -
     p)*j_in`` of a sliding window (``d*`` left out when no axis is dilated), when the
     step is the window's."""
-    w = op.window(ins)
+    w = layer.op.window(layer)
     if w is None:
         return None
     own = w.rf()
@@ -268,16 +269,13 @@ def _window_rf(op: "Op", ins: list[tuple[int, ...]], step: "RFStep") -> RFWorkin
         (f"r = r_in + {kd}*j_in", "j = j_in*s", f"start = start_in + ({kd}/2 - p)*j_in"))
 
 
-def _transposed_rf(op: "Op", ins: list[tuple[int, ...]], step: "RFStep") -> RFWorking:
+def _transposed_rf(layer: "Layer[Any]", step: "RFStep") -> RFWorking:
     """A transposed convolution (what ``ConvTranspose.rf`` computes): each output row
     sits ``1/s`` input rows from the next, and ``d*(k-1)`` output rows of the kernel
     span ``d*(k-1)/s`` input rows: ``r = r_in + (d*(k-1)/s)*j_in``, ``j = j_in/s``,
     ``start = start_in + ((p - d*(k-1)/2)/s)*j_in``."""
-    from .ops.base import per_axis as broadcast
-
-    a, n = op.args, len(ins[0]) - 1
-    k, s = broadcast(a.k, n, "k"), broadcast(a.stride, n, "stride")  # type: ignore[attr-defined]
-    p, d = broadcast(a.pad, n, "pad"), broadcast(a.dilation, n, "dilation")  # type: ignore[attr-defined]
+    g = layer.geo  # cnncalc.ops.conv.TransposedAxes
+    k, s, p, d = g.k, g.stride, g.pad, g.dilation
 
     def k_term(i: int) -> str:
         return f"{d[i]}*({k[i]}-1)"
@@ -289,14 +287,12 @@ def _transposed_rf(op: "Op", ins: list[tuple[int, ...]], step: "RFStep") -> RFWo
         ("r = r_in + (d*(k-1)/s)*j_in", "j = j_in/s", "start = start_in + ((p - d*(k-1)/2)/s)*j_in"))
 
 
-def _adaptive_rf(op: "Op", ins: list[tuple[int, ...]], step: "RFStep") -> RFWorking:
+def _adaptive_rf(layer: "Layer[Any]", step: "RFStep") -> RFWorking:
     """An adaptive pool: the longest window spans ``L - 1`` more rows, positions are
     ``n/size`` rows apart, the first window of ``ceil(n/size)`` rows is centred."""
-    from .ops.base import per_axis as broadcast
     from .ops.pool import adaptive_longest
 
-    n = ins[0][1:]
-    size = broadcast(op.args.size, len(n), "size")  # type: ignore[attr-defined]
+    n, size = [a for a, _ in layer.geo], [b for _, b in layer.geo]  # (input, output) per axis
     return RFWorking(
         lambda i, r, j: f"{r} + ({adaptive_longest(n[i], size[i])}-1)*{j}",
         lambda i, j: f"{j}*{n[i]}/{size[i]}",
@@ -305,10 +301,10 @@ def _adaptive_rf(op: "Op", ins: list[tuple[int, ...]], step: "RFStep") -> RFWork
          "start = start_in + (first window - 1)/2*j_in"))
 
 
-def _resize_rf(op: "Op", ins: list[tuple[int, ...]], step: "RFStep") -> RFWorking:
+def _resize_rf(layer: "Layer[Any]", step: "RFStep") -> RFWorking:
     """A resize (upsample): outputs ``n/out`` input rows apart; linear modes read one
     more row (``reach`` 1), nearest none."""
-    n, out = ins[0][1:], op.shape(ins)[1:]
+    n, out = layer.x[1:], layer.out[1:]
     reach = operand(step.span[0]) if step.span else "0"
     return RFWorking(
         lambda i, r, j: f"{r} + {reach}*{j}",
@@ -318,31 +314,31 @@ def _resize_rf(op: "Op", ins: list[tuple[int, ...]], step: "RFStep") -> RFWorkin
          "start = start_in + reach/2*j_in"))
 
 
-_RF_WRITERS: dict[str, Callable[["Op", list[tuple[int, ...]], "RFStep"], RFWorking]] = {
+_RF_WRITERS: dict[str, Callable[["Layer[Any]", "RFStep"], RFWorking]] = {
     "conv_transpose": _transposed_rf, "adaptive_avgpool": _adaptive_rf,
     "adaptive_maxpool": _adaptive_rf, "upsample": _resize_rf,
 }
 
 
-def rf_steps(op: "Op", ins: list[tuple[int, ...]], rf_ins: Sequence["ReceptiveField | None"],
+def rf_steps(layer: "Layer[Any]", rf_ins: Sequence["ReceptiveField | None"],
              rf_out: "ReceptiveField | None") -> list[Step]:
     """The receptive-field recurrence of one layer (Araujo et al., 2019), written as the
     op computes it (:func:`rf_working`): for a window ``r = r_in + (k-1)*j_in``,
     ``j = j_in*s``, ``start = start_in + ((k-1)/2 - p)*j_in``."""
     if rf_out is None or any(r is None for r in rf_ins):
         return []
-    if len(ins) > 1:
+    if len(layer.ins) > 1:
         sizes = ", ".join(dims([num(v) for v in r.size]) for r in rf_ins if r)
         return [Step("receptive field", f"the widest input: max({sizes})",
                      dims([num(v) for v in rf_out.size]), "r = max over inputs", "rf")]
-    step = op.rf(ins)
+    step = layer.op.rf(layer)
     rf_in = rf_ins[0]
     if step is None or rf_in is None:
         return []
     if step.is_identity:
         return [Step("receptive field", "", f"unchanged (r = {dims([num(v) for v in rf_in.size])}, "
                                             f"j = {dims([num(v) for v in rf_in.jump])})", "", "rf")]
-    how = rf_working(op, ins, step)
+    how = rf_working(layer, step)
     r_items, j_items, s_items = [], [], []
     for i, (r, j, st) in enumerate(zip(rf_in.size, rf_in.jump, rf_in.start)):
         r_text, j_text, st_text = operand(r), operand(j), operand(st)
@@ -359,33 +355,30 @@ def rf_steps(op: "Op", ins: list[tuple[int, ...]], rf_ins: Sequence["ReceptiveFi
 
 
 # ------------------------------------------------------------- generic steps
-def generic_steps(op: "Op", ins: list[tuple[int, ...]], out: tuple[int, ...]) -> list[Step]:
+def generic_steps(layer: "Layer[Any]") -> list[Step]:
     """Steps for an op without its own ``explain``: the formula in words and the figure."""
+    op = layer.op
     f = op.formulas
-    steps = [Step("output shape", "", dims(out), f.get("shape", ""), "shape")]
-    params = op.params(ins)
+    steps = [Step("output shape", "", dims(layer.out), f.get("shape", ""), "shape")]
+    params = op.params(layer)
     if params.total or params.buffers:
         steps.append(Step("params", "", params.total, f.get("params", ""), "params"))
     if params.buffers:
         steps.append(Step("buffers", "", params.buffers, "", "params"))
-    macs = op.macs(ins, out)
+    macs = op.macs(layer)
     if macs:
         steps.append(Step("MACs", "", macs, f.get("macs", ""), "macs"))
     return steps
 
 
-def flops_step(op: "Op", breakdown: dict[str, int]) -> list[Step]:
+def flops_step(layer: "Layer[Any]") -> list[Step]:
     """FLOPs as the sum of their categories: ``conv 300,000 + bias 1,600 = 301,600``."""
-    parts = [(k, v) for k, v in breakdown.items() if v]
+    parts = [(k, v) for k, v in layer.op.flops(layer).items() if v]
     if not parts:
         return []
     text = " + ".join(f"{k} {v:,}" for k, v in parts) if len(parts) > 1 else ""
-    return [Step("FLOPs", text, sum(v for _, v in parts), op.formulas.get("flops", ""), "flops")]
-
-
-def op_steps(op: "Op", ins: list[tuple[int, ...]], out: tuple[int, ...]) -> list[Step]:
-    """The op's own worked arithmetic (:meth:`Op.explain`: generic steps by default)."""
-    return list(op.explain(ins, out))
+    return [Step("FLOPs", text, sum(v for _, v in parts), layer.op.formulas.get("flops", ""),
+                 "flops")]
 
 
 # ------------------------------------------------------------ the network walk
@@ -420,14 +413,14 @@ class LayerExplanation:
 def explain_layer(node: "Node", row: "LayerReport", rf_ins: Sequence["ReceptiveField | None"]
                   ) -> LayerExplanation:
     """The working of one analysed layer (batch 1 figures)."""
-    ins = [tuple(s) for s in row.input_shapes]
-    out = tuple(row.output_shape)
-    steps = op_steps(node.op, ins, out)
+    layer = node.op.resolve(row.input_shapes)  # bound once; every step below reads it
+    steps = list(node.op.explain(layer))
     if not any(s.kind == "flops" for s in steps):
-        steps += flops_step(node.op, dict(node.op.flops(ins, out)))
-    steps += rf_steps(node.op, ins, rf_ins, row.receptive_field)
-    return LayerExplanation(node.id, node.op.name, node.inputs, tuple(ins), out, tuple(steps),
-                            row.warnings, row.params, row.macs, row.flops, row.receptive_field)
+        steps += flops_step(layer)
+    steps += rf_steps(layer, rf_ins, row.receptive_field)
+    return LayerExplanation(node.id, node.op.name, node.inputs, tuple(layer.ins), layer.out,
+                            tuple(steps), row.warnings, row.params, row.macs, row.flops,
+                            row.receptive_field)
 
 
 def select(net: "Network", layer: str | None) -> list["Node"]:

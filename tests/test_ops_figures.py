@@ -248,7 +248,7 @@ def test_every_op_has_a_torch_case() -> None:
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_params_and_buffers(case: str) -> None:
     op, ins, module = _setup(case)
-    p = op.params(ins)
+    p = op.params(op.resolve(ins))
     params = list(module.parameters())
     assert p.total == sum(t.numel() for t in params)
     assert p.trainable == sum(t.numel() for t in params if t.requires_grad)
@@ -261,7 +261,7 @@ def test_output_shape(case: str) -> None:
     op, ins, module = _setup(case)
     with torch.no_grad():
         y = module(*(torch.randn(2, *x) for x in ins))
-    assert tuple(y.shape) == (2, *op.shape(ins))
+    assert tuple(y.shape) == (2, *op.resolve(ins).out)
 
 
 #: LeNet's sub-sampling multiplies each window sum by one coefficient (1 MAC per output);
@@ -278,7 +278,7 @@ def test_macs_are_half_of_flop_counter(case: str) -> None:
     counter = FlopCounterMode(display=False)
     with torch.no_grad(), counter:
         module(*(torch.randn(batch, *x) for x in ins))
-    ours = op.macs(ins, op.shape(ins)) * batch
+    ours = op.macs(op.resolve(ins)) * batch
     assert counter.get_total_flops() == 2 * ours
     if CASES[case][0] in MAC_OPS and case != "add":
         assert ours > 0
@@ -287,9 +287,10 @@ def test_macs_are_half_of_flop_counter(case: str) -> None:
 def test_lenet_c3_connect_table() -> None:
     """The paper's figure: C3 has 1,516 trainable parameters (60 connections x 25 + 16)."""
     op = get_op("conv").from_args({"out": 16, "k": 5, "connect": C3})
-    assert op.params([(6, 14, 14)]).trainable == 1516
+    layer = op.resolve([(6, 14, 14)])
+    assert op.params(layer).trainable == 1516
     assert sum(p.numel() for p in ConnectConv(C3, 5).parameters()) == 1516
-    assert op.shape([(6, 14, 14)]) == (16, 10, 10)
+    assert layer.out == (16, 10, 10)
     # the paper's 151,600 connections count the bias too: 150,000 weight MACs + 1,600 bias adds
-    assert op.macs([(6, 14, 14)], (16, 10, 10)) == 150_000
-    assert op.flops([(6, 14, 14)], (16, 10, 10))["bias"] == 1_600
+    assert op.macs(layer) == 150_000
+    assert op.flops(layer)["bias"] == 1_600

@@ -6,9 +6,16 @@ from __future__ import annotations
 import pytest
 
 import cnncalc
-from cnncalc.ops import FLOP_CATEGORIES, REGISTRY, Op, Params, RFStep, get_op, op_info
 from cnncalc.explain import Step
-from cnncalc.ops.base import OPTIONAL_PARTS, REQUIRED_PARTS, OpArgs, Window, missing_parts, register
+from cnncalc.ops import FLOP_CATEGORIES, REGISTRY, Op, Params, RFStep, get_op, op_info
+from cnncalc.ops.base import (
+    OPTIONAL_PARTS,
+    REQUIRED_PARTS,
+    OpArgs,
+    Window,
+    missing_parts,
+    register,
+)
 
 # op -> (minimal args, sample input shapes, figures that must be non-zero).
 # Figures: p = params (trainable + fixed), b = buffers, m = MACs, f = FLOPs.
@@ -119,13 +126,14 @@ def test_every_figure(name: str) -> None:
     op, ins, nonzero = make(name)
     lo, hi = op.arity
     assert lo <= len(ins) <= (hi or len(ins))
-    out = op.shape(ins)
+    layer = op.resolve(ins)
+    out = layer.out
     assert isinstance(out, tuple) and out and all(type(d) is int and d > 0 for d in out)
-    p = op.params(ins)
+    p = op.params(layer)
     assert isinstance(p, Params)
     assert all(type(v) is int and v >= 0 for v in (p.trainable, p.fixed, p.buffers))
-    macs = op.macs(ins, out)
-    flops = op.flops(ins, out)
+    macs = op.macs(layer)
+    flops = op.flops(layer)
     assert type(macs) is int and macs >= 0
     assert set(flops) <= set(FLOP_CATEGORIES)
     assert all(type(v) is int and v >= 0 for v in flops.values())
@@ -134,7 +142,7 @@ def test_every_figure(name: str) -> None:
         assert (value > 0) == (fig in nonzero), f"{name}: {fig} = {value}"
     if macs:  # a MAC is a multiply and an add: at least 2 FLOPs each
         assert sum(flops.values()) >= 2 * macs
-    ws = op.warnings(ins)
+    ws = op.warnings(layer)
     assert isinstance(ws, list) and all(isinstance(w, str) for w in ws)
 
 
@@ -152,13 +160,13 @@ def test_op_implements_every_part(name: str) -> None:
 def test_every_part_answers(name: str) -> None:
     """The parts explain and the torch build call answer with their declared types."""
     op, ins, _ = make(name)
-    out = op.shape(ins)
-    steps = op.explain(ins, out)
+    layer = op.resolve(ins)
+    steps = op.explain(layer)
     assert steps and all(isinstance(s, Step) for s in steps)
-    window = op.window(ins)
+    window = op.window(layer)
     assert window is None or isinstance(window, Window)
     for batch, training in ((1, True), (1, False), (8, True)):
-        why = op.torch_refusal(ins, batch, training)
+        why = op.torch_refusal(layer, batch, training)
         assert why is None or (isinstance(why, str) and why)
 
 
@@ -174,7 +182,8 @@ def test_register_refuses_an_op_missing_a_part(part: str) -> None:
 @pytest.mark.parametrize("name", sorted(SAMPLES))
 def test_receptive_field_step(name: str) -> None:
     op, ins, _ = make(name)
-    steps = op.rf_inputs(ins) if len(ins) > 1 else [op.rf(ins)]
+    layer = op.resolve(ins)
+    steps = op.rf_inputs(layer) if len(ins) > 1 else [op.rf(layer)]
     assert len(steps) == len(ins)
     for x, step in zip(ins, steps):
         if name in NO_RF or len(x) == 1:  # a vector has no spatial layout
@@ -203,12 +212,12 @@ def test_whole_path_through_yaml(name: str) -> None:
     rows = "".join(f"  - {json.dumps(item)}\n" for item in (*pre, layer))
     report = cnncalc.analyze(cnncalc.loads(f"cnncalc: 1\ninput: {list(ins[0])}\nlayers:\n{rows}"))
     row = report.layers[-1]
-    out = op.shape(ins)
+    layer = op.resolve(ins)
     assert row.input_shapes == tuple(ins)
-    assert row.output_shape == out
-    assert row.params == op.params(ins).total
-    assert row.macs == op.macs(ins, out)
-    assert row.flops == sum(op.flops(ins, out).values())
+    assert row.output_shape == layer.out
+    assert row.params == op.params(layer).total
+    assert row.macs == op.macs(layer)
+    assert row.flops == sum(op.flops(layer).values())
 
 
 @pytest.mark.parametrize("name", sorted(REGISTRY))

@@ -2,32 +2,46 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from ..errors import ShapeError
-from .base import Op, OpArgs, Params, RFStep, Shape, numel, pointwise_rf, register
-from .types import PosFloat
+from .base import (
+    Layer,
+    Op,
+    OpArgs,
+    Params,
+    RFStep,
+    Shape,
+    numel,
+    pointwise_rf,
+    register,
+)
+
+if TYPE_CHECKING:  # pragma: no cover
+    from torch import nn
 
 
-class Activation(Op):
+class Activation(Op[None]):
     family = "activation"
     #: FLOPs per element (docs/counting.md explains the choice)
     per_element = 1
 
-    def shape(self, ins: list[Shape]) -> Shape:
+    def shape(self, ins: list[Shape], geo: None) -> Shape:
         return ins[0]
 
-    def params(self, ins: list[Shape]) -> Params:
+    def params(self, layer: Layer[None]) -> Params:
         return Params()
 
-    def macs(self, ins: list[Shape], out: Shape) -> int:
+    def macs(self, layer: Layer[None]) -> int:
         return 0
 
-    def flops(self, ins: list[Shape], out: Shape) -> dict[str, int]:
-        return {"activation": self.per_element * numel(out)}
+    def flops(self, layer: Layer[None]) -> dict[str, int]:
+        return {"activation": self.per_element * numel(layer.out)}
 
-    def rf(self, ins: list[Shape]) -> RFStep | None:
-        return pointwise_rf(ins[0])
+    def rf(self, layer: Layer[None]) -> RFStep | None:
+        return pointwise_rf(layer.x)
 
-    def torch(self, ins: list[Shape], out: Shape) -> "torch.nn.Module":
+    def torch(self, layer: Layer[None]) -> "nn.Module":
         """The matching ``torch.nn`` activation (``nn.ReLU``, ``nn.GELU``, ...)."""
         from torch import nn
 
@@ -86,7 +100,7 @@ class LeakyRelu(Activation):
     formulas = _formulas("x if x > 0 else slope * x")
     args: LeakyReluArgs
 
-    def torch(self, ins: list[Shape], out: Shape) -> "torch.nn.Module":
+    def torch(self, layer: Layer[None]) -> "nn.Module":
         from torch import nn
 
         return nn.LeakyReLU(self.args.slope)
@@ -105,14 +119,14 @@ class Softmax(Activation):
     per_element = 3  # exp, add into the sum, divide
     formulas = _formulas("exp, add into the sum, divide", per_element=3)
 
-    def shape(self, ins: list[Shape]) -> Shape:
+    def shape(self, ins: list[Shape], geo: None) -> Shape:
         rank = len(ins[0])
         if not -rank <= self.args.dim < rank:
             raise ShapeError(f"softmax dim {self.args.dim} is out of range for the input "
                              f"{list(ins[0])} (dims 0-{rank - 1}, batch excluded)")
         return ins[0]
 
-    def torch(self, ins: list[Shape], out: Shape) -> "torch.nn.Module":
+    def torch(self, layer: Layer[None]) -> "nn.Module":
         from torch import nn
 
         dim = self.args.dim
@@ -133,10 +147,10 @@ class Prelu(Activation):
     args: PreluArgs
     formulas = _formulas("x if x > 0 else a * x", params="C, or 1 with shared: true")
 
-    def params(self, ins: list[Shape]) -> Params:
-        return Params(1 if self.args.shared else ins[0][0])
+    def params(self, layer: Layer[None]) -> Params:
+        return Params(1 if self.args.shared else layer.x[0])
 
-    def torch(self, ins: list[Shape], out: Shape) -> "torch.nn.Module":
+    def torch(self, layer: Layer[None]) -> "nn.Module":
         from torch import nn
 
-        return nn.PReLU(1 if self.args.shared else ins[0][0], self.args.init)
+        return nn.PReLU(1 if self.args.shared else layer.x[0], self.args.init)

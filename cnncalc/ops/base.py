@@ -6,11 +6,18 @@ reports: output shape, parameters, MACs, FLOPs by category and its receptive-fie
 step.  Shapes are tuples of plain ints *without* the batch axis: ``(C, *spatial)``
 for feature maps, ``(F,)`` for vectors.
 
+An op is bound to its input shapes once, by :meth:`Op.resolve`: the resulting
+:class:`Layer` holds the geometry the op worked out (a conv's window, an add's
+projections, a transposed conv's axes) and the output shape, and every other figure,
+the explanation and the torch build read that layer (nothing is recomputed, and no op
+caches on itself).
+
 >>> from cnncalc.ops import get_op
 >>> conv = get_op("conv").from_args({"out": 6, "k": 5})
->>> conv.shape([(1, 32, 32)])
+>>> layer = conv.resolve([(1, 32, 32)])
+>>> layer.out
 (6, 28, 28)
->>> conv.params([(1, 32, 32)]).trainable
+>>> conv.params(layer).trainable
 156
 """
 
@@ -19,7 +26,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from fractions import Fraction
-from typing import TYPE_CHECKING, Any, ClassVar, Sequence
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, Sequence, TypeVar
 
 from pydantic import BaseModel, ConfigDict
 
@@ -31,6 +38,8 @@ if TYPE_CHECKING:  # pragma: no cover
     from ..explain import Step
 
 Shape = tuple[int, ...]
+#: an op's geometry type: what it works out once from its input shapes
+G = TypeVar("G")
 
 #: FLOP categories (the keys of every op's ``flops`` dict).  docs/counting.md says
 #: what each one holds and how peers' totals are rebuilt from them.
@@ -104,14 +113,33 @@ REQUIRED_PARTS = ("shape", "params", "macs", "flops", "rf", "torch")
 OPTIONAL_PARTS = ("rf_inputs", "warnings", "window", "explain", "torch_refusal")
 
 
-class Op:
+@dataclass(frozen=True, eq=False, slots=True)
+class Layer(Generic[G]):
+    """An op bound to its input shapes (:meth:`Op.resolve`): the geometry the op worked
+    out from them, once, and the output shape.  Every figure reads it."""
+
+    op: "Op[G]"
+    ins: list[Shape]
+    #: the op's own geometry (a Window, the projections, ...); None when it needs none
+    geo: G
+    out: Shape
+
+    @property
+    def x(self) -> Shape:
+        """The first (for most ops the only) input shape."""
+        return self.ins[0]
+
+
+class Op(Generic[G]):
     """Base class of every op: the whole protocol an op implements.
 
     Class attributes describe it (``name``, ``family``, ``summary``, ``formulas``,
-    ``Args``, ``arity``, and for the torch build ``fresh_output`` / ``inplace_ok``); the
-    methods compute its figures (:data:`REQUIRED_PARTS`, no default) and the rest of
-    what the analysis, ``explain`` and the torch build ask of it (:data:`OPTIONAL_PARTS`,
-    with defaults).  Nothing about an op is found by ``getattr`` or by its name.
+    ``Args``, ``arity``, and for the torch build ``fresh_output`` / ``inplace_ok``).
+    :meth:`resolve` binds it to input shapes: :meth:`geometry` works out (and checks)
+    what depends on them, :meth:`shape` the output shape; every other part reads the
+    resulting :class:`Layer`.  The required parts (:data:`REQUIRED_PARTS`) have no
+    default; the others (:data:`OPTIONAL_PARTS`) do.  Nothing about an op is found by
+    ``getattr`` or by its name.
     """
 
     name: ClassVar[str]
@@ -132,86 +160,97 @@ class Op:
         self.args = args
 
     @classmethod
-    def from_args(cls, raw: dict[str, Any]) -> "Op":
+    def from_args(cls, raw: dict[str, Any]) -> "Op[Any]":
         """Validate ``raw`` with the op's model (raises pydantic.ValidationError)."""
         return cls(cls.Args.model_validate(raw))
 
     def __repr__(self) -> str:
         return f"{self.name}({self.args!r})"
 
+    def resolve(self, ins: Sequence[Shape]) -> Layer[G]:
+        """Bind the op to ``ins``: its geometry and output shape, worked out once
+        (raises ShapeError when the shapes do not fit the op)."""
+        shapes = list(ins)
+        geo = self.geometry(shapes)
+        return Layer(self, shapes, geo, self.shape(shapes, geo))
+
+    def geometry(self, ins: list[Shape]) -> G:
+        """What the figures need from the input shapes, checked (None by default)."""
+        return None  # type: ignore[return-value]  # G is None for ops without geometry
+
     # ---- the figures: every op defines all of them (``register`` enforces it)
-    def shape(self, ins: list[Shape]) -> Shape:
+    def shape(self, ins: list[Shape], geo: G) -> Shape:
         raise NotImplementedError
 
-    def params(self, ins: list[Shape]) -> Params:
+    def params(self, layer: Layer[G]) -> Params:
         raise NotImplementedError
 
-    def macs(self, ins: list[Shape], out: Shape) -> int:
+    def macs(self, layer: Layer[G]) -> int:
         raise NotImplementedError
 
-    def flops(self, ins: list[Shape], out: Shape) -> dict[str, int]:
+    def flops(self, layer: Layer[G]) -> dict[str, int]:
         raise NotImplementedError
 
-    def rf(self, ins: list[Shape]) -> RFStep | None:
+    def rf(self, layer: Layer[G]) -> RFStep | None:
         """The receptive-field step, or None when the output has no spatial layout."""
         raise NotImplementedError
 
-    def torch(self, ins: list[Shape], out: Shape) -> "nn.Module":
-        """The ``torch.nn.Module`` computing this op for these shapes (used by
-        ``cnncalc.build_torch``; implementations import torch inside the method)."""
+    def torch(self, layer: Layer[G]) -> "nn.Module":
+        """The ``torch.nn.Module`` computing this layer (used by ``cnncalc.build_torch``;
+        implementations import torch inside the method)."""
         raise NotImplementedError
 
     # ---- the parts with a default
-    def rf_inputs(self, ins: list[Shape]) -> list[RFStep | None]:
+    def rf_inputs(self, layer: Layer[G]) -> list[RFStep | None]:
         """One receptive-field step per input (merges override this)."""
-        return [self.rf(ins)] * len(ins)
+        return [self.rf(layer)] * len(layer.ins)
 
-    def warnings(self, ins: list[Shape]) -> list[str]:
+    def warnings(self, layer: Layer[G]) -> list[str]:
         """Non-fatal findings, e.g. a stride that drops rows (truncation)."""
         return []
 
-    def window(self, ins: list[Shape]) -> "Window | None":
+    def window(self, layer: Layer[G]) -> "Window | None":
         """The sliding window the op applies, or None when it has none (explain writes
         a window's receptive-field recurrence from it)."""
         return None
 
-    def explain(self, ins: list[Shape], out: Shape) -> list["Step"]:
+    def explain(self, layer: Layer[G]) -> list["Step"]:
         """Worked arithmetic, as a teacher writes it; by default the formula in words
         next to each figure."""
         from ..explain import generic_steps
 
-        return generic_steps(self, ins, out)
+        return generic_steps(layer)
 
-    def torch_refusal(self, ins: list[Shape], batch: int, training: bool) -> str | None:
+    def torch_refusal(self, layer: Layer[G], batch: int, training: bool) -> str | None:
         """Why torch would refuse to run this layer at ``batch`` in this mode (a norm
         whose statistics would be over one value), or None when it runs."""
         return None
 
 
-class Free(Op):
+class Free(Op[None]):
     """Base of the ops with no parameters and no arithmetic (they move or pass data):
     ``flatten``, ``identity``, ``dropout``, ``concat``."""
 
-    def params(self, ins: list[Shape]) -> Params:
+    def params(self, layer: Layer[None]) -> Params:
         return Params()
 
-    def macs(self, ins: list[Shape], out: Shape) -> int:
+    def macs(self, layer: Layer[None]) -> int:
         return 0
 
-    def flops(self, ins: list[Shape], out: Shape) -> dict[str, int]:
+    def flops(self, layer: Layer[None]) -> dict[str, int]:
         return {}
 
 
 # --------------------------------------------------------------------- registry
-REGISTRY: dict[str, type[Op]] = {}
+REGISTRY: dict[str, type[Op[Any]]] = {}
 
 
-def missing_parts(cls: type[Op]) -> list[str]:
+def missing_parts(cls: type[Op[Any]]) -> list[str]:
     """The required parts of the protocol ``cls`` leaves to :class:`Op`'s placeholder."""
     return [part for part in REQUIRED_PARTS if getattr(cls, part) is getattr(Op, part)]
 
 
-def register(cls: type[Op]) -> type[Op]:
+def register(cls: type[Op[Any]]) -> type[Op[Any]]:
     """Class decorator: make ``cls`` available under ``cls.name``; a class missing a
     part of the protocol, or a name taken twice, is a programming error at import."""
     if cls.name in REGISTRY:

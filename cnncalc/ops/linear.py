@@ -2,9 +2,27 @@
 
 from __future__ import annotations
 
-from .base import Free, Op, OpArgs, Params, RFStep, Shape, numel, pointwise_rf, register
+from typing import TYPE_CHECKING
+
+from .base import (
+    Free,
+    Layer,
+    Op,
+    OpArgs,
+    Params,
+    RFStep,
+    Shape,
+    numel,
+    pointwise_rf,
+    register,
+)
 from .conv import Shorthand
 from .types import PosInt, Prob
+
+if TYPE_CHECKING:  # pragma: no cover
+    from torch import nn
+
+    from ..explain import Step
 
 
 class LinearArgs(Shorthand):
@@ -13,7 +31,7 @@ class LinearArgs(Shorthand):
 
 
 @register
-class Linear(Op):
+class Linear(Op[None]):
     name = "linear"
     family = "linear"
     fresh_output = True
@@ -28,37 +46,37 @@ class Linear(Op):
     Args = LinearArgs
     args: LinearArgs
 
-    def shape(self, ins: list[Shape]) -> Shape:
+    def shape(self, ins: list[Shape], geo: None) -> Shape:
         return (*ins[0][:-1], self.args.out)
 
-    def params(self, ins: list[Shape]) -> Params:
-        return Params(ins[0][-1] * self.args.out + (self.args.out if self.args.bias else 0))
+    def params(self, layer: Layer[None]) -> Params:
+        return Params(layer.x[-1] * self.args.out + (self.args.out if self.args.bias else 0))
 
-    def macs(self, ins: list[Shape], out: Shape) -> int:
-        return numel(ins[0]) * self.args.out
+    def macs(self, layer: Layer[None]) -> int:
+        return numel(layer.x) * self.args.out
 
-    def flops(self, ins: list[Shape], out: Shape) -> dict[str, int]:
-        return {"linear": 2 * self.macs(ins, out), "bias": numel(out) if self.args.bias else 0}
+    def flops(self, layer: Layer[None]) -> dict[str, int]:
+        return {"linear": 2 * self.macs(layer), "bias": numel(layer.out) if self.args.bias else 0}
 
-    def rf(self, ins: list[Shape]) -> RFStep | None:
+    def rf(self, layer: Layer[None]) -> RFStep | None:
         return None
 
-    def explain(self, ins: list[Shape], out: Shape) -> list["Step"]:
+    def explain(self, layer: Layer[None]) -> list["Step"]:
         """Worked arithmetic: a weight per (input, output) pair plus a bias per output."""
         from ..explain import Step
 
-        n, o = ins[0][-1], self.args.out
+        n, o = layer.x[-1], self.args.out
         text, sym = (f"{n} x {o} + {o}", "in x out + out") if self.args.bias else (
             f"{n} x {o}", "in x out")
-        rows = numel(ins[0][:-1])
+        rows = numel(layer.x[:-1])
         macs = f"{rows} x {n} x {o}" if rows > 1 else f"{n} x {o}"
-        return [Step("params", text, self.params(ins).total, sym, "params"),
-                Step("MACs", macs, self.macs(ins, out), "numel(x) x out", "macs")]
+        return [Step("params", text, self.params(layer).total, sym, "params"),
+                Step("MACs", macs, self.macs(layer), "numel(x) x out", "macs")]
 
-    def torch(self, ins: list[Shape], out: Shape) -> "torch.nn.Module":
+    def torch(self, layer: Layer[None]) -> "nn.Module":
         from torch import nn
 
-        return nn.Linear(ins[0][-1], self.args.out, self.args.bias)
+        return nn.Linear(layer.x[-1], self.args.out, self.args.bias)
 
 
 @register
@@ -69,21 +87,21 @@ class Flatten(Free):
     formulas = {"shape": "(numel(x),)", "params": "0", "macs": "0", "flops": "0",
                 "rf": "none (every position mixed)"}
 
-    def shape(self, ins: list[Shape]) -> Shape:
+    def shape(self, ins: list[Shape], geo: None) -> Shape:
         return (numel(ins[0]),)
 
-    def explain(self, ins: list[Shape], out: Shape) -> list["Step"]:
+    def explain(self, layer: Layer[None]) -> list["Step"]:
         """Worked arithmetic: the vector's length is the product of the input's sizes."""
         from ..explain import Step, dims
 
-        return [Step("output length", dims(ins[0], " x "), out[0], "C x h x w", "shape")]
+        return [Step("output length", dims(layer.x, " x "), layer.out[0], "C x h x w", "shape")]
 
-    def torch(self, ins: list[Shape], out: Shape) -> "torch.nn.Module":
+    def torch(self, layer: Layer[None]) -> "nn.Module":
         from torch import nn
 
         return nn.Flatten()
 
-    def rf(self, ins: list[Shape]) -> RFStep | None:
+    def rf(self, layer: Layer[None]) -> RFStep | None:
         return None
 
 
@@ -94,16 +112,16 @@ class Identity(Free):
     summary = "pass the input through unchanged"
     formulas = {"shape": "unchanged", "params": "0", "macs": "0", "flops": "0", "rf": "unchanged"}
 
-    def shape(self, ins: list[Shape]) -> Shape:
+    def shape(self, ins: list[Shape], geo: None) -> Shape:
         return ins[0]
 
-    def torch(self, ins: list[Shape], out: Shape) -> "torch.nn.Module":
+    def torch(self, layer: Layer[None]) -> "nn.Module":
         from torch import nn
 
         return nn.Identity()
 
-    def rf(self, ins: list[Shape]) -> RFStep | None:
-        return pointwise_rf(ins[0])
+    def rf(self, layer: Layer[None]) -> RFStep | None:
+        return pointwise_rf(layer.x)
 
 
 class DropoutArgs(OpArgs):
@@ -120,7 +138,7 @@ class Dropout(Identity):
     Args = DropoutArgs
     args: DropoutArgs
 
-    def torch(self, ins: list[Shape], out: Shape) -> "torch.nn.Module":
+    def torch(self, layer: Layer[None]) -> "nn.Module":
         from torch import nn
 
         return nn.Dropout(self.args.p)

@@ -37,7 +37,7 @@ def refusal(network: Network, report: Report, batch: int,
     """The first layer torch would refuse at ``batch`` in ``mode``, as an error; or None."""
     training = mode == "training"
     for node, row in zip(network.nodes, report.layers):
-        why = node.op.torch_refusal(list(row.input_shapes), batch, training)
+        why = node.op.torch_refusal(node.op.resolve(row.input_shapes), batch, training)
         if why is not None:
             hint = HINTS.get(node.op.name)
             return ShapeError(why, loc=node.loc, layer=node.id, hints=(hint,) if hint else ())
