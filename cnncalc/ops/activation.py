@@ -12,6 +12,7 @@ from .base import (
     Params,
     RFStep,
     Shape,
+    TorchKit,
     numel,
     pointwise_rf,
     register,
@@ -41,7 +42,7 @@ class Activation(Op[None]):
     def rf(self, layer: Layer[None]) -> RFStep | None:
         return pointwise_rf(layer.x)
 
-    def torch(self, layer: Layer[None]) -> "nn.Module":
+    def torch(self, layer: Layer[None], kit: TorchKit) -> "nn.Module":
         """The matching ``torch.nn`` activation (``nn.ReLU``, ``nn.GELU``, ...)."""
         from torch import nn
 
@@ -100,7 +101,7 @@ class LeakyRelu(Activation):
     formulas = _formulas("x if x > 0 else slope * x")
     args: LeakyReluArgs
 
-    def torch(self, layer: Layer[None]) -> "nn.Module":
+    def torch(self, layer: Layer[None], kit: TorchKit) -> "nn.Module":
         from torch import nn
 
         return nn.LeakyReLU(self.args.slope)
@@ -126,7 +127,7 @@ class Softmax(Activation):
                              f"{list(ins[0])} (dims 0-{rank - 1}, batch excluded)")
         return ins[0]
 
-    def torch(self, layer: Layer[None]) -> "nn.Module":
+    def torch(self, layer: Layer[None], kit: TorchKit) -> "nn.Module":
         from torch import nn
 
         dim = self.args.dim
@@ -150,7 +151,7 @@ class Prelu(Activation):
     def params(self, layer: Layer[None]) -> Params:
         return Params(1 if self.args.shared else layer.x[0])
 
-    def torch(self, layer: Layer[None]) -> "nn.Module":
+    def torch(self, layer: Layer[None], kit: TorchKit) -> "nn.Module":
         from torch import nn
 
         return nn.PReLU(1 if self.args.shared else layer.x[0], self.args.init)

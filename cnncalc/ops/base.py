@@ -26,18 +26,34 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from fractions import Fraction
+from types import ModuleType
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, Sequence, TypeVar
 
 from pydantic import BaseModel, ConfigDict
 
 from ..errors import ShapeError
+from ..working import (
+    CEIL_LAST,
+    WINDOW_SYMBOLIC,
+    WINDOW_SYMBOLIC_PAIR,
+    RFWorking,
+    Step,
+    axis_names,
+    axis_steps,
+    dims,
+    generic_rf,
+    window_formula,
+)
+from ..working import per_axis as axis_rows
 
 if TYPE_CHECKING:  # pragma: no cover
     from torch import nn
 
-    from ..explain import Step
-
 Shape = tuple[int, ...]
+#: what an op builds its torch module from: the module :mod:`cnncalc.torch.modules` (torch's
+#: ``nn`` and cnncalc's own layers), handed in by the torch build, so that no op imports
+#: the torch side (and the analysis never loads torch)
+TorchKit = ModuleType
 #: an op's geometry type: what it works out once from its input shapes
 G = TypeVar("G")
 
@@ -110,7 +126,8 @@ def exact(x: Fraction) -> Fraction | int:
 #: the parts every op must define itself (``register`` refuses a class missing one); the
 #: others have a default on :class:`Op` that an op overrides when it has more to say
 REQUIRED_PARTS = ("shape", "params", "macs", "flops", "rf", "torch")
-OPTIONAL_PARTS = ("rf_inputs", "warnings", "window", "explain", "torch_refusal")
+OPTIONAL_PARTS = ("geometry", "rf_inputs", "warnings", "window", "explain", "rf_working",
+                  "torch_refusal")
 
 
 @dataclass(frozen=True, eq=False, slots=True)
@@ -195,9 +212,10 @@ class Op(Generic[G]):
         """The receptive-field step, or None when the output has no spatial layout."""
         raise NotImplementedError
 
-    def torch(self, layer: Layer[G]) -> "nn.Module":
-        """The ``torch.nn.Module`` computing this layer (used by ``cnncalc.build_torch``;
-        implementations import torch inside the method)."""
+    def torch(self, layer: Layer[G], kit: TorchKit) -> "nn.Module":
+        """The ``torch.nn.Module`` computing this layer, built with ``kit``
+        (:mod:`cnncalc.torch.modules`, passed by ``cnncalc.build_torch``; an op that needs
+        torch itself imports it inside the method)."""
         raise NotImplementedError
 
     # ---- the parts with a default
@@ -214,12 +232,18 @@ class Op(Generic[G]):
         a window's receptive-field recurrence from it)."""
         return None
 
-    def explain(self, layer: Layer[G]) -> list["Step"]:
+    def explain(self, layer: Layer[G]) -> list[Step]:
         """Worked arithmetic, as a teacher writes it; by default the formula in words
         next to each figure."""
-        from ..explain import generic_steps
-
         return generic_steps(layer)
+
+    def rf_working(self, layer: Layer[G], step: RFStep) -> RFWorking:
+        """How ``explain`` writes this layer's receptive-field step (``step`` is
+        ``self.rf(layer)``): a sliding window's (k, d, s, p) when the step is its
+        window's, else the step's own span, factor and offset as numbers."""
+        w = self.window(layer)
+        found = window_rf(w, step) if w is not None else None
+        return found if found is not None else generic_rf(step.span, step.factor, step.offset)
 
     def torch_refusal(self, layer: Layer[G], batch: int, training: bool) -> str | None:
         """Why torch would refuse to run this layer at ``batch`` in this mode (a norm
@@ -408,6 +432,96 @@ class Window:
 
     def rf(self) -> RFStep:
         return RFStep.window(self.k_eff, self.stride, [b for b, _ in self.pad])
+
+
+def window_size(w: Window, outs: Sequence[int]) -> list[Step]:
+    """The output size of a sliding window along each axis, numbers filled in, each
+    with the formula in letters it follows.
+
+    >>> window_size(Window((224,), (7,), (1,), (2,), ((3, 3),)), (112,))[0].text()
+    'floor((224 + 2*3 - 1*(7-1) - 1) / 2) + 1 = 112'
+    """
+    pair = any(b != a for b, a in w.pad)
+    symbolic = WINDOW_SYMBOLIC_PAIR if pair else WINDOW_SYMBOLIC
+    if w.ceil_mode:
+        symbolic = symbolic.replace("floor", "ceil")
+    items = []
+    for n, k, d, s, (b, a), ke, o in zip(w.n, w.k, w.dilation, w.stride, w.pad, w.k_eff, outs):
+        text, sym = window_formula(n, k, d, s, b, a, w.ceil_mode, pair), symbolic
+        if w.ceil_mode and -(-(n + b + a - ke) // s) + 1 != o:
+            # the last window would start in the trailing padding: torch drops it
+            text, sym = text + CEIL_LAST, sym + CEIL_LAST + " (a last window in the padding)"
+        items.append((text, o, sym))
+    return axis_steps("output", items, "shape")
+
+
+def truncation(w: Window) -> list[Step]:
+    """Per axis: positions left over after the last window, and whether they are real
+    input rows that are never read (truncation) or only trailing padding."""
+    items: list[tuple[str, str] | None] = []
+    kinds = set()
+    unit_of = {"height": "row", "width": "column"}
+    for name, n, s, (b, a), ke in zip(axis_names(len(w.n)), w.n, w.stride, w.pad, w.k_eff):
+        rest = (n + b + a - ke) % s
+        if rest == 0 or w.ceil_mode:
+            items.append(None)
+            continue
+        unit = unit_of.get(name, "position")
+        working = f"({n} + {b}+{a} - {ke}) % {s}"
+        dropped = rest - a
+        if dropped > 0:
+            rows = f"{n - dropped}" if dropped == 1 else f"{n - dropped}-{n - 1}"
+            plural = "s" if dropped > 1 else ""
+            items.append((working, f"{rest} left over, trailing pad {a}: input {unit}{plural} "
+                                   f"{rows} (of 0-{n - 1}) never read, truncation"))
+            kinds.add("truncation")
+        else:
+            items.append((working, f"{rest} left over, within the trailing pad {a}: "
+                                   "no input lost"))
+    if all(i is None for i in items):
+        return []
+    sym = "(n + p_before + p_after - k_eff) % s"
+    if len(items) > 1 and len(set(items)) == 1:
+        return axis_rows("tiling", items, "truncation" if kinds else "note", sym)
+    names = axis_names(len(w.n))
+    return [Step(f"tiling {names[i]}", f, r, sym, "truncation" if "never read" in r else "note")
+            for i, it in enumerate(items) if it is not None for f, r in [it]]
+
+
+def window_rf(w: Window, step: RFStep) -> RFWorking | None:
+    """``r = r_in + d*(k-1)*j_in``, ``j = j_in*s``, ``start = start_in + (d*(k-1)/2 -
+    p)*j_in`` of a sliding window (``d*`` left out when no axis is dilated), when the
+    step is the window's."""
+    own = w.rf()
+    if (own.span, own.factor, own.offset) != (step.span, step.factor, step.offset):
+        return None
+    dilated = any(d != 1 for d in w.dilation)
+
+    def k_term(i: int) -> str:
+        return f"{w.dilation[i]}*({w.k[i]}-1)" if dilated else f"({w.k[i]}-1)"
+
+    kd = "d*(k-1)" if dilated else "(k-1)"
+    return RFWorking(
+        lambda i, r, j: f"{r} + {k_term(i)}*{j}",
+        lambda i, j: f"{j}*{w.stride[i]}",
+        lambda i, st, j: f"{st} + ({k_term(i)}/2 - {w.pad[i][0]})*{j}",
+        (f"r = r_in + {kd}*j_in", "j = j_in*s", f"start = start_in + ({kd}/2 - p)*j_in"))
+
+
+def generic_steps(layer: Layer[Any]) -> list[Step]:
+    """Steps for an op without its own ``explain``: the formula in words and the figure."""
+    op = layer.op
+    f = op.formulas
+    steps = [Step("output shape", "", dims(layer.out), f.get("shape", ""), "shape")]
+    params = op.params(layer)
+    if params.total or params.buffers:
+        steps.append(Step("params", "", params.total, f.get("params", ""), "params"))
+    if params.buffers:
+        steps.append(Step("buffers", "", params.buffers, "", "params"))
+    macs = op.macs(layer)
+    if macs:
+        steps.append(Step("MACs", "", macs, f.get("macs", ""), "macs"))
+    return steps
 
 
 def _axis_name(axis: int, axes: int) -> str:

@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING
 from pydantic import model_validator
 
 from ..errors import ShapeError
+from ..working import RFWorking, Step, dims, letters
+from ..working import per_axis as axis_rows
 from .base import (
     G,
     Layer,
@@ -18,19 +20,20 @@ from .base import (
     Params,
     RFStep,
     Shape,
+    TorchKit,
     Window,
     numel,
     per_axis,
     register,
     resolve_padding,
     spatial,
+    truncation,
+    window_size,
 )
 from .types import ActName, IntPerAxis, NonNegInt, NonNegPerAxis, Padding, PosInt
 
 if TYPE_CHECKING:  # pragma: no cover
     from torch import nn
-
-    from ..explain import Step
 
 
 class Shorthand(OpArgs):
@@ -160,10 +163,9 @@ class Conv(_Convolution[ConvGeometry]):
     def macs(self, layer: Layer[ConvGeometry]) -> int:
         return layer.geo.connections * numel(layer.geo.window.k) * numel(layer.out[1:])
 
-    def explain(self, layer: Layer[ConvGeometry]) -> list["Step"]:
+    def explain(self, layer: Layer[ConvGeometry]) -> list[Step]:
         """Worked arithmetic: output size per axis, parameters (a connect table grouped by
         how many maps each output map reads), MACs, and any input rows never read."""
-        from ..explain import Step, dims, letters, truncation, window_size
 
         a, w, c_in, out = self.args, layer.geo.window, layer.x[0], layer.out
         k_sym, m_sym = letters("k", len(w.k)), letters("m", len(w.k))
@@ -182,15 +184,13 @@ class Conv(_Convolution[ConvGeometry]):
                     self.macs(layer), f"{macs_sym} x {k_sym} x {m_sym}", "macs")
         return window_size(w, out[1:]) + steps + [macs] + truncation(w)
 
-    def torch(self, layer: Layer[ConvGeometry]) -> "nn.Module":
+    def torch(self, layer: Layer[ConvGeometry], kit: TorchKit) -> "nn.Module":
         """``nn.ConvNd`` by rank (an explicit pad first when asymmetric); with ``connect``,
         a module holding exactly the connected kernels."""
-        from ..torch import modules
-
         a, w, c_in = self.args, layer.geo.window, layer.x[0]
         if a.connect is not None:
-            return modules.ConnectConv(a.connect, c_in, w.k, w.stride, w.pad, w.dilation, a.bias)
-        return modules.conv(len(w.n), c_in, a.out, w.k, w.stride, w.pad, w.dilation,
+            return kit.ConnectConv(a.connect, c_in, w.k, w.stride, w.pad, w.dilation, a.bias)
+        return kit.conv(len(w.n), c_in, a.out, w.k, w.stride, w.pad, w.dilation,
                             a.groups, a.bias)
 
 
@@ -215,11 +215,9 @@ def _ranges(ids: list[int]) -> str:
 
 
 def connect_working(connect: list[list[int]], k: int, bias: bool, c_in: int,
-                    total: int) -> list["Step"]:
+                    total: int) -> list[Step]:
     """Which maps feed which, and the parameters of a partial connection table:
     ``6x(3x25+1) + 9x(4x25+1) + 1x(6x25+1) = 1,516`` for LeNet-5's C3."""
-    from ..explain import Step
-
     groups = connect_groups(connect)
     who = "; ".join(
         f"output map{'s' if n > 1 else ''} "
@@ -324,9 +322,8 @@ class ConvTranspose(Op[TransposedAxes]):
     def flops(self, layer: Layer[TransposedAxes]) -> dict[str, int]:
         return {"conv": 2 * self.macs(layer), "bias": numel(layer.out) if self.args.bias else 0}
 
-    def explain(self, layer: Layer[TransposedAxes]) -> list["Step"]:
+    def explain(self, layer: Layer[TransposedAxes]) -> list[Step]:
         """Worked arithmetic: output size per axis, parameters, MACs per input element."""
-        from ..explain import Step, dims, letters, per_axis
 
         a, c_in, g = self.args, layer.x[0], layer.geo
         items = [(f"({nn}-1)*{ss} - 2*{pp} + {dd}*({kk}-1) + {oo} + 1", o)
@@ -341,7 +338,7 @@ class ConvTranspose(Op[TransposedAxes]):
         macs = Step("MACs", f"{c_in} x {per_map} x {dims(g.k, ' x ')} x {dims(g.n, ' x ')}",
                     self.macs(layer), f"c_in x c_out/groups x {k_sym} x {letters('n', len(g.k))} "
                     "(every input element meets every weight once)", "macs")
-        return per_axis("output", items, "shape",
+        return axis_rows("output", items, "shape",
                         "(n-1)*s - 2p + d*(k-1) + output_padding + 1") + [params, macs]
 
     def rf(self, layer: Layer[TransposedAxes]) -> RFStep:
@@ -353,12 +350,27 @@ class ConvTranspose(Op[TransposedAxes]):
             tuple((pp - Fraction(ke - 1, 2)) / ss for pp, ke, ss in zip(g.pad, k_eff, g.stride)),
         )
 
-    def torch(self, layer: Layer[TransposedAxes]) -> "nn.Module":
-        """``nn.ConvTransposeNd`` by rank."""
-        from ..torch import modules
+    def rf_working(self, layer: Layer[TransposedAxes], step: RFStep) -> RFWorking:
+        """A transposed convolution (what ``ConvTranspose.rf`` computes): each output row
+        sits ``1/s`` input rows from the next, and ``d*(k-1)`` output rows of the kernel
+        span ``d*(k-1)/s`` input rows: ``r = r_in + (d*(k-1)/s)*j_in``, ``j = j_in/s``,
+        ``start = start_in + ((p - d*(k-1)/2)/s)*j_in``."""
+        g = layer.geo
+        k, s, p, d = g.k, g.stride, g.pad, g.dilation
 
+        def k_term(i: int) -> str:
+            return f"{d[i]}*({k[i]}-1)"
+
+        return RFWorking(
+            lambda i, r, j: f"{r} + ({k_term(i)}/{s[i]})*{j}",
+            lambda i, j: f"{j}/{s[i]}",
+            lambda i, st, j: f"{st} + (({p[i]} - {k_term(i)}/2)/{s[i]})*{j}",
+            ("r = r_in + (d*(k-1)/s)*j_in", "j = j_in/s", "start = start_in + ((p - d*(k-1)/2)/s)*j_in"))
+
+    def torch(self, layer: Layer[TransposedAxes], kit: TorchKit) -> "nn.Module":
+        """``nn.ConvTransposeNd`` by rank."""
         a, g = self.args, layer.geo
-        cls = modules.layer_class("ConvTranspose", len(g.n))
+        cls = kit.layer_class("ConvTranspose", len(g.n))
         return cls(layer.x[0], a.out, g.k, g.stride, g.pad, g.output_padding, a.groups, a.bias,
                    g.dilation)
 
@@ -406,9 +418,8 @@ class Local(_Convolution[Window]):
     def macs(self, layer: Layer[Window]) -> int:
         return numel(layer.out) * layer.x[0] * numel(layer.geo.k)
 
-    def explain(self, layer: Layer[Window]) -> list["Step"]:
+    def explain(self, layer: Layer[Window]) -> list[Step]:
         """Worked arithmetic: output size, one kernel (and bias) per output unit, MACs."""
-        from ..explain import Step, dims, letters, truncation, window_size
 
         w, c_in, c_out, out = layer.geo, layer.x[0], self.args.out, layer.out
         k_sym, m_sym = letters("k", len(w.k)), letters("m", len(w.k))
@@ -422,10 +433,8 @@ class Local(_Convolution[Window]):
                  self.macs(layer), f"c_in x c_out x {k_sym} x {m_sym}", "macs"),
         ] + truncation(w)
 
-    def torch(self, layer: Layer[Window]) -> "nn.Module":
+    def torch(self, layer: Layer[Window], kit: TorchKit) -> "nn.Module":
         """Unshared weights via unfold + one batched matmul (cnncalc.torch.modules)."""
-        from ..torch import modules
-
         w = layer.geo
-        return modules.LocallyConnected(layer.x[0], self.args.out, w.k, w.stride, w.pad,
+        return kit.LocallyConnected(layer.x[0], self.args.out, w.k, w.stride, w.pad,
                                         layer.out[1:], self.args.bias)

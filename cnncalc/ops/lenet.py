@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from ..working import Step, dims, letters
 from .base import (
     Layer,
     Op,
@@ -12,19 +13,20 @@ from .base import (
     Params,
     RFStep,
     Shape,
+    TorchKit,
     Window,
     numel,
     per_axis,
     register,
     spatial,
+    truncation,
+    window_size,
 )
 from .conv import Shorthand
 from .types import IntPerAxis, PosInt
 
 if TYPE_CHECKING:  # pragma: no cover
     from torch import nn
-
-    from ..explain import Step
 
 
 class SubsampleArgs(Shorthand):
@@ -75,9 +77,8 @@ class Subsample(Op[Window]):
     def warnings(self, layer: Layer[Window]) -> list[str]:
         return layer.geo.truncation(self.name)
 
-    def explain(self, layer: Layer[Window]) -> list["Step"]:
+    def explain(self, layer: Layer[Window]) -> list[Step]:
         """Worked arithmetic: output size (stride k), 2 params per map, 1 multiply per output."""
-        from ..explain import Step, dims, letters, truncation, window_size
 
         w, c = layer.geo, layer.x[0]
         return window_size(w, layer.out[1:]) + [
@@ -87,11 +88,9 @@ class Subsample(Op[Window]):
                  f"C x {letters('m', len(w.k))} (the coefficient times each window sum)", "macs"),
         ] + truncation(w)
 
-    def torch(self, layer: Layer[Window]) -> "nn.Module":
+    def torch(self, layer: Layer[Window], kit: TorchKit) -> "nn.Module":
         """Window sum * coefficient + bias per map (cnncalc.torch.modules.Subsample)."""
-        from ..torch import modules
-
-        return modules.Subsample(layer.x[0], layer.geo.k)
+        return kit.Subsample(layer.x[0], layer.geo.k)
 
 
 class RbfArgs(OpArgs):
@@ -132,9 +131,8 @@ class Rbf(Op[None]):
     def rf(self, layer: Layer[None]) -> RFStep | None:
         return None
 
-    def explain(self, layer: Layer[None]) -> list["Step"]:
+    def explain(self, layer: Layer[None]) -> list[Step]:
         """Worked arithmetic: one centre per (input, class) pair."""
-        from ..explain import Step
 
         n, o = layer.x[-1], self.args.out
         kind = "trainable" if self.args.trainable else "fixed"
@@ -143,8 +141,6 @@ class Rbf(Op[None]):
                 Step("MACs", f"{numel(layer.x)} x {o}", self.macs(layer), "numel(x) x out",
                      "macs")]
 
-    def torch(self, layer: Layer[None]) -> "nn.Module":
+    def torch(self, layer: Layer[None], kit: TorchKit) -> "nn.Module":
         """Centres as a parameter, ``requires_grad=trainable`` (cnncalc.torch.modules.RBF)."""
-        from ..torch import modules
-
-        return modules.RBF(layer.x[-1], self.args.out, self.args.trainable)
+        return kit.RBF(layer.x[-1], self.args.out, self.args.trainable)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from ..working import Step, dims
 from .base import (
     Free,
     Layer,
@@ -12,6 +13,7 @@ from .base import (
     Params,
     RFStep,
     Shape,
+    TorchKit,
     numel,
     pointwise_rf,
     register,
@@ -21,8 +23,6 @@ from .types import PosInt, Prob
 
 if TYPE_CHECKING:  # pragma: no cover
     from torch import nn
-
-    from ..explain import Step
 
 
 class LinearArgs(Shorthand):
@@ -61,9 +61,8 @@ class Linear(Op[None]):
     def rf(self, layer: Layer[None]) -> RFStep | None:
         return None
 
-    def explain(self, layer: Layer[None]) -> list["Step"]:
+    def explain(self, layer: Layer[None]) -> list[Step]:
         """Worked arithmetic: a weight per (input, output) pair plus a bias per output."""
-        from ..explain import Step
 
         n, o = layer.x[-1], self.args.out
         text, sym = (f"{n} x {o} + {o}", "in x out + out") if self.args.bias else (
@@ -73,7 +72,7 @@ class Linear(Op[None]):
         return [Step("params", text, self.params(layer).total, sym, "params"),
                 Step("MACs", macs, self.macs(layer), "numel(x) x out", "macs")]
 
-    def torch(self, layer: Layer[None]) -> "nn.Module":
+    def torch(self, layer: Layer[None], kit: TorchKit) -> "nn.Module":
         from torch import nn
 
         return nn.Linear(layer.x[-1], self.args.out, self.args.bias)
@@ -90,13 +89,12 @@ class Flatten(Free):
     def shape(self, ins: list[Shape], geo: None) -> Shape:
         return (numel(ins[0]),)
 
-    def explain(self, layer: Layer[None]) -> list["Step"]:
+    def explain(self, layer: Layer[None]) -> list[Step]:
         """Worked arithmetic: the vector's length is the product of the input's sizes."""
-        from ..explain import Step, dims
 
         return [Step("output length", dims(layer.x, " x "), layer.out[0], "C x h x w", "shape")]
 
-    def torch(self, layer: Layer[None]) -> "nn.Module":
+    def torch(self, layer: Layer[None], kit: TorchKit) -> "nn.Module":
         from torch import nn
 
         return nn.Flatten()
@@ -115,7 +113,7 @@ class Identity(Free):
     def shape(self, ins: list[Shape], geo: None) -> Shape:
         return ins[0]
 
-    def torch(self, layer: Layer[None]) -> "nn.Module":
+    def torch(self, layer: Layer[None], kit: TorchKit) -> "nn.Module":
         from torch import nn
 
         return nn.Identity()
@@ -138,7 +136,7 @@ class Dropout(Identity):
     Args = DropoutArgs
     args: DropoutArgs
 
-    def torch(self, layer: Layer[None]) -> "nn.Module":
+    def torch(self, layer: Layer[None], kit: TorchKit) -> "nn.Module":
         from torch import nn
 
         return nn.Dropout(self.args.p)

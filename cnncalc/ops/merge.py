@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Literal
 
 from ..errors import ShapeError
+from ..working import Step, dims
 from .base import (
     Free,
     G,
@@ -14,6 +15,7 @@ from .base import (
     Params,
     RFStep,
     Shape,
+    TorchKit,
     numel,
     pointwise_rf,
     register,
@@ -23,8 +25,6 @@ from .norm import batch_stats_refusal
 
 if TYPE_CHECKING:  # pragma: no cover
     from torch import nn
-
-    from ..explain import Step
 
 #: per input of an add: None, or (in_channels, stride per axis) of its 1x1 projection
 Projections = list[tuple[int, tuple[int, ...]] | None]
@@ -116,10 +116,9 @@ class Add(_Elementwise[Projections]):
     def shape(self, ins: list[Shape], geo: Projections) -> Shape:
         return ins[-1]  # the geometry has checked every input against it
 
-    def explain(self, layer: Layer[Projections]) -> list["Step"]:
+    def explain(self, layer: Layer[Projections]) -> list[Step]:
         """Worked arithmetic: the 1x1 conv + batchnorm projection of each input whose
         shape differs from the last input's (ResNet's shortcut)."""
-        from ..explain import Step, dims
 
         out = layer.out
         c, m = out[0], dims(out[1:], " x ")
@@ -174,13 +173,11 @@ class Add(_Elementwise[Projections]):
                 steps.append(RFStep.window((1,) * len(proj[1]), proj[1], (0,) * len(proj[1])))
         return steps
 
-    def torch(self, layer: Layer[Projections]) -> "nn.Module":
+    def torch(self, layer: Layer[Projections], kit: TorchKit) -> "nn.Module":
         """The sum; a projected input's shortcut is the submodule ``proj``."""
-        from ..torch import modules
-
-        projected = {i: modules.projection(len(stride), c_in, layer.out[0], stride)
+        projected = {i: kit.projection(len(stride), c_in, layer.out[0], stride)
                      for i, p in enumerate(layer.geo) if p for c_in, stride in [p]}
-        return modules.Add(projected)
+        return kit.Add(projected)
 
 
 @register
@@ -192,10 +189,8 @@ class Mul(_Elementwise[None]):
     formulas = {"shape": "the inputs' common shape", "params": "0", "macs": "0",
                 "flops": "merge: (inputs - 1) * numel(out)", "rf": "largest of the inputs' fields"}
 
-    def torch(self, layer: Layer[None]) -> "nn.Module":
-        from ..torch import modules
-
-        return modules.Mul()
+    def torch(self, layer: Layer[None], kit: TorchKit) -> "nn.Module":
+        return kit.Mul()
 
 
 @register
@@ -218,10 +213,8 @@ class Concat(Free):
                 )
         return (sum(x[0] for x in ins), *rest)
 
-    def torch(self, layer: Layer[None]) -> "nn.Module":
-        from ..torch import modules
-
-        return modules.Concat()
+    def torch(self, layer: Layer[None], kit: TorchKit) -> "nn.Module":
+        return kit.Concat()
 
     def rf(self, layer: Layer[None]) -> RFStep | None:
         return pointwise_rf(layer.x)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Literal
 
 from ..errors import ShapeError
+from ..working import Step, dims
 from .base import (
     Layer,
     Op,
@@ -12,6 +13,7 @@ from .base import (
     Params,
     RFStep,
     Shape,
+    TorchKit,
     numel,
     pointwise_rf,
     register,
@@ -21,8 +23,6 @@ from .types import PosFloat, PosInt
 
 if TYPE_CHECKING:  # pragma: no cover
     from torch import nn
-
-    from ..explain import Step
 
 
 # ------------------------------------------------------------ run-time rules
@@ -92,10 +92,9 @@ class BatchNorm(Op[None]):
         """Why torch cannot run this layer at ``batch`` in this mode, or None."""
         return batch_stats_refusal(layer.x, batch, training)
 
-    def explain(self, layer: Layer[None]) -> list["Step"]:
+    def explain(self, layer: Layer[None]) -> list[Step]:
         """Worked arithmetic: a weight and a bias per channel; running mean and variance
         per channel plus one batch counter as buffers."""
-        from ..explain import Step, dims
 
         c, p = layer.x[0], self.params(layer)
         steps = [Step("output shape", "", dims(layer.out), "unchanged", "shape")]
@@ -105,12 +104,10 @@ class BatchNorm(Op[None]):
                              "2 x C + 1 (running mean, running var, num_batches_tracked)",
                              "params")]
 
-    def torch(self, layer: Layer[None]) -> "nn.Module":
+    def torch(self, layer: Layer[None], kit: TorchKit) -> "nn.Module":
         """``nn.BatchNormNd`` by rank (1d for vectors and sequences)."""
-        from ..torch import modules
-
         a = self.args
-        cls = modules.layer_class("BatchNorm", max(len(layer.x) - 1, 1))
+        cls = kit.layer_class("BatchNorm", max(len(layer.x) - 1, 1))
         return cls(layer.x[0], a.eps, a.momentum, a.affine)
 
 
@@ -170,13 +167,11 @@ class LayerNorm(_Norm):
     def flops(self, layer: Layer[None]) -> dict[str, int]:
         return _stat_flops(layer.out, self.args.affine, self.args.affine and self.args.bias)
 
-    def torch(self, layer: Layer[None]) -> "nn.Module":
+    def torch(self, layer: Layer[None], kit: TorchKit) -> "nn.Module":
         """``nn.LayerNorm``; over channels, one applied channels-last at every position."""
-        from ..torch import modules
-
         a = self.args
         shape = list(layer.x) if a.over == "all" else layer.x[0]
-        cls = modules.nn.LayerNorm if a.over == "all" else modules.ChannelLayerNorm
+        cls = kit.nn.LayerNorm if a.over == "all" else kit.ChannelLayerNorm
         return cls(shape, a.eps, elementwise_affine=a.affine, bias=a.bias)
 
 
@@ -237,12 +232,10 @@ class InstanceNorm(_Norm):
             return {"norm": 2 * numel(layer.out)}
         return _stat_flops(layer.out, self.args.affine, self.args.affine)
 
-    def torch(self, layer: Layer[None]) -> "nn.Module":
+    def torch(self, layer: Layer[None], kit: TorchKit) -> "nn.Module":
         """``nn.InstanceNormNd`` by rank."""
-        from ..torch import modules
-
         a = self.args
-        cls = modules.layer_class("InstanceNorm", len(layer.x) - 1)
+        cls = kit.layer_class("InstanceNorm", len(layer.x) - 1)
         return cls(layer.x[0], a.eps, a.momentum, a.affine, a.track_running_stats)
 
 
@@ -296,11 +289,9 @@ class GroupNorm(_Norm):
                 f"(C / groups) x spatial values: at batch {batch} the input {_dims(layer.x)} gives "
                 f"{values}, and torch needs more than 1 (in any mode)")
 
-    def torch(self, layer: Layer[None]) -> "nn.Module":
+    def torch(self, layer: Layer[None], kit: TorchKit) -> "nn.Module":
         """``nn.GroupNorm`` (a subclass that avoids a torch crash on channels-last input)."""
-        from ..torch import modules
-
-        return modules.GroupNorm(self.args.groups, layer.x[0], self.args.eps, self.args.affine)
+        return kit.GroupNorm(self.args.groups, layer.x[0], self.args.eps, self.args.affine)
 
     def flops(self, layer: Layer[None]) -> dict[str, int]:
         return _stat_flops(layer.out, self.args.affine, self.args.affine)
@@ -338,7 +329,7 @@ class Lrn(_Norm):
     def flops(self, layer: Layer[None]) -> dict[str, int]:
         return {"norm": (self.args.size + 4) * numel(layer.out)}
 
-    def torch(self, layer: Layer[None]) -> "nn.Module":
+    def torch(self, layer: Layer[None], kit: TorchKit) -> "nn.Module":
         from torch import nn
 
         a = self.args

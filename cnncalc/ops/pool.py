@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from pydantic import Field, model_validator
 
 from ..errors import ShapeError
+from ..working import RFWorking, Step
 from .base import (
     Layer,
     Op,
@@ -16,18 +17,19 @@ from .base import (
     Params,
     RFStep,
     Shape,
+    TorchKit,
     Window,
     numel,
     per_axis,
     register,
     spatial,
+    truncation,
+    window_size,
 )
 from .types import IntPerAxis, NonNegPerAxis
 
 if TYPE_CHECKING:  # pragma: no cover
     from torch import nn
-
-    from ..explain import Step
 
 
 class PoolArgs(OpArgs):
@@ -89,9 +91,8 @@ class _Pool(Op[Window]):
     def warnings(self, layer: Layer[Window]) -> list[str]:
         return layer.geo.truncation(self.name)
 
-    def explain(self, layer: Layer[Window]) -> list["Step"]:
+    def explain(self, layer: Layer[Window]) -> list[Step]:
         """Worked arithmetic: output size per axis (no weights) and any rows never read."""
-        from ..explain import Step, truncation, window_size
 
         w = layer.geo
         steps = window_size(w, layer.out[1:])
@@ -99,14 +100,13 @@ class _Pool(Op[Window]):
             steps.append(Step("global", "", "one window covers the whole map", "", "note"))
         return steps + truncation(w)
 
-    def _torch_pool(self, layer: Layer[Window], kind: str, **extra: object) -> "nn.Module":
+    def _torch_pool(self, layer: Layer[Window], kit: TorchKit, kind: str,
+                    **extra: object) -> "nn.Module":
         """``nn.{kind}PoolNd`` by rank; ``nn.Adaptive{kind}PoolNd(1)`` when global."""
-        from ..torch import modules
-
         w = layer.geo
         if self.args.global_:
-            return modules.layer_class(f"Adaptive{kind}Pool", len(w.n))(1)
-        cls = modules.layer_class(f"{kind}Pool", len(w.n))
+            return kit.layer_class(f"Adaptive{kind}Pool", len(w.n))(1)
+        cls = kit.layer_class(f"{kind}Pool", len(w.n))
         return cls(w.k, w.stride, tuple(b for b, _ in w.pad), ceil_mode=self.args.ceil_mode, **extra)
 
 
@@ -127,8 +127,8 @@ class MaxPool(_Pool):
     def flops(self, layer: Layer[Window]) -> dict[str, int]:
         return {"pool": (numel(layer.geo.k) - 1) * numel(layer.out)}
 
-    def torch(self, layer: Layer[Window]) -> "nn.Module":
-        return self._torch_pool(layer, "Max", dilation=layer.geo.dilation)
+    def torch(self, layer: Layer[Window], kit: TorchKit) -> "nn.Module":
+        return self._torch_pool(layer, kit, "Max", dilation=layer.geo.dilation)
 
 
 @register
@@ -157,8 +157,8 @@ class AvgPool(_Pool):
     def flops(self, layer: Layer[Window]) -> dict[str, int]:
         return {"pool": numel(layer.geo.k) * numel(layer.out)}  # k-1 adds + 1 divide
 
-    def torch(self, layer: Layer[Window]) -> "nn.Module":
-        return self._torch_pool(layer, "Avg")
+    def torch(self, layer: Layer[Window], kit: TorchKit) -> "nn.Module":
+        return self._torch_pool(layer, kit, "Avg")
 
 
 # ----------------------------------------------------------------- adaptive pools
@@ -223,12 +223,21 @@ class _AdaptivePool(Op[AdaptiveAxes]):
         """Input elements read over all output positions of one channel."""
         return math.prod(adaptive_total(n, s) for n, s in layer.geo)
 
-    def torch(self, layer: Layer[AdaptiveAxes]) -> "nn.Module":
-        """``nn.AdaptiveAvgPoolNd`` / ``nn.AdaptiveMaxPoolNd`` by rank."""
-        from ..torch import modules
+    def rf_working(self, layer: Layer[AdaptiveAxes], step: RFStep) -> RFWorking:
+        """An adaptive pool: the longest window spans ``L - 1`` more rows, positions are
+        ``n/size`` rows apart, the first window of ``ceil(n/size)`` rows is centred."""
+        n, size = [a for a, _ in layer.geo], [b for _, b in layer.geo]  # (input, output) per axis
+        return RFWorking(
+            lambda i, r, j: f"{r} + ({adaptive_longest(n[i], size[i])}-1)*{j}",
+            lambda i, j: f"{j}*{n[i]}/{size[i]}",
+            lambda i, st, j: f"{st} + ({-(-n[i] // size[i])}-1)/2*{j}",
+            ("r = r_in + (longest window - 1)*j_in", "j = j_in*n/size",
+             "start = start_in + (first window - 1)/2*j_in"))
 
+    def torch(self, layer: Layer[AdaptiveAxes], kit: TorchKit) -> "nn.Module":
+        """``nn.AdaptiveAvgPoolNd`` / ``nn.AdaptiveMaxPoolNd`` by rank."""
         kind = "Max" if isinstance(self, AdaptiveMaxPool) else "Avg"
-        return modules.layer_class(f"Adaptive{kind}Pool", len(layer.x) - 1)(tuple(layer.out[1:]))
+        return kit.layer_class(f"Adaptive{kind}Pool", len(layer.x) - 1)(tuple(layer.out[1:]))
 
     def rf(self, layer: Layer[AdaptiveAxes]) -> RFStep:
         axes = layer.geo

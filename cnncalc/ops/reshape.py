@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Annotated, Literal, Union
 from pydantic import Field, model_validator
 
 from ..errors import ShapeError
+from ..working import RFWorking, operand
 from .base import (
     G,
     Layer,
@@ -17,6 +18,7 @@ from .base import (
     Params,
     RFStep,
     Shape,
+    TorchKit,
     numel,
     per_axis,
     register,
@@ -112,7 +114,19 @@ class Upsample(_Moves[Sizes]):
             (reach / 2,) * len(sizes),
         )
 
-    def torch(self, layer: Layer[Sizes]) -> "nn.Module":
+    def rf_working(self, layer: Layer[Sizes], step: RFStep) -> RFWorking:
+        """A resize (upsample): outputs ``n/out`` input rows apart; linear modes read one
+        more row (``reach`` 1), nearest none."""
+        n, out = layer.x[1:], layer.out[1:]
+        reach = operand(step.span[0]) if step.span else "0"
+        return RFWorking(
+            lambda i, r, j: f"{r} + {reach}*{j}",
+            lambda i, j: f"{j}*{n[i]}/{out[i]}",
+            lambda i, st, j: f"{st} + {reach}/2*{j}",
+            ("r = r_in + reach*j_in (reach: 0 nearest, 1 linear)", "j = j_in*n_in/n_out",
+             "start = start_in + reach/2*j_in"))
+
+    def torch(self, layer: Layer[Sizes], kit: TorchKit) -> "nn.Module":
         """``nn.Upsample`` with the spec's size, or its scale factors."""
         from torch import nn
 
@@ -165,12 +179,10 @@ class ZeroPad(_Moves[Pads]):
         pads = layer.geo
         return RFStep.window((1,) * len(pads), (1,) * len(pads), [b for b, _ in pads])
 
-    def torch(self, layer: Layer[Pads]) -> "nn.Module":
+    def torch(self, layer: Layer[Pads], kit: TorchKit) -> "nn.Module":
         """``nn.ZeroPadNd`` by rank."""
-        from ..torch import modules
-
         pads = layer.geo
-        return modules.layer_class("ZeroPad", len(pads))(modules.torch_pad(pads))
+        return kit.layer_class("ZeroPad", len(pads))(kit.torch_pad(pads))
 
 
 class ChannelShuffleArgs(OpArgs):
@@ -204,7 +216,7 @@ class ChannelShuffle(_Moves[None]):
     def rf(self, layer: Layer[None]) -> RFStep:
         return RFStep.identity(len(layer.x) - 1)
 
-    def torch(self, layer: Layer[None]) -> "nn.Module":
+    def torch(self, layer: Layer[None], kit: TorchKit) -> "nn.Module":
         from torch import nn
 
         return nn.ChannelShuffle(self.args.groups)

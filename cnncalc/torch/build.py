@@ -53,12 +53,13 @@ def build(network: Network, input_shape: Sequence[int] | None = None, *,
 
 
 def _instantiate(network: Network, report: "Report") -> "SpecNet":
+    from . import modules as kit  # every op builds its module from these (Op.torch)
     from .model import SpecNet
 
     modules = []
     for node, layer in zip(network.nodes, resolve_layers(network, report)):
         try:
-            modules.append(layer.op.torch(layer))
+            modules.append(layer.op.torch(layer, kit))
         except CnncalcError as exc:
             raise exc.located(node.loc, layer=node.id) from None
         except (RuntimeError, OverflowError, MemoryError, ValueError) as exc:
