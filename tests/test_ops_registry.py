@@ -12,55 +12,23 @@ from cnncalc.ops.base import (
     OPTIONAL_PARTS,
     REQUIRED_PARTS,
     OpArgs,
+    Sample,
     Window,
     missing_parts,
     register,
 )
 
-# op -> (minimal args, sample input shapes, figures that must be non-zero).
-# Figures: p = params (trainable + fixed), b = buffers, m = MACs, f = FLOPs.
-# A figure not listed must be exactly 0: no op is a silent zero, none counts what it does not do.
-MAP = (3, 8, 8)
+# Every op carries its own samples (``Op.samples``): minimal args, sample input shapes and
+# the figures that must be non-zero: p = params (trainable + fixed), b = buffers, m = MACs,
+# f = FLOPs.  A figure not listed must be exactly 0: no op is a silent zero, none counts
+# what it does not do.  A new op is tested here the moment it is registered.
+#: (op name, sample number) of every sample of every registered op
+CASES = [(name, i) for name, cls in sorted(REGISTRY.items()) for i in range(len(cls.samples))]
+IDS = [f"{name}-{i}" if i else name for name, i in CASES]
+#: op -> (args, input shapes, non-zero figures) of its first sample
 SAMPLES: dict[str, tuple[dict, list[tuple[int, ...]], str]] = {
-    "conv": ({"out": 4, "k": 3}, [MAP], "pmf"),
-    "conv_transpose": ({"out": 4, "k": 3, "stride": 2}, [MAP], "pmf"),
-    "local": ({"out": 2, "k": 3}, [MAP], "pmf"),
-    "maxpool": ({"k": 2}, [MAP], "f"),
-    "avgpool": ({"k": 2}, [MAP], "f"),
-    "adaptive_avgpool": ({"size": 3}, [(3, 7, 7)], "f"),
-    "adaptive_maxpool": ({"size": [3, 2]}, [(3, 7, 7)], "f"),
-    "subsample": ({}, [(6, 28, 28)], "pmf"),
-    "linear": ({"out": 10}, [(20,)], "pmf"),
-    "rbf": ({"out": 10}, [(84,)], "pmf"),
-    "flatten": ({}, [MAP], ""),
-    "dropout": ({}, [(10,)], ""),
-    "identity": ({}, [MAP], ""),
-    "relu": ({}, [MAP], "f"),
-    "relu6": ({}, [MAP], "f"),
-    "sigmoid": ({}, [MAP], "f"),
-    "tanh": ({}, [MAP], "f"),
-    "gelu": ({}, [MAP], "f"),
-    "silu": ({}, [MAP], "f"),
-    "elu": ({}, [MAP], "f"),
-    "hardswish": ({}, [MAP], "f"),
-    "hardsigmoid": ({}, [MAP], "f"),
-    "mish": ({}, [MAP], "f"),
-    "softplus": ({}, [MAP], "f"),
-    "leaky_relu": ({}, [MAP], "f"),
-    "prelu": ({}, [MAP], "pf"),
-    "softmax": ({}, [(10,)], "f"),
-    "batchnorm": ({}, [MAP], "pbf"),
-    "layernorm": ({}, [MAP], "pf"),
-    "instancenorm": ({}, [MAP], "f"),
-    "groupnorm": ({"groups": 3}, [(6, 4, 4)], "pf"),
-    "lrn": ({"size": 3}, [(6, 4, 4)], "f"),
-    "add": ({}, [MAP, MAP], "f"),
-    "mul": ({}, [MAP, MAP], "f"),
-    "concat": ({}, [MAP, (5, 8, 8)], ""),
-    "upsample": ({"scale": 2}, [MAP], ""),
-    "zeropad": ({"pad": 1}, [MAP], ""),
-    "channel_shuffle": ({"groups": 2}, [(4, 3, 3)], ""),
-}
+    name: (dict(cls.samples[0].args), list(cls.samples[0].ins), cls.samples[0].nonzero)
+    for name, cls in REGISTRY.items()}
 
 #: ops whose output has no spatial layout, so rf() is None
 NO_RF = {"linear", "rbf", "flatten"}
@@ -94,18 +62,27 @@ CONTRACT: dict[str, dict[str, object]] = {
 }
 
 
-def make(name: str) -> tuple[Op, list[tuple[int, ...]], str]:
-    args, ins, nonzero = SAMPLES[name]
-    return get_op(name).from_args(args), ins, nonzero
+def make(name: str, number: int = 0) -> tuple[Op, list[tuple[int, ...]], str]:
+    sample = REGISTRY[name].samples[number]
+    return get_op(name).from_args(dict(sample.args)), list(sample.ins), sample.nonzero
 
 
 @pytest.mark.parametrize("name", sorted(REGISTRY))
-def test_every_op_has_a_sample(name: str) -> None:
-    assert name in SAMPLES, f"op {name!r} is registered but has no sample in SAMPLES"
+def test_every_op_has_its_own_sample(name: str) -> None:
+    cls = REGISTRY[name]
+    assert "samples" in vars(cls) and cls.samples, f"op {name!r} carries no samples"
+    for sample in cls.samples:
+        assert isinstance(sample, Sample) and sample.ins
+        assert set(sample.nonzero) <= set("pbmf")
 
 
-def test_no_stale_samples() -> None:
-    assert set(SAMPLES) <= set(REGISTRY)
+def test_register_refuses_an_op_without_samples() -> None:
+    figures = {p: (lambda self, *a: None) for p in REQUIRED_PARTS}
+    cls = type("NoSample", (Op,), {"name": "no_sample_op", "family": "merge", "summary": "x",
+                                   **figures})
+    with pytest.raises(RuntimeError, match="samples"):
+        register(cls)
+    assert "no_sample_op" not in REGISTRY
 
 
 @pytest.mark.parametrize("name", sorted(REGISTRY))
@@ -121,9 +98,9 @@ def test_op_describes_itself(name: str) -> None:
     assert lo >= 1 and (hi is None or hi >= lo)
 
 
-@pytest.mark.parametrize("name", sorted(SAMPLES))
-def test_every_figure(name: str) -> None:
-    op, ins, nonzero = make(name)
+@pytest.mark.parametrize(("name", "number"), CASES, ids=IDS)
+def test_every_figure(name: str, number: int) -> None:
+    op, ins, nonzero = make(name, number)
     lo, hi = op.arity
     assert lo <= len(ins) <= (hi or len(ins))
     layer = op.resolve(ins)
@@ -156,10 +133,10 @@ def test_op_implements_every_part(name: str) -> None:
     assert isinstance(cls.fresh_output, bool) and isinstance(cls.inplace_ok, bool)
 
 
-@pytest.mark.parametrize("name", sorted(SAMPLES))
-def test_every_part_answers(name: str) -> None:
+@pytest.mark.parametrize(("name", "number"), CASES, ids=IDS)
+def test_every_part_answers(name: str, number: int) -> None:
     """The parts explain and the torch build call answer with their declared types."""
-    op, ins, _ = make(name)
+    op, ins, _ = make(name, number)
     layer = op.resolve(ins)
     steps = op.explain(layer)
     assert steps and all(isinstance(s, Step) for s in steps)
@@ -179,9 +156,9 @@ def test_register_refuses_an_op_missing_a_part(part: str) -> None:
     assert "half_op" not in REGISTRY
 
 
-@pytest.mark.parametrize("name", sorted(SAMPLES))
-def test_receptive_field_step(name: str) -> None:
-    op, ins, _ = make(name)
+@pytest.mark.parametrize(("name", "number"), CASES, ids=IDS)
+def test_receptive_field_step(name: str, number: int) -> None:
+    op, ins, _ = make(name, number)
     layer = op.resolve(ins)
     steps = op.rf_inputs(layer) if len(ins) > 1 else [op.rf(layer)]
     assert len(steps) == len(ins)
@@ -194,19 +171,19 @@ def test_receptive_field_step(name: str) -> None:
         assert all(s >= 0 for s in step.span) and all(f > 0 for f in step.factor)
 
 
-@pytest.mark.parametrize("name", sorted(SAMPLES))
-def test_whole_path_through_yaml(name: str) -> None:
+@pytest.mark.parametrize(("name", "number"), CASES, ids=IDS)
+def test_whole_path_through_yaml(name: str, number: int) -> None:
     """A spec using each op loads and analyses to the op's own figures (merges read the
     input and 1x1 convs of it with the sample's channel counts)."""
     import json
 
-    op, ins, _ = make(name)
+    op, ins, _ = make(name, number)
     pre, wires = [], ["input"]
     for i, x in enumerate(ins[1:], 1):
         assert x[1:] == ins[0][1:], "merge samples differ in channels only"
         pre.append({"id": f"b{i}", "op": "conv", "out": x[0], "k": 1, "in": "input"})
         wires.append(f"b{i}")
-    layer = {"op": name, **SAMPLES[name][0]}
+    layer = {"op": name, **REGISTRY[name].samples[number].args}
     if len(ins) > 1:
         layer["in"] = wires
     rows = "".join(f"  - {json.dumps(item)}\n" for item in (*pre, layer))

@@ -11,6 +11,7 @@ from .base import (
     OpArgs,
     Params,
     RFStep,
+    Sample,
     Shape,
     TorchKit,
     numel,
@@ -68,6 +69,7 @@ def _formulas(text: str, per_element: int = 1, params: str = "0") -> dict[str, s
 
 def _simple(op_name: str, text: str) -> type[Activation]:
     attrs = {"name": op_name, "summary": text, "formulas": _formulas(text),
+             "samples": (Sample({}, ((3, 8, 8),), "f"),),
              "inplace_ok": op_name in INPLACE_OK}
     cls = type(op_name.title().replace("_", ""), (Activation,), attrs)
     return register(cls)
@@ -96,6 +98,7 @@ class LeakyReluArgs(OpArgs):
 @register
 class LeakyRelu(Activation):
     name = "leaky_relu"
+    samples = (Sample({}, ((3, 8, 8),), "f"),)
     summary = "x if x > 0 else slope * x"
     Args = LeakyReluArgs
     formulas = _formulas("x if x > 0 else slope * x")
@@ -114,6 +117,7 @@ class SoftmaxArgs(OpArgs):
 @register
 class Softmax(Activation):
     name = "softmax"
+    samples = (Sample({}, ((10,),), "f"),)
     summary = "exp(x) / sum(exp(x)) over `dim` (0 = channels/features)"
     Args = SoftmaxArgs
     args: SoftmaxArgs
@@ -142,6 +146,7 @@ class PreluArgs(OpArgs):
 @register
 class Prelu(Activation):
     name = "prelu"
+    samples = (Sample({}, ((3, 8, 8),), "pf"),)
     summary = ("x if x > 0 else a * x with a learned slope a per channel, or one for the "
                "whole layer with shared: true (torch's PReLU default is one)")
     Args = PreluArgs

@@ -27,7 +27,7 @@ import math
 from dataclasses import dataclass, field
 from fractions import Fraction
 from types import ModuleType
-from typing import TYPE_CHECKING, Any, ClassVar, Generic, Sequence, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, Mapping, Sequence, TypeVar
 
 from pydantic import BaseModel, ConfigDict
 
@@ -130,6 +130,17 @@ OPTIONAL_PARTS = ("geometry", "rf_inputs", "warnings", "window", "explain", "rf_
                   "torch_refusal")
 
 
+@dataclass(frozen=True)
+class Sample:
+    """One use of an op that every op is tested with: its arguments as written in a spec,
+    its input shapes, and which figures must be non-zero (``p`` params, ``b`` buffers,
+    ``m`` MACs, ``f`` FLOPs; any other must be exactly 0)."""
+
+    args: Mapping[str, Any]
+    ins: tuple[Shape, ...]
+    nonzero: str = ""
+
+
 @dataclass(frozen=True, eq=False, slots=True)
 class Layer(Generic[G]):
     """An op bound to its input shapes (:meth:`Op.resolve`): the geometry the op worked
@@ -172,6 +183,8 @@ class Op(Generic[G]):
     fresh_output: ClassVar[bool] = False
     #: the torch module may overwrite its input (its backward does not need it)
     inplace_ok: ClassVar[bool] = False
+    #: uses of the op that the registry, figure, build and explain tests run (one at least)
+    samples: ClassVar[tuple[Sample, ...]] = ()
 
     def __init__(self, args: OpArgs) -> None:
         self.args = args
@@ -280,6 +293,8 @@ def register(cls: type[Op[Any]]) -> type[Op[Any]]:
     if cls.name in REGISTRY:
         raise RuntimeError(f"op {cls.name!r} registered twice")
     missing = missing_parts(cls)
+    if not vars(cls).get("samples"):  # its own, not a parent's
+        missing.append("samples")
     if missing:
         raise RuntimeError(f"op {cls.name!r} does not define {', '.join(missing)}")
     REGISTRY[cls.name] = cls

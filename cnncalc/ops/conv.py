@@ -19,6 +19,7 @@ from .base import (
     OpArgs,
     Params,
     RFStep,
+    Sample,
     Shape,
     TorchKit,
     Window,
@@ -118,6 +119,7 @@ class _Convolution(Op[G]):
 @register
 class Conv(_Convolution[ConvGeometry]):
     name = "conv"
+    samples = (Sample({'out': 4, 'k': 3}, ((3, 8, 8),), "pmf"),)
     family = "conv"
     fresh_output = True
     summary = "N-d convolution (1-D, 2-D or 3-D by input rank); groups, dilation, connect table"
@@ -271,6 +273,7 @@ class TransposedAxes:
 @register
 class ConvTranspose(Op[TransposedAxes]):
     name = "conv_transpose"
+    samples = (Sample({'out': 4, 'k': 3, 'stride': 2}, ((3, 8, 8),), "pmf"),)
     family = "conv"
     fresh_output = True
     summary = "transposed (fractionally strided) convolution; MACs counted per input element"
@@ -386,6 +389,7 @@ class LocalArgs(Shorthand):
 @register
 class Local(_Convolution[Window]):
     name = "local"
+    samples = (Sample({'out': 2, 'k': 3}, ((3, 8, 8),), "pmf"),)
     family = "conv"
     fresh_output = True
     summary = "locally connected layer: a convolution whose weights differ at every position"

@@ -12,6 +12,7 @@ from .base import (
     OpArgs,
     Params,
     RFStep,
+    Sample,
     Shape,
     TorchKit,
     Window,
@@ -36,6 +37,7 @@ class SubsampleArgs(Shorthand):
 @register
 class Subsample(Op[Window]):
     name = "subsample"
+    samples = (Sample({}, ((6, 28, 28),), "pmf"),)
     family = "lenet"
     fresh_output = True
     summary = ("LeNet-5 sub-sampling: each map's k x k window sum times one trainable "
@@ -101,6 +103,7 @@ class RbfArgs(OpArgs):
 @register
 class Rbf(Op[None]):
     name = "rbf"
+    samples = (Sample({'out': 10}, ((84,),), "pmf"),)
     family = "lenet"
     summary = ("LeNet-5 Euclidean RBF output: y_i = sum_j (x_j - w_ij)^2; the centres are "
                "fixed (trainable: false) as in the paper")

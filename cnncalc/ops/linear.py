@@ -12,6 +12,7 @@ from .base import (
     OpArgs,
     Params,
     RFStep,
+    Sample,
     Shape,
     TorchKit,
     numel,
@@ -33,6 +34,7 @@ class LinearArgs(Shorthand):
 @register
 class Linear(Op[None]):
     name = "linear"
+    samples = (Sample({'out': 10}, ((20,),), "pmf"),)
     family = "linear"
     fresh_output = True
     summary = "fully connected layer over the last axis (flatten first for a feature map)"
@@ -81,6 +83,7 @@ class Linear(Op[None]):
 @register
 class Flatten(Free):
     name = "flatten"
+    samples = (Sample({}, ((3, 8, 8),), ""),)
     family = "reshape"
     summary = "flatten everything but the batch axis into one vector"
     formulas = {"shape": "(numel(x),)", "params": "0", "macs": "0", "flops": "0",
@@ -106,6 +109,7 @@ class Flatten(Free):
 @register
 class Identity(Free):
     name = "identity"
+    samples = (Sample({}, ((3, 8, 8),), ""),)
     family = "reshape"
     summary = "pass the input through unchanged"
     formulas = {"shape": "unchanged", "params": "0", "macs": "0", "flops": "0", "rf": "unchanged"}
@@ -129,6 +133,7 @@ class DropoutArgs(OpArgs):
 @register
 class Dropout(Identity):
     name = "dropout"
+    samples = (Sample({}, ((10,),), ""),)
     family = "reshape"
     summary = "dropout: identity at inference, so no FLOPs are counted"
     formulas = {"shape": "unchanged", "params": "0", "macs": "0",

@@ -14,6 +14,7 @@ from .base import (
     OpArgs,
     Params,
     RFStep,
+    Sample,
     Shape,
     TorchKit,
     numel,
@@ -73,6 +74,7 @@ class _Elementwise(Op[G]):
 @register
 class Add(_Elementwise[Projections]):
     name = "add"
+    samples = (Sample({}, ((3, 8, 8), (3, 8, 8)), "f"),)
     family = "merge"
     fresh_output = True
     summary = ("element-wise sum; project: auto puts a 1x1 conv (no bias) + batchnorm on "
@@ -183,6 +185,7 @@ class Add(_Elementwise[Projections]):
 @register
 class Mul(_Elementwise[None]):
     name = "mul"
+    samples = (Sample({}, ((3, 8, 8), (3, 8, 8)), "f"),)
     family = "merge"
     fresh_output = True
     summary = "element-wise product of inputs of one shape"
@@ -196,6 +199,7 @@ class Mul(_Elementwise[None]):
 @register
 class Concat(Free):
     name = "concat"
+    samples = (Sample({}, ((3, 8, 8), (5, 8, 8)), ""),)
     family = "merge"
     fresh_output = True
     summary = "join inputs along the channel axis; the other axes must agree"

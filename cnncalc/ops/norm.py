@@ -12,6 +12,7 @@ from .base import (
     OpArgs,
     Params,
     RFStep,
+    Sample,
     Shape,
     TorchKit,
     numel,
@@ -57,6 +58,7 @@ class BatchNormArgs(OpArgs):
 @register
 class BatchNorm(Op[None]):
     name = "batchnorm"
+    samples = (Sample({}, ((3, 8, 8),), "pbf"),)
     fresh_output = True
     family = "norm"
     summary = "batch normalisation over channels; running statistics are buffers"
@@ -145,6 +147,7 @@ class LayerNormArgs(OpArgs):
 @register
 class LayerNorm(_Norm):
     name = "layernorm"
+    samples = (Sample({}, ((3, 8, 8),), "pf"),)
     fresh_output = True
     summary = ("layer normalisation of each sample: over: all = nn.LayerNorm([C, *spatial]); "
                "over: channels = nn.LayerNorm(C) applied channels-last at every position")
@@ -185,6 +188,7 @@ class InstanceNormArgs(OpArgs):
 @register
 class InstanceNorm(_Norm):
     name = "instancenorm"
+    samples = (Sample({}, ((3, 8, 8),), "f"),)
     fresh_output = True
     summary = ("instance normalisation: each channel of each sample over its spatial axes; "
                "affine and running statistics off by default, as in torch")
@@ -248,6 +252,7 @@ class GroupNormArgs(OpArgs):
 @register
 class GroupNorm(_Norm):
     name = "groupnorm"
+    samples = (Sample({'groups': 3}, ((6, 4, 4),), "pf"),)
     fresh_output = True
     summary = "group normalisation: channels split into `groups`, each normalised per sample"
     Args = GroupNormArgs
@@ -307,6 +312,7 @@ class LrnArgs(OpArgs):
 @register
 class Lrn(_Norm):
     name = "lrn"
+    samples = (Sample({'size': 3}, ((6, 4, 4),), "f"),)
     summary = ("local response normalisation across `size` neighbouring channels "
                "(AlexNet): x / (k + alpha/size * sum x^2)^beta")
     Args = LrnArgs

@@ -16,6 +16,7 @@ from .base import (
     OpArgs,
     Params,
     RFStep,
+    Sample,
     Shape,
     TorchKit,
     Window,
@@ -113,6 +114,7 @@ class _Pool(Op[Window]):
 @register
 class MaxPool(_Pool):
     name = "maxpool"
+    samples = (Sample({'k': 2}, ((3, 8, 8),), "f"),)
     summary = "max over each window (k, stride = k by default, pad, dilation, ceil_mode, global)"
     Args = MaxPoolArgs
     formulas = {
@@ -134,6 +136,7 @@ class MaxPool(_Pool):
 @register
 class AvgPool(_Pool):
     name = "avgpool"
+    samples = (Sample({'k': 2}, ((3, 8, 8),), "f"),)
     summary = "mean over each window (k, stride = k by default, pad, ceil_mode, global)"
     Args = PoolArgs
     formulas = {
@@ -252,6 +255,7 @@ class _AdaptivePool(Op[AdaptiveAxes]):
 @register
 class AdaptiveAvgPool(_AdaptivePool):
     name = "adaptive_avgpool"
+    samples = (Sample({'size': 3}, ((3, 7, 7),), "f"),)
     summary = "mean over adaptive windows giving a fixed output size (torch's AdaptiveAvgPool)"
     formulas = {
         "shape": "C, size per axis; output i reads [floor(i*n/size), ceil((i+1)*n/size))",
@@ -269,6 +273,7 @@ class AdaptiveAvgPool(_AdaptivePool):
 @register
 class AdaptiveMaxPool(_AdaptivePool):
     name = "adaptive_maxpool"
+    samples = (Sample({'size': [3, 2]}, ((3, 7, 7),), "f"),)
     summary = "max over adaptive windows giving a fixed output size (torch's AdaptiveMaxPool)"
     formulas = {
         "shape": "C, size per axis; output i reads [floor(i*n/size), ceil((i+1)*n/size))",

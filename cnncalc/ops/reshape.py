@@ -17,6 +17,7 @@ from .base import (
     OpArgs,
     Params,
     RFStep,
+    Sample,
     Shape,
     TorchKit,
     numel,
@@ -70,6 +71,7 @@ Pads = tuple[tuple[int, int], ...]
 @register
 class Upsample(_Moves[Sizes]):
     name = "upsample"
+    samples = (Sample({'scale': 2}, ((3, 8, 8),), ""),)
     summary = ("resize the spatial axes by an integer `scale` or to a `size`; mode nearest, "
                "or linear / bilinear / trilinear for 1-D / 2-D / 3-D inputs")
     Args = UpsampleArgs
@@ -153,6 +155,7 @@ class ZeroPadArgs(OpArgs):
 @register
 class ZeroPad(_Moves[Pads]):
     name = "zeropad"
+    samples = (Sample({'pad': 1}, ((3, 8, 8),), ""),)
     summary = "pad the spatial axes with zeros: int, per-axis list or [before, after] pairs"
     Args = ZeroPadArgs
     args: ZeroPadArgs
@@ -192,6 +195,7 @@ class ChannelShuffleArgs(OpArgs):
 @register
 class ChannelShuffle(_Moves[None]):
     name = "channel_shuffle"
+    samples = (Sample({'groups': 2}, ((4, 3, 3),), ""),)
     summary = "ShuffleNet's channel shuffle: view C as (groups, C/groups), transpose, flatten"
     Args = ChannelShuffleArgs
     args: ChannelShuffleArgs
