@@ -240,9 +240,44 @@ def _setup(case: str) -> tuple[Any, list[tuple[int, ...]], Any]:
     return op, ins, factory().eval()
 
 
-def test_every_op_has_a_torch_case() -> None:
-    missing = set(REGISTRY) - {c[0] for c in CASES.values()}
-    assert not missing, f"ops without a torch oracle: {sorted(missing)}"
+#: every sample of every registered op (``Op.samples``), built by the op itself
+SAMPLE_CASES = [(name, i) for name, cls in sorted(REGISTRY.items()) for i in range(len(cls.samples))]
+
+
+def _built(name: str, number: int) -> tuple[Any, Any, Any]:
+    from cnncalc.torch import modules as kit
+
+    sample = REGISTRY[name].samples[number]
+    op = get_op(name).from_args(dict(sample.args))
+    layer = op.resolve(sample.ins)
+    torch.manual_seed(0)
+    return op, layer, op.torch(layer, kit).eval()
+
+
+@pytest.mark.parametrize(("name", "number"), SAMPLE_CASES)
+def test_every_sample_matches_the_module_it_builds(name: str, number: int) -> None:
+    """Every op, the moment it is registered: its figures for each of its own samples
+    against the torch module it builds (parameters and buffers, output shape, and MACs
+    against FlopCounterMode)."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    op, layer, module = _built(name, number)
+    p, params = op.params(layer), list(module.parameters())
+    assert p.total == sum(t.numel() for t in params)
+    assert p.trainable == sum(t.numel() for t in params if t.requires_grad)
+    assert p.buffers == sum(b.numel() for b in module.buffers())
+    counter = FlopCounterMode(display=False)
+    with torch.no_grad(), counter:
+        y = module(*(torch.randn(2, *x) for x in layer.ins))
+    assert tuple(y.shape) == (2, *layer.out)
+    if name not in NOT_COUNTED_BY_TORCH:
+        assert counter.get_total_flops() == 2 * 2 * op.macs(layer)
+
+
+def test_the_independent_oracles_name_registered_ops() -> None:
+    """The hand-written plain-torch twins below are extra oracles (independent of the
+    ops' own modules); an op needs none to be tested (its samples suffice)."""
+    assert {c[0] for c in CASES.values()} <= set(REGISTRY)
 
 
 @pytest.mark.parametrize("case", sorted(CASES))
