@@ -67,9 +67,15 @@ def _formulas(text: str, per_element: int = 1, params: str = "0") -> dict[str, s
             "flops": f"activation: {per_element} * numel ({text})", "rf": "unchanged"}
 
 
+#: what docs/ops.md says after an activation's formulas
+NOTES = {"relu": (
+             "Every element-wise activation counts one FLOP per element (see docs/counting.md);\n"
+             "`softmax` counts three.")}
+
+
 def _simple(op_name: str, text: str) -> type[Activation]:
     attrs = {"name": op_name, "summary": text, "formulas": _formulas(text),
-             "samples": (Sample({}, ((3, 8, 8),), "f"),),
+             "samples": (Sample({}, ((3, 8, 8),), "f"),), "notes": NOTES.get(op_name, ""),
              "inplace_ok": op_name in INPLACE_OK}
     cls = type(op_name.title().replace("_", ""), (Activation,), attrs)
     return register(cls)
@@ -117,6 +123,9 @@ class SoftmaxArgs(OpArgs):
 @register
 class Softmax(Activation):
     name = "softmax"
+    notes = (
+        "`dim` is an axis of the sample, batch excluded: 0 is the channel or feature axis."
+    )
     samples = (Sample({}, ((10,),), "f"),)
     summary = "exp(x) / sum(exp(x)) over `dim` (0 = channels/features)"
     Args = SoftmaxArgs
@@ -146,6 +155,10 @@ class PreluArgs(OpArgs):
 @register
 class Prelu(Activation):
     name = "prelu"
+    notes = (
+        "Unlike torch's `nn.PReLU()` (one shared slope by default), cnncalc's default learns one\n"
+        "slope per channel (`nn.PReLU(C)`); `shared: true` is torch's default."
+    )
     samples = (Sample({}, ((3, 8, 8),), "pf"),)
     summary = ("x if x > 0 else a * x with a learned slope a per channel, or one for the "
                "whole layer with shared: true (torch's PReLU default is one)")

@@ -185,6 +185,8 @@ class Op(Generic[G]):
     inplace_ok: ClassVar[bool] = False
     #: uses of the op that the registry, figure, build and explain tests run (one at least)
     samples: ClassVar[tuple[Sample, ...]] = ()
+    #: what docs/ops.md says after the op's formulas (markdown; may be empty)
+    notes: ClassVar[str] = ""
 
     def __init__(self, args: OpArgs) -> None:
         self.args = args

@@ -119,6 +119,15 @@ class _Convolution(Op[G]):
 @register
 class Conv(_Convolution[ConvGeometry]):
     name = "conv"
+    notes = (
+        "`pad` takes every padding form: an int, one value per axis, a `[before, after]` pair per\n"
+        "axis, `valid` (no padding) or `same` (`ceil(n / s)` outputs; for an even total the extra\n"
+        "row goes on the leading side: top/left). A stride that does not tile the padded input\n"
+        "drops rows; that is a warning, and an error under `--strict`. With `connect` (LeNet-5's\n"
+        "partial connection table) output map `j` reads only the input maps listed in row `j`:\n"
+        "C3 has 60 connections x 25 + 16 biases = **1,516** parameters and 150,000 MACs (the\n"
+        "paper's 151,600 \"connections\" add the 1,600 bias additions)."
+    )
     samples = (Sample({'out': 4, 'k': 3}, ((3, 8, 8),), "pmf"),)
     family = "conv"
     fresh_output = True
@@ -273,6 +282,12 @@ class TransposedAxes:
 @register
 class ConvTranspose(Op[TransposedAxes]):
     name = "conv_transpose"
+    notes = (
+        "MACs count every input element times every weight it touches, once. That is what\n"
+        "`torch.utils.flop_counter.FlopCounterMode` counts for transposed convolutions (its\n"
+        "count is `2 * C * out/groups * prod(k) * prod(input spatial)`), so our MACs are\n"
+        "exactly half of it, as for every conv and linear layer."
+    )
     samples = (Sample({'out': 4, 'k': 3, 'stride': 2}, ((3, 8, 8),), "pmf"),)
     family = "conv"
     fresh_output = True
@@ -389,6 +404,9 @@ class LocalArgs(Shorthand):
 @register
 class Local(_Convolution[Window]):
     name = "local"
+    notes = (
+        "Unshared weights: the parameter count grows with the output size."
+    )
     samples = (Sample({'out': 2, 'k': 3}, ((3, 8, 8),), "pmf"),)
     family = "conv"
     fresh_output = True

@@ -37,6 +37,9 @@ class SubsampleArgs(Shorthand):
 @register
 class Subsample(Op[Window]):
     name = "subsample"
+    notes = (
+        "LeNet-5's S2 and S4 (LeCun et al. 1998): non-overlapping `k x k` windows."
+    )
     samples = (Sample({}, ((6, 28, 28),), "pmf"),)
     family = "lenet"
     fresh_output = True
@@ -103,6 +106,10 @@ class RbfArgs(OpArgs):
 @register
 class Rbf(Op[None]):
     name = "rbf"
+    notes = (
+        "With `trainable: false` (the paper's fixed 7x12 bitmaps) the centres count in `params`\n"
+        "but not in `trainable_params`: LeNet-5 has 60,840 parameters, 60,000 trainable."
+    )
     samples = (Sample({'out': 10}, ((84,),), "pmf"),)
     family = "lenet"
     summary = ("LeNet-5 Euclidean RBF output: y_i = sum_j (x_j - w_ij)^2; the centres are "

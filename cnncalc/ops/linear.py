@@ -34,6 +34,10 @@ class LinearArgs(Shorthand):
 @register
 class Linear(Op[None]):
     name = "linear"
+    notes = (
+        "On a feature map it acts on the last axis, as `nn.Linear` does; `flatten` first for\n"
+        "the classic classifier head."
+    )
     samples = (Sample({'out': 10}, ((20,),), "pmf"),)
     family = "linear"
     fresh_output = True
@@ -133,6 +137,9 @@ class DropoutArgs(OpArgs):
 @register
 class Dropout(Identity):
     name = "dropout"
+    notes = (
+        "Identity at inference; `p` is kept for the torch build."
+    )
     samples = (Sample({}, ((10,),), ""),)
     family = "reshape"
     summary = "dropout: identity at inference, so no FLOPs are counted"

@@ -74,6 +74,11 @@ class _Elementwise(Op[G]):
 @register
 class Add(_Elementwise[Projections]):
     name = "add"
+    notes = (
+        "With `project: auto`, an input whose shape differs from the last input's gets ResNet's\n"
+        "projection shortcut (1x1 conv with the needed stride, no bias, then batchnorm); its\n"
+        "figures are counted in this row."
+    )
     samples = (Sample({}, ((3, 8, 8), (3, 8, 8)), "f"),)
     family = "merge"
     fresh_output = True

@@ -58,6 +58,11 @@ class BatchNormArgs(OpArgs):
 @register
 class BatchNorm(Op[None]):
     name = "batchnorm"
+    notes = (
+        "Counted for inference: the running statistics fold into one scale and one shift per\n"
+        "element. Buffers are torch's: running mean and variance (C each) plus\n"
+        "`num_batches_tracked`, so 2C + 1."
+    )
     samples = (Sample({}, ((3, 8, 8),), "pbf"),)
     fresh_output = True
     family = "norm"
@@ -147,6 +152,14 @@ class LayerNormArgs(OpArgs):
 @register
 class LayerNorm(_Norm):
     name = "layernorm"
+    notes = (
+        "`over: all` (the default) is `nn.LayerNorm([C, *spatial])`, the literal layer norm of\n"
+        "Ba et al. (2016) over every value of a sample; its parameters grow with the input size.\n"
+        "`over: channels` is the channels-last form used by ConvNeXt and transformers,\n"
+        "`nn.LayerNorm(C)` at every position, with 2C parameters. Norms that compute statistics\n"
+        "at inference count 5 FLOPs per element (mean add, subtract, square, variance add,\n"
+        "scale by 1/std) plus one per element for the weight and one for the bias."
+    )
     samples = (Sample({}, ((3, 8, 8),), "pf"),)
     fresh_output = True
     summary = ("layer normalisation of each sample: over: all = nn.LayerNorm([C, *spatial]); "
@@ -188,6 +201,11 @@ class InstanceNormArgs(OpArgs):
 @register
 class InstanceNorm(_Norm):
     name = "instancenorm"
+    notes = (
+        "As torch: no affine parameters and no running statistics unless asked. With\n"
+        "`track_running_stats: true` inference uses the running statistics, counted like\n"
+        "`batchnorm`."
+    )
     samples = (Sample({}, ((3, 8, 8),), "f"),)
     fresh_output = True
     summary = ("instance normalisation: each channel of each sample over its spatial axes; "
@@ -252,6 +270,10 @@ class GroupNormArgs(OpArgs):
 @register
 class GroupNorm(_Norm):
     name = "groupnorm"
+    notes = (
+        "`groups` must divide the channels; `groups: 1` normalises all channels together and\n"
+        "`groups: C` is an instance norm with affine parameters."
+    )
     samples = (Sample({'groups': 3}, ((6, 4, 4),), "pf"),)
     fresh_output = True
     summary = "group normalisation: channels split into `groups`, each normalised per sample"
@@ -312,6 +334,10 @@ class LrnArgs(OpArgs):
 @register
 class Lrn(_Norm):
     name = "lrn"
+    notes = (
+        "AlexNet used `size: 5, alpha: 0.0001, beta: 0.75, k: 2`; torch's (and cnncalc's)\n"
+        "default `k` is 1."
+    )
     samples = (Sample({'size': 3}, ((6, 4, 4),), "f"),)
     summary = ("local response normalisation across `size` neighbouring channels "
                "(AlexNet): x / (k + alpha/size * sum x^2)^beta")

@@ -114,6 +114,12 @@ class _Pool(Op[Window]):
 @register
 class MaxPool(_Pool):
     name = "maxpool"
+    notes = (
+        "`stride` defaults to `k`. As in torch, `pad` may be at most `k // 2` (the kernel size,\n"
+        "not the dilated span); with `ceil_mode` a last, partial window is kept unless it would\n"
+        "start inside the trailing padding. `global: true` pools the whole input to one value\n"
+        "per channel."
+    )
     samples = (Sample({'k': 2}, ((3, 8, 8),), "f"),)
     summary = "max over each window (k, stride = k by default, pad, dilation, ceil_mode, global)"
     Args = MaxPoolArgs
@@ -136,6 +142,11 @@ class MaxPool(_Pool):
 @register
 class AvgPool(_Pool):
     name = "avgpool"
+    notes = (
+        "Like `maxpool` without dilation. torch's 3-D average pool (only that one) also refuses\n"
+        "an input smaller than the kernel along any axis, even when padding or `ceil_mode` would\n"
+        "make the output valid; cnncalc reports the same error."
+    )
     samples = (Sample({'k': 2}, ((3, 8, 8),), "f"),)
     summary = "mean over each window (k, stride = k by default, pad, ceil_mode, global)"
     Args = PoolArgs
@@ -255,6 +266,13 @@ class _AdaptivePool(Op[AdaptiveAxes]):
 @register
 class AdaptiveAvgPool(_AdaptivePool):
     name = "adaptive_avgpool"
+    notes = (
+        "`size` is the output size (an int for every axis, or one per axis). Output `i` reads\n"
+        "`[floor(i*n/size), ceil((i+1)*n/size))`: windows may differ in length and overlap,\n"
+        "e.g. `n = 5`, `size = 3` gives windows of 2, 3 and 2. FLOPs use the real window lengths.\n"
+        "The receptive-field jump is the fraction `n / size`; `size: 1` on every axis is a global\n"
+        "pool."
+    )
     samples = (Sample({'size': 3}, ((3, 7, 7),), "f"),)
     summary = "mean over adaptive windows giving a fixed output size (torch's AdaptiveAvgPool)"
     formulas = {
@@ -273,6 +291,9 @@ class AdaptiveAvgPool(_AdaptivePool):
 @register
 class AdaptiveMaxPool(_AdaptivePool):
     name = "adaptive_maxpool"
+    notes = (
+        "Same windows as `adaptive_avgpool`."
+    )
     samples = (Sample({'size': [3, 2]}, ((3, 7, 7),), "f"),)
     summary = "max over adaptive windows giving a fixed output size (torch's AdaptiveMaxPool)"
     formulas = {

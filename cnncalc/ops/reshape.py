@@ -71,6 +71,11 @@ Pads = tuple[tuple[int, int], ...]
 @register
 class Upsample(_Moves[Sizes]):
     name = "upsample"
+    notes = (
+        "Give one of `scale` (an integer per axis) or `size`. `linear`, `bilinear` and\n"
+        "`trilinear` need 1, 2 and 3 spatial axes; `align_corners: true` only with them. The\n"
+        "r-linear modes count a weighted sum of the 2^r neighbours per output element."
+    )
     samples = (Sample({'scale': 2}, ((3, 8, 8),), ""),)
     summary = ("resize the spatial axes by an integer `scale` or to a `size`; mode nearest, "
                "or linear / bilinear / trilinear for 1-D / 2-D / 3-D inputs")
@@ -155,6 +160,9 @@ class ZeroPadArgs(OpArgs):
 @register
 class ZeroPad(_Moves[Pads]):
     name = "zeropad"
+    notes = (
+        "Any padding form of `conv` except `same` and `valid`."
+    )
     samples = (Sample({'pad': 1}, ((3, 8, 8),), ""),)
     summary = "pad the spatial axes with zeros: int, per-axis list or [before, after] pairs"
     Args = ZeroPadArgs
@@ -195,6 +203,9 @@ class ChannelShuffleArgs(OpArgs):
 @register
 class ChannelShuffle(_Moves[None]):
     name = "channel_shuffle"
+    notes = (
+        "Needs spatial axes, as torch's `nn.ChannelShuffle` does."
+    )
     samples = (Sample({'groups': 2}, ((4, 3, 3),), ""),)
     summary = "ShuffleNet's channel shuffle: view C as (groups, C/groups), transpose, flatten"
     Args = ChannelShuffleArgs
