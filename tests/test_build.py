@@ -406,14 +406,21 @@ OP_SAMPLES = {
 }
 
 
+def op_sample(name: str) -> str:
+    """The spec lines that run op ``name`` below: a hand-picked OP_SAMPLES entry (non-default
+    arguments), else the arguments of the op's own first sample (``Op.samples``)."""
+    import json
+
+    if name in OP_SAMPLES:
+        return OP_SAMPLES[name]
+    return "- " + json.dumps({"op": name, **REGISTRY[name].samples[0].args})
+
+
 @pytest.mark.parametrize("name", sorted(REGISTRY))
 def test_every_op_verifies_against_torch(name: str) -> None:
     from cnncalc.torch.verify import verify
 
-    sample = OP_SAMPLES.get(name)
-    if sample is None:
-        assert REGISTRY[name].family == "activation", f"add a sample spec for op {name}"
-        sample = f"- {name}"
+    sample = op_sample(name)
     spec = net("\n".join("  " + line for line in sample.splitlines()), "[4, 12, 12]")
     report = cnncalc.analyze(spec)
     assert verify(spec, report) == []
@@ -632,7 +639,7 @@ def test_every_op_on_one_value_runs_or_is_refused_located(name: str) -> None:
     from cnncalc.errors import CnncalcError
     from cnncalc.torch.runnable import refusal
 
-    sample = TINY_SAMPLES.get(name, OP_SAMPLES.get(name, f"- {name}"))
+    sample = TINY_SAMPLES.get(name, op_sample(name))
     tried = 0
     for shape in TINY_SHAPES:
         try:
