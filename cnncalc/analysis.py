@@ -19,7 +19,7 @@ from typing import Any, Iterator, Literal
 
 from .errors import CnncalcError, ShapeError, UsageError
 from .graph import INPUT, Network, Node
-from .ops.base import FLOP_CATEGORIES, RFStep, Shape, numel
+from .ops.base import FLOP_CATEGORIES, Layer, RFStep, Shape, numel
 from .report import LayerReport, ReceptiveField, Report, Totals
 
 DType = Literal["float32", "float16", "bfloat16", "float64", "int8"]
@@ -44,8 +44,8 @@ def _apply(rf: ReceptiveField, step: RFStep) -> ReceptiveField:
     )
 
 
-def _propagate(node: Node, ins: list[Shape], states: list[_RF]) -> _RF:
-    steps = node.op.rf_inputs(ins) if len(ins) > 1 else [node.op.rf(ins)]
+def _propagate(layer: Layer[Any], states: list[_RF]) -> _RF:
+    steps = layer.op.rf_inputs(layer) if len(layer.ins) > 1 else [layer.op.rf(layer)]
     paths = []
     for state, step in zip(states, steps):
         if state.rf is None or step is None or len(step.span) != len(state.rf.size):
@@ -71,20 +71,20 @@ def _input_rf(shape: Shape) -> _RF:
 MAX_DIM_DIGITS = 60
 
 
-def _figures(node: Node, ins: list[Shape], batch: int, size: int, strict: bool) -> dict[str, Any]:
-    """Every figure of one layer but its receptive field, as LayerReport's fields."""
-    op = node.op
-    out = op.shape(ins)
+def _figures(node: Node, layer: Layer[Any], batch: int, size: int, strict: bool
+             ) -> dict[str, Any]:
+    """Every figure of one resolved layer but its receptive field, as LayerReport's fields."""
+    op, ins, out = layer.op, layer.ins, layer.out
     if any(d >= 10 ** MAX_DIM_DIGITS for d in out):
         raise ShapeError(f"the output shape has a dimension of more than {MAX_DIM_DIGITS} digits; "
                          "no real tensor is that large")
-    p = op.params(ins)
-    macs = op.macs(ins, out)
-    breakdown = {k: v * batch for k, v in op.flops(ins, out).items() if v}
+    p = op.params(layer)
+    macs = op.macs(layer)
+    breakdown = {k: v * batch for k, v in op.flops(layer).items() if v}
     unknown = set(breakdown) - set(FLOP_CATEGORIES)
     if unknown:  # a programming error in an op, not a user error
         raise RuntimeError(f"op {op.name} reports unknown FLOP categories {sorted(unknown)}")
-    warns = tuple(op.warnings(ins))
+    warns = tuple(op.warnings(layer))
     if strict and warns:
         raise ShapeError(warns[0] + " (an error when strict)",
                          hints=("change the padding or stride so the windows tile the input, "
@@ -136,6 +136,12 @@ def _checked_shape(shape: Any) -> Shape:
     return x
 
 
+def resolve_layers(network: Network, report: Report) -> list[Layer[Any]]:
+    """Every node's op bound to the input shapes the analysis found (for the passes that
+    follow one: explain, the torch build), one resolution per layer."""
+    return [node.op.resolve(row.input_shapes) for node, row in zip(network.nodes, report.layers)]
+
+
 @contextlib.contextmanager
 def paused_gc() -> Iterator[None]:
     """No cyclic garbage collection while building many acyclic objects: at 10^5 layers
@@ -177,8 +183,9 @@ def _analyze(network: Network, input_shape: Shape | None, batch: int, dtype: DTy
     for node in network.nodes:
         ins = [shapes[i] for i in node.inputs]
         try:
-            figures = _figures(node, ins, batch, size, strict)
-            state = _propagate(node, ins, [rfs[i] for i in node.inputs])
+            layer = node.op.resolve(ins)  # the only place the analysis binds an op to shapes
+            figures = _figures(node, layer, batch, size, strict)
+            state = _propagate(layer, [rfs[i] for i in node.inputs])
         except CnncalcError as exc:
             raise _locate(exc, node, ins) from None
         row = LayerReport(**figures, receptive_field=state.rf)

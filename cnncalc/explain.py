@@ -6,11 +6,11 @@ the formula with the numbers filled in, and its result::
     output height, width   floor((14 + 2*0 - 1*(5-1) - 1) / 1) + 1 = 10
     params                 6x(3x25+1) + 9x(4x25+1) + 1x(6x25+1) = 1,516
 
-The op-specific formulas live on the ops themselves (``Op.explain(ins, out)``, next
-to the figures they explain); this module holds the pieces every windowed op shares
-(output size, truncation), the receptive-field recurrence, which needs the network,
-and the walk over a network.  Ops without an ``explain`` method get generic steps
-built from their ``formulas`` and figures.
+The op-specific working lives on the ops themselves (``Op.explain(layer)`` and
+``Op.rf_working(layer, step)``, next to the figures they explain; generic steps from
+their ``formulas`` by default), written with the text pieces of :mod:`cnncalc.working`.
+This module holds what needs the network: the receptive-field recurrence from the
+analysed fields, and the walk over a network.
 
 >>> import cnncalc
 >>> c3 = explain_network(cnncalc.load("lenet5"), layer="C3")[0]
@@ -21,265 +21,49 @@ built from their ``formulas`` and figures.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from fractions import Fraction
-from typing import TYPE_CHECKING, Any, Callable, Sequence
+from typing import Any, Sequence
 
-from .render.units import (axis_names, axis_unit, dims, formula_number, grouped, json_number,
-                           operand, result_text, window_formula)
-from .render.units import letters  # noqa: F401 - the ops write their working with it
+from .analysis import analyze, paused_gc
+from .errors import UsageError
+from .graph import INPUT, Network, Node
+from .ops.base import Layer
+from .report import LayerReport, ReceptiveField, Report
 from .suggest import close_matches
-
-if TYPE_CHECKING:  # pragma: no cover
-    from .graph import Network, Node
-    from .ops.base import Op, RFStep, Window
-    from .report import LayerReport, ReceptiveField, Report
-
-Number = int | float | Fraction
-
-#: what a step is about (renderers may colour by it; JSON carries it)
-KINDS = ("shape", "params", "macs", "flops", "rf", "truncation", "note")
-
-
-@dataclass(frozen=True)
-class Step:
-    """One line of worked arithmetic: ``label: formula = result``.
-
-    ``symbolic`` is the same formula in letters (``(k_h x k_w x c_in/groups + 1) x
-    c_out``); ``formula`` may be empty when the result is a plain statement.
-    """
-
-    label: str
-    formula: str
-    result: Number | str
-    symbolic: str = ""
-    kind: str = "note"
-
-    def text(self) -> str:
-        """``formula = result`` (or the result alone), numbers with thousands commas.
-
-        >>> Step("params", "(5x5x1 + 1) x 6", 156).text()
-        '(5x5x1 + 1) x 6 = 156'
-        """
-        shown = result_text(self.result)
-        return f"{self.formula} = {shown}" if self.formula else shown
-
-    def to_dict(self) -> dict[str, Any]:
-        result = self.result if isinstance(self.result, str) else json_number(self.result)
-        return {"label": self.label, "formula": self.formula, "result": result,
-                "symbolic": self.symbolic, "kind": self.kind, "text": self.text()}
-
-
-def per_axis(label: str, items: Sequence[tuple[str, Number | str]], kind: str,
-             symbolic: str = "") -> list[Step]:
-    """One step per spatial axis, or one for all axes when their working is the same."""
-    names = axis_names(len(items))
-    if len(items) > 1 and len(set(items)) == 1:
-        return [Step(f"{label} {', '.join(names)}", items[0][0], items[0][1], symbolic, kind)]
-    return [Step(f"{label} {name}", f, r, symbolic, kind) for name, (f, r) in zip(names, items)]
-
-
-# -------------------------------------------------------- shared window working
-WINDOW_SYMBOLIC = "floor((n + 2p - d*(k-1) - 1) / s) + 1"
-#: the same with a [before, after] padding, and the -1 of torch's ceil_mode rule
-WINDOW_SYMBOLIC_PAIR = "floor((n + (p_before+p_after) - d*(k-1) - 1) / s) + 1"
-CEIL_LAST = " - 1"
-
-
-def window_size(w: "Window", outs: Sequence[int]) -> list[Step]:
-    """The output size of a sliding window along each axis, numbers filled in, each
-    with the formula in letters it follows.
-
-    >>> from cnncalc.ops.base import Window
-    >>> window_size(Window((224,), (7,), (1,), (2,), ((3, 3),)), (112,))[0].text()
-    'floor((224 + 2*3 - 1*(7-1) - 1) / 2) + 1 = 112'
-    """
-    pair = any(b != a for b, a in w.pad)
-    symbolic = WINDOW_SYMBOLIC_PAIR if pair else WINDOW_SYMBOLIC
-    if w.ceil_mode:
-        symbolic = symbolic.replace("floor", "ceil")
-    items = []
-    for n, k, d, s, (b, a), ke, o in zip(w.n, w.k, w.dilation, w.stride, w.pad, w.k_eff, outs):
-        text, sym = window_formula(n, k, d, s, b, a, w.ceil_mode, pair), symbolic
-        if w.ceil_mode and -(-(n + b + a - ke) // s) + 1 != o:
-            # the last window would start in the trailing padding: torch drops it
-            text, sym = text + CEIL_LAST, sym + CEIL_LAST + " (a last window in the padding)"
-        items.append((text, o, sym))
-    return axis_steps("output", items, "shape")
-
-
-def axis_steps(label: str, items: Sequence[tuple[str, Number | str, str]], kind: str) -> list[Step]:
-    """Like :func:`per_axis`, each axis with its own formula in letters."""
-    names = axis_names(len(items))
-    if len(items) > 1 and len(set(items)) == 1:
-        f, r, sym = items[0]
-        return [Step(f"{label} {', '.join(names)}", f, r, sym, kind)]
-    return [Step(f"{label} {name}", f, r, sym, kind) for name, (f, r, sym) in zip(names, items)]
-
-
-def truncation(w: "Window") -> list[Step]:
-    """Per axis: positions left over after the last window, and whether they are real
-    input rows that are never read (truncation) or only trailing padding."""
-    items: list[tuple[str, str] | None] = []
-    kinds = set()
-    for name, n, s, (b, a), ke in zip(axis_names(len(w.n)), w.n, w.stride, w.pad, w.k_eff):
-        rest = (n + b + a - ke) % s
-        if rest == 0 or w.ceil_mode:
-            items.append(None)
-            continue
-        unit = axis_unit(name)
-        working = f"({n} + {b}+{a} - {ke}) % {s}"
-        dropped = rest - a
-        if dropped > 0:
-            rows = f"{n - dropped}" if dropped == 1 else f"{n - dropped}-{n - 1}"
-            plural = "s" if dropped > 1 else ""
-            items.append((working, f"{rest} left over, trailing pad {a}: input {unit}{plural} "
-                                   f"{rows} (of 0-{n - 1}) never read, truncation"))
-            kinds.add("truncation")
-        else:
-            items.append((working, f"{rest} left over, within the trailing pad {a}: "
-                                   "no input lost"))
-    if all(i is None for i in items):
-        return []
-    sym = "(n + p_before + p_after - k_eff) % s"
-    if len(items) > 1 and len(set(items)) == 1:
-        return per_axis("tiling", items, "truncation" if kinds else "note", sym)
-    names = axis_names(len(w.n))
-    return [Step(f"tiling {names[i]}", f, r, sym, "truncation" if "never read" in r else "note")
-            for i, it in enumerate(items) if it is not None for f, r in [it]]
+from .working import (  # noqa: F401  (re-exported: the renderers read them from here)
+    KINDS,
+    Number,
+    Step,
+    axis_names,
+    dims,
+    fmt,
+    letters,
+    num,
+    operand,
+    per_axis,
+    window_formula,
+)
 
 
 # ------------------------------------------------------------ receptive fields
-@dataclass(frozen=True)
-class RFWorking:
-    """How one layer's receptive-field step is written: per axis, the right-hand sides
-    of ``r``, ``j`` and ``start`` with the layer's numbers, given the incoming values as
-    operands; and the same three in letters.  The numbers an op's ``rf`` computes are
-    what these formulas compute (tests/test_explain.py evaluates every one)."""
-
-    size: Callable[[int, str, str], str]
-    jump: Callable[[int, str], str]
-    start: Callable[[int, str, str], str]
-    symbolic: tuple[str, str, str]
-
-
-GENERIC_RF_SYMBOLIC = ("r = r_in + span*j_in", "j = j_in*factor", "start = start_in + offset*j_in")
-
-
-def rf_working(op: "Op", ins: list[tuple[int, ...]], step: "RFStep") -> RFWorking:
-    """The formulas behind ``op.rf(ins)``: a sliding window's (k, d, s, p), a
-    transposed convolution's, an adaptive pool's or a resize's; for any other op the
-    step's own span, factor and offset as numbers."""
-    writer = _RF_WRITERS.get(op.name)
-    found = writer(op, ins, step) if writer is not None else _window_rf(op, ins, step)
-    return found if found is not None else _generic_rf(step)
-
-
-def _generic_rf(step: "RFStep") -> RFWorking:
-    return RFWorking(
-        lambda i, r, j: f"{r} + {operand(step.span[i])}*{j}",
-        lambda i, j: f"{j}*{operand(step.factor[i])}",
-        lambda i, st, j: f"{st} + {operand(step.offset[i])}*{j}",
-        GENERIC_RF_SYMBOLIC)
-
-
-def _window_rf(op: "Op", ins: list[tuple[int, ...]], step: "RFStep") -> RFWorking | None:
-    """``r = r_in + d*(k-1)*j_in``, ``j = j_in*s``, ``start = start_in + (d*(k-1)/2 -
-    p)*j_in`` of a sliding window (``d*`` left out when no axis is dilated), when the
-    step is the window's."""
-    w = _window_of(op, ins)
-    if w is None:
-        return None
-    own = w.rf()
-    if (own.span, own.factor, own.offset) != (step.span, step.factor, step.offset):
-        return None
-    dilated = any(d != 1 for d in w.dilation)
-
-    def k_term(i: int) -> str:
-        return f"{w.dilation[i]}*({w.k[i]}-1)" if dilated else f"({w.k[i]}-1)"
-
-    kd = "d*(k-1)" if dilated else "(k-1)"
-    return RFWorking(
-        lambda i, r, j: f"{r} + {k_term(i)}*{j}",
-        lambda i, j: f"{j}*{w.stride[i]}",
-        lambda i, st, j: f"{st} + ({k_term(i)}/2 - {w.pad[i][0]})*{j}",
-        (f"r = r_in + {kd}*j_in", "j = j_in*s", f"start = start_in + ({kd}/2 - p)*j_in"))
-
-
-def _transposed_rf(op: "Op", ins: list[tuple[int, ...]], step: "RFStep") -> RFWorking:
-    """A transposed convolution (what ``ConvTranspose.rf`` computes): each output row
-    sits ``1/s`` input rows from the next, and ``d*(k-1)`` output rows of the kernel
-    span ``d*(k-1)/s`` input rows: ``r = r_in + (d*(k-1)/s)*j_in``, ``j = j_in/s``,
-    ``start = start_in + ((p - d*(k-1)/2)/s)*j_in``."""
-    from .ops.base import per_axis as broadcast
-
-    a, n = op.args, len(ins[0]) - 1
-    k, s = broadcast(a.k, n, "k"), broadcast(a.stride, n, "stride")  # type: ignore[attr-defined]
-    p, d = broadcast(a.pad, n, "pad"), broadcast(a.dilation, n, "dilation")  # type: ignore[attr-defined]
-
-    def k_term(i: int) -> str:
-        return f"{d[i]}*({k[i]}-1)"
-
-    return RFWorking(
-        lambda i, r, j: f"{r} + ({k_term(i)}/{s[i]})*{j}",
-        lambda i, j: f"{j}/{s[i]}",
-        lambda i, st, j: f"{st} + (({p[i]} - {k_term(i)}/2)/{s[i]})*{j}",
-        ("r = r_in + (d*(k-1)/s)*j_in", "j = j_in/s", "start = start_in + ((p - d*(k-1)/2)/s)*j_in"))
-
-
-def _adaptive_rf(op: "Op", ins: list[tuple[int, ...]], step: "RFStep") -> RFWorking:
-    """An adaptive pool: the longest window spans ``L - 1`` more rows, positions are
-    ``n/size`` rows apart, the first window of ``ceil(n/size)`` rows is centred."""
-    from .ops.base import per_axis as broadcast
-    from .ops.pool import adaptive_longest
-
-    n = ins[0][1:]
-    size = broadcast(op.args.size, len(n), "size")  # type: ignore[attr-defined]
-    return RFWorking(
-        lambda i, r, j: f"{r} + ({adaptive_longest(n[i], size[i])}-1)*{j}",
-        lambda i, j: f"{j}*{n[i]}/{size[i]}",
-        lambda i, st, j: f"{st} + ({-(-n[i] // size[i])}-1)/2*{j}",
-        ("r = r_in + (longest window - 1)*j_in", "j = j_in*n/size",
-         "start = start_in + (first window - 1)/2*j_in"))
-
-
-def _resize_rf(op: "Op", ins: list[tuple[int, ...]], step: "RFStep") -> RFWorking:
-    """A resize (upsample): outputs ``n/out`` input rows apart; linear modes read one
-    more row (``reach`` 1), nearest none."""
-    n, out = ins[0][1:], op.shape(ins)[1:]
-    reach = operand(step.span[0]) if step.span else "0"
-    return RFWorking(
-        lambda i, r, j: f"{r} + {reach}*{j}",
-        lambda i, j: f"{j}*{n[i]}/{out[i]}",
-        lambda i, st, j: f"{st} + {reach}/2*{j}",
-        ("r = r_in + reach*j_in (reach: 0 nearest, 1 linear)", "j = j_in*n_in/n_out",
-         "start = start_in + reach/2*j_in"))
-
-
-_RF_WRITERS: dict[str, Callable[["Op", list[tuple[int, ...]], "RFStep"], RFWorking]] = {
-    "conv_transpose": _transposed_rf, "adaptive_avgpool": _adaptive_rf,
-    "adaptive_maxpool": _adaptive_rf, "upsample": _resize_rf,
-}
-
-
-def rf_steps(op: "Op", ins: list[tuple[int, ...]], rf_ins: Sequence["ReceptiveField | None"],
-             rf_out: "ReceptiveField | None") -> list[Step]:
+def rf_steps(layer: Layer[Any], rf_ins: Sequence[ReceptiveField | None],
+             rf_out: ReceptiveField | None) -> list[Step]:
     """The receptive-field recurrence of one layer (Araujo et al., 2019), written as the
-    op computes it (:func:`rf_working`): for a window ``r = r_in + (k-1)*j_in``,
+    op computes it (:meth:`Op.rf_working`): for a window ``r = r_in + (k-1)*j_in``,
     ``j = j_in*s``, ``start = start_in + ((k-1)/2 - p)*j_in``."""
     if rf_out is None or any(r is None for r in rf_ins):
         return []
-    if len(ins) > 1:
-        sizes = ", ".join(dims([formula_number(v) for v in r.size]) for r in rf_ins if r)
+    if len(layer.ins) > 1:
+        sizes = ", ".join(dims([num(v) for v in r.size]) for r in rf_ins if r)
         return [Step("receptive field", f"the widest input: max({sizes})",
-                     dims([formula_number(v) for v in rf_out.size]), "r = max over inputs", "rf")]
-    step = op.rf(ins)
+                     dims([num(v) for v in rf_out.size]), "r = max over inputs", "rf")]
+    step = layer.op.rf(layer)
     rf_in = rf_ins[0]
     if step is None or rf_in is None:
         return []
     if step.is_identity:
-        return [Step("receptive field", "", f"unchanged (r = {dims([formula_number(v) for v in rf_in.size])}, "
-                                            f"j = {dims([formula_number(v) for v in rf_in.jump])})", "", "rf")]
-    how = rf_working(op, ins, step)
+        return [Step("receptive field", "", f"unchanged (r = {dims([num(v) for v in rf_in.size])}, "
+                                            f"j = {dims([num(v) for v in rf_in.jump])})", "", "rf")]
+    how = layer.op.rf_working(layer, step)
     r_items, j_items, s_items = [], [], []
     for i, (r, j, st) in enumerate(zip(rf_in.size, rf_in.jump, rf_in.start)):
         r_text, j_text, st_text = operand(r), operand(j), operand(st)
@@ -295,45 +79,14 @@ def rf_steps(op: "Op", ins: list[tuple[int, ...]], rf_ins: Sequence["ReceptiveFi
     return steps
 
 
-def _window_of(op: "Op", ins: list[tuple[int, ...]]) -> "Window | None":
-    get = getattr(op, "window", None)
-    if get is None:
-        return None
-    try:
-        return get(ins)
-    except Exception:  # noqa: BLE001 - an op without a plain window
-        return None
-
-
-# ------------------------------------------------------------- generic steps
-def generic_steps(op: "Op", ins: list[tuple[int, ...]], out: tuple[int, ...]) -> list[Step]:
-    """Steps for an op without its own ``explain``: the formula in words and the figure."""
-    f = op.formulas
-    steps = [Step("output shape", "", dims(out), f.get("shape", ""), "shape")]
-    params = op.params(ins)
-    if params.total or params.buffers:
-        steps.append(Step("params", "", params.total, f.get("params", ""), "params"))
-    if params.buffers:
-        steps.append(Step("buffers", "", params.buffers, "", "params"))
-    macs = op.macs(ins, out)
-    if macs:
-        steps.append(Step("MACs", "", macs, f.get("macs", ""), "macs"))
-    return steps
-
-
-def flops_step(op: "Op", breakdown: dict[str, int]) -> list[Step]:
+def flops_step(layer: Layer[Any]) -> list[Step]:
     """FLOPs as the sum of their categories: ``conv 300,000 + bias 1,600 = 301,600``."""
-    parts = [(k, v) for k, v in breakdown.items() if v]
+    parts = [(k, v) for k, v in layer.op.flops(layer).items() if v]
     if not parts:
         return []
-    text = " + ".join(f"{k} {grouped(v)}" for k, v in parts) if len(parts) > 1 else ""
-    return [Step("FLOPs", text, sum(v for _, v in parts), op.formulas.get("flops", ""), "flops")]
-
-
-def op_steps(op: "Op", ins: list[tuple[int, ...]], out: tuple[int, ...]) -> list[Step]:
-    """The op's own worked arithmetic, or generic steps when it has none."""
-    own = getattr(op, "explain", None)
-    return list(own(ins, out)) if own is not None else generic_steps(op, ins, out)
+    text = " + ".join(f"{k} {v:,}" for k, v in parts) if len(parts) > 1 else ""
+    return [Step("FLOPs", text, sum(v for _, v in parts), layer.op.formulas.get("flops", ""),
+                 "flops")]
 
 
 # ------------------------------------------------------------ the network walk
@@ -351,7 +104,7 @@ class LayerExplanation:
     params: int = 0
     macs: int = 0
     flops: int = 0
-    receptive_field: "ReceptiveField | None" = None
+    receptive_field: ReceptiveField | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -365,28 +118,26 @@ class LayerExplanation:
         }
 
 
-def explain_layer(node: "Node", row: "LayerReport", rf_ins: Sequence["ReceptiveField | None"]
+def explain_layer(node: Node, row: LayerReport, rf_ins: Sequence[ReceptiveField | None]
                   ) -> LayerExplanation:
     """The working of one analysed layer (batch 1 figures)."""
-    ins = [tuple(s) for s in row.input_shapes]
-    out = tuple(row.output_shape)
-    steps = op_steps(node.op, ins, out)
+    layer = node.op.resolve(row.input_shapes)  # bound once; every step below reads it
+    steps = list(node.op.explain(layer))
     if not any(s.kind == "flops" for s in steps):
-        steps += flops_step(node.op, dict(node.op.flops(ins, out)))
-    steps += rf_steps(node.op, ins, rf_ins, row.receptive_field)
-    return LayerExplanation(node.id, node.op.name, node.inputs, tuple(ins), out, tuple(steps),
-                            row.warnings, row.params, row.macs, row.flops, row.receptive_field)
+        steps += flops_step(layer)
+    steps += rf_steps(layer, rf_ins, row.receptive_field)
+    return LayerExplanation(node.id, node.op.name, node.inputs, tuple(layer.ins), layer.out,
+                            tuple(steps), row.warnings, row.params, row.macs, row.flops,
+                            row.receptive_field)
 
 
-def select(net: "Network", layer: str | None) -> list["Node"]:
+def select(net: Network, layer: str | None) -> list[Node]:
     """The nodes ``--layer`` names: an id, or a block scope / layer with its
     shorthand rows (``conv3[0]``, ``C1``).  A UsageError with a suggestion otherwise."""
     if layer is None:
         return list(net.nodes)
     chosen = [n for n in net.nodes if n.id == layer or n.id.startswith(layer + ".")]
     if not chosen:
-        from .errors import UsageError
-
         near = close_matches(layer, [n.id for n in net.nodes], n=1, cutoff=0.5)
         raise UsageError(f"--layer {layer}: no such layer in {net.name}",
                          hints=(f"did you mean '{near[0]}'?",) if near else
@@ -394,13 +145,10 @@ def select(net: "Network", layer: str | None) -> list["Node"]:
     return chosen
 
 
-def explain_network(net: "Network", input_shape: tuple[int, ...] | None = None,
-                    layer: str | None = None, report: "Report | None" = None
+def explain_network(net: Network, input_shape: tuple[int, ...] | None = None,
+                    layer: str | None = None, report: Report | None = None
                     ) -> list[LayerExplanation]:
     """Explain every layer of ``net`` (or those ``layer`` selects)."""
-    from .analysis import analyze, paused_gc
-    from .graph import INPUT
-
     report = report or analyze(net, input_shape, strict=False)
     rfs: dict[str, Any] = {r.id: r.receptive_field for r in report.layers}
     x = report.input_shape
@@ -411,7 +159,5 @@ def explain_network(net: "Network", input_shape: tuple[int, ...] | None = None,
                 for node in select(net, layer)]
 
 
-def _input_rf(rank: int) -> "ReceptiveField":
-    from .report import ReceptiveField
-
+def _input_rf(rank: int) -> ReceptiveField:
     return ReceptiveField((1,) * rank, (1,) * rank, (0,) * rank)

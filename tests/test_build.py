@@ -409,14 +409,21 @@ OP_SAMPLES = {
 }
 
 
+def op_sample(name: str) -> str:
+    """The spec lines that run op ``name`` below: a hand-picked OP_SAMPLES entry (non-default
+    arguments), else the arguments of the op's own first sample (``Op.samples``)."""
+    import json
+
+    if name in OP_SAMPLES:
+        return OP_SAMPLES[name]
+    return "- " + json.dumps({"op": name, **REGISTRY[name].samples[0].args})
+
+
 @pytest.mark.parametrize("name", sorted(REGISTRY))
 def test_every_op_verifies_against_torch(name: str) -> None:
     from cnncalc.torch.verify import verify
 
-    sample = OP_SAMPLES.get(name)
-    if sample is None:
-        assert REGISTRY[name].family == "activation", f"add a sample spec for op {name}"
-        sample = f"- {name}"
+    sample = op_sample(name)
     spec = net("\n".join("  " + line for line in sample.splitlines()), "[4, 12, 12]")
     report = cnncalc.analyze(spec)
     assert verify(spec, report) == []
@@ -635,7 +642,7 @@ def test_every_op_on_one_value_runs_or_is_refused_located(name: str) -> None:
     from cnncalc.errors import CnncalcError
     from cnncalc.torch.runnable import refusal
 
-    sample = TINY_SAMPLES.get(name, OP_SAMPLES.get(name, f"- {name}"))
+    sample = TINY_SAMPLES.get(name, op_sample(name))
     tried = 0
     for shape in TINY_SHAPES:
         try:
@@ -819,7 +826,7 @@ def test_other_torch_errors_are_not_mapped() -> None:
 def test_allocation_failure_while_building_is_exit_3(monkeypatch) -> None:
     from cnncalc.ops.conv import Conv
 
-    def fail(self, ins, out):  # type: ignore[no-untyped-def]
+    def fail(self, layer, kit):  # type: ignore[no-untyped-def]
         raise RuntimeError("DefaultCPUAllocator: can't allocate memory: you tried to allocate "
                            "4096 bytes")
 

@@ -240,15 +240,50 @@ def _setup(case: str) -> tuple[Any, list[tuple[int, ...]], Any]:
     return op, ins, factory().eval()
 
 
-def test_every_op_has_a_torch_case() -> None:
-    missing = set(REGISTRY) - {c[0] for c in CASES.values()}
-    assert not missing, f"ops without a torch oracle: {sorted(missing)}"
+#: every sample of every registered op (``Op.samples``), built by the op itself
+SAMPLE_CASES = [(name, i) for name, cls in sorted(REGISTRY.items()) for i in range(len(cls.samples))]
+
+
+def _built(name: str, number: int) -> tuple[Any, Any, Any]:
+    from cnncalc.torch import modules as kit
+
+    sample = REGISTRY[name].samples[number]
+    op = get_op(name).from_args(dict(sample.args))
+    layer = op.resolve(sample.ins)
+    torch.manual_seed(0)
+    return op, layer, op.torch(layer, kit).eval()
+
+
+@pytest.mark.parametrize(("name", "number"), SAMPLE_CASES)
+def test_every_sample_matches_the_module_it_builds(name: str, number: int) -> None:
+    """Every op, the moment it is registered: its figures for each of its own samples
+    against the torch module it builds (parameters and buffers, output shape, and MACs
+    against FlopCounterMode)."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    op, layer, module = _built(name, number)
+    p, params = op.params(layer), list(module.parameters())
+    assert p.total == sum(t.numel() for t in params)
+    assert p.trainable == sum(t.numel() for t in params if t.requires_grad)
+    assert p.buffers == sum(b.numel() for b in module.buffers())
+    counter = FlopCounterMode(display=False)
+    with torch.no_grad(), counter:
+        y = module(*(torch.randn(2, *x) for x in layer.ins))
+    assert tuple(y.shape) == (2, *layer.out)
+    if name not in NOT_COUNTED_BY_TORCH:
+        assert counter.get_total_flops() == 2 * 2 * op.macs(layer)
+
+
+def test_the_independent_oracles_name_registered_ops() -> None:
+    """The hand-written plain-torch twins below are extra oracles (independent of the
+    ops' own modules); an op needs none to be tested (its samples suffice)."""
+    assert {c[0] for c in CASES.values()} <= set(REGISTRY)
 
 
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_params_and_buffers(case: str) -> None:
     op, ins, module = _setup(case)
-    p = op.params(ins)
+    p = op.params(op.resolve(ins))
     params = list(module.parameters())
     assert p.total == sum(t.numel() for t in params)
     assert p.trainable == sum(t.numel() for t in params if t.requires_grad)
@@ -261,7 +296,7 @@ def test_output_shape(case: str) -> None:
     op, ins, module = _setup(case)
     with torch.no_grad():
         y = module(*(torch.randn(2, *x) for x in ins))
-    assert tuple(y.shape) == (2, *op.shape(ins))
+    assert tuple(y.shape) == (2, *op.resolve(ins).out)
 
 
 #: LeNet's sub-sampling multiplies each window sum by one coefficient (1 MAC per output);
@@ -278,7 +313,7 @@ def test_macs_are_half_of_flop_counter(case: str) -> None:
     counter = FlopCounterMode(display=False)
     with torch.no_grad(), counter:
         module(*(torch.randn(batch, *x) for x in ins))
-    ours = op.macs(ins, op.shape(ins)) * batch
+    ours = op.macs(op.resolve(ins)) * batch
     assert counter.get_total_flops() == 2 * ours
     if CASES[case][0] in MAC_OPS and case != "add":
         assert ours > 0
@@ -287,9 +322,10 @@ def test_macs_are_half_of_flop_counter(case: str) -> None:
 def test_lenet_c3_connect_table() -> None:
     """The paper's figure: C3 has 1,516 trainable parameters (60 connections x 25 + 16)."""
     op = get_op("conv").from_args({"out": 16, "k": 5, "connect": C3})
-    assert op.params([(6, 14, 14)]).trainable == 1516
+    layer = op.resolve([(6, 14, 14)])
+    assert op.params(layer).trainable == 1516
     assert sum(p.numel() for p in ConnectConv(C3, 5).parameters()) == 1516
-    assert op.shape([(6, 14, 14)]) == (16, 10, 10)
+    assert layer.out == (16, 10, 10)
     # the paper's 151,600 connections count the bias too: 150,000 weight MACs + 1,600 bias adds
-    assert op.macs([(6, 14, 14)], (16, 10, 10)) == 150_000
-    assert op.flops([(6, 14, 14)], (16, 10, 10))["bias"] == 1_600
+    assert op.macs(layer) == 150_000
+    assert op.flops(layer)["bias"] == 1_600

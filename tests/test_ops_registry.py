@@ -6,53 +6,30 @@ from __future__ import annotations
 import pytest
 
 import cnncalc
+from cnncalc.explain import Step
 from cnncalc.ops import FLOP_CATEGORIES, REGISTRY, Op, Params, RFStep, get_op, op_info
-from cnncalc.ops.base import OpArgs
+from cnncalc.ops.base import (
+    OPTIONAL_PARTS,
+    REQUIRED_PARTS,
+    OpArgs,
+    Sample,
+    Window,
+    missing_parts,
+    register,
+)
+from cnncalc.ops.docs import SECTIONS
 
-# op -> (minimal args, sample input shapes, figures that must be non-zero).
-# Figures: p = params (trainable + fixed), b = buffers, m = MACs, f = FLOPs.
-# A figure not listed must be exactly 0: no op is a silent zero, none counts what it does not do.
-MAP = (3, 8, 8)
+# Every op carries its own samples (``Op.samples``): minimal args, sample input shapes and
+# the figures that must be non-zero: p = params (trainable + fixed), b = buffers, m = MACs,
+# f = FLOPs.  A figure not listed must be exactly 0: no op is a silent zero, none counts
+# what it does not do.  A new op is tested here the moment it is registered.
+#: (op name, sample number) of every sample of every registered op
+CASES = [(name, i) for name, cls in sorted(REGISTRY.items()) for i in range(len(cls.samples))]
+IDS = [f"{name}-{i}" if i else name for name, i in CASES]
+#: op -> (args, input shapes, non-zero figures) of its first sample
 SAMPLES: dict[str, tuple[dict, list[tuple[int, ...]], str]] = {
-    "conv": ({"out": 4, "k": 3}, [MAP], "pmf"),
-    "conv_transpose": ({"out": 4, "k": 3, "stride": 2}, [MAP], "pmf"),
-    "local": ({"out": 2, "k": 3}, [MAP], "pmf"),
-    "maxpool": ({"k": 2}, [MAP], "f"),
-    "avgpool": ({"k": 2}, [MAP], "f"),
-    "adaptive_avgpool": ({"size": 3}, [(3, 7, 7)], "f"),
-    "adaptive_maxpool": ({"size": [3, 2]}, [(3, 7, 7)], "f"),
-    "subsample": ({}, [(6, 28, 28)], "pmf"),
-    "linear": ({"out": 10}, [(20,)], "pmf"),
-    "rbf": ({"out": 10}, [(84,)], "pmf"),
-    "flatten": ({}, [MAP], ""),
-    "dropout": ({}, [(10,)], ""),
-    "identity": ({}, [MAP], ""),
-    "relu": ({}, [MAP], "f"),
-    "relu6": ({}, [MAP], "f"),
-    "sigmoid": ({}, [MAP], "f"),
-    "tanh": ({}, [MAP], "f"),
-    "gelu": ({}, [MAP], "f"),
-    "silu": ({}, [MAP], "f"),
-    "elu": ({}, [MAP], "f"),
-    "hardswish": ({}, [MAP], "f"),
-    "hardsigmoid": ({}, [MAP], "f"),
-    "mish": ({}, [MAP], "f"),
-    "softplus": ({}, [MAP], "f"),
-    "leaky_relu": ({}, [MAP], "f"),
-    "prelu": ({}, [MAP], "pf"),
-    "softmax": ({}, [(10,)], "f"),
-    "batchnorm": ({}, [MAP], "pbf"),
-    "layernorm": ({}, [MAP], "pf"),
-    "instancenorm": ({}, [MAP], "f"),
-    "groupnorm": ({"groups": 3}, [(6, 4, 4)], "pf"),
-    "lrn": ({"size": 3}, [(6, 4, 4)], "f"),
-    "add": ({}, [MAP, MAP], "f"),
-    "mul": ({}, [MAP, MAP], "f"),
-    "concat": ({}, [MAP, (5, 8, 8)], ""),
-    "upsample": ({"scale": 2}, [MAP], ""),
-    "zeropad": ({"pad": 1}, [MAP], ""),
-    "channel_shuffle": ({"groups": 2}, [(4, 3, 3)], ""),
-}
+    name: (dict(cls.samples[0].args), list(cls.samples[0].ins), cls.samples[0].nonzero)
+    for name, cls in REGISTRY.items()}
 
 #: ops whose output has no spatial layout, so rf() is None
 NO_RF = {"linear", "rbf", "flatten"}
@@ -86,18 +63,27 @@ CONTRACT: dict[str, dict[str, object]] = {
 }
 
 
-def make(name: str) -> tuple[Op, list[tuple[int, ...]], str]:
-    args, ins, nonzero = SAMPLES[name]
-    return get_op(name).from_args(args), ins, nonzero
+def make(name: str, number: int = 0) -> tuple[Op, list[tuple[int, ...]], str]:
+    sample = REGISTRY[name].samples[number]
+    return get_op(name).from_args(dict(sample.args)), list(sample.ins), sample.nonzero
 
 
 @pytest.mark.parametrize("name", sorted(REGISTRY))
-def test_every_op_has_a_sample(name: str) -> None:
-    assert name in SAMPLES, f"op {name!r} is registered but has no sample in SAMPLES"
+def test_every_op_has_its_own_sample(name: str) -> None:
+    cls = REGISTRY[name]
+    assert "samples" in vars(cls) and cls.samples, f"op {name!r} carries no samples"
+    for sample in cls.samples:
+        assert isinstance(sample, Sample) and sample.ins
+        assert set(sample.nonzero) <= set("pbmf")
 
 
-def test_no_stale_samples() -> None:
-    assert set(SAMPLES) <= set(REGISTRY)
+def test_register_refuses_an_op_without_samples() -> None:
+    figures = {p: (lambda self, *a: None) for p in REQUIRED_PARTS}
+    cls = type("NoSample", (Op,), {"name": "no_sample_op", "family": "merge", "summary": "x",
+                                   **figures})
+    with pytest.raises(RuntimeError, match="samples"):
+        register(cls)
+    assert "no_sample_op" not in REGISTRY
 
 
 @pytest.mark.parametrize("name", sorted(REGISTRY))
@@ -105,7 +91,7 @@ def test_op_describes_itself(name: str) -> None:
     cls = REGISTRY[name]
     assert cls.name == name
     assert isinstance(cls.summary, str) and cls.summary.strip()
-    assert cls.family in {"conv", "pool", "linear", "activation", "norm", "merge", "reshape", "lenet"}
+    assert cls.family in SECTIONS, f"{name}: family {cls.family!r} has no docs/ops.md section"
     assert issubclass(cls.Args, OpArgs)
     assert set(cls.formulas) == set(FIGURES), f"{name}.formulas keys {sorted(cls.formulas)}"
     assert all(isinstance(v, str) and v for v in cls.formulas.values())
@@ -113,18 +99,19 @@ def test_op_describes_itself(name: str) -> None:
     assert lo >= 1 and (hi is None or hi >= lo)
 
 
-@pytest.mark.parametrize("name", sorted(SAMPLES))
-def test_every_figure(name: str) -> None:
-    op, ins, nonzero = make(name)
+@pytest.mark.parametrize(("name", "number"), CASES, ids=IDS)
+def test_every_figure(name: str, number: int) -> None:
+    op, ins, nonzero = make(name, number)
     lo, hi = op.arity
     assert lo <= len(ins) <= (hi or len(ins))
-    out = op.shape(ins)
+    layer = op.resolve(ins)
+    out = layer.out
     assert isinstance(out, tuple) and out and all(type(d) is int and d > 0 for d in out)
-    p = op.params(ins)
+    p = op.params(layer)
     assert isinstance(p, Params)
     assert all(type(v) is int and v >= 0 for v in (p.trainable, p.fixed, p.buffers))
-    macs = op.macs(ins, out)
-    flops = op.flops(ins, out)
+    macs = op.macs(layer)
+    flops = op.flops(layer)
     assert type(macs) is int and macs >= 0
     assert set(flops) <= set(FLOP_CATEGORIES)
     assert all(type(v) is int and v >= 0 for v in flops.values())
@@ -133,14 +120,48 @@ def test_every_figure(name: str) -> None:
         assert (value > 0) == (fig in nonzero), f"{name}: {fig} = {value}"
     if macs:  # a MAC is a multiply and an add: at least 2 FLOPs each
         assert sum(flops.values()) >= 2 * macs
-    ws = op.warnings(ins)
+    ws = op.warnings(layer)
     assert isinstance(ws, list) and all(isinstance(w, str) for w in ws)
 
 
-@pytest.mark.parametrize("name", sorted(SAMPLES))
-def test_receptive_field_step(name: str) -> None:
-    op, ins, _ = make(name)
-    steps = op.rf_inputs(ins) if len(ins) > 1 else [op.rf(ins)]
+@pytest.mark.parametrize("name", sorted(REGISTRY))
+def test_op_implements_every_part(name: str) -> None:
+    """Every required part of the protocol is the op's own; every part is callable."""
+    cls = REGISTRY[name]
+    assert missing_parts(cls) == []
+    for part in REQUIRED_PARTS + OPTIONAL_PARTS:
+        assert callable(getattr(cls, part)), f"{name}.{part}"
+    assert isinstance(cls.fresh_output, bool) and isinstance(cls.inplace_ok, bool)
+
+
+@pytest.mark.parametrize(("name", "number"), CASES, ids=IDS)
+def test_every_part_answers(name: str, number: int) -> None:
+    """The parts explain and the torch build call answer with their declared types."""
+    op, ins, _ = make(name, number)
+    layer = op.resolve(ins)
+    steps = op.explain(layer)
+    assert steps and all(isinstance(s, Step) for s in steps)
+    window = op.window(layer)
+    assert window is None or isinstance(window, Window)
+    for batch, training in ((1, True), (1, False), (8, True)):
+        why = op.torch_refusal(layer, batch, training)
+        assert why is None or (isinstance(why, str) and why)
+
+
+@pytest.mark.parametrize("part", REQUIRED_PARTS)
+def test_register_refuses_an_op_missing_a_part(part: str) -> None:
+    figures = {p: (lambda self, *a: None) for p in REQUIRED_PARTS if p != part}
+    cls = type("Half", (Op,), {"name": "half_op", "family": "merge", "summary": "x", **figures})
+    with pytest.raises(RuntimeError, match=part):
+        register(cls)
+    assert "half_op" not in REGISTRY
+
+
+@pytest.mark.parametrize(("name", "number"), CASES, ids=IDS)
+def test_receptive_field_step(name: str, number: int) -> None:
+    op, ins, _ = make(name, number)
+    layer = op.resolve(ins)
+    steps = op.rf_inputs(layer) if len(ins) > 1 else [op.rf(layer)]
     assert len(steps) == len(ins)
     for x, step in zip(ins, steps):
         if name in NO_RF or len(x) == 1:  # a vector has no spatial layout
@@ -151,30 +172,30 @@ def test_receptive_field_step(name: str) -> None:
         assert all(s >= 0 for s in step.span) and all(f > 0 for f in step.factor)
 
 
-@pytest.mark.parametrize("name", sorted(SAMPLES))
-def test_whole_path_through_yaml(name: str) -> None:
+@pytest.mark.parametrize(("name", "number"), CASES, ids=IDS)
+def test_whole_path_through_yaml(name: str, number: int) -> None:
     """A spec using each op loads and analyses to the op's own figures (merges read the
     input and 1x1 convs of it with the sample's channel counts)."""
     import json
 
-    op, ins, _ = make(name)
+    op, ins, _ = make(name, number)
     pre, wires = [], ["input"]
     for i, x in enumerate(ins[1:], 1):
         assert x[1:] == ins[0][1:], "merge samples differ in channels only"
         pre.append({"id": f"b{i}", "op": "conv", "out": x[0], "k": 1, "in": "input"})
         wires.append(f"b{i}")
-    layer = {"op": name, **SAMPLES[name][0]}
+    layer = {"op": name, **REGISTRY[name].samples[number].args}
     if len(ins) > 1:
         layer["in"] = wires
     rows = "".join(f"  - {json.dumps(item)}\n" for item in (*pre, layer))
     report = cnncalc.analyze(cnncalc.loads(f"cnncalc: 1\ninput: {list(ins[0])}\nlayers:\n{rows}"))
     row = report.layers[-1]
-    out = op.shape(ins)
+    layer = op.resolve(ins)
     assert row.input_shapes == tuple(ins)
-    assert row.output_shape == out
-    assert row.params == op.params(ins).total
-    assert row.macs == op.macs(ins, out)
-    assert row.flops == sum(op.flops(ins, out).values())
+    assert row.output_shape == layer.out
+    assert row.params == op.params(layer).total
+    assert row.macs == op.macs(layer)
+    assert row.flops == sum(op.flops(layer).values())
 
 
 @pytest.mark.parametrize("name", sorted(REGISTRY))

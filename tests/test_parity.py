@@ -125,7 +125,7 @@ def _has_table(node) -> bool:
 
 def _dense_macs(node, row) -> int:
     """A connection-table conv runs as one dense conv (zeros where there is no link)."""
-    k = node.op.window(list(row.input_shapes)).k
+    k = node.op.window(node.op.resolve(row.input_shapes)).k
     out = row.output_shape
     return out[0] * row.input_shapes[0][0] * math.prod(k) * math.prod(out[1:])
 

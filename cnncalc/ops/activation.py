@@ -2,32 +2,48 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from ..errors import ShapeError
-from .base import Op, OpArgs, Params, RFStep, Shape, numel, pointwise_rf, register
-from .types import PosFloat
+from .base import (
+    Layer,
+    Op,
+    OpArgs,
+    Params,
+    RFStep,
+    Sample,
+    Shape,
+    TorchKit,
+    numel,
+    pointwise_rf,
+    register,
+)
+
+if TYPE_CHECKING:  # pragma: no cover
+    from torch import nn
 
 
-class Activation(Op):
+class Activation(Op[None]):
     family = "activation"
     #: FLOPs per element (docs/counting.md explains the choice)
     per_element = 1
 
-    def shape(self, ins: list[Shape]) -> Shape:
+    def shape(self, ins: list[Shape], geo: None) -> Shape:
         return ins[0]
 
-    def params(self, ins: list[Shape]) -> Params:
+    def params(self, layer: Layer[None]) -> Params:
         return Params()
 
-    def macs(self, ins: list[Shape], out: Shape) -> int:
+    def macs(self, layer: Layer[None]) -> int:
         return 0
 
-    def flops(self, ins: list[Shape], out: Shape) -> dict[str, int]:
-        return {"activation": self.per_element * numel(out)}
+    def flops(self, layer: Layer[None]) -> dict[str, int]:
+        return {"activation": self.per_element * numel(layer.out)}
 
-    def rf(self, ins: list[Shape]) -> RFStep | None:
-        return pointwise_rf(ins[0])
+    def rf(self, layer: Layer[None]) -> RFStep | None:
+        return pointwise_rf(layer.x)
 
-    def torch(self, ins: list[Shape], out: Shape) -> "torch.nn.Module":
+    def torch(self, layer: Layer[None], kit: TorchKit) -> "nn.Module":
         """The matching ``torch.nn`` activation (``nn.ReLU``, ``nn.GELU``, ...)."""
         from torch import nn
 
@@ -42,13 +58,25 @@ TORCH_NAMES = {
 }
 
 
+#: activations whose torch module may overwrite its input (the backward does not need it)
+INPLACE_OK = frozenset({"relu", "relu6"})
+
+
 def _formulas(text: str, per_element: int = 1, params: str = "0") -> dict[str, str]:
     return {"shape": "unchanged", "params": params, "macs": "0",
             "flops": f"activation: {per_element} * numel ({text})", "rf": "unchanged"}
 
 
+#: what docs/ops.md says after an activation's formulas
+NOTES = {"relu": (
+             "Every element-wise activation counts one FLOP per element (see docs/counting.md);\n"
+             "`softmax` counts three.")}
+
+
 def _simple(op_name: str, text: str) -> type[Activation]:
-    attrs = {"name": op_name, "summary": text, "formulas": _formulas(text)}
+    attrs = {"name": op_name, "summary": text, "formulas": _formulas(text),
+             "samples": (Sample({}, ((3, 8, 8),), "f"),), "notes": NOTES.get(op_name, ""),
+             "inplace_ok": op_name in INPLACE_OK}
     cls = type(op_name.title().replace("_", ""), (Activation,), attrs)
     return register(cls)
 
@@ -76,12 +104,13 @@ class LeakyReluArgs(OpArgs):
 @register
 class LeakyRelu(Activation):
     name = "leaky_relu"
+    samples = (Sample({}, ((3, 8, 8),), "f"),)
     summary = "x if x > 0 else slope * x"
     Args = LeakyReluArgs
     formulas = _formulas("x if x > 0 else slope * x")
     args: LeakyReluArgs
 
-    def torch(self, ins: list[Shape], out: Shape) -> "torch.nn.Module":
+    def torch(self, layer: Layer[None], kit: TorchKit) -> "nn.Module":
         from torch import nn
 
         return nn.LeakyReLU(self.args.slope)
@@ -94,20 +123,24 @@ class SoftmaxArgs(OpArgs):
 @register
 class Softmax(Activation):
     name = "softmax"
+    notes = (
+        "`dim` is an axis of the sample, batch excluded: 0 is the channel or feature axis."
+    )
+    samples = (Sample({}, ((10,),), "f"),)
     summary = "exp(x) / sum(exp(x)) over `dim` (0 = channels/features)"
     Args = SoftmaxArgs
     args: SoftmaxArgs
     per_element = 3  # exp, add into the sum, divide
     formulas = _formulas("exp, add into the sum, divide", per_element=3)
 
-    def shape(self, ins: list[Shape]) -> Shape:
+    def shape(self, ins: list[Shape], geo: None) -> Shape:
         rank = len(ins[0])
         if not -rank <= self.args.dim < rank:
             raise ShapeError(f"softmax dim {self.args.dim} is out of range for the input "
                              f"{list(ins[0])} (dims 0-{rank - 1}, batch excluded)")
         return ins[0]
 
-    def torch(self, ins: list[Shape], out: Shape) -> "torch.nn.Module":
+    def torch(self, layer: Layer[None], kit: TorchKit) -> "nn.Module":
         from torch import nn
 
         dim = self.args.dim
@@ -122,16 +155,21 @@ class PreluArgs(OpArgs):
 @register
 class Prelu(Activation):
     name = "prelu"
+    notes = (
+        "Unlike torch's `nn.PReLU()` (one shared slope by default), cnncalc's default learns one\n"
+        "slope per channel (`nn.PReLU(C)`); `shared: true` is torch's default."
+    )
+    samples = (Sample({}, ((3, 8, 8),), "pf"),)
     summary = ("x if x > 0 else a * x with a learned slope a per channel, or one for the "
                "whole layer with shared: true (torch's PReLU default is one)")
     Args = PreluArgs
     args: PreluArgs
     formulas = _formulas("x if x > 0 else a * x", params="C, or 1 with shared: true")
 
-    def params(self, ins: list[Shape]) -> Params:
-        return Params(1 if self.args.shared else ins[0][0])
+    def params(self, layer: Layer[None]) -> Params:
+        return Params(1 if self.args.shared else layer.x[0])
 
-    def torch(self, ins: list[Shape], out: Shape) -> "torch.nn.Module":
+    def torch(self, layer: Layer[None], kit: TorchKit) -> "nn.Module":
         from torch import nn
 
-        return nn.PReLU(1 if self.args.shared else ins[0][0], self.args.init)
+        return nn.PReLU(1 if self.args.shared else layer.x[0], self.args.init)

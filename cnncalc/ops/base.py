@@ -6,11 +6,18 @@ reports: output shape, parameters, MACs, FLOPs by category and its receptive-fie
 step.  Shapes are tuples of plain ints *without* the batch axis: ``(C, *spatial)``
 for feature maps, ``(F,)`` for vectors.
 
+An op is bound to its input shapes once, by :meth:`Op.resolve`: the resulting
+:class:`Layer` holds the geometry the op worked out (a conv's window, an add's
+projections, a transposed conv's axes) and the output shape, and every other figure,
+the explanation and the torch build read that layer (nothing is recomputed, and no op
+caches on itself).
+
 >>> from cnncalc.ops import get_op
 >>> conv = get_op("conv").from_args({"out": 6, "k": 5})
->>> conv.shape([(1, 32, 32)])
+>>> layer = conv.resolve([(1, 32, 32)])
+>>> layer.out
 (6, 28, 28)
->>> conv.params([(1, 32, 32)]).trainable
+>>> conv.params(layer).trainable
 156
 """
 
@@ -19,13 +26,36 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from fractions import Fraction
-from typing import Any, ClassVar, Sequence
+from types import ModuleType
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, Mapping, Sequence, TypeVar
 
 from pydantic import BaseModel, ConfigDict
 
 from ..errors import ShapeError
+from ..working import (
+    CEIL_LAST,
+    WINDOW_SYMBOLIC,
+    WINDOW_SYMBOLIC_PAIR,
+    RFWorking,
+    Step,
+    axis_names,
+    axis_steps,
+    dims,
+    generic_rf,
+    window_formula,
+)
+from ..working import per_axis as axis_rows
+
+if TYPE_CHECKING:  # pragma: no cover
+    from torch import nn
 
 Shape = tuple[int, ...]
+#: what an op builds its torch module from: the module :mod:`cnncalc.torch.modules` (torch's
+#: ``nn`` and cnncalc's own layers), handed in by the torch build, so that no op imports
+#: the torch side (and the analysis never loads torch)
+TorchKit = ModuleType
+#: an op's geometry type: what it works out once from its input shapes
+G = TypeVar("G")
 
 #: FLOP categories (the keys of every op's ``flops`` dict).  docs/counting.md says
 #: what each one holds and how peers' totals are rebuilt from them.
@@ -93,8 +123,52 @@ def exact(x: Fraction) -> Fraction | int:
     return x.numerator if x.denominator == 1 else x
 
 
-class Op:
-    """Base class of every op.  Subclasses set the class attributes and figures."""
+#: the parts every op must define itself (``register`` refuses a class missing one); the
+#: others have a default on :class:`Op` that an op overrides when it has more to say
+REQUIRED_PARTS = ("shape", "params", "macs", "flops", "rf", "torch")
+OPTIONAL_PARTS = ("geometry", "rf_inputs", "warnings", "window", "explain", "rf_working",
+                  "torch_refusal")
+
+
+@dataclass(frozen=True)
+class Sample:
+    """One use of an op that every op is tested with: its arguments as written in a spec,
+    its input shapes, and which figures must be non-zero (``p`` params, ``b`` buffers,
+    ``m`` MACs, ``f`` FLOPs; any other must be exactly 0)."""
+
+    args: Mapping[str, Any]
+    ins: tuple[Shape, ...]
+    nonzero: str = ""
+
+
+@dataclass(frozen=True, eq=False, slots=True)
+class Layer(Generic[G]):
+    """An op bound to its input shapes (:meth:`Op.resolve`): the geometry the op worked
+    out from them, once, and the output shape.  Every figure reads it."""
+
+    op: "Op[G]"
+    ins: list[Shape]
+    #: the op's own geometry (a Window, the projections, ...); None when it needs none
+    geo: G
+    out: Shape
+
+    @property
+    def x(self) -> Shape:
+        """The first (for most ops the only) input shape."""
+        return self.ins[0]
+
+
+class Op(Generic[G]):
+    """Base class of every op: the whole protocol an op implements.
+
+    Class attributes describe it (``name``, ``family``, ``summary``, ``formulas``,
+    ``Args``, ``arity``, and for the torch build ``fresh_output`` / ``inplace_ok``).
+    :meth:`resolve` binds it to input shapes: :meth:`geometry` works out (and checks)
+    what depends on them, :meth:`shape` the output shape; every other part reads the
+    resulting :class:`Layer`.  The required parts (:data:`REQUIRED_PARTS`) have no
+    default; the others (:data:`OPTIONAL_PARTS`) do.  Nothing about an op is found by
+    ``getattr`` or by its name.
+    """
 
     name: ClassVar[str]
     family: ClassVar[str]
@@ -104,71 +178,127 @@ class Op:
     Args: ClassVar[type[OpArgs]] = OpArgs
     #: how many inputs the op takes: (min, max); max None = any number
     arity: ClassVar[tuple[int, int | None]] = (1, 1)
+    #: the torch module's output is a fresh tensor (never a view of, or identical to, a
+    #: live one), so an in-place activation after it may overwrite it
+    fresh_output: ClassVar[bool] = False
+    #: the torch module may overwrite its input (its backward does not need it)
+    inplace_ok: ClassVar[bool] = False
+    #: uses of the op that the registry, figure, build and explain tests run (one at least)
+    samples: ClassVar[tuple[Sample, ...]] = ()
+    #: what docs/ops.md says after the op's formulas (markdown; may be empty)
+    notes: ClassVar[str] = ""
 
     def __init__(self, args: OpArgs) -> None:
         self.args = args
 
     @classmethod
-    def from_args(cls, raw: dict[str, Any]) -> "Op":
+    def from_args(cls, raw: dict[str, Any]) -> "Op[Any]":
         """Validate ``raw`` with the op's model (raises pydantic.ValidationError)."""
         return cls(cls.Args.model_validate(raw))
 
     def __repr__(self) -> str:
         return f"{self.name}({self.args!r})"
 
-    # ---- the figures: every op defines all of them (the registry test enforces it)
-    def shape(self, ins: list[Shape]) -> Shape:
+    def resolve(self, ins: Sequence[Shape]) -> Layer[G]:
+        """Bind the op to ``ins``: its geometry and output shape, worked out once
+        (raises ShapeError when the shapes do not fit the op)."""
+        shapes = list(ins)
+        geo = self.geometry(shapes)
+        return Layer(self, shapes, geo, self.shape(shapes, geo))
+
+    def geometry(self, ins: list[Shape]) -> G:
+        """What the figures need from the input shapes, checked (None by default)."""
+        return None  # type: ignore[return-value]  # G is None for ops without geometry
+
+    # ---- the figures: every op defines all of them (``register`` enforces it)
+    def shape(self, ins: list[Shape], geo: G) -> Shape:
         raise NotImplementedError
 
-    def params(self, ins: list[Shape]) -> Params:
+    def params(self, layer: Layer[G]) -> Params:
         raise NotImplementedError
 
-    def macs(self, ins: list[Shape], out: Shape) -> int:
+    def macs(self, layer: Layer[G]) -> int:
         raise NotImplementedError
 
-    def flops(self, ins: list[Shape], out: Shape) -> dict[str, int]:
+    def flops(self, layer: Layer[G]) -> dict[str, int]:
         raise NotImplementedError
 
-    def rf(self, ins: list[Shape]) -> RFStep | None:
+    def rf(self, layer: Layer[G]) -> RFStep | None:
         """The receptive-field step, or None when the output has no spatial layout."""
         raise NotImplementedError
 
-    def rf_inputs(self, ins: list[Shape]) -> list[RFStep | None]:
-        """One receptive-field step per input (merges override this)."""
-        return [self.rf(ins)] * len(ins)
+    def torch(self, layer: Layer[G], kit: TorchKit) -> "nn.Module":
+        """The ``torch.nn.Module`` computing this layer, built with ``kit``
+        (:mod:`cnncalc.torch.modules`, passed by ``cnncalc.build_torch``; an op that needs
+        torch itself imports it inside the method)."""
+        raise NotImplementedError
 
-    def warnings(self, ins: list[Shape]) -> list[str]:
+    # ---- the parts with a default
+    def rf_inputs(self, layer: Layer[G]) -> list[RFStep | None]:
+        """One receptive-field step per input (merges override this)."""
+        return [self.rf(layer)] * len(layer.ins)
+
+    def warnings(self, layer: Layer[G]) -> list[str]:
         """Non-fatal findings, e.g. a stride that drops rows (truncation)."""
         return []
 
-    def torch(self, ins: list[Shape], out: Shape) -> Any:
-        """The ``torch.nn.Module`` computing this op for these shapes (used by
-        ``cnncalc.build_torch``; implementations import torch inside the method)."""
-        raise NotImplementedError
+    def window(self, layer: Layer[G]) -> "Window | None":
+        """The sliding window the op applies, or None when it has none (explain writes
+        a window's receptive-field recurrence from it)."""
+        return None
+
+    def explain(self, layer: Layer[G]) -> list[Step]:
+        """Worked arithmetic, as a teacher writes it; by default the formula in words
+        next to each figure."""
+        return generic_steps(layer)
+
+    def rf_working(self, layer: Layer[G], step: RFStep) -> RFWorking:
+        """How ``explain`` writes this layer's receptive-field step (``step`` is
+        ``self.rf(layer)``): a sliding window's (k, d, s, p) when the step is its
+        window's, else the step's own span, factor and offset as numbers."""
+        w = self.window(layer)
+        found = window_rf(w, step) if w is not None else None
+        return found if found is not None else generic_rf(step.span, step.factor, step.offset)
+
+    def torch_refusal(self, layer: Layer[G], batch: int, training: bool) -> str | None:
+        """Why torch would refuse to run this layer at ``batch`` in this mode (a norm
+        whose statistics would be over one value), or None when it runs."""
+        return None
 
 
-class Free(Op):
+class Free(Op[None]):
     """Base of the ops with no parameters and no arithmetic (they move or pass data):
     ``flatten``, ``identity``, ``dropout``, ``concat``."""
 
-    def params(self, ins: list[Shape]) -> Params:
+    def params(self, layer: Layer[None]) -> Params:
         return Params()
 
-    def macs(self, ins: list[Shape], out: Shape) -> int:
+    def macs(self, layer: Layer[None]) -> int:
         return 0
 
-    def flops(self, ins: list[Shape], out: Shape) -> dict[str, int]:
+    def flops(self, layer: Layer[None]) -> dict[str, int]:
         return {}
 
 
 # --------------------------------------------------------------------- registry
-REGISTRY: dict[str, type[Op]] = {}
+REGISTRY: dict[str, type[Op[Any]]] = {}
 
 
-def register(cls: type[Op]) -> type[Op]:
-    """Class decorator: make ``cls`` available under ``cls.name``."""
+def missing_parts(cls: type[Op[Any]]) -> list[str]:
+    """The required parts of the protocol ``cls`` leaves to :class:`Op`'s placeholder."""
+    return [part for part in REQUIRED_PARTS if getattr(cls, part) is getattr(Op, part)]
+
+
+def register(cls: type[Op[Any]]) -> type[Op[Any]]:
+    """Class decorator: make ``cls`` available under ``cls.name``; a class missing a
+    part of the protocol, or a name taken twice, is a programming error at import."""
     if cls.name in REGISTRY:
         raise RuntimeError(f"op {cls.name!r} registered twice")
+    missing = missing_parts(cls)
+    if not vars(cls).get("samples"):  # its own, not a parent's
+        missing.append("samples")
+    if missing:
+        raise RuntimeError(f"op {cls.name!r} does not define {', '.join(missing)}")
     REGISTRY[cls.name] = cls
     return cls
 
@@ -319,6 +449,96 @@ class Window:
 
     def rf(self) -> RFStep:
         return RFStep.window(self.k_eff, self.stride, [b for b, _ in self.pad])
+
+
+def window_size(w: Window, outs: Sequence[int]) -> list[Step]:
+    """The output size of a sliding window along each axis, numbers filled in, each
+    with the formula in letters it follows.
+
+    >>> window_size(Window((224,), (7,), (1,), (2,), ((3, 3),)), (112,))[0].text()
+    'floor((224 + 2*3 - 1*(7-1) - 1) / 2) + 1 = 112'
+    """
+    pair = any(b != a for b, a in w.pad)
+    symbolic = WINDOW_SYMBOLIC_PAIR if pair else WINDOW_SYMBOLIC
+    if w.ceil_mode:
+        symbolic = symbolic.replace("floor", "ceil")
+    items = []
+    for n, k, d, s, (b, a), ke, o in zip(w.n, w.k, w.dilation, w.stride, w.pad, w.k_eff, outs):
+        text, sym = window_formula(n, k, d, s, b, a, w.ceil_mode, pair), symbolic
+        if w.ceil_mode and -(-(n + b + a - ke) // s) + 1 != o:
+            # the last window would start in the trailing padding: torch drops it
+            text, sym = text + CEIL_LAST, sym + CEIL_LAST + " (a last window in the padding)"
+        items.append((text, o, sym))
+    return axis_steps("output", items, "shape")
+
+
+def truncation(w: Window) -> list[Step]:
+    """Per axis: positions left over after the last window, and whether they are real
+    input rows that are never read (truncation) or only trailing padding."""
+    items: list[tuple[str, str] | None] = []
+    kinds = set()
+    unit_of = {"height": "row", "width": "column"}
+    for name, n, s, (b, a), ke in zip(axis_names(len(w.n)), w.n, w.stride, w.pad, w.k_eff):
+        rest = (n + b + a - ke) % s
+        if rest == 0 or w.ceil_mode:
+            items.append(None)
+            continue
+        unit = unit_of.get(name, "position")
+        working = f"({n} + {b}+{a} - {ke}) % {s}"
+        dropped = rest - a
+        if dropped > 0:
+            rows = f"{n - dropped}" if dropped == 1 else f"{n - dropped}-{n - 1}"
+            plural = "s" if dropped > 1 else ""
+            items.append((working, f"{rest} left over, trailing pad {a}: input {unit}{plural} "
+                                   f"{rows} (of 0-{n - 1}) never read, truncation"))
+            kinds.add("truncation")
+        else:
+            items.append((working, f"{rest} left over, within the trailing pad {a}: "
+                                   "no input lost"))
+    if all(i is None for i in items):
+        return []
+    sym = "(n + p_before + p_after - k_eff) % s"
+    if len(items) > 1 and len(set(items)) == 1:
+        return axis_rows("tiling", items, "truncation" if kinds else "note", sym)
+    names = axis_names(len(w.n))
+    return [Step(f"tiling {names[i]}", f, r, sym, "truncation" if "never read" in r else "note")
+            for i, it in enumerate(items) if it is not None for f, r in [it]]
+
+
+def window_rf(w: Window, step: RFStep) -> RFWorking | None:
+    """``r = r_in + d*(k-1)*j_in``, ``j = j_in*s``, ``start = start_in + (d*(k-1)/2 -
+    p)*j_in`` of a sliding window (``d*`` left out when no axis is dilated), when the
+    step is the window's."""
+    own = w.rf()
+    if (own.span, own.factor, own.offset) != (step.span, step.factor, step.offset):
+        return None
+    dilated = any(d != 1 for d in w.dilation)
+
+    def k_term(i: int) -> str:
+        return f"{w.dilation[i]}*({w.k[i]}-1)" if dilated else f"({w.k[i]}-1)"
+
+    kd = "d*(k-1)" if dilated else "(k-1)"
+    return RFWorking(
+        lambda i, r, j: f"{r} + {k_term(i)}*{j}",
+        lambda i, j: f"{j}*{w.stride[i]}",
+        lambda i, st, j: f"{st} + ({k_term(i)}/2 - {w.pad[i][0]})*{j}",
+        (f"r = r_in + {kd}*j_in", "j = j_in*s", f"start = start_in + ({kd}/2 - p)*j_in"))
+
+
+def generic_steps(layer: Layer[Any]) -> list[Step]:
+    """Steps for an op without its own ``explain``: the formula in words and the figure."""
+    op = layer.op
+    f = op.formulas
+    steps = [Step("output shape", "", dims(layer.out), f.get("shape", ""), "shape")]
+    params = op.params(layer)
+    if params.total or params.buffers:
+        steps.append(Step("params", "", params.total, f.get("params", ""), "params"))
+    if params.buffers:
+        steps.append(Step("buffers", "", params.buffers, "", "params"))
+    macs = op.macs(layer)
+    if macs:
+        steps.append(Step("MACs", "", macs, f.get("macs", ""), "macs"))
+    return steps
 
 
 def _axis_name(axis: int, axes: int) -> str:

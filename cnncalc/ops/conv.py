@@ -3,13 +3,38 @@ table), ``conv_transpose`` and ``local`` (locally connected, unshared weights)."
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from fractions import Fraction
+from typing import TYPE_CHECKING
 
 from pydantic import model_validator
 
 from ..errors import ShapeError
-from .base import Op, OpArgs, Params, RFStep, Shape, Window, numel, per_axis, register, resolve_padding, spatial
+from ..working import RFWorking, Step, dims, letters
+from ..working import per_axis as axis_rows
+from .base import (
+    G,
+    Layer,
+    Op,
+    OpArgs,
+    Params,
+    RFStep,
+    Sample,
+    Shape,
+    TorchKit,
+    Window,
+    numel,
+    per_axis,
+    register,
+    resolve_padding,
+    spatial,
+    truncation,
+    window_size,
+)
 from .types import ActName, IntPerAxis, NonNegInt, NonNegPerAxis, Padding, PosInt
+
+if TYPE_CHECKING:  # pragma: no cover
+    from torch import nn
 
 
 class Shorthand(OpArgs):
@@ -62,30 +87,50 @@ def _check_groups(c_in: int, c_out: int, groups: int) -> None:
         raise ShapeError(f"groups={groups} does not divide out={c_out}")
 
 
-class _Convolution(Op):
+@dataclass(frozen=True, slots=True)
+class ConvGeometry:
+    """A conv's window over its input, and the input maps its output maps read (summed
+    over output maps: ``out * C/groups``, or the connect table's entries)."""
+
+    window: Window
+    connections: int
+
+
+class _Convolution(Op[G]):
     """The figures ``conv`` and ``local`` share, given their ``window`` and ``macs``:
     FLOPs (two per MAC, plus one add per output for a bias), the window's receptive-field
     step and the input rows its stride leaves unread."""
 
     args: "ConvArgs | LocalArgs"
 
-    def window(self, ins: list[Shape]) -> Window:
+    def window(self, layer: Layer[G]) -> Window:
         raise NotImplementedError
 
-    def flops(self, ins: list[Shape], out: Shape) -> dict[str, int]:
-        return {"conv": 2 * self.macs(ins, out), "bias": numel(out) if self.args.bias else 0}
+    def flops(self, layer: Layer[G]) -> dict[str, int]:
+        return {"conv": 2 * self.macs(layer), "bias": numel(layer.out) if self.args.bias else 0}
 
-    def rf(self, ins: list[Shape]) -> RFStep:
-        return self.window(ins).rf()
+    def rf(self, layer: Layer[G]) -> RFStep:
+        return self.window(layer).rf()
 
-    def warnings(self, ins: list[Shape]) -> list[str]:
-        return self.window(ins).truncation(self.name)
+    def warnings(self, layer: Layer[G]) -> list[str]:
+        return self.window(layer).truncation(self.name)
 
 
 @register
-class Conv(_Convolution):
+class Conv(_Convolution[ConvGeometry]):
     name = "conv"
+    notes = (
+        "`pad` takes every padding form: an int, one value per axis, a `[before, after]` pair per\n"
+        "axis, `valid` (no padding) or `same` (`ceil(n / s)` outputs; for an even total the extra\n"
+        "row goes on the leading side: top/left). A stride that does not tile the padded input\n"
+        "drops rows; that is a warning, and an error under `--strict`. With `connect` (LeNet-5's\n"
+        "partial connection table) output map `j` reads only the input maps listed in row `j`:\n"
+        "C3 has 60 connections x 25 + 16 biases = **1,516** parameters and 150,000 MACs (the\n"
+        "paper's 151,600 \"connections\" add the 1,600 bias additions)."
+    )
+    samples = (Sample({'out': 4, 'k': 3}, ((3, 8, 8),), "pmf"),)
     family = "conv"
+    fresh_output = True
     summary = "N-d convolution (1-D, 2-D or 3-D by input rank); groups, dilation, connect table"
     formulas = {
         "shape": "out, floor((n + pb + pa - d*(k-1) - 1)/s) + 1 per axis",
@@ -97,12 +142,12 @@ class Conv(_Convolution):
     Args = ConvArgs
     args: ConvArgs
 
-    def window(self, ins: list[Shape]) -> Window:
-        # every figure needs the window: resolve it once per input shape
-        cached = self.__dict__.get("_window")
-        if cached is None or cached[0] != ins[0]:
-            cached = self._window = (ins[0], _conv_window(self.args, ins[0], self.name))
-        return cached[1]
+    def geometry(self, ins: list[Shape]) -> ConvGeometry:
+        connections = self.connections(ins[0][0])
+        return ConvGeometry(_conv_window(self.args, ins[0], self.name), connections)
+
+    def window(self, layer: Layer[ConvGeometry]) -> Window:
+        return layer.geo.window
 
     def connections(self, c_in: int) -> int:
         """Input maps each output map reads, summed over output maps."""
@@ -119,26 +164,24 @@ class Conv(_Convolution):
                 )
         return sum(len(row) for row in a.connect)
 
-    def shape(self, ins: list[Shape]) -> Shape:
-        self.connections(ins[0][0])
-        return (self.args.out, *self.window(ins).out(self.name))
+    def shape(self, ins: list[Shape], geo: ConvGeometry) -> Shape:
+        return (self.args.out, *geo.window.out(self.name))
 
-    def params(self, ins: list[Shape]) -> Params:
-        k = numel(self.window(ins).k)
-        return Params(self.connections(ins[0][0]) * k + (self.args.out if self.args.bias else 0))
+    def params(self, layer: Layer[ConvGeometry]) -> Params:
+        k = numel(layer.geo.window.k)
+        return Params(layer.geo.connections * k + (self.args.out if self.args.bias else 0))
 
-    def macs(self, ins: list[Shape], out: Shape) -> int:
-        return self.connections(ins[0][0]) * numel(self.window(ins).k) * numel(out[1:])
+    def macs(self, layer: Layer[ConvGeometry]) -> int:
+        return layer.geo.connections * numel(layer.geo.window.k) * numel(layer.out[1:])
 
-    def explain(self, ins: list[Shape], out: Shape) -> list["Step"]:
+    def explain(self, layer: Layer[ConvGeometry]) -> list[Step]:
         """Worked arithmetic: output size per axis, parameters (a connect table grouped by
         how many maps each output map reads), MACs, and any input rows never read."""
-        from ..explain import Step, dims, letters, truncation, window_size
 
-        a, w, c_in = self.args, self.window(ins), ins[0][0]
+        a, w, c_in, out = self.args, layer.geo.window, layer.x[0], layer.out
         k_sym, m_sym = letters("k", len(w.k)), letters("m", len(w.k))
         if a.connect is not None:
-            steps = connect_working(a.connect, numel(w.k), a.bias, c_in, self.params(ins).total)
+            steps = connect_working(a.connect, numel(w.k), a.bias, c_in, self.params(layer).total)
             macs_text = f"({' + '.join(f'{n}x{r}' for n, r in connect_groups(a.connect))})"
             macs_sym = "connections"
         else:
@@ -146,22 +189,19 @@ class Conv(_Convolution):
             one, sym = f"{dims(w.k)}x{per_map}", f"{k_sym} x c_in/groups"
             text, sym = ((f"({one} + 1) x {a.out}", f"({sym} + 1) x c_out") if a.bias
                          else (f"{one} x {a.out}", f"{sym} x c_out"))
-            steps = [Step("params", text, self.params(ins).total, sym, "params")]
+            steps = [Step("params", text, self.params(layer).total, sym, "params")]
             macs_text, macs_sym = f"{per_map} x {a.out}", "c_in/groups x c_out"
         macs = Step("MACs", f"{macs_text} x {dims(w.k, ' x ')} x {dims(out[1:], ' x ')}",
-                    self.macs(ins, out), f"{macs_sym} x {k_sym} x {m_sym}", "macs")
+                    self.macs(layer), f"{macs_sym} x {k_sym} x {m_sym}", "macs")
         return window_size(w, out[1:]) + steps + [macs] + truncation(w)
 
-    def torch(self, ins: list[Shape], out: Shape) -> "torch.nn.Module":
+    def torch(self, layer: Layer[ConvGeometry], kit: TorchKit) -> "nn.Module":
         """``nn.ConvNd`` by rank (an explicit pad first when asymmetric); with ``connect``,
         a module holding exactly the connected kernels."""
-        from ..torch import modules
-
-        a, w = self.args, self.window(ins)
+        a, w, c_in = self.args, layer.geo.window, layer.x[0]
         if a.connect is not None:
-            return modules.ConnectConv(a.connect, ins[0][0], w.k, w.stride, w.pad, w.dilation,
-                                       a.bias)
-        return modules.conv(len(w.n), ins[0][0], a.out, w.k, w.stride, w.pad, w.dilation,
+            return kit.ConnectConv(a.connect, c_in, w.k, w.stride, w.pad, w.dilation, a.bias)
+        return kit.conv(len(w.n), c_in, a.out, w.k, w.stride, w.pad, w.dilation,
                             a.groups, a.bias)
 
 
@@ -186,11 +226,9 @@ def _ranges(ids: list[int]) -> str:
 
 
 def connect_working(connect: list[list[int]], k: int, bias: bool, c_in: int,
-                    total: int) -> list["Step"]:
+                    total: int) -> list[Step]:
     """Which maps feed which, and the parameters of a partial connection table:
     ``6x(3x25+1) + 9x(4x25+1) + 1x(6x25+1) = 1,516`` for LeNet-5's C3."""
-    from ..explain import Step
-
     groups = connect_groups(connect)
     who = "; ".join(
         f"output map{'s' if n > 1 else ''} "
@@ -225,10 +263,34 @@ class ConvTransposeArgs(Shorthand):
     bias: bool = True
 
 
+@dataclass(frozen=True, slots=True)
+class TransposedAxes:
+    """A transposed conv's numbers per spatial axis."""
+
+    n: tuple[int, ...]
+    k: tuple[int, ...]
+    stride: tuple[int, ...]
+    pad: tuple[int, ...]
+    output_padding: tuple[int, ...]
+    dilation: tuple[int, ...]
+
+    def per_axis(self) -> zip:  # type: ignore[type-arg]
+        """(n, k, s, p, output_padding, d) per axis."""
+        return zip(self.n, self.k, self.stride, self.pad, self.output_padding, self.dilation)
+
+
 @register
-class ConvTranspose(Op):
+class ConvTranspose(Op[TransposedAxes]):
     name = "conv_transpose"
+    notes = (
+        "MACs count every input element times every weight it touches, once. That is what\n"
+        "`torch.utils.flop_counter.FlopCounterMode` counts for transposed convolutions (its\n"
+        "count is `2 * C * out/groups * prod(k) * prod(input spatial)`), so our MACs are\n"
+        "exactly half of it, as for every conv and linear layer."
+    )
+    samples = (Sample({'out': 4, 'k': 3, 'stride': 2}, ((3, 8, 8),), "pmf"),)
     family = "conv"
+    fresh_output = True
     summary = "transposed (fractionally strided) convolution; MACs counted per input element"
     formulas = {
         "shape": "out, (n-1)*s - 2p + d*(k-1) + output_padding + 1 per axis",
@@ -240,17 +302,19 @@ class ConvTranspose(Op):
     Args = ConvTransposeArgs
     args: ConvTransposeArgs
 
-    def _axes(self, x: Shape) -> tuple[tuple[int, ...], ...]:
+    def geometry(self, ins: list[Shape]) -> TransposedAxes:
         a = self.args
-        n = spatial(x, self.name)
+        _check_groups(ins[0][0], a.out, a.groups)
+        n = spatial(ins[0], self.name)
         r = len(n)
-        return (n, per_axis(a.k, r, "k"), per_axis(a.stride, r, "stride"), per_axis(a.pad, r, "pad"),
-                per_axis(a.output_padding, r, "output_padding"), per_axis(a.dilation, r, "dilation"))
+        return TransposedAxes(n, per_axis(a.k, r, "k"), per_axis(a.stride, r, "stride"),
+                              per_axis(a.pad, r, "pad"),
+                              per_axis(a.output_padding, r, "output_padding"),
+                              per_axis(a.dilation, r, "dilation"))
 
-    def shape(self, ins: list[Shape]) -> Shape:
-        _check_groups(ins[0][0], self.args.out, self.args.groups)
+    def shape(self, ins: list[Shape], geo: TransposedAxes) -> Shape:
         sizes = []
-        for n, k, s, p, op, d in zip(*self._axes(ins[0])):
+        for n, k, s, p, op, d in geo.per_axis():
             if op >= max(s, d):
                 raise ShapeError(
                     f"output_padding {op} must be smaller than stride {s} or dilation {d}"
@@ -263,57 +327,70 @@ class ConvTranspose(Op):
             sizes.append(size)
         return (self.args.out, *sizes)
 
-    def params(self, ins: list[Shape]) -> Params:
+    def params(self, layer: Layer[TransposedAxes]) -> Params:
         a = self.args
-        k = numel(self._axes(ins[0])[1])
-        return Params(ins[0][0] * (a.out // a.groups) * k + (a.out if a.bias else 0))
+        return Params(layer.x[0] * (a.out // a.groups) * numel(layer.geo.k)
+                      + (a.out if a.bias else 0))
 
-    def macs(self, ins: list[Shape], out: Shape) -> int:
+    def macs(self, layer: Layer[TransposedAxes]) -> int:
         # every input element is multiplied by every weight it touches, once
         a = self.args
-        return ins[0][0] * (a.out // a.groups) * numel(self._axes(ins[0])[1]) * numel(ins[0][1:])
+        return layer.x[0] * (a.out // a.groups) * numel(layer.geo.k) * numel(layer.x[1:])
 
-    def flops(self, ins: list[Shape], out: Shape) -> dict[str, int]:
-        return {"conv": 2 * self.macs(ins, out), "bias": numel(out) if self.args.bias else 0}
+    def flops(self, layer: Layer[TransposedAxes]) -> dict[str, int]:
+        return {"conv": 2 * self.macs(layer), "bias": numel(layer.out) if self.args.bias else 0}
 
-    def explain(self, ins: list[Shape], out: Shape) -> list["Step"]:
+    def explain(self, layer: Layer[TransposedAxes]) -> list[Step]:
         """Worked arithmetic: output size per axis, parameters, MACs per input element."""
-        from ..explain import Step, dims, letters, per_axis
 
-        a, c_in = self.args, ins[0][0]
-        n, k, s, p, op, d = self._axes(ins[0])
+        a, c_in, g = self.args, layer.x[0], layer.geo
         items = [(f"({nn}-1)*{ss} - 2*{pp} + {dd}*({kk}-1) + {oo} + 1", o)
-                 for nn, kk, ss, pp, oo, dd, o in zip(n, k, s, p, op, d, out[1:])]
+                 for (nn, kk, ss, pp, oo, dd), o in zip(g.per_axis(), layer.out[1:])]
         per_map = f"{a.out}/{a.groups}" if a.groups > 1 else str(a.out)
-        k_sym = letters("k", len(k))
-        one = f"{dims(k)}x{c_in}x{per_map}"
-        params = (Step("params", f"{one} + {a.out}", self.params(ins).total,
+        k_sym = letters("k", len(g.k))
+        one = f"{dims(g.k)}x{c_in}x{per_map}"
+        total = self.params(layer).total
+        params = (Step("params", f"{one} + {a.out}", total,
                        f"{k_sym} x c_in x c_out/groups + c_out", "params") if a.bias else
-                  Step("params", one, self.params(ins).total, f"{k_sym} x c_in x c_out/groups",
-                       "params"))
-        macs = Step("MACs", f"{c_in} x {per_map} x {dims(k, ' x ')} x {dims(n, ' x ')}",
-                    self.macs(ins, out), f"c_in x c_out/groups x {k_sym} x {letters('n', len(k))} "
+                  Step("params", one, total, f"{k_sym} x c_in x c_out/groups", "params"))
+        macs = Step("MACs", f"{c_in} x {per_map} x {dims(g.k, ' x ')} x {dims(g.n, ' x ')}",
+                    self.macs(layer), f"c_in x c_out/groups x {k_sym} x {letters('n', len(g.k))} "
                     "(every input element meets every weight once)", "macs")
-        return per_axis("output", items, "shape",
+        return axis_rows("output", items, "shape",
                         "(n-1)*s - 2p + d*(k-1) + output_padding + 1") + [params, macs]
 
-    def rf(self, ins: list[Shape]) -> RFStep:
-        n, k, s, p, _, d = self._axes(ins[0])
-        k_eff = [dd * (kk - 1) + 1 for kk, dd in zip(k, d)]
+    def rf(self, layer: Layer[TransposedAxes]) -> RFStep:
+        g = layer.geo
+        k_eff = [dd * (kk - 1) + 1 for kk, dd in zip(g.k, g.dilation)]
         return RFStep(
-            tuple(Fraction(ke - 1, ss) for ke, ss in zip(k_eff, s)),
-            tuple(Fraction(1, ss) for ss in s),
-            tuple((pp - Fraction(ke - 1, 2)) / ss for pp, ke, ss in zip(p, k_eff, s)),
+            tuple(Fraction(ke - 1, ss) for ke, ss in zip(k_eff, g.stride)),
+            tuple(Fraction(1, ss) for ss in g.stride),
+            tuple((pp - Fraction(ke - 1, 2)) / ss for pp, ke, ss in zip(g.pad, k_eff, g.stride)),
         )
 
-    def torch(self, ins: list[Shape], out: Shape) -> "torch.nn.Module":
-        """``nn.ConvTransposeNd`` by rank."""
-        from ..torch import modules
+    def rf_working(self, layer: Layer[TransposedAxes], step: RFStep) -> RFWorking:
+        """A transposed convolution (what ``ConvTranspose.rf`` computes): each output row
+        sits ``1/s`` input rows from the next, and ``d*(k-1)`` output rows of the kernel
+        span ``d*(k-1)/s`` input rows: ``r = r_in + (d*(k-1)/s)*j_in``, ``j = j_in/s``,
+        ``start = start_in + ((p - d*(k-1)/2)/s)*j_in``."""
+        g = layer.geo
+        k, s, p, d = g.k, g.stride, g.pad, g.dilation
 
-        a = self.args
-        n, k, s, p, op, d = self._axes(ins[0])
-        cls = modules.layer_class("ConvTranspose", len(n))
-        return cls(ins[0][0], a.out, k, s, p, op, a.groups, a.bias, d)
+        def k_term(i: int) -> str:
+            return f"{d[i]}*({k[i]}-1)"
+
+        return RFWorking(
+            lambda i, r, j: f"{r} + ({k_term(i)}/{s[i]})*{j}",
+            lambda i, j: f"{j}/{s[i]}",
+            lambda i, st, j: f"{st} + (({p[i]} - {k_term(i)}/2)/{s[i]})*{j}",
+            ("r = r_in + (d*(k-1)/s)*j_in", "j = j_in/s", "start = start_in + ((p - d*(k-1)/2)/s)*j_in"))
+
+    def torch(self, layer: Layer[TransposedAxes], kit: TorchKit) -> "nn.Module":
+        """``nn.ConvTransposeNd`` by rank."""
+        a, g = self.args, layer.geo
+        cls = kit.layer_class("ConvTranspose", len(g.n))
+        return cls(layer.x[0], a.out, g.k, g.stride, g.pad, g.output_padding, a.groups, a.bias,
+                   g.dilation)
 
 
 class LocalArgs(Shorthand):
@@ -325,9 +402,14 @@ class LocalArgs(Shorthand):
 
 
 @register
-class Local(_Convolution):
+class Local(_Convolution[Window]):
     name = "local"
+    notes = (
+        "Unshared weights: the parameter count grows with the output size."
+    )
+    samples = (Sample({'out': 2, 'k': 3}, ((3, 8, 8),), "pmf"),)
     family = "conv"
+    fresh_output = True
     summary = "locally connected layer: a convolution whose weights differ at every position"
     formulas = {
         "shape": "out, floor((n + pb + pa - k)/s) + 1 per axis",
@@ -339,43 +421,42 @@ class Local(_Convolution):
     Args = LocalArgs
     args: LocalArgs
 
-    def window(self, ins: list[Shape]) -> Window:
+    def geometry(self, ins: list[Shape]) -> Window:
         n = spatial(ins[0], self.name)
         k = per_axis(self.args.k, len(n), "k")
         s = per_axis(self.args.stride, len(n), "stride")
         return Window(n, k, (1,) * len(n), s, resolve_padding(self.args.pad, n, k, s))
 
-    def shape(self, ins: list[Shape]) -> Shape:
-        return (self.args.out, *self.window(ins).out(self.name))
+    def window(self, layer: Layer[Window]) -> Window:
+        return layer.geo
 
-    def params(self, ins: list[Shape]) -> Params:
-        out = self.shape(ins)
-        bias = numel(out) if self.args.bias else 0  # untied: one bias per output unit
-        return Params(self.macs(ins, out) + bias)
+    def shape(self, ins: list[Shape], geo: Window) -> Shape:
+        return (self.args.out, *geo.out(self.name))
 
-    def macs(self, ins: list[Shape], out: Shape) -> int:
-        return numel(out) * ins[0][0] * numel(self.window(ins).k)
+    def params(self, layer: Layer[Window]) -> Params:
+        bias = numel(layer.out) if self.args.bias else 0  # untied: one bias per output unit
+        return Params(self.macs(layer) + bias)
 
-    def explain(self, ins: list[Shape], out: Shape) -> list["Step"]:
+    def macs(self, layer: Layer[Window]) -> int:
+        return numel(layer.out) * layer.x[0] * numel(layer.geo.k)
+
+    def explain(self, layer: Layer[Window]) -> list[Step]:
         """Worked arithmetic: output size, one kernel (and bias) per output unit, MACs."""
-        from ..explain import Step, dims, letters, truncation, window_size
 
-        w, c_in, c_out = self.window(ins), ins[0][0], self.args.out
+        w, c_in, c_out, out = layer.geo, layer.x[0], self.args.out, layer.out
         k_sym, m_sym = letters("k", len(w.k)), letters("m", len(w.k))
         unit = f"{dims(w.k)}x{c_in}"
         text, sym = ((f"({unit} + 1) x {c_out} x {dims(out[1:])}",
                       f"({k_sym} x c_in + 1) x c_out x {m_sym}") if self.args.bias else
                      (f"{unit} x {c_out} x {dims(out[1:])}", f"{k_sym} x c_in x c_out x {m_sym}"))
         return window_size(w, out[1:]) + [
-            Step("params", text, self.params(ins).total, sym + " (unshared weights)", "params"),
+            Step("params", text, self.params(layer).total, sym + " (unshared weights)", "params"),
             Step("MACs", f"{c_in} x {c_out} x {dims(w.k, ' x ')} x {dims(out[1:], ' x ')}",
-                 self.macs(ins, out), f"c_in x c_out x {k_sym} x {m_sym}", "macs"),
+                 self.macs(layer), f"c_in x c_out x {k_sym} x {m_sym}", "macs"),
         ] + truncation(w)
 
-    def torch(self, ins: list[Shape], out: Shape) -> "torch.nn.Module":
+    def torch(self, layer: Layer[Window], kit: TorchKit) -> "nn.Module":
         """Unshared weights via unfold + one batched matmul (cnncalc.torch.modules)."""
-        from ..torch import modules
-
-        w = self.window(ins)
-        return modules.LocallyConnected(ins[0][0], self.args.out, w.k, w.stride, w.pad, out[1:],
-                                        self.args.bias)
+        w = layer.geo
+        return kit.LocallyConnected(layer.x[0], self.args.out, w.k, w.stride, w.pad,
+                                        layer.out[1:], self.args.bias)

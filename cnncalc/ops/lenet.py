@@ -3,9 +3,31 @@ Euclidean RBF output.  (The partial connection table of C3 is ``conv``'s ``conne
 
 from __future__ import annotations
 
-from .base import Op, OpArgs, Params, RFStep, Shape, Window, numel, per_axis, register, spatial
+from typing import TYPE_CHECKING
+
+from ..working import Step, dims, letters
+from .base import (
+    Layer,
+    Op,
+    OpArgs,
+    Params,
+    RFStep,
+    Sample,
+    Shape,
+    TorchKit,
+    Window,
+    numel,
+    per_axis,
+    register,
+    spatial,
+    truncation,
+    window_size,
+)
 from .conv import Shorthand
 from .types import IntPerAxis, PosInt
+
+if TYPE_CHECKING:  # pragma: no cover
+    from torch import nn
 
 
 class SubsampleArgs(Shorthand):
@@ -13,9 +35,14 @@ class SubsampleArgs(Shorthand):
 
 
 @register
-class Subsample(Op):
+class Subsample(Op[Window]):
     name = "subsample"
+    notes = (
+        "LeNet-5's S2 and S4 (LeCun et al. 1998): non-overlapping `k x k` windows."
+    )
+    samples = (Sample({}, ((6, 28, 28),), "pmf"),)
     family = "lenet"
+    fresh_output = True
     summary = ("LeNet-5 sub-sampling: each map's k x k window sum times one trainable "
                "coefficient plus one trainable bias (2 params per map), stride k")
     formulas = {
@@ -28,47 +55,47 @@ class Subsample(Op):
     Args = SubsampleArgs
     args: SubsampleArgs
 
-    def window(self, ins: list[Shape]) -> Window:
+    def geometry(self, ins: list[Shape]) -> Window:
         n = spatial(ins[0], self.name)
         k = per_axis(self.args.k, len(n), "k")
         return Window(n, k, (1,) * len(n), k, ((0, 0),) * len(n))
 
-    def shape(self, ins: list[Shape]) -> Shape:
-        return (ins[0][0], *self.window(ins).out(self.name))
+    def window(self, layer: Layer[Window]) -> Window:
+        return layer.geo
 
-    def params(self, ins: list[Shape]) -> Params:
-        return Params(2 * ins[0][0])
+    def shape(self, ins: list[Shape], geo: Window) -> Shape:
+        return (ins[0][0], *geo.out(self.name))
 
-    def macs(self, ins: list[Shape], out: Shape) -> int:
-        return numel(out)  # one coefficient multiply per output unit
+    def params(self, layer: Layer[Window]) -> Params:
+        return Params(2 * layer.x[0])
 
-    def flops(self, ins: list[Shape], out: Shape) -> dict[str, int]:
-        window = numel(self.window(ins).k)
-        return {"pool": (window - 1) * numel(out), "conv": numel(out), "bias": numel(out)}
+    def macs(self, layer: Layer[Window]) -> int:
+        return numel(layer.out)  # one coefficient multiply per output unit
 
-    def rf(self, ins: list[Shape]) -> RFStep:
-        return self.window(ins).rf()
+    def flops(self, layer: Layer[Window]) -> dict[str, int]:
+        window = numel(layer.geo.k)
+        return {"pool": (window - 1) * numel(layer.out), "conv": numel(layer.out), "bias": numel(layer.out)}
 
-    def warnings(self, ins: list[Shape]) -> list[str]:
-        return self.window(ins).truncation(self.name)
+    def rf(self, layer: Layer[Window]) -> RFStep:
+        return layer.geo.rf()
 
-    def explain(self, ins: list[Shape], out: Shape) -> list["Step"]:
+    def warnings(self, layer: Layer[Window]) -> list[str]:
+        return layer.geo.truncation(self.name)
+
+    def explain(self, layer: Layer[Window]) -> list[Step]:
         """Worked arithmetic: output size (stride k), 2 params per map, 1 multiply per output."""
-        from ..explain import Step, dims, letters, truncation, window_size
 
-        w, c = self.window(ins), ins[0][0]
-        return window_size(w, out[1:]) + [
-            Step("params", f"2 x {c}", self.params(ins).total,
+        w, c = layer.geo, layer.x[0]
+        return window_size(w, layer.out[1:]) + [
+            Step("params", f"2 x {c}", self.params(layer).total,
                  "2 x C (a coefficient and a bias per map)", "params"),
-            Step("MACs", f"{c} x {dims(out[1:], ' x ')}", self.macs(ins, out),
+            Step("MACs", f"{c} x {dims(layer.out[1:], ' x ')}", self.macs(layer),
                  f"C x {letters('m', len(w.k))} (the coefficient times each window sum)", "macs"),
         ] + truncation(w)
 
-    def torch(self, ins: list[Shape], out: Shape) -> "torch.nn.Module":
+    def torch(self, layer: Layer[Window], kit: TorchKit) -> "nn.Module":
         """Window sum * coefficient + bias per map (cnncalc.torch.modules.Subsample)."""
-        from ..torch import modules
-
-        return modules.Subsample(ins[0][0], self.window(ins).k)
+        return kit.Subsample(layer.x[0], layer.geo.k)
 
 
 class RbfArgs(OpArgs):
@@ -77,8 +104,13 @@ class RbfArgs(OpArgs):
 
 
 @register
-class Rbf(Op):
+class Rbf(Op[None]):
     name = "rbf"
+    notes = (
+        "With `trainable: false` (the paper's fixed 7x12 bitmaps) the centres count in `params`\n"
+        "but not in `trainable_params`: LeNet-5 has 60,840 parameters, 60,000 trainable."
+    )
+    samples = (Sample({'out': 10}, ((84,),), "pmf"),)
     family = "lenet"
     summary = ("LeNet-5 Euclidean RBF output: y_i = sum_j (x_j - w_ij)^2; the centres are "
                "fixed (trainable: false) as in the paper")
@@ -92,36 +124,33 @@ class Rbf(Op):
     Args = RbfArgs
     args: RbfArgs
 
-    def shape(self, ins: list[Shape]) -> Shape:
+    def shape(self, ins: list[Shape], geo: None) -> Shape:
         return (*ins[0][:-1], self.args.out)
 
-    def params(self, ins: list[Shape]) -> Params:
-        n = ins[0][-1] * self.args.out
+    def params(self, layer: Layer[None]) -> Params:
+        n = layer.x[-1] * self.args.out
         return Params(trainable=n) if self.args.trainable else Params(fixed=n)
 
-    def macs(self, ins: list[Shape], out: Shape) -> int:
-        return numel(ins[0]) * self.args.out
+    def macs(self, layer: Layer[None]) -> int:
+        return numel(layer.x) * self.args.out
 
-    def flops(self, ins: list[Shape], out: Shape) -> dict[str, int]:
+    def flops(self, layer: Layer[None]) -> dict[str, int]:
         # per (input, centre) pair: a subtraction, a square and an add
-        return {"other": 3 * self.macs(ins, out)}
+        return {"other": 3 * self.macs(layer)}
 
-    def rf(self, ins: list[Shape]) -> RFStep | None:
+    def rf(self, layer: Layer[None]) -> RFStep | None:
         return None
 
-    def explain(self, ins: list[Shape], out: Shape) -> list["Step"]:
+    def explain(self, layer: Layer[None]) -> list[Step]:
         """Worked arithmetic: one centre per (input, class) pair."""
-        from ..explain import Step
 
-        n, o = ins[0][-1], self.args.out
+        n, o = layer.x[-1], self.args.out
         kind = "trainable" if self.args.trainable else "fixed"
-        return [Step("params", f"{n} x {o}", self.params(ins).total, f"in x out ({kind} centres)",
+        return [Step("params", f"{n} x {o}", self.params(layer).total, f"in x out ({kind} centres)",
                      "params"),
-                Step("MACs", f"{numel(ins[0])} x {o}", self.macs(ins, out), "numel(x) x out",
+                Step("MACs", f"{numel(layer.x)} x {o}", self.macs(layer), "numel(x) x out",
                      "macs")]
 
-    def torch(self, ins: list[Shape], out: Shape) -> "torch.nn.Module":
+    def torch(self, layer: Layer[None], kit: TorchKit) -> "nn.Module":
         """Centres as a parameter, ``requires_grad=trainable`` (cnncalc.torch.modules.RBF)."""
-        from ..torch import modules
-
-        return modules.RBF(ins[0][-1], self.args.out, self.args.trainable)
+        return kit.RBF(layer.x[-1], self.args.out, self.args.trainable)

@@ -2,9 +2,28 @@
 
 from __future__ import annotations
 
-from .base import Free, Op, OpArgs, Params, RFStep, Shape, numel, pointwise_rf, register
+from typing import TYPE_CHECKING
+
+from ..working import Step, dims
+from .base import (
+    Free,
+    Layer,
+    Op,
+    OpArgs,
+    Params,
+    RFStep,
+    Sample,
+    Shape,
+    TorchKit,
+    numel,
+    pointwise_rf,
+    register,
+)
 from .conv import Shorthand
 from .types import PosInt, Prob
+
+if TYPE_CHECKING:  # pragma: no cover
+    from torch import nn
 
 
 class LinearArgs(Shorthand):
@@ -13,9 +32,15 @@ class LinearArgs(Shorthand):
 
 
 @register
-class Linear(Op):
+class Linear(Op[None]):
     name = "linear"
+    notes = (
+        "On a feature map it acts on the last axis, as `nn.Linear` does; `flatten` first for\n"
+        "the classic classifier head."
+    )
+    samples = (Sample({'out': 10}, ((20,),), "pmf"),)
     family = "linear"
+    fresh_output = True
     summary = "fully connected layer over the last axis (flatten first for a feature map)"
     formulas = {
         "shape": "(*x[:-1], out)",
@@ -27,82 +52,82 @@ class Linear(Op):
     Args = LinearArgs
     args: LinearArgs
 
-    def shape(self, ins: list[Shape]) -> Shape:
+    def shape(self, ins: list[Shape], geo: None) -> Shape:
         return (*ins[0][:-1], self.args.out)
 
-    def params(self, ins: list[Shape]) -> Params:
-        return Params(ins[0][-1] * self.args.out + (self.args.out if self.args.bias else 0))
+    def params(self, layer: Layer[None]) -> Params:
+        return Params(layer.x[-1] * self.args.out + (self.args.out if self.args.bias else 0))
 
-    def macs(self, ins: list[Shape], out: Shape) -> int:
-        return numel(ins[0]) * self.args.out
+    def macs(self, layer: Layer[None]) -> int:
+        return numel(layer.x) * self.args.out
 
-    def flops(self, ins: list[Shape], out: Shape) -> dict[str, int]:
-        return {"linear": 2 * self.macs(ins, out), "bias": numel(out) if self.args.bias else 0}
+    def flops(self, layer: Layer[None]) -> dict[str, int]:
+        return {"linear": 2 * self.macs(layer), "bias": numel(layer.out) if self.args.bias else 0}
 
-    def rf(self, ins: list[Shape]) -> RFStep | None:
+    def rf(self, layer: Layer[None]) -> RFStep | None:
         return None
 
-    def explain(self, ins: list[Shape], out: Shape) -> list["Step"]:
+    def explain(self, layer: Layer[None]) -> list[Step]:
         """Worked arithmetic: a weight per (input, output) pair plus a bias per output."""
-        from ..explain import Step
 
-        n, o = ins[0][-1], self.args.out
+        n, o = layer.x[-1], self.args.out
         text, sym = (f"{n} x {o} + {o}", "in x out + out") if self.args.bias else (
             f"{n} x {o}", "in x out")
-        rows = numel(ins[0][:-1])
+        rows = numel(layer.x[:-1])
         macs = f"{rows} x {n} x {o}" if rows > 1 else f"{n} x {o}"
-        return [Step("params", text, self.params(ins).total, sym, "params"),
-                Step("MACs", macs, self.macs(ins, out), "numel(x) x out", "macs")]
+        return [Step("params", text, self.params(layer).total, sym, "params"),
+                Step("MACs", macs, self.macs(layer), "numel(x) x out", "macs")]
 
-    def torch(self, ins: list[Shape], out: Shape) -> "torch.nn.Module":
+    def torch(self, layer: Layer[None], kit: TorchKit) -> "nn.Module":
         from torch import nn
 
-        return nn.Linear(ins[0][-1], self.args.out, self.args.bias)
+        return nn.Linear(layer.x[-1], self.args.out, self.args.bias)
 
 
 @register
 class Flatten(Free):
     name = "flatten"
+    samples = (Sample({}, ((3, 8, 8),), ""),)
     family = "reshape"
     summary = "flatten everything but the batch axis into one vector"
     formulas = {"shape": "(numel(x),)", "params": "0", "macs": "0", "flops": "0",
                 "rf": "none (every position mixed)"}
 
-    def shape(self, ins: list[Shape]) -> Shape:
+    def shape(self, ins: list[Shape], geo: None) -> Shape:
         return (numel(ins[0]),)
 
-    def explain(self, ins: list[Shape], out: Shape) -> list["Step"]:
+    def explain(self, layer: Layer[None]) -> list[Step]:
         """Worked arithmetic: the vector's length is the product of the input's sizes."""
-        from ..explain import Step, dims
 
-        return [Step("output length", dims(ins[0], " x "), out[0], "C x h x w", "shape")]
+        return [Step("output length", dims(layer.x, " x "), layer.out[0], "C x h x w", "shape")]
 
-    def torch(self, ins: list[Shape], out: Shape) -> "torch.nn.Module":
+    def torch(self, layer: Layer[None], kit: TorchKit) -> "nn.Module":
         from torch import nn
 
         return nn.Flatten()
 
-    def rf(self, ins: list[Shape]) -> RFStep | None:
+    def rf(self, layer: Layer[None]) -> RFStep | None:
         return None
 
 
 @register
 class Identity(Free):
     name = "identity"
+    samples = (Sample({}, ((3, 8, 8),), ""),)
     family = "reshape"
     summary = "pass the input through unchanged"
     formulas = {"shape": "unchanged", "params": "0", "macs": "0", "flops": "0", "rf": "unchanged"}
 
-    def shape(self, ins: list[Shape]) -> Shape:
+    def shape(self, ins: list[Shape], geo: None) -> Shape:
         return ins[0]
 
-    def torch(self, ins: list[Shape], out: Shape) -> "torch.nn.Module":
+    def torch(self, layer: Layer[None], kit: TorchKit) -> "nn.Module":
         from torch import nn
 
         return nn.Identity()
 
-    def rf(self, ins: list[Shape]) -> RFStep | None:
-        return pointwise_rf(ins[0])
+    def rf(self, layer: Layer[None]) -> RFStep | None:
+        return pointwise_rf(layer.x)
 
 
 class DropoutArgs(OpArgs):
@@ -112,6 +137,10 @@ class DropoutArgs(OpArgs):
 @register
 class Dropout(Identity):
     name = "dropout"
+    notes = (
+        "Identity at inference; `p` is kept for the torch build."
+    )
+    samples = (Sample({}, ((10,),), ""),)
     family = "reshape"
     summary = "dropout: identity at inference, so no FLOPs are counted"
     formulas = {"shape": "unchanged", "params": "0", "macs": "0",
@@ -119,7 +148,7 @@ class Dropout(Identity):
     Args = DropoutArgs
     args: DropoutArgs
 
-    def torch(self, ins: list[Shape], out: Shape) -> "torch.nn.Module":
+    def torch(self, layer: Layer[None], kit: TorchKit) -> "nn.Module":
         from torch import nn
 
         return nn.Dropout(self.args.p)

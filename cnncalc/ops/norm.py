@@ -2,11 +2,28 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from ..errors import ShapeError
-from .base import Op, OpArgs, Params, RFStep, Shape, numel, pointwise_rf, register, spatial
+from ..working import Step, dims
+from .base import (
+    Layer,
+    Op,
+    OpArgs,
+    Params,
+    RFStep,
+    Sample,
+    Shape,
+    TorchKit,
+    numel,
+    pointwise_rf,
+    register,
+    spatial,
+)
 from .types import PosFloat, PosInt
+
+if TYPE_CHECKING:  # pragma: no cover
+    from torch import nn
 
 
 # ------------------------------------------------------------ run-time rules
@@ -39,8 +56,15 @@ class BatchNormArgs(OpArgs):
 
 
 @register
-class BatchNorm(Op):
+class BatchNorm(Op[None]):
     name = "batchnorm"
+    notes = (
+        "Counted for inference: the running statistics fold into one scale and one shift per\n"
+        "element. Buffers are torch's: running mean and variance (C each) plus\n"
+        "`num_batches_tracked`, so 2C + 1."
+    )
+    samples = (Sample({}, ((3, 8, 8),), "pbf"),)
+    fresh_output = True
     family = "norm"
     summary = "batch normalisation over channels; running statistics are buffers"
     Args = BatchNormArgs
@@ -54,47 +78,44 @@ class BatchNorm(Op):
     }
     args: BatchNormArgs
 
-    def shape(self, ins: list[Shape]) -> Shape:
+    def shape(self, ins: list[Shape], geo: None) -> Shape:
         return ins[0]
 
-    def params(self, ins: list[Shape]) -> Params:
-        c = ins[0][0]
+    def params(self, layer: Layer[None]) -> Params:
+        c = layer.x[0]
         return Params(trainable=2 * c if self.args.affine else 0, buffers=2 * c + 1)
 
-    def macs(self, ins: list[Shape], out: Shape) -> int:
+    def macs(self, layer: Layer[None]) -> int:
         return 0
 
-    def flops(self, ins: list[Shape], out: Shape) -> dict[str, int]:
+    def flops(self, layer: Layer[None]) -> dict[str, int]:
         # inference: statistics folded into one scale and one shift per element
-        return {"norm": 2 * numel(out)}
+        return {"norm": 2 * numel(layer.out)}
 
-    def rf(self, ins: list[Shape]) -> RFStep | None:
-        return pointwise_rf(ins[0])
+    def rf(self, layer: Layer[None]) -> RFStep | None:
+        return pointwise_rf(layer.x)
 
-    def torch_refusal(self, ins: list[Shape], batch: int, training: bool) -> str | None:
+    def torch_refusal(self, layer: Layer[None], batch: int, training: bool) -> str | None:
         """Why torch cannot run this layer at ``batch`` in this mode, or None."""
-        return batch_stats_refusal(ins[0], batch, training)
+        return batch_stats_refusal(layer.x, batch, training)
 
-    def explain(self, ins: list[Shape], out: Shape) -> list["Step"]:
+    def explain(self, layer: Layer[None]) -> list[Step]:
         """Worked arithmetic: a weight and a bias per channel; running mean and variance
         per channel plus one batch counter as buffers."""
-        from ..explain import Step, dims
 
-        c, p = ins[0][0], self.params(ins)
-        steps = [Step("output shape", "", dims(out), "unchanged", "shape")]
+        c, p = layer.x[0], self.params(layer)
+        steps = [Step("output shape", "", dims(layer.out), "unchanged", "shape")]
         if self.args.affine:
             steps.append(Step("params", f"2 x {c}", p.total, "2 x C (weight and bias)", "params"))
         return steps + [Step("buffers", f"2 x {c} + 1", p.buffers,
                              "2 x C + 1 (running mean, running var, num_batches_tracked)",
                              "params")]
 
-    def torch(self, ins: list[Shape], out: Shape) -> "torch.nn.Module":
+    def torch(self, layer: Layer[None], kit: TorchKit) -> "nn.Module":
         """``nn.BatchNormNd`` by rank (1d for vectors and sequences)."""
-        from ..torch import modules
-
         a = self.args
-        cls = modules.layer_class("BatchNorm", max(len(ins[0]) - 1, 1))
-        return cls(ins[0][0], a.eps, a.momentum, a.affine)
+        cls = kit.layer_class("BatchNorm", max(len(layer.x) - 1, 1))
+        return cls(layer.x[0], a.eps, a.momentum, a.affine)
 
 
 #: FLOPs per element of a norm that computes its statistics at inference:
@@ -106,19 +127,19 @@ def _stat_flops(x: Shape, weight: bool, bias: bool) -> dict[str, int]:
     return {"norm": (STAT_FLOPS + int(weight) + int(bias)) * numel(x)}
 
 
-class _Norm(Op):
+class _Norm(Op[None]):
     """Shape-preserving normalisations with no MACs."""
 
     family = "norm"
 
-    def shape(self, ins: list[Shape]) -> Shape:
+    def shape(self, ins: list[Shape], geo: None) -> Shape:
         return ins[0]
 
-    def macs(self, ins: list[Shape], out: Shape) -> int:
+    def macs(self, layer: Layer[None]) -> int:
         return 0
 
-    def rf(self, ins: list[Shape]) -> RFStep | None:
-        return pointwise_rf(ins[0])
+    def rf(self, layer: Layer[None]) -> RFStep | None:
+        return pointwise_rf(layer.x)
 
 
 class LayerNormArgs(OpArgs):
@@ -131,6 +152,16 @@ class LayerNormArgs(OpArgs):
 @register
 class LayerNorm(_Norm):
     name = "layernorm"
+    notes = (
+        "`over: all` (the default) is `nn.LayerNorm([C, *spatial])`, the literal layer norm of\n"
+        "Ba et al. (2016) over every value of a sample; its parameters grow with the input size.\n"
+        "`over: channels` is the channels-last form used by ConvNeXt and transformers,\n"
+        "`nn.LayerNorm(C)` at every position, with 2C parameters. Norms that compute statistics\n"
+        "at inference count 5 FLOPs per element (mean add, subtract, square, variance add,\n"
+        "scale by 1/std) plus one per element for the weight and one for the bias."
+    )
+    samples = (Sample({}, ((3, 8, 8),), "pf"),)
+    fresh_output = True
     summary = ("layer normalisation of each sample: over: all = nn.LayerNorm([C, *spatial]); "
                "over: channels = nn.LayerNorm(C) applied channels-last at every position")
     Args = LayerNormArgs
@@ -144,21 +175,19 @@ class LayerNorm(_Norm):
         "rf": "unchanged",
     }
 
-    def params(self, ins: list[Shape]) -> Params:
-        n = numel(ins[0]) if self.args.over == "all" else ins[0][0]
+    def params(self, layer: Layer[None]) -> Params:
+        n = numel(layer.x) if self.args.over == "all" else layer.x[0]
         a = self.args
         return Params(n * int(a.affine) + n * int(a.affine and a.bias))
 
-    def flops(self, ins: list[Shape], out: Shape) -> dict[str, int]:
-        return _stat_flops(out, self.args.affine, self.args.affine and self.args.bias)
+    def flops(self, layer: Layer[None]) -> dict[str, int]:
+        return _stat_flops(layer.out, self.args.affine, self.args.affine and self.args.bias)
 
-    def torch(self, ins: list[Shape], out: Shape) -> "torch.nn.Module":
+    def torch(self, layer: Layer[None], kit: TorchKit) -> "nn.Module":
         """``nn.LayerNorm``; over channels, one applied channels-last at every position."""
-        from ..torch import modules
-
         a = self.args
-        shape = list(ins[0]) if a.over == "all" else ins[0][0]
-        cls = modules.nn.LayerNorm if a.over == "all" else modules.ChannelLayerNorm
+        shape = list(layer.x) if a.over == "all" else layer.x[0]
+        cls = kit.nn.LayerNorm if a.over == "all" else kit.ChannelLayerNorm
         return cls(shape, a.eps, elementwise_affine=a.affine, bias=a.bias)
 
 
@@ -172,6 +201,13 @@ class InstanceNormArgs(OpArgs):
 @register
 class InstanceNorm(_Norm):
     name = "instancenorm"
+    notes = (
+        "As torch: no affine parameters and no running statistics unless asked. With\n"
+        "`track_running_stats: true` inference uses the running statistics, counted like\n"
+        "`batchnorm`."
+    )
+    samples = (Sample({}, ((3, 8, 8),), "f"),)
+    fresh_output = True
     summary = ("instance normalisation: each channel of each sample over its spatial axes; "
                "affine and running statistics off by default, as in torch")
     Args = InstanceNormArgs
@@ -185,46 +221,44 @@ class InstanceNorm(_Norm):
         "rf": "unchanged",
     }
 
-    def shape(self, ins: list[Shape]) -> Shape:
+    def shape(self, ins: list[Shape], geo: None) -> Shape:
         spatial(ins[0], self.name)
         return ins[0]
 
-    def params(self, ins: list[Shape]) -> Params:
-        c = ins[0][0]
+    def params(self, layer: Layer[None]) -> Params:
+        c = layer.x[0]
         a = self.args
         return Params(2 * c if a.affine else 0, buffers=2 * c + 1 if a.track_running_stats else 0)
 
-    def warnings(self, ins: list[Shape]) -> list[str]:
-        if numel(ins[0][1:]) > 1:
+    def warnings(self, layer: Layer[None]) -> list[str]:
+        if numel(layer.x[1:]) > 1:
             return []
-        return [f"instancenorm over a single spatial element {_dims(ins[0])}: each value is its "
+        return [f"instancenorm over a single spatial element {_dims(layer.x)}: each value is its "
                 "own mean, so the output is 0; torch refuses it in training mode"
                 + ("" if self.args.track_running_stats else
                    " and, without track_running_stats, in eval mode too")]
 
-    def torch_refusal(self, ins: list[Shape], batch: int, training: bool) -> str | None:
+    def torch_refusal(self, layer: Layer[None], batch: int, training: bool) -> str | None:
         """torch takes instance statistics (training, or eval without running statistics)
         over the spatial axes and refuses a single element."""
         uses_input_stats = training or not self.args.track_running_stats
-        if not uses_input_stats or numel(ins[0][1:]) > 1:
+        if not uses_input_stats or numel(layer.x[1:]) > 1:
             return None
         mode = "training mode" if training else "eval mode without track_running_stats"
         return (f"instancenorm in {mode} takes each channel's statistics over the spatial "
-                f"axes, but the input {_dims(ins[0])} has one spatial element, and torch needs "
+                f"axes, but the input {_dims(layer.x)} has one spatial element, and torch needs "
                 "more than 1 (\"Expected more than 1 spatial element\")")
 
-    def flops(self, ins: list[Shape], out: Shape) -> dict[str, int]:
+    def flops(self, layer: Layer[None]) -> dict[str, int]:
         if self.args.track_running_stats:
-            return {"norm": 2 * numel(out)}
-        return _stat_flops(out, self.args.affine, self.args.affine)
+            return {"norm": 2 * numel(layer.out)}
+        return _stat_flops(layer.out, self.args.affine, self.args.affine)
 
-    def torch(self, ins: list[Shape], out: Shape) -> "torch.nn.Module":
+    def torch(self, layer: Layer[None], kit: TorchKit) -> "nn.Module":
         """``nn.InstanceNormNd`` by rank."""
-        from ..torch import modules
-
         a = self.args
-        cls = modules.layer_class("InstanceNorm", len(ins[0]) - 1)
-        return cls(ins[0][0], a.eps, a.momentum, a.affine, a.track_running_stats)
+        cls = kit.layer_class("InstanceNorm", len(layer.x) - 1)
+        return cls(layer.x[0], a.eps, a.momentum, a.affine, a.track_running_stats)
 
 
 class GroupNormArgs(OpArgs):
@@ -236,6 +270,12 @@ class GroupNormArgs(OpArgs):
 @register
 class GroupNorm(_Norm):
     name = "groupnorm"
+    notes = (
+        "`groups` must divide the channels; `groups: 1` normalises all channels together and\n"
+        "`groups: C` is an instance norm with affine parameters."
+    )
+    samples = (Sample({'groups': 3}, ((6, 4, 4),), "pf"),)
+    fresh_output = True
     summary = "group normalisation: channels split into `groups`, each normalised per sample"
     Args = GroupNormArgs
     args: GroupNormArgs
@@ -247,43 +287,41 @@ class GroupNorm(_Norm):
         "rf": "unchanged",
     }
 
-    def shape(self, ins: list[Shape]) -> Shape:
+    def shape(self, ins: list[Shape], geo: None) -> Shape:
         c = ins[0][0]
         if c % self.args.groups:
             raise ShapeError(f"groups={self.args.groups} does not divide the {c} input channels")
         return ins[0]
 
-    def params(self, ins: list[Shape]) -> Params:
-        return Params(2 * ins[0][0] if self.args.affine else 0)
+    def params(self, layer: Layer[None]) -> Params:
+        return Params(2 * layer.x[0] if self.args.affine else 0)
 
     def _group_values(self, x: Shape) -> int:
         """Values each group's statistics are taken over, per sample."""
         return x[0] // self.args.groups * numel(x[1:])
 
-    def warnings(self, ins: list[Shape]) -> list[str]:
-        if self._group_values(ins[0]) > 1:
+    def warnings(self, layer: Layer[None]) -> list[str]:
+        if self._group_values(layer.x) > 1:
             return []
-        return [f"groupnorm with groups={self.args.groups} on {_dims(ins[0])}: each group holds "
+        return [f"groupnorm with groups={self.args.groups} on {_dims(layer.x)}: each group holds "
                 "one value per sample, its own mean, so the output is 0; torch refuses it at "
                 "batch 1"]
 
-    def torch_refusal(self, ins: list[Shape], batch: int, training: bool) -> str | None:
+    def torch_refusal(self, layer: Layer[None], batch: int, training: bool) -> str | None:
         """torch checks batch x (C / groups) x spatial > 1 in every mode."""
-        values = batch * self._group_values(ins[0])
+        values = batch * self._group_values(layer.x)
         if values > 1:
             return None
         return (f"groupnorm with groups={self.args.groups} takes each group's statistics over "
-                f"(C / groups) x spatial values: at batch {batch} the input {_dims(ins[0])} gives "
+                f"(C / groups) x spatial values: at batch {batch} the input {_dims(layer.x)} gives "
                 f"{values}, and torch needs more than 1 (in any mode)")
 
-    def torch(self, ins: list[Shape], out: Shape) -> "torch.nn.Module":
+    def torch(self, layer: Layer[None], kit: TorchKit) -> "nn.Module":
         """``nn.GroupNorm`` (a subclass that avoids a torch crash on channels-last input)."""
-        from ..torch import modules
+        return kit.GroupNorm(self.args.groups, layer.x[0], self.args.eps, self.args.affine)
 
-        return modules.GroupNorm(self.args.groups, ins[0][0], self.args.eps, self.args.affine)
-
-    def flops(self, ins: list[Shape], out: Shape) -> dict[str, int]:
-        return _stat_flops(out, self.args.affine, self.args.affine)
+    def flops(self, layer: Layer[None]) -> dict[str, int]:
+        return _stat_flops(layer.out, self.args.affine, self.args.affine)
 
 
 class LrnArgs(OpArgs):
@@ -296,6 +334,11 @@ class LrnArgs(OpArgs):
 @register
 class Lrn(_Norm):
     name = "lrn"
+    notes = (
+        "AlexNet used `size: 5, alpha: 0.0001, beta: 0.75, k: 2`; torch's (and cnncalc's)\n"
+        "default `k` is 1."
+    )
+    samples = (Sample({'size': 3}, ((6, 4, 4),), "f"),)
     summary = ("local response normalisation across `size` neighbouring channels "
                "(AlexNet): x / (k + alpha/size * sum x^2)^beta")
     Args = LrnArgs
@@ -308,17 +351,17 @@ class Lrn(_Norm):
         "rf": "unchanged",
     }
 
-    def shape(self, ins: list[Shape]) -> Shape:
+    def shape(self, ins: list[Shape], geo: None) -> Shape:
         spatial(ins[0], self.name)
         return ins[0]
 
-    def params(self, ins: list[Shape]) -> Params:
+    def params(self, layer: Layer[None]) -> Params:
         return Params()
 
-    def flops(self, ins: list[Shape], out: Shape) -> dict[str, int]:
-        return {"norm": (self.args.size + 4) * numel(out)}
+    def flops(self, layer: Layer[None]) -> dict[str, int]:
+        return {"norm": (self.args.size + 4) * numel(layer.out)}
 
-    def torch(self, ins: list[Shape], out: Shape) -> "torch.nn.Module":
+    def torch(self, layer: Layer[None], kit: TorchKit) -> "nn.Module":
         from torch import nn
 
         a = self.args

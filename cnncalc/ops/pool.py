@@ -4,12 +4,33 @@ from __future__ import annotations
 
 import math
 from fractions import Fraction
+from typing import TYPE_CHECKING
 
 from pydantic import Field, model_validator
 
 from ..errors import ShapeError
-from .base import Op, OpArgs, Params, RFStep, Shape, Window, numel, per_axis, register, spatial
+from ..working import RFWorking, Step
+from .base import (
+    Layer,
+    Op,
+    OpArgs,
+    Params,
+    RFStep,
+    Sample,
+    Shape,
+    TorchKit,
+    Window,
+    numel,
+    per_axis,
+    register,
+    spatial,
+    truncation,
+    window_size,
+)
 from .types import IntPerAxis, NonNegPerAxis
+
+if TYPE_CHECKING:  # pragma: no cover
+    from torch import nn
 
 
 class PoolArgs(OpArgs):
@@ -31,11 +52,11 @@ class MaxPoolArgs(PoolArgs):
     dilation: IntPerAxis = 1
 
 
-class _Pool(Op):
+class _Pool(Op[Window]):
     family = "pool"
     args: PoolArgs
 
-    def window(self, ins: list[Shape]) -> Window:
+    def geometry(self, ins: list[Shape]) -> Window:
         n = spatial(ins[0], self.name)
         r = len(n)
         a = self.args
@@ -52,46 +73,54 @@ class _Pool(Op):
                                  f"(pad must be <= k // 2 = {kk // 2})")
         return w
 
-    def shape(self, ins: list[Shape]) -> Shape:
-        return (ins[0][0], *self.window(ins).out(self.name))
+    def window(self, layer: Layer[Window]) -> Window:
+        return layer.geo
 
-    def params(self, ins: list[Shape]) -> Params:
+    def shape(self, ins: list[Shape], geo: Window) -> Shape:
+        return (ins[0][0], *geo.out(self.name))
+
+    def params(self, layer: Layer[Window]) -> Params:
         return Params()
 
-    def macs(self, ins: list[Shape], out: Shape) -> int:
+    def macs(self, layer: Layer[Window]) -> int:
         return 0
 
-    def rf(self, ins: list[Shape]) -> RFStep:
-        step = self.window(ins).rf()
+    def rf(self, layer: Layer[Window]) -> RFStep:
+        step = layer.geo.rf()
         return RFStep(step.span, step.factor, step.offset, whole=self.args.global_)
 
-    def warnings(self, ins: list[Shape]) -> list[str]:
-        return self.window(ins).truncation(self.name)
+    def warnings(self, layer: Layer[Window]) -> list[str]:
+        return layer.geo.truncation(self.name)
 
-    def explain(self, ins: list[Shape], out: Shape) -> list["Step"]:
+    def explain(self, layer: Layer[Window]) -> list[Step]:
         """Worked arithmetic: output size per axis (no weights) and any rows never read."""
-        from ..explain import Step, truncation, window_size
 
-        w = self.window(ins)
-        steps = window_size(w, out[1:])
+        w = layer.geo
+        steps = window_size(w, layer.out[1:])
         if self.args.global_:
             steps.append(Step("global", "", "one window covers the whole map", "", "note"))
         return steps + truncation(w)
 
-    def _torch_pool(self, ins: list[Shape], kind: str, **extra: object) -> "torch.nn.Module":
+    def _torch_pool(self, layer: Layer[Window], kit: TorchKit, kind: str,
+                    **extra: object) -> "nn.Module":
         """``nn.{kind}PoolNd`` by rank; ``nn.Adaptive{kind}PoolNd(1)`` when global."""
-        from ..torch import modules
-
-        w = self.window(ins)
+        w = layer.geo
         if self.args.global_:
-            return modules.layer_class(f"Adaptive{kind}Pool", len(w.n))(1)
-        cls = modules.layer_class(f"{kind}Pool", len(w.n))
+            return kit.layer_class(f"Adaptive{kind}Pool", len(w.n))(1)
+        cls = kit.layer_class(f"{kind}Pool", len(w.n))
         return cls(w.k, w.stride, tuple(b for b, _ in w.pad), ceil_mode=self.args.ceil_mode, **extra)
 
 
 @register
 class MaxPool(_Pool):
     name = "maxpool"
+    notes = (
+        "`stride` defaults to `k`. As in torch, `pad` may be at most `k // 2` (the kernel size,\n"
+        "not the dilated span); with `ceil_mode` a last, partial window is kept unless it would\n"
+        "start inside the trailing padding. `global: true` pools the whole input to one value\n"
+        "per channel."
+    )
+    samples = (Sample({'k': 2}, ((3, 8, 8),), "f"),)
     summary = "max over each window (k, stride = k by default, pad, dilation, ceil_mode, global)"
     Args = MaxPoolArgs
     formulas = {
@@ -103,16 +132,22 @@ class MaxPool(_Pool):
         "rf": "size += d*(k-1)*jump; jump *= s; start += (d*(k-1)/2 - p)*jump",
     }
 
-    def flops(self, ins: list[Shape], out: Shape) -> dict[str, int]:
-        return {"pool": (numel(self.window(ins).k) - 1) * numel(out)}
+    def flops(self, layer: Layer[Window]) -> dict[str, int]:
+        return {"pool": (numel(layer.geo.k) - 1) * numel(layer.out)}
 
-    def torch(self, ins: list[Shape], out: Shape) -> "torch.nn.Module":
-        return self._torch_pool(ins, "Max", dilation=self.window(ins).dilation)
+    def torch(self, layer: Layer[Window], kit: TorchKit) -> "nn.Module":
+        return self._torch_pool(layer, kit, "Max", dilation=layer.geo.dilation)
 
 
 @register
 class AvgPool(_Pool):
     name = "avgpool"
+    notes = (
+        "Like `maxpool` without dilation. torch's 3-D average pool (only that one) also refuses\n"
+        "an input smaller than the kernel along any axis, even when padding or `ceil_mode` would\n"
+        "make the output valid; cnncalc reports the same error."
+    )
+    samples = (Sample({'k': 2}, ((3, 8, 8),), "f"),)
     summary = "mean over each window (k, stride = k by default, pad, ceil_mode, global)"
     Args = PoolArgs
     formulas = {
@@ -124,8 +159,8 @@ class AvgPool(_Pool):
         "rf": "size += (k-1)*jump; jump *= s; start += ((k-1)/2 - p)*jump",
     }
 
-    def window(self, ins: list[Shape]) -> Window:
-        w = super().window(ins)
+    def geometry(self, ins: list[Shape]) -> Window:
+        w = super().geometry(ins)
         if len(w.n) == 3 and any(n < k for n, k in zip(w.n, w.k)):
             # torch's avg_pool3d (only the 3-D one) checks the unpadded input against k
             raise ShapeError(
@@ -133,11 +168,11 @@ class AvgPool(_Pool):
                 "AvgPool3d needs every spatial axis >= k, even with padding or ceil_mode")
         return w
 
-    def flops(self, ins: list[Shape], out: Shape) -> dict[str, int]:
-        return {"pool": numel(self.window(ins).k) * numel(out)}  # k-1 adds + 1 divide
+    def flops(self, layer: Layer[Window]) -> dict[str, int]:
+        return {"pool": numel(layer.geo.k) * numel(layer.out)}  # k-1 adds + 1 divide
 
-    def torch(self, ins: list[Shape], out: Shape) -> "torch.nn.Module":
-        return self._torch_pool(ins, "Avg")
+    def torch(self, layer: Layer[Window], kit: TorchKit) -> "nn.Module":
+        return self._torch_pool(layer, kit, "Avg")
 
 
 # ----------------------------------------------------------------- adaptive pools
@@ -176,37 +211,50 @@ def adaptive_longest(n: int, size: int) -> int:
     return q if r == 0 else q + 1 if size % r == 0 else q + 2
 
 
-class _AdaptivePool(Op):
+#: an adaptive pool's (input size, output size) per spatial axis
+AdaptiveAxes = list[tuple[int, int]]
+
+
+class _AdaptivePool(Op[AdaptiveAxes]):
     family = "pool"
     Args = AdaptiveArgs
     args: AdaptiveArgs
 
-    def _axes(self, x: Shape) -> list[tuple[int, int]]:
-        n = spatial(x, self.name)
+    def geometry(self, ins: list[Shape]) -> AdaptiveAxes:
+        n = spatial(ins[0], self.name)
         return list(zip(n, per_axis(self.args.size, len(n), "size")))
 
-    def shape(self, ins: list[Shape]) -> Shape:
-        return (ins[0][0], *(s for _, s in self._axes(ins[0])))
+    def shape(self, ins: list[Shape], geo: AdaptiveAxes) -> Shape:
+        return (ins[0][0], *(s for _, s in geo))
 
-    def params(self, ins: list[Shape]) -> Params:
+    def params(self, layer: Layer[AdaptiveAxes]) -> Params:
         return Params()
 
-    def macs(self, ins: list[Shape], out: Shape) -> int:
+    def macs(self, layer: Layer[AdaptiveAxes]) -> int:
         return 0
 
-    def window_elements(self, x: Shape) -> int:
+    def window_elements(self, layer: Layer[AdaptiveAxes]) -> int:
         """Input elements read over all output positions of one channel."""
-        return math.prod(adaptive_total(n, s) for n, s in self._axes(x))
+        return math.prod(adaptive_total(n, s) for n, s in layer.geo)
 
-    def torch(self, ins: list[Shape], out: Shape) -> "torch.nn.Module":
+    def rf_working(self, layer: Layer[AdaptiveAxes], step: RFStep) -> RFWorking:
+        """An adaptive pool: the longest window spans ``L - 1`` more rows, positions are
+        ``n/size`` rows apart, the first window of ``ceil(n/size)`` rows is centred."""
+        n, size = [a for a, _ in layer.geo], [b for _, b in layer.geo]  # (input, output) per axis
+        return RFWorking(
+            lambda i, r, j: f"{r} + ({adaptive_longest(n[i], size[i])}-1)*{j}",
+            lambda i, j: f"{j}*{n[i]}/{size[i]}",
+            lambda i, st, j: f"{st} + ({-(-n[i] // size[i])}-1)/2*{j}",
+            ("r = r_in + (longest window - 1)*j_in", "j = j_in*n/size",
+             "start = start_in + (first window - 1)/2*j_in"))
+
+    def torch(self, layer: Layer[AdaptiveAxes], kit: TorchKit) -> "nn.Module":
         """``nn.AdaptiveAvgPoolNd`` / ``nn.AdaptiveMaxPoolNd`` by rank."""
-        from ..torch import modules
-
         kind = "Max" if isinstance(self, AdaptiveMaxPool) else "Avg"
-        return modules.layer_class(f"Adaptive{kind}Pool", len(ins[0]) - 1)(tuple(out[1:]))
+        return kit.layer_class(f"Adaptive{kind}Pool", len(layer.x) - 1)(tuple(layer.out[1:]))
 
-    def rf(self, ins: list[Shape]) -> RFStep:
-        axes = self._axes(ins[0])
+    def rf(self, layer: Layer[AdaptiveAxes]) -> RFStep:
+        axes = layer.geo
         return RFStep(
             tuple(Fraction(adaptive_longest(n, s) - 1) for n, s in axes),
             tuple(Fraction(n, s) for n, s in axes),
@@ -218,6 +266,14 @@ class _AdaptivePool(Op):
 @register
 class AdaptiveAvgPool(_AdaptivePool):
     name = "adaptive_avgpool"
+    notes = (
+        "`size` is the output size (an int for every axis, or one per axis). Output `i` reads\n"
+        "`[floor(i*n/size), ceil((i+1)*n/size))`: windows may differ in length and overlap,\n"
+        "e.g. `n = 5`, `size = 3` gives windows of 2, 3 and 2. FLOPs use the real window lengths.\n"
+        "The receptive-field jump is the fraction `n / size`; `size: 1` on every axis is a global\n"
+        "pool."
+    )
+    samples = (Sample({'size': 3}, ((3, 7, 7),), "f"),)
     summary = "mean over adaptive windows giving a fixed output size (torch's AdaptiveAvgPool)"
     formulas = {
         "shape": "C, size per axis; output i reads [floor(i*n/size), ceil((i+1)*n/size))",
@@ -228,13 +284,17 @@ class AdaptiveAvgPool(_AdaptivePool):
         "rf": "size += (largest window - 1)*jump; jump *= n/size; start += (first window - 1)/2*jump",
     }
 
-    def flops(self, ins: list[Shape], out: Shape) -> dict[str, int]:
-        return {"pool": ins[0][0] * self.window_elements(ins[0])}
+    def flops(self, layer: Layer[AdaptiveAxes]) -> dict[str, int]:
+        return {"pool": layer.x[0] * self.window_elements(layer)}
 
 
 @register
 class AdaptiveMaxPool(_AdaptivePool):
     name = "adaptive_maxpool"
+    notes = (
+        "Same windows as `adaptive_avgpool`."
+    )
+    samples = (Sample({'size': [3, 2]}, ((3, 7, 7),), "f"),)
     summary = "max over adaptive windows giving a fixed output size (torch's AdaptiveMaxPool)"
     formulas = {
         "shape": "C, size per axis; output i reads [floor(i*n/size), ceil((i+1)*n/size))",
@@ -245,5 +305,5 @@ class AdaptiveMaxPool(_AdaptivePool):
         "rf": "size += (largest window - 1)*jump; jump *= n/size; start += (first window - 1)/2*jump",
     }
 
-    def flops(self, ins: list[Shape], out: Shape) -> dict[str, int]:
-        return {"pool": ins[0][0] * self.window_elements(ins[0]) - numel(out)}
+    def flops(self, layer: Layer[AdaptiveAxes]) -> dict[str, int]:
+        return {"pool": layer.x[0] * self.window_elements(layer) - numel(layer.out)}

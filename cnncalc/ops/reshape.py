@@ -4,27 +4,46 @@
 from __future__ import annotations
 
 from fractions import Fraction
-from typing import Annotated, Literal, Union
+from typing import TYPE_CHECKING, Annotated, Literal, Union
 
 from pydantic import Field, model_validator
 
 from ..errors import ShapeError
-from .base import Op, OpArgs, Params, RFStep, Shape, numel, per_axis, register, resolve_padding, spatial
+from ..working import RFWorking, operand
+from .base import (
+    G,
+    Layer,
+    Op,
+    OpArgs,
+    Params,
+    RFStep,
+    Sample,
+    Shape,
+    TorchKit,
+    numel,
+    per_axis,
+    register,
+    resolve_padding,
+    spatial,
+)
 from .types import IntPerAxis, NonNegInt, PadPair, PosInt
+
+if TYPE_CHECKING:  # pragma: no cover
+    from torch import nn
 
 #: the rank each interpolating mode needs (nearest works on any rank)
 MODE_RANK = {"linear": 1, "bilinear": 2, "trilinear": 3}
 
 
-class _Moves(Op):
+class _Moves(Op[G]):
     """No parameters, no MACs."""
 
     family = "reshape"
 
-    def params(self, ins: list[Shape]) -> Params:
+    def params(self, layer: Layer[G]) -> Params:
         return Params()
 
-    def macs(self, ins: list[Shape], out: Shape) -> int:
+    def macs(self, layer: Layer[G]) -> int:
         return 0
 
 
@@ -43,9 +62,21 @@ class UpsampleArgs(OpArgs):
         return self
 
 
+#: (input size, output size) per spatial axis of a resize
+Sizes = tuple[tuple[int, int], ...]
+#: (before, after) padding per spatial axis
+Pads = tuple[tuple[int, int], ...]
+
+
 @register
-class Upsample(_Moves):
+class Upsample(_Moves[Sizes]):
     name = "upsample"
+    notes = (
+        "Give one of `scale` (an integer per axis) or `size`. `linear`, `bilinear` and\n"
+        "`trilinear` need 1, 2 and 3 spatial axes; `align_corners: true` only with them. The\n"
+        "r-linear modes count a weighted sum of the 2^r neighbours per output element."
+    )
+    samples = (Sample({'scale': 2}, ((3, 8, 8),), ""),)
     summary = ("resize the spatial axes by an integer `scale` or to a `size`; mode nearest, "
                "or linear / bilinear / trilinear for 1-D / 2-D / 3-D inputs")
     Args = UpsampleArgs
@@ -60,7 +91,8 @@ class Upsample(_Moves):
               "start += (0 for nearest, 1/2 otherwise)*jump",
     }
 
-    def _sizes(self, x: Shape) -> tuple[tuple[int, int], ...]:
+    def geometry(self, ins: list[Shape]) -> Sizes:
+        x = ins[0]
         n = spatial(x, self.name)
         a = self.args
         want = MODE_RANK.get(a.mode)
@@ -71,17 +103,17 @@ class Upsample(_Moves):
             return tuple(zip(n, per_axis(a.size, len(n), "size")))
         return tuple((m, m * s) for m, s in zip(n, per_axis(a.scale, len(n), "scale")))
 
-    def shape(self, ins: list[Shape]) -> Shape:
-        return (ins[0][0], *(o for _, o in self._sizes(ins[0])))
+    def shape(self, ins: list[Shape], geo: Sizes) -> Shape:
+        return (ins[0][0], *(o for _, o in geo))
 
-    def flops(self, ins: list[Shape], out: Shape) -> dict[str, int]:
+    def flops(self, layer: Layer[Sizes]) -> dict[str, int]:
         if self.args.mode == "nearest":
             return {}
-        corners = 2 ** (len(out) - 1)
-        return {"other": (2 * corners - 1) * numel(out)}
+        corners = 2 ** (len(layer.out) - 1)
+        return {"other": (2 * corners - 1) * numel(layer.out)}
 
-    def rf(self, ins: list[Shape]) -> RFStep:
-        sizes = self._sizes(ins[0])
+    def rf(self, layer: Layer[Sizes]) -> RFStep:
+        sizes = layer.geo
         reach = Fraction(0) if self.args.mode == "nearest" else Fraction(1)
         return RFStep(
             (reach,) * len(sizes),
@@ -89,15 +121,27 @@ class Upsample(_Moves):
             (reach / 2,) * len(sizes),
         )
 
-    def torch(self, ins: list[Shape], out: Shape) -> "torch.nn.Module":
+    def rf_working(self, layer: Layer[Sizes], step: RFStep) -> RFWorking:
+        """A resize (upsample): outputs ``n/out`` input rows apart; linear modes read one
+        more row (``reach`` 1), nearest none."""
+        n, out = layer.x[1:], layer.out[1:]
+        reach = operand(step.span[0]) if step.span else "0"
+        return RFWorking(
+            lambda i, r, j: f"{r} + {reach}*{j}",
+            lambda i, j: f"{j}*{n[i]}/{out[i]}",
+            lambda i, st, j: f"{st} + {reach}/2*{j}",
+            ("r = r_in + reach*j_in (reach: 0 nearest, 1 linear)", "j = j_in*n_in/n_out",
+             "start = start_in + reach/2*j_in"))
+
+    def torch(self, layer: Layer[Sizes], kit: TorchKit) -> "nn.Module":
         """``nn.Upsample`` with the spec's size, or its scale factors."""
         from torch import nn
 
         a = self.args
         corners = None if a.mode == "nearest" else a.align_corners
         if a.size is not None:
-            return nn.Upsample(size=tuple(out[1:]), mode=a.mode, align_corners=corners)
-        scale = tuple(float(s) for s in per_axis(a.scale, len(out) - 1, "scale"))
+            return nn.Upsample(size=tuple(layer.out[1:]), mode=a.mode, align_corners=corners)
+        scale = tuple(float(s) for s in per_axis(a.scale, len(layer.out) - 1, "scale"))
         return nn.Upsample(scale_factor=scale, mode=a.mode, align_corners=corners)
 
 
@@ -114,8 +158,12 @@ class ZeroPadArgs(OpArgs):
 
 
 @register
-class ZeroPad(_Moves):
+class ZeroPad(_Moves[Pads]):
     name = "zeropad"
+    notes = (
+        "Any padding form of `conv` except `same` and `valid`."
+    )
+    samples = (Sample({'pad': 1}, ((3, 8, 8),), ""),)
     summary = "pad the spatial axes with zeros: int, per-axis list or [before, after] pairs"
     Args = ZeroPadArgs
     args: ZeroPadArgs
@@ -127,27 +175,25 @@ class ZeroPad(_Moves):
         "rf": "size, jump unchanged; start -= before*jump",
     }
 
-    def pads(self, x: Shape) -> tuple[tuple[int, int], ...]:
-        n = spatial(x, self.name)
+    def geometry(self, ins: list[Shape]) -> Pads:
+        n = spatial(ins[0], self.name)
         return resolve_padding(self.args.pad, n, (1,) * len(n), (1,) * len(n))
 
-    def shape(self, ins: list[Shape]) -> Shape:
+    def shape(self, ins: list[Shape], geo: Pads) -> Shape:
         n = ins[0][1:]
-        return (ins[0][0], *(m + b + a for m, (b, a) in zip(n, self.pads(ins[0]))))
+        return (ins[0][0], *(m + b + a for m, (b, a) in zip(n, geo)))
 
-    def flops(self, ins: list[Shape], out: Shape) -> dict[str, int]:
+    def flops(self, layer: Layer[Pads]) -> dict[str, int]:
         return {}
 
-    def rf(self, ins: list[Shape]) -> RFStep:
-        pads = self.pads(ins[0])
+    def rf(self, layer: Layer[Pads]) -> RFStep:
+        pads = layer.geo
         return RFStep.window((1,) * len(pads), (1,) * len(pads), [b for b, _ in pads])
 
-    def torch(self, ins: list[Shape], out: Shape) -> "torch.nn.Module":
+    def torch(self, layer: Layer[Pads], kit: TorchKit) -> "nn.Module":
         """``nn.ZeroPadNd`` by rank."""
-        from ..torch import modules
-
-        pads = self.pads(ins[0])
-        return modules.layer_class("ZeroPad", len(pads))(modules.torch_pad(pads))
+        pads = layer.geo
+        return kit.layer_class("ZeroPad", len(pads))(kit.torch_pad(pads))
 
 
 class ChannelShuffleArgs(OpArgs):
@@ -155,8 +201,12 @@ class ChannelShuffleArgs(OpArgs):
 
 
 @register
-class ChannelShuffle(_Moves):
+class ChannelShuffle(_Moves[None]):
     name = "channel_shuffle"
+    notes = (
+        "Needs spatial axes, as torch's `nn.ChannelShuffle` does."
+    )
+    samples = (Sample({'groups': 2}, ((4, 3, 3),), ""),)
     summary = "ShuffleNet's channel shuffle: view C as (groups, C/groups), transpose, flatten"
     Args = ChannelShuffleArgs
     args: ChannelShuffleArgs
@@ -168,20 +218,20 @@ class ChannelShuffle(_Moves):
         "rf": "unchanged",
     }
 
-    def shape(self, ins: list[Shape]) -> Shape:
+    def shape(self, ins: list[Shape], geo: None) -> Shape:
         spatial(ins[0], self.name)
         c = ins[0][0]
         if c % self.args.groups:
             raise ShapeError(f"groups={self.args.groups} does not divide the {c} input channels")
         return ins[0]
 
-    def flops(self, ins: list[Shape], out: Shape) -> dict[str, int]:
+    def flops(self, layer: Layer[None]) -> dict[str, int]:
         return {}
 
-    def rf(self, ins: list[Shape]) -> RFStep:
-        return RFStep.identity(len(ins[0]) - 1)
+    def rf(self, layer: Layer[None]) -> RFStep:
+        return RFStep.identity(len(layer.x) - 1)
 
-    def torch(self, ins: list[Shape], out: Shape) -> "torch.nn.Module":
+    def torch(self, layer: Layer[None], kit: TorchKit) -> "nn.Module":
         from torch import nn
 
         return nn.ChannelShuffle(self.args.groups)

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Sequence
 
-from ..analysis import analyze
+from ..analysis import analyze, resolve_layers
 from ..errors import CnncalcError, EnvironmentUnavailable
 from ..graph import Network
 from . import require_torch
@@ -53,12 +53,13 @@ def build(network: Network, input_shape: Sequence[int] | None = None, *,
 
 
 def _instantiate(network: Network, report: "Report") -> "SpecNet":
+    from . import modules as kit  # every op builds its module from these (Op.torch)
     from .model import SpecNet
 
     modules = []
-    for node, row in zip(network.nodes, report.layers):
+    for node, layer in zip(network.nodes, resolve_layers(network, report)):
         try:
-            modules.append(node.op.torch(list(row.input_shapes), row.output_shape))
+            modules.append(layer.op.torch(layer, kit))
         except CnncalcError as exc:
             raise exc.located(node.loc, layer=node.id) from None
         except (RuntimeError, OverflowError, MemoryError, ValueError) as exc:

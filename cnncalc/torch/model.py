@@ -34,12 +34,6 @@ from torch import Tensor, nn
 from ..graph import INPUT, Network
 from ..report import Report
 
-#: activations that may overwrite their input (their backward does not need it)
-INPLACE_OK = frozenset({"relu", "relu6"})
-#: producers whose output is a fresh tensor (never a view of, or identical to, a live one)
-FRESH = frozenset({"conv", "conv_transpose", "local", "linear", "batchnorm", "add", "mul",
-                   "concat", "subsample", "layernorm", "groupnorm", "instancenorm"})
-
 
 def id_segments(node_id: str) -> list[str]:
     """``"conv3[0].b.bn"`` -> ``["conv3", "0", "b", "bn"]``."""
@@ -175,9 +169,9 @@ def _mark_inplace(network: Network, modules: Sequence[nn.Module]) -> None:
     for node in network.nodes:
         for name in node.inputs:
             readers[name] = readers.get(name, 0) + 1
-    ops = {n.id: n.op.name for n in network.nodes}
+    fresh = {n.id: n.op.fresh_output for n in network.nodes}  # Op.fresh_output
     for node, module in zip(network.nodes, modules):
         src = node.inputs[0]
-        if (node.op.name in INPLACE_OK and hasattr(module, "inplace") and src != INPUT
-                and readers[src] == 1 and src != network.output and ops[src] in FRESH):
+        if (node.op.inplace_ok and hasattr(module, "inplace") and src != INPUT
+                and readers[src] == 1 and src != network.output and fresh[src]):
             module.inplace = True

@@ -4,21 +4,19 @@ The analysis accepts every shape that has well-defined figures, but torch refuse
 of them when the layer runs: a norm whose statistics would be taken over one value
 (batchnorm in training at batch 1 on a 1x1 map or a vector, instancenorm over one
 spatial element, groupnorm with one value per group).  Each norm op states its rule
-(``torch_refusal`` in cnncalc/ops/norm.py); a projected ``add`` shortcut holds a
-batchnorm of its own, checked here on the add's output.  :func:`check_runnable` raises
+(``Op.torch_refusal``, in cnncalc/ops/norm.py); a projected ``add`` shortcut holds a
+batchnorm of its own (``Add.torch_refusal``).  :func:`check_runnable` raises
 the first refusal as a ShapeError located at the layer (exit 2: the spec's fault for
 that mode and batch), never a torch traceback.
 """
 
 from __future__ import annotations
 
-from typing import Callable, Literal, Protocol
+from typing import Literal
 
 from ..errors import ShapeError
-from ..graph import Network, Node
-from ..ops.base import Shape
-from ..ops.norm import batch_stats_refusal
-from ..report import LayerReport, Report
+from ..graph import Network
+from ..report import Report
 
 Mode = Literal["inference", "training"]
 
@@ -34,49 +32,15 @@ HINTS = {
 }
 
 
-class RunRule(Protocol):
-    def __call__(self, ins: list[Shape], batch: int, training: bool) -> str | None: ...
-
-
-def _projection_refusal(node: Node, row: LayerReport) -> RunRule | None:
-    """A projected ``add`` runs 1x1 conv + batchnorm on its output's shape."""
-    projections: Callable[[list[Shape]], list[object]] | None = getattr(
-        node.op, "projections", None)
-    if node.op.name != "add" or projections is None:
-        return None
-    if not any(projections(list(row.input_shapes))):
-        return None
-
-    def rule(ins: list[Shape], batch: int, training: bool) -> str | None:
-        return batch_stats_refusal(row.output_shape, batch, training,
-                                   "the batchnorm of the projected shortcut")
-
-    return rule
-
-
-def rules(node: Node, row: LayerReport) -> list[RunRule]:
-    """The run-time rules of one layer: its op's own, and its helpers'."""
-    found: list[RunRule] = []
-    own = getattr(node.op, "torch_refusal", None)
-    if own is not None:
-        found.append(own)
-    projection = _projection_refusal(node, row)
-    if projection is not None:
-        found.append(projection)
-    return found
-
-
 def refusal(network: Network, report: Report, batch: int,
             mode: Mode) -> ShapeError | None:
     """The first layer torch would refuse at ``batch`` in ``mode``, as an error; or None."""
     training = mode == "training"
     for node, row in zip(network.nodes, report.layers):
-        for rule in rules(node, row):
-            why = rule(list(row.input_shapes), batch, training)
-            if why is not None:
-                hint = HINTS.get(node.op.name)
-                return ShapeError(why, loc=node.loc, layer=node.id,
-                                  hints=(hint,) if hint else ())
+        why = node.op.torch_refusal(node.op.resolve(row.input_shapes), batch, training)
+        if why is not None:
+            hint = HINTS.get(node.op.name)
+            return ShapeError(why, loc=node.loc, layer=node.id, hints=(hint,) if hint else ())
     return None
 
 

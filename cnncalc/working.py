@@ -1,0 +1,168 @@
+"""Worked arithmetic as text: the :class:`Step` a teacher writes on the board, and the
+number, axis and formula wording every op's explanation shares.
+
+Plain data and strings, no rich, and nothing of cnncalc below it: the ops write their
+own working with these (``Op.explain``, ``Op.rf_working``), :mod:`cnncalc.explain`
+walks a network with them, the renderers print them.
+
+>>> Step("params", "(5x5x1 + 1) x 6", 156).text()
+'(5x5x1 + 1) x 6 = 156'
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Any, Callable, Sequence
+
+Number = int | float | Fraction
+
+#: what a step is about (renderers may colour by it; JSON carries it)
+KINDS = ("shape", "params", "macs", "flops", "rf", "truncation", "note")
+
+
+@dataclass(frozen=True)
+class Step:
+    """One line of worked arithmetic: ``label: formula = result``.
+
+    ``symbolic`` is the same formula in letters (``(k_h x k_w x c_in/groups + 1) x
+    c_out``); ``formula`` may be empty when the result is a plain statement.
+    """
+
+    label: str
+    formula: str
+    result: Number | str
+    symbolic: str = ""
+    kind: str = "note"
+
+    def text(self) -> str:
+        """``formula = result`` (or the result alone), numbers with thousands commas.
+
+        >>> Step("params", "(5x5x1 + 1) x 6", 156).text()
+        '(5x5x1 + 1) x 6 = 156'
+        """
+        return f"{self.formula} = {fmt(self.result)}" if self.formula else fmt(self.result)
+
+    def to_dict(self) -> dict[str, Any]:
+        result = self.result
+        if isinstance(result, Fraction):
+            result = int(result) if result.denominator == 1 else float(result)
+        return {"label": self.label, "formula": self.formula, "result": result,
+                "symbolic": self.symbolic, "kind": self.kind, "text": self.text()}
+
+
+# ------------------------------------------------------------------ number text
+def fmt(x: Number | str) -> str:
+    """A result: ``1,516``, ``3/2``, ``0.5``; strings as they are."""
+    if isinstance(x, Fraction):
+        return f"{x.numerator:,}" if x.denominator == 1 else f"{x.numerator}/{x.denominator}"
+    if isinstance(x, bool) or isinstance(x, str):
+        return str(x)
+    if isinstance(x, int):
+        return f"{x:,}"
+    return f"{x:g}"
+
+
+def num(x: Number) -> str:
+    """A number inside a formula: no thousands commas, fractions as ``a/b``."""
+    if isinstance(x, Fraction):
+        return str(x.numerator) if x.denominator == 1 else f"{x.numerator}/{x.denominator}"
+    if isinstance(x, float) and x.is_integer():
+        return str(int(x))
+    return str(x)
+
+
+def dims(values: Sequence[int], sep: str = "x") -> str:
+    """``(5, 5)`` -> ``5x5``; with ``sep=" x "``: ``5 x 5``."""
+    return sep.join(str(v) for v in values)
+
+
+_AXES = {1: ("length",), 2: ("height", "width"), 3: ("depth", "height", "width")}
+_LETTER = {"length": "l", "height": "h", "width": "w", "depth": "d"}
+
+
+def axis_names(rank: int) -> tuple[str, ...]:
+    """Names of the spatial axes: ``height, width`` for 2-D inputs."""
+    return _AXES.get(rank, tuple(f"axis {i}" for i in range(rank)))
+
+
+def letters(base: str, rank: int, sep: str = " x ") -> str:
+    """Per-axis symbols: ``letters("k", 2)`` -> ``k_h x k_w``; 1-D: ``k``."""
+    if rank == 1:
+        return base
+    return sep.join(f"{base}_{_LETTER.get(a, str(i))}" for i, a in enumerate(axis_names(rank)))
+
+
+def per_axis(label: str, items: Sequence[tuple[str, Number | str]], kind: str,
+             symbolic: str = "") -> list[Step]:
+    """One step per spatial axis, or one for all axes when their working is the same."""
+    names = axis_names(len(items))
+    if len(items) > 1 and len(set(items)) == 1:
+        return [Step(f"{label} {', '.join(names)}", items[0][0], items[0][1], symbolic, kind)]
+    return [Step(f"{label} {name}", f, r, symbolic, kind) for name, (f, r) in zip(names, items)]
+
+
+# -------------------------------------------------------- shared window working
+WINDOW_SYMBOLIC = "floor((n + 2p - d*(k-1) - 1) / s) + 1"
+#: the same with a [before, after] padding, and the -1 of torch's ceil_mode rule
+WINDOW_SYMBOLIC_PAIR = "floor((n + (p_before+p_after) - d*(k-1) - 1) / s) + 1"
+CEIL_LAST = " - 1"
+
+
+def window_formula(n: int | str, k: int, d: int, s: int, before: int | str, after: int | str,
+                   ceil_mode: bool = False, pair: bool = False) -> str:
+    """``floor((14 + 2*0 - 1*(5-1) - 1) / 1) + 1``; an asymmetric pad (or any, with
+    ``pair``) as ``(3+2)``.
+
+    >>> window_formula(6, 4, 1, 1, 2, 1)
+    'floor((6 + (2+1) - 1*(4-1) - 1) / 1) + 1'
+    """
+    pad = f"2*{before}" if before == after and not pair else f"({before}+{after})"
+    return f"{'ceil' if ceil_mode else 'floor'}(({n} + {pad} - {d}*({k}-1) - 1) / {s}) + 1"
+
+
+def axis_steps(label: str, items: Sequence[tuple[str, Number | str, str]], kind: str) -> list[Step]:
+    """Like :func:`per_axis`, each axis with its own formula in letters."""
+    names = axis_names(len(items))
+    if len(items) > 1 and len(set(items)) == 1:
+        f, r, sym = items[0]
+        return [Step(f"{label} {', '.join(names)}", f, r, sym, kind)]
+    return [Step(f"{label} {name}", f, r, sym, kind) for name, (f, r, sym) in zip(names, items)]
+
+
+# ------------------------------------------------------------ receptive fields
+def operand(x: Number) -> str:
+    """A number as an operand of a formula: fractions and negatives in parentheses, so
+    ``(1/2)/2`` reads as one value divided by 2.
+
+    >>> operand(3), operand(Fraction(5, 2)), operand(-1)
+    ('3', '(5/2)', '(-1)')
+    """
+    text = num(x)
+    return f"({text})" if "/" in text or text.startswith("-") else text
+
+
+@dataclass(frozen=True)
+class RFWorking:
+    """How one layer's receptive-field step is written: per axis, the right-hand sides
+    of ``r``, ``j`` and ``start`` with the layer's numbers, given the incoming values as
+    operands; and the same three in letters.  The numbers an op's ``rf`` computes are
+    what these formulas compute (tests/test_explain.py evaluates every one)."""
+
+    size: Callable[[int, str, str], str]
+    jump: Callable[[int, str], str]
+    start: Callable[[int, str, str], str]
+    symbolic: tuple[str, str, str]
+
+
+GENERIC_RF_SYMBOLIC = ("r = r_in + span*j_in", "j = j_in*factor", "start = start_in + offset*j_in")
+
+
+def generic_rf(span: Sequence[Number], factor: Sequence[Number],
+               offset: Sequence[Number]) -> RFWorking:
+    """A receptive-field step written with its own span, factor and offset as numbers."""
+    return RFWorking(
+        lambda i, r, j: f"{r} + {operand(span[i])}*{j}",
+        lambda i, j: f"{j}*{operand(factor[i])}",
+        lambda i, st, j: f"{st} + {operand(offset[i])}*{j}",
+        GENERIC_RF_SYMBOLIC)
