@@ -19,17 +19,31 @@ import re
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, Optional
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from ..errors import CnncalcError, Loc, UsageError
 from ..suggest import close_matches
 from .base import app
-from .common import (InputOpt, MaxBytesOpt, MaxLayersOpt, NoColorOpt, Settings, SpecArg,
-                     TracebackOpt, console, input_shape, load_spec, print_warnings, write,
-                     write_output)
-from .common import TableJson, TableMarkdownJson, example_epilog
+from .common import (
+    InputOpt,
+    MaxBytesOpt,
+    MaxLayersOpt,
+    NoColorOpt,
+    Settings,
+    SpecArg,
+    TableJson,
+    TableMarkdownJson,
+    TracebackOpt,
+    console,
+    example_epilog,
+    input_shape,
+    load_spec,
+    print_warnings,
+    write,
+    write_output,
+)
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..solve import Candidates
@@ -52,9 +66,10 @@ TextFormatOpt = Annotated[TextFormat, typer.Option(
                                    "cnncalc explain lenet5 --layer C1 --format markdown"))
 def explain(
     spec: SpecArg,
-    layer: Annotated[Optional[str], typer.Option(
+    layer: Annotated[str | None, typer.Option(
         "--layer", "-l", metavar="ID", show_default=False,
-        help="Only this layer (an id; a block scope like conv3[0], or C1 with C1.bn/C1.act).")] = None,
+        help="Only this layer (an id; a block scope like conv3[0], or C1 with C1.bn/C1.act).",
+    )] = None,
     input: InputOpt = None, format: TeachFormatOpt = TeachFormat.table,
     max_layers: MaxLayersOpt = None, max_bytes: MaxBytesOpt = None,
     no_color: NoColorOpt = False, traceback: TracebackOpt = False,
@@ -443,7 +458,7 @@ def solve_kernel_cmd(
     _candidates(found, output, f"input {input}, stride {stride}, pad {pad}", format)
 
 
-def _candidates(found: "Candidates", output: int, given: str, format: TextFormat) -> None:
+def _candidates(found: Candidates, output: int, given: str, format: TextFormat) -> None:
     from ..render.explain import candidates_text
 
     _finish(candidates_text(found, output, given), found.to_dict(), not found.span.empty, format)
@@ -458,7 +473,7 @@ def sizes(
     range_: Annotated[str, typer.Option(
         "--range", "-r", metavar="START:STOP[:STEP]",
         help="Input sizes to try, both ends included.")],
-    axis: Annotated[Optional[int], typer.Option(
+    axis: Annotated[int | None, typer.Option(
         "--axis", show_default=False,
         help="Vary only this spatial axis (0 = first); default: all (square inputs).")] = None,
     input: InputOpt = None,
@@ -500,11 +515,12 @@ def graph(
     format: Annotated[GraphFormat, typer.Option(
         "--format", "-f", case_sensitive=False,
         help="mermaid or dot text; svg or png through Graphviz `dot`.")] = GraphFormat.mermaid,
-    output: Annotated[Optional[Path], typer.Option(
+    output: Annotated[Path | None, typer.Option(
         "--output", "-o", metavar="FILE", show_default=False,
         help="Write here instead of stdout (png needs it).")] = None,
     expand_shorthand: Annotated[bool, typer.Option(
-        "--expand-shorthand", help="Draw bn/act rows (C1.bn, C1.act) as nodes of their own.")] = False,
+        "--expand-shorthand",
+        help="Draw bn/act rows (C1.bn, C1.act) as nodes of their own.")] = False,
     input: InputOpt = None, max_layers: MaxLayersOpt = None, max_bytes: MaxBytesOpt = None,
     traceback: TracebackOpt = False,
 ) -> None:
@@ -518,7 +534,8 @@ def graph(
     report = analyze(net, input_shape(input, net.input_shape), strict=False)
     diagram = render.build_diagram(net, report, fold=not expand_shorthand)
     if format in (GraphFormat.mermaid, GraphFormat.dot):
-        text = render.to_mermaid(diagram) if format is GraphFormat.mermaid else render.to_dot(diagram)
+        to_text = render.to_mermaid if format is GraphFormat.mermaid else render.to_dot
+        text = to_text(diagram)
         if output is None:
             write(text)
         else:
