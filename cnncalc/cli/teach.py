@@ -40,6 +40,7 @@ from .common import (
     example_epilog,
     input_shape,
     load_spec,
+    message,
     print_warnings,
     write,
     write_output,
@@ -378,7 +379,15 @@ class SolveOp(str, Enum):
 
 
 SizeOpt = Annotated[int, typer.Option("--input", "-i", metavar="N", help="Input size (one axis).")]
-OutOpt = Annotated[int, typer.Option("--output", "-o", metavar="N", help="Wanted output size.")]
+#: the wanted size: ``--output-size``/``-s`` (``-o`` is an output FILE in every other command)
+OutputSizeOpt = Annotated[int | None, typer.Option(
+    "--output-size", "-s", metavar="N", show_default=False,
+    help="Wanted output size (one axis); required.")]
+#: ``--output N``, the old name of ``--output-size``: still read, with a note on stderr
+OldOutputOpt = Annotated[int | None, typer.Option("--output", hidden=True, show_default=False)]
+#: ``-o`` is refused with the new name (it meant the wanted size before --output-size)
+OldShortOpt = Annotated[str | None, typer.Option("-o", hidden=True, show_default=False)]
+StrideOpt = Annotated[int, typer.Option("--stride", help="Stride.")]
 DilationOpt = Annotated[int, typer.Option("--dilation", "-d", help="Kernel dilation.")]
 PadOpt = Annotated[str, typer.Option(
     "--pad", "-p", help="Padding: p on each side, or BEFORE,AFTER.")]
@@ -403,6 +412,23 @@ def _pad_pair(text: str) -> tuple[int, int]:
     raise UsageError(f"--pad {text}: give p (each side) or BEFORE,AFTER, integers >= 0")
 
 
+def _wanted_size(output_size: int | None, old_output: int | None, old_short: str | None) -> int:
+    """The wanted output size from ``--output-size``/``-s`` (or the deprecated
+    ``--output``); ``-o`` is refused: everywhere else in cnncalc it names an output file."""
+    if old_short is not None:
+        raise UsageError(f"solve -o {old_short}: the wanted size is --output-size (-s); -o is "
+                         "an output file in cnncalc's other commands",
+                         hints=(f"write --output-size {old_short}",))
+    if old_output is not None and output_size is not None:
+        raise UsageError("solve: --output is the old name of --output-size; give one of them")
+    if old_output is not None:
+        message("note: solve --output is deprecated: write --output-size (-s)")
+        return old_output
+    if output_size is None:
+        raise UsageError("solve: missing option --output-size (-s): the wanted output size")
+    return output_size
+
+
 def _finish(text: str, data: dict[str, Any], solved: bool, format: TextFormat) -> None:
     """Write the answer (text or JSON); exit 1 when nothing solves it."""
     write(json.dumps(data, indent=2) + "\n" if format is TextFormat.json else text)
@@ -411,49 +437,55 @@ def _finish(text: str, data: dict[str, Any], solved: bool, format: TextFormat) -
 
 
 @solve_app.command("pad", epilog=_solve_epilog(
-    "cnncalc solve pad --input 224 --k 7 --stride 2 --output 112",
-    "cnncalc solve pad --input 6 --k 4 --output 6",
-    "cnncalc solve pad --input 112 --k 3 --stride 2 --output 56 --op maxpool"))
+    "cnncalc solve pad --input 224 --k 7 --stride 2 --output-size 112",
+    "cnncalc solve pad --input 6 --k 4 --output-size 6",
+    "cnncalc solve pad --input 112 --k 3 --stride 2 -s 56 --op maxpool"))
 def solve_pad_cmd(
     input: SizeOpt, k: Annotated[int, typer.Option("--k", help="Kernel size.")],
-    output: OutOpt, stride: Annotated[int, typer.Option("--stride", "-s")] = 1,
+    output_size: OutputSizeOpt = None, stride: StrideOpt = 1,
     dilation: DilationOpt = 1, op: SolveOpOpt = SolveOp.conv,
     format: TextFormatOpt = TextFormat.table, traceback: TracebackOpt = False,
+    old_output: OldOutputOpt = None, old_short: OldShortOpt = None,
 ) -> None:
     """Which paddings (total, and the before/after split) give this output size;
     what `same` pads; the nearest size when no padding can."""
     from ..render.explain import solve_pad_text
     from ..solve import solve_pad
 
+    output = _wanted_size(output_size, old_output, old_short)
     sol = solve_pad(input, k, stride, output, dilation, op.value)
     _finish(solve_pad_text(sol), sol.to_dict(), sol.solved, format)
 
 
 @solve_app.command("stride", epilog=_solve_epilog(
-    "cnncalc solve stride --input 224 --k 7 --pad 3 --output 112"))
+    "cnncalc solve stride --input 224 --k 7 --pad 3 --output-size 112"))
 def solve_stride_cmd(
     input: SizeOpt, k: Annotated[int, typer.Option("--k", help="Kernel size.")],
-    output: OutOpt, pad: PadOpt = "0", dilation: DilationOpt = 1,
+    output_size: OutputSizeOpt = None, pad: PadOpt = "0", dilation: DilationOpt = 1,
     op: SolveOpOpt = SolveOp.conv,
     format: TextFormatOpt = TextFormat.table, traceback: TracebackOpt = False,
+    old_output: OldOutputOpt = None, old_short: OldShortOpt = None,
 ) -> None:
     """Which strides give this output size."""
     from ..solve import solve_stride
 
+    output = _wanted_size(output_size, old_output, old_short)
     found = solve_stride(input, k, _pad_pair(pad), output, dilation, op.value)
     _candidates(found, output, f"input {input}, k {k}, pad {pad}", format)
 
 
 @solve_app.command("kernel", epilog=_solve_epilog(
-    "cnncalc solve kernel --input 32 --output 28"))
+    "cnncalc solve kernel --input 32 --output-size 28"))
 def solve_kernel_cmd(
-    input: SizeOpt, output: OutOpt, stride: Annotated[int, typer.Option("--stride", "-s")] = 1,
+    input: SizeOpt, output_size: OutputSizeOpt = None, stride: StrideOpt = 1,
     pad: PadOpt = "0", dilation: DilationOpt = 1, op: SolveOpOpt = SolveOp.conv,
     format: TextFormatOpt = TextFormat.table, traceback: TracebackOpt = False,
+    old_output: OldOutputOpt = None, old_short: OldShortOpt = None,
 ) -> None:
     """Which kernel sizes give this output size."""
     from ..solve import solve_kernel
 
+    output = _wanted_size(output_size, old_output, old_short)
     found = solve_kernel(input, stride, _pad_pair(pad), output, dilation, op.value)
     _candidates(found, output, f"input {input}, stride {stride}, pad {pad}", format)
 
