@@ -305,6 +305,33 @@ def calc_network(op: str, shape: tuple[int, ...], args: list[OpArg],
         raise _at_option(exc, where.get(exc.loc.line) if exc.loc else None) from None
 
 
+#: op families whose figures read ``--input`` as channels then spatial axes: for them a
+#: two-number input (32x32) is refused unless --1d says it is a 1-D signal
+SPATIAL_FAMILIES = frozenset({"conv", "pool", "norm", "lenet"})
+#: ops of other families that also work on the spatial axes
+SPATIAL_OPS = frozenset({"upsample", "zeropad", "channel_shuffle", "prelu"})
+
+
+def _refuse_ambiguous_input(op: str, shape: tuple[int, ...], text: str) -> None:
+    """``calc conv --input 32x32`` reads as 32 channels of length 32 (1-D): most often a
+    32x32 image with its channels left out, so an op that works on spatial axes refuses
+    two numbers unless ``--1d`` confirms them."""
+    from ..ops import REGISTRY
+
+    cls = REGISTRY.get(op)
+    if len(shape) != 2 or cls is None:
+        return
+    if cls.family not in SPATIAL_FAMILIES and op not in SPATIAL_OPS:
+        return
+    c, n = shape
+    raise UsageError(
+        f"--input {text} is {c} channels of length {n} (a 1-D input): calc reads shapes "
+        f"channels first",
+        hints=(f"for a {c}x{n} image give its channels: --input 3x{c}x{n} (RGB) or "
+               f"--input 1x{c}x{n} (grey)",
+               f"for a 1-D signal of {c} channels and length {n}, add --1d"))
+
+
 @app.command(
     context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
     epilog=example_epilog("cnncalc calc conv --input 3x224x224 --out 64 --k 7 --stride 2 --pad 3",
@@ -316,13 +343,21 @@ def calc(
                                       help="An op name (`cnncalc ops` lists them).")],
     input: Annotated[str, typer.Option(
         "--input", "-i", metavar="SHAPE", show_default=False,
-        help="The input shape, no batch axis: 3x224x224.")],
+        help="The input shape, channels first, no batch axis: 3x224x224 (an image), "
+             "64x100 (1-D: 64 channels, length 100; needs --1d on a spatial op).")],
+    one_d: Annotated[bool, typer.Option(
+        "--1d", help="Confirm that a two-number --input is 1-D (channels x length).")] = False,
     format: TeachFormatOpt = TeachFormat.table,
     no_color: NoColorOpt = False, traceback: TracebackOpt = False,
 ) -> None:
     """One layer, no spec file: give the op's arguments as options (--out 64 --k 7
     --stride 2 --pad 3; lists as 3,3; pad same).  Prints the output shape, params,
-    MACs, FLOPs, receptive field and the worked arithmetic."""
+    MACs, FLOPs, receptive field and the worked arithmetic.
+
+    --input is channels first: 3x32x32 is a 32x32 RGB image, 1x32x32 a grey one.
+    Two numbers are a 1-D input (channels x length): on an op that works on
+    spatial axes (conv, pooling, normalisation, upsample, ...) --input 32x32 is
+    refused unless --1d confirms it."""
     from ..analysis import analyze
     from ..explain import explain_network
     from ..render.units import parse_shape
@@ -331,6 +366,11 @@ def calc(
         shape = parse_shape(input)
     except ValueError as exc:
         raise UsageError(f"--input {exc}") from None
+    if one_d and len(shape) != 2:
+        raise UsageError(f"--1d: --input {input} has {len(shape)} numbers; --1d confirms a "
+                         "1-D input of two, channels x length")
+    if not one_d:
+        _refuse_ambiguous_input(op, shape, input)
     net = calc_network(op, shape, split_op_args(list(ctx.args)), input)
     try:
         report = analyze(net, strict=False)
