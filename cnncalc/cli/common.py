@@ -3,15 +3,17 @@ printing warnings, and writing data to stdout.
 
 A new command module (``torchcmds``, ``checkcmds``, ``teach``) needs only::
 
-    from .common import Batch, DTypeOpt, InputOpt, SpecArg, app_options, analyse_spec
     from .base import app
+    from .common import BatchOpt, InputOpt, Settings, SpecArg, analyse_spec, write
 
     @app.command()
-    def mycmd(spec: SpecArg, input: InputOpt = None, ...) -> None:
-        report = analyse_spec(spec, Settings(input=input, ...))
+    def mycmd(spec: SpecArg, input: InputOpt = None, batch: BatchOpt = 1) -> None:
+        report = analyse_spec(spec, Settings(input=input, batch=batch))
+        write(f"{report.totals.macs}\\n")
 
-Errors are raised, never printed here: the app's group (``cli/__init__.py``) turns a
-CnncalcError into ``e.format()`` on stderr and its exit code.
+and registers in :data:`cnncalc.cli.COMMANDS`.  Errors are raised, never printed here:
+the app's group (:class:`cnncalc.cli.base.CnncalcGroup`) turns a CnncalcError into
+``e.format()`` on stderr and its exit code.
 """
 
 from __future__ import annotations
