@@ -169,7 +169,8 @@ def test_stride_and_kernel_match_brute_force(n: int, k: int, b: int, a: int, out
         assert pooled.values() == [kk for kk in brute if b <= kk // 2]
 
 
-HUGE = [10**18, 10**30, 12345678901234567890123456789012345678901234567890123456789012345678901234567]
+HUGE = [10**18, 10**30,
+        12345678901234567890123456789012345678901234567890123456789012345678901234567]
 
 
 @pytest.mark.parametrize("n", HUGE, ids=["1e18", "1e30", "77 digits"])
@@ -386,8 +387,8 @@ def test_sizes_work_is_bounded_by_sizes_times_layers(tmp_path: Path) -> None:
     any analysis, with a step that fits."""
     layers = MAX_SIZE_WORK // 100 + 1  # 100 sizes would be just over the budget
     spec = tmp_path / "long.yaml"
-    spec.write_text("cnncalc: 1\ninput: [1, 8, 8]\nlayers:\n  - {op: relu, repeat: %d}\n"
-                    % layers)
+    spec.write_text("cnncalc: 1\ninput: [1, 8, 8]\nlayers:\n"
+                    f"  - {{op: relu, repeat: {layers}}}\n")
     with hang_guard():
         result = runner.invoke(app, ["sizes", str(spec), "--range", "1:100"])
     assert result.exit_code == 2, result.output
