@@ -34,9 +34,10 @@ def main() -> None:
     parser.add_argument("--net", default="resnet50")
     args = parser.parse_args()
     import torch
-    import reference_nets
 
     import cnncalc
+
+    import reference_nets
 
     if args.threads:
         torch.set_num_threads(args.threads)

@@ -36,10 +36,11 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     args = parser.parse_args()
     import torch
-    from reference_nets import resnet18
 
     import cnncalc
     from cnncalc.torch.profile import Budget, Settings, run_profile
+
+    from reference_nets import resnet18
 
     torch.set_num_threads(args.threads)
     net = cnncalc.load("resnet18")

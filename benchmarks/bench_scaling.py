@@ -48,9 +48,10 @@ def main() -> None:
     for n in (int(s) for s in args.sizes.split(",")):
         text = spec_text(n)
         net = cnncalc.loads(text, limits=limits)
-        t_load = best(lambda: cnncalc.loads(text, limits=limits), args.repeats)
-        t_an = best(lambda: cnncalc.analyze(net), args.repeats)
-        print(f"{len(net):>8} {t_load:>8.3f} {t_an:>10.3f} {1e6 * (t_load + t_an) / len(net):>9.1f}")
+        t_load = best(lambda text=text: cnncalc.loads(text, limits=limits), args.repeats)
+        t_an = best(lambda net=net: cnncalc.analyze(net), args.repeats)
+        per_layer = 1e6 * (t_load + t_an) / len(net)
+        print(f"{len(net):>8} {t_load:>8.3f} {t_an:>10.3f} {per_layer:>9.1f}")
 
 
 if __name__ == "__main__":

@@ -91,12 +91,13 @@ def in_process(sizes: list[int], repeats: int) -> None:
 
     import torch
     import torchinfo
-    from reference_nets import resnet50
     from rich.console import Console
 
     import cnncalc
     from cnncalc.render.table import render_report
     from cnncalc.render.views import VIEWS
+
+    from reference_nets import resnet50
 
     model = resnet50().eval()
     print(f"{'input':>10} {'load ms':>8} {'analyse+render ms':>18} {'torchinfo ms':>13} "

@@ -12,6 +12,7 @@ def main() -> None:
     size = int(sys.argv[1]) if len(sys.argv) > 1 else 224
     import torch
     import torchinfo
+
     from reference_nets import resnet50
 
     torch.set_num_threads(int(sys.argv[2]) if len(sys.argv) > 2 else torch.get_num_threads())

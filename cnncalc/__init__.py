@@ -60,7 +60,7 @@ def loads(text: str, name: str = "<string>", limits: Limits | None = None) -> Ne
     return parse_network(text.encode(), name, limits or Limits())
 
 
-def build_torch(network: Network, input_shape: Any = None) -> "torch.nn.Module":
+def build_torch(network: Network, input_shape: Any = None) -> torch.nn.Module:
     """Instantiate ``network`` as a runnable ``torch.nn.Module`` (needs the torch extra)."""
     from .torch.build import build
 

@@ -20,12 +20,13 @@ from __future__ import annotations
 import os
 import stat
 import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from fnmatch import fnmatchcase
 from fractions import Fraction
 from functools import cache
 from pathlib import Path, PurePosixPath, PureWindowsPath
-from typing import Any, Callable, Iterable, Literal, Mapping, Sequence, Union
+from typing import Any, Literal
 
 from .errors import CnncalcError, LimitError, Loc, SpecError, UsageError
 from .report import LayerReport, ReceptiveField, Report
@@ -33,10 +34,10 @@ from .spec.expect import Expect, LayerExpect, Target, parse_quantity
 from .spec.yamlio import DEFAULT_LIMITS, Limits, MDict, load_yaml_bytes
 from .suggest import close_matches
 
-Expected = Union[Target, tuple[int, ...]]
+Expected = Target | tuple[int, ...]
 #: an analysed figure: an int, a receptive-field size that is a fraction (exact, never a
 #: float: figures may be too large for one), a shape or per-axis sizes; None: no such figure
-Actual = Union[int, Fraction, tuple[Union[int, Fraction], ...], None]
+Actual = int | Fraction | tuple[int | Fraction, ...] | None
 Status = Literal["pass", "fail", "error"]
 
 #: command-line budget flag -> the total it caps

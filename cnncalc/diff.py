@@ -44,17 +44,23 @@ class LayerChange:
 
     def to_dict(self) -> dict[str, Any]:
         side = {"old": self.old, "new": self.new}
-        out: dict[str, Any] = {"id": self.id, "kind": self.kind,
-                               "op": (self.new or self.old).op}  # type: ignore[union-attr]
+        out: dict[str, Any] = {"id": self.id, "kind": self.kind, "op": self.row.op}
         if self.kind == "changed":
             out["changes"] = {f: {k: _jsonable(getattr(r, f)) for k, r in side.items()}
                               for f in self.fields}
         else:
-            row = self.new or self.old
-            out["output_shape"] = list(row.output_shape)  # type: ignore[union-attr]
-            out["params"] = row.params  # type: ignore[union-attr]
-            out["macs"] = row.macs  # type: ignore[union-attr]
+            out["output_shape"] = list(self.row.output_shape)
+            out["params"] = self.row.params
+            out["macs"] = self.row.macs
         return out
+
+    @property
+    def row(self) -> LayerReport:
+        """The layer as it is after the change (as it was, when it was removed)."""
+        row = self.new or self.old
+        if row is None:  # pragma: no cover - a change has a side
+            raise ValueError(f"layer change {self.id} has neither side")
+        return row
 
 
 @dataclass(frozen=True)
@@ -109,9 +115,7 @@ class ReportDiff:
     def rf_sizes(self) -> tuple[tuple[int | Fraction, ...] | None,
                                 tuple[int | Fraction, ...] | None]:
         """The network receptive field's size on each side, exact (None: not spatial)."""
-        return tuple(  # type: ignore[return-value]
-            tuple(_exact(v) for v in r.receptive_field.size) if r.receptive_field else None
-            for r in (self.old, self.new))
+        return _rf_size(self.old), _rf_size(self.new)
 
     @property
     def identical(self) -> bool:
@@ -135,6 +139,12 @@ class ReportDiff:
 def _exact(value: Any) -> int | Fraction:
     x = Fraction(value)
     return int(x) if x.denominator == 1 else x
+
+
+def _rf_size(report: Report) -> tuple[int | Fraction, ...] | None:
+    """The network receptive field's size, exact (None: not spatial)."""
+    rf = report.receptive_field
+    return tuple(_exact(v) for v in rf.size) if rf else None
 
 
 def _jsonable(value: Any) -> Any:

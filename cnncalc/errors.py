@@ -66,7 +66,7 @@ class CnncalcError(Exception):
         layer: str | None = None,
         notes: tuple[str, ...] = (),
         hints: tuple[str, ...] = (),
-    ) -> "CnncalcError":
+    ) -> CnncalcError:
         """Fill in what is not known yet (inner facts win) and return self."""
         if self.loc is None:
             self.loc = loc

@@ -113,7 +113,7 @@ class Span:
     last: int | None
 
     @staticmethod
-    def of(lo: int, hi: int | None) -> "Span":
+    def of(lo: int, hi: int | None) -> Span:
         """``lo..hi``, or the empty span when ``hi < lo``."""
         return Span(lo, hi) if hi is None or hi >= lo else Span(None, None)
 
@@ -481,7 +481,7 @@ def _shape_for(base: tuple[int, ...], size: int, axis: int | None) -> tuple[int,
     return tuple(size if i == axis + 1 else d for i, d in enumerate(base))
 
 
-def input_sizes(net: "Network", sizes: range, axis: int | None = None,
+def input_sizes(net: Network, sizes: range, axis: int | None = None,
                 base: tuple[int, ...] | None = None, what: str = "the range") -> list[SizeResult]:
     """Analyse ``net`` at every size (every spatial axis, or only ``axis``) and record
     the output shape and any truncation; ``ok`` sizes are tiled exactly by every layer.

@@ -113,9 +113,9 @@ def test_one_folder_of_every_hostile_spec_is_checked_file_by_file(corpus: Path) 
     ["summary", ""],
     ["check", ""],
     ["compare", "lenet5", "--input", "28", "--input", "32"],
-    ["solve", "stride", "--input", str(10**18), "--k", "3", "-o", "5"],
-    ["solve", "kernel", "--input", str(10**15), "-o", "5"],
-    ["solve", "pad", "--input", "9" * 77, "--k", "3", "-o", "5"],
+    ["solve", "stride", "--input", str(10**18), "--k", "3", "-s", "5"],
+    ["solve", "kernel", "--input", str(10**15), "-s", "5"],
+    ["solve", "pad", "--input", "9" * 77, "--k", "3", "-s", "5"],
     ["sizes", "lenet5", "--range", "1:1000000000000"],
     ["calc", "conv", "--input", "3x32x32", "--out", "8", "--k", "0"],
 ], ids=lambda a: " ".join(x[:12] for x in a)[:60])

@@ -169,7 +169,8 @@ def test_stride_and_kernel_match_brute_force(n: int, k: int, b: int, a: int, out
         assert pooled.values() == [kk for kk in brute if b <= kk // 2]
 
 
-HUGE = [10**18, 10**30, 12345678901234567890123456789012345678901234567890123456789012345678901234567]
+HUGE = [10**18, 10**30,
+        12345678901234567890123456789012345678901234567890123456789012345678901234567]
 
 
 @pytest.mark.parametrize("n", HUGE, ids=["1e18", "1e30", "77 digits"])
@@ -197,12 +198,12 @@ BIGGEST = "9" * 30  # the largest integer an option (like a spec) may hold
 
 
 @pytest.mark.parametrize("args", [
-    ["solve", "stride", "--input", str(10**18), "--k", "3", "--output", "2"],
-    ["solve", "kernel", "--input", str(10**15), "--output", "2"],
-    ["solve", "kernel", "--input", BIGGEST, "--output", "7", "--stride", "3"],
-    ["solve", "pad", "--input", BIGGEST, "--k", "3", "--output", "2"],
-    ["solve", "pad", "--input", "10", "--k", "3", "--stride", BIGGEST, "--output", "2"],
-    ["solve", "stride", "--input", BIGGEST, "--k", "5", "--output", "1", "-f", "json"],
+    ["solve", "stride", "--input", str(10**18), "--k", "3", "--output-size", "2"],
+    ["solve", "kernel", "--input", str(10**15), "--output-size", "2"],
+    ["solve", "kernel", "--input", BIGGEST, "--output-size", "7", "--stride", "3"],
+    ["solve", "pad", "--input", BIGGEST, "--k", "3", "--output-size", "2"],
+    ["solve", "pad", "--input", "10", "--k", "3", "--stride", BIGGEST, "--output-size", "2"],
+    ["solve", "stride", "--input", BIGGEST, "--k", "5", "--output-size", "1", "-f", "json"],
 ], ids=lambda a: " ".join(x[:8] for x in a[:4]))
 def test_cli_huge_inputs_do_not_hang(args: list[str]) -> None:
     with hang_guard():
@@ -214,7 +215,7 @@ def test_cli_huge_inputs_do_not_hang(args: list[str]) -> None:
 @pytest.mark.parametrize("option", ["--input", "--stride", "--k"])
 def test_cli_integers_past_the_option_limit_are_refused(option: str) -> None:
     """The library solves any size (above); the CLI holds options to 30 digits, as specs."""
-    args = {"--input": "10", "--k": "3", "--stride": "1", "--output": "2"}
+    args = {"--input": "10", "--k": "3", "--stride": "1", "--output-size": "2"}
     args[option] = "9" * 77
     result = runner.invoke(app, ["solve", "pad", *[x for kv in args.items() for x in kv]])
     assert result.exit_code == 2 and "over the limit of 30" in result.output
@@ -260,7 +261,7 @@ def test_sizes_one_axis() -> None:
 # ---------------------------------------------------------------------- CLI
 def test_cli_solve_pad() -> None:
     result = runner.invoke(app, ["solve", "pad", "--input", "224", "--k", "7", "--stride", "2",
-                                 "--output", "112"])
+                                 "--output-size", "112"])
     assert result.exit_code == 0, result.stderr
     assert "total padding P = 5..6" in result.stdout
     assert "P = 6: pad 3 each side" in result.stdout
@@ -270,27 +271,27 @@ def test_cli_solve_pad() -> None:
 
 
 def test_cli_solve_pad_json_and_impossible() -> None:
-    data = json.loads(runner.invoke(app, ["solve", "pad", "-i", "6", "--k", "4", "-o", "6",
+    data = json.loads(runner.invoke(app, ["solve", "pad", "-i", "6", "--k", "4", "-s", "6",
                                           "-f", "json"]).stdout)
     assert data["same"] == [2, 1] and data["totals"] == [3]
-    result = runner.invoke(app, ["solve", "pad", "-i", "10", "--k", "5", "-o", "2"])
+    result = runner.invoke(app, ["solve", "pad", "-i", "10", "--k", "5", "-s", "2"])
     assert result.exit_code == 1  # no solution: like a failed check, not a usage error
     assert "no padding gives 2" in result.stdout and "nearest achievable: 6" in result.stdout
     assert "without padding, stride 3 to 5 gives 2" in result.stdout
 
 
 @pytest.mark.parametrize("args, says", [
-    (["pad", "-i", "10", "--k", "5", "-o", "2"], "no padding gives 2"),
-    (["pad", "-i", "112", "--k", "3", "-o", "120", "--op", "maxpool"],
+    (["pad", "-i", "10", "--k", "5", "-s", "2"], "no padding gives 2"),
+    (["pad", "-i", "112", "--k", "3", "-s", "120", "--op", "maxpool"],
      "at most k // 2 = 1 each side"),
-    (["pad", "-i", "11", "--k", "4", "-o", "11", "--op", "avgpool"], "so the total is even"),
-    (["stride", "-i", "10", "--k", "3", "-o", "5"], "stride 1 gives 8 and stride 2 gives 4"),
-    (["stride", "-i", "10", "--k", "3", "-o", "20"], "stride 1 gives the largest output, 8"),
-    (["stride", "-i", "2", "--k", "3", "-o", "1"], "smaller than the kernel 3"),
-    (["kernel", "-i", "10", "-o", "20"], "kernel 1 gives the largest output, 10"),
-    (["kernel", "-i", "10", "-o", "3", "--stride", "2", "--dilation", "3"],
+    (["pad", "-i", "11", "--k", "4", "-s", "11", "--op", "avgpool"], "so the total is even"),
+    (["stride", "-i", "10", "--k", "3", "-s", "5"], "stride 1 gives 8 and stride 2 gives 4"),
+    (["stride", "-i", "10", "--k", "3", "-s", "20"], "stride 1 gives the largest output, 8"),
+    (["stride", "-i", "2", "--k", "3", "-s", "1"], "smaller than the kernel 3"),
+    (["kernel", "-i", "10", "-s", "20"], "kernel 1 gives the largest output, 10"),
+    (["kernel", "-i", "10", "-s", "3", "--stride", "2", "--dilation", "3"],
      "kernel 2 gives 4 and kernel 3 gives 2"),
-    (["kernel", "-i", "10", "-o", "13", "--pad", "2", "--op", "maxpool"],
+    (["kernel", "-i", "10", "-s", "13", "--pad", "2", "--op", "maxpool"],
      "needs a pooling kernel of at least 4"),
 ])
 def test_cli_no_solution_exits_1_and_says_why(args: list[str], says: str) -> None:
@@ -307,24 +308,24 @@ def test_cli_pool_padding_is_what_torch_accepts() -> None:
     """maxpool/avgpool: p each side with p <= k // 2; conv offers any padding but says
     when even the smallest one is unusual (wider than the input, windows of padding)."""
     result = runner.invoke(app, ["solve", "pad", "-i", "112", "--k", "3", "--stride", "2",
-                                 "-o", "56", "--op", "maxpool"])
+                                 "-s", "56", "--op", "maxpool"])
     assert result.exit_code == 0
     assert "P = 2: pad 1 each side" in result.stdout and "same:" not in result.stdout
-    data = json.loads(runner.invoke(app, ["solve", "pad", "-i", "20", "--k", "5", "-s", "3",
-                                          "-o", "7", "--op", "avgpool", "-f", "json"]).stdout)
+    data = json.loads(runner.invoke(app, ["solve", "pad", "-i", "20", "--k", "5", "--stride", "3",
+                                          "-s", "7", "--op", "avgpool", "-f", "json"]).stdout)
     assert data["totals"] == [4] and data["max_pad"] == 2  # P = 3..5, even, p <= 2
-    result = runner.invoke(app, ["solve", "pad", "-i", "4", "--k", "3", "-o", "20"])
+    result = runner.invoke(app, ["solve", "pad", "-i", "4", "--k", "3", "-s", "20"])
     assert result.exit_code == 0
     assert "P = 18: pad 9 each side" in result.stdout and "(unusual)" in result.stdout
     assert ("note: even the smallest padding is unusual:\n  9 padding rows each side, more "
             "than the input 4\n  7 outputs each side read only padding\n") in result.stdout
-    ordinary = runner.invoke(app, ["solve", "pad", "-i", "224", "--k", "7", "-s", "2",
-                                   "-o", "112"])
+    ordinary = runner.invoke(app, ["solve", "pad", "-i", "224", "--k", "7", "--stride", "2",
+                                   "-s", "112"])
     assert "unusual" not in ordinary.stdout
     bad = runner.invoke(app, ["solve", "stride", "-i", "10", "--k", "3", "--pad", "2",
-                              "-o", "3", "--op", "maxpool"])
+                              "-s", "3", "--op", "maxpool"])
     assert bad.exit_code == 2 and "at most k // 2 = 1" in bad.stderr
-    bad = runner.invoke(app, ["solve", "kernel", "-i", "10", "--pad", "1,2", "-o", "3",
+    bad = runner.invoke(app, ["solve", "kernel", "-i", "10", "--pad", "1,2", "-s", "3",
                               "--op", "avgpool"])
     assert bad.exit_code == 2 and "same on both sides" in bad.stderr
 
@@ -345,14 +346,14 @@ def test_unusual_padding_counts_windows_of_padding() -> None:
 
 def test_cli_solve_stride_kernel_and_bad_usage() -> None:
     result = runner.invoke(app, ["solve", "stride", "-i", "224", "--k", "7", "--pad", "3",
-                                 "-o", "112"])
+                                 "-s", "112"])
     assert result.exit_code == 0 and "stride 2" in result.stdout
-    result = runner.invoke(app, ["solve", "kernel", "-i", "32", "-o", "28"])
+    result = runner.invoke(app, ["solve", "kernel", "-i", "32", "-s", "28"])
     assert result.exit_code == 0 and "kernel 5" in result.stdout
-    result = runner.invoke(app, ["solve", "pad", "-i", "0", "--k", "3", "-o", "2"])
+    result = runner.invoke(app, ["solve", "pad", "-i", "0", "--k", "3", "-s", "2"])
     assert result.exit_code == 2
     result = runner.invoke(app, ["solve", "stride", "-i", "9", "--k", "3", "--pad", "x",
-                                 "-o", "2"])
+                                 "-s", "2"])
     assert result.exit_code == 2
 
 
@@ -386,8 +387,8 @@ def test_sizes_work_is_bounded_by_sizes_times_layers(tmp_path: Path) -> None:
     any analysis, with a step that fits."""
     layers = MAX_SIZE_WORK // 100 + 1  # 100 sizes would be just over the budget
     spec = tmp_path / "long.yaml"
-    spec.write_text("cnncalc: 1\ninput: [1, 8, 8]\nlayers:\n  - {op: relu, repeat: %d}\n"
-                    % layers)
+    spec.write_text("cnncalc: 1\ninput: [1, 8, 8]\nlayers:\n"
+                    f"  - {{op: relu, repeat: {layers}}}\n")
     with hang_guard():
         result = runner.invoke(app, ["sizes", str(spec), "--range", "1:100"])
     assert result.exit_code == 2, result.output

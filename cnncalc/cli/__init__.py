@@ -27,7 +27,7 @@ from typing import Any
 # distribution's entry points, ~25 ms of a ~300 ms start-up (the library API is untouched).
 os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
 
-from .base import EXIT_BROKEN_PIPE, EXIT_INTERNAL, EXIT_INTERRUPTED  # noqa: E402
+from .base import EXIT_BROKEN_PIPE, EXIT_INTERNAL, EXIT_INTERRUPTED
 
 __all__ = ["COMMANDS", "EXIT_BROKEN_PIPE", "EXIT_INTERNAL", "EXIT_INTERRUPTED", "app", "main"]
 

@@ -16,16 +16,34 @@ None of them imports torch.  Their ``--format json`` output:
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Optional
+from typing import Annotated, Any
 
 import typer
 
 from .base import app
-from .common import (BatchOpt, DType, DTypeOpt, ExactOpt, Format, FormatOpt, InputOpt,
-                     MaxBytesOpt, MaxLayersOpt, NoColorOpt, Settings, SpecArg, StrictOpt,
-                     TracebackOpt, analyse_network, analyse_spec, console, emit_report, load_spec,
-                     message, write)
-from .common import example_epilog
+from .common import (
+    BatchOpt,
+    DType,
+    DTypeOpt,
+    ExactOpt,
+    Format,
+    FormatOpt,
+    InputOpt,
+    MaxBytesOpt,
+    MaxLayersOpt,
+    NoColorOpt,
+    Settings,
+    SpecArg,
+    StrictOpt,
+    TracebackOpt,
+    analyse_network,
+    console,
+    emit_report,
+    example_epilog,
+    load_spec,
+    message,
+    write,
+)
 
 
 def _settings(**kw: Any) -> Settings:
@@ -94,7 +112,7 @@ _layer_command("summary", "Every figure of every layer, and the network totals "
 
 
 # --------------------------------------------------------------------- compare
-InputsOpt = Annotated[Optional[list[str]], typer.Option(
+InputsOpt = Annotated[list[str] | None, typer.Option(
     "--input", "-i", metavar="SHAPE", rich_help_panel="Input", show_default=False,
     help="Input shape; repeat it to compare one spec at several sizes "
          "(`3x224x224`, `224x224` or `224`, as in `cnncalc summary`).")]
@@ -172,7 +190,7 @@ def _op_names() -> list[str]:
 
 @app.command(epilog=example_epilog("cnncalc ops", "cnncalc ops conv", "cnncalc ops --format json"))
 def ops(
-    name: Annotated[Optional[str], typer.Argument(
+    name: Annotated[str | None, typer.Argument(
         metavar="[OP]", help="Show one op's arguments, defaults and formulas.",
         show_default=False)] = None,
     format: FormatOpt = Format.table, no_color: NoColorOpt = False,
@@ -206,7 +224,7 @@ def zoo_entries() -> list[dict[str, Any]]:
     from ..spec import load_network
     from ..spec.zoo import zoo_names
 
-    entries = []
+    entries: list[dict[str, Any]] = []
     for name in zoo_names():
         try:
             report = analyze(load_network(name))

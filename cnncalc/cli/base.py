@@ -13,6 +13,7 @@ import sys
 from typing import Any
 
 import typer
+from typer._click import Context
 from typer.core import TyperGroup
 
 from ..render.safe import safe_text
@@ -36,10 +37,10 @@ class CnncalcGroup(TyperGroup):
                 command.short_help = listing_help(command.help)
             strict_integers(command)
 
-    def list_commands(self, ctx: typer.Context) -> list[str]:
+    def list_commands(self, ctx: Context) -> list[str]:
         return list(self.commands)  # definition order, not alphabetical
 
-    def resolve_command(self, ctx: typer.Context,
+    def resolve_command(self, ctx: Context,
                         args: list[str]) -> tuple[str | None, Any, list[str]]:
         name, command, rest = super().resolve_command(ctx, args)
         if command is not None and not isinstance(command, TyperGroup):
@@ -47,7 +48,7 @@ class CnncalcGroup(TyperGroup):
         ctx.meta[ARGS_KEY] = list(rest)
         return name, command, rest
 
-    def invoke(self, ctx: typer.Context) -> Any:
+    def invoke(self, ctx: Context) -> Any:
         from ..errors import CnncalcError
 
         guard = GuardedStdout.install()
@@ -77,7 +78,7 @@ class CnncalcGroup(TyperGroup):
             from ..outputs import USAGE_ERRNOS
 
             raise typer.Exit(2 if exc.errno in USAGE_ERRNOS else EXIT_ENVIRONMENT) from None
-        except Exception as exc:  # noqa: BLE001 - the last line of defence
+        except Exception as exc:  # the last line of defence
             if _is_click_exception(exc):  # typer's usage errors quote what was typed
                 exc.message = safe_text(str(exc.message))  # type: ignore[attr-defined]
                 raise
@@ -86,7 +87,7 @@ class CnncalcGroup(TyperGroup):
             guard.uninstall()
 
 
-def _internal(ctx: typer.Context, exc: BaseException) -> None:
+def _internal(ctx: Context, exc: BaseException) -> None:
     """Report a bug (exit 70)."""
     flush_quietly()
     text = (f"internal error: {type(exc).__name__}: {exc}\n"
@@ -109,7 +110,7 @@ def strict_integers(command: Any) -> None:
     """Give every integer option and argument of ``command`` (and of its subcommands) the
     one strict parser, :func:`cnncalc.cli.common.strict_int` (ASCII digits, 30 at most,
     its ``min``/``max`` kept), unless it has a parser of its own: typer would otherwise
-    accept what Python's ``int()`` does (``٣``, ``２``, ``8_0``, `` 8``)."""
+    accept what Python's ``int()`` does (``٣``, ``２``, ``8_0``, `` 8``)."""  # noqa: RUF002
     from .common import strict_int
 
     for sub in getattr(command, "commands", {}).values():
@@ -162,11 +163,11 @@ class GuardedStdout:
         self._stream = stream
 
     @classmethod
-    def install(cls) -> "GuardedStdout":
+    def install(cls) -> GuardedStdout:
         """Guard ``sys.stdout`` (also when it is None: started with stdout closed)."""
         guard = cls(sys.stdout)
         if not isinstance(sys.stdout, GuardedStdout):
-            sys.stdout = guard  # type: ignore[assignment]
+            sys.stdout = guard
         return guard
 
     def uninstall(self) -> None:
@@ -242,13 +243,13 @@ def _is_click_exception(exc: Exception) -> bool:
     return isinstance(exc, ClickException)
 
 
-def _wants_traceback(ctx: typer.Context) -> bool:
+def _wants_traceback(ctx: Context) -> bool:
     from .common import TRACEBACK_KEY
 
     return bool(ctx.meta.get(TRACEBACK_KEY)) or os.environ.get("CNNCALC_TRACEBACK") == "1"
 
 
-def _report(ctx: typer.Context, exc: BaseException, text: str) -> None:
+def _report(ctx: Context, exc: BaseException, text: str) -> None:
     """Print ``text`` on stderr, after the traceback when it was asked for."""
     if _wants_traceback(ctx):
         import traceback

@@ -7,16 +7,37 @@ import subprocess
 import sys
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from ..errors import EnvironmentUnavailable, UsageError
 from .base import app
-from .common import (BatchOpt, DType, DTypeOpt, ExactOpt, InputOpt, MaxBytesOpt, MaxLayersOpt,
-                     NoColorOpt, Settings, StrictOpt, TracebackOpt, analyse_network, console,
-                     load_spec, message, write, write_output)
-from .common import TableMarkdownJson, example_epilog
+from .common import (
+    BatchOpt,
+    DType,
+    DTypeOpt,
+    ExactOpt,
+    InputOpt,
+    MaxBytesOpt,
+    MaxLayersOpt,
+    NoColorOpt,
+    Settings,
+    TableMarkdownJson,
+    TracebackOpt,
+    analyse_network,
+    console,
+    example_epilog,
+    load_spec,
+    message,
+    write,
+    write_output,
+)
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..check import CheckRun
+    from ..graph import Network
+    from ..spec import Limits
 
 
 class CheckFormat(str, Enum):
@@ -35,16 +56,16 @@ _BUDGET = "Budgets"
 _Budget = lambda flag, what: typer.Option(  # noqa: E731
     flag, rich_help_panel=_BUDGET, metavar="N", show_default=False,
     help=f"Fail any spec whose {what} exceed N (25557032, 30M, 4.5G).")
-OutputOpt = Annotated[Optional[Path], typer.Option(
+OutputOpt = Annotated[Path | None, typer.Option(
     "--output", "-o", rich_help_panel="Output", metavar="FILE", show_default=False, dir_okay=False,
     help="Write the report (json/github/junit) to FILE, creating its folder; the text "
          "summary still goes to stdout.")]
-SchemaOutputOpt = Annotated[Optional[Path], typer.Option(
+SchemaOutputOpt = Annotated[Path | None, typer.Option(
     "--output", "-o", metavar="FILE", show_default=False, dir_okay=False,
     help="Write the schema to FILE (its folder is created if missing) instead of stdout.")]
 
 
-def _limits(max_layers: int | None, max_bytes: int | None):  # type: ignore[no-untyped-def]
+def _limits(max_layers: int | None, max_bytes: int | None) -> Limits:
     return Settings(max_layers=max_layers, max_bytes=max_bytes).limits()
 
 
@@ -64,16 +85,16 @@ def check(
     paths: Annotated[list[str], typer.Argument(
         metavar="PATH", show_default=False,
         help="Spec files, folders (searched recursively) or built-in names.")],
-    glob: Annotated[Optional[list[str]], typer.Option(
+    glob: Annotated[list[str] | None, typer.Option(
         "--glob", "-g", metavar="PATTERN", show_default=False,
         help="File pattern for folders; repeatable \\[default: *.yaml and *.yml].")] = None,
-    max_params: Annotated[Optional[str], _Budget("--max-params", "parameters")] = None,
-    max_macs: Annotated[Optional[str], _Budget("--max-macs", "MACs")] = None,
-    max_flops: Annotated[Optional[str], _Budget("--max-flops", "FLOPs")] = None,
-    max_activation_bytes: Annotated[Optional[str], _Budget(
+    max_params: Annotated[str | None, _Budget("--max-params", "parameters")] = None,
+    max_macs: Annotated[str | None, _Budget("--max-macs", "MACs")] = None,
+    max_flops: Annotated[str | None, _Budget("--max-flops", "FLOPs")] = None,
+    max_activation_bytes: Annotated[str | None, _Budget(
         "--max-activation-bytes",
         "activation bytes (all outputs, batch 1, float32; 200Mi)")] = None,
-    strict: Annotated[Optional[bool], typer.Option(
+    strict: Annotated[bool | None, typer.Option(
         "--strict/--no-strict", rich_help_panel="Checks and limits", show_default=False,
         help="A stride that drops input rows is an error (the default in check, unless the "
              "spec says `strict: false`); --no-strict makes it a warning for every spec.")] = None,
@@ -119,7 +140,7 @@ def check(
     raise typer.Exit(run.exit_code(allow_empty))
 
 
-def _tracebacks(run, wanted: bool) -> None:  # type: ignore[no-untyped-def]
+def _tracebacks(run: CheckRun, wanted: bool) -> None:
     """With --traceback (or CNNCALC_TRACEBACK=1): the traceback of each file's internal
     error on stderr (the run itself goes on past them)."""
     import os
@@ -137,7 +158,7 @@ def _tracebacks(run, wanted: bool) -> None:  # type: ignore[no-untyped-def]
             traceback.print_exception(type(cause), cause, cause.__traceback__, file=sys.stderr)
 
 
-def _emit_check(run, format: CheckFormat, output: Path | None,  # type: ignore[no-untyped-def]
+def _emit_check(run: CheckRun, format: CheckFormat, output: Path | None,
                 allow_empty: bool, verbose: bool, no_color: bool) -> None:
     from ..render import check as fmt
 
@@ -179,7 +200,7 @@ def git_show(path: str, rev: str) -> bytes:
     return done.stdout
 
 
-def _load_side(spec: str, rev: str | None, settings: Settings):  # type: ignore[no-untyped-def]
+def _load_side(spec: str, rev: str | None, settings: Settings) -> tuple[Network, str]:
     if rev is None:
         return load_spec(spec, settings), spec
     if not Path(spec).is_file():
@@ -196,10 +217,10 @@ def _load_side(spec: str, rev: str | None, settings: Settings):  # type: ignore[
 def diff(
     old: Annotated[str, typer.Argument(metavar="A", show_default=False,
                                        help="The old spec (file, `-` or built-in name).")],
-    new: Annotated[Optional[str], typer.Argument(
+    new: Annotated[str | None, typer.Argument(
         metavar="[B]", show_default=False,
         help="The new spec; omit it with --rev to compare A with its git revision.")] = None,
-    rev: Annotated[Optional[str], typer.Option(
+    rev: Annotated[str | None, typer.Option(
         "--rev", "-r", metavar="REV", show_default=False,
         help="Compare the spec file A at git revision REV (old) with A as it is now (new).",
     )] = None,

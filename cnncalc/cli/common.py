@@ -3,31 +3,36 @@ printing warnings, and writing data to stdout.
 
 A new command module (``torchcmds``, ``checkcmds``, ``teach``) needs only::
 
-    from .common import Batch, DTypeOpt, InputOpt, SpecArg, app_options, analyse_spec
     from .base import app
+    from .common import BatchOpt, InputOpt, Settings, SpecArg, analyse_spec, write
 
     @app.command()
-    def mycmd(spec: SpecArg, input: InputOpt = None, ...) -> None:
-        report = analyse_spec(spec, Settings(input=input, ...))
+    def mycmd(spec: SpecArg, input: InputOpt = None, batch: BatchOpt = 1) -> None:
+        report = analyse_spec(spec, Settings(input=input, batch=batch))
+        write(f"{report.totals.macs}\\n")
 
-Errors are raised, never printed here: the app's group (``cli/__init__.py``) turns a
-CnncalcError into ``e.format()`` on stderr and its exit code.
+and registers in :data:`cnncalc.cli.COMMANDS`.  Errors are raised, never printed here:
+the app's group (:class:`cnncalc.cli.base.CnncalcGroup`) turns a CnncalcError into
+``e.format()`` on stderr and its exit code.
 """
 
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Callable, Optional
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from ..errors import CnncalcError, EnvironmentUnavailable, UsageError
+from ..errors import CnncalcError, UsageError
 from ..outputs import path_error, prepare_output, write_output  # noqa: F401 - re-exported
 
 if TYPE_CHECKING:  # pragma: no cover
+    from rich.console import Console
+
     from ..graph import Network
     from ..report import Report
     from ..spec import Limits
@@ -71,7 +76,7 @@ TRACEBACK_KEY = "cnncalc.traceback"
 NO_COLOR_KEY = "cnncalc.no_color"
 
 
-def _remember(key: str):  # type: ignore[no-untyped-def]
+def _remember(key: str) -> Callable[[typer.Context, bool], bool]:
     """An option callback that records a flag in ``ctx.meta`` for the error handler."""
     def callback(ctx: typer.Context, value: bool) -> bool:
         if value:
@@ -98,7 +103,7 @@ def parse_int(text: str, what: str, minimum: int | None = None) -> int:
     >>> parse_int("２", "--batch")
     Traceback (most recent call last):
     cnncalc.errors.UsageError: error: --batch '２': '２' (U+FF12 FULLWIDTH DIGIT TWO) at position 1 is not an ASCII digit 0-9
-    """
+    """  # noqa: RUF002, E501 - the fullwidth digit is the example; doctest output is one line
     problem = int_problem(text, minimum)
     if problem is not None:
         raise UsageError(f"{what} {problem}")
@@ -154,7 +159,7 @@ def int_option(*names: str, minimum: int | None = None, **kw: object) -> typer.m
 SpecArg = Annotated[str, typer.Argument(
     metavar="SPEC", help="A spec file, `-` for stdin, or a built-in name (`cnncalc zoo`).",
     show_default=False)]
-InputOpt = Annotated[Optional[str], typer.Option(
+InputOpt = Annotated[str | None, typer.Option(
     "--input", "-i", rich_help_panel="Input", metavar="SHAPE", show_default=False,
     help="Override the input shape, no batch axis: `3x224x224` (full), `224x224` (spatial "
          "sizes, keep the spec's channels) or `224` (every spatial axis, keep channels).")]
@@ -174,10 +179,10 @@ StrictOpt = Annotated[bool, typer.Option(
 ExactOpt = Annotated[bool, typer.Option(
     "--exact", rich_help_panel="Output",
     help="Show exact figures (25,557,032) instead of humanised ones (25.56 M).")]
-MaxLayersOpt = Annotated[Optional[int], int_option(
+MaxLayersOpt = Annotated[int | None, int_option(
     "--max-layers", rich_help_panel="Checks and limits", minimum=1, show_default=False,
     help="Reject specs that expand to more than N layers \\[default: 100000].")]
-MaxBytesOpt = Annotated[Optional[int], int_option(
+MaxBytesOpt = Annotated[int | None, int_option(
     "--max-bytes", rich_help_panel="Checks and limits", minimum=1, show_default=False,
     help="Reject spec files larger than N bytes \\[default: 16 MiB].")]
 NoColorOpt = Annotated[bool, typer.Option(
@@ -202,7 +207,7 @@ class Settings:
     max_bytes: int | None = None
     no_color: bool = False
 
-    def limits(self) -> "Limits":
+    def limits(self) -> Limits:
         from ..spec import Limits
 
         base = Limits()
@@ -269,15 +274,15 @@ def parse_input(text: str, what: str = "--input") -> tuple[int, ...]:
 
 
 # ---------------------------------------------------------------- load + analyse
-def load_spec(spec: str, settings: Settings) -> "Network":
+def load_spec(spec: str, settings: Settings) -> Network:
     """Load a spec (path, ``-`` or built-in name) under the settings' limits."""
     from ..spec import load_network
 
     return load_network(spec, settings.limits())
 
 
-def analyse_network(net: "Network", settings: Settings, input_text: str | None = None,
-                    input_label: str | None = None) -> "Report":
+def analyse_network(net: Network, settings: Settings, input_text: str | None = None,
+                    input_label: str | None = None) -> Report:
     """Analyse a loaded network with the settings; print its warnings to stderr.  An
     error of the analysis at a given ``--input`` says so in a note (``input_label``,
     default ``--input TEXT``)."""
@@ -297,12 +302,12 @@ def analyse_network(net: "Network", settings: Settings, input_text: str | None =
     return report
 
 
-def analyse_spec(spec: str, settings: Settings) -> "Report":
+def analyse_spec(spec: str, settings: Settings) -> Report:
     """Load and analyse one spec: the first step of every analysis command."""
     return analyse_network(load_spec(spec, settings), settings)
 
 
-def print_warnings(report: "Report") -> None:
+def print_warnings(report: Report) -> None:
     """``warning: <file>:<line>:<col>: <layer>: <msg>`` on stderr, one per finding."""
     for row in report.layers:
         for msg in row.warnings:
@@ -334,15 +339,14 @@ def output_failed(path: Path, exc: OSError, what: str = "cannot write") -> Cnnca
     return path_error(path, exc, what)
 
 
-def console(settings: Settings | None = None,
-            no_color: bool = False):  # type: ignore[no-untyped-def]
+def console(settings: Settings | None = None, no_color: bool = False) -> Console:
     """A rich console on stdout that honours ``--no-color`` and NO_COLOR."""
     from ..render.console import make_console
 
     return make_console(no_color=no_color or bool(settings and settings.no_color))
 
 
-def emit_report(report: "Report", view: str, settings: Settings) -> None:
+def emit_report(report: Report, view: str, settings: Settings) -> None:
     """Write one report as ``view`` (``shapes``, ``params``, ``flops``, ``rf``,
     ``summary``) in the settings' format."""
     from ..render import text

@@ -19,17 +19,32 @@ import re
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, Optional
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from ..errors import CnncalcError, Loc, UsageError
 from ..suggest import close_matches
 from .base import app
-from .common import (InputOpt, MaxBytesOpt, MaxLayersOpt, NoColorOpt, Settings, SpecArg,
-                     TracebackOpt, console, input_shape, load_spec, print_warnings, write,
-                     write_output)
-from .common import TableJson, TableMarkdownJson, example_epilog
+from .common import (
+    InputOpt,
+    MaxBytesOpt,
+    MaxLayersOpt,
+    NoColorOpt,
+    Settings,
+    SpecArg,
+    TableJson,
+    TableMarkdownJson,
+    TracebackOpt,
+    console,
+    example_epilog,
+    input_shape,
+    load_spec,
+    message,
+    print_warnings,
+    write,
+    write_output,
+)
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..solve import Candidates
@@ -52,9 +67,10 @@ TextFormatOpt = Annotated[TextFormat, typer.Option(
                                    "cnncalc explain lenet5 --layer C1 --format markdown"))
 def explain(
     spec: SpecArg,
-    layer: Annotated[Optional[str], typer.Option(
+    layer: Annotated[str | None, typer.Option(
         "--layer", "-l", metavar="ID", show_default=False,
-        help="Only this layer (an id; a block scope like conv3[0], or C1 with C1.bn/C1.act).")] = None,
+        help="Only this layer (an id; a block scope like conv3[0], or C1 with C1.bn/C1.act).",
+    )] = None,
     input: InputOpt = None, format: TeachFormatOpt = TeachFormat.table,
     max_layers: MaxLayersOpt = None, max_bytes: MaxBytesOpt = None,
     no_color: NoColorOpt = False, traceback: TracebackOpt = False,
@@ -289,6 +305,33 @@ def calc_network(op: str, shape: tuple[int, ...], args: list[OpArg],
         raise _at_option(exc, where.get(exc.loc.line) if exc.loc else None) from None
 
 
+#: op families whose figures read ``--input`` as channels then spatial axes: for them a
+#: two-number input (32x32) is refused unless --1d says it is a 1-D signal
+SPATIAL_FAMILIES = frozenset({"conv", "pool", "norm", "lenet"})
+#: ops of other families that also work on the spatial axes
+SPATIAL_OPS = frozenset({"upsample", "zeropad", "channel_shuffle", "prelu"})
+
+
+def _refuse_ambiguous_input(op: str, shape: tuple[int, ...], text: str) -> None:
+    """``calc conv --input 32x32`` reads as 32 channels of length 32 (1-D): most often a
+    32x32 image with its channels left out, so an op that works on spatial axes refuses
+    two numbers unless ``--1d`` confirms them."""
+    from ..ops import REGISTRY
+
+    cls = REGISTRY.get(op)
+    if len(shape) != 2 or cls is None:
+        return
+    if cls.family not in SPATIAL_FAMILIES and op not in SPATIAL_OPS:
+        return
+    c, n = shape
+    raise UsageError(
+        f"--input {text} is {c} channels of length {n} (a 1-D input): calc reads shapes "
+        f"channels first",
+        hints=(f"for a {c}x{n} image give its channels: --input 3x{c}x{n} (RGB) or "
+               f"--input 1x{c}x{n} (grey)",
+               f"for a 1-D signal of {c} channels and length {n}, add --1d"))
+
+
 @app.command(
     context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
     epilog=example_epilog("cnncalc calc conv --input 3x224x224 --out 64 --k 7 --stride 2 --pad 3",
@@ -300,13 +343,21 @@ def calc(
                                       help="An op name (`cnncalc ops` lists them).")],
     input: Annotated[str, typer.Option(
         "--input", "-i", metavar="SHAPE", show_default=False,
-        help="The input shape, no batch axis: 3x224x224.")],
+        help="The input shape, channels first, no batch axis: 3x224x224 (an image), "
+             "64x100 (1-D: 64 channels, length 100; needs --1d on a spatial op).")],
+    one_d: Annotated[bool, typer.Option(
+        "--1d", help="Confirm that a two-number --input is 1-D (channels x length).")] = False,
     format: TeachFormatOpt = TeachFormat.table,
     no_color: NoColorOpt = False, traceback: TracebackOpt = False,
 ) -> None:
     """One layer, no spec file: give the op's arguments as options (--out 64 --k 7
     --stride 2 --pad 3; lists as 3,3; pad same).  Prints the output shape, params,
-    MACs, FLOPs, receptive field and the worked arithmetic."""
+    MACs, FLOPs, receptive field and the worked arithmetic.
+
+    --input is channels first: 3x32x32 is a 32x32 RGB image, 1x32x32 a grey one.
+    Two numbers are a 1-D input (channels x length): on an op that works on
+    spatial axes (conv, pooling, normalisation, upsample, ...) --input 32x32 is
+    refused unless --1d confirms it."""
     from ..analysis import analyze
     from ..explain import explain_network
     from .shapes import parse_shape
@@ -315,6 +366,11 @@ def calc(
         shape = parse_shape(input)
     except ValueError as exc:
         raise UsageError(f"--input {exc}") from None
+    if one_d and len(shape) != 2:
+        raise UsageError(f"--1d: --input {input} has {len(shape)} numbers; --1d confirms a "
+                         "1-D input of two, channels x length")
+    if not one_d:
+        _refuse_ambiguous_input(op, shape, input)
     net = calc_network(op, shape, split_op_args(list(ctx.args)), input)
     try:
         report = analyze(net, strict=False)
@@ -363,7 +419,15 @@ class SolveOp(str, Enum):
 
 
 SizeOpt = Annotated[int, typer.Option("--input", "-i", metavar="N", help="Input size (one axis).")]
-OutOpt = Annotated[int, typer.Option("--output", "-o", metavar="N", help="Wanted output size.")]
+#: the wanted size: ``--output-size``/``-s`` (``-o`` is an output FILE in every other command)
+OutputSizeOpt = Annotated[int | None, typer.Option(
+    "--output-size", "-s", metavar="N", show_default=False,
+    help="Wanted output size (one axis); required.")]
+#: ``--output N``, the old name of ``--output-size``: still read, with a note on stderr
+OldOutputOpt = Annotated[int | None, typer.Option("--output", hidden=True, show_default=False)]
+#: ``-o`` is refused with the new name (it meant the wanted size before --output-size)
+OldShortOpt = Annotated[str | None, typer.Option("-o", hidden=True, show_default=False)]
+StrideOpt = Annotated[int, typer.Option("--stride", help="Stride.")]
 DilationOpt = Annotated[int, typer.Option("--dilation", "-d", help="Kernel dilation.")]
 PadOpt = Annotated[str, typer.Option(
     "--pad", "-p", help="Padding: p on each side, or BEFORE,AFTER.")]
@@ -388,6 +452,23 @@ def _pad_pair(text: str) -> tuple[int, int]:
     raise UsageError(f"--pad {text}: give p (each side) or BEFORE,AFTER, integers >= 0")
 
 
+def _wanted_size(output_size: int | None, old_output: int | None, old_short: str | None) -> int:
+    """The wanted output size from ``--output-size``/``-s`` (or the deprecated
+    ``--output``); ``-o`` is refused: everywhere else in cnncalc it names an output file."""
+    if old_short is not None:
+        raise UsageError(f"solve -o {old_short}: the wanted size is --output-size (-s); -o is "
+                         "an output file in cnncalc's other commands",
+                         hints=(f"write --output-size {old_short}",))
+    if old_output is not None and output_size is not None:
+        raise UsageError("solve: --output is the old name of --output-size; give one of them")
+    if old_output is not None:
+        message("note: solve --output is deprecated: write --output-size (-s)")
+        return old_output
+    if output_size is None:
+        raise UsageError("solve: missing option --output-size (-s): the wanted output size")
+    return output_size
+
+
 def _finish(text: str, data: dict[str, Any], solved: bool, format: TextFormat) -> None:
     """Write the answer (text or JSON); exit 1 when nothing solves it."""
     write(json.dumps(data, indent=2) + "\n" if format is TextFormat.json else text)
@@ -396,54 +477,60 @@ def _finish(text: str, data: dict[str, Any], solved: bool, format: TextFormat) -
 
 
 @solve_app.command("pad", epilog=_solve_epilog(
-    "cnncalc solve pad --input 224 --k 7 --stride 2 --output 112",
-    "cnncalc solve pad --input 6 --k 4 --output 6",
-    "cnncalc solve pad --input 112 --k 3 --stride 2 --output 56 --op maxpool"))
+    "cnncalc solve pad --input 224 --k 7 --stride 2 --output-size 112",
+    "cnncalc solve pad --input 6 --k 4 --output-size 6",
+    "cnncalc solve pad --input 112 --k 3 --stride 2 -s 56 --op maxpool"))
 def solve_pad_cmd(
     input: SizeOpt, k: Annotated[int, typer.Option("--k", help="Kernel size.")],
-    output: OutOpt, stride: Annotated[int, typer.Option("--stride", "-s")] = 1,
+    output_size: OutputSizeOpt = None, stride: StrideOpt = 1,
     dilation: DilationOpt = 1, op: SolveOpOpt = SolveOp.conv,
     format: TextFormatOpt = TextFormat.table, traceback: TracebackOpt = False,
+    old_output: OldOutputOpt = None, old_short: OldShortOpt = None,
 ) -> None:
     """Which paddings (total, and the before/after split) give this output size;
     what `same` pads; the nearest size when no padding can."""
     from ..render.solve import solve_pad_text
     from ..solve import solve_pad
 
+    output = _wanted_size(output_size, old_output, old_short)
     sol = solve_pad(input, k, stride, output, dilation, op.value)
     _finish(solve_pad_text(sol), sol.to_dict(), sol.solved, format)
 
 
 @solve_app.command("stride", epilog=_solve_epilog(
-    "cnncalc solve stride --input 224 --k 7 --pad 3 --output 112"))
+    "cnncalc solve stride --input 224 --k 7 --pad 3 --output-size 112"))
 def solve_stride_cmd(
     input: SizeOpt, k: Annotated[int, typer.Option("--k", help="Kernel size.")],
-    output: OutOpt, pad: PadOpt = "0", dilation: DilationOpt = 1,
+    output_size: OutputSizeOpt = None, pad: PadOpt = "0", dilation: DilationOpt = 1,
     op: SolveOpOpt = SolveOp.conv,
     format: TextFormatOpt = TextFormat.table, traceback: TracebackOpt = False,
+    old_output: OldOutputOpt = None, old_short: OldShortOpt = None,
 ) -> None:
     """Which strides give this output size."""
     from ..solve import solve_stride
 
+    output = _wanted_size(output_size, old_output, old_short)
     found = solve_stride(input, k, _pad_pair(pad), output, dilation, op.value)
     _candidates(found, output, f"input {input}, k {k}, pad {pad}", format)
 
 
 @solve_app.command("kernel", epilog=_solve_epilog(
-    "cnncalc solve kernel --input 32 --output 28"))
+    "cnncalc solve kernel --input 32 --output-size 28"))
 def solve_kernel_cmd(
-    input: SizeOpt, output: OutOpt, stride: Annotated[int, typer.Option("--stride", "-s")] = 1,
+    input: SizeOpt, output_size: OutputSizeOpt = None, stride: StrideOpt = 1,
     pad: PadOpt = "0", dilation: DilationOpt = 1, op: SolveOpOpt = SolveOp.conv,
     format: TextFormatOpt = TextFormat.table, traceback: TracebackOpt = False,
+    old_output: OldOutputOpt = None, old_short: OldShortOpt = None,
 ) -> None:
     """Which kernel sizes give this output size."""
     from ..solve import solve_kernel
 
+    output = _wanted_size(output_size, old_output, old_short)
     found = solve_kernel(input, stride, _pad_pair(pad), output, dilation, op.value)
     _candidates(found, output, f"input {input}, stride {stride}, pad {pad}", format)
 
 
-def _candidates(found: "Candidates", output: int, given: str, format: TextFormat) -> None:
+def _candidates(found: Candidates, output: int, given: str, format: TextFormat) -> None:
     from ..render.solve import candidates_text
 
     _finish(candidates_text(found, output, given), found.to_dict(), not found.span.empty, format)
@@ -458,7 +545,7 @@ def sizes(
     range_: Annotated[str, typer.Option(
         "--range", "-r", metavar="START:STOP[:STEP]",
         help="Input sizes to try, both ends included.")],
-    axis: Annotated[Optional[int], typer.Option(
+    axis: Annotated[int | None, typer.Option(
         "--axis", show_default=False,
         help="Vary only this spatial axis (0 = first); default: all (square inputs).")] = None,
     input: InputOpt = None,
@@ -500,11 +587,12 @@ def graph(
     format: Annotated[GraphFormat, typer.Option(
         "--format", "-f", case_sensitive=False,
         help="mermaid or dot text; svg or png through Graphviz `dot`.")] = GraphFormat.mermaid,
-    output: Annotated[Optional[Path], typer.Option(
+    output: Annotated[Path | None, typer.Option(
         "--output", "-o", metavar="FILE", show_default=False,
         help="Write here instead of stdout (png needs it).")] = None,
     expand_shorthand: Annotated[bool, typer.Option(
-        "--expand-shorthand", help="Draw bn/act rows (C1.bn, C1.act) as nodes of their own.")] = False,
+        "--expand-shorthand",
+        help="Draw bn/act rows (C1.bn, C1.act) as nodes of their own.")] = False,
     input: InputOpt = None, max_layers: MaxLayersOpt = None, max_bytes: MaxBytesOpt = None,
     traceback: TracebackOpt = False,
 ) -> None:
@@ -518,7 +606,8 @@ def graph(
     report = analyze(net, input_shape(input, net.input_shape), strict=False)
     diagram = render.build_diagram(net, report, fold=not expand_shorthand)
     if format in (GraphFormat.mermaid, GraphFormat.dot):
-        text = render.to_mermaid(diagram) if format is GraphFormat.mermaid else render.to_dot(diagram)
+        to_text = render.to_mermaid if format is GraphFormat.mermaid else render.to_dot
+        text = to_text(diagram)
         if output is None:
             write(text)
         else:

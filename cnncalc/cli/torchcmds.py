@@ -13,14 +13,30 @@ import re
 import sys
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from ..errors import UsageError
 from .base import app
-from .common import (InputOpt, NoColorOpt, SpecArg, TableJson, TracebackOpt, console,
-                     example_epilog, input_shape, load_spec, message, write)
+from .common import (
+    InputOpt,
+    NoColorOpt,
+    SpecArg,
+    TableJson,
+    TracebackOpt,
+    console,
+    example_epilog,
+    input_shape,
+    load_spec,
+    message,
+    write,
+)
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..graph import Network
+    from ..torch.budget import MemoryBudget
+    from .common import Settings
 
 #: bounds of profile's options (docs/errors.md, Limits): work is bounded before it is spent
 MAX_SWEEP = 64
@@ -30,7 +46,7 @@ MAX_ITERS = 1_000_000
 MAX_MIN_TIME_S = 600.0
 INT64_MAX = 2**63 - 1
 
-MaxMemoryOpt = Annotated[Optional[str], typer.Option(
+MaxMemoryOpt = Annotated[str | None, typer.Option(
     "--max-memory", metavar="SIZE", show_default=False, rich_help_panel="Checks and limits",
     help="Refuse (exit 3) a run estimated to need more: 8GiB, 512MB, 1000000 (bytes) "
          "\\[default: the memory available].")]
@@ -84,7 +100,7 @@ def parse_max_memory(text: str | None) -> int | None:
     return parse_size(text)
 
 
-def _budget(text: str | None):  # type: ignore[no-untyped-def]
+def _budget(text: str | None) -> MemoryBudget:
     from ..torch.budget import MemoryBudget
 
     return MemoryBudget(parse_max_memory(text))
@@ -103,7 +119,7 @@ def parse_duration(text: str) -> float:
     return value
 
 
-def _shape(net, text):  # type: ignore[no-untyped-def]
+def _shape(net: Network, text: str | None) -> tuple[int, ...] | None:
     return input_shape(text, net.input_shape)
 
 
@@ -136,8 +152,8 @@ def build(
     "cnncalc export resnet18 --torchscript resnet18.pt --input 3x64x64"))
 def export(
     spec: SpecArg,
-    onnx: Annotated[Optional[Path], typer.Option("--onnx", help="Write an ONNX file.")] = None,
-    torchscript: Annotated[Optional[Path], typer.Option(
+    onnx: Annotated[Path | None, typer.Option("--onnx", help="Write an ONNX file.")] = None,
+    torchscript: Annotated[Path | None, typer.Option(
         "--torchscript", help="Write a TorchScript file (torch.jit.trace).")] = None,
     input: InputOpt = None,
     max_memory: MaxMemoryOpt = None,
@@ -159,7 +175,7 @@ def export(
         sys.stderr.write(f"wrote {torchscript}\n")
 
 
-def _settings():  # type: ignore[no-untyped-def]
+def _settings() -> Settings:
     from .common import Settings
 
     return Settings()
@@ -185,20 +201,20 @@ def profile(
                                           "it; its time is reported apart).")] = False,
     mode: Annotated[ModeOpt, typer.Option(help="training = forward + backward + SGD step.")] =
     ModeOpt.inference,
-    threads: Annotated[Optional[int], typer.Option(
+    threads: Annotated[int | None, typer.Option(
         min=1, max=MAX_THREADS, help="CPU threads (fixed for the run; default: torch's).")]
     = None,
     warmup: Annotated[int, typer.Option(min=0, max=MAX_WARMUP,
                                         help="Untimed iterations first.")] = 3,
     min_time: Annotated[str, typer.Option("--min-time", help="Measure at least this long per "
                                           "batch size: 2s, 500ms.")] = "1s",
-    iters: Annotated[Optional[int], typer.Option(
+    iters: Annotated[int | None, typer.Option(
         min=1, max=MAX_ITERS, help="Exactly N timed iterations instead of --min-time.")]
     = None,
-    peak_tflops: Annotated[Optional[float], typer.Option(
+    peak_tflops: Annotated[float | None, typer.Option(
         "--peak-tflops", help="The device's peak, for the fraction-of-peak column.")] = None,
     per_layer: Annotated[bool, typer.Option("--per-layer", help="Time each layer.")] = False,
-    compare: Annotated[Optional[str], typer.Option(
+    compare: Annotated[str | None, typer.Option(
         "--compare", metavar="OTHER_SPEC", help="Profile another spec in the same run.")] = None,
     format: Annotated[ProfileFormat, typer.Option("--format", "-f")] = ProfileFormat.table,
     input: InputOpt = None,

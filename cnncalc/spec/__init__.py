@@ -56,7 +56,8 @@ def read_source(source: str | Path, limits: Limits = DEFAULT_LIMITS) -> tuple[by
     except OSError as exc:
         raise UsageError(f"{text}: cannot read: {exc.strerror}") from None
     if stat.S_ISDIR(info.st_mode):
-        raise UsageError(f"{text} is a folder; give a spec file (or use `cnncalc check` on folders)")
+        raise UsageError(
+            f"{text} is a folder; give a spec file (or use `cnncalc check` on folders)")
     if stat.S_ISFIFO(info.st_mode):
         return _read_fifo(path, limits), text
     if not stat.S_ISREG(info.st_mode):

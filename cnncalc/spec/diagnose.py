@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
+from pydantic_core import ErrorDetails
 
 from ..errors import Loc, SpecError
 from ..suggest import did_you_mean, shown
@@ -67,7 +68,8 @@ FIELD_HINTS = {
 
 def _is_tag(part: Any) -> bool:
     return isinstance(part, str) and (
-        part in _TYPE_WORDS or "[" in part or part.startswith(("literal", "function-", "nullable", "constrained"))
+        part in _TYPE_WORDS or "[" in part
+        or part.startswith(("literal", "function-", "nullable", "constrained"))
     )
 
 
@@ -95,9 +97,9 @@ def _real_path(raw: Any, loc: Sequence[Any]) -> list[Any]:
     """
     node, path = raw, []
     for part in loc:
-        if isinstance(node, MDict) and part in node:
-            node = node[part]
-        elif isinstance(node, MList) and isinstance(part, int) and 0 <= part < len(node):
+        in_mapping = isinstance(node, MDict) and part in node
+        in_list = isinstance(node, MList) and isinstance(part, int) and 0 <= part < len(node)
+        if in_mapping or in_list:
             node = node[part]
         elif _is_tag(part):
             continue
@@ -139,7 +141,7 @@ def _show(value: Any) -> str:
     return text if len(text) <= 60 else text[:56] + " ..."
 
 
-def _sentence(err: dict[str, Any], where: str) -> str:
+def _sentence(err: ErrorDetails, where: str) -> str:
     kind, ctx, value = err["type"], err.get("ctx") or {}, err.get("input")
     if kind == "greater_than":
         return f"{where} must be > {ctx['gt']}, got {value}"
@@ -197,7 +199,7 @@ def _submodel(model: Any, parts: Sequence[Any]) -> Any:
     return current if isinstance(current, type) and issubclass(current, BaseModel) else None
 
 
-def _unknown_key(err: dict[str, Any], raw: Any, model: Any, what: str) -> SpecError:
+def _unknown_key(err: ErrorDetails, raw: Any, model: Any, what: str) -> SpecError:
     # the unknown key is always last, even when it is named like a type tag ("int")
     key, parents = err["loc"][-1], _real_path(raw, err["loc"][:-1])
     owner = _submodel(model, parents) if model else None
@@ -259,7 +261,7 @@ def explain(exc: ValidationError, raw: Any, model: type[BaseModel] | None = None
     union = any(_is_tag(p) for e in group for p in e["loc"])  # else: several plain errors
     if len(group) > 1 and not real and union:
         tags = [next((p for p in e["loc"] if _is_tag(p)), None) for e in group]
-        described = list(dict.fromkeys(_describe_tag(t) for t in tags if t))
+        described = list(dict.fromkeys(_describe_tag(t) for t in tags if isinstance(t, str)))
         expected = ", ".join(described[:-1]) + " or " + described[-1] if len(described) > 1 \
             else "".join(described) or "something else"
         path = _real_path(raw, first["loc"])

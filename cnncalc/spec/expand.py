@@ -14,6 +14,7 @@ import re
 from collections import ChainMap
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from pydantic import ValidationError
@@ -116,8 +117,8 @@ class _LowerBound:
         args = {k: v for k, v in declared.items() if type(v) is int} \
             if isinstance(declared, dict) else {}
         for key, value in entry.items():
-            if key not in META and self._int(value, scope) is not None:
-                args[key] = self._int(value, scope)
+            if key not in META and (number := self._int(value, scope)) is not None:
+                args[key] = number
         memo = (op, tuple(sorted(args.items(), key=repr)))
         if memo not in self.memo:
             self.memo[memo] = self.entries(block.get("layers"), ChainMap(args, self.tables),
@@ -235,7 +236,7 @@ class Expander:
 
     def _explicit_ids(self, entries: MList) -> dict[str, Loc]:
         seen: dict[str, Loc] = {}
-        for i, entry in enumerate(entries):
+        for entry in entries:
             if not isinstance(entry, MDict) or "id" not in entry:
                 continue
             name = entry["id"]
@@ -292,11 +293,13 @@ class Expander:
         if name in local:
             return local[name]
         if name == me:
-            raise SpecError(f"in: {shown(name)} is the layer itself; that would be a cycle", loc=loc)
+            raise SpecError(f"in: {shown(name)} is the layer itself; that would be a cycle",
+                            loc=loc)
         if name in explicit:
             raise SpecError(
-                f"in: {shown(name)} is defined later (line {explicit[name].line}); a layer can only "
-                "read layers above it, so this would be a cycle or a forward reference", loc=loc)
+                f"in: {shown(name)} is defined later (line {explicit[name].line}); a layer can "
+                "only read layers above it, so this would be a cycle or a forward reference",
+                loc=loc)
         for full in (scope.prefix + name, name):
             if full in self.defined:
                 return self.defined[full]
@@ -336,8 +339,9 @@ class Expander:
             value = {**value, "n": substitute(value["n"], scope_vars)}
         if isinstance(value, bool) or not isinstance(value, (int, dict)):
             shown = str(value).lower() if isinstance(value, bool) else repr(value)[:60]
-            raise SpecError(f"repeat must be a count or {{n: ..., first: ..., last: ...}}, got {shown}",
-                            loc=loc)
+            raise SpecError(
+                f"repeat must be a count or {{n: ..., first: ..., last: ...}}, got {shown}",
+                loc=loc)
         if isinstance(value, int):
             if value < 1:
                 raise SpecError(f"repeat must be >= 1, got {value}", loc=loc)
@@ -401,18 +405,19 @@ class Expander:
             op = op_cls.from_args(dict(args))
         except ValidationError as exc:
             raise explain(exc, args, op_cls.Args) from None
-        common = dict(loc=loc, trace=scope.trace, block=scope.block, block_name=scope.block_name)
-        self._add(Node(full, op, inputs, arg_locs=dict(args.val_loc), **common))
+        placed = partial(Node, loc=loc, trace=scope.trace, block=scope.block,
+                         block_name=scope.block_name)
+        self._add(placed(full, op, inputs, arg_locs=dict(args.val_loc)))
         last = full
         given = vars(op.args)  # (getattr of a field a model lacks is slow in pydantic)
         if given.get("bn", False):
             bn = self._shorthand("batchnorm", scope)
-            self._add(Node(f"{full}.bn", bn, (last,), shorthand="bn", **common))
+            self._add(placed(f"{full}.bn", bn, (last,), shorthand="bn"))
             last = f"{full}.bn"
         act = given.get("act", "none")
         if act != "none":
-            self._add(Node(f"{full}.act", self._shorthand(act, scope), (last,), shorthand="act",
-                           **common))
+            self._add(placed(f"{full}.act", self._shorthand(act, scope), (last,),
+                             shorthand="act"))
             last = f"{full}.act"
         return last
 
@@ -560,7 +565,7 @@ class Expander:
         for op_name, values in (braw.get("defaults") or {}).items():
             defaults[op_name] = _merge(defaults.get(op_name), values)
         sub = Scope(full + ".", inputs[0], ChainMap(bound, self.tables), defaults,
-                    scope.trace + (note,), scope.stack + (name,), full, name)
+                    (*scope.trace, note), (*scope.stack, name), full, name)
         last, local = self.layers(braw["layers"], sub)
         if bdef.output is not None:
             if bdef.output not in local:

@@ -25,7 +25,7 @@ import re
 from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
-from typing import Annotated, Any, Optional, Union
+from typing import Annotated, Any
 
 from pydantic import (
     BaseModel,
@@ -155,7 +155,7 @@ Bytes = Annotated[Target, PlainValidator(lambda v: parse_target(v, binary=True))
                   WithJsonSchema(_schema(BYTES_PATTERN, _COUNT_DOC + "; also Ki/Mi/Gi and B"))]
 
 
-def _parse_rf(value: Any) -> Union[Target, tuple[int, ...]]:
+def _parse_rf(value: Any) -> Target | tuple[int, ...]:
     if isinstance(value, list):
         if not value or any(isinstance(v, bool) or not isinstance(v, int) or v < 1 for v in value):
             raise ValueError("a per-axis receptive field is a list of positive integers, "
@@ -177,7 +177,7 @@ _RF_SCHEMA = {"description": "the receptive field's size: the largest over the s
               "anyOf": [*_schema(COUNT_PATTERN, "")["anyOf"],
                         {"type": "array", "items": {"type": "integer", "minimum": 1},
                          "minItems": 1}]}
-RField = Annotated[Union[Target, tuple[int, ...]], PlainValidator(_parse_rf),
+RField = Annotated[Target | tuple[int, ...], PlainValidator(_parse_rf),
                    WithJsonSchema(_RF_SCHEMA)]
 OutShape = Annotated[tuple[int, ...], PlainValidator(_parse_shape), WithJsonSchema(
     {"description": "the exact output shape, without the batch axis",
@@ -206,20 +206,20 @@ class _Expect(BaseModel):
 class LayerExpect(_Expect):
     """Expectations on one layer (``expect: {layers: {conv1: {...}}}``)."""
 
-    output_shape: Optional[OutShape] = None
-    params: Optional[Count] = None
-    trainable_params: Optional[Count] = None
-    buffers: Optional[Count] = None
-    macs: Optional[Count] = None
-    flops: Optional[Count] = None
-    activation_bytes: Optional[Bytes] = None
-    param_bytes: Optional[Bytes] = None
-    receptive_field: Optional[RField] = None
+    output_shape: OutShape | None = None
+    params: Count | None = None
+    trainable_params: Count | None = None
+    buffers: Count | None = None
+    macs: Count | None = None
+    flops: Count | None = None
+    activation_bytes: Bytes | None = None
+    param_bytes: Bytes | None = None
+    receptive_field: RField | None = None
 
 
 class Expect(LayerExpect):
     """The ``expect:`` section: the figures a layer has, for the whole network, plus
     the peak memory and per-layer expectations."""
 
-    peak_activation_bytes: Optional[Bytes] = None
+    peak_activation_bytes: Bytes | None = None
     layers: dict[str, LayerExpect] = {}

@@ -136,7 +136,8 @@ def evaluate(text: str, scope: Mapping[str, Any]) -> int:
         tree = ast.parse(text.strip(), mode="eval")
         return _eval(tree.body, scope)
     except (SyntaxError, ValueError) as exc:
-        raise SpecError(f"expression '{text.strip()}' does not parse: {getattr(exc, 'msg', exc)}") from None
+        why = getattr(exc, "msg", exc)
+        raise SpecError(f"expression '{text.strip()}' does not parse: {why}") from None
     except (RecursionError, MemoryError):  # (the length limit keeps nesting far from this)
         raise SpecError("expression nested too deeply") from None
 
@@ -144,7 +145,7 @@ def evaluate(text: str, scope: Mapping[str, Any]) -> int:
 def _ascii_only(text: str, what: str = "expressions") -> None:
     """Expressions are ASCII.  Python's parser reads identifiers in NFKC form, so
     ``${ｗ}`` (a fullwidth w) would silently name table ``w``: names are compared as
-    written, and a character outside ASCII is refused, naming it."""
+    written, and a character outside ASCII is refused, naming it."""  # noqa: RUF002
     if text.isascii():
         return
     at, char = next((i, c) for i, c in enumerate(text) if not c.isascii())
@@ -169,7 +170,7 @@ def substitute(value: Any, scope: Mapping[str, Any]) -> Any:
     if len(value) > MAX_EXPR_CHARS + 3:  # (before any regex walks it)
         what = "expression" if value.startswith("${") else "name"
         raise SpecError(f"{what} {shown(value)} is longer than {MAX_EXPR_CHARS} characters")
-    if not value.startswith("${") and not value.isascii():  # $ｗ: a look-alike name
+    if not value.startswith("${") and not value.isascii():  # $ｗ: a look-alike name  # noqa: RUF003
         _ascii_only(value, "names")
     m = _NAME.fullmatch(value)
     if m:

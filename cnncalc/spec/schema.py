@@ -6,7 +6,7 @@ arguments with its own model once expressions are substituted.
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal, Optional, Union
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -16,7 +16,7 @@ from .expect import Expect
 SPEC_VERSION = 1
 ID_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*$"
 
-LayerEntry = Union[str, dict[str, Any]]
+LayerEntry = str | dict[str, Any]
 
 
 class _Strict(BaseModel):
@@ -34,7 +34,7 @@ class Repeat(_Strict):
 class Block(_Strict):
     """A reusable, parameterised group of layers with one input."""
 
-    args: Union[dict[str, Any], list[Union[str, dict[str, Any]]]] = {}
+    args: dict[str, Any] | list[str | dict[str, Any]] = {}
     defaults: dict[str, dict[str, Any]] = {}
     layers: Annotated[list[LayerEntry], Field(min_length=1)]
     output: str | None = None
@@ -59,4 +59,4 @@ class Spec(_Strict):
         "true: a stride that drops input rows is an error everywhere; false: only a warning, "
         "even in `cnncalc check` (for specs that truncate on purpose); unset: a warning, "
         "but an error in `cnncalc check`"))
-    expect: Optional[Expect] = Field(None, description="figures `cnncalc check` holds the spec to")
+    expect: Expect | None = Field(None, description="figures `cnncalc check` holds the spec to")

@@ -15,7 +15,7 @@ from __future__ import annotations
 import bisect
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import yaml
 
@@ -28,7 +28,7 @@ except AttributeError:  # pragma: no cover - depends on how PyYAML was built
     _Base = yaml.SafeLoader
 
 
-class _Loader(_Base):  # type: ignore[misc,valid-type]
+class _Loader(_Base):  # type: ignore[misc]
     """The safe loader, plus YAML 1.2 floats: ``1e-6`` is a number, as users expect
     (YAML 1.1, PyYAML's default, reads it as a string because it lacks a dot)."""
 
@@ -68,7 +68,7 @@ _PLAIN_TAGS = frozenset(f"tag:yaml.org,2002:{t}" for t in
                         ("map", "seq", "str", "int", "float", "bool", "null"))
 
 
-class MDict(dict):
+class MDict(dict[Any, Any]):
     """A dict with the location of itself, of each key and of each value.
 
     ``via`` is where the alias (``*name``) that produced this copy of an anchored
@@ -76,14 +76,14 @@ class MDict(dict):
     string, the key as written (``yes``, ``0x10``, ``~``); ``merged`` maps each key that
     came in through ``<<:`` to where that ``<<`` is written."""
 
-    loc: Loc
+    loc: Loc | None
     key_loc: dict[Any, Loc]
     val_loc: dict[Any, Loc]
     via: Loc | None = None
     key_src: dict[Any, str]
 
 
-class MList(list):
+class MList(list[Any]):
     """A list with the location of itself and of each item (``via``: see :class:`MDict`)."""
 
     loc: Loc
@@ -175,8 +175,9 @@ class _Builder:
         if node.tag not in _PLAIN_TAGS:
             tag = node.tag.replace("tag:yaml.org,2002:", "!!")
             if tag == "!!timestamp" and isinstance(node, yaml.ScalarNode):
-                raise SpecError(f"{shown(node.value, quote='')} reads as a YAML date; quote it if it is text",
-                                loc=self.loc(node))
+                raise SpecError(
+                    f"{shown(node.value, quote='')} reads as a YAML date; quote it if it is text",
+                    loc=self.loc(node))
             raise SpecError(f"the YAML tag {shown(tag, quote='')} is not allowed: a spec holds "
                             "plain values (mappings, lists, numbers, strings, booleans); nothing "
                             "in it is ever constructed, imported or run", loc=self.loc(node))
@@ -322,8 +323,9 @@ def _decode(data: bytes, file: str) -> str:
 def load_yaml_bytes(data: bytes, file: str, limits: Limits = DEFAULT_LIMITS) -> Any:
     """Parse one YAML document from bytes (see :func:`load_yaml_text`)."""
     if len(data) > limits.max_bytes:
+        stdin = file == "<stdin>"  # (standard input is read one byte past the limit)
         raise LimitError(
-            f"the file is {'more than ' if file == '<stdin>' else ''}{len(data) - (file == '<stdin>'):,} "
+            f"the file is {'more than ' if stdin else ''}{len(data) - stdin:,} "
             f"bytes, over the limit of {limits.max_bytes:,}",
             loc=Loc(file, 1, 1),
             hints=("raise the limit with --max-bytes if the file is genuine",),
@@ -409,22 +411,22 @@ class _Composer:
         self.stack: list[list[Any]] = []
 
     def compose(self, text: str, loader: type) -> yaml.Node | None:
-        first_doc: Any = None
+        first_doc: yaml.Mark | None = None
         for event in yaml.parse(text, Loader=loader):
             if isinstance(event, yaml.DocumentStartEvent):
                 if first_doc is not None:
                     raise yaml.composer.ComposerError(
                         "expected a single document in the stream", first_doc,
-                        "but found another document", event.start_mark)
-                first_doc = event.start_mark
+                        "but found another document", _mark(event.start_mark))
+                first_doc = _mark(event.start_mark)
             elif isinstance(event, yaml.AliasEvent):
                 self._attach(self._alias(event))
             elif isinstance(event, yaml.ScalarEvent):
                 self._count(event)
                 tag = event.tag if event.tag not in (None, "!") else \
                     self.resolver.resolve(yaml.ScalarNode, event.value, event.implicit)
-                node = yaml.ScalarNode(tag, event.value, event.start_mark, event.end_mark,
-                                       style=event.style)
+                node = yaml.ScalarNode(tag, event.value, _mark(event.start_mark),
+                                       _mark(event.end_mark), style=event.style)
                 self._anchor(event, node, 1)
                 self._attach(node)
             elif isinstance(event, yaml.CollectionStartEvent):
@@ -511,7 +513,14 @@ _SYNTAX_HINTS = {
 
 def _tab_at(text: str, mark: Any) -> bool:
     lines = text.splitlines()  # (PyYAML's lines: marks count U+2028 and kin as breaks)
-    return mark is not None and mark.line < len(lines) and "\t" in lines[mark.line][: mark.column + 1]
+    return (mark is not None and mark.line < len(lines)
+            and "\t" in lines[mark.line][: mark.column + 1])
+
+
+def _mark(mark: object) -> yaml.Mark | None:
+    """An event's mark, typed as the node and error classes take it (libyaml's events carry
+    marks of its own class, with the same fields; the stubs type the two apart)."""
+    return cast("yaml.Mark | None", mark)
 
 
 def _yaml_error(exc: yaml.YAMLError, text: str, pos: Positions) -> SpecError:
@@ -522,8 +531,8 @@ def _yaml_error(exc: yaml.YAMLError, text: str, pos: Positions) -> SpecError:
         problem = exc.problem or exc.context or "not YAML"
         notes: tuple[str, ...] = ()
         ctx = exc.context_mark
-        if exc.context and exc.problem and ctx is not None and (ctx.line, ctx.column) != (
-                mark.line, mark.column):
+        if exc.context and exc.problem and ctx is not None and mark is not None and (
+                ctx.line, ctx.column) != (mark.line, mark.column):
             at = pos.loc(ctx)
             notes = (f"{exc.context}, which starts at line {at.line}, column {at.col}",)
         if problem == "found undefined alias" and mark is not None:
@@ -532,11 +541,12 @@ def _yaml_error(exc: yaml.YAMLError, text: str, pos: Positions) -> SpecError:
                             mark.line < len(lines) else "")
             alias = shown(name.group(1) if name else "", quote="")
             problem = f"the alias *{alias} has no anchor &{alias} before it"
-        hints = tuple(h for key, h in _SYNTAX_HINTS.items()
-                      if key in problem and (key != "cannot start any token" or _tab_at(text, mark)))
+        hints = tuple(h for key, h in _SYNTAX_HINTS.items() if key in problem
+                      and (key != "cannot start any token" or _tab_at(text, mark)))
         return SpecError(f"YAML syntax: {problem}", loc=loc, notes=notes, hints=hints)
     if isinstance(exc, yaml.reader.ReaderError):
-        char = exc.character if isinstance(exc.character, int) else ord(str(exc.character)[:1] or "\0")
+        char = (exc.character if isinstance(exc.character, int)
+                else ord(str(exc.character)[:1] or "\0"))
         # the reader stops at the first character YAML refuses; libyaml gives its offset in
         # UTF-8 bytes, the pure-Python reader in characters: find the character itself
         index = text.find(chr(char))
