@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import contextlib
 import gc
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any, Iterator, Literal
+from typing import Any, Literal
 
 from .errors import CnncalcError, ShapeError, UsageError
 from .graph import INPUT, Network, Node

@@ -20,8 +20,9 @@ analysed fields, and the walk over a network.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import Any
 
 from .analysis import analyze, paused_gc
 from .errors import UsageError

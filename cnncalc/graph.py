@@ -6,8 +6,9 @@ topological order and a cycle cannot be written (the expander says so).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any
 
 from .errors import Loc
 from .ops.base import Op, Shape

@@ -17,10 +17,11 @@ checked against, the versions in :data:`PEER_VERSIONS`.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from fractions import Fraction
 from math import prod
-from typing import Callable, Literal, Mapping
+from typing import Literal
 
 from .ops import FLOP_CATEGORIES, REGISTRY
 from .report import LayerReport, Report, plain

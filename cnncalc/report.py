@@ -6,9 +6,10 @@ Renderers format these; :meth:`Report.to_dict` is the JSON contract of
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from fractions import Fraction
-from typing import Any, Mapping
+from typing import Any
 
 from .errors import Loc
 from .render.units import json_number, json_real

@@ -11,9 +11,10 @@ walks a network with them, the renderers print them.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import Any, Callable, Sequence
+from typing import Any
 
 Number = int | float | Fraction
 

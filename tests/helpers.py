@@ -51,7 +51,7 @@ def assert_json_contract(data: dict[str, Any]) -> None:
         assert key in data["totals"]
 
 
-def fresh_cli(*args: str) -> tuple["subprocess.CompletedProcess[str]", set[str]]:
+def fresh_cli(*args: str) -> tuple[subprocess.CompletedProcess[str], set[str]]:
     """Run ``cnncalc ARGS`` through the console entry point in a fresh interpreter; return
     the process and every module it imported (to prove what start-up does not load)."""
     import json

@@ -10,6 +10,7 @@ import pytest
 
 import cnncalc
 from cnncalc.errors import ShapeError
+
 from helpers import assert_json_contract
 
 

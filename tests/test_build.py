@@ -4,9 +4,9 @@
 from __future__ import annotations
 
 import itertools
+import json
 import keyword
 import re
-import json
 import sys
 import warnings
 from pathlib import Path
@@ -16,6 +16,7 @@ import pytest
 import cnncalc
 from cnncalc.errors import EnvironmentUnavailable
 from cnncalc.ops import REGISTRY, Op
+
 from helpers import BASIC_BLOCK
 
 torch = pytest.importorskip("torch")
@@ -799,9 +800,8 @@ def test_torch_errors_map_to_user_errors(exc: BaseException, code: int) -> None:
     mapped = translate(exc)
     assert mapped is not None and mapped.exit_code == code
     assert "enforce fail" not in mapped.message and "\n" not in mapped.message
-    with pytest.raises(type(mapped)):
-        with torch_errors():
-            raise exc
+    with pytest.raises(type(mapped)), torch_errors():
+        raise exc
     if "102400000000" in str(exc):
         assert "95.4 GiB" in mapped.message
 
@@ -818,9 +818,8 @@ def test_other_torch_errors_are_not_mapped() -> None:
     from cnncalc.torch.failures import torch_errors, translate
 
     assert translate(RuntimeError("mat1 and mat2 shapes cannot be multiplied")) is None
-    with pytest.raises(RuntimeError):
-        with torch_errors():
-            raise RuntimeError("boom")
+    with pytest.raises(RuntimeError), torch_errors():
+        raise RuntimeError("boom")
 
 
 def test_allocation_failure_while_building_is_exit_3(monkeypatch) -> None:

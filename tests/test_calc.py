@@ -133,7 +133,7 @@ def test_global_pool_alias_and_bad_input() -> None:
 def test_against_torch(args: list[str], module: str) -> None:
     torch = pytest.importorskip("torch")
     data = calc_json(*args)
-    m = eval(module, {"torch": torch})  # noqa: S307 - the test's own literal
+    m = eval(module, {"torch": torch})
     c, *spatial = data["input_shape"]
     with torch.no_grad():
         out = m(torch.zeros(1, c, *spatial))

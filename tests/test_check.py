@@ -10,7 +10,6 @@ single 3x3 conv sees 3x3 pixels.  LeNet-5's 60,000 trainable parameters are the 
 from __future__ import annotations
 
 import json
-import textwrap
 import xml.etree.ElementTree as ET
 from fractions import Fraction
 from pathlib import Path
@@ -19,8 +18,16 @@ import pytest
 from typer.testing import CliRunner
 
 import cnncalc
-from cnncalc.check import (Candidate, Skip, check_file, check_source, collect, evaluate,
-                           parse_budgets, run_check)
+from cnncalc.check import (
+    Candidate,
+    Skip,
+    check_file,
+    check_source,
+    collect,
+    evaluate,
+    parse_budgets,
+    run_check,
+)
 from cnncalc.cli import app
 from cnncalc.errors import SpecError, UsageError
 from cnncalc.spec.expect import parse_quantity, parse_target

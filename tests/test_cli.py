@@ -20,8 +20,8 @@ from typer.testing import CliRunner
 
 import cnncalc
 from cnncalc.cli import EXIT_BROKEN_PIPE, EXIT_INTERNAL, app
-from helpers import fresh_cli, torch_modules
-from helpers import assert_json_contract
+
+from helpers import assert_json_contract, fresh_cli, torch_modules
 
 TINY = str(Path(__file__).parent / "golden" / "tiny_resnet.yaml")
 BAD_K = "cnncalc: 1\ninput: [1, 32, 32]\nlayers:\n  - {op: conv, out: 6, k: 0}\n"
@@ -637,7 +637,7 @@ def test_strict_integers_are_one_definition() -> None:
     from cnncalc.cli.common import MAX_INT_DIGITS
     from cnncalc.spec import Limits
 
-    assert MAX_INT_DIGITS == Limits().max_int_digits
+    assert Limits().max_int_digits == MAX_INT_DIGITS
     group = get_command(app)
     for name in ("shapes", "params", "flops", "rf", "summary", "compare"):
         options = {p.name: p for p in group.commands[name].params}
@@ -720,7 +720,7 @@ def test_a_name_suggests_the_files_beside_it_first(tmp_path: Path,
 
 
 # ------------------------------------------------ I/O is the environment's (issue 11)
-def _cli(*args: str, **kw: object) -> "subprocess.CompletedProcess[str]":
+def _cli(*args: str, **kw: object) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     streams = {} if "stdout" in kw else {"capture_output": True}
     return subprocess.run([sys.executable, "-m", "cnncalc", *args], text=True, env=env,

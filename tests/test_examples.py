@@ -13,13 +13,15 @@ with the modules ``cnncalc.build_torch`` makes (skipped until the builder exists
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 
 import cnncalc
 from cnncalc.report import LayerReport, Report
+
 from helpers import expect_misses
 
 EXAMPLES_DIR = Path(__file__).resolve().parent.parent / "examples"

@@ -24,6 +24,7 @@ from typer.testing import CliRunner
 import cnncalc
 from cnncalc.cli import app
 from cnncalc.explain import Step, explain_network
+
 from helpers import fresh_cli, torch_modules
 
 ROOT = Path(__file__).parent.parent

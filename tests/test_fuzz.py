@@ -20,8 +20,9 @@ import os
 import re
 import signal
 import threading
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 import yaml
@@ -84,7 +85,7 @@ def outcome(text: str | bytes) -> Report | CnncalcError:
             net = cnncalc.spec.parse_network(data, "fuzz.yaml", LIMITS)
             report = cnncalc.analyze(net)
     except CnncalcError as exc:
-        assert exc.loc is None or exc.loc.line >= 1 and exc.loc.col >= 1, exc.format()
+        assert exc.loc is None or (exc.loc.line >= 1 and exc.loc.col >= 1), exc.format()
         assert exc.format()  # formatting never fails either
         return exc
     json.dumps(report.to_dict())  # the JSON renderer can write every figure

@@ -15,7 +15,8 @@ import io
 import logging
 import textwrap
 import warnings
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 

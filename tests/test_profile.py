@@ -14,12 +14,12 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-import cnncalc  # noqa: E402
-from cnncalc.errors import EnvironmentUnavailable  # noqa: E402
-from cnncalc.torch import profile as prof  # noqa: E402
 from typer.testing import CliRunner  # noqa: E402
 
+import cnncalc  # noqa: E402
 from cnncalc.cli import app  # noqa: E402
+from cnncalc.errors import EnvironmentUnavailable  # noqa: E402
+from cnncalc.torch import profile as prof  # noqa: E402
 
 TINY = """cnncalc: 1
 name: tiny

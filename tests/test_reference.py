@@ -12,8 +12,9 @@ import pytest
 import cnncalc
 
 torch = pytest.importorskip("torch")
-from reference_nets import REFERENCES  # noqa: E402
 from torch.utils import _python_dispatch  # noqa: E402,F401  (loads the submodule)
+
+from reference_nets import REFERENCES  # noqa: E402
 
 #: input side per net: the spec's 224 where cheap, smaller for the heavy ones (the
 #: weights do not depend on it: every net ends in an adaptive/global pool)

@@ -369,7 +369,7 @@ def test_exact_numbers_of_any_size() -> None:
     (Fraction(-7, 3), "-2.33333"), (Fraction(2, 3) * 10**14, "66666700000000"),
     (Fraction(10**16, 3), "3.33e15"), (Fraction(-3, 2), "-1.5"), (12, "12"), (2.5, "2.5"),
 ])
-def test_num_is_exact_without_floats(value: "Fraction | int | float", text: str) -> None:
+def test_num_is_exact_without_floats(value: Fraction | int | float, text: str) -> None:
     assert units.num(value) == text
 
 
@@ -413,7 +413,7 @@ def test_shape_texts() -> None:
     (Fraction(3), 3), (Fraction(5, 2), 2.5), (Fraction(10**400, 3), round(Fraction(10**400, 3))),
     (7, 7), (0.25, 0.25),
 ])
-def test_json_number(x: "Fraction | int | float", value: "int | float") -> None:
+def test_json_number(x: Fraction | int | float, value: int | float) -> None:
     got = units.json_number(x)
     assert got == value and type(got) is type(value)
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 import pytest
 
 import cnncalc
+
 from helpers import BASIC_BLOCK
 
 torch = pytest.importorskip("torch")
@@ -108,7 +109,7 @@ def _measure(net: cnncalc.Network) -> tuple[list[int], list[float], list[int]]:
     hit = (x.grad[0].abs().sum(0) > 0).nonzero()
     lo, hi = hit.min(0).values.tolist(), hit.max(0).values.tolist()
     for axis, n in enumerate(net.input_shape[1:]):
-        assert 0 < lo[axis] and hi[axis] < n - 1, "the field reaches a border: enlarge the input"
+        assert lo[axis] > 0 and hi[axis] < n - 1, "the field reaches a border: enlarge the input"
     return [h - l + 1 for l, h in zip(lo, hi)], [(l + h) / 2 for l, h in zip(lo, hi)], unit
 
 

@@ -6,11 +6,11 @@ import pytest
 
 pytest.importorskip("torch")
 
-from typer.testing import CliRunner  # noqa: E402
+from typer.testing import CliRunner
 
-from cnncalc.cli import app  # noqa: E402
-from cnncalc.ops.base import Params  # noqa: E402
-from cnncalc.ops.conv import Conv  # noqa: E402
+from cnncalc.cli import app
+from cnncalc.ops.base import Params
+from cnncalc.ops.conv import Conv
 
 
 def test_verify_agrees_on_a_zoo_net() -> None:

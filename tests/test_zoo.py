@@ -9,17 +9,18 @@ nets torchvision does not define (params and output shapes on the meta device).
 from __future__ import annotations
 
 import re
-import tomllib
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import pytest
+import tomllib
 
 import cnncalc
 from cnncalc.report import Report
 from cnncalc.spec.expect import parse_target
 from cnncalc.spec.zoo import zoo_dir, zoo_names
+
 from helpers import expect_misses
 
 ROOT = Path(__file__).resolve().parent.parent

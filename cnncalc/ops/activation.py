@@ -43,7 +43,7 @@ class Activation(Op[None]):
     def rf(self, layer: Layer[None]) -> RFStep | None:
         return pointwise_rf(layer.x)
 
-    def torch(self, layer: Layer[None], kit: TorchKit) -> "nn.Module":
+    def torch(self, layer: Layer[None], kit: TorchKit) -> nn.Module:
         """The matching ``torch.nn`` activation (``nn.ReLU``, ``nn.GELU``, ...)."""
         from torch import nn
 
@@ -110,7 +110,7 @@ class LeakyRelu(Activation):
     formulas = _formulas("x if x > 0 else slope * x")
     args: LeakyReluArgs
 
-    def torch(self, layer: Layer[None], kit: TorchKit) -> "nn.Module":
+    def torch(self, layer: Layer[None], kit: TorchKit) -> nn.Module:
         from torch import nn
 
         return nn.LeakyReLU(self.args.slope)
@@ -140,7 +140,7 @@ class Softmax(Activation):
                              f"{list(ins[0])} (dims 0-{rank - 1}, batch excluded)")
         return ins[0]
 
-    def torch(self, layer: Layer[None], kit: TorchKit) -> "nn.Module":
+    def torch(self, layer: Layer[None], kit: TorchKit) -> nn.Module:
         from torch import nn
 
         dim = self.args.dim
@@ -169,7 +169,7 @@ class Prelu(Activation):
     def params(self, layer: Layer[None]) -> Params:
         return Params(1 if self.args.shared else layer.x[0])
 
-    def torch(self, layer: Layer[None], kit: TorchKit) -> "nn.Module":
+    def torch(self, layer: Layer[None], kit: TorchKit) -> nn.Module:
         from torch import nn
 
         return nn.PReLU(1 if self.args.shared else layer.x[0], self.args.init)

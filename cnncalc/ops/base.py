@@ -24,10 +24,11 @@ caches on itself).
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
 from types import ModuleType
-from typing import TYPE_CHECKING, Any, ClassVar, Generic, Mapping, Sequence, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict
 
@@ -103,12 +104,12 @@ class RFStep:
             f == 1 for f in self.factor) and all(o == 0 for o in self.offset)
 
     @staticmethod
-    def identity(n: int) -> "RFStep":
+    def identity(n: int) -> RFStep:
         return RFStep((0,) * n, (1,) * n, (0,) * n)
 
     @staticmethod
     def window(k_eff: Sequence[int], stride: Sequence[int], pad_before: Sequence[int],
-               whole: bool = False) -> "RFStep":
+               whole: bool = False) -> RFStep:
         """A sliding window: effective kernel, stride and leading padding per axis."""
         return RFStep(
             tuple(k - 1 for k in k_eff),
@@ -146,7 +147,7 @@ class Layer(Generic[G]):
     """An op bound to its input shapes (:meth:`Op.resolve`): the geometry the op worked
     out from them, once, and the output shape.  Every figure reads it."""
 
-    op: "Op[G]"
+    op: Op[G]
     ins: list[Shape]
     #: the op's own geometry (a Window, the projections, ...); None when it needs none
     geo: G
@@ -192,7 +193,7 @@ class Op(Generic[G]):
         self.args = args
 
     @classmethod
-    def from_args(cls, raw: dict[str, Any]) -> "Op[Any]":
+    def from_args(cls, raw: dict[str, Any]) -> Op[Any]:
         """Validate ``raw`` with the op's model (raises pydantic.ValidationError)."""
         return cls(cls.Args.model_validate(raw))
 
@@ -227,7 +228,7 @@ class Op(Generic[G]):
         """The receptive-field step, or None when the output has no spatial layout."""
         raise NotImplementedError
 
-    def torch(self, layer: Layer[G], kit: TorchKit) -> "nn.Module":
+    def torch(self, layer: Layer[G], kit: TorchKit) -> nn.Module:
         """The ``torch.nn.Module`` computing this layer, built with ``kit``
         (:mod:`cnncalc.torch.modules`, passed by ``cnncalc.build_torch``; an op that needs
         torch itself imports it inside the method)."""
@@ -242,7 +243,7 @@ class Op(Generic[G]):
         """Non-fatal findings, e.g. a stride that drops rows (truncation)."""
         return []
 
-    def window(self, layer: Layer[G]) -> "Window | None":
+    def window(self, layer: Layer[G]) -> Window | None:
         """The sliding window the op applies, or None when it has none (explain writes
         a window's receptive-field recurrence from it)."""
         return None

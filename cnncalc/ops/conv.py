@@ -55,7 +55,7 @@ class ConvArgs(Shorthand):
     connect: list[list[NonNegInt]] | None = None
 
     @model_validator(mode="after")
-    def _connect_fits(self) -> "ConvArgs":
+    def _connect_fits(self) -> ConvArgs:
         if self.connect is not None:
             if self.groups != 1:
                 raise ValueError("connect and groups cannot be combined")
@@ -101,7 +101,7 @@ class _Convolution(Op[G]):
     FLOPs (two per MAC, plus one add per output for a bias), the window's receptive-field
     step and the input rows its stride leaves unread."""
 
-    args: "ConvArgs | LocalArgs"
+    args: ConvArgs | LocalArgs
 
     def window(self, layer: Layer[G]) -> Window:
         raise NotImplementedError
@@ -195,7 +195,7 @@ class Conv(_Convolution[ConvGeometry]):
                     self.macs(layer), f"{macs_sym} x {k_sym} x {m_sym}", "macs")
         return window_size(w, out[1:]) + steps + [macs] + truncation(w)
 
-    def torch(self, layer: Layer[ConvGeometry], kit: TorchKit) -> "nn.Module":
+    def torch(self, layer: Layer[ConvGeometry], kit: TorchKit) -> nn.Module:
         """``nn.ConvNd`` by rank (an explicit pad first when asymmetric); with ``connect``,
         a module holding exactly the connected kernels."""
         a, w, c_in = self.args, layer.geo.window, layer.x[0]
@@ -385,7 +385,7 @@ class ConvTranspose(Op[TransposedAxes]):
             lambda i, st, j: f"{st} + (({p[i]} - {k_term(i)}/2)/{s[i]})*{j}",
             ("r = r_in + (d*(k-1)/s)*j_in", "j = j_in/s", "start = start_in + ((p - d*(k-1)/2)/s)*j_in"))
 
-    def torch(self, layer: Layer[TransposedAxes], kit: TorchKit) -> "nn.Module":
+    def torch(self, layer: Layer[TransposedAxes], kit: TorchKit) -> nn.Module:
         """``nn.ConvTransposeNd`` by rank."""
         a, g = self.args, layer.geo
         cls = kit.layer_class("ConvTranspose", len(g.n))
@@ -455,7 +455,7 @@ class Local(_Convolution[Window]):
                  self.macs(layer), f"c_in x c_out x {k_sym} x {m_sym}", "macs"),
         ] + truncation(w)
 
-    def torch(self, layer: Layer[Window], kit: TorchKit) -> "nn.Module":
+    def torch(self, layer: Layer[Window], kit: TorchKit) -> nn.Module:
         """Unshared weights via unfold + one batched matmul (cnncalc.torch.modules)."""
         w = layer.geo
         return kit.LocallyConnected(layer.x[0], self.args.out, w.k, w.stride, w.pad,

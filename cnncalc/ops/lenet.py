@@ -93,7 +93,7 @@ class Subsample(Op[Window]):
                  f"C x {letters('m', len(w.k))} (the coefficient times each window sum)", "macs"),
         ] + truncation(w)
 
-    def torch(self, layer: Layer[Window], kit: TorchKit) -> "nn.Module":
+    def torch(self, layer: Layer[Window], kit: TorchKit) -> nn.Module:
         """Window sum * coefficient + bias per map (cnncalc.torch.modules.Subsample)."""
         return kit.Subsample(layer.x[0], layer.geo.k)
 
@@ -151,6 +151,6 @@ class Rbf(Op[None]):
                 Step("MACs", f"{numel(layer.x)} x {o}", self.macs(layer), "numel(x) x out",
                      "macs")]
 
-    def torch(self, layer: Layer[None], kit: TorchKit) -> "nn.Module":
+    def torch(self, layer: Layer[None], kit: TorchKit) -> nn.Module:
         """Centres as a parameter, ``requires_grad=trainable`` (cnncalc.torch.modules.RBF)."""
         return kit.RBF(layer.x[-1], self.args.out, self.args.trainable)

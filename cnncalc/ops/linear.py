@@ -78,7 +78,7 @@ class Linear(Op[None]):
         return [Step("params", text, self.params(layer).total, sym, "params"),
                 Step("MACs", macs, self.macs(layer), "numel(x) x out", "macs")]
 
-    def torch(self, layer: Layer[None], kit: TorchKit) -> "nn.Module":
+    def torch(self, layer: Layer[None], kit: TorchKit) -> nn.Module:
         from torch import nn
 
         return nn.Linear(layer.x[-1], self.args.out, self.args.bias)
@@ -101,7 +101,7 @@ class Flatten(Free):
 
         return [Step("output length", dims(layer.x, " x "), layer.out[0], "C x h x w", "shape")]
 
-    def torch(self, layer: Layer[None], kit: TorchKit) -> "nn.Module":
+    def torch(self, layer: Layer[None], kit: TorchKit) -> nn.Module:
         from torch import nn
 
         return nn.Flatten()
@@ -121,7 +121,7 @@ class Identity(Free):
     def shape(self, ins: list[Shape], geo: None) -> Shape:
         return ins[0]
 
-    def torch(self, layer: Layer[None], kit: TorchKit) -> "nn.Module":
+    def torch(self, layer: Layer[None], kit: TorchKit) -> nn.Module:
         from torch import nn
 
         return nn.Identity()
@@ -148,7 +148,7 @@ class Dropout(Identity):
     Args = DropoutArgs
     args: DropoutArgs
 
-    def torch(self, layer: Layer[None], kit: TorchKit) -> "nn.Module":
+    def torch(self, layer: Layer[None], kit: TorchKit) -> nn.Module:
         from torch import nn
 
         return nn.Dropout(self.args.p)

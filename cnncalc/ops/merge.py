@@ -180,7 +180,7 @@ class Add(_Elementwise[Projections]):
                 steps.append(RFStep.window((1,) * len(proj[1]), proj[1], (0,) * len(proj[1])))
         return steps
 
-    def torch(self, layer: Layer[Projections], kit: TorchKit) -> "nn.Module":
+    def torch(self, layer: Layer[Projections], kit: TorchKit) -> nn.Module:
         """The sum; a projected input's shortcut is the submodule ``proj``."""
         projected = {i: kit.projection(len(stride), c_in, layer.out[0], stride)
                      for i, p in enumerate(layer.geo) if p for c_in, stride in [p]}
@@ -197,7 +197,7 @@ class Mul(_Elementwise[None]):
     formulas = {"shape": "the inputs' common shape", "params": "0", "macs": "0",
                 "flops": "merge: (inputs - 1) * numel(out)", "rf": "largest of the inputs' fields"}
 
-    def torch(self, layer: Layer[None], kit: TorchKit) -> "nn.Module":
+    def torch(self, layer: Layer[None], kit: TorchKit) -> nn.Module:
         return kit.Mul()
 
 
@@ -222,7 +222,7 @@ class Concat(Free):
                 )
         return (sum(x[0] for x in ins), *rest)
 
-    def torch(self, layer: Layer[None], kit: TorchKit) -> "nn.Module":
+    def torch(self, layer: Layer[None], kit: TorchKit) -> nn.Module:
         return kit.Concat()
 
     def rf(self, layer: Layer[None]) -> RFStep | None:

@@ -111,7 +111,7 @@ class BatchNorm(Op[None]):
                              "2 x C + 1 (running mean, running var, num_batches_tracked)",
                              "params")]
 
-    def torch(self, layer: Layer[None], kit: TorchKit) -> "nn.Module":
+    def torch(self, layer: Layer[None], kit: TorchKit) -> nn.Module:
         """``nn.BatchNormNd`` by rank (1d for vectors and sequences)."""
         a = self.args
         cls = kit.layer_class("BatchNorm", max(len(layer.x) - 1, 1))
@@ -183,7 +183,7 @@ class LayerNorm(_Norm):
     def flops(self, layer: Layer[None]) -> dict[str, int]:
         return _stat_flops(layer.out, self.args.affine, self.args.affine and self.args.bias)
 
-    def torch(self, layer: Layer[None], kit: TorchKit) -> "nn.Module":
+    def torch(self, layer: Layer[None], kit: TorchKit) -> nn.Module:
         """``nn.LayerNorm``; over channels, one applied channels-last at every position."""
         a = self.args
         shape = list(layer.x) if a.over == "all" else layer.x[0]
@@ -254,7 +254,7 @@ class InstanceNorm(_Norm):
             return {"norm": 2 * numel(layer.out)}
         return _stat_flops(layer.out, self.args.affine, self.args.affine)
 
-    def torch(self, layer: Layer[None], kit: TorchKit) -> "nn.Module":
+    def torch(self, layer: Layer[None], kit: TorchKit) -> nn.Module:
         """``nn.InstanceNormNd`` by rank."""
         a = self.args
         cls = kit.layer_class("InstanceNorm", len(layer.x) - 1)
@@ -316,7 +316,7 @@ class GroupNorm(_Norm):
                 f"(C / groups) x spatial values: at batch {batch} the input {_dims(layer.x)} gives "
                 f"{values}, and torch needs more than 1 (in any mode)")
 
-    def torch(self, layer: Layer[None], kit: TorchKit) -> "nn.Module":
+    def torch(self, layer: Layer[None], kit: TorchKit) -> nn.Module:
         """``nn.GroupNorm`` (a subclass that avoids a torch crash on channels-last input)."""
         return kit.GroupNorm(self.args.groups, layer.x[0], self.args.eps, self.args.affine)
 
@@ -361,7 +361,7 @@ class Lrn(_Norm):
     def flops(self, layer: Layer[None]) -> dict[str, int]:
         return {"norm": (self.args.size + 4) * numel(layer.out)}
 
-    def torch(self, layer: Layer[None], kit: TorchKit) -> "nn.Module":
+    def torch(self, layer: Layer[None], kit: TorchKit) -> nn.Module:
         from torch import nn
 
         a = self.args

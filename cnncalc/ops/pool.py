@@ -42,7 +42,7 @@ class PoolArgs(OpArgs):
     global_: bool = Field(False, alias="global")
 
     @model_validator(mode="after")
-    def _k_or_global(self) -> "PoolArgs":
+    def _k_or_global(self) -> PoolArgs:
         if self.k is None and not self.global_:
             raise ValueError("give k (the window), or global: true")
         return self
@@ -102,7 +102,7 @@ class _Pool(Op[Window]):
         return steps + truncation(w)
 
     def _torch_pool(self, layer: Layer[Window], kit: TorchKit, kind: str,
-                    **extra: object) -> "nn.Module":
+                    **extra: object) -> nn.Module:
         """``nn.{kind}PoolNd`` by rank; ``nn.Adaptive{kind}PoolNd(1)`` when global."""
         w = layer.geo
         if self.args.global_:
@@ -135,7 +135,7 @@ class MaxPool(_Pool):
     def flops(self, layer: Layer[Window]) -> dict[str, int]:
         return {"pool": (numel(layer.geo.k) - 1) * numel(layer.out)}
 
-    def torch(self, layer: Layer[Window], kit: TorchKit) -> "nn.Module":
+    def torch(self, layer: Layer[Window], kit: TorchKit) -> nn.Module:
         return self._torch_pool(layer, kit, "Max", dilation=layer.geo.dilation)
 
 
@@ -171,7 +171,7 @@ class AvgPool(_Pool):
     def flops(self, layer: Layer[Window]) -> dict[str, int]:
         return {"pool": numel(layer.geo.k) * numel(layer.out)}  # k-1 adds + 1 divide
 
-    def torch(self, layer: Layer[Window], kit: TorchKit) -> "nn.Module":
+    def torch(self, layer: Layer[Window], kit: TorchKit) -> nn.Module:
         return self._torch_pool(layer, kit, "Avg")
 
 
@@ -248,7 +248,7 @@ class _AdaptivePool(Op[AdaptiveAxes]):
             ("r = r_in + (longest window - 1)*j_in", "j = j_in*n/size",
              "start = start_in + (first window - 1)/2*j_in"))
 
-    def torch(self, layer: Layer[AdaptiveAxes], kit: TorchKit) -> "nn.Module":
+    def torch(self, layer: Layer[AdaptiveAxes], kit: TorchKit) -> nn.Module:
         """``nn.AdaptiveAvgPoolNd`` / ``nn.AdaptiveMaxPoolNd`` by rank."""
         kind = "Max" if isinstance(self, AdaptiveMaxPool) else "Avg"
         return kit.layer_class(f"Adaptive{kind}Pool", len(layer.x) - 1)(tuple(layer.out[1:]))

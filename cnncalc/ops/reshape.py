@@ -54,7 +54,7 @@ class UpsampleArgs(OpArgs):
     align_corners: bool = False
 
     @model_validator(mode="after")
-    def _one_of(self) -> "UpsampleArgs":
+    def _one_of(self) -> UpsampleArgs:
         if (self.scale is None) == (self.size is None):
             raise ValueError("give exactly one of scale (a factor) or size (the output size)")
         if self.align_corners and self.mode == "nearest":
@@ -133,7 +133,7 @@ class Upsample(_Moves[Sizes]):
             ("r = r_in + reach*j_in (reach: 0 nearest, 1 linear)", "j = j_in*n_in/n_out",
              "start = start_in + reach/2*j_in"))
 
-    def torch(self, layer: Layer[Sizes], kit: TorchKit) -> "nn.Module":
+    def torch(self, layer: Layer[Sizes], kit: TorchKit) -> nn.Module:
         """``nn.Upsample`` with the spec's size, or its scale factors."""
         from torch import nn
 
@@ -190,7 +190,7 @@ class ZeroPad(_Moves[Pads]):
         pads = layer.geo
         return RFStep.window((1,) * len(pads), (1,) * len(pads), [b for b, _ in pads])
 
-    def torch(self, layer: Layer[Pads], kit: TorchKit) -> "nn.Module":
+    def torch(self, layer: Layer[Pads], kit: TorchKit) -> nn.Module:
         """``nn.ZeroPadNd`` by rank."""
         pads = layer.geo
         return kit.layer_class("ZeroPad", len(pads))(kit.torch_pad(pads))
@@ -231,7 +231,7 @@ class ChannelShuffle(_Moves[None]):
     def rf(self, layer: Layer[None]) -> RFStep:
         return RFStep.identity(len(layer.x) - 1)
 
-    def torch(self, layer: Layer[None], kit: TorchKit) -> "nn.Module":
+    def torch(self, layer: Layer[None], kit: TorchKit) -> nn.Module:
         from torch import nn
 
         return nn.ChannelShuffle(self.args.groups)

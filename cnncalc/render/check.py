@@ -22,9 +22,10 @@ from __future__ import annotations
 
 import contextlib
 import xml.etree.ElementTree as ET
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from fractions import Fraction
-from typing import Any, Callable, Iterator
+from typing import Any
 
 from rich.console import Console
 from rich.text import Text
@@ -33,9 +34,18 @@ from ..check import CheckRun, Outcome, Skip, SpecResult, internal_error
 from ..errors import CnncalcError, Loc
 from ..spec.expect import Target
 from .safe import safe_lines, safe_text
-from .units import (bracketed, grouped, grouped_exact, human, human_bytes, json_number, num,
-                    plural, signed_percent)
 from .text import to_json
+from .units import (
+    bracketed,
+    grouped,
+    grouped_exact,
+    human,
+    human_bytes,
+    json_number,
+    num,
+    plural,
+    signed_percent,
+)
 
 _STATUS_STYLE = {"pass": ("PASS ", "green"), "fail": ("FAIL ", "red bold"),
                  "error": ("ERROR", "magenta bold")}

@@ -6,9 +6,10 @@ at several input sizes (``compare resnet50 -i 224 -i 512``).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import Any, Callable
+from typing import Any
 
 from ..report import Report
 from . import units

@@ -7,8 +7,9 @@ figures are exact at any size, as in ``cnncalc check``'s formats.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from fractions import Fraction
-from typing import Any, Callable
+from typing import Any
 
 from rich.console import Console
 from rich.table import Table
@@ -16,8 +17,8 @@ from rich.text import Text
 
 from ..diff import LayerChange, ReportDiff
 from .safe import safe_text
-from .units import axes, count, human, human_bytes, shape_str, signed_percent
 from .text import markdown_table, to_json
+from .units import axes, count, human, human_bytes, shape_str, signed_percent
 
 
 def _delta_pct(t: Any) -> str:

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import json
 import re
-from typing import TYPE_CHECKING, Any, Iterator, Sequence
+from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING, Any
 
 from .safe import safe_text
 from .units import shape_str
@@ -21,12 +22,12 @@ _STYLE = {"shape": "cyan", "params": "green", "macs": "magenta", "flops": "magen
           "rf": "blue", "truncation": "bold yellow", "note": "dim"}
 
 
-def _shapes(layer: "LayerExplanation") -> str:
+def _shapes(layer: LayerExplanation) -> str:
     ins = ", ".join(shape_str(s) for s in layer.input_shapes)
     return f"{ins} -> {shape_str(layer.output_shape)}"
 
 
-def render_explain(console: "Console", layers: Sequence["LayerExplanation"],
+def render_explain(console: Console, layers: Sequence[LayerExplanation],
                    title: str | None = None, symbolic: bool = True) -> None:
     """Each layer as a heading and a two-column grid: what, and the working.  (Warnings
     go to stderr with the CLI's other warnings; the tiling steps explain them.)"""
@@ -54,7 +55,7 @@ class ExplainGrid:
     break before a word that does not fit, fold a word wider than the column).
     """
 
-    def __init__(self, layers: Sequence["LayerExplanation"], title: str | None,
+    def __init__(self, layers: Sequence[LayerExplanation], title: str | None,
                  symbolic: bool = True) -> None:
         self.layers, self.title, self.symbolic = layers, title, symbolic
 
@@ -68,7 +69,7 @@ class ExplainGrid:
                                     (_shapes(layer), "")], width)
             yield from self._grid(layer.steps, width)
 
-    def _grid(self, steps: Sequence["Step"], width: int) -> Iterator[list[Span_]]:
+    def _grid(self, steps: Sequence[Step], width: int) -> Iterator[list[Span_]]:
         """One layer's steps: label, two spaces, the working (and its letters, dimmed)."""
         widths = [cell_len(step.label) for step in steps]
         label_w = max(widths, default=0)
@@ -90,7 +91,7 @@ class ExplainGrid:
                 for part in wrap_text(step.symbolic, room):
                     yield [(indent, ""), (part, "dim")]
 
-    def __rich_console__(self, console: "Console", options: "ConsoleOptions") -> "RenderResult":
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         from rich.segment import Segment
         from rich.style import Style
 
@@ -143,7 +144,7 @@ def wrap_text(text: str, width: int) -> list[str]:
     >>> wrap_text("ab [floor(i*n/size), x", 8)
     ['ab ', '[floor(…', 'x']
     """
-    if len(text) <= width and text.isascii() or cell_len(text) <= width:
+    if (len(text) <= width and text.isascii()) or cell_len(text) <= width:
         return [text]
     return [_fit(text[start:end], width) for start, end in _line_ranges(text, width)]
 
@@ -205,7 +206,7 @@ def wrap_pieces(pieces: list[Span_], width: int) -> list[list[Span_]]:
     return out
 
 
-def explain_markdown(layers: Sequence["LayerExplanation"], title: str | None = None) -> str:
+def explain_markdown(layers: Sequence[LayerExplanation], title: str | None = None) -> str:
     """A section per layer with one bullet per step, the working in code spans."""
     lines = [f"# {safe_text(title)}", ""] if title else []
     for layer in layers:
@@ -217,6 +218,6 @@ def explain_markdown(layers: Sequence["LayerExplanation"], title: str | None = N
     return "\n".join(lines)
 
 
-def explain_json(layers: Sequence["LayerExplanation"], header: dict[str, Any]) -> str:
+def explain_json(layers: Sequence[LayerExplanation], header: dict[str, Any]) -> str:
     """``{...header, "layers": [LayerExplanation.to_dict(), ...]}``."""
     return json.dumps({**header, "layers": [layer.to_dict() for layer in layers]}, indent=2) + "\n"

@@ -69,7 +69,7 @@ def _figures(params: int, macs: int) -> str:
     return " · ".join(b for b in bits if b)
 
 
-def build_diagram(net: "Network", report: "Report", fold: bool = True) -> Diagram:
+def build_diagram(net: Network, report: Report, fold: bool = True) -> Diagram:
     """Lay the analysed network out as nodes and shape-labelled edges."""
     from ..graph import INPUT
 

@@ -39,7 +39,7 @@ def require_matplotlib() -> Any:
     return plt
 
 
-def figure(report: "Report", what: str) -> Any:
+def figure(report: Report, what: str) -> Any:
     """A matplotlib figure of ``what`` (params / macs / memory / rf) for ``report``."""
     plt = require_matplotlib()
     if what != "rf" and what not in BARS:
@@ -77,7 +77,7 @@ def check_plot_path(path: Path) -> None:
                      f"give one of {known}")
 
 
-def plot_report(report: "Report", what: str, path: Path) -> None:
+def plot_report(report: Report, what: str, path: Path) -> None:
     """Draw ``what`` for ``report`` into ``path`` (the format from its suffix; its folder
     is created when missing)."""
     from ..outputs import path_error, prepare_output

@@ -3,7 +3,8 @@ each result's ``to_dict``)."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Sequence
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 from .units import shape_str
 
@@ -11,7 +12,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from rich.console import Console
 
 
-def render_sizes(console: "Console", results: Sequence[Any], show_all: bool) -> None:
+def render_sizes(console: Console, results: Sequence[Any], show_all: bool) -> None:
     """``cnncalc sizes``: the sizes every layer tiles exactly, and their outputs."""
     from rich.table import Table
 

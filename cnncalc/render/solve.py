@@ -11,7 +11,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from ..solve import Candidates, PadSolution, Span
 
 
-def solve_pad_text(sol: "PadSolution") -> str:
+def solve_pad_text(sol: PadSolution) -> str:
     """``cnncalc solve pad``: the working range of total padding, each split (the first
     ``MAX_LISTED``), what is unusual about them, ``same``."""
     who = f"{sol.op}: " if sol.op != "conv" else ""
@@ -27,7 +27,7 @@ def solve_pad_text(sol: "PadSolution") -> str:
     return "\n".join(lines) + "\n"
 
 
-def _pad_rows(sol: "PadSolution") -> list[str]:
+def _pad_rows(sol: PadSolution) -> list[str]:
     assert sol.totals is not None
     lo, hi = sol.totals
     span = f"P = {lo}" if lo == hi else f"P = {lo}..{hi}"
@@ -60,7 +60,7 @@ def _pad_rows(sol: "PadSolution") -> list[str]:
     return lines
 
 
-def _no_padding(sol: "PadSolution") -> list[str]:
+def _no_padding(sol: PadSolution) -> list[str]:
     if sol.refused is not None:
         lo, hi = sol.refused
         span = f"P = {lo}" if lo == hi else f"P = {lo}..{hi}"
@@ -80,7 +80,7 @@ def _no_padding(sol: "PadSolution") -> list[str]:
     return lines
 
 
-def _span_text(span: "Span") -> str:
+def _span_text(span: Span) -> str:
     """``3``, ``3 or 4``, ``3 to 10``, ``3 or more``."""
     first, last = span.first or 0, span.last
     if last is None:
@@ -90,7 +90,7 @@ def _span_text(span: "Span") -> str:
     return f"{first} or {last}" if last == first + 1 else f"{first} to {last}"
 
 
-def candidates_text(found: "Candidates", wanted: int, given: str) -> str:
+def candidates_text(found: Candidates, wanted: int, given: str) -> str:
     """``cnncalc solve stride|kernel``: the values that give the size (the first
     ``MAX_LISTED`` one by one, the rest as a range)."""
     what = found.what

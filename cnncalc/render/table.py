@@ -7,8 +7,8 @@ by a rule; rows expanded from ``act:``/``bn:`` shorthand are indented and dimmed
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Iterator
 
 from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
 from rich.segment import Segment

@@ -13,7 +13,8 @@ import csv
 import io
 import json
 import sys
-from typing import Any, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any
 
 from ..report import Report
 from .safe import safe_text

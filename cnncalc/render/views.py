@@ -11,8 +11,9 @@ is the column list of one command (``shapes``, ``params``, ``flops``, ``rf``,
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable, Literal
+from typing import Any, Literal
 
 from ..report import LayerReport, Report
 from . import units

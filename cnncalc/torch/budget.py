@@ -23,8 +23,9 @@ from __future__ import annotations
 import math
 import os
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable, Literal
+from typing import Literal
 
 from ..errors import EnvironmentUnavailable, UsageError
 from ..ops.base import numel

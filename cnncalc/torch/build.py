@@ -14,7 +14,8 @@ run in that mode at ``batch`` is refused too, located (:mod:`cnncalc.torch.runna
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Sequence
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from ..analysis import analyze, resolve_layers
 from ..errors import CnncalcError, EnvironmentUnavailable
@@ -31,7 +32,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
 def build(network: Network, input_shape: Sequence[int] | None = None, *,
           budget: MemoryBudget | None = None, mode: Mode | None = None,
-          batch: int = 1) -> "SpecNet":
+          batch: int = 1) -> SpecNet:
     """Instantiate ``network`` for ``input_shape`` (default: the spec's input).
 
     The analysis runs first (it validates every shape); each layer's op then builds its
@@ -52,7 +53,7 @@ def build(network: Network, input_shape: Sequence[int] | None = None, *,
     return _instantiate(network, report)
 
 
-def _instantiate(network: Network, report: "Report") -> "SpecNet":
+def _instantiate(network: Network, report: Report) -> SpecNet:
     from . import modules as kit  # every op builds its module from these (Op.torch)
     from .model import SpecNet
 

@@ -17,13 +17,12 @@ import logging
 import shutil
 import tempfile
 import warnings
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Sequence
 
 from ..analysis import analyze
-from ..errors import CnncalcError, EnvironmentUnavailable, UsageError
+from ..errors import CnncalcError, EnvironmentUnavailable
 from ..graph import Network
 from ..outputs import path_error, prepare_output
 from . import require_torch

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import re
-from typing import Iterator
+from collections.abc import Iterator
 
 from ..errors import CnncalcError, EnvironmentUnavailable, Loc, ShapeError, UsageError
 

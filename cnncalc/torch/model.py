@@ -27,7 +27,8 @@ from __future__ import annotations
 
 import keyword
 import re
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from torch import Tensor, nn
 

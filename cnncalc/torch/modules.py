@@ -18,7 +18,7 @@ Standard layers are used wherever one exists; the classes here are:
 from __future__ import annotations
 
 import math
-from typing import Sequence
+from collections.abc import Sequence
 
 import torch
 import torch.nn.functional as F

@@ -27,15 +27,15 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Any, Callable, Literal, Sequence
+from typing import Any, Literal
 
 from ..errors import EnvironmentUnavailable, UsageError
 from .budget import MemoryBudget, check_fits, estimate
 from .failures import is_oom, torch_errors
 from .runnable import check_runnable
-from .timing import (Budget, CudaTimer, LatencyStats, MpsTimer, Timer,  # noqa: F401
-                     measure, timer_for)
+from .timing import Budget, CudaTimer, LatencyStats, MpsTimer, Timer, measure, timer_for  # noqa: F401
 
 Device = Literal["auto", "cpu", "cuda", "mps"]
 Mode = Literal["inference", "training"]
@@ -270,7 +270,7 @@ def _batch(torch: Any, model: Any, runner: Any, shape: Sequence[int], b: int, de
                 first_ms = timer.time_block(step, 1) * 1e3
             times, n = measure(step, timer, s.budget)
         measured = timer.peak_bytes()
-    except Exception as exc:  # noqa: BLE001 - an OOM row must not end the sweep
+    except Exception as exc:
         if not is_oom(exc):
             raise
         if dev == "cuda":

@@ -14,8 +14,9 @@ from __future__ import annotations
 import math
 import statistics
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Callable, Sequence
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -36,7 +37,7 @@ class LatencyStats:
     iterations: int
 
     @staticmethod
-    def of(per_iter_s: Sequence[float], iterations: int) -> "LatencyStats":
+    def of(per_iter_s: Sequence[float], iterations: int) -> LatencyStats:
         ms = sorted(t * 1e3 for t in per_iter_s)
         med = statistics.median(ms)
         p10, p90 = _quantile(ms, 0.1), _quantile(ms, 0.9)

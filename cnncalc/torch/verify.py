@@ -17,8 +17,9 @@ multiplies, and connection-table convs (run densely, zeros included), are listed
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Iterator
+from typing import TYPE_CHECKING
 
 from ..graph import Network, Node
 from ..report import Report
@@ -77,7 +78,7 @@ class Measured:
     macs: int
 
 
-def own_tensors(model: "SpecNet", node_id: str) -> Iterator[tuple[str, "Tensor", bool]]:
+def own_tensors(model: SpecNet, node_id: str) -> Iterator[tuple[str, Tensor, bool]]:
     """``(kind, tensor, trainable)`` of one layer: its module's parameters and buffers,
     without those of nested layers (``C1.act`` under ``C1``) but with helpers (``proj``)."""
     layers = {id(model.layer(i)) for i in model.ids}
@@ -99,7 +100,7 @@ class ForwardFailed(Exception):
         self.layer, self.error = layer, error
 
 
-def measure(model: "SpecNet", x: "Tensor") -> dict[str, Measured]:
+def measure(model: SpecNet, x: Tensor) -> dict[str, Measured]:
     """Run ``model`` on ``x`` once (no grad) and measure every layer, keyed by id.
     Raises :class:`ForwardFailed` naming the layer if the forward pass raises."""
     import torch
@@ -132,7 +133,7 @@ def measure(model: "SpecNet", x: "Tensor") -> dict[str, Measured]:
             for node_id, (shape, flops) in seen.items()}
 
 
-def _counts(model: "SpecNet", node_id: str, shape: tuple[int, ...], macs: int) -> Measured:
+def _counts(model: SpecNet, node_id: str, shape: tuple[int, ...], macs: int) -> Measured:
     tensors = list(own_tensors(model, node_id))
     return Measured(
         shape,
@@ -211,8 +212,8 @@ def verify(network: Network, report: Report, seed: int = 0, device: str | None =
     return compare(network, report, measured)
 
 
-def _random_input(torch: "ModuleType", shape: tuple[int, ...], device: str,
-                  seed: int) -> "Tensor":
+def _random_input(torch: ModuleType, shape: tuple[int, ...], device: str,
+                  seed: int) -> Tensor:
     """A batch-1 input: random on a real device, shape only on meta (no allocation)."""
     if device == "meta":
         return torch.empty(1, *shape, device="meta")
