@@ -1,7 +1,7 @@
 """The analysis result: frozen dataclasses of plain numbers (no strings to display).
 
 Renderers format these; :meth:`Report.to_dict` is the JSON contract of
-``cnncalc summary --format json`` (see docs/json.md).
+``cnncalc summary --format json`` (see docs/api.md#the-json-report and docs/report.schema.json).
 """
 
 from __future__ import annotations
