@@ -72,3 +72,34 @@ def fresh_cli(*args: str) -> tuple[subprocess.CompletedProcess[str], set[str]]:
 def torch_modules(modules: set[str]) -> list[str]:
     """The torch modules among ``modules``."""
     return sorted(m for m in modules if m == "torch" or m.startswith("torch."))
+
+
+class Hang(Exception):
+    """A guarded piece of work ran past its alarm: a hang is a failure too."""
+
+
+def hang_guard(seconds: int = 60, what: str = "the work is not bounded"):  # type: ignore[no-untyped-def]
+    """A context manager: a generous SIGALRM alarm, so unbounded work fails the test
+    instead of hanging it (a no-op off the main thread or without SIGALRM)."""
+    import contextlib
+    import signal
+    import threading
+
+    @contextlib.contextmanager
+    def guard():  # type: ignore[no-untyped-def]
+        if not hasattr(signal, "SIGALRM") or threading.current_thread() is not threading.main_thread():
+            yield
+            return
+
+        def expire(signum: int, frame: Any) -> None:
+            raise Hang(f"still running after {seconds} s: {what}")
+
+        previous = signal.signal(signal.SIGALRM, expire)
+        signal.alarm(seconds)
+        try:
+            yield
+        finally:
+            signal.alarm(0)
+            signal.signal(signal.SIGALRM, previous)
+
+    return guard()

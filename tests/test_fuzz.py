@@ -14,13 +14,9 @@ CI runs a short session (``CNNCALC_FUZZ_EXAMPLES``, default 120 per test).  A lo
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import re
-import signal
-import threading
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +29,8 @@ import cnncalc
 from cnncalc.errors import CnncalcError
 from cnncalc.ops import REGISTRY
 from cnncalc.report import Report
+
+from helpers import hang_guard
 
 ROOT = Path(__file__).resolve().parent.parent
 SPECS = sorted((ROOT / "specs").glob("*.yaml")) + sorted((ROOT / "examples").glob("**/*.yaml"))
@@ -52,29 +50,13 @@ ODD_STRINGS = ["$x", "$w", "${w * 2}", "${1 // 0}", "${a.b}", "${2**10}", "${min
                "valid", "auto", "input", "none", "relu", "", "-", "<<", "*", "&a"]
 
 
-class Slow(Exception):
-    """An example took longer than SECONDS: a hang is a failure too."""
-
-
 SECONDS = 20
 
 
-@contextlib.contextmanager
-def watchdog(seconds: int = SECONDS) -> Iterator[None]:
-    if not hasattr(signal, "SIGALRM") or threading.current_thread() is not threading.main_thread():
-        yield
-        return
+def watchdog(seconds: int = SECONDS):  # type: ignore[no-untyped-def]
+    """One example may take at most ``seconds``: a hang is a failure too."""
+    return hang_guard(seconds, "one example took too long")
 
-    def expire(signum: int, frame: Any) -> None:
-        raise Slow(f"one example took over {seconds} s")
-
-    previous = signal.signal(signal.SIGALRM, expire)
-    signal.alarm(seconds)
-    try:
-        yield
-    finally:
-        signal.alarm(0)
-        signal.signal(signal.SIGALRM, previous)
 
 
 def outcome(text: str | bytes) -> Report | CnncalcError:

@@ -10,13 +10,8 @@ and n >= 32; VGG: five stride-2 pools, so n = 0 mod 32).
 
 from __future__ import annotations
 
-import contextlib
 import json
-import signal
-import threading
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 from hypothesis import given
@@ -41,26 +36,9 @@ from cnncalc.solve import (
     unusual_padding,
 )
 
+from helpers import hang_guard
+
 runner = CliRunner()
-
-
-@contextlib.contextmanager
-def hang_guard(seconds: int = 60) -> Iterator[None]:
-    """A generous alarm: a loop over a 10^18-wide range fails here instead of hanging."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def expire(signum: int, frame: Any) -> None:
-        raise TimeoutError(f"still running after {seconds} s: the work is not bounded")
-
-    previous = signal.signal(signal.SIGALRM, expire)
-    signal.alarm(seconds)
-    try:
-        yield
-    finally:
-        signal.alarm(0)
-        signal.signal(signal.SIGALRM, previous)
 
 
 def test_resnet_stem_padding() -> None:
