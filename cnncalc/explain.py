@@ -30,19 +30,7 @@ from .graph import INPUT, Network, Node
 from .ops.base import Layer
 from .report import LayerReport, ReceptiveField, Report
 from .suggest import close_matches
-from .working import (  # noqa: F401  (re-exported: the renderers read them from here)
-    KINDS,
-    Number,
-    Step,
-    axis_names,
-    dims,
-    fmt,
-    letters,
-    num,
-    operand,
-    per_axis,
-    window_formula,
-)
+from .working import Step, dims, formula_number, operand, per_axis
 
 
 # ------------------------------------------------------------ receptive fields
@@ -54,16 +42,16 @@ def rf_steps(layer: Layer[Any], rf_ins: Sequence[ReceptiveField | None],
     if rf_out is None or any(r is None for r in rf_ins):
         return []
     if len(layer.ins) > 1:
-        sizes = ", ".join(dims([num(v) for v in r.size]) for r in rf_ins if r)
+        sizes = ", ".join(dims([formula_number(v) for v in r.size]) for r in rf_ins if r)
         return [Step("receptive field", f"the widest input: max({sizes})",
-                     dims([num(v) for v in rf_out.size]), "r = max over inputs", "rf")]
+                     dims([formula_number(v) for v in rf_out.size]), "r = max over inputs", "rf")]
     step = layer.op.rf(layer)
     rf_in = rf_ins[0]
     if step is None or rf_in is None:
         return []
     if step.is_identity:
-        return [Step("receptive field", "", f"unchanged (r = {dims([num(v) for v in rf_in.size])}, "
-                                            f"j = {dims([num(v) for v in rf_in.jump])})", "", "rf")]
+        return [Step("receptive field", "", f"unchanged (r = {dims([formula_number(v) for v in rf_in.size])}, "
+                                            f"j = {dims([formula_number(v) for v in rf_in.jump])})", "", "rf")]
     how = layer.op.rf_working(layer, step)
     r_items, j_items, s_items = [], [], []
     for i, (r, j, st) in enumerate(zip(rf_in.size, rf_in.jump, rf_in.start)):

@@ -42,7 +42,8 @@ class Step:
         >>> Step("params", "(5x5x1 + 1) x 6", 156).text()
         '(5x5x1 + 1) x 6 = 156'
         """
-        return f"{self.formula} = {fmt(self.result)}" if self.formula else fmt(self.result)
+        shown = result_text(self.result)
+        return f"{self.formula} = {shown}" if self.formula else shown
 
     def to_dict(self) -> dict[str, Any]:
         result = self.result
@@ -53,38 +54,54 @@ class Step:
 
 
 # ------------------------------------------------------------------ number text
-def fmt(x: Number | str) -> str:
-    """A result: ``1,516``, ``3/2``, ``0.5``; strings as they are."""
-    if isinstance(x, Fraction):
-        return f"{x.numerator:,}" if x.denominator == 1 else f"{x.numerator}/{x.denominator}"
-    if isinstance(x, bool) or isinstance(x, str):
-        return str(x)
-    if isinstance(x, int):
-        return f"{x:,}"
-    return f"{x:g}"
+_CHUNK = 10**1000
 
 
-def num(x: Number) -> str:
-    """A number inside a formula: no thousands commas, fractions as ``a/b``."""
-    if isinstance(x, Fraction):
-        return str(x.numerator) if x.denominator == 1 else f"{x.numerator}/{x.denominator}"
-    if isinstance(x, float) and x.is_integer():
-        return str(int(x))
-    return str(x)
+def int_text(n: int) -> str:
+    """``str(n)`` for any int, also past Python's int-to-text digit limit."""
+    try:
+        return str(n)
+    except ValueError:  # more digits than sys.get_int_max_str_digits() allows
+        sign, rest = ("-" if n < 0 else ""), abs(n)
+        chunks: list[str] = []
+        while rest >= _CHUNK:
+            rest, low = divmod(rest, _CHUNK)
+            chunks.append(str(low).rjust(1000, "0"))
+        return sign + str(rest) + "".join(reversed(chunks))
 
 
-def dims(values: Sequence[int], sep: str = "x") -> str:
-    """``(5, 5)`` -> ``5x5``; with ``sep=" x "``: ``5 x 5``."""
-    return sep.join(str(v) for v in values)
+def grouped(n: int) -> str:
+    """``25,557,032``: an exact integer with thousands separators, any size."""
+    digits = int_text(abs(n))
+    head = len(digits) % 3 or 3
+    parts = [digits[:head]] + [digits[i:i + 3] for i in range(head, len(digits), 3)]
+    return ("-" if n < 0 else "") + ",".join(parts)
+
+
+def dims(values: Sequence[int | str], sep: str = "x") -> str:
+    """Sizes (or texts) joined: ``(5, 5)`` -> ``5x5``; with ``sep=" x "``: ``5 x 5``."""
+    return sep.join(int_text(v) if isinstance(v, int) else v for v in values)
 
 
 _AXES = {1: ("length",), 2: ("height", "width"), 3: ("depth", "height", "width")}
 _LETTER = {"length": "l", "height": "h", "width": "w", "depth": "d"}
+#: what one position along an axis is called (``input rows 26-27 never read``)
+_UNIT = {"height": "row", "width": "column"}
 
 
 def axis_names(rank: int) -> tuple[str, ...]:
-    """Names of the spatial axes: ``height, width`` for 2-D inputs."""
+    """Names of the spatial axes: ``height, width`` for 2-D inputs.
+
+    >>> axis_names(1), axis_names(3), axis_names(4)[0]
+    (('length',), ('depth', 'height', 'width'), 'axis 0')
+    """
     return _AXES.get(rank, tuple(f"axis {i}" for i in range(rank)))
+
+
+def axis_unit(name: str) -> str:
+    """What one position of an axis is: a ``row`` of the height, a ``column`` of the
+    width, a ``position`` of any other axis."""
+    return _UNIT.get(name, "position")
 
 
 def letters(base: str, rank: int, sep: str = " x ") -> str:
@@ -92,6 +109,55 @@ def letters(base: str, rank: int, sep: str = " x ") -> str:
     if rank == 1:
         return base
     return sep.join(f"{base}_{_LETTER.get(a, str(i))}" for i, a in enumerate(axis_names(rank)))
+
+
+# ------------------------------------------------------------------ formulas
+def formula_number(x: Number) -> str:
+    """A number inside a formula: no thousands commas, fractions as ``a/b``.
+
+    >>> formula_number(Fraction(3, 2)), formula_number(2.0), formula_number(1516)
+    ('3/2', '2', '1516')
+    """
+    if isinstance(x, Fraction):
+        return int_text(x.numerator) if x.denominator == 1 else f"{x.numerator}/{x.denominator}"
+    if isinstance(x, float):
+        return str(int(x)) if x.is_integer() else str(x)
+    return int_text(x)
+
+
+def operand(x: Number) -> str:
+    """A number as an operand of a formula: fractions and negatives in parentheses, so
+    ``(1/2)/2`` reads as one value divided by 2.
+
+    >>> operand(3), operand(Fraction(5, 2)), operand(-1)
+    ('3', '(5/2)', '(-1)')
+    """
+    text = formula_number(x)
+    return f"({text})" if "/" in text or text.startswith("-") else text
+
+
+def result_text(x: Number | str) -> str:
+    """The result of a formula: ``1,516``, ``3/2``, ``0.5``; strings as they are."""
+    if isinstance(x, Fraction):
+        return grouped(x.numerator) if x.denominator == 1 else f"{x.numerator}/{x.denominator}"
+    if isinstance(x, (bool, str)):
+        return str(x)
+    if isinstance(x, int):
+        return grouped(x)
+    return f"{x:g}"
+
+
+def window_formula(n: int | str, k: int, d: int, s: int, before: int | str, after: int | str,
+                   ceil_mode: bool = False, pair: bool = False) -> str:
+    """The output size of a sliding window along one axis, numbers filled in:
+    ``floor((14 + 2*0 - 1*(5-1) - 1) / 1) + 1``; an asymmetric pad (or any, with
+    ``pair``) as ``(3+2)``.
+
+    >>> window_formula(6, 4, 1, 1, 2, 1)
+    'floor((6 + (2+1) - 1*(4-1) - 1) / 1) + 1'
+    """
+    pad = f"2*{before}" if before == after and not pair else f"({before}+{after})"
+    return f"{'ceil' if ceil_mode else 'floor'}(({n} + {pad} - {d}*({k}-1) - 1) / {s}) + 1"
 
 
 def per_axis(label: str, items: Sequence[tuple[str, Number | str]], kind: str,
@@ -110,18 +176,6 @@ WINDOW_SYMBOLIC_PAIR = "floor((n + (p_before+p_after) - d*(k-1) - 1) / s) + 1"
 CEIL_LAST = " - 1"
 
 
-def window_formula(n: int | str, k: int, d: int, s: int, before: int | str, after: int | str,
-                   ceil_mode: bool = False, pair: bool = False) -> str:
-    """``floor((14 + 2*0 - 1*(5-1) - 1) / 1) + 1``; an asymmetric pad (or any, with
-    ``pair``) as ``(3+2)``.
-
-    >>> window_formula(6, 4, 1, 1, 2, 1)
-    'floor((6 + (2+1) - 1*(4-1) - 1) / 1) + 1'
-    """
-    pad = f"2*{before}" if before == after and not pair else f"({before}+{after})"
-    return f"{'ceil' if ceil_mode else 'floor'}(({n} + {pad} - {d}*({k}-1) - 1) / {s}) + 1"
-
-
 def axis_steps(label: str, items: Sequence[tuple[str, Number | str, str]], kind: str) -> list[Step]:
     """Like :func:`per_axis`, each axis with its own formula in letters."""
     names = axis_names(len(items))
@@ -132,17 +186,6 @@ def axis_steps(label: str, items: Sequence[tuple[str, Number | str, str]], kind:
 
 
 # ------------------------------------------------------------ receptive fields
-def operand(x: Number) -> str:
-    """A number as an operand of a formula: fractions and negatives in parentheses, so
-    ``(1/2)/2`` reads as one value divided by 2.
-
-    >>> operand(3), operand(Fraction(5, 2)), operand(-1)
-    ('3', '(5/2)', '(-1)')
-    """
-    text = num(x)
-    return f"({text})" if "/" in text or text.startswith("-") else text
-
-
 @dataclass(frozen=True)
 class RFWorking:
     """How one layer's receptive-field step is written: per axis, the right-hand sides

@@ -1,4 +1,5 @@
-"""Number, shape, axis and formula text is written in one module (render/units.py) and
+"""Number, shape, axis and formula text is written in one module (render/units.py, whose
+worked-arithmetic pieces are defined below the ops, in cnncalc/working.py) and
 spec strings are escaped by one function (render/safe.safe_text): no other module of the
 presentation path defines its own copy.  (cnncalc/ops still has ``merge._fmt``,
 ``norm``'s bracket list and ``base._axis_name`` / ``base.formula``: the ops' owner folds

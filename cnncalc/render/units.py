@@ -24,37 +24,31 @@ from __future__ import annotations
 from collections.abc import Sequence
 from fractions import Fraction
 
+#: the text of worked arithmetic lives below the ops (cnncalc/working.py), so the ops can
+#: write it; every renderer reads those pieces from here as from the rest of this module
+from ..working import (  # noqa: F401 - re-exported, every renderer imports them from here
+    axis_names,
+    axis_unit,
+    dims,
+    formula_number,
+    grouped,
+    int_text,
+    letters,
+    operand,
+    result_text,
+    window_formula,
+)
+
 _SI = ((10**12, "T"), (10**9, "G"), (10**6, "M"), (10**3, "K"))
 _BIN = ((2**40, "TiB"), (2**30, "GiB"), (2**20, "MiB"), (2**10, "KiB"))
 #: from this magnitude on, counts and ratios are shown in scientific notation
 SCI_FROM = 10**15
-_CHUNK = 10**1000
 
 Real = int | float | Fraction
 
 
+
 # ------------------------------------------------------------ exact integers
-def int_text(n: int) -> str:
-    """``str(n)`` for any int, also past Python's int-to-text digit limit."""
-    try:
-        return str(n)
-    except ValueError:  # more digits than sys.get_int_max_str_digits() allows
-        sign, rest = ("-" if n < 0 else ""), abs(n)
-        chunks: list[str] = []
-        while rest >= _CHUNK:
-            rest, low = divmod(rest, _CHUNK)
-            chunks.append(str(low).rjust(1000, "0"))
-        return sign + str(rest) + "".join(reversed(chunks))
-
-
-def grouped(n: int) -> str:
-    """``25,557,032``: an exact integer with thousands separators, any size."""
-    digits = int_text(abs(n))
-    head = len(digits) % 3 or 3
-    parts = [digits[:head]] + [digits[i:i + 3] for i in range(head, len(digits), 3)]
-    return ("-" if n < 0 else "") + ",".join(parts)
-
-
 def decimal_exponent(n: int) -> int:
     """``floor(log10(|n|))`` for a non-zero int, without a float or the int's text."""
     a = abs(n)
@@ -230,11 +224,6 @@ def shape_str(shape: Sequence[int]) -> str:
     return "x".join(int_text(d) for d in shape) if shape else "[]"
 
 
-def dims(values: Sequence[int | str], sep: str = "x") -> str:
-    """Sizes (or texts) joined: ``(5, 5)`` -> ``5x5``; with ``sep=" x "``: ``5 x 5``."""
-    return sep.join(int_text(v) if isinstance(v, int) else v for v in values)
-
-
 def bracketed(values: Sequence[Real], sep: str = ", ") -> str:
     """``[3, 224, 224]``: values as a list (``sep=","``: ``[3,224,224]``)."""
     return "[" + sep.join(num(v) for v in values) + "]"
@@ -244,83 +233,6 @@ def axes(values: Sequence[Real]) -> str:
     """One value when every axis agrees (``5``), else per axis (``5x3``)."""
     shown = [num(v) for v in values]
     return shown[0] if len(set(shown)) == 1 else "x".join(shown)
-
-
-_AXES = {1: ("length",), 2: ("height", "width"), 3: ("depth", "height", "width")}
-_LETTER = {"length": "l", "height": "h", "width": "w", "depth": "d"}
-#: what one position along an axis is called (``input rows 26-27 never read``)
-_UNIT = {"height": "row", "width": "column"}
-
-
-def axis_names(rank: int) -> tuple[str, ...]:
-    """Names of the spatial axes: ``height, width`` for 2-D inputs.
-
-    >>> axis_names(1), axis_names(3), axis_names(4)[0]
-    (('length',), ('depth', 'height', 'width'), 'axis 0')
-    """
-    return _AXES.get(rank, tuple(f"axis {i}" for i in range(rank)))
-
-
-def axis_unit(name: str) -> str:
-    """What one position of an axis is: a ``row`` of the height, a ``column`` of the
-    width, a ``position`` of any other axis."""
-    return _UNIT.get(name, "position")
-
-
-def letters(base: str, rank: int, sep: str = " x ") -> str:
-    """Per-axis symbols: ``letters("k", 2)`` -> ``k_h x k_w``; 1-D: ``k``."""
-    if rank == 1:
-        return base
-    return sep.join(f"{base}_{_LETTER.get(a, str(i))}" for i, a in enumerate(axis_names(rank)))
-
-
-# ------------------------------------------------------------------ formulas
-def formula_number(x: Real) -> str:
-    """A number inside a formula: no thousands commas, fractions as ``a/b``.
-
-    >>> formula_number(Fraction(3, 2)), formula_number(2.0), formula_number(1516)
-    ('3/2', '2', '1516')
-    """
-    if isinstance(x, Fraction):
-        return int_text(x.numerator) if x.denominator == 1 else f"{x.numerator}/{x.denominator}"
-    if isinstance(x, float):
-        return str(int(x)) if x.is_integer() else str(x)
-    return int_text(x)
-
-
-def operand(x: Real) -> str:
-    """A number as an operand of a formula: fractions and negatives in parentheses, so
-    ``(1/2)/2`` reads as one value divided by 2.
-
-    >>> operand(3), operand(Fraction(5, 2)), operand(-1)
-    ('3', '(5/2)', '(-1)')
-    """
-    text = formula_number(x)
-    return f"({text})" if "/" in text or text.startswith("-") else text
-
-
-def result_text(x: Real | str) -> str:
-    """The result of a formula: ``1,516``, ``3/2``, ``0.5``; strings as they are."""
-    if isinstance(x, Fraction):
-        return grouped(x.numerator) if x.denominator == 1 else f"{x.numerator}/{x.denominator}"
-    if isinstance(x, (bool, str)):
-        return str(x)
-    if isinstance(x, int):
-        return grouped(x)
-    return f"{x:g}"
-
-
-def window_formula(n: int | str, k: int, d: int, s: int, before: int | str, after: int | str,
-                   ceil_mode: bool = False, pair: bool = False) -> str:
-    """The output size of a sliding window along one axis, numbers filled in:
-    ``floor((14 + 2*0 - 1*(5-1) - 1) / 1) + 1``; an asymmetric pad (or any, with
-    ``pair``) as ``(3+2)``.
-
-    >>> window_formula(6, 4, 1, 1, 2, 1)
-    'floor((6 + (2+1) - 1*(4-1) - 1) / 1) + 1'
-    """
-    pad = f"2*{before}" if before == after and not pair else f"({before}+{after})"
-    return f"{'ceil' if ceil_mode else 'floor'}(({n} + {pad} - {d}*({k}-1) - 1) / {s}) + 1"
 
 
 # ------------------------------------------------------ ratios and percents
