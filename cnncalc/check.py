@@ -30,6 +30,7 @@ from typing import Any, Literal
 
 from .errors import CnncalcError, LimitError, Loc, SpecError, UsageError
 from .report import LayerReport, ReceptiveField, Report
+from .spec import file_kind
 from .spec.expect import Expect, LayerExpect, Target, parse_quantity
 from .spec.yamlio import DEFAULT_LIMITS, Limits, MDict, load_yaml_bytes
 from .suggest import close_matches
@@ -339,10 +340,6 @@ def _not_a_spec(data: bytes, file: str, limits: Limits) -> str | None:
 
 
 # ------------------------------------------------------------------- files
-_KINDS = ((stat.S_ISDIR, "a folder"), (stat.S_ISFIFO, "a FIFO"), (stat.S_ISSOCK, "a socket"),
-          (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"))
-
-
 def _gate(path: Path, in_folder: bool) -> SpecResult | Skip | None:
     """Before a file is opened: a broken link or an unreadable entry is an error, and a
     FIFO, socket or device found in a folder is skipped unopened (reading it could block).
@@ -361,7 +358,7 @@ def _gate(path: Path, in_folder: bool) -> SpecResult | Skip | None:
         why = exc.strerror if isinstance(exc, OSError) else str(exc)
         return SpecResult(str(path), error=UsageError(f"{path}: cannot read: {why}"))
     if in_folder and not stat.S_ISREG(mode):
-        kind = next((name for test, name in _KINDS if test(mode)), "not a regular file")
+        kind = file_kind(mode, "not a regular file")
         return Skip(str(path), f"{kind}, not a regular file: never opened")
     return None
 

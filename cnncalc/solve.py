@@ -427,11 +427,11 @@ def parse_range(text: str) -> range:
     >>> parse_range("200:204"), parse_range("8:16:4")
     (range(200, 205), range(8, 17, 4))
     """
-    from .render.units import describe_char
+    from .render.units import foreign_digit
 
-    foreign = next((ch for ch in text if ch.isdigit() and not "0" <= ch <= "9"), None)
+    foreign = foreign_digit(text)
     if foreign is not None:
-        raise UsageError(f"--range {text}: {describe_char(foreign)} is not an ASCII digit 0-9")
+        raise UsageError(f"--range {text}: {foreign}")
     if not re.fullmatch(r"[0-9]{1,30}(:[0-9]{1,30}){0,2}", text):
         raise UsageError(f"--range {text}: write it as START:STOP or START:STOP:STEP "
                          "(integers of at most 30 digits, both ends included)")

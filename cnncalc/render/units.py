@@ -324,3 +324,17 @@ def describe_char(ch: str) -> str:
     shown = repr(ch) if ch.isprintable() else f"'\\x{ord(ch):02x}'" if ord(ch) < 256 else \
         f"'\\u{ord(ch):04x}'"
     return f"{shown} (U+{ord(ch):04X}{' ' + name if name else ''})"
+
+
+
+def foreign_digit(text: str) -> str | None:
+    """Why ``text`` holds a digit of another script (``٣``, ``３``: Python's ``int()``
+    reads them, cnncalc does not), or None.
+
+    >>> foreign_digit("٣M")
+    "'٣' (U+0663 ARABIC-INDIC DIGIT THREE) is not an ASCII digit 0-9"
+    >>> foreign_digit("3M") is None
+    True
+    """
+    ch = next((c for c in text if c.isdigit() and not "0" <= c <= "9"), None)
+    return None if ch is None else f"{describe_char(ch)} is not an ASCII digit 0-9"

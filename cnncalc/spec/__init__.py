@@ -23,7 +23,7 @@ from .schema import SPEC_VERSION, Spec
 from .yamlio import DEFAULT_LIMITS, Limits, MDict, load_yaml_bytes
 from .zoo import suggest, suggest_file, zoo_path
 
-__all__ = ["Document", "Limits", "is_spec_document", "load_network", "network_from_document",
+__all__ = ["Document", "Limits", "file_kind", "is_spec_document", "load_network", "network_from_document",
            "parse_network", "read_document", "read_source"]
 
 
@@ -61,7 +61,7 @@ def read_source(source: str | Path, limits: Limits = DEFAULT_LIMITS) -> tuple[by
     if stat.S_ISFIFO(info.st_mode):
         return _read_fifo(path, limits), text
     if not stat.S_ISREG(info.st_mode):
-        raise UsageError(f"{text} is not a regular file ({_file_kind(info.st_mode)}); "
+        raise UsageError(f"{text} is not a regular file ({file_kind(info.st_mode)}); "
                          "cnncalc reads spec files, or stdin with `-` (e.g. `cmd | cnncalc "
                          "summary -`)")
     if info.st_size > limits.max_bytes:
@@ -141,10 +141,19 @@ def _exists(path: Path) -> bool:
         return False
 
 
-def _file_kind(mode: int) -> str:
-    kinds = ((stat.S_ISFIFO, "a FIFO"), (stat.S_ISCHR, "a character device"),
-             (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket"))
-    return next((name for test, name in kinds if test(mode)), "not a plain file")
+_FILE_KINDS = ((stat.S_ISDIR, "a folder"), (stat.S_ISFIFO, "a FIFO"),
+               (stat.S_ISSOCK, "a socket"), (stat.S_ISCHR, "a character device"),
+               (stat.S_ISBLK, "a block device"))
+
+
+def file_kind(mode: int, other: str = "not a plain file") -> str:
+    """What a file that is not a regular one is, from its ``st_mode``: ``a FIFO``, ...
+
+    >>> import stat
+    >>> file_kind(stat.S_IFIFO), file_kind(stat.S_IFDIR)
+    ('a FIFO', 'a folder')
+    """
+    return next((name for test, name in _FILE_KINDS if test(mode)), other)
 
 
 def is_spec_document(doc: object) -> bool:

@@ -112,11 +112,11 @@ def _not_a_figure(value: str) -> str:
     if re.fullmatch(r"\s*[0-9,._]+\s*([kKMGT]i?)?B?\s*", value) and "," in value:
         return (f"{text} is not a number: commas separate thousands, in groups of three "
                 "(25,557,032); a decimal point is written '.' (25.6M)")
-    foreign = next((ch for ch in value if ch.isdigit() and not "0" <= ch <= "9"), None)
-    if foreign is not None:
-        from ..render.units import describe_char
+    from ..render.units import foreign_digit
 
-        return f"{text} is not a number: {describe_char(foreign)} is not an ASCII digit 0-9"
+    foreign = foreign_digit(value)
+    if foreign is not None:
+        return f"{text} is not a number: {foreign}"
     return f"{text} is not a number like 25557032, 25_557_032, '25.6M' or '4.5G'"
 
 
