@@ -46,9 +46,7 @@ class Step:
         return f"{self.formula} = {shown}" if self.formula else shown
 
     def to_dict(self) -> dict[str, Any]:
-        result = self.result
-        if isinstance(result, Fraction):
-            result = int(result) if result.denominator == 1 else float(result)
+        result = self.result if isinstance(self.result, str) else json_number(self.result)
         return {"label": self.label, "formula": self.formula, "result": result,
                 "symbolic": self.symbolic, "kind": self.kind, "text": self.text()}
 
@@ -158,6 +156,16 @@ def window_formula(n: int | str, k: int, d: int, s: int, before: int | str, afte
     """
     pad = f"2*{before}" if before == after and not pair else f"({before}+{after})"
     return f"{'ceil' if ceil_mode else 'floor'}(({n} + {pad} - {d}*({k}-1) - 1) / {s}) + 1"
+
+
+def json_number(x: Number) -> int | float:
+    """An int when the value is integral, else a float (for JSON); a value too large for
+    a float is rounded to the nearest int (a float would overflow)."""
+    if isinstance(x, Fraction):
+        if x.denominator == 1:
+            return int(x)
+        return float(x) if abs(x) < 10**300 else round(x)
+    return x
 
 
 def per_axis(label: str, items: Sequence[tuple[str, Number | str]], kind: str,

@@ -33,6 +33,7 @@ from ..working import (  # noqa: F401 - re-exported, every renderer imports them
     formula_number,
     grouped,
     int_text,
+    json_number,
     letters,
     operand,
     result_text,
@@ -285,16 +286,6 @@ def signed_percent(delta: Real, base: Real, places: int = 2) -> str:
 
 
 # -------------------------------------------------------------- JSON numbers
-def json_number(x: Real) -> int | float:
-    """An int when the value is integral, else a float (for JSON); a value too large for
-    a float is rounded to the nearest int (a float would overflow)."""
-    if isinstance(x, Fraction):
-        if x.denominator == 1:
-            return int(x)
-        return float(x) if abs(x) < 10**300 else round(x)
-    return x
-
-
 def json_real(x: Real) -> float | int:
     """A float for JSON (``15.5``, ``0.0``), or :func:`json_number`'s int past a float's
     range."""
@@ -328,7 +319,7 @@ def describe_char(ch: str) -> str:
 
 
 def foreign_digit(text: str) -> str | None:
-    """Why ``text`` holds a digit of another script (``٣``, ``３``: Python's ``int()``
+    """Why ``text`` holds a digit of another script (``٣``, a fullwidth ``3``: Python's ``int()``
     reads them, cnncalc does not), or None.
 
     >>> foreign_digit("٣M")

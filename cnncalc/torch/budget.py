@@ -20,7 +20,6 @@ Nothing here imports torch except :func:`available_memory` for a CUDA device.
 
 from __future__ import annotations
 
-import math
 import os
 import re
 from collections.abc import Callable
@@ -29,6 +28,7 @@ from typing import Literal
 
 from ..errors import EnvironmentUnavailable, UsageError
 from ..ops.base import numel
+from ..render.units import grouped, sci
 from ..report import LayerReport, Report
 
 Mode = Literal["inference", "training"]
@@ -96,7 +96,8 @@ def check_int64(report: Report, batch: int = 1) -> None:
 
 
 def _sci(n: int) -> str:
-    return f"{n:,}" if n < 10**21 else f"{n:.2e}".replace("e+", "e")
+    """Grouped digits, or scientific notation past 10^21 (exact: no float, any size)."""
+    return grouped(n) if n < 10**21 else sci(n)
 
 
 ANALYSIS_HINT = ("the analysis commands (summary, shapes, params, flops, rf) handle any size "
@@ -167,7 +168,7 @@ def _per_sample(batch_bytes: int, report: Report) -> int:
     """Elements per sample of a byte figure the analysis computed for its batch/dtype."""
     from ..analysis import DTYPE_BYTES
 
-    return math.ceil(batch_bytes / (report.batch * DTYPE_BYTES[report.dtype]))
+    return -(-batch_bytes // (report.batch * DTYPE_BYTES[report.dtype]))  # exact ceil
 
 
 # ----------------------------------------------------------------------- available
