@@ -484,3 +484,13 @@ def test_help_examples_run(command: str, example: str, tmp_path: Path,
     assert result.exit_code == 0, (example, result.output)
     if "-o" in argv:
         assert (tmp_path / argv[argv.index("-o") + 1]).stat().st_size > 0
+
+
+def test_a_step_of_a_huge_fraction_is_json_without_a_float_overflow() -> None:
+    from fractions import Fraction
+
+    from cnncalc.working import Step
+
+    huge = Step("rf start", "x", Fraction(10**400 + 1, 2)).to_dict()
+    assert huge["result"] == round(Fraction(10**400 + 1, 2))
+    assert Step("rf start", "x", Fraction(3, 2)).to_dict()["result"] == 1.5
