@@ -562,9 +562,7 @@ def load_yaml_text(text: str, file: str, limits: Limits = DEFAULT_LIMITS) -> Any
     try:
         composer = _compose(text, pos, limits)
         node = composer.root
-    except yaml.YAMLError as exc:
-        if _libyaml_depth_error(exc):  # composing, past a raised max_depth
-            raise _too_deep(limits, Loc(file, 1, 1)) from None
+    except yaml.YAMLError as exc:  # (libyaml's own depth limit: handled by _compose)
         raise _yaml_error(exc, text, pos) from None
     if node is None:
         raise SpecError("the file is empty; a spec needs at least `input:` and `layers:`",
