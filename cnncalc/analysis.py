@@ -56,9 +56,14 @@ def _propagate(layer: Layer[Any], states: list[_RF]) -> _RF:
     if len(paths) == 1:
         return _RF(paths[0], mixed)
     widest = max(paths, key=lambda p: tuple(p.size))
+    # a broadcast input (a [C, 1, 1] gate) has one position that every output position
+    # reads: its field counts in the size, but the output's positions (jump, start) are
+    # those of the inputs that span the output's spatial axes
+    full = [p for p, x in zip(paths, layer.ins) if x[1:] == layer.out[1:]] or paths
+    anchor = max(full, key=lambda p: tuple(p.size))
     aligned = all(p.aligned for p in paths) and all(
-        p.jump == widest.jump and p.start == widest.start for p in paths)
-    return _RF(ReceptiveField(widest.size, widest.jump, widest.start, aligned), mixed)
+        p.jump == anchor.jump and p.start == anchor.start for p in paths)
+    return _RF(ReceptiveField(widest.size, anchor.jump, anchor.start, aligned), mixed)
 
 
 def _input_rf(shape: Shape) -> _RF:

@@ -25,6 +25,8 @@ from cnncalc import peers
 from cnncalc.ops import REGISTRY
 from cnncalc.report import Report
 
+from helpers import sample_spec
+
 #: the figures each tool printed for the torchvision-style net at 1x3x224x224
 #: (ResNet-50: the published four; ResNet-18 and AlexNet: measured with the versions in
 #: peers.PEER_VERSIONS, and re-measured by test_live_peer_matches_rebuilt_figure)
@@ -357,22 +359,6 @@ def test_torch_flop_counter_is_twice_macs(resnet50: Report) -> None:
 
 
 # ------------------------------------------------------- every op's own samples, live
-def _sample_spec(name: str, number: int) -> str:
-    """A spec running sample ``number`` of op ``name`` (merges read the input and 1x1
-    convs of it with the sample's channel counts, as in tests/test_ops_registry.py)."""
-    import json
-
-    sample = REGISTRY[name].samples[number]
-    ins = list(sample.ins)
-    pre, wires = [], ["input"]
-    for i, x in enumerate(ins[1:], 1):
-        pre.append({"id": f"b{i}", "op": "conv", "out": x[0], "k": 1, "in": "input"})
-        wires.append(f"b{i}")
-    layer = {"op": name, **sample.args} | ({"in": wires} if len(ins) > 1 else {})
-    rows = "".join(f"  - {json.dumps(item)}\n" for item in (*pre, layer))
-    return f"cnncalc: 1\ninput: {list(ins[0])}\nlayers:\n{rows}"
-
-
 SAMPLE_CASES = [(name, i) for name, cls in sorted(REGISTRY.items())
                 if name not in peers.UNMODELLED for i in range(len(cls.samples))]
 #: (peer, op) where the module cnncalc builds is not torch's own class, so a tool keyed on
@@ -392,7 +378,7 @@ def test_live_peer_per_op_sample(peer: str, name: str, number: int) -> None:
     pytest.importorskip({"fvcore": "fvcore.nn"}.get(peer, peer))
     torch = pytest.importorskip("torch")
     torch.set_num_threads(1)
-    spec = cnncalc.loads(_sample_spec(name, number))
+    spec = cnncalc.loads(sample_spec(name, number))
     report = cnncalc.analyze(spec, batch=2)
     model = cnncalc.build_torch(spec)
     live = measure(peer, model, torch.randn(2, *report.input_shape))
