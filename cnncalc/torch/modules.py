@@ -336,12 +336,18 @@ class GroupNorm(nn.GroupNorm):
 
 
 # ------------------------------------------------------------------- linear
-class ChannelLinear(nn.Linear):
+class ChannelLinear(nn.Module):
     """``nn.Linear(C, out)`` applied channels-last at every position of ``(B, C, *spatial)``
-    (``linear`` with ``axis: 0``, ConvNeXt's pointwise layers); its parameters are its own
-    ``weight`` and ``bias``, the keys of an ``nn.Linear``."""
+    (``linear`` with ``axis: 0``, ConvNeXt's pointwise layers).  The ``nn.Linear`` is its
+    child ``linear`` (keys ``linear.weight``, ``linear.bias``), a plain torch layer, so
+    every tool that counts by module type (ptflops, thop) counts it as it counts the
+    ``nn.Linear`` a torch user applies after a permute."""
+
+    def __init__(self, in_features: int, out_features: int, bias: bool = True) -> None:
+        super().__init__()
+        self.linear = nn.Linear(in_features, out_features, bias)
 
     def forward(self, x: Tensor) -> Tensor:
         if x.dim() <= 2:
-            return super().forward(x)
-        return super().forward(x.movedim(1, -1)).movedim(-1, 1)
+            return self.linear(x)
+        return self.linear(x.movedim(1, -1)).movedim(-1, 1)
