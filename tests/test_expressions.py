@@ -369,3 +369,197 @@ def test_shape_names_are_reserved(where: str) -> None:
     with pytest.raises(SpecError) as info:
         cnncalc.loads(f"cnncalc: 1\ninput: [3, 8, 8]\n{where}layers: [relu]\n", "s.yaml")
     assert "is reserved: it names the input shape" in info.value.message
+
+
+# ---------------------------------------------------------------- conditional layers
+#: a residual unit whose shortcut exists only when the shapes match (stride 1, same width)
+RESIDUAL = """\
+cnncalc: 1
+input: [16, 8, 8]
+blocks:
+  unit:
+    args: {out: int, stride: 1}
+    layers:
+      - {id: a, op: conv, out: $out, k: 3, stride: $stride, pad: 1, bias: false, bn: true}
+      - {id: sum, op: add, in: [input, a], if: "${stride == 1 and in_channels == out}"}
+      - relu
+layers:
+  - {id: u1, op: unit, out: 16}
+  - {id: u2, op: unit, out: 32, stride: 2}
+  - {id: u3, op: unit, out: 32}
+"""
+
+
+def ids(text: str, **kwargs: Any) -> list[str]:
+    return [n.id for n in cnncalc.loads(text, "c.yaml", **kwargs).nodes]
+
+
+def test_a_residual_exists_only_where_the_shapes_match() -> None:
+    got = ids(RESIDUAL)
+    assert [i for i in got if i.endswith(".sum")] == ["u1.sum", "u3.sum"]
+    # u2's relu reads u2.a's bn row: the skipped sum named its last input
+    net = cnncalc.loads(RESIDUAL)
+    assert net.node("u2.relu1").inputs == ("u2.a.bn",)
+
+
+def test_a_residual_against_torch() -> None:
+    torch = pytest.importorskip("torch")
+    from torch import nn
+
+    class Unit(nn.Module):
+        def __init__(self, c_in: int, out: int, stride: int) -> None:
+            super().__init__()
+            self.a = nn.Sequential(nn.Conv2d(c_in, out, 3, stride, 1, bias=False),
+                                   nn.BatchNorm2d(out))
+            self.residual = stride == 1 and c_in == out
+
+        def forward(self, x: Any) -> Any:
+            y = self.a(x)
+            return torch.relu(x + y if self.residual else y)
+
+    model = nn.Sequential(Unit(16, 16, 1), Unit(16, 32, 2), Unit(32, 32, 1))
+    report = cnncalc.analyze(cnncalc.loads(RESIDUAL))
+    out = model(torch.randn(1, 16, 8, 8))
+    assert report.output_shape == tuple(out.shape[1:])
+    assert report.totals.params == sum(p.numel() for p in model.parameters())
+    assert [r.op for r in report.layers].count("add") == 2
+
+
+@pytest.mark.parametrize("condition, present", [
+    ("true", True), ("false", False), ("True", True), ('"${1 < 2}"', True),
+    ('"${flag}"', False), ("$flag", False), ('"${not flag}"', True),
+    ('"${input_channels == 3 and len(in_shape) == 3}"', True),
+])
+def test_if_takes_a_boolean_or_an_expression_giving_one(condition: str, present: bool) -> None:
+    text = (f"cnncalc: 1\ninput: [3, 8, 8]\ntables: {{flag: false}}\nlayers:\n"
+            f"  - {{id: c, op: conv, out: 4, k: 1, if: {condition}}}\n  - relu\n")
+    assert ("c" in ids(text)) is present
+
+
+def test_skipped_ids_name_their_last_input_for_in_and_output() -> None:
+    text = """\
+cnncalc: 1
+input: [3, 8, 8]
+output: skip2
+layers:
+  - {id: a, op: conv, out: 4, k: 1}
+  - {id: b, op: conv, out: 4, k: 1}
+  - {id: skip, op: add, in: [a, b], if: false}
+  - {id: c, op: relu, in: skip}
+  - {id: skip2, op: conv, out: 8, k: 1, repeat: 3, if: false}
+  - {id: d, op: relu}
+"""
+    net = cnncalc.loads(text)
+    assert net.node("c").inputs == ("b",)
+    assert net.output == "c"  # skip2 read c (the entry before it)
+    assert "skip2[0]" not in ids(text)
+
+
+def test_a_block_whose_last_entry_is_skipped_outputs_the_entry_before() -> None:
+    text = """\
+cnncalc: 1
+input: [3, 8, 8]
+blocks:
+  b:
+    args: {extra: false}
+    layers:
+      - {id: x, op: conv, out: 4, k: 1}
+      - {id: y, op: relu, if: $extra}
+  named:
+    output: y
+    layers:
+      - {id: x, op: conv, out: 4, k: 1}
+      - {id: y, op: relu, if: false}
+      - {id: z, op: conv, out: 2, k: 1}
+layers:
+  - {id: p, op: b}
+  - {id: q, op: relu}
+  - {id: r, op: named}
+  - {id: s, op: relu}
+"""
+    net = cnncalc.loads(text)
+    assert net.node("q").inputs == ("p.x",)
+    assert net.node("s").inputs == ("r.x",)  # output: y, skipped, is what y read
+
+
+def test_skipped_entries_keep_the_auto_ids_of_the_others() -> None:
+    text = ("cnncalc: 1\ninput: [3, 8, 8]\nlayers:\n  - {op: relu, if: false}\n  - relu\n")
+    assert ids(text) == ["relu2"]  # the second relu written, whichever exist
+
+
+def test_the_layer_bound_counts_a_conditional_entry_as_none() -> None:
+    # 1 layer always + 50 conditional (false) ones, 60 copies: 60 layers, under a limit of
+    # 100; counting each conditional entry as one would refuse it (51 * 60)
+    skipped = "".join("      - {op: relu, if: false}\n" for _ in range(50))
+    text = (f"cnncalc: 1\ninput: [3, 8, 8]\nblocks:\n  b:\n    layers:\n      - relu\n{skipped}"
+            "layers:\n  - {op: b, repeat: 60}\n")
+    assert len(ids(text, limits=cnncalc.Limits(max_layers=100))) == 60
+
+
+def test_repeat_first_and_last_may_set_the_op() -> None:
+    text = """\
+cnncalc: 1
+input: [16, 16, 16]
+blocks:
+  down:
+    args: {out: int}
+    layers: [{op: conv, out: $out, k: 3, stride: 2, pad: 1}]
+  unit:
+    args: {out: int}
+    layers: [{op: conv, out: $out, k: 3, pad: 1}, relu]
+layers:
+  - {id: s, op: unit, out: 32, repeat: {n: 4, first: {op: down}, last: {op: conv, k: 1}}}
+"""
+    report = cnncalc.analyze(cnncalc.loads(text))
+    assert [r.id for r in report.layers] == ["s[0].conv1", "s[1].conv1", "s[1].relu1",
+                                             "s[2].conv1", "s[2].relu1", "s[3]"]
+    assert report.layers[0].output_shape == (32, 8, 8)
+    assert report.layer("s[3]").params == 32 * 32 + 32
+
+
+@pytest.mark.parametrize("entry, message, col", [
+    ("{op: relu, if: 3}", "if: must be true or false, got 3", 20),
+    ("{op: relu, if: 'yes'}", "if: must be true or false, got 'yes'", 20),
+    ("{op: relu, if: null}", "if: must be true or false, got null", 20),
+    ("{op: relu, if: [true]}", "if: must be true or false, got [True]", 20),
+    ('{op: relu, if: "${in_channels}"}', "if: must be true or false, got 3", 20),
+    ('{op: relu, if: "${1 +}"}', "does not parse", 20),
+    ('{op: relu, if: "${nope}"}', "unknown name 'nope'", 20),
+    ("{op: relu, repeat: {n: 2, first: {if: false}}}", "cannot override 'if'", 24),
+    ("{op: relu, repeat: {n: 2, last: {op: nope}}}", "op 'nope' is unknown", 42),
+])
+def test_bad_conditions_are_located(entry: str, message: str, col: int) -> None:
+    with pytest.raises(SpecError) as info:
+        cnncalc.loads(f"cnncalc: 1\ninput: [3, 8, 8]\nlayers:\n  - relu\n  - {entry}\n", "c.yaml")
+    assert message in info.value.message, info.value.message
+    assert (info.value.loc.line, info.value.loc.col) == (5, col)
+
+
+@pytest.mark.parametrize("text, message", [
+    ("layers: [{op: relu, if: false}]", "every layer is skipped"),
+    ("layers: [relu, {op: relu, in: input, if: false}]", "the last layer is skipped"),
+    ("output: x\nlayers: [{id: x, op: relu, if: false}, relu]", "output: 'x' is skipped"),
+])
+def test_a_network_cannot_end_at_its_input(text: str, message: str) -> None:
+    with pytest.raises(SpecError) as info:
+        cnncalc.loads(f"cnncalc: 1\ninput: [3, 8, 8]\n{text}\n", "c.yaml")
+    assert message in info.value.message and info.value.loc is not None
+
+
+# ------------------------------------------------------------------------ the CLI
+@pytest.mark.parametrize("layer", [
+    '{op: conv, out: "${ciel(2.5)}", k: 1}', '{op: conv, out: "${64 * 1.5}", k: 1}',
+    '{op: conv, out: "${1 / 0}", k: 1}', '{op: conv, out: "${in_shape[5]}", k: 1}',
+    '{op: conv, out: "${2 ** 1000}", k: 1}', '{op: conv, out: "${1e999}", k: 1}',
+    "{op: relu, if: 3}", '{op: relu, if: "${3 if 1 else 2}"}',
+])
+def test_the_cli_says_each_new_error_once_located_with_exit_2(layer: str) -> None:
+    from typer.testing import CliRunner
+
+    from cnncalc.cli import app
+
+    text = f"cnncalc: 1\ninput: [3, 8, 8]\nlayers:\n  - {layer}\n"
+    result = CliRunner().invoke(app, ["summary", "-"], input=text)
+    assert result.exit_code == 2
+    assert result.stderr.startswith("<stdin>:4:") and result.stderr.count("error:") == 1
+    assert "Traceback" not in result.stderr

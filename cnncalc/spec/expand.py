@@ -30,7 +30,7 @@ from .expr import SHAPE_NAMES, substitute
 from .schema import ID_PATTERN, Block, Repeat, Spec
 from .yamlio import DEFAULT_LIMITS, Limits, MDict, MList, key_text
 
-META = ("id", "op", "in", "repeat")
+META = ("id", "op", "in", "repeat", "if")
 #: words a block argument cannot be called: the keys of a layer entry, and ``args``
 #: (positional arguments)
 RESERVED_ARGS = (*META, "args")
@@ -91,8 +91,8 @@ class _LowerBound:
     """A lower bound on the number of layers some entries expand to, computed without
     expanding them, so ``repeat: 1000`` of a block holding ``repeat: 1000`` is refused at
     once.  Repeat counts and block arguments that are plain (or computable) integers are
-    followed; anything else, and the bn/act shorthand rows, count as one, so a spec within
-    the limit is never refused here."""
+    followed; anything else, and the bn/act shorthand rows, count as one, and an entry
+    with ``if:`` as none, so a spec within the limit is never refused here."""
 
     def __init__(self, blocks: Mapping[str, Any], tables: dict[str, Any], cap: int) -> None:
         self.blocks, self.tables, self.cap = blocks, tables, cap
@@ -101,6 +101,8 @@ class _LowerBound:
     def entries(self, entries: Any, scope: Mapping[str, Any], stack: frozenset[str]) -> int:
         total = 0
         for entry in entries if isinstance(entries, list) else ():
+            if isinstance(entry, dict) and "if" in entry:
+                continue  # a conditional entry may not exist: it counts none
             total += self.entry(entry, scope, stack)
             if total > self.cap:
                 break
@@ -244,7 +246,22 @@ class Expander:
                 raise SpecError(f"output names {shown(out)}, which is not a layer id",
                                 loc=self.raw.val_loc["output"])
             last = target
+        self._check_output(last)
         return self.nodes, last
+
+    def _check_output(self, last: str) -> None:
+        """The network's output is a layer, even when conditional entries are skipped."""
+        if last != INPUT:
+            return
+        out = self.spec.output
+        if out is not None:
+            raise SpecError(f"output: {shown(out)} is skipped (its if: is false), so it names "
+                            "the network's own input; name one of its layers",
+                            loc=self.raw.val_loc["output"])
+        what = "every layer is skipped" if not self.nodes else "the last layer is skipped"
+        raise SpecError(f"{what} (if: false) and the network's output would be its own input",
+                        loc=self.raw.val_loc["layers"],
+                        hints=("give `output:` the layer the network ends with",))
 
     def _check_table_names(self) -> None:
         """A table name is looked up for every ``$name`` of every layer: bounded."""
@@ -291,7 +308,9 @@ class Expander:
             full = scope.prefix + local_id
             try:
                 inputs = self._wire(entry, local, explicit, prev, local_id, scope)
-                out = self.entry(entry, full, inputs, scope, loc)
+                present = self._present(entry, inputs, scope, full)
+                # a skipped entry's id names what it would have read: its last input
+                out = self.entry(entry, full, inputs, scope, loc) if present else inputs[-1]
             except CnncalcError as exc:
                 notes = (*_written_elsewhere(entry, exc.loc), *reversed(scope.trace))
                 raise exc.located(loc, layer=full, notes=notes) from None
@@ -299,6 +318,21 @@ class Expander:
             self.defined[full] = out
             prev = out
         return prev, local
+
+    def _present(self, entry: MDict, inputs: tuple[str, ...], scope: Scope, full: str) -> bool:
+        """Whether an entry exists: its ``if:`` (true, false or an expression giving one;
+        the input-shape names are those of the entry), true when absent."""
+        if "if" not in entry:
+            return True
+        loc = entry.val_loc.get("if")
+        try:
+            value = substitute(entry["if"], self._reading(scope, inputs, full).vars)
+        except CnncalcError as exc:
+            raise exc.located(loc) from None
+        if type(value) is not bool:
+            raise SpecError(f"if: must be true or false, got {_written(value)}", loc=loc,
+                            hints=("write a condition, e.g. if: \"${stride == 1}\"",))
+        return value
 
     def _normalise(self, entry: Any, loc: Loc) -> MDict:
         if isinstance(entry, str):
@@ -433,7 +467,7 @@ class Expander:
         if rep.n > self.limits.max_layers:
             raise LimitError(f"repeat of {rep.n:,} is over the limit of {self.limits.max_layers:,} "
                              "layers", loc=loc, hints=("raise it with --max-layers",))
-        for key in ("id", "repeat", "in"):
+        for key in ("id", "repeat", "in", "if"):
             if key in rep.first or key in rep.last:
                 raise SpecError(f"repeat first/last cannot override '{key}'", loc=loc)
         return rep.n, value.get("first"), value.get("last")
@@ -737,6 +771,15 @@ def _written_elsewhere(entry: MDict, at: Loc | None) -> tuple[str, ...]:
             return (f"'{key}' is merged into this layer by the << at line {merge_loc.line}, "
                     f"column {merge_loc.col}",)
     return ()
+
+
+def _written(value: Any) -> str:
+    """A value as a spec would write it: ``3``, ``'yes'``, ``null``, ``[1, 2]``."""
+    if value is None:
+        return "null"
+    if isinstance(value, str):
+        return shown(value)
+    return shown(repr(list(value) if isinstance(value, list) else value), quote="")
 
 
 def _chain(names: tuple[str, ...]) -> str:
