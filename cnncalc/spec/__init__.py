@@ -18,7 +18,7 @@ from ..errors import CnncalcError, LimitError, Loc, SpecError, UsageError
 from ..graph import Network
 from ..suggest import shown
 from .diagnose import explain
-from .expand import expand
+from .expand import Expander
 from .schema import SPEC_VERSION, Spec
 from .yamlio import DEFAULT_LIMITS, Limits, MDict, load_yaml_bytes
 from .zoo import suggest, suggest_file, zoo_path
@@ -282,12 +282,14 @@ def _network(raw: Any, file: str, limits: Limits) -> Network:
         spec = Spec.model_validate(dict(raw))
     except ValidationError as exc:
         raise explain(exc, raw, Spec, what="top-level key") from None
-    nodes, output = expand(spec, raw, limits)
+    expander = Expander(spec, raw, limits)
+    nodes, output = expander.run()
     name = spec.name or Path(file).stem
     return Network(
         name=name, input_shape=tuple(spec.input), nodes=tuple(nodes), output=output,
         source=file, input_loc=raw.val_loc.get("input"), strict=spec.strict,
         expect=raw.get("expect"), raw=raw,
+        reexpand=expander.expand_for if expander.input_dependent else None,
     )
 
 
