@@ -296,7 +296,7 @@ def check_candidate(c: Candidate, budgets: Mapping[str, Target] | None = None, *
 
 def _verdicts(c: Candidate, budgets: Mapping[str, Target] | None, strict: bool | None,
               limits: Limits) -> tuple[SpecResult, ...] | Skip:
-    from .spec import Document, read_target
+    from .spec import Document, parse_network, read_target
 
     if c.unreadable is not None:
         return (SpecResult(c.path, error=UsageError(f"{c.path}: cannot list the folder: "
@@ -312,22 +312,19 @@ def _verdicts(c: Candidate, budgets: Mapping[str, Target] | None, strict: bool |
                     "not mention cnncalc") if too_big else (SpecResult(c.path, error=exc),)
     except CnncalcError as exc:
         return (SpecResult(c.path, error=exc),)
-    try:
-        document = Document(file, _parsed(data, file, limits), variant=variant)
+    try:  # the spec as named (a family file: its defaults), parsed once
+        net = parse_network(data, file, limits, variant)
     except Exception as exc:  # noqa: BLE001 - even a bug: a non-spec is still skipped
         why = _not_a_spec(data, file, limits) if c.may_skip else None
         if why:
             return Skip(c.path, why)
-        return (SpecResult(file, error=exc if isinstance(exc, CnncalcError)
+        where = file if variant is None else f"{file}:{variant}"
+        return (SpecResult(where, error=exc if isinstance(exc, CnncalcError)
                            else internal_error(exc)),)
-    return tuple(_variant_verdict(document, v, budgets, strict, limits)
+    document = Document(file, net.raw, variant=variant)
+    return tuple(_verdict_of(net, budgets, strict) if v == variant else
+                 _variant_verdict(document, v, budgets, strict, limits)
                  for v in _to_check(document))
-
-
-def _parsed(data: bytes, file: str, limits: Limits) -> Any:
-    from .spec import _document
-
-    return _document(data, file, limits)
 
 
 def _to_check(document: Any) -> list[str | None]:
@@ -345,7 +342,6 @@ def _to_check(document: Any) -> list[str | None]:
 
 def _variant_verdict(document: Any, variant: str | None, budgets: Mapping[str, Target] | None,
                      strict: bool | None, limits: Limits) -> SpecResult:
-    from .analysis import analyze
     from .spec import network_from_document
 
     start = time.perf_counter()
@@ -356,6 +352,16 @@ def _variant_verdict(document: Any, variant: str | None, budgets: Mapping[str, T
         return SpecResult(where, error=exc, seconds=time.perf_counter() - start)
     except Exception as exc:  # noqa: BLE001 - the file's verdict, not the run's end
         return SpecResult(where, error=internal_error(exc), seconds=time.perf_counter() - start)
+    return replace(_verdict_of(net, budgets, strict), seconds=time.perf_counter() - start)
+
+
+def _verdict_of(net: Any, budgets: Mapping[str, Target] | None,
+                strict: bool | None) -> SpecResult:
+    """The verdict on one loaded network: analysed, and held to its ``expect:``."""
+    from .analysis import analyze
+
+    where = net.source
+    start = time.perf_counter()
     try:
         report = analyze(net, strict=strict if strict is not None else net.strict is not False)
         outcomes = evaluate(report, net.expect, budgets)

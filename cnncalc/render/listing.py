@@ -159,8 +159,8 @@ def zoo_markdown(entries: list[dict[str, Any]], exact: bool = False) -> str:
 def zoo_csv(entries: list[dict[str, Any]]) -> str:
     header = ["name", "family", "title", "input_shape", "output_shape", "params",
               "trainable_params", "macs", "error"]
-    rows = [[e["name"], e.get("family") or "", e.get("title") or "", units.shape_str(e.get("input_shape") or []),
-             units.shape_str(e.get("output_shape") or []), e.get("params", ""),
+    rows = [[e["name"], e.get("family") or "", e.get("title") or "",
+             units.shape_str(e.get("input_shape") or []), units.shape_str(e.get("output_shape") or []), e.get("params", ""),
              e.get("trainable_params", ""), e.get("macs", ""), e.get("error") or ""]
             for e in entries]
     return csv_text(header, rows)

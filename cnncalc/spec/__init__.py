@@ -61,7 +61,8 @@ def _spec_path(head: str) -> bool:
         or head.endswith((".yaml", ".yml")) or ("/" not in head and zoo_path(head) is not None)
 
 
-def read_target(source: str | Path, limits: Limits = DEFAULT_LIMITS) -> tuple[bytes, str, str | None]:
+def read_target(source: str | Path,
+                limits: Limits = DEFAULT_LIMITS) -> tuple[bytes, str, str | None]:
     """The bytes, display name and variant of a SPEC (:func:`split_target`, then
     :func:`read_source`)."""
     path, variant = split_target(str(source)) if isinstance(source, str) else (source, None)

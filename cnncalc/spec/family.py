@@ -161,11 +161,12 @@ def bind(spec: Spec, raw: MDict, variant: str | None = None,
             raise UsageError(f"args: {file} has no argument {shown(str(arg))}"
                              f"{did_you_mean(arg, names)} (its args: "
                              f"{name_list(names) or 'none'})")
-    vraw = (raw.get("variants") or {}).get(variant) if variant is not None else None
-    values = _evaluate(raw, vraw.get("args") if isinstance(vraw, MDict) else None, given)
+    found = (raw.get("variants") or {}).get(variant) if variant is not None else None
+    vraw = found if isinstance(found, MDict) else MDict()
+    values = _evaluate(raw, vraw.get("args"), given)
     if chosen is None:
         return Binding(spec, values, spec.name, raw.get("expect"), raw.val_loc.get("input"))
-    loc = vraw.val_loc.get("input") if isinstance(vraw, MDict) else None
+    loc = getattr(vraw, "val_loc", {}).get("input")
     bound = spec.model_copy(update={"input": chosen.input}) if chosen.input else spec
     return Binding(bound, values, chosen.name or variant, vraw.get("expect"),
                    loc or raw.val_loc.get("input"), variant)

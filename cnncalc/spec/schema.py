@@ -63,7 +63,7 @@ class Spec(_Strict):
     input: Annotated[list[PosInt], Field(min_length=1, max_length=4)] = Field(
         description="one sample's shape, no batch: [C, L], [C, H, W] or [C, D, H, W] (or [F])"
     )
-    args: dict[str, Any] | list[dict[str, Any]] = Field({}, description=(
+    args: dict[str, Any] | list[str | dict[str, Any]] = Field({}, description=(
         "the spec's arguments, each with its default: names in every expression, set by "
         "a variant or by cnncalc.load(args=...)"))
     variants: dict[str, Variant] = Field({}, description=(

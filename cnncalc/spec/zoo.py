@@ -147,7 +147,7 @@ def file_entries(stem: str) -> dict[str, Any]:
     doc = document.doc if isinstance(document.doc, dict) else {}
     title = doc.get("name") if isinstance(doc.get("name"), str) else stem
     rows = []
-    for variant in names or [None]:
+    for variant in names or (None,):
         name = variant or stem
         try:
             report = analyze(network_from_document(document, variant=variant))
