@@ -19,6 +19,7 @@ from pydantic.fields import FieldInfo
 from ..errors import SpecError
 from ..suggest import did_you_mean, shown
 from . import activation, conv, lenet, linear, merge, norm, pool, reshape  # noqa: F401  (registration)
+from . import slice as slice_  # noqa: F401  (registration)
 from .base import FLOP_CATEGORIES, REGISTRY, Op, Params, RFStep, Shape, register
 
 __all__ = ["FLOP_CATEGORIES", "REGISTRY", "Op", "Params", "RFStep", "Shape", "get_op", "op_info",

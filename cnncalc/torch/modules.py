@@ -13,6 +13,7 @@ Standard layers are used wherever one exists; the classes here are:
 - :class:`RBF`: LeNet-5's Euclidean RBF output with fixed (``requires_grad=False``) centres.
 - :class:`Add`, :class:`Mul`, :class:`Concat`: merges; ``Add`` owns its ``proj`` shortcut.
 - :class:`GroupNorm`: ``nn.GroupNorm`` working around a crash of torch's CPU kernel.
+- :class:`Narrow`: one range of one axis (``slice``), a view.
 """
 
 from __future__ import annotations
@@ -309,6 +310,21 @@ class Concat(nn.Module):
 
     def forward(self, *xs: Tensor) -> Tensor:
         return torch.cat(xs, 1)
+
+
+# ------------------------------------------------------------- opsa: moves, scales
+class Narrow(nn.Module):
+    """``x.narrow(dim, start, length)``: one range of one axis, a view (``slice``)."""
+
+    def __init__(self, dim: int, start: int, length: int) -> None:
+        super().__init__()
+        self.dim, self.start, self.length = dim, start, length
+
+    def forward(self, x: Tensor) -> Tensor:
+        return x.narrow(self.dim, self.start, self.length)
+
+    def extra_repr(self) -> str:
+        return f"dim={self.dim}, start={self.start}, length={self.length}"
 
 
 # ------------------------------------------------------------------- norms
