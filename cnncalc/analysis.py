@@ -77,6 +77,13 @@ def _input_rf(shape: Shape) -> _RF:
 MAX_DIM_DIGITS = 60
 
 
+def _strict_hint(warning: str) -> str:
+    """What to do about a warning that strict mode makes an error."""
+    fix = ("change the padding or stride so the windows tile the input"
+           if "does not tile" in warning else "do what the warning says")
+    return f"{fix}, or set `strict: false` in the spec if this is intended"
+
+
 def _figures(node: Node, layer: Layer[Any], batch: int, size: int, strict: bool
              ) -> dict[str, Any]:
     """Every figure of one resolved layer but its receptive field, as LayerReport's fields."""
@@ -92,9 +99,7 @@ def _figures(node: Node, layer: Layer[Any], batch: int, size: int, strict: bool
         raise RuntimeError(f"op {op.name} reports unknown FLOP categories {sorted(unknown)}")
     warns = tuple(op.warnings(layer))
     if strict and warns:
-        raise ShapeError(warns[0] + " (an error when strict)",
-                         hints=("change the padding or stride so the windows tile the input, "
-                                "or set `strict: false` in the spec if this is intended",))
+        raise ShapeError(warns[0] + " (an error when strict)", hints=(_strict_hint(warns[0]),))
     return dict(
         id=node.id, op=op.name, inputs=node.inputs, input_shapes=tuple(ins), output_shape=out,
         params=p.total, trainable_params=p.trainable, buffers=p.buffers, macs=macs * batch,

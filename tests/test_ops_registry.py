@@ -31,8 +31,13 @@ SAMPLES: dict[str, tuple[dict, list[tuple[int, ...]], str]] = {
     name: (dict(cls.samples[0].args), list(cls.samples[0].ins), cls.samples[0].nonzero)
     for name, cls in REGISTRY.items()}
 
-#: ops whose output has no spatial layout, so rf() is None
+#: ops whose output has no spatial layout, so rf() is None (linear only on its last axis:
+#: over the channels, axis 0, it is pointwise)
 NO_RF = {"linear", "rbf", "flatten"}
+
+
+def has_no_rf(name: str, number: int) -> bool:
+    return name in NO_RF and REGISTRY[name].samples[number].args.get("axis") != 0
 FIGURES = ("shape", "params", "macs", "flops", "rf")
 
 # The contract of design/spec-format.md: op -> {argument: default}, ... = required
@@ -49,7 +54,7 @@ CONTRACT: dict[str, dict[str, object]] = {
     "adaptive_avgpool": {"size": REQUIRED},
     "adaptive_maxpool": {"size": REQUIRED},
     "subsample": {"k": 2},
-    "linear": {"out": REQUIRED, "bias": True, "act": "none", "bn": False},
+    "linear": {"out": REQUIRED, "bias": True, "axis": -1, "act": "none", "bn": False},
     "rbf": {"out": REQUIRED, "trainable": False},
     "flatten": {}, "identity": {}, "dropout": {"p": 0.5},
     "relu": {}, "sigmoid": {}, "tanh": {}, "gelu": {}, "silu": {}, "softmax": {},
@@ -164,7 +169,7 @@ def test_receptive_field_step(name: str, number: int) -> None:
     steps = op.rf_inputs(layer) if len(ins) > 1 else [op.rf(layer)]
     assert len(steps) == len(ins)
     for x, step in zip(ins, steps):
-        if name in NO_RF or len(x) == 1:  # a vector has no spatial layout
+        if has_no_rf(name, number) or len(x) == 1:  # a vector has no spatial layout
             assert step is None
             continue
         assert isinstance(step, RFStep)

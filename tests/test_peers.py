@@ -5,7 +5,9 @@ fvcore 0.1.5, ptflops 0.7.5, thop 0.1.1 on torchvision's resnet50 at 1x3x224x224
 torchinfo run live on a plain-torch ResNet-50 (always: it is a dependency); and, when
 fvcore / ptflops / thop are installed, those tools run live on plain-torch ResNet-50,
 ResNet-18, AlexNet and on one module per op (batch 2, which exercises ptflops' per-sample
-averaging of module hooks).  The tests skip the peers that are not installed.
+averaging of module hooks).  The tests skip the peers that are not installed.  ptflops
+imports torchvision at its own import: :func:`torchvision_oracle.import_peer` imports it
+first, with the trick its compiled ops need on this CPU torch.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from cnncalc.ops import REGISTRY
 from cnncalc.report import Report
 
 from helpers import sample_spec
+from torchvision_oracle import import_peer
 
 #: the figures each tool printed for the torchvision-style net at 1x3x224x224
 #: (ResNet-50: the published four; ResNet-18 and AlexNet: measured with the versions in
@@ -173,7 +176,7 @@ def _plain_nets() -> dict[str, Callable[[], Any]]:
 
 def measure(peer: str, model: Any, x: Any) -> int:
     """Run ``peer`` on ``model`` (eval mode) for input ``x`` (batch included)."""
-    tool = pytest.importorskip({"fvcore": "fvcore.nn"}.get(peer, peer))
+    tool = import_peer({"fvcore": "fvcore.nn"}.get(peer, peer))
     model = model.eval()
     quiet = contextlib.redirect_stdout(io.StringIO())
     with quiet, warnings.catch_warnings():
@@ -205,7 +208,7 @@ def test_torchinfo_live_resnet50(resnet50: Report) -> None:
 @pytest.mark.parametrize("net", ["resnet50", "resnet18", "alexnet"])
 @pytest.mark.parametrize("peer", ["fvcore", "ptflops", "thop"])
 def test_live_peer_matches_rebuilt_figure(net: str, peer: str) -> None:
-    pytest.importorskip({"fvcore": "fvcore.nn"}.get(peer, peer))
+    import_peer({"fvcore": "fvcore.nn"}.get(peer, peer))
     torch = pytest.importorskip("torch")
     torch.set_num_threads(1)
     live = measure(peer, _plain_nets()[net](), torch.zeros(1, 3, 224, 224))
@@ -319,7 +322,7 @@ def test_op_cases_name_modelled_ops() -> None:
 @pytest.mark.parametrize("peer", peers.PEERS)
 @pytest.mark.parametrize("case", OP_CASES, ids=[c[0] for c in OP_CASES])
 def test_live_peer_per_op(peer: str, case: tuple[str, str, list[int], Any]) -> None:
-    pytest.importorskip({"fvcore": "fvcore.nn"}.get(peer, peer))
+    import_peer({"fvcore": "fvcore.nn"}.get(peer, peer))
     torch = pytest.importorskip("torch")
     torch.set_num_threads(1)
     name, layers, shape, make = case
@@ -375,7 +378,7 @@ def test_live_peer_per_op_sample(peer: str, name: str, number: int) -> None:
     """Every modelled op, the moment it is registered: each tool measured on the module
     cnncalc builds for the op's own samples equals what cnncalc.peers predicts (an op a
     tool counts needs a rule in peers.RULES; one it ignores needs nothing)."""
-    pytest.importorskip({"fvcore": "fvcore.nn"}.get(peer, peer))
+    import_peer({"fvcore": "fvcore.nn"}.get(peer, peer))
     torch = pytest.importorskip("torch")
     torch.set_num_threads(1)
     spec = cnncalc.loads(sample_spec(name, number))
@@ -383,3 +386,19 @@ def test_live_peer_per_op_sample(peer: str, name: str, number: int) -> None:
     model = cnncalc.build_torch(spec)
     live = measure(peer, model, torch.randn(2, *report.input_shape))
     assert live == FUNCS[peer](report), f"{peer} on {name} sample {number}"
+
+
+# ------------------------------------------- whole built nets, counted like hand-written
+@pytest.mark.parametrize("net", ["resnet50", "resnet18", "alexnet"])
+@pytest.mark.parametrize("peer", peers.PEERS)
+def test_built_net_counts_like_the_hand_written_one(net: str, peer: str) -> None:
+    """Each tool on the module ``cnncalc build`` makes gives the total it gives on the same
+    net written in plain torch: a layer's conv, norm and activation are sibling leaf
+    modules, as a torch user writes them (a conv holding its bn and act as children was
+    counted as a container: torchinfo reported 361,763,688 mult-adds for ResNet-50)."""
+    import_peer({"fvcore": "fvcore.nn"}.get(peer, peer))
+    torch = pytest.importorskip("torch")
+    torch.set_num_threads(1)
+    x = torch.zeros(1, 3, 224, 224)
+    built = measure(peer, cnncalc.build_torch(cnncalc.load(net)), x)
+    assert built == measure(peer, _plain_nets()[net](), x) == FIGURES[net][peer]
