@@ -95,6 +95,16 @@ SPECS: dict[str, str] = {
                          "layers: [{op: b, repeat: {n: 3, first: {op: relu}, last: {op: nope}}}]\n",
     "repeat_float": HEAD + "layers: [{op: relu, repeat: '${2.5}'}]\n",
     "groups_float": HEAD + "layers: [{op: conv, out: 6, k: 1, groups: '${in_channels / 1}'}]\n",
+    "huge_broadcast": f"cnncalc: 1\ninput: [{BIG}, {BIG}, {BIG}]\nlayers: [{{op: avgpool, "
+                      "global: true}, {op: mul, in: [input, avgpool1]}, {op: add, in: [input, "
+                      "mul1, avgpool1], project: auto}]\n",
+    "slice_huge": f"cnncalc: 1\ninput: [{BIG}, 8, 8]\nlayers: [{{op: slice, start: {BIG[:-1]}}}, "
+                  f"{{op: slice, part: {BIG[:-2]}, parts: {BIG[:-1]}}}]\n",
+    "slice_float": HEAD + "layers: [{op: slice, start: 1.5}]\n",
+    "drop_path_nan": HEAD + "layers: [{op: drop_path, p: .nan}]\n",
+    "drop_path_huge": f"cnncalc: 1\ninput: [{BIG}, {BIG}]\nlayers: [{{op: drop_path, p: 0.5}}]\n",
+    "layer_scale_huge": f"cnncalc: 1\ninput: [{BIG}, {BIG}, {BIG}]\nlayers: [{{op: layer_scale, "
+                        "init: 1e300}]\n",
 }
 
 #: commands that take one SPEC and analyse it; torch ones only where torch is installed

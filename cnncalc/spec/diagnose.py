@@ -149,6 +149,8 @@ def _sentence(err: ErrorDetails, where: str) -> str:
         return f"{where} must be >= {ctx['ge']}, got {value}"
     if kind == "less_than_equal":
         return f"{where} must be <= {ctx['le']}, got {value}"
+    if kind == "less_than":
+        return f"{where} must be < {ctx['lt']}, got {value}"
     if kind == "finite_number":
         return f"{where} must be a finite number, got {value}"
     if kind == "literal_error":
