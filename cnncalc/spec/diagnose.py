@@ -265,7 +265,11 @@ def explain(exc: ValidationError, raw: Any, model: type[BaseModel] | None = None
         expected = ", ".join(described[:-1]) + " or " + described[-1] if len(described) > 1 \
             else "".join(described) or "something else"
         path = _real_path(raw, first["loc"])
-        return SpecError(f"{_where(path)} must be {expected}, got {_show(first['input'])}",
+        value = first["input"]
+        options = [o for e in group if e["type"] == "literal_error"
+                   for o in re.findall(r"'([^']*)'", str((e.get("ctx") or {}).get("expected")))]
+        hint = suggest(value, options) if isinstance(value, str) else ""
+        return SpecError(f"{_where(path)} must be {expected}, got {_show(value)}{hint}",
                          loc=locate(raw, path), hints=hints)
     pick = max(real or group, key=lambda e: len(e["loc"]))
     path = _real_path(raw, pick["loc"])
