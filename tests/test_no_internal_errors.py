@@ -57,6 +57,10 @@ SPECS: dict[str, str] = {
     "linear_axis_bad": HEAD + "layers: [{op: linear, out: 4, axis: 2}]\n",
     "linear_axis_str": HEAD + "layers: [{op: linear, out: 4, axis: channels}]\n",
     "linear_map_no_axis": HEAD + "layers: [{op: linear, out: 4, bn: true, act: relu}]\n",
+    "same_upper_huge": f"cnncalc: 1\ninput: [3, {BIG}, {BIG}]\nlayers: [{{op: conv, out: 4, "
+                       f"k: {BIG}, stride: {BIG}, pad: same_upper}}]\n",
+    "same_lower_local": HEAD + "layers: [{op: local, out: 2, k: 4, stride: 3, pad: same_lower}]\n",
+    "same_upper_list": HEAD + "layers: [{op: conv, out: 2, k: 3, pad: [same_upper]}]\n",
     "linear_axis0_huge": f"cnncalc: 1\ninput: [{BIG}, {BIG}, 3]\n"
                          f"layers: [{{op: linear, out: {BIG}, axis: 0, bn: true}}]\n",
     # hostile expressions: deep nesting, values past a float or the digit limit, misuse of
