@@ -27,10 +27,10 @@ ROOT = Path(__file__).resolve().parent.parent
 SPECS = ROOT / "specs"
 
 #: every spec this helper owns (lenet5 exists separately and is held to its own expect too)
-ZOO = ["alexnet", "c3d", "charcnn", "densenet121", "dilated_context", "googlenet",
+ZOO = ["alexnet", "c3d", "charcnn", "densenet", "densenet121", "dilated_context", "googlenet",
        "inception_v3", "lenet",
        "lenet5", "mobilenet_v2", "nin", "resnet101", "resnet152", "resnet18", "resnet34",
-       "resnet50", "unet", "vgg11", "vgg16", "vgg16_bn"]
+       "resnet50", "unet", "vgg", "vgg11", "vgg16", "vgg16_bn"]
 
 # ---------------------------------------------------------------- published figures
 #: name -> (params, published GFLOPS as written, i.e. to its rounding).  Sources:
