@@ -54,6 +54,11 @@ SPECS: dict[str, str] = {
                   "stride: 2}]\n",
     "instancenorm_1x1": "cnncalc: 1\ninput: [3, 1, 1]\nlayers: [{op: instancenorm}]\n",
     "linear_bn": "cnncalc: 1\ninput: [8]\nlayers: [{op: linear, out: 4, bn: true}]\n",
+    "linear_axis_bad": HEAD + "layers: [{op: linear, out: 4, axis: 2}]\n",
+    "linear_axis_str": HEAD + "layers: [{op: linear, out: 4, axis: channels}]\n",
+    "linear_map_no_axis": HEAD + "layers: [{op: linear, out: 4, bn: true, act: relu}]\n",
+    "linear_axis0_huge": f"cnncalc: 1\ninput: [{BIG}, {BIG}, 3]\n"
+                         f"layers: [{{op: linear, out: {BIG}, axis: 0, bn: true}}]\n",
 }
 
 #: commands that take one SPEC and analyse it; torch ones only where torch is installed

@@ -30,7 +30,7 @@ SPECS = ROOT / "specs"
 ZOO = ["alexnet", "c3d", "charcnn", "densenet", "densenet121", "dilated_context", "googlenet",
        "inception_v3", "lenet",
        "lenet5", "mobilenet_v2", "nin", "resnet101", "resnet152", "resnet18", "resnet34",
-       "resnet50", "unet", "vgg", "vgg11", "vgg16", "vgg16_bn"]
+       "resnet50", "unet", "vgg", "vgg11", "vgg16", "vgg16_bn", "video_resnet"]
 
 # ---------------------------------------------------------------- published figures
 #: name -> (params, published GFLOPS as written, i.e. to its rounding).  Sources:

@@ -265,8 +265,19 @@ def explain(exc: ValidationError, raw: Any, model: type[BaseModel] | None = None
         expected = ", ".join(described[:-1]) + " or " + described[-1] if len(described) > 1 \
             else "".join(described) or "something else"
         path = _real_path(raw, first["loc"])
-        return SpecError(f"{_where(path)} must be {expected}, got {_show(first['input'])}",
-                         loc=locate(raw, path), hints=hints)
+        message = f"{_where(path)} must be {expected}, got {_show(first['input'])}"
+        return SpecError(message, loc=locate(raw, path),
+                         hints=hints + _rounding_hint(first["input"], message))
     pick = max(real or group, key=lambda e: len(e["loc"]))
     path = _real_path(raw, pick["loc"])
-    return SpecError(_sentence(pick, _where(path)), loc=locate(raw, path), hints=hints)
+    message = _sentence(pick, _where(path))
+    return SpecError(message, loc=locate(raw, path),
+                     hints=hints + _rounding_hint(pick.get("input"), message))
+
+
+def _rounding_hint(value: Any, message: str) -> tuple[str, ...]:
+    """A float where an integer is needed (``"${64 * 1.5}"`` is 96.0): say how to round."""
+    if not isinstance(value, float) or "an integer" not in message:
+        return ()
+    return (f"round it: \"${{round(...)}}\" (or ceil(...), floor(...), int(...)) makes an "
+            f"integer of {value!r}",)

@@ -13,6 +13,7 @@ Standard layers are used wherever one exists; the classes here are:
 - :class:`RBF`: LeNet-5's Euclidean RBF output with fixed (``requires_grad=False``) centres.
 - :class:`Add`, :class:`Mul`, :class:`Concat`: merges; ``Add`` owns its ``proj`` shortcut.
 - :class:`GroupNorm`: ``nn.GroupNorm`` working around a crash of torch's CPU kernel.
+- :class:`ChannelLinear`: ``nn.Linear`` over the channels of a map (``linear axis: 0``).
 """
 
 from __future__ import annotations
@@ -332,3 +333,21 @@ class GroupNorm(nn.GroupNorm):
         if not x.requires_grad and torch.is_grad_enabled() and not x.is_contiguous():
             x = x.contiguous()
         return super().forward(x)
+
+
+# ------------------------------------------------------------------- linear
+class ChannelLinear(nn.Module):
+    """``nn.Linear(C, out)`` applied channels-last at every position of ``(B, C, *spatial)``
+    (``linear`` with ``axis: 0``, ConvNeXt's pointwise layers).  The ``nn.Linear`` is its
+    child ``linear`` (keys ``linear.weight``, ``linear.bias``), a plain torch layer, so
+    every tool that counts by module type (ptflops, thop) counts it as it counts the
+    ``nn.Linear`` a torch user applies after a permute."""
+
+    def __init__(self, in_features: int, out_features: int, bias: bool = True) -> None:
+        super().__init__()
+        self.linear = nn.Linear(in_features, out_features, bias)
+
+    def forward(self, x: Tensor) -> Tensor:
+        if x.dim() <= 2:
+            return self.linear(x)
+        return self.linear(x.movedim(1, -1)).movedim(-1, 1)
