@@ -151,3 +151,24 @@ def test_channels_last_shapes_compare_up_to_rotation() -> None:
 def test_peers_import_with_torchvision_installed() -> None:
     oracle.torchvision_models()
     assert oracle.import_peer("ptflops").get_model_complexity_info
+
+
+def test_without_torchvision_the_oracle_skips_and_ci_refuses_the_skip(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """No torchvision installed: a clean skip (not an error), which CI=true turns into a
+    failure (tests/ci_skips.py)."""
+    import importlib.util
+    import sys
+
+    import ci_skips
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *a: None if name == "torchvision" else real(name, *a))
+    for name in [n for n in sys.modules if n.split(".")[0] == "torchvision"]:
+        monkeypatch.delitem(sys.modules, name)
+    with pytest.raises(pytest.skip.Exception) as info:
+        oracle.torchvision_models()
+    reason = str(info.value)
+    assert "torchvision is not installed" in reason
+    assert ci_skips.refused_in_ci(reason) is not None
