@@ -84,7 +84,8 @@ def test_no_aux_heads(name: str) -> None:
 
 
 @pytest.mark.parametrize("name", ["alexnet", "resnet18", "googlenet", "mobilenet_v3_small",
-                                  "regnet_y_400mf", "convnext_tiny"])
+                                  "regnet_y_400mf", "convnext_tiny", "fcn_resnet50",
+                                  "r2plus1d_18"])
 def test_flop_counter_per_call_agrees_with_the_formula(name: str) -> None:
     """Each recorded call's MACs (FlopCounterMode's count during the call) equal the
     formula from the module's attributes; the layers hold all of the total's MACs."""
@@ -92,8 +93,29 @@ def test_flop_counter_per_call_agrees_with_the_formula(name: str) -> None:
     figures = oracle.figures(name)
     modules = dict(model.named_modules())
     for layer in figures.layers:
-        assert layer.macs == oracle.formula_macs(modules[layer.where], layer.shape), layer
+        module = modules[layer.where]
+        assert layer.macs == oracle.formula_macs(module, layer.input_shape, layer.shape), layer
     assert sum(layer.macs for layer in figures.layers) == figures.macs
+
+
+def test_transposed_and_3d_conv_macs_agree_with_the_formula() -> None:
+    """No torchvision CNN has a transposed conv: FlopCounterMode's count of one (and of a
+    grouped 3-D conv) during its call is the formula's."""
+    torch = pytest.importorskip("torch")
+    from torch import nn
+
+    with torch.device("meta"):
+        cases = [(nn.ConvTranspose2d(8, 6, 3, stride=2, groups=2), (8, 5, 5)),
+                 (nn.Sequential(nn.Conv3d(6, 4, (1, 3, 3), groups=2), nn.GroupNorm(2, 4)),
+                  (6, 4, 5, 5))]
+    for model, shape in cases:
+        figures = oracle.measure(model.eval(), shape)
+        modules = dict(model.named_modules())
+        for layer in figures.layers:
+            want = oracle.formula_macs(modules[layer.where], layer.input_shape, layer.shape)
+            assert layer.macs == want, layer
+        assert figures.macs == sum(layer.macs for layer in figures.layers) > 0
+    assert [f.kind for f in figures.layers] == ["conv", "groupnorm"]
 
 
 def test_published_figures_of_resnet50() -> None:

@@ -236,6 +236,7 @@ class LayerFigure:
     buffers: int
     macs: int
     where: str                    # torch's module path, or the report's layer id
+    input_shape: tuple[int, ...] = ()   # the (first) input's shape without the batch
 
     def key(self) -> tuple[str, tuple[int, ...], int, int, int]:
         """What must match: where is only for the reader."""
@@ -328,26 +329,28 @@ def _hooks(module: Any, kind: str, path: str, counter: Any,
     def pre(_module: Any, _args: Any) -> None:
         before.append(counter.get_total_flops())
 
-    def post(_module: Any, _args: Any, output: Any) -> None:
+    def post(_module: Any, args: Any, output: Any) -> None:
         flops = counter.get_total_flops() - before.pop()
         layers.append(LayerFigure(
             kind=kind, shape=tuple(_output_tensor(output).shape[1:]),
             params=sum(p.numel() for p in module.parameters()),
             buffers=sum(b.numel() for b in module.buffers()),
-            macs=flops // 2, where=path))
+            macs=flops // 2, where=path, input_shape=tuple(args[0].shape[1:])))
 
     return [module.register_forward_pre_hook(pre), module.register_forward_hook(post)]
 
 
-def formula_macs(module: Any, output_shape: Sequence[int]) -> int:
+def formula_macs(module: Any, input_shape: Sequence[int], output_shape: Sequence[int]) -> int:
     """MACs of one conv / linear / norm call from the module's attributes (a cross-check
-    of FlopCounterMode's count): conv numel(out) * C_in / groups * prod(k); linear
-    numel(out) * in_features; a transposed conv numel(in) * C_out / groups * prod(k); norms 0."""
+    of FlopCounterMode's count; shapes without the batch): conv numel(out) * C_in / groups *
+    prod(k); a transposed conv numel(in) * C_out / groups * prod(k) (per input element);
+    linear numel(out) * in_features; norms 0."""
     kind = kind_of(module)
+    window = prod(getattr(module, "kernel_size", ()))
     if kind == "conv":
-        return prod(output_shape) * module.in_channels // module.groups * prod(module.kernel_size)
+        return prod(output_shape) * module.in_channels // module.groups * window
     if kind == "conv_transpose":
-        raise NotImplementedError("needs the input's size")
+        return prod(input_shape) * module.out_channels // module.groups * window
     if kind == "linear":
         return prod(output_shape) * module.in_features
     return 0
