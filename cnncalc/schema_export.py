@@ -52,9 +52,22 @@ def _strip_titles(node: Any) -> Any:
     return node
 
 
+def _items_or_expr(node: Any) -> Any:
+    """Every list item of an argument's schema may be an expression too (``stride: [1,
+    $s, $s]``), at any depth (``pad: [[0, $p], ...]``)."""
+    if isinstance(node, list):
+        return [_items_or_expr(n) for n in node]
+    if not isinstance(node, dict):
+        return node
+    out = {k: _items_or_expr(v) for k, v in node.items()}
+    if isinstance(out.get("items"), dict):
+        out["items"] = {"anyOf": [out["items"], EXPR]}
+    return out
+
+
 def _or_expr(prop: dict[str, Any]) -> dict[str, Any]:
-    """Let an argument be an expression string too."""
-    prop = dict(prop)
+    """Let an argument, and every item of a list argument, be an expression string too."""
+    prop = _items_or_expr(dict(prop))
     if "anyOf" in prop:
         prop["anyOf"] = [*prop["anyOf"], EXPR]
         return prop
@@ -66,6 +79,7 @@ def op_args_schema(cls: type[Op], defs: dict[str, Any]) -> dict[str, dict[str, A
     """The ``properties`` of an op's arguments (as written in YAML: aliases)."""
     schema = _strip_titles(cls.Args.model_json_schema(by_alias=True))
     for name, sub in schema.pop("$defs", {}).items():
+        sub = _items_or_expr(sub)
         if defs.setdefault(name, sub) != sub:
             raise RuntimeError(f"two ops define different schemas named {name}")
     return {k: _or_expr(v) for k, v in schema.get("properties", {}).items()}
