@@ -563,3 +563,34 @@ def test_the_cli_says_each_new_error_once_located_with_exit_2(layer: str) -> Non
     assert result.exit_code == 2
     assert result.stderr.startswith("<stdin>:4:") and result.stderr.count("error:") == 1
     assert "Traceback" not in result.stderr
+
+
+#: a layer that exists only for large inputs: at another --input, the layers themselves differ
+SIZE_DEPENDENT = """\
+cnncalc: 1
+input: [3, 16, 16]
+layers:
+  - {id: a, op: conv, out: 8, k: 3, pad: 1}
+  - {id: big, op: maxpool, k: 2, if: "${input_shape[1] > 8}"}
+  - {id: head, op: conv, out: "${in_channels // 2}", k: 1}
+"""
+
+
+@pytest.mark.parametrize("command", [["summary"], ["shapes"], ["rf"], ["graph"], ["explain"],
+                                     ["flops", "--format", "json"], ["summary", "--verify"],
+                                     ["build"]])
+def test_every_command_analyses_the_network_of_its_input(command: list[str]) -> None:
+    from typer.testing import CliRunner
+
+    from cnncalc.cli import app
+
+    if command[0] == "build" or "--verify" in command:
+        pytest.importorskip("torch")
+    args = [command[0], "-", *command[1:], "--input", "3x8x8"]
+    result = CliRunner().invoke(app, args, input=SIZE_DEPENDENT)
+    assert result.exit_code == 0, result.stderr + result.stdout
+    assert "big" not in result.stdout  # the 8x8 network has no maxpool
+    net = cnncalc.loads(SIZE_DEPENDENT)
+    assert [n.id for n in net.nodes] == ["a", "big", "head"]
+    small = cnncalc.analyze(net, input_shape=(3, 8, 8))
+    assert [r.id for r in small.layers] == ["a", "head"] and small.output_shape == (4, 8, 8)
