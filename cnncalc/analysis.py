@@ -56,9 +56,14 @@ def _propagate(layer: Layer[Any], states: list[_RF]) -> _RF:
     if len(paths) == 1:
         return _RF(paths[0], mixed)
     widest = max(paths, key=lambda p: tuple(p.size))
+    # a broadcast input (a [C, 1, 1] gate) has one position that every output position
+    # reads: its field counts in the size, but the output's positions (jump, start) are
+    # those of the inputs that span the output's spatial axes
+    full = [p for p, x in zip(paths, layer.ins) if x[1:] == layer.out[1:]] or paths
+    anchor = max(full, key=lambda p: tuple(p.size))
     aligned = all(p.aligned for p in paths) and all(
-        p.jump == widest.jump and p.start == widest.start for p in paths)
-    return _RF(ReceptiveField(widest.size, widest.jump, widest.start, aligned), mixed)
+        p.jump == anchor.jump and p.start == anchor.start for p in paths)
+    return _RF(ReceptiveField(widest.size, anchor.jump, anchor.start, aligned), mixed)
 
 
 def _input_rf(shape: Shape) -> _RF:
@@ -70,6 +75,13 @@ def _input_rf(shape: Shape) -> _RF:
 
 #: no tensor dimension may have more digits (products of such sizes stay printable)
 MAX_DIM_DIGITS = 60
+
+
+def _strict_hint(warning: str) -> str:
+    """What to do about a warning that strict mode makes an error."""
+    fix = ("change the padding or stride so the windows tile the input"
+           if "does not tile" in warning else "do what the warning says")
+    return f"{fix}, or set `strict: false` in the spec if this is intended"
 
 
 def _figures(node: Node, layer: Layer[Any], batch: int, size: int, strict: bool
@@ -87,9 +99,7 @@ def _figures(node: Node, layer: Layer[Any], batch: int, size: int, strict: bool
         raise RuntimeError(f"op {op.name} reports unknown FLOP categories {sorted(unknown)}")
     warns = tuple(op.warnings(layer))
     if strict and warns:
-        raise ShapeError(warns[0] + " (an error when strict)",
-                         hints=("change the padding or stride so the windows tile the input, "
-                                "or set `strict: false` in the spec if this is intended",))
+        raise ShapeError(warns[0] + " (an error when strict)", hints=(_strict_hint(warns[0]),))
     return dict(
         id=node.id, op=op.name, inputs=node.inputs, input_shapes=tuple(ins), output_shape=out,
         params=p.total, trainable_params=p.trainable, buffers=p.buffers, macs=macs * batch,

@@ -61,6 +61,10 @@ class Network:
     expect: Any = None
     #: the raw document (with marks), for tools that need to point into it
     raw: Any = None
+    #: the variant of a family it was loaded as (None: the spec's defaults)
+    variant: str | None = None
+    #: the values of the spec's top-level args: it was expanded with
+    args: Mapping[str, Any] = field(default_factory=dict)
     #: for a spec whose expressions read the input shape (``in_channels``, ...): its
     #: expansion for another input shape, (nodes, output); None when the layers do not
     #: depend on the input (see :func:`cnncalc.analysis.for_input`)

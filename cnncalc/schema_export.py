@@ -109,6 +109,8 @@ def spec_schema() -> dict[str, Any]:
     defs = schema.setdefault("$defs", {})
     defs["Expr"] = EXPR_DEF
     defs["Repeat"] = _strip_titles(Repeat.model_json_schema())
+    count = defs["Repeat"]["properties"]["n"]  # the count may be an expression too
+    defs["Repeat"]["properties"]["n"] = _or_expr(count)
     defs.update(LayerId=_ID, LayerIn=_IN, LayerRepeat=_REPEAT, LayerIf=_IF)
     defs["Layer"] = layer_schema(defs)
     for holder in (schema, defs["Block"]):

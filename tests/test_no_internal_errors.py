@@ -54,6 +54,15 @@ SPECS: dict[str, str] = {
                   "stride: 2}]\n",
     "instancenorm_1x1": "cnncalc: 1\ninput: [3, 1, 1]\nlayers: [{op: instancenorm}]\n",
     "linear_bn": "cnncalc: 1\ninput: [8]\nlayers: [{op: linear, out: 4, bn: true}]\n",
+    "linear_axis_bad": HEAD + "layers: [{op: linear, out: 4, axis: 2}]\n",
+    "linear_axis_str": HEAD + "layers: [{op: linear, out: 4, axis: channels}]\n",
+    "linear_map_no_axis": HEAD + "layers: [{op: linear, out: 4, bn: true, act: relu}]\n",
+    "same_upper_huge": f"cnncalc: 1\ninput: [3, {BIG}, {BIG}]\nlayers: [{{op: conv, out: 4, "
+                       f"k: {BIG}, stride: {BIG}, pad: same_upper}}]\n",
+    "same_lower_local": HEAD + "layers: [{op: local, out: 2, k: 4, stride: 3, pad: same_lower}]\n",
+    "same_upper_list": HEAD + "layers: [{op: conv, out: 2, k: 3, pad: [same_upper]}]\n",
+    "linear_axis0_huge": f"cnncalc: 1\ninput: [{BIG}, {BIG}, 3]\n"
+                         f"layers: [{{op: linear, out: {BIG}, axis: 0, bn: true}}]\n",
     # hostile expressions: deep nesting, values past a float or the digit limit, misuse of
     # the input-shape names, conditions that are not booleans
     **{f"expr_{name}": HEAD + f"layers: [{{op: conv, out: '${{{text}}}', k: 1}}]\n"
@@ -90,6 +99,16 @@ SPECS: dict[str, str] = {
                          "layers: [{op: b, repeat: {n: 3, first: {op: relu}, last: {op: nope}}}]\n",
     "repeat_float": HEAD + "layers: [{op: relu, repeat: '${2.5}'}]\n",
     "groups_float": HEAD + "layers: [{op: conv, out: 6, k: 1, groups: '${in_channels / 1}'}]\n",
+    "huge_broadcast": f"cnncalc: 1\ninput: [{BIG}, {BIG}, {BIG}]\nlayers: [{{op: avgpool, "
+                      "global: true}, {op: mul, in: [input, avgpool1]}, {op: add, in: [input, "
+                      "mul1, avgpool1], project: auto}]\n",
+    "slice_huge": f"cnncalc: 1\ninput: [{BIG}, 8, 8]\nlayers: [{{op: slice, start: {BIG[:-1]}}}, "
+                  f"{{op: slice, part: {BIG[:-2]}, parts: {BIG[:-1]}}}]\n",
+    "slice_float": HEAD + "layers: [{op: slice, start: 1.5}]\n",
+    "drop_path_nan": HEAD + "layers: [{op: drop_path, p: .nan}]\n",
+    "drop_path_huge": f"cnncalc: 1\ninput: [{BIG}, {BIG}]\nlayers: [{{op: drop_path, p: 0.5}}]\n",
+    "layer_scale_huge": f"cnncalc: 1\ninput: [{BIG}, {BIG}, {BIG}]\nlayers: [{{op: layer_scale, "
+                        "init: 1e300}]\n",
 }
 
 #: commands that take one SPEC and analyse it; torch ones only where torch is installed

@@ -193,7 +193,8 @@ class _ShapeNames(Mapping[str, Any]):
 class Expander:
     """Expands one spec; use :func:`expand`."""
 
-    def __init__(self, spec: Spec, raw: MDict, limits: Limits = DEFAULT_LIMITS) -> None:
+    def __init__(self, spec: Spec, raw: MDict, limits: Limits = DEFAULT_LIMITS,
+                 args: Mapping[str, Any] | None = None) -> None:
         self.spec = spec
         self.raw = raw
         self.limits = limits
@@ -201,7 +202,8 @@ class Expander:
         self.defined: dict[str, str] = {INPUT: INPUT}
         self.blocks: dict[str, Block] = spec.blocks
         self.raw_blocks: MDict = raw.get("blocks") or _marked(None, None)
-        self.tables: dict[str, Any] = dict(raw.get("tables") or {})
+        #: the names every expression sees: tables and the spec's args (never the same name)
+        self.tables: dict[str, Any] = {**(raw.get("tables") or {}), **(args or {})}
         self.arg_values = 0  # argument values of the layers so far (see _spend)
         self.sizes: dict[int, int] = {}  # id of a document list/mapping -> its _size
         self.shapes = _Shapes(tuple(spec.input), self.nodes)
@@ -790,6 +792,8 @@ def _chain(names: tuple[str, ...]) -> str:
     return " -> ".join(parts)
 
 
-def expand(spec: Spec, raw: MDict, limits: Limits = DEFAULT_LIMITS) -> tuple[list[Node], str]:
-    """Expand ``spec`` (validated) whose marked document is ``raw``."""
-    return Expander(spec, raw, limits).run()
+def expand(spec: Spec, raw: MDict, limits: Limits = DEFAULT_LIMITS,
+           args: Mapping[str, Any] | None = None) -> tuple[list[Node], str]:
+    """Expand ``spec`` (validated) whose marked document is ``raw``; ``args`` are the
+    values of the spec's top-level args: (see :mod:`cnncalc.spec.family`)."""
+    return Expander(spec, raw, limits, args).run()

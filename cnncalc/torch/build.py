@@ -8,7 +8,7 @@ run in that mode at ``batch`` is refused too, located (:mod:`cnncalc.torch.runna
 
 >>> import cnncalc
 >>> model = cnncalc.build_torch(cnncalc.load("lenet5"))
->>> sum(p.numel() for p in model.get_submodule("C3").parameters(recurse=False))
+>>> sum(p.numel() for p in model.layer("C3").parameters())
 1516
 """
 

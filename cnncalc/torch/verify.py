@@ -81,7 +81,8 @@ class Measured:
 
 def own_tensors(model: SpecNet, node_id: str) -> Iterator[tuple[str, Tensor, bool]]:
     """``(kind, tensor, trainable)`` of one layer: its module's parameters and buffers,
-    without those of nested layers (``C1.act`` under ``C1``) but with helpers (``proj``)."""
+    without those of other layers (a unit's ``C1.act`` beside ``C1.conv``) but with helpers
+    (``proj``)."""
     layers = {id(model.layer(i)) for i in model.ids}
     stack: list[nn.Module] = [model.layer(node_id)]
     while stack:
