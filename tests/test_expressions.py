@@ -363,7 +363,7 @@ def test_re_expansion_errors_are_located_too() -> None:
     assert (info.value.loc.line, info.value.loc.col) == (4, 21)
 
 
-@pytest.mark.parametrize("where", ["tables: {in_channels: 3}\n",
+@pytest.mark.parametrize("where", ["tables: {in_channels: 3}\n", "args: {input_shape: 1}\n",
                                    "blocks:\n  b:\n    args: {in_shape: 1}\n    layers: [relu]\n"])
 def test_shape_names_are_reserved(where: str) -> None:
     with pytest.raises(SpecError) as info:
