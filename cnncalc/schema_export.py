@@ -52,22 +52,23 @@ def _strip_titles(node: Any) -> Any:
     return node
 
 
-def _items_or_expr(node: Any) -> Any:
-    """Every list item of an argument's schema may be an expression too (``stride: [1,
-    $s, $s]``), at any depth (``pad: [[0, $p], ...]``)."""
-    if isinstance(node, list):
-        return [_items_or_expr(n) for n in node]
-    if not isinstance(node, dict):
-        return node
-    out = {k: _items_or_expr(v) for k, v in node.items()}
-    if isinstance(out.get("items"), dict):
-        out["items"] = {"anyOf": [out["items"], EXPR]}
-    return out
+def _items_or_expr(prop: dict[str, Any]) -> dict[str, Any]:
+    """Let the items of a list (``stride: [1, $s, $s]``), at any depth, be expressions too."""
+    prop = dict(prop)
+    if isinstance(prop.get("items"), dict):
+        prop["items"] = _or_expr(prop["items"])
+    if isinstance(prop.get("prefixItems"), list):
+        prop["prefixItems"] = [_or_expr(p) for p in prop["prefixItems"]]
+    if "anyOf" in prop:
+        prop["anyOf"] = [_items_or_expr(p) for p in prop["anyOf"]]
+    return prop
 
 
 def _or_expr(prop: dict[str, Any]) -> dict[str, Any]:
-    """Let an argument, and every item of a list argument, be an expression string too."""
-    prop = _items_or_expr(dict(prop))
+    """Let an argument, and each item of a list argument, be an expression string too."""
+    prop = _items_or_expr(prop)
+    if prop == EXPR or EXPR in prop.get("anyOf", ()):
+        return prop
     if "anyOf" in prop:
         prop["anyOf"] = [*prop["anyOf"], EXPR]
         return prop
