@@ -27,9 +27,10 @@ ROOT = Path(__file__).resolve().parent.parent
 SPECS = ROOT / "specs"
 
 #: every spec this helper owns (lenet5 exists separately and is held to its own expect too)
-ZOO = ["alexnet", "c3d", "charcnn", "densenet121", "dilated_context", "googlenet", "lenet",
+ZOO = ["alexnet", "c3d", "charcnn", "densenet", "densenet121", "dilated_context", "googlenet",
+       "inception_v3", "lenet",
        "lenet5", "mobilenet_v2", "nin", "resnet101", "resnet152", "resnet18", "resnet34",
-       "resnet50", "unet", "vgg11", "vgg16", "vgg16_bn"]
+       "resnet50", "squeezenet", "unet", "vgg", "vgg11", "vgg16", "vgg16_bn", "video_resnet"]
 
 # ---------------------------------------------------------------- published figures
 #: name -> (params, published GFLOPS as written, i.e. to its rounding).  Sources:
@@ -55,6 +56,7 @@ TORCHVISION = {
 # (ResNet's 7x7/2 stem on 224 leaves one padding row over, which loses nothing).
 EXPECTED_WARNINGS = {
     "nin": {"nin1.conv", "pool1", "pool2", "pool3"},  # d2l's 11x11/4 conv on 224: 1 row dropped
+    "squeezenet": {"features.conv1"},  # torchvision's 7x7/2 stem on 224: 1 row dropped
 }
 
 

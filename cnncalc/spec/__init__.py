@@ -18,7 +18,7 @@ from ..errors import CnncalcError, LimitError, Loc, SpecError, UsageError
 from ..graph import Network
 from ..suggest import shown
 from .diagnose import explain
-from .expand import expand
+from .expand import Expander
 from .family import bind
 from .schema import ID_PATTERN, SPEC_VERSION, Spec
 from .yamlio import DEFAULT_LIMITS, Limits, MDict, load_yaml_bytes
@@ -344,12 +344,14 @@ def _network(raw: Any, file: str, limits: Limits, variant: str | None = None,
     except ValidationError as exc:
         raise explain(exc, raw, Spec, what="top-level key") from None
     family = bind(spec, raw, variant, args, file)
-    nodes, output = expand(family.spec, raw, limits, family.args)
+    expander = Expander(family.spec, raw, limits, family.args)
+    nodes, output = expander.run()
     return Network(
         name=family.name or Path(file).stem, input_shape=tuple(family.spec.input),
         nodes=tuple(nodes), output=output,
         source=file if variant is None else f"{file}:{variant}", input_loc=family.input_loc,
         strict=spec.strict, expect=family.expect, raw=raw, variant=variant, args=family.args,
+        reexpand=expander.expand_for if expander.input_dependent else None,
     )
 
 
