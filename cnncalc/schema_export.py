@@ -52,11 +52,21 @@ def _strip_titles(node: Any) -> Any:
     return node
 
 
+def _items_or_expr(alt: dict[str, Any]) -> dict[str, Any]:
+    """A list alternative whose items may each be an expression too (``[1, $s, $s]``:
+    the expander substitutes inside lists)."""
+    items = alt.get("items")
+    if alt.get("type") != "array" or not isinstance(items, dict) or items == EXPR:
+        return alt
+    return {**alt, "items": {"anyOf": [*items["anyOf"], EXPR]} if "anyOf" in items
+            else {"anyOf": [items, EXPR]}}
+
+
 def _or_expr(prop: dict[str, Any]) -> dict[str, Any]:
-    """Let an argument be an expression string too."""
-    prop = dict(prop)
+    """Let an argument be an expression string too (and each item of a list)."""
+    prop = _items_or_expr(dict(prop))
     if "anyOf" in prop:
-        prop["anyOf"] = [*prop["anyOf"], EXPR]
+        prop["anyOf"] = [*(_items_or_expr(a) for a in prop["anyOf"]), EXPR]
         return prop
     keep = {k: prop.pop(k) for k in ("default", "description") if k in prop}
     return {**keep, "anyOf": [prop, EXPR]}
