@@ -287,8 +287,10 @@ def test_zoo_lists_each_variant_with_its_family() -> None:
 
 
 def test_the_zoo_index_is_current() -> None:
-    """Regenerate with `python -m cnncalc.spec.zoo` when this fails."""
-    assert index_path().read_text(encoding="utf-8") == index_text(build_index())
+    """The committed index holds each zoo entry's figures and which file has which variant:
+    a changed spec, a new one or a change in how a figure is counted makes it stale."""
+    assert index_path().read_text(encoding="utf-8") == index_text(build_index()), \
+        "specs/zoo.json is stale: regenerate it with `python -m cnncalc.spec.zoo`"
     assert set(variant_names()) >= {"resnet18", "resnet50", "resnet152"}
     assert listing() == [row for part in build_index()["files"].values()
                          for row in part["entries"]]
