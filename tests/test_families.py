@@ -228,6 +228,19 @@ def test_family_errors_are_located(tmp_path: Path, extra: str, message: str, lin
     assert (at_line, at_col) == (line, col)
 
 
+def test_the_variants_of_a_file_are_bounded(tmp_path: Path) -> None:
+    from cnncalc.errors import LimitError
+    from cnncalc.spec.family import MAX_VARIANTS
+
+    many = "".join(f"  v{i}: {{}}\n" for i in range(MAX_VARIANTS + 1))
+    path = write(tmp_path, BASE + "args: {w: 4}\nvariants:\n" + many)
+    with pytest.raises(LimitError, match="1,001 variants, over the limit of 1,000") as info:
+        cnncalc.load(path)
+    assert (info.value.loc.line, info.value.loc.col) == (5, 1)
+    result = run("check", str(path))
+    assert result.exit_code == 2 and result.stdout.count("ERROR") == 1
+
+
 def test_a_bad_variant_is_an_error_whichever_variant_is_loaded(tmp_path: Path) -> None:
     path = write(tmp_path, BASE + "args: {w: 4}\nvariants:\n  good: {}\n  bad: {args: {x: 1}}\n")
     with pytest.raises(SpecError, match="variant 'bad': unknown argument 'x'"):
@@ -354,3 +367,34 @@ def test_zoo_and_a_variant_by_name_do_not_read_every_spec() -> None:
     assert _specs_opened("zoo") == ["zoo.json"]
     assert _specs_opened("summary", "resnet50") == ["resnet.yaml", "zoo.json"]
     assert _specs_opened("summary", "lenet5") == ["lenet5.yaml"]  # a file: no index needed
+
+
+# ------------------------------------------------------------------ the docs
+def test_the_spec_format_docs_family_example_checks(tmp_path: Path) -> None:
+    import re
+
+    doc = (ROOT / "docs" / "spec-format.md").read_text()
+    text = next(b for b in re.findall(r"```yaml\n(.*?)```", doc, re.S) if "name: plain net" in b)
+    path = write(tmp_path, text, "plain.yaml")
+    result = run("check", str(path))
+    assert result.exit_code == 0, result.output
+    assert f"PASS  {path}:plain_l (Plain-L): 2 expectations met" in result.stdout
+    sizes = {v: cnncalc.load(path, variant=v).input_shape for v in ("plain_s", "plain_l")}
+    assert sizes == {"plain_s": (3, 32, 32), "plain_l": (3, 64, 64)}
+
+
+def test_diff_of_a_variant_against_a_git_revision(tmp_path: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@t", "-c", "commit.gpgsign=false"]
+    path = write(tmp_path, FAMILY)
+    subprocess.run(["git", "init", "-q"], cwd=tmp_path, check=True)
+    subprocess.run([*git, "add", "-A"], cwd=tmp_path, check=True)
+    subprocess.run([*git, "commit", "-qm", "one"], cwd=tmp_path, check=True)
+    path.write_text(FAMILY.replace("args: {width: 4}", "args: {width: 6}"))
+    result = run("diff", f"{path}:tiny_b", "--rev", "HEAD", "--format", "json")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    text = json.dumps(data)
+    assert f"{path}@HEAD:tiny_b" in text
+    old, new = family_params(4, 10), family_params(6, 10)
+    assert str(old) in text and str(new) in text

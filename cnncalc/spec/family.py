@@ -34,6 +34,8 @@ from .yamlio import MDict, MList, key_text
 _NAME = re.compile(ID_PATTERN)
 #: the longest spec argument or variant name
 MAX_NAME_CHARS = 200
+#: the most variants a file may declare (`cnncalc check FILE` analyses every one)
+MAX_VARIANTS = 1000
 #: what a block argument without a default is declared as: at the top level, an error
 TYPE_WORDS = ("int", "list", "bool", "float", "str", "any")
 
@@ -81,6 +83,10 @@ def check(spec: Spec, raw: MDict) -> None:
     that are names; every variant argument one the spec declares."""
     names = _check_args(raw)
     raw_variants = raw.get("variants") or {}
+    if len(spec.variants) > MAX_VARIANTS:
+        raise LimitError(f"{len(spec.variants):,} variants, over the limit of {MAX_VARIANTS:,} "
+                         "(`cnncalc check` analyses each one)", loc=raw.key_loc.get("variants"),
+                         hints=("split the family into several files",))
     for vname in spec.variants:
         at = raw_variants.key_loc.get(vname) if isinstance(raw_variants, MDict) else None
         problem = _name_problem(vname)
