@@ -159,6 +159,21 @@ def test_file_colon_variant_works_in_commands(tmp_path: Path) -> None:
     assert run("params", "resnet152", "-f", "json").exit_code == 0
 
 
+@pytest.mark.parametrize("command", [
+    ["shapes"], ["params"], ["flops"], ["rf"], ["summary", "-f", "csv"],
+    ["explain", "--layer", "fc"], ["sizes", "--range", "8:9", "-f", "json"],
+    ["graph", "--format", "dot"], ["compare", "lenet5"], ["diff", "lenet5"], ["check"]])
+def test_every_command_that_takes_a_spec_takes_file_colon_variant(tmp_path: Path,
+                                                                  command: list[str]) -> None:
+    path = write(tmp_path, FAMILY)
+    result = run(command[0], f"{path}:tiny_b", *command[1:])
+    assert result.exit_code == 0, result.output
+    if command[0] == "check":
+        assert f"PASS  {path}:tiny_b (tiny_b)" in result.stdout
+    else:  # the variant's figures, not the defaults'
+        assert result.stdout != run(command[0], str(path), *command[1:]).stdout
+
+
 def test_a_file_whose_name_has_a_colon_is_read_as_it_is(tmp_path: Path) -> None:
     odd = write(tmp_path, FAMILY, "odd.yaml:tiny_b")
     assert split_target(str(odd)) == (str(odd), None)
