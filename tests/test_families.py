@@ -98,6 +98,12 @@ def test_api_args_override_the_variants_values(tmp_path: Path) -> None:
     assert cnncalc.load(path, args={"width": "${3 * 2}"}).args["wide"] == 12
 
 
+def test_loads_takes_a_variant_and_args_too() -> None:
+    net = cnncalc.loads(FAMILY, "fam.yaml", variant="tiny_b", args={"classes": 7})
+    assert (net.source, net.input_shape, cnncalc.analyze(net).output_shape) == \
+        ("fam.yaml:tiny_b", (3, 8, 8), (7,))
+
+
 def test_spec_args_are_names_inside_blocks(tmp_path: Path) -> None:
     net = cnncalc.load(write(tmp_path, """\
         cnncalc: 1
@@ -230,11 +236,15 @@ BASE = "cnncalc: 1\ninput: [3, 8, 8]\nlayers: [{op: conv, out: $w, k: 3}]\n"
     ("args: [w]\n", "args: 'w' has no default; spec args need defaults", 4, 8),
     ("args: {w: 4}\ntables: {w: 5}\n", "args: 'w' is also a table", 4, 8),
     ("args: {w: 4, 2x: 1}\n", "args: '2x' is not a name", 4, 14),
+    ("args: {w: 4, in_channels: 3}\n", "args: 'in_channels' is reserved: it names the input "
+     "shape", 4, 14),
     ("args: {w: 4}\nvariants:\n  1v: {}\n", "variant '1v' is not a name", 6, 3),
     ("args: {w: 4}\nvariants:\n  v: {input: [3, 0, 8]}\n", "input", 6, 18),
     ("args: {w: 4}\nvariants:\n  v: {expect: {parms: 3}}\n", "parms", 6, 16),
     ("args: {w: 4}\nvariants:\n  v: {size: 3}\n", "size", 6, 7),
     ("args: {w: \"${2 * q}\"}\n", "unknown name 'q'", 4, 11),
+    ("args: {w: \"${in_channels * 2}\"}\n", "in_channels is not known yet: spec args are "
+     "bound before any layer", 4, 11),
 ])
 def test_family_errors_are_located(tmp_path: Path, extra: str, message: str, line: int,
                                    col: int) -> None:

@@ -27,7 +27,7 @@ from typing import Any
 
 from ..errors import CnncalcError, LimitError, Loc, SpecError, UsageError
 from ..suggest import close_matches, did_you_mean, name_list, shown
-from .expr import substitute
+from .expr import SHAPE_NAMES, substitute
 from .schema import ID_PATTERN, Spec
 from .yamlio import MDict, MList, key_text
 
@@ -111,6 +111,8 @@ def _check_args(raw: MDict) -> list[str]:
     seen: list[str] = []
     for name, default, key_loc, val_loc in declared(raw):
         problem = _name_problem(name)
+        if problem is None and name in SHAPE_NAMES:
+            problem = "is reserved: it names the input shape in expressions"
         if problem is None and name in seen:
             problem = "is declared twice"
         if problem is None and name in tables:
@@ -191,10 +193,25 @@ def _evaluate(raw: MDict, over: Any, given: Mapping[str, Any] | None) -> dict[st
         if given and name in given:
             value, loc, whose = given[name], None, "the value given for"
         try:
-            values[name] = _deep(value, ChainMap(values, tables))
+            values[name] = _deep(value, ChainMap(values, tables, _NoShapes()))
         except CnncalcError as exc:
             raise exc.located(loc, notes=(f"evaluating {whose} argument '{name}'",)) from None
     return values
+
+
+class _NoShapes(dict[str, Any]):
+    """The input-shape names, in the scope of a spec argument's value only to say why they
+    cannot be used there: spec args are bound before any layer is expanded."""
+
+    def __contains__(self, name: object) -> bool:
+        return name in SHAPE_NAMES
+
+    def __missing__(self, name: str) -> Any:
+        if name not in SHAPE_NAMES:
+            raise KeyError(name)
+        raise SpecError(f"{name} is not known yet: spec args are bound before any layer, so "
+                        "their values cannot use the input-shape names",
+                        hints=(f"use {name} in the layer's (or block's) own expression",))
 
 
 def _deep(value: Any, scope: Mapping[str, Any]) -> Any:
