@@ -187,6 +187,15 @@ def test_a_file_whose_name_has_a_colon_is_read_as_it_is(tmp_path: Path) -> None:
     assert split_target(f"{tmp_path / 'fam.yaml'}:tiny_b") == (str(tmp_path / "fam.yaml"),
                                                                "tiny_b")
     assert split_target("C:model") == ("C:model", None)  # no such file: not split
+    assert split_target("resnet:resnet34") == ("resnet", "resnet34")  # a zoo file's variant
+    assert split_target("-:tiny_b") == ("-", "tiny_b")  # stdin's
+
+
+def test_stdin_with_a_variant(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["summary", "-f", "json", "--", "-:tiny_b"], input=FAMILY)
+    assert result.exit_code == 0, result.output
+    assert (json.loads(result.stdout)["source"], json.loads(result.stdout)["input_shape"]) \
+        == ("<stdin>:tiny_b", [3, 8, 8])
 
 
 def test_an_unknown_variant_lists_the_files_variants_closest_first(tmp_path: Path) -> None:
