@@ -308,6 +308,17 @@ def test_check_of_one_variant_checks_only_it(tmp_path: Path) -> None:
     assert files == [f"{path}:tiny_b", "resnet.yaml:resnet50"] and result.exit_code == 0
 
 
+def test_check_annotations_and_junit_point_at_the_file_itself(tmp_path: Path) -> None:
+    import xml.etree.ElementTree as ET
+
+    path = write(tmp_path, FAMILY)
+    github = run("check", f"{path}:nope", "--format", "github").stdout
+    assert github.startswith(f"::error file={path},title=") and "has no variant 'nope'" in github
+    junit = ET.fromstring(run("check", str(path), "--format", "junit").stdout)
+    cases = [(c.get("name"), c.get("file")) for c in junit.iter("testcase")]
+    assert cases == [(f"{path}:{v}", str(path)) for v in ("tiny_a", "tiny_b", "tiny_c")]
+
+
 def test_check_of_the_zoo_folder_names_each_variant() -> None:
     result = run("check", str(ROOT / "specs"))
     assert result.exit_code == 0, result.output
