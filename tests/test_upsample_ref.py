@@ -125,3 +125,10 @@ def test_three_inputs_and_both_arguments_are_refused_located() -> None:
             cnncalc.analyze(cnncalc.loads(HEAD + layers))
         assert info.value.exit_code == 2 and info.value.loc is not None
         assert message in info.value.format(), info.value.format()
+
+
+def test_explain_says_where_the_size_comes_from() -> None:
+    op = get_op("upsample").from_args({"mode": "bilinear"})
+    layer = op.resolve([(8, 9, 12), (3, 33, 47)])
+    texts = [s.text() for s in op.explain(layer)]
+    assert "33x47, the spatial size of input 1 (3x33x47), whose values are not read" in texts

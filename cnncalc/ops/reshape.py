@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated, Literal, Union
 from pydantic import Field, model_validator
 
 from ..errors import ShapeError
-from ..working import RFWorking, operand
+from ..working import RFWorking, Step, dims, operand
 from .base import (
     G,
     Layer,
@@ -20,6 +20,7 @@ from .base import (
     Sample,
     Shape,
     TorchKit,
+    generic_steps,
     numel,
     per_axis,
     register,
@@ -133,6 +134,16 @@ class Upsample(_Moves[Sizes]):
                 f"ax{'is' if axes == 1 else 'es'} but x [{','.join(map(str, x))}] has "
                 f"{len(x) - 1}: upsample resizes to the reference's spatial size, axis by axis")
         return tuple(zip(x[1:], ref[1:]))
+
+    def explain(self, layer: Layer[Sizes]) -> list[Step]:
+        """The formula steps; with a reference input, where the size comes from."""
+        steps = generic_steps(layer)
+        if len(layer.ins) == 2:
+            ref = layer.ins[1]
+            steps.insert(1, Step("size", "", f"{dims(ref[1:])}, the spatial size of input 1 "
+                                 f"({dims(ref)}), whose values are not read",
+                                 "F.interpolate(x, size=ref.shape[2:])", "note"))
+        return steps
 
     def reads(self, layer: Layer[Sizes]) -> list[bool]:
         """The reference input gives only its spatial size."""
