@@ -27,10 +27,12 @@ ROOT = Path(__file__).resolve().parent.parent
 SPECS = ROOT / "specs"
 
 #: every spec this helper owns (lenet5 exists separately and is held to its own expect too)
-ZOO = ["alexnet", "c3d", "charcnn", "densenet", "densenet121", "dilated_context", "googlenet",
-       "inception_v3", "lenet",
-       "lenet5", "mobilenet_v2", "nin", "resnet101", "resnet152", "resnet18", "resnet34",
-       "resnet50", "squeezenet", "unet", "vgg", "vgg11", "vgg16", "vgg16_bn", "video_resnet"]
+ZOO = ["alexnet", "c3d", "charcnn", "densenet121", "densenet161", "densenet169", "densenet201",
+       "dilated_context", "googlenet", "inception_v3", "lenet", "lenet5", "mobilenet_v2", "nin",
+       "resnet101", "resnet152", "resnet18", "resnet34", "resnet50", "resnext101_32x8d",
+       "resnext101_64x4d", "resnext50_32x4d", "squeezenet1_0", "squeezenet1_1", "unet",
+       "vgg11", "vgg11_bn", "vgg13", "vgg13_bn", "vgg16", "vgg16_bn", "vgg19", "vgg19_bn",
+       "video_resnet", "wide_resnet101_2", "wide_resnet50_2"]
 
 # ---------------------------------------------------------------- published figures
 #: name -> (params, published GFLOPS as written, i.e. to its rounding).  Sources:
@@ -56,7 +58,8 @@ TORCHVISION = {
 # (ResNet's 7x7/2 stem on 224 leaves one padding row over, which loses nothing).
 EXPECTED_WARNINGS = {
     "nin": {"nin1.conv", "pool1", "pool2", "pool3"},  # d2l's 11x11/4 conv on 224: 1 row dropped
-    "squeezenet": {"features.conv1"},  # torchvision's 7x7/2 stem on 224: 1 row dropped
+    "squeezenet1_0": {"features.conv1"},  # torchvision's 7x7/2 stem on 224: 1 row dropped
+    "squeezenet1_1": {"features.conv1"},  # its 3x3/2 stem on 224: 1 row dropped
 }
 
 
