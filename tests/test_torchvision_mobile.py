@@ -13,6 +13,7 @@ another input size: the spec must be torchvision's construction rule, not its fo
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,7 @@ import pytest
 import cnncalc
 from cnncalc.report import Report
 
+from helpers import expect_misses
 from torchvision_oracle import (
     compare_layers,
     compare_totals,
@@ -155,3 +157,42 @@ def test_at_another_input_size(name: str, shape: tuple[int, ...]) -> None:
     ours = cnncalc.analyze(cnncalc.load(name), input_shape=shape)
     lines = differences(figures(name, shape), ours)
     assert not lines, f"{name} at {list(shape)}:\n" + "\n".join(lines)
+
+
+# ------------------------------------------------- docs/spec-format.md, "Modern blocks"
+DOC = Path(__file__).resolve().parent.parent / "docs" / "spec-format.md"
+
+
+def modern_blocks() -> list[str]:
+    """The `cnncalc: 1` examples of the spec docs' "Modern blocks" section, in order."""
+    text = DOC.read_text()
+    section = text[text.index("\n## Modern blocks\n"):]
+    section = section[:section.index("\n## ", 1)]
+    return re.findall(r"```yaml\n(cnncalc: 1\n.*?)```", section, re.S)
+
+
+def test_modern_blocks_examples_hold_their_expect() -> None:
+    examples = modern_blocks()
+    assert len(examples) == 3
+    for text in examples:
+        net = cnncalc.loads(text)
+        assert net.expect and expect_misses(cnncalc.analyze(net), net.expect) == [], text
+
+
+def test_modern_blocks_se_and_shufflenet_stage_are_torchvisions() -> None:
+    """The SE example is torchvision.ops.SqueezeExcitation(64, 16) and the ShuffleNet example
+    is shufflenet_v2_x1_0's stage2, layer by layer."""
+    import torch
+
+    torchvision = torchvision_models()
+    from torchvision.ops import SqueezeExcitation
+
+    se, stage = modern_blocks()[:2]
+    with torch.device("meta"):
+        module = SqueezeExcitation(64, 16).eval()
+    lines = differences(measure(module, (64, 28, 28)), cnncalc.analyze(cnncalc.loads(se)))
+    assert not lines, "\n".join(lines)
+    stage2 = torchvision.get_model("shufflenet_v2_x1_0", weights=None).stage2.to("meta")
+    ours = cnncalc.analyze(cnncalc.loads(stage))
+    lines = differences(measure(stage2.eval(), (24, 56, 56)), ours)
+    assert not lines, "\n".join(lines)
