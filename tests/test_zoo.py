@@ -30,7 +30,13 @@ SPECS = ROOT / "specs"
 ZOO = ["alexnet", "c3d", "charcnn", "densenet", "densenet121", "dilated_context", "googlenet",
        "inception_v3", "lenet",
        "lenet5", "mobilenet_v2", "nin", "resnet101", "resnet152", "resnet18", "resnet34",
-       "resnet50", "squeezenet", "unet", "vgg", "vgg11", "vgg16", "vgg16_bn", "video_resnet"]
+       "resnet50", "squeezenet", "unet", "vgg", "vgg11", "vgg16", "vgg16_bn",
+       # families: regnet, convnext, video_resnet
+       *(f"regnet_x_{s}" for s in ("400mf", "800mf", "1_6gf", "3_2gf", "8gf", "16gf", "32gf")),
+       *(f"regnet_y_{s}" for s in ("400mf", "800mf", "1_6gf", "3_2gf", "8gf", "16gf", "32gf",
+                                   "128gf")),
+       "convnext_tiny", "convnext_small", "convnext_base", "convnext_large",
+       "r3d_18", "mc3_18", "r2plus1d_18"]
 
 # ---------------------------------------------------------------- published figures
 #: name -> (params, published GFLOPS as written, i.e. to its rounding).  Sources:
