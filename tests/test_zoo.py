@@ -38,7 +38,13 @@ ZOO = ["alexnet", "c3d", "charcnn", "densenet121", "densenet161", "densenet169",
        "mnasnet0_5", "mnasnet0_75", "mnasnet1_0", "mnasnet1_3",
        "shufflenet_v2_x0_5", "shufflenet_v2_x1_0", "shufflenet_v2_x1_5", "shufflenet_v2_x2_0",
        *(f"efficientnet_b{i}" for i in range(8)),
-       "efficientnet_v2_s", "efficientnet_v2_m", "efficientnet_v2_l"]
+       "efficientnet_v2_s", "efficientnet_v2_m", "efficientnet_v2_l",
+       # families: regnet, convnext, video_resnet
+       *(f"regnet_x_{s}" for s in ("400mf", "800mf", "1_6gf", "3_2gf", "8gf", "16gf", "32gf")),
+       *(f"regnet_y_{s}" for s in ("400mf", "800mf", "1_6gf", "3_2gf", "8gf", "16gf", "32gf",
+                                   "128gf")),
+       "convnext_tiny", "convnext_small", "convnext_base", "convnext_large",
+       "r3d_18", "mc3_18", "r2plus1d_18"]
 
 # ---------------------------------------------------------------- published figures
 #: name -> (params, published GFLOPS as written, i.e. to its rounding).  Sources:
