@@ -38,6 +38,7 @@ class LayerScaleArgs(OpArgs):
 @register
 class LayerScale(Op[None]):
     name = "layer_scale"
+    saved_doc = "its input (for gamma's gradient)"
     family = "norm"
     summary = ("a learned multiplier per channel (ConvNeXt's layer scale gamma): a [C, 1, ..., "
                "1] parameter on a map, [F] on a vector, starting at init")
