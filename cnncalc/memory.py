@@ -100,17 +100,30 @@ class _Storage:
     nbytes: int
 
 
-def saved_storages(network: Network, layers: Sequence[Layer[Any]], batch: int, size: int,
-                   input_grad: bool = False, input_bytes: int | None = None
-                   ) -> list[dict[str, int]]:
-    """Per layer, {storage key: bytes} of what autograd saves for it, each storage under
-    the first layer (in forward order) that saves it.  ``size`` is the activation dtype's
-    bytes; ``input_grad`` whether the network's input requires grad (it does not when
-    training)."""
+@dataclass
+class Storages:
+    """Where every value of a training forward lives, and what each layer saves."""
+
+    #: value (INPUT or a layer id) -> its storage
+    store: dict[str, _Storage]
+    #: value -> whether it requires grad
+    grad: dict[str, bool]
+    #: per layer, {storage key: bytes} it saves (each storage under its first saver)
+    saved: list[dict[str, int]]
+    #: value -> its own bytes (a view's, not its base's)
+    sizes: dict[str, int]
+
+
+def storages(network: Network, layers: Sequence[Layer[Any]], batch: int, size: int,
+             input_grad: bool = False, input_bytes: int | None = None) -> Storages:
+    """The storages of a training forward of ``network`` at ``batch``: ``size`` is the
+    activation dtype's bytes, ``input_grad`` whether the network's input requires grad
+    (it does not when training), ``input_bytes`` the input's (default: the spec's input)."""
     inplace = inplace_ids(network)
     if input_bytes is None:
         input_bytes = numel(network.input_shape) * batch * size
     store = {INPUT: _Storage(INPUT, input_bytes)}
+    sizes = {INPUT: input_bytes}
     grad = {INPUT: input_grad}
     claimed: set[str] = set()
     found: list[dict[str, int]] = []
@@ -120,6 +133,7 @@ def saved_storages(network: Network, layers: Sequence[Layer[Any]], batch: int, s
             store[node.id] = store[node.inputs[0]]
         else:
             store[node.id] = _Storage(node.id, numel(layer.out) * batch * size)
+        sizes[node.id] = numel(layer.out) * batch * size
         grad[node.id] = needs_backward(layer, grads)
         mine: dict[str, int] = {}
         for k, s in enumerate(layer.op.saved(layer, grads)):
@@ -128,7 +142,15 @@ def saved_storages(network: Network, layers: Sequence[Layer[Any]], batch: int, s
                 claimed.add(st.key)
                 mine[st.key] = st.nbytes
         found.append(mine)
-    return found
+    return Storages(store, grad, found, sizes)
+
+
+def saved_storages(network: Network, layers: Sequence[Layer[Any]], batch: int, size: int,
+                   input_grad: bool = False, input_bytes: int | None = None
+                   ) -> list[dict[str, int]]:
+    """Per layer, {storage key: bytes} of what autograd saves for it, each storage under
+    the first layer (in forward order) that saves it (see :func:`storages`)."""
+    return storages(network, layers, batch, size, input_grad, input_bytes).saved
 
 
 def _storage_of(s: Saved, k: int, node: Node, store: dict[str, _Storage], batch: int,
@@ -172,25 +194,23 @@ def from_report(network: Network, report: Report, *, mode: str, optimizer: str,
     size = DTYPE_BYTES[report.dtype]
     training = mode == "training"
     layers = resolve_layers(net, report)
-    per = (saved_storages(net, layers, report.batch, size, False, report.totals.input_bytes)
-           if training
-           else [{} for _ in layers])
+    where = storages(net, layers, report.batch, size, False, report.totals.input_bytes)
+    per = where.saved if training else [{} for _ in layers]
     states = OPTIMIZER_STATES[optimizer] if training else 0
     rows = []
     for row, mine in zip(report.layers, per):
         trainable = row.trainable_params if training else 0
-        # under AMP the optimizer updates fp32 master weights: states and a copy in fp32
-        opt = trainable * 4 * (states + 1) if amp else trainable * size * states
         rows.append(LayerMemory(row.id, row.op, row.param_bytes, row.buffers * size,
-                                trainable * size, opt if training else 0, sum(mine.values()),
-                                row.activation_bytes))
+                                trainable * size, _optimizer_bytes(trainable, size, states, amp),
+                                sum(mine.values()), row.activation_bytes))
     weights = sum(r.param_bytes + r.buffer_bytes for r in rows)
     grads = sum(r.grad_bytes for r in rows)
     opt_bytes = sum(r.optimizer_bytes for r in rows)
     if training:
-        acts = _training_peak(net, report, per)
-        peak = weights + opt_bytes + max(acts, grads)
-        peak = weights + opt_bytes + _with_grads(acts, grads)
+        acts = _backward_peak(net, where, [r.grad_bytes for r in rows])
+        largest = max((r.grad_bytes for r in rows), default=0)
+        step = grads + STEP_TEMPORARIES[optimizer] * largest
+        peak = weights + opt_bytes + max(acts, step)
     else:
         acts = report.totals.peak_activation_bytes
         peak = weights + acts
@@ -200,50 +220,89 @@ def from_report(network: Network, report: Report, *, mode: str, optimizer: str,
                   sum(r.saved_bytes for r in rows), acts, peak)
 
 
-def _with_grads(acts: int, grads: int) -> int:
-    """Parameter gradients are allocated during the backward and live to the step; the
-    activation peak of training is during the backward, so they add to it."""
-    return acts + grads
+#: parameter-sized temporaries ``optimizer.step()`` holds at once, in copies of the largest
+#: layer's parameters (torch's single-tensor Adam: ``exp_avg_sq.sqrt()`` and its quotient)
+STEP_TEMPORARIES = {"sgd": 0, "momentum": 0, "adam": 2, "adamw": 2}
 
 
-def _training_peak(net: Network, report: Report, per: list[dict[str, int]]) -> int:
-    """The most activation bytes alive at once in one training step: the forward keeps
-    every saved storage (and the live outputs), the backward frees a layer's saved
-    storages once it has passed it, while the gradient of each live output exists between
-    the layer that makes it and the layers that read it."""
+def _optimizer_bytes(trainable: int, size: int, states: int, amp: bool) -> int:
+    """The optimizer's state for ``trainable`` parameters; under AMP it updates fp32
+    master weights, so it keeps its states and a master copy, all in fp32."""
+    return trainable * 4 * (states + 1) if amp else trainable * size * states
+
+
+def _forward_peak(net: Network, where: Storages) -> int:
+    """The most bytes of activation storages alive at once during the forward: every
+    storage saved so far, and the storages of the values still to be read."""
     nodes = net.nodes
-    sizes = {INPUT: report.totals.input_bytes} | {r.id: r.activation_bytes for r in report.layers}
-    saved_all = sum(sum(m.values()) for m in per)
-    # forward: saved storages accumulate; outputs not saved are live only while read
     last_use = {INPUT: -1}
     for i, node in enumerate(nodes):
         for name in node.inputs:
             last_use[name] = i
     last_use[net.output] = len(nodes)
-    keys: set[str] = set()
-    saved_so_far = 0
-    live: dict[str, int] = {INPUT: sizes[INPUT]}
+    saved: dict[str, int] = {}
+    values = {INPUT}
     peak = 0
     for i, node in enumerate(nodes):
-        live[node.id] = sizes[node.id]
-        saved_so_far += sum(per[i].values())
-        keys |= set(per[i])
-        peak = max(peak, saved_so_far + sum(v for k, v in live.items() if k not in keys))
+        values.add(node.id)
+        saved.update(where.saved[i])
+        live = {where.store[v].key: where.store[v].nbytes for v in values} | saved
+        peak = max(peak, sum(live.values()))
         for name in set(node.inputs):
             if last_use.get(name) == i:
-                live.pop(name, None)
+                values.discard(name)
         if last_use.get(node.id, -1) < i:
-            live.pop(node.id, None)
-    # backward, from the last layer: gradients of outputs alive until every reader is done
-    pending = {net.output: sizes[net.output]}
-    remaining = saved_all
-    out_alive = sizes[net.output] if net.output not in keys else 0
+            values.discard(node.id)
+    return peak
+
+
+def _backward_peak(net: Network, where: Storages, param_grads: list[int]) -> int:
+    """The most bytes alive at once during the forward and the backward, parameter
+    gradients included: the backward runs the layers in reverse, each keeping until it has
+    run the storages saved for it (and those of the layers before it), the gradient of its
+    output (alive from its first reader's backward on) and the gradients it makes for its
+    inputs, while every parameter gradient made so far lives on to the optimizer step."""
+    nodes = net.nodes
+    peak = _forward_peak(net, where)
+    remaining = sum(sum(m.values()) for m in where.saved)
+    out = where.store[net.output]
+    kept = out.nbytes if all(out.key not in m for m in where.saved) else 0
+    pending: dict[str, int] = {net.output: out.nbytes} if where.grad[net.output] else {}
+    made = 0
     for i in range(len(nodes) - 1, -1, -1):
         node = nodes[i]
-        grad_out = pending.pop(node.id, 0)
         for name in node.inputs:
-            if name != INPUT and name not in pending:
-                pending[name] = sizes[name]
-        peak = max(peak, remaining + out_alive + grad_out + sum(pending.values()))
-        remaining -= sum(per[i].values())
+            if where.grad[name] and name not in pending:
+                pending[name] = where.sizes[name]
+        made += param_grads[i]
+        peak = max(peak, remaining + kept + sum(pending.values()) + made)
+        pending.pop(node.id, None)
+        remaining -= sum(where.saved[i].values())
     return peak
+
+
+# ---------------------------------------------------------------------------- fit
+#: the largest batch ``largest_batch`` reports
+MAX_FIT_BATCH = 10**9
+
+
+def largest_batch(network: Network, input_shape: Any, limit: int, *, mode: str = "training",
+                  dtype: DType = "float32", optimizer: str = "sgd", amp: bool = False
+                  ) -> dict[str, int]:
+    """The largest batch whose peak fits ``limit`` bytes: the peak is affine in the batch,
+    so it is solved from batches 1 and 2 and checked (and stepped down until it fits)."""
+
+    def peak(batch: int) -> int:
+        return estimate(network, input_shape, mode=mode, batch=batch, dtype=dtype,
+                        optimizer=optimizer, amp=amp).peak_bytes
+
+    one, two = peak(1), peak(2)
+    if one > limit:
+        return {"batch": 0, "peak_bytes": one, "limit_bytes": limit}
+    per = max(two - one, 1)
+    batch = min(1 + (limit - one) // per, MAX_FIT_BATCH)
+    found = peak(batch)
+    while found > limit and batch > 1:
+        batch -= 1
+        found = peak(batch)
+    return {"batch": batch, "peak_bytes": found, "limit_bytes": limit}

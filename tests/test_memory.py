@@ -40,3 +40,23 @@ def test_saved_per_op(name: str, number: int, input_grad: bool) -> None:
 def test_saved_zoo(spec: str, shape) -> None:
     net = cnncalc.load(spec)
     assert saved_bytes(net, 2, input_shape=shape) == _measured(net, 2, False, shape)
+
+
+# ------------------------------------------------------------- the measured step
+STEP_CASES = [("lenet5", None, 1, "sgd"), ("lenet5", None, 8, "adam"),
+              ("resnet18", [3, 64, 64], 2, "momentum"), ("resnet18", [3, 64, 64], 16, "adam"),
+              ("mobilenet_v2", [3, 64, 64], 4, "sgd"), ("mobilenet_v2", [3, 64, 64], 16, "adamw")]
+
+
+@pytest.mark.parametrize(("spec", "shape", "batch", "optimizer"), STEP_CASES,
+                         ids=[f"{c[0]}-b{c[2]}-{c[3]}" for c in STEP_CASES])
+def test_peak_against_measured_step(spec: str, shape, batch: int, optimizer: str) -> None:
+    """One real training step, storages followed by a TorchDispatchMode: within 10%."""
+    from memory_oracle import measured_step
+
+    from cnncalc.memory import estimate
+
+    net = cnncalc.load(spec)
+    measured = measured_step(net, batch, optimizer, shape)
+    est = estimate(net, shape, mode="training", batch=batch, optimizer=optimizer).peak_bytes
+    assert abs(est - measured) <= 0.10 * measured, (est, measured)

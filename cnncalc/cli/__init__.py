@@ -37,6 +37,7 @@ COMMANDS: dict[str, tuple[str, ...]] = {
     "torchcmds": ("build", "export", "profile"),
     "checkcmds": ("check", "diff", "schema"),
     "teach": ("explain", "calc", "sizes", "graph", "plot", "solve"),
+    "memorycmd": ("memory",),
 }
 
 
