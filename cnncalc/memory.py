@@ -289,20 +289,31 @@ MAX_FIT_BATCH = 10**9
 def largest_batch(network: Network, input_shape: Any, limit: int, *, mode: str = "training",
                   dtype: DType = "float32", optimizer: str = "sgd", amp: bool = False
                   ) -> dict[str, int]:
-    """The largest batch whose peak fits ``limit`` bytes: the peak is affine in the batch,
-    so it is solved from batches 1 and 2 and checked (and stepped down until it fits)."""
+    """The largest batch (at most :data:`MAX_FIT_BATCH`) whose peak fits ``limit`` bytes.
+
+    Each part of the peak is affine in the batch, so the answer is solved from batches 1
+    and 2; the peak being the larger of two affine parts (forward and backward, or the
+    optimizer step), the solution is then checked and, where the other part decides,
+    found by bisection (the peak never falls as the batch grows): a few dozen analyses at
+    most."""
 
     def peak(batch: int) -> int:
         return estimate(network, input_shape, mode=mode, batch=batch, dtype=dtype,
                         optimizer=optimizer, amp=amp).peak_bytes
 
-    one, two = peak(1), peak(2)
+    one = peak(1)
     if one > limit:
         return {"batch": 0, "peak_bytes": one, "limit_bytes": limit}
-    per = max(two - one, 1)
-    batch = min(1 + (limit - one) // per, MAX_FIT_BATCH)
-    found = peak(batch)
-    while found > limit and batch > 1:
-        batch -= 1
-        found = peak(batch)
-    return {"batch": batch, "peak_bytes": found, "limit_bytes": limit}
+    per = max(peak(2) - one, 1)
+    guess = max(1, min(1 + (limit - one) // per, MAX_FIT_BATCH))
+    lo, hi = 1, MAX_FIT_BATCH + 1  # peak(lo) fits; hi is the first batch known not to
+    if peak(guess) <= limit:
+        lo = guess
+        if guess < MAX_FIT_BATCH and peak(guess + 1) > limit:
+            hi = guess + 1
+    else:
+        hi = guess
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        lo, hi = (mid, hi) if peak(mid) <= limit else (lo, mid)
+    return {"batch": lo, "peak_bytes": peak(lo), "limit_bytes": limit}

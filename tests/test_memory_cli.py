@@ -105,3 +105,24 @@ def test_formats(fmt: str) -> None:
     proc, _ = fresh_cli("memory", "lenet5", "--mode", "training", "--format", fmt)
     assert proc.returncode == 0, proc.stderr
     assert "C3" in proc.stdout
+
+
+@pytest.mark.parametrize("spec", ["resnet50", "vgg16"])
+def test_fit_where_the_optimizer_step_decides(spec: str) -> None:
+    """Just above batch 1's peak the optimizer step (flat in the batch) can decide it:
+    the affine guess is checked and bisected, never stepped down one by one."""
+    net = cnncalc.load(spec)
+
+    def peak(batch: int) -> int:
+        return estimate(net, mode="training", batch=batch, optimizer="adam").peak_bytes
+
+    limit = peak(1) + 1
+    b = largest_batch(net, None, limit, mode="training", optimizer="adam")["batch"]
+    assert peak(b) <= limit < peak(b + 1)
+
+
+def test_fit_is_capped() -> None:
+    from cnncalc.memory import MAX_FIT_BATCH
+
+    found = largest_batch(cnncalc.load("lenet5"), None, 2**60, mode="inference")
+    assert found["batch"] == MAX_FIT_BATCH
