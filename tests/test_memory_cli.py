@@ -126,3 +126,9 @@ def test_fit_is_capped() -> None:
 
     found = largest_batch(cnncalc.load("lenet5"), None, 2**60, mode="inference")
     assert found["batch"] == MAX_FIT_BATCH
+
+
+def test_the_cli_offers_every_optimizer() -> None:
+    from cnncalc.cli.memorycmd import OPTIMIZERS
+
+    assert OPTIMIZERS == tuple(OPTIMIZER_STATES)

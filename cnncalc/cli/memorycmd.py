@@ -8,12 +8,11 @@ from __future__ import annotations
 import json
 import re
 from enum import Enum
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from ..errors import UsageError
-from ..memory import OPTIMIZER_STATES, Memory, from_report, largest_batch
 from .base import app
 from .common import (
     BatchOpt,
@@ -36,9 +35,14 @@ class ModeChoice(str, Enum):
     training = "training"
 
 
-#: the --optimizer choices (cnncalc.memory.OPTIMIZER_STATES)
+#: the --optimizer choices: cnncalc.memory.OPTIMIZER_STATES' keys (a test checks it), named
+#: here so that ``cnncalc --help`` loads no analysis
+OPTIMIZERS = ("sgd", "momentum", "adam", "adamw")
 OptimizerChoice = Enum(  # type: ignore[misc]
-    "OptimizerChoice", {k: k for k in OPTIMIZER_STATES}, type=str)
+    "OptimizerChoice", {k: k for k in OPTIMIZERS}, type=str)
+if TYPE_CHECKING:  # pragma: no cover
+    from ..memory import Memory
+
 ModeOpt = Annotated[ModeChoice, typer.Option("--mode", help="inference or training.")]
 OptimizerOpt = Annotated[OptimizerChoice, typer.Option(
     "--optimizer", help="sgd (no state), momentum (one buffer per parameter), adam or adamw "
@@ -80,6 +84,8 @@ def memory(
 ) -> None:
     """Memory of one inference pass or training step: weights, gradients, optimizer state,
     the activations saved for backward, and the peak."""
+    from ..memory import from_report, largest_batch
+
     settings = Settings(input=input, batch=batch, dtype=dtype, format=format)
     net = load_spec(spec, settings)
     report = analyse_network(net, settings)
@@ -88,7 +94,7 @@ def memory(
     if fit is not None:
         data["fit"] = largest_batch(net, report.input_shape, parse_size(fit), mode=mode.value,
                                     dtype=report.dtype, optimizer=optimizer.value, amp=amp)
-    write(_render(m, data, format.value))
+    write(_render(m, data, format.value) + "\n")
 
 
 def _render(m: Memory, data: dict[str, Any], fmt: str) -> str:
