@@ -1,0 +1,337 @@
+"""Captured entries -> a readable spec: the ``bn``/``act`` shorthand where a norm and an
+activation follow a layer, ``in:`` written only where an entry does not read the previous
+one, op defaults left out, runs of identical sub-modules folded into a block with
+``repeat``, and torch's BatchNorm settings shared through ``defaults:``.
+
+The result is YAML text that :func:`cnncalc.loads` reads back as it is.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..ops import get_op
+from .capture import Entry
+
+#: the ops the ``bn``/``act`` shorthand can follow (cnncalc's Shorthand argument models)
+SHORTHAND_OWNERS = ("conv", "conv_transpose", "local", "linear", "subsample")
+#: activations the ``act:`` shorthand names (argument-free ones)
+ACT_SHORTHAND = ("relu", "relu6", "sigmoid", "tanh", "gelu", "silu", "elu", "hardswish",
+                 "hardsigmoid", "mish", "softplus")
+
+
+@dataclass
+class Row:
+    """One written entry: an :class:`Entry` with the shorthand rows it absorbed."""
+
+    entry: Entry
+    bn: Entry | None = None
+    act: Entry | None = None
+    #: the op arguments as written (defaults left out)
+    args: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def id(self) -> str:
+        return self.entry.id
+
+    @property
+    def ins(self) -> list[str]:
+        return self.entry.ins
+
+
+@dataclass
+class Imported:
+    """A captured model, ready to write: rows, output id, and which source tensors each
+    spec row's module holds (for :func:`cnncalc.copy_weights`)."""
+
+    rows: list[Row]
+    output: str
+    defaults: dict[str, dict[str, Any]]
+    #: spec row id (``layer1_0_conv1``, ``layer1_0_conv1.bn``) -> {built name: source path}
+    tensors: dict[str, dict[str, str]]
+
+
+def _written_args(op: str, args: dict[str, Any], defaults: dict[str, Any]) -> dict[str, Any]:
+    """``args`` without the values the op (or ``defaults:``) would give anyway."""
+    fields = get_op(op).Args.model_fields
+    out = {}
+    for name, value in args.items():
+        field_info = fields.get(name)
+        default = defaults.get(name, field_info.default if field_info is not None else None)
+        if field_info is not None and not field_info.is_required() and value == default:
+            continue
+        out[name] = value
+    return out
+
+
+def _bn_defaults(entries: Sequence[Entry]) -> dict[str, Any]:
+    """The BatchNorm settings most of the model's batch norms share, when they are not
+    torch's own (GoogLeNet's eps 0.001): written once under ``defaults:``."""
+    seen = Counter(tuple(sorted(e.args.items())) for e in entries if e.op == "batchnorm")
+    if not seen:
+        return {}
+    common = dict(seen.most_common(1)[0][0])
+    fields = get_op("batchnorm").Args.model_fields
+    return {k: v for k, v in common.items() if fields[k].default != v}
+
+
+def arrange(entries: list[Entry], output: str) -> Imported:
+    """Fold the shorthand and rename what it absorbed (see the module docstring)."""
+    readers = Counter(i for e in entries for i in e.ins)
+    readers[output] += 1
+    defaults = {"batchnorm": _bn_defaults(entries)} if _bn_defaults(entries) else {}
+    bn_default = {**{k: f.default for k, f in get_op("batchnorm").Args.model_fields.items()},
+                  **defaults.get("batchnorm", {})}
+    rows: list[Row] = []
+    alias: dict[str, str] = {}
+    tensors: dict[str, dict[str, str]] = {}
+    i = 0
+    while i < len(entries):
+        entry = entries[i]
+        entry.ins = [alias.get(x, x) for x in entry.ins]
+        row = Row(entry)
+        i += 1
+        if entry.op in SHORTHAND_OWNERS and entry.args.get("axis", -1) == -1:
+            last = entry.id
+            if i < len(entries) and _follows(entries[i], last, readers) and \
+                    entries[i].op == "batchnorm" and entries[i].args == \
+                    {k: bn_default[k] for k in entries[i].args}:
+                row.bn = entries[i]
+                last = entries[i].id
+                i += 1
+            if i < len(entries) and _follows(entries[i], last, readers) and \
+                    entries[i].op in ACT_SHORTHAND and not entries[i].args:
+                row.act = entries[i]
+                last = entries[i].id
+                i += 1
+            for absorbed in (row.bn, row.act):
+                if absorbed is not None:
+                    alias[absorbed.id] = entry.id
+        row.args = _written_args(entry.op, entry.args, {})
+        rows.append(row)
+        tensors[entry.id] = dict(entry.tensors)
+        if row.bn is not None:
+            tensors[f"{entry.id}.bn"] = dict(row.bn.tensors)
+    return Imported(rows, alias.get(output, output), defaults, tensors)
+
+
+def _follows(entry: Entry, previous: str, readers: Counter[str]) -> bool:
+    """``entry`` reads only ``previous``, and nothing else reads ``previous``."""
+    return entry.ins == [previous] and readers[previous] == 1
+
+
+# ---------------------------------------------------------------------- writing
+def _value(value: Any) -> str:
+    """A YAML flow value (JSON is YAML; floats keep their repr)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        text = repr(value)
+        return text if ("." in text or "e" in text or "inf" in text) else text + ".0"
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_value(v) for v in value) + "]"
+    if isinstance(value, str):
+        return value if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", value) and value not in (
+            "true", "false", "null", "yes", "no", "on", "off", "y", "n") else json.dumps(value)
+    return str(value)
+
+
+def _flow(items: Iterable[tuple[str, Any]]) -> str:
+    return "{" + ", ".join(f"{k}: {_value(v)}" for k, v in items) + "}"
+
+
+def _layer_line(row: Row, previous: str, ids: dict[str, str]) -> str:
+    items: list[tuple[str, Any]] = [("id", ids.get(row.id, row.id)), ("op", row.entry.op)]
+    items += list(row.args.items())
+    if row.bn is not None:
+        items.append(("bn", True))
+    if row.act is not None:
+        items.append(("act", row.act.op))
+    ins = [ids.get(x, x) for x in row.ins]
+    if ins != [previous]:
+        items.insert(2, ("in", ins[0] if len(ins) == 1 else ins))
+    return _flow(items)
+
+
+def write(imported: Imported, input_shape: Sequence[int], name: str,
+          description: str | None = None) -> str:
+    """The spec's YAML text."""
+    lines = ["cnncalc: 1", f"name: {json.dumps(name)}"]
+    if description:
+        lines.append(f"description: {json.dumps(description)}")
+    lines.append(f"input: {_value(list(input_shape))}")
+    if imported.defaults:
+        lines.append("defaults:")
+        for op, values in imported.defaults.items():
+            lines.append(f"  {op}: {_flow(values.items())}")
+    blocks, body, _ = fold(imported.rows)
+    if blocks:
+        lines.append("blocks:")
+        for block in blocks:
+            lines += block
+    lines.append("layers:")
+    lines += body
+    last = imported.rows[-1].id if imported.rows else "input"
+    if imported.output != last:
+        lines.append(f"output: {imported.output}")
+    return "\n".join(lines) + "\n"
+
+
+# ---------------------------------------------------------------------- folding
+@dataclass
+class _Group:
+    """Consecutive rows under one module path (``layer1.1``) reading one outside input."""
+
+    prefix: str
+    rows: list[Row]
+    input: str
+    signature: tuple[Any, ...]
+
+
+def _id_prefix(module_path: str) -> str:
+    name = re.sub(r"\W", "_", module_path.replace(".", "_"))
+    return ("m" + name if name[:1].isdigit() else name) + "_"
+
+
+def _groups(rows: list[Row]) -> list[_Group | Row]:
+    """Split ``rows`` into groups of numbered sub-modules (``features.3``, ``layer1.1``)
+    where each reads one outside input and only its last row is read outside."""
+    out: list[_Group | Row] = []
+    i = 0
+    while i < len(rows):
+        scope = rows[i].entry.scope or ""
+        prefix = _indexed_prefix(scope)
+        if prefix is None:
+            out.append(rows[i])
+            i += 1
+            continue
+        j = i
+        while j < len(rows) and _indexed_prefix(rows[j].entry.scope or "", prefix) == prefix:
+            j += 1
+        group = _make_group(prefix, rows[i:j], rows[j:])
+        if group is None:
+            out.extend(rows[i:j])
+        else:
+            out.append(group)
+        i = j
+    return out
+
+
+def _indexed_prefix(scope: str, want: str | None = None) -> str | None:
+    """The first ``a.b.N`` (N a number) prefix of a module path, or ``want`` if the path
+    lies under it."""
+    if want is not None:
+        return want if scope == want or scope.startswith(want + ".") else None
+    parts = scope.split(".")
+    for k in range(1, len(parts)):
+        if parts[k].isdigit() and k + 1 < len(parts):
+            return ".".join(parts[:k + 1])
+    return None
+
+
+def _make_group(prefix: str, rows: list[Row], after: list[Row]) -> _Group | None:
+    ids = {r.id for r in rows}
+    outside = {x for r in rows for x in r.ins if x not in ids}
+    if len(outside) != 1 or len(rows) < 2:
+        return None
+    if any(x in ids and x != rows[-1].id for r in after for x in r.ins):
+        return None
+    local = _id_prefix(prefix)
+    if not all(r.id.startswith(local) for r in rows):
+        return None
+    (source,) = outside
+    sig = tuple((r.entry.op, tuple(sorted((k, repr(v)) for k, v in r.args.items())),
+                 r.bn is not None, r.act.op if r.act else None, r.id[len(local):],
+                 tuple("input" if x == source else x[len(local):] for x in r.ins))
+                for r in rows)
+    return _Group(prefix, rows, source, sig)
+
+
+def fold_ids(rows: list[Row]) -> dict[str, str]:
+    """Each row's id (and its ``.bn`` row's) in the written spec, where folding renamed
+    it (``layer1_1_conv1`` -> ``layer1_1_to_2[0].conv1``)."""
+    return fold(rows)[2]
+
+
+def fold(rows: list[Row]) -> tuple[list[list[str]], list[str], dict[str, str]]:
+    """Block definitions, the ``layers:`` lines and the renamed ids: a run of consecutive
+    groups with one structure (ResNet's identity blocks) becomes one block called with
+    ``repeat``."""
+    rows = [Row(Entry(r.entry.id, r.entry.op, r.entry.args, list(r.entry.ins), r.entry.source,
+                      r.entry.tensors, r.entry.scope), r.bn, r.act, r.args) for r in rows]
+    renamed: dict[str, str] = {}
+    items = _groups(rows)
+    blocks: list[list[str]] = []
+    names: dict[tuple[Any, ...], str] = {}
+    body: list[str] = []
+    previous = "input"
+    i = 0
+    while i < len(items):
+        item = items[i]
+        if isinstance(item, Row):
+            body.append("  - " + _layer_line(item, previous, {}))
+            previous = item.id
+            i += 1
+            continue
+        j = i + 1
+        while j < len(items) and isinstance(items[j], _Group) and \
+                items[j].signature == item.signature and items[j].input == items[j - 1].rows[-1].id:
+            j += 1
+        run = items[i:j]
+        if len(run) == 1:
+            for row in item.rows:
+                body.append("  - " + _layer_line(row, previous, {}))
+                previous = row.id
+            i += 1
+            continue
+        name = names.get(item.signature)
+        if name is None:
+            name = _block_name(item, names)
+            names[item.signature] = name
+            blocks.append(_block_lines(name, item))
+        call_id = _id_prefix(item.prefix) + f"to_{run[-1].prefix.rsplit('.', 1)[-1]}"
+        entry = f"  - {{id: {call_id}, op: {name}, repeat: {len(run)}"
+        if item.input != previous:
+            entry += f", in: {item.input}"
+        body.append(entry + "}")
+        for k, group in enumerate(run):
+            local = _id_prefix(group.prefix)
+            for row in group.rows:
+                renamed[row.id] = f"{call_id}[{k}].{row.id[len(local):]}"
+                if row.bn is not None:
+                    renamed[f"{row.id}.bn"] = f"{renamed[row.id]}.bn"
+        # what later rows read: the run's last row, now the repeat's output
+        out_id = run[-1].rows[-1].id
+        for later in items[j:]:
+            if isinstance(later, _Group) and later.input == out_id:
+                later.input = call_id
+            for row in (later.rows if isinstance(later, _Group) else [later]):
+                row.entry.ins = [call_id if x == out_id else x for x in row.entry.ins]
+        previous = call_id
+        i = j
+    return blocks, body, renamed
+
+
+def _block_name(group: _Group, taken: dict[tuple[Any, ...], str]) -> str:
+    base = "block_" + re.sub(r"\W", "_", group.prefix.rsplit(".", 1)[0].replace(".", "_"))
+    name, n = base, 1
+    while name in taken.values():
+        n += 1
+        name = f"{base}_{n}"
+    return name
+
+
+def _block_lines(name: str, group: _Group) -> list[str]:
+    local = _id_prefix(group.prefix)
+    ids = {r.id: r.id[len(local):] for r in group.rows} | {group.input: "input"}
+    lines = [f"  {name}:", "    layers:"]
+    previous = "input"
+    for row in group.rows:
+        lines.append("      - " + _layer_line(row, previous, ids))
+        previous = ids[row.id]
+    return lines
