@@ -795,6 +795,8 @@ def _target_name(node: fx.Node) -> str:
 def _callable_name(target: Any) -> str:
     module = getattr(target, "__module__", None) or ""
     name = getattr(target, "__qualname__", None) or getattr(target, "__name__", repr(target))
+    if str(name).startswith("_VariableFunctionsClass."):  # torch.sort and friends
+        return "torch." + str(name).split(".", 1)[1]
     return f"{module}.{name}" if module and module != "builtins" else str(name)
 
 
@@ -804,7 +806,8 @@ def _source_line(node: fx.Node) -> str | None:
     if not trace:
         return None
     lines = [line.strip() for line in str(trace).strip().splitlines() if line.strip()]
-    frames = [i for i, line in enumerate(lines) if line.startswith("File ")]
+    frames = [i for i, line in enumerate(lines) if line.startswith("File ")
+              and "/torch/" not in line.replace("\\", "/")]
     if not frames:
         return None
     last = frames[-1]
@@ -829,19 +832,36 @@ class Tracer(fx.Tracer):
 
 def trace(model: nn.Module) -> fx.Graph:
     """The model's graph, traced symbolically (never run on data).  Control flow that
-    depends on the data is reported as such, with the line."""
+    depends on the data is reported as such, with the model's line."""
     tracer = Tracer()
     try:
         return tracer.trace(model)
     except fx.proxy.TraceError as exc:
-        raise UsageError(f"cannot import the model: torch.fx could not trace it: {exc}",
-                         hints=("data-dependent control flow (an `if` or loop on a tensor's "
-                                "values) has no static graph; cnncalc needs one",)) from None
-    except (TypeError, AttributeError, RuntimeError, NotImplementedError) as exc:
+        raise UsageError(f"cannot import the model: data-dependent control flow: {exc}",
+                         notes=_user_frame(exc),
+                         hints=("an `if` or loop on a tensor's values has no static graph; "
+                                "cnncalc needs one (make the branch a constructor argument)",)
+                         ) from None
+    except (TypeError, AttributeError, RuntimeError, NotImplementedError, ValueError,
+            IndexError, KeyError) as exc:
         raise UsageError(f"cannot import the model: torch.fx could not trace it: "
-                         f"{type(exc).__name__}: {exc}",
-                         hints=("data-dependent control flow or Python code on shapes that "
-                                "fx cannot follow; cnncalc needs a static graph",)) from None
+                         f"{type(exc).__name__}: {exc}", notes=_user_frame(exc),
+                         hints=("Python code on shapes or values that torch.fx cannot follow; "
+                                "cnncalc needs a static graph",)) from None
+
+
+def _user_frame(exc: BaseException) -> tuple[str, ...]:
+    """``source: File "net.py", line 12, in forward: if x.sum() > 0:`` for the innermost
+    frame of the traceback outside torch itself."""
+    import traceback
+
+    frames = [f for f in traceback.extract_tb(exc.__traceback__)
+              if "/torch/" not in f.filename.replace("\\", "/") and
+              "/cnncalc/" not in f.filename.replace("\\", "/")]
+    if not frames:
+        return ()
+    f = frames[-1]
+    return (f'source: File "{f.filename}", line {f.lineno}, in {f.name}: {(f.line or "").strip()}',)
 
 
 def capture(model: nn.Module, input_shape: Shape) -> tuple[list[Entry], str]:

@@ -29,7 +29,7 @@ from typing import Any
 
 from torch import nn
 
-from ..errors import UsageError
+from ..errors import EnvironmentUnavailable, UsageError
 from .capture import capture
 from .spec_writer import Imported, arrange, write
 
@@ -118,7 +118,7 @@ def load_target(target: str, kwargs: dict[str, Any]) -> nn.Module:
         sys.modules[spec.name] = module
         try:
             spec.loader.exec_module(module)
-        except Exception as exc:
+        except Exception as exc:  # the user's file is wrong: say what it raised
             raise UsageError(f"import target: {path} raised {type(exc).__name__}: {exc}") \
                 from None
     else:
@@ -126,6 +126,11 @@ def load_target(target: str, kwargs: dict[str, Any]) -> nn.Module:
             module = importlib.import_module(module_name)
         except ImportError as exc:
             raise UsageError(f"import target: cannot import {module_name}: {exc}") from None
+        except Exception as exc:  # the package is there but broken in this environment
+            raise EnvironmentUnavailable(
+                f"import target: importing {module_name} raised {type(exc).__name__}: {exc}",
+                hints=("the package does not load beside this torch; install matching "
+                       "versions (torchvision pins its torch)",)) from None
     try:
         factory = getattr(module, attr)
     except AttributeError:
@@ -136,8 +141,9 @@ def load_target(target: str, kwargs: dict[str, Any]) -> nn.Module:
                          f"{did_you_mean(attr, names)}") from None
     try:
         model = factory(**kwargs)
-    except TypeError as exc:
-        raise UsageError(f"import target: calling {attr}({_kw(kwargs)}) failed: {exc}") from None
+    except Exception as exc:  # a wrong --arg, or the user's constructor failing
+        raise UsageError(f"import target: calling {attr}({_kw(kwargs)}) raised "
+                         f"{type(exc).__name__}: {exc}") from None
     if not isinstance(model, nn.Module):
         raise UsageError(f"import target: {attr}({_kw(kwargs)}) returned "
                          f"{type(model).__name__}, not an nn.Module")

@@ -57,10 +57,13 @@ class Imported:
 
 
 def _written_args(op: str, args: dict[str, Any], defaults: dict[str, Any]) -> dict[str, Any]:
-    """``args`` without the values the op (or ``defaults:``) would give anyway."""
+    """``args`` without the values the op (or ``defaults:``) would give anyway (a pool's
+    stride equal to its kernel included)."""
     fields = get_op(op).Args.model_fields
     out = {}
     for name, value in args.items():
+        if name == "stride" and op in ("maxpool", "avgpool") and value == args.get("k"):
+            continue
         field_info = fields.get(name)
         default = defaults.get(name, field_info.default if field_info is not None else None)
         if field_info is not None and not field_info.is_required() and value == default:
