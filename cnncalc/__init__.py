@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import importlib
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -41,11 +42,19 @@ __all__ = ["CnncalcError", "LayerReport", "Limits", "Network", "Node", "Report",
            "loads"]
 
 
-def load(source: str | Path, limits: Limits | None = None) -> Network:
-    """Load a spec from a file path, ``-`` (stdin) or a built-in zoo name."""
+def load(source: str | Path, limits: Limits | None = None, *, variant: str | None = None,
+         args: Mapping[str, Any] | None = None) -> Network:
+    """Load a spec from a file path, ``-`` (stdin), a built-in zoo name or
+    ``FILE.yaml:VARIANT``; ``variant`` picks one of a family's variants, ``args`` set
+    the spec's top-level args (over the variant's values).
+
+    >>> net = load("resnet50")  # a variant of specs/resnet.yaml, found through the zoo index
+    >>> net.variant, net.name
+    ('resnet50', 'ResNet-50')
+    """
     from .spec import Limits, load_network
 
-    return load_network(source, limits or Limits())
+    return load_network(source, limits or Limits(), variant, args)
 
 
 def loads(text: str, name: str = "<string>", limits: Limits | None = None) -> Network:

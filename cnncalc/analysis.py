@@ -15,7 +15,7 @@ from __future__ import annotations
 import contextlib
 import gc
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 from .errors import CnncalcError, ShapeError, UsageError
@@ -109,7 +109,9 @@ def _figures(node: Node, layer: Layer[Any], batch: int, size: int, strict: bool
     )
 
 
-def _locate(exc: CnncalcError, node: Node, ins: list[Shape]) -> CnncalcError:
+def locate_error(exc: CnncalcError, node: Node, ins: list[Shape]) -> CnncalcError:
+    """``exc``, raised resolving ``node`` on ``ins``, located at the node (its input shapes
+    and the blocks around it in notes)."""
     notes = tuple(reversed(node.trace))
     if len(ins) > 1:
         shown = ", ".join(f"{i} [{','.join(map(str, s))}]" for i, s in zip(node.inputs, ins))
@@ -147,9 +149,24 @@ def _checked_shape(shape: Any) -> Shape:
     return x
 
 
+def for_input(network: Network, input_shape: Shape | None) -> Network:
+    """``network`` for ``input_shape``: itself, or, when its expressions read the input
+    shape (``groups: "${in_channels}"``) and the shape is another, the spec expanded
+    again for it (its layers may then differ).  Every pass that reads ``network.nodes``
+    next to a report of another input takes its network from here."""
+    if input_shape is None or network.reexpand is None:
+        return network
+    x = _checked_shape(input_shape)
+    if x == network.input_shape:
+        return network
+    nodes, output = network.reexpand(x)
+    return replace(network, input_shape=x, nodes=tuple(nodes), output=output)
+
+
 def resolve_layers(network: Network, report: Report) -> list[Layer[Any]]:
     """Every node's op bound to the input shapes the analysis found (for the passes that
     follow one: explain, the torch build), one resolution per layer."""
+    network = for_input(network, report.input_shape)
     return [node.op.resolve(row.input_shapes) for node, row in zip(network.nodes, report.layers)]
 
 
@@ -186,6 +203,7 @@ def _analyze(network: Network, input_shape: Shape | None, batch: int, dtype: DTy
     size = DTYPE_BYTES[dtype]
     strict = bool(network.strict if strict is None else strict)
     x = _checked_shape(input_shape) if input_shape is not None else network.input_shape
+    network = for_input(network, x)
     shapes: dict[str, Shape] = {INPUT: x}
     rfs: dict[str, _RF] = {INPUT: _input_rf(x)}
     rows: list[LayerReport] = []
@@ -198,7 +216,7 @@ def _analyze(network: Network, input_shape: Shape | None, batch: int, dtype: DTy
             figures = _figures(node, layer, batch, size, strict)
             state = _propagate(layer, [rfs[i] for i in node.inputs])
         except CnncalcError as exc:
-            raise _locate(exc, node, ins) from None
+            raise locate_error(exc, node, ins) from None
         row = LayerReport(**figures, receptive_field=state.rf)
         shapes[node.id], rfs[node.id] = row.output_shape, state
         if state.rf is not None and not state.mixed:

@@ -24,7 +24,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from .analysis import analyze, paused_gc
+from .analysis import analyze, for_input, paused_gc
 from .errors import UsageError
 from .graph import INPUT, Network, Node
 from .ops.base import Layer
@@ -139,6 +139,7 @@ def explain_network(net: Network, input_shape: tuple[int, ...] | None = None,
                     ) -> list[LayerExplanation]:
     """Explain every layer of ``net`` (or those ``layer`` selects)."""
     report = report or analyze(net, input_shape, strict=False)
+    net = for_input(net, report.input_shape)  # (its layers may depend on the input)
     rfs: dict[str, Any] = {r.id: r.receptive_field for r in report.layers}
     x = report.input_shape
     rank = len(x) - 1

@@ -24,7 +24,8 @@ from .spec.schema import ID_PATTERN, Repeat, Spec
 
 DRAFT = "https://json-schema.org/draft/2020-12/schema"
 EXPR_DEF = {"type": "string", "pattern": r"^\$",
-            "description": "an expression: $name (a block argument or table) or ${4 * width}"}
+            "description": "an expression: $name (a block argument or table) or ${4 * width} "
+                           "(see docs/spec-format.md#expressions)"}
 EXPR = {"$ref": "#/$defs/Expr"}
 _ID = {"type": "string", "pattern": ID_PATTERN, "description": "this layer's name (letters, "
        "digits, _); later layers wire to it with `in:`"}
@@ -34,8 +35,11 @@ _IN = {"description": "input(s): a layer id, `input`, or a list of ids for a mer
 _REPEAT = {"description": "chained copies: a count, or {n, first: {...}, last: {...}} overrides",
            "anyOf": [{"type": "integer", "minimum": 1}, EXPR, {"$ref": "#/$defs/Repeat"}]}
 
+_IF = {"description": "the layer exists only when this is true: true, false or an expression "
+                      "giving one (${stride == 1})", "anyOf": [{"type": "boolean"}, EXPR]}
+
 _META_REFS = {"id": {"$ref": "#/$defs/LayerId"}, "in": {"$ref": "#/$defs/LayerIn"},
-              "repeat": {"$ref": "#/$defs/LayerRepeat"}}
+              "repeat": {"$ref": "#/$defs/LayerRepeat"}, "if": {"$ref": "#/$defs/LayerIf"}}
 
 
 def _strip_titles(node: Any) -> Any:
@@ -105,7 +109,9 @@ def spec_schema() -> dict[str, Any]:
     defs = schema.setdefault("$defs", {})
     defs["Expr"] = EXPR_DEF
     defs["Repeat"] = _strip_titles(Repeat.model_json_schema())
-    defs.update(LayerId=_ID, LayerIn=_IN, LayerRepeat=_REPEAT)
+    count = defs["Repeat"]["properties"]["n"]  # the count may be an expression too
+    defs["Repeat"]["properties"]["n"] = _or_expr(count)
+    defs.update(LayerId=_ID, LayerIn=_IN, LayerRepeat=_REPEAT, LayerIf=_IF)
     defs["Layer"] = layer_schema(defs)
     for holder in (schema, defs["Block"]):
         holder["properties"]["layers"]["items"] = {"$ref": "#/$defs/Layer"}

@@ -195,3 +195,371 @@ def test_a_bool_argument_takes_an_expressions_bool() -> None:
             'layers:\n  - {op: conv, out: $c, k: 3, bias: "${c > 16}"}\n')
     report = cnncalc.analyze(parse_network(text.encode(), "f.yaml"))
     assert report.layers[0].params == 8 * 3 * 9
+
+
+# ------------------------------------------------------------ input-shape names
+#: a depthwise conv reading the network's input, a pointwise conv and a squeeze-excitation
+#: gate whose widths all come from the input shape, so the layers differ at every input
+SHAPE_SPEC = """\
+cnncalc: 1
+input: [16, 12, 12]
+blocks:
+  se:
+    args: {squeeze: 4}
+    layers:
+      - {op: avgpool, global: true}
+      - flatten
+      - {id: fc1, op: linear, out: "${input_channels // squeeze}", act: relu}
+      - {id: fc2, op: linear, out: "${input_channels}", act: sigmoid}
+layers:
+  - {id: dw, op: conv, out: "${in_channels}", k: 3, pad: 1, groups: "${in_channels}",
+     bias: false, bn: true, act: relu}
+  - {id: pw, op: conv, out: "${2 * in_channels}", k: "${min(3, in_shape[-1])}", pad: 0}
+  - {id: se, op: se}
+"""
+
+
+def torch_figures(shape: tuple[int, ...]) -> dict[str, Any]:
+    """The torch module SHAPE_SPEC describes at ``shape``, built by hand: its parameter and
+    buffer counts, output shape and MACs (FlopCounterMode / 2)."""
+    torch = pytest.importorskip("torch")
+    from torch import nn
+    from torch.utils.flop_counter import FlopCounterMode
+
+    c, k = shape[0], min(3, shape[-1])
+    model = nn.Sequential(
+        nn.Conv2d(c, c, 3, padding=1, groups=c, bias=False), nn.BatchNorm2d(c), nn.ReLU(),
+        nn.Conv2d(c, 2 * c, k), nn.AdaptiveAvgPool2d(1), nn.Flatten(),
+        nn.Linear(2 * c, 2 * c // 4), nn.ReLU(), nn.Linear(2 * c // 4, 2 * c), nn.Sigmoid(),
+    ).eval()
+    x = torch.randn(1, *shape)
+    counter = FlopCounterMode(display=False)
+    with counter, torch.no_grad():
+        out = model(x)
+    return {"params": sum(p.numel() for p in model.parameters()),
+            "buffers": sum(b.numel() for b in model.buffers()),
+            "output_shape": tuple(out.shape[1:]), "macs": counter.get_total_flops() // 2}
+
+
+def figures(report: cnncalc.Report) -> dict[str, Any]:
+    return {"params": report.totals.params, "buffers": report.totals.buffers,
+            "output_shape": tuple(report.output_shape), "macs": report.totals.macs}
+
+
+@pytest.mark.parametrize("shape", [(16, 12, 12), (24, 7, 7), (8, 5, 9), (3, 2, 2)])
+def test_input_shape_names_give_torchs_figures_at_every_input(shape: tuple[int, ...]) -> None:
+    net = cnncalc.loads(SHAPE_SPEC, "se.yaml")
+    assert net.input_dependent
+    assert figures(cnncalc.analyze(net, input_shape=shape)) == torch_figures(shape)
+    again = cnncalc.analyze(net)  # the spec's own input, after another
+    assert figures(again) == torch_figures((16, 12, 12))
+
+
+def test_input_shape_names_through_the_cli() -> None:
+    from typer.testing import CliRunner
+
+    from cnncalc.cli import app
+
+    result = CliRunner().invoke(app, ["summary", "-", "--input", "24x7x7", "--format", "json"],
+                                input=SHAPE_SPEC)
+    assert result.exit_code == 0, result.stderr
+    import json
+
+    data = json.loads(result.stdout)
+    want = torch_figures((24, 7, 7))
+    assert (data["totals"]["params"], data["totals"]["macs"]) == (want["params"], want["macs"])
+    assert tuple(data["output_shape"]) == want["output_shape"]
+
+
+def test_sizes_re_expands_for_every_size() -> None:
+    from cnncalc.solve import input_sizes
+
+    net = cnncalc.loads(SHAPE_SPEC, "se.yaml")
+    results = input_sizes(net, range(1, 6))
+    # pw's kernel is min(3, width): a 2x2 input gets a 2x2 kernel, so every size fits
+    assert [r.problems for r in results] == [()] * 5
+    assert [r.output_shape for r in results] == \
+        [torch_figures(r.input_shape)["output_shape"] for r in results]
+
+
+def test_a_torch_build_for_another_input_is_that_inputs_network() -> None:
+    pytest.importorskip("torch")
+    from cnncalc.torch.build import build
+
+    net = cnncalc.loads(SHAPE_SPEC, "se.yaml")
+    model = build(net, (24, 7, 7))
+    assert sum(p.numel() for p in model.parameters()) == torch_figures((24, 7, 7))["params"]
+
+
+def test_a_spec_without_shape_names_is_not_input_dependent() -> None:
+    net = cnncalc.loads("cnncalc: 1\ninput: [3, 8, 8]\nlayers:\n  - {op: conv, out: 4, k: 3}\n")
+    assert not net.input_dependent
+    unused = ('cnncalc: 1\ninput: [3, 8, 8]\nlayers:\n'
+              '  - {op: conv, out: "${4 if true or in_channels > 2 else 8}", k: 3}\n')
+    assert not cnncalc.loads(unused).input_dependent  # (short-circuit: never asked)
+
+
+def test_shape_names_in_a_block_are_the_blocks_input_and_in_a_repeat_each_copys() -> None:
+    text = """\
+cnncalc: 1
+input: [3, 8, 8]
+blocks:
+  grow:
+    args: {extra: "${in_channels + 1}"}
+    layers:
+      - {id: a, op: conv, out: "${input_channels + extra}", k: 1}
+      - {id: b, op: conv, out: "${in_channels + input_channels}", k: 1}
+layers:
+  - {id: r, op: conv, out: "${2 * in_channels}", k: 1, repeat: 3}
+  - {id: g, op: grow}
+  - {id: n, op: conv, out: "${len(in_shape) + len(input_shape) + input_shape[0]}", k: 1}
+"""
+    report = cnncalc.analyze(cnncalc.loads(text))
+    widths = {r.id: r.output_shape[0] for r in report.layers}
+    assert [widths[f"r[{i}]"] for i in range(3)] == [6, 12, 24]
+    assert widths["g.a"] == 24 + 25  # the block's input, and the default from it
+    assert widths["g.b"] == 49 + 24
+    assert widths["n"] == 3 + 3 + 3
+
+
+@pytest.mark.parametrize("text, message, at", [
+    ('{op: conv, out: "${in_shape[3]}", k: 1}',
+     "in_shape[3] is out of range: in_shape is [3, 8, 8], of rank 3 (indices 0 to 2, or -3 "
+     "to -1)", (5, 21)),
+    ('{op: conv, out: "${in_shape}", k: 1}',
+     "'in_shape' is a list ([3, 8, 8]); arithmetic needs a number (index it", (5, 21)),
+    ('{op: conv, out: "${in_shape[in_channels]}", k: 1}', "indexing (a[i]) is not allowed",
+     (5, 21)),
+    ('{op: conv, out: "${len(in_channels)}", k: 1}', "len() takes one of in_shape", (5, 21)),
+    ('{op: conv, out: "${in_chanels}", k: 1}', "did you mean 'in_channels'?", (5, 21)),
+    ('{op: conv, out: "${in_shape == input_shape}", k: 1}',
+     "out must be an integer, got boolean true", (5, 21)),
+])
+def test_bad_shape_expressions_are_located(text: str, message: str,
+                                           at: tuple[int, int]) -> None:
+    with pytest.raises(SpecError) as info:
+        cnncalc.loads(f"cnncalc: 1\ninput: [3, 8, 8]\nlayers:\n  - {{op: relu}}\n  - {text}\n",
+                      "s.yaml")
+    assert message in info.value.message and (info.value.loc.line, info.value.loc.col) == at
+
+
+def test_a_shape_error_met_while_expanding_is_the_layer_that_caused_it() -> None:
+    text = ("cnncalc: 1\ninput: [3, 4, 4]\nlayers:\n  - {id: big, op: conv, out: 8, k: 5}\n"
+            '  - {op: conv, out: "${in_channels}", k: 1}\n')
+    with pytest.raises(CnncalcError) as info:
+        cnncalc.loads(text, "s.yaml")
+    err = info.value
+    assert err.layer == "big" and (err.loc.line, err.loc.col) == (4, 5)
+    assert "output height is 0" in err.message
+    assert "its shape was needed for in_channels of layer 'conv1'" in err.format()
+
+
+def test_re_expansion_errors_are_located_too() -> None:
+    text = 'cnncalc: 1\ninput: [3, 8, 8]\nlayers:\n  - {op: conv, out: "${in_shape[2]}", k: 1}\n'
+    net = cnncalc.loads(text, "s.yaml")
+    with pytest.raises(SpecError) as info:
+        cnncalc.analyze(net, input_shape=(3, 8))
+    assert "in_shape[2] is out of range: in_shape is [3, 8], of rank 2" in info.value.message
+    assert (info.value.loc.line, info.value.loc.col) == (4, 21)
+
+
+@pytest.mark.parametrize("where", ["tables: {in_channels: 3}\n",
+                                   "blocks:\n  b:\n    args: {in_shape: 1}\n    layers: [relu]\n"])
+def test_shape_names_are_reserved(where: str) -> None:
+    with pytest.raises(SpecError) as info:
+        cnncalc.loads(f"cnncalc: 1\ninput: [3, 8, 8]\n{where}layers: [relu]\n", "s.yaml")
+    assert "is reserved: it names the input shape" in info.value.message
+
+
+# ---------------------------------------------------------------- conditional layers
+#: a residual unit whose shortcut exists only when the shapes match (stride 1, same width)
+RESIDUAL = """\
+cnncalc: 1
+input: [16, 8, 8]
+blocks:
+  unit:
+    args: {out: int, stride: 1}
+    layers:
+      - {id: a, op: conv, out: $out, k: 3, stride: $stride, pad: 1, bias: false, bn: true}
+      - {id: sum, op: add, in: [input, a], if: "${stride == 1 and in_channels == out}"}
+      - relu
+layers:
+  - {id: u1, op: unit, out: 16}
+  - {id: u2, op: unit, out: 32, stride: 2}
+  - {id: u3, op: unit, out: 32}
+"""
+
+
+def ids(text: str, **kwargs: Any) -> list[str]:
+    return [n.id for n in cnncalc.loads(text, "c.yaml", **kwargs).nodes]
+
+
+def test_a_residual_exists_only_where_the_shapes_match() -> None:
+    got = ids(RESIDUAL)
+    assert [i for i in got if i.endswith(".sum")] == ["u1.sum", "u3.sum"]
+    # u2's relu reads u2.a's bn row: the skipped sum named its last input
+    net = cnncalc.loads(RESIDUAL)
+    assert net.node("u2.relu1").inputs == ("u2.a.bn",)
+
+
+def test_a_residual_against_torch() -> None:
+    torch = pytest.importorskip("torch")
+    from torch import nn
+
+    class Unit(nn.Module):
+        def __init__(self, c_in: int, out: int, stride: int) -> None:
+            super().__init__()
+            self.a = nn.Sequential(nn.Conv2d(c_in, out, 3, stride, 1, bias=False),
+                                   nn.BatchNorm2d(out))
+            self.residual = stride == 1 and c_in == out
+
+        def forward(self, x: Any) -> Any:
+            y = self.a(x)
+            return torch.relu(x + y if self.residual else y)
+
+    model = nn.Sequential(Unit(16, 16, 1), Unit(16, 32, 2), Unit(32, 32, 1))
+    report = cnncalc.analyze(cnncalc.loads(RESIDUAL))
+    out = model(torch.randn(1, 16, 8, 8))
+    assert report.output_shape == tuple(out.shape[1:])
+    assert report.totals.params == sum(p.numel() for p in model.parameters())
+    assert [r.op for r in report.layers].count("add") == 2
+
+
+@pytest.mark.parametrize("condition, present", [
+    ("true", True), ("false", False), ("True", True), ('"${1 < 2}"', True),
+    ('"${flag}"', False), ("$flag", False), ('"${not flag}"', True),
+    ('"${input_channels == 3 and len(in_shape) == 3}"', True),
+])
+def test_if_takes_a_boolean_or_an_expression_giving_one(condition: str, present: bool) -> None:
+    text = (f"cnncalc: 1\ninput: [3, 8, 8]\ntables: {{flag: false}}\nlayers:\n"
+            f"  - {{id: c, op: conv, out: 4, k: 1, if: {condition}}}\n  - relu\n")
+    assert ("c" in ids(text)) is present
+
+
+def test_skipped_ids_name_their_last_input_for_in_and_output() -> None:
+    text = """\
+cnncalc: 1
+input: [3, 8, 8]
+output: skip2
+layers:
+  - {id: a, op: conv, out: 4, k: 1}
+  - {id: b, op: conv, out: 4, k: 1}
+  - {id: skip, op: add, in: [a, b], if: false}
+  - {id: c, op: relu, in: skip}
+  - {id: skip2, op: conv, out: 8, k: 1, repeat: 3, if: false}
+  - {id: d, op: relu}
+"""
+    net = cnncalc.loads(text)
+    assert net.node("c").inputs == ("b",)
+    assert net.output == "c"  # skip2 read c (the entry before it)
+    assert "skip2[0]" not in ids(text)
+
+
+def test_a_block_whose_last_entry_is_skipped_outputs_the_entry_before() -> None:
+    text = """\
+cnncalc: 1
+input: [3, 8, 8]
+blocks:
+  b:
+    args: {extra: false}
+    layers:
+      - {id: x, op: conv, out: 4, k: 1}
+      - {id: y, op: relu, if: $extra}
+  named:
+    output: y
+    layers:
+      - {id: x, op: conv, out: 4, k: 1}
+      - {id: y, op: relu, if: false}
+      - {id: z, op: conv, out: 2, k: 1}
+layers:
+  - {id: p, op: b}
+  - {id: q, op: relu}
+  - {id: r, op: named}
+  - {id: s, op: relu}
+"""
+    net = cnncalc.loads(text)
+    assert net.node("q").inputs == ("p.x",)
+    assert net.node("s").inputs == ("r.x",)  # output: y, skipped, is what y read
+
+
+def test_skipped_entries_keep_the_auto_ids_of_the_others() -> None:
+    text = ("cnncalc: 1\ninput: [3, 8, 8]\nlayers:\n  - {op: relu, if: false}\n  - relu\n")
+    assert ids(text) == ["relu2"]  # the second relu written, whichever exist
+
+
+def test_the_layer_bound_counts_a_conditional_entry_as_none() -> None:
+    # 1 layer always + 50 conditional (false) ones, 60 copies: 60 layers, under a limit of
+    # 100; counting each conditional entry as one would refuse it (51 * 60)
+    skipped = "".join("      - {op: relu, if: false}\n" for _ in range(50))
+    text = (f"cnncalc: 1\ninput: [3, 8, 8]\nblocks:\n  b:\n    layers:\n      - relu\n{skipped}"
+            "layers:\n  - {op: b, repeat: 60}\n")
+    assert len(ids(text, limits=cnncalc.Limits(max_layers=100))) == 60
+
+
+def test_repeat_first_and_last_may_set_the_op() -> None:
+    text = """\
+cnncalc: 1
+input: [16, 16, 16]
+blocks:
+  down:
+    args: {out: int}
+    layers: [{op: conv, out: $out, k: 3, stride: 2, pad: 1}]
+  unit:
+    args: {out: int}
+    layers: [{op: conv, out: $out, k: 3, pad: 1}, relu]
+layers:
+  - {id: s, op: unit, out: 32, repeat: {n: 4, first: {op: down}, last: {op: conv, k: 1}}}
+"""
+    report = cnncalc.analyze(cnncalc.loads(text))
+    assert [r.id for r in report.layers] == ["s[0].conv1", "s[1].conv1", "s[1].relu1",
+                                             "s[2].conv1", "s[2].relu1", "s[3]"]
+    assert report.layers[0].output_shape == (32, 8, 8)
+    assert report.layer("s[3]").params == 32 * 32 + 32
+
+
+@pytest.mark.parametrize("entry, message, col", [
+    ("{op: relu, if: 3}", "if: must be true or false, got 3", 20),
+    ("{op: relu, if: 'yes'}", "if: must be true or false, got 'yes'", 20),
+    ("{op: relu, if: null}", "if: must be true or false, got null", 20),
+    ("{op: relu, if: [true]}", "if: must be true or false, got [True]", 20),
+    ('{op: relu, if: "${in_channels}"}', "if: must be true or false, got 3", 20),
+    ('{op: relu, if: "${1 +}"}', "does not parse", 20),
+    ('{op: relu, if: "${nope}"}', "unknown name 'nope'", 20),
+    ("{op: relu, repeat: {n: 2, first: {if: false}}}", "cannot override 'if'", 24),
+    ("{op: relu, repeat: {n: 2, last: {op: nope}}}", "op 'nope' is unknown", 42),
+])
+def test_bad_conditions_are_located(entry: str, message: str, col: int) -> None:
+    with pytest.raises(SpecError) as info:
+        cnncalc.loads(f"cnncalc: 1\ninput: [3, 8, 8]\nlayers:\n  - relu\n  - {entry}\n", "c.yaml")
+    assert message in info.value.message, info.value.message
+    assert (info.value.loc.line, info.value.loc.col) == (5, col)
+
+
+@pytest.mark.parametrize("text, message", [
+    ("layers: [{op: relu, if: false}]", "every layer is skipped"),
+    ("layers: [relu, {op: relu, in: input, if: false}]", "the last layer is skipped"),
+    ("output: x\nlayers: [{id: x, op: relu, if: false}, relu]", "output: 'x' is skipped"),
+])
+def test_a_network_cannot_end_at_its_input(text: str, message: str) -> None:
+    with pytest.raises(SpecError) as info:
+        cnncalc.loads(f"cnncalc: 1\ninput: [3, 8, 8]\n{text}\n", "c.yaml")
+    assert message in info.value.message and info.value.loc is not None
+
+
+# ------------------------------------------------------------------------ the CLI
+@pytest.mark.parametrize("layer", [
+    '{op: conv, out: "${ciel(2.5)}", k: 1}', '{op: conv, out: "${64 * 1.5}", k: 1}',
+    '{op: conv, out: "${1 / 0}", k: 1}', '{op: conv, out: "${in_shape[5]}", k: 1}',
+    '{op: conv, out: "${2 ** 1000}", k: 1}', '{op: conv, out: "${1e999}", k: 1}',
+    "{op: relu, if: 3}", '{op: relu, if: "${3 if 1 else 2}"}',
+])
+def test_the_cli_says_each_new_error_once_located_with_exit_2(layer: str) -> None:
+    from typer.testing import CliRunner
+
+    from cnncalc.cli import app
+
+    text = f"cnncalc: 1\ninput: [3, 8, 8]\nlayers:\n  - {layer}\n"
+    result = CliRunner().invoke(app, ["summary", "-"], input=text)
+    assert result.exit_code == 2
+    assert result.stderr.startswith("<stdin>:4:") and result.stderr.count("error:") == 1
+    assert "Traceback" not in result.stderr

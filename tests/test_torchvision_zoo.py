@@ -84,7 +84,8 @@ def test_no_aux_heads(name: str) -> None:
 
 
 @pytest.mark.parametrize("name", ["alexnet", "resnet18", "googlenet", "mobilenet_v3_small",
-                                  "regnet_y_400mf", "convnext_tiny"])
+                                  "regnet_y_400mf", "convnext_tiny", "fcn_resnet50",
+                                  "r2plus1d_18"])
 def test_flop_counter_per_call_agrees_with_the_formula(name: str) -> None:
     """Each recorded call's MACs (FlopCounterMode's count during the call) equal the
     formula from the module's attributes; the layers hold all of the total's MACs."""
@@ -92,8 +93,29 @@ def test_flop_counter_per_call_agrees_with_the_formula(name: str) -> None:
     figures = oracle.figures(name)
     modules = dict(model.named_modules())
     for layer in figures.layers:
-        assert layer.macs == oracle.formula_macs(modules[layer.where], layer.shape), layer
+        module = modules[layer.where]
+        assert layer.macs == oracle.formula_macs(module, layer.input_shape, layer.shape), layer
     assert sum(layer.macs for layer in figures.layers) == figures.macs
+
+
+def test_transposed_and_3d_conv_macs_agree_with_the_formula() -> None:
+    """No torchvision CNN has a transposed conv: FlopCounterMode's count of one (and of a
+    grouped 3-D conv) during its call is the formula's."""
+    torch = pytest.importorskip("torch")
+    from torch import nn
+
+    with torch.device("meta"):
+        cases = [(nn.ConvTranspose2d(8, 6, 3, stride=2, groups=2), (8, 5, 5)),
+                 (nn.Sequential(nn.Conv3d(6, 4, (1, 3, 3), groups=2), nn.GroupNorm(2, 4)),
+                  (6, 4, 5, 5))]
+    for model, shape in cases:
+        figures = oracle.measure(model.eval(), shape)
+        modules = dict(model.named_modules())
+        for layer in figures.layers:
+            want = oracle.formula_macs(modules[layer.where], layer.input_shape, layer.shape)
+            assert layer.macs == want, layer
+        assert figures.macs == sum(layer.macs for layer in figures.layers) > 0
+    assert [f.kind for f in figures.layers] == ["conv", "groupnorm"]
 
 
 def test_published_figures_of_resnet50() -> None:
@@ -151,3 +173,24 @@ def test_channels_last_shapes_compare_up_to_rotation() -> None:
 def test_peers_import_with_torchvision_installed() -> None:
     oracle.torchvision_models()
     assert oracle.import_peer("ptflops").get_model_complexity_info
+
+
+def test_without_torchvision_the_oracle_skips_and_ci_refuses_the_skip(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """No torchvision installed: a clean skip (not an error), which CI=true turns into a
+    failure (tests/ci_skips.py)."""
+    import importlib.util
+    import sys
+
+    import ci_skips
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *a: None if name == "torchvision" else real(name, *a))
+    for name in [n for n in sys.modules if n.split(".")[0] == "torchvision"]:
+        monkeypatch.delitem(sys.modules, name)
+    with pytest.raises(pytest.skip.Exception) as info:
+        oracle.torchvision_models()
+    reason = str(info.value)
+    assert "torchvision is not installed" in reason
+    assert ci_skips.refused_in_ci(reason) is not None

@@ -362,26 +362,48 @@ def formula(n: int, k: int, d: int, stride: int, before: int, after: int) -> str
     return f"floor(({n} + {pad} - {k_term} - 1) / {stride}) + 1"
 
 
+#: the ``same`` padding forms, and the side that takes the extra row of an odd total:
+#: ``same`` and ``same_lower`` the leading (top/left, the course notes' rule),
+#: ``same_upper`` the trailing (torch's ``padding='same'``, TF's SAME, ONNX's SAME_UPPER)
+SAME_SIDES = {"same": "leading", "same_lower": "leading", "same_upper": "trailing"}
+
+
+def same_form(pad: Any) -> str | None:
+    """The ``same`` form ``pad`` is written in (``same``, ``same_upper``, ``same_lower``),
+    or None for every other padding."""
+    return pad if isinstance(pad, str) and pad in SAME_SIDES else None
+
+
+def same_total(n: int, k_eff: int, stride: int) -> int:
+    """The total padding that gives ``ceil(n / stride)`` outputs along one axis:
+    ``max((ceil(n / s) - 1) * s + k_eff - n, 0)``."""
+    return max((-(-n // stride) - 1) * stride + k_eff - n, 0)
+
+
 def resolve_padding(
     pad: Any, n: Sequence[int], k_eff: Sequence[int], stride: Sequence[int]
 ) -> tuple[tuple[int, int], ...]:
     """Normalise every padding form to one ``(before, after)`` pair per axis.
 
     ``int`` | ``[p_h, p_w]`` | ``[[top, bottom], [left, right]]`` | ``"same"`` |
-    ``"valid"``.  ``same`` gives ``ceil(n / stride)`` outputs; an odd total puts the
-    extra row on the leading side (top/left), as the course notes do.
+    ``"same_lower"`` | ``"same_upper"`` | ``"valid"``.  The ``same`` forms give
+    ``ceil(n / stride)`` outputs; an odd total puts the extra row on the leading side
+    (top/left) for ``same`` and ``same_lower``, as the course notes do, and on the
+    trailing side (bottom/right) for ``same_upper``, as torch and TensorFlow do.
 
-    >>> resolve_padding("same", (6,), (2,), (1,))
-    ((1, 0),)
+    >>> resolve_padding("same", (6,), (2,), (1,)), resolve_padding("same_upper", (6,), (2,), (1,))
+    (((1, 0),), ((0, 1),))
     """
     axes = len(n)
     if pad == "valid":
         return ((0, 0),) * axes
-    if pad == "same":
+    form = same_form(pad)
+    if form is not None:
         out = []
         for size, k, s in zip(n, k_eff, stride):
-            total = max((-(-size // s) - 1) * s + k - size, 0)
-            out.append((total - total // 2, total // 2))
+            total = same_total(size, k, s)
+            big, small = total - total // 2, total // 2
+            out.append((big, small) if SAME_SIDES[form] == "leading" else (small, big))
         return tuple(out)
     if isinstance(pad, int):
         return ((pad, pad),) * axes
@@ -404,6 +426,8 @@ class Window:
     stride: tuple[int, ...]
     pad: tuple[tuple[int, int], ...]
     ceil_mode: bool = False
+    #: the ``same`` form the padding was worked out from (explain writes its working)
+    same: str | None = None
     k_eff: tuple[int, ...] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -464,13 +488,37 @@ def window_size(w: Window, outs: Sequence[int]) -> list[Step]:
     if w.ceil_mode:
         symbolic = symbolic.replace("floor", "ceil")
     items = []
+    padding = same_padding(w) if w.same is not None else []
     for n, k, d, s, (b, a), ke, o in zip(w.n, w.k, w.dilation, w.stride, w.pad, w.k_eff, outs):
         text, sym = window_formula(n, k, d, s, b, a, w.ceil_mode, pair), symbolic
         if w.ceil_mode and -(-(n + b + a - ke) // s) + 1 != o:
             # the last window would start in the trailing padding: torch drops it
             text, sym = text + CEIL_LAST, sym + CEIL_LAST + " (a last window in the padding)"
         items.append((text, o, sym))
-    return axis_steps("output", items, "shape")
+    return padding + axis_steps("output", items, "shape")
+
+
+def same_padding(w: Window) -> list[Step]:
+    """How a ``same`` padding was worked out, per axis: the total that gives
+    ``ceil(n / s)`` outputs, then how it splits (the extra row of an odd total leading
+    for ``same``/``same_lower``, trailing for ``same_upper``)."""
+    form = w.same or "same"
+    totals: list[tuple[str, int | str, str]] = []
+    splits: list[tuple[str, str]] = []
+    for n, s, ke, (b, a) in zip(w.n, w.stride, w.k_eff, w.pad):
+        raw = f"(ceil({n}/{s}) - 1)*{s} + {ke} - {n}"
+        sym = "(ceil(n/s) - 1)*s + k_eff - n"
+        if (-(-n // s) - 1) * s + ke - n < 0:  # no padding needed: the total is 0
+            totals.append((f"max({raw}, 0)", 0, f"max({sym}, 0)"))
+        else:
+            totals.append((raw, b + a, sym))
+        side = ("" if b == a else
+                ": the odd one leading" if b > a else ": the odd one trailing")
+        splits.append(("", f"{b} before, {a} after ({form}{side})"))
+    kind = "shape" if all(not t[0].startswith("max") for t in totals) else "note"
+    rule = ("ceil(total/2) before, floor(total/2) after" if SAME_SIDES[form] == "leading"
+            else "floor(total/2) before, ceil(total/2) after")
+    return axis_steps("pad total", totals, kind) + axis_rows("pad split", splits, "note", rule)
 
 
 def truncation(w: Window) -> list[Step]:

@@ -145,7 +145,7 @@ class Upsample(_Moves[Sizes]):
         return nn.Upsample(scale_factor=scale, mode=a.mode, align_corners=corners)
 
 
-#: every padding form but same / valid
+#: every padding form but the same forms / valid
 ZeroPadding = Union[
     NonNegInt,
     Annotated[list[NonNegInt], Field(min_length=1, max_length=3)],
@@ -161,7 +161,7 @@ class ZeroPadArgs(OpArgs):
 class ZeroPad(_Moves[Pads]):
     name = "zeropad"
     notes = (
-        "Any padding form of `conv` except `same` and `valid`."
+        "Any padding form of `conv` except `valid` and the `same` forms."
     )
     samples = (Sample({'pad': 1}, ((3, 8, 8),), ""),)
     summary = "pad the spatial axes with zeros: int, per-axis list or [before, after] pairs"

@@ -14,12 +14,13 @@ Prob = Annotated[float, Field(ge=0, le=1)]
 IntPerAxis = Union[PosInt, Annotated[list[PosInt], Field(min_length=1, max_length=3)]]
 NonNegPerAxis = Union[NonNegInt, Annotated[list[NonNegInt], Field(min_length=1, max_length=3)]]
 PadPair = Annotated[list[NonNegInt], Field(min_length=2, max_length=2)]
-#: int | per-axis list | [before, after] pair per axis | same | valid
+#: int | per-axis list | [before, after] pair per axis | same (= same_lower) | same_upper |
+#: same_lower | valid
 Padding = Union[
     NonNegInt,
     Annotated[list[NonNegInt], Field(min_length=1, max_length=3)],
     Annotated[list[PadPair], Field(min_length=1, max_length=3)],
-    Literal["same", "valid"],
+    Literal["same", "same_upper", "same_lower", "valid"],
 ]
 #: activation shorthand on conv/linear: an activation op's name, or none
 ActName = Literal[

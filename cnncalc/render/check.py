@@ -428,4 +428,5 @@ def progress(total: int, console: Console,
                    console=console, transient=True)
     with bar:
         task = bar.add_task("", total=total)
-        yield lambda result: bar.update(task, advance=1, description=safe_text(result.file))
+        yield lambda result: bar.update(task, advance=1 / getattr(result, "of", 1),
+                                        description=safe_text(result.file))

@@ -149,6 +149,8 @@ def _sentence(err: ErrorDetails, where: str) -> str:
         return f"{where} must be >= {ctx['ge']}, got {value}"
     if kind == "less_than_equal":
         return f"{where} must be <= {ctx['le']}, got {value}"
+    if kind == "less_than":
+        return f"{where} must be < {ctx['lt']}, got {value}"
     if kind == "finite_number":
         return f"{where} must be a finite number, got {value}"
     if kind == "literal_error":
@@ -265,9 +267,13 @@ def explain(exc: ValidationError, raw: Any, model: type[BaseModel] | None = None
         expected = ", ".join(described[:-1]) + " or " + described[-1] if len(described) > 1 \
             else "".join(described) or "something else"
         path = _real_path(raw, first["loc"])
-        message = f"{_where(path)} must be {expected}, got {_show(first['input'])}"
-        return SpecError(message, loc=locate(raw, path),
-                         hints=hints + _rounding_hint(first["input"], message))
+        value = first["input"]
+        options = [o for e in group if e["type"] == "literal_error"
+                   for o in re.findall(r"'([^']*)'", str((e.get("ctx") or {}).get("expected")))]
+        hint = suggest(value, options) if isinstance(value, str) else ""
+        message = f"{_where(path)} must be {expected}, got {_show(value)}"
+        return SpecError(message + hint, loc=locate(raw, path),
+                         hints=hints + _rounding_hint(value, message))
     pick = max(real or group, key=lambda e: len(e["loc"]))
     path = _real_path(raw, pick["loc"])
     message = _sentence(pick, _where(path))

@@ -122,7 +122,7 @@ def _lookup(name: str, scope: Scope) -> Any:
                         "looked up (expressions see only block arguments and tables)")
     if name in scope:
         return scope[name]
-    known = name_list(sorted(scope, key=str)) or "none"
+    known = name_list(sorted((k for k in scope if k not in SHAPE_NAMES), key=str)) or "none"
     raise SpecError(f"unknown name {shown(name)}{did_you_mean(name, scope)} "
                     f"(names in scope: {known})")
 

@@ -21,6 +21,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from ..analysis import for_input
 from ..graph import Network, Node
 from ..report import Report
 from . import require_torch
@@ -149,7 +150,7 @@ def compare(network: Network, report: Report,
             measured: dict[str, Measured]) -> list[Disagreement]:
     """Every per-layer figure where ``report`` and ``measured`` differ."""
     found = []
-    for node, row in zip(network.nodes, report.layers):
+    for node, row in zip(for_input(network, report.input_shape).nodes, report.layers):
         got = measured.get(row.id)
         if got is None:
             found.append(Disagreement(row.id, "forward", "runs", "never called"))
