@@ -27,8 +27,11 @@ import torch
 from torch import fx, nn
 from torch.nn import functional as F
 
-from ..errors import UsageError
+from pydantic import ValidationError
+
+from ..errors import CnncalcError, UsageError
 from ..ops import get_op
+from ..spec.diagnose import explain
 
 Shape = tuple[int, ...]
 
@@ -57,6 +60,8 @@ class Entry:
     tensors: dict[str, str] = field(default_factory=dict)
     #: the first module path above a function node (for ids and folding)
     scope: str = ""
+    #: the class name of every module above it, by path (``{"layer1.0": "Bottleneck"}``)
+    classes: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -195,13 +200,18 @@ class Interpreter:
             layout: str = "cf") -> Tensor_:
         reads = [i.entry if isinstance(i, Tensor_) else i for i in ins]
         entry_id = self.new_id(source)
+        op_cls = get_op(op)
         try:
-            layer = get_op(op).from_args(args).resolve([self.shapes[r] for r in reads])
-        except Exception as exc:  # a mapping this module does not fit (cnncalc's words)
-            raise Unmapped(f"as {op} {args}: {exc}") from None
+            layer = op_cls.from_args(args).resolve([self.shapes[r] for r in reads])
+        except ValidationError as exc:  # an argument cnncalc's op cannot take
+            raise Unmapped(f"as {op} {args}: {explain(exc, args, op_cls.Args).message}") \
+                from None
+        except CnncalcError as exc:  # shapes this op refuses (cnncalc's words)
+            raise Unmapped(f"as {op} {args}: {exc.message}") from None
         self.shapes[entry_id] = layer.out
         scope = source or _scope(self.node)
-        self.entries.append(Entry(entry_id, op, args, reads, source, tensors or {}, scope))
+        self.entries.append(Entry(entry_id, op, args, reads, source, tensors or {}, scope,
+                                  _classes(self.node)))
         return Tensor_(entry_id, layout)
 
     def new_id(self, source: str | None) -> str:
@@ -571,7 +581,7 @@ class Interpreter:
             raise Unmapped(f"a parameter of shape {list(param.shape)} times a tensor of "
                            f"{list(self.shape(x))} (a layer scale is one value per channel)")
         out = self.add("layer_scale", {}, [Tensor_(x.entry)], source=None,
-                       tensors={"weight": param.path})
+                       tensors={"gamma": param.path})
         return Tensor_(out.entry, x.layout)
 
     def cat(self, items: Sequence[Any], dim: int) -> Tensor_:
@@ -786,6 +796,16 @@ def _scope(node: fx.Node | None) -> str:
     return ""
 
 
+def _classes(node: fx.Node | None) -> dict[str, str]:
+    """Module path -> class name of every module around a node (fx's nn_module_stack)."""
+    stack = (node.meta.get("nn_module_stack") or {}) if node is not None else {}
+    out = {}
+    for value in stack.values():
+        if isinstance(value, tuple) and len(value) == 2:
+            out[str(value[0])] = getattr(value[1], "__name__", str(value[1]))
+    return out
+
+
 def _target_name(node: fx.Node) -> str:
     if node.op == "call_method":
         return f".{node.target}()"
@@ -816,6 +836,18 @@ def _source_line(node: fx.Node) -> str | None:
 
 
 # ---------------------------------------------------------------------- tracing
+#: torch layers mapped whole: a subclass that does not override ``forward`` is one too
+LEAF_TYPES: tuple[type, ...] = (
+    nn.Conv1d, nn.Conv2d, nn.Conv3d, nn.ConvTranspose1d, nn.ConvTranspose2d,
+    nn.ConvTranspose3d, nn.Linear, nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d,
+    nn.LayerNorm, nn.GroupNorm, nn.InstanceNorm1d, nn.InstanceNorm2d, nn.InstanceNorm3d,
+    nn.MaxPool1d, nn.MaxPool2d, nn.MaxPool3d, nn.AvgPool1d, nn.AvgPool2d, nn.AvgPool3d,
+    nn.AdaptiveAvgPool1d, nn.AdaptiveAvgPool2d, nn.AdaptiveAvgPool3d, nn.AdaptiveMaxPool1d,
+    nn.AdaptiveMaxPool2d, nn.AdaptiveMaxPool3d, nn.Dropout, nn.Dropout2d, nn.ReLU, nn.ReLU6,
+    nn.Sigmoid, nn.Hardswish, nn.Hardsigmoid, nn.SiLU, nn.GELU, nn.Upsample)
+_LEAF_FORWARDS = frozenset(cls.forward for cls in LEAF_TYPES)
+
+
 class Tracer(fx.Tracer):
     """torch.fx's tracer with torch's own layers as leaves (fx's rule) plus modules
     cnncalc maps whole: torchvision's StochasticDepth."""
@@ -826,6 +858,9 @@ class Tracer(fx.Tracer):
 
     def is_leaf_module(self, m: nn.Module, module_qualified_name: str) -> bool:
         if type(m).__name__ == "StochasticDepth":
+            return True
+        # a subclass of a torch layer that keeps its forward (torchvision's Conv3DSimple)
+        if isinstance(m, LEAF_TYPES) and type(m).forward in _LEAF_FORWARDS:
             return True
         return super().is_leaf_module(m, module_qualified_name)
 

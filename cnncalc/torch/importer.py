@@ -45,10 +45,10 @@ def from_torch(model: nn.Module, input_shape: Sequence[int], name: str | None = 
     (no batch axis); ``cnncalc.loads(text)`` loads it."""
     if not isinstance(model, nn.Module):
         raise UsageError(f"from_torch needs an nn.Module, got {type(model).__name__}")
-    doc = (model.__doc__ or "").strip().splitlines()
-    return write(imported(model, input_shape), input_shape, name or type(model).__name__,
-                 f"imported from {type(model).__module__}.{type(model).__qualname__}"
-                 if not doc else None)
+    cls = type(model)
+    doc = (cls.__doc__ or "").strip().splitlines() if cls.__doc__ != nn.Module.__doc__ else []
+    about = f"imported from {cls.__qualname__}" + (f": {doc[0].strip()}" if doc else "")
+    return write(imported(model, input_shape), input_shape, name or cls.__name__, about)
 
 
 def copy_weights(source: nn.Module, built: nn.Module) -> nn.Module:

@@ -18,6 +18,8 @@ from typing import Any
 from ..ops import get_op
 from .capture import Entry
 
+#: names a block cannot take: an op's (``op: conv`` could not tell them apart) or a key
+META_NAMES = ("id", "op", "in", "repeat", "if", "args")
 #: the ops the ``bn``/``act`` shorthand can follow (cnncalc's Shorthand argument models)
 SHORTHAND_OWNERS = ("conv", "conv_transpose", "local", "linear", "subsample")
 #: activations the ``act:`` shorthand names (argument-free ones)
@@ -266,7 +268,8 @@ def fold(rows: list[Row]) -> tuple[list[list[str]], list[str], dict[str, str]]:
     groups with one structure (ResNet's identity blocks) becomes one block called with
     ``repeat``."""
     rows = [Row(Entry(r.entry.id, r.entry.op, r.entry.args, list(r.entry.ins), r.entry.source,
-                      r.entry.tensors, r.entry.scope), r.bn, r.act, r.args) for r in rows]
+                      r.entry.tensors, r.entry.scope, r.entry.classes), r.bn, r.act, r.args)
+            for r in rows]
     renamed: dict[str, str] = {}
     items = _groups(rows)
     blocks: list[list[str]] = []
@@ -297,7 +300,7 @@ def fold(rows: list[Row]) -> tuple[list[list[str]], list[str], dict[str, str]]:
             name = _block_name(item, names)
             names[item.signature] = name
             blocks.append(_block_lines(name, item))
-        call_id = _id_prefix(item.prefix) + f"to_{run[-1].prefix.rsplit('.', 1)[-1]}"
+        call_id = _call_id(run, rows)
         entry = f"  - {{id: {call_id}, op: {name}, repeat: {len(run)}"
         if item.input != previous:
             entry += f", in: {item.input}"
@@ -320,8 +323,30 @@ def fold(rows: list[Row]) -> tuple[list[list[str]], list[str], dict[str, str]]:
     return blocks, body, renamed
 
 
+def _call_id(run: Sequence[_Group], rows: Sequence[Row]) -> str:
+    """The id of a folded run: its parent module's (``layer1``) when the run is all of
+    that container, else ``layer1_1_to_2`` (its first and last copies)."""
+    parent, _, first = run[0].prefix.rpartition(".")
+    inside = {id(r) for g in run for r in g.rows}
+    whole = first == "0" and not any(
+        id(r) not in inside and (r.entry.scope or "").startswith(parent + ".") for r in rows)
+    if whole:
+        return _id_prefix(parent)[:-1]
+    return _id_prefix(run[0].prefix) + f"to_{run[-1].prefix.rsplit('.', 1)[-1]}"
+
+
 def _block_name(group: _Group, taken: dict[tuple[Any, ...], str]) -> str:
-    base = "block_" + re.sub(r"\W", "_", group.prefix.rsplit(".", 1)[0].replace(".", "_"))
+    """The block's name: its torch class's, in snake case (``Bottleneck`` ->
+    ``bottleneck``, ``InvertedResidual`` -> ``inverted_residual``), numbered when one class
+    folds into several structures (widths differ per stage)."""
+    cls = group.rows[0].entry.classes.get(group.prefix, "")
+    snake = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", cls).lower()
+    base = re.sub(r"\W", "_", snake) if snake and snake[0].isalpha() else \
+        "block_" + re.sub(r"\W", "_", group.prefix.rsplit(".", 1)[0].replace(".", "_"))
+    from ..ops import REGISTRY
+
+    if base in ("input", *META_NAMES) or base in REGISTRY:
+        base = f"{base}_block"
     name, n = base, 1
     while name in taken.values():
         n += 1
