@@ -250,7 +250,7 @@ def _make_group(prefix: str, rows: list[Row], after: list[Row]) -> _Group | None
     if not all(r.id.startswith(local) for r in rows):
         return None
     (source,) = outside
-    sig = tuple((r.entry.op, tuple(sorted((k, repr(v)) for k, v in r.args.items())),
+    sig = tuple((r.entry.op, tuple(sorted((k, _hashable(v)) for k, v in r.args.items())),
                  r.bn is not None, r.act.op if r.act else None, r.id[len(local):],
                  tuple("input" if x == source else x[len(local):] for x in r.ins))
                 for r in rows)
@@ -263,17 +263,79 @@ def fold_ids(rows: list[Row]) -> dict[str, str]:
     return fold(rows)[2]
 
 
+def _hashable(value: Any) -> Any:
+    """``value`` with its lists as tuples (a signature is a dict key)."""
+    return tuple(_hashable(v) for v in value) if isinstance(value, list) else value
+
+
+def _numeric(value: Any) -> bool:
+    """A value a block argument can stand for: a number or a list of numbers."""
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, (int, float)):
+        return True
+    return isinstance(value, (list, tuple)) and bool(value) and all(_numeric(v) for v in value)
+
+
+def _shape_sig(group: _Group) -> tuple[Any, ...]:
+    """The group's structure with its numbers left out (ResNet's stages share one)."""
+    return tuple((op, tuple((k, "#" if _numeric(v) else v) for k, v in args), *rest)
+                 for op, args, *rest in group.signature)
+
+
+def _values(group: _Group) -> dict[tuple[str, str], Any]:
+    """(row's local id, argument) -> value, for every numeric argument of the group."""
+    local = _id_prefix(group.prefix)
+    return {(r.id[len(local):], k): v for r in group.rows for k, v in r.args.items()
+            if _numeric(v)}
+
+
+@dataclass
+class _Block:
+    """A block definition: its name, the arguments its calls give, by position."""
+
+    name: str
+    group: _Group
+    #: argument name -> the (local id, op argument) positions it stands for
+    args: dict[str, list[tuple[str, str]]]
+
+
+def _define(name: str, groups: Sequence[_Group]) -> _Block:
+    """A block for ``groups`` (one structure): the numbers that differ between them become
+    arguments; numbers that always differ together share one (``out`` of a block's
+    convolutions)."""
+    values = [_values(g) for g in groups]
+    columns: dict[tuple[Any, ...], list[tuple[str, str]]] = {}
+    for key in values[0]:
+        column = tuple(repr(v[key]) for v in values)
+        if len(set(column)) > 1:
+            columns.setdefault(column, []).append(key)
+    args: dict[str, list[tuple[str, str]]] = {}
+    for keys in columns.values():
+        names = {arg for _, arg in keys}
+        arg = names.pop() if len(names) == 1 and len(keys) > 1 else f"{keys[0][0]}_{keys[0][1]}"
+        if arg in args or arg in META_NAMES or arg == "input":
+            arg = f"{keys[0][0]}_{keys[0][1]}"
+        args[arg] = keys
+    return _Block(name, groups[0], args)
+
+
 def fold(rows: list[Row]) -> tuple[list[list[str]], list[str], dict[str, str]]:
-    """Block definitions, the ``layers:`` lines and the renamed ids: a run of consecutive
-    groups with one structure (ResNet's identity blocks) becomes one block called with
-    ``repeat``."""
+    """Block definitions, the ``layers:`` lines and the renamed ids.  Groups of one
+    structure (ResNet's residual blocks, MobileNet's inverted residuals) share a block whose
+    arguments are the numbers that differ; a run of identical consecutive groups is one
+    call with ``repeat``.  A structure seen once stays written out."""
     rows = [Row(Entry(r.entry.id, r.entry.op, r.entry.args, list(r.entry.ins), r.entry.source,
                       r.entry.tensors, r.entry.scope, r.entry.classes), r.bn, r.act, r.args)
             for r in rows]
     renamed: dict[str, str] = {}
     items = _groups(rows)
-    blocks: list[list[str]] = []
-    names: dict[tuple[Any, ...], str] = {}
+    by_shape: dict[tuple[Any, ...], list[_Group]] = {}
+    for item in items:
+        if isinstance(item, _Group):
+            by_shape.setdefault(_shape_sig(item), []).append(item)
+    blocks: dict[tuple[Any, ...], _Block] = {}
+    block_lines: list[list[str]] = []
     body: list[str] = []
     previous = "input"
     i = 0
@@ -286,32 +348,39 @@ def fold(rows: list[Row]) -> tuple[list[list[str]], list[str], dict[str, str]]:
             continue
         j = i + 1
         while j < len(items) and isinstance(items[j], _Group) and \
-                items[j].signature == item.signature and items[j].input == items[j - 1].rows[-1].id:
+                items[j].signature == item.signature and \
+                items[j].input == items[j - 1].rows[-1].id:
             j += 1
         run = items[i:j]
-        if len(run) == 1:
+        shape = _shape_sig(item)
+        if len(run) == 1 and len(by_shape[shape]) == 1:
             for row in item.rows:
                 body.append("  - " + _layer_line(row, previous, {}))
                 previous = row.id
             i += 1
             continue
-        name = names.get(item.signature)
-        if name is None:
-            name = _block_name(item, names)
-            names[item.signature] = name
-            blocks.append(_block_lines(name, item))
-        call_id = _call_id(run, rows)
-        entry = f"  - {{id: {call_id}, op: {name}, repeat: {len(run)}"
+        block = blocks.get(shape)
+        if block is None:
+            block = _define(_block_name(item, {k: b.name for k, b in blocks.items()}),
+                            by_shape[shape])
+            blocks[shape] = block
+            block_lines.append(_block_lines(block))
+        call_id = _call_id(run, rows) if len(run) > 1 else _id_prefix(item.prefix)[:-1]
+        given = _values(item)
+        items_: list[tuple[str, Any]] = [("id", call_id), ("op", block.name)]
+        items_ += [(arg, given[keys[0]]) for arg, keys in block.args.items()]
+        if len(run) > 1:
+            items_.append(("repeat", len(run)))
         if item.input != previous:
-            entry += f", in: {item.input}"
-        body.append(entry + "}")
+            items_.insert(2, ("in", item.input))
+        body.append("  - " + _flow(items_))
         for k, group in enumerate(run):
             local = _id_prefix(group.prefix)
+            copy = f"{call_id}[{k}]" if len(run) > 1 else call_id
             for row in group.rows:
-                renamed[row.id] = f"{call_id}[{k}].{row.id[len(local):]}"
+                renamed[row.id] = f"{copy}.{row.id[len(local):]}"
                 if row.bn is not None:
                     renamed[f"{row.id}.bn"] = f"{renamed[row.id]}.bn"
-        # what later rows read: the run's last row, now the repeat's output
         out_id = run[-1].rows[-1].id
         for later in items[j:]:
             if isinstance(later, _Group) and later.input == out_id:
@@ -320,7 +389,7 @@ def fold(rows: list[Row]) -> tuple[list[list[str]], list[str], dict[str, str]]:
                 row.entry.ins = [call_id if x == out_id else x for x in row.entry.ins]
         previous = call_id
         i = j
-    return blocks, body, renamed
+    return block_lines, body, renamed
 
 
 def _call_id(run: Sequence[_Group], rows: Sequence[Row]) -> str:
@@ -354,12 +423,21 @@ def _block_name(group: _Group, taken: dict[tuple[Any, ...], str]) -> str:
     return name
 
 
-def _block_lines(name: str, group: _Group) -> list[str]:
+def _block_lines(block: _Block) -> list[str]:
+    group = block.group
     local = _id_prefix(group.prefix)
     ids = {r.id: r.id[len(local):] for r in group.rows} | {group.input: "input"}
-    lines = [f"  {name}:", "    layers:"]
+    by_position = {key: arg for arg, keys in block.args.items() for key in keys}
+    lines = [f"  {block.name}:"]
+    if block.args:
+        lines.append("    args: [" + ", ".join(block.args) + "]")
+    lines.append("    layers:")
     previous = "input"
     for row in group.rows:
-        lines.append("      - " + _layer_line(row, previous, ids))
-        previous = ids[row.id]
+        own = ids[row.id]
+        args = {k: (f"${by_position[(own, k)]}" if (own, k) in by_position else v)
+                for k, v in row.args.items()}
+        written = Row(row.entry, row.bn, row.act, args)
+        lines.append("      - " + _layer_line(written, previous, ids))
+        previous = own
     return lines
