@@ -9,6 +9,7 @@ parameters and buffers.
 >>> print(cnncalc.from_torch(net, (3, 32, 32)))  # doctest: +NORMALIZE_WHITESPACE
 cnncalc: 1
 name: "Sequential"
+description: "imported from Sequential: A sequential container."
 input: [3, 32, 32]
 layers:
   - {id: m0, op: conv, out: 8, k: 3, pad: 1, bn: true, act: relu}
