@@ -49,19 +49,21 @@ def test_imported_torchvision_model_has_torchs_figures(name: str) -> None:
 
 
 def _materialise(model: nn.Module, seed: int = 0) -> nn.Module:
-    """A meta-device model on the CPU with random weights and valid statistics."""
+    """A meta-device model on the CPU with random weights (filled in place: no
+    initialisation scheme runs) and valid batch-norm statistics."""
     gen = torch.Generator().manual_seed(seed)
     model = model.to_empty(device="cpu")
     with torch.no_grad():
         for name, p in model.named_parameters():
-            p.copy_(torch.randn(p.shape, generator=gen) * (0.5 / max(1, p[0].numel()) ** 0.5
-                                                             if p.dim() > 1 else 0.1) + (
-                1.0 if name.endswith("weight") and p.dim() == 1 else 0.0))
+            if p.dim() > 1:  # fan-in scaled, so deep nets keep their activations finite
+                p.normal_(0.0, 0.5 / p[0].numel() ** 0.5, generator=gen)
+            else:
+                p.normal_(1.0 if name.endswith("weight") else 0.0, 0.1, generator=gen)
         for name, b in model.named_buffers():
             if name.endswith("running_var"):
-                b.copy_(torch.rand(b.shape, generator=gen) + 0.5)
+                b.uniform_(0.5, 1.5, generator=gen)
             elif name.endswith("running_mean"):
-                b.copy_(torch.randn(b.shape, generator=gen) * 0.1)
+                b.normal_(0.0, 0.1, generator=gen)
             else:
                 b.zero_()
     return model.eval()

@@ -198,6 +198,15 @@ class _Group:
     signature: tuple[Any, ...]
 
 
+def _local(row_id: str, local: str) -> str:
+    """A row's id inside its block: without the block's prefix, and a name (``0_conv`` ->
+    ``m0_conv``, as module paths starting with a digit are written)."""
+    name = row_id[len(local):]
+    if name == "input":  # reserved: the block's input
+        return "input_"
+    return "m" + name if name[:1].isdigit() else name
+
+
 def _id_prefix(module_path: str) -> str:
     name = re.sub(r"\W", "_", module_path.replace(".", "_"))
     return ("m" + name if name[:1].isdigit() else name) + "_"
@@ -251,8 +260,8 @@ def _make_group(prefix: str, rows: list[Row], after: list[Row]) -> _Group | None
         return None
     (source,) = outside
     sig = tuple((r.entry.op, tuple(sorted((k, _hashable(v)) for k, v in r.args.items())),
-                 r.bn is not None, r.act.op if r.act else None, r.id[len(local):],
-                 tuple("input" if x == source else x[len(local):] for x in r.ins))
+                 r.bn is not None, r.act.op if r.act else None, _local(r.id, local),
+                 tuple("input" if x == source else _local(x, local) for x in r.ins))
                 for r in rows)
     return _Group(prefix, rows, source, sig)
 
@@ -286,7 +295,7 @@ def _shape_sig(group: _Group) -> tuple[Any, ...]:
 def _values(group: _Group) -> dict[tuple[str, str], Any]:
     """(row's local id, argument) -> value, for every numeric argument of the group."""
     local = _id_prefix(group.prefix)
-    return {(r.id[len(local):], k): v for r in group.rows for k, v in r.args.items()
+    return {(_local(r.id, local), k): v for r in group.rows for k, v in r.args.items()
             if _numeric(v)}
 
 
@@ -313,11 +322,26 @@ def _define(name: str, groups: Sequence[_Group]) -> _Block:
     args: dict[str, list[tuple[str, str]]] = {}
     for keys in columns.values():
         names = {arg for _, arg in keys}
-        arg = names.pop() if len(names) == 1 and len(keys) > 1 else f"{keys[0][0]}_{keys[0][1]}"
-        if arg in args or arg in META_NAMES or arg == "input":
-            arg = f"{keys[0][0]}_{keys[0][1]}"
+        arg = names.pop() if len(names) == 1 and len(keys) > 1 else _arg_name(*keys[0])
+        if arg in args or arg in RESERVED_ARG_NAMES:
+            arg = _arg_name(*keys[0])
+        while arg in args:
+            arg += "_"
         args[arg] = keys
     return _Block(name, groups[0], args)
+
+
+#: names a block argument cannot take: a layer entry's keys, and the input-shape names that
+#: expressions read (``in_channels``)
+RESERVED_ARG_NAMES = (*META_NAMES, "input", "in_channels", "in_shape", "input_channels",
+                      "input_shape")
+
+
+def _arg_name(local_id: str, arg: str) -> str:
+    """``conv3`` + ``out`` -> ``conv3_out``; a name never starts with a digit
+    (``0_block_0`` + ``out`` -> ``m0_block_0_out``, as ids are written)."""
+    name = re.sub(r"\W", "_", f"{local_id}_{arg}")
+    return "m" + name if name[:1].isdigit() else name
 
 
 def fold(rows: list[Row]) -> tuple[list[list[str]], list[str], dict[str, str]]:
@@ -378,7 +402,7 @@ def fold(rows: list[Row]) -> tuple[list[list[str]], list[str], dict[str, str]]:
             local = _id_prefix(group.prefix)
             copy = f"{call_id}[{k}]" if len(run) > 1 else call_id
             for row in group.rows:
-                renamed[row.id] = f"{copy}.{row.id[len(local):]}"
+                renamed[row.id] = f"{copy}.{_local(row.id, local)}"
                 if row.bn is not None:
                     renamed[f"{row.id}.bn"] = f"{renamed[row.id]}.bn"
         out_id = run[-1].rows[-1].id
@@ -426,7 +450,7 @@ def _block_name(group: _Group, taken: dict[tuple[Any, ...], str]) -> str:
 def _block_lines(block: _Block) -> list[str]:
     group = block.group
     local = _id_prefix(group.prefix)
-    ids = {r.id: r.id[len(local):] for r in group.rows} | {group.input: "input"}
+    ids = {r.id: _local(r.id, local) for r in group.rows} | {group.input: "input"}
     by_position = {key: arg for arg, keys in block.args.items() for key in keys}
     lines = [f"  {block.name}:"]
     if block.args:
