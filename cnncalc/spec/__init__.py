@@ -287,7 +287,7 @@ def _network(raw: Any, file: str, limits: Limits) -> Network:
     return Network(
         name=name, input_shape=tuple(spec.input), nodes=tuple(nodes), output=output,
         source=file, input_loc=raw.val_loc.get("input"), strict=spec.strict,
-        expect=raw.get("expect"), raw=raw,
+        side_by_side=spec.side_by_side, expect=raw.get("expect"), raw=raw,
     )
 
 
