@@ -13,10 +13,9 @@ comes from tensor lifetimes in topological order.
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import gc
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 from .errors import CnncalcError, ShapeError, UsageError
@@ -48,18 +47,27 @@ def _apply(rf: ReceptiveField, step: RFStep) -> ReceptiveField:
 
 def _propagate(layer: Layer[Any], states: list[_RF]) -> _RF:
     steps = layer.op.rf_inputs(layer) if len(layer.ins) > 1 else [layer.op.rf(layer)]
+    # an input read only for its shape (upsample's reference) adds nothing to the field
+    read = [i for i, reads in enumerate(layer.op.reads(layer)) if reads]
     paths = []
-    for state, step in zip(states, steps):
+    for i in read:
+        state, step = states[i], steps[i]
         if state.rf is None or step is None or len(step.span) != len(state.rf.size):
             return _RF(None, True)
         paths.append(_apply(state.rf, step))
-    mixed = any(s.mixed for s in states) or any(s.whole for s in steps if s)
+    mixed = any(states[i].mixed for i in read) or any(
+        s.whole for s in (steps[i] for i in read) if s)
     if len(paths) == 1:
         return _RF(paths[0], mixed)
     widest = max(paths, key=lambda p: tuple(p.size))
+    # a broadcast input (a [C, 1, 1] gate) has one position that every output position
+    # reads: its field counts in the size, but the output's positions (jump, start) are
+    # those of the inputs that span the output's spatial axes
+    full = [p for p, i in zip(paths, read) if layer.ins[i][1:] == layer.out[1:]] or paths
+    anchor = max(full, key=lambda p: tuple(p.size))
     aligned = all(p.aligned for p in paths) and all(
-        p.jump == widest.jump and p.start == widest.start for p in paths)
-    return _RF(ReceptiveField(widest.size, widest.jump, widest.start, aligned), mixed)
+        p.jump == anchor.jump and p.start == anchor.start for p in paths)
+    return _RF(ReceptiveField(widest.size, anchor.jump, anchor.start, aligned), mixed)
 
 
 def _input_rf(shape: Shape) -> _RF:
@@ -105,7 +113,9 @@ def _figures(node: Node, layer: Layer[Any], batch: int, size: int, strict: bool
     )
 
 
-def _locate(exc: CnncalcError, node: Node, ins: list[Shape]) -> CnncalcError:
+def locate_error(exc: CnncalcError, node: Node, ins: list[Shape]) -> CnncalcError:
+    """``exc``, raised resolving ``node`` on ``ins``, located at the node (its input shapes
+    and the blocks around it in notes)."""
     notes = tuple(reversed(node.trace))
     if len(ins) > 1:
         shown = ", ".join(f"{i} [{','.join(map(str, s))}]" for i, s in zip(node.inputs, ins))
@@ -143,9 +153,24 @@ def _checked_shape(shape: Any) -> Shape:
     return x
 
 
+def for_input(network: Network, input_shape: Shape | None) -> Network:
+    """``network`` for ``input_shape``: itself, or, when its expressions read the input
+    shape (``groups: "${in_channels}"``) and the shape is another, the spec expanded
+    again for it (its layers may then differ).  Every pass that reads ``network.nodes``
+    next to a report of another input takes its network from here."""
+    if input_shape is None or network.reexpand is None:
+        return network
+    x = _checked_shape(input_shape)
+    if x == network.input_shape:
+        return network
+    nodes, output = network.reexpand(x)
+    return replace(network, input_shape=x, nodes=tuple(nodes), output=output)
+
+
 def resolve_layers(network: Network, report: Report) -> list[Layer[Any]]:
     """Every node's op bound to the input shapes the analysis found (for the passes that
     follow one: explain, the torch build), one resolution per layer."""
+    network = for_input(network, report.input_shape)
     return [node.op.resolve(row.input_shapes) for node, row in zip(network.nodes, report.layers)]
 
 
@@ -225,8 +250,8 @@ def _warn_dead(network: Network, rows: list[LayerReport], strict: bool) -> list[
             exc = ShapeError(text + " (an error when strict)", hints=(
                 "remove the branch or wire it into the output, or set `strict: false` in the "
                 "spec if this is intended",))
-            raise _locate(exc, node, list(rows[first].input_shapes)) from None
-        rows[first] = dataclasses.replace(rows[first], warnings=(*rows[first].warnings, text))
+            raise locate_error(exc, node, list(rows[first].input_shapes)) from None
+        rows[first] = replace(rows[first], warnings=(*rows[first].warnings, text))
     return rows
 
 
@@ -263,6 +288,7 @@ def _analyze(network: Network, input_shape: Shape | None, batch: int, dtype: DTy
     size = DTYPE_BYTES[dtype]
     strict = bool(network.strict if strict is None else strict)
     x = _checked_shape(input_shape) if input_shape is not None else network.input_shape
+    network = for_input(network, x)
     shapes: dict[str, Shape] = {INPUT: x}
     rfs: dict[str, _RF] = {INPUT: _input_rf(x)}
     rows: list[LayerReport] = []
@@ -274,7 +300,7 @@ def _analyze(network: Network, input_shape: Shape | None, batch: int, dtype: DTy
             figures = _figures(node, layer, batch, size, strict)
             state = _propagate(layer, [rfs[i] for i in node.inputs])
         except CnncalcError as exc:
-            raise _locate(exc, node, ins) from None
+            raise locate_error(exc, node, ins) from None
         row = LayerReport(**figures, receptive_field=state.rf)
         shapes[node.id], rfs[node.id] = row.output_shape, state
         if state.rf is not None and not state.mixed:

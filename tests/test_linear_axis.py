@@ -72,13 +72,13 @@ def test_channel_linear_equals_a_1x1_conv_numerically(shape: tuple[int, ...]) ->
     layer = op.resolve([shape])
     torch.manual_seed(0)
     module = op.torch(layer, kit).eval()
-    assert isinstance(module, torch.nn.Linear)
-    assert set(module.state_dict()) == {"weight", "bias"}
+    assert type(module.linear) is torch.nn.Linear  # a plain torch layer: peers count it
+    assert set(module.state_dict()) == {"linear.weight", "linear.bias"}
     conv = getattr(torch.nn.functional, f"conv{len(shape) - 1}d")
     x = torch.randn(2, *shape)
-    weight = module.weight.reshape(7, shape[0], *(1,) * (len(shape) - 1))
+    weight = module.linear.weight.reshape(7, shape[0], *(1,) * (len(shape) - 1))
     with torch.no_grad():
-        assert torch.allclose(module(x), conv(x, weight, module.bias), atol=1e-6)
+        assert torch.allclose(module(x), conv(x, weight, module.linear.bias), atol=1e-6)
 
 
 def test_axis_0_with_bn_and_act_shorthand_builds_and_counts() -> None:
@@ -101,10 +101,11 @@ def test_axis_0_with_bn_and_act_shorthand_builds_and_counts() -> None:
     assert tuple(y.shape) == (2, *report.output_shape)
 
 
-def test_state_dict_keys_are_the_layers_own() -> None:
+def test_state_dict_keys_follow_the_layer_id() -> None:
     pytest.importorskip("torch")
     net = spec("  - {id: pwconv1, op: linear, out: 16, axis: 0}\n")
-    assert set(cnncalc.build_torch(net).state_dict()) == {"pwconv1.weight", "pwconv1.bias"}
+    assert set(cnncalc.build_torch(net).state_dict()) == {"pwconv1.linear.weight",
+                                                          "pwconv1.linear.bias"}
 
 
 # ----------------------------------------------------------------- the warning

@@ -19,7 +19,7 @@ import tomllib
 import cnncalc
 from cnncalc.report import Report
 from cnncalc.spec.expect import parse_target
-from cnncalc.spec.zoo import zoo_dir, zoo_names
+from cnncalc.spec.zoo import variant_file, variant_names, zoo_dir, zoo_names
 
 from helpers import expect_misses
 
@@ -27,9 +27,10 @@ ROOT = Path(__file__).resolve().parent.parent
 SPECS = ROOT / "specs"
 
 #: every spec this helper owns (lenet5 exists separately and is held to its own expect too)
-ZOO = ["alexnet", "c3d", "charcnn", "densenet121", "dilated_context", "googlenet", "lenet",
+ZOO = ["alexnet", "c3d", "charcnn", "densenet", "densenet121", "dilated_context", "googlenet",
+       "inception_v3", "lenet",
        "lenet5", "mobilenet_v2", "nin", "resnet101", "resnet152", "resnet18", "resnet34",
-       "resnet50", "unet", "vgg11", "vgg16", "vgg16_bn"]
+       "resnet50", "squeezenet", "unet", "vgg", "vgg11", "vgg16", "vgg16_bn", "video_resnet"]
 
 # ---------------------------------------------------------------- published figures
 #: name -> (params, published GFLOPS as written, i.e. to its rounding).  Sources:
@@ -55,6 +56,7 @@ TORCHVISION = {
 # (ResNet's 7x7/2 stem on 224 leaves one padding row over, which loses nothing).
 EXPECTED_WARNINGS = {
     "nin": {"nin1.conv", "pool1", "pool2", "pool3"},  # d2l's 11x11/4 conv on 224: 1 row dropped
+    "squeezenet": {"features.conv1"},  # torchvision's 7x7/2 stem on 224: 1 row dropped
 }
 
 
@@ -103,7 +105,7 @@ def test_spec_holds_its_expect_section(name: str) -> None:
 
 @pytest.mark.parametrize("name", ZOO)
 def test_spec_file_has_header_version_name_and_input(name: str) -> None:
-    text = (SPECS / f"{name}.yaml").read_text()
+    text = (SPECS / f"{variant_file(name) or name}.yaml").read_text()
     modeline, rest = text.split("\n", 1)
     assert modeline == "# yaml-language-server: $schema=../docs/cnncalc.schema.json"
     assert rest.startswith("# "), "a header comment names the reference"
@@ -114,7 +116,9 @@ def test_spec_file_has_header_version_name_and_input(name: str) -> None:
 
 
 def test_zoo_lists_every_spec_and_ships_in_the_wheel() -> None:
-    assert set(zoo_names()) == set(ZOO), "a new zoo spec needs its entries in this file"
+    families = {variant_file(v) for v in variant_names()}
+    names = (set(zoo_names()) - families) | set(variant_names())
+    assert names == set(ZOO), "a new zoo spec (or variant) needs its entries in this file"
     assert zoo_dir().resolve() in {SPECS.resolve(), (ROOT / "cnncalc" / "specs").resolve()}
     pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text())
     include = pyproject["tool"]["hatch"]["build"]["targets"]["wheel"]["force-include"]

@@ -40,8 +40,9 @@ class Linear(Op[None]):
         "the classic fully connected layer, on a map `[C, H, W]` a layer over the width.\n"
         "`axis: 0` acts on the channels at every position (`[C, *spatial]` to\n"
         "`[out, *spatial]`, ConvNeXt's `pwconv`): the figures of a 1x1 conv, built as\n"
-        "`nn.Linear` applied channels-last (cnncalc's `ChannelLinear`, an `nn.Linear`, so\n"
-        "its state-dict keys are the layer's own `weight` and `bias`). Its receptive field is\n"
+        "`nn.Linear` applied channels-last (cnncalc's `ChannelLinear`, holding the `nn.Linear`\n"
+        "as its child `linear`: keys `ID.linear.weight`, `ID.linear.bias`; peers that count by\n"
+        "module type count it as a torch user's `nn.Linear`). Its receptive field is\n"
         "unchanged (a pointwise op), and `bn`/`act` shorthand normalises its `out` channels.\n"
         "A `linear` on a map without `axis` is a warning (an error under `--strict`): write\n"
         "`axis: -1` to mean the last axis, `axis: 0` for the channels, or `flatten` first\n"
@@ -117,7 +118,7 @@ class Linear(Op[None]):
 
     def torch(self, layer: Layer[None], kit: TorchKit) -> nn.Module:
         """``nn.Linear``; over the channels of a map, ``ChannelLinear`` (the same layer
-        applied channels-last, keys ``weight`` and ``bias``)."""
+        applied channels-last; its ``nn.Linear`` is the child ``linear``)."""
         n, a = self.features(layer.x), self.args
         cls = kit.ChannelLinear if a.axis == 0 and len(layer.x) > 1 else kit.nn.Linear
         module: nn.Module = cls(n, a.out, a.bias)
