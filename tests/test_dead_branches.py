@@ -265,3 +265,27 @@ def test_every_example_and_spec_reaches_its_output_or_says_side_by_side() -> Non
         net = cnncalc.load(path)
         if not net.side_by_side:
             assert dead_branches(net) == [], path.name
+
+
+def test_a_blocks_output_in_the_middle_leaves_its_later_layers_dead() -> None:
+    """A block's `output:` before its last layer: the layers after it, in every instance,
+    never reach the network's output; one branch per instance."""
+    torch = pytest.importorskip("torch")
+    blocks = """blocks:
+  unit:
+    output: main
+    layers:
+      - {id: main, op: conv, out: 4, k: 3, pad: 1}
+      - {id: probe, op: conv, out: 2, k: 1}
+"""
+    net = cnncalc.loads("cnncalc: 1\ninput: [4, 8, 8]\n" + blocks
+                        + "layers:\n  - {id: u, op: unit, repeat: 2}\n")
+    report = cnncalc.analyze(net)
+    assert [w.split(":")[0] for w in report.warnings] == ["u[0].probe", "u[1].probe"]
+    assert report.warnings[0].startswith("u[0].probe: layer 'u[0].probe' never reaches the "
+                                         "output 'u[1].main'")
+    model = cnncalc.build_torch(net)
+    model(torch.randn(1, 4, 8, 8)).sum().backward()
+    no_grad = {n.rsplit(".", 1)[0] for n, p in model.named_parameters() if p.grad is None}
+    assert no_grad == {"u.0.probe", "u.1.probe"}
+    assert dead_ids(net) == {"u[0].probe", "u[1].probe"}
