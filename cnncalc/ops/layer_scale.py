@@ -39,6 +39,7 @@ class LayerScaleArgs(OpArgs):
 class LayerScale(Op[None]):
     name = "layer_scale"
     family = "norm"
+    fresh_output = True
     summary = ("a learned multiplier per channel (ConvNeXt's layer scale gamma): a [C, 1, ..., "
                "1] parameter on a map, [F] on a vector, starting at init")
     notes = (
