@@ -52,11 +52,25 @@ def _strip_titles(node: Any) -> Any:
     return node
 
 
-def _or_expr(prop: dict[str, Any]) -> dict[str, Any]:
-    """Let an argument be an expression string too."""
+def _items_or_expr(prop: dict[str, Any]) -> dict[str, Any]:
+    """Let the items of a list (``stride: [1, $s, $s]``), at any depth, be expressions too."""
     prop = dict(prop)
+    if isinstance(prop.get("items"), dict):
+        prop["items"] = _or_expr(prop["items"])
+    if isinstance(prop.get("prefixItems"), list):
+        prop["prefixItems"] = [_or_expr(p) for p in prop["prefixItems"]]
     if "anyOf" in prop:
-        prop["anyOf"] = [*prop["anyOf"], EXPR]
+        prop["anyOf"] = [_items_or_expr(p) for p in prop["anyOf"]]
+    return prop
+
+
+def _or_expr(prop: dict[str, Any]) -> dict[str, Any]:
+    """Let an argument, and each item of a list argument, be an expression string too."""
+    prop = _items_or_expr(prop)
+    if prop == EXPR or EXPR in prop.get("anyOf", ()):
+        return prop
+    if "anyOf" in prop:
+        prop["anyOf"] = [*(_items_or_expr(a) for a in prop["anyOf"]), EXPR]
         return prop
     keep = {k: prop.pop(k) for k in ("default", "description") if k in prop}
     return {**keep, "anyOf": [prop, EXPR]}
@@ -66,6 +80,7 @@ def op_args_schema(cls: type[Op], defs: dict[str, Any]) -> dict[str, dict[str, A
     """The ``properties`` of an op's arguments (as written in YAML: aliases)."""
     schema = _strip_titles(cls.Args.model_json_schema(by_alias=True))
     for name, sub in schema.pop("$defs", {}).items():
+        sub = _items_or_expr(sub)
         if defs.setdefault(name, sub) != sub:
             raise RuntimeError(f"two ops define different schemas named {name}")
     return {k: _or_expr(v) for k, v in schema.get("properties", {}).items()}

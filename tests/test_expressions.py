@@ -28,18 +28,10 @@ def reference_make_divisible(v: float, divisor: int, min_value: int | None = Non
 
 
 def torchvision_make_divisible() -> Any:
-    """torchvision's own function, imported with its compiled ops' registration made a
-    no-op (they do not load on this CPU torch), or skip."""
-    torch = pytest.importorskip("torch")
-    real = torch.library.register_fake
-    torch.library.register_fake = lambda *a, **k: (lambda fn: fn)
-    try:
-        from torchvision.models._utils import _make_divisible
-    except Exception as exc:  # noqa: BLE001 (any import failure: no oracle here)
-        pytest.skip(f"torchvision does not import: {exc}")
-    finally:
-        torch.library.register_fake = real
-    return _make_divisible
+    """torchvision's own function (imported by the oracle's trick), or skip."""
+    from torchvision_oracle import torchvision_models
+
+    return torchvision_models()._utils._make_divisible
 
 
 def value(text: str, **scope: Any) -> Any:
@@ -198,8 +190,9 @@ def test_a_bool_argument_takes_an_expressions_bool() -> None:
 
 
 # ------------------------------------------------------------ input-shape names
-#: a depthwise conv reading the network's input, a pointwise conv and a squeeze-excitation
-#: gate whose widths all come from the input shape, so the layers differ at every input
+#: a depthwise conv reading the network's input, a pointwise conv, a squeeze-excitation
+#: block (torchvision's SqueezeExcitation) and a classifier whose widths all come from the
+#: input shape, so the layers differ at every input
 SHAPE_SPEC = """\
 cnncalc: 1
 input: [16, 12, 12]
@@ -208,29 +201,36 @@ blocks:
     args: {squeeze: 4}
     layers:
       - {op: avgpool, global: true}
-      - flatten
-      - {id: fc1, op: linear, out: "${input_channels // squeeze}", act: relu}
-      - {id: fc2, op: linear, out: "${input_channels}", act: sigmoid}
+      - {id: fc1, op: conv, out: "${input_channels // squeeze}", k: 1, act: relu}
+      - {id: fc2, op: conv, out: "${input_channels}", k: 1, act: sigmoid}
+      - {id: scale, op: mul, in: [input, fc2]}
 layers:
   - {id: dw, op: conv, out: "${in_channels}", k: 3, pad: 1, groups: "${in_channels}",
      bias: false, bn: true, act: relu}
   - {id: pw, op: conv, out: "${2 * in_channels}", k: "${min(3, in_shape[-1])}", pad: 0}
   - {id: se, op: se}
+  - {op: avgpool, global: true}
+  - flatten
+  - {id: fc, op: linear, out: "${in_channels // 2}", act: sigmoid}
 """
 
 
 def torch_figures(shape: tuple[int, ...]) -> dict[str, Any]:
-    """The torch module SHAPE_SPEC describes at ``shape``, built by hand: its parameter and
-    buffer counts, output shape and MACs (FlopCounterMode / 2)."""
+    """The torch module SHAPE_SPEC describes at ``shape``, built by hand around
+    torchvision's own SqueezeExcitation: its parameter and buffer counts, output shape and
+    MACs (FlopCounterMode / 2)."""
     torch = pytest.importorskip("torch")
     from torch import nn
     from torch.utils.flop_counter import FlopCounterMode
+    from torchvision_oracle import import_torchvision, torchvision_models
 
+    torchvision_models()  # (or skip)
+    squeeze_excitation = import_torchvision().ops.SqueezeExcitation  # type: ignore[union-attr]
     c, k = shape[0], min(3, shape[-1])
     model = nn.Sequential(
         nn.Conv2d(c, c, 3, padding=1, groups=c, bias=False), nn.BatchNorm2d(c), nn.ReLU(),
-        nn.Conv2d(c, 2 * c, k), nn.AdaptiveAvgPool2d(1), nn.Flatten(),
-        nn.Linear(2 * c, 2 * c // 4), nn.ReLU(), nn.Linear(2 * c // 4, 2 * c), nn.Sigmoid(),
+        nn.Conv2d(c, 2 * c, k), squeeze_excitation(2 * c, 2 * c // 4, scale_activation=nn.Sigmoid),
+        nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(2 * c, c), nn.Sigmoid(),
     ).eval()
     x = torch.randn(1, *shape)
     counter = FlopCounterMode(display=False)
@@ -246,7 +246,7 @@ def figures(report: cnncalc.Report) -> dict[str, Any]:
             "output_shape": tuple(report.output_shape), "macs": report.totals.macs}
 
 
-@pytest.mark.parametrize("shape", [(16, 12, 12), (24, 7, 7), (8, 5, 9), (3, 2, 2)])
+@pytest.mark.parametrize("shape", [(16, 12, 12), (24, 7, 7), (8, 5, 9), (4, 2, 2)])
 def test_input_shape_names_give_torchs_figures_at_every_input(shape: tuple[int, ...]) -> None:
     net = cnncalc.loads(SHAPE_SPEC, "se.yaml")
     assert net.input_dependent
@@ -363,7 +363,7 @@ def test_re_expansion_errors_are_located_too() -> None:
     assert (info.value.loc.line, info.value.loc.col) == (4, 21)
 
 
-@pytest.mark.parametrize("where", ["tables: {in_channels: 3}\n",
+@pytest.mark.parametrize("where", ["tables: {in_channels: 3}\n", "args: {input_shape: 1}\n",
                                    "blocks:\n  b:\n    args: {in_shape: 1}\n    layers: [relu]\n"])
 def test_shape_names_are_reserved(where: str) -> None:
     with pytest.raises(SpecError) as info:
@@ -563,3 +563,34 @@ def test_the_cli_says_each_new_error_once_located_with_exit_2(layer: str) -> Non
     assert result.exit_code == 2
     assert result.stderr.startswith("<stdin>:4:") and result.stderr.count("error:") == 1
     assert "Traceback" not in result.stderr
+
+
+#: a layer that exists only for large inputs: at another --input, the layers themselves differ
+SIZE_DEPENDENT = """\
+cnncalc: 1
+input: [3, 16, 16]
+layers:
+  - {id: a, op: conv, out: 8, k: 3, pad: 1}
+  - {id: big, op: maxpool, k: 2, if: "${input_shape[1] > 8}"}
+  - {id: head, op: conv, out: "${in_channels // 2}", k: 1}
+"""
+
+
+@pytest.mark.parametrize("command", [["summary"], ["shapes"], ["rf"], ["graph"], ["explain"],
+                                     ["flops", "--format", "json"], ["summary", "--verify"],
+                                     ["build"]])
+def test_every_command_analyses_the_network_of_its_input(command: list[str]) -> None:
+    from typer.testing import CliRunner
+
+    from cnncalc.cli import app
+
+    if command[0] == "build" or "--verify" in command:
+        pytest.importorskip("torch")
+    args = [command[0], "-", *command[1:], "--input", "3x8x8"]
+    result = CliRunner().invoke(app, args, input=SIZE_DEPENDENT)
+    assert result.exit_code == 0, result.stderr + result.stdout
+    assert "big" not in result.stdout  # the 8x8 network has no maxpool
+    net = cnncalc.loads(SIZE_DEPENDENT)
+    assert [n.id for n in net.nodes] == ["a", "big", "head"]
+    small = cnncalc.analyze(net, input_shape=(3, 8, 8))
+    assert [r.id for r in small.layers] == ["a", "head"] and small.output_shape == (4, 8, 8)

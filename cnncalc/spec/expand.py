@@ -270,9 +270,11 @@ class Expander:
         raw = self.raw.get("tables")
         for name in self.tables:
             if name in SHAPE_NAMES:
-                raise SpecError(f"the table name {shown(name)} is reserved: it names the input "
-                                "shape in expressions", loc=raw.key_loc.get(name)
-                                if isinstance(raw, MDict) else None)
+                where = raw if isinstance(raw, MDict) and name in raw else self.raw.get("args")
+                what = "table name" if where is raw else "argument"
+                raise SpecError(f"the {what} {shown(name)} is reserved: it names the input "
+                                "shape in expressions", loc=where.key_loc.get(name)
+                                if isinstance(where, MDict) else None)
             if len(name) > MAX_ID_CHARS:
                 raise LimitError(f"the table name {shown(name)} is longer than {MAX_ID_CHARS} "
                                  "characters", loc=raw.key_loc.get(name) if isinstance(raw, MDict)
