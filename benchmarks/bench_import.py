@@ -16,8 +16,8 @@ import sys
 
 from common import ROOT, alternate, med
 
-SETUP = ("import sys; sys.path.insert(0, %r); import torch, reference_nets; "
-         "m = reference_nets.resnet50().eval()" % str(ROOT / "tests"))
+SETUP = (f"import sys; sys.path.insert(0, {str(ROOT / 'tests')!r}); import torch, "
+         "reference_nets; m = reference_nets.resnet50().eval()")
 IMPORT = ("; import cnncalc; t = cnncalc.from_torch(m, (3, 224, 224)); "
           "assert cnncalc.analyze(cnncalc.loads(t)).totals.params == 25557032")
 

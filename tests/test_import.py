@@ -23,8 +23,9 @@ import cnncalc
 from cnncalc.cli import app
 
 torch = pytest.importorskip("torch")
-import torchvision_oracle as tv  # noqa: E402
 from torch import nn  # noqa: E402
+
+import torchvision_oracle as tv  # noqa: E402
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
@@ -234,12 +235,12 @@ def test_bad_arg_and_input_are_exit_2(user_file: Path) -> None:
 
 
 def test_from_torch_refuses_a_non_module() -> None:
-    with pytest.raises(cnncalc.CnncalcError, match="needs an nn.Module"):
+    with pytest.raises(cnncalc.CnncalcError, match=r"needs an nn\.Module"):
         cnncalc.from_torch(3, (3, 8, 8))
 
 
 def test_copy_weights_needs_a_built_module() -> None:
-    with pytest.raises(cnncalc.CnncalcError, match="built by cnncalc.build_torch"):
+    with pytest.raises(cnncalc.CnncalcError, match=r"built by cnncalc\.build_torch"):
         cnncalc.copy_weights(nn.Conv2d(3, 4, 3), nn.Conv2d(3, 4, 3))
 
 

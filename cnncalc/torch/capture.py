@@ -24,10 +24,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import torch
+from pydantic import ValidationError
 from torch import fx, nn
 from torch.nn import functional as F
-
-from pydantic import ValidationError
 
 from ..errors import CnncalcError, UsageError
 from ..ops import get_op
@@ -156,8 +155,8 @@ class Interpreter:
 
     def error(self, node: fx.Node, why: str) -> UsageError:
         where = node.target if node.op == "call_module" else _scope(node)
-        what = (type(self.root.get_submodule(node.target)).__name__ if node.op == "call_module"
-                else _target_name(node))
+        what = (type(self.root.get_submodule(str(node.target))).__name__
+                if node.op == "call_module" else _target_name(node))
         line = _source_line(node)
         notes = (f"graph node {node.name!r} ({node.op} {what})"
                  + (f", module {where!r}" if where else ""),) + ((line,) if line else ())
@@ -271,10 +270,9 @@ class Interpreter:
                 "dilation": _ints(m.dilation), "groups": m.groups, "bias": m.bias is not None},
                 [x], source=path, tensors=tensors)
         if isinstance(m, nn.Linear):
-            axis = -1 if len(self.shape(x)) > 1 else -1
-            args_ = {"out": m.out_features, "bias": m.bias is not None}
-            if len(self.shape(x)) > 1:
-                args_["axis"] = axis
+            args_: dict[str, Any] = {"out": m.out_features, "bias": m.bias is not None}
+            if len(self.shape(x)) > 1:  # nn.Linear on a map: its last axis, said explicitly
+                args_["axis"] = -1
             return self.add("linear", args_, [x], source=path, tensors=tensors)
         if isinstance(m, (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d)):
             if not m.track_running_stats:
@@ -353,7 +351,9 @@ class Interpreter:
         if isinstance(m, nn.ChannelShuffle):
             return self.add("channel_shuffle", {"groups": m.groups}, [x], source=path)
         if cls.__name__ == "StochasticDepth" and hasattr(m, "p") and hasattr(m, "mode"):
-            return self.add("drop_path", {"p": float(m.p), "mode": m.mode}, [x], source=path)
+            p = getattr(m, "p")  # noqa: B009  (torchvision's StochasticDepth, duck-typed)
+            return self.add("drop_path", {"p": float(p), "mode": getattr(m, "mode")},  # noqa: B009
+                            [x], source=path)
         raise Unmapped(f"no cnncalc op for the module {cls.__module__}.{cls.__name__}")
 
     def channels_last_module(self, path: str, m: nn.Module, x: Tensor_,
@@ -676,8 +676,8 @@ class Interpreter:
             if len(sizes) == len(own) + 1 and isinstance(sizes[0], int) and sizes[0] > 0 and \
                     c % sizes[0] == 0 and sizes[1] == c // sizes[0] and tuple(sizes[2:]) == own[1:]:
                 return Tensor_(x.entry, "cf", ("split", sizes[0]))
-        if x.view is not None and shape and shape[0] is BATCH and tuple(sizes) in (own, (-1,)
-                                                                                    + own[1:]):
+        if x.view is not None and shape and shape[0] is BATCH and \
+                tuple(sizes) in (own, (-1, *own[1:])):
             kind, groups = x.view
             if kind == "split":
                 return Tensor_(x.entry)
@@ -690,9 +690,11 @@ class Interpreter:
         dims = args[1] if len(args) > 1 else kwargs.get("dim")
         keep = args[2] if len(args) > 2 else kwargs.get("keepdim", False)
         rank = len(self.shape(x)) + 1
-        dims = sorted(d % rank for d in (dims if isinstance(dims, (tuple, list)) else [dims]))
-        if dims != list(range(2, rank)):
-            raise Unmapped(f"mean over dims {dims} (cnncalc averages every spatial axis)")
+        if dims is None:
+            raise Unmapped("mean over every axis, the batch's too")
+        axes = sorted(d % rank for d in (dims if isinstance(dims, (tuple, list)) else [dims]))
+        if axes != list(range(2, rank)):
+            raise Unmapped(f"mean over dims {axes} (cnncalc averages every spatial axis)")
         pooled = self.add("avgpool", {"global": True}, [x])
         return pooled if keep else self.add("flatten", {}, [pooled])
 
@@ -845,7 +847,7 @@ LEAF_TYPES: tuple[type, ...] = (
     nn.AdaptiveAvgPool1d, nn.AdaptiveAvgPool2d, nn.AdaptiveAvgPool3d, nn.AdaptiveMaxPool1d,
     nn.AdaptiveMaxPool2d, nn.AdaptiveMaxPool3d, nn.Dropout, nn.Dropout2d, nn.ReLU, nn.ReLU6,
     nn.Sigmoid, nn.Hardswish, nn.Hardsigmoid, nn.SiLU, nn.GELU, nn.Upsample)
-_LEAF_FORWARDS = frozenset(cls.forward for cls in LEAF_TYPES)
+_LEAF_FORWARDS = frozenset(getattr(cls, "forward") for cls in LEAF_TYPES)  # noqa: B009
 
 
 class Tracer(fx.Tracer):

@@ -119,7 +119,7 @@ def load_target(target: str, kwargs: dict[str, Any]) -> nn.Module:
         sys.modules[spec.name] = module
         try:
             spec.loader.exec_module(module)
-        except Exception as exc:  # the user's file is wrong: say what it raised
+        except Exception as exc:  # noqa: BLE001  (the user's file raised: say what)
             raise UsageError(f"import target: {path} raised {type(exc).__name__}: {exc}") \
                 from None
     else:
@@ -127,7 +127,7 @@ def load_target(target: str, kwargs: dict[str, Any]) -> nn.Module:
             module = importlib.import_module(module_name)
         except ImportError as exc:
             raise UsageError(f"import target: cannot import {module_name}: {exc}") from None
-        except Exception as exc:  # the package is there but broken in this environment
+        except Exception as exc:  # noqa: BLE001  (the package is there but broken here)
             raise EnvironmentUnavailable(
                 f"import target: importing {module_name} raised {type(exc).__name__}: {exc}",
                 hints=("the package does not load beside this torch; install matching "
@@ -142,7 +142,7 @@ def load_target(target: str, kwargs: dict[str, Any]) -> nn.Module:
                          f"{did_you_mean(attr, names)}") from None
     try:
         model = factory(**kwargs)
-    except Exception as exc:  # a wrong --arg, or the user's constructor failing
+    except Exception as exc:  # noqa: BLE001  (a wrong --arg, or the user's constructor)
         raise UsageError(f"import target: calling {attr}({_kw(kwargs)}) raised "
                          f"{type(exc).__name__}: {exc}") from None
     if not isinstance(model, nn.Module):

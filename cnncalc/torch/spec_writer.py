@@ -370,12 +370,15 @@ def fold(rows: list[Row]) -> tuple[list[list[str]], list[str], dict[str, str]]:
             previous = item.id
             i += 1
             continue
+        run: list[_Group] = [item]
         j = i + 1
-        while j < len(items) and isinstance(items[j], _Group) and \
-                items[j].signature == item.signature and \
-                items[j].input == items[j - 1].rows[-1].id:
+        while j < len(items):
+            nxt = items[j]
+            if not (isinstance(nxt, _Group) and nxt.signature == item.signature
+                    and nxt.input == run[-1].rows[-1].id):
+                break
+            run.append(nxt)
             j += 1
-        run = items[i:j]
         shape = _shape_sig(item)
         if len(run) == 1 and len(by_shape[shape]) == 1:
             for row in item.rows:
