@@ -113,14 +113,17 @@ def test_reference_net_round_trip(name: str) -> None:
 
 # ------------------------------------------------------------------- readability
 def test_resnet50_imports_as_a_readable_spec() -> None:
-    """ids from module paths, bn/act shorthand, identity blocks folded into a repeat."""
+    """ids from module paths, bn/act shorthand, the stages' blocks as two parameterised
+    block definitions, identical consecutive blocks folded into a repeat."""
     text = imported("resnet50")
     assert "{id: conv1, op: conv, out: 64, k: 7, stride: 2, pad: 3, bias: false, bn: true, " \
            "act: relu}" in text
-    assert "repeat: 2" in text and "blocks:" in text
-    assert "layer2_0_downsample_0" in text  # a projection stays the conv torch has
+    assert "  bottleneck:\n    args: [out, conv3_out]" in text
+    assert "{id: layer3_1_to_5, op: bottleneck, out: 256, conv3_out: 1024, repeat: 5}" in text
+    assert "{id: layer2_0, op: bottleneck_2, out: 128, conv3_out: 512}" in text
+    assert "{id: downsample_0, op: conv, in: input, out: \"$conv3_out\", k: 1, stride: 2" in text
     lines = [line for line in text.splitlines() if line.strip().startswith("- ")]
-    assert len(lines) < 60  # 161 rows of torch layers, written in fewer entries
+    assert len(lines) < 40  # 161 rows of torch layers, written in fewer entries
     assert cnncalc.analyze(cnncalc.loads(text)).totals.params == 25_557_032
 
 
