@@ -56,8 +56,9 @@ def load(source: str | Path, limits: Limits | None = None, *, variant: str | Non
     return load_network(source, limits or Limits(), variant, args)
 
 
-def loads(text: str, name: str = "<string>", limits: Limits | None = None) -> Network:
-    """Load a spec from YAML text.
+def loads(text: str, name: str = "<string>", limits: Limits | None = None, *,
+          variant: str | None = None, args: Mapping[str, Any] | None = None) -> Network:
+    """Load a spec from YAML text (as ``variant``, with ``args``: see :func:`load`).
 
     >>> from cnncalc import analyze
     >>> net = loads("cnncalc: 1\\ninput: [3, 32, 32]\\nlayers: [{op: conv, out: 8, k: 3}]")
@@ -66,7 +67,7 @@ def loads(text: str, name: str = "<string>", limits: Limits | None = None) -> Ne
     """
     from .spec import Limits, parse_network
 
-    return parse_network(text.encode(), name, limits or Limits())
+    return parse_network(text.encode(), name, limits or Limits(), variant, args)
 
 
 def build_torch(network: Network, input_shape: Any = None) -> torch.nn.Module:

@@ -47,19 +47,23 @@ def _apply(rf: ReceptiveField, step: RFStep) -> ReceptiveField:
 
 def _propagate(layer: Layer[Any], states: list[_RF]) -> _RF:
     steps = layer.op.rf_inputs(layer) if len(layer.ins) > 1 else [layer.op.rf(layer)]
+    # an input read only for its shape (upsample's reference) adds nothing to the field
+    read = [i for i, reads in enumerate(layer.op.reads(layer)) if reads]
     paths = []
-    for state, step in zip(states, steps):
+    for i in read:
+        state, step = states[i], steps[i]
         if state.rf is None or step is None or len(step.span) != len(state.rf.size):
             return _RF(None, True)
         paths.append(_apply(state.rf, step))
-    mixed = any(s.mixed for s in states) or any(s.whole for s in steps if s)
+    mixed = any(states[i].mixed for i in read) or any(
+        s.whole for s in (steps[i] for i in read) if s)
     if len(paths) == 1:
         return _RF(paths[0], mixed)
     widest = max(paths, key=lambda p: tuple(p.size))
     # a broadcast input (a [C, 1, 1] gate) has one position that every output position
     # reads: its field counts in the size, but the output's positions (jump, start) are
     # those of the inputs that span the output's spatial axes
-    full = [p for p, x in zip(paths, layer.ins) if x[1:] == layer.out[1:]] or paths
+    full = [p for p, i in zip(paths, read) if layer.ins[i][1:] == layer.out[1:]] or paths
     anchor = max(full, key=lambda p: tuple(p.size))
     aligned = all(p.aligned for p in paths) and all(
         p.jump == anchor.jump and p.start == anchor.start for p in paths)

@@ -75,6 +75,14 @@ class SpecResult:
     seconds: float = 0.0
     #: how many verdicts its file gave (a family file: one per variant checked)
     of: int = 1
+    #: the variant of a family file this is the verdict on (``file`` is ``FILE:VARIANT``)
+    variant: str | None = None
+
+    @property
+    def path(self) -> str:
+        """The file itself (``file`` without its ``:VARIANT``), for tools that open it."""
+        suffix = f":{self.variant}" if self.variant is not None else ""
+        return self.file.removesuffix(suffix) if suffix else self.file
 
     @property
     def status(self) -> Status:
@@ -320,10 +328,10 @@ def _verdicts(c: Candidate, budgets: Mapping[str, Target] | None, strict: bool |
             return Skip(c.path, why)
         where = file if variant is None else f"{file}:{variant}"
         return (SpecResult(where, error=exc if isinstance(exc, CnncalcError)
-                           else internal_error(exc)),)
+                           else internal_error(exc), variant=variant),)
     document = Document(file, net.raw, variant=variant)
-    return tuple(_verdict_of(net, budgets, strict) if v == variant else
-                 _variant_verdict(document, v, budgets, strict, limits)
+    return tuple(replace(_verdict_of(net, budgets, strict) if v == variant else
+                         _variant_verdict(document, v, budgets, strict, limits), variant=v)
                  for v in _to_check(document))
 
 

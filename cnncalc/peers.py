@@ -181,9 +181,11 @@ def _pt_norm(affine_doubles: bool) -> Rule:
 
 
 def _pt_upsample(row: LayerReport, b: int) -> Counts:
-    # module hook: numel(output[0]) / batch; F.interpolate patch: numel(output)
+    # module hook: numel(output[0]) / batch; F.interpolate patch: numel(output).  Resized to
+    # a reference input (two inputs) it is a plain F.interpolate call, as in torchvision's
+    # heads: no nn.Upsample, so no hook
     n = _n(row.output_shape)
-    return {"other": Fraction(n, b) + n * b}
+    return {"other": n * b + (Fraction(n, b) if len(row.input_shapes) == 1 else 0)}
 
 
 def _pt_lrn(row: LayerReport, b: int) -> Counts:
@@ -224,6 +226,8 @@ def _th_avgpool(row: LayerReport, b: int) -> Counts:
 
 
 def _th_upsample(row: LayerReport, b: int) -> Counts:
+    if len(row.input_shapes) == 2:  # F.interpolate to a reference: thop hooks modules only
+        return {}
     scale = {"nearest": 1, "linear": 5, "bilinear": 11}.get(_upsample_mode(row), 0)
     return {"other": scale * _n(row.output_shape) * b}  # trilinear: warned, counted 0
 

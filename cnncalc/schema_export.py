@@ -70,7 +70,7 @@ def _or_expr(prop: dict[str, Any]) -> dict[str, Any]:
     if prop == EXPR or EXPR in prop.get("anyOf", ()):
         return prop
     if "anyOf" in prop:
-        prop["anyOf"] = [*prop["anyOf"], EXPR]
+        prop["anyOf"] = [*(_items_or_expr(a) for a in prop["anyOf"]), EXPR]
         return prop
     keep = {k: prop.pop(k) for k in ("default", "description") if k in prop}
     return {**keep, "anyOf": [prop, EXPR]}
@@ -80,6 +80,7 @@ def op_args_schema(cls: type[Op], defs: dict[str, Any]) -> dict[str, dict[str, A
     """The ``properties`` of an op's arguments (as written in YAML: aliases)."""
     schema = _strip_titles(cls.Args.model_json_schema(by_alias=True))
     for name, sub in schema.pop("$defs", {}).items():
+        sub = _items_or_expr(sub)
         if defs.setdefault(name, sub) != sub:
             raise RuntimeError(f"two ops define different schemas named {name}")
     return {k: _or_expr(v) for k, v in schema.get("properties", {}).items()}

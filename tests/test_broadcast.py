@@ -207,3 +207,16 @@ def test_mismatch_in_a_spec_is_located_exit_2() -> None:
     err = info.value
     assert err.exit_code == 2 and err.loc is not None and err.layer == "se1.scale"
     assert "axis 0 (channels) is 8 in input 0 and 6 in input 1" in err.message
+
+
+def test_explain_names_the_broadcast_axes() -> None:
+    op = get_op("mul").from_args({})
+    layer = op.resolve([(8, 12, 12), (8, 1, 1)])
+    texts = [s.text() for s in op.explain(layer)]
+    assert "input 1 (8x1x1) is repeated along axis 1 (height), axis 2 (width)" in texts
+    same = op.resolve([(8, 12, 12), (8, 12, 12)])
+    assert not [s for s in op.explain(same) if s.label == "broadcast"]
+    add = get_op("add").from_args({"project": "auto"})
+    layer = add.resolve([(4, 8, 8), (1, 4, 4), (8, 4, 4)])
+    labels = [s.label for s in add.explain(layer)]
+    assert labels.count("broadcast") == 1 and labels.count("projection") == 1

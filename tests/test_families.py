@@ -98,6 +98,12 @@ def test_api_args_override_the_variants_values(tmp_path: Path) -> None:
     assert cnncalc.load(path, args={"width": "${3 * 2}"}).args["wide"] == 12
 
 
+def test_loads_takes_a_variant_and_args_too() -> None:
+    net = cnncalc.loads(FAMILY, "fam.yaml", variant="tiny_b", args={"classes": 7})
+    assert (net.source, net.input_shape, cnncalc.analyze(net).output_shape) == \
+        ("fam.yaml:tiny_b", (3, 8, 8), (7,))
+
+
 def test_spec_args_are_names_inside_blocks(tmp_path: Path) -> None:
     net = cnncalc.load(write(tmp_path, """\
         cnncalc: 1
@@ -159,6 +165,21 @@ def test_file_colon_variant_works_in_commands(tmp_path: Path) -> None:
     assert run("params", "resnet152", "-f", "json").exit_code == 0
 
 
+@pytest.mark.parametrize("command", [
+    ["shapes"], ["params"], ["flops"], ["rf"], ["summary", "-f", "csv"],
+    ["explain", "--layer", "fc"], ["sizes", "--range", "8:9", "-f", "json"],
+    ["graph", "--format", "dot"], ["compare", "lenet5"], ["diff", "lenet5"], ["check"]])
+def test_every_command_that_takes_a_spec_takes_file_colon_variant(tmp_path: Path,
+                                                                  command: list[str]) -> None:
+    path = write(tmp_path, FAMILY)
+    result = run(command[0], f"{path}:tiny_b", *command[1:])
+    assert result.exit_code == 0, result.output
+    if command[0] == "check":
+        assert f"PASS  {path}:tiny_b (tiny_b)" in result.stdout
+    else:  # the variant's figures, not the defaults'
+        assert result.stdout != run(command[0], str(path), *command[1:]).stdout
+
+
 def test_a_file_whose_name_has_a_colon_is_read_as_it_is(tmp_path: Path) -> None:
     odd = write(tmp_path, FAMILY, "odd.yaml:tiny_b")
     assert split_target(str(odd)) == (str(odd), None)
@@ -166,6 +187,15 @@ def test_a_file_whose_name_has_a_colon_is_read_as_it_is(tmp_path: Path) -> None:
     assert split_target(f"{tmp_path / 'fam.yaml'}:tiny_b") == (str(tmp_path / "fam.yaml"),
                                                                "tiny_b")
     assert split_target("C:model") == ("C:model", None)  # no such file: not split
+    assert split_target("resnet:resnet34") == ("resnet", "resnet34")  # a zoo file's variant
+    assert split_target("-:tiny_b") == ("-", "tiny_b")  # stdin's
+
+
+def test_stdin_with_a_variant(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["summary", "-f", "json", "--", "-:tiny_b"], input=FAMILY)
+    assert result.exit_code == 0, result.output
+    assert (json.loads(result.stdout)["source"], json.loads(result.stdout)["input_shape"]) \
+        == ("<stdin>:tiny_b", [3, 8, 8])
 
 
 def test_an_unknown_variant_lists_the_files_variants_closest_first(tmp_path: Path) -> None:
@@ -215,17 +245,34 @@ BASE = "cnncalc: 1\ninput: [3, 8, 8]\nlayers: [{op: conv, out: $w, k: 3}]\n"
     ("args: [w]\n", "args: 'w' has no default; spec args need defaults", 4, 8),
     ("args: {w: 4}\ntables: {w: 5}\n", "args: 'w' is also a table", 4, 8),
     ("args: {w: 4, 2x: 1}\n", "args: '2x' is not a name", 4, 14),
+    ("args: {w: 4, in_channels: 3}\n", "args: 'in_channels' is reserved: it names the input "
+     "shape", 4, 14),
     ("args: {w: 4}\nvariants:\n  1v: {}\n", "variant '1v' is not a name", 6, 3),
     ("args: {w: 4}\nvariants:\n  v: {input: [3, 0, 8]}\n", "input", 6, 18),
     ("args: {w: 4}\nvariants:\n  v: {expect: {parms: 3}}\n", "parms", 6, 16),
     ("args: {w: 4}\nvariants:\n  v: {size: 3}\n", "size", 6, 7),
     ("args: {w: \"${2 * q}\"}\n", "unknown name 'q'", 4, 11),
+    ("args: {w: \"${in_channels * 2}\"}\n", "in_channels is not known yet: spec args are "
+     "bound before any layer", 4, 11),
 ])
 def test_family_errors_are_located(tmp_path: Path, extra: str, message: str, line: int,
                                    col: int) -> None:
     got, at_line, at_col = _error(tmp_path, BASE + extra)
     assert message in got
     assert (at_line, at_col) == (line, col)
+
+
+def test_the_variants_of_a_file_are_bounded(tmp_path: Path) -> None:
+    from cnncalc.errors import LimitError
+    from cnncalc.spec.family import MAX_VARIANTS
+
+    many = "".join(f"  v{i}: {{}}\n" for i in range(MAX_VARIANTS + 1))
+    path = write(tmp_path, BASE + "args: {w: 4}\nvariants:\n" + many)
+    with pytest.raises(LimitError, match="1,001 variants, over the limit of 1,000") as info:
+        cnncalc.load(path)
+    assert (info.value.loc.line, info.value.loc.col) == (5, 1)
+    result = run("check", str(path))
+    assert result.exit_code == 2 and result.stdout.count("ERROR") == 1
 
 
 def test_a_bad_variant_is_an_error_whichever_variant_is_loaded(tmp_path: Path) -> None:
@@ -261,6 +308,17 @@ def test_check_of_one_variant_checks_only_it(tmp_path: Path) -> None:
     assert files == [f"{path}:tiny_b", "resnet.yaml:resnet50"] and result.exit_code == 0
 
 
+def test_check_annotations_and_junit_point_at_the_file_itself(tmp_path: Path) -> None:
+    import xml.etree.ElementTree as ET
+
+    path = write(tmp_path, FAMILY)
+    github = run("check", f"{path}:nope", "--format", "github").stdout
+    assert github.startswith(f"::error file={path},title=") and "has no variant 'nope'" in github
+    junit = ET.fromstring(run("check", str(path), "--format", "junit").stdout)
+    cases = [(c.get("name"), c.get("file")) for c in junit.iter("testcase")]
+    assert cases == [(f"{path}:{v}", str(path)) for v in ("tiny_a", "tiny_b", "tiny_c")]
+
+
 def test_check_of_the_zoo_folder_names_each_variant() -> None:
     result = run("check", str(ROOT / "specs"))
     assert result.exit_code == 0, result.output
@@ -287,8 +345,10 @@ def test_zoo_lists_each_variant_with_its_family() -> None:
 
 
 def test_the_zoo_index_is_current() -> None:
-    """Regenerate with `python -m cnncalc.spec.zoo` when this fails."""
-    assert index_path().read_text(encoding="utf-8") == index_text(build_index())
+    """The committed index holds each zoo entry's figures and which file has which variant:
+    a changed spec, a new one or a change in how a figure is counted makes it stale."""
+    assert index_path().read_text(encoding="utf-8") == index_text(build_index()), \
+        "specs/zoo.json is stale: regenerate it with `python -m cnncalc.spec.zoo`"
     assert set(variant_names()) >= {"resnet18", "resnet50", "resnet152"}
     assert listing() == [row for part in build_index()["files"].values()
                          for row in part["entries"]]
@@ -352,3 +412,34 @@ def test_zoo_and_a_variant_by_name_do_not_read_every_spec() -> None:
     assert _specs_opened("zoo") == ["zoo.json"]
     assert _specs_opened("summary", "resnet50") == ["resnet.yaml", "zoo.json"]
     assert _specs_opened("summary", "lenet5") == ["lenet5.yaml"]  # a file: no index needed
+
+
+# ------------------------------------------------------------------ the docs
+def test_the_spec_format_docs_family_example_checks(tmp_path: Path) -> None:
+    import re
+
+    doc = (ROOT / "docs" / "spec-format.md").read_text()
+    text = next(b for b in re.findall(r"```yaml\n(.*?)```", doc, re.S) if "name: plain net" in b)
+    path = write(tmp_path, text, "plain.yaml")
+    result = run("check", str(path))
+    assert result.exit_code == 0, result.output
+    assert f"PASS  {path}:plain_l (Plain-L): 2 expectations met" in result.stdout
+    sizes = {v: cnncalc.load(path, variant=v).input_shape for v in ("plain_s", "plain_l")}
+    assert sizes == {"plain_s": (3, 32, 32), "plain_l": (3, 64, 64)}
+
+
+def test_diff_of_a_variant_against_a_git_revision(tmp_path: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@t", "-c", "commit.gpgsign=false"]
+    path = write(tmp_path, FAMILY)
+    subprocess.run(["git", "init", "-q"], cwd=tmp_path, check=True)
+    subprocess.run([*git, "add", "-A"], cwd=tmp_path, check=True)
+    subprocess.run([*git, "commit", "-qm", "one"], cwd=tmp_path, check=True)
+    path.write_text(FAMILY.replace("args: {width: 4}", "args: {width: 6}"))
+    result = run("diff", f"{path}:tiny_b", "--rev", "HEAD", "--format", "json")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    text = json.dumps(data)
+    assert f"{path}@HEAD:tiny_b" in text
+    old, new = family_params(4, 10), family_params(6, 10)
+    assert str(old) in text and str(new) in text

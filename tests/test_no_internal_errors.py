@@ -107,6 +107,9 @@ SPECS: dict[str, str] = {
     "slice_float": HEAD + "layers: [{op: slice, start: 1.5}]\n",
     "drop_path_nan": HEAD + "layers: [{op: drop_path, p: .nan}]\n",
     "drop_path_huge": f"cnncalc: 1\ninput: [{BIG}, {BIG}]\nlayers: [{{op: drop_path, p: 0.5}}]\n",
+    "upsample_ref_huge": f"cnncalc: 1\ninput: [3, {BIG}, {BIG}]\nlayers: [{{op: maxpool, k: 2}}, "
+                         "{op: upsample, mode: bilinear, in: [maxpool1, input]}]\n",
+    "upsample_ref_vector": HEAD + "layers: [flatten, {op: upsample, in: [flatten1, input]}]\n",
     "layer_scale_huge": f"cnncalc: 1\ninput: [{BIG}, {BIG}, {BIG}]\nlayers: [{{op: layer_scale, "
                         "init: 1e300}]\n",
 }

@@ -91,6 +91,7 @@ def test_flop_counter_per_call_agrees_with_the_formula(name: str) -> None:
     formula from the module's attributes; the layers hold all of the total's MACs."""
     model = oracle.build(name)
     figures = oracle.figures(name)
+    assert oracle.layer_figures(model, oracle.default_input(name)) == list(figures.layers)
     modules = dict(model.named_modules())
     for layer in figures.layers:
         module = modules[layer.where]

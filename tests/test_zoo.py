@@ -27,10 +27,24 @@ ROOT = Path(__file__).resolve().parent.parent
 SPECS = ROOT / "specs"
 
 #: every spec this helper owns (lenet5 exists separately and is held to its own expect too)
-ZOO = ["alexnet", "c3d", "charcnn", "densenet", "densenet121", "dilated_context", "googlenet",
-       "inception_v3", "lenet",
-       "lenet5", "mobilenet_v2", "nin", "resnet101", "resnet152", "resnet18", "resnet34",
-       "resnet50", "squeezenet", "unet", "vgg", "vgg11", "vgg16", "vgg16_bn", "video_resnet"]
+ZOO = ["alexnet", "c3d", "charcnn", "densenet121", "densenet161", "densenet169", "densenet201",
+       "dilated_context", "googlenet", "inception_v3", "lenet", "lenet5", "mobilenet_v2", "nin",
+       "resnet101", "resnet152", "resnet18", "resnet34", "resnet50", "resnext101_32x8d",
+       "resnext101_64x4d", "resnext50_32x4d", "squeezenet1_0", "squeezenet1_1", "unet",
+       "vgg11", "vgg11_bn", "vgg13", "vgg13_bn", "vgg16", "vgg16_bn", "vgg19", "vgg19_bn",
+       "video_resnet", "wide_resnet101_2", "wide_resnet50_2",
+       # the mobile families' variants
+       "mobilenet_v3_small", "mobilenet_v3_large",
+       "mnasnet0_5", "mnasnet0_75", "mnasnet1_0", "mnasnet1_3",
+       "shufflenet_v2_x0_5", "shufflenet_v2_x1_0", "shufflenet_v2_x1_5", "shufflenet_v2_x2_0",
+       *(f"efficientnet_b{i}" for i in range(8)),
+       "efficientnet_v2_s", "efficientnet_v2_m", "efficientnet_v2_l",
+       # families: regnet, convnext, video_resnet
+       *(f"regnet_x_{s}" for s in ("400mf", "800mf", "1_6gf", "3_2gf", "8gf", "16gf", "32gf")),
+       *(f"regnet_y_{s}" for s in ("400mf", "800mf", "1_6gf", "3_2gf", "8gf", "16gf", "32gf",
+                                   "128gf")),
+       "convnext_tiny", "convnext_small", "convnext_base", "convnext_large",
+       "r3d_18", "mc3_18", "r2plus1d_18"]
 
 # ---------------------------------------------------------------- published figures
 #: name -> (params, published GFLOPS as written, i.e. to its rounding).  Sources:
@@ -49,6 +63,27 @@ TORCHVISION = {
     "resnet152": (60_192_808, "11.514"),
     "mobilenet_v2": (3_504_872, "0.30"),
     "densenet121": (7_978_856, "2.834"),
+    "mobilenet_v3_small": (2_542_856, "0.057"),
+    "mobilenet_v3_large": (5_483_032, "0.217"),
+    "mnasnet0_5": (2_218_512, "0.104"),
+    "mnasnet0_75": (3_170_208, "0.215"),
+    "mnasnet1_0": (4_383_312, "0.314"),
+    "mnasnet1_3": (6_282_256, "0.526"),
+    "shufflenet_v2_x0_5": (1_366_792, "0.04"),
+    "shufflenet_v2_x1_0": (2_278_604, "0.145"),
+    "shufflenet_v2_x1_5": (3_503_624, "0.296"),
+    "shufflenet_v2_x2_0": (7_393_996, "0.583"),
+    "efficientnet_b0": (5_288_548, "0.386"),     # at 224 .. 600: each card's crop
+    "efficientnet_b1": (7_794_184, "0.687"),
+    "efficientnet_b2": (9_109_994, "1.088"),
+    "efficientnet_b3": (12_233_232, "1.827"),
+    "efficientnet_b4": (19_341_616, "4.394"),
+    "efficientnet_b5": (30_389_784, "10.266"),
+    "efficientnet_b6": (43_040_704, "19.068"),
+    "efficientnet_b7": (66_347_960, "37.746"),
+    "efficientnet_v2_s": (21_458_488, "8.366"),  # at 384
+    "efficientnet_v2_m": (54_139_356, "24.582"),  # at 480
+    "efficientnet_v2_l": (118_515_272, "56.08"),  # at 480
 }
 
 #: layers whose windows do not tile their input (torch drops the rows too); all others none
@@ -56,7 +91,8 @@ TORCHVISION = {
 # (ResNet's 7x7/2 stem on 224 leaves one padding row over, which loses nothing).
 EXPECTED_WARNINGS = {
     "nin": {"nin1.conv", "pool1", "pool2", "pool3"},  # d2l's 11x11/4 conv on 224: 1 row dropped
-    "squeezenet": {"features.conv1"},  # torchvision's 7x7/2 stem on 224: 1 row dropped
+    "squeezenet1_0": {"features.conv1"},  # torchvision's 7x7/2 stem on 224: 1 row dropped
+    "squeezenet1_1": {"features.conv1"},  # its 3x3/2 stem on 224: 1 row dropped
 }
 
 

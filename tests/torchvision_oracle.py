@@ -321,6 +321,12 @@ def measure(model: Any, input_shape: Sequence[int]) -> Figures:
         output_shape=tuple(out.shape[1:]), macs=flops // 2, layers=tuple(layers))
 
 
+def layer_figures(model: Any, input_shape: Sequence[int]) -> list[LayerFigure]:
+    """The conv / linear / norm calls of ``model`` at ``input_shape`` (no batch), in call
+    order (the design's name for :func:`measure`'s layers)."""
+    return list(measure(model, input_shape).layers)
+
+
 def _hooks(module: Any, kind: str, path: str, counter: Any,
            layers: list[LayerFigure]) -> list[Any]:
     """A pre-hook noting FlopCounterMode's running total, a hook recording the call."""

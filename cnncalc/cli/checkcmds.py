@@ -84,7 +84,8 @@ def _write_out(text: str, output: Path | None) -> None:
 def check(
     paths: Annotated[list[str], typer.Argument(
         metavar="PATH", show_default=False,
-        help="Spec files, folders (searched recursively) or built-in names.")],
+        help="Spec files (FILE.yaml:VARIANT: one variant), folders (searched recursively) "
+        "or built-in names.")],
     glob: Annotated[list[str] | None, typer.Option(
         "--glob", "-g", metavar="PATTERN", show_default=False,
         help="File pattern for folders; repeatable \\[default: *.yaml and *.yml].")] = None,

@@ -127,8 +127,8 @@ def exact(x: Fraction) -> Fraction | int:
 #: the parts every op must define itself (``register`` refuses a class missing one); the
 #: others have a default on :class:`Op` that an op overrides when it has more to say
 REQUIRED_PARTS = ("shape", "params", "macs", "flops", "rf", "torch")
-OPTIONAL_PARTS = ("geometry", "rf_inputs", "warnings", "window", "explain", "rf_working",
-                  "torch_refusal")
+OPTIONAL_PARTS = ("geometry", "rf_inputs", "reads", "warnings", "window", "explain",
+                  "rf_working", "torch_refusal")
 
 
 @dataclass(frozen=True)
@@ -238,6 +238,12 @@ class Op(Generic[G]):
     def rf_inputs(self, layer: Layer[G]) -> list[RFStep | None]:
         """One receptive-field step per input (merges override this)."""
         return [self.rf(layer)] * len(layer.ins)
+
+    def reads(self, layer: Layer[G]) -> list[bool]:
+        """Per input: whether the op reads its values (all, by default); an input it
+        reads only the shape of (upsample's reference) adds nothing to the receptive
+        field."""
+        return [True] * len(layer.ins)
 
     def warnings(self, layer: Layer[G]) -> list[str]:
         """Non-fatal findings, e.g. a stride that drops rows (truncation)."""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from ..errors import ShapeError
 from ..working import Step, axis_names, dims
@@ -18,6 +18,7 @@ from .base import (
     Sample,
     Shape,
     TorchKit,
+    generic_steps,
     numel,
     pointwise_rf,
     register,
@@ -104,6 +105,19 @@ def broadcasts(a: Shape, b: Shape) -> bool:
     return len(a) == len(b) and all(m == n or 1 in (m, n) for m, n in zip(a, b))
 
 
+def broadcast_steps(layer: Layer[Any]) -> list[Step]:
+    """A note per input that broadcasts: the axes of size 1 it is repeated along."""
+    out, steps = layer.out, []
+    for i, x in enumerate(layer.ins):
+        spread = [axis_label(a, len(out)) for a, (n, m) in enumerate(zip(x, out))
+                  if n == 1 and m != 1]
+        if spread and len(x) == len(out):
+            steps.append(Step("broadcast", "", f"input {i} ({dims(x)}) is repeated along "
+                              f"{', '.join(spread)}", "an axis of size 1 is repeated to the "
+                              "output's size (numpy's broadcasting)", "note"))
+    return steps
+
+
 class _Elementwise(Op[G]):
     arity = (2, None)
 
@@ -121,6 +135,11 @@ class _Elementwise(Op[G]):
 
     def rf(self, layer: Layer[G]) -> RFStep | None:
         return pointwise_rf(layer.out)
+
+    def explain(self, layer: Layer[G]) -> list[Step]:
+        """The formula steps, and which inputs broadcast along which axes."""
+        steps = generic_steps(layer)
+        return steps[:1] + broadcast_steps(layer) + steps[1:]
 
     def rf_inputs(self, layer: Layer[G]) -> list[RFStep | None]:
         """Every input maps its field unchanged: an input of size 1 along an axis (a
@@ -200,7 +219,7 @@ class Add(_Elementwise[Projections]):
         proj = [(i, p) for i, p in enumerate(layer.geo) if p]
         shape = ("the last input's shape" if all(x == out for x in layer.ins)
                  else "the inputs' broadcast shape (each axis equal or 1)")
-        steps = [Step("output shape", "", dims(out), shape, "shape")]
+        steps = [Step("output shape", "", dims(out), shape, "shape"), *broadcast_steps(layer)]
         for i, (_, stride) in proj:
             steps.append(Step("projection", "", f"input {i} ({dims(layer.ins[i])}): 1x1 conv, "
                               f"stride {dims(stride)}, + batchnorm -> {dims(target)}", "", "note"))

@@ -56,6 +56,7 @@ _TYPE_ERRORS = {
     "bool_type": "true or false", "bool_parsing": "true or false",
     "string_type": "a string", "float_type": "a number", "float_parsing": "a number",
     "list_type": "a list", "dict_type": "a mapping",
+    "model_type": "a mapping",  # a block, a variant, a repeat given as anything else
 }
 
 #: a hint for mistakes in a top-level field

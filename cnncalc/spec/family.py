@@ -27,13 +27,15 @@ from typing import Any
 
 from ..errors import CnncalcError, LimitError, Loc, SpecError, UsageError
 from ..suggest import close_matches, did_you_mean, name_list, shown
-from .expr import substitute
+from .expr import SHAPE_NAMES, substitute
 from .schema import ID_PATTERN, Spec
 from .yamlio import MDict, MList, key_text
 
 _NAME = re.compile(ID_PATTERN)
 #: the longest spec argument or variant name
 MAX_NAME_CHARS = 200
+#: the most variants a file may declare (`cnncalc check FILE` analyses every one)
+MAX_VARIANTS = 1000
 #: what a block argument without a default is declared as: at the top level, an error
 TYPE_WORDS = ("int", "list", "bool", "float", "str", "any")
 
@@ -81,6 +83,10 @@ def check(spec: Spec, raw: MDict) -> None:
     that are names; every variant argument one the spec declares."""
     names = _check_args(raw)
     raw_variants = raw.get("variants") or {}
+    if len(spec.variants) > MAX_VARIANTS:
+        raise LimitError(f"{len(spec.variants):,} variants, over the limit of {MAX_VARIANTS:,} "
+                         "(`cnncalc check` analyses each one)", loc=raw.key_loc.get("variants"),
+                         hints=("split the family into several files",))
     for vname in spec.variants:
         at = raw_variants.key_loc.get(vname) if isinstance(raw_variants, MDict) else None
         problem = _name_problem(vname)
@@ -105,6 +111,8 @@ def _check_args(raw: MDict) -> list[str]:
     seen: list[str] = []
     for name, default, key_loc, val_loc in declared(raw):
         problem = _name_problem(name)
+        if problem is None and name in SHAPE_NAMES:
+            problem = "is reserved: it names the input shape in expressions"
         if problem is None and name in seen:
             problem = "is declared twice"
         if problem is None and name in tables:
@@ -185,10 +193,25 @@ def _evaluate(raw: MDict, over: Any, given: Mapping[str, Any] | None) -> dict[st
         if given and name in given:
             value, loc, whose = given[name], None, "the value given for"
         try:
-            values[name] = _deep(value, ChainMap(values, tables))
+            values[name] = _deep(value, ChainMap(values, tables, _NoShapes()))
         except CnncalcError as exc:
             raise exc.located(loc, notes=(f"evaluating {whose} argument '{name}'",)) from None
     return values
+
+
+class _NoShapes(dict[str, Any]):
+    """The input-shape names, in the scope of a spec argument's value only to say why they
+    cannot be used there: spec args are bound before any layer is expanded."""
+
+    def __contains__(self, name: object) -> bool:
+        return name in SHAPE_NAMES
+
+    def __missing__(self, name: str) -> Any:
+        if name not in SHAPE_NAMES:
+            raise KeyError(name)
+        raise SpecError(f"{name} is not known yet: spec args are bound before any layer, so "
+                        "their values cannot use the input-shape names",
+                        hints=(f"use {name} in the layer's (or block's) own expression",))
 
 
 def _deep(value: Any, scope: Mapping[str, Any]) -> Any:

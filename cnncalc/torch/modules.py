@@ -15,6 +15,7 @@ Standard layers are used wherever one exists; the classes here are:
 - :class:`GroupNorm`: ``nn.GroupNorm`` working around a crash of torch's CPU kernel.
 - :class:`ChannelLinear`: ``nn.Linear`` over the channels of a map (``linear axis: 0``).
 - :class:`Narrow`: one range of one axis (``slice``), a view.
+- :class:`ResizeLike`: ``F.interpolate`` to a reference input's size (``upsample``).
 - :class:`LayerScale`: a learned per-channel multiplier (``layer_scale``).
 - :class:`DropPath`: stochastic depth (``drop_path``), torchvision's formula.
 """
@@ -328,6 +329,23 @@ class Narrow(nn.Module):
 
     def extra_repr(self) -> str:
         return f"dim={self.dim}, start={self.start}, length={self.length}"
+
+
+class ResizeLike(nn.Module):
+    """``F.interpolate(x, size=ref.shape[2:], mode=..., align_corners=...)``: resize ``x`` to
+    the spatial size of ``ref`` (``upsample`` with ``in: [x, ref]``), read when it runs, as
+    torchvision's segmentation heads do."""
+
+    def __init__(self, mode: str, align_corners: bool | None) -> None:
+        super().__init__()
+        self.mode, self.align_corners = mode, align_corners
+
+    def forward(self, x: Tensor, ref: Tensor) -> Tensor:
+        return F.interpolate(x, size=ref.shape[2:], mode=self.mode,
+                             align_corners=self.align_corners)
+
+    def extra_repr(self) -> str:
+        return f"mode={self.mode!r}, align_corners={self.align_corners}"
 
 
 class LayerScale(nn.Module):
