@@ -32,7 +32,7 @@ ZOO = ["alexnet", "c3d", "charcnn", "densenet121", "densenet161", "densenet169",
        "resnet101", "resnet152", "resnet18", "resnet34", "resnet50", "resnext101_32x8d",
        "resnext101_64x4d", "resnext50_32x4d", "squeezenet1_0", "squeezenet1_1", "unet",
        "vgg11", "vgg11_bn", "vgg13", "vgg13_bn", "vgg16", "vgg16_bn", "vgg19", "vgg19_bn",
-       "video_resnet", "wide_resnet101_2", "wide_resnet50_2",
+       "wide_resnet101_2", "wide_resnet50_2",
        # the mobile families' variants
        "mobilenet_v3_small", "mobilenet_v3_large",
        "mnasnet0_5", "mnasnet0_75", "mnasnet1_0", "mnasnet1_3",
