@@ -197,7 +197,7 @@ def modern_blocks() -> list[str]:
 
 def test_modern_blocks_examples_hold_their_expect() -> None:
     examples = modern_blocks()
-    assert len(examples) == 3
+    assert len(examples) == 4  # SE, ShuffleNet unit, conditional residual, ConvNeXt block
     for text in examples:
         net = cnncalc.loads(text)
         assert net.expect and expect_misses(cnncalc.analyze(net), net.expect) == [], text

@@ -10,7 +10,7 @@ the meta device) and run beside torchvision's model; every module call of the ki
 recorded with its settings on both sides, and the two multisets must be equal.
 
 Oracle: torchvision 0.28.0's models (tests/torchvision_oracle.py builds them).  The families
-checked are regnet, convnext and video_resnet.
+checked are regnet, convnext, segmentation and video_resnet.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 REGNETS = tuple(n for n in oracle.CLASSIFICATION if n.startswith("regnet_"))
 CONVNEXTS = tuple(n for n in oracle.CLASSIFICATION if n.startswith("convnext_"))
-NAMES = (*REGNETS, *CONVNEXTS, *oracle.VIDEO)
+NAMES = (*REGNETS, *CONVNEXTS, *oracle.SEGMENTATION, *oracle.VIDEO)
 
 #: activation modules compared by type (torch's class name; GELU with its approximation)
 ACTIVATIONS = ("ReLU", "ReLU6", "Hardswish", "Hardsigmoid", "Sigmoid", "SiLU", "Tanh", "GELU")

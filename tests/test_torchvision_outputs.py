@@ -40,6 +40,10 @@ CASES = [
     ("regnet_x_8gf", (3, 64, 64)),        # stage 1's group width differs from the others'
     ("regnet_y_400mf", (3, 64, 64)),
     ("convnext_tiny", (3, 64, 64)),
+    ("fcn_resnet50", (3, 64, 64)),
+    ("deeplabv3_resnet50", (3, 64, 64)),
+    ("deeplabv3_mobilenet_v3_large", (3, 64, 64)),
+    ("lraspp_mobilenet_v3_large", (3, 80, 48)),
     ("r3d_18", (3, 4, 32, 32)),
     ("mc3_18", (3, 4, 32, 32)),
     ("r2plus1d_18", (3, 4, 32, 32)),
