@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import gc
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Literal
 
@@ -174,6 +174,87 @@ def resolve_layers(network: Network, report: Report) -> list[Layer[Any]]:
     return [node.op.resolve(row.input_shapes) for node, row in zip(network.nodes, report.layers)]
 
 
+# ------------------------------------------------------------------ dead branches
+def dead_branches(network: Network) -> list[list[int]]:
+    """The layers from which the network's output is not reachable, as branches: each a
+    connected group of such layers (by their wiring among themselves), as node indices in
+    definition order; branches ordered by their first layer."""
+    index = {node.id: i for i, node in enumerate(network.nodes)}
+    live = [False] * len(network.nodes)
+    todo = [index[network.output]] if network.output in index else []
+    while todo:
+        i = todo.pop()
+        if not live[i]:
+            live[i] = True
+            todo.extend(index[name] for name in network.nodes[i].inputs if name in index)
+    parent = {i: i for i, alive in enumerate(live) if not alive}
+
+    def root(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    for i in parent:
+        for name in network.nodes[i].inputs:
+            j = index.get(name)
+            if j is not None and j in parent:
+                parent[root(i)] = root(j)
+    groups: dict[int, list[int]] = {}
+    for i in parent:  # definition order, so each group is too
+        groups.setdefault(root(i), []).append(i)
+    return sorted(groups.values(), key=lambda g: g[0])
+
+
+def _quoted(layer_id: str, limit: int = 60) -> str:
+    """A layer id quoted for a message: escaped when not printable, cut in the middle when
+    long."""
+    text = layer_id if layer_id.isprintable() else repr(layer_id)[1:-1]
+    return f"'{text}'" if len(text) <= limit else f"'{text[:limit // 2]}...{text[-limit // 2:]}'"
+
+
+def _named(ids: Sequence[str]) -> str:
+    """``layer 'a'``, ``layers 'a' and 'b'``, ``layers 'a', 'b' and 7 more (9 layers)``."""
+    quoted = [_quoted(i) for i in ids[:3]]
+    if len(ids) == 1:
+        return f"layer {quoted[0]}"
+    if len(ids) <= 3:
+        return f"layers {', '.join(quoted[:-1])} and {quoted[-1]}"
+    return f"layers {', '.join(quoted[:2])} and {len(ids) - 2} more ({len(ids)} layers)"
+
+
+def dead_warning(network: Network, branch: Sequence[LayerReport]) -> str:
+    """What a dead branch is told: which layers, and that their figures stay counted."""
+    own = [r.id for r in branch if r.shorthand is None] or [r.id for r in branch]
+    many = len(own) > 1
+    params, macs = sum(r.params for r in branch), sum(r.macs for r in branch)
+    head = (f"{_named(own)} never reach{'' if many else 'es'} the output "
+            f"{_quoted(network.output)}")
+    if not params and not macs:
+        return head + f"; {'they hold' if many else 'it holds'} no params and no MACs"
+    return (head + f"; {'their' if many else 'its'} {params:,} params and "
+            f"{macs:,} MACs are still counted in the totals, as torch counts a module "
+            "it never calls")
+
+
+def _warn_dead(network: Network, rows: list[LayerReport], strict: bool) -> list[LayerReport]:
+    """Each dead branch's warning on its first layer (an error when strict); none when
+    the spec lays its layers side by side."""
+    if network.side_by_side:
+        return rows
+    for branch in dead_branches(network):
+        first = branch[0]
+        text = dead_warning(network, [rows[i] for i in branch])
+        if strict:
+            node = network.nodes[first]
+            exc = ShapeError(text + " (an error when strict)", hints=(
+                "remove the branch or wire it into the output, or set `strict: false` in the "
+                "spec if this is intended",))
+            raise locate_error(exc, node, list(rows[first].input_shapes)) from None
+        rows[first] = replace(rows[first], warnings=(*rows[first].warnings, text))
+    return rows
+
+
 @contextlib.contextmanager
 def paused_gc() -> Iterator[None]:
     """No cyclic garbage collection while building many acyclic objects: at 10^5 layers
@@ -211,7 +292,6 @@ def _analyze(network: Network, input_shape: Shape | None, batch: int, dtype: DTy
     shapes: dict[str, Shape] = {INPUT: x}
     rfs: dict[str, _RF] = {INPUT: _input_rf(x)}
     rows: list[LayerReport] = []
-    warnings: list[str] = []
     rf_at: tuple[ReceptiveField | None, str | None] = (None, None)
     for node in network.nodes:
         ins = [shapes[i] for i in node.inputs]
@@ -225,8 +305,9 @@ def _analyze(network: Network, input_shape: Shape | None, batch: int, dtype: DTy
         shapes[node.id], rfs[node.id] = row.output_shape, state
         if state.rf is not None and not state.mixed:
             rf_at = (state.rf, node.id)
-        warnings.extend(f"{node.id}: {w}" for w in row.warnings)
         rows.append(row)
+    rows = _warn_dead(network, rows, strict)
+    warnings = [f"{r.id}: {w}" for r in rows for w in r.warnings]
     sizes = {INPUT: numel(x) * batch * size} | {r.id: r.activation_bytes for r in rows}
     breakdown = dict.fromkeys(FLOP_CATEGORIES, 0)
     for r in rows:

@@ -57,6 +57,9 @@ class Network:
     input_loc: Loc | None = None
     #: the spec's `strict:` (None when unset: `cnncalc check` then treats it as true)
     strict: bool | None = None
+    #: the spec's `side_by_side:`: layers that do not reach the output are alternatives laid
+    #: side by side, not dead branches (no warning)
+    side_by_side: bool = False
     #: the raw ``expect:`` mapping (with marks), for ``cnncalc check``
     expect: Any = None
     #: the raw document (with marks), for tools that need to point into it

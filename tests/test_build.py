@@ -466,10 +466,10 @@ def test_copy_pickle_dtype_and_fx_keep_the_graph(resnetish) -> None:
 def test_torch_package_doctests() -> None:
     import doctest
 
-    from cnncalc.torch import budget, build, verify
+    from cnncalc.torch import budget, build, importer, verify
 
-    for module in (budget, build, verify):
-        assert doctest.testmod(module).failed == 0
+    for module in (budget, build, importer, verify):
+        assert doctest.testmod(module, optionflags=doctest.NORMALIZE_WHITESPACE).failed == 0
 
 
 def test_verify_names_the_layer_whose_forward_fails(monkeypatch) -> None:

@@ -61,6 +61,11 @@ SPECS: dict[str, str] = {
                        f"k: {BIG}, stride: {BIG}, pad: same_upper}}]\n",
     "same_lower_local": HEAD + "layers: [{op: local, out: 2, k: 4, stride: 3, pad: same_lower}]\n",
     "same_upper_list": HEAD + "layers: [{op: conv, out: 2, k: 3, pad: [same_upper]}]\n",
+    "dead_chain_output_first": HEAD + "output: c0\nlayers:\n  - {id: c0, op: conv, out: 2, k: 1}\n"
+                               "  - {op: relu, repeat: 3000}\n",
+    "dead_branch_strict": HEAD + "strict: true\nlayers: [{id: a, op: conv, out: 2, k: 1}, "
+                          "{id: b, op: relu, in: input}]\n",
+    "side_by_side_not_bool": HEAD + "side_by_side: 'yes'\nlayers: [relu]\n",
     "linear_axis0_huge": f"cnncalc: 1\ninput: [{BIG}, {BIG}, 3]\n"
                          f"layers: [{{op: linear, out: {BIG}, axis: 0, bn: true}}]\n",
     # hostile expressions: deep nesting, values past a float or the digit limit, misuse of

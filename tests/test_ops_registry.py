@@ -65,6 +65,9 @@ CONTRACT: dict[str, dict[str, object]] = {
     "upsample": {"scale": None, "mode": "nearest"},
     "zeropad": {"pad": REQUIRED},
     "channel_shuffle": {"groups": REQUIRED},
+    "slice": {"start": None, "stop": None, "part": None, "parts": None, "axis": 0},
+    "drop_path": {"p": REQUIRED, "mode": "row"},
+    "layer_scale": {"init": 1e-6},
 }
 
 

@@ -39,15 +39,17 @@ class LayerScaleArgs(OpArgs):
 class LayerScale(Op[None]):
     name = "layer_scale"
     family = "norm"
+    fresh_output = True
     summary = ("a learned multiplier per channel (ConvNeXt's layer scale gamma): a [C, 1, ..., "
                "1] parameter on a map, [F] on a vector, starting at init")
     notes = (
         "ConvNeXt's `self.layer_scale * self.block(x)`, CaiT's LayerScale: one trainable value\n"
         "per channel (per feature of a vector), every one starting at `init`, multiplied into\n"
-        "every position. No normalisation: it sits here as the affine half of a norm, and is counted\n"
-        "as `other` FLOPs (one multiply per element; no MACs, since it is an element-wise\n"
-        "product, not a weight sum). The torch module holds it as the parameter `gamma`, shaped\n"
-        "`[C, 1, 1]` on a `[C, H, W]` map (torchvision's shape) and `[F]` on a vector."
+        "every position. No normalisation: it sits here as the affine half of a norm, and is\n"
+        "counted as `other` FLOPs (one multiply per element; no MACs, since it is an\n"
+        "element-wise product, not a weight sum). The torch module holds it as the parameter\n"
+        "`gamma`, shaped `[C, 1, 1]` on a `[C, H, W]` map (torchvision's shape) and `[F]` on a\n"
+        "vector."
     )
     samples = (Sample({}, ((8, 5, 5),), "pf"),
                Sample({"init": 0.5}, ((6,),), "pf"),

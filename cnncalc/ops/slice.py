@@ -161,7 +161,7 @@ class Slice(Op[Range]):
                               "ceil(n / parts) (torch.chunk; the last piece is the rest)",
                               "shape"))
             steps.append(Step("range", f"part {a.part}: {a.part} x {size} to "
-                              f"min({a.part + 1} x {size}, {n})", f"{start} to {stop - 1}",
+                              f"min({a.part + 1} x {size}, {n}) - 1", f"{start} to {stop - 1}",
                               "part*size to min((part+1)*size, n) - 1", "shape"))
         else:
             steps.append(Step("range", f"{label}: {start} to {stop} - 1", f"{start} to {stop - 1}",

@@ -198,16 +198,21 @@ class Expander:
         self.spec = spec
         self.raw = raw
         self.limits = limits
-        self.nodes: list[Node] = []
-        self.defined: dict[str, str] = {INPUT: INPUT}
         self.blocks: dict[str, Block] = spec.blocks
         self.raw_blocks: MDict = raw.get("blocks") or _marked(None, None)
         #: the names every expression sees: tables and the spec's args (never the same name)
         self.tables: dict[str, Any] = {**(raw.get("tables") or {}), **(args or {})}
-        self.arg_values = 0  # argument values of the layers so far (see _spend)
         self.sizes: dict[int, int] = {}  # id of a document list/mapping -> its _size
-        self.shapes = _Shapes(tuple(spec.input), self.nodes)
         self.expanded_for: dict[Shape, tuple[list[Node], str]] = {}  # (see expand_for)
+        self._start(tuple(spec.input))
+
+    def _start(self, input_shape: Shape) -> None:
+        """The state of one expansion, for ``input_shape`` (:meth:`expand_for` starts
+        another from the same settings)."""
+        self.nodes: list[Node] = []
+        self.defined: dict[str, str] = {INPUT: INPUT}
+        self.arg_values = 0  # argument values of the layers so far (see _spend)
+        self.shapes = _Shapes(input_shape, self.nodes)
 
     @property
     def input_dependent(self) -> bool:
@@ -221,8 +226,7 @@ class Expander:
         shape = tuple(input_shape)
         if shape not in self.expanded_for:
             again = copy.copy(self)
-            again.nodes, again.defined, again.arg_values = [], {INPUT: INPUT}, 0
-            again.shapes = _Shapes(shape, again.nodes)
+            again._start(shape)
             again.expanded_for = {}
             if len(self.expanded_for) >= REEXPANSIONS_KEPT:
                 del self.expanded_for[next(iter(self.expanded_for))]

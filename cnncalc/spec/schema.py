@@ -77,4 +77,7 @@ class Spec(_Strict):
         "true: a stride that drops input rows is an error everywhere; false: only a warning, "
         "even in `cnncalc check` (for specs that truncate on purpose); unset: a warning, "
         "but an error in `cnncalc check`"))
+    side_by_side: bool = Field(False, description=(
+        "true: the layers are alternatives laid side by side (a comparison, each reading the "
+        "input): those that do not reach the output are not dead branches and draw no warning"))
     expect: Expect | None = Field(None, description="figures `cnncalc check` holds the spec to")

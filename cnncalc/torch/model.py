@@ -19,8 +19,8 @@ Naming (how a layer id becomes a module path):
   (two ids never share a module path): a segment that would shadow an attribute of
   ``nn.Module`` or of the container (``forward``, ``training``, ``parameters``, ``_modules``)
   or is a Python keyword (``class``, ``for``, ``None``: torch.fx, torch.export and so the
-  ONNX exporter generate ``self.<name>`` code) gets a trailing ``_``, and so does every segment that already ends in ``_`` (the escape
-  char is escaped), so ``forward`` -> ``forward_``, ``forward_`` -> ``forward__``.  Should
+  ONNX exporter generate ``self.<name>`` code) gets a trailing ``_``, and so does every
+  segment that already ends in ``_`` (the escape char is escaped), so ``forward`` -> ``forward_``, ``forward_`` -> ``forward__``.  Should
   an escaped name still be taken, a counter is appended (``name_2``, ...), checked
   against every name already in the parent.  :meth:`SpecNet.path` and
   :meth:`SpecNet.layer` always give the truth.
