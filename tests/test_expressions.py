@@ -705,3 +705,37 @@ def test_random_expressions_are_pythons_or_refused_as_documented(tree: Any) -> N
         return
     got = value(text)
     assert got == want and type(got) is type(want), (text, got, want)
+
+
+# ------------------------------------------------------------------ repeat index
+def test_repeat_index_names_the_copy() -> None:
+    text = ("cnncalc: 1\ninput: [8, 16, 16]\nlayers:\n"
+            "  - {id: c, op: conv, out: '${8 + 4 * i}', k: 3, pad: 1, repeat: {n: 3, index: i}}\n"
+            "  - {id: sd, op: drop_path, p: '${0.1 * j}', repeat: {n: 2, index: j}}\n")
+    net = cnncalc.loads(text)
+    report = cnncalc.analyze(net)
+    assert [r.output_shape[0] for r in report.layers[:3]] == [8, 12, 16]
+    assert [n.op.args.p for n in net.nodes[3:]] == [0.0, 0.1]
+
+
+def test_repeat_index_reaches_a_block_call_and_first() -> None:
+    text = ("cnncalc: 1\ninput: [4, 8, 8]\nblocks:\n  b:\n    args: {w: int, stride: 1}\n"
+            "    layers: [{op: conv, out: $w, k: 3, pad: 1, stride: $stride}]\n"
+            "layers:\n  - {id: s, op: b, w: '${4 * (i + 1)}', "
+            "repeat: {n: 3, index: i, first: {stride: 2}}}\n")
+    report = cnncalc.analyze(cnncalc.loads(text))
+    assert [r.output_shape for r in report.layers] == [(4, 4, 4), (8, 4, 4), (12, 4, 4)]
+
+
+@pytest.mark.parametrize(("index", "message"), [
+    ("3", "index must be a string"),
+    ("'1x'", "must be a name"),
+    ("in_channels", "would hide the name 'in_channels'"),
+    ("w", "would hide the name 'w'"),
+])
+def test_a_bad_repeat_index_is_located(index: str, message: str) -> None:
+    text = ("cnncalc: 1\ninput: [4, 8, 8]\ntables: {w: 2}\nlayers:\n"
+            f"  - {{op: relu, repeat: {{n: 2, index: {index}}}}}\n")
+    with pytest.raises(cnncalc.CnncalcError, match=message) as info:
+        cnncalc.loads(text)
+    assert info.value.loc is not None and info.value.loc.line == 5

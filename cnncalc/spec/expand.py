@@ -433,7 +433,7 @@ class Expander:
               loc: Loc) -> str:
         if "repeat" not in entry:
             return self.single(entry, full, inputs, scope, loc)
-        n, first, last = self._repeat(entry, self._reading(scope, inputs, full).vars)
+        n, first, last, index = self._repeat(entry, self._reading(scope, inputs, full).vars)
         if len(self.nodes) + n > self.limits.max_layers:  # every copy adds at least one layer
             raise LimitError(f"the spec expands to more than {self.limits.max_layers:,} layers "
                              f"({len(self.nodes):,} so far, then a repeat of {n:,})",
@@ -446,15 +446,18 @@ class Expander:
             over = (first if c == 0 else None, last if c == n - 1 else None)
             copy_entry = _merge(base, *over) if any(over) else base  # single() only reads it
             name = f"{full}[{c}]"
+            here = scope if index is None else replace(scope, vars=ChainMap({index: c},
+                                                                            scope.vars))
             try:
-                result = self.single(copy_entry, name, out, scope, loc, copy=(full, c))
+                result = self.single(copy_entry, name, out, here, loc, copy=(full, c))
             except CnncalcError as exc:
                 raise exc.located(loc, layer=name) from None
             self.defined[name] = result
             out = (result,)
         return out[0]
 
-    def _repeat(self, entry: MDict, scope_vars: Mapping[str, Any]) -> tuple[int, Any, Any]:
+    def _repeat(self, entry: MDict, scope_vars: Mapping[str, Any]
+                ) -> tuple[int, Any, Any, str | None]:
         raw, loc = entry["repeat"], entry.val_loc["repeat"]
         value = substitute(raw, scope_vars)  # a block argument may give the count
         if isinstance(value, dict) and "n" in value:
@@ -478,7 +481,20 @@ class Expander:
         for key in ("id", "repeat", "in", "if"):
             if key in rep.first or key in rep.last:
                 raise SpecError(f"repeat first/last cannot override '{key}'", loc=loc)
-        return rep.n, value.get("first"), value.get("last")
+        if rep.index is not None:
+            self._check_index(rep.index, scope_vars, loc)
+        return rep.n, value.get("first"), value.get("last"), rep.index
+
+    @staticmethod
+    def _check_index(name: str, scope_vars: Mapping[str, Any], loc: Loc) -> None:
+        """``repeat: {index: i}`` names the copy's number: a name that hides nothing."""
+        if not _ID.fullmatch(name) or name.startswith("__") or len(name) > MAX_ID_CHARS:
+            raise SpecError(f"repeat index {shown(repr(name), quote='')} must be a name: "
+                            "letters, digits and _, not starting with a digit", loc=loc)
+        if name in SHAPE_NAMES or name in scope_vars:
+            raise SpecError(f"repeat index {shown(name)} would hide the name {shown(name)} "
+                            "already in scope (a block argument, a table, a spec arg or an "
+                            "input-shape name); pick another", loc=loc)
 
     def _reading(self, scope: Scope, inputs: tuple[str, ...], full: str) -> Scope:
         """``scope`` with the input-shape names of an entry that reads ``inputs``."""
