@@ -237,6 +237,12 @@ def test_bad_arg_and_input_are_exit_2(user_file: Path) -> None:
     assert wrong.exit_code == 2 and "depth" in wrong.output
 
 
+def test_a_model_returning_its_input_is_one_identity_layer() -> None:
+    text = cnncalc.from_torch(nn.Identity(), (3, 8, 8))
+    report = cnncalc.analyze(cnncalc.loads(text))
+    assert [r.op for r in report.layers] == ["identity"] and report.output_shape == (3, 8, 8)
+
+
 def test_from_torch_refuses_a_non_module() -> None:
     with pytest.raises(cnncalc.CnncalcError, match=r"needs an nn\.Module"):
         cnncalc.from_torch(3, (3, 8, 8))

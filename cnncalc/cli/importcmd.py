@@ -20,9 +20,9 @@ from .common import TracebackOpt, example_epilog, parse_input, write
 
 
 @app.command("import", epilog=example_epilog(
-    "cnncalc import torchvision.models:resnet50 --input 3x224x224 -o resnet50.yaml",
-    "cnncalc import examples/torch_model.py:TinyNet --input 3x32x32",
-    "cnncalc import torchvision.models:efficientnet_b0 --arg weights=null --input 3x224x224"))
+    "cnncalc import examples/torch/tinynet.py:TinyNet --input 3x32x32",
+    "cnncalc import examples/torch/tinynet.py:TinyNet --arg width=16 --input 3x32x32 -o tiny.yaml",
+    "cnncalc import torch.nn:Identity --input 3x8x8"))
 def import_(
     target: Annotated[str, typer.Argument(
         metavar="TARGET", help="package.module:callable or path/to/file.py:callable: a class "
@@ -39,7 +39,8 @@ def import_(
     traceback: TracebackOpt = False,
 ) -> None:
     """Import a PyTorch model as a cnncalc spec (needs torch): torch.fx traces it, each
-    layer becomes a cnncalc op, and the spec (loadable as it is) is printed."""
+    layer becomes a cnncalc op, and the spec (loadable as it is) is printed. A package's
+    model works the same way: torchvision.models:resnet50 --arg weights=null."""
     from ..torch import require_torch
 
     require_torch()

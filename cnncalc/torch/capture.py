@@ -913,4 +913,7 @@ def capture(model: nn.Module, input_shape: Shape) -> tuple[list[Entry], str]:
     entries = interpreter.run()
     if interpreter.output is None:
         raise UsageError("cannot import the model: it returns nothing cnncalc can follow")
+    if interpreter.output.entry == "input":  # returns its input (nn.Identity): one layer
+        interpreter.node = None
+        interpreter.output = interpreter.add("identity", {}, ["input"])
     return entries, interpreter.output.entry
