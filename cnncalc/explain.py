@@ -50,8 +50,8 @@ def rf_steps(layer: Layer[Any], rf_ins: Sequence[ReceptiveField | None],
     if step is None or rf_in is None:
         return []
     if step.is_identity:
-        return [Step("receptive field", "", f"unchanged (r = {dims([formula_number(v) for v in rf_in.size])}, "
-                                            f"j = {dims([formula_number(v) for v in rf_in.jump])})", "", "rf")]
+        size, jump = (dims([formula_number(v) for v in vs]) for vs in (rf_in.size, rf_in.jump))
+        return [Step("receptive field", "", f"unchanged (r = {size}, j = {jump})", "", "rf")]
     how = layer.op.rf_working(layer, step)
     r_items, j_items, s_items = [], [], []
     for i, (r, j, st) in enumerate(zip(rf_in.size, rf_in.jump, rf_in.start)):

@@ -327,7 +327,8 @@ def test_training_refuses_batchnorm_on_one_value_per_channel_located(tmp_path) -
 
 
 def test_training_a_net_without_parameters_runs_the_backward_pass() -> None:
-    spec = cnncalc.loads("cnncalc: 1\ninput: [3, 8, 8]\nlayers:\n  - relu\n  - {op: maxpool, k: 2}\n")
+    spec = cnncalc.loads("cnncalc: 1\ninput: [3, 8, 8]\n"
+                         "layers:\n  - relu\n  - {op: maxpool, k: 2}\n")
     rep = prof.run_profile(spec, prof.Settings(device="cpu", mode="training", budget=FAST))
     assert rep.results[0].latency is not None
 
@@ -386,7 +387,8 @@ def test_compare_checks_both_specs_before_running_either(monkeypatch, tmp_path) 
     big.write_text("cnncalc: 1\ninput: [64, 20000, 20000]\nlayers:\n  - {op: maxpool, k: 2}\n")
     ran: list[str] = []
     real = prof.run_profile
-    monkeypatch.setattr(prof, "run_profile", lambda net, *a, **k: ran.append(net.name) or real(net, *a, **k))
+    monkeypatch.setattr(prof, "run_profile",
+                        lambda net, *a, **k: ran.append(net.name) or real(net, *a, **k))
     result = CliRunner().invoke(app, ["profile", "lenet5", "--compare", str(big), "--iters", "1"])
     assert result.exit_code == 3 and "needs ~" in result.output
     assert ran == []  # lenet5 was not measured first

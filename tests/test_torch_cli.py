@@ -98,12 +98,14 @@ def test_help_documents_the_batch_spelling_and_max_memory() -> None:
 # ------------------------------------------------------------------ bounds before allocating
 def test_build_and_export_refuse_what_does_not_fit(tmp_path: Path) -> None:
     big = tmp_path / "big.yaml"
-    big.write_text("cnncalc: 1\ninput: [64, 20000, 20000]\nlayers:\n  - {id: p, op: maxpool, k: 2}\n")
+    big.write_text("cnncalc: 1\ninput: [64, 20000, 20000]\n"
+                   "layers:\n  - {id: p, op: maxpool, k: 2}\n")
     result = run("export", str(big), "--torchscript", str(tmp_path / "x.pt"))
     assert result.exit_code == 3, result.output
     assert "exporting (one traced forward pass at batch 1) needs ~" in result.output
     assert "GiB available" in result.output and not (tmp_path / "x.pt").exists()
-    result = run("export", "lenet5", "--torchscript", str(tmp_path / "y.pt"), "--max-memory", "1KiB")
+    result = run("export", "lenet5", "--torchscript", str(tmp_path / "y.pt"),
+                 "--max-memory", "1KiB")
     assert result.exit_code == 3 and "1.0 KiB --max-memory" in result.output
     result = run("build", "lenet5", "--max-memory", "100kB")
     assert result.exit_code == 3 and "building the module needs ~237.7 KiB" in result.output

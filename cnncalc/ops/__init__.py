@@ -25,7 +25,7 @@ __all__ = ["FLOP_CATEGORIES", "REGISTRY", "Op", "Params", "RFStep", "Shape", "ge
            "register"]
 
 
-def get_op(name: str) -> type[Op]:
+def get_op(name: str) -> type[Op[Any]]:
     """The op class registered as ``name``; a SpecError with a suggestion otherwise."""
     try:
         return REGISTRY[name]

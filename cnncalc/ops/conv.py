@@ -134,8 +134,10 @@ class Conv(_Convolution[ConvGeometry]):
     summary = "N-d convolution (1-D, 2-D or 3-D by input rank); groups, dilation, connect table"
     formulas = {
         "shape": "out, floor((n + pb + pa - d*(k-1) - 1)/s) + 1 per axis",
-        "params": "out * C/groups * prod(k) + out (bias); with connect: sum(len(row)) * prod(k) + out",
-        "macs": "out * C/groups * prod(k) * prod(out spatial) (connect: sum(len(row)) for out*C/groups)",
+        "params": "out * C/groups * prod(k) + out (bias); "
+                  "with connect: sum(len(row)) * prod(k) + out",
+        "macs": "out * C/groups * prod(k) * prod(out spatial) "
+                "(connect: sum(len(row)) for out*C/groups)",
         "flops": "conv: 2 * macs; bias: numel(out)",
         "rf": "size += d*(k-1)*jump; jump *= s; start += (d*(k-1)/2 - pb)*jump",
     }
@@ -242,7 +244,7 @@ def connect_working(connect: list[list[int]], k: int, bias: bool, c_in: int,
                   "sum over output maps of (maps read x k_h x k_w" + (" + 1)" if bias else ")"),
                   "params")]
     gaps, start = [], 0  # spans of unread maps, without listing all c_in of them
-    for i in sorted({i for row in connect for i in row if i < c_in}) + [c_in]:
+    for i in [*sorted({i for row in connect for i in row if i < c_in}), c_in]:
         if i > start:
             gaps.append(f"{start}" if i - 1 == start else f"{start}-{i - 1}")
         start = i + 1
@@ -322,7 +324,8 @@ class ConvTranspose(Op[TransposedAxes]):
             size = (n - 1) * s - 2 * p + d * (k - 1) + op + 1
             if size < 1:
                 raise ShapeError(
-                    f"output size is {max(size, 0)}: ({n}-1)*{s} - 2*{p} + {d}*({k}-1) + {op} + 1 = {size}"
+                    f"output size is {max(size, 0)}: "
+                    f"({n}-1)*{s} - 2*{p} + {d}*({k}-1) + {op} + 1 = {size}"
                 )
             sizes.append(size)
         return (self.args.out, *sizes)
@@ -356,8 +359,8 @@ class ConvTranspose(Op[TransposedAxes]):
         macs = Step("MACs", f"{c_in} x {per_map} x {dims(g.k, ' x ')} x {dims(g.n, ' x ')}",
                     self.macs(layer), f"c_in x c_out/groups x {k_sym} x {letters('n', len(g.k))} "
                     "(every input element meets every weight once)", "macs")
-        return axis_rows("output", items, "shape",
-                        "(n-1)*s - 2p + d*(k-1) + output_padding + 1") + [params, macs]
+        return [*axis_rows("output", items, "shape",
+                           "(n-1)*s - 2p + d*(k-1) + output_padding + 1"), params, macs]
 
     def rf(self, layer: Layer[TransposedAxes]) -> RFStep:
         g = layer.geo
@@ -383,7 +386,8 @@ class ConvTranspose(Op[TransposedAxes]):
             lambda i, r, j: f"{r} + ({k_term(i)}/{s[i]})*{j}",
             lambda i, j: f"{j}/{s[i]}",
             lambda i, st, j: f"{st} + (({p[i]} - {k_term(i)}/2)/{s[i]})*{j}",
-            ("r = r_in + (d*(k-1)/s)*j_in", "j = j_in/s", "start = start_in + ((p - d*(k-1)/2)/s)*j_in"))
+            ("r = r_in + (d*(k-1)/s)*j_in", "j = j_in/s",
+             "start = start_in + ((p - d*(k-1)/2)/s)*j_in"))
 
     def torch(self, layer: Layer[TransposedAxes], kit: TorchKit) -> nn.Module:
         """``nn.ConvTransposeNd`` by rank."""
@@ -449,11 +453,13 @@ class Local(_Convolution[Window]):
         text, sym = ((f"({unit} + 1) x {c_out} x {dims(out[1:])}",
                       f"({k_sym} x c_in + 1) x c_out x {m_sym}") if self.args.bias else
                      (f"{unit} x {c_out} x {dims(out[1:])}", f"{k_sym} x c_in x c_out x {m_sym}"))
-        return window_size(w, out[1:]) + [
+        return [
+            *window_size(w, out[1:]),
             Step("params", text, self.params(layer).total, sym + " (unshared weights)", "params"),
             Step("MACs", f"{c_in} x {c_out} x {dims(w.k, ' x ')} x {dims(out[1:], ' x ')}",
                  self.macs(layer), f"c_in x c_out x {k_sym} x {m_sym}", "macs"),
-        ] + truncation(w)
+            *truncation(w),
+        ]
 
     def torch(self, layer: Layer[Window], kit: TorchKit) -> nn.Module:
         """Unshared weights via unfold + one batched matmul (cnncalc.torch.modules)."""

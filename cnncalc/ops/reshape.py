@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from fractions import Fraction
-from typing import TYPE_CHECKING, Annotated, Literal, Union
+from typing import TYPE_CHECKING, Annotated, Literal
 
 from pydantic import Field, model_validator
 
@@ -101,6 +101,7 @@ class Upsample(_Moves[Sizes]):
                              f"{'es' if want > 1 else ''}, the input {list(x)} has {len(n)}")
         if a.size is not None:
             return tuple(zip(n, per_axis(a.size, len(n), "size")))
+        assert a.scale is not None  # UpsampleArgs._one_of: exactly one of scale and size
         return tuple((m, m * s) for m, s in zip(n, per_axis(a.scale, len(n), "scale")))
 
     def shape(self, ins: list[Shape], geo: Sizes) -> Shape:
@@ -141,16 +142,16 @@ class Upsample(_Moves[Sizes]):
         corners = None if a.mode == "nearest" else a.align_corners
         if a.size is not None:
             return nn.Upsample(size=tuple(layer.out[1:]), mode=a.mode, align_corners=corners)
-        scale = tuple(float(s) for s in per_axis(a.scale, len(layer.out) - 1, "scale"))
+        scale = tuple(float(m_out // m) for m, m_out in layer.geo)  # integer factors
         return nn.Upsample(scale_factor=scale, mode=a.mode, align_corners=corners)
 
 
 #: every padding form but same / valid
-ZeroPadding = Union[
-    NonNegInt,
-    Annotated[list[NonNegInt], Field(min_length=1, max_length=3)],
-    Annotated[list[PadPair], Field(min_length=1, max_length=3)],
-]
+ZeroPadding = (
+    NonNegInt
+    | Annotated[list[NonNegInt], Field(min_length=1, max_length=3)]
+    | Annotated[list[PadPair], Field(min_length=1, max_length=3)]
+)
 
 
 class ZeroPadArgs(OpArgs):

@@ -23,8 +23,8 @@ from .schema import SPEC_VERSION, Spec
 from .yamlio import DEFAULT_LIMITS, Limits, MDict, load_yaml_bytes
 from .zoo import suggest, suggest_file, zoo_path
 
-__all__ = ["Document", "Limits", "file_kind", "is_spec_document", "load_network", "network_from_document",
-           "parse_network", "read_document", "read_source"]
+__all__ = ["Document", "Limits", "file_kind", "is_spec_document", "load_network",
+           "network_from_document", "parse_network", "read_document", "read_source"]
 
 
 def read_source(source: str | Path, limits: Limits = DEFAULT_LIMITS) -> tuple[bytes, str]:

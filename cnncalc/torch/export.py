@@ -20,6 +20,7 @@ import warnings
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..analysis import analyze
 from ..errors import CnncalcError, EnvironmentUnavailable
@@ -30,11 +31,20 @@ from .budget import MemoryBudget, check_fits
 from .failures import first_line, torch_errors, translate
 from .runnable import check_runnable
 
+if TYPE_CHECKING:  # pragma: no cover
+    from types import ModuleType
+
+    from torch import Tensor
+
+    from .model import SpecNet
+
 ONNX_HINT = "pip install onnx onnxscript"
 
 
-def _traced_inputs(network: Network, input_shape: Sequence[int] | None,  # type: ignore[no-untyped-def]
-                   budget: MemoryBudget):
+def _traced_inputs(network: Network, input_shape: Sequence[int] | None,
+                   budget: MemoryBudget) -> tuple[ModuleType, SpecNet, Tensor]:
+    """torch, the built module (eval mode) and a seeded batch-1 input, once the forward pass
+    is known to fit and to run."""
     torch = require_torch()
     from .build import build
 
@@ -138,7 +148,8 @@ def export_onnx(network: Network, path: str | Path, input_shape: Sequence[int] |
                                                     "output": {0: "batch"}}, **kwargs)
     except CnncalcError:  # the output file's own error (see _staged)
         raise
-    except Exception as exc:  # torch.onnx raises many types; say which exporter failed
+    # torch.onnx raises many types; say which exporter failed
+    except Exception as exc:  # noqa: BLE001 - every failure is mapped or re-raised below
         mapped = translate(exc)
         if mapped is not None:  # out of memory, too large: not the exporter's fault
             raise mapped from None

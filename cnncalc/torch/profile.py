@@ -146,7 +146,7 @@ def available_devices() -> list[str]:
     mps = getattr(torch.backends, "mps", None)
     if mps is not None and mps.is_available():
         found.append("mps")
-    return found + ["cpu"]
+    return [*found, "cpu"]
 
 
 def device_name(device: str) -> str:
