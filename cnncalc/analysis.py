@@ -22,6 +22,7 @@ from .errors import CnncalcError, ShapeError, UsageError
 from .graph import INPUT, Network, Node
 from .ops.base import FLOP_CATEGORIES, Layer, RFStep, Shape, numel
 from .report import LayerReport, ReceptiveField, Report, Totals
+from .working import bracketed
 
 DType = Literal["float32", "float16", "bfloat16", "float64", "int8"]
 DTYPE_BYTES: dict[str, int] = {"float64": 8, "float32": 4, "float16": 2, "bfloat16": 2, "int8": 1}
@@ -102,10 +103,10 @@ def _figures(node: Node, layer: Layer[Any], batch: int, size: int, strict: bool
 def _locate(exc: CnncalcError, node: Node, ins: list[Shape]) -> CnncalcError:
     notes = tuple(reversed(node.trace))
     if len(ins) > 1:
-        shown = ", ".join(f"{i} [{','.join(map(str, s))}]" for i, s in zip(node.inputs, ins))
-        notes = (f"inputs: {shown}",) + notes
+        shown = ", ".join(f"{i} {bracketed(s, ',')}" for i, s in zip(node.inputs, ins))
+        notes = (f"inputs: {shown}", *notes)
     else:
-        notes = (f"input shape [{','.join(map(str, ins[0]))}]",) + notes
+        notes = (f"input shape {bracketed(ins[0], ',')}", *notes)
     return exc.located(node.loc, layer=node.id, notes=notes)
 
 

@@ -81,6 +81,11 @@ def dims(values: Sequence[int | str], sep: str = "x") -> str:
     return sep.join(int_text(v) if isinstance(v, int) else v for v in values)
 
 
+def bracketed(values: Sequence[int | str], sep: str = ", ") -> str:
+    """A shape (or texts) as a list: ``[3, 224, 224]``; ``sep=","``: ``[3,224,224]``."""
+    return "[" + dims(values, sep) + "]"
+
+
 _AXES = {1: ("length",), 2: ("height", "width"), 3: ("depth", "height", "width")}
 _LETTER = {"length": "l", "height": "h", "width": "w", "depth": "d"}
 #: what one position along an axis is called (``input rows 26-27 never read``)

@@ -27,6 +27,7 @@ from .common import (
     TracebackOpt,
     analyse_network,
     console,
+    emit,
     example_epilog,
     load_spec,
     message,
@@ -244,12 +245,9 @@ def diff(
     net_b, label_b = _load_side(old if new is None else new, None, settings)
     result = diff_reports(analyse_network(net_a, settings), analyse_network(net_b, settings),
                           label_a, label_b)
-    if format is DiffFormat.markdown:
-        write(fmt.diff_markdown(result, exact))
-    elif format is DiffFormat.json:
-        write(fmt.diff_json(result))
-    else:
-        fmt.diff_table(result, console(settings), exact)
+    emit(format, {DiffFormat.markdown: lambda: fmt.diff_markdown(result, exact),
+                  DiffFormat.json: lambda: fmt.diff_json(result)},
+         lambda out: fmt.diff_table(result, out, exact), no_color)
 
 
 # ---------------------------------------------------------------------- schema

@@ -22,19 +22,18 @@ from .base import app
 from .common import (
     InputOpt,
     NoColorOpt,
+    Settings,
     SpecArg,
     TableJson,
     TracebackOpt,
-    console,
+    analyse_spec,
+    emit,
     example_epilog,
-    input_shape,
-    load_spec,
     message,
     write,
 )
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ..graph import Network
     from ..torch.budget import MemoryBudget
     from .common import Settings
 
@@ -119,10 +118,6 @@ def parse_duration(text: str) -> float:
     return value
 
 
-def _shape(net: Network, text: str | None) -> tuple[int, ...] | None:
-    return input_shape(text, net.input_shape)
-
-
 @app.command(epilog=example_epilog(
     "cnncalc build resnet18",
     "cnncalc build lenet5 --mode training --batch 8",
@@ -140,8 +135,8 @@ def build(
     from ..torch.build import build as build_module
 
     budget = _budget(max_memory)
-    net = load_spec(spec, _settings())
-    model = build_module(net, _shape(net, input), budget=budget, mode=mode.value, batch=batch)
+    net, report = analyse_spec(spec, Settings(input=input))
+    model = build_module(net, report.input_shape, budget=budget, mode=mode.value, batch=batch)
     n = sum(p.numel() for p in model.parameters())
     write(f"{model}\n")
     sys.stderr.write(f"{n:,} parameters\n")
@@ -165,20 +160,14 @@ def export(
     if onnx is None and torchscript is None:
         raise UsageError("give --onnx FILE and/or --torchscript FILE")
     budget = _budget(max_memory)
-    net = load_spec(spec, _settings())
-    shape = _shape(net, input)
+    net, report = analyse_spec(spec, Settings(input=input))
+    shape = report.input_shape
     if onnx is not None:
         ex.export_onnx(net, onnx, shape, budget=budget)
         sys.stderr.write(f"wrote {onnx}\n")
     if torchscript is not None:
         ex.export_torchscript(net, torchscript, shape, budget=budget)
         sys.stderr.write(f"wrote {torchscript}\n")
-
-
-def _settings() -> Settings:
-    from .common import Settings
-
-    return Settings()
 
 
 @app.command(epilog=example_epilog(
@@ -229,25 +218,24 @@ def profile(
     (exit 3), and a layer torch cannot run in --mode at a batch size (exit 2)."""
     from ..render.profile import progress_bar, render, to_json
     from ..torch import require_torch
-    from ..torch.profile import Budget, Settings, preflight, run_profile
+    from ..torch.profile import Budget, preflight, run_profile
+    from ..torch.profile import Settings as ProfileSettings
 
     require_torch()
-    settings = Settings(
+    settings = ProfileSettings(
         device=device.value, batches=parse_batches(batch_size), dtype=dtype.value,
         channels_last=channels_last, compile=compile, mode=mode.value, threads=threads,
         budget=Budget(warmup=warmup, min_time=parse_duration(min_time), iters=iters),
         peak_tflops=peak_tflops, per_layer=per_layer, max_memory=parse_max_memory(max_memory))
     specs = [spec] + ([compare] if compare else [])
-    nets = [load_spec(s, _settings()) for s in specs]
-    for net in nets:  # every refusal before anything is spent
-        preflight(net, settings, _shape(net, input))
+    analysed = [analyse_spec(s, Settings(input=input)) for s in specs]
+    for net, report in analysed:  # every refusal before anything is spent
+        preflight(net, settings, report.input_shape)
     reports = []
     with progress_bar(sys.stderr.isatty()) as update:
-        for i, net in enumerate(nets):  # the busy-machine warning once
+        for i, (net, report) in enumerate(analysed):  # the busy-machine warning once
             warn = (lambda text: message(f"warning: {text}")) if i == 0 else None
-            reports.append(run_profile(net, settings, _shape(net, input), progress=update,
+            reports.append(run_profile(net, settings, report.input_shape, progress=update,
                                        warn=warn))
-    if format is ProfileFormat.json:
-        write(to_json(reports))
-    else:
-        render(console(no_color=no_color), reports)
+    emit(format, {ProfileFormat.json: lambda: to_json(reports)},
+         lambda out: render(out, reports), no_color)

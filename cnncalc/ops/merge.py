@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Literal
 
 from ..errors import ShapeError
-from ..working import Step, dims
+from ..working import Step, bracketed, dims
 from .base import (
     Free,
     G,
@@ -32,7 +32,7 @@ Projections = list[tuple[int, tuple[int, ...]] | None]
 
 
 def _fmt(shape: Shape) -> str:
-    return "[" + ",".join(map(str, shape)) + "]"
+    return bracketed(shape, ",")
 
 
 class AddArgs(OpArgs):
@@ -107,7 +107,8 @@ class Add(_Elementwise[Projections]):
                 found.append(None)
                 continue
             if len(x) != len(target):
-                raise ShapeError(f"add inputs differ in rank: input {i} is {_fmt(x)}, the last is {_fmt(target)}")
+                raise ShapeError(f"add inputs differ in rank: input {i} is {_fmt(x)}, "
+                                 f"the last is {_fmt(target)}")
             strides = []
             for n, m in zip(x[1:], target[1:]):
                 s = max(1, -(-n // m))
@@ -131,11 +132,15 @@ class Add(_Elementwise[Projections]):
         c, m = out[0], dims(out[1:], " x ")
         proj = [(i, p) for i, p in enumerate(layer.geo) if p]
         steps = [Step("output shape", "", dims(out), "the last input's shape", "shape")]
-        for i, (c_in, stride) in proj:
+        for i, (_c_in, stride) in proj:
             steps.append(Step("projection", "", f"input {i} ({dims(layer.ins[i])}): 1x1 conv, "
                               f"stride {dims(stride)}, + batchnorm -> {dims(out)}", "", "note"))
         if proj:
-            p, wrap = self.params(layer), (lambda t: f"({t})" if len(proj) > 1 else t)
+            p = self.params(layer)
+
+            def wrap(term: str) -> str:
+                return f"({term})" if len(proj) > 1 else term
+
             steps += [
                 Step("params", " + ".join(wrap(f"{ci}x{c} + 2x{c}") for _, (ci, _) in proj),
                      p.total, "per projection: C_in x C (1x1 conv) + 2C (batchnorm)", "params"),
