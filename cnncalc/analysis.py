@@ -107,7 +107,9 @@ def _locate(exc: CnncalcError, node: Node, ins: list[Shape]) -> CnncalcError:
         notes = (f"inputs: {shown}", *notes)
     else:
         notes = (f"input shape {bracketed(ins[0], ',')}", *notes)
-    return exc.located(node.loc, layer=node.id, notes=notes)
+    arg = exc.arg if isinstance(exc, ShapeError) else None
+    return exc.located(node.arg_locs.get(arg, node.loc) if arg else node.loc, layer=node.id,
+                       notes=notes)
 
 
 def _peak(net_nodes: tuple[Node, ...], sizes: dict[str, int], output: str) -> int:

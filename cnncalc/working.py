@@ -18,10 +18,6 @@ from typing import Any
 
 Number = int | float | Fraction
 
-#: what a step is about (renderers may colour by it; JSON carries it)
-KINDS = ("shape", "params", "macs", "flops", "rf", "truncation", "note")
-
-
 @dataclass(frozen=True)
 class Step:
     """One line of worked arithmetic: ``label: formula = result``.
@@ -34,6 +30,8 @@ class Step:
     formula: str
     result: Number | str
     symbolic: str = ""
+    #: what the step is about: shape, params, macs, flops, rf, truncation or note
+    #: (renderers colour by it; JSON carries it)
     kind: str = "note"
 
     def text(self) -> str:

@@ -340,7 +340,7 @@ def per_axis(value: int | Sequence[int], n: int, what: str) -> tuple[int, ...]:
         return (value[0],) * n
     if len(value) != n:
         raise ShapeError(f"{what} has {len(value)} values {list(value)} "
-                         f"but the input has {n} spatial axes")
+                         f"but the input has {n} spatial axes", arg=what)
     return tuple(value)
 
 
@@ -462,7 +462,7 @@ class Window:
                 raise ShapeError(
                     f"output {name} is {max(size, 0)}: {formula(n, k, d, s, b, a)} = {size}; "
                     f"the input {name} {n} (padded {n + b + a}) is smaller than the "
-                    f"effective kernel {ke}"
+                    f"effective kernel {ke}", arg="dilation" if d > 1 else "k"
                 )
             sizes.append(size)
         return tuple(sizes)

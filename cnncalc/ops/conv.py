@@ -82,9 +82,10 @@ def _conv_window(a: ConvArgs, x: Shape, op: str) -> Window:
 
 def _check_groups(c_in: int, c_out: int, groups: int) -> None:
     if c_in % groups:
-        raise ShapeError(f"groups={groups} does not divide the {c_in} input channels")
+        raise ShapeError(f"groups={groups} does not divide the {c_in} input channels",
+                         arg="groups")
     if c_out % groups:
-        raise ShapeError(f"groups={groups} does not divide out={c_out}")
+        raise ShapeError(f"groups={groups} does not divide out={c_out}", arg="groups")
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,7 +163,7 @@ class Conv(_Convolution[ConvGeometry]):
             if bad:
                 raise ShapeError(
                     f"connect: row {j} lists input map {bad[0]}, but the input has "
-                    f"{c_in} channels (0-{c_in - 1})"
+                    f"{c_in} channels (0-{c_in - 1})", arg="connect"
                 )
         return sum(len(row) for row in a.connect)
 
@@ -319,7 +320,8 @@ class ConvTranspose(Op[TransposedAxes]):
         for n, k, s, p, op, d in geo.per_axis():
             if op >= max(s, d):
                 raise ShapeError(
-                    f"output_padding {op} must be smaller than stride {s} or dilation {d}"
+                    f"output_padding {op} must be smaller than stride {s} or dilation {d}",
+                    arg="output_padding"
                 )
             size = (n - 1) * s - 2 * p + d * (k - 1) + op + 1
             if size < 1:

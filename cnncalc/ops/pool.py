@@ -71,7 +71,7 @@ class _Pool(Op[Window]):
         for pp, kk in zip(p, k):
             if pp > kk // 2:  # torch's rule: the kernel size, not the dilated span
                 raise ShapeError(f"pad {pp} is more than half the pooling window {kk} "
-                                 f"(pad must be <= k // 2 = {kk // 2})")
+                                 f"(pad must be <= k // 2 = {kk // 2})", arg="pad")
         return w
 
     def window(self, layer: Layer[Window]) -> Window:
