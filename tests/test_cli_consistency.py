@@ -5,6 +5,7 @@ works on spatial axes."""
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -186,3 +187,18 @@ def test_every_command_prints_the_specs_warnings(name: str, tmp_path: Path) -> N
     lines = [line for line in result.stderr.splitlines() if line.startswith("warning: ")]
     assert any(f"{spec}:4:5: c1: stride 2 does not tile the padded height 31" in line
                for line in lines), result.stderr
+
+
+@pytest.mark.parametrize("name", sorted(COMMANDS))
+def test_shared_options_are_defined_once_and_offered_everywhere(name: str) -> None:
+    """--traceback comes from cli.common.shared_options on every command; no command's
+    signature declares it again."""
+    command = COMMANDS[name]
+    flags = [opt for param in _options(command) for opt in param.opts]
+    assert flags.count("--traceback") == 1
+    assert "traceback" not in inspect.signature(command.callback).parameters
+
+
+def test_traceback_flag_still_shows_the_traceback(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["summary", str(tmp_path / "missing.yaml"), "--traceback"])
+    assert result.exit_code == 2 and "Traceback (most recent call last)" in result.stderr

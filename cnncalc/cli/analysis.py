@@ -35,7 +35,6 @@ from .common import (
     Settings,
     SpecArg,
     StrictOpt,
-    TracebackOpt,
     analyse_network,
     analyse_spec,
     emit,
@@ -76,8 +75,7 @@ def _layer_command(view: str, help_text: str, examples: tuple[str, ...]) -> None
         spec: SpecArg, input: InputOpt = None, batch: BatchOpt = 1,
         dtype: DTypeOpt = DType.float32, format: FormatOpt = Format.table,
         strict: StrictOpt = False, exact: ExactOpt = False, max_layers: MaxLayersOpt = None,
-        max_bytes: MaxBytesOpt = None, no_color: NoColorOpt = False,
-        traceback: TracebackOpt = False, verify: VerifyOpt = False,
+        max_bytes: MaxBytesOpt = None, no_color: NoColorOpt = False, verify: VerifyOpt = False,
     ) -> None:
         settings = Settings(input=input, batch=batch, dtype=dtype, format=format,
                             strict=strict or None, exact=exact, max_layers=max_layers,
@@ -124,7 +122,7 @@ def compare(
     input: InputsOpt = None, batch: BatchOpt = 1, dtype: DTypeOpt = DType.float32,
     format: FormatOpt = Format.table, strict: StrictOpt = False, exact: ExactOpt = False,
     max_layers: MaxLayersOpt = None, max_bytes: MaxBytesOpt = None,
-    no_color: NoColorOpt = False, traceback: TracebackOpt = False,
+    no_color: NoColorOpt = False,
 ) -> None:
     """Network totals side by side, with ratios against the first column.
 
@@ -190,7 +188,6 @@ def ops(
         metavar="[OP]", help="Show one op's arguments, defaults and formulas.",
         show_default=False)] = None,
     format: FormatOpt = Format.table, no_color: NoColorOpt = False,
-    traceback: TracebackOpt = False,
 ) -> None:
     """Every op a spec can use, with its family, summary and arguments."""
     from ..render import listing
@@ -235,7 +232,6 @@ def zoo_entries() -> list[dict[str, Any]]:
 @app.command(epilog=example_epilog("cnncalc zoo", "cnncalc zoo --exact --format markdown"))
 def zoo(
     format: FormatOpt = Format.table, exact: ExactOpt = False, no_color: NoColorOpt = False,
-    traceback: TracebackOpt = False,
 ) -> None:
     """The built-in specs (usable by name anywhere a SPEC is expected)."""
     from ..render import listing

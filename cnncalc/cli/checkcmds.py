@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from ..errors import EnvironmentUnavailable, UsageError
-from .base import app
+from .base import app, wants_traceback
 from .common import (
     BatchOpt,
     DType,
@@ -24,7 +24,6 @@ from .common import (
     NoColorOpt,
     Settings,
     TableMarkdownJson,
-    TracebackOpt,
     analyse_network,
     console,
     emit,
@@ -83,6 +82,7 @@ def _write_out(text: str, output: Path | None) -> None:
     "cnncalc check specs/", "cnncalc check net.yaml --max-params 30M --max-macs 5G",
     "cnncalc check specs/ --format github", "cnncalc check specs/ --format junit -o check.xml"))
 def check(
+    ctx: typer.Context,
     paths: Annotated[list[str], typer.Argument(
         metavar="PATH", show_default=False,
         help="Spec files, folders (searched recursively) or built-in names.")],
@@ -116,7 +116,7 @@ def check(
     no_progress: Annotated[bool, typer.Option(
         "--no-progress", rich_help_panel="Output", help="No progress bar on stderr.")] = False,
     max_layers: MaxLayersOpt = None, max_bytes: MaxBytesOpt = None,
-    no_color: NoColorOpt = False, traceback: TracebackOpt = False,
+    no_color: NoColorOpt = False,
 ) -> None:
     """Hold specs to their `expect:` section and to budgets: exit 0 if all pass, 1 if an
     expectation or budget fails, 2 if a spec is invalid (every spec is still checked)."""
@@ -134,7 +134,7 @@ def check(
                         limits=_limits(max_layers, max_bytes), on_result=advance,
                         empty=found.empty)
     run = fmt.settle(run)  # a result that cannot be formatted becomes an error verdict
-    _tracebacks(run, traceback)
+    _tracebacks(run, wants_traceback(ctx))
     for line in fmt.notices(run, allow_empty):
         message(line)
     _emit_check(run, format, output, allow_empty, verbose, no_color)
@@ -144,13 +144,12 @@ def check(
 def _tracebacks(run: CheckRun, wanted: bool) -> None:
     """With --traceback (or CNNCALC_TRACEBACK=1): the traceback of each file's internal
     error on stderr (the run itself goes on past them)."""
-    import os
     import traceback
 
     from ..check import InternalCheckError
     from ..render.safe import safe_text as visible
 
-    if not (wanted or os.environ.get("CNNCALC_TRACEBACK") == "1"):
+    if not wanted:
         return
     for r in run.results:
         cause = r.error.__cause__ if isinstance(r.error, InternalCheckError) else None
@@ -230,7 +229,7 @@ def diff(
         help="table for people; markdown for a PR comment; json.")] = DiffFormat.table,
     input: InputOpt = None, batch: BatchOpt = 1, dtype: DTypeOpt = DType.float32,
     exact: ExactOpt = False, max_layers: MaxLayersOpt = None, max_bytes: MaxBytesOpt = None,
-    no_color: NoColorOpt = False, traceback: TracebackOpt = False,
+    no_color: NoColorOpt = False,
 ) -> None:
     """Layer-by-layer differences of two specs: added, removed and changed layers,
     shapes and figures, and the totals' deltas.  Exit 0 whatever differs."""
@@ -253,7 +252,7 @@ def diff(
 # ---------------------------------------------------------------------- schema
 @app.command(epilog=example_epilog("cnncalc schema > cnncalc.schema.json",
                                    "cnncalc schema --output .vscode/cnncalc.schema.json"))
-def schema(output: SchemaOutputOpt = None, traceback: TracebackOpt = False) -> None:
+def schema(output: SchemaOutputOpt = None) -> None:
     """The JSON Schema (draft 2020-12) of the spec format, for editors: put
     `# yaml-language-server: $schema=<file>` at the top of a spec (see docs/check.md)."""
     from ..schema_export import schema_json

@@ -18,6 +18,7 @@ the app's group (:class:`cnncalc.cli.base.CnncalcGroup`) turns a CnncalcError in
 
 from __future__ import annotations
 
+import inspect
 import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -188,9 +189,30 @@ MaxBytesOpt = Annotated[int | None, int_option(
 NoColorOpt = Annotated[bool, typer.Option(
     "--no-color", rich_help_panel="Output", callback=_remember(NO_COLOR_KEY),
     help="No colours (also: the NO_COLOR environment variable).")]
+
+
 TracebackOpt = Annotated[bool, typer.Option(
     "--traceback", rich_help_panel="Checks and limits", callback=_remember(TRACEBACK_KEY),
     help="On an error, show the Python traceback too (or set CNNCALC_TRACEBACK=1).")]
+
+
+def shared_options() -> list[Any]:
+    """The options of every command, added to each by the app's group
+    (:func:`cnncalc.cli.base.shared_options`), so that no signature repeats them.  typer
+    makes them from the definitions above exactly as it makes a command's own (from the
+    signature of a probe command); they record a flag for the error handler and pass
+    no value to the command."""
+    probe = typer.Typer(add_completion=False)
+
+    @probe.command()
+    def shared(traceback: TracebackOpt = False) -> None:  # pragma: no cover - never run
+        """The shared options."""
+
+    names = set(inspect.signature(shared).parameters)
+    params = [p for p in typer.main.get_command(probe).params if p.name in names]
+    for param in params:
+        param.expose_value = False
+    return params
 
 
 @dataclass(frozen=True)

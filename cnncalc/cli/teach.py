@@ -35,7 +35,6 @@ from .common import (
     SpecArg,
     TableJson,
     TableMarkdownJson,
-    TracebackOpt,
     analyse_network,
     analyse_spec,
     emit,
@@ -76,7 +75,7 @@ def explain(
     )] = None,
     input: InputOpt = None, format: TeachFormatOpt = TeachFormat.table,
     max_layers: MaxLayersOpt = None, max_bytes: MaxBytesOpt = None,
-    no_color: NoColorOpt = False, traceback: TracebackOpt = False,
+    no_color: NoColorOpt = False,
 ) -> None:
     """The worked arithmetic of every layer: output size, parameters, MACs, FLOPs,
     the receptive-field recurrence and any truncation, numbers filled in."""
@@ -347,7 +346,7 @@ def calc(
     one_d: Annotated[bool, typer.Option(
         "--1d", help="Confirm that a two-number --input is 1-D (channels x length).")] = False,
     format: TeachFormatOpt = TeachFormat.table,
-    no_color: NoColorOpt = False, traceback: TracebackOpt = False,
+    no_color: NoColorOpt = False,
 ) -> None:
     """One layer, no spec file: give the op's arguments as options (--out 64 --k 7
     --stride 2 --pad 3; lists as 3,3; pad same).  Prints the output shape, params,
@@ -482,7 +481,7 @@ def solve_pad_cmd(
     input: SizeOpt, k: Annotated[int, typer.Option("--k", help="Kernel size.")],
     output_size: OutputSizeOpt = None, stride: StrideOpt = 1,
     dilation: DilationOpt = 1, op: SolveOpOpt = SolveOp.conv,
-    format: TextFormatOpt = TextFormat.table, traceback: TracebackOpt = False,
+    format: TextFormatOpt = TextFormat.table,
     old_output: OldOutputOpt = None, old_short: OldShortOpt = None,
 ) -> None:
     """Which paddings (total, and the before/after split) give this output size;
@@ -501,7 +500,7 @@ def solve_stride_cmd(
     input: SizeOpt, k: Annotated[int, typer.Option("--k", help="Kernel size.")],
     output_size: OutputSizeOpt = None, pad: PadOpt = "0", dilation: DilationOpt = 1,
     op: SolveOpOpt = SolveOp.conv,
-    format: TextFormatOpt = TextFormat.table, traceback: TracebackOpt = False,
+    format: TextFormatOpt = TextFormat.table,
     old_output: OldOutputOpt = None, old_short: OldShortOpt = None,
 ) -> None:
     """Which strides give this output size."""
@@ -517,7 +516,7 @@ def solve_stride_cmd(
 def solve_kernel_cmd(
     input: SizeOpt, output_size: OutputSizeOpt = None, stride: StrideOpt = 1,
     pad: PadOpt = "0", dilation: DilationOpt = 1, op: SolveOpOpt = SolveOp.conv,
-    format: TextFormatOpt = TextFormat.table, traceback: TracebackOpt = False,
+    format: TextFormatOpt = TextFormat.table,
     old_output: OldOutputOpt = None, old_short: OldShortOpt = None,
 ) -> None:
     """Which kernel sizes give this output size."""
@@ -550,7 +549,7 @@ def sizes(
     show_all: Annotated[bool, typer.Option("--all", help="Also list the sizes that fail, "
                                                           "with the first problem.")] = False,
     format: TextFormatOpt = TextFormat.table, max_layers: MaxLayersOpt = None,
-    max_bytes: MaxBytesOpt = None, no_color: NoColorOpt = False, traceback: TracebackOpt = False,
+    max_bytes: MaxBytesOpt = None, no_color: NoColorOpt = False,
 ) -> None:
     """Input sizes for which no layer drops input rows or columns (every stride
     tiles exactly), and the output shape at each."""
@@ -590,7 +589,6 @@ def graph(
         "--expand-shorthand",
         help="Draw bn/act rows (C1.bn, C1.act) as nodes of their own.")] = False,
     input: InputOpt = None, max_layers: MaxLayersOpt = None, max_bytes: MaxBytesOpt = None,
-    traceback: TracebackOpt = False,
 ) -> None:
     """The network as a diagram: nodes with op, params and MACs, edges labelled with
     tensor shapes, blocks as clusters."""
@@ -637,7 +635,6 @@ def plot(
         help="params / macs / memory: a bar per layer; rf: receptive field size by depth.")
     ] = PlotWhat.params,
     input: InputOpt = None, max_layers: MaxLayersOpt = None, max_bytes: MaxBytesOpt = None,
-    traceback: TracebackOpt = False,
 ) -> None:
     """Per-layer bars of params, MACs or activation memory, or the receptive field's
     growth with depth (needs matplotlib: pip install 'cnncalc\\[plot]')."""

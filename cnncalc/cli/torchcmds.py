@@ -25,7 +25,6 @@ from .common import (
     Settings,
     SpecArg,
     TableJson,
-    TracebackOpt,
     analyse_spec,
     emit,
     example_epilog,
@@ -129,7 +128,7 @@ def build(
              "e.g. batchnorm in training on one value per channel.")] = ModeOpt.inference,
     batch: Annotated[int, typer.Option("--batch", "-b", min=1, help="The batch size --mode "
                                        "is checked at.")] = 1,
-    input: InputOpt = None, max_memory: MaxMemoryOpt = None, traceback: TracebackOpt = False,
+    input: InputOpt = None, max_memory: MaxMemoryOpt = None,
 ) -> None:
     """Build the spec as a torch.nn.Module and print its module tree (needs torch)."""
     from ..torch.build import build as build_module
@@ -152,7 +151,6 @@ def export(
         "--torchscript", help="Write a TorchScript file (torch.jit.trace).")] = None,
     input: InputOpt = None,
     max_memory: MaxMemoryOpt = None,
-    traceback: TracebackOpt = False,
 ) -> None:
     """Export the built module to ONNX and/or TorchScript (needs torch)."""
     from ..torch import export as ex
@@ -209,7 +207,6 @@ def profile(
     input: InputOpt = None,
     max_memory: MaxMemoryOpt = None,
     no_color: NoColorOpt = False,
-    traceback: TracebackOpt = False,
 ) -> None:
     """Measure latency, throughput, achieved GFLOP/s and peak memory (needs torch).
 
