@@ -16,15 +16,14 @@ import contextlib
 import gc
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 from .errors import CnncalcError, ShapeError, UsageError
 from .graph import INPUT, Network, Node
 from .ops.base import FLOP_CATEGORIES, Layer, RFStep, Shape, numel
-from .report import LayerReport, ReceptiveField, Report, Totals
+from .report import DType, LayerReport, ReceptiveField, Report, Totals
 from .working import bracketed
 
-DType = Literal["float32", "float16", "bfloat16", "float64", "int8"]
 DTYPE_BYTES: dict[str, int] = {"float64": 8, "float32": 4, "float16": 2, "bfloat16": 2, "int8": 1}
 
 

@@ -18,7 +18,7 @@ ALLOWED = {
     "working": set(),
     "ops": {"errors", "suggest", "working", "ops"},
     "graph": {"errors", "ops"},
-    "analysis": {"errors", "graph", "ops", "report"},
+    "analysis": {"errors", "graph", "ops", "report", "working"},
 }
 
 

@@ -23,7 +23,6 @@ import typer
 from .base import app
 from .common import (
     BatchOpt,
-    DType,
     DTypeOpt,
     ExactOpt,
     Format,
@@ -73,7 +72,7 @@ def _layer_command(view: str, help_text: str, examples: tuple[str, ...]) -> None
 
     def command(
         spec: SpecArg, input: InputOpt = None, batch: BatchOpt = 1,
-        dtype: DTypeOpt = DType.float32, format: FormatOpt = Format.table,
+        dtype: DTypeOpt = "float32", format: FormatOpt = Format.table,
         strict: StrictOpt = False, exact: ExactOpt = False, max_layers: MaxLayersOpt = None,
         max_bytes: MaxBytesOpt = None, no_color: NoColorOpt = False, verify: VerifyOpt = False,
     ) -> None:
@@ -119,7 +118,7 @@ def compare(
     specs: Annotated[list[str], typer.Argument(
         metavar="SPEC", help="Specs to compare (files, `-` or built-in names).",
         show_default=False)],
-    input: InputsOpt = None, batch: BatchOpt = 1, dtype: DTypeOpt = DType.float32,
+    input: InputsOpt = None, batch: BatchOpt = 1, dtype: DTypeOpt = "float32",
     format: FormatOpt = Format.table, strict: StrictOpt = False, exact: ExactOpt = False,
     max_layers: MaxLayersOpt = None, max_bytes: MaxBytesOpt = None,
     no_color: NoColorOpt = False,

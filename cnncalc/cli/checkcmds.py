@@ -15,7 +15,6 @@ from ..errors import EnvironmentUnavailable, UsageError
 from .base import app, wants_traceback
 from .common import (
     BatchOpt,
-    DType,
     DTypeOpt,
     ExactOpt,
     InputOpt,
@@ -227,7 +226,7 @@ def diff(
     format: Annotated[DiffFormat, typer.Option(
         "--format", "-f", rich_help_panel="Output", case_sensitive=False,
         help="table for people; markdown for a PR comment; json.")] = DiffFormat.table,
-    input: InputOpt = None, batch: BatchOpt = 1, dtype: DTypeOpt = DType.float32,
+    input: InputOpt = None, batch: BatchOpt = 1, dtype: DTypeOpt = "float32",
     exact: ExactOpt = False, max_layers: MaxLayersOpt = None, max_bytes: MaxBytesOpt = None,
     no_color: NoColorOpt = False,
 ) -> None:

@@ -30,6 +30,7 @@ import typer
 
 from ..errors import CnncalcError, UsageError
 from ..outputs import path_error, prepare_output, write_output  # noqa: F401 - re-exported
+from ..report import DType  # the choices of --dtype (typer reads a Literal's values)
 
 if TYPE_CHECKING:  # pragma: no cover
     from rich.console import Console
@@ -61,16 +62,6 @@ class TableMarkdownJson(str, Enum):
     table = "table"
     markdown = "markdown"
     json = "json"
-
-
-class DType(str, Enum):
-    """``--dtype``: element type for the memory figures."""
-
-    float32 = "float32"
-    float16 = "float16"
-    bfloat16 = "bfloat16"
-    float64 = "float64"
-    int8 = "int8"
 
 
 TRACEBACK_KEY = "cnncalc.traceback"
@@ -221,7 +212,7 @@ class Settings:
 
     input: str | None = None
     batch: int = 1
-    dtype: DType = DType.float32
+    dtype: DType = "float32"
     format: Format = Format.table
     #: warnings refuse the spec: True (``--strict``), never (False: the teach commands show
     #: the working of what is refused), or as the spec's own ``strict:`` says (None)
@@ -316,7 +307,7 @@ def analyse_network(net: Network, settings: Settings, input_text: str | None = N
     text = input_text if input_text is not None else settings.input
     shape = input_shape(text, net.input_shape)
     try:
-        report = analyze(net, shape, batch=settings.batch, dtype=settings.dtype.value,
+        report = analyze(net, shape, batch=settings.batch, dtype=settings.dtype,
                          strict=settings.strict)
     except CnncalcError as exc:
         if text is not None:

@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import re
 import sys
-from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from ..errors import UsageError
+from ..torch import Device, Mode, ProfileDType  # the choices of --device, --mode, --dtype
 from .base import app
 from .common import (
     InputOpt,
@@ -48,24 +48,6 @@ MaxMemoryOpt = Annotated[str | None, typer.Option(
     "--max-memory", metavar="SIZE", show_default=False, rich_help_panel="Checks and limits",
     help="Refuse (exit 3) a run estimated to need more: 8GiB, 512MB, 1000000 (bytes) "
          "\\[default: the memory available].")]
-
-
-class DeviceOpt(str, Enum):
-    auto = "auto"
-    cpu = "cpu"
-    cuda = "cuda"
-    mps = "mps"
-
-
-class ProfileDType(str, Enum):
-    float32 = "float32"
-    float16 = "float16"
-    bfloat16 = "bfloat16"
-
-
-class ModeOpt(str, Enum):
-    inference = "inference"
-    training = "training"
 
 
 ProfileFormat = TableJson  # cnncalc profile --format
@@ -123,9 +105,9 @@ def parse_duration(text: str) -> float:
     "cnncalc build resnet50 --max-memory 512MB"))
 def build(
     spec: SpecArg,
-    mode: Annotated[ModeOpt, typer.Option(
+    mode: Annotated[Mode, typer.Option(
         help="Refuse (exit 2, located) a layer torch cannot run in this mode at --batch, "
-             "e.g. batchnorm in training on one value per channel.")] = ModeOpt.inference,
+             "e.g. batchnorm in training on one value per channel.")] = "inference",
     batch: Annotated[int, typer.Option("--batch", "-b", min=1, help="The batch size --mode "
                                        "is checked at.")] = 1,
     input: InputOpt = None, max_memory: MaxMemoryOpt = None,
@@ -135,7 +117,7 @@ def build(
 
     budget = _budget(max_memory)
     net, report = analyse_spec(spec, Settings(input=input))
-    model = build_module(net, report.input_shape, budget=budget, mode=mode.value, batch=batch)
+    model = build_module(net, report.input_shape, budget=budget, mode=mode, batch=batch)
     n = sum(p.numel() for p in model.parameters())
     write(f"{model}\n")
     sys.stderr.write(f"{n:,} parameters\n")
@@ -175,19 +157,19 @@ def export(
     "cnncalc profile resnet18 --compare resnet34 --min-time 200ms --format json"))
 def profile(
     spec: SpecArg,
-    device: Annotated[DeviceOpt, typer.Option(help="auto picks cuda, then mps, then cpu.")] =
-    DeviceOpt.auto,
+    device: Annotated[Device, typer.Option(help="auto picks cuda, then mps, then cpu.")] =
+    "auto",
     batch_size: Annotated[str, typer.Option(
         "--batch-size", "--batch", "-b", help="One size or a sweep: 1,8,32 (at most "
         f"{MAX_SWEEP} sizes; --batch is the same option).")] = "1",
     dtype: Annotated[ProfileDType, typer.Option(help="float16/bfloat16 run under autocast.")] =
-    ProfileDType.float32,
+    "float32",
     channels_last: Annotated[bool, typer.Option(help="NHWC memory format.")] = False,
     compile: Annotated[bool, typer.Option("--compile", help="torch.compile the module "
                                           "(an untimed first call per batch size compiles "
                                           "it; its time is reported apart).")] = False,
-    mode: Annotated[ModeOpt, typer.Option(help="training = forward + backward + SGD step.")] =
-    ModeOpt.inference,
+    mode: Annotated[Mode, typer.Option(help="training = forward + backward + SGD step.")] =
+    "inference",
     threads: Annotated[int | None, typer.Option(
         min=1, max=MAX_THREADS, help="CPU threads (fixed for the run; default: torch's).")]
     = None,
@@ -220,8 +202,8 @@ def profile(
 
     require_torch()
     settings = ProfileSettings(
-        device=device.value, batches=parse_batches(batch_size), dtype=dtype.value,
-        channels_last=channels_last, compile=compile, mode=mode.value, threads=threads,
+        device=device, batches=parse_batches(batch_size), dtype=dtype,
+        channels_last=channels_last, compile=compile, mode=mode, threads=threads,
         budget=Budget(warmup=warmup, min_time=parse_duration(min_time), iters=iters),
         peak_tflops=peak_tflops, per_layer=per_layer, max_memory=parse_max_memory(max_memory))
     specs = [spec] + ([compare] if compare else [])

@@ -29,17 +29,16 @@ import os
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Any, Literal
+from typing import Any
 
 from ..errors import EnvironmentUnavailable, UsageError
+from . import Device, Mode
+from . import ProfileDType as PDType
 from .budget import MemoryBudget, check_fits, estimate
 from .failures import is_oom, torch_errors
 from .runnable import check_runnable
 from .timing import Budget, CudaTimer, LatencyStats, MpsTimer, Timer, measure, timer_for  # noqa: F401
 
-Device = Literal["auto", "cpu", "cuda", "mps"]
-Mode = Literal["inference", "training"]
-PDType = Literal["float32", "float16", "bfloat16"]
 Progress = Callable[[str, int, int], None]
 
 #: dense peak TFLOP/s by device-name fragment and dtype (vendor data sheets, no sparsity)
