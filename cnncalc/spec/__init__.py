@@ -17,7 +17,7 @@ from pydantic import ValidationError
 from ..errors import CnncalcError, LimitError, Loc, SpecError, UsageError
 from ..graph import Network
 from ..suggest import shown
-from .diagnose import explain
+from .diagnose import spec_error
 from .expand import expand
 from .schema import SPEC_VERSION, Spec
 from .yamlio import DEFAULT_LIMITS, Limits, MDict, load_yaml_bytes
@@ -281,7 +281,7 @@ def _network(raw: Any, file: str, limits: Limits) -> Network:
     try:
         spec = Spec.model_validate(dict(raw))
     except ValidationError as exc:
-        raise explain(exc, raw, Spec, what="top-level key") from None
+        raise spec_error(exc, raw, Spec, what="top-level key") from None
     nodes, output = expand(spec, raw, limits)
     name = spec.name or Path(file).stem
     return Network(
