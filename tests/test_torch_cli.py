@@ -148,3 +148,12 @@ def test_export_to_a_folder_or_an_unwritable_path_is_exit_2(flag: str, tmp_path:
     assert "internal error" not in result.output
     target = tmp_path / "ok.out"
     assert run("export", "lenet5", flag, str(target)).exit_code == 0 and target.stat().st_size
+
+
+def test_export_to_a_file_named_only_by_its_extension(tmp_path: Path) -> None:
+    """`-o .pt` is a path a user may type: written, not an internal error (torch's archive
+    writer refuses a file name that is empty without its extension)."""
+    target = tmp_path / ".pt"
+    result = run("export", "lenet5", "--torchscript", str(target))
+    assert result.exit_code == 0, result.output
+    assert target.stat().st_size > 0 and sorted(p.name for p in tmp_path.iterdir()) == [".pt"]

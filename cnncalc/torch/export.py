@@ -83,23 +83,27 @@ def export_torchscript(network: Network, path: str | Path,
     with torch_errors(), torch.no_grad(), warnings.catch_warnings():
         warnings.simplefilter("ignore")  # torch.jit's deprecation notices
         traced = torch.jit.trace(model, x)
-        with _staged(out) as staged:
+        # torch names the archive's root folder after the file name without its extension
+        # and refuses an empty one (``-o .pt``): stage such a file under another name
+        name = out.name if out.name.rfind(".") != 0 else f"model{out.name}"
+        with _staged(out, name) as staged:
             traced.save(str(staged))
     return out
 
 
 @contextmanager
-def _staged(out: Path) -> Iterator[Path]:
-    """A path of the same name in a fresh temporary folder for torch to write to; on
+def _staged(out: Path, name: str | None = None) -> Iterator[Path]:
+    """A path of the same name (or ``name``) in a fresh temporary folder for torch to write
+    to; on
     success every file written there (the model and any side file of external data) is
     copied beside ``out``.  torch's writers abort the whole process in C++ when the
     disk fills up (``/dev/full``); a copy of ours fails with an OSError, which becomes
     the one clear output error (disk full: exit 3)."""
     with tempfile.TemporaryDirectory(prefix="cnncalc-export-") as folder:
-        staged = Path(folder) / out.name
+        staged = Path(folder) / (name or out.name)
         yield staged
         for made in sorted(Path(folder).iterdir()):
-            target = out if made.name == out.name else out.parent / made.name
+            target = out if made.name == staged.name else out.parent / made.name
             try:
                 shutil.copyfile(made, target)
             except OSError as exc:
