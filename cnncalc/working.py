@@ -171,7 +171,7 @@ def json_number(x: Number) -> int | float:
     return x
 
 
-def per_axis(label: str, items: Sequence[tuple[str, Number | str]], kind: str,
+def axis_rows(label: str, items: Sequence[tuple[str, Number | str]], kind: str,
              symbolic: str = "") -> list[Step]:
     """One step per spatial axis, or one for all axes when their working is the same."""
     names = axis_names(len(items))
@@ -188,7 +188,7 @@ CEIL_LAST = " - 1"
 
 
 def axis_steps(label: str, items: Sequence[tuple[str, Number | str, str]], kind: str) -> list[Step]:
-    """Like :func:`per_axis`, each axis with its own formula in letters."""
+    """Like :func:`axis_rows`, each axis with its own formula in letters."""
     names = axis_names(len(items))
     if len(items) > 1 and len(set(items)) == 1:
         f, r, sym = items[0]

@@ -39,13 +39,13 @@ from ..working import (
     RFWorking,
     Step,
     axis_names,
+    axis_rows,
     axis_steps,
     axis_unit,
     dims,
     generic_rf,
     window_formula,
 )
-from ..working import per_axis as axis_rows
 
 if TYPE_CHECKING:  # pragma: no cover
     from torch import nn

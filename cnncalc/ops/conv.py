@@ -3,6 +3,7 @@ table), ``conv_transpose`` and ``local`` (locally connected, unshared weights)."
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import TYPE_CHECKING
@@ -10,8 +11,7 @@ from typing import TYPE_CHECKING
 from pydantic import model_validator
 
 from ..errors import ShapeError
-from ..working import RFWorking, Step, dims, letters
-from ..working import per_axis as axis_rows
+from ..working import RFWorking, Step, axis_rows, dims, letters
 from .base import (
     G,
     Layer,
@@ -277,7 +277,7 @@ class TransposedAxes:
     output_padding: tuple[int, ...]
     dilation: tuple[int, ...]
 
-    def per_axis(self) -> zip:  # type: ignore[type-arg]
+    def axes(self) -> Iterator[tuple[int, int, int, int, int, int]]:
         """(n, k, s, p, output_padding, d) per axis."""
         return zip(self.n, self.k, self.stride, self.pad, self.output_padding, self.dilation)
 
@@ -317,7 +317,7 @@ class ConvTranspose(Op[TransposedAxes]):
 
     def shape(self, ins: list[Shape], geo: TransposedAxes) -> Shape:
         sizes = []
-        for n, k, s, p, op, d in geo.per_axis():
+        for n, k, s, p, op, d in geo.axes():
             if op >= max(s, d):
                 raise ShapeError(
                     f"output_padding {op} must be smaller than stride {s} or dilation {d}",
@@ -350,7 +350,7 @@ class ConvTranspose(Op[TransposedAxes]):
 
         a, c_in, g = self.args, layer.x[0], layer.geo
         items = [(f"({nn}-1)*{ss} - 2*{pp} + {dd}*({kk}-1) + {oo} + 1", o)
-                 for (nn, kk, ss, pp, oo, dd), o in zip(g.per_axis(), layer.out[1:])]
+                 for (nn, kk, ss, pp, oo, dd), o in zip(g.axes(), layer.out[1:])]
         per_map = f"{a.out}/{a.groups}" if a.groups > 1 else str(a.out)
         k_sym = letters("k", len(g.k))
         one = f"{dims(g.k)}x{c_in}x{per_map}"
