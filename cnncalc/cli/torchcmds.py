@@ -197,8 +197,7 @@ def profile(
     (exit 3), and a layer torch cannot run in --mode at a batch size (exit 2)."""
     from ..render.profile import progress_bar, render, to_json
     from ..torch import require_torch
-    from ..torch.profile import Budget, preflight, run_profile
-    from ..torch.profile import Settings as ProfileSettings
+    from ..torch.profile import Budget, ProfileSettings, preflight, run_profile
 
     require_torch()
     settings = ProfileSettings(
