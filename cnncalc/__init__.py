@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import importlib
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -40,15 +41,24 @@ __all__ = ["CnncalcError", "LayerReport", "Limits", "Network", "Node", "Report",
            "SpecError", "Totals", "analyze", "build_torch", "load", "loads"]
 
 
-def load(source: str | Path, limits: Limits | None = None) -> Network:
-    """Load a spec from a file path, ``-`` (stdin) or a built-in zoo name."""
+def load(source: str | Path, limits: Limits | None = None, *, variant: str | None = None,
+         args: Mapping[str, Any] | None = None) -> Network:
+    """Load a spec from a file path, ``-`` (stdin), a built-in zoo name or
+    ``FILE.yaml:VARIANT``; ``variant`` picks one of a family's variants, ``args`` set
+    the spec's top-level args (over the variant's values).
+
+    >>> net = load("resnet50")  # a variant of specs/resnet.yaml, found through the zoo index
+    >>> net.variant, net.name
+    ('resnet50', 'ResNet-50')
+    """
     from .spec import Limits, load_network
 
-    return load_network(source, limits or Limits())
+    return load_network(source, limits or Limits(), variant, args)
 
 
-def loads(text: str, name: str = "<string>", limits: Limits | None = None) -> Network:
-    """Load a spec from YAML text.
+def loads(text: str, name: str = "<string>", limits: Limits | None = None, *,
+          variant: str | None = None, args: Mapping[str, Any] | None = None) -> Network:
+    """Load a spec from YAML text (as ``variant``, with ``args``: see :func:`load`).
 
     >>> from cnncalc import analyze
     >>> net = loads("cnncalc: 1\\ninput: [3, 32, 32]\\nlayers: [{op: conv, out: 8, k: 3}]")
@@ -57,7 +67,7 @@ def loads(text: str, name: str = "<string>", limits: Limits | None = None) -> Ne
     """
     from .spec import Limits, parse_network
 
-    return parse_network(text.encode(), name, limits or Limits())
+    return parse_network(text.encode(), name, limits or Limits(), variant, args)
 
 
 def build_torch(network: Network, input_shape: Any = None) -> torch.nn.Module:

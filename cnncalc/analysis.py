@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import contextlib
 import gc
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, replace
 from typing import Any
 
 from .errors import CnncalcError, ShapeError, UsageError
@@ -47,18 +47,27 @@ def _apply(rf: ReceptiveField, step: RFStep) -> ReceptiveField:
 
 def _propagate(layer: Layer[Any], states: list[_RF]) -> _RF:
     steps = layer.op.rf_inputs(layer) if len(layer.ins) > 1 else [layer.op.rf(layer)]
+    # an input read only for its shape (upsample's reference) adds nothing to the field
+    read = [i for i, reads in enumerate(layer.op.reads(layer)) if reads]
     paths = []
-    for state, step in zip(states, steps):
+    for i in read:
+        state, step = states[i], steps[i]
         if state.rf is None or step is None or len(step.span) != len(state.rf.size):
             return _RF(None, True)
         paths.append(_apply(state.rf, step))
-    mixed = any(s.mixed for s in states) or any(s.whole for s in steps if s)
+    mixed = any(states[i].mixed for i in read) or any(
+        s.whole for s in (steps[i] for i in read) if s)
     if len(paths) == 1:
         return _RF(paths[0], mixed)
     widest = max(paths, key=lambda p: tuple(p.size))
+    # a broadcast input (a [C, 1, 1] gate) has one position that every output position
+    # reads: its field counts in the size, but the output's positions (jump, start) are
+    # those of the inputs that span the output's spatial axes
+    full = [p for p, i in zip(paths, read) if layer.ins[i][1:] == layer.out[1:]] or paths
+    anchor = max(full, key=lambda p: tuple(p.size))
     aligned = all(p.aligned for p in paths) and all(
-        p.jump == widest.jump and p.start == widest.start for p in paths)
-    return _RF(ReceptiveField(widest.size, widest.jump, widest.start, aligned), mixed)
+        p.jump == anchor.jump and p.start == anchor.start for p in paths)
+    return _RF(ReceptiveField(widest.size, anchor.jump, anchor.start, aligned), mixed)
 
 
 def _input_rf(shape: Shape) -> _RF:
@@ -70,6 +79,13 @@ def _input_rf(shape: Shape) -> _RF:
 
 #: no tensor dimension may have more digits (products of such sizes stay printable)
 MAX_DIM_DIGITS = 60
+
+
+def _strict_hint(warning: str) -> str:
+    """What to do about a warning that strict mode makes an error."""
+    fix = ("change the padding or stride so the windows tile the input"
+           if "does not tile" in warning else "do what the warning says")
+    return f"{fix}, or set `strict: false` in the spec if this is intended"
 
 
 def _figures(node: Node, layer: Layer[Any], batch: int, size: int, strict: bool
@@ -87,9 +103,7 @@ def _figures(node: Node, layer: Layer[Any], batch: int, size: int, strict: bool
         raise RuntimeError(f"op {op.name} reports unknown FLOP categories {sorted(unknown)}")
     warns = tuple(op.warnings(layer))
     if strict and warns:
-        raise ShapeError(warns[0] + " (an error when strict)",
-                         hints=("change the padding or stride so the windows tile the input, "
-                                "or set `strict: false` in the spec if this is intended",))
+        raise ShapeError(warns[0] + " (an error when strict)", hints=(_strict_hint(warns[0]),))
     return dict(
         id=node.id, op=op.name, inputs=node.inputs, input_shapes=tuple(ins), output_shape=out,
         params=p.total, trainable_params=p.trainable, buffers=p.buffers, macs=macs * batch,
@@ -99,7 +113,9 @@ def _figures(node: Node, layer: Layer[Any], batch: int, size: int, strict: bool
     )
 
 
-def _locate(exc: CnncalcError, node: Node, ins: list[Shape]) -> CnncalcError:
+def locate_error(exc: CnncalcError, node: Node, ins: list[Shape]) -> CnncalcError:
+    """``exc``, raised resolving ``node`` on ``ins``, located at the node (its input shapes
+    and the blocks around it in notes)."""
     notes = tuple(reversed(node.trace))
     if len(ins) > 1:
         shown = ", ".join(f"{i} {bracketed(s, ',')}" for i, s in zip(node.inputs, ins))
@@ -139,10 +155,106 @@ def _checked_shape(shape: Any) -> Shape:
     return x
 
 
+def for_input(network: Network, input_shape: Shape | None) -> Network:
+    """``network`` for ``input_shape``: itself, or, when its expressions read the input
+    shape (``groups: "${in_channels}"``) and the shape is another, the spec expanded
+    again for it (its layers may then differ).  Every pass that reads ``network.nodes``
+    next to a report of another input takes its network from here."""
+    if input_shape is None or network.reexpand is None:
+        return network
+    x = _checked_shape(input_shape)
+    if x == network.input_shape:
+        return network
+    nodes, output = network.reexpand(x)
+    return replace(network, input_shape=x, nodes=tuple(nodes), output=output)
+
+
 def resolve_layers(network: Network, report: Report) -> list[Layer[Any]]:
     """Every node's op bound to the input shapes the analysis found (for the passes that
     follow one: explain, the torch build), one resolution per layer."""
+    network = for_input(network, report.input_shape)
     return [node.op.resolve(row.input_shapes) for node, row in zip(network.nodes, report.layers)]
+
+
+# ------------------------------------------------------------------ dead branches
+def dead_branches(network: Network) -> list[list[int]]:
+    """The layers from which the network's output is not reachable, as branches: each a
+    connected group of such layers (by their wiring among themselves), as node indices in
+    definition order; branches ordered by their first layer."""
+    index = {node.id: i for i, node in enumerate(network.nodes)}
+    live = [False] * len(network.nodes)
+    todo = [index[network.output]] if network.output in index else []
+    while todo:
+        i = todo.pop()
+        if not live[i]:
+            live[i] = True
+            todo.extend(index[name] for name in network.nodes[i].inputs if name in index)
+    parent = {i: i for i, alive in enumerate(live) if not alive}
+
+    def root(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    for i in parent:
+        for name in network.nodes[i].inputs:
+            j = index.get(name)
+            if j is not None and j in parent:
+                parent[root(i)] = root(j)
+    groups: dict[int, list[int]] = {}
+    for i in parent:  # definition order, so each group is too
+        groups.setdefault(root(i), []).append(i)
+    return sorted(groups.values(), key=lambda g: g[0])
+
+
+def _quoted(layer_id: str, limit: int = 60) -> str:
+    """A layer id quoted for a message: escaped when not printable, cut in the middle when
+    long."""
+    text = layer_id if layer_id.isprintable() else repr(layer_id)[1:-1]
+    return f"'{text}'" if len(text) <= limit else f"'{text[:limit // 2]}...{text[-limit // 2:]}'"
+
+
+def _named(ids: Sequence[str]) -> str:
+    """``layer 'a'``, ``layers 'a' and 'b'``, ``layers 'a', 'b' and 7 more (9 layers)``."""
+    quoted = [_quoted(i) for i in ids[:3]]
+    if len(ids) == 1:
+        return f"layer {quoted[0]}"
+    if len(ids) <= 3:
+        return f"layers {', '.join(quoted[:-1])} and {quoted[-1]}"
+    return f"layers {', '.join(quoted[:2])} and {len(ids) - 2} more ({len(ids)} layers)"
+
+
+def dead_warning(network: Network, branch: Sequence[LayerReport]) -> str:
+    """What a dead branch is told: which layers, and that their figures stay counted."""
+    own = [r.id for r in branch if r.shorthand is None] or [r.id for r in branch]
+    many = len(own) > 1
+    params, macs = sum(r.params for r in branch), sum(r.macs for r in branch)
+    head = (f"{_named(own)} never reach{'' if many else 'es'} the output "
+            f"{_quoted(network.output)}")
+    if not params and not macs:
+        return head + f"; {'they hold' if many else 'it holds'} no params and no MACs"
+    return (head + f"; {'their' if many else 'its'} {params:,} params and "
+            f"{macs:,} MACs are still counted in the totals, as torch counts a module "
+            "it never calls")
+
+
+def _warn_dead(network: Network, rows: list[LayerReport], strict: bool) -> list[LayerReport]:
+    """Each dead branch's warning on its first layer (an error when strict); none when
+    the spec lays its layers side by side."""
+    if network.side_by_side:
+        return rows
+    for branch in dead_branches(network):
+        first = branch[0]
+        text = dead_warning(network, [rows[i] for i in branch])
+        if strict:
+            node = network.nodes[first]
+            exc = ShapeError(text + " (an error when strict)", hints=(
+                "remove the branch or wire it into the output, or set `strict: false` in the "
+                "spec if this is intended",))
+            raise locate_error(exc, node, list(rows[first].input_shapes)) from None
+        rows[first] = replace(rows[first], warnings=(*rows[first].warnings, text))
+    return rows
 
 
 @contextlib.contextmanager
@@ -178,10 +290,10 @@ def _analyze(network: Network, input_shape: Shape | None, batch: int, dtype: DTy
     size = DTYPE_BYTES[dtype]
     strict = bool(network.strict if strict is None else strict)
     x = _checked_shape(input_shape) if input_shape is not None else network.input_shape
+    network = for_input(network, x)
     shapes: dict[str, Shape] = {INPUT: x}
     rfs: dict[str, _RF] = {INPUT: _input_rf(x)}
     rows: list[LayerReport] = []
-    warnings: list[str] = []
     rf_at: tuple[ReceptiveField | None, str | None] = (None, None)
     for node in network.nodes:
         ins = [shapes[i] for i in node.inputs]
@@ -190,13 +302,14 @@ def _analyze(network: Network, input_shape: Shape | None, batch: int, dtype: DTy
             figures = _figures(node, layer, batch, size, strict)
             state = _propagate(layer, [rfs[i] for i in node.inputs])
         except CnncalcError as exc:
-            raise _locate(exc, node, ins) from None
+            raise locate_error(exc, node, ins) from None
         row = LayerReport(**figures, receptive_field=state.rf)
         shapes[node.id], rfs[node.id] = row.output_shape, state
         if state.rf is not None and not state.mixed:
             rf_at = (state.rf, node.id)
-        warnings.extend(f"{node.id}: {w}" for w in row.warnings)
         rows.append(row)
+    rows = _warn_dead(network, rows, strict)
+    warnings = [f"{r.id}: {w}" for r in rows for w in r.warnings]
     sizes = {INPUT: numel(x) * batch * size} | {r.id: r.activation_bytes for r in rows}
     breakdown = dict.fromkeys(FLOP_CATEGORIES, 0)
     for r in rows:

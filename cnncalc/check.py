@@ -73,6 +73,16 @@ class SpecResult:
     error: CnncalcError | None = None
     report: Report | None = None
     seconds: float = 0.0
+    #: how many verdicts its file gave (a family file: one per variant checked)
+    of: int = 1
+    #: the variant of a family file this is the verdict on (``file`` is ``FILE:VARIANT``)
+    variant: str | None = None
+
+    @property
+    def path(self) -> str:
+        """The file itself (``file`` without its ``:VARIANT``), for tools that open it."""
+        suffix = f":{self.variant}" if self.variant is not None else ""
+        return self.file.removesuffix(suffix) if suffix else self.file
 
     @property
     def status(self) -> Status:
@@ -250,6 +260,7 @@ class Skip:
 def check_source(source: str | Path, budgets: Mapping[str, Target] | None = None, *,
                  strict: bool | None = None, limits: Limits = DEFAULT_LIMITS) -> SpecResult:
     """Load, analyse and evaluate one spec; every error (even a bug) is an ``error`` result.
+    A family file is checked variant by variant: the worst verdict (see :func:`check_file`).
 
     Truncation is an error unless ``strict`` is False, or it is None and the spec says
     ``strict: false`` (a spec that truncates on purpose, like a lesson about it)."""
@@ -258,55 +269,117 @@ def check_source(source: str | Path, budgets: Mapping[str, Target] | None = None
     return verdict
 
 
+_RANK = {"error": 2, "fail": 1, "pass": 0}
+
+
 def check_file(c: Candidate, budgets: Mapping[str, Target] | None = None, *,
                strict: bool | None = None, limits: Limits = DEFAULT_LIMITS) -> SpecResult | Skip:
-    """The verdict on one candidate: a result, or a skip for a file that is no spec.
+    """The verdict on one candidate as a whole: a result, or a skip for a file that is no
+    spec; a family file's is that of its worst variant (:func:`check_candidate` gives
+    them all)."""
+    verdicts = check_candidate(c, budgets, strict=strict, limits=limits)
+    if isinstance(verdicts, Skip):
+        return verdicts
+    return max(verdicts, key=lambda r: _RANK[r.status])  # (the first of the worst)
 
-    No exception escapes: one the code did not expect becomes the file's error verdict."""
+
+def check_candidate(c: Candidate, budgets: Mapping[str, Target] | None = None, *,
+                    strict: bool | None = None,
+                    limits: Limits = DEFAULT_LIMITS) -> tuple[SpecResult, ...] | Skip:
+    """Every verdict on one candidate: one per spec (a family file: one per variant, and
+    one for its defaults when it has its own ``expect:``), or a skip for a file that is no
+    spec.  No exception escapes: one the code did not expect becomes the file's error
+    verdict."""
     start = time.perf_counter()
     try:
-        verdict = _verdict(c, budgets, strict, limits)
+        verdicts = _verdicts(c, budgets, strict, limits)
     except Exception as exc:  # noqa: BLE001 - one bad file never ends the run
-        verdict = SpecResult(c.path, error=internal_error(exc))
-    if isinstance(verdict, SpecResult):
-        verdict = replace(verdict, seconds=time.perf_counter() - start)
-    return verdict
+        verdicts = (SpecResult(c.path, error=internal_error(exc)),)
+    if isinstance(verdicts, Skip):
+        return verdicts
+    if len(verdicts) == 1:
+        return (replace(verdicts[0], seconds=time.perf_counter() - start),)
+    return tuple(replace(v, of=len(verdicts)) for v in verdicts)
 
 
-def _verdict(c: Candidate, budgets: Mapping[str, Target] | None, strict: bool | None,
-             limits: Limits) -> SpecResult | Skip:
-    from .analysis import analyze
-    from .spec import parse_network, read_source
+def _verdicts(c: Candidate, budgets: Mapping[str, Target] | None, strict: bool | None,
+              limits: Limits) -> tuple[SpecResult, ...] | Skip:
+    from .spec import Document, parse_network, read_target
 
     if c.unreadable is not None:
-        return SpecResult(c.path, error=UsageError(f"{c.path}: cannot list the folder: "
-                                                   f"{c.unreadable}"))
+        return (SpecResult(c.path, error=UsageError(f"{c.path}: cannot list the folder: "
+                                                    f"{c.unreadable}")),)
     gate = _gate(Path(c.path), c.folder is not None)
     if gate is not None:
-        return gate
+        return gate if isinstance(gate, Skip) else (gate,)
     try:
-        data, file = read_source(c.path, limits)
+        data, file, variant = read_target(c.path, limits)
     except LimitError as exc:
         too_big = c.may_skip and not _mentions_spec(_head(Path(c.path), limits.max_bytes))
         return Skip(c.path, f"over the size limit of {limits.max_bytes:,} bytes, and it does "
-                    "not mention cnncalc") if too_big else SpecResult(c.path, error=exc)
+                    "not mention cnncalc") if too_big else (SpecResult(c.path, error=exc),)
     except CnncalcError as exc:
-        return SpecResult(c.path, error=exc)
-    try:
-        net = parse_network(data, file, limits)
+        return (SpecResult(c.path, error=exc),)
+    try:  # the spec as named (a family file: its defaults), parsed once
+        net = parse_network(data, file, limits, variant)
     except Exception as exc:  # noqa: BLE001 - even a bug: a non-spec is still skipped
         why = _not_a_spec(data, file, limits) if c.may_skip else None
         if why:
             return Skip(c.path, why)
-        return SpecResult(file, error=exc if isinstance(exc, CnncalcError) else internal_error(exc))
+        where = file if variant is None else f"{file}:{variant}"
+        return (SpecResult(where, error=exc if isinstance(exc, CnncalcError)
+                           else internal_error(exc), variant=variant),)
+    document = Document(file, net.raw, variant=variant)
+    return tuple(replace(_verdict_of(net, budgets, strict) if v == variant else
+                         _variant_verdict(document, v, budgets, strict, limits), variant=v)
+                 for v in _to_check(document))
+
+
+def _to_check(document: Any) -> list[str | None]:
+    """The variants a check of a document holds to their ``expect:``: the one its SPEC
+    named; else every variant, and the defaults (None) when the spec has no variants or an
+    ``expect:`` of its own."""
+    from .spec import variant_names
+
+    if document.variant is not None:
+        return [document.variant]
+    names: list[str | None] = list(variant_names(document))
+    own = isinstance(document.doc, dict) and document.doc.get("expect") is not None
+    return [None, *names] if own or not names else names
+
+
+def _variant_verdict(document: Any, variant: str | None, budgets: Mapping[str, Target] | None,
+                     strict: bool | None, limits: Limits) -> SpecResult:
+    from .spec import network_from_document
+
+    start = time.perf_counter()
+    where = document.file if variant is None else f"{document.file}:{variant}"
+    try:
+        net = network_from_document(document, limits, variant)
+    except CnncalcError as exc:
+        return SpecResult(where, error=exc, seconds=time.perf_counter() - start)
+    except Exception as exc:  # noqa: BLE001 - the file's verdict, not the run's end
+        return SpecResult(where, error=internal_error(exc), seconds=time.perf_counter() - start)
+    return replace(_verdict_of(net, budgets, strict), seconds=time.perf_counter() - start)
+
+
+def _verdict_of(net: Any, budgets: Mapping[str, Target] | None,
+                strict: bool | None) -> SpecResult:
+    """The verdict on one loaded network: analysed, and held to its ``expect:``."""
+    from .analysis import analyze
+
+    where = net.source
+    start = time.perf_counter()
     try:
         report = analyze(net, strict=strict if strict is not None else net.strict is not False)
         outcomes = evaluate(report, net.expect, budgets)
     except CnncalcError as exc:
-        return SpecResult(file, net.name, error=exc)
+        return SpecResult(where, net.name, error=exc, seconds=time.perf_counter() - start)
     except Exception as exc:  # noqa: BLE001 - the file's verdict, with the spec's name
-        return SpecResult(file, net.name, error=internal_error(exc))
-    return SpecResult(file, net.name, tuple(outcomes), None, report)
+        return SpecResult(where, net.name, error=internal_error(exc),
+                          seconds=time.perf_counter() - start)
+    return SpecResult(where, net.name, tuple(outcomes), None, report,
+                      time.perf_counter() - start)
 
 
 # ------------------------------------------------------- spec or not a spec
@@ -492,14 +565,16 @@ def run_check(files: Sequence[str | Candidate], budgets: Mapping[str, Target] | 
     folders: dict[str, bool] = {f: False for f in empty}  # folder -> held a spec
     for f in files:
         c = f if isinstance(f, Candidate) else Candidate(f)
-        verdict = check_file(c, budgets, strict=strict, limits=limits)
-        if isinstance(verdict, Skip):
-            skipped.append(verdict)
+        verdicts = check_candidate(c, budgets, strict=strict, limits=limits)
+        if isinstance(verdicts, Skip):
+            skipped.append(verdicts)
         else:
-            results.append(verdict)
+            results.extend(verdicts)
         if c.folder is not None:
-            folders[c.folder] = folders.get(c.folder, False) or isinstance(verdict, SpecResult)
-        if on_result is not None:
+            folders[c.folder] = folders.get(c.folder, False) or not isinstance(verdicts, Skip)
+        for verdict in (verdicts,) if isinstance(verdicts, Skip) else verdicts:
+            if on_result is None:
+                break
             try:
                 on_result(verdict)
             except Exception:  # noqa: BLE001 - a progress display never stops the check

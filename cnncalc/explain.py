@@ -24,7 +24,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from .analysis import analyze, paused_gc
+from .analysis import analyze, for_input, paused_gc
 from .errors import UsageError
 from .graph import INPUT, Network, Node
 from .ops.base import Layer
@@ -39,9 +39,11 @@ def rf_steps(layer: Layer[Any], rf_ins: Sequence[ReceptiveField | None],
     """The receptive-field recurrence of one layer (Araujo et al., 2019), written as the
     op computes it (:meth:`Op.rf_working`): for a window ``r = r_in + (k-1)*j_in``,
     ``j = j_in*s``, ``start = start_in + ((k-1)/2 - p)*j_in``."""
+    # an input read only for its shape (upsample's reference) has no part in the field
+    rf_ins = [r for r, read in zip(rf_ins, layer.op.reads(layer)) if read]
     if rf_out is None or any(r is None for r in rf_ins):
         return []
-    if len(layer.ins) > 1:
+    if len(rf_ins) > 1:
         sizes = ", ".join(dims([formula_number(v) for v in r.size]) for r in rf_ins if r)
         return [Step("receptive field", f"the widest input: max({sizes})",
                      dims([formula_number(v) for v in rf_out.size]), "r = max over inputs", "rf")]
@@ -139,6 +141,7 @@ def explain_network(net: Network, input_shape: tuple[int, ...] | None = None,
                     ) -> list[LayerExplanation]:
     """Explain every layer of ``net`` (or those ``layer`` selects)."""
     report = report or analyze(net, input_shape, strict=False)
+    net = for_input(net, report.input_shape)  # (its layers may depend on the input)
     rfs: dict[str, Any] = {r.id: r.receptive_field for r in report.layers}
     x = report.input_shape
     rank = len(x) - 1

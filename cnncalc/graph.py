@@ -6,7 +6,7 @@ topological order and a cycle cannot be written (the expander says so).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -57,10 +57,28 @@ class Network:
     input_loc: Loc | None = None
     #: the spec's `strict:` (None when unset: `cnncalc check` then treats it as true)
     strict: bool | None = None
+    #: the spec's `side_by_side:`: layers that do not reach the output are alternatives laid
+    #: side by side, not dead branches (no warning)
+    side_by_side: bool = False
     #: the raw ``expect:`` mapping (with marks), for ``cnncalc check``
     expect: Any = None
     #: the raw document (with marks), for tools that need to point into it
     raw: Any = None
+    #: the variant of a family it was loaded as (None: the spec's defaults)
+    variant: str | None = None
+    #: the values of the spec's top-level args: it was expanded with
+    args: Mapping[str, Any] = field(default_factory=dict)
+    #: for a spec whose expressions read the input shape (``in_channels``, ...): its
+    #: expansion for another input shape, (nodes, output); None when the layers do not
+    #: depend on the input (see :func:`cnncalc.analysis.for_input`)
+    reexpand: Callable[[Shape], tuple[list[Node], str]] | None = field(
+        default=None, compare=False, repr=False)
+
+    @property
+    def input_dependent(self) -> bool:
+        """Whether the layers themselves depend on the input shape (``groups:
+        "${in_channels}"``): analysing another input expands the spec again."""
+        return self.reexpand is not None
 
     def __len__(self) -> int:
         return len(self.nodes)

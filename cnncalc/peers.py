@@ -73,8 +73,9 @@ def _bias_params(row: LayerReport, axis: int) -> int:
 
 
 def _projections(row: LayerReport, b: int) -> int:
-    """How many 1x1 conv + batchnorm projections an ``add`` row holds."""
-    return row.flops_breakdown.get("norm", 0) // (2 * _n(row.output_shape) * b)
+    """How many 1x1 conv + batchnorm projections an ``add`` row holds (each maps its
+    input onto the last input's shape)."""
+    return row.flops_breakdown.get("norm", 0) // (2 * _n(row.input_shapes[-1]) * b)
 
 
 def _is_global(row: LayerReport) -> bool:
@@ -119,7 +120,7 @@ def _ti_linear(row: LayerReport, b: int) -> Counts:
 
 
 def _ti_add(row: LayerReport, b: int) -> Counts:
-    conv_weights = row.macs // (b * _spatial(row.output_shape))
+    conv_weights = row.macs // (b * _spatial(row.input_shapes[-1]))
     return {"conv": row.macs, "norm": (row.params - conv_weights) * b}
 
 
@@ -134,7 +135,7 @@ def _fv_macs(category: str) -> Rule:
 
 
 def _fv_add(row: LayerReport, b: int) -> Counts:
-    return {"conv": row.macs, "norm": 2 * _n(row.output_shape) * b * _projections(row, b)}
+    return {"conv": row.macs, "norm": 2 * _n(row.input_shapes[-1]) * b * _projections(row, b)}
 
 
 def _fv_adaptive_avg(row: LayerReport, b: int) -> Counts:
@@ -162,7 +163,8 @@ def _pt_weights(category: str) -> Rule:
 
 
 def _pt_add(row: LayerReport, b: int) -> Counts:
-    return {"conv": Fraction(row.macs, b), "norm": 2 * _n(row.output_shape) * _projections(row, b)}
+    return {"conv": Fraction(row.macs, b),
+            "norm": 2 * _n(row.input_shapes[-1]) * _projections(row, b)}
 
 
 def _pt_hooked(category: str, module: bool, functional: bool, of: str = "out") -> Rule:
@@ -180,9 +182,11 @@ def _pt_norm(affine_doubles: bool) -> Rule:
 
 
 def _pt_upsample(row: LayerReport, b: int) -> Counts:
-    # module hook: numel(output[0]) / batch; F.interpolate patch: numel(output)
+    # module hook: numel(output[0]) / batch; F.interpolate patch: numel(output).  Resized to
+    # a reference input (two inputs) it is a plain F.interpolate call, as in torchvision's
+    # heads: no nn.Upsample, so no hook
     n = _n(row.output_shape)
-    return {"other": Fraction(n, b) + n * b}
+    return {"other": n * b + (Fraction(n, b) if len(row.input_shapes) == 1 else 0)}
 
 
 def _pt_lrn(row: LayerReport, b: int) -> Counts:
@@ -202,7 +206,7 @@ def _th_conv_transpose(row: LayerReport, b: int) -> Counts:
 
 
 def _th_add(row: LayerReport, b: int) -> Counts:
-    return {"conv": row.macs, "norm": 4 * _n(row.output_shape) * b * _projections(row, b)}
+    return {"conv": row.macs, "norm": 4 * _n(row.input_shapes[-1]) * b * _projections(row, b)}
 
 
 def _th_softmax(row: LayerReport, b: int) -> Counts:
@@ -224,6 +228,8 @@ def _th_avgpool(row: LayerReport, b: int) -> Counts:
 
 
 def _th_upsample(row: LayerReport, b: int) -> Counts:
+    if len(row.input_shapes) == 2:  # F.interpolate to a reference: thop hooks modules only
+        return {}
     scale = {"nearest": 1, "linear": 5, "bilinear": 11}.get(_upsample_mode(row), 0)
     return {"other": scale * _n(row.output_shape) * b}  # trilinear: warned, counted 0
 

@@ -24,7 +24,8 @@ from .spec.schema import ID_PATTERN, Repeat, Spec
 
 DRAFT = "https://json-schema.org/draft/2020-12/schema"
 EXPR_DEF = {"type": "string", "pattern": r"^\$",
-            "description": "an expression: $name (a block argument or table) or ${4 * width}"}
+            "description": "an expression: $name (a block argument or table) or ${4 * width} "
+                           "(see docs/spec-format.md#expressions)"}
 EXPR = {"$ref": "#/$defs/Expr"}
 _ID = {"type": "string", "pattern": ID_PATTERN, "description": "this layer's name (letters, "
        "digits, _); later layers wire to it with `in:`"}
@@ -34,8 +35,11 @@ _IN = {"description": "input(s): a layer id, `input`, or a list of ids for a mer
 _REPEAT = {"description": "chained copies: a count, or {n, first: {...}, last: {...}} overrides",
            "anyOf": [{"type": "integer", "minimum": 1}, EXPR, {"$ref": "#/$defs/Repeat"}]}
 
+_IF = {"description": "the layer exists only when this is true: true, false or an expression "
+                      "giving one (${stride == 1})", "anyOf": [{"type": "boolean"}, EXPR]}
+
 _META_REFS = {"id": {"$ref": "#/$defs/LayerId"}, "in": {"$ref": "#/$defs/LayerIn"},
-              "repeat": {"$ref": "#/$defs/LayerRepeat"}}
+              "repeat": {"$ref": "#/$defs/LayerRepeat"}, "if": {"$ref": "#/$defs/LayerIf"}}
 
 
 def _strip_titles(node: Any) -> Any:
@@ -48,11 +52,25 @@ def _strip_titles(node: Any) -> Any:
     return node
 
 
-def _or_expr(prop: dict[str, Any]) -> dict[str, Any]:
-    """Let an argument be an expression string too."""
+def _items_or_expr(prop: dict[str, Any]) -> dict[str, Any]:
+    """Let the items of a list (``stride: [1, $s, $s]``), at any depth, be expressions too."""
     prop = dict(prop)
+    if isinstance(prop.get("items"), dict):
+        prop["items"] = _or_expr(prop["items"])
+    if isinstance(prop.get("prefixItems"), list):
+        prop["prefixItems"] = [_or_expr(p) for p in prop["prefixItems"]]
     if "anyOf" in prop:
-        prop["anyOf"] = [*prop["anyOf"], EXPR]
+        prop["anyOf"] = [_items_or_expr(p) for p in prop["anyOf"]]
+    return prop
+
+
+def _or_expr(prop: dict[str, Any]) -> dict[str, Any]:
+    """Let an argument, and each item of a list argument, be an expression string too."""
+    prop = _items_or_expr(prop)
+    if prop == EXPR or EXPR in prop.get("anyOf", ()):
+        return prop
+    if "anyOf" in prop:
+        prop["anyOf"] = [*(_items_or_expr(a) for a in prop["anyOf"]), EXPR]
         return prop
     keep: dict[str, Any] = {k: prop.pop(k) for k in ("default", "description") if k in prop}
     return {**keep, "anyOf": [prop, EXPR]}
@@ -62,6 +80,7 @@ def op_args_schema(cls: type[Op], defs: dict[str, Any]) -> dict[str, dict[str, A
     """The ``properties`` of an op's arguments (as written in YAML: aliases)."""
     schema = _strip_titles(cls.Args.model_json_schema(by_alias=True))
     for name, sub in schema.pop("$defs", {}).items():
+        sub = _items_or_expr(sub)
         if defs.setdefault(name, sub) != sub:
             raise RuntimeError(f"two ops define different schemas named {name}")
     return {k: _or_expr(v) for k, v in schema.get("properties", {}).items()}
@@ -105,7 +124,9 @@ def spec_schema() -> dict[str, Any]:
     defs = schema.setdefault("$defs", {})
     defs["Expr"] = EXPR_DEF
     defs["Repeat"] = _strip_titles(Repeat.model_json_schema())
-    defs.update(LayerId=_ID, LayerIn=_IN, LayerRepeat=_REPEAT)
+    count = defs["Repeat"]["properties"]["n"]  # the count may be an expression too
+    defs["Repeat"]["properties"]["n"] = _or_expr(count)
+    defs.update(LayerId=_ID, LayerIn=_IN, LayerRepeat=_REPEAT, LayerIf=_IF)
     defs["Layer"] = layer_schema(defs)
     for holder in (schema, defs["Block"]):
         holder["properties"]["layers"]["items"] = {"$ref": "#/$defs/Layer"}

@@ -9,10 +9,10 @@ runs ``.ci/run``), :func:`pytest_runtest_makereport` and
 missing.  A skip is refused when
 
 * it is ``pytest.importorskip`` of a module that CI installs (:data:`CI_MODULES`: the
-  core's, torch, the peer tools, matplotlib, onnx, the dev tools): an install step is
-  wrong, or
-* its reason names one of them (:data:`CI_WORDS`: ``torch``, ``PyTorch``, ``fvcore``,
-  ``matplotlib``, ``the peers extra``, ``cnncalc[plot]``, ...),
+  core's, torch, the peer tools, torchvision, matplotlib, onnx, the dev tools): an install
+  step is wrong, or
+* its reason names one of them (:data:`CI_WORDS`: ``torch``, ``PyTorch``, ``torchvision``,
+  ``fvcore``, ``matplotlib``, ``the peers extra``, ``cnncalc[plot]``, ...),
 
 unless its reason is one of :data:`GENUINELY_UNAVAILABLE`: what no CI machine here has
 (a GPU, Graphviz's ``dot``) stays a skip.  Any other skip (a parametrised case that does
@@ -35,13 +35,13 @@ CI_VALUES = frozenset({"1", "true", "yes"})
 #: peers extras): an ``importorskip`` of one of them is refused
 CI_MODULES = frozenset({"typer", "rich", "pydantic", "yaml", "torch", "onnx", "onnxscript",
                         "pytest", "hypothesis", "jsonschema", "matplotlib", "torchinfo",
-                        "thop", "ptflops", "fvcore"})
+                        "thop", "ptflops", "fvcore", "torchvision"})
 
 #: words in a skip's reason that name something CI installs (case-insensitive, whole
-#: words: ``cnncalc.torch`` and ``PyTorch`` count, ``torchvision`` does not)
-CI_WORDS = ("torch", "pytorch", "torchinfo", "thop", "ptflops", "fvcore", "matplotlib",
-            "onnx", "onnxscript", "jsonschema", "hypothesis", "peers extra", "plot extra",
-            "cnncalc[torch]", "cnncalc[peers]", "cnncalc[plot]", "cnncalc[onnx]")
+#: words: ``cnncalc.torch``, ``PyTorch`` and ``torchvision``, the zoo's oracle, count)
+CI_WORDS = ("torch", "pytorch", "torchvision", "torchinfo", "thop", "ptflops", "fvcore",
+            "matplotlib", "onnx", "onnxscript", "jsonschema", "hypothesis", "peers extra",
+            "plot extra", "cnncalc[torch]", "cnncalc[peers]", "cnncalc[plot]", "cnncalc[onnx]")
 
 #: skips for what CI genuinely cannot have: these stay skips (what, a pattern of reasons)
 GENUINELY_UNAVAILABLE: tuple[tuple[str, re.Pattern[str]], ...] = (

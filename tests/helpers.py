@@ -24,6 +24,37 @@ blocks:
 """
 
 
+def sample_spec(name: str, number: int = 0) -> str:
+    """A spec running sample ``number`` of op ``name`` (``Op.samples``) on its own input
+    shapes: the network's input has the first input's channels and, per spatial axis, the
+    largest size of any input; every input that is not that shape is made from it by an
+    adaptive average pool (its spatial size) and a 1x1 conv (its channels; a linear on a
+    vector), so a merge or a reference input gets exactly the sample's shapes."""
+    import json
+
+    from cnncalc.ops import REGISTRY
+
+    sample = REGISTRY[name].samples[number]
+    ins = [tuple(x) for x in sample.ins]
+    top = (ins[0][0], *(max(x[a] for x in ins) for a in range(1, len(ins[0]))))
+    pre: list[dict[str, Any]] = []
+    wires = []
+    for i, x in enumerate(ins):
+        src = "input"
+        if x[1:] != top[1:]:
+            pre.append({"id": f"p{i}", "op": "adaptive_avgpool", "size": list(x[1:]), "in": src})
+            src = f"p{i}"
+        if x[0] != top[0]:
+            kind = {"op": "linear"} if len(x) == 1 else {"op": "conv", "k": 1}
+            pre.append({"id": f"b{i}", **kind, "out": x[0], "in": src})
+            src = f"b{i}"
+        wires.append(src)
+    layer = {"op": name, **sample.args} | ({"in": wires} if len(ins) > 1 or wires != ["input"]
+                                            else {})
+    rows = "".join(f"  - {json.dumps(item)}\n" for item in (*pre, layer))
+    return f"cnncalc: 1\ninput: {list(top)}\nlayers:\n{rows}"
+
+
 def expect_misses(report: Report, expect: Any) -> list[str]:
     """Each entry of an ``expect:`` mapping that ``report`` misses, as a sentence (empty:
     all hold), held by the library's own checker (:func:`cnncalc.check.evaluate`)."""

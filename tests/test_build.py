@@ -53,7 +53,8 @@ def lenet():
 
 
 def test_lenet5_layers_by_id_and_counts(lenet) -> None:
-    c3 = lenet.get_submodule("C3")
+    c3 = lenet.layer("C3")
+    assert lenet.path("C3") == "C3.conv" and lenet.get_submodule("C3.conv") is c3
     assert n_params(c3) == 1516  # 60 connected 5x5 kernels + 16 biases, not 2,416
     assert c3.weight.shape == (60, 5, 5)
     assert n_params(lenet) == 60840 and n_params(lenet, trainable=True) == 60000
@@ -61,6 +62,16 @@ def test_lenet5_layers_by_id_and_counts(lenet) -> None:
     assert n_params(lenet.get_submodule("S2")) == 12
     assert isinstance(lenet.get_submodule("C1.act"), nn.Tanh)
     assert lenet.layer("C1.act") is lenet.get_submodule("C1.act")
+
+
+def test_shorthand_rows_are_siblings_run_in_order(lenet) -> None:
+    """``C1`` (conv + act) is one container whose children are the conv and the tanh, so
+    ``get_submodule("C1")`` computes what ``in: C1`` reads: the activated output."""
+    unit = lenet.get_submodule("C1")
+    assert [name for name, _ in unit.named_children()] == ["conv", "act"]
+    assert not list(lenet.layer("C1").children())  # the conv is a leaf: peers count it
+    x = torch.randn(2, 1, 32, 32)
+    torch.testing.assert_close(unit(x), torch.tanh(lenet.layer("C1")(x)))
 
 
 def _dense_from_table(conv) -> torch.Tensor:
@@ -76,7 +87,7 @@ def _dense_from_table(conv) -> torch.Tensor:
 
 
 def test_connection_table_equals_masked_dense_conv(lenet) -> None:
-    c3 = lenet.get_submodule("C3")
+    c3 = lenet.layer("C3")
     x = torch.randn(3, 6, 14, 14, requires_grad=True)
     y = c3(x)
     dense = _dense_from_table(c3).detach().requires_grad_(True)
@@ -106,7 +117,7 @@ def test_connection_table_any_order_and_padding() -> None:
 
 
 def test_subsample_is_window_sum_times_coefficient_plus_bias(lenet) -> None:
-    s2 = lenet.get_submodule("S2")
+    s2 = lenet.layer("S2")
     x = torch.randn(2, 6, 28, 28)
     sums = x.unfold(2, 2, 2).unfold(3, 2, 2).sum((-1, -2))
     per_map = (1, -1, 1, 1)
@@ -124,7 +135,7 @@ def test_lenet5_trains_only_trainable_weights(lenet) -> None:
     lenet.zero_grad()
     lenet(torch.randn(2, 1, 32, 32)).sum().backward()
     assert lenet.get_submodule("OUTPUT").weight.grad is None
-    assert lenet.get_submodule("C3").weight.grad.abs().sum() > 0
+    assert lenet.layer("C3").weight.grad.abs().sum() > 0
 
 
 # ------------------------------------------------------------------ local
@@ -210,10 +221,10 @@ def test_block_ids_map_to_nested_modules(resnetish) -> None:
 def test_parameters_follow_spec_order(resnetish) -> None:
     _spec, model = resnetish
     names = [n for n, _ in model.named_parameters()]
-    assert names[:6] == ["stem.weight", "stem.bias", "stage.0.a.weight", "stage.0.a.bn.weight",
-                         "stage.0.a.bn.bias", "stage.0.b.weight"]
+    assert names[:6] == ["stem.weight", "stem.bias", "stage.0.a.conv.weight",
+                         "stage.0.a.bn.weight", "stage.0.a.bn.bias", "stage.0.b.conv.weight"]
     assert names[-2:] == ["fc.weight", "fc.bias"]
-    assert names.index("stage.0.sum.proj.0.weight") < names.index("stage.1.a.weight")
+    assert names.index("stage.0.sum.proj.0.weight") < names.index("stage.1.a.conv.weight")
 
 
 def test_forward_matches_hand_written_torch(resnetish) -> None:
@@ -277,7 +288,7 @@ def test_to_meta_and_back_keeps_connection_table_indices() -> None:
     with torch.device("meta"):
         model = cnncalc.build_torch(cnncalc.load("lenet5"))
     model = model.to_empty(device="cpu")
-    c3 = model.get_submodule("C3")
+    c3 = model.layer("C3")
     assert c3._slots.device.type == "cpu"
     nn.init.normal_(c3.weight)
     x = torch.randn(1, 6, 14, 14)
@@ -332,7 +343,7 @@ def test_export_torchscript_round_trip(tmp_path) -> None:
         loaded = torch.jit.load(str(path))
     x = torch.randn(3, 1, 32, 32)  # another batch size than the traced one
     torch.testing.assert_close(loaded(x), model(x))
-    assert "C3.weight" in dict(loaded.named_parameters())
+    assert "C3.conv.weight" in dict(loaded.named_parameters())
 
 
 @pytest.mark.parametrize("exporter", ["dynamo", "torchscript"])
@@ -443,7 +454,8 @@ def test_copy_pickle_dtype_and_fx_keep_the_graph(resnetish) -> None:
     model.eval()
     x = torch.randn(1, 3, 16, 16)
     clone = copy.deepcopy(model)
-    assert all(step[0] is clone.layer(i) for step, i in zip(clone._steps, clone.ids))
+    own = {id(m) for m in clone.modules()}  # the clone runs its own modules, not the model's
+    assert all(id(step[0]) in own for step in clone._steps)
     torch.testing.assert_close(clone(x), model(x))
     buf = io.BytesIO()
     torch.save(model, buf)

@@ -404,8 +404,8 @@ def test_docs_check_examples_are_what_cnncalc_prints(tmp_path: Path,
     spec = next(b for b in blocks if b.startswith("yaml\ncnncalc: 1\nname: tiny"))[5:]
     (tmp_path / "specs").mkdir()
     (tmp_path / "specs" / "tiny.yaml").write_text(spec)
-    resnet18 = (ROOT / "specs" / "resnet18.yaml").read_bytes()
-    (tmp_path / "specs" / "resnet18.yaml").write_bytes(resnet18)
+    family = (ROOT / "specs" / "resnet.yaml").read_bytes()
+    (tmp_path / "specs" / "resnet.yaml").write_bytes(family)
     monkeypatch.chdir(tmp_path)
     for fmt, prefix in (("text", ("PASS", "FAIL", "  specs/")), ("github", ("::error",))):
         out = run("check", "specs/", "--format", fmt).stdout.splitlines()

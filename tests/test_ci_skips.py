@@ -32,6 +32,7 @@ def test_importorskip_torch(monkeypatch):
 def test_importorskip_peer(monkeypatch):
     import sys
     monkeypatch.setitem(sys.modules, "fvcore", None)
+    monkeypatch.setitem(sys.modules, "fvcore.nn", None)   # imported by an earlier test
     pytest.importorskip("fvcore.nn")
 
 def test_importorskip_matplotlib(monkeypatch):
@@ -173,6 +174,8 @@ def test_in_ci_a_module_level_importorskip_fails_the_run(
     "needs PyTorch",
     "ptflops not installed",
     "the plot extra is missing",
+    "could not import 'torchvision': No module named 'torchvision'",
+    "torchvision is not installed (the peers extra: pip install torchvision==0.28.0)",
 ])
 def test_refused_reasons(reason: str) -> None:
     assert ci_skips.refused_in_ci(reason) is not None
@@ -182,7 +185,6 @@ def test_refused_reasons(reason: str) -> None:
     "CUDA is not available", "a GPU is present", "no GPUs", "torch has no MPS here",
     "Graphviz `dot` is not installed", "dot is missing",
     "git not installed", "no /dev/full", "no FIFOs here",
-    "could not import 'torchvision': No module named 'torchvision'",
     "1,000 weights do not fit in memory", "a dot product", "plotting 1-D nets is not done",
 ])
 def test_allowed_reasons(reason: str) -> None:

@@ -481,11 +481,10 @@ def _example_folder(tmp: Path) -> Path:
     specs/ and examples/ (links to the repository's), a git history for ``diff --rev``."""
     (tmp / "specs").symlink_to(REPO / "specs")
     (tmp / "examples").symlink_to(REPO / "examples")
-    spec = (REPO / "specs" / "resnet18.yaml").read_text(encoding="utf-8")
+    old, new = _resnets()
     for name in ("net.yaml", "spec.yaml", "old.yaml"):
-        (tmp / name).write_text(spec, encoding="utf-8")
-    (tmp / "new.yaml").write_text((REPO / "specs" / "resnet34.yaml").read_text(encoding="utf-8"),
-                                  encoding="utf-8")
+        (tmp / name).write_text(old, encoding="utf-8")
+    (tmp / "new.yaml").write_text(new, encoding="utf-8")
     return tmp
 
 
@@ -520,17 +519,25 @@ def _run_example(line: str, folder: Path) -> tuple[int, str]:
                                               and result.exit_code not in (0, 1, 2, 3) else "")
 
 
+def _resnets() -> tuple[str, str]:
+    """Two plain specs: the zoo's ResNet family without its variants (its defaults: a
+    ResNet-50), and the same with layer3's 23 blocks (a ResNet-101)."""
+    family = (REPO / "specs" / "resnet.yaml").read_text(encoding="utf-8")
+    head, _, rest = family.partition("\nvariants:\n")
+    plain = head + "\n" + rest[rest.index("\ndefaults:\n") + 1:]
+    return plain, plain.replace("depth3: 6\n", "depth3: 23\n")
+
+
 def _git_history(folder: Path) -> None:
     """``specs/net.yaml`` in a repository with two commits (for ``diff --rev HEAD~1``)."""
     work = folder / "gitrepo"
     (work / "specs").mkdir(parents=True)
     git = ["git", "-c", "user.name=t", "-c", "user.email=t@t", "-c", "commit.gpgsign=false"]
     subprocess.run(["git", "init", "-q"], cwd=work, check=True)
-    for source in ("resnet18", "resnet34"):
-        (work / "specs" / "net.yaml").write_text(
-            (REPO / "specs" / f"{source}.yaml").read_text(encoding="utf-8"), encoding="utf-8")
+    for number, text in enumerate(_resnets()):
+        (work / "specs" / "net.yaml").write_text(text, encoding="utf-8")
         subprocess.run([*git, "add", "-A"], cwd=work, check=True)
-        subprocess.run([*git, "commit", "-qm", source], cwd=work, check=True)
+        subprocess.run([*git, "commit", "-qm", f"version {number}"], cwd=work, check=True)
 
 
 def _needs_what_is_missing(line: str) -> str | None:

@@ -337,6 +337,8 @@ OP_LAYERS = {
     "conv_dilated": "{op: conv, out: 4, k: [3, 2], dilation: [2, 1], stride: [1, 2]}",
     "conv_asym": "{op: conv, out: 4, k: 3, pad: [[2, 0], [1, 1]]}",
     "conv_same_even": "{op: conv, out: 2, k: 4, pad: same, groups: 2}",
+    "conv_same_upper": "{op: conv, out: 2, k: [4, 3], stride: [1, 2], pad: same_upper}",
+    "local_same_lower": "{op: local, out: 2, k: 2, stride: 2, pad: same_lower}",
     "conv_connect": "{op: conv, out: 2, k: 2, connect: [[0], [1, 3]]}",
     "conv_transpose": "{op: conv_transpose, out: 3, k: 3, stride: 2, pad: 1, output_padding: 1}",
     "conv_transpose_dilated": "{op: conv_transpose, out: 3, k: [3, 4], stride: [3, 2], "
@@ -385,7 +387,8 @@ def skeleton(formula: str) -> str:
     text = re.sub(r"\s*\(a last window in the padding\)", "", text)
     text = re.sub(r"\s*\(reach: [^)]*\)", "", text)
     text = text.replace(" ", "")
-    text = re.sub(r"\(-?\d+(?:/\d+)?\)", "#", text)  # operands: (5/2), (-1)
+    # operands: (5/2), (-1), but not a call's arguments, ceil(8/1)
+    text = re.sub(r"(?<![a-z])\(-?\d+(?:/\d+)?\)", "#", text)
     text = re.sub(r"(\d)([a-z])", r"\1*\2", text)  # 2p -> 2*p
     text = re.sub(r"\b(?!floor\b|ceil\b)[A-Za-z_][A-Za-z_0-9]*|\d+", "#", text)
     return re.sub(r"\(#\)", "#", text)

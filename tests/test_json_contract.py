@@ -25,7 +25,7 @@ from typer.testing import CliRunner
 
 from cnncalc.cli import app
 from cnncalc.cli.common import DType
-from cnncalc.spec.zoo import zoo_names
+from cnncalc.spec.zoo import variant_names, zoo_names
 
 ROOT = Path(__file__).resolve().parent.parent
 GOLDEN = ROOT / "tests" / "golden"
@@ -132,7 +132,7 @@ def test_the_golden_reports_validate(validator: Any, spec: str) -> None:
     assert schema_errors(validator, report) == []
 
 
-@pytest.mark.parametrize("spec", [*zoo_names(), *(str(p) for p in EXAMPLES),
+@pytest.mark.parametrize("spec", [*zoo_names(), *variant_names(), *(str(p) for p in EXAMPLES),
                                   str(GOLDEN / "tiny_resnet.yaml")],
                          ids=lambda s: Path(s).stem)
 def test_every_zoo_and_example_report_validates(validator: Any, spec: str) -> None:

@@ -54,6 +54,69 @@ SPECS: dict[str, str] = {
                   "stride: 2}]\n",
     "instancenorm_1x1": "cnncalc: 1\ninput: [3, 1, 1]\nlayers: [{op: instancenorm}]\n",
     "linear_bn": "cnncalc: 1\ninput: [8]\nlayers: [{op: linear, out: 4, bn: true}]\n",
+    "linear_axis_bad": HEAD + "layers: [{op: linear, out: 4, axis: 2}]\n",
+    "linear_axis_str": HEAD + "layers: [{op: linear, out: 4, axis: channels}]\n",
+    "linear_map_no_axis": HEAD + "layers: [{op: linear, out: 4, bn: true, act: relu}]\n",
+    "same_upper_huge": f"cnncalc: 1\ninput: [3, {BIG}, {BIG}]\nlayers: [{{op: conv, out: 4, "
+                       f"k: {BIG}, stride: {BIG}, pad: same_upper}}]\n",
+    "same_lower_local": HEAD + "layers: [{op: local, out: 2, k: 4, stride: 3, pad: same_lower}]\n",
+    "same_upper_list": HEAD + "layers: [{op: conv, out: 2, k: 3, pad: [same_upper]}]\n",
+    "dead_chain_output_first": HEAD + "output: c0\nlayers:\n  - {id: c0, op: conv, out: 2, k: 1}\n"
+                               "  - {op: relu, repeat: 3000}\n",
+    "dead_branch_strict": HEAD + "strict: true\nlayers: [{id: a, op: conv, out: 2, k: 1}, "
+                          "{id: b, op: relu, in: input}]\n",
+    "side_by_side_not_bool": HEAD + "side_by_side: 'yes'\nlayers: [relu]\n",
+    "linear_axis0_huge": f"cnncalc: 1\ninput: [{BIG}, {BIG}, 3]\n"
+                         f"layers: [{{op: linear, out: {BIG}, axis: 0, bn: true}}]\n",
+    # hostile expressions: deep nesting, values past a float or the digit limit, misuse of
+    # the input-shape names, conditions that are not booleans
+    **{f"expr_{name}": HEAD + f"layers: [{{op: conv, out: '${{{text}}}', k: 1}}]\n"
+       for name, text in {
+        "deep_if": "1 if true else (" * 15 + "1" + ")" * 15,
+        "too_deep_if": "1 if true else (" * 40 + "1" + ")" * 40,
+        "unary_chain": "-" * 250 + "1",
+        "not_chain": "1 if " + "not " * 60 + "true else 2",
+        "float_overflow": "1e308*10",
+        "inf_literal": "1e999",
+        "tiny_divisor": "1 / 1e-300",
+        "pow_10000": "2**10000",
+        "power_tower": "2**2**2**2**2",
+        "shape_power": "len(in_shape) ** len(in_shape) ** 99",
+        "compare_lists": "1 if in_shape < input_shape else 2",
+        "compare_shapes": "1 if in_shape == input_shape else 2",
+        "shape_oob": "in_shape[-9]",
+        "shape_index_expr": "in_shape[in_channels]",
+        "shape_arith": "in_shape * 2",
+        "make_divisible_huge": "make_divisible(1e59, 7)",
+        "make_divisible_zero": "make_divisible(8, 0)",
+        "float_out": "in_channels / 3",
+        "round_huge": "round(9.99e59)",
+        "bool_out": "in_channels > 2",
+        "chained_compare": " < ".join(["1"] * 80),
+    }.items()},
+    "if_not_bool": HEAD + "layers: [{op: relu, if: 3}, relu]\n",
+    "if_string": HEAD + "layers: [{op: relu, if: 'maybe'}, relu]\n",
+    "if_all_skipped": HEAD + "layers: [{op: relu, if: false}, {op: conv, out: 4, k: 1, "
+                      "if: '${in_channels == 4}'}]\n",
+    "if_output_skipped": HEAD + "output: x\nlayers: [{id: x, op: relu, if: false}, relu]\n",
+    "if_shape_in_block": HEAD + "blocks:\n  b:\n    layers:\n      - {op: conv, out: 3, k: 1}\n"
+                         "      - {op: add, in: [input, conv1], if: '${in_shape == input_shape}'}\n"
+                         "layers: [{op: b, repeat: {n: 3, first: {op: relu}, last: {op: nope}}}]\n",
+    "repeat_float": HEAD + "layers: [{op: relu, repeat: '${2.5}'}]\n",
+    "groups_float": HEAD + "layers: [{op: conv, out: 6, k: 1, groups: '${in_channels / 1}'}]\n",
+    "huge_broadcast": f"cnncalc: 1\ninput: [{BIG}, {BIG}, {BIG}]\nlayers: [{{op: avgpool, "
+                      "global: true}, {op: mul, in: [input, avgpool1]}, {op: add, in: [input, "
+                      "mul1, avgpool1], project: auto}]\n",
+    "slice_huge": f"cnncalc: 1\ninput: [{BIG}, 8, 8]\nlayers: [{{op: slice, start: {BIG[:-1]}}}, "
+                  f"{{op: slice, part: {BIG[:-2]}, parts: {BIG[:-1]}}}]\n",
+    "slice_float": HEAD + "layers: [{op: slice, start: 1.5}]\n",
+    "drop_path_nan": HEAD + "layers: [{op: drop_path, p: .nan}]\n",
+    "drop_path_huge": f"cnncalc: 1\ninput: [{BIG}, {BIG}]\nlayers: [{{op: drop_path, p: 0.5}}]\n",
+    "upsample_ref_huge": f"cnncalc: 1\ninput: [3, {BIG}, {BIG}]\nlayers: [{{op: maxpool, k: 2}}, "
+                         "{op: upsample, mode: bilinear, in: [maxpool1, input]}]\n",
+    "upsample_ref_vector": HEAD + "layers: [flatten, {op: upsample, in: [flatten1, input]}]\n",
+    "layer_scale_huge": f"cnncalc: 1\ninput: [{BIG}, {BIG}, {BIG}]\nlayers: [{{op: layer_scale, "
+                        "init: 1e300}]\n",
 }
 
 #: commands that take one SPEC and analyse it; torch ones only where torch is installed
@@ -71,7 +134,7 @@ def corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _assert_verdict(args: list[str]) -> None:
-    result = runner.invoke(app, args)
+    result = runner.invoke(app, args, input=SHAPED if "-" in args else None)
     text = (result.stderr or "") + (result.stdout or "")
     assert result.exit_code in ALLOWED, (args[:3], result.exit_code, text[-600:])
     assert "internal error" not in text and "Traceback" not in text, (args[:3], text[-600:])
@@ -118,9 +181,16 @@ def test_one_folder_of_every_hostile_spec_is_checked_file_by_file(corpus: Path) 
     ["solve", "pad", "--input", "9" * 77, "--k", "3", "-s", "5"],
     ["sizes", "lenet5", "--range", "1:1000000000000"],
     ["calc", "conv", "--input", "3x32x32", "--out", "8", "--k", "0"],
+    ["summary", "-", "--input", "8"],  # (stdin: the input-dependent spec below)
+    ["sizes", "-", "--range", "1:40"],
 ], ids=lambda a: " ".join(x[:12] for x in a)[:60])
 def test_hostile_options_get_a_verdict(args: list[str]) -> None:
     _assert_verdict(args)
+
+
+#: a spec whose layers depend on the input shape, read from stdin by the cases above
+SHAPED = HEAD + ("layers: [{op: conv, out: '${in_shape[2] * in_channels}', k: 3, "
+                 "groups: '${in_channels}', if: '${in_shape[1] > 4}'}, relu]\n")
 
 
 def test_check_refuses_a_glob_that_leaves_the_folder(corpus: Path) -> None:

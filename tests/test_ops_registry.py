@@ -31,8 +31,13 @@ SAMPLES: dict[str, tuple[dict, list[tuple[int, ...]], str]] = {
     name: (dict(cls.samples[0].args), list(cls.samples[0].ins), cls.samples[0].nonzero)
     for name, cls in REGISTRY.items()}
 
-#: ops whose output has no spatial layout, so rf() is None
+#: ops whose output has no spatial layout, so rf() is None (linear only on its last axis:
+#: over the channels, axis 0, it is pointwise)
 NO_RF = {"linear", "rbf", "flatten"}
+
+
+def has_no_rf(name: str, number: int) -> bool:
+    return name in NO_RF and REGISTRY[name].samples[number].args.get("axis") != 0
 FIGURES = ("shape", "params", "macs", "flops", "rf")
 
 # The contract of design/spec-format.md: op -> {argument: default}, ... = required
@@ -49,7 +54,7 @@ CONTRACT: dict[str, dict[str, object]] = {
     "adaptive_avgpool": {"size": REQUIRED},
     "adaptive_maxpool": {"size": REQUIRED},
     "subsample": {"k": 2},
-    "linear": {"out": REQUIRED, "bias": True, "act": "none", "bn": False},
+    "linear": {"out": REQUIRED, "bias": True, "axis": -1, "act": "none", "bn": False},
     "rbf": {"out": REQUIRED, "trainable": False},
     "flatten": {}, "identity": {}, "dropout": {"p": 0.5},
     "relu": {}, "sigmoid": {}, "tanh": {}, "gelu": {}, "silu": {}, "softmax": {},
@@ -60,6 +65,9 @@ CONTRACT: dict[str, dict[str, object]] = {
     "upsample": {"scale": None, "mode": "nearest"},
     "zeropad": {"pad": REQUIRED},
     "channel_shuffle": {"groups": REQUIRED},
+    "slice": {"start": None, "stop": None, "part": None, "parts": None, "axis": 0},
+    "drop_path": {"p": REQUIRED, "mode": "row"},
+    "layer_scale": {"init": 1e-6},
 }
 
 
@@ -162,9 +170,12 @@ def test_receptive_field_step(name: str, number: int) -> None:
     op, ins, _ = make(name, number)
     layer = op.resolve(ins)
     steps = op.rf_inputs(layer) if len(ins) > 1 else [op.rf(layer)]
-    assert len(steps) == len(ins)
-    for x, step in zip(ins, steps):
-        if name in NO_RF or len(x) == 1:  # a vector has no spatial layout
+    reads = op.reads(layer)
+    assert len(steps) == len(ins) == len(reads) and all(type(r) is bool for r in reads)
+    for x, step, read in zip(ins, steps, reads):
+        if not read:  # only its shape is used (upsample's reference input)
+            continue
+        if has_no_rf(name, number) or len(x) == 1:  # a vector has no spatial layout
             assert step is None
             continue
         assert isinstance(step, RFStep)
@@ -175,20 +186,11 @@ def test_receptive_field_step(name: str, number: int) -> None:
 @pytest.mark.parametrize(("name", "number"), CASES, ids=IDS)
 def test_whole_path_through_yaml(name: str, number: int) -> None:
     """A spec using each op loads and analyses to the op's own figures (merges read the
-    input and 1x1 convs of it with the sample's channel counts)."""
-    import json
+    input and pooled / 1x1-conv'd copies of it with the sample's shapes)."""
+    from helpers import sample_spec
 
     op, ins, _ = make(name, number)
-    pre, wires = [], ["input"]
-    for i, x in enumerate(ins[1:], 1):
-        assert x[1:] == ins[0][1:], "merge samples differ in channels only"
-        pre.append({"id": f"b{i}", "op": "conv", "out": x[0], "k": 1, "in": "input"})
-        wires.append(f"b{i}")
-    layer = {"op": name, **REGISTRY[name].samples[number].args}
-    if len(ins) > 1:
-        layer["in"] = wires
-    rows = "".join(f"  - {json.dumps(item)}\n" for item in (*pre, layer))
-    report = cnncalc.analyze(cnncalc.loads(f"cnncalc: 1\ninput: {list(ins[0])}\nlayers:\n{rows}"))
+    report = cnncalc.analyze(cnncalc.loads(sample_spec(name, number)))
     row = report.layers[-1]
     layer = op.resolve(ins)
     assert row.input_shapes == tuple(ins)

@@ -53,6 +53,10 @@ NETS = {
   - {op: conv, out: 2, k: 4, pad: same}
   - {op: avgpool, k: 2, stride: 2}
   - {op: conv, out: 2, k: [3, 5], dilation: [3, 1], stride: [1, 2], pad: [[0, 2], [1, 0]]}"""),
+    "even_kernel_same_upper": ("[1, 60, 60]", "", """
+  - {op: conv, out: 2, k: 4, pad: same_upper}
+  - {op: conv, out: 2, k: [2, 3], stride: 2, pad: same_upper}
+  - {op: conv, out: 2, k: 2, dilation: 3, pad: same_lower}"""),
     "conv1d": ("[1, 200]", "", """
   - {op: conv, out: 2, k: 7, stride: 3}
   - {op: maxpool, k: 3, stride: 2, dilation: 2}

@@ -161,3 +161,16 @@ def test_output_has_its_own_help_and_creates_its_folder(tmp_path: Path,
     (tmp_path / "file").write_text("")
     blocked = runner.invoke(app, ["schema", "--output", "file/s.json"])  # a file in the way
     assert blocked.exit_code == 2 and "cannot create the folder: File exists" in blocked.stderr
+
+
+@pytest.mark.parametrize("layer", [
+    "{op: conv, out: 8, k: [$k, 3]}",
+    "{op: conv, out: 8, k: 3, stride: [1, '${s}']}",
+    "{op: conv, out: 8, k: 3, pad: [[0, $k], [$k, 0]]}",
+    "{op: maxpool, k: [$k, 2]}",
+])
+def test_list_items_may_be_expressions(validator: Any, layer: str) -> None:
+    """A per-axis list may hold `$name` / `${...}` items, as cnncalc accepts them."""
+    text = BASE + "tables: {k: 1, s: 2}\nlayers: [" + layer + "]"
+    cnncalc.analyze(cnncalc.loads(text))
+    assert errors(validator, text) == []

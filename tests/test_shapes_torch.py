@@ -86,7 +86,7 @@ def input_shape(draw: Any, c: int | None = None) -> tuple[int, ...]:
 def padding(r: int) -> st.SearchStrategy:
     pair = st.lists(st.integers(0, 3), min_size=2, max_size=2)
     return st.one_of(per_axis(r, 0, 3), st.lists(pair, min_size=r, max_size=r),
-                     st.sampled_from(["same", "valid"]))
+                     st.sampled_from(["same", "same_upper", "same_lower", "valid"]))
 
 
 def _cls(kind: str, r: int) -> Any:
@@ -116,7 +116,7 @@ def test_conv(data: Any) -> None:
     ks, ss, ds = axes(r, k), axes(r, s), axes(r, d)
     kw = dict(stride=ss, dilation=ds, groups=groups, bias=bias)
     expected = None
-    if pad == "same" and any(v > 1 for v in ss):
+    if isinstance(pad, str) and pad.startswith("same") and any(v > 1 for v in ss):
         # torch's padding='same' needs stride 1: pad explicitly (TF's rule; the split does not
         # change the shape), and the output must be ceil(n / stride)
         pairs = []
@@ -125,8 +125,9 @@ def test_conv(data: Any) -> None:
             pairs.append([total - total // 2, total // 2])
         fn = lambda: lambda t: _cls("Conv", r)(c, out, ks, **kw)(F.pad(t, _fpad(pairs)))  # noqa: E731
         expected = (out, *(math.ceil(n / st_) for n, st_ in zip(x[1:], ss)))
-    elif isinstance(pad, str):
-        fn = lambda: _cls("Conv", r)(c, out, ks, padding=pad, **kw)  # noqa: E731
+    elif isinstance(pad, str):  # torch's 'same' (the split does not change the shape)
+        torch_pad = "same" if pad.startswith("same") else pad
+        fn = lambda: _cls("Conv", r)(c, out, ks, padding=torch_pad, **kw)  # noqa: E731
     elif isinstance(pad, list) and isinstance(pad[0], list):
         fn = lambda: lambda t: _cls("Conv", r)(c, out, ks, **kw)(F.pad(t, _fpad(pad)))  # noqa: E731
     else:

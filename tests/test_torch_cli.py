@@ -23,7 +23,8 @@ def run(*args: str) -> object:
 def test_build_prints_the_module_tree_named_by_spec_ids() -> None:
     result = run("build", "lenet5")
     assert result.exit_code == 0
-    assert "(C3): ConnectConv(" in result.stdout and "(OUTPUT): RBF(" in result.stdout
+    assert "(C3): Unit(\n    (conv): ConnectConv(" in result.stdout
+    assert "(OUTPUT): RBF(" in result.stdout
     assert "60,840 parameters" in result.stderr
 
 

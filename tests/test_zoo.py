@@ -19,7 +19,7 @@ import tomllib
 import cnncalc
 from cnncalc.report import Report
 from cnncalc.spec.expect import parse_target
-from cnncalc.spec.zoo import zoo_dir, zoo_names
+from cnncalc.spec.zoo import variant_file, variant_names, zoo_dir, zoo_names
 
 from helpers import expect_misses
 
@@ -27,9 +27,26 @@ ROOT = Path(__file__).resolve().parent.parent
 SPECS = ROOT / "specs"
 
 #: every spec this helper owns (lenet5 exists separately and is held to its own expect too)
-ZOO = ["alexnet", "c3d", "charcnn", "densenet121", "dilated_context", "googlenet", "lenet",
-       "lenet5", "mobilenet_v2", "nin", "resnet101", "resnet152", "resnet18", "resnet34",
-       "resnet50", "unet", "vgg11", "vgg16", "vgg16_bn"]
+ZOO = ["alexnet", "c3d", "charcnn", "densenet121", "densenet161", "densenet169", "densenet201",
+       "dilated_context", "googlenet", "inception_v3", "lenet", "lenet5", "mobilenet_v2", "nin",
+       "resnet101", "resnet152", "resnet18", "resnet34", "resnet50", "resnext101_32x8d",
+       "resnext101_64x4d", "resnext50_32x4d", "squeezenet1_0", "squeezenet1_1", "unet",
+       "vgg11", "vgg11_bn", "vgg13", "vgg13_bn", "vgg16", "vgg16_bn", "vgg19", "vgg19_bn",
+       "wide_resnet101_2", "wide_resnet50_2",
+       # the mobile families' variants
+       "mobilenet_v3_small", "mobilenet_v3_large",
+       "mnasnet0_5", "mnasnet0_75", "mnasnet1_0", "mnasnet1_3",
+       "shufflenet_v2_x0_5", "shufflenet_v2_x1_0", "shufflenet_v2_x1_5", "shufflenet_v2_x2_0",
+       *(f"efficientnet_b{i}" for i in range(8)),
+       "efficientnet_v2_s", "efficientnet_v2_m", "efficientnet_v2_l",
+       # families: regnet, convnext, video_resnet, segmentation
+       *(f"regnet_x_{s}" for s in ("400mf", "800mf", "1_6gf", "3_2gf", "8gf", "16gf", "32gf")),
+       *(f"regnet_y_{s}" for s in ("400mf", "800mf", "1_6gf", "3_2gf", "8gf", "16gf", "32gf",
+                                   "128gf")),
+       "convnext_tiny", "convnext_small", "convnext_base", "convnext_large",
+       "r3d_18", "mc3_18", "r2plus1d_18",
+       "fcn_resnet50", "fcn_resnet101", "deeplabv3_resnet50", "deeplabv3_resnet101",
+       "deeplabv3_mobilenet_v3_large", "lraspp_mobilenet_v3_large"]
 
 # ---------------------------------------------------------------- published figures
 #: name -> (params, published GFLOPS as written, i.e. to its rounding).  Sources:
@@ -48,6 +65,27 @@ TORCHVISION = {
     "resnet152": (60_192_808, "11.514"),
     "mobilenet_v2": (3_504_872, "0.30"),
     "densenet121": (7_978_856, "2.834"),
+    "mobilenet_v3_small": (2_542_856, "0.057"),
+    "mobilenet_v3_large": (5_483_032, "0.217"),
+    "mnasnet0_5": (2_218_512, "0.104"),
+    "mnasnet0_75": (3_170_208, "0.215"),
+    "mnasnet1_0": (4_383_312, "0.314"),
+    "mnasnet1_3": (6_282_256, "0.526"),
+    "shufflenet_v2_x0_5": (1_366_792, "0.04"),
+    "shufflenet_v2_x1_0": (2_278_604, "0.145"),
+    "shufflenet_v2_x1_5": (3_503_624, "0.296"),
+    "shufflenet_v2_x2_0": (7_393_996, "0.583"),
+    "efficientnet_b0": (5_288_548, "0.386"),     # at 224 .. 600: each card's crop
+    "efficientnet_b1": (7_794_184, "0.687"),
+    "efficientnet_b2": (9_109_994, "1.088"),
+    "efficientnet_b3": (12_233_232, "1.827"),
+    "efficientnet_b4": (19_341_616, "4.394"),
+    "efficientnet_b5": (30_389_784, "10.266"),
+    "efficientnet_b6": (43_040_704, "19.068"),
+    "efficientnet_b7": (66_347_960, "37.746"),
+    "efficientnet_v2_s": (21_458_488, "8.366"),  # at 384
+    "efficientnet_v2_m": (54_139_356, "24.582"),  # at 480
+    "efficientnet_v2_l": (118_515_272, "56.08"),  # at 480
 }
 
 #: layers whose windows do not tile their input (torch drops the rows too); all others none
@@ -55,6 +93,8 @@ TORCHVISION = {
 # (ResNet's 7x7/2 stem on 224 leaves one padding row over, which loses nothing).
 EXPECTED_WARNINGS = {
     "nin": {"nin1.conv", "pool1", "pool2", "pool3"},  # d2l's 11x11/4 conv on 224: 1 row dropped
+    "squeezenet1_0": {"features.conv1"},  # torchvision's 7x7/2 stem on 224: 1 row dropped
+    "squeezenet1_1": {"features.conv1"},  # its 3x3/2 stem on 224: 1 row dropped
 }
 
 
@@ -103,7 +143,7 @@ def test_spec_holds_its_expect_section(name: str) -> None:
 
 @pytest.mark.parametrize("name", ZOO)
 def test_spec_file_has_header_version_name_and_input(name: str) -> None:
-    text = (SPECS / f"{name}.yaml").read_text()
+    text = (SPECS / f"{variant_file(name) or name}.yaml").read_text()
     modeline, rest = text.split("\n", 1)
     assert modeline == "# yaml-language-server: $schema=../docs/cnncalc.schema.json"
     assert rest.startswith("# "), "a header comment names the reference"
@@ -114,7 +154,9 @@ def test_spec_file_has_header_version_name_and_input(name: str) -> None:
 
 
 def test_zoo_lists_every_spec_and_ships_in_the_wheel() -> None:
-    assert set(zoo_names()) == set(ZOO), "a new zoo spec needs its entries in this file"
+    families = {variant_file(v) for v in variant_names()}
+    names = (set(zoo_names()) - families) | set(variant_names())
+    assert names == set(ZOO), "a new zoo spec (or variant) needs its entries in this file"
     assert zoo_dir().resolve() in {SPECS.resolve(), (ROOT / "cnncalc" / "specs").resolve()}
     pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text())
     include = pyproject["tool"]["hatch"]["build"]["targets"]["wheel"]["force-include"]

@@ -10,8 +10,9 @@ None of them imports torch.  Their ``--format json`` output:
 * ``compare``: ``{"baseline", "columns": [{label, spec, name, input_shape, ...,
   totals, receptive_field, ratios}]}``, ratios against the first column;
 * ``ops``: a list of ``cnncalc.ops.op_info`` dicts (``ops NAME``: one dict);
-* ``zoo``: a list of ``{name, title, input_shape, output_shape, params,
-  trainable_params, macs}``.
+* ``zoo``: a list of ``{name, family, title, input_shape, output_shape, params,
+  trainable_params, macs}`` (``family``: the file stem of a family's variant, null for a
+  plain spec; a broken spec: ``{name, family, title: null, error}``).
 """
 
 from __future__ import annotations
@@ -206,33 +207,19 @@ def ops(
 
 # ------------------------------------------------------------------------- zoo
 def zoo_entries() -> list[dict[str, Any]]:
-    """Every built-in spec analysed at its own input (a broken one reports its error)."""
-    from ..analysis import analyze
-    from ..errors import CnncalcError
-    from ..spec import load_network
-    from ..spec.zoo import zoo_names
+    """Every built-in spec and family variant, with its figures at its own input (from
+    the zoo index: nothing is parsed; a broken spec reports its error)."""
+    from ..spec.zoo import listing
 
-    entries: list[dict[str, Any]] = []
-    for name in zoo_names():
-        try:
-            report = analyze(load_network(name))
-        except CnncalcError as exc:
-            entries.append({"name": name, "title": None, "error": exc.format().splitlines()[0]})
-            continue
-        entries.append({"name": name, "title": report.name,
-                        "input_shape": list(report.input_shape),
-                        "output_shape": list(report.output_shape),
-                        "params": report.totals.params,
-                        "trainable_params": report.totals.trainable_params,
-                        "macs": report.totals.macs})
-    return entries
+    return listing()
 
 
 @app.command(epilog=example_epilog("cnncalc zoo", "cnncalc zoo --exact --format markdown"))
 def zoo(
     format: FormatOpt = Format.table, exact: ExactOpt = False, no_color: NoColorOpt = False,
 ) -> None:
-    """The built-in specs (usable by name anywhere a SPEC is expected)."""
+    """The built-in specs and the variants of the families (usable by name anywhere a
+    SPEC is expected)."""
     from ..render import listing
     from ..render.text import to_json
 

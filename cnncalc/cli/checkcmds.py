@@ -84,7 +84,8 @@ def check(
     ctx: typer.Context,
     paths: Annotated[list[str], typer.Argument(
         metavar="PATH", show_default=False,
-        help="Spec files, folders (searched recursively) or built-in names.")],
+        help="Spec files (FILE.yaml:VARIANT: one variant), folders (searched recursively) "
+        "or built-in names.")],
     glob: Annotated[list[str] | None, typer.Option(
         "--glob", "-g", metavar="PATTERN", show_default=False,
         help="File pattern for folders; repeatable \\[default: *.yaml and *.yml].")] = None,
@@ -202,12 +203,14 @@ def git_show(path: str, rev: str) -> bytes:
 def _load_side(spec: str, rev: str | None, settings: Settings) -> tuple[Network, str]:
     if rev is None:
         return load_spec(spec, settings), spec
-    if not Path(spec).is_file():
-        raise UsageError(f"--rev needs a spec file in a git checkout; {spec} is not a file")
-    from ..spec import parse_network
+    from ..spec import parse_network, split_target
 
-    label = f"{spec}@{rev}"
-    return parse_network(git_show(spec, rev), label, settings.limits()), label
+    path, variant = split_target(spec)  # FILE.yaml:VARIANT: that variant at the revision
+    if not Path(path).is_file():
+        raise UsageError(f"--rev needs a spec file in a git checkout; {spec} is not a file")
+    label = f"{path}@{rev}"
+    net = parse_network(git_show(path, rev), label, settings.limits(), variant)
+    return net, label if variant is None else f"{label}:{variant}"
 
 
 @app.command(epilog=example_epilog(

@@ -149,7 +149,8 @@ def int_option(*names: str, minimum: int | None = None, **kw: object) -> typer.m
 
 # ---------------------------------------------------------------- shared options
 SpecArg = Annotated[str, typer.Argument(
-    metavar="SPEC", help="A spec file, `-` for stdin, or a built-in name (`cnncalc zoo`).",
+    metavar="SPEC", help="A spec file, `-` for stdin, a built-in name (`cnncalc zoo`) or "
+    "FILE.yaml:VARIANT (a variant of a family).",
     show_default=False)]
 InputOpt = Annotated[str | None, typer.Option(
     "--input", "-i", rich_help_panel="Input", metavar="SHAPE", show_default=False,

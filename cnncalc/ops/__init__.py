@@ -7,18 +7,22 @@ Importing this package registers every op family.  ``get_op`` looks one up;
 [{'name': 'p', 'type': 'float in [0, 1]', 'default': 0.5, 'required': False}]
 """
 
-from __future__ import annotations
+# the op modules are imported in registration order, which is the order docs/ops.md and
+# `cnncalc ops` list the ops in (a new op file comes last): not the sorted order
+from __future__ import annotations  # noqa: I001
 
 import typing
 from types import UnionType
 from typing import Any
 
-from annotated_types import Ge, Gt, Le, MaxLen, MinLen
+from annotated_types import Ge, Gt, Le, Lt, MaxLen, MinLen
 from pydantic.fields import FieldInfo
 
 from ..errors import SpecError
 from ..suggest import did_you_mean, shown
 from . import activation, conv, lenet, linear, merge, norm, pool, reshape  # noqa: F401  (registration)
+from . import drop_path, layer_scale  # noqa: F401  (registration)
+from . import slice as slice_  # noqa: F401  (registration)
 from .base import FLOP_CATEGORIES, REGISTRY, Op, Params, RFStep, Shape, register
 
 __all__ = ["FLOP_CATEGORIES", "REGISTRY", "Op", "Params", "RFStep", "Shape", "get_op", "op_info",
@@ -63,9 +67,9 @@ def _constraints(metadata: list[Any]) -> dict[str, Any]:
     for m in metadata:
         if isinstance(m, FieldInfo):
             out.update(_constraints(list(m.metadata)))
-        for attr, key in (("gt", "gt"), ("ge", "ge"), ("le", "le"),
+        for attr, key in (("gt", "gt"), ("ge", "ge"), ("le", "le"), ("lt", "lt"),
                           ("min_length", "min_len"), ("max_length", "max_len")):
-            if isinstance(m, (Gt, Ge, Le, MinLen, MaxLen)) and hasattr(m, attr):
+            if isinstance(m, (Gt, Ge, Le, Lt, MinLen, MaxLen)) and hasattr(m, attr):
                 out[key] = getattr(m, attr)
     return out
 
@@ -73,7 +77,9 @@ def _constraints(metadata: list[Any]) -> dict[str, Any]:
 def _scalar(name: str, c: dict[str, Any]) -> str:
     if "ge" in c and "le" in c:
         return f"{name} in [{c['ge']}, {c['le']}]"
-    for key, sym in (("gt", ">"), ("ge", ">="), ("le", "<=")):
+    if "ge" in c and "lt" in c:
+        return f"{name} in [{c['ge']}, {c['lt']})"
+    for key, sym in (("gt", ">"), ("ge", ">="), ("le", "<="), ("lt", "<")):
         if key in c:
             return f"{name} {sym} {c[key]}"
     return name

@@ -48,6 +48,9 @@ from ..working import (
 )
 
 if TYPE_CHECKING:  # pragma: no cover
+    from types import ModuleType
+
+    import torch
     from torch import nn
 
 Shape = tuple[int, ...]
@@ -56,16 +59,19 @@ Shape = tuple[int, ...]
 class TorchKit(Protocol):
     """What an op builds its torch module from: the module :mod:`cnncalc.torch.modules`
     (cnncalc's own layers and the helpers below), handed in by the torch build, so that no
-    op imports the torch side (and the analysis never loads torch).  Its two helpers are
-    declared; every other name in it builds a module."""
+    op imports the torch side (and the analysis never loads torch).  Its two helpers and
+    torch's ``nn`` are declared; every other name in it builds a module.  (``torch.nn``
+    in the annotations: ``nn`` here is the attribute.)"""
 
-    def layer_class(self, kind: str, rank: int) -> type[nn.Module]:
+    nn: ModuleType
+
+    def layer_class(self, kind: str, rank: int) -> type[torch.nn.Module]:
         """``nn.Conv2d`` for ``("Conv", 2)``, ...; refused for a rank torch has no layer for."""
 
     def torch_pad(self, pairs: Sequence[tuple[int, int]]) -> tuple[int, ...]:
         """``[(top, bottom), (left, right)]`` -> ``F.pad``'s order."""
 
-    def __getattr__(self, name: str) -> Callable[..., nn.Module]: ...
+    def __getattr__(self, name: str) -> Callable[..., torch.nn.Module]: ...
 
 #: an op's geometry type: what it works out once from its input shapes
 G = TypeVar("G")
@@ -139,8 +145,8 @@ def exact(x: Fraction) -> Fraction | int:
 #: the parts every op must define itself (``register`` refuses a class missing one); the
 #: others have a default on :class:`Op` that an op overrides when it has more to say
 REQUIRED_PARTS = ("shape", "params", "macs", "flops", "rf", "torch")
-OPTIONAL_PARTS = ("geometry", "rf_inputs", "warnings", "window", "explain", "rf_working",
-                  "torch_refusal")
+OPTIONAL_PARTS = ("geometry", "rf_inputs", "reads", "warnings", "window", "explain",
+                  "rf_working", "torch_refusal")
 
 
 @dataclass(frozen=True)
@@ -250,6 +256,12 @@ class Op(Generic[G]):
     def rf_inputs(self, layer: Layer[G]) -> list[RFStep | None]:
         """One receptive-field step per input (merges override this)."""
         return [self.rf(layer)] * len(layer.ins)
+
+    def reads(self, layer: Layer[G]) -> list[bool]:
+        """Per input: whether the op reads its values (all, by default); an input it
+        reads only the shape of (upsample's reference) adds nothing to the receptive
+        field."""
+        return [True] * len(layer.ins)
 
     def warnings(self, layer: Layer[G]) -> list[str]:
         """Non-fatal findings, e.g. a stride that drops rows (truncation)."""
@@ -403,26 +415,48 @@ def formula(n: int, k: int, d: int, stride: int, before: int, after: int) -> str
     return f"floor(({n} + {pad} - {k_term} - 1) / {stride}) + 1"
 
 
+#: the ``same`` padding forms, and the side that takes the extra row of an odd total:
+#: ``same`` and ``same_lower`` the leading (top/left, the course notes' rule),
+#: ``same_upper`` the trailing (torch's ``padding='same'``, TF's SAME, ONNX's SAME_UPPER)
+SAME_SIDES = {"same": "leading", "same_lower": "leading", "same_upper": "trailing"}
+
+
+def same_form(pad: Any) -> str | None:
+    """The ``same`` form ``pad`` is written in (``same``, ``same_upper``, ``same_lower``),
+    or None for every other padding."""
+    return pad if isinstance(pad, str) and pad in SAME_SIDES else None
+
+
+def same_total(n: int, k_eff: int, stride: int) -> int:
+    """The total padding that gives ``ceil(n / stride)`` outputs along one axis:
+    ``max((ceil(n / s) - 1) * s + k_eff - n, 0)``."""
+    return max((-(-n // stride) - 1) * stride + k_eff - n, 0)
+
+
 def resolve_padding(
     pad: Any, n: Sequence[int], k_eff: Sequence[int], stride: Sequence[int]
 ) -> tuple[tuple[int, int], ...]:
     """Normalise every padding form to one ``(before, after)`` pair per axis.
 
     ``int`` | ``[p_h, p_w]`` | ``[[top, bottom], [left, right]]`` | ``"same"`` |
-    ``"valid"``.  ``same`` gives ``ceil(n / stride)`` outputs; an odd total puts the
-    extra row on the leading side (top/left), as the course notes do.
+    ``"same_lower"`` | ``"same_upper"`` | ``"valid"``.  The ``same`` forms give
+    ``ceil(n / stride)`` outputs; an odd total puts the extra row on the leading side
+    (top/left) for ``same`` and ``same_lower``, as the course notes do, and on the
+    trailing side (bottom/right) for ``same_upper``, as torch and TensorFlow do.
 
-    >>> resolve_padding("same", (6,), (2,), (1,))
-    ((1, 0),)
+    >>> resolve_padding("same", (6,), (2,), (1,)), resolve_padding("same_upper", (6,), (2,), (1,))
+    (((1, 0),), ((0, 1),))
     """
     axes = len(n)
     if pad == "valid":
         return ((0, 0),) * axes
-    if pad == "same":
+    form = same_form(pad)
+    if form is not None:
         out = []
         for size, k, s in zip(n, k_eff, stride):
-            total = max((-(-size // s) - 1) * s + k - size, 0)
-            out.append((total - total // 2, total // 2))
+            total = same_total(size, k, s)
+            big, small = total - total // 2, total // 2
+            out.append((big, small) if SAME_SIDES[form] == "leading" else (small, big))
         return tuple(out)
     if isinstance(pad, int):
         return ((pad, pad),) * axes
@@ -445,6 +479,8 @@ class Window:
     stride: tuple[int, ...]
     pad: tuple[tuple[int, int], ...]
     ceil_mode: bool = False
+    #: the ``same`` form the padding was worked out from (explain writes its working)
+    same: str | None = None
     k_eff: tuple[int, ...] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -507,13 +543,37 @@ def window_size(w: Window, outs: Sequence[int]) -> list[Step]:
     if w.ceil_mode:
         symbolic = symbolic.replace("floor", "ceil")
     items = []
+    padding = same_padding(w) if w.same is not None else []
     for n, k, d, s, (b, a), ke, o in zip(w.n, w.k, w.dilation, w.stride, w.pad, w.k_eff, outs):
         text, sym = window_formula(n, k, d, s, b, a, w.ceil_mode, pair), symbolic
         if w.ceil_mode and -(-(n + b + a - ke) // s) + 1 != o:
             # the last window would start in the trailing padding: torch drops it
             text, sym = text + CEIL_LAST, sym + CEIL_LAST + " (a last window in the padding)"
         items.append((text, o, sym))
-    return axis_steps("output", items, "shape")
+    return padding + axis_steps("output", items, "shape")
+
+
+def same_padding(w: Window) -> list[Step]:
+    """How a ``same`` padding was worked out, per axis: the total that gives
+    ``ceil(n / s)`` outputs, then how it splits (the extra row of an odd total leading
+    for ``same``/``same_lower``, trailing for ``same_upper``)."""
+    form = w.same or "same"
+    totals: list[tuple[str, int | str, str]] = []
+    splits: list[tuple[str, str]] = []
+    for n, s, ke, (b, a) in zip(w.n, w.stride, w.k_eff, w.pad):
+        raw = f"(ceil({n}/{s}) - 1)*{s} + {ke} - {n}"
+        sym = "(ceil(n/s) - 1)*s + k_eff - n"
+        if (-(-n // s) - 1) * s + ke - n < 0:  # no padding needed: the total is 0
+            totals.append((f"max({raw}, 0)", 0, f"max({sym}, 0)"))
+        else:
+            totals.append((raw, b + a, sym))
+        side = ("" if b == a else
+                ": the odd one leading" if b > a else ": the odd one trailing")
+        splits.append(("", f"{b} before, {a} after ({form}{side})"))
+    kind = "shape" if all(not t[0].startswith("max") for t in totals) else "note"
+    rule = ("ceil(total/2) before, floor(total/2) after" if SAME_SIDES[form] == "leading"
+            else "floor(total/2) before, ceil(total/2) after")
+    return axis_steps("pad total", totals, kind) + axis_rows("pad split", splits, "note", rule)
 
 
 def truncation(w: Window) -> list[Step]:

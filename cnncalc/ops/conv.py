@@ -27,6 +27,7 @@ from .base import (
     per_axis,
     register,
     resolve_padding,
+    same_form,
     spatial,
     truncation,
     window_size,
@@ -77,7 +78,7 @@ def _conv_window(a: ConvArgs, x: Shape, op: str) -> Window:
     d = per_axis(a.dilation, len(n), "dilation")
     s = per_axis(a.stride, len(n), "stride")
     k_eff = tuple(dd * (kk - 1) + 1 for kk, dd in zip(k, d))
-    return Window(n, k, d, s, resolve_padding(a.pad, n, k_eff, s))
+    return Window(n, k, d, s, resolve_padding(a.pad, n, k_eff, s), same=same_form(a.pad))
 
 
 def _check_groups(c_in: int, c_out: int, groups: int) -> None:
@@ -122,8 +123,10 @@ class Conv(_Convolution[ConvGeometry]):
     name = "conv"
     notes = (
         "`pad` takes every padding form: an int, one value per axis, a `[before, after]` pair per\n"
-        "axis, `valid` (no padding) or `same` (`ceil(n / s)` outputs; for an even total the extra\n"
-        "row goes on the leading side: top/left). A stride that does not tile the padded input\n"
+        "axis, `valid` (no padding) or `same` (`ceil(n / s)` outputs; for an odd total the extra\n"
+        "row goes on the leading side, top/left, as with `same_lower`; `same_upper` puts it on\n"
+        "the trailing side, as torch's `padding='same'` and TensorFlow's SAME do). A stride\n"
+        "that does not tile the padded input\n"
         "drops rows; that is a warning, and an error under `--strict`. With `connect` (LeNet-5's\n"
         "partial connection table) output map `j` reads only the input maps listed in row `j`:\n"
         "C3 has 60 connections x 25 + 16 biases = **1,516** parameters and 150,000 MACs (the\n"
@@ -431,7 +434,8 @@ class Local(_Convolution[Window]):
         n = spatial(ins[0], self.name)
         k = per_axis(self.args.k, len(n), "k")
         s = per_axis(self.args.stride, len(n), "stride")
-        return Window(n, k, (1,) * len(n), s, resolve_padding(self.args.pad, n, k, s))
+        pad = self.args.pad
+        return Window(n, k, (1,) * len(n), s, resolve_padding(pad, n, k, s), same=same_form(pad))
 
     def window(self, layer: Layer[Window]) -> Window:
         return layer.geo

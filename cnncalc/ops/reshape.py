@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated, Literal
 from pydantic import Field, model_validator
 
 from ..errors import ShapeError
-from ..working import RFWorking, operand
+from ..working import RFWorking, Step, bracketed, dims, operand
 from .base import (
     G,
     Layer,
@@ -20,6 +20,7 @@ from .base import (
     Sample,
     Shape,
     TorchKit,
+    generic_steps,
     numel,
     per_axis,
     register,
@@ -55,7 +56,7 @@ class UpsampleArgs(OpArgs):
 
     @model_validator(mode="after")
     def _one_of(self) -> UpsampleArgs:
-        if (self.scale is None) == (self.size is None):
+        if self.scale is not None and self.size is not None:
             raise ValueError("give exactly one of scale (a factor) or size (the output size)")
         if self.align_corners and self.mode == "nearest":
             raise ValueError("align_corners only applies to linear, bilinear and trilinear modes")
@@ -72,17 +73,26 @@ Pads = tuple[tuple[int, int], ...]
 class Upsample(_Moves[Sizes]):
     name = "upsample"
     notes = (
-        "Give one of `scale` (an integer per axis) or `size`. `linear`, `bilinear` and\n"
-        "`trilinear` need 1, 2 and 3 spatial axes; `align_corners: true` only with them. The\n"
-        "r-linear modes count a weighted sum of the 2^r neighbours per output element."
+        "Give one of `scale` (an integer per axis) or `size`, or neither and a second input:\n"
+        "`in: [x, ref]` resizes `x` to `ref`'s spatial size (only `ref`'s shape is used, so it\n"
+        "adds nothing to the receptive field; its channels may differ). That is torchvision's\n"
+        "`F.interpolate(x, size=ref.shape[-2:], mode=\"bilinear\", align_corners=False)` of the\n"
+        "segmentation heads and feature pyramids; `in: [x, input]` resizes to the network's\n"
+        "input. `linear`, `bilinear` and `trilinear` need 1, 2 and 3 spatial axes;\n"
+        "`align_corners: true` only with them. The r-linear modes count a weighted sum of the\n"
+        "2^r neighbours per output element."
     )
-    samples = (Sample({'scale': 2}, ((3, 8, 8),), ""),)
-    summary = ("resize the spatial axes by an integer `scale` or to a `size`; mode nearest, "
-               "or linear / bilinear / trilinear for 1-D / 2-D / 3-D inputs")
+    samples = (Sample({'scale': 2}, ((3, 8, 8),), ""),
+               Sample({"mode": "bilinear"}, ((4, 3, 5), (2, 7, 9)), "f"),
+               Sample({}, ((3, 4), (5, 12)), ""))
+    summary = ("resize the spatial axes by an integer `scale`, to a `size`, or to a second "
+               "input's spatial size (in: [x, ref]); mode nearest, or linear / bilinear / "
+               "trilinear for 1-D / 2-D / 3-D inputs")
+    arity = (1, 2)
     Args = UpsampleArgs
     args: UpsampleArgs
     formulas = {
-        "shape": "C, n*scale per axis (or size)",
+        "shape": "C, n*scale per axis (or size, or the reference input's spatial size)",
         "params": "0",
         "macs": "0",
         "flops": "other: 0 for nearest; (2^r + 2^r - 1) * numel(out) for the r-linear modes "
@@ -97,12 +107,51 @@ class Upsample(_Moves[Sizes]):
         a = self.args
         want = MODE_RANK.get(a.mode)
         if want is not None and want != len(n):
-            raise ShapeError(f"mode {a.mode} needs {want} spatial axis"
-                             f"{'es' if want > 1 else ''}, the input {list(x)} has {len(n)}")
+            raise ShapeError(f"mode {a.mode} needs {want} spatial "
+                             f"{'axes' if want > 1 else 'axis'}, the input {list(x)} has "
+                             f"{len(n)}")
+        if len(ins) == 2:
+            return self._like(x, ins[1])
         if a.size is not None:
             return tuple(zip(n, per_axis(a.size, len(n), "size")))
-        assert a.scale is not None  # UpsampleArgs._one_of: exactly one of scale and size
+        if a.scale is None:
+            raise ShapeError("give one of scale (a factor) or size (the output size), or a "
+                             "reference input whose spatial size to take: in: [x, ref]")
         return tuple((m, m * s) for m, s in zip(n, per_axis(a.scale, len(n), "scale")))
+
+    def _like(self, x: Shape, ref: Shape) -> Sizes:
+        """Resize ``x`` to the spatial size of the reference ``ref`` (checked)."""
+        a = self.args
+        given = [f"{k}: {v}" for k, v in (("scale", a.scale), ("size", a.size)) if v is not None]
+        if given:
+            raise ShapeError(
+                f"upsample to a reference input takes its size from it: remove {given[0]}, or "
+                "read one input (in: x) to resize by scale or to size")
+        if len(ref) != len(x):
+            axes = len(ref) - 1
+            raise ShapeError(
+                f"the reference input {bracketed(ref, ',')} has {axes} spatial "
+                f"ax{'is' if axes == 1 else 'es'} but x {bracketed(x, ',')} has "
+                f"{len(x) - 1}: upsample resizes to the reference's spatial size, axis by axis")
+        return tuple(zip(x[1:], ref[1:]))
+
+    def explain(self, layer: Layer[Sizes]) -> list[Step]:
+        """The formula steps; with a reference input, where the size comes from."""
+        steps = generic_steps(layer)
+        if len(layer.ins) == 2:
+            ref = layer.ins[1]
+            steps.insert(1, Step("size", "", f"{dims(ref[1:])}, the spatial size of input 1 "
+                                 f"({dims(ref)}), whose values are not read",
+                                 "F.interpolate(x, size=ref.shape[2:])", "note"))
+        return steps
+
+    def reads(self, layer: Layer[Sizes]) -> list[bool]:
+        """The reference input gives only its spatial size."""
+        return [True, False][:len(layer.ins)]
+
+    def rf_inputs(self, layer: Layer[Sizes]) -> list[RFStep | None]:
+        """x's step; the reference's values are never read (see :meth:`reads`)."""
+        return [self.rf(layer), None][:len(layer.ins)]
 
     def shape(self, ins: list[Shape], geo: Sizes) -> Shape:
         return (ins[0][0], *(o for _, o in geo))
@@ -135,18 +184,22 @@ class Upsample(_Moves[Sizes]):
              "start = start_in + reach/2*j_in"))
 
     def torch(self, layer: Layer[Sizes], kit: TorchKit) -> nn.Module:
-        """``nn.Upsample`` with the spec's size, or its scale factors."""
+        """``nn.Upsample`` with the spec's size, or its scale factors; with a reference
+        input, :class:`cnncalc.torch.modules.ResizeLike` (``F.interpolate`` to the
+        reference's spatial size, as torchvision's heads call it)."""
         from torch import nn
 
         a = self.args
         corners = None if a.mode == "nearest" else a.align_corners
+        if len(layer.ins) == 2:
+            return kit.ResizeLike(a.mode, corners)
         if a.size is not None:
             return nn.Upsample(size=tuple(layer.out[1:]), mode=a.mode, align_corners=corners)
-        scale = tuple(float(m_out // m) for m, m_out in layer.geo)  # integer factors
+        scale = tuple(float(o // n) for n, o in layer.geo)  # the geometry's out = n * scale
         return nn.Upsample(scale_factor=scale, mode=a.mode, align_corners=corners)
 
 
-#: every padding form but same / valid
+#: every padding form but the same forms / valid
 ZeroPadding = (
     NonNegInt
     | Annotated[list[NonNegInt], Field(min_length=1, max_length=3)]
@@ -162,7 +215,7 @@ class ZeroPadArgs(OpArgs):
 class ZeroPad(_Moves[Pads]):
     name = "zeropad"
     notes = (
-        "Any padding form of `conv` except `same` and `valid`."
+        "Any padding form of `conv` except `valid` and the `same` forms."
     )
     samples = (Sample({'pad': 1}, ((3, 8, 8),), ""),)
     summary = "pad the spatial axes with zeros: int, per-axis list or [before, after] pairs"

@@ -314,17 +314,17 @@ def _gh_lines(r: SpecResult) -> list[str]:
     title = f"cnncalc check: {r.name or r.file}"
     lines = []
     for o in r.failures:
-        file = o.loc.file if o.loc else r.file
+        file = o.loc.file if o.loc else r.path
         lines.append(annotation("error", file, safe_text(describe(o)),
                                 o.loc.line if o.loc else None, o.loc.col if o.loc else None,
                                 title))
     if r.error is not None:
         loc = r.error.loc
-        lines.append(annotation("error", loc.file if loc else r.file, _bare(r.error),
+        lines.append(annotation("error", loc.file if loc else r.path, _bare(r.error),
                                 loc.line if loc else None, loc.col if loc else None,
                                 "cnncalc check: invalid spec"))
     for loc, w in located_warnings(r):
-        lines.append(annotation("warning", loc.file if loc else r.file, safe_text(w),
+        lines.append(annotation("warning", loc.file if loc else r.path, safe_text(w),
                                 loc.line if loc else None, loc.col if loc else None,
                                 f"{title} (warning)"))
     return lines
@@ -343,7 +343,7 @@ def render_github(run: CheckRun, allow_empty: bool = False) -> str:
 # -------------------------------------------------------------------- junit
 def _testcase(suite: ET.Element, r: SpecResult) -> None:
     case = ET.SubElement(suite, "testcase", classname="cnncalc.check", name=safe_text(r.file),
-                         file=safe_text(r.file), time=f"{r.seconds:.6f}")
+                         file=safe_text(r.path), time=f"{r.seconds:.6f}")
     if r.status == "fail":
         body = "\n".join(f"{safe_text(_where(r, o))}: {safe_text(describe(o))}" for o in r.failures)
         ET.SubElement(case, "failure", message=f"{len(r.failures)} of {len(r.outcomes)} "
@@ -428,4 +428,5 @@ def progress(total: int, console: Console,
                    console=console, transient=True)
     with bar:
         task = bar.add_task("", total=total)
-        yield lambda result: bar.update(task, advance=1, description=safe_text(result.file))
+        yield lambda result: bar.update(task, advance=1 / getattr(result, "of", 1),
+                                        description=safe_text(result.file))

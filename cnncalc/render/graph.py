@@ -72,8 +72,10 @@ def _figures(params: int, macs: int) -> str:
 
 def build_diagram(net: Network, report: Report, fold: bool = True) -> Diagram:
     """Lay the analysed network out as nodes and shape-labelled edges."""
+    from ..analysis import for_input
     from ..graph import INPUT
 
+    net = for_input(net, report.input_shape)  # (its layers may depend on the input)
     d = Diagram(net.name)
     d.nodes.append(DiagramNode("n0", ["input", shape_str(report.input_shape)]))
     key_of, shapes = {INPUT: "n0"}, {INPUT: report.input_shape}

@@ -126,16 +126,17 @@ def op_csv(info: dict[str, Any]) -> str:
 
 
 # ------------------------------------------------------------------------ zoo
-ZOO_HEADER = ["name", "title", "input", "output", "params", "MACs"]
+ZOO_HEADER = ["name", "family", "title", "input", "output", "params", "MACs"]
 
 
 def zoo_rows(entries: list[dict[str, Any]], exact: bool) -> list[list[str]]:
     rows = []
     for e in entries:
+        family = e.get("family") or ""
         if e.get("error"):
-            rows.append([e["name"], e.get("title") or "", "", "", "error", e["error"]])
+            rows.append([e["name"], family, e.get("title") or "", "", "", "error", e["error"]])
             continue
-        rows.append([e["name"], e["title"], units.shape_str(e["input_shape"]),
+        rows.append([e["name"], family, e["title"], units.shape_str(e["input_shape"]),
                      units.shape_str(e["output_shape"]), units.human(e["params"], exact),
                      units.human(e["macs"], exact)])
     return rows
@@ -155,14 +156,15 @@ def zoo_table(entries: list[dict[str, Any]], exact: bool = False) -> Table:
 
 
 def zoo_markdown(entries: list[dict[str, Any]], exact: bool = False) -> str:
-    right = [False, False, False, False, True, True]
+    right = [False, False, False, False, False, True, True]
     return markdown_table(ZOO_HEADER, zoo_rows(entries, exact), right) + "\n"
 
 
 def zoo_csv(entries: list[dict[str, Any]]) -> str:
-    header = ["name", "title", "input_shape", "output_shape", "params", "trainable_params",
-              "macs", "error"]
-    rows = [[e["name"], e.get("title") or "", units.shape_str(e.get("input_shape") or []),
+    header = ["name", "family", "title", "input_shape", "output_shape", "params",
+              "trainable_params", "macs", "error"]
+    rows = [[e["name"], e.get("family") or "", e.get("title") or "",
+             units.shape_str(e.get("input_shape") or []),
              units.shape_str(e.get("output_shape") or []), e.get("params", ""),
              e.get("trainable_params", ""), e.get("macs", ""), e.get("error") or ""]
             for e in entries]

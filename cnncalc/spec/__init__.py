@@ -7,7 +7,7 @@ import os
 import re
 import stat
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -18,13 +18,56 @@ from ..errors import CnncalcError, LimitError, Loc, SpecError, UsageError
 from ..graph import Network
 from ..suggest import shown
 from .diagnose import spec_error
-from .expand import expand
-from .schema import SPEC_VERSION, Spec
+from .expand import Expander
+from .family import bind
+from .schema import ID_PATTERN, SPEC_VERSION, Spec
 from .yamlio import DEFAULT_LIMITS, Limits, MDict, load_yaml_bytes
-from .zoo import suggest, suggest_file, zoo_path
 
 __all__ = ["Document", "Limits", "file_kind", "is_spec_document", "load_network",
-           "network_from_document", "parse_network", "read_document", "read_source"]
+           "network_from_document", "parse_network", "read_document", "read_source",
+           "read_target", "split_target", "variant_names"]
+
+_VARIANT = re.compile(ID_PATTERN)
+
+
+def split_target(text: str) -> tuple[str, str | None]:
+    """A SPEC as (what to read, the variant named): ``FILE.yaml:VARIANT`` when the whole
+    is not an existing file, split at the last ``:``; a zoo variant name (``resnet50``,
+    through the zoo index) as its family's file; else the text as it is.
+
+    >>> split_target("lenet5"), split_target("resnet50")
+    (('lenet5', None), ('resnet', 'resnet50'))
+    """
+    from .zoo import variant_file, zoo_path
+
+    if text in ("-", "/dev/stdin") or _exists(Path(text)):
+        return text, None
+    head, colon, tail = text.rpartition(":")
+    if colon and head and _VARIANT.fullmatch(tail) and _spec_path(head):
+        return head, tail
+    if "/" not in text and not text.endswith((".yaml", ".yml")) and zoo_path(text) is None:
+        family = variant_file(text)
+        if family is not None:
+            return family, text
+    return text, None
+
+
+def _spec_path(head: str) -> bool:
+    """Whether the part before a ``:`` names something to read a variant from: stdin, an
+    existing file, a path that reads as a spec file's, or a zoo file."""
+    from .zoo import zoo_path
+
+    return head in ("-", "/dev/stdin") or _exists(Path(head)) \
+        or head.endswith((".yaml", ".yml")) or ("/" not in head and zoo_path(head) is not None)
+
+
+def read_target(source: str | Path,
+                limits: Limits = DEFAULT_LIMITS) -> tuple[bytes, str, str | None]:
+    """The bytes, display name and variant of a SPEC (:func:`split_target`, then
+    :func:`read_source`)."""
+    path, variant = split_target(str(source)) if isinstance(source, str) else (source, None)
+    data, file = read_source(path, limits)
+    return data, file, variant
 
 
 def read_source(source: str | Path, limits: Limits = DEFAULT_LIMITS) -> tuple[bytes, str]:
@@ -34,6 +77,8 @@ def read_source(source: str | Path, limits: Limits = DEFAULT_LIMITS) -> tuple[by
     FIFO that nobody writes to reads as empty instead of hanging in ``open()``.  Devices
     and sockets are refused (a device may never end); ``-`` and ``/dev/stdin`` read stdin.
     Reads are bounded by ``max_bytes``."""
+    from .zoo import suggest, suggest_file, zoo_path
+
     text = str(source)
     if not text.strip():
         raise UsageError("SPEC is empty; give a spec file, `-` for stdin or a built-in name "
@@ -178,6 +223,8 @@ class Document:
     file: str
     doc: Any = None
     error: CnncalcError | None = None
+    #: the variant the SPEC named (``FILE.yaml:VARIANT``, a zoo variant name), or None
+    variant: str | None = None
 
     @property
     def is_spec(self) -> bool:
@@ -191,22 +238,34 @@ def read_document(source: str | Path, limits: Limits = DEFAULT_LIMITS) -> Docume
     network from it without parsing the file again."""
     file = str(source)
     try:
-        data, file = read_source(source, limits)
-        return Document(file, _document(data, file, limits))
+        data, file, variant = read_target(source, limits)
+        return Document(file, _document(data, file, limits), variant=variant)
     except CnncalcError as exc:
         return Document(file, error=exc)
 
 
-def network_from_document(document: Document, limits: Limits = DEFAULT_LIMITS) -> Network:
-    """Validate and expand a :class:`Document` (raises the error it was read with)."""
+def network_from_document(document: Document, limits: Limits = DEFAULT_LIMITS,
+                          variant: str | None = None,
+                          args: Mapping[str, Any] | None = None) -> Network:
+    """Validate and expand a :class:`Document` (raises the error it was read with) as
+    ``variant`` (default: the one its SPEC named, else the spec's defaults)."""
     if document.error is not None:
         raise document.error
-    return _without_gc(_network, document.doc, document.file, limits)
+    return _without_gc(_network, document.doc, document.file, limits,
+                       variant if variant is not None else document.variant, args)
 
 
-def parse_network(data: bytes, file: str, limits: Limits = DEFAULT_LIMITS) -> Network:
-    """Parse, validate and expand one spec given as bytes."""
-    return _without_gc(_parse, data, file, limits)
+def parse_network(data: bytes, file: str, limits: Limits = DEFAULT_LIMITS,
+                  variant: str | None = None, args: Mapping[str, Any] | None = None) -> Network:
+    """Parse, validate and expand one spec given as bytes (as ``variant``, with ``args``)."""
+    return _without_gc(_parse, data, file, limits, variant, args)
+
+
+def variant_names(document: Document) -> list[str]:
+    """The variants a spec document declares, in the order written (none: ``[]``;
+    not validated: a bad ``variants:`` is reported when a network is made)."""
+    variants = document.doc.get("variants") if isinstance(document.doc, dict) else None
+    return [k for k in variants if isinstance(k, str)] if isinstance(variants, dict) else []
 
 
 def _without_gc(fn: Callable[..., Network], *args: Any) -> Network:
@@ -268,11 +327,13 @@ def _document(data: bytes, file: str, limits: Limits) -> Any:
     return raw
 
 
-def _parse(data: bytes, file: str, limits: Limits) -> Network:
-    return _network(_document(data, file, limits), file, limits)
+def _parse(data: bytes, file: str, limits: Limits, variant: str | None = None,
+           args: Mapping[str, Any] | None = None) -> Network:
+    return _network(_document(data, file, limits), file, limits, variant, args)
 
 
-def _network(raw: Any, file: str, limits: Limits) -> Network:
+def _network(raw: Any, file: str, limits: Limits, variant: str | None = None,
+             args: Mapping[str, Any] | None = None) -> Network:
     if not isinstance(raw, MDict):
         raise SpecError(f"a spec is a mapping with cnncalc:, input: and layers:, got "
                         f"{'a list' if isinstance(raw, list) else _kind(raw)}",
@@ -282,12 +343,16 @@ def _network(raw: Any, file: str, limits: Limits) -> Network:
         spec = Spec.model_validate(dict(raw))
     except ValidationError as exc:
         raise spec_error(exc, raw, Spec, what="top-level key") from None
-    nodes, output = expand(spec, raw, limits)
-    name = spec.name or Path(file).stem
+    family = bind(spec, raw, variant, args, file)
+    expander = Expander(family.spec, raw, limits, family.args)
+    nodes, output = expander.run()
     return Network(
-        name=name, input_shape=tuple(spec.input), nodes=tuple(nodes), output=output,
-        source=file, input_loc=raw.val_loc.get("input"), strict=spec.strict,
-        expect=raw.get("expect"), raw=raw,
+        name=family.name or Path(file).stem, input_shape=tuple(family.spec.input),
+        nodes=tuple(nodes), output=output,
+        source=file if variant is None else f"{file}:{variant}", input_loc=family.input_loc,
+        strict=spec.strict, side_by_side=spec.side_by_side, expect=family.expect, raw=raw,
+        variant=variant, args=family.args,
+        reexpand=expander.expand_for if expander.input_dependent else None,
     )
 
 
@@ -317,7 +382,12 @@ def _check_version(raw: MDict, file: str) -> None:
                                f"cnncalc: {SPEC_VERSION}",))
 
 
-def load_network(source: str | Path, limits: Limits = DEFAULT_LIMITS) -> Network:
-    """Load a spec from a path, ``-`` or a zoo name."""
-    data, file = read_source(source, limits)
-    return parse_network(data, file, limits)
+def load_network(source: str | Path, limits: Limits = DEFAULT_LIMITS, variant: str | None = None,
+                 args: Mapping[str, Any] | None = None) -> Network:
+    """Load a spec from a path, ``-``, a zoo name or ``FILE.yaml:VARIANT``, as ``variant``
+    (or the one the SPEC names), with ``args`` over the variant's argument values."""
+    data, file, named = read_target(source, limits)
+    if variant is not None and named is not None and variant != named:
+        raise UsageError(f"{source} names the variant {shown(named)}, but variant="
+                         f"{shown(variant)} was asked for; give one of them")
+    return parse_network(data, file, limits, variant if variant is not None else named, args)

@@ -56,6 +56,7 @@ _TYPE_ERRORS = {
     "bool_type": "true or false", "bool_parsing": "true or false",
     "string_type": "a string", "float_type": "a number", "float_parsing": "a number",
     "list_type": "a list", "dict_type": "a mapping",
+    "model_type": "a mapping",  # a block, a variant, a repeat given as anything else
 }
 
 #: a hint for mistakes in a top-level field
@@ -149,6 +150,8 @@ def _sentence(err: ErrorDetails, where: str) -> str:
         return f"{where} must be >= {ctx['ge']}, got {value}"
     if kind == "less_than_equal":
         return f"{where} must be <= {ctx['le']}, got {value}"
+    if kind == "less_than":
+        return f"{where} must be < {ctx['lt']}, got {value}"
     if kind == "finite_number":
         return f"{where} must be a finite number, got {value}"
     if kind == "literal_error":
@@ -265,8 +268,23 @@ def spec_error(exc: ValidationError, raw: Any, model: type[BaseModel] | None = N
         expected = ", ".join(described[:-1]) + " or " + described[-1] if len(described) > 1 \
             else "".join(described) or "something else"
         path = _real_path(raw, first["loc"])
-        return SpecError(f"{_where(path)} must be {expected}, got {_show(first['input'])}",
-                         loc=locate(raw, path), hints=hints)
+        value = first["input"]
+        options = [o for e in group if e["type"] == "literal_error"
+                   for o in re.findall(r"'([^']*)'", str((e.get("ctx") or {}).get("expected")))]
+        hint = suggest(value, options) if isinstance(value, str) else ""
+        message = f"{_where(path)} must be {expected}, got {_show(value)}"
+        return SpecError(message + hint, loc=locate(raw, path),
+                         hints=hints + _rounding_hint(value, message))
     pick = max(real or group, key=lambda e: len(e["loc"]))
     path = _real_path(raw, pick["loc"])
-    return SpecError(_sentence(pick, _where(path)), loc=locate(raw, path), hints=hints)
+    message = _sentence(pick, _where(path))
+    return SpecError(message, loc=locate(raw, path),
+                     hints=hints + _rounding_hint(pick.get("input"), message))
+
+
+def _rounding_hint(value: Any, message: str) -> tuple[str, ...]:
+    """A float where an integer is needed (``"${64 * 1.5}"`` is 96.0): say how to round."""
+    if not isinstance(value, float) or "an integer" not in message:
+        return ()
+    return (f"round it: \"${{round(...)}}\" (or ceil(...), floor(...), int(...)) makes an "
+            f"integer of {value!r}",)

@@ -10,10 +10,11 @@ topological order.  Expansion is bounded by ``Limits.max_layers``.
 
 from __future__ import annotations
 
+import copy
 import re
 from collections import ChainMap
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, replace
 from functools import partial
 from typing import Any
 
@@ -22,13 +23,14 @@ from pydantic import ValidationError
 from ..errors import CnncalcError, LimitError, Loc, SpecError
 from ..graph import INPUT, Node
 from ..ops import REGISTRY, get_op
+from ..ops.base import Shape
 from ..suggest import did_you_mean, name_list, shown
 from .diagnose import spec_error, suggest
-from .expr import substitute
+from .expr import SHAPE_NAMES, substitute
 from .schema import ID_PATTERN, Block, Repeat, Spec
 from .yamlio import DEFAULT_LIMITS, Limits, MDict, MList, key_text
 
-META = ("id", "op", "in", "repeat")
+META = ("id", "op", "in", "repeat", "if")
 #: words a block argument cannot be called: the keys of a layer entry, and ``args``
 #: (positional arguments)
 RESERVED_ARGS = (*META, "args")
@@ -41,6 +43,8 @@ MAX_ID_CHARS = 200
 #: the longest id a layer may have once expanded (``stage.block[3].conv``): block and repeat
 #: ids joined, so a spec's ids cost at most ``max_layers`` times this much memory
 MAX_LAYER_ID_CHARS = 1000
+#: expansions for other input shapes an input-dependent network remembers
+REEXPANSIONS_KEPT = 4
 
 
 @dataclass(frozen=True)
@@ -87,8 +91,8 @@ class _LowerBound:
     """A lower bound on the number of layers some entries expand to, computed without
     expanding them, so ``repeat: 1000`` of a block holding ``repeat: 1000`` is refused at
     once.  Repeat counts and block arguments that are plain (or computable) integers are
-    followed; anything else, and the bn/act shorthand rows, count as one, so a spec within
-    the limit is never refused here."""
+    followed; anything else, and the bn/act shorthand rows, count as one, and an entry
+    with ``if:`` as none, so a spec within the limit is never refused here."""
 
     def __init__(self, blocks: Mapping[str, Any], tables: dict[str, Any], cap: int) -> None:
         self.blocks, self.tables, self.cap = blocks, tables, cap
@@ -97,6 +101,8 @@ class _LowerBound:
     def entries(self, entries: Any, scope: Mapping[str, Any], stack: frozenset[str]) -> int:
         total = 0
         for entry in entries if isinstance(entries, list) else ():
+            if isinstance(entry, dict) and "if" in entry:
+                continue  # a conditional entry may not exist: it counts none
             total += self.entry(entry, scope, stack)
             if total > self.cap:
                 break
@@ -134,10 +140,61 @@ class _LowerBound:
         return value if type(value) is int and value > 0 else None
 
 
+class _Shapes:
+    """The output shapes of the nodes expanded so far, worked out only when an expression
+    asks for one (``in_channels``, ``in_shape``, ...): each node is resolved once, in
+    definition order, with :meth:`Op.resolve`, as the analysis will resolve it.  A shape
+    error met this way is located at the layer that caused it."""
+
+    def __init__(self, input_shape: Shape, nodes: list[Node]) -> None:
+        self.nodes = nodes  # the expander's list, growing
+        self.shapes: dict[str, Shape] = {INPUT: input_shape}
+        self.done = 0  # nodes[:done] are resolved
+        self.used = False  # whether any expression asked (the expansion is input-dependent)
+
+    def of(self, node_id: str, asked_by: str) -> Shape:
+        self.used = True
+        from ..analysis import locate_error  # (the analysis imports no spec code)
+
+        while node_id not in self.shapes and self.done < len(self.nodes):
+            node = self.nodes[self.done]
+            ins = [self.shapes[i] for i in node.inputs]
+            try:
+                self.shapes[node.id] = node.op.resolve(ins).out
+            except CnncalcError as exc:
+                raise locate_error(exc, node, ins).located(notes=(
+                    f"its shape was needed for {asked_by}",)) from None
+            self.done += 1
+        return self.shapes[node_id]
+
+
+class _ShapeNames(Mapping[str, Any]):
+    """The input-shape names of one entry, looked up lazily: ``in_*`` for what the entry
+    reads (its first input), ``input_*`` for the input of the list it is in."""
+
+    def __init__(self, shapes: _Shapes, reads: str, list_input: str, layer: str) -> None:
+        self.shapes, self.layer = shapes, layer
+        self.reads = {"in": reads, "input": list_input}
+
+    def __getitem__(self, name: str) -> Any:
+        if name not in SHAPE_NAMES:
+            raise KeyError(name)
+        which, _, part = name.partition("_")
+        shape = self.shapes.of(self.reads[which], f"{name} of layer {shown(self.layer)}")
+        return list(shape) if part == "shape" else shape[0]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(SHAPE_NAMES)
+
+    def __len__(self) -> int:
+        return len(SHAPE_NAMES)
+
+
 class Expander:
     """Expands one spec; use :func:`expand`."""
 
-    def __init__(self, spec: Spec, raw: MDict, limits: Limits = DEFAULT_LIMITS) -> None:
+    def __init__(self, spec: Spec, raw: MDict, limits: Limits = DEFAULT_LIMITS,
+                 args: Mapping[str, Any] | None = None) -> None:
         self.spec = spec
         self.raw = raw
         self.limits = limits
@@ -145,9 +202,32 @@ class Expander:
         self.defined: dict[str, str] = {INPUT: INPUT}
         self.blocks: dict[str, Block] = spec.blocks
         self.raw_blocks: MDict = raw.get("blocks") or _marked(None, None)
-        self.tables: dict[str, Any] = dict(raw.get("tables") or {})
+        #: the names every expression sees: tables and the spec's args (never the same name)
+        self.tables: dict[str, Any] = {**(raw.get("tables") or {}), **(args or {})}
         self.arg_values = 0  # argument values of the layers so far (see _spend)
         self.sizes: dict[int, int] = {}  # id of a document list/mapping -> its _size
+        self.shapes = _Shapes(tuple(spec.input), self.nodes)
+        self.expanded_for: dict[Shape, tuple[list[Node], str]] = {}  # (see expand_for)
+
+    @property
+    def input_dependent(self) -> bool:
+        """Whether an expression of the expansion used an input-shape name (the network
+        must then be expanded again for another input: :meth:`expand_for`)."""
+        return self.shapes.used
+
+    def expand_for(self, input_shape: Shape) -> tuple[list[Node], str]:
+        """The expansion of the same spec for another input shape (a fresh expander with
+        this one's settings); the last few are remembered (a command's passes ask again)."""
+        shape = tuple(input_shape)
+        if shape not in self.expanded_for:
+            again = copy.copy(self)
+            again.nodes, again.defined, again.arg_values = [], {INPUT: INPUT}, 0
+            again.shapes = _Shapes(shape, again.nodes)
+            again.expanded_for = {}
+            if len(self.expanded_for) >= REEXPANSIONS_KEPT:
+                del self.expanded_for[next(iter(self.expanded_for))]
+            self.expanded_for[shape] = again.run()
+        return self.expanded_for[shape]
 
     # ------------------------------------------------------------------ lists
     def run(self) -> tuple[list[Node], str]:
@@ -168,12 +248,33 @@ class Expander:
                 raise SpecError(f"output names {shown(out)}, which is not a layer id",
                                 loc=self.raw.val_loc["output"])
             last = target
+        self._check_output(last)
         return self.nodes, last
+
+    def _check_output(self, last: str) -> None:
+        """The network's output is a layer, even when conditional entries are skipped."""
+        if last != INPUT:
+            return
+        out = self.spec.output
+        if out is not None:
+            raise SpecError(f"output: {shown(out)} is skipped (its if: is false), so it names "
+                            "the network's own input; name one of its layers",
+                            loc=self.raw.val_loc["output"])
+        what = "every layer is skipped" if not self.nodes else "the last layer is skipped"
+        raise SpecError(f"{what} (if: false) and the network's output would be its own input",
+                        loc=self.raw.val_loc["layers"],
+                        hints=("give `output:` the layer the network ends with",))
 
     def _check_table_names(self) -> None:
         """A table name is looked up for every ``$name`` of every layer: bounded."""
         raw = self.raw.get("tables")
         for name in self.tables:
+            if name in SHAPE_NAMES:
+                where = raw if isinstance(raw, MDict) and name in raw else self.raw.get("args")
+                what = "table name" if where is raw else "argument"
+                raise SpecError(f"the {what} {shown(name)} is reserved: it names the input "
+                                "shape in expressions", loc=where.key_loc.get(name)
+                                if isinstance(where, MDict) else None)
             if len(name) > MAX_ID_CHARS:
                 raise LimitError(f"the table name {shown(name)} is longer than {MAX_ID_CHARS} "
                                  "characters", loc=raw.key_loc.get(name) if isinstance(raw, MDict)
@@ -211,7 +312,9 @@ class Expander:
             full = scope.prefix + local_id
             try:
                 inputs = self._wire(entry, local, explicit, prev, local_id, scope)
-                out = self.entry(entry, full, inputs, scope, loc)
+                present = self._present(entry, inputs, scope, full)
+                # a skipped entry's id names what it would have read: its last input
+                out = self.entry(entry, full, inputs, scope, loc) if present else inputs[-1]
             except CnncalcError as exc:
                 notes = (*_written_elsewhere(entry, exc.loc), *reversed(scope.trace))
                 raise exc.located(loc, layer=full, notes=notes) from None
@@ -219,6 +322,21 @@ class Expander:
             self.defined[full] = out
             prev = out
         return prev, local
+
+    def _present(self, entry: MDict, inputs: tuple[str, ...], scope: Scope, full: str) -> bool:
+        """Whether an entry exists: its ``if:`` (true, false or an expression giving one;
+        the input-shape names are those of the entry), true when absent."""
+        if "if" not in entry:
+            return True
+        loc = entry.val_loc.get("if")
+        try:
+            value = substitute(entry["if"], self._reading(scope, inputs, full).vars)
+        except CnncalcError as exc:
+            raise exc.located(loc) from None
+        if type(value) is not bool:
+            raise SpecError(f"if: must be true or false, got {_written(value)}", loc=loc,
+                            hints=("write a condition, e.g. if: \"${stride == 1}\"",))
+        return value
 
     def _normalise(self, entry: Any, loc: Loc) -> MDict:
         if isinstance(entry, str):
@@ -311,7 +429,7 @@ class Expander:
               loc: Loc) -> str:
         if "repeat" not in entry:
             return self.single(entry, full, inputs, scope, loc)
-        n, first, last = self._repeat(entry, scope.vars)
+        n, first, last = self._repeat(entry, self._reading(scope, inputs, full).vars)
         if len(self.nodes) + n > self.limits.max_layers:  # every copy adds at least one layer
             raise LimitError(f"the spec expands to more than {self.limits.max_layers:,} layers "
                              f"({len(self.nodes):,} so far, then a repeat of {n:,})",
@@ -353,10 +471,15 @@ class Expander:
         if rep.n > self.limits.max_layers:
             raise LimitError(f"repeat of {rep.n:,} is over the limit of {self.limits.max_layers:,} "
                              "layers", loc=loc, hints=("raise it with --max-layers",))
-        for key in ("id", "repeat", "in"):
+        for key in ("id", "repeat", "in", "if"):
             if key in rep.first or key in rep.last:
                 raise SpecError(f"repeat first/last cannot override '{key}'", loc=loc)
         return rep.n, value.get("first"), value.get("last")
+
+    def _reading(self, scope: Scope, inputs: tuple[str, ...], full: str) -> Scope:
+        """``scope`` with the input-shape names of an entry that reads ``inputs``."""
+        names = _ShapeNames(self.shapes, inputs[0], scope.input, full)
+        return replace(scope, vars=ChainMap(scope.vars, names))  # type: ignore[arg-type]
 
     def _sub(self, args: MDict, scope: Scope) -> MDict:
         out = _marked(args, args.loc)
@@ -378,6 +501,7 @@ class Expander:
     def single(self, entry: MDict, full: str, inputs: tuple[str, ...], scope: Scope, loc: Loc,
                copy: tuple[str, int] | None = None) -> str:
         op_loc = entry.val_loc.get("op", loc)
+        scope = self._reading(scope, inputs, full)
         try:
             op_name = substitute(entry["op"], scope.vars)
         except CnncalcError as exc:
@@ -530,6 +654,8 @@ class Expander:
                            "refer to it): letters, digits and _, not starting with a digit")
             elif arg.startswith("__"):
                 problem = f"{shown(arg)} starts with __, and such names are never looked up"
+            elif arg in SHAPE_NAMES:
+                problem = f"{shown(arg)} is reserved: it names the input shape in expressions"
             elif len(arg) > MAX_ID_CHARS:
                 problem = f"{shown(arg)} is longer than {MAX_ID_CHARS} characters"
             elif arg in seen:
@@ -558,7 +684,8 @@ class Expander:
         where = f"{copy[0]}, copy {copy[1]}" if copy else full
         note = f"in block {shown(name)} instantiated at {loc} ({shown(where, quote='')})"
         try:
-            bound = self._bind(name, bdef, braw, self._sub(call, scope), loc)
+            own = _ShapeNames(self.shapes, inputs[0], inputs[0], full)  # (the block's view)
+            bound = self._bind(name, bdef, braw, self._sub(call, scope), loc, own)
         except CnncalcError as exc:
             raise exc.located(notes=(note,)) from None
         defaults = dict(scope.defaults)
@@ -574,7 +701,8 @@ class Expander:
             last = local[bdef.output]
         return last
 
-    def _bind(self, name: str, bdef: Block, braw: MDict, call: MDict, loc: Loc) -> dict[str, Any]:
+    def _bind(self, name: str, bdef: Block, braw: MDict, call: MDict, loc: Loc,
+              shape_names: Mapping[str, Any]) -> dict[str, Any]:
         declared: dict[str, tuple[bool, Any, Loc | None]] = {}  # name -> (required, default, loc)
         for arg, spec, arg_loc in self._arg_items(braw.get("args") or {}, braw.val_loc.get("args")):
             required = spec in ("int", "list", "bool", "float", "str", "any")
@@ -608,7 +736,8 @@ class Expander:
                 raise SpecError(f"block {shown(name)} needs argument '{arg}'", loc=loc)
             else:  # evaluated for this call: tables and the arguments declared before it
                 try:
-                    bound[arg] = self._deep_sub(default, ChainMap(bound, self.tables))
+                    bound[arg] = self._deep_sub(default, ChainMap(bound, self.tables,
+                                                                  shape_names))  # type: ignore[arg-type]
                 except CnncalcError as exc:
                     raise exc.located(arg_loc, notes=(
                         f"evaluating the default of argument '{arg}' of block {shown(name)}",
@@ -648,6 +777,15 @@ def _written_elsewhere(entry: MDict, at: Loc | None) -> tuple[str, ...]:
     return ()
 
 
+def _written(value: Any) -> str:
+    """A value as a spec would write it: ``3``, ``'yes'``, ``null``, ``[1, 2]``."""
+    if value is None:
+        return "null"
+    if isinstance(value, str):
+        return shown(value)
+    return shown(repr(list(value) if isinstance(value, list) else value), quote="")
+
+
 def _chain(names: tuple[str, ...]) -> str:
     """``a -> b -> ... -> z`` with at most six names shown."""
     parts = [shown(n, 40, quote="") for n in names]
@@ -656,6 +794,8 @@ def _chain(names: tuple[str, ...]) -> str:
     return " -> ".join(parts)
 
 
-def expand(spec: Spec, raw: MDict, limits: Limits = DEFAULT_LIMITS) -> tuple[list[Node], str]:
-    """Expand ``spec`` (validated) whose marked document is ``raw``."""
-    return Expander(spec, raw, limits).run()
+def expand(spec: Spec, raw: MDict, limits: Limits = DEFAULT_LIMITS,
+           args: Mapping[str, Any] | None = None) -> tuple[list[Node], str]:
+    """Expand ``spec`` (validated) whose marked document is ``raw``; ``args`` are the
+    values of the spec's top-level args: (see :mod:`cnncalc.spec.family`)."""
+    return Expander(spec, raw, limits, args).run()

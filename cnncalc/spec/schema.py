@@ -41,6 +41,19 @@ class Block(_Strict):
     description: str | None = None
 
 
+class Variant(_Strict):
+    """One member of a family: ``resnet50: {args: {block: bottleneck}, input: [3, 224, 224]}``."""
+
+    args: dict[str, Any] = Field({}, description="values for the spec's args: (merged over "
+                                 "their defaults)")
+    input: Annotated[list[PosInt], Field(min_length=1, max_length=4)] | None = Field(
+        None, description="this variant's input shape (default: the spec's input:)")
+    name: str | None = Field(None, description="the report's name (default: the variant's key)")
+    description: str | None = None
+    expect: Expect | None = Field(None, description="figures `cnncalc check` holds this "
+                                  "variant to")
+
+
 class Spec(_Strict):
     """A whole spec file."""
 
@@ -50,6 +63,11 @@ class Spec(_Strict):
     input: Annotated[list[PosInt], Field(min_length=1, max_length=4)] = Field(
         description="one sample's shape, no batch: [C, L], [C, H, W] or [C, D, H, W] (or [F])"
     )
+    args: dict[str, Any] | list[str | dict[str, Any]] = Field({}, description=(
+        "the spec's arguments, each with its default: names in every expression, set by "
+        "a variant or by cnncalc.load(args=...)"))
+    variants: dict[str, Variant] = Field({}, description=(
+        "named members of the family (`cnncalc summary NAME`, FILE.yaml:NAME)"))
     tables: dict[str, Any] = {}
     defaults: dict[str, dict[str, Any]] = {}
     blocks: dict[str, Block] = {}
@@ -59,4 +77,7 @@ class Spec(_Strict):
         "true: a stride that drops input rows is an error everywhere; false: only a warning, "
         "even in `cnncalc check` (for specs that truncate on purpose); unset: a warning, "
         "but an error in `cnncalc check`"))
+    side_by_side: bool = Field(False, description=(
+        "true: the layers are alternatives laid side by side (a comparison, each reading the "
+        "input): those that do not reach the output are not dead branches and draw no warning"))
     expect: Expect | None = Field(None, description="figures `cnncalc check` holds the spec to")

@@ -8,7 +8,7 @@ run in that mode at ``batch`` is refused too, located (:mod:`cnncalc.torch.runna
 
 >>> import cnncalc
 >>> model = cnncalc.build_torch(cnncalc.load("lenet5"))
->>> sum(p.numel() for p in model.get_submodule("C3").parameters(recurse=False))
+>>> sum(p.numel() for p in model.layer("C3").parameters())
 1516
 """
 
@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from ..analysis import analyze, resolve_layers
+from ..analysis import analyze, for_input, resolve_layers
 from ..errors import CnncalcError, EnvironmentUnavailable
 from ..graph import Network
 from . import require_torch
@@ -58,6 +58,7 @@ def _instantiate(network: Network, report: Report) -> SpecNet:
     from .model import SpecNet
 
     modules = []
+    network = for_input(network, report.input_shape)  # (its layers may depend on the input)
     for node, layer in zip(network.nodes, resolve_layers(network, report)):
         try:
             modules.append(layer.op.torch(layer, kit))

@@ -5,10 +5,16 @@ Naming (how a layer id becomes a module path):
 
 - ``[i]`` becomes ``.i`` and every ``.`` nests: ``conv3[0].b.bn`` is the submodule
   ``conv3.0.b.bn``; so ``model.get_submodule("C3")`` and ``model.get_submodule("conv3.0.b")``
-  work, and a state_dict reads ``conv3.0.b.weight``, ``conv3.0.b.bn.running_mean``.
+  work, and a state_dict reads ``conv3.0.b.conv.weight``, ``conv3.0.b.bn.running_mean``.
 - A block instance or a repeat (``conv3``, ``conv3.0``) is a :class:`Group`, a container that
-  runs nothing itself.  The ``act``/``bn`` rows of a layer nest under that layer's module
-  (``C1.act`` is the child ``act`` of the ``Conv2d`` ``C1``).
+  runs nothing itself.
+- A layer written with the ``bn``/``act`` shorthand is a :class:`Unit`: an ``nn.Sequential``
+  named after the entry's id whose children are the layer itself (named after its op:
+  ``conv``, ``linear``, ...), then ``bn``, then ``act``, siblings run in that order, the
+  structure a torch user writes (torchvision's ``Conv2dNormActivation``).  So the row ``C1``
+  is the module ``C1.conv``, ``C1.act`` is ``C1.act``, and ``model.get_submodule("C1")(x)``
+  is the activated output, the value ``in: C1`` reads in the spec.  Every tool that counts
+  leaf modules (torchinfo, thop, ptflops, fvcore) sees a plain conv, norm and activation.
 - Each ``.``-separated segment becomes a child name by :func:`escape`, which is injective
   (two ids never share a module path): a segment that would shadow an attribute of
   ``nn.Module`` or of the container (``forward``, ``training``, ``parameters``, ``_modules``)
@@ -27,6 +33,7 @@ from __future__ import annotations
 
 import keyword
 import re
+from collections import OrderedDict
 from collections.abc import Sequence
 from typing import Any
 
@@ -46,6 +53,29 @@ class Group(nn.Module):
 
     def forward(self, *args: Any) -> Any:
         raise RuntimeError("a Group only holds layers; run the whole SpecNet instead")
+
+
+class Unit(nn.Sequential):
+    """A layer and the ``bn``/``act`` rows its shorthand adds, as sibling modules run in
+    order: ``Unit(conv=Conv2d, bn=BatchNorm2d, act=ReLU)``.  :class:`SpecNet` runs it as one
+    step; its output is the entry's output (what ``in: ID`` reads)."""
+
+
+def unit_child(op_name: str) -> str:
+    """The child name of a unit's own layer: its op's name (``conv``, ``linear``)."""
+    return op_name if op_name not in ("bn", "act") else f"{op_name}_"
+
+
+def _units(network: Network) -> dict[int, list[int]]:
+    """Index of each layer with shorthand rows -> the indices of those rows (in order)."""
+    units: dict[int, list[int]] = {}
+    owner = -1
+    for i, node in enumerate(network.nodes):
+        if node.shorthand is None:
+            owner = i
+        elif owner >= 0:
+            units.setdefault(owner, []).append(i)
+    return units
 
 
 def _reserved(parent: nn.Module, name: str) -> bool:
@@ -84,12 +114,27 @@ class SpecNet(nn.Module):
         self.spec_name = network.name
         self.input_shape = tuple(report.input_shape)
         self._ids = tuple(n.id for n in network.nodes)
-        self._steps, self._out = _plan(network, modules)
+        nodes = network.nodes
+        units = _units(network)
+        steps = list(modules)  # what each step runs: a layer's module, or its Unit
+        for i, rows in units.items():
+            steps[i] = Unit(OrderedDict([(unit_child(nodes[i].op.name), modules[i])] +
+                                        [(nodes[j].shorthand or "", modules[j]) for j in rows]))
+        self._steps, self._out = _plan(network, steps, units)
         self._paths: dict[str, str] = {}
         #: raw segments of every scope or layer placed -> its module path
         scopes: dict[tuple[str, ...], str] = {}
-        for node, module in zip(network.nodes, modules):
-            self._paths[node.id] = self._place(node.id, module, scopes)
+        inside = {j for rows in units.values() for j in rows}
+        for i, node in enumerate(nodes):
+            if i in inside:
+                continue  # placed with its unit, below
+            path = self._place(node.id, steps[i], scopes)
+            if i not in units:
+                self._paths[node.id] = path
+                continue
+            self._paths[node.id] = f"{path}.{unit_child(node.op.name)}"
+            for j in units[i]:
+                self._paths[nodes[j].id] = f"{path}.{nodes[j].shorthand}"
         _mark_inplace(network, modules)
 
     def _place(self, node_id: str, module: nn.Module,
@@ -125,7 +170,7 @@ class SpecNet(nn.Module):
         return self.get_submodule(self._paths[node_id])
 
     def forward(self, x: Tensor) -> Tensor:
-        vals: list[Any] = [x] + [None] * len(self._steps)
+        vals: list[Any] = [x] + [None] * len(self._ids)
         for module, src, dst, free in self._steps:
             if type(src) is int:
                 vals[dst] = module(vals[src])
@@ -139,11 +184,14 @@ class SpecNet(nn.Module):
         return f"spec={self.spec_name!r}, input_shape={list(self.input_shape)}"
 
 
-def _plan(network: Network, modules: Sequence[nn.Module]) -> tuple[list[tuple], int]:
+def _plan(network: Network, modules: Sequence[nn.Module], units: dict[int, list[int]]
+          ) -> tuple[list[tuple], int]:
     """Precomputed steps ``(module, input slot(s), output slot, slots to free)``.
 
     Slot 0 is the input, slot ``i + 1`` the output of node ``i``; a tensor is dropped
-    right after its last reader (or at once if nothing reads it), except the output.
+    right after its last reader (or at once if nothing reads it), except the output.  A
+    :class:`Unit` is one step from its layer's inputs to its last row's slot (nothing
+    can read the rows in between: the shorthand rows cannot be named in ``in:``).
     """
     slot = {INPUT: 0} | {n.id: i + 1 for i, n in enumerate(network.nodes)}
     out = slot[network.output]
@@ -151,12 +199,15 @@ def _plan(network: Network, modules: Sequence[nn.Module]) -> tuple[list[tuple], 
     for i, node in enumerate(network.nodes):
         for name in node.inputs:
             last[slot[name]] = i + 1
+    inside = {j for rows in units.values() for j in rows}
     steps = []
     for i, (node, module) in enumerate(zip(network.nodes, modules)):
+        if i in inside:
+            continue  # run by its unit
         srcs = tuple(slot[n] for n in node.inputs)
         src = srcs[0] if len(srcs) == 1 else srcs
-        dst = i + 1
-        free = [s for s in {slot[n] for n in node.inputs} if last[s] == dst and s != out]
+        dst = units[i][-1] + 1 if i in units else i + 1
+        free = [s for s in {slot[n] for n in node.inputs} if last[s] == i + 1 and s != out]
         if last[dst] == 0 and dst != out:
             free.append(dst)
         steps.append((module, src, dst, tuple(sorted(free))))

@@ -13,6 +13,11 @@ Standard layers are used wherever one exists; the classes here are:
 - :class:`RBF`: LeNet-5's Euclidean RBF output with fixed (``requires_grad=False``) centres.
 - :class:`Add`, :class:`Mul`, :class:`Concat`: merges; ``Add`` owns its ``proj`` shortcut.
 - :class:`GroupNorm`: ``nn.GroupNorm`` working around a crash of torch's CPU kernel.
+- :class:`ChannelLinear`: ``nn.Linear`` over the channels of a map (``linear axis: 0``).
+- :class:`Narrow`: one range of one axis (``slice``), a view.
+- :class:`ResizeLike`: ``F.interpolate`` to a reference input's size (``upsample``).
+- :class:`LayerScale`: a learned per-channel multiplier (``layer_scale``).
+- :class:`DropPath`: stochastic depth (``drop_path``), torchvision's formula.
 """
 
 from __future__ import annotations
@@ -314,6 +319,79 @@ class Concat(nn.Module):
         return torch.cat(xs, 1)
 
 
+# ------------------------------------------------------------- opsa: moves, scales
+class Narrow(nn.Module):
+    """``x.narrow(dim, start, length)``: one range of one axis, a view (``slice``)."""
+
+    def __init__(self, dim: int, start: int, length: int) -> None:
+        super().__init__()
+        self.dim, self.start, self.length = dim, start, length
+
+    def forward(self, x: Tensor) -> Tensor:
+        return x.narrow(self.dim, self.start, self.length)
+
+    def extra_repr(self) -> str:
+        return f"dim={self.dim}, start={self.start}, length={self.length}"
+
+
+class ResizeLike(nn.Module):
+    """``F.interpolate(x, size=ref.shape[2:], mode=..., align_corners=...)``: resize ``x`` to
+    the spatial size of ``ref`` (``upsample`` with ``in: [x, ref]``), read when it runs, as
+    torchvision's segmentation heads do."""
+
+    def __init__(self, mode: str, align_corners: bool | None) -> None:
+        super().__init__()
+        self.mode, self.align_corners = mode, align_corners
+
+    def forward(self, x: Tensor, ref: Tensor) -> Tensor:
+        return F.interpolate(x, size=ref.shape[2:], mode=self.mode,
+                             align_corners=self.align_corners)
+
+    def extra_repr(self) -> str:
+        return f"mode={self.mode!r}, align_corners={self.align_corners}"
+
+
+class LayerScale(nn.Module):
+    """A learned per-channel multiplier (``layer_scale``): ``x * gamma`` with ``gamma`` of
+    shape ``[C, 1, ..., 1]`` over ``spatial`` axes (torchvision's ConvNeXt shape; ``[C]``
+    on a vector), every value starting at ``init``."""
+
+    def __init__(self, channels: int, spatial: int, init: float) -> None:
+        super().__init__()
+        self.gamma = nn.Parameter(torch.full((channels, *([1] * spatial)), float(init)))
+
+    def forward(self, x: Tensor) -> Tensor:
+        return x * self.gamma
+
+    def extra_repr(self) -> str:
+        return f"{self.gamma.shape[0]}, shape={list(self.gamma.shape)}"
+
+
+class DropPath(nn.Module):
+    """Stochastic depth (Huang et al., 2016), as ``torchvision.ops.stochastic_depth``
+    computes it: in training, ``mode="row"`` draws one Bernoulli(1 - p) keep per sample,
+    ``mode="batch"`` one for the whole batch, and the input is multiplied by keep / (1 - p)
+    (the expected output is the input); in eval mode, or with ``p == 0``, the identity.
+    ``rank`` is the sample's number of axes, so the mask's shape is known when traced."""
+
+    def __init__(self, p: float, mode: str, rank: int) -> None:
+        super().__init__()
+        if not 0.0 <= p < 1.0 or mode not in ("row", "batch"):
+            raise ValueError(f"DropPath needs 0 <= p < 1 and mode row or batch, got {p}, {mode}")
+        self.p, self.mode, self.rank = p, mode, rank
+
+    def forward(self, x: Tensor) -> Tensor:
+        if not self.training or self.p == 0.0:
+            return x
+        keep = 1.0 - self.p
+        rows = x.shape[0] if self.mode == "row" else 1
+        noise = x.new_empty([rows] + [1] * self.rank).bernoulli_(keep)
+        return x * noise.div_(keep)
+
+    def extra_repr(self) -> str:
+        return f"p={self.p}, mode={self.mode}"
+
+
 # ------------------------------------------------------------------- norms
 class ChannelLayerNorm(nn.LayerNorm):
     """``nn.LayerNorm(C)`` applied channels-last at every position of ``(B, C, *spatial)``."""
@@ -335,3 +413,21 @@ class GroupNorm(nn.GroupNorm):
         if not x.requires_grad and torch.is_grad_enabled() and not x.is_contiguous():
             x = x.contiguous()
         return super().forward(x)
+
+
+# ------------------------------------------------------------------- linear
+class ChannelLinear(nn.Module):
+    """``nn.Linear(C, out)`` applied channels-last at every position of ``(B, C, *spatial)``
+    (``linear`` with ``axis: 0``, ConvNeXt's pointwise layers).  The ``nn.Linear`` is its
+    child ``linear`` (keys ``linear.weight``, ``linear.bias``), a plain torch layer, so
+    every tool that counts by module type (ptflops, thop) counts it as it counts the
+    ``nn.Linear`` a torch user applies after a permute."""
+
+    def __init__(self, in_features: int, out_features: int, bias: bool = True) -> None:
+        super().__init__()
+        self.linear = nn.Linear(in_features, out_features, bias)
+
+    def forward(self, x: Tensor) -> Tensor:
+        if x.dim() <= 2:
+            return self.linear(x)
+        return self.linear(x.movedim(1, -1)).movedim(-1, 1)

@@ -12,6 +12,7 @@ that mode and batch), never a torch traceback.
 
 from __future__ import annotations
 
+from ..analysis import for_input
 from ..errors import ShapeError
 from ..graph import Network
 from ..report import Report
@@ -33,7 +34,7 @@ def refusal(network: Network, report: Report, batch: int,
             mode: Mode) -> ShapeError | None:
     """The first layer torch would refuse at ``batch`` in ``mode``, as an error; or None."""
     training = mode == "training"
-    for node, row in zip(network.nodes, report.layers):
+    for node, row in zip(for_input(network, report.input_shape).nodes, report.layers):
         why = node.op.torch_refusal(node.op.resolve(row.input_shapes), batch, training)
         if why is not None:
             hint = HINTS.get(node.op.name)

@@ -21,6 +21,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from ..analysis import for_input
 from ..graph import Network, Node
 from ..report import Report
 from . import require_torch
@@ -80,7 +81,8 @@ class Measured:
 
 def own_tensors(model: SpecNet, node_id: str) -> Iterator[tuple[str, Tensor, bool]]:
     """``(kind, tensor, trainable)`` of one layer: its module's parameters and buffers,
-    without those of nested layers (``C1.act`` under ``C1``) but with helpers (``proj``)."""
+    without those of other layers (a unit's ``C1.act`` beside ``C1.conv``) but with helpers
+    (``proj``)."""
     layers = {id(model.layer(i)) for i in model.ids}
     stack: list[nn.Module] = [model.layer(node_id)]
     while stack:
@@ -148,7 +150,7 @@ def compare(network: Network, report: Report,
             measured: dict[str, Measured]) -> list[Disagreement]:
     """Every per-layer figure where ``report`` and ``measured`` differ."""
     found = []
-    for node, row in zip(network.nodes, report.layers):
+    for node, row in zip(for_input(network, report.input_shape).nodes, report.layers):
         got = measured.get(row.id)
         if got is None:
             found.append(Disagreement(row.id, "forward", "runs", "never called"))
