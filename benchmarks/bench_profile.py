@@ -38,7 +38,7 @@ def main() -> None:
     import torch
 
     import cnncalc
-    from cnncalc.torch.profile import Budget, Settings, run_profile
+    from cnncalc.torch.profile import Budget, ProfileSettings, run_profile
 
     from reference_nets import resnet18
 
@@ -46,7 +46,7 @@ def main() -> None:
     net = cnncalc.load("resnet18")
     ref = resnet18().eval()
     x = torch.randn(args.batch, 3, 224, 224)
-    settings = Settings(device="cpu", batches=(args.batch,), threads=args.threads,
+    settings = ProfileSettings(device="cpu", batches=(args.batch,), threads=args.threads,
                         budget=Budget(warmup=3, min_time=args.min_time))
     ours, ours_mean, theirs = [], [], []
     for _ in range(args.rounds):

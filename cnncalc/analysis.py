@@ -16,14 +16,14 @@ import contextlib
 import gc
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
-from typing import Any, Literal
+from typing import Any
 
 from .errors import CnncalcError, ShapeError, UsageError
 from .graph import INPUT, Network, Node
 from .ops.base import FLOP_CATEGORIES, Layer, RFStep, Shape, numel
-from .report import LayerReport, ReceptiveField, Report, Totals
+from .report import DType, LayerReport, ReceptiveField, Report, Totals
+from .working import bracketed
 
-DType = Literal["float32", "float16", "bfloat16", "float64", "int8"]
 DTYPE_BYTES: dict[str, int] = {"float64": 8, "float32": 4, "float16": 2, "bfloat16": 2, "int8": 1}
 
 
@@ -118,11 +118,13 @@ def locate_error(exc: CnncalcError, node: Node, ins: list[Shape]) -> CnncalcErro
     and the blocks around it in notes)."""
     notes = tuple(reversed(node.trace))
     if len(ins) > 1:
-        shown = ", ".join(f"{i} [{','.join(map(str, s))}]" for i, s in zip(node.inputs, ins))
-        notes = (f"inputs: {shown}",) + notes
+        shown = ", ".join(f"{i} {bracketed(s, ',')}" for i, s in zip(node.inputs, ins))
+        notes = (f"inputs: {shown}", *notes)
     else:
-        notes = (f"input shape [{','.join(map(str, ins[0]))}]",) + notes
-    return exc.located(node.loc, layer=node.id, notes=notes)
+        notes = (f"input shape {bracketed(ins[0], ',')}", *notes)
+    arg = exc.arg if isinstance(exc, ShapeError) else None
+    return exc.located(node.arg_locs.get(arg, node.loc) if arg else node.loc, layer=node.id,
+                       notes=notes)
 
 
 def _peak(net_nodes: tuple[Node, ...], sizes: dict[str, int], output: str) -> int:

@@ -12,6 +12,7 @@ catches these, prints :meth:`CnncalcError.format` and exits with ``exit_code``.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 #: the longest message :meth:`CnncalcError.format` prints (cut in the middle beyond)
 MAX_MESSAGE_CHARS = 2000
@@ -104,7 +105,15 @@ class SpecError(CnncalcError):
 
 
 class ShapeError(CnncalcError):
-    """Shapes do not work out: empty outputs, mismatched merges, bad groups."""
+    """Shapes do not work out: empty outputs, mismatched merges, bad groups.
+
+    ``arg`` names the op argument the shapes disagree with (``k`` for a kernel larger than
+    the padded input): the analysis then locates the error at that argument's value in the
+    spec (``Node.arg_locs``) instead of at the layer."""
+
+    def __init__(self, message: str, *, arg: str | None = None, **kw: Any) -> None:
+        super().__init__(message, **kw)
+        self.arg = arg
 
 
 class LimitError(SpecError):

@@ -30,7 +30,7 @@ from .graph import INPUT, Network, Node
 from .ops.base import Layer
 from .report import LayerReport, ReceptiveField, Report
 from .suggest import close_matches
-from .working import Step, dims, formula_number, operand, per_axis
+from .working import Step, axis_rows, dims, formula_number, operand
 
 
 # ------------------------------------------------------------ receptive fields
@@ -52,8 +52,8 @@ def rf_steps(layer: Layer[Any], rf_ins: Sequence[ReceptiveField | None],
     if step is None or rf_in is None:
         return []
     if step.is_identity:
-        return [Step("receptive field", "", f"unchanged (r = {dims([formula_number(v) for v in rf_in.size])}, "
-                                            f"j = {dims([formula_number(v) for v in rf_in.jump])})", "", "rf")]
+        size, jump = (dims([formula_number(v) for v in vs]) for vs in (rf_in.size, rf_in.jump))
+        return [Step("receptive field", "", f"unchanged (r = {size}, j = {jump})", "", "rf")]
     how = layer.op.rf_working(layer, step)
     r_items, j_items, s_items = [], [], []
     for i, (r, j, st) in enumerate(zip(rf_in.size, rf_in.jump, rf_in.start)):
@@ -62,8 +62,8 @@ def rf_steps(layer: Layer[Any], rf_ins: Sequence[ReceptiveField | None],
         j_items.append((f"j = {how.jump(i, j_text)}", j * step.factor[i]))
         s_items.append((f"start = {how.start(i, st_text, j_text)}", st + step.offset[i] * j))
     r_sym, j_sym, s_sym = how.symbolic
-    steps = (per_axis("rf size", r_items, "rf", r_sym) + per_axis("rf jump", j_items, "rf", j_sym)
-             + per_axis("rf start", s_items, "rf", s_sym))
+    steps = (axis_rows("rf size", r_items, "rf", r_sym) + axis_rows("rf jump", j_items, "rf", j_sym)
+             + axis_rows("rf start", s_items, "rf", s_sym))
     if step.whole:
         steps.append(Step("receptive field", "", "a global reduction: the network's receptive "
                           "field is read before this layer", "", "note"))

@@ -21,7 +21,7 @@ class Node:
     """One row of the report: an op instance wired to earlier node ids."""
 
     id: str
-    op: Op
+    op: Op[Any]
     inputs: tuple[str, ...]
     loc: Loc | None = None
     arg_locs: Mapping[str, Loc] = field(default_factory=dict)

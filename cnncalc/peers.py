@@ -157,7 +157,8 @@ def _fv_upsample(row: LayerReport, b: int) -> Counts:
 # torch.nn.functional calls (count_functional=True) are summed over it.
 def _pt_weights(category: str) -> Rule:
     def rule(row: LayerReport, b: int) -> Counts:
-        return {category: Fraction(row.macs, b), "bias": Fraction(row.flops_breakdown.get("bias", 0), b)}
+        bias = row.flops_breakdown.get("bias", 0)
+        return {category: Fraction(row.macs, b), "bias": Fraction(bias, b)}
     return rule
 
 
@@ -215,7 +216,8 @@ def _th_softmax(row: LayerReport, b: int) -> Counts:
 
 def _th_adaptive_avg(row: LayerReport, b: int) -> Counts:
     # count_adap_avgpool, in float64: (prod(in / out) + 1) * numel(y)
-    kernel = prod(float(i) / float(o) for i, o in zip(row.input_shapes[0][1:], row.output_shape[1:]))
+    kernel = prod(float(i) / float(o)
+                  for i, o in zip(row.input_shapes[0][1:], row.output_shape[1:]))
     return {"pool": int((kernel + 1) * (_n(row.output_shape) * b))}
 
 

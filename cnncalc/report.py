@@ -9,12 +9,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from fractions import Fraction
-from typing import Any
+from typing import Any, Literal
 
 from .errors import Loc
 from .render.units import json_number, json_real
 
 Number = int | Fraction
+#: the element types the memory figures are counted in (``--dtype``)
+DType = Literal["float32", "float16", "bfloat16", "float64", "int8"]
 
 
 #: the name peers.py imports :func:`json_number` by (one number helper, in render/units)

@@ -72,7 +72,7 @@ def _or_expr(prop: dict[str, Any]) -> dict[str, Any]:
     if "anyOf" in prop:
         prop["anyOf"] = [*(_items_or_expr(a) for a in prop["anyOf"]), EXPR]
         return prop
-    keep = {k: prop.pop(k) for k in ("default", "description") if k in prop}
+    keep: dict[str, Any] = {k: prop.pop(k) for k in ("default", "description") if k in prop}
     return {**keep, "anyOf": [prop, EXPR]}
 
 

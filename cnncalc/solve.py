@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from .errors import CnncalcError, UsageError
-from .ops.base import resolve_padding, window_out
+from .ops.base import leftover, resolve_padding, window_out
 
 if TYPE_CHECKING:  # pragma: no cover
     from .graph import Network
@@ -66,8 +66,8 @@ def split(total: int) -> tuple[int, int]:
 
 
 def dropped_rows(n: int, k_eff: int, stride: int, before: int, after: int) -> int:
-    """Input rows the last window never reaches (leftover beyond the trailing pad)."""
-    return max((n + before + after - k_eff) % stride - after, 0)
+    """Input rows the last window never reaches (:func:`cnncalc.ops.base.leftover`)."""
+    return leftover(n, k_eff, stride, before, after).dropped
 
 
 def min_output(n: int, k_eff: int, stride: int) -> int:

@@ -18,10 +18,6 @@ from typing import Any
 
 Number = int | float | Fraction
 
-#: what a step is about (renderers may colour by it; JSON carries it)
-KINDS = ("shape", "params", "macs", "flops", "rf", "truncation", "note")
-
-
 @dataclass(frozen=True)
 class Step:
     """One line of worked arithmetic: ``label: formula = result``.
@@ -34,6 +30,8 @@ class Step:
     formula: str
     result: Number | str
     symbolic: str = ""
+    #: what the step is about: shape, params, macs, flops, rf, truncation or note
+    #: (renderers colour by it; JSON carries it)
     kind: str = "note"
 
     def text(self) -> str:
@@ -79,6 +77,11 @@ def grouped(n: int) -> str:
 def dims(values: Sequence[int | str], sep: str = "x") -> str:
     """Sizes (or texts) joined: ``(5, 5)`` -> ``5x5``; with ``sep=" x "``: ``5 x 5``."""
     return sep.join(int_text(v) if isinstance(v, int) else v for v in values)
+
+
+def bracketed(values: Sequence[int | str], sep: str = ", ") -> str:
+    """A shape (or texts) as a list: ``[3, 224, 224]``; ``sep=","``: ``[3,224,224]``."""
+    return "[" + dims(values, sep) + "]"
 
 
 _AXES = {1: ("length",), 2: ("height", "width"), 3: ("depth", "height", "width")}
@@ -168,7 +171,7 @@ def json_number(x: Number) -> int | float:
     return x
 
 
-def per_axis(label: str, items: Sequence[tuple[str, Number | str]], kind: str,
+def axis_rows(label: str, items: Sequence[tuple[str, Number | str]], kind: str,
              symbolic: str = "") -> list[Step]:
     """One step per spatial axis, or one for all axes when their working is the same."""
     names = axis_names(len(items))
@@ -185,7 +188,7 @@ CEIL_LAST = " - 1"
 
 
 def axis_steps(label: str, items: Sequence[tuple[str, Number | str, str]], kind: str) -> list[Step]:
-    """Like :func:`per_axis`, each axis with its own formula in letters."""
+    """Like :func:`axis_rows`, each axis with its own formula in letters."""
     names = axis_names(len(items))
     if len(items) > 1 and len(set(items)) == 1:
         f, r, sym = items[0]

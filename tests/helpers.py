@@ -3,6 +3,7 @@ tests/ on the path, as for ``reference_nets``)."""
 
 from __future__ import annotations
 
+import subprocess
 from typing import Any
 
 from cnncalc.check import evaluate
@@ -15,7 +16,8 @@ blocks:
   basic:
     args: {out: int, stride: 1}
     layers:
-      - {id: a, op: conv, out: $out, k: 3, stride: $stride, pad: 1, bias: false, bn: true, act: relu}
+      - {id: a, op: conv, out: $out, k: 3, stride: $stride, pad: 1, bias: false, bn: true,
+         act: relu}
       - {id: b, op: conv, out: $out, k: 3, pad: 1, bias: false, bn: true}
       - {id: sum, op: add, in: [input, b], project: auto}
       - relu
@@ -86,12 +88,12 @@ def fresh_cli(*args: str) -> tuple[subprocess.CompletedProcess[str], set[str]]:
     """Run ``cnncalc ARGS`` through the console entry point in a fresh interpreter; return
     the process and every module it imported (to prove what start-up does not load)."""
     import json
-    import subprocess
     import sys
 
     code = ("import json, sys\nsys.argv = ['cnncalc', *json.loads(sys.argv[1])]\n"
             "from cnncalc.cli import main\n"
-            "try:\n    main()\nexcept SystemExit as e:\n    code = e.code or 0\nelse:\n    code = 0\n"
+            "try:\n    main()\nexcept SystemExit as e:\n    code = e.code or 0\n"
+            "else:\n    code = 0\n"
             "sys.stderr.write('\\nMODULES ' + json.dumps(sorted(sys.modules)) + '\\n')\n"
             "sys.exit(code)\n")
     proc = subprocess.run([sys.executable, "-c", code, json.dumps(args)], capture_output=True,
@@ -118,7 +120,8 @@ def hang_guard(seconds: int = 60, what: str = "the work is not bounded"):  # typ
 
     @contextlib.contextmanager
     def guard():  # type: ignore[no-untyped-def]
-        if not hasattr(signal, "SIGALRM") or threading.current_thread() is not threading.main_thread():
+        main = threading.current_thread() is threading.main_thread()
+        if not hasattr(signal, "SIGALRM") or not main:
             yield
             return
 

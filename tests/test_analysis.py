@@ -138,3 +138,30 @@ def test_analysis_path_never_imports_torch() -> None:
             "print('torch' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+@pytest.mark.parametrize(("entry", "arg"), [
+    ("{id: c, op: conv, out: 4, k: 9}", "k"),
+    ("{id: c, op: conv, out: 4, k: 3, dilation: 5}", "dilation"),
+    ("{id: c, op: conv, out: 4, k: [3, 3, 3]}", "k"),
+    ("{id: c, op: conv, out: 4, k: 1, groups: 2}", "groups"),
+    ("{id: c, op: maxpool, k: 2, pad: 2}", "pad"),
+    ("{id: c, op: conv_transpose, out: 4, k: 3, stride: 2, output_padding: 2}",
+     "output_padding"),
+])
+def test_a_shape_error_points_at_the_argument_that_caused_it(entry: str, arg: str) -> None:
+    """Node.arg_locs: the error is located at the value of the argument it is about."""
+    col = len("  - ") + entry.index(f" {arg}: ") + len(f" {arg}: ") + 1
+    text = f"cnncalc: 1\ninput: [3, 6, 6]\nlayers:\n  - {{id: a, op: relu}}\n  - {entry}\n"
+    with pytest.raises(cnncalc.CnncalcError) as info:
+        cnncalc.analyze(cnncalc.loads(text, "net.yaml"))
+    assert (info.value.loc.line, info.value.loc.col) == (5, col), info.value.format()
+    assert info.value.layer == "c"
+
+
+def test_a_shape_error_of_no_one_argument_points_at_the_layer() -> None:
+    text = ("cnncalc: 1\ninput: [3, 6, 6]\nlayers:\n  - {id: a, op: conv, out: 4, k: 1}\n"
+            "  - {id: b, op: add, in: [input, a]}\n")
+    with pytest.raises(cnncalc.CnncalcError) as info:
+        cnncalc.analyze(cnncalc.loads(text, "net.yaml"))
+    assert (info.value.loc.line, info.value.loc.col) == (5, 5), info.value.format()

@@ -120,7 +120,8 @@ def test_subsample_is_window_sum_times_coefficient_plus_bias(lenet) -> None:
     s2 = lenet.layer("S2")
     x = torch.randn(2, 6, 28, 28)
     sums = x.unfold(2, 2, 2).unfold(3, 2, 2).sum((-1, -2))
-    torch.testing.assert_close(s2(x), sums * s2.weight.view(1, -1, 1, 1) + s2.bias.view(1, -1, 1, 1))
+    per_map = (1, -1, 1, 1)
+    torch.testing.assert_close(s2(x), sums * s2.weight.view(per_map) + s2.bias.view(per_map))
 
 
 def test_rbf_is_squared_euclidean_distance(lenet) -> None:
@@ -153,9 +154,9 @@ def test_local_equals_per_position_loop(shape, k, stride, pad) -> None:
     want = torch.empty_like(y)
     positions = itertools.product(*[range(n) for n in y.shape[2:]])  # row-major, as weight
     for index, pos in enumerate(positions):
-        window = xp[(slice(None), slice(None)) + tuple(
-            slice(p * s, p * s + kk) for p, s, kk in zip(pos, layer.stride, layer.kernel_size))]
-        want[(slice(None), slice(None)) + pos] = window.reshape(2, -1) @ layer.weight[index]
+        spans = (slice(p * s, p * s + kk) for p, s, kk in zip(pos, layer.stride, layer.kernel_size))
+        window = xp[(slice(None), slice(None), *spans)]
+        want[(slice(None), slice(None), *pos)] = window.reshape(2, -1) @ layer.weight[index]
     torch.testing.assert_close(y, want + layer.bias)
 
 
@@ -218,7 +219,7 @@ def test_block_ids_map_to_nested_modules(resnetish) -> None:
 
 
 def test_parameters_follow_spec_order(resnetish) -> None:
-    spec, model = resnetish
+    _spec, model = resnetish
     names = [n for n, _ in model.named_parameters()]
     assert names[:6] == ["stem.weight", "stem.bias", "stage.0.a.conv.weight",
                          "stage.0.a.bn.weight", "stage.0.a.bn.bias", "stage.0.b.conv.weight"]
@@ -412,7 +413,8 @@ OP_SAMPLES = {
     "instancenorm": "- {op: instancenorm, affine: true, track_running_stats: true}",
     "groupnorm": "- {op: groupnorm, groups: 2}",
     "lrn": "- {op: lrn, size: 3}",
-    "add": "- {id: a, op: conv, out: 8, k: 1, stride: 2}\n- {op: add, in: [input, a], project: auto}",
+    "add": ("- {id: a, op: conv, out: 8, k: 1, stride: 2}\n"
+            "- {op: add, in: [input, a], project: auto}"),
     "mul": "- {id: a, op: sigmoid}\n- {op: mul, in: [input, a, a]}",
     "concat": "- {id: a, op: relu}\n- {op: concat, in: [input, a]}",
     "upsample": "- {op: upsample, scale: [2, 3], mode: bilinear, align_corners: true}\n"
@@ -538,7 +540,7 @@ RESERVED = sorted(n for n in set(dir(nn.Module)) | {"training", "forward", "T_de
 def _id_sets():  # type: ignore[no-untyped-def]
     from hypothesis import strategies as st
 
-    base = st.sampled_from(RESERVED + ["a", "b", "x1", "_", "act", "bn", "proj"])
+    base = st.sampled_from([*RESERVED, "a", "b", "x1", "_", "act", "bn", "proj"])
     plain = st.from_regex(r"[A-Za-z_][A-Za-z0-9_]{0,6}", fullmatch=True)
     ident = st.tuples(st.one_of(base, plain), st.integers(0, 3)).map(lambda t: t[0] + "_" * t[1])
     return st.lists(st.tuples(ident, st.booleans()), min_size=1, max_size=12,
@@ -585,7 +587,8 @@ def test_reserved_ids_and_their_escapes_never_collide(ids: list[str], paths: lis
 
 
 def test_reserved_ids_in_blocks_and_repeats() -> None:
-    blocks = ("blocks:\n  b:\n    layers:\n      - {id: forward, op: conv, out: 3, k: 1, bn: true}\n"
+    blocks = ("blocks:\n  b:\n    layers:\n"
+              "      - {id: forward, op: conv, out: 3, k: 1, bn: true}\n"
               "      - {id: forward_, op: relu}\n")
     spec = net("  - {id: training, op: b}\n  - {id: training_, op: b, repeat: 2}\n"
                "  - {id: forward, op: relu}\n", "[3, 4, 4]", extra=blocks)
@@ -784,9 +787,9 @@ def test_int64_bounds_are_checked_before_torch_sees_them() -> None:
     wide = cnncalc.analyze(net("  - {op: maxpool, k: 2}\n", "[3, 100000000000, 100000000000]"))
     with pytest.raises(UsageError):
         check_int64(wide)
-    with pytest.raises(UsageError):  # on the meta device too: no tensor is made
-        with torch.device("meta"):
-            cnncalc.build_torch(net("  - {op: maxpool, k: 2}\n", "[3, 100000000000, 100000000000]"))
+    # on the meta device too: no tensor is made
+    with pytest.raises(UsageError), torch.device("meta"):
+        cnncalc.build_torch(net("  - {op: maxpool, k: 2}\n", "[3, 100000000000, 100000000000]"))
     long = net("  - {id: p, op: maxpool, k: 2}\n", f"[1, {2**61}]")  # elements fit, bytes do not
     with pytest.raises(UsageError) as info:
         check_int64(cnncalc.analyze(long))
@@ -824,7 +827,8 @@ def test_first_line_drops_what_torch_adds_for_a_terminal() -> None:
 
     exc = RuntimeError("\x1b[96mStep 3/3\x1b[0m failed\nframe #0: c10::Error")
     assert first_line(exc) == "Step 3/3 failed"
-    assert first_line(RuntimeError("[enforce fail at alloc_cpu.cpp:127] err == 0. x")) == "err == 0. x"
+    enforce = RuntimeError("[enforce fail at alloc_cpu.cpp:127] err == 0. x")
+    assert first_line(enforce) == "err == 0. x"
 
 
 def test_other_torch_errors_are_not_mapped() -> None:

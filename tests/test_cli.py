@@ -294,7 +294,7 @@ def test_internal_error_exit_code(monkeypatch: pytest.MonkeyPatch) -> None:
     def boom(*args: object, **kwargs: object) -> None:
         raise ZeroDivisionError("oops")
 
-    monkeypatch.setattr(commands, "analyse_network", boom)
+    monkeypatch.setattr(commands, "analyse_spec", boom)
     result = run("summary", "lenet5")
     assert result.exit_code == EXIT_INTERNAL
     assert "internal error: ZeroDivisionError: oops" in result.stderr
@@ -431,7 +431,7 @@ def help_examples() -> list[tuple[str, str]]:
 
     def walk(cmd, path):  # type: ignore[no-untyped-def]
         for name, sub in getattr(cmd, "commands", {}).items():
-            yield from walk(sub, path + [name])
+            yield from walk(sub, [*path, name])
         if not getattr(cmd, "commands", None):
             yield " ".join(path), cmd
 
@@ -602,7 +602,8 @@ def flat(stderr: str) -> str:
     return " ".join(stderr.replace("│", " ").split())
 
 
-NOT_ASCII_INTEGERS = ["٣", "２２４", "²", " 8", "8 ", "+8", "-1", "8_0", "1e22", "0x10", "", "9" * 31]
+NOT_ASCII_INTEGERS = ["٣", "２２４", "²", " 8", "8 ", "+8", "-1", "8_0", "1e22", "0x10", "",
+                      "9" * 31]
 
 
 @pytest.mark.parametrize("option", ["--batch", "--max-layers", "--max-bytes"])

@@ -5,6 +5,7 @@ works on spatial axes."""
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -140,3 +141,64 @@ def test_teaching_doc_shows_the_rule() -> None:
     doc = (Path(__file__).resolve().parent.parent / "docs" / "teaching.md").read_text()
     assert "$ cnncalc calc conv --input 32x32 --out 6 --k 5" in doc
     assert "--output-size" in doc
+
+
+# ------------------------------------------------------------ one load -> analyse route
+TRUNCATING = """cnncalc: 1
+input: [3, 31, 31]
+layers:
+  - {id: c1, op: conv, out: 4, k: 2, stride: 2}
+"""
+#: what each command that reads a spec needs besides it to run (FILE: a path to write)
+SPEC_EXTRAS: dict[str, list[str]] = {
+    "shapes": [], "params": [], "flops": [], "rf": [], "summary": [], "compare": [],
+    "explain": [], "graph": [], "plot": ["-o", "FILE"], "diff": ["SPEC"],
+    "build": [], "export": ["--torchscript", "FILE"],
+    "profile": ["--iters", "1", "--warmup", "0"],
+}
+#: commands that read a spec but report on it in their own terms (check reads PATHs)
+OWN_REPORT = {"sizes": "a result per input size, with the first problem of each"}
+NEEDS = {"plot": "matplotlib", "build": "torch", "export": "torch", "profile": "torch"}
+
+
+def _spec_commands() -> set[str]:
+    return {name for name, command in COMMANDS.items()
+            if any(p.param_type_name == "argument" and p.name in ("spec", "specs", "old")
+                   for p in command.params)}
+
+
+def test_every_spec_command_is_listed_here() -> None:
+    assert _spec_commands() == set(SPEC_EXTRAS) | set(OWN_REPORT)
+
+
+@pytest.mark.parametrize("name", sorted(SPEC_EXTRAS))
+def test_every_command_prints_the_specs_warnings(name: str, tmp_path: Path) -> None:
+    """Every command loads and analyses a spec by one route, so every one of them shows
+    the spec's warnings (graph, plot and build once printed none)."""
+    if name in NEEDS:
+        pytest.importorskip(NEEDS[name])
+    spec = tmp_path / "net.yaml"
+    spec.write_text(TRUNCATING)
+    files = {"FILE": str(tmp_path / "out.png" if name == "plot" else tmp_path / "out.pt"),
+             "SPEC": str(spec)}
+    extra = [files.get(a, a) for a in SPEC_EXTRAS[name]]
+    result = runner.invoke(app, [name, str(spec), *extra])
+    assert result.exit_code == 0, result.output
+    lines = [line for line in result.stderr.splitlines() if line.startswith("warning: ")]
+    assert any(f"{spec}:4:5: c1: stride 2 does not tile the padded height 31" in line
+               for line in lines), result.stderr
+
+
+@pytest.mark.parametrize("name", sorted(COMMANDS))
+def test_shared_options_are_defined_once_and_offered_everywhere(name: str) -> None:
+    """--traceback comes from cli.common.shared_options on every command; no command's
+    signature declares it again."""
+    command = COMMANDS[name]
+    flags = [opt for param in _options(command) for opt in param.opts]
+    assert flags.count("--traceback") == 1
+    assert "traceback" not in inspect.signature(command.callback).parameters
+
+
+def test_traceback_flag_still_shows_the_traceback(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["summary", str(tmp_path / "missing.yaml"), "--traceback"])
+    assert result.exit_code == 2 and "Traceback (most recent call last)" in result.stderr

@@ -24,7 +24,7 @@ def test_parse_shape_rejects(bad: str) -> None:
 
 @pytest.mark.parametrize("bad", ["3 224", "3x\u0662", "3x\uff12", "+3", "3x224x224x"])
 def test_parse_shape_names_the_character(bad: str) -> None:
-    with pytest.raises(ValueError, match="not allowed|not a shape"):
+    with pytest.raises(ValueError, match=r"not allowed|not a shape"):
         parse_shape(bad)
 
 

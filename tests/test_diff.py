@@ -209,7 +209,8 @@ def test_json_of_figures_past_pythons_int_to_str_limit() -> None:
     limit = sys.get_int_max_str_digits()
     sys.set_int_max_str_digits(0)
     try:
-        reports = [cnncalc.analyze(cnncalc.load(n), batch=int(batch)) for n in ("lenet5", "alexnet")]
+        reports = [cnncalc.analyze(cnncalc.load(n), batch=int(batch))
+                   for n in ("lenet5", "alexnet")]
     finally:
         sys.set_int_max_str_digits(limit)
     text = diff_json(diff_reports(*reports, "lenet5", "alexnet"))

@@ -78,7 +78,8 @@ def test_example_explains_itself_in_a_header_comment(path: Path) -> None:
 
 @pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.stem)
 def test_every_example_has_worked_numbers_asserted_here(path: Path) -> None:
-    assert path.name in WORKED, f"add a test of {path.name}'s worked numbers to tests/test_examples.py"
+    assert path.name in WORKED, (f"add a test of {path.name}'s worked numbers "
+                                 "to tests/test_examples.py")
 
 
 def test_the_checker_notices_a_wrong_expectation() -> None:
@@ -177,7 +178,8 @@ def test_1x1_bottleneck_costs_12m_macs() -> None:
     assert r.layer("reduce").macs == 2_408_448
     assert r.layer("conv5x5").macs == 10_035_200
     assert r.totals.macs == 12_443_648
-    assert report("bottleneck_direct.yaml").totals.macs / r.totals.macs == pytest.approx(9.68, abs=0.01)
+    direct = report("bottleneck_direct.yaml").totals.macs
+    assert direct / r.totals.macs == pytest.approx(9.68, abs=0.01)
 
 
 @worked("connectivity_fully_connected.yaml")
@@ -470,7 +472,8 @@ blocks:
       - {id: a, op: conv, out: $width, k: 1}
       - {id: b, op: conv, out: $width, k: 3, stride: $stride, pad: 1}
       - {id: c, op: conv, out: "${4 * width}", k: 1, act: none}
-      - {id: sum, op: add, in: [input, c], project: auto}   # 1x1 conv+BN shortcut when shapes differ
+      # a 1x1 conv+BN shortcut when the shapes differ
+      - {id: sum, op: add, in: [input, c], project: auto}
       - relu
 layers:
   - {id: stem, op: conv, out: 64, k: 7, stride: 2, pad: 3}

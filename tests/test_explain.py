@@ -274,7 +274,8 @@ def _rich_grid_render(layers: list, title: str, width: int) -> str:
     return "\n".join(line.rstrip() for line in buf.getvalue().split("\n"))
 
 
-@pytest.mark.parametrize("source", ["lenet5", "googlenet", str(ROOT / "examples" / "truncation.yaml")],
+@pytest.mark.parametrize("source",
+                         ["lenet5", "googlenet", str(ROOT / "examples" / "truncation.yaml")],
                          ids=lambda s: Path(s).stem)
 @pytest.mark.parametrize("width", [100, 60, 40, 25, 20, 12, 5])
 def test_hand_laid_grid_matches_rich_table(source: str, width: int) -> None:

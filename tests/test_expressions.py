@@ -350,7 +350,7 @@ def test_a_shape_error_met_while_expanding_is_the_layer_that_caused_it() -> None
     with pytest.raises(CnncalcError) as info:
         cnncalc.loads(text, "s.yaml")
     err = info.value
-    assert err.layer == "big" and (err.loc.line, err.loc.col) == (4, 5)
+    assert err.layer == "big" and (err.loc.line, err.loc.col) == (4, 36)  # at k: (arg_locs)
     assert "output height is 0" in err.message
     assert "its shape was needed for in_channels of layer 'conv1'" in err.format()
 

@@ -149,17 +149,18 @@ def layer(draw: st.DrawFn, ops: list[str]) -> Any:
         entry["in"] = draw(junk if rarely(draw, 8) else
                            ids | st.lists(ids, min_size=1, max_size=3))
     if rarely(draw, 5):
-        entry["repeat"] = draw(junk if rarely(draw, 6) else st.integers(1, 4) | st.fixed_dictionaries(
-            {"n": st.integers(1, 3)}, optional={"first": st.dictionaries(
-                st.sampled_from(fields or ["x"]), st.integers(1, 3), max_size=2)}))
+        first = st.dictionaries(st.sampled_from(fields or ["x"]), st.integers(1, 3), max_size=2)
+        repeat = st.integers(1, 4) | st.fixed_dictionaries({"n": st.integers(1, 3)},
+                                                           optional={"first": first})
+        entry["repeat"] = draw(junk if rarely(draw, 6) else repeat)
     if rarely(draw, 10):
-        entry[draw(st.sampled_from(ARGS + ["kernel_size"]))] = draw(junk)
+        entry[draw(st.sampled_from([*ARGS, "kernel_size"]))] = draw(junk)
     return entry
 
 
 @st.composite
 def specs(draw: st.DrawFn) -> dict[str, Any]:
-    ops = OPS + ["blk"]
+    ops = [*OPS, "blk"]
     doc: dict[str, Any] = {
         "cnncalc": draw(st.sampled_from([2, "1", True, None]) if rarely(draw, 20) else st.just(1)),
         "input": draw(junk if rarely(draw, 10) else
@@ -169,7 +170,7 @@ def specs(draw: st.DrawFn) -> dict[str, Any]:
     if draw(st.booleans()):
         args = draw(st.dictionaries(st.sampled_from(["w", "n"]), st.sampled_from(["int", 1, 2]),
                                     max_size=2))
-        block: dict[str, Any] = {"layers": draw(st.lists(layer(OPS + ["blk"]), min_size=1,
+        block: dict[str, Any] = {"layers": draw(st.lists(layer([*OPS, "blk"]), min_size=1,
                                                          max_size=4))}
         if args:
             block["args"] = args
@@ -177,7 +178,8 @@ def specs(draw: st.DrawFn) -> dict[str, Any]:
     if rarely(draw, 4):
         doc["tables"] = draw(st.dictionaries(st.sampled_from(["w", "n", "t"]), junk, max_size=2))
     if rarely(draw, 5):
-        doc["defaults"] = {draw(st.sampled_from(OPS[:8])): {draw(st.sampled_from(ARGS)): draw(junk)}}
+        op, arg = draw(st.sampled_from(OPS[:8])), draw(st.sampled_from(ARGS))
+        doc["defaults"] = {op: {arg: draw(junk)}}
     if rarely(draw, 7):
         doc["output"] = draw(junk if rarely(draw, 4) else st.sampled_from(IDS))
     return doc
@@ -204,21 +206,21 @@ def _mutate(lines: list[str], data: st.DataObject) -> list[str]:
     if kind == "delete":
         return lines[:i] + lines[i + 1:]
     if kind == "duplicate":
-        return lines[:i + 1] + [line] + lines[i + 1:]
+        return [*lines[:i + 1], line, *lines[i + 1:]]
     if kind == "swap":
         j = data.draw(st.integers(0, len(lines) - 1))
         out = list(lines)
         out[i], out[j] = out[j], out[i]
         return out
     if kind == "truncate":
-        return lines[:i] + [line[:data.draw(st.integers(0, len(line)))]]
+        return [*lines[:i], line[:data.draw(st.integers(0, len(line)))]]
     if kind == "indent":
-        return lines[:i] + [data.draw(st.sampled_from(["", " ", "    ", "\t"])) + line.lstrip()] \
-            + lines[i + 1:]
+        indent = data.draw(st.sampled_from(["", " ", "    ", "\t"]))
+        return [*lines[:i], indent + line.lstrip(), *lines[i + 1:]]
     if kind == "char":
         pos = data.draw(st.integers(0, len(line)))
-        ch = data.draw(st.sampled_from(list("[]{},:-&*!|>'\"#% \t") + ["\x00", "\u00e9"]))
-        return lines[:i] + [line[:pos] + ch + line[pos:]] + lines[i + 1:]
+        ch = data.draw(st.sampled_from([*list("[]{},:-&*!|>'\"#% \t"), "\x00", "é"]))
+        return [*lines[:i], line[:pos] + ch + line[pos:], *lines[i + 1:]]
     pattern = _NUMBER if kind == "number" else _WORD
     found = list(pattern.finditer(line))
     assume(found)
@@ -230,7 +232,7 @@ def _mutate(lines: list[str], data: st.DataObject) -> list[str]:
     else:  # retarget: another word of the same file (ids, block names, arguments)
         words = sorted({w for ln in lines for w in _WORD.findall(ln.split("#")[0])})
         new = data.draw(st.sampled_from(words)) if words else "input"
-    return lines[:i] + [line[:m.start()] + new + line[m.end():]] + lines[i + 1:]
+    return [*lines[:i], line[:m.start()] + new + line[m.end():], *lines[i + 1:]]
 
 
 @pytest.mark.skipif(not SPECS, reason="no specs to mutate")

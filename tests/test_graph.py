@@ -59,7 +59,7 @@ def test_expand_shorthand_shows_rows() -> None:
 
 
 def test_dot_clusters_for_blocks() -> None:
-    d, report, net = diagram(TINY)
+    d, _report, net = diagram(TINY)
     text = g.to_dot(d)
     assert text.count("{") == text.count("}")
     assert 'label="stage1[0] · basic"' in text

@@ -18,7 +18,7 @@ ALLOWED = {
     "working": set(),
     "ops": {"errors", "suggest", "working", "ops"},
     "graph": {"errors", "ops"},
-    "analysis": {"errors", "graph", "ops", "report"},
+    "analysis": {"errors", "graph", "ops", "report", "working"},
     "memory": {"analysis", "errors", "graph", "ops", "report"},
 }
 
@@ -37,7 +37,8 @@ def _imports(path: Path) -> set[str]:
             else:  # `from . import x` at the package root
                 found.update(a.name.split(".")[0] for a in node.names)
         elif isinstance(node, (ast.Import, ast.ImportFrom)):
-            names = [a.name for a in node.names] if isinstance(node, ast.Import) else [node.module or ""]
+            names = ([a.name for a in node.names] if isinstance(node, ast.Import)
+                     else [node.module or ""])
             found.update(n.split(".")[1] for n in names if n.startswith("cnncalc."))
     return found
 

@@ -421,7 +421,8 @@ def test_a_raised_depth_limit_past_the_stack_is_still_an_error() -> None:
 # ------------------------------------------------------------------------- memory: names
 def test_a_megabyte_id_repeated_is_refused_before_copies_are_made() -> None:
     err = refused(HEAD + "layers:\n  - {id: " + "a" * 1_000_000 + ", op: relu, repeat: 100000}\n")
-    assert "is longer than 200 characters" in err.message and "(1,000,000 characters)" in err.message
+    assert "is longer than 200 characters" in err.message
+    assert "(1,000,000 characters)" in err.message
     assert len(err.format()) < 300 and (err.loc.line, err.loc.col) == (4, 10)
 
 

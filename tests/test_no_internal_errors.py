@@ -286,8 +286,8 @@ def _output_commands(target: str) -> list[list[str]]:
         import torch  # noqa: F401
     except ImportError:
         return commands
-    return commands + [["export", "lenet5", "--torchscript", target],
-                       ["export", "lenet5", "--onnx", target]]
+    return [*commands, ["export", "lenet5", "--torchscript", target],
+            ["export", "lenet5", "--onnx", target]]
 
 
 @pytest.mark.skipif(not Path("/dev/full").exists(), reason="no /dev/full")

@@ -55,7 +55,8 @@ RAW = ("\u200f", "\u061c", "\u200e", "\x1b")
     ("explain", "-f", "markdown"), ("compare", "lenet5"), ("compare", "lenet5", "-f", "markdown"),
     ("shapes",), ("flops",), ("rf",), ("sizes", "--range", "8:10"),
 ])
-def test_no_command_prints_a_bidi_mark_or_control_raw(args: tuple[str, ...], tmp_path: Path) -> None:
+def test_no_command_prints_a_bidi_mark_or_control_raw(args: tuple[str, ...],
+                                                      tmp_path: Path) -> None:
     spec = tmp_path / "net.yaml"
     spec.write_text(SPEC, encoding="utf-8")
     result = runner.invoke(app, [args[0], str(spec), *args[1:]])

@@ -1,9 +1,9 @@
 """Number, shape, axis and formula text is written in one module (render/units.py, whose
 worked-arithmetic pieces are defined below the ops, in cnncalc/working.py) and
 spec strings are escaped by one function (render/safe.safe_text): no other module of the
-presentation path defines its own copy.  (cnncalc/ops still has ``merge._fmt``,
-``norm``'s bracket list and ``base._axis_name`` / ``base.formula``: the ops' owner folds
-those onto units.bracketed / axis_names / window_formula.)"""
+presentation path defines its own copy, and the ops and the analysis write shapes and axis
+names with cnncalc/working.py's pieces too.  (``base.formula``, the output-size formula of
+a shape error, is still its own wording of working.window_formula.)"""
 
 from __future__ import annotations
 
@@ -58,3 +58,19 @@ def test_render_modules_per_command() -> None:
     assert {"solve_pad_text", "candidates_text"} <= _defined(ROOT / "render/solve.py")
     assert {"diff_table", "diff_markdown", "diff_json"} <= _defined(ROOT / "render/diff.py")
     assert "render_sizes" in _defined(ROOT / "render/sizes.py")
+
+
+#: below the presentation path: the ops, the graph and the analysis
+CORE = sorted([*ROOT.glob("ops/*.py"), ROOT / "analysis.py", ROOT / "graph.py"])
+
+
+@pytest.mark.parametrize("path", CORE, ids=lambda p: str(p.relative_to(ROOT)))
+def test_core_writes_shapes_and_axes_with_working(path: Path) -> None:
+    """A shape in a message is ``working.bracketed`` (``[3,224,224]``), an axis name
+    ``working.axis_names``/``axis_unit``: no op keeps a copy of either."""
+    text = path.read_text(encoding="utf-8")
+    assert "join(map(str" not in text and '"[" + ' not in text, \
+        f"{path.name}: write a shape with working.bracketed"
+    assert '("height", "width")' not in text and '{"height": "row"' not in text, \
+        f"{path.name}: name axes with working.axis_names / axis_unit"
+    assert "_axis_name" not in _defined(path)

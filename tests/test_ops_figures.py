@@ -138,7 +138,8 @@ CASES: dict[str, tuple[str, dict, list[tuple[int, ...]], Callable[[], Any]]] = {
     "conv1d_dilated": ("conv", {"out": 6, "k": 5, "dilation": 2, "bias": False}, [(4, 30)],
                        lambda: nn.Conv1d(4, 6, 5, dilation=2, bias=False)),
     "conv3d_groups": ("conv", {"out": 6, "k": [3, 1, 3], "groups": 3, "pad": [1, 0, 1]},
-                      [(3, 6, 5, 6)], lambda: nn.Conv3d(3, 6, (3, 1, 3), groups=3, padding=(1, 0, 1))),
+                      [(3, 6, 5, 6)],
+                      lambda: nn.Conv3d(3, 6, (3, 1, 3), groups=3, padding=(1, 0, 1))),
     "conv_depthwise": ("conv", {"out": 8, "k": 3, "groups": 8, "pad": 1}, [(8, 7, 7)],
                        lambda: nn.Conv2d(8, 8, 3, padding=1, groups=8)),
     "conv_asymmetric": ("conv", {"out": 4, "k": 2, "pad": [[1, 0], [0, 1]]}, [(3, 7, 7)],
@@ -248,7 +249,8 @@ def _setup(case: str) -> tuple[Any, list[tuple[int, ...]], Any]:
 
 
 #: every sample of every registered op (``Op.samples``), built by the op itself
-SAMPLE_CASES = [(name, i) for name, cls in sorted(REGISTRY.items()) for i in range(len(cls.samples))]
+SAMPLE_CASES = [(name, i) for name, cls in sorted(REGISTRY.items())
+                for i in range(len(cls.samples))]
 
 
 def _built(name: str, number: int) -> tuple[Any, Any, Any]:

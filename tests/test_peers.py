@@ -138,7 +138,8 @@ def _plain_nets() -> dict[str, Callable[[], Any]]:
             super().__init__()
             out = width * (4 if bottleneck else 1)
             if bottleneck:
-                body = cbr(cin, width, 1) + cbr(width, width, 3, stride) + cbr(width, out, 1, relu=False)
+                body = (cbr(cin, width, 1) + cbr(width, width, 3, stride)
+                        + cbr(width, out, 1, relu=False))
             else:
                 body = cbr(cin, width, 3, stride) + cbr(width, width, 3, relu=False)
             self.body = nn.Sequential(*body)
@@ -152,7 +153,7 @@ def _plain_nets() -> dict[str, Callable[[], Any]]:
             return self.relu(y)
 
     def resnet(depths: list[int], bottleneck: bool) -> Any:
-        layers, cin = cbr(3, 64, 7, 2) + [nn.MaxPool2d(3, 2, 1)], 64
+        layers, cin = [*cbr(3, 64, 7, 2), nn.MaxPool2d(3, 2, 1)], 64
         for i, n in enumerate(depths):
             for j in range(n):
                 layers.append(Block(cin, 64 * 2 ** i, 2 if i and not j else 1, bottleneck))
@@ -224,7 +225,8 @@ def _op_cases() -> list[tuple[str, str, list[int], Callable[[Any], Any]]]:
         return Fn()
 
     s, v = [4, 6, 6], [4, 10]
-    act = {"relu": "ReLU", "relu6": "ReLU6", "leaky_relu": "LeakyReLU", "elu": "ELU", "gelu": "GELU", "silu": "SiLU", "sigmoid": "Sigmoid", "tanh": "Tanh",
+    act = {"relu": "ReLU", "relu6": "ReLU6", "leaky_relu": "LeakyReLU", "elu": "ELU",
+           "gelu": "GELU", "silu": "SiLU", "sigmoid": "Sigmoid", "tanh": "Tanh",
            "hardswish": "Hardswish", "hardsigmoid": "Hardsigmoid", "mish": "Mish",
            "softplus": "Softplus"}
     cases: list[tuple[str, str, list[int], Callable[[Any], Any]]] = [

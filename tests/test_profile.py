@@ -79,7 +79,7 @@ def test_measure_fixed_iterations() -> None:
 
 
 def test_profile_cpu_sweep_figures_are_consistent(tiny: cnncalc.Network) -> None:
-    settings = prof.Settings(device="cpu", batches=(1, 4), budget=FAST, threads=1)
+    settings = prof.ProfileSettings(device="cpu", batches=(1, 4), budget=FAST, threads=1)
     seen: list[str] = []
     rep = prof.run_profile(tiny, settings, progress=lambda label, d, t: seen.append(label))
     macs = cnncalc.analyze(tiny).totals.macs
@@ -96,7 +96,7 @@ def test_profile_cpu_sweep_figures_are_consistent(tiny: cnncalc.Network) -> None
 
 
 def test_training_mode_and_per_layer(tiny: cnncalc.Network) -> None:
-    settings = prof.Settings(device="cpu", batches=(2,), budget=FAST, mode="training",
+    settings = prof.ProfileSettings(device="cpu", batches=(2,), budget=FAST, mode="training",
                              per_layer=True)
     rep = prof.run_profile(tiny, settings)
     assert rep.results[0].latency is not None
@@ -117,7 +117,7 @@ def test_oom_row_does_not_end_the_sweep(tiny: cnncalc.Network, monkeypatch) -> N
 
     flaky.calls = 0
     monkeypatch.setattr(prof, "measure", flaky)
-    rep = prof.run_profile(tiny, prof.Settings(device="cpu", batches=(64, 1), budget=FAST))
+    rep = prof.run_profile(tiny, prof.ProfileSettings(device="cpu", batches=(64, 1), budget=FAST))
     assert rep.results[0].error == "out of memory" and rep.results[0].latency is None
     assert rep.results[1].latency is not None
 
@@ -226,13 +226,13 @@ def test_compile_runs_an_untimed_first_call_per_batch_size(tiny, monkeypatch) ->
         return runner
 
     monkeypatch.setattr(torch, "compile", fake_compile)
-    settings = prof.Settings(device="cpu", batches=(1, 2), compile=True,
+    settings = prof.ProfileSettings(device="cpu", batches=(1, 2), compile=True,
                              budget=prof.Budget(warmup=0, iters=2))
     rep = prof.run_profile(tiny, settings)
     assert calls == [1, 1, 1, 2, 2, 2]  # per batch: the compiling call, then 2 timed ones
     assert all(r.latency.samples == 2 and r.first_call_ms is not None for r in rep.results)
     assert any("compilation is excluded" in n for n in rep.notes)
-    plain = prof.run_profile(tiny, prof.Settings(device="cpu", batches=(1,), budget=FAST))
+    plain = prof.run_profile(tiny, prof.ProfileSettings(device="cpu", batches=(1,), budget=FAST))
     assert plain.results[0].first_call_ms is None
     assert not any("compil" in n for n in plain.notes)
 
@@ -298,7 +298,7 @@ def test_allocation_failure_at_every_batch_size_is_exit_3(tiny, monkeypatch) -> 
 
     monkeypatch.setattr(prof, "measure", oom)
     with pytest.raises(EnvironmentUnavailable) as info:
-        prof.run_profile(tiny, prof.Settings(device="cpu", batches=(1, 2), budget=FAST))
+        prof.run_profile(tiny, prof.ProfileSettings(device="cpu", batches=(1, 2), budget=FAST))
     assert "out of memory on cpu at every batch size (1, 2)" in info.value.message
 
 
@@ -306,10 +306,10 @@ def test_cuda_budget_is_the_free_gpu_memory(tiny, monkeypatch) -> None:
     monkeypatch.setattr(torch.cuda, "mem_get_info", lambda: (10_000, 16 * 2**30))
     analysis = cnncalc.analyze(tiny)
     with pytest.raises(EnvironmentUnavailable) as info:
-        prof.check_before_running(tiny, analysis, prof.Settings(batches=(1,)), "cuda")
+        prof.check_before_running(tiny, analysis, prof.ProfileSettings(batches=(1,)), "cuda")
     assert "9.8 KiB available on the GPU" in info.value.message
     monkeypatch.setattr(torch.cuda, "mem_get_info", lambda: (2**30, 16 * 2**30))
-    prof.check_before_running(tiny, analysis, prof.Settings(batches=(1,)), "cuda")
+    prof.check_before_running(tiny, analysis, prof.ProfileSettings(batches=(1,)), "cuda")
 
 
 # ------------------------------------------------------------------ training mode
@@ -327,8 +327,9 @@ def test_training_refuses_batchnorm_on_one_value_per_channel_located(tmp_path) -
 
 
 def test_training_a_net_without_parameters_runs_the_backward_pass() -> None:
-    spec = cnncalc.loads("cnncalc: 1\ninput: [3, 8, 8]\nlayers:\n  - relu\n  - {op: maxpool, k: 2}\n")
-    rep = prof.run_profile(spec, prof.Settings(device="cpu", mode="training", budget=FAST))
+    spec = cnncalc.loads("cnncalc: 1\ninput: [3, 8, 8]\n"
+                         "layers:\n  - relu\n  - {op: maxpool, k: 2}\n")
+    rep = prof.run_profile(spec, prof.ProfileSettings(device="cpu", mode="training", budget=FAST))
     assert rep.results[0].latency is not None
 
 
@@ -350,7 +351,7 @@ def test_every_op_profiles_channels_last_in_both_modes(name: str) -> None:
             continue
         for mode, dtype, nhwc in [("training", "float32", True), ("training", "bfloat16", True),
                                   ("inference", "bfloat16", True), ("training", "float16", False)]:
-            settings = prof.Settings(device="cpu", batches=(2,), mode=mode, dtype=dtype,
+            settings = prof.ProfileSettings(device="cpu", batches=(2,), mode=mode, dtype=dtype,
                                      channels_last=nhwc, per_layer=True,
                                      budget=prof.Budget(warmup=0, iters=1))
             assert prof.run_profile(spec, settings).results[0].latency is not None
@@ -374,7 +375,7 @@ def test_groupnorm_backward_on_channels_last_input_does_not_crash() -> None:
 
 def test_channels_last_on_a_3d_net_and_a_note_for_1d() -> None:
     vol = cnncalc.loads("cnncalc: 1\ninput: [3, 6, 6, 6]\nlayers:\n  - {op: conv, out: 4, k: 3}\n")
-    settings = prof.Settings(device="cpu", channels_last=True, budget=FAST)
+    settings = prof.ProfileSettings(device="cpu", channels_last=True, budget=FAST)
     assert prof.run_profile(vol, settings).results[0].latency is not None
     seq = cnncalc.loads("cnncalc: 1\ninput: [3, 16]\nlayers:\n  - {op: conv, out: 4, k: 3}\n")
     assert any("changes nothing for a 1-D input" in n
@@ -386,7 +387,8 @@ def test_compare_checks_both_specs_before_running_either(monkeypatch, tmp_path) 
     big.write_text("cnncalc: 1\ninput: [64, 20000, 20000]\nlayers:\n  - {op: maxpool, k: 2}\n")
     ran: list[str] = []
     real = prof.run_profile
-    monkeypatch.setattr(prof, "run_profile", lambda net, *a, **k: ran.append(net.name) or real(net, *a, **k))
+    monkeypatch.setattr(prof, "run_profile",
+                        lambda net, *a, **k: ran.append(net.name) or real(net, *a, **k))
     result = CliRunner().invoke(app, ["profile", "lenet5", "--compare", str(big), "--iters", "1"])
     assert result.exit_code == 3 and "needs ~" in result.output
     assert ran == []  # lenet5 was not measured first

@@ -40,7 +40,7 @@ def _mismatch(ref_items, built_items) -> str:
 
 
 def test_same_parameter_shapes_in_same_order(pair) -> None:
-    name, ref, built = pair
+    _name, ref, built = pair
     r, b = list(ref.named_parameters()), list(built.named_parameters())
     assert [t.shape for _, t in r] == [t.shape for _, t in b], _mismatch(r, b)
     rs, bs = list(ref.state_dict().items()), list(built.state_dict().items())
@@ -95,7 +95,7 @@ class _OpCounter(torch.utils._python_dispatch.TorchDispatchMode):
 def test_built_module_runs_the_same_kernels_as_the_reference(pair) -> None:
     """The speed claim without a stopwatch: the same aten ops, as many times each
     (so also the same in-place ReLUs), hence the same work as the hand-written net."""
-    name, ref, built = pair
+    _name, ref, built = pair
     x = torch.randn(1, 3, 64, 64)
     counts = []
     for model in (ref.eval(), built.eval()):

@@ -235,7 +235,8 @@ def test_scientific_notation_is_rounded_exactly() -> None:
 
 def test_unit_is_promoted_when_rounding_reaches_it() -> None:
     assert units.human(999_999) == "1.00 M" and units.human(999_994) == "999.99 K"
-    assert units.human_bytes(2**20 - 1) == "1.00 MiB" and units.human_bytes(2**50 - 1) == "1.13e15 B"
+    assert units.human_bytes(2**20 - 1) == "1.00 MiB"
+    assert units.human_bytes(2**50 - 1) == "1.13e15 B"
     assert units.human(12_345) == "12.35 K"  # halves away from zero, as people round
 
 
@@ -382,7 +383,8 @@ def test_sci_rounds_halves_away_from_zero(value: int, text: str) -> None:
 
 
 @pytest.mark.parametrize(("x", "text"), [
-    (Fraction(123445, 100), "1,234.45"), (Fraction(-49500), "-49,500"), (Fraction(1, 3), "0.333333"),
+    (Fraction(123445, 100), "1,234.45"), (Fraction(-49500), "-49,500"),
+    (Fraction(1, 3), "0.333333"),
 ])
 def test_grouped_exact(x: Fraction, text: str) -> None:
     assert units.grouped_exact(x) == text

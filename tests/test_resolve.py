@@ -56,7 +56,8 @@ def test_the_analysis_resolves_each_layer_once(monkeypatch: pytest.MonkeyPatch) 
     cnncalc.analyze(net)
     ops = Counter(n.op.name for n in net.nodes)
     for key, n in calls.items():
-        assert n == ops[key.split(".")[0]], f"{key} ran {n} times for {ops[key.split('.')[0]]} layers"
+        layers = ops[key.split(".")[0]]
+        assert n == layers, f"{key} ran {n} times for {layers} layers"
     assert calls["add.geometry"] == 1 and calls["conv_transpose.geometry"] == 1
 
 

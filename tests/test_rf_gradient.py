@@ -114,7 +114,7 @@ def _measure(net: cnncalc.Network) -> tuple[list[int], list[float], list[int]]:
     lo, hi = hit.min(0).values.tolist(), hit.max(0).values.tolist()
     for axis, n in enumerate(net.input_shape[1:]):
         assert lo[axis] > 0 and hi[axis] < n - 1, "the field reaches a border: enlarge the input"
-    return [h - l + 1 for l, h in zip(lo, hi)], [(l + h) / 2 for l, h in zip(lo, hi)], unit
+    return [h - b + 1 for b, h in zip(lo, hi)], [(b + h) / 2 for b, h in zip(lo, hi)], unit
 
 
 @pytest.mark.parametrize("name", sorted(NETS))

@@ -138,8 +138,8 @@ def test_nothing_is_evaluated_while_loading_and_analysing(monkeypatch: pytest.Mo
         cnncalc.analyze(cnncalc.load(spec))
 
 
-SOURCES = sorted(p for sub in ("spec", "ops") for p in (ROOT / "cnncalc" / sub).glob("*.py")) + [
-    ROOT / "cnncalc" / "analysis.py", ROOT / "cnncalc" / "graph.py"]
+SOURCES = [*sorted(p for sub in ("spec", "ops") for p in (ROOT / "cnncalc" / sub).glob("*.py")),
+           ROOT / "cnncalc" / "analysis.py", ROOT / "cnncalc" / "graph.py"]
 UNSAFE = re.compile(r"\b(eval|exec)\(|yaml\.(unsafe_)?load\(|FullLoader|UnsafeLoader|"
                     r"yaml\.Loader\b|importlib|__import__\(|pickle")
 
@@ -169,7 +169,8 @@ def test_look_alike_names_are_refused_before_parsing(expr: str, sentinel: Path,
 
     parsed: list[str] = []
     real = ast.parse
-    monkeypatch.setattr(ast, "parse", lambda text, *a, **k: parsed.append(text) or real(text, *a, **k))
+    monkeypatch.setattr(ast, "parse",
+                        lambda text, *a, **k: parsed.append(text) or real(text, *a, **k))
     value = expr.replace("{s}", str(sentinel)).replace("'", "''")
     err = attempt(HEAD + f"tables: {{w: 4}}\nlayers:\n  - {{op: conv, out: '{value}', k: 1}}\n")
     assert "expressions are written in ASCII" in err.message and LOOK_ALIKES[expr] in err.message

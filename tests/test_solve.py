@@ -380,3 +380,34 @@ def test_sizes_work_is_bounded_by_sizes_times_layers(tmp_path: Path) -> None:
 def test_sizes_range_at_the_limit_runs() -> None:
     assert len(parse_range(f"1:{MAX_SIZES}")) == MAX_SIZES
     assert len(parse_range(f"1:{10**18}:{10**18 // (MAX_SIZES - 1)}")) <= MAX_SIZES
+
+
+def _rows_never_read(n: int, k_eff: int, s: int, b: int, a: int) -> int:
+    """The oracle: slide every floor-mode window over the padded axis and count the input
+    rows at the end that no window covers."""
+    last_start = ((n + b + a - k_eff) // s) * s - b  # in input coordinates
+    return max(n - (last_start + k_eff), 0)
+
+
+@pytest.mark.parametrize("n", [1, 5, 7, 8, 31, 224])
+@pytest.mark.parametrize(("k", "s"), [(1, 1), (2, 2), (3, 2), (7, 2), (3, 4), (2, 5)])
+@pytest.mark.parametrize(("b", "a"), [(0, 0), (1, 1), (3, 3), (0, 2), (2, 0)])
+def test_one_leftover_behind_warning_working_and_solver(n: int, k: int, s: int, b: int,
+                                                        a: int) -> None:
+    """The truncation warning, the explained tiling and the solver's dropped rows are one
+    computation (ops.base.leftover), checked against the windows themselves."""
+    from cnncalc.ops.base import leftover, truncation
+    from cnncalc.solve import dropped_rows
+
+    if n + b + a < k:
+        pytest.skip("no window fits")
+    w = Window((n,), (k,), (1,), (s,), ((b, a),))
+    want = _rows_never_read(n, k, s, b, a)
+    assert leftover(n, k, s, b, a).dropped == want == dropped_rows(n, k, s, b, a)
+    assert bool(w.truncation("conv")) == (want > 0)
+    steps = truncation(w)
+    assert any(st.kind == "truncation" for st in steps) == (want > 0)
+    if want:
+        assert f"the last {want} input" in w.truncation("conv")[0]
+    ceil = Window((n,), (k,), (1,), (s,), ((b, a),), ceil_mode=True)
+    assert not ceil.truncation("conv") and not truncation(ceil)

@@ -615,7 +615,8 @@ def test_messages_listing_many_long_names_are_bounded() -> None:
     tables = "\n".join(f"  name_{i:05d}_{'x' * 180}: {i}" for i in range(20_000))
     with pytest.raises(SpecError) as info:
         cnncalc.loads(f"cnncalc: 1\ninput: [3, 8, 8]\ntables:\n{tables}\n"
-                      f"layers: [{{op: conv, out: '${{nmae_00123_{'x' * 180}}}', k: 1}}]\n", "t.yaml")
+                      f"layers: [{{op: conv, out: '${{nmae_00123_{'x' * 180}}}', k: 1}}]\n",
+                      "t.yaml")
     text = info.value.format()
     assert len(text) < 2000 and "(19,990 more)" in text
     blocks = "\n".join(f"  b{i}_{'y' * 300}: {{layers: [relu]}}" for i in range(5_000))
@@ -658,7 +659,8 @@ def test_a_block_cannot_take_the_name_of_an_op(name: str) -> None:
     assert (info.value.loc.line, info.value.loc.col) == (4, 3)
 
 
-@pytest.mark.parametrize("text", ["\u0664\u0660", "\uff14\uff10", "4\u00a0000", "\u0664,\u0660\u0660\u0660"])
+@pytest.mark.parametrize("text", ["\u0664\u0660", "\uff14\uff10", "4\u00a0000",
+                                  "\u0664,\u0660\u0660\u0660"])
 def test_figures_are_ascii_digits(text: str) -> None:
     with pytest.raises(ValueError):
         parse_quantity(text)

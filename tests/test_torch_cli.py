@@ -23,7 +23,8 @@ def run(*args: str) -> object:
 def test_build_prints_the_module_tree_named_by_spec_ids() -> None:
     result = run("build", "lenet5")
     assert result.exit_code == 0
-    assert "(C3): Unit(\n    (conv): ConnectConv(" in result.stdout and "(OUTPUT): RBF(" in result.stdout
+    assert "(C3): Unit(\n    (conv): ConnectConv(" in result.stdout
+    assert "(OUTPUT): RBF(" in result.stdout
     assert "60,840 parameters" in result.stderr
 
 
@@ -98,12 +99,14 @@ def test_help_documents_the_batch_spelling_and_max_memory() -> None:
 # ------------------------------------------------------------------ bounds before allocating
 def test_build_and_export_refuse_what_does_not_fit(tmp_path: Path) -> None:
     big = tmp_path / "big.yaml"
-    big.write_text("cnncalc: 1\ninput: [64, 20000, 20000]\nlayers:\n  - {id: p, op: maxpool, k: 2}\n")
+    big.write_text("cnncalc: 1\ninput: [64, 20000, 20000]\n"
+                   "layers:\n  - {id: p, op: maxpool, k: 2}\n")
     result = run("export", str(big), "--torchscript", str(tmp_path / "x.pt"))
     assert result.exit_code == 3, result.output
     assert "exporting (one traced forward pass at batch 1) needs ~" in result.output
     assert "GiB available" in result.output and not (tmp_path / "x.pt").exists()
-    result = run("export", "lenet5", "--torchscript", str(tmp_path / "y.pt"), "--max-memory", "1KiB")
+    result = run("export", "lenet5", "--torchscript", str(tmp_path / "y.pt"),
+                 "--max-memory", "1KiB")
     assert result.exit_code == 3 and "1.0 KiB --max-memory" in result.output
     result = run("build", "lenet5", "--max-memory", "100kB")
     assert result.exit_code == 3 and "building the module needs ~237.7 KiB" in result.output
@@ -146,3 +149,12 @@ def test_export_to_a_folder_or_an_unwritable_path_is_exit_2(flag: str, tmp_path:
     assert "internal error" not in result.output
     target = tmp_path / "ok.out"
     assert run("export", "lenet5", flag, str(target)).exit_code == 0 and target.stat().st_size
+
+
+def test_export_to_a_file_named_only_by_its_extension(tmp_path: Path) -> None:
+    """`-o .pt` is a path a user may type: written, not an internal error (torch's archive
+    writer refuses a file name that is empty without its extension)."""
+    target = tmp_path / ".pt"
+    result = run("export", "lenet5", "--torchscript", str(target))
+    assert result.exit_code == 0, result.output
+    assert target.stat().st_size > 0 and sorted(p.name for p in tmp_path.iterdir()) == [".pt"]

@@ -30,7 +30,8 @@ def test_verify_reports_a_wrong_figure_and_exits_1(monkeypatch: pytest.MonkeyPat
 
 def test_verify_of_an_input_too_big_for_memory_runs_on_meta(tmp_path) -> None:
     big = tmp_path / "big.yaml"  # a 95 GiB input: checked on the meta device, nothing allocated
-    big.write_text("cnncalc: 1\ninput: [64, 20000, 20000]\nlayers:\n  - {id: p, op: maxpool, k: 2}\n")
+    big.write_text("cnncalc: 1\ninput: [64, 20000, 20000]\n"
+                   "layers:\n  - {id: p, op: maxpool, k: 2}\n")
     result = CliRunner().invoke(app, ["summary", str(big), "--verify"])
     assert result.exit_code == 0, result.output
     assert "verified: the 1 layer agrees" in result.stderr

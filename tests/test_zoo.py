@@ -201,7 +201,7 @@ def _torchvision_resnet_sizes(bottleneck: bool, layers: list[int]) -> list[int]:
             if i == 0 and (stride != 1 or inplanes != out):
                 sizes += [inplanes * out, *bn(out)]          # downsample.0, downsample.1
             inplanes = out
-    return sizes + [512 * expansion * 1000, 1000]
+    return [*sizes, 512 * expansion * 1000, 1000]
 
 
 @pytest.mark.parametrize("name, bottleneck, layers", [
@@ -321,7 +321,7 @@ class _TorchUNet:
             def __init__(self) -> None:
                 super().__init__()
                 widths = [64, 128, 256, 512, 1024]
-                self.enc = nn.ModuleList(double(a, b) for a, b in zip([1] + widths, widths))
+                self.enc = nn.ModuleList(double(a, b) for a, b in zip([1, *widths], widths))
                 self.up = nn.ModuleList(nn.ConvTranspose2d(w, w // 2, 2, 2) for w in widths[:0:-1])
                 self.dec = nn.ModuleList(double(w, w // 2) for w in widths[:0:-1])
                 self.head = nn.Conv2d(64, 2, 1)

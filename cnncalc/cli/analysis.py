@@ -24,7 +24,6 @@ import typer
 from .base import app
 from .common import (
     BatchOpt,
-    DType,
     DTypeOpt,
     ExactOpt,
     Format,
@@ -36,20 +35,14 @@ from .common import (
     Settings,
     SpecArg,
     StrictOpt,
-    TracebackOpt,
     analyse_network,
-    console,
+    analyse_spec,
+    emit,
     emit_report,
     example_epilog,
     load_spec,
     message,
-    write,
 )
-
-
-def _settings(**kw: Any) -> Settings:
-    return Settings(**{k: v for k, v in kw.items() if k in Settings.__dataclass_fields__})
-
 
 # --------------------------------------------------------- per-layer commands
 VerifyOpt = Annotated[bool, typer.Option(
@@ -80,14 +73,14 @@ def _layer_command(view: str, help_text: str, examples: tuple[str, ...]) -> None
 
     def command(
         spec: SpecArg, input: InputOpt = None, batch: BatchOpt = 1,
-        dtype: DTypeOpt = DType.float32, format: FormatOpt = Format.table,
+        dtype: DTypeOpt = "float32", format: FormatOpt = Format.table,
         strict: StrictOpt = False, exact: ExactOpt = False, max_layers: MaxLayersOpt = None,
-        max_bytes: MaxBytesOpt = None, no_color: NoColorOpt = False,
-        traceback: TracebackOpt = False, verify: VerifyOpt = False,
+        max_bytes: MaxBytesOpt = None, no_color: NoColorOpt = False, verify: VerifyOpt = False,
     ) -> None:
-        settings = _settings(**locals())
-        net = load_spec(spec, settings)
-        report = analyse_network(net, settings)
+        settings = Settings(input=input, batch=batch, dtype=dtype, format=format,
+                            strict=strict or None, exact=exact, max_layers=max_layers,
+                            max_bytes=max_bytes, no_color=no_color)
+        net, report = analyse_spec(spec, settings)
         emit_report(report, view, settings)
         if verify:
             _verify(net, report)
@@ -126,16 +119,18 @@ def compare(
     specs: Annotated[list[str], typer.Argument(
         metavar="SPEC", help="Specs to compare (files, `-` or built-in names).",
         show_default=False)],
-    input: InputsOpt = None, batch: BatchOpt = 1, dtype: DTypeOpt = DType.float32,
+    input: InputsOpt = None, batch: BatchOpt = 1, dtype: DTypeOpt = "float32",
     format: FormatOpt = Format.table, strict: StrictOpt = False, exact: ExactOpt = False,
     max_layers: MaxLayersOpt = None, max_bytes: MaxBytesOpt = None,
-    no_color: NoColorOpt = False, traceback: TracebackOpt = False,
+    no_color: NoColorOpt = False,
 ) -> None:
     """Network totals side by side, with ratios against the first column.
 
     Every SPEC is analysed at every --input (or at its own input when none is given).
     """
-    settings = _settings(**{**locals(), "input": None})
+    settings = Settings(batch=batch, dtype=dtype, format=format, strict=strict or None,
+                        exact=exact, max_layers=max_layers, max_bytes=max_bytes,
+                        no_color=no_color)
     reports, sources = [], []
     for spec in specs:
         net = load_spec(spec, settings)
@@ -166,14 +161,12 @@ def _emit_compare(reports: list[Any], sources: list[str], settings: Settings) ->
     from ..render import compare as render
 
     names = render.labels(reports, sources)
-    if settings.format is Format.json:
-        write(render.compare_json(reports, names, sources))
-    elif settings.format is Format.csv:
-        write(render.compare_csv(reports, names, sources))
-    elif settings.format is Format.markdown:
-        write(render.compare_markdown(reports, names, settings.exact))
-    else:
-        console(settings).print(render.compare_table(reports, names, settings.exact))
+    emit(settings.format, {
+        Format.json: lambda: render.compare_json(reports, names, sources),
+        Format.csv: lambda: render.compare_csv(reports, names, sources),
+        Format.markdown: lambda: render.compare_markdown(reports, names, settings.exact),
+    }, lambda out: out.print(render.compare_table(reports, names, settings.exact)),
+        settings.no_color)
 
 
 # ------------------------------------------------------------------------- ops
@@ -195,7 +188,6 @@ def ops(
         metavar="[OP]", help="Show one op's arguments, defaults and formulas.",
         show_default=False)] = None,
     format: FormatOpt = Format.table, no_color: NoColorOpt = False,
-    traceback: TracebackOpt = False,
 ) -> None:
     """Every op a spec can use, with its family, summary and arguments."""
     from ..render import listing
@@ -203,18 +195,14 @@ def ops(
 
     if name is not None:
         info = _op_info(name)
-        out = {Format.json: lambda: to_json(info), Format.csv: lambda: listing.op_csv(info),
-               Format.markdown: lambda: listing.op_markdown(info)}
-        renderable = lambda: listing.op_detail(info)  # noqa: E731
-    else:
-        infos = [_op_info(n) for n in _op_names()]
-        out = {Format.json: lambda: to_json(infos), Format.csv: lambda: listing.ops_csv(infos),
-               Format.markdown: lambda: listing.ops_markdown(infos)}
-        renderable = lambda: listing.ops_table(infos)  # noqa: E731
-    if format in out:
-        write(out[format]())
-    else:
-        console(no_color=no_color).print(renderable())
+        emit(format, {Format.json: lambda: to_json(info), Format.csv: lambda: listing.op_csv(info),
+                      Format.markdown: lambda: listing.op_markdown(info)},
+             lambda out: out.print(listing.op_detail(info)), no_color)
+        return
+    infos = [_op_info(n) for n in _op_names()]
+    emit(format, {Format.json: lambda: to_json(infos), Format.csv: lambda: listing.ops_csv(infos),
+                  Format.markdown: lambda: listing.ops_markdown(infos)},
+         lambda out: out.print(listing.ops_table(infos)), no_color)
 
 
 # ------------------------------------------------------------------------- zoo
@@ -229,7 +217,6 @@ def zoo_entries() -> list[dict[str, Any]]:
 @app.command(epilog=example_epilog("cnncalc zoo", "cnncalc zoo --exact --format markdown"))
 def zoo(
     format: FormatOpt = Format.table, exact: ExactOpt = False, no_color: NoColorOpt = False,
-    traceback: TracebackOpt = False,
 ) -> None:
     """The built-in specs and the variants of the families (usable by name anywhere a
     SPEC is expected)."""
@@ -237,11 +224,7 @@ def zoo(
     from ..render.text import to_json
 
     entries = zoo_entries()
-    if format is Format.json:
-        write(to_json(entries))
-    elif format is Format.csv:
-        write(listing.zoo_csv(entries))
-    elif format is Format.markdown:
-        write(listing.zoo_markdown(entries, exact))
-    else:
-        console(no_color=no_color).print(listing.zoo_table(entries, exact))
+    emit(format, {Format.json: lambda: to_json(entries),
+                  Format.csv: lambda: listing.zoo_csv(entries),
+                  Format.markdown: lambda: listing.zoo_markdown(entries, exact)},
+         lambda out: out.print(listing.zoo_table(entries, exact)), no_color)

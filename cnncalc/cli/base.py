@@ -36,6 +36,7 @@ class CnncalcGroup(TyperGroup):
             if command.short_help is None and command.help:
                 command.short_help = listing_help(command.help)
             strict_integers(command)
+            shared_options(command)
 
     def list_commands(self, ctx: Context) -> list[str]:
         return list(self.commands)  # definition order, not alphabetical
@@ -123,6 +124,19 @@ def strict_integers(command: Any) -> None:
             info.parser = strict_int(getattr(info, "min", None), getattr(info, "max", None))
             if getattr(param, "metavar", "") is None:
                 param.metavar = "N"
+
+
+def shared_options(command: Any) -> None:
+    """Give every command (and every subcommand) the options that every command has,
+    defined once in :func:`cnncalc.cli.common.shared_options` (``--traceback``), after
+    its own."""
+    from .common import shared_options as options
+
+    for sub in getattr(command, "commands", {}).values():
+        shared_options(sub)
+    if getattr(command, "commands", None) is None and hasattr(command, "params"):
+        taken = {opt for param in command.params for opt in getattr(param, "opts", ())}
+        command.params.extend(o for o in options() if not taken & set(o.opts))
 
 
 def refuse_repeated_options(command: Any, args: list[str]) -> None:
@@ -243,7 +257,8 @@ def _is_click_exception(exc: Exception) -> bool:
     return isinstance(exc, ClickException)
 
 
-def _wants_traceback(ctx: Context) -> bool:
+def wants_traceback(ctx: Context) -> bool:
+    """``--traceback`` was given (or CNNCALC_TRACEBACK=1 is set)."""
     from .common import TRACEBACK_KEY
 
     return bool(ctx.meta.get(TRACEBACK_KEY)) or os.environ.get("CNNCALC_TRACEBACK") == "1"
@@ -251,7 +266,7 @@ def _wants_traceback(ctx: Context) -> bool:
 
 def _report(ctx: Context, exc: BaseException, text: str) -> None:
     """Print ``text`` on stderr, after the traceback when it was asked for."""
-    if _wants_traceback(ctx):
+    if wants_traceback(ctx):
         import traceback
 
         traceback.print_exception(type(exc), exc, exc.__traceback__, file=sys.stderr)

@@ -12,10 +12,9 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from ..errors import EnvironmentUnavailable, UsageError
-from .base import app
+from .base import app, wants_traceback
 from .common import (
     BatchOpt,
-    DType,
     DTypeOpt,
     ExactOpt,
     InputOpt,
@@ -24,9 +23,9 @@ from .common import (
     NoColorOpt,
     Settings,
     TableMarkdownJson,
-    TracebackOpt,
     analyse_network,
     console,
+    emit,
     example_epilog,
     load_spec,
     message,
@@ -82,6 +81,7 @@ def _write_out(text: str, output: Path | None) -> None:
     "cnncalc check specs/", "cnncalc check net.yaml --max-params 30M --max-macs 5G",
     "cnncalc check specs/ --format github", "cnncalc check specs/ --format junit -o check.xml"))
 def check(
+    ctx: typer.Context,
     paths: Annotated[list[str], typer.Argument(
         metavar="PATH", show_default=False,
         help="Spec files (FILE.yaml:VARIANT: one variant), folders (searched recursively) "
@@ -116,7 +116,7 @@ def check(
     no_progress: Annotated[bool, typer.Option(
         "--no-progress", rich_help_panel="Output", help="No progress bar on stderr.")] = False,
     max_layers: MaxLayersOpt = None, max_bytes: MaxBytesOpt = None,
-    no_color: NoColorOpt = False, traceback: TracebackOpt = False,
+    no_color: NoColorOpt = False,
 ) -> None:
     """Hold specs to their `expect:` section and to budgets: exit 0 if all pass, 1 if an
     expectation or budget fails, 2 if a spec is invalid (every spec is still checked)."""
@@ -134,7 +134,7 @@ def check(
                         limits=_limits(max_layers, max_bytes), on_result=advance,
                         empty=found.empty)
     run = fmt.settle(run)  # a result that cannot be formatted becomes an error verdict
-    _tracebacks(run, traceback)
+    _tracebacks(run, wants_traceback(ctx))
     for line in fmt.notices(run, allow_empty):
         message(line)
     _emit_check(run, format, output, allow_empty, verbose, no_color)
@@ -144,13 +144,12 @@ def check(
 def _tracebacks(run: CheckRun, wanted: bool) -> None:
     """With --traceback (or CNNCALC_TRACEBACK=1): the traceback of each file's internal
     error on stderr (the run itself goes on past them)."""
-    import os
     import traceback
 
     from ..check import InternalCheckError
     from ..render.safe import safe_text as visible
 
-    if not (wanted or os.environ.get("CNNCALC_TRACEBACK") == "1"):
+    if not wanted:
         return
     for r in run.results:
         cause = r.error.__cause__ if isinstance(r.error, InternalCheckError) else None
@@ -230,9 +229,9 @@ def diff(
     format: Annotated[DiffFormat, typer.Option(
         "--format", "-f", rich_help_panel="Output", case_sensitive=False,
         help="table for people; markdown for a PR comment; json.")] = DiffFormat.table,
-    input: InputOpt = None, batch: BatchOpt = 1, dtype: DTypeOpt = DType.float32,
+    input: InputOpt = None, batch: BatchOpt = 1, dtype: DTypeOpt = "float32",
     exact: ExactOpt = False, max_layers: MaxLayersOpt = None, max_bytes: MaxBytesOpt = None,
-    no_color: NoColorOpt = False, traceback: TracebackOpt = False,
+    no_color: NoColorOpt = False,
 ) -> None:
     """Layer-by-layer differences of two specs: added, removed and changed layers,
     shapes and figures, and the totals' deltas.  Exit 0 whatever differs."""
@@ -247,18 +246,15 @@ def diff(
     net_b, label_b = _load_side(old if new is None else new, None, settings)
     result = diff_reports(analyse_network(net_a, settings), analyse_network(net_b, settings),
                           label_a, label_b)
-    if format is DiffFormat.markdown:
-        write(fmt.diff_markdown(result, exact))
-    elif format is DiffFormat.json:
-        write(fmt.diff_json(result))
-    else:
-        fmt.diff_table(result, console(settings), exact)
+    emit(format, {DiffFormat.markdown: lambda: fmt.diff_markdown(result, exact),
+                  DiffFormat.json: lambda: fmt.diff_json(result)},
+         lambda out: fmt.diff_table(result, out, exact), no_color)
 
 
 # ---------------------------------------------------------------------- schema
 @app.command(epilog=example_epilog("cnncalc schema > cnncalc.schema.json",
                                    "cnncalc schema --output .vscode/cnncalc.schema.json"))
-def schema(output: SchemaOutputOpt = None, traceback: TracebackOpt = False) -> None:
+def schema(output: SchemaOutputOpt = None) -> None:
     """The JSON Schema (draft 2020-12) of the spec format, for editors: put
     `# yaml-language-server: $schema=<file>` at the top of a spec (see docs/check.md)."""
     from ..schema_export import schema_json

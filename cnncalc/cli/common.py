@@ -8,7 +8,7 @@ A new command module (``torchcmds``, ``checkcmds``, ``teach``) needs only::
 
     @app.command()
     def mycmd(spec: SpecArg, input: InputOpt = None, batch: BatchOpt = 1) -> None:
-        report = analyse_spec(spec, Settings(input=input, batch=batch))
+        net, report = analyse_spec(spec, Settings(input=input, batch=batch))
         write(f"{report.totals.macs}\\n")
 
 and registers in :data:`cnncalc.cli.COMMANDS`.  Errors are raised, never printed here:
@@ -18,17 +18,19 @@ the app's group (:class:`cnncalc.cli.base.CnncalcGroup`) turns a CnncalcError in
 
 from __future__ import annotations
 
+import inspect
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from ..errors import CnncalcError, UsageError
 from ..outputs import path_error, prepare_output, write_output  # noqa: F401 - re-exported
+from ..report import DType  # the choices of --dtype (typer reads a Literal's values)
 
 if TYPE_CHECKING:  # pragma: no cover
     from rich.console import Console
@@ -60,16 +62,6 @@ class TableMarkdownJson(str, Enum):
     table = "table"
     markdown = "markdown"
     json = "json"
-
-
-class DType(str, Enum):
-    """``--dtype``: element type for the memory figures."""
-
-    float32 = "float32"
-    float16 = "float16"
-    bfloat16 = "bfloat16"
-    float64 = "float64"
-    int8 = "int8"
 
 
 TRACEBACK_KEY = "cnncalc.traceback"
@@ -189,9 +181,30 @@ MaxBytesOpt = Annotated[int | None, int_option(
 NoColorOpt = Annotated[bool, typer.Option(
     "--no-color", rich_help_panel="Output", callback=_remember(NO_COLOR_KEY),
     help="No colours (also: the NO_COLOR environment variable).")]
+
+
 TracebackOpt = Annotated[bool, typer.Option(
     "--traceback", rich_help_panel="Checks and limits", callback=_remember(TRACEBACK_KEY),
     help="On an error, show the Python traceback too (or set CNNCALC_TRACEBACK=1).")]
+
+
+def shared_options() -> list[Any]:
+    """The options of every command, added to each by the app's group
+    (:func:`cnncalc.cli.base.shared_options`), so that no signature repeats them.  typer
+    makes them from the definitions above exactly as it makes a command's own (from the
+    signature of a probe command); they record a flag for the error handler and pass
+    no value to the command."""
+    probe = typer.Typer(add_completion=False)
+
+    @probe.command()
+    def shared(traceback: TracebackOpt = False) -> None:  # pragma: no cover - never run
+        """The shared options."""
+
+    names = set(inspect.signature(shared).parameters)
+    params = [p for p in typer.main.get_command(probe).params if p.name in names]
+    for param in params:
+        param.expose_value = False
+    return params
 
 
 @dataclass(frozen=True)
@@ -200,9 +213,11 @@ class Settings:
 
     input: str | None = None
     batch: int = 1
-    dtype: DType = DType.float32
+    dtype: DType = "float32"
     format: Format = Format.table
-    strict: bool = False
+    #: warnings refuse the spec: True (``--strict``), never (False: the teach commands show
+    #: the working of what is refused), or as the spec's own ``strict:`` says (None)
+    strict: bool | None = None
     exact: bool = False
     max_layers: int | None = None
     max_bytes: int | None = None
@@ -293,8 +308,8 @@ def analyse_network(net: Network, settings: Settings, input_text: str | None = N
     text = input_text if input_text is not None else settings.input
     shape = input_shape(text, net.input_shape)
     try:
-        report = analyze(net, shape, batch=settings.batch, dtype=settings.dtype.value,
-                         strict=True if settings.strict else None)
+        report = analyze(net, shape, batch=settings.batch, dtype=settings.dtype,
+                         strict=settings.strict)
     except CnncalcError as exc:
         if text is not None:
             raise exc.located(notes=(f"at {input_label or f'--input {text}'}",)) from None
@@ -303,9 +318,11 @@ def analyse_network(net: Network, settings: Settings, input_text: str | None = N
     return report
 
 
-def analyse_spec(spec: str, settings: Settings) -> Report:
-    """Load and analyse one spec: the first step of every analysis command."""
-    return analyse_network(load_spec(spec, settings), settings)
+def analyse_spec(spec: str, settings: Settings) -> tuple[Network, Report]:
+    """Load and analyse one spec, its warnings printed: the first step of every command
+    that reads a spec (the torch commands build what this has analysed)."""
+    net = load_spec(spec, settings)
+    return net, analyse_network(net, settings)
 
 
 def print_warnings(report: Report) -> None:
@@ -347,20 +364,27 @@ def console(settings: Settings | None = None, no_color: bool = False) -> Console
     return make_console(no_color=no_color or bool(settings and settings.no_color))
 
 
+def emit(format: Enum, data: Mapping[Any, Callable[[], str]],
+         table: Callable[[Console], object], no_color: bool = False) -> None:
+    """A command's output in the chosen ``--format``: the text ``data`` makes for it on
+    stdout as is (JSON, CSV, markdown, ...), or else ``table`` drawn on a console."""
+    text = data.get(format)
+    if text is not None:
+        write(text())
+    else:
+        table(console(no_color=no_color))
+
+
 def emit_report(report: Report, view: str, settings: Settings) -> None:
     """Write one report as ``view`` (``shapes``, ``params``, ``flops``, ``rf``,
     ``summary``) in the settings' format."""
     from ..render import text
+    from ..render.table import render_report
     from ..render.views import VIEWS
 
     chosen = VIEWS[view]
-    if settings.format is Format.json:
-        write(text.report_json(report, chosen))
-    elif settings.format is Format.csv:
-        write(text.report_csv(report, chosen))
-    elif settings.format is Format.markdown:
-        write(text.report_markdown(report, chosen, settings.exact))
-    else:
-        from ..render.table import render_report
-
-        render_report(console(settings), report, chosen, settings.exact)
+    emit(settings.format, {
+        Format.json: lambda: text.report_json(report, chosen),
+        Format.csv: lambda: text.report_csv(report, chosen),
+        Format.markdown: lambda: text.report_markdown(report, chosen, settings.exact),
+    }, lambda out: render_report(out, report, chosen, settings.exact), settings.no_color)

@@ -14,14 +14,16 @@ SHAPE_SEPARATORS = ("x", "X", "×", ",")
 def parse_shape(text: str) -> tuple[int, ...]:
     """Inverse of :func:`shape_str`: ASCII digits separated by ``x``, ``X``, ``×`` or
     ``,``, optionally in brackets, spaces allowed around a separator (``[3, 32, 32]``).
-    Anything else (a space between digits, digits of other scripts such as ``٢`` or
-    ``２``, signs) is refused, naming the first offending character.
+    Anything else (a space between digits, digits of other scripts such as U+0662
+    ARABIC-INDIC DIGIT TWO or U+FF12 FULLWIDTH DIGIT TWO, signs) is refused, naming the
+    first offending character.
 
     >>> parse_shape("3x224x224"), parse_shape("[3, 32, 32]"), parse_shape("224")
     ((3, 224, 224), (3, 32, 32), (224,))
     >>> parse_shape("3 224 224")
     Traceback (most recent call last):
-    ValueError: '3 224 224': ' ' (U+0020 SPACE) at position 2 is not allowed; write a shape like 3x224x224
+    ValueError: '3 224 224': ' ' (U+0020 SPACE) at position 2 is not allowed;
+    write a shape like 3x224x224
     """
     body = text.strip()
     if body[:1] in "[(" and body[-1:] in "])" and len(body) > 1:

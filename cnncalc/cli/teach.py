@@ -35,18 +35,20 @@ from .common import (
     SpecArg,
     TableJson,
     TableMarkdownJson,
-    TracebackOpt,
-    console,
+    analyse_network,
+    analyse_spec,
+    emit,
     example_epilog,
     input_shape,
     load_spec,
     message,
-    print_warnings,
     write,
     write_output,
 )
 
 if TYPE_CHECKING:  # pragma: no cover
+    from rich.console import Console
+
     from ..solve import Candidates
 
 
@@ -73,18 +75,15 @@ def explain(
     )] = None,
     input: InputOpt = None, format: TeachFormatOpt = TeachFormat.table,
     max_layers: MaxLayersOpt = None, max_bytes: MaxBytesOpt = None,
-    no_color: NoColorOpt = False, traceback: TracebackOpt = False,
+    no_color: NoColorOpt = False,
 ) -> None:
     """The worked arithmetic of every layer: output size, parameters, MACs, FLOPs,
     the receptive-field recurrence and any truncation, numbers filled in."""
-    from ..analysis import analyze
     from ..explain import explain_network
 
-    settings = Settings(input=input, max_layers=max_layers, max_bytes=max_bytes,
+    settings = Settings(input=input, strict=False, max_layers=max_layers, max_bytes=max_bytes,
                         no_color=no_color)
-    net = load_spec(spec, settings)
-    report = analyze(net, input_shape(input, net.input_shape), strict=False)
-    print_warnings(report)
+    net, report = analyse_spec(spec, settings)
     layers = explain_network(net, layer=layer, report=report)
     header = {"name": report.name, "source": report.source,
               "input_shape": list(report.input_shape), "output_shape": list(report.output_shape)}
@@ -95,15 +94,14 @@ def _emit(layers: list[Any], header: dict[str, Any], format: TeachFormat, settin
           title: str, extra: Any = None) -> None:
     from ..render import explain as render
 
-    if format is TeachFormat.json:
-        write(render.explain_json(layers, header))
-    elif format is TeachFormat.markdown:
-        write(render.explain_markdown(layers, title))
-    else:
-        out = console(settings)
+    def table(out: Console) -> None:
         if extra is not None:
             extra(out)
         render.render_explain(out, layers, title)
+
+    emit(format, {TeachFormat.json: lambda: render.explain_json(layers, header),
+                  TeachFormat.markdown: lambda: render.explain_markdown(layers, title)},
+         table, settings.no_color)
 
 
 # ------------------------------------------------------------------------ calc
@@ -348,7 +346,7 @@ def calc(
     one_d: Annotated[bool, typer.Option(
         "--1d", help="Confirm that a two-number --input is 1-D (channels x length).")] = False,
     format: TeachFormatOpt = TeachFormat.table,
-    no_color: NoColorOpt = False, traceback: TracebackOpt = False,
+    no_color: NoColorOpt = False,
 ) -> None:
     """One layer, no spec file: give the op's arguments as options (--out 64 --k 7
     --stride 2 --pad 3; lists as 3,3; pad same).  Prints the output shape, params,
@@ -358,7 +356,6 @@ def calc(
     Two numbers are a 1-D input (channels x length): on an op that works on
     spatial axes (conv, pooling, normalisation, upsample, ...) --input 32x32 is
     refused unless --1d confirms it."""
-    from ..analysis import analyze
     from ..explain import explain_network
     from .shapes import parse_shape
 
@@ -372,17 +369,17 @@ def calc(
     if not one_d:
         _refuse_ambiguous_input(op, shape, input)
     net = calc_network(op, shape, split_op_args(list(ctx.args)), input)
+    settings = Settings(strict=False, no_color=no_color)
     try:
-        report = analyze(net, strict=False)
+        report = analyse_network(net, settings)
     except CnncalcError as exc:  # a shape problem of the layer: no one option to blame
         raise _at_option(exc, None) from None
-    print_warnings(report)
     layers = explain_network(net, report=report)
     rf = report.layers[-1].receptive_field
     header = {"name": report.name, "op": op, "input_shape": list(shape),
               "output_shape": list(report.output_shape), "totals": report.totals.to_dict(),
               "receptive_field": rf.to_dict() if rf else None}
-    _emit(layers, header, format, Settings(no_color=no_color), f"{op}: worked arithmetic",
+    _emit(layers, header, format, settings, f"{op}: worked arithmetic",
           extra=lambda out: out.print(_calc_summary(report)))
 
 
@@ -484,7 +481,7 @@ def solve_pad_cmd(
     input: SizeOpt, k: Annotated[int, typer.Option("--k", help="Kernel size.")],
     output_size: OutputSizeOpt = None, stride: StrideOpt = 1,
     dilation: DilationOpt = 1, op: SolveOpOpt = SolveOp.conv,
-    format: TextFormatOpt = TextFormat.table, traceback: TracebackOpt = False,
+    format: TextFormatOpt = TextFormat.table,
     old_output: OldOutputOpt = None, old_short: OldShortOpt = None,
 ) -> None:
     """Which paddings (total, and the before/after split) give this output size;
@@ -503,7 +500,7 @@ def solve_stride_cmd(
     input: SizeOpt, k: Annotated[int, typer.Option("--k", help="Kernel size.")],
     output_size: OutputSizeOpt = None, pad: PadOpt = "0", dilation: DilationOpt = 1,
     op: SolveOpOpt = SolveOp.conv,
-    format: TextFormatOpt = TextFormat.table, traceback: TracebackOpt = False,
+    format: TextFormatOpt = TextFormat.table,
     old_output: OldOutputOpt = None, old_short: OldShortOpt = None,
 ) -> None:
     """Which strides give this output size."""
@@ -519,7 +516,7 @@ def solve_stride_cmd(
 def solve_kernel_cmd(
     input: SizeOpt, output_size: OutputSizeOpt = None, stride: StrideOpt = 1,
     pad: PadOpt = "0", dilation: DilationOpt = 1, op: SolveOpOpt = SolveOp.conv,
-    format: TextFormatOpt = TextFormat.table, traceback: TracebackOpt = False,
+    format: TextFormatOpt = TextFormat.table,
     old_output: OldOutputOpt = None, old_short: OldShortOpt = None,
 ) -> None:
     """Which kernel sizes give this output size."""
@@ -552,7 +549,7 @@ def sizes(
     show_all: Annotated[bool, typer.Option("--all", help="Also list the sizes that fail, "
                                                           "with the first problem.")] = False,
     format: TextFormatOpt = TextFormat.table, max_layers: MaxLayersOpt = None,
-    max_bytes: MaxBytesOpt = None, no_color: NoColorOpt = False, traceback: TracebackOpt = False,
+    max_bytes: MaxBytesOpt = None, no_color: NoColorOpt = False,
 ) -> None:
     """Input sizes for which no layer drops input rows or columns (every stride
     tiles exactly), and the output shape at each."""
@@ -563,11 +560,9 @@ def sizes(
     net = load_spec(spec, settings)
     results = input_sizes(net, parse_range(range_), axis, input_shape(input, net.input_shape),
                           what=f"--range {range_}")
-    if format is TextFormat.json:
-        write(json.dumps({"name": net.name, "sizes": [r.to_dict() for r in results]},
-                         indent=2) + "\n")
-    else:
-        render_sizes(console(settings), results, show_all)
+    data = {"name": net.name, "sizes": [r.to_dict() for r in results]}
+    emit(format, {TextFormat.json: lambda: json.dumps(data, indent=2) + "\n"},
+         lambda out: render_sizes(out, results, show_all), no_color)
 
 
 # ----------------------------------------------------------------------- graph
@@ -594,16 +589,13 @@ def graph(
         "--expand-shorthand",
         help="Draw bn/act rows (C1.bn, C1.act) as nodes of their own.")] = False,
     input: InputOpt = None, max_layers: MaxLayersOpt = None, max_bytes: MaxBytesOpt = None,
-    traceback: TracebackOpt = False,
 ) -> None:
     """The network as a diagram: nodes with op, params and MACs, edges labelled with
     tensor shapes, blocks as clusters."""
-    from ..analysis import analyze
     from ..render import graph as render
 
-    settings = Settings(max_layers=max_layers, max_bytes=max_bytes)
-    net = load_spec(spec, settings)
-    report = analyze(net, input_shape(input, net.input_shape), strict=False)
+    settings = Settings(input=input, strict=False, max_layers=max_layers, max_bytes=max_bytes)
+    net, report = analyse_spec(spec, settings)
     diagram = render.build_diagram(net, report, fold=not expand_shorthand)
     if format in (GraphFormat.mermaid, GraphFormat.dot):
         to_text = render.to_mermaid if format is GraphFormat.mermaid else render.to_dot
@@ -643,15 +635,12 @@ def plot(
         help="params / macs / memory: a bar per layer; rf: receptive field size by depth.")
     ] = PlotWhat.params,
     input: InputOpt = None, max_layers: MaxLayersOpt = None, max_bytes: MaxBytesOpt = None,
-    traceback: TracebackOpt = False,
 ) -> None:
     """Per-layer bars of params, MACs or activation memory, or the receptive field's
     growth with depth (needs matplotlib: pip install 'cnncalc\\[plot]')."""
-    from ..analysis import analyze
     from ..render import plot as render
 
     render.require_matplotlib()
-    settings = Settings(max_layers=max_layers, max_bytes=max_bytes)
-    net = load_spec(spec, settings)
-    report = analyze(net, input_shape(input, net.input_shape), strict=False)
+    settings = Settings(input=input, strict=False, max_layers=max_layers, max_bytes=max_bytes)
+    _net, report = analyse_spec(spec, settings)
     render.plot_report(report, what.value, output)

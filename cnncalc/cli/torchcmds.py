@@ -11,30 +11,28 @@ from __future__ import annotations
 
 import re
 import sys
-from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from ..errors import UsageError
+from ..torch import Device, Mode, ProfileDType  # the choices of --device, --mode, --dtype
 from .base import app
 from .common import (
     InputOpt,
     NoColorOpt,
+    Settings,
     SpecArg,
     TableJson,
-    TracebackOpt,
-    console,
+    analyse_spec,
+    emit,
     example_epilog,
-    input_shape,
-    load_spec,
     message,
     write,
 )
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ..graph import Network
     from ..torch.budget import MemoryBudget
     from .common import Settings
 
@@ -50,24 +48,6 @@ MaxMemoryOpt = Annotated[str | None, typer.Option(
     "--max-memory", metavar="SIZE", show_default=False, rich_help_panel="Checks and limits",
     help="Refuse (exit 3) a run estimated to need more: 8GiB, 512MB, 1000000 (bytes) "
          "\\[default: the memory available].")]
-
-
-class DeviceOpt(str, Enum):
-    auto = "auto"
-    cpu = "cpu"
-    cuda = "cuda"
-    mps = "mps"
-
-
-class ProfileDType(str, Enum):
-    float32 = "float32"
-    float16 = "float16"
-    bfloat16 = "bfloat16"
-
-
-class ModeOpt(str, Enum):
-    inference = "inference"
-    training = "training"
 
 
 ProfileFormat = TableJson  # cnncalc profile --format
@@ -119,29 +99,25 @@ def parse_duration(text: str) -> float:
     return value
 
 
-def _shape(net: Network, text: str | None) -> tuple[int, ...] | None:
-    return input_shape(text, net.input_shape)
-
-
 @app.command(epilog=example_epilog(
     "cnncalc build resnet18",
     "cnncalc build lenet5 --mode training --batch 8",
     "cnncalc build resnet50 --max-memory 512MB"))
 def build(
     spec: SpecArg,
-    mode: Annotated[ModeOpt, typer.Option(
+    mode: Annotated[Mode, typer.Option(
         help="Refuse (exit 2, located) a layer torch cannot run in this mode at --batch, "
-             "e.g. batchnorm in training on one value per channel.")] = ModeOpt.inference,
+             "e.g. batchnorm in training on one value per channel.")] = "inference",
     batch: Annotated[int, typer.Option("--batch", "-b", min=1, help="The batch size --mode "
                                        "is checked at.")] = 1,
-    input: InputOpt = None, max_memory: MaxMemoryOpt = None, traceback: TracebackOpt = False,
+    input: InputOpt = None, max_memory: MaxMemoryOpt = None,
 ) -> None:
     """Build the spec as a torch.nn.Module and print its module tree (needs torch)."""
     from ..torch.build import build as build_module
 
     budget = _budget(max_memory)
-    net = load_spec(spec, _settings())
-    model = build_module(net, _shape(net, input), budget=budget, mode=mode.value, batch=batch)
+    net, report = analyse_spec(spec, Settings(input=input))
+    model = build_module(net, report.input_shape, budget=budget, mode=mode, batch=batch)
     n = sum(p.numel() for p in model.parameters())
     write(f"{model}\n")
     sys.stderr.write(f"{n:,} parameters\n")
@@ -157,7 +133,6 @@ def export(
         "--torchscript", help="Write a TorchScript file (torch.jit.trace).")] = None,
     input: InputOpt = None,
     max_memory: MaxMemoryOpt = None,
-    traceback: TracebackOpt = False,
 ) -> None:
     """Export the built module to ONNX and/or TorchScript (needs torch)."""
     from ..torch import export as ex
@@ -165,20 +140,14 @@ def export(
     if onnx is None and torchscript is None:
         raise UsageError("give --onnx FILE and/or --torchscript FILE")
     budget = _budget(max_memory)
-    net = load_spec(spec, _settings())
-    shape = _shape(net, input)
+    net, report = analyse_spec(spec, Settings(input=input))
+    shape = report.input_shape
     if onnx is not None:
         ex.export_onnx(net, onnx, shape, budget=budget)
         sys.stderr.write(f"wrote {onnx}\n")
     if torchscript is not None:
         ex.export_torchscript(net, torchscript, shape, budget=budget)
         sys.stderr.write(f"wrote {torchscript}\n")
-
-
-def _settings() -> Settings:
-    from .common import Settings
-
-    return Settings()
 
 
 @app.command(epilog=example_epilog(
@@ -188,19 +157,19 @@ def _settings() -> Settings:
     "cnncalc profile resnet18 --compare resnet34 --min-time 200ms --format json"))
 def profile(
     spec: SpecArg,
-    device: Annotated[DeviceOpt, typer.Option(help="auto picks cuda, then mps, then cpu.")] =
-    DeviceOpt.auto,
+    device: Annotated[Device, typer.Option(help="auto picks cuda, then mps, then cpu.")] =
+    "auto",
     batch_size: Annotated[str, typer.Option(
         "--batch-size", "--batch", "-b", help="One size or a sweep: 1,8,32 (at most "
         f"{MAX_SWEEP} sizes; --batch is the same option).")] = "1",
     dtype: Annotated[ProfileDType, typer.Option(help="float16/bfloat16 run under autocast.")] =
-    ProfileDType.float32,
+    "float32",
     channels_last: Annotated[bool, typer.Option(help="NHWC memory format.")] = False,
     compile: Annotated[bool, typer.Option("--compile", help="torch.compile the module "
                                           "(an untimed first call per batch size compiles "
                                           "it; its time is reported apart).")] = False,
-    mode: Annotated[ModeOpt, typer.Option(help="training = forward + backward + SGD step.")] =
-    ModeOpt.inference,
+    mode: Annotated[Mode, typer.Option(help="training = forward + backward + SGD step.")] =
+    "inference",
     threads: Annotated[int | None, typer.Option(
         min=1, max=MAX_THREADS, help="CPU threads (fixed for the run; default: torch's).")]
     = None,
@@ -220,7 +189,6 @@ def profile(
     input: InputOpt = None,
     max_memory: MaxMemoryOpt = None,
     no_color: NoColorOpt = False,
-    traceback: TracebackOpt = False,
 ) -> None:
     """Measure latency, throughput, achieved GFLOP/s and peak memory (needs torch).
 
@@ -229,25 +197,23 @@ def profile(
     (exit 3), and a layer torch cannot run in --mode at a batch size (exit 2)."""
     from ..render.profile import progress_bar, render, to_json
     from ..torch import require_torch
-    from ..torch.profile import Budget, Settings, preflight, run_profile
+    from ..torch.profile import Budget, ProfileSettings, preflight, run_profile
 
     require_torch()
-    settings = Settings(
-        device=device.value, batches=parse_batches(batch_size), dtype=dtype.value,
-        channels_last=channels_last, compile=compile, mode=mode.value, threads=threads,
+    settings = ProfileSettings(
+        device=device, batches=parse_batches(batch_size), dtype=dtype,
+        channels_last=channels_last, compile=compile, mode=mode, threads=threads,
         budget=Budget(warmup=warmup, min_time=parse_duration(min_time), iters=iters),
         peak_tflops=peak_tflops, per_layer=per_layer, max_memory=parse_max_memory(max_memory))
     specs = [spec] + ([compare] if compare else [])
-    nets = [load_spec(s, _settings()) for s in specs]
-    for net in nets:  # every refusal before anything is spent
-        preflight(net, settings, _shape(net, input))
+    analysed = [analyse_spec(s, Settings(input=input)) for s in specs]
+    for net, report in analysed:  # every refusal before anything is spent
+        preflight(net, settings, report.input_shape)
     reports = []
     with progress_bar(sys.stderr.isatty()) as update:
-        for i, net in enumerate(nets):  # the busy-machine warning once
+        for i, (net, report) in enumerate(analysed):  # the busy-machine warning once
             warn = (lambda text: message(f"warning: {text}")) if i == 0 else None
-            reports.append(run_profile(net, settings, _shape(net, input), progress=update,
+            reports.append(run_profile(net, settings, report.input_shape, progress=update,
                                        warn=warn))
-    if format is ProfileFormat.json:
-        write(to_json(reports))
-    else:
-        render(console(no_color=no_color), reports)
+    emit(format, {ProfileFormat.json: lambda: to_json(reports)},
+         lambda out: render(out, reports), no_color)

@@ -7,7 +7,9 @@ Importing this package registers every op family.  ``get_op`` looks one up;
 [{'name': 'p', 'type': 'float in [0, 1]', 'default': 0.5, 'required': False}]
 """
 
-from __future__ import annotations
+# the op modules are imported in registration order, which is the order docs/ops.md and
+# `cnncalc ops` list the ops in (a new op file comes last): not the sorted order
+from __future__ import annotations  # noqa: I001
 
 import typing
 from types import UnionType
@@ -27,7 +29,7 @@ __all__ = ["FLOP_CATEGORIES", "REGISTRY", "Op", "Params", "RFStep", "Shape", "ge
            "register"]
 
 
-def get_op(name: str) -> type[Op]:
+def get_op(name: str) -> type[Op[Any]]:
     """The op class registered as ``name``; a SpecError with a suggestion otherwise."""
     try:
         return REGISTRY[name]

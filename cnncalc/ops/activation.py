@@ -61,7 +61,8 @@ class Activation(Op[None]):
         """The matching ``torch.nn`` activation (``nn.ReLU``, ``nn.GELU``, ...)."""
         from torch import nn
 
-        return getattr(nn, TORCH_NAMES[self.name])()
+        cls: type[nn.Module] = getattr(nn, TORCH_NAMES[self.name])
+        return cls()
 
 
 #: op name -> torch.nn class of the activations that take no arguments

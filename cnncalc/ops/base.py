@@ -24,11 +24,10 @@ caches on itself).
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
-from types import ModuleType
-from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, NamedTuple, Protocol, TypeVar
 
 from pydantic import BaseModel, ConfigDict
 
@@ -40,21 +39,40 @@ from ..working import (
     RFWorking,
     Step,
     axis_names,
+    axis_rows,
     axis_steps,
+    axis_unit,
     dims,
     generic_rf,
     window_formula,
 )
-from ..working import per_axis as axis_rows
 
 if TYPE_CHECKING:  # pragma: no cover
+    from types import ModuleType
+
+    import torch
     from torch import nn
 
 Shape = tuple[int, ...]
-#: what an op builds its torch module from: the module :mod:`cnncalc.torch.modules` (torch's
-#: ``nn`` and cnncalc's own layers), handed in by the torch build, so that no op imports
-#: the torch side (and the analysis never loads torch)
-TorchKit = ModuleType
+
+
+class TorchKit(Protocol):
+    """What an op builds its torch module from: the module :mod:`cnncalc.torch.modules`
+    (cnncalc's own layers and the helpers below), handed in by the torch build, so that no
+    op imports the torch side (and the analysis never loads torch).  Its two helpers and
+    torch's ``nn`` are declared; every other name in it builds a module.  (``torch.nn``
+    in the annotations: ``nn`` here is the attribute.)"""
+
+    nn: ModuleType
+
+    def layer_class(self, kind: str, rank: int) -> type[torch.nn.Module]:
+        """``nn.Conv2d`` for ``("Conv", 2)``, ...; refused for a rank torch has no layer for."""
+
+    def torch_pad(self, pairs: Sequence[tuple[int, int]]) -> tuple[int, ...]:
+        """``[(top, bottom), (left, right)]`` -> ``F.pad``'s order."""
+
+    def __getattr__(self, name: str) -> Callable[..., torch.nn.Module]: ...
+
 #: an op's geometry type: what it works out once from its input shapes
 G = TypeVar("G")
 
@@ -345,6 +363,8 @@ class Free(Op[None]):
 
 # --------------------------------------------------------------------- registry
 REGISTRY: dict[str, type[Op[Any]]] = {}
+#: a registered op class (what :func:`register` hands back unchanged)
+OpT = TypeVar("OpT", bound=Op[Any])
 
 
 def missing_parts(cls: type[Op[Any]]) -> list[str]:
@@ -352,7 +372,7 @@ def missing_parts(cls: type[Op[Any]]) -> list[str]:
     return [part for part in REQUIRED_PARTS if getattr(cls, part) is getattr(Op, part)]
 
 
-def register(cls: type[Op[Any]]) -> type[Op[Any]]:
+def register(cls: type[OpT]) -> type[OpT]:
     """Class decorator: make ``cls`` available under ``cls.name``; a class missing a
     part of the protocol, or a name taken twice, is a programming error at import."""
     if cls.name in REGISTRY:
@@ -387,7 +407,8 @@ def per_axis(value: int | Sequence[int], n: int, what: str) -> tuple[int, ...]:
     if len(value) == 1:
         return (value[0],) * n
     if len(value) != n:
-        raise ShapeError(f"{what} has {len(value)} values {list(value)} but the input has {n} spatial axes")
+        raise ShapeError(f"{what} has {len(value)} values {list(value)} "
+                         f"but the input has {n} spatial axes", arg=what)
     return tuple(value)
 
 
@@ -401,7 +422,8 @@ def effective_kernel(k: Sequence[int], dilation: Sequence[int]) -> tuple[int, ..
     return tuple(d * (kk - 1) + 1 for kk, d in zip(k, dilation))
 
 
-def window_out(n: int, k_eff: int, stride: int, before: int, after: int, ceil_mode: bool = False) -> int:
+def window_out(n: int, k_eff: int, stride: int, before: int, after: int,
+               ceil_mode: bool = False) -> int:
     """Output length of a sliding window (conv or pool) along one axis.
 
     ``floor((n + before + after - k_eff) / stride) + 1``; with ``ceil_mode`` the
@@ -415,6 +437,31 @@ def window_out(n: int, k_eff: int, stride: int, before: int, after: int, ceil_mo
             out -= 1
         return out
     return span // stride + 1
+
+
+class Leftover(NamedTuple):
+    """What the last window leaves over along one axis (:func:`leftover`)."""
+
+    #: padded positions after the last window: ``(n + before + after - k_eff) % stride``
+    rest: int
+    #: of those, real input beyond the trailing padding: rows never read (truncation)
+    dropped: int
+
+
+def leftover(n: int, k_eff: int, stride: int, before: int, after: int) -> Leftover:
+    """The positions a floor-mode window never reaches along one axis; only those beyond
+    the trailing padding are input that is lost (unused padding alone loses nothing, as
+    in ResNet's stem).  Every truncation figure (warning, working, solver) is this one.
+
+    >>> leftover(224, 7, 2, 3, 3), leftover(227, 11, 4, 0, 0)
+    (Leftover(rest=1, dropped=0), Leftover(rest=0, dropped=0))
+    >>> leftover(30, 2, 4, 0, 0)
+    Leftover(rest=0, dropped=0)
+    >>> leftover(31, 2, 4, 0, 0)
+    Leftover(rest=1, dropped=1)
+    """
+    rest = (n + before + after - k_eff) % stride
+    return Leftover(rest, max(rest - after, 0))
 
 
 def formula(n: int, k: int, d: int, stride: int, before: int, after: int) -> str:
@@ -503,29 +550,31 @@ class Window:
         ):
             size = window_out(n, ke, s, b, a, self.ceil_mode)
             if size < 1:
-                name = _axis_name(axis, len(self.n))
+                name = axis_names(len(self.n))[axis]
                 raise ShapeError(
                     f"output {name} is {max(size, 0)}: {formula(n, k, d, s, b, a)} = {size}; "
                     f"the input {name} {n} (padded {n + b + a}) is smaller than the "
-                    f"effective kernel {ke}"
+                    f"effective kernel {ke}", arg="dilation" if d > 1 else "k"
                 )
             sizes.append(size)
         return tuple(sizes)
 
-    def truncation(self, op: str) -> list[str]:
-        """Warnings for axes where the windows never read the last rows of the input.
+    def leftovers(self) -> tuple[Leftover, ...]:
+        """Per axis, what the last window leaves over (:func:`leftover`); with
+        ``ceil_mode`` none is counted (a last, partial window takes the rest)."""
+        if self.ceil_mode:
+            return (Leftover(0, 0),) * len(self.n)
+        return tuple(leftover(n, ke, s, b, a)
+                     for n, ke, s, (b, a) in zip(self.n, self.k_eff, self.stride, self.pad))
 
-        ``(n + before + after - k_eff) % stride`` padded positions are left over after
-        the last window; only those beyond the trailing padding are real input that is
-        silently dropped (unused padding alone loses nothing, as in ResNet's stem).
-        """
+    def truncation(self, op: str) -> list[str]:
+        """Warnings for axes where the windows never read the last rows of the input."""
         found = []
-        for axis, (n, s, (b, a), ke) in enumerate(zip(self.n, self.stride, self.pad, self.k_eff)):
-            rest = (n + b + a - ke) % s
-            dropped = rest - a
-            if dropped > 0 and not self.ceil_mode:
-                name = _axis_name(axis, len(self.n))
-                unit = {"height": "row", "width": "column"}.get(name, "position")
+        names = axis_names(len(self.n))
+        for name, (rest, dropped), n, s, (b, a), ke in zip(
+                names, self.leftovers(), self.n, self.stride, self.pad, self.k_eff):
+            if dropped > 0:
+                unit = axis_unit(name)
                 found.append(
                     f"stride {s} does not tile the padded {name} {n + b + a} with kernel {ke}: "
                     f"({n + b + a} - {ke}) % {s} = {rest}, so the last {dropped} input "
@@ -586,34 +635,30 @@ def same_padding(w: Window) -> list[Step]:
 def truncation(w: Window) -> list[Step]:
     """Per axis: positions left over after the last window, and whether they are real
     input rows that are never read (truncation) or only trailing padding."""
-    items: list[tuple[str, str] | None] = []
-    kinds = set()
-    unit_of = {"height": "row", "width": "column"}
-    for name, n, s, (b, a), ke in zip(axis_names(len(w.n)), w.n, w.stride, w.pad, w.k_eff):
-        rest = (n + b + a - ke) % s
-        if rest == 0 or w.ceil_mode:
-            items.append(None)
+    found: dict[str, tuple[str, str]] = {}  # axis name -> (working, result)
+    for name, (rest, dropped), n, s, (b, a), ke in zip(
+            axis_names(len(w.n)), w.leftovers(), w.n, w.stride, w.pad, w.k_eff):
+        if rest == 0:
             continue
-        unit = unit_of.get(name, "position")
         working = f"({n} + {b}+{a} - {ke}) % {s}"
-        dropped = rest - a
         if dropped > 0:
             rows = f"{n - dropped}" if dropped == 1 else f"{n - dropped}-{n - 1}"
             plural = "s" if dropped > 1 else ""
-            items.append((working, f"{rest} left over, trailing pad {a}: input {unit}{plural} "
-                                   f"{rows} (of 0-{n - 1}) never read, truncation"))
-            kinds.add("truncation")
+            found[name] = (working, f"{rest} left over, trailing pad {a}: input "
+                                    f"{axis_unit(name)}{plural} {rows} (of 0-{n - 1}) never "
+                                    "read, truncation")
         else:
-            items.append((working, f"{rest} left over, within the trailing pad {a}: "
-                                   "no input lost"))
-    if all(i is None for i in items):
-        return []
+            found[name] = (working, f"{rest} left over, within the trailing pad {a}: "
+                                    "no input lost")
     sym = "(n + p_before + p_after - k_eff) % s"
-    if len(items) > 1 and len(set(items)) == 1:
-        return axis_rows("tiling", items, "truncation" if kinds else "note", sym)
-    names = axis_names(len(w.n))
-    return [Step(f"tiling {names[i]}", f, r, sym, "truncation" if "never read" in r else "note")
-            for i, it in enumerate(items) if it is not None for f, r in [it]]
+
+    def kind(result: str) -> str:
+        return "truncation" if "never read" in result else "note"
+
+    worked = list(found.values())
+    if len(worked) == len(w.n) > 1 and len(set(worked)) == 1:  # every axis alike: one step
+        return axis_rows("tiling", worked, kind(worked[0][1]), sym)
+    return [Step(f"tiling {name}", f, r, sym, kind(r)) for name, (f, r) in found.items()]
 
 
 def window_rf(w: Window, step: RFStep) -> RFWorking | None:
@@ -652,6 +697,3 @@ def generic_steps(layer: Layer[Any]) -> list[Step]:
     return steps
 
 
-def _axis_name(axis: int, axes: int) -> str:
-    names = {1: ("length",), 2: ("height", "width"), 3: ("depth", "height", "width")}
-    return names.get(axes, tuple(f"axis {i}" for i in range(axes)))[axis]

@@ -3,7 +3,7 @@ table), ``conv_transpose`` and ``local`` (locally connected, unshared weights)."
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import TYPE_CHECKING
@@ -11,8 +11,7 @@ from typing import TYPE_CHECKING
 from pydantic import model_validator
 
 from ..errors import ShapeError
-from ..working import RFWorking, Step, dims, letters
-from ..working import per_axis as axis_rows
+from ..working import RFWorking, Step, axis_rows, dims, letters
 from .base import (
     G,
     Layer,
@@ -86,9 +85,10 @@ def _conv_window(a: ConvArgs, x: Shape, op: str) -> Window:
 
 def _check_groups(c_in: int, c_out: int, groups: int) -> None:
     if c_in % groups:
-        raise ShapeError(f"groups={groups} does not divide the {c_in} input channels")
+        raise ShapeError(f"groups={groups} does not divide the {c_in} input channels",
+                         arg="groups")
     if c_out % groups:
-        raise ShapeError(f"groups={groups} does not divide out={c_out}")
+        raise ShapeError(f"groups={groups} does not divide out={c_out}", arg="groups")
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,8 +159,10 @@ class Conv(_Convolution[ConvGeometry]):
     summary = "N-d convolution (1-D, 2-D or 3-D by input rank); groups, dilation, connect table"
     formulas = {
         "shape": "out, floor((n + pb + pa - d*(k-1) - 1)/s) + 1 per axis",
-        "params": "out * C/groups * prod(k) + out (bias); with connect: sum(len(row)) * prod(k) + out",
-        "macs": "out * C/groups * prod(k) * prod(out spatial) (connect: sum(len(row)) for out*C/groups)",
+        "params": "out * C/groups * prod(k) + out (bias); "
+                  "with connect: sum(len(row)) * prod(k) + out",
+        "macs": "out * C/groups * prod(k) * prod(out spatial) "
+                "(connect: sum(len(row)) for out*C/groups)",
         "flops": "conv: 2 * macs; bias: numel(out)",
         "rf": "size += d*(k-1)*jump; jump *= s; start += (d*(k-1)/2 - pb)*jump",
     }
@@ -185,7 +187,7 @@ class Conv(_Convolution[ConvGeometry]):
             if bad:
                 raise ShapeError(
                     f"connect: row {j} lists input map {bad[0]}, but the input has "
-                    f"{c_in} channels (0-{c_in - 1})"
+                    f"{c_in} channels (0-{c_in - 1})", arg="connect"
                 )
         return sum(len(row) for row in a.connect)
 
@@ -267,7 +269,7 @@ def connect_working(connect: list[list[int]], k: int, bias: bool, c_in: int,
                   "sum over output maps of (maps read x k_h x k_w" + (" + 1)" if bias else ")"),
                   "params")]
     gaps, start = [], 0  # spans of unread maps, without listing all c_in of them
-    for i in sorted({i for row in connect for i in row if i < c_in}) + [c_in]:
+    for i in [*sorted({i for row in connect for i in row if i < c_in}), c_in]:
         if i > start:
             gaps.append(f"{start}" if i - 1 == start else f"{start}-{i - 1}")
         start = i + 1
@@ -299,7 +301,7 @@ class TransposedAxes:
     output_padding: tuple[int, ...]
     dilation: tuple[int, ...]
 
-    def per_axis(self) -> zip:  # type: ignore[type-arg]
+    def axes(self) -> Iterator[tuple[int, int, int, int, int, int]]:
         """(n, k, s, p, output_padding, d) per axis."""
         return zip(self.n, self.k, self.stride, self.pad, self.output_padding, self.dilation)
 
@@ -340,15 +342,17 @@ class ConvTranspose(Op[TransposedAxes]):
 
     def shape(self, ins: list[Shape], geo: TransposedAxes) -> Shape:
         sizes = []
-        for n, k, s, p, op, d in geo.per_axis():
+        for n, k, s, p, op, d in geo.axes():
             if op >= max(s, d):
                 raise ShapeError(
-                    f"output_padding {op} must be smaller than stride {s} or dilation {d}"
+                    f"output_padding {op} must be smaller than stride {s} or dilation {d}",
+                    arg="output_padding"
                 )
             size = (n - 1) * s - 2 * p + d * (k - 1) + op + 1
             if size < 1:
                 raise ShapeError(
-                    f"output size is {max(size, 0)}: ({n}-1)*{s} - 2*{p} + {d}*({k}-1) + {op} + 1 = {size}"
+                    f"output size is {max(size, 0)}: "
+                    f"({n}-1)*{s} - 2*{p} + {d}*({k}-1) + {op} + 1 = {size}"
                 )
             sizes.append(size)
         return (self.args.out, *sizes)
@@ -371,7 +375,7 @@ class ConvTranspose(Op[TransposedAxes]):
 
         a, c_in, g = self.args, layer.x[0], layer.geo
         items = [(f"({nn}-1)*{ss} - 2*{pp} + {dd}*({kk}-1) + {oo} + 1", o)
-                 for (nn, kk, ss, pp, oo, dd), o in zip(g.per_axis(), layer.out[1:])]
+                 for (nn, kk, ss, pp, oo, dd), o in zip(g.axes(), layer.out[1:])]
         per_map = f"{a.out}/{a.groups}" if a.groups > 1 else str(a.out)
         k_sym = letters("k", len(g.k))
         one = f"{dims(g.k)}x{c_in}x{per_map}"
@@ -382,8 +386,8 @@ class ConvTranspose(Op[TransposedAxes]):
         macs = Step("MACs", f"{c_in} x {per_map} x {dims(g.k, ' x ')} x {dims(g.n, ' x ')}",
                     self.macs(layer), f"c_in x c_out/groups x {k_sym} x {letters('n', len(g.k))} "
                     "(every input element meets every weight once)", "macs")
-        return axis_rows("output", items, "shape",
-                        "(n-1)*s - 2p + d*(k-1) + output_padding + 1") + [params, macs]
+        return [*axis_rows("output", items, "shape",
+                           "(n-1)*s - 2p + d*(k-1) + output_padding + 1"), params, macs]
 
     def rf(self, layer: Layer[TransposedAxes]) -> RFStep:
         g = layer.geo
@@ -409,7 +413,8 @@ class ConvTranspose(Op[TransposedAxes]):
             lambda i, r, j: f"{r} + ({k_term(i)}/{s[i]})*{j}",
             lambda i, j: f"{j}/{s[i]}",
             lambda i, st, j: f"{st} + (({p[i]} - {k_term(i)}/2)/{s[i]})*{j}",
-            ("r = r_in + (d*(k-1)/s)*j_in", "j = j_in/s", "start = start_in + ((p - d*(k-1)/2)/s)*j_in"))
+            ("r = r_in + (d*(k-1)/s)*j_in", "j = j_in/s",
+             "start = start_in + ((p - d*(k-1)/2)/s)*j_in"))
 
     def torch(self, layer: Layer[TransposedAxes], kit: TorchKit) -> nn.Module:
         """``nn.ConvTransposeNd`` by rank."""
@@ -482,11 +487,13 @@ class Local(_Convolution[Window]):
         text, sym = ((f"({unit} + 1) x {c_out} x {dims(out[1:])}",
                       f"({k_sym} x c_in + 1) x c_out x {m_sym}") if self.args.bias else
                      (f"{unit} x {c_out} x {dims(out[1:])}", f"{k_sym} x c_in x c_out x {m_sym}"))
-        return window_size(w, out[1:]) + [
+        return [
+            *window_size(w, out[1:]),
             Step("params", text, self.params(layer).total, sym + " (unshared weights)", "params"),
             Step("MACs", f"{c_in} x {c_out} x {dims(w.k, ' x ')} x {dims(out[1:], ' x ')}",
                  self.macs(layer), f"c_in x c_out x {k_sym} x {m_sym}", "macs"),
-        ] + truncation(w)
+            *truncation(w),
+        ]
 
     def torch(self, layer: Layer[Window], kit: TorchKit) -> nn.Module:
         """Unshared weights via unfold + one batched matmul (cnncalc.torch.modules)."""

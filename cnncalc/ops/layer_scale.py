@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ..working import Step, dims
+from ..working import Step, bracketed, dims
 from .base import (
     Layer,
     Op,
@@ -82,9 +82,9 @@ class LayerScale(Op[None]):
         shape = [x[0], *([1] * (len(x) - 1))]
         return [
             Step("output shape", "", dims(layer.out), "unchanged", "shape"),
-            Step("params", "", x[0], f"C: a gamma of shape [{', '.join(map(str, shape))}], "
+            Step("params", "", x[0], f"C: a gamma of shape {bracketed(shape)}, "
                  f"every value starting at {self.args.init:g}", "params"),
-            Step("FLOPs", " x ".join(map(str, x)), numel(layer.out),
+            Step("FLOPs", dims(x, " x "), numel(layer.out),
                  "numel(out): one multiply per element (other)", "flops"),
         ]
 

@@ -88,7 +88,8 @@ class Subsample(Op[Window]):
 
     def flops(self, layer: Layer[Window]) -> dict[str, int]:
         window = numel(layer.geo.k)
-        return {"pool": (window - 1) * numel(layer.out), "conv": numel(layer.out), "bias": numel(layer.out)}
+        m = numel(layer.out)
+        return {"pool": (window - 1) * m, "conv": m, "bias": m}
 
     def rf(self, layer: Layer[Window]) -> RFStep:
         return layer.geo.rf()
@@ -100,12 +101,14 @@ class Subsample(Op[Window]):
         """Worked arithmetic: output size (stride k), 2 params per map, 1 multiply per output."""
 
         w, c = layer.geo, layer.x[0]
-        return window_size(w, layer.out[1:]) + [
+        return [
+            *window_size(w, layer.out[1:]),
             Step("params", f"2 x {c}", self.params(layer).total,
                  "2 x C (a coefficient and a bias per map)", "params"),
             Step("MACs", f"{c} x {dims(layer.out[1:], ' x ')}", self.macs(layer),
                  f"C x {letters('m', len(w.k))} (the coefficient times each window sum)", "macs"),
-        ] + truncation(w)
+            *truncation(w),
+        ]
 
     def torch(self, layer: Layer[Window], kit: TorchKit) -> nn.Module:
         """Window sum * coefficient + bias per map (cnncalc.torch.modules.Subsample)."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from ..working import Step, axis_names, dims
+from ..working import Step, axis_names, bracketed, dims
 from .base import (
     Free,
     Layer,
@@ -103,8 +103,7 @@ class Linear(Op[None]):
         if len(x) < 2 or "axis" in self.args.model_fields_set:
             return []
         last = axis_names(len(x) - 1)[-1]
-        shown = "[" + ", ".join(map(str, x)) + "]"
-        return [f"linear on {shown} acts on the last axis ({last}, {x[-1]}); write axis: -1 "
+        return [f"linear on {bracketed(x)} acts on the last axis ({last}, {x[-1]}); write axis: -1 "
                 "to mean it, axis: 0 for the channels, or flatten first"]
 
     def explain(self, layer: Layer[None]) -> list[Step]:

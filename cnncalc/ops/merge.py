@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
 from ..errors import ShapeError
-from ..working import Step, axis_names, dims
+from ..working import Step, axis_names, bracketed, dims
 from .base import (
     Free,
     G,
@@ -36,7 +36,7 @@ Projections = list[tuple[int, tuple[int, ...]] | None]
 
 
 def _fmt(shape: Shape) -> str:
-    return "[" + ",".join(map(str, shape)) + "]"
+    return bracketed(shape, ",")
 
 
 class AddArgs(OpArgs):
@@ -239,7 +239,11 @@ class Add(_Elementwise[Projections]):
             steps.append(Step("projection", "", f"input {i} ({dims(layer.ins[i])}): 1x1 conv, "
                               f"stride {dims(stride)}, + batchnorm -> {dims(target)}", "", "note"))
         if proj:
-            p, wrap = self.params(layer), (lambda t: f"({t})" if len(proj) > 1 else t)
+            p = self.params(layer)
+
+            def wrap(term: str) -> str:
+                return f"({term})" if len(proj) > 1 else term
+
             steps += [
                 Step("params", " + ".join(wrap(f"{ci}x{c} + 2x{c}") for _, (ci, _) in proj),
                      p.total, "per projection: C_in x C (1x1 conv) + 2C (batchnorm)", "params"),

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Literal
 
 from ..errors import ShapeError
-from ..working import Step, dims
+from ..working import Step, bracketed, dims
 from .base import (
     Layer,
     Op,
@@ -45,12 +45,8 @@ def batch_stats_refusal(x: Shape, batch: int, training: bool, op: str = "batchno
     if not training or values > 1:
         return None
     return (f"{op} in training mode takes each channel's statistics over batch x spatial "
-            f"values: at batch {batch} the input {_dims(x)} gives {values}, and torch needs more "
-            "than 1")
-
-
-def _dims(x: Shape) -> str:
-    return "[" + ", ".join(map(str, x)) + "]"
+            f"values: at batch {batch} the input {bracketed(x)} gives {values}, and torch needs "
+            "more than 1")
 
 
 class BatchNormArgs(OpArgs):
@@ -121,7 +117,7 @@ class BatchNorm(Op[None]):
         steps = [Step("output shape", "", dims(layer.out), "unchanged", "shape")]
         if self.args.affine:
             steps.append(Step("params", f"2 x {c}", p.total, "2 x C (weight and bias)", "params"))
-        return steps + [Step("buffers", f"2 x {c} + 1", p.buffers,
+        return [*steps, Step("buffers", f"2 x {c} + 1", p.buffers,
                              "2 x C + 1 (running mean, running var, num_batches_tracked)",
                              "params")]
 
@@ -216,10 +212,12 @@ class LayerNorm(_Norm):
 
     def torch(self, layer: Layer[None], kit: TorchKit) -> nn.Module:
         """``nn.LayerNorm``; over channels, one applied channels-last at every position."""
+        from torch import nn
+
         a = self.args
-        shape = list(layer.x) if a.over == "all" else layer.x[0]
-        cls = kit.nn.LayerNorm if a.over == "all" else kit.ChannelLayerNorm
-        return cls(shape, a.eps, elementwise_affine=a.affine, bias=a.bias)
+        if a.over == "all":
+            return nn.LayerNorm(list(layer.x), a.eps, elementwise_affine=a.affine, bias=a.bias)
+        return kit.ChannelLayerNorm(layer.x[0], a.eps, elementwise_affine=a.affine, bias=a.bias)
 
 
 class InstanceNormArgs(OpArgs):
@@ -267,8 +265,8 @@ class InstanceNorm(_Norm):
     def warnings(self, layer: Layer[None]) -> list[str]:
         if numel(layer.x[1:]) > 1:
             return []
-        return [f"instancenorm over a single spatial element {_dims(layer.x)}: each value is its "
-                "own mean, so the output is 0; torch refuses it in training mode"
+        return [f"instancenorm over a single spatial element {bracketed(layer.x)}: each value "
+                "is its own mean, so the output is 0; torch refuses it in training mode"
                 + ("" if self.args.track_running_stats else
                    " and, without track_running_stats, in eval mode too")]
 
@@ -280,8 +278,8 @@ class InstanceNorm(_Norm):
             return None
         mode = "training mode" if training else "eval mode without track_running_stats"
         return (f"instancenorm in {mode} takes each channel's statistics over the spatial "
-                f"axes, but the input {_dims(layer.x)} has one spatial element, and torch needs "
-                "more than 1 (\"Expected more than 1 spatial element\")")
+                f"axes, but the input {bracketed(layer.x)} has one spatial element, and torch "
+                "needs more than 1 (\"Expected more than 1 spatial element\")")
 
     def flops(self, layer: Layer[None]) -> dict[str, int]:
         if self.args.track_running_stats:
@@ -340,8 +338,8 @@ class GroupNorm(_Norm):
     def warnings(self, layer: Layer[None]) -> list[str]:
         if self._group_values(layer.x) > 1:
             return []
-        return [f"groupnorm with groups={self.args.groups} on {_dims(layer.x)}: each group holds "
-                "one value per sample, its own mean, so the output is 0; torch refuses it at "
+        return [f"groupnorm with groups={self.args.groups} on {bracketed(layer.x)}: each group "
+                "holds one value per sample, its own mean, so the output is 0; torch refuses it at "
                 "batch 1"]
 
     def torch_refusal(self, layer: Layer[None], batch: int, training: bool) -> str | None:
@@ -350,8 +348,8 @@ class GroupNorm(_Norm):
         if values > 1:
             return None
         return (f"groupnorm with groups={self.args.groups} takes each group's statistics over "
-                f"(C / groups) x spatial values: at batch {batch} the input {_dims(layer.x)} gives "
-                f"{values}, and torch needs more than 1 (in any mode)")
+                f"(C / groups) x spatial values: at batch {batch} the input {bracketed(layer.x)} "
+                f"gives {values}, and torch needs more than 1 (in any mode)")
 
     def torch(self, layer: Layer[None], kit: TorchKit) -> nn.Module:
         """``nn.GroupNorm`` (a subclass that avoids a torch crash on channels-last input)."""

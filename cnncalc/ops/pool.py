@@ -77,6 +77,7 @@ class _Pool(Op[Window]):
         a = self.args
         if a.global_:
             return Window(n, n, (1,) * r, n, ((0, 0),) * r)
+        assert a.k is not None  # PoolArgs._k_or_global: k is given unless global
         k = per_axis(a.k, r, "k")
         s = per_axis(a.stride, r, "stride") if a.stride is not None else k
         d = per_axis(getattr(a, "dilation", 1), r, "dilation")
@@ -85,7 +86,7 @@ class _Pool(Op[Window]):
         for pp, kk in zip(p, k):
             if pp > kk // 2:  # torch's rule: the kernel size, not the dilated span
                 raise ShapeError(f"pad {pp} is more than half the pooling window {kk} "
-                                 f"(pad must be <= k // 2 = {kk // 2})")
+                                 f"(pad must be <= k // 2 = {kk // 2})", arg="pad")
         return w
 
     def window(self, layer: Layer[Window]) -> Window:
@@ -123,7 +124,8 @@ class _Pool(Op[Window]):
         if self.args.global_:
             return kit.layer_class(f"Adaptive{kind}Pool", len(w.n))(1)
         cls = kit.layer_class(f"{kind}Pool", len(w.n))
-        return cls(w.k, w.stride, tuple(b for b, _ in w.pad), ceil_mode=self.args.ceil_mode, **extra)
+        return cls(w.k, w.stride, tuple(b for b, _ in w.pad), ceil_mode=self.args.ceil_mode,
+                   **extra)
 
 
 @register
@@ -311,7 +313,8 @@ class AdaptiveAvgPool(_AdaptivePool):
         "macs": "0",
         "flops": "pool: C * prod over axes of (sum of window lengths) "
                  "(len-1 adds + 1 divide per window)",
-        "rf": "size += (largest window - 1)*jump; jump *= n/size; start += (first window - 1)/2*jump",
+        "rf": "size += (largest window - 1)*jump; jump *= n/size; "
+              "start += (first window - 1)/2*jump",
     }
 
     def flops(self, layer: Layer[AdaptiveAxes]) -> dict[str, int]:
@@ -335,7 +338,8 @@ class AdaptiveMaxPool(_AdaptivePool):
         "macs": "0",
         "flops": "pool: C * (prod over axes of (sum of window lengths) - numel(out)/C) "
                  "(len-1 comparisons per window)",
-        "rf": "size += (largest window - 1)*jump; jump *= n/size; start += (first window - 1)/2*jump",
+        "rf": "size += (largest window - 1)*jump; jump *= n/size; "
+              "start += (first window - 1)/2*jump",
     }
 
     def flops(self, layer: Layer[AdaptiveAxes]) -> dict[str, int]:

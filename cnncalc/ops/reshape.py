@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from fractions import Fraction
-from typing import TYPE_CHECKING, Annotated, Literal, Union
+from typing import TYPE_CHECKING, Annotated, Literal
 
 from pydantic import Field, model_validator
 
 from ..errors import ShapeError
-from ..working import RFWorking, Step, dims, operand
+from ..working import RFWorking, Step, bracketed, dims, operand
 from .base import (
     G,
     Layer,
@@ -136,8 +136,8 @@ class Upsample(_Moves[Sizes]):
         if len(ref) != len(x):
             axes = len(ref) - 1
             raise ShapeError(
-                f"the reference input [{','.join(map(str, ref))}] has {axes} spatial "
-                f"ax{'is' if axes == 1 else 'es'} but x [{','.join(map(str, x))}] has "
+                f"the reference input {bracketed(ref, ',')} has {axes} spatial "
+                f"ax{'is' if axes == 1 else 'es'} but x {bracketed(x, ',')} has "
                 f"{len(x) - 1}: upsample resizes to the reference's spatial size, axis by axis")
         return tuple(zip(x[1:], ref[1:]))
 
@@ -206,11 +206,11 @@ class Upsample(_Moves[Sizes]):
 
 
 #: every padding form but the same forms / valid
-ZeroPadding = Union[
-    NonNegInt,
-    Annotated[list[NonNegInt], Field(min_length=1, max_length=3)],
-    Annotated[list[PadPair], Field(min_length=1, max_length=3)],
-]
+ZeroPadding = (
+    NonNegInt
+    | Annotated[list[NonNegInt], Field(min_length=1, max_length=3)]
+    | Annotated[list[PadPair], Field(min_length=1, max_length=3)]
+)
 
 
 class ZeroPadArgs(OpArgs):

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from pydantic import model_validator
 
 from ..errors import ShapeError
-from ..working import Step, dims
+from ..working import Step, bracketed, dims
 from .base import Layer, Op, OpArgs, Params, RFStep, Sample, Saved, Shape, TorchKit, register
 from .merge import axis_label
 from .types import NonNegInt, PosInt
@@ -109,9 +109,8 @@ class Slice(Op[Range]):
         """The range kept, checked against the input's axis."""
         x, a = ins[0], self.args
         if a.axis >= len(x):
-            shown = ",".join(map(str, x))
-            raise ShapeError(f"axis {a.axis} is outside the input [{shown}], which has axes 0 "
-                             f"to {len(x) - 1} (0 = channels)")
+            raise ShapeError(f"axis {a.axis} is outside the input {bracketed(x, ',')}, which has "
+                             f"axes 0 to {len(x) - 1} (0 = channels)")
         n, label = x[a.axis], axis_label(a.axis, len(x))
         if a.part is not None and a.parts is not None:
             found = chunk_range(n, a.part, a.parts)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Any, Literal
 
 from pydantic import BeforeValidator, Field
 from pydantic_core import PydanticCustomError
@@ -11,17 +11,17 @@ PosInt = Annotated[int, Field(gt=0)]
 NonNegInt = Annotated[int, Field(ge=0)]
 PosFloat = Annotated[float, Field(gt=0)]
 Prob = Annotated[float, Field(ge=0, le=1)]
-IntPerAxis = Union[PosInt, Annotated[list[PosInt], Field(min_length=1, max_length=3)]]
-NonNegPerAxis = Union[NonNegInt, Annotated[list[NonNegInt], Field(min_length=1, max_length=3)]]
+IntPerAxis = PosInt | Annotated[list[PosInt], Field(min_length=1, max_length=3)]
+NonNegPerAxis = NonNegInt | Annotated[list[NonNegInt], Field(min_length=1, max_length=3)]
 PadPair = Annotated[list[NonNegInt], Field(min_length=2, max_length=2)]
 #: int | per-axis list | [before, after] pair per axis | same (= same_lower) | same_upper |
 #: same_lower | valid
-Padding = Union[
-    NonNegInt,
-    Annotated[list[NonNegInt], Field(min_length=1, max_length=3)],
-    Annotated[list[PadPair], Field(min_length=1, max_length=3)],
-    Literal["same", "same_upper", "same_lower", "valid"],
-]
+Padding = (
+    NonNegInt
+    | Annotated[list[NonNegInt], Field(min_length=1, max_length=3)]
+    | Annotated[list[PadPair], Field(min_length=1, max_length=3)]
+    | Literal["same", "same_upper", "same_lower", "valid"]
+)
 #: activation shorthand on conv/linear: an activation op's name, or none
 ActName = Literal[
     "none", "relu", "relu6", "sigmoid", "tanh", "gelu", "silu", "leaky_relu", "elu",

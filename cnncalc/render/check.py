@@ -379,9 +379,9 @@ def render_junit(run: CheckRun) -> str:
     counts = {"tests": str(len(run.results) + len(run.skipped)),
               "failures": str(run.count("fail")), "errors": str(run.count("error")),
               "time": f"{run.seconds:.6f}"}
-    root = ET.Element("testsuites", name="cnncalc check", **counts)
-    suite = ET.SubElement(root, "testsuite", name="cnncalc check",
-                          skipped=str(len(run.skipped)), **counts)
+    root = ET.Element("testsuites", {"name": "cnncalc check", **counts})
+    suite = ET.SubElement(root, "testsuite",
+                          {"name": "cnncalc check", "skipped": str(len(run.skipped)), **counts})
     for r in run.results:
         _testcase(suite, r)
     for s in run.skipped:

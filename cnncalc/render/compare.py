@@ -9,12 +9,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..report import Report
 from . import units
 from .safe import safe_text
 from .text import csv_text, markdown_table, to_json
+
+if TYPE_CHECKING:  # pragma: no cover
+    from rich.table import Table
 
 
 @dataclass(frozen=True)
@@ -103,8 +106,7 @@ def grid(reports: list[Report], names: list[str], exact: bool) -> tuple[list[str
     return header, rows
 
 
-def compare_table(reports: list[Report], names: list[str],
-                  exact: bool = False):  # type: ignore[no-untyped-def]
+def compare_table(reports: list[Report], names: list[str], exact: bool = False) -> Table:
     """A rich table of :func:`grid`; ratio columns dimmed."""
     from rich import box
     from rich.table import Table

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import IO
+from typing import IO, cast
 
 from rich.console import Console
 
@@ -32,7 +32,8 @@ def make_console(no_color: bool = False, stderr: bool = False,
     if not _isatty(stream):
         if width is None and "COLUMNS" not in os.environ:
             width = PIPE_WIDTH
-        stream = RStripWriter(stream)
+        # rich writes through write/flush and asks isatty; the rest is passed through
+        stream = cast("IO[str]", RStripWriter(stream))
     return CliConsole(file=stream, no_color=no_color or None, width=width,
                    highlight=False, soft_wrap=False, emoji=False,
                    color_system=None if no_color else "auto")

@@ -65,7 +65,8 @@ def _what(c: LayerChange) -> str:
             continue
         if f == "inputs":
             old, new = c.old.inputs, c.new.inputs  # type: ignore[union-attr]
-            parts.append(f"in: {', '.join(map(safe_text, old))} -> {', '.join(map(safe_text, new))}")
+            old_in, new_in = (", ".join(map(safe_text, ids)) for ids in (old, new))
+            parts.append(f"in: {old_in} -> {new_in}")
         else:
             parts.append(f)
     return "; ".join(parts)
@@ -82,8 +83,11 @@ def _rf_row(d: ReportDiff) -> list[str] | None:
     old, new = d.rf_sizes
     if old == new:
         return None
-    show = (lambda s: axes(s) if s else "-")
-    return ["receptive field", show(old), show(new), "", ""]
+    return ["receptive field", _axes_or_dash(old), _axes_or_dash(new), "", ""]
+
+
+def _axes_or_dash(size: tuple[int | Fraction, ...] | None) -> str:
+    return axes(size) if size else "-"
 
 
 _TOTAL_HEAD = ["total", "old", "new", "delta", "delta %"]
@@ -121,10 +125,10 @@ def _code(text: str) -> str:
 
 def diff_markdown(d: ReportDiff, exact: bool = False) -> str:
     """``cnncalc diff --format markdown``: a PR comment."""
-    parts = [f"### cnncalc diff: {_code(safe_text(d.old_label))} -> {_code(safe_text(d.new_label))}",
-             "", _headline(d), ""]
+    old, new = (_code(safe_text(label)) for label in (d.old_label, d.new_label))
+    parts = [f"### cnncalc diff: {old} -> {new}", "", _headline(d), ""]
     if d.identical:
-        return "\n".join(parts + ["No differences.", ""])
+        return "\n".join([*parts, "No differences.", ""])
     rows = _total_rows(d, exact) + [r for r in [_rf_row(d)] if r]
     parts += [markdown_table(_TOTAL_HEAD, rows, right=[False, True, True, True, True]), ""]
     changes = [_layer_cells(c, exact) for c in d.layers if c.kind != "same"]

@@ -85,7 +85,7 @@ class ExplainGrid:
         for step, w in zip(steps, widths):
             lead = [(step.label, _STYLE.get(step.kind, "")), (" " * (label_w - w) + GAP, "")]
             for part in wrap_text(step.text(), room):
-                yield lead + [(part, "")]
+                yield [*lead, (part, "")]
                 lead = [(indent, "")]
             if self.symbolic and step.symbolic:
                 for part in wrap_text(step.symbolic, room):

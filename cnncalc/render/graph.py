@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -122,7 +123,9 @@ def _children(scopes: list[tuple[str, ...]], parent: tuple[str, ...]) -> list[tu
     return list(seen)
 
 
-def _walk(d: Diagram, emit_node, open_scope, close_scope) -> None:  # type: ignore[no-untyped-def]
+def _walk(d: Diagram, emit_node: Callable[[DiagramNode, int], None],
+          open_scope: Callable[[tuple[str, ...], int], None],
+          close_scope: Callable[[int], None]) -> None:
     grouped = _tree(d)
     scopes = list(grouped)
 
@@ -148,7 +151,8 @@ def to_mermaid(d: Diagram) -> str:
 
     def open_scope(scope: tuple[str, ...], depth: int) -> None:
         ids[scope] = f"s{len(ids)}"
-        out.append("  " * depth + f"subgraph {ids[scope]}[{quote(d.titles.get(scope[-1], scope[-1]))}]")
+        title = quote(d.titles.get(scope[-1], scope[-1]))
+        out.append("  " * depth + f"subgraph {ids[scope]}[{title}]")
 
     def close(depth: int) -> None:
         out.append("  " * depth + "end")

@@ -7,10 +7,14 @@ so the JSON of these commands is those dicts as they are.
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import units
 from .text import csv_text, markdown_table
+
+if TYPE_CHECKING:  # pragma: no cover
+    from rich.console import Group
+    from rich.table import Table
 
 
 def default_text(value: Any) -> str:
@@ -46,7 +50,7 @@ def ops_rows(infos: list[dict[str, Any]]) -> list[list[str]]:
 OPS_HEADER = ["op", "family", "summary", "arguments"]
 
 
-def ops_table(infos: list[dict[str, Any]]):  # type: ignore[no-untyped-def]
+def ops_table(infos: list[dict[str, Any]]) -> Table:
     from rich import box
     from rich.table import Table
 
@@ -77,7 +81,7 @@ def arg_rows(info: dict[str, Any]) -> list[list[str]]:
 ARG_HEADER = ["argument", "type", "default"]
 
 
-def op_detail(info: dict[str, Any]):  # type: ignore[no-untyped-def]
+def op_detail(info: dict[str, Any]) -> Group:
     """One op: its summary, arity, argument table and formulas."""
     from rich import box
     from rich.console import Group
@@ -138,7 +142,7 @@ def zoo_rows(entries: list[dict[str, Any]], exact: bool) -> list[list[str]]:
     return rows
 
 
-def zoo_table(entries: list[dict[str, Any]], exact: bool = False):  # type: ignore[no-untyped-def]
+def zoo_table(entries: list[dict[str, Any]], exact: bool = False) -> Table:
     from rich import box
     from rich.table import Table
 
@@ -160,7 +164,8 @@ def zoo_csv(entries: list[dict[str, Any]]) -> str:
     header = ["name", "family", "title", "input_shape", "output_shape", "params",
               "trainable_params", "macs", "error"]
     rows = [[e["name"], e.get("family") or "", e.get("title") or "",
-             units.shape_str(e.get("input_shape") or []), units.shape_str(e.get("output_shape") or []), e.get("params", ""),
+             units.shape_str(e.get("input_shape") or []),
+             units.shape_str(e.get("output_shape") or []), e.get("params", ""),
              e.get("trainable_params", ""), e.get("macs", ""), e.get("error") or ""]
             for e in entries]
     return csv_text(header, rows)

@@ -155,7 +155,7 @@ def layer_table(report: Report, view: View, exact: bool = False) -> LayerGrid:
         nxt = layers[i + 1] if i + 1 < len(layers) else None
         if row.block is not None and (nxt is None or nxt.block != row.block):
             sections.add(i)
-    footer = [view.footer_label] + footers[1:] if any(footers) else None
+    footer = [view.footer_label, *footers[1:]] if any(footers) else None
     return LayerGrid(
         headers=[c.header for c in cols], rows=rows,
         right=[c.kind in ("count", "bytes", "percent") for c in cols], footer=footer,
@@ -177,7 +177,8 @@ def totals_lines(report: Report, exact: bool = False) -> list[tuple[str, str]]:
     if t.buffers:
         lines.append(("buffers", (f"{units.human(t.buffers, exact)}; buffer memory "
                                   f"{units.human_bytes(t.buffer_bytes, exact)}")))
-    return lines + [
+    return [
+        *lines,
         ("MACs", units.human(t.macs, exact)),
         ("FLOPs", units.human(t.flops, exact)),
         ("memory", f"input {units.human_bytes(t.input_bytes, exact)}, activations "
@@ -216,8 +217,8 @@ def rf_text(report: Report) -> str:
     if rf is None:
         return "none (the input has no spatial axes)"
     size = units.dims([units.num(v) for v in rf.size])
-    text = (f"{size} at {safe_text(str(report.receptive_field_layer))} (jump {units.axes(rf.jump)}, "
-            f"start {units.axes(rf.start)})")
+    at = safe_text(str(report.receptive_field_layer))
+    text = f"{size} at {at} (jump {units.axes(rf.jump)}, start {units.axes(rf.start)})"
     return text if rf.aligned else text + "; * merged paths whose centres do not align"
 
 

@@ -39,6 +39,7 @@ from ..working import (  # noqa: F401 - re-exported, every renderer imports them
     result_text,
     window_formula,
 )
+from ..working import bracketed as bracketed_texts
 
 _SI = ((10**12, "T"), (10**9, "G"), (10**6, "M"), (10**3, "K"))
 _BIN = ((2**40, "TiB"), (2**30, "GiB"), (2**20, "MiB"), (2**10, "KiB"))
@@ -129,7 +130,7 @@ def human_bytes(n: int, exact: bool = False) -> str:
 
 def _big(n: Real) -> str:
     """A count of 1000 or more: SI prefixes, scientific notation past tera."""
-    return sci(n) if abs(n) >= SCI_FROM else _scaled(n, _SI, 1000, "")
+    return sci(n) if max(n, -n) >= SCI_FROM else _scaled(n, _SI, 1000, "")
 
 
 def _scaled(n: Real, units: tuple[tuple[int, str], ...], step: int, sci_unit: str) -> str:
@@ -227,7 +228,7 @@ def shape_str(shape: Sequence[int]) -> str:
 
 def bracketed(values: Sequence[Real], sep: str = ", ") -> str:
     """``[3, 224, 224]``: values as a list (``sep=","``: ``[3,224,224]``)."""
-    return "[" + sep.join(num(v) for v in values) + "]"
+    return bracketed_texts([num(v) for v in values], sep)
 
 
 def axes(values: Sequence[Real]) -> str:

@@ -17,15 +17,15 @@ from pydantic import ValidationError
 from ..errors import CnncalcError, LimitError, Loc, SpecError, UsageError
 from ..graph import Network
 from ..suggest import shown
-from .diagnose import explain
+from .diagnose import spec_error
 from .expand import Expander
 from .family import bind
 from .schema import ID_PATTERN, SPEC_VERSION, Spec
 from .yamlio import DEFAULT_LIMITS, Limits, MDict, load_yaml_bytes
 
-__all__ = ["Document", "Limits", "file_kind", "is_spec_document", "load_network", "network_from_document",
-           "parse_network", "read_document", "read_source", "read_target", "split_target",
-           "variant_names"]
+__all__ = ["Document", "Limits", "file_kind", "is_spec_document", "load_network",
+           "network_from_document", "parse_network", "read_document", "read_source",
+           "read_target", "split_target", "variant_names"]
 
 _VARIANT = re.compile(ID_PATTERN)
 
@@ -342,7 +342,7 @@ def _network(raw: Any, file: str, limits: Limits, variant: str | None = None,
     try:
         spec = Spec.model_validate(dict(raw))
     except ValidationError as exc:
-        raise explain(exc, raw, Spec, what="top-level key") from None
+        raise spec_error(exc, raw, Spec, what="top-level key") from None
     family = bind(spec, raw, variant, args, file)
     expander = Expander(family.spec, raw, limits, family.args)
     nodes, output = expander.run()

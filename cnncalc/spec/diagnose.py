@@ -7,7 +7,7 @@
 >>> try:
 ...     get_op("conv").from_args(raw)
 ... except ValidationError as exc:
-...     print(explain(exc, raw, get_op("conv").Args).format())
+...     print(spec_error(exc, raw, get_op("conv").Args).format())
 n.yaml:1:13: error: k must be > 0, got 0
 """
 
@@ -236,8 +236,8 @@ def _key_not_a_name(raw: Any, parents: list[Any], key: Any, what: str) -> SpecEr
                             "('3', 'yes', 'null')",))
 
 
-def explain(exc: ValidationError, raw: Any, model: type[BaseModel] | None = None,
-            what: str = "argument") -> SpecError:
+def spec_error(exc: ValidationError, raw: Any, model: type[BaseModel] | None = None,
+               what: str = "argument") -> SpecError:
     """The first problem of ``exc`` as a SpecError located in ``raw``."""
     # an unknown key usually explains a missing one ("kernel" for "k"): report it first
     errors = sorted(exc.errors(), key=lambda e: e["type"] != "extra_forbidden")

@@ -25,7 +25,7 @@ from ..graph import INPUT, Node
 from ..ops import REGISTRY, get_op
 from ..ops.base import Shape
 from ..suggest import did_you_mean, name_list, shown
-from .diagnose import explain, suggest
+from .diagnose import spec_error, suggest
 from .expr import SHAPE_NAMES, substitute
 from .schema import ID_PATTERN, Block, Repeat, Spec
 from .yamlio import DEFAULT_LIMITS, Limits, MDict, MList, key_text
@@ -474,7 +474,7 @@ class Expander:
         try:
             rep = Repeat.model_validate(value)
         except ValidationError as exc:
-            raise explain(exc, raw, Repeat, what="repeat key").located(loc) from None
+            raise spec_error(exc, raw, Repeat, what="repeat key").located(loc) from None
         if rep.n > self.limits.max_layers:
             raise LimitError(f"repeat of {rep.n:,} is over the limit of {self.limits.max_layers:,} "
                              "layers", loc=loc, hints=("raise it with --max-layers",))
@@ -548,7 +548,7 @@ class Expander:
         try:
             op = op_cls.from_args(dict(args))
         except ValidationError as exc:
-            raise explain(exc, args, op_cls.Args) from None
+            raise spec_error(exc, args, op_cls.Args) from None
         placed = partial(Node, loc=loc, trace=scope.trace, block=scope.block,
                          block_name=scope.block_name)
         self._add(placed(full, op, inputs, arg_locs=dict(args.val_loc)))
@@ -571,7 +571,7 @@ class Expander:
         try:
             return get_op(op_name).from_args(dict(args))
         except ValidationError as exc:
-            raise explain(exc, args, get_op(op_name).Args) from None
+            raise spec_error(exc, args, get_op(op_name).Args) from None
 
     def _check_defaults(self, defaults: Any, where: str = "defaults") -> None:
         """Every ``defaults:`` key names an op, and every key under it one of the op's

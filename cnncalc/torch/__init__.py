@@ -6,8 +6,17 @@ torch itself is imported only once :func:`require_torch` says it is there.
 from __future__ import annotations
 
 from types import ModuleType
+from typing import Literal
 
 from ..errors import EnvironmentUnavailable
+
+#: what a module is built and run for (``--mode``): inference, or training (forward,
+#: backward and an optimiser step)
+Mode = Literal["inference", "training"]
+#: where ``cnncalc profile`` runs (``auto``: cuda, then mps, then cpu)
+Device = Literal["auto", "cpu", "cuda", "mps"]
+#: the element types ``cnncalc profile`` runs in (float16/bfloat16 under autocast)
+ProfileDType = Literal["float32", "float16", "bfloat16"]
 
 #: a bare ``pip install torch`` pulls a multi-GB CUDA build: the README says what to pin
 INSTALL_HINT = ("see the README's Installation section: install torch==2.13.0 (CPU) first, "

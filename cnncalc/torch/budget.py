@@ -24,14 +24,12 @@ import os
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Literal
 
 from ..errors import EnvironmentUnavailable, UsageError
 from ..ops.base import numel
 from ..render.units import grouped, sci
 from ..report import LayerReport, Report
-
-Mode = Literal["inference", "training"]
+from . import Mode
 
 #: the largest element count (and dimension) torch can index: int64
 INT64_MAX = 2**63 - 1

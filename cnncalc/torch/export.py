@@ -20,6 +20,7 @@ import warnings
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..analysis import analyze
 from ..errors import CnncalcError, EnvironmentUnavailable
@@ -30,11 +31,20 @@ from .budget import MemoryBudget, check_fits
 from .failures import first_line, torch_errors, translate
 from .runnable import check_runnable
 
+if TYPE_CHECKING:  # pragma: no cover
+    from types import ModuleType
+
+    from torch import Tensor
+
+    from .model import SpecNet
+
 ONNX_HINT = "pip install onnx onnxscript"
 
 
-def _traced_inputs(network: Network, input_shape: Sequence[int] | None,  # type: ignore[no-untyped-def]
-                   budget: MemoryBudget):
+def _traced_inputs(network: Network, input_shape: Sequence[int] | None,
+                   budget: MemoryBudget) -> tuple[ModuleType, SpecNet, Tensor]:
+    """torch, the built module (eval mode) and a seeded batch-1 input, once the forward pass
+    is known to fit and to run."""
     torch = require_torch()
     from .build import build
 
@@ -73,23 +83,27 @@ def export_torchscript(network: Network, path: str | Path,
     with torch_errors(), torch.no_grad(), warnings.catch_warnings():
         warnings.simplefilter("ignore")  # torch.jit's deprecation notices
         traced = torch.jit.trace(model, x)
-        with _staged(out) as staged:
+        # torch names the archive's root folder after the file name without its extension
+        # and refuses an empty one (``-o .pt``): stage such a file under another name
+        name = out.name if out.name.rfind(".") != 0 else f"model{out.name}"
+        with _staged(out, name) as staged:
             traced.save(str(staged))
     return out
 
 
 @contextmanager
-def _staged(out: Path) -> Iterator[Path]:
-    """A path of the same name in a fresh temporary folder for torch to write to; on
+def _staged(out: Path, name: str | None = None) -> Iterator[Path]:
+    """A path of the same name (or ``name``) in a fresh temporary folder for torch to write
+    to; on
     success every file written there (the model and any side file of external data) is
     copied beside ``out``.  torch's writers abort the whole process in C++ when the
     disk fills up (``/dev/full``); a copy of ours fails with an OSError, which becomes
     the one clear output error (disk full: exit 3)."""
     with tempfile.TemporaryDirectory(prefix="cnncalc-export-") as folder:
-        staged = Path(folder) / out.name
+        staged = Path(folder) / (name or out.name)
         yield staged
         for made in sorted(Path(folder).iterdir()):
-            target = out if made.name == out.name else out.parent / made.name
+            target = out if made.name == staged.name else out.parent / made.name
             try:
                 shutil.copyfile(made, target)
             except OSError as exc:
@@ -138,7 +152,8 @@ def export_onnx(network: Network, path: str | Path, input_shape: Sequence[int] |
                                                     "output": {0: "batch"}}, **kwargs)
     except CnncalcError:  # the output file's own error (see _staged)
         raise
-    except Exception as exc:  # torch.onnx raises many types; say which exporter failed
+    # torch.onnx raises many types; say which exporter failed
+    except Exception as exc:  # noqa: BLE001 - every failure is mapped or re-raised below
         mapped = translate(exc)
         if mapped is not None:  # out of memory, too large: not the exporter's fault
             raise mapped from None

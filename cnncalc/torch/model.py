@@ -20,10 +20,10 @@ Naming (how a layer id becomes a module path):
   ``nn.Module`` or of the container (``forward``, ``training``, ``parameters``, ``_modules``)
   or is a Python keyword (``class``, ``for``, ``None``: torch.fx, torch.export and so the
   ONNX exporter generate ``self.<name>`` code) gets a trailing ``_``, and so does every
-  segment that already ends in ``_`` (the escape char is escaped), so ``forward`` -> ``forward_``, ``forward_`` -> ``forward__``.  Should
-  an escaped name still be taken, a counter is appended (``name_2``, ...), checked
-  against every name already in the parent.  :meth:`SpecNet.path` and
-  :meth:`SpecNet.layer` always give the truth.
+  segment that already ends in ``_`` (the escape char is escaped), so ``forward`` ->
+  ``forward_``, ``forward_`` -> ``forward__``.  Should an escaped name still be taken, a
+  counter is appended (``name_2``, ...), checked against every name already in the parent.
+  :meth:`SpecNet.path` and :meth:`SpecNet.layer` always give the truth.
 
 Because the spec's ids are contiguous per block and per layer, the module tree's
 depth-first order is the spec's layer order, so ``parameters()`` follow the spec.
@@ -204,9 +204,8 @@ def _plan(network: Network, modules: Sequence[nn.Module], units: dict[int, list[
     for i, (node, module) in enumerate(zip(network.nodes, modules)):
         if i in inside:
             continue  # run by its unit
-        src: int | tuple[int, ...] = tuple(slot[n] for n in node.inputs)
-        if len(src) == 1:
-            src = src[0]
+        srcs = tuple(slot[n] for n in node.inputs)
+        src = srcs[0] if len(srcs) == 1 else srcs
         dst = units[i][-1] + 1 if i in units else i + 1
         free = [s for s in {slot[n] for n in node.inputs} if last[s] == i + 1 and s != out]
         if last[dst] == 0 and dst != out:
@@ -226,4 +225,5 @@ def _mark_inplace(network: Network, modules: Sequence[nn.Module]) -> None:
         src = node.inputs[0]
         if (node.op.inplace_ok and hasattr(module, "inplace") and src != INPUT
                 and readers[src] == 1 and src != network.output and fresh[src]):
-            module.inplace = True
+            # nn.Module.__setattr__ is typed for tensors and modules; inplace is a plain flag
+            module.inplace = True  # type: ignore[assignment]

@@ -23,7 +23,7 @@ Standard layers are used wherever one exists; the classes here are:
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import torch
 import torch.nn.functional as F
@@ -54,16 +54,16 @@ def symmetric(pairs: Pairs) -> tuple[int, ...] | None:
     return None
 
 
-class _PrePad:
+class _PrePad(nn.Module):
     """Mixin: zero-pad explicitly (possibly asymmetrically), then run the layer."""
 
     pre_pad: tuple[int, ...] = ()
 
     def forward(self, x: Tensor) -> Tensor:
-        return super().forward(F.pad(x, self.pre_pad))  # type: ignore[misc]
+        return super().forward(F.pad(x, self.pre_pad))
 
     def extra_repr(self) -> str:
-        return super().extra_repr() + f", pre_pad={self.pre_pad}"  # type: ignore[misc]
+        return super().extra_repr() + f", pre_pad={self.pre_pad}"
 
 
 class PadConv1d(_PrePad, nn.Conv1d):
@@ -78,17 +78,18 @@ class PadConv3d(_PrePad, nn.Conv3d):
     """``nn.Conv3d`` after an explicit ``F.pad`` (asymmetric padding)."""
 
 
-_PADDED = {1: PadConv1d, 2: PadConv2d, 3: PadConv3d}
+_PADDED: dict[int, Callable[..., _PrePad]] = {1: PadConv1d, 2: PadConv2d, 3: PadConv3d}
 
 
 def conv(rank: int, c_in: int, c_out: int, k: Sequence[int], stride: Sequence[int], pairs: Pairs,
          dilation: Sequence[int], groups: int = 1, bias: bool = True) -> nn.Module:
     """A standard ``nn.ConvNd``; a :class:`PadConv2d` (etc.) when the padding is asymmetric."""
     sym = symmetric(pairs)
-    cls = layer_class("Conv", rank) if sym is not None else _PADDED[rank]
-    m = cls(c_in, c_out, tuple(k), tuple(stride), sym or 0, tuple(dilation), groups, bias)
-    if sym is None:
-        m.pre_pad = torch_pad(pairs)
+    if sym is not None:
+        return layer_class("Conv", rank)(c_in, c_out, tuple(k), tuple(stride), sym,
+                                         tuple(dilation), groups, bias)
+    m = _PADDED[rank](c_in, c_out, tuple(k), tuple(stride), 0, tuple(dilation), groups, bias)
+    m.pre_pad = torch_pad(pairs)
     return m
 
 
@@ -125,7 +126,8 @@ class ConnectConv(nn.Module):
         self.in_channels, self.out_channels = in_channels, len(table)
         self.kernel_size, self.stride, self.dilation = tuple(k), tuple(stride), tuple(dilation)
         sym = symmetric(pairs)
-        self.padding, self.pre_pad = (sym, ()) if sym is not None else ((0,) * len(k), torch_pad(pairs))
+        self.padding, self.pre_pad = ((sym, ()) if sym is not None
+                                      else ((0,) * len(k), torch_pad(pairs)))
         self._conv = getattr(F, f"conv{len(k)}d")
         self.weight = nn.Parameter(torch.empty(sum(map(len, table)), *k))
         self.bias = nn.Parameter(torch.empty(len(table))) if bias else None
@@ -137,7 +139,7 @@ class ConnectConv(nn.Module):
         return torch.tensor([j * self.in_channels + i for j, row in enumerate(self.table)
                              for i in row], device=device)
 
-    def _apply(self, fn, recurse=True):  # type: ignore[no-untyped-def]
+    def _apply(self, fn: Callable[[Tensor], Tensor], recurse: bool = True) -> ConnectConv:
         """Rebuild the index on the parameters' new device (``.to``, ``to_empty``): it is
         not state, so it is a plain attribute, not a buffer."""
         super()._apply(fn, recurse)
@@ -217,7 +219,8 @@ class LocallyConnected(nn.Module):
     def extra_repr(self) -> str:
         return (f"in_features={self.weight.shape[1]}, out_channels={self.weight.shape[2]}, "
                 f"kernel_size={self.kernel_size}, stride={self.stride}, "
-                f"out_spatial={self.out_spatial}" + (f", pre_pad={self.pre_pad}" if self.pre_pad else ""))
+                f"out_spatial={self.out_spatial}"
+                + (f", pre_pad={self.pre_pad}" if self.pre_pad else ""))
 
 
 # ---------------------------------------------------------------------- LeNet-5

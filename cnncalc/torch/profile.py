@@ -29,17 +29,16 @@ import os
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Any, Literal
+from typing import Any
 
 from ..errors import EnvironmentUnavailable, UsageError
+from . import Device, Mode
+from . import ProfileDType as PDType
 from .budget import MemoryBudget, check_fits, estimate
 from .failures import is_oom, torch_errors
 from .runnable import check_runnable
 from .timing import Budget, CudaTimer, LatencyStats, MpsTimer, Timer, measure, timer_for  # noqa: F401
 
-Device = Literal["auto", "cpu", "cuda", "mps"]
-Mode = Literal["inference", "training"]
-PDType = Literal["float32", "float16", "bfloat16"]
 Progress = Callable[[str, int, int], None]
 
 #: dense peak TFLOP/s by device-name fragment and dtype (vendor data sheets, no sparsity)
@@ -146,7 +145,7 @@ def available_devices() -> list[str]:
     mps = getattr(torch.backends, "mps", None)
     if mps is not None and mps.is_available():
         found.append("mps")
-    return found + ["cpu"]
+    return [*found, "cpu"]
 
 
 def device_name(device: str) -> str:
@@ -176,7 +175,7 @@ def check_batches(batches: Sequence[int]) -> None:
 
 # ------------------------------------------------------------------------ runner
 @dataclass(frozen=True)
-class Settings:
+class ProfileSettings:
     """What to profile and how (the CLI options of ``cnncalc profile``)."""
 
     device: Device = "auto"
@@ -201,7 +200,7 @@ def _autocast(torch: Any, device: str, dtype: str) -> Any:
     return torch.autocast(device_type=device, dtype=getattr(torch, dtype))
 
 
-def _prepare(network: Any, input_shape: Any, s: Settings, dev: str) -> tuple[Any, Any]:
+def _prepare(network: Any, input_shape: Any, s: ProfileSettings, dev: str) -> tuple[Any, Any]:
     """Build the module on the device; returns (module, callable to run)."""
     import torch
 
@@ -247,7 +246,7 @@ def _step(torch: Any, model: Any, runner: Any, x: Any, mode: str) -> Callable[[]
     return train_step
 
 
-def _context(torch: Any, dev: str, s: Settings) -> Any:
+def _context(torch: Any, dev: str, s: ProfileSettings) -> Any:
     import contextlib
 
     stack = contextlib.ExitStack()
@@ -258,7 +257,7 @@ def _context(torch: Any, dev: str, s: Settings) -> Any:
 
 
 def _batch(torch: Any, model: Any, runner: Any, shape: Sequence[int], b: int, dev: str,
-           s: Settings, timer: Timer, analysis: Any, peak: float | None) -> BatchResult:
+           s: ProfileSettings, timer: Timer, analysis: Any, peak: float | None) -> BatchResult:
     estimated = estimate(analysis, b, s.mode).total
     first_ms = None
     try:
@@ -286,7 +285,8 @@ def _batch(torch: Any, model: Any, runner: Any, shape: Sequence[int], b: int, de
         "measured" if measured is not None else "estimated", first_call_ms=first_ms)
 
 
-def preflight(network: Any, settings: Settings = Settings(), input_shape: Any = None) -> None:
+def preflight(network: Any, settings: ProfileSettings = ProfileSettings(),
+              input_shape: Any = None) -> None:
     """Every refusal :func:`run_profile` makes before measuring (options, device, sizes,
     memory, layers torch cannot run), without building anything: ``profile --compare``
     checks both specs before it spends anything on the first."""
@@ -297,7 +297,8 @@ def preflight(network: Any, settings: Settings = Settings(), input_shape: Any = 
     check_before_running(network, analyze(network, input_shape), settings, dev)
 
 
-def run_profile(network: Any, settings: Settings = Settings(), input_shape: Any = None,
+def run_profile(network: Any, settings: ProfileSettings = ProfileSettings(),
+                input_shape: Any = None,
                 progress: Progress | None = None,
                 warn: Callable[[str], None] | None = None) -> ProfileReport:
     """Build ``network`` and measure it for every batch size in ``settings.batches``;
@@ -351,7 +352,7 @@ def _batches(batches: Sequence[int]) -> str:
     return ", ".join(f"{b:,}" for b in batches)
 
 
-def check_before_running(network: Any, analysis: Any, s: Settings, dev: str) -> None:
+def check_before_running(network: Any, analysis: Any, s: ProfileSettings, dev: str) -> None:
     """Refuse before anything is allocated: sizes torch cannot index (exit 2), a layer
     torch cannot run in this mode at some batch size (exit 2, located), and a batch
     size whose memory estimate exceeds the budget (exit 3, with the figures)."""
@@ -381,7 +382,7 @@ def busy_warning(threads: int, load: float | None = None) -> str | None:
             f"than on an idle machine; {suggestion}, or compare runs made under the same load")
 
 
-def _notes(s: Settings, dev: str, results: Sequence[BatchResult]) -> tuple[str, ...]:
+def _notes(s: ProfileSettings, dev: str, results: Sequence[BatchResult]) -> tuple[str, ...]:
     notes = []
     if s.compile:
         firsts = ", ".join(f"batch {r.batch_size}: {r.first_call_ms:,.0f} ms"
@@ -400,7 +401,7 @@ def _notes(s: Settings, dev: str, results: Sequence[BatchResult]) -> tuple[str, 
     return tuple(notes)
 
 
-def per_layer_times(torch: Any, model: Any, analysis: Any, s: Settings, dev: str,
+def per_layer_times(torch: Any, model: Any, analysis: Any, s: ProfileSettings, dev: str,
                     timer: Timer) -> tuple[LayerTiming, ...]:
     """Time each spec layer with forward hooks, synchronising the device around each."""
     modules = {node_id: model.layer(node_id) for node_id in model.ids}

@@ -12,14 +12,11 @@ that mode and batch), never a torch traceback.
 
 from __future__ import annotations
 
-from typing import Literal
-
 from ..analysis import for_input
 from ..errors import ShapeError
 from ..graph import Network
 from ..report import Report
-
-Mode = Literal["inference", "training"]
+from . import Mode
 
 #: what to do about a refusal, by op
 HINTS = {

@@ -115,10 +115,10 @@ def measure(model: SpecNet, x: Tensor) -> dict[str, Measured]:
     for node_id in model.ids:
         module = model.layer(node_id)
 
-        def pre(_m, _a, node_id=node_id):  # type: ignore[no-untyped-def]
+        def pre(_m: object, _a: object, node_id: str = node_id) -> None:
             start[node_id] = counter.get_total_flops()
 
-        def post(_m, _a, out, node_id=node_id):  # type: ignore[no-untyped-def]
+        def post(_m: object, _a: object, out: Tensor, node_id: str = node_id) -> None:
             seen[node_id] = (tuple(out.shape[1:]), counter.get_total_flops() - start[node_id])
 
         handles += [module.register_forward_pre_hook(pre), module.register_forward_hook(post)]
