@@ -19,11 +19,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from .analysis import DTYPE_BYTES, DType, analyze, for_input, resolve_layers
+from .analysis import DTYPE_BYTES, analyze, for_input, resolve_layers
 from .errors import UsageError
 from .graph import INPUT, Network, Node
 from .ops.base import Layer, Saved, needs_backward, numel
-from .report import Report
+from .report import DType, Report
 
 Mode = Literal["inference", "training"]
 Optimizer = Literal["sgd", "momentum", "adam", "adamw"]

@@ -131,4 +131,4 @@ def test_fit_is_capped() -> None:
 def test_the_cli_offers_every_optimizer() -> None:
     from cnncalc.cli.memorycmd import OPTIMIZERS
 
-    assert OPTIMIZERS == tuple(OPTIMIZER_STATES)
+    assert tuple(OPTIMIZER_STATES) == OPTIMIZERS

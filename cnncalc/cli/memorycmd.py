@@ -16,7 +16,6 @@ from ..errors import UsageError
 from .base import app
 from .common import (
     BatchOpt,
-    DType,
     DTypeOpt,
     Format,
     FormatOpt,
@@ -77,7 +76,7 @@ def parse_size(text: str) -> int:
     "cnncalc memory lenet5 --format json"))
 def memory(
     spec: SpecArg, input: InputOpt = None, batch: BatchOpt = 1,
-    dtype: DTypeOpt = DType.float32, mode: ModeOpt = ModeChoice.inference,
+    dtype: DTypeOpt = "float32", mode: ModeOpt = ModeChoice.inference,
     optimizer: OptimizerOpt = OptimizerChoice.sgd,  # type: ignore[attr-defined]
     amp: AmpOpt = False, fit: FitOpt = None,
     format: FormatOpt = Format.table,
@@ -93,7 +92,7 @@ def memory(
     data: dict[str, Any] = m.to_dict()
     if fit is not None:
         data["fit"] = largest_batch(net, report.input_shape, parse_size(fit), mode=mode.value,
-                                    dtype=report.dtype, optimizer=optimizer.value, amp=amp)
+                                    dtype=dtype, optimizer=optimizer.value, amp=amp)
     write(_render(m, data, format.value) + "\n")
 
 

@@ -446,8 +446,8 @@ class Expander:
             over = (first if c == 0 else None, last if c == n - 1 else None)
             copy_entry = _merge(base, *over) if any(over) else base  # single() only reads it
             name = f"{full}[{c}]"
-            here = scope if index is None else replace(scope, vars=ChainMap({index: c},
-                                                                            scope.vars))
+            here = scope if index is None else replace(
+                scope, vars=ChainMap({index: c}, scope.vars))  # type: ignore[arg-type]
             try:
                 result = self.single(copy_entry, name, out, here, loc, copy=(full, c))
             except CnncalcError as exc:

@@ -30,7 +30,7 @@ from torch.nn import functional as F
 
 from ..errors import CnncalcError, UsageError
 from ..ops import get_op
-from ..spec.diagnose import explain
+from ..spec.diagnose import spec_error
 
 Shape = tuple[int, ...]
 
@@ -203,7 +203,7 @@ class Interpreter:
         try:
             layer = op_cls.from_args(args).resolve([self.shapes[r] for r in reads])
         except ValidationError as exc:  # an argument cnncalc's op cannot take
-            raise Unmapped(f"as {op} {args}: {explain(exc, args, op_cls.Args).message}") \
+            raise Unmapped(f"as {op} {args}: {spec_error(exc, args, op_cls.Args).message}") \
                 from None
         except CnncalcError as exc:  # shapes this op refuses (cnncalc's words)
             raise Unmapped(f"as {op} {args}: {exc.message}") from None
