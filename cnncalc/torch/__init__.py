@@ -29,7 +29,8 @@ def require_torch() -> ModuleType:
         import torch
     except ImportError:
         raise EnvironmentUnavailable(
-            "PyTorch is not installed: building, verifying or exporting a module needs it",
+            "PyTorch is not installed: building, verifying, exporting, profiling or importing a "
+            "module needs it",
             hints=(INSTALL_HINT,),
         ) from None
     return torch
