@@ -38,7 +38,8 @@ def __getattr__(name: str) -> Any:
 
 __version__ = "0.1.0"
 __all__ = ["CnncalcError", "LayerReport", "Limits", "Network", "Node", "Report", "ShapeError",
-           "SpecError", "Totals", "analyze", "build_torch", "load", "loads"]
+           "SpecError", "Totals", "analyze", "build_torch", "copy_weights", "from_torch", "load",
+           "loads"]
 
 
 def load(source: str | Path, limits: Limits | None = None, *, variant: str | None = None,
@@ -75,3 +76,22 @@ def build_torch(network: Network, input_shape: Any = None) -> torch.nn.Module:
     from .torch.build import build
 
     return build(network, input_shape)
+
+
+def from_torch(model: torch.nn.Module, input_shape: Any, name: str | None = None) -> str:
+    """A spec (YAML text) computing ``model`` on one sample of ``input_shape`` (no batch
+    axis), captured with torch.fx; ``loads(text)`` loads it (needs the torch extra)."""
+    from .torch import require_torch
+
+    require_torch()
+    from .torch.importer import from_torch as capture
+
+    return capture(model, input_shape, name)
+
+
+def copy_weights(source: torch.nn.Module, built: torch.nn.Module) -> torch.nn.Module:
+    """Copy ``source``'s parameters and buffers into ``built`` (``build_torch`` of the spec
+    :func:`from_torch` made from ``source``); returns ``built``."""
+    from .torch.importer import copy_weights as copy
+
+    return copy(source, built)

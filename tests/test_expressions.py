@@ -595,3 +595,147 @@ def test_every_command_analyses_the_network_of_its_input(command: list[str]) -> 
     assert [n.id for n in net.nodes] == ["a", "big", "head"]
     small = cnncalc.analyze(net, input_shape=(3, 8, 8))
     assert [r.id for r in small.layers] == ["a", "head"] and small.output_shape == (4, 8, 8)
+
+
+# ------------------------------------------- random expressions against Python itself
+class Refused(Exception):
+    """The reference refuses a value as cnncalc must: past the digit limit or not finite."""
+
+
+_ARITH = {"+": lambda a, b: a + b, "-": lambda a, b: a - b, "*": lambda a, b: a * b,
+          "/": lambda a, b: a / b, "//": lambda a, b: a // b, "%": lambda a, b: a % b}
+_CMP = {"<": lambda a, b: a < b, "<=": lambda a, b: a <= b, ">": lambda a, b: a > b,
+        ">=": lambda a, b: a >= b, "==": lambda a, b: a == b, "!=": lambda a, b: a != b}
+_ROUND = {"round": round, "ceil": math.ceil, "floor": math.floor, "int": int}
+
+_numbers: Any = st.deferred(lambda: st.one_of(
+    st.integers(-50, 50).map(lambda v: ("lit", v)),
+    st.sampled_from([0.5, 1.5, 2.25, 1e-3, 3.0, 0.1, 7.75]).map(lambda v: ("lit", v)),
+    st.tuples(st.sampled_from(sorted(_ARITH)), _numbers, _numbers),
+    st.tuples(st.just("**"), _numbers, st.integers(0, 4)),
+    st.tuples(st.just("neg"), _numbers),
+    st.tuples(st.sampled_from(sorted(_ROUND)), _numbers),
+    st.tuples(st.sampled_from(["min", "max"]), _numbers, _numbers),
+    st.tuples(st.just("if"), _conditions, _numbers, _numbers)))
+_conditions: Any = st.deferred(lambda: st.one_of(
+    st.booleans().map(lambda v: ("bool", v)),
+    st.tuples(st.sampled_from(sorted(_CMP)), _numbers, _numbers),
+    st.tuples(st.sampled_from(["and", "or"]), _conditions, _conditions),
+    st.tuples(st.just("not"), _conditions)))
+
+
+def _text(t: Any) -> str:
+    kind = t[0]
+    if kind == "lit":
+        return f"({t[1]!r})" if t[1] < 0 else repr(t[1])
+    if kind == "bool":
+        return "true" if t[1] else "false"
+    if kind in ("neg", "not"):
+        return f"({'-' if kind == 'neg' else 'not '}{_text(t[1])})"
+    if kind == "**":
+        return f"({_text(t[1])} ** {t[2]})"
+    if kind in _ROUND:
+        return f"{kind}({_text(t[1])})"
+    if kind in ("min", "max"):
+        return f"{kind}({_text(t[1])}, {_text(t[2])})"
+    if kind == "if":
+        return f"({_text(t[2])} if {_text(t[1])} else {_text(t[3])})"
+    return f"({_text(t[1])} {kind} {_text(t[2])})"
+
+
+def _bound(v: Any) -> Any:
+    if isinstance(v, float) and not (math.isfinite(v) and abs(v) < 1e60):
+        raise Refused
+    if type(v) is int and abs(v) >= 10 ** MAX_DIGITS:
+        raise Refused
+    return v
+
+
+def _reference(t: Any) -> Any:
+    """Python's own value of the tree, node by node (so every intermediate is bounded as
+    cnncalc bounds it), short-circuiting as Python does."""
+    kind = t[0]
+    if kind in ("lit", "bool"):
+        return t[1]
+    if kind == "neg":
+        return _bound(-_reference(t[1]))
+    if kind == "not":
+        return not _reference(t[1])
+    if kind == "**":
+        base = _reference(t[1])
+        if isinstance(base, int) and abs(base) > 1 and t[2] * math.log10(abs(base)) > 70:
+            raise Refused  # (not computed: 2 ** 10000 would be slow here too)
+        try:
+            return _bound(base ** t[2])
+        except OverflowError:
+            raise Refused from None
+    if kind in _ROUND:
+        return _bound(_ROUND[kind](_reference(t[1])))
+    if kind in ("min", "max"):
+        return (min if kind == "min" else max)(_reference(t[1]), _reference(t[2]))
+    if kind == "if":
+        return _reference(t[2]) if _reference(t[1]) else _reference(t[3])
+    if kind == "and":
+        return _reference(t[1]) and _reference(t[2])
+    if kind == "or":
+        return _reference(t[1]) or _reference(t[2])
+    a, b = _reference(t[1]), _reference(t[2])
+    if kind in _CMP:
+        return _CMP[kind](a, b)
+    try:
+        return _bound(_ARITH[kind](a, b))
+    except OverflowError:
+        raise Refused from None
+
+
+@given(st.one_of(_numbers, _conditions))
+def test_random_expressions_are_pythons_or_refused_as_documented(tree: Any) -> None:
+    from hypothesis import assume
+
+    text = _text(tree)
+    assume(len(text) <= 256)
+    try:
+        want: Any = _reference(tree)
+    except ZeroDivisionError:
+        assert "division by zero" in error(text).message
+        return
+    except Refused:
+        err = error(text)
+        assert "more than 60 digits" in err.message or "finite" in err.message, err.message
+        return
+    got = value(text)
+    assert got == want and type(got) is type(want), (text, got, want)
+
+
+# ------------------------------------------------------------------ repeat index
+def test_repeat_index_names_the_copy() -> None:
+    text = ("cnncalc: 1\ninput: [8, 16, 16]\nlayers:\n"
+            "  - {id: c, op: conv, out: '${8 + 4 * i}', k: 3, pad: 1, repeat: {n: 3, index: i}}\n"
+            "  - {id: sd, op: drop_path, p: '${0.1 * j}', repeat: {n: 2, index: j}}\n")
+    net = cnncalc.loads(text)
+    report = cnncalc.analyze(net)
+    assert [r.output_shape[0] for r in report.layers[:3]] == [8, 12, 16]
+    assert [n.op.args.p for n in net.nodes[3:]] == [0.0, 0.1]
+
+
+def test_repeat_index_reaches_a_block_call_and_first() -> None:
+    text = ("cnncalc: 1\ninput: [4, 8, 8]\nblocks:\n  b:\n    args: {w: int, stride: 1}\n"
+            "    layers: [{op: conv, out: $w, k: 3, pad: 1, stride: $stride}]\n"
+            "layers:\n  - {id: s, op: b, w: '${4 * (i + 1)}', "
+            "repeat: {n: 3, index: i, first: {stride: 2}}}\n")
+    report = cnncalc.analyze(cnncalc.loads(text))
+    assert [r.output_shape for r in report.layers] == [(4, 4, 4), (8, 4, 4), (12, 4, 4)]
+
+
+@pytest.mark.parametrize(("index", "message"), [
+    ("3", "index must be a string"),
+    ("'1x'", "must be a name"),
+    ("in_channels", "would hide the name 'in_channels'"),
+    ("w", "would hide the name 'w'"),
+])
+def test_a_bad_repeat_index_is_located(index: str, message: str) -> None:
+    text = ("cnncalc: 1\ninput: [4, 8, 8]\ntables: {w: 2}\nlayers:\n"
+            f"  - {{op: relu, repeat: {{n: 2, index: {index}}}}}\n")
+    with pytest.raises(cnncalc.CnncalcError, match=message) as info:
+        cnncalc.loads(text)
+    assert info.value.loc is not None and info.value.loc.line == 5

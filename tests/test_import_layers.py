@@ -19,6 +19,7 @@ ALLOWED = {
     "ops": {"errors", "suggest", "working", "ops"},
     "graph": {"errors", "ops"},
     "analysis": {"errors", "graph", "ops", "report", "working"},
+    "memory": {"analysis", "errors", "graph", "ops", "report"},
 }
 
 

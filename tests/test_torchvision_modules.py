@@ -28,7 +28,10 @@ pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 REGNETS = tuple(n for n in oracle.CLASSIFICATION if n.startswith("regnet_"))
 CONVNEXTS = tuple(n for n in oracle.CLASSIFICATION if n.startswith("convnext_"))
-NAMES = (*REGNETS, *CONVNEXTS, *oracle.SEGMENTATION, *oracle.VIDEO)
+#: EfficientNet's stochastic-depth p grows block by block (0.2 * i / blocks): the spec names
+#: each copy with ``repeat: {index: i}``, so its p is torchvision's, bit for bit
+EFFICIENTNETS = tuple(n for n in oracle.CLASSIFICATION if n.startswith("efficientnet_"))
+NAMES = (*REGNETS, *CONVNEXTS, *EFFICIENTNETS, *oracle.SEGMENTATION, *oracle.VIDEO)
 
 #: activation modules compared by type (torch's class name; GELU with its approximation)
 ACTIVATIONS = ("ReLU", "ReLU6", "Hardswish", "Hardsigmoid", "Sigmoid", "SiLU", "Tanh", "GELU")

@@ -44,21 +44,21 @@ def test_segmentation_output_is_the_inputs_size() -> None:
 
 
 def test_convnext_stage_depth_from_args() -> None:
-    """A stage of 5 blocks has 5 (features5.b0 .. b4), and stochastic depth still grows to
+    """A stage of 5 blocks has 5 (features5[0] .. [4]), and stochastic depth still grows to
     stochastic_depth_prob at the network's last block (3 + 3 + 5 + 3 = 14 blocks)."""
     net = cnncalc.load("specs/convnext.yaml", args={"depth3": 5})
     ps = [node.op.args.p for node in net.nodes if node.op_name == "drop_path"]
     assert len(ps) == 14
     assert ps == [0.1 * i / 13 for i in range(14)]
-    ids = {node.id.split(".")[1] for node in net.nodes if node.id.startswith("features5.")}
-    assert ids == {f"b{i}" for i in range(5)}
+    ids = {node.id.split(".")[0] for node in net.nodes if node.id.startswith("features5[")}
+    assert ids == {f"features5[{i}]" for i in range(5)}
 
 
-def test_convnext_stage_deeper_than_written_is_refused() -> None:
-    with pytest.raises(cnncalc.SpecError) as info:
-        cnncalc.load("specs/convnext.yaml", args={"depth3": 28})
-    text = str(info.value)
-    assert "features5.deeper" in text and "stage_has_at_most_27_blocks" in text
+def test_convnext_stage_of_any_depth() -> None:
+    """No stage depth is written out: 40 blocks are 40 copies, p still torchvision's."""
+    net = cnncalc.load("specs/convnext.yaml", args={"depth3": 40})
+    ps = [node.op.args.p for node in net.nodes if node.op_name == "drop_path"]
+    assert len(ps) == 49 and ps == [0.1 * i / 48 for i in range(49)]
 
 
 @pytest.mark.parametrize("name", [n for n in oracle.SEGMENTATION if not n.startswith("lraspp")])

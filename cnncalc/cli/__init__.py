@@ -35,8 +35,10 @@ __all__ = ["COMMANDS", "EXIT_BROKEN_PIPE", "EXIT_INTERNAL", "EXIT_INTERRUPTED", 
 COMMANDS: dict[str, tuple[str, ...]] = {
     "analysis": ("shapes", "params", "flops", "rf", "summary", "compare", "ops", "zoo"),
     "torchcmds": ("build", "export", "profile"),
+    "importcmd": ("import",),
     "checkcmds": ("check", "diff", "schema"),
     "teach": ("explain", "calc", "sizes", "graph", "plot", "solve"),
+    "memorycmd": ("memory",),
 }
 
 

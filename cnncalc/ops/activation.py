@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, ClassVar
 
 from ..errors import ShapeError
 from .base import (
@@ -12,11 +13,15 @@ from .base import (
     Params,
     RFStep,
     Sample,
+    Saved,
     Shape,
     TorchKit,
+    needs_backward,
     numel,
     pointwise_rf,
     register,
+    saved_input,
+    saved_output,
 )
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -25,6 +30,15 @@ if TYPE_CHECKING:  # pragma: no cover
 
 class Activation(Op[None]):
     family = "activation"
+    #: what the backward reads: the output (relu, sigmoid, tanh, softmax) or the input
+    saves: ClassVar[str] = "input"
+
+    def saved(self, layer: Layer[None], grads: Sequence[bool]) -> list[Saved]:
+        """Its output or its input, as the backward formula needs; nothing on a path that
+        needs no gradient."""
+        if not needs_backward(layer, grads):
+            return []
+        return [saved_output(layer) if self.saves == "output" else saved_input(layer)]
     #: FLOPs per element (docs/counting.md explains the choice)
     per_element = 1
 
@@ -59,6 +73,11 @@ TORCH_NAMES = {
 }
 
 
+#: activations whose backward reads their output (torch saves ``result``); the others
+#: save their input (relu6 is torch's hardtanh, whose backward reads the input)
+SAVES = {"relu": "output", "sigmoid": "output", "tanh": "output"}
+
+
 #: activations whose torch module may overwrite its input (the backward does not need it)
 INPLACE_OK = frozenset({"relu", "relu6"})
 
@@ -77,7 +96,10 @@ NOTES = {"relu": (
 def _simple(op_name: str, text: str) -> type[Activation]:
     attrs = {"name": op_name, "summary": text, "formulas": _formulas(text),
              "samples": (Sample({}, ((3, 8, 8),), "f"),), "notes": NOTES.get(op_name, ""),
-             "inplace_ok": op_name in INPLACE_OK}
+             "inplace_ok": op_name in INPLACE_OK, "inplace_shares": op_name == "relu",
+             "saves": SAVES.get(op_name, "input"),
+             "saved_doc": f"its {SAVES.get(op_name, 'input')} (nothing when its input needs no "
+                          "gradient)"}
     cls = type(op_name.title().replace("_", ""), (Activation,), attrs)
     return register(cls)
 
@@ -105,6 +127,7 @@ class LeakyReluArgs(OpArgs):
 @register
 class LeakyRelu(Activation):
     name = "leaky_relu"
+    saved_doc = "its input (nothing when its input needs no gradient)"
     samples = (Sample({}, ((3, 8, 8),), "f"),)
     summary = "x if x > 0 else slope * x"
     Args = LeakyReluArgs
@@ -124,6 +147,8 @@ class SoftmaxArgs(OpArgs):
 @register
 class Softmax(Activation):
     name = "softmax"
+    saves = "output"
+    saved_doc = "its output (nothing when its input needs no gradient)"
     notes = (
         "`dim` is an axis of the sample, batch excluded: 0 is the channel or feature axis."
     )
@@ -156,6 +181,7 @@ class PreluArgs(OpArgs):
 @register
 class Prelu(Activation):
     name = "prelu"
+    saved_doc = "its input (always: the slopes are trainable)"
     notes = (
         "Unlike torch's `nn.PReLU()` (one shared slope by default), cnncalc's default learns one\n"
         "slope per channel (`nn.PReLU(C)`); `shared: true` is torch's default."

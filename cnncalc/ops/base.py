@@ -146,7 +146,47 @@ def exact(x: Fraction) -> Fraction | int:
 #: others have a default on :class:`Op` that an op overrides when it has more to say
 REQUIRED_PARTS = ("shape", "params", "macs", "flops", "rf", "torch")
 OPTIONAL_PARTS = ("geometry", "rf_inputs", "reads", "warnings", "window", "explain",
-                  "rf_working", "torch_refusal")
+                  "rf_working", "torch_refusal", "saved")
+
+#: the element types of a tensor autograd saves: ``act`` the activation dtype (float),
+#: ``index`` int64 (a max-pool's argmax), ``mask`` bool (one byte an element)
+SAVED_KINDS = ("act", "index", "mask")
+
+
+@dataclass(frozen=True)
+class Saved:
+    """One tensor a layer's backward keeps (what ``torch.autograd`` saves for it).
+
+    ``numel`` elements per sample (``per_sample``) or in all (per-channel statistics);
+    ``kind`` one of :data:`SAVED_KINDS`; ``shared`` says whose storage it is: ``"input"``
+    (input ``index`` of the layer, saved as it is), ``"output"`` (the layer's output), or
+    None (a tensor of its own).  A shared tensor is one storage however many layers save
+    it (a ReLU's output that the next conv saves as its input counts once)."""
+
+    what: str
+    numel: int
+    kind: str = "act"
+    shared: str | None = None
+    index: int = 0
+    per_sample: bool = True
+
+    def elements(self, batch: int) -> int:
+        return self.numel * batch if self.per_sample else self.numel
+
+
+def saved_input(layer: Layer[Any], index: int = 0, what: str = "input") -> Saved:
+    """Input ``index`` of ``layer``, saved as it is (its storage is the input's)."""
+    return Saved(what, numel(layer.ins[index]), shared="input", index=index)
+
+
+def saved_output(layer: Layer[Any], what: str = "output") -> Saved:
+    return Saved(what, numel(layer.out), shared="output")
+
+
+def needs_backward(layer: Layer[Any], grads: Sequence[bool]) -> bool:
+    """Whether autograd records ``layer`` at all: an input requires grad, or it has
+    trainable parameters."""
+    return any(grads) or layer.op.params(layer).trainable > 0
 
 
 @dataclass(frozen=True)
@@ -206,6 +246,13 @@ class Op(Generic[G]):
     samples: ClassVar[tuple[Sample, ...]] = ()
     #: what docs/ops.md says after the op's formulas (markdown; may be empty)
     notes: ClassVar[str] = ""
+    #: the torch module's output is a view of its first input (same storage)
+    view: ClassVar[bool] = False
+    #: run in place by the build (``inplace_ok``), its output is its input's storage (torch's
+    #: in-place ReLU; its in-place ReLU6, hardtanh, still makes a new tensor)
+    inplace_shares: ClassVar[bool] = False
+    #: what docs/ops.md says autograd saves for the backward (see :meth:`saved`)
+    saved_doc: ClassVar[str] = "every input (the default)"
 
     def __init__(self, args: OpArgs) -> None:
         self.args = args
@@ -284,6 +331,15 @@ class Op(Generic[G]):
         w = self.window(layer)
         found = window_rf(w, step) if w is not None else None
         return found if found is not None else generic_rf(step.span, step.factor, step.offset)
+
+    def saved(self, layer: Layer[G], grads: Sequence[bool]) -> list[Saved]:
+        """What autograd saves for this layer's backward in training, ``grads[i]`` telling
+        whether input ``i`` requires grad (the network's input does not).  By default:
+        every input, as it is, when the layer is recorded at all (most ops' backward
+        reads its inputs); ``tests/test_memory.py`` checks every op against torch."""
+        if not needs_backward(layer, grads):
+            return []
+        return [saved_input(layer, i) for i in range(len(layer.ins))]
 
     def torch_refusal(self, layer: Layer[G], batch: int, training: bool) -> str | None:
         """Why torch would refuse to run this layer at ``batch`` in this mode (a norm

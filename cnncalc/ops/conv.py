@@ -3,7 +3,7 @@ table), ``conv_transpose`` and ``local`` (locally connected, unshared weights)."
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import TYPE_CHECKING
@@ -20,6 +20,7 @@ from .base import (
     Params,
     RFStep,
     Sample,
+    Saved,
     Shape,
     TorchKit,
     Window,
@@ -28,6 +29,7 @@ from .base import (
     register,
     resolve_padding,
     same_form,
+    saved_input,
     spatial,
     truncation,
     window_size,
@@ -103,6 +105,8 @@ class _Convolution(Op[G]):
     FLOPs (two per MAC, plus one add per output for a bias), the window's receptive-field
     step and the input rows its stride leaves unread."""
 
+    saved_doc = "its input (for the weight gradient, even when the input needs none)"
+
     args: ConvArgs | LocalArgs
 
     def window(self, layer: Layer[G]) -> Window:
@@ -120,6 +124,23 @@ class _Convolution(Op[G]):
 
 @register
 class Conv(_Convolution[ConvGeometry]):
+    saved_doc = ("its input (for the weight gradient, even when the input needs none): the "
+                 "zero-padded copy when the padding is asymmetric; a connection table adds the "
+                 "dense `out * C * prod(k)` weight and its int64 index of the connections")
+
+    def saved(self, layer: Layer[ConvGeometry], grads: Sequence[bool]) -> list[Saved]:
+        w = layer.geo.window
+        if all(b == a for b, a in w.pad):
+            found = [saved_input(layer)]
+        else:
+            padded = layer.x[0] * numel(tuple(n + b + a for n, (b, a) in zip(w.n, w.pad)))
+            found = [Saved("padded input", padded)]
+        if self.args.connect is not None:
+            found += [Saved("dense weight", self.args.out * layer.x[0] * numel(w.k),
+                            per_sample=False),
+                      Saved("connection index", layer.geo.connections, "index",
+                            per_sample=False)]
+        return found
     name = "conv"
     notes = (
         "`pad` takes every padding form: an int, one value per axis, a `[before, after]` pair per\n"
@@ -287,6 +308,7 @@ class TransposedAxes:
 
 @register
 class ConvTranspose(Op[TransposedAxes]):
+    saved_doc = "its input (for the weight gradient, even when the input needs none)"
     name = "conv_transpose"
     notes = (
         "MACs count every input element times every weight it touches, once. That is what\n"
@@ -413,6 +435,12 @@ class LocalArgs(Shorthand):
 @register
 class Local(_Convolution[Window]):
     name = "local"
+    saved_doc = ("its patches, a copy of `prod(out spatial) * C * prod(k)` elements per sample "
+                 "(the batched matmul's operand), not its input")
+
+    def saved(self, layer: Layer[Window], grads: Sequence[bool]) -> list[Saved]:
+        patches = numel(layer.out[1:]) * layer.x[0] * numel(self.window(layer).k)
+        return [Saved("patches", patches)]
     notes = (
         "Unshared weights: the parameter count grows with the output size."
     )

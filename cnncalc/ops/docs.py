@@ -52,6 +52,9 @@ has a section here whose formulas match the code. The spec format itself is desc
 - **flops** are all floating-point operations per sample, split into the categories
   `conv`, `linear`, `bias`, `norm`, `activation`, `pool`, `merge` and `other`; the
   report multiplies them by the batch.
+- **saved for backward** is what `torch.autograd` keeps for the layer's backward in
+  training (`Op.saved`; `cnncalc memory` adds it up, a storage two layers save counted
+  once), checked exactly against `saved_tensors_hooks` by `tests/test_memory.py`.
 - **rf** is the receptive-field step of Araujo et al. (Distill 2019): per axis, the
   field `size`, the `jump` between neighbouring outputs in input pixels and the `start`
   (centre of the first output unit). "unchanged" means an element-wise op.
@@ -92,6 +95,7 @@ def op_section(name: str) -> str:
     if (lo, hi) != (1, 1):
         lines += [f"Inputs: {lo} or more." if hi is None else f"Inputs: {lo} to {hi}.", ""]
     lines += [f"- **{fig}**: `{cls.formulas[fig]}`" for fig in FIGURES]
+    lines.append(f"- **saved for backward** (training): {cls.saved_doc}")
     if cls.notes:
         lines += ["", cls.notes.strip()]
     return "\n".join(lines) + "\n"

@@ -12,12 +12,25 @@ stochastic-depth module for training.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Annotated, Literal
 
 from pydantic import Field
 
 from ..working import Step, dims
-from .base import Layer, Op, OpArgs, Params, RFStep, Sample, Shape, TorchKit, pointwise_rf, register
+from .base import (
+    Layer,
+    Op,
+    OpArgs,
+    Params,
+    RFStep,
+    Sample,
+    Saved,
+    Shape,
+    TorchKit,
+    pointwise_rf,
+    register,
+)
 
 if TYPE_CHECKING:  # pragma: no cover
     from torch import nn
@@ -34,6 +47,13 @@ class DropPathArgs(OpArgs):
 @register
 class DropPath(Op[None]):
     name = "drop_path"
+    saved_doc = ("its keep mask in the activation dtype: one value per sample (`mode: row`) or "
+                 "one in all (`mode: batch`), when its input requires grad")
+
+    def saved(self, layer: Layer[None], grads: Sequence[bool]) -> list[Saved]:
+        if not grads[0]:
+            return []
+        return [Saved("keep mask", 1, per_sample=self.args.mode == "row")]
     family = "reshape"
     summary = ("stochastic depth (torchvision's StochasticDepth): the identity at inference, "
                "so counted as nothing; in training it drops a residual branch per sample "

@@ -38,6 +38,7 @@ class LayerScaleArgs(OpArgs):
 @register
 class LayerScale(Op[None]):
     name = "layer_scale"
+    saved_doc = "its input (for gamma's gradient)"
     family = "norm"
     fresh_output = True
     summary = ("a learned multiplier per channel (ConvNeXt's layer scale gamma): a [C, 1, ..., "

@@ -3,6 +3,7 @@ Euclidean RBF output.  (The partial connection table of C3 is ``conv``'s ``conne
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from ..working import Step, dims, letters
@@ -13,12 +14,15 @@ from .base import (
     Params,
     RFStep,
     Sample,
+    Saved,
     Shape,
     TorchKit,
     Window,
+    needs_backward,
     numel,
     per_axis,
     register,
+    saved_input,
     spatial,
     truncation,
     window_size,
@@ -37,6 +41,16 @@ class SubsampleArgs(Shorthand):
 @register
 class Subsample(Op[Window]):
     name = "subsample"
+    saved_doc = ("its window sums (output-sized) and the coefficients broadcast (C), and its "
+                 "input when that requires grad")
+
+    def saved(self, layer: Layer[Window], grads: Sequence[bool]) -> list[Saved]:
+        """``avg_pool(x) * k*k * w + b``: the pool keeps its input, the product its other
+        operand (the sums, for ``w``'s gradient, and ``w`` broadcast, for the sums')."""
+        found = [Saved("window sums", numel(layer.out))]
+        if grads[0]:
+            found += [saved_input(layer), Saved("coefficients", layer.x[0], per_sample=False)]
+        return found
     notes = (
         "LeNet-5's S2 and S4 (LeCun et al. 1998): non-overlapping `k x k` windows."
     )
@@ -109,6 +123,13 @@ class RbfArgs(OpArgs):
 @register
 class Rbf(Op[None]):
     name = "rbf"
+    saved_doc = ("with an input that requires grad (or trainable centres), its input and its "
+                 "output-sized squared distances; nothing otherwise")
+
+    def saved(self, layer: Layer[None], grads: Sequence[bool]) -> list[Saved]:
+        if not needs_backward(layer, grads):
+            return []
+        return [saved_input(layer), Saved("distances", numel(layer.out))]
     notes = (
         "With `trainable: false` (the paper's fixed 7x12 bitmaps) the centres count in `params`\n"
         "but not in `trainable_params`: LeNet-5 has 60,840 parameters, 60,000 trainable."

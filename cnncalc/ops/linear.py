@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from ..working import Step, axis_names, bracketed, dims
@@ -13,11 +14,13 @@ from .base import (
     Params,
     RFStep,
     Sample,
+    Saved,
     Shape,
     TorchKit,
     numel,
     pointwise_rf,
     register,
+    saved_input,
 )
 from .conv import Shorthand
 from .types import LinearAxis, PosInt, Prob
@@ -35,6 +38,13 @@ class LinearArgs(Shorthand):
 @register
 class Linear(Op[None]):
     name = "linear"
+    saved_doc = ("its input (for the weight gradient); with `axis: 0` on a map, the "
+                 "channels-last copy the matmul reads")
+
+    def saved(self, layer: Layer[None], grads: Sequence[bool]) -> list[Saved]:
+        if self.args.axis == -1 or len(layer.x) == 1:
+            return [saved_input(layer)]
+        return [Saved("channels-last input", numel(layer.x))]
     notes = (
         "`axis: -1` (the default) acts on the last axis, as `nn.Linear` does: on a vector\n"
         "the classic fully connected layer, on a map `[C, H, W]` a layer over the width.\n"
@@ -127,6 +137,11 @@ class Linear(Op[None]):
 @register
 class Flatten(Free):
     name = "flatten"
+    view = True
+    saved_doc = "nothing: its output is a view of its input"
+
+    def saved(self, layer: Layer[None], grads: Sequence[bool]) -> list[Saved]:
+        return []
     samples = (Sample({}, ((3, 8, 8),), ""),)
     family = "reshape"
     summary = "flatten everything but the batch axis into one vector"
@@ -153,6 +168,11 @@ class Flatten(Free):
 @register
 class Identity(Free):
     name = "identity"
+    view = True
+    saved_doc = "nothing: its output is its input"
+
+    def saved(self, layer: Layer[None], grads: Sequence[bool]) -> list[Saved]:
+        return []
     samples = (Sample({}, ((3, 8, 8),), ""),)
     family = "reshape"
     summary = "pass the input through unchanged"
@@ -177,6 +197,12 @@ class DropoutArgs(OpArgs):
 @register
 class Dropout(Identity):
     name = "dropout"
+    view = False
+    saved_doc = ("its mask, output-sized, in the activation dtype (torch's CPU kernel keeps "
+                 "a float mask; CUDA's fused kernel a bool one), when its input requires grad")
+
+    def saved(self, layer: Layer[None], grads: Sequence[bool]) -> list[Saved]:
+        return [Saved("mask", numel(layer.out))] if grads[0] else []
     notes = (
         "Identity at inference; `p` is kept for the torch build."
     )

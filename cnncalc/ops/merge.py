@@ -16,12 +16,14 @@ from .base import (
     Params,
     RFStep,
     Sample,
+    Saved,
     Shape,
     TorchKit,
     generic_steps,
     numel,
     pointwise_rf,
     register,
+    saved_input,
     window_out,
 )
 from .norm import batch_stats_refusal
@@ -150,6 +152,19 @@ class _Elementwise(Op[G]):
 
 @register
 class Add(_Elementwise[Projections]):
+    saved_doc = ("nothing (a sum's gradient is the output's); a projected input's 1x1 conv "
+                 "keeps that input, its batchnorm the conv's output and 2C statistics")
+
+    def saved(self, layer: Layer[Projections], grads: Sequence[bool]) -> list[Saved]:
+        found = []
+        c = layer.ins[-1][0]
+        for i, proj in enumerate(layer.geo):
+            if proj is not None:
+                found += [saved_input(layer, i, f"input {i} (projection conv)"),
+                          Saved(f"projection {i} conv output", numel(layer.ins[-1])),
+                          Saved("save_mean", c, per_sample=False),
+                          Saved("save_invstd", c, per_sample=False)]
+        return found
     name = "add"
     notes = (
         "The inputs broadcast as numpy's do, on the `(C, *spatial)` shape of one sample: the\n"
@@ -302,6 +317,23 @@ class Mul(_Elementwise[None]):
                 "rf": "largest of the inputs' fields (a broadcast input's one position is read "
                       "by every output position)"}
 
+    saved_doc = ("each factor whose partner needs a gradient: `x0 * x1 * ...` runs left to "
+                 "right, each product keeping its right operand when the left requires grad "
+                 "and its left (input 0, then the partial product) when the right does")
+
+    def saved(self, layer: Layer[None], grads: Sequence[bool]) -> list[Saved]:
+        found: list[Saved] = []
+        acc, acc_grad = layer.ins[0], grads[0]
+        for j in range(1, len(layer.ins)):
+            if acc_grad:
+                found.append(saved_input(layer, j))
+            if grads[j]:
+                found.append(saved_input(layer, 0) if j == 1 else
+                             Saved(f"product of inputs 0-{j - 1}", numel(acc)))
+            acc = broadcast(self.name, [acc, layer.ins[j]])
+            acc_grad = acc_grad or grads[j]
+        return found
+
     def torch(self, layer: Layer[None], kit: TorchKit) -> nn.Module:
         return kit.Mul()
 
@@ -309,6 +341,10 @@ class Mul(_Elementwise[None]):
 @register
 class Concat(Free):
     name = "concat"
+    saved_doc = "nothing (its backward only slices the gradient)"
+
+    def saved(self, layer: Layer[None], grads: Sequence[bool]) -> list[Saved]:
+        return []
     samples = (Sample({}, ((3, 8, 8), (5, 8, 8)), ""),)
     family = "merge"
     fresh_output = True

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Literal
 
 from ..errors import ShapeError
@@ -13,11 +14,14 @@ from .base import (
     Params,
     RFStep,
     Sample,
+    Saved,
     Shape,
     TorchKit,
+    needs_backward,
     numel,
     pointwise_rf,
     register,
+    saved_input,
     spatial,
 )
 from .types import PosFloat, PosInt
@@ -54,6 +58,16 @@ class BatchNormArgs(OpArgs):
 @register
 class BatchNorm(Op[None]):
     name = "batchnorm"
+    saved_doc = ("its input and the batch statistics `save_mean`, `save_invstd` (2C values, "
+                 "whatever the batch); nothing with `affine: false` on an input that needs no "
+                 "gradient")
+
+    def saved(self, layer: Layer[None], grads: Sequence[bool]) -> list[Saved]:
+        if not needs_backward(layer, grads):
+            return []
+        c = layer.x[0]
+        return [saved_input(layer), Saved("save_mean", c, per_sample=False),
+                Saved("save_invstd", c, per_sample=False)]
     notes = (
         "Counted for inference: the running statistics fold into one scale and one shift per\n"
         "element. Buffers are torch's: running mean and variance (C each) plus\n"
@@ -127,6 +141,19 @@ class _Norm(Op[None]):
     """Shape-preserving normalisations with no MACs."""
 
     family = "norm"
+    saved_doc = ("its input and a mean and a reciprocal deviation per normalised group "
+                 "(per sample); nothing without affine parameters on an input that needs no "
+                 "gradient")
+
+    def groups(self, layer: Layer[None]) -> int:
+        """How many statistics (means) one sample has."""
+        return 1
+
+    def saved(self, layer: Layer[None], grads: Sequence[bool]) -> list[Saved]:
+        if not needs_backward(layer, grads):
+            return []
+        n = self.groups(layer)
+        return [saved_input(layer), Saved("mean", n), Saved("rstd", n)]
 
     def shape(self, ins: list[Shape], geo: None) -> Shape:
         return ins[0]
@@ -147,6 +174,10 @@ class LayerNormArgs(OpArgs):
 
 @register
 class LayerNorm(_Norm):
+    def groups(self, layer: Layer[None]) -> int:
+        """One per sample (``over: all``), one per position (``over: channels``)."""
+        return 1 if self.args.over == "all" else numel(layer.x[1:])
+
     name = "layernorm"
     notes = (
         "`over: all` (the default) is `nn.LayerNorm([C, *spatial])`, the literal layer norm of\n"
@@ -198,6 +229,9 @@ class InstanceNormArgs(OpArgs):
 
 @register
 class InstanceNorm(_Norm):
+    def groups(self, layer: Layer[None]) -> int:
+        return layer.x[0]
+
     name = "instancenorm"
     notes = (
         "As torch: no affine parameters and no running statistics unless asked. With\n"
@@ -267,6 +301,9 @@ class GroupNormArgs(OpArgs):
 
 @register
 class GroupNorm(_Norm):
+    def groups(self, layer: Layer[None]) -> int:
+        return int(self.args.groups)
+
     name = "groupnorm"
     notes = (
         "`groups` must divide the channels; `groups: 1` normalises all channels together and\n"
@@ -332,6 +369,16 @@ class LrnArgs(OpArgs):
 @register
 class Lrn(_Norm):
     name = "lrn"
+    saved_doc = ("its input, the squared input padded to `C + size - 1` channels (the average "
+                 "pool's input) and two input-sized tensors (the power's base and result), "
+                 "when its input requires grad (torch's `local_response_norm` composite)")
+
+    def saved(self, layer: Layer[None], grads: Sequence[bool]) -> list[Saved]:
+        if not grads[0]:
+            return []
+        c, rest = layer.x[0], numel(layer.x[1:])
+        return [saved_input(layer), Saved("padded squares", (c + self.args.size - 1) * rest),
+                Saved("power base", numel(layer.x)), Saved("power result", numel(layer.x))]
     notes = (
         "AlexNet used `size: 5, alpha: 0.0001, beta: 0.75, k: 2`; torch's (and cnncalc's)\n"
         "default `k` is 1."

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from fractions import Fraction
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ClassVar
 
 from pydantic import Field, model_validator
 
@@ -17,12 +18,14 @@ from .base import (
     Params,
     RFStep,
     Sample,
+    Saved,
     Shape,
     TorchKit,
     Window,
     numel,
     per_axis,
     register,
+    saved_input,
     spatial,
     truncation,
     window_size,
@@ -53,6 +56,18 @@ class MaxPoolArgs(PoolArgs):
 
 
 class _Pool(Op[Window]):
+    saved_doc = "its input, when that requires grad (torch's pool backward reads it)"
+
+    def saved(self, layer: Layer[Window], grads: Sequence[bool]) -> list[Saved]:
+        if not grads[0]:
+            return []
+        found = [saved_input(layer)]
+        if self.max_indices:
+            found.append(Saved("indices", numel(layer.out), "index"))
+        return found
+
+    #: a max pool also keeps the argmax of every output, as int64
+    max_indices: ClassVar[bool] = False
     family = "pool"
     args: PoolArgs
 
@@ -115,6 +130,9 @@ class _Pool(Op[Window]):
 
 @register
 class MaxPool(_Pool):
+    max_indices = True
+    saved_doc = ("its input and the argmax of every output as int64 (8 bytes each), when its "
+                 "input requires grad")
     name = "maxpool"
     notes = (
         "`stride` defaults to `k`. As in torch, `pad` may be at most `k // 2` (the kernel size,\n"
@@ -218,6 +236,18 @@ AdaptiveAxes = list[tuple[int, int]]
 
 
 class _AdaptivePool(Op[AdaptiveAxes]):
+    saved_doc = ("its input, when that requires grad (torch's pool backward reads it); "
+                 "nothing for an output of one position (torch takes a mean)")
+    #: a max pool also keeps the argmax of every output, as int64
+    max_indices: ClassVar[bool] = False
+
+    def saved(self, layer: Layer[AdaptiveAxes], grads: Sequence[bool]) -> list[Saved]:
+        if not grads[0] or (not self.max_indices and numel(layer.out[1:]) == 1):
+            return []  # torch takes a mean for a 1x1 output: its backward needs shapes only
+        found = [saved_input(layer)]
+        if self.max_indices:
+            found.append(Saved("indices", numel(layer.out), "index"))
+        return found
     family = "pool"
     Args = AdaptiveArgs
     args: AdaptiveArgs
@@ -293,6 +323,9 @@ class AdaptiveAvgPool(_AdaptivePool):
 
 @register
 class AdaptiveMaxPool(_AdaptivePool):
+    max_indices = True
+    saved_doc = ("its input and the argmax of every output as int64 (8 bytes each), when its "
+                 "input requires grad")
     name = "adaptive_maxpool"
     notes = (
         "Same windows as `adaptive_avgpool`."

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from fractions import Fraction
 from typing import TYPE_CHECKING, Annotated, Literal
 
@@ -18,6 +19,7 @@ from .base import (
     Params,
     RFStep,
     Sample,
+    Saved,
     Shape,
     TorchKit,
     generic_steps,
@@ -40,6 +42,10 @@ class _Moves(Op[G]):
     """No parameters, no MACs."""
 
     family = "reshape"
+    saved_doc = "nothing (its backward needs only the shapes)"
+
+    def saved(self, layer: Layer[G], grads: Sequence[bool]) -> list[Saved]:
+        return []
 
     def params(self, layer: Layer[G]) -> Params:
         return Params()

@@ -9,13 +9,14 @@ as torch.chunk's ``part`` of ``parts`` (ShuffleNetV2's channel split).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from pydantic import model_validator
 
 from ..errors import ShapeError
 from ..working import Step, bracketed, dims
-from .base import Layer, Op, OpArgs, Params, RFStep, Sample, Shape, TorchKit, register
+from .base import Layer, Op, OpArgs, Params, RFStep, Sample, Saved, Shape, TorchKit, register
 from .merge import axis_label
 from .types import NonNegInt, PosInt
 
@@ -70,6 +71,11 @@ def chunk_range(n: int, part: int, parts: int) -> Range | None:
 @register
 class Slice(Op[Range]):
     name = "slice"
+    view = True
+    saved_doc = "nothing: its output is a view of its input"
+
+    def saved(self, layer: Layer[Range], grads: Sequence[bool]) -> list[Saved]:
+        return []
     family = "reshape"
     summary = ("keep one range of one axis (channels by default): start/stop, or part of "
                "parts as torch.chunk splits it; a view, no arithmetic")

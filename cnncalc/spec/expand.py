@@ -198,16 +198,21 @@ class Expander:
         self.spec = spec
         self.raw = raw
         self.limits = limits
-        self.nodes: list[Node] = []
-        self.defined: dict[str, str] = {INPUT: INPUT}
         self.blocks: dict[str, Block] = spec.blocks
         self.raw_blocks: MDict = raw.get("blocks") or _marked(None, None)
         #: the names every expression sees: tables and the spec's args (never the same name)
         self.tables: dict[str, Any] = {**(raw.get("tables") or {}), **(args or {})}
-        self.arg_values = 0  # argument values of the layers so far (see _spend)
         self.sizes: dict[int, int] = {}  # id of a document list/mapping -> its _size
-        self.shapes = _Shapes(tuple(spec.input), self.nodes)
         self.expanded_for: dict[Shape, tuple[list[Node], str]] = {}  # (see expand_for)
+        self._start(tuple(spec.input))
+
+    def _start(self, input_shape: Shape) -> None:
+        """The state of one expansion, for ``input_shape`` (:meth:`expand_for` starts
+        another from the same settings)."""
+        self.nodes: list[Node] = []
+        self.defined: dict[str, str] = {INPUT: INPUT}
+        self.arg_values = 0  # argument values of the layers so far (see _spend)
+        self.shapes = _Shapes(input_shape, self.nodes)
 
     @property
     def input_dependent(self) -> bool:
@@ -221,8 +226,7 @@ class Expander:
         shape = tuple(input_shape)
         if shape not in self.expanded_for:
             again = copy.copy(self)
-            again.nodes, again.defined, again.arg_values = [], {INPUT: INPUT}, 0
-            again.shapes = _Shapes(shape, again.nodes)
+            again._start(shape)
             again.expanded_for = {}
             if len(self.expanded_for) >= REEXPANSIONS_KEPT:
                 del self.expanded_for[next(iter(self.expanded_for))]
@@ -429,7 +433,7 @@ class Expander:
               loc: Loc) -> str:
         if "repeat" not in entry:
             return self.single(entry, full, inputs, scope, loc)
-        n, first, last = self._repeat(entry, self._reading(scope, inputs, full).vars)
+        n, first, last, index = self._repeat(entry, self._reading(scope, inputs, full).vars)
         if len(self.nodes) + n > self.limits.max_layers:  # every copy adds at least one layer
             raise LimitError(f"the spec expands to more than {self.limits.max_layers:,} layers "
                              f"({len(self.nodes):,} so far, then a repeat of {n:,})",
@@ -442,15 +446,19 @@ class Expander:
             over = (first if c == 0 else None, last if c == n - 1 else None)
             copy_entry = _merge(base, *over) if any(over) else base  # single() only reads it
             name = f"{full}[{c}]"
+            # ChainMap only reads the maps after its first (vars may be lazy: not copied)
+            here = scope if index is None else replace(
+                scope, vars=ChainMap({index: c}, scope.vars))  # type: ignore[arg-type]
             try:
-                result = self.single(copy_entry, name, out, scope, loc, copy=(full, c))
+                result = self.single(copy_entry, name, out, here, loc, copy=(full, c))
             except CnncalcError as exc:
                 raise exc.located(loc, layer=name) from None
             self.defined[name] = result
             out = (result,)
         return out[0]
 
-    def _repeat(self, entry: MDict, scope_vars: Mapping[str, Any]) -> tuple[int, Any, Any]:
+    def _repeat(self, entry: MDict, scope_vars: Mapping[str, Any]
+                ) -> tuple[int, Any, Any, str | None]:
         raw, loc = entry["repeat"], entry.val_loc["repeat"]
         value = substitute(raw, scope_vars)  # a block argument may give the count
         if isinstance(value, dict) and "n" in value:
@@ -474,7 +482,20 @@ class Expander:
         for key in ("id", "repeat", "in", "if"):
             if key in rep.first or key in rep.last:
                 raise SpecError(f"repeat first/last cannot override '{key}'", loc=loc)
-        return rep.n, value.get("first"), value.get("last")
+        if rep.index is not None:
+            self._check_index(rep.index, scope_vars, loc)
+        return rep.n, value.get("first"), value.get("last"), rep.index
+
+    @staticmethod
+    def _check_index(name: str, scope_vars: Mapping[str, Any], loc: Loc) -> None:
+        """``repeat: {index: i}`` names the copy's number: a name that hides nothing."""
+        if not _ID.fullmatch(name) or name.startswith("__") or len(name) > MAX_ID_CHARS:
+            raise SpecError(f"repeat index {shown(repr(name), quote='')} must be a name: "
+                            "letters, digits and _, not starting with a digit", loc=loc)
+        if name in SHAPE_NAMES or name in scope_vars:
+            raise SpecError(f"repeat index {shown(name)} would hide the name {shown(name)} "
+                            "already in scope (a block argument, a table, a spec arg or an "
+                            "input-shape name); pick another", loc=loc)
 
     def _reading(self, scope: Scope, inputs: tuple[str, ...], full: str) -> Scope:
         """``scope`` with the input-shape names of an entry that reads ``inputs``."""

@@ -187,7 +187,8 @@ def _power(base: Number, exponent: Number) -> Value:
         if exponent < 0:
             raise SpecError(f"** needs a non-negative integer exponent or a float, got "
                             f"{exponent} (write {exponent}.0 for a float power)")
-        if abs(base) > 1 and exponent * math.log10(abs(base)) >= MAX_DIGITS:
+        # (a margin of one digit: below it the value is computed and bounded exactly)
+        if abs(base) > 1 and exponent * math.log10(abs(base)) >= MAX_DIGITS + 1:
             raise LimitError(f"expression value {base} ** {exponent} would have more than "
                              f"{MAX_DIGITS} digits")
     elif base < 0 and not float(exponent).is_integer():

@@ -29,6 +29,8 @@ class Repeat(_Strict):
     n: Annotated[int, Field(ge=1)]
     first: dict[str, Any] = {}
     last: dict[str, Any] = {}
+    #: a name bound to the copy's number (0 .. n-1) in that copy's arguments
+    index: str | None = None
 
 
 class Block(_Strict):

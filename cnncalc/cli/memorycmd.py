@@ -1,0 +1,117 @@
+"""``cnncalc memory``: parameters, gradients, optimizer state, buffers, the activations
+autograd saves for the backward and the peak of one inference pass or training step
+(:mod:`cnncalc.memory`; no torch).  ``--format json`` prints ``Memory.to_dict()`` (bytes);
+``--fit SIZE`` adds ``fit``: the largest batch whose peak fits ``SIZE``."""
+
+from __future__ import annotations
+
+import json
+import re
+from enum import Enum
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from ..errors import UsageError
+from .base import app
+from .common import (
+    BatchOpt,
+    DTypeOpt,
+    Format,
+    FormatOpt,
+    InputOpt,
+    Settings,
+    SpecArg,
+    analyse_spec,
+    example_epilog,
+    write,
+)
+
+
+class ModeChoice(str, Enum):
+    inference = "inference"
+    training = "training"
+
+
+#: the --optimizer choices: cnncalc.memory.OPTIMIZER_STATES' keys (a test checks it), named
+#: here so that ``cnncalc --help`` loads no analysis
+OPTIMIZERS = ("sgd", "momentum", "adam", "adamw")
+OptimizerChoice = Enum(  # type: ignore[misc]
+    "OptimizerChoice", {k: k for k in OPTIMIZERS}, type=str)
+if TYPE_CHECKING:  # pragma: no cover
+    from ..memory import Memory
+
+ModeOpt = Annotated[ModeChoice, typer.Option("--mode", help="inference or training.")]
+OptimizerOpt = Annotated[OptimizerChoice, typer.Option(
+    "--optimizer", help="sgd (no state), momentum (one buffer per parameter), adam or adamw "
+                        "(two).")]
+AmpOpt = Annotated[bool, typer.Option(
+    "--amp", help="Mixed precision: the optimizer keeps fp32 master weights and its state in "
+                  "fp32.")]
+FitOpt = Annotated[str | None, typer.Option(
+    "--fit", metavar="SIZE", show_default=False,
+    help="Also find the largest batch whose peak fits SIZE (`24GiB`, `16GB`, `512MiB`, bytes).")]
+UNITS = {"": 1, "b": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12,
+         "kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2**40}
+FIELDS = ("param_bytes", "buffer_bytes", "grad_bytes", "optimizer_bytes",
+          "saved_activation_bytes", "activation_peak_bytes", "peak_bytes")
+LAYER_FIELDS = ("id", "op", "param_bytes", "buffer_bytes", "grad_bytes", "optimizer_bytes",
+                "saved_bytes", "output_bytes")
+
+
+def parse_size(text: str) -> int:
+    """``24GiB`` -> 25769803776 (decimal and binary units, case-insensitive)."""
+    m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]*)\s*", text)
+    unit = m.group(2).lower() if m else ""
+    if not m or unit not in UNITS or float(m.group(1)) <= 0:
+        raise UsageError(f"--fit: '{text}' is not a size (a positive number and a unit: "
+                         "24GiB, 16GB, 512MiB, or bytes)")
+    return int(float(m.group(1)) * UNITS[unit])
+
+
+@app.command(epilog=example_epilog(
+    "cnncalc memory resnet50 --mode training --batch 64 --optimizer adam",
+    "cnncalc memory resnet50 --mode training --optimizer adam --fit 24GiB",
+    "cnncalc memory lenet5 --format json"))
+def memory(
+    spec: SpecArg, input: InputOpt = None, batch: BatchOpt = 1,
+    dtype: DTypeOpt = "float32", mode: ModeOpt = ModeChoice.inference,
+    optimizer: OptimizerOpt = OptimizerChoice.sgd,  # type: ignore[attr-defined]
+    amp: AmpOpt = False, fit: FitOpt = None,
+    format: FormatOpt = Format.table,
+) -> None:
+    """Memory of one inference pass or training step: weights, gradients, optimizer state,
+    the activations saved for backward, and the peak."""
+    from ..memory import from_report, largest_batch
+
+    settings = Settings(input=input, batch=batch, dtype=dtype, format=format)
+    net, report = analyse_spec(spec, settings)
+    m = from_report(net, report, mode=mode.value, optimizer=optimizer.value, amp=amp)
+    data: dict[str, Any] = m.to_dict()
+    if fit is not None:
+        data["fit"] = largest_batch(net, report.input_shape, parse_size(fit), mode=mode.value,
+                                    dtype=settings.dtype, optimizer=optimizer.value, amp=amp)
+    write(_render(m, data, format.value) + "\n")
+
+
+def _render(m: Memory, data: dict[str, Any], fmt: str) -> str:
+    if fmt == "json":
+        return json.dumps(data, indent=2)
+    rows = [[str(getattr(r, f)) for f in LAYER_FIELDS] for r in m.layers]
+    if fmt == "csv":
+        return "\n".join(",".join(r) for r in [list(LAYER_FIELDS), *rows])
+    totals = [f"{f}: {data[f]:,}" for f in FIELDS]
+    head = (f"{m.name}: {m.mode}, batch {m.batch}, {m.dtype}"
+            + (f", {m.optimizer}" if m.optimizer else "") + (", amp" if m.amp else ""))
+    if "fit" in data:
+        f = data["fit"]
+        totals.append(f"fit: batch {f['batch']:,} in {f['limit_bytes']:,} bytes "
+                      f"(peak {f['peak_bytes']:,})" if f["batch"] else
+                      f"fit: nothing fits {f['limit_bytes']:,} bytes")
+    if fmt == "markdown":
+        table = ["| " + " | ".join(LAYER_FIELDS) + " |", "|" + " --- |" * len(LAYER_FIELDS)]
+        table += ["| " + " | ".join(r) + " |" for r in rows]
+        return "\n".join([f"**{head}**", "", *table, "", *(f"- {t}" for t in totals)])
+    widths = [max(len(x) for x in col) for col in zip(LAYER_FIELDS, *rows)]
+    lines = ["  ".join(c.rjust(w) for c, w in zip(r, widths)) for r in [list(LAYER_FIELDS), *rows]]
+    return "\n".join([head, *lines, "", *totals])

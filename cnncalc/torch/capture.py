@@ -1,0 +1,919 @@
+"""Capture an ``nn.Module`` as cnncalc layers: trace it with torch.fx and map every graph
+node to a spec entry (an op and its arguments), without running the model.
+
+The graph is walked in order by a small abstract interpreter.  A tensor is known by the
+entry that computes it and its layout; Python values the model computes from shapes
+(``x.size(1) // 2``) are worked out from the shapes cnncalc's own analysis gives each
+entry (the batch size stays a symbol), so a model is never called on data.  Patterns that
+span several nodes become one op: ``view -> transpose -> view`` is a channel shuffle,
+``permute`` to channels-last around ``LayerNorm``/``Linear`` is ``layernorm over:
+channels`` / ``linear axis: 0``, a learned ``[C, 1, 1]`` parameter times a tensor is
+``layer_scale``, ``view(B, -1)`` is ``flatten``.
+
+What cannot be mapped raises :class:`~cnncalc.errors.UsageError` (exit 2) naming the
+graph node, its module path, the op and the source line torch.fx recorded.
+"""
+
+from __future__ import annotations
+
+import math
+import operator
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+from pydantic import ValidationError
+from torch import fx, nn
+from torch.nn import functional as F
+
+from ..errors import CnncalcError, UsageError
+from ..ops import get_op
+from ..spec.diagnose import spec_error
+
+Shape = tuple[int, ...]
+
+
+class Batch:
+    """The batch size: a symbol (a captured model works at every batch size)."""
+
+    def __repr__(self) -> str:
+        return "B"
+
+
+BATCH = Batch()
+
+
+@dataclass
+class Entry:
+    """One spec layer: ``op`` with ``args``, reading ``ins`` (ids or ``input``)."""
+
+    id: str
+    op: str
+    args: dict[str, Any]
+    ins: list[str]
+    #: the module path (``layer1.0.conv1``) it came from, or None for a function
+    source: str | None = None
+    #: the source's tensors, by the name the built module uses: ``{"weight": "fc.weight"}``
+    tensors: dict[str, str] = field(default_factory=dict)
+    #: the first module path above a function node (for ids and folding)
+    scope: str = ""
+    #: the class name of every module above it, by path (``{"layer1.0": "Bottleneck"}``)
+    classes: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Tensor_:
+    """A tensor value: the entry that computes it; ``layout`` "cf" (channels first, the
+    spec's) or "cl" (permuted channels-last); ``view`` a pending reshape."""
+
+    entry: str
+    layout: str = "cf"
+    #: ("split", groups) after view(B, g, C//g, ...); ("split_t", groups) once transposed
+    view: tuple[str, int] | None = None
+
+
+@dataclass(frozen=True)
+class Param:
+    """A parameter or buffer read with get_attr: its path and shape."""
+
+    path: str
+    shape: Shape
+
+
+@dataclass(frozen=True)
+class ShapeOf:
+    """``x.shape`` / ``x.size()`` (batch included) of a tensor, remembering the tensor (so
+    ``interpolate(size=ref.shape[-2:])`` resizes to ``ref``)."""
+
+    entry: str
+    dims: tuple[Any, ...]
+    start: int = 0
+
+
+class Unmapped(Exception):
+    """A graph node with no cnncalc equivalent (turned into a located UsageError)."""
+
+
+ACTIVATIONS: dict[type, str] = {
+    nn.ReLU: "relu", nn.ReLU6: "relu6", nn.Sigmoid: "sigmoid", nn.Tanh: "tanh",
+    nn.SiLU: "silu", nn.Hardswish: "hardswish", nn.Hardsigmoid: "hardsigmoid",
+    nn.Mish: "mish",
+}
+FUNCTIONS: dict[Any, str] = {
+    F.relu: "relu", torch.relu: "relu", F.relu_: "relu", torch.relu_: "relu",
+    F.relu6: "relu6", torch.sigmoid: "sigmoid", F.sigmoid: "sigmoid", torch.tanh: "tanh",
+    F.tanh: "tanh", F.silu: "silu", F.hardswish: "hardswish", F.hardsigmoid: "hardsigmoid",
+    F.mish: "mish", F.gelu: "gelu",
+}
+METHODS = {"relu": "relu", "relu_": "relu", "sigmoid": "sigmoid", "tanh": "tanh",
+           "sigmoid_": "sigmoid"}
+POINTWISE = {"relu", "relu6", "sigmoid", "tanh", "silu", "hardswish", "hardsigmoid", "mish",
+             "gelu", "elu", "leaky_relu", "softplus", "dropout", "drop_path", "identity"}
+
+
+def _ints(value: Any) -> Any:
+    """A torch size argument as the spec writes it: an int, or a list of ints (a tuple
+    whose items are all equal becomes one int)."""
+    if isinstance(value, (tuple, list)):
+        items = [int(v) for v in value]
+        return items[0] if len(set(items)) == 1 else items
+    return int(value)
+
+
+def _pad(module: nn.Module) -> Any:
+    padding = module.padding
+    if isinstance(padding, str):
+        return {"same": "same_upper", "valid": "valid"}[padding]
+    return _ints(padding)
+
+
+class Interpreter:
+    """Walks one traced graph and builds the entries (see the module docstring)."""
+
+    def __init__(self, root: nn.Module, graph: fx.Graph, input_shape: Shape) -> None:
+        self.root = root
+        self.graph = graph
+        self.input_shape = tuple(input_shape)
+        self.entries: list[Entry] = []
+        self.shapes: dict[str, Shape] = {"input": self.input_shape}
+        self.values: dict[fx.Node, Any] = {}
+        self.used_ids: set[str] = {"input"}
+        self.output: Any = None
+        self.node: fx.Node | None = None
+
+    # ------------------------------------------------------------------ driving
+    def run(self) -> list[Entry]:
+        for node in self.graph.nodes:
+            self.node = node
+            try:
+                self.values[node] = self.visit(node)
+            except Unmapped as exc:
+                raise self.error(node, str(exc)) from None
+        return self.entries
+
+    def error(self, node: fx.Node, why: str) -> UsageError:
+        where = node.target if node.op == "call_module" else _scope(node)
+        what = (type(self.root.get_submodule(str(node.target))).__name__
+                if node.op == "call_module" else _target_name(node))
+        line = _source_line(node)
+        notes = (f"graph node {node.name!r} ({node.op} {what})"
+                 + (f", module {where!r}" if where else ""),) + ((line,) if line else ())
+        return UsageError(f"cannot import {what}: {why}", notes=notes,
+                          hints=("cnncalc maps the ops `cnncalc ops` lists; write this part of "
+                                 "the model as a spec by hand, or open an issue with the model",))
+
+    def visit(self, node: fx.Node) -> Any:
+        if node.op == "placeholder":
+            if self.values:
+                raise Unmapped("the model takes more than one input; cnncalc specs have one")
+            return Tensor_("input")
+        if node.op == "get_attr":
+            tensor = _attr(self.root, str(node.target))
+            return Param(str(node.target), tuple(tensor.shape))
+        if node.op == "output":
+            self.output = self.tensor_of(_output_value(self.arg(node.args[0])))
+            return None
+        args = [self.arg(a) for a in node.args]
+        kwargs = {k: self.arg(v) for k, v in node.kwargs.items()}
+        if node.op == "call_module":
+            module = self.root.get_submodule(str(node.target))
+            return self.module(str(node.target), module, args, kwargs)
+        if node.op == "call_method":
+            return self.method(str(node.target), args, kwargs)
+        return self.function(node.target, args, kwargs)
+
+    def arg(self, value: Any) -> Any:
+        if isinstance(value, fx.Node):
+            return self.values[value]
+        if isinstance(value, (list, tuple)):
+            return type(value)(self.arg(v) for v in value)
+        if isinstance(value, dict):
+            return {k: self.arg(v) for k, v in value.items()}
+        return value
+
+    # ------------------------------------------------------------------ entries
+    def add(self, op: str, args: dict[str, Any], ins: Sequence[Tensor_ | str], *,
+            source: str | None = None, tensors: dict[str, str] | None = None,
+            layout: str = "cf") -> Tensor_:
+        reads = [i.entry if isinstance(i, Tensor_) else i for i in ins]
+        entry_id = self.new_id(source)
+        op_cls = get_op(op)
+        try:
+            layer = op_cls.from_args(args).resolve([self.shapes[r] for r in reads])
+        except ValidationError as exc:  # an argument cnncalc's op cannot take
+            raise Unmapped(f"as {op} {args}: {spec_error(exc, args, op_cls.Args).message}") \
+                from None
+        except CnncalcError as exc:  # shapes this op refuses (cnncalc's words)
+            raise Unmapped(f"as {op} {args}: {exc.message}") from None
+        self.shapes[entry_id] = layer.out
+        scope = source or _scope(self.node)
+        self.entries.append(Entry(entry_id, op, args, reads, source, tensors or {}, scope,
+                                  _classes(self.node)))
+        return Tensor_(entry_id, layout)
+
+    def new_id(self, source: str | None) -> str:
+        if source:
+            base = source
+        else:  # a function: named after its op, inside the module it was called in
+            stem = re.sub(r"_\d+$", "", self.node.name) if self.node is not None else "layer"
+            scope = _scope(self.node)
+            base = f"{scope}.{stem}" if scope else stem
+        name = re.sub(r"\W", "_", base.replace(".", "_"))
+        if not name or name[0].isdigit():
+            name = "m" + name
+        candidate, n = name, 1
+        while candidate in self.used_ids:
+            n += 1
+            candidate = f"{name}_{n}"
+        self.used_ids.add(candidate)
+        return candidate
+
+    def shape(self, value: Tensor_) -> Shape:
+        return self.shapes[value.entry]
+
+    def tensor_of(self, value: Any) -> Tensor_:
+        if not isinstance(value, Tensor_):
+            raise Unmapped(f"expected a tensor, got {type(value).__name__}")
+        if value.view is not None:
+            raise Unmapped("a reshape that cnncalc cannot follow (only a channel shuffle's "
+                           "view-transpose-view and flatten are understood)")
+        if value.layout != "cf":
+            raise Unmapped("a channels-last (permuted) tensor is used where cnncalc needs "
+                           "channels first; permute it back")
+        return value
+
+    # ------------------------------------------------------------------ modules
+    def module(self, path: str, m: nn.Module, args: list[Any], kwargs: dict[str, Any]) -> Any:
+        x = args[0] if args else None
+        if not isinstance(x, Tensor_):
+            raise Unmapped("the module's input is not a tensor cnncalc follows")
+        cls = type(m)
+        tensors = {name: f"{path}.{name}" for name, _ in m.named_parameters(recurse=False)}
+        tensors |= {name: f"{path}.{name}" for name, _ in m.named_buffers(recurse=False)}
+        if x.layout == "cl":
+            return self.channels_last_module(path, m, x, tensors)
+        x = self.tensor_of(x)
+        if isinstance(m, (nn.Conv1d, nn.Conv2d, nn.Conv3d)):
+            if m.padding_mode != "zeros":
+                raise Unmapped(f"padding_mode={m.padding_mode!r} (cnncalc pads with zeros)")
+            return self.add("conv", {"out": m.out_channels, "k": _ints(m.kernel_size),
+                                     "stride": _ints(m.stride), "pad": _pad(m),
+                                     "dilation": _ints(m.dilation), "groups": m.groups,
+                                     "bias": m.bias is not None}, [x], source=path,
+                            tensors=tensors)
+        if isinstance(m, (nn.ConvTranspose1d, nn.ConvTranspose2d, nn.ConvTranspose3d)):
+            return self.add("conv_transpose", {
+                "out": m.out_channels, "k": _ints(m.kernel_size), "stride": _ints(m.stride),
+                "pad": _ints(m.padding), "output_padding": _ints(m.output_padding),
+                "dilation": _ints(m.dilation), "groups": m.groups, "bias": m.bias is not None},
+                [x], source=path, tensors=tensors)
+        if isinstance(m, nn.Linear):
+            args_: dict[str, Any] = {"out": m.out_features, "bias": m.bias is not None}
+            if len(self.shape(x)) > 1:  # nn.Linear on a map: its last axis, said explicitly
+                args_["axis"] = -1
+            return self.add("linear", args_, [x], source=path, tensors=tensors)
+        if isinstance(m, (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d)):
+            if not m.track_running_stats:
+                raise Unmapped("a batch norm without running statistics")
+            return self.add("batchnorm", {"eps": m.eps, "momentum": m.momentum or 0.1,
+                                          "affine": m.affine}, [x], source=path,
+                            tensors=tensors)
+        if isinstance(m, nn.LayerNorm):
+            if tuple(m.normalized_shape) != self.shape(x):
+                raise Unmapped(f"LayerNorm over {list(m.normalized_shape)} of a "
+                               f"{list(self.shape(x))} input (cnncalc normalises the whole "
+                               "sample, or the channels at every position)")
+            return self.add("layernorm", {"over": "all", "eps": m.eps,
+                                          "affine": m.elementwise_affine,
+                                          "bias": m.bias is not None}, [x], source=path,
+                            tensors=tensors)
+        if isinstance(m, nn.GroupNorm):
+            return self.add("groupnorm", {"groups": m.num_groups, "eps": m.eps,
+                                          "affine": m.affine}, [x], source=path,
+                            tensors=tensors)
+        if isinstance(m, (nn.InstanceNorm1d, nn.InstanceNorm2d, nn.InstanceNorm3d)):
+            return self.add("instancenorm", {"eps": m.eps, "momentum": m.momentum or 0.1,
+                                             "affine": m.affine,
+                                             "track_running_stats": m.track_running_stats},
+                            [x], source=path, tensors=tensors)
+        if isinstance(m, nn.LocalResponseNorm):
+            return self.add("lrn", {"size": m.size, "alpha": m.alpha, "beta": m.beta,
+                                    "k": float(m.k)}, [x], source=path)
+        if cls in ACTIVATIONS:
+            return self.add(ACTIVATIONS[cls], {}, [x], source=path)
+        if isinstance(m, nn.GELU):
+            if m.approximate != "none":
+                raise Unmapped("GELU(approximate='tanh') (cnncalc's gelu is the exact erf form)")
+            return self.add("gelu", {}, [x], source=path)
+        if isinstance(m, nn.LeakyReLU):
+            return self.add("leaky_relu", {"slope": m.negative_slope}, [x], source=path)
+        if isinstance(m, nn.ELU):
+            if m.alpha != 1.0:
+                raise Unmapped(f"ELU(alpha={m.alpha}) (cnncalc's elu has alpha 1)")
+            return self.add("elu", {}, [x], source=path)
+        if isinstance(m, nn.Softplus):
+            if (m.beta, m.threshold) != (1.0, 20.0):
+                raise Unmapped("Softplus with beta or threshold other than torch's defaults")
+            return self.add("softplus", {}, [x], source=path)
+        if isinstance(m, nn.Softmax):
+            return self.add("softmax", {"dim": self.sample_dim(m.dim, x)}, [x], source=path)
+        if isinstance(m, nn.PReLU):
+            return self.add("prelu", {"shared": m.num_parameters == 1}, [x], source=path,
+                            tensors=tensors)
+        if isinstance(m, (nn.MaxPool1d, nn.MaxPool2d, nn.MaxPool3d)):
+            if m.return_indices:
+                raise Unmapped("max pooling that returns its indices")
+            return self.pool("maxpool", x, m.kernel_size, m.stride, m.padding, m.ceil_mode,
+                             m.dilation, path)
+        if isinstance(m, (nn.AvgPool1d, nn.AvgPool2d, nn.AvgPool3d)):
+            self.check_avg(m.count_include_pad, getattr(m, "divisor_override", None), m.padding)
+            return self.pool("avgpool", x, m.kernel_size, m.stride, m.padding, m.ceil_mode,
+                             1, path)
+        if isinstance(m, (nn.AdaptiveAvgPool1d, nn.AdaptiveAvgPool2d, nn.AdaptiveAvgPool3d)):
+            return self.adaptive("avgpool", x, m.output_size, path)
+        if isinstance(m, (nn.AdaptiveMaxPool1d, nn.AdaptiveMaxPool2d, nn.AdaptiveMaxPool3d)):
+            if m.return_indices:
+                raise Unmapped("adaptive max pooling that returns its indices")
+            return self.adaptive("maxpool", x, m.output_size, path)
+        if isinstance(m, (nn.Dropout, nn.Dropout1d, nn.Dropout2d, nn.Dropout3d,
+                          nn.AlphaDropout)):
+            return self.add("dropout", {"p": float(m.p)}, [x], source=path)
+        if isinstance(m, nn.Flatten):
+            return self.flatten(x, m.start_dim, m.end_dim, path)
+        if isinstance(m, nn.Identity):
+            return x
+        if isinstance(m, nn.Upsample):
+            return self.upsample(x, m.size, m.scale_factor, m.mode, m.align_corners, None, path)
+        if isinstance(m, (nn.ZeroPad1d, nn.ZeroPad2d, nn.ZeroPad3d)):
+            return self.add("zeropad", {"pad": _zeropad(m.padding)}, [x], source=path)
+        if isinstance(m, nn.ChannelShuffle):
+            return self.add("channel_shuffle", {"groups": m.groups}, [x], source=path)
+        if cls.__name__ == "StochasticDepth" and hasattr(m, "p") and hasattr(m, "mode"):
+            p = getattr(m, "p")  # noqa: B009  (torchvision's StochasticDepth, duck-typed)
+            return self.add("drop_path", {"p": float(p), "mode": getattr(m, "mode")},  # noqa: B009
+                            [x], source=path)
+        raise Unmapped(f"no cnncalc op for the module {cls.__module__}.{cls.__name__}")
+
+    def channels_last_module(self, path: str, m: nn.Module, x: Tensor_,
+                             tensors: dict[str, str]) -> Tensor_:
+        """A module applied to a permuted (channels-last) tensor: over its channels."""
+        c = self.shape(x)[0]
+        if isinstance(m, nn.LayerNorm):
+            if tuple(m.normalized_shape) != (c,):
+                raise Unmapped(f"LayerNorm over {list(m.normalized_shape)} of a channels-last "
+                               f"tensor with {c} channels")
+            return self.add("layernorm", {"over": "channels", "eps": m.eps,
+                                          "affine": m.elementwise_affine,
+                                          "bias": m.bias is not None}, [x], source=path,
+                            tensors=tensors, layout="cl")
+        if isinstance(m, nn.Linear):
+            return self.add("linear", {"out": m.out_features, "bias": m.bias is not None,
+                                       "axis": 0}, [x], source=path,
+                            tensors={f"linear.{k}": v for k, v in tensors.items()},
+                            layout="cl")
+        if type(m) in ACTIVATIONS or isinstance(m, (nn.GELU, nn.Dropout, nn.Identity)) \
+                or type(m).__name__ == "StochasticDepth":
+            out = self.module(path, m, [Tensor_(x.entry)], {})
+            return Tensor_(out.entry, "cl") if isinstance(out, Tensor_) else out
+        raise Unmapped(f"{type(m).__name__} on a channels-last (permuted) tensor")
+
+    def pool(self, op: str, x: Tensor_, k: Any, stride: Any, pad: Any, ceil: bool,
+             dilation: Any, path: str | None) -> Tensor_:
+        args: dict[str, Any] = {"k": _ints(k), "stride": _ints(stride if stride else k),
+                                "pad": _ints(pad)}
+        if ceil:
+            args["ceil_mode"] = True
+        if op == "maxpool" and _ints(dilation) != 1:
+            args["dilation"] = _ints(dilation)
+        return self.add(op, args, [x], source=path)
+
+    @staticmethod
+    def check_avg(count_include_pad: bool, divisor: Any, pad: Any) -> None:
+        if divisor is not None:
+            raise Unmapped("average pooling with divisor_override")
+        if not count_include_pad and _ints(pad) != 0:
+            raise Unmapped("average pooling with count_include_pad=False and padding "
+                           "(cnncalc's avgpool counts the padding, torch's default)")
+
+    def adaptive(self, kind: str, x: Tensor_, size: Any, path: str | None) -> Tensor_:
+        axes = len(self.shape(x)) - 1
+        sizes = size if isinstance(size, (tuple, list)) else (size,) * axes
+        if any(s is None for s in sizes):
+            raise Unmapped("an adaptive pool that keeps an axis (output size None)")
+        if all(s == 1 for s in sizes):
+            return self.add(kind, {"global": True}, [x], source=path)
+        return self.add(f"adaptive_{kind}", {"size": _ints(sizes)}, [x], source=path)
+
+    def flatten(self, x: Tensor_, start: int, end: int, path: str | None) -> Tensor_:
+        rank = len(self.shape(x)) + 1
+        if start % rank != 1 or end % rank != rank - 1:
+            raise Unmapped(f"flatten(start_dim={start}, end_dim={end}) (cnncalc flattens "
+                           "everything but the batch axis)")
+        if len(self.shape(x)) == 1:
+            return x
+        return self.add("flatten", {}, [x], source=path)
+
+    def upsample(self, x: Tensor_, size: Any, scale: Any, mode: str, align: Any,
+                 ref: str | None, path: str | None) -> Tensor_:
+        args: dict[str, Any] = {"mode": mode}
+        if align:
+            args["align_corners"] = True
+        ins: list[Tensor_ | str] = [x]
+        if ref is not None:
+            ins.append(ref)
+        elif size is not None:
+            args["size"] = _ints(size)
+        elif scale is not None:
+            factors = scale if isinstance(scale, (tuple, list)) else (scale,)
+            if any(float(f) != int(f) for f in factors):
+                raise Unmapped(f"a fractional scale factor {scale}")
+            args["scale"] = _ints([int(f) for f in factors])
+        return self.add("upsample", args, ins, source=path)
+
+    def sample_dim(self, dim: Any, x: Tensor_) -> int:
+        rank = len(self.shape(x)) + 1
+        if dim is None or dim % rank == 0:
+            raise Unmapped(f"softmax over dim {dim} (over the batch)")
+        return dim % rank - 1
+
+    # ------------------------------------------------------------------ functions
+    def function(self, target: Any, args: list[Any], kwargs: dict[str, Any]) -> Any:
+        if target is operator.getitem:
+            return self.getitem(args[0], args[1])
+        if target is getattr and len(args) == 2 and args[1] == "shape":
+            return self.method("size", [args[0]], {})
+        if target in (operator.floordiv, operator.mul, operator.add, operator.sub,
+                      operator.truediv) and not any(isinstance(a, (Tensor_, Param))
+                                                    for a in args):
+            return _arith(target, args[0], args[1])
+        if target in (operator.add, operator.iadd, torch.add):
+            return self.merge("add", args, kwargs)
+        if target in (operator.mul, operator.imul, torch.mul):
+            return self.merge("mul", args, kwargs)
+        if target is torch.cat or target is torch.concat:
+            return self.cat(args[0], kwargs.get("dim", args[1] if len(args) > 1 else 0))
+        if target is torch.flatten:
+            x = self.tensor_of(args[0])
+            start = args[1] if len(args) > 1 else kwargs.get("start_dim", 0)
+            end = args[2] if len(args) > 2 else kwargs.get("end_dim", -1)
+            return self.flatten(x, start, end, None)
+        if target in FUNCTIONS:
+            x = args[0]
+            return self.pointwise(FUNCTIONS[target], x, {}, kwargs.get("approximate", "none"))
+        if target is F.leaky_relu:
+            slope = args[1] if len(args) > 1 else kwargs.get("negative_slope", 0.01)
+            return self.pointwise("leaky_relu", args[0], {"slope": slope})
+        if target is F.dropout or target is torch.dropout:
+            p = args[1] if len(args) > 1 else kwargs.get("p", 0.5)
+            return self.pointwise("dropout", args[0], {"p": float(p)})
+        if target in (F.adaptive_avg_pool1d, F.adaptive_avg_pool2d, F.adaptive_avg_pool3d):
+            size = args[1] if len(args) > 1 else kwargs["output_size"]
+            return self.adaptive("avgpool", self.tensor_of(args[0]), size, None)
+        if target in (F.adaptive_max_pool1d, F.adaptive_max_pool2d, F.adaptive_max_pool3d):
+            size = args[1] if len(args) > 1 else kwargs["output_size"]
+            return self.adaptive("maxpool", self.tensor_of(args[0]), size, None)
+        if target in (F.max_pool1d, F.max_pool2d, F.max_pool3d):
+            return self.functional_pool("maxpool", args, kwargs)
+        if target in (F.avg_pool1d, F.avg_pool2d, F.avg_pool3d):
+            return self.functional_pool("avgpool", args, kwargs)
+        if target is F.interpolate:
+            return self.interpolate(args, kwargs)
+        if target is F.layer_norm:
+            return self.functional_layer_norm(args, kwargs)
+        if target is torch.permute:
+            return self.permute(args[0], args[1] if len(args) == 2 else args[1:])
+        if target is torch.transpose:
+            return self.transpose(args[0], args[1], args[2])
+        if target is torch.chunk:
+            return self.chunk(args[0], args[1], kwargs.get("dim", args[2] if len(args) > 2
+                                                            else 0))
+        if target is torch.split:
+            return self.split(args[0], args[1], kwargs.get("dim", args[2] if len(args) > 2
+                                                            else 0))
+        if target is torch.mean:
+            return self.mean(args, kwargs)
+        if getattr(target, "__name__", "") == "stochastic_depth":
+            p = args[1] if len(args) > 1 else kwargs["p"]
+            mode = args[2] if len(args) > 2 else kwargs.get("mode", "row")
+            return self.pointwise("drop_path", args[0], {"p": float(p), "mode": mode})
+        if getattr(target, "__name__", "") == "channel_shuffle" and len(args) == 2:
+            return self.add("channel_shuffle", {"groups": int(args[1])},
+                            [self.tensor_of(args[0])])
+        raise Unmapped(f"no cnncalc op for the function {_callable_name(target)}")
+
+    def method(self, name: str, args: list[Any], kwargs: dict[str, Any]) -> Any:
+        x = args[0]
+        if name in ("size", "dim") or (name == "__getattribute__"):
+            if not isinstance(x, Tensor_):
+                raise Unmapped(f".{name}() of a {type(x).__name__}")
+            dims = (BATCH, *self.shape(x)) if x.layout == "cf" else \
+                (BATCH, *self.shape(x)[1:], self.shape(x)[0])
+            if name == "dim":
+                return len(dims)
+            if len(args) > 1 or "dim" in kwargs:
+                return dims[args[1] if len(args) > 1 else kwargs["dim"]]
+            return ShapeOf(x.entry, dims)
+        if name in ("contiguous", "clone"):
+            return x
+        if name in ("view", "reshape"):
+            shape = args[1:] if len(args) > 2 or not isinstance(args[1], (tuple, list, ShapeOf)) \
+                else args[1]
+            return self.reshape(x, list(shape.dims if isinstance(shape, ShapeOf) else shape))
+        if name == "flatten":
+            start = args[1] if len(args) > 1 else kwargs.get("start_dim", 0)
+            end = args[2] if len(args) > 2 else kwargs.get("end_dim", -1)
+            return self.flatten(self.tensor_of(x), start, end, None)
+        if name == "permute":
+            return self.permute(x, args[1] if len(args) == 2 else args[1:])
+        if name == "transpose":
+            return self.transpose(x, args[1], args[2])
+        if name == "chunk":
+            return self.chunk(x, args[1], kwargs.get("dim", args[2] if len(args) > 2 else 0))
+        if name == "split":
+            return self.split(x, args[1], kwargs.get("dim", args[2] if len(args) > 2 else 0))
+        if name == "mean":
+            return self.mean(args, kwargs)
+        if name in ("add", "add_"):
+            return self.merge("add", args, kwargs)
+        if name in ("mul", "mul_"):
+            return self.merge("mul", args, kwargs)
+        if name in METHODS:
+            return self.pointwise(METHODS[name], x, {})
+        raise Unmapped(f"no cnncalc op for the tensor method .{name}()")
+
+    # ------------------------------------------------------------------ patterns
+    def pointwise(self, op: str, x: Any, args: dict[str, Any],
+                  approximate: str = "none") -> Tensor_:
+        if not isinstance(x, Tensor_):
+            raise Unmapped(f"{op} of a {type(x).__name__}")
+        if op == "gelu" and approximate != "none":
+            raise Unmapped("gelu(approximate='tanh') (cnncalc's gelu is the exact erf form)")
+        layout = x.layout
+        out = self.add(op, args, [Tensor_(x.entry)])
+        return Tensor_(out.entry, layout)
+
+    def merge(self, op: str, args: list[Any], kwargs: dict[str, Any]) -> Tensor_:
+        a, b = args[0], args[1] if len(args) > 1 else kwargs.get("other")
+        if kwargs.get("alpha", 1) != 1:
+            raise Unmapped(f"{op} with alpha={kwargs['alpha']}")
+        params = [v for v in (a, b) if isinstance(v, Param)]
+        tensors = [v for v in (a, b) if isinstance(v, Tensor_)]
+        if op == "mul" and len(params) == 1 and len(tensors) == 1:
+            return self.layer_scale(params[0], tensors[0])
+        if len(tensors) != 2:
+            other = b if isinstance(a, Tensor_) else a
+            raise Unmapped(f"{op} of a tensor and a {type(other).__name__} ({other!r:.40}); "
+                           f"cnncalc's {op} combines layer outputs")
+        x, y = tensors
+        if x.layout != y.layout:
+            raise Unmapped(f"{op} of a channels-first and a channels-last tensor")
+        layout = x.layout
+        return self.add(op, {}, [Tensor_(x.entry), Tensor_(y.entry)], layout=layout)
+
+    def layer_scale(self, param: Param, x: Tensor_) -> Tensor_:
+        c = self.shape(x)[0]
+        rank = len(self.shape(x))
+        want_cf = (c,) + (1,) * (rank - 1)
+        if (x.layout == "cf" and param.shape not in (want_cf, (c,) if rank == 1 else ())) or \
+                (x.layout == "cl" and param.shape != (c,)):
+            raise Unmapped(f"a parameter of shape {list(param.shape)} times a tensor of "
+                           f"{list(self.shape(x))} (a layer scale is one value per channel)")
+        out = self.add("layer_scale", {}, [Tensor_(x.entry)], source=None,
+                       tensors={"gamma": param.path})
+        return Tensor_(out.entry, x.layout)
+
+    def cat(self, items: Sequence[Any], dim: int) -> Tensor_:
+        tensors = [self.tensor_of(t) for t in items]
+        rank = len(self.shape(tensors[0])) + 1
+        if dim % rank != 1:
+            raise Unmapped(f"cat along dim {dim} (cnncalc's concat joins channels, dim 1)")
+        return self.add("concat", {}, tensors)
+
+    def getitem(self, value: Any, index: Any) -> Any:
+        if isinstance(value, ShapeOf):
+            if isinstance(index, slice):
+                start = index.start or 0
+                dims = value.dims[index]
+                return ShapeOf(value.entry, tuple(dims), start % len(value.dims))
+            return value.dims[index]
+        if isinstance(value, (tuple, list)):
+            return value[index]
+        if isinstance(value, dict):
+            return value[index]
+        if isinstance(value, Tensor_):
+            return self.index_tensor(value, index)
+        raise Unmapped(f"indexing a {type(value).__name__}")
+
+    def index_tensor(self, x: Tensor_, index: Any) -> Tensor_:
+        x = self.tensor_of(x)
+        items = index if isinstance(index, tuple) else (index,)
+        if len(items) < 2 or items[0] != slice(None) or not isinstance(items[1], slice) or \
+                any(i != slice(None) for i in items[2:]) or items[1].step not in (None, 1):
+            raise Unmapped(f"indexing {index!r} (cnncalc slices a channel range: x[:, a:b])")
+        c = self.shape(x)[0]
+        start, stop, _ = items[1].indices(c)
+        return self.add("slice", {"start": start, "stop": stop}, [x])
+
+    def chunk(self, x: Any, parts: int, dim: int) -> tuple[Tensor_, ...]:
+        x = self.tensor_of(x)
+        rank = len(self.shape(x)) + 1
+        if dim % rank != 1:
+            raise Unmapped(f"chunk along dim {dim} (cnncalc slices channels, dim 1)")
+        c = self.shape(x)[0]
+        size = -(-c // parts)
+        count = -(-c // size)
+        return tuple(self.add("slice", {"part": i, "parts": parts}, [x]) for i in range(count))
+
+    def split(self, x: Any, sizes: Any, dim: int) -> tuple[Tensor_, ...]:
+        x = self.tensor_of(x)
+        rank = len(self.shape(x)) + 1
+        if dim % rank != 1:
+            raise Unmapped(f"split along dim {dim} (cnncalc slices channels, dim 1)")
+        c = self.shape(x)[0]
+        if isinstance(sizes, int):
+            sizes = [min(sizes, c - s) for s in range(0, c, sizes)]
+        out, start = [], 0
+        for size in sizes:
+            out.append(self.add("slice", {"start": start, "stop": start + int(size)}, [x]))
+            start += int(size)
+        return tuple(out)
+
+    def permute(self, x: Any, dims: Sequence[int]) -> Tensor_:
+        if not isinstance(x, Tensor_) or x.view is not None:
+            raise Unmapped("permute of a value cnncalc does not follow")
+        rank = len(self.shape(x)) + 1
+        dims = [d % rank for d in dims]
+        to_last = [0, *range(2, rank), 1]
+        to_first = [0, rank - 1, *range(1, rank - 1)]
+        if x.layout == "cf" and dims == to_last:
+            return Tensor_(x.entry, "cl")
+        if x.layout == "cl" and dims == to_first:
+            return Tensor_(x.entry, "cf")
+        if dims == list(range(rank)):
+            return x
+        raise Unmapped(f"permute{tuple(dims)} (cnncalc follows channels moved last and back)")
+
+    def transpose(self, x: Any, a: int, b: int) -> Tensor_:
+        if isinstance(x, Tensor_) and x.view is not None and x.view[0] == "split" and \
+                {a % 5, b % 5} == {1, 2}:
+            return Tensor_(x.entry, x.layout, ("split_t", x.view[1]))
+        raise Unmapped(f"transpose({a}, {b}) (only a channel shuffle's transpose is followed)")
+
+    def reshape(self, x: Any, shape: list[Any]) -> Tensor_:
+        if not isinstance(x, Tensor_) or x.layout != "cf":
+            raise Unmapped("a reshape of a value cnncalc does not follow")
+        own = self.shape(x)
+        n = math.prod(own)
+        sizes = [s for s in shape[1:]]
+        if x.view is None and shape and (shape[0] is BATCH or shape[0] == -1):
+            if sizes in ([-1], [n]) and len(own) > 1:
+                return self.add("flatten", {}, [x])
+            if tuple(sizes) == own:
+                return x
+            c = own[0]
+            if len(sizes) == len(own) + 1 and isinstance(sizes[0], int) and sizes[0] > 0 and \
+                    c % sizes[0] == 0 and sizes[1] == c // sizes[0] and tuple(sizes[2:]) == own[1:]:
+                return Tensor_(x.entry, "cf", ("split", sizes[0]))
+        if x.view is not None and shape and shape[0] is BATCH and \
+                tuple(sizes) in (own, (-1, *own[1:])):
+            kind, groups = x.view
+            if kind == "split":
+                return Tensor_(x.entry)
+            return self.add("channel_shuffle", {"groups": groups}, [Tensor_(x.entry)])
+        raise Unmapped(f"view/reshape to {['B' if s is BATCH else s for s in shape]} of a "
+                       f"{list(own)} tensor (cnncalc follows flatten and a channel shuffle)")
+
+    def mean(self, args: list[Any], kwargs: dict[str, Any]) -> Tensor_:
+        x = self.tensor_of(args[0])
+        dims = args[1] if len(args) > 1 else kwargs.get("dim")
+        keep = args[2] if len(args) > 2 else kwargs.get("keepdim", False)
+        rank = len(self.shape(x)) + 1
+        if dims is None:
+            raise Unmapped("mean over every axis, the batch's too")
+        axes = sorted(d % rank for d in (dims if isinstance(dims, (tuple, list)) else [dims]))
+        if axes != list(range(2, rank)):
+            raise Unmapped(f"mean over dims {axes} (cnncalc averages every spatial axis)")
+        pooled = self.add("avgpool", {"global": True}, [x])
+        return pooled if keep else self.add("flatten", {}, [pooled])
+
+    def functional_pool(self, op: str, args: list[Any], kwargs: dict[str, Any]) -> Tensor_:
+        names = ["input", "kernel_size", "stride", "padding"] + (
+            ["dilation", "ceil_mode", "return_indices"] if op == "maxpool"
+            else ["ceil_mode", "count_include_pad", "divisor_override"])
+        got = dict(zip(names, args)) | kwargs
+        x = self.tensor_of(got["input"])
+        if got.get("return_indices"):
+            raise Unmapped("max pooling that returns its indices")
+        if op == "avgpool":
+            self.check_avg(got.get("count_include_pad", True), got.get("divisor_override"),
+                           got.get("padding", 0))
+        return self.pool(op, x, got["kernel_size"], got.get("stride") or got["kernel_size"],
+                         got.get("padding", 0), bool(got.get("ceil_mode", False)),
+                         got.get("dilation", 1), None)
+
+    def interpolate(self, args: list[Any], kwargs: dict[str, Any]) -> Tensor_:
+        names = ["input", "size", "scale_factor", "mode", "align_corners"]
+        got = dict(zip(names, args)) | kwargs
+        x = self.tensor_of(got["input"])
+        size, ref = got.get("size"), None
+        if isinstance(size, ShapeOf):  # size=ref.shape[-2:]: resize to ref's spatial size
+            spatial = len(self.shape(x)) - 1
+            ref_shape = self.shapes[size.entry]
+            if len(size.dims) != spatial or tuple(size.dims) != tuple(ref_shape[1:]):
+                raise Unmapped(f"interpolate to {list(size.dims)}, part of the shape of "
+                               f"{size.entry} {list(ref_shape)} that is not its spatial size")
+            ref, size = size.entry, None
+        return self.upsample(x, size, got.get("scale_factor"), got.get("mode", "nearest"),
+                             got.get("align_corners"), ref, None)
+
+    def functional_layer_norm(self, args: list[Any], kwargs: dict[str, Any]) -> Tensor_:
+        names = ["input", "normalized_shape", "weight", "bias", "eps"]
+        got = dict(zip(names, args)) | kwargs
+        x = got["input"]
+        if not isinstance(x, Tensor_):
+            raise Unmapped("layer_norm of a value cnncalc does not follow")
+        normalized = tuple(got["normalized_shape"])
+        weight, bias = got.get("weight"), got.get("bias")
+        tensors = {}
+        if isinstance(weight, Param):
+            tensors["weight"] = weight.path
+        if isinstance(bias, Param):
+            tensors["bias"] = bias.path
+        args_ = {"eps": float(got.get("eps", 1e-5)), "affine": weight is not None,
+                 "bias": bias is not None}
+        if x.layout == "cl" and normalized == (self.shape(x)[0],):
+            out = self.add("layernorm", {"over": "channels", **args_}, [Tensor_(x.entry)],
+                           tensors=tensors)
+            return Tensor_(out.entry, "cl")
+        if x.layout == "cf" and normalized == self.shape(x):
+            return self.add("layernorm", {"over": "all", **args_}, [x], tensors=tensors)
+        raise Unmapped(f"layer_norm over {list(normalized)} of a {list(self.shape(x))} tensor")
+
+
+# ---------------------------------------------------------------------- helpers
+def _arith(op: Callable[[Any, Any], Any], a: Any, b: Any) -> Any:
+    if a is BATCH or b is BATCH:
+        return BATCH
+    return op(a, b)
+
+
+def _zeropad(padding: Any) -> Any:
+    """torch's (left, right, top, bottom) -> per-axis [before, after] pairs, first axis first."""
+    values = list(padding) if isinstance(padding, (tuple, list)) else [padding] * 2
+    pairs = [[values[i], values[i + 1]] for i in range(0, len(values), 2)][::-1]
+    return pairs
+
+
+def _attr(root: nn.Module, path: str) -> torch.Tensor:
+    owner, _, name = path.rpartition(".")
+    module = root.get_submodule(owner) if owner else root
+    value = getattr(module, name)
+    if not isinstance(value, torch.Tensor):
+        raise Unmapped(f"the attribute {path} is not a tensor")
+    return value
+
+
+def _output_value(value: Any) -> Any:
+    """The tensor a model returns: itself, ``out`` of a dict (torchvision's segmentation
+    models), or the first item of a tuple/list."""
+    if isinstance(value, dict):
+        if "out" in value:
+            return value["out"]
+        return next(iter(value.values()))
+    if isinstance(value, (tuple, list)):
+        return value[0]
+    return value
+
+
+def _scope(node: fx.Node | None) -> str:
+    """The innermost module a function node was called in (fx's nn_module_stack)."""
+    if node is None:
+        return ""
+    stack = node.meta.get("nn_module_stack") or {}
+    if stack:
+        last = list(stack.values())[-1]
+        return str(last[0] if isinstance(last, tuple) else last)
+    return ""
+
+
+def _classes(node: fx.Node | None) -> dict[str, str]:
+    """Module path -> class name of every module around a node (fx's nn_module_stack)."""
+    stack = (node.meta.get("nn_module_stack") or {}) if node is not None else {}
+    out = {}
+    for value in stack.values():
+        if isinstance(value, tuple) and len(value) == 2:
+            out[str(value[0])] = getattr(value[1], "__name__", str(value[1]))
+    return out
+
+
+def _target_name(node: fx.Node) -> str:
+    if node.op == "call_method":
+        return f".{node.target}()"
+    return _callable_name(node.target)
+
+
+def _callable_name(target: Any) -> str:
+    module = getattr(target, "__module__", None) or ""
+    name = getattr(target, "__qualname__", None) or getattr(target, "__name__", repr(target))
+    if str(name).startswith("_VariableFunctionsClass."):  # torch.sort and friends
+        return "torch." + str(name).split(".", 1)[1]
+    return f"{module}.{name}" if module and module != "builtins" else str(name)
+
+
+def _source_line(node: fx.Node) -> str | None:
+    """``File "...", line N, in forward: code`` from fx's recorded stack trace."""
+    trace = node.stack_trace or node.meta.get("stack_trace")
+    if not trace:
+        return None
+    lines = [line.strip() for line in str(trace).strip().splitlines() if line.strip()]
+    frames = [i for i, line in enumerate(lines) if line.startswith("File ")
+              and "/torch/" not in line.replace("\\", "/")]
+    if not frames:
+        return None
+    last = frames[-1]
+    code = lines[last + 1] if last + 1 < len(lines) else ""
+    return f"source: {lines[last]}{': ' + code if code else ''}"
+
+
+# ---------------------------------------------------------------------- tracing
+#: torch layers mapped whole: a subclass that does not override ``forward`` is one too
+LEAF_TYPES: tuple[type, ...] = (
+    nn.Conv1d, nn.Conv2d, nn.Conv3d, nn.ConvTranspose1d, nn.ConvTranspose2d,
+    nn.ConvTranspose3d, nn.Linear, nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d,
+    nn.LayerNorm, nn.GroupNorm, nn.InstanceNorm1d, nn.InstanceNorm2d, nn.InstanceNorm3d,
+    nn.MaxPool1d, nn.MaxPool2d, nn.MaxPool3d, nn.AvgPool1d, nn.AvgPool2d, nn.AvgPool3d,
+    nn.AdaptiveAvgPool1d, nn.AdaptiveAvgPool2d, nn.AdaptiveAvgPool3d, nn.AdaptiveMaxPool1d,
+    nn.AdaptiveMaxPool2d, nn.AdaptiveMaxPool3d, nn.Dropout, nn.Dropout2d, nn.ReLU, nn.ReLU6,
+    nn.Sigmoid, nn.Hardswish, nn.Hardsigmoid, nn.SiLU, nn.GELU, nn.Upsample)
+_LEAF_FORWARDS = frozenset(getattr(cls, "forward") for cls in LEAF_TYPES)  # noqa: B009
+
+
+class Tracer(fx.Tracer):
+    """torch.fx's tracer with torch's own layers as leaves (fx's rule) plus modules
+    cnncalc maps whole: torchvision's StochasticDepth."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.record_stack_traces = True
+
+    def is_leaf_module(self, m: nn.Module, module_qualified_name: str) -> bool:
+        if type(m).__name__ == "StochasticDepth":
+            return True
+        # a subclass of a torch layer that keeps its forward (torchvision's Conv3DSimple)
+        if isinstance(m, LEAF_TYPES) and type(m).forward in _LEAF_FORWARDS:
+            return True
+        return super().is_leaf_module(m, module_qualified_name)
+
+
+def trace(model: nn.Module) -> fx.Graph:
+    """The model's graph, traced symbolically (never run on data).  Control flow that
+    depends on the data is reported as such, with the model's line."""
+    tracer = Tracer()
+    try:
+        return tracer.trace(model)
+    except fx.proxy.TraceError as exc:
+        raise UsageError(f"cannot import the model: data-dependent control flow: {exc}",
+                         notes=_user_frame(exc),
+                         hints=("an `if` or loop on a tensor's values has no static graph; "
+                                "cnncalc needs one (make the branch a constructor argument)",)
+                         ) from None
+    except (TypeError, AttributeError, RuntimeError, NotImplementedError, ValueError,
+            IndexError, KeyError) as exc:
+        raise UsageError(f"cannot import the model: torch.fx could not trace it: "
+                         f"{type(exc).__name__}: {exc}", notes=_user_frame(exc),
+                         hints=("Python code on shapes or values that torch.fx cannot follow; "
+                                "cnncalc needs a static graph",)) from None
+
+
+def _user_frame(exc: BaseException) -> tuple[str, ...]:
+    """``source: File "net.py", line 12, in forward: if x.sum() > 0:`` for the innermost
+    frame of the traceback outside torch itself."""
+    import traceback
+
+    frames = [f for f in traceback.extract_tb(exc.__traceback__)
+              if "/torch/" not in f.filename.replace("\\", "/") and
+              "/cnncalc/" not in f.filename.replace("\\", "/")]
+    if not frames:
+        return ()
+    f = frames[-1]
+    return (f'source: File "{f.filename}", line {f.lineno}, in {f.name}: {(f.line or "").strip()}',)
+
+
+def capture(model: nn.Module, input_shape: Shape) -> tuple[list[Entry], str]:
+    """The entries of ``model`` for one sample of ``input_shape`` and the output's id."""
+    was_training = model.training
+    model.eval()  # the inference graph (dropout, stochastic depth and aux heads off)
+    try:
+        graph = trace(model)
+    finally:
+        model.train(was_training)
+    interpreter = Interpreter(model, graph, input_shape)
+    entries = interpreter.run()
+    if interpreter.output is None:
+        raise UsageError("cannot import the model: it returns nothing cnncalc can follow")
+    if interpreter.output.entry == "input":  # returns its input (nn.Identity): one layer
+        interpreter.node = None
+        interpreter.output = interpreter.add("identity", {}, ["input"])
+    return entries, interpreter.output.entry

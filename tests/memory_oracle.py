@@ -1,0 +1,137 @@
+"""Oracles for cnncalc.memory: what autograd saves (``saved_tensors_hooks``), per layer,
+and the measured peak of one real training step (a ``TorchDispatchMode`` following every
+storage until it is freed).  Imported by the tests only (torch needed)."""
+
+from __future__ import annotations
+
+import weakref
+from typing import Any
+
+import torch
+from torch.utils._python_dispatch import TorchDispatchMode
+
+import cnncalc
+
+
+def _params_and_buffers(model: torch.nn.Module) -> set[int]:
+    return {t.untyped_storage().data_ptr() for t in (*model.parameters(), *model.buffers())}
+
+
+def _enter(running: list[str], node_id: str) -> Any:
+    def hook(module: Any, args: Any) -> None:
+        running.append(node_id)
+    return hook
+
+
+def _leave(running: list[str]) -> Any:
+    def hook(module: Any, args: Any, out: Any) -> None:
+        running.pop()
+    return hook
+
+
+def saved_storages(model: Any, x: torch.Tensor) -> dict[str, dict[int, int]]:
+    """Layer id -> {storage ptr: nbytes} of the tensors autograd saves in a forward pass of
+    ``model`` (train mode) on ``x``: each storage once, under the first layer that saves
+    it (the layer whose forward is running); parameters and buffers excluded."""
+    skip = _params_and_buffers(model)
+    running: list[str] = []
+    seen: set[int] = set()
+    found: dict[str, dict[int, int]] = {i: {} for i in model.ids}
+    keep: list[torch.Tensor] = []  # holds storages alive so pointers stay unique
+
+    def pack(t: torch.Tensor) -> torch.Tensor:
+        s = t.untyped_storage()
+        ptr = s.data_ptr()
+        if ptr not in skip and ptr not in seen and running:
+            seen.add(ptr)
+            found[running[-1]][ptr] = s.nbytes()
+            keep.append(t)
+        return t
+
+    handles = []
+    for node_id in model.ids:
+        module = model.layer(node_id)
+        handles.append(module.register_forward_pre_hook(_enter(running, node_id)))
+        handles.append(module.register_forward_hook(_leave(running)))
+    model.train()
+    try:
+        with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+            out = model(x)
+        del out
+    finally:
+        for h in handles:
+            h.remove()
+    return found
+
+
+def saved_bytes(spec: Any, batch: int, input_shape: Any = None) -> dict[str, int]:
+    """Layer id -> bytes autograd saves for it, for ``spec`` (a Network) at ``batch``."""
+    torch.manual_seed(0)
+    model = cnncalc.build_torch(spec, input_shape)
+    x = torch.randn(batch, *model.input_shape)
+    return {k: sum(v.values()) for k, v in saved_storages(model, x).items()}
+
+
+class StorageTracker(TorchDispatchMode):
+    """Follows every storage an op returns until it is freed (``weakref.finalize`` on the
+    storage): ``peak`` is the most bytes alive at once among the storages created inside
+    the mode."""
+
+    def __init__(self, existing: Any = ()) -> None:
+        super().__init__()
+        self.live = 0
+        self.peak = 0
+        #: the storages of ``existing`` tensors (parameters, buffers, the input) are not
+        #: new when an in-place op returns them
+        self._old = [t.untyped_storage() for t in existing]
+        self._seen: set[int] = {id(s) for s in self._old}
+
+    def _free(self, key: int, nbytes: int) -> None:
+        self.live -= nbytes
+        self._seen.discard(key)
+
+    def __torch_dispatch__(self, func: Any, types: Any, args: Any = (), kwargs: Any = None) -> Any:
+        out = func(*args, **(kwargs or {}))
+        for t in torch.utils._pytree.tree_leaves(out):
+            if isinstance(t, torch.Tensor) and t.device.type != "meta":
+                s = t.untyped_storage()
+                key = id(s)
+                if key not in self._seen:
+                    self._seen.add(key)
+                    self.live += s.nbytes()
+                    self.peak = max(self.peak, self.live)
+                    weakref.finalize(s, self._free, key, s.nbytes())
+        return out
+
+
+OPTIMIZERS = {"sgd": lambda p: torch.optim.SGD(p, lr=0.01),
+              "momentum": lambda p: torch.optim.SGD(p, lr=0.01, momentum=0.9),
+              "adam": lambda p: torch.optim.Adam(p, lr=1e-3),
+              "adamw": lambda p: torch.optim.AdamW(p, lr=1e-3)}
+
+
+def measured_step(spec: Any, batch: int, optimizer: str = "sgd", input_shape: Any = None
+                  ) -> int:
+    """Bytes at the peak of one real training step (forward, backward, ``optimizer.step()``)
+    of the module ``spec`` builds, in the steady state (after a first step made the
+    optimizer's state, and ``zero_grad`` freed the gradients): parameters, buffers,
+    optimizer state and the input, plus the peak of the storages made during the step
+    (activations, their gradients, parameter gradients, the step's temporaries)."""
+    torch.manual_seed(0)
+    model = cnncalc.build_torch(spec, input_shape)
+    model.train()
+    x = torch.randn(batch, *model.input_shape)
+    opt = OPTIMIZERS[optimizer](model.parameters())
+    model(x).sum().backward()  # a first step makes the optimizer's state
+    opt.step()
+    opt.zero_grad(set_to_none=True)
+    state = [t for s in opt.state.values() for t in s.values() if isinstance(t, torch.Tensor)]
+    fixed = sum(t.untyped_storage().nbytes()
+                for t in (*model.parameters(), *model.buffers(), *state))
+    tracker = StorageTracker((*model.parameters(), *model.buffers(), *state, x))
+    with tracker:
+        loss = model(x).sum()
+        loss.backward()
+        del loss
+        opt.step()
+    return fixed + x.untyped_storage().nbytes() + tracker.peak

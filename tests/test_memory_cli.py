@@ -1,0 +1,134 @@
+"""``cnncalc memory`` and cnncalc.memory's arithmetic: the JSON fields, the optimizer and
+AMP state, the inference peak, ``--fit`` (the largest batch that fits, checked on both
+sides) and its errors.  No torch (the torch oracles are in test_memory.py)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+import cnncalc
+from cnncalc.memory import OPTIMIZER_STATES, estimate, largest_batch
+
+from helpers import fresh_cli, torch_modules
+
+FIELDS = ("param_bytes", "buffer_bytes", "grad_bytes", "optimizer_bytes",
+          "saved_activation_bytes", "peak_bytes")
+
+
+def _cli(*args: str) -> dict:
+    proc, modules = fresh_cli("memory", *args, "--format", "json")
+    assert proc.returncode == 0, proc.stderr
+    assert torch_modules(modules) == []
+    return json.loads(proc.stdout)
+
+
+def test_json_fields_in_bytes() -> None:
+    data = _cli("resnet18", "--mode", "training", "--batch", "4", "--optimizer", "adam")
+    est = estimate(cnncalc.load("resnet18"), mode="training", batch=4, optimizer="adam")
+    assert {f: data[f] for f in FIELDS} == {f: getattr(est, f) for f in FIELDS}
+    assert data["saved_activation_bytes"] == sum(r["saved_bytes"] for r in data["layers"])
+    assert data["param_bytes"] == sum(r["param_bytes"] for r in data["layers"])
+    assert all(type(data[f]) is int and data[f] > 0 for f in FIELDS)
+
+
+@pytest.mark.parametrize("optimizer", sorted(OPTIMIZER_STATES))
+@pytest.mark.parametrize("spec", ["lenet5", "resnet18"])
+def test_optimizer_state(spec: str, optimizer: str) -> None:
+    net = cnncalc.load(spec)
+    report = cnncalc.analyze(net)
+    m = estimate(net, mode="training", optimizer=optimizer)
+    assert m.grad_bytes == report.totals.trainable_params * 4
+    assert m.optimizer_bytes == OPTIMIZER_STATES[optimizer] * m.grad_bytes
+    amp = estimate(net, mode="training", optimizer=optimizer, amp=True, dtype="float16")
+    assert amp.grad_bytes == report.totals.trainable_params * 2
+    states = OPTIMIZER_STATES[optimizer] + 1  # and the fp32 master weights
+    assert amp.optimizer_bytes == states * 4 * report.totals.trainable_params
+
+
+@pytest.mark.parametrize("spec", ["lenet5", "resnet18", "mobilenet_v2"])
+def test_inference_is_the_analysis_peak(spec: str) -> None:
+    net = cnncalc.load(spec)
+    report = cnncalc.analyze(net, batch=3)
+    m = estimate(net, mode="inference", batch=3, optimizer="adam")
+    t = report.totals
+    assert m.peak_bytes == t.param_bytes + t.buffer_bytes + t.peak_activation_bytes
+    assert (m.grad_bytes, m.optimizer_bytes, m.saved_activation_bytes) == (0, 0, 0)
+
+
+def test_training_needs_more_than_inference() -> None:
+    net = cnncalc.load("resnet18")
+    train = estimate(net, mode="training", batch=8)
+    infer = estimate(net, mode="inference", batch=8)
+    assert train.peak_bytes > infer.peak_bytes + train.grad_bytes
+    assert train.saved_activation_bytes > infer.activation_peak_bytes
+
+
+@pytest.mark.parametrize(("mode", "optimizer", "limit"), [
+    ("training", "adam", 24 * 2**30), ("training", "sgd", 10**9), ("inference", "sgd", 2**30)])
+def test_fit_is_the_largest_batch(mode: str, optimizer: str, limit: int) -> None:
+    net = cnncalc.load("resnet50")
+    found = largest_batch(net, None, limit, mode=mode, optimizer=optimizer)
+    b = found["batch"]
+    assert b >= 1
+
+    def peak(batch: int) -> int:
+        return estimate(net, mode=mode, batch=batch, optimizer=optimizer).peak_bytes
+
+    assert found["peak_bytes"] == peak(b) <= limit < peak(b + 1)
+
+
+def test_fit_in_the_cli() -> None:
+    data = _cli("resnet50", "--mode", "training", "--optimizer", "adam", "--fit", "24GiB")
+    assert data["fit"]["limit_bytes"] == 24 * 2**30
+    assert data["fit"] == largest_batch(cnncalc.load("resnet50"), None, 24 * 2**30,
+                                        mode="training", optimizer="adam")
+
+
+def test_nothing_fits() -> None:
+    found = largest_batch(cnncalc.load("resnet50"), None, 1000, mode="training")
+    assert found["batch"] == 0 and found["peak_bytes"] > 1000
+
+
+@pytest.mark.parametrize("args", [["--fit", "24XB"], ["--fit", "0GiB"], ["--fit", "-1"],
+                                  ["--mode", "train"], ["--optimizer", "rmsprop"],
+                                  ["--batch", "0"]])
+def test_bad_options_exit_2(args: list[str]) -> None:
+    proc, _ = fresh_cli("memory", "lenet5", *args)
+    assert proc.returncode == 2, proc.stderr
+    assert "Traceback" not in proc.stderr and proc.stdout == ""
+
+
+@pytest.mark.parametrize("fmt", ["table", "csv", "markdown"])
+def test_formats(fmt: str) -> None:
+    proc, _ = fresh_cli("memory", "lenet5", "--mode", "training", "--format", fmt)
+    assert proc.returncode == 0, proc.stderr
+    assert "C3" in proc.stdout
+
+
+@pytest.mark.parametrize("spec", ["resnet50", "vgg16"])
+def test_fit_where_the_optimizer_step_decides(spec: str) -> None:
+    """Just above batch 1's peak the optimizer step (flat in the batch) can decide it:
+    the affine guess is checked and bisected, never stepped down one by one."""
+    net = cnncalc.load(spec)
+
+    def peak(batch: int) -> int:
+        return estimate(net, mode="training", batch=batch, optimizer="adam").peak_bytes
+
+    limit = peak(1) + 1
+    b = largest_batch(net, None, limit, mode="training", optimizer="adam")["batch"]
+    assert peak(b) <= limit < peak(b + 1)
+
+
+def test_fit_is_capped() -> None:
+    from cnncalc.memory import MAX_FIT_BATCH
+
+    found = largest_batch(cnncalc.load("lenet5"), None, 2**60, mode="inference")
+    assert found["batch"] == MAX_FIT_BATCH
+
+
+def test_the_cli_offers_every_optimizer() -> None:
+    from cnncalc.cli.memorycmd import OPTIMIZERS
+
+    assert tuple(OPTIMIZER_STATES) == OPTIMIZERS
