@@ -154,7 +154,7 @@ SPEC_EXTRAS: dict[str, list[str]] = {
     "shapes": [], "params": [], "flops": [], "rf": [], "summary": [], "compare": [],
     "explain": [], "graph": [], "plot": ["-o", "FILE"], "diff": ["SPEC"],
     "build": [], "export": ["--torchscript", "FILE"],
-    "profile": ["--iters", "1", "--warmup", "0"],
+    "profile": ["--iters", "1", "--warmup", "0"], "memory": [],
 }
 #: commands that read a spec but report on it in their own terms (check reads PATHs)
 OWN_REPORT = {"sizes": "a result per input size, with the first problem of each"}

@@ -16,7 +16,7 @@ from typing import Annotated
 import typer
 
 from .base import app
-from .common import TracebackOpt, example_epilog, parse_input, write
+from .common import example_epilog, parse_input, write
 
 
 @app.command("import", epilog=example_epilog(
@@ -36,7 +36,6 @@ def import_(
         "--output", "-o", metavar="FILE", help="Write the spec to FILE instead of stdout.")] = None,
     name: Annotated[str | None, typer.Option(
         help="The spec's name: [default: the callable's name].")] = None,
-    traceback: TracebackOpt = False,
 ) -> None:
     """Import a PyTorch model as a cnncalc spec (needs torch): torch.fx traces it, each
     layer becomes a cnncalc op, and the spec (loadable as it is) is printed. A package's

@@ -22,9 +22,8 @@ from .common import (
     InputOpt,
     Settings,
     SpecArg,
-    analyse_network,
+    analyse_spec,
     example_epilog,
-    load_spec,
     write,
 )
 
@@ -86,13 +85,12 @@ def memory(
     from ..memory import from_report, largest_batch
 
     settings = Settings(input=input, batch=batch, dtype=dtype, format=format)
-    net = load_spec(spec, settings)
-    report = analyse_network(net, settings)
+    net, report = analyse_spec(spec, settings)
     m = from_report(net, report, mode=mode.value, optimizer=optimizer.value, amp=amp)
     data: dict[str, Any] = m.to_dict()
     if fit is not None:
         data["fit"] = largest_batch(net, report.input_shape, parse_size(fit), mode=mode.value,
-                                    dtype=dtype, optimizer=optimizer.value, amp=amp)
+                                    dtype=settings.dtype, optimizer=optimizer.value, amp=amp)
     write(_render(m, data, format.value) + "\n")
 
 

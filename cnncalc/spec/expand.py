@@ -446,6 +446,7 @@ class Expander:
             over = (first if c == 0 else None, last if c == n - 1 else None)
             copy_entry = _merge(base, *over) if any(over) else base  # single() only reads it
             name = f"{full}[{c}]"
+            # ChainMap only reads the maps after its first (vars may be lazy: not copied)
             here = scope if index is None else replace(
                 scope, vars=ChainMap({index: c}, scope.vars))  # type: ignore[arg-type]
             try:
