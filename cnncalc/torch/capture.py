@@ -854,9 +854,11 @@ class Tracer(fx.Tracer):
     """torch.fx's tracer with torch's own layers as leaves (fx's rule) plus modules
     cnncalc maps whole: torchvision's StochasticDepth."""
 
-    def __init__(self) -> None:
+    def __init__(self, record_stack_traces: bool = False) -> None:
         super().__init__()
-        self.record_stack_traces = True
+        #: torch's traceback capture costs seconds on first use (it imports much of torch):
+        #: only a failed capture traces again with it, for the error's source line
+        self.record_stack_traces = record_stack_traces
 
     def is_leaf_module(self, m: nn.Module, module_qualified_name: str) -> bool:
         if type(m).__name__ == "StochasticDepth":
@@ -867,10 +869,10 @@ class Tracer(fx.Tracer):
         return super().is_leaf_module(m, module_qualified_name)
 
 
-def trace(model: nn.Module) -> fx.Graph:
+def trace(model: nn.Module, record_stack_traces: bool = False) -> fx.Graph:
     """The model's graph, traced symbolically (never run on data).  Control flow that
     depends on the data is reported as such, with the model's line."""
-    tracer = Tracer()
+    tracer = Tracer(record_stack_traces)
     try:
         return tracer.trace(model)
     except fx.proxy.TraceError as exc:
@@ -910,7 +912,17 @@ def capture(model: nn.Module, input_shape: Shape) -> tuple[list[Entry], str]:
     finally:
         model.train(was_training)
     interpreter = Interpreter(model, graph, input_shape)
-    entries = interpreter.run()
+    try:
+        entries = interpreter.run()
+    except UsageError as first:  # trace again with the source lines, to say where
+        model.eval()
+        try:
+            Interpreter(model, trace(model, record_stack_traces=True), input_shape).run()
+        except UsageError as located:
+            raise located from None
+        finally:
+            model.train(was_training)
+        raise first from None
     if interpreter.output is None:
         raise UsageError("cannot import the model: it returns nothing cnncalc can follow")
     if interpreter.output.entry == "input":  # returns its input (nn.Identity): one layer
