@@ -220,9 +220,7 @@ class Interpreter:
             stem = re.sub(r"_\d+$", "", self.node.name) if self.node is not None else "layer"
             scope = _scope(self.node)
             base = f"{scope}.{stem}" if scope else stem
-        name = re.sub(r"\W", "_", base.replace(".", "_"))
-        if not name or name[0].isdigit():
-            name = "m" + name
+        name = as_name(base)
         candidate, n = name, 1
         while candidate in self.used_ids:
             n += 1
@@ -753,6 +751,13 @@ class Interpreter:
 
 
 # ---------------------------------------------------------------------- helpers
+def as_name(text: str) -> str:
+    """A module path or id fragment as a spec name: ``.`` and other non-word characters
+    become ``_``, and a leading digit gets an ``m`` (``0.conv`` -> ``m0_conv``)."""
+    name = re.sub(r"\W", "_", text.replace(".", "_"))
+    return "m" + name if not name or name[0].isdigit() else name
+
+
 def _arith(op: Callable[[Any, Any], Any], a: Any, b: Any) -> Any:
     if a is BATCH or b is BATCH:
         return BATCH

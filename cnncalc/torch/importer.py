@@ -64,8 +64,6 @@ def copy_weights(source: nn.Module, built: nn.Module) -> nn.Module:
         raise UsageError("copy_weights copies into a module built by cnncalc.build_torch")
     plan = imported(source, built.input_shape)
     names = _final_ids(plan)
-    state = dict(source.state_dict(keep_vars=True))
-    state |= {n: t for n, t in source.named_parameters()}  # (shared ones appear once)
     filled = set()
     with torch.no_grad():
         for row_id, tensors in plan.tensors.items():

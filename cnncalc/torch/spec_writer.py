@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..ops import get_op
-from .capture import Entry
+from .capture import Entry, as_name
 
 #: names a block cannot take: an op's (``op: conv`` could not tell them apart) or a key
 META_NAMES = ("id", "op", "in", "repeat", "if", "args")
@@ -89,7 +89,8 @@ def arrange(entries: list[Entry], output: str) -> Imported:
     """Fold the shorthand and rename what it absorbed (see the module docstring)."""
     readers = Counter(i for e in entries for i in e.ins)
     readers[output] += 1
-    defaults = {"batchnorm": _bn_defaults(entries)} if _bn_defaults(entries) else {}
+    shared = _bn_defaults(entries)
+    defaults = {"batchnorm": shared} if shared else {}
     bn_default = {**{k: f.default for k, f in get_op("batchnorm").Args.model_fields.items()},
                   **defaults.get("batchnorm", {})}
     rows: list[Row] = []
@@ -202,14 +203,11 @@ def _local(row_id: str, local: str) -> str:
     """A row's id inside its block: without the block's prefix, and a name (``0_conv`` ->
     ``m0_conv``, as module paths starting with a digit are written)."""
     name = row_id[len(local):]
-    if name == "input":  # reserved: the block's input
-        return "input_"
-    return "m" + name if name[:1].isdigit() else name
+    return "input_" if name == "input" else as_name(name)  # input: the block's input
 
 
 def _id_prefix(module_path: str) -> str:
-    name = re.sub(r"\W", "_", module_path.replace(".", "_"))
-    return ("m" + name if name[:1].isdigit() else name) + "_"
+    return as_name(module_path) + "_"
 
 
 def _groups(rows: list[Row]) -> list[_Group | Row]:
@@ -340,8 +338,7 @@ RESERVED_ARG_NAMES = (*META_NAMES, "input", "in_channels", "in_shape", "input_ch
 def _arg_name(local_id: str, arg: str) -> str:
     """``conv3`` + ``out`` -> ``conv3_out``; a name never starts with a digit
     (``0_block_0`` + ``out`` -> ``m0_block_0_out``, as ids are written)."""
-    name = re.sub(r"\W", "_", f"{local_id}_{arg}")
-    return "m" + name if name[:1].isdigit() else name
+    return as_name(f"{local_id}_{arg}")
 
 
 def fold(rows: list[Row]) -> tuple[list[list[str]], list[str], dict[str, str]]:
