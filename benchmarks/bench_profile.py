@@ -38,7 +38,7 @@ def main() -> None:
     import torch
 
     import cnncalc
-    from cnncalc.torch.profile import Budget, ProfileSettings, run_profile
+    from cnncalc.pytorch.profile import Budget, ProfileSettings, run_profile
 
     from reference_nets import resnet18
 

@@ -73,7 +73,7 @@ def loads(text: str, name: str = "<string>", limits: Limits | None = None, *,
 
 def build_torch(network: Network, input_shape: Any = None) -> torch.nn.Module:
     """Instantiate ``network`` as a runnable ``torch.nn.Module`` (needs the torch extra)."""
-    from .torch.build import build
+    from .pytorch.build import build
 
     return build(network, input_shape)
 
@@ -81,10 +81,10 @@ def build_torch(network: Network, input_shape: Any = None) -> torch.nn.Module:
 def from_torch(model: torch.nn.Module, input_shape: Any, name: str | None = None) -> str:
     """A spec (YAML text) computing ``model`` on one sample of ``input_shape`` (no batch
     axis), captured with torch.fx; ``loads(text)`` loads it (needs the torch extra)."""
-    from .torch import require_torch
+    from .pytorch import require_torch
 
     require_torch()
-    from .torch.importer import from_torch as capture
+    from .pytorch.importer import from_torch as capture
 
     return capture(model, input_shape, name)
 
@@ -92,6 +92,6 @@ def from_torch(model: torch.nn.Module, input_shape: Any, name: str | None = None
 def copy_weights(source: torch.nn.Module, built: torch.nn.Module) -> torch.nn.Module:
     """Copy ``source``'s parameters and buffers into ``built`` (``build_torch`` of the spec
     :func:`from_torch` made from ``source``); returns ``built``."""
-    from .torch.importer import copy_weights as copy
+    from .pytorch.importer import copy_weights as copy
 
     return copy(source, built)

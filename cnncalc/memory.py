@@ -80,7 +80,7 @@ class Memory:
 
 # ------------------------------------------------------------------ saved storages
 def inplace_ids(network: Network) -> set[str]:
-    """The layers the torch build runs in place (``cnncalc.torch.model._mark_inplace``: an
+    """The layers the torch build runs in place (``cnncalc.pytorch.model._mark_inplace``: an
     in-place-capable activation whose input is a fresh tensor nothing else reads) whose
     output is then their input's storage (``Op.inplace_shares``)."""
     readers: dict[str, int] = {}

@@ -38,7 +38,7 @@ CI_MODULES = frozenset({"typer", "rich", "pydantic", "yaml", "torch", "onnx", "o
                         "thop", "ptflops", "fvcore", "torchvision"})
 
 #: words in a skip's reason that name something CI installs (case-insensitive, whole
-#: words: ``cnncalc.torch``, ``PyTorch`` and ``torchvision``, the zoo's oracle, count)
+#: words: ``cnncalc.pytorch``, ``PyTorch`` and ``torchvision``, the zoo's oracle, count)
 CI_WORDS = ("torch", "pytorch", "torchvision", "torchinfo", "thop", "ptflops", "fvcore",
             "matplotlib", "onnx", "onnxscript", "jsonschema", "hypothesis", "peers extra",
             "plot extra", "cnncalc[torch]", "cnncalc[peers]", "cnncalc[plot]", "cnncalc[onnx]")

@@ -85,7 +85,7 @@ def test_built_module_broadcasts_as_analysed(shapes: list[tuple[int, ...]], name
     """The module cnncalc builds runs on the shapes the analysis accepts, to its output."""
     from torch.utils.flop_counter import FlopCounterMode
 
-    from cnncalc.torch import modules as kit
+    from cnncalc.pytorch import modules as kit
 
     op = get_op(name).from_args({})
     try:
@@ -100,7 +100,7 @@ def test_built_module_broadcasts_as_analysed(shapes: list[tuple[int, ...]], name
 
 
 def test_mul_computes_the_broadcast_product() -> None:
-    from cnncalc.torch import modules as kit
+    from cnncalc.pytorch import modules as kit
 
     op = get_op("mul").from_args({})
     layer = op.resolve([(4, 5, 6), (4, 1, 1), (1, 5, 1)])
@@ -110,7 +110,7 @@ def test_mul_computes_the_broadcast_product() -> None:
 
 # ------------------------------------------------------------ squeeze-excitation
 def test_se_block_figures_match_torch() -> None:
-    from cnncalc.torch.verify import verify
+    from cnncalc.pytorch.verify import verify
 
     spec = net(SE)
     report = cnncalc.analyze(spec)
@@ -148,7 +148,7 @@ def test_se_gate_gives_every_unit_the_whole_input() -> None:
 
 # ------------------------------------------------------------ add with project: auto
 def test_add_projects_only_what_does_not_broadcast() -> None:
-    from cnncalc.torch.verify import verify
+    from cnncalc.pytorch.verify import verify
 
     spec = net("""\
 cnncalc: 1
@@ -176,7 +176,7 @@ def test_add_projection_onto_a_last_input_smaller_than_the_output() -> None:
     assert layer.out == (8, 3, 3) and layer.geo == [(4, (6, 6)), None, None]
     assert op.macs(layer) == 4 * 8 * 1 * 1
     assert op.flops(layer)["norm"] == 2 * 8
-    from cnncalc.torch import modules as kit
+    from cnncalc.pytorch import modules as kit
 
     y = op.torch(layer, kit).eval()(torch.randn(2, 4, 6, 6), torch.randn(2, 8, 3, 3),
                                    torch.randn(2, 8, 1, 1))

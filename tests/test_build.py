@@ -307,7 +307,7 @@ def test_without_torch_build_says_how_to_install(monkeypatch) -> None:
 
 # ------------------------------------------------------------------ verify
 def test_verify_finds_nothing_on_the_zoo_sample() -> None:
-    from cnncalc.torch.verify import verify
+    from cnncalc.pytorch.verify import verify
 
     for name in ("lenet5", "resnet18"):
         spec = cnncalc.load(name)
@@ -317,7 +317,7 @@ def test_verify_finds_nothing_on_the_zoo_sample() -> None:
 def test_verify_reports_each_disagreement() -> None:
     import dataclasses
 
-    from cnncalc.torch.verify import Disagreement, verify
+    from cnncalc.pytorch.verify import Disagreement, verify
 
     spec = cnncalc.load("lenet5")
     report = cnncalc.analyze(spec)
@@ -332,7 +332,7 @@ def test_verify_reports_each_disagreement() -> None:
 
 # ------------------------------------------------------------------ export
 def test_export_torchscript_round_trip(tmp_path) -> None:
-    from cnncalc.torch.export import export_torchscript
+    from cnncalc.pytorch.export import export_torchscript
 
     spec = cnncalc.load("lenet5")
     torch.manual_seed(1)
@@ -354,7 +354,7 @@ def test_export_onnx_runs_in_onnx_reference_evaluator(tmp_path, monkeypatch, exp
         pytest.importorskip("onnxscript")
     from onnx.reference import ReferenceEvaluator
 
-    from cnncalc.torch import export
+    from cnncalc.pytorch import export
 
     monkeypatch.setattr(export, "onnx_exporter", lambda: exporter)
     spec = cnncalc.load("lenet5")
@@ -369,7 +369,7 @@ def test_export_onnx_runs_in_onnx_reference_evaluator(tmp_path, monkeypatch, exp
 
 
 def test_export_onnx_without_onnx_says_what_to_install(monkeypatch, tmp_path) -> None:
-    from cnncalc.torch import export
+    from cnncalc.pytorch import export
 
     monkeypatch.setattr(export.importlib.util, "find_spec", lambda name: None)
     with pytest.raises(EnvironmentUnavailable) as info:
@@ -379,7 +379,7 @@ def test_export_onnx_without_onnx_says_what_to_install(monkeypatch, tmp_path) ->
 
 def test_export_makes_a_missing_folder_and_refuses_a_file_as_one(tmp_path) -> None:
     from cnncalc.errors import UsageError
-    from cnncalc.torch.export import export_torchscript
+    from cnncalc.pytorch.export import export_torchscript
 
     out = export_torchscript(cnncalc.load("lenet5"), tmp_path / "new" / "x.pt")
     assert out == tmp_path / "new" / "x.pt" and out.stat().st_size > 0
@@ -436,7 +436,7 @@ def op_sample(name: str) -> str:
 
 @pytest.mark.parametrize("name", sorted(REGISTRY))
 def test_every_op_verifies_against_torch(name: str) -> None:
-    from cnncalc.torch.verify import verify
+    from cnncalc.pytorch.verify import verify
 
     sample = op_sample(name)
     spec = net("\n".join("  " + line for line in sample.splitlines()), "[4, 12, 12]")
@@ -469,15 +469,15 @@ def test_copy_pickle_dtype_and_fx_keep_the_graph(resnetish) -> None:
 def test_torch_package_doctests() -> None:
     import doctest
 
-    from cnncalc.torch import budget, build, importer, verify
+    from cnncalc.pytorch import budget, build, importer, verify
 
     for module in (budget, build, importer, verify):
         assert doctest.testmod(module, optionflags=doctest.NORMALIZE_WHITESPACE).failed == 0
 
 
 def test_verify_names_the_layer_whose_forward_fails(monkeypatch) -> None:
-    from cnncalc.torch import modules
-    from cnncalc.torch.verify import verify
+    from cnncalc.pytorch import modules
+    from cnncalc.pytorch.verify import verify
 
     def broken(self, x):
         raise RuntimeError("boom")
@@ -490,7 +490,7 @@ def test_verify_names_the_layer_whose_forward_fails(monkeypatch) -> None:
 
 
 def test_verify_runs_huge_nets_on_the_meta_device() -> None:
-    from cnncalc.torch.verify import choose_device, verify
+    from cnncalc.pytorch.verify import choose_device, verify
 
     spec = cnncalc.load(ROOT_EXAMPLES / "connectivity_fully_connected.yaml")
     report = cnncalc.analyze(spec)
@@ -501,7 +501,7 @@ def test_verify_runs_huge_nets_on_the_meta_device() -> None:
 
 def test_export_onnx_failure_is_reported_not_raised_raw(tmp_path, monkeypatch) -> None:
     pytest.importorskip("onnx")
-    from cnncalc.torch import export
+    from cnncalc.pytorch import export
 
     monkeypatch.setattr(export, "onnx_exporter", lambda: "torchscript")
     spec = net("  - {op: channel_shuffle, groups: 2}", "[4, 6, 6]")  # aten op legacy cannot map
@@ -608,7 +608,7 @@ def test_python_keyword_ids_trace_with_fx_and_torch_export() -> None:
 
 
 def test_escape_counter_when_an_escaped_name_is_still_taken() -> None:
-    from cnncalc.torch.model import Group, _attach
+    from cnncalc.pytorch.model import Group, _attach
 
     parent = Group()
     parent.register_buffer("x", torch.zeros(1))  # "x" is reserved here: it escapes to "x_",
@@ -655,9 +655,9 @@ def _torch_runs(model, x, training: bool) -> BaseException | None:  # type: igno
 @pytest.mark.parametrize("name", sorted(REGISTRY))
 def test_every_op_on_one_value_runs_or_is_refused_located(name: str) -> None:
     """Batch 1 and 2, a 1x1 map or a vector, training and eval: torch runs the layer
-    exactly when cnncalc.torch.runnable does not refuse it, with a located message."""
+    exactly when cnncalc.pytorch.runnable does not refuse it, with a located message."""
     from cnncalc.errors import CnncalcError
-    from cnncalc.torch.runnable import refusal
+    from cnncalc.pytorch.runnable import refusal
 
     sample = TINY_SAMPLES.get(name, op_sample(name))
     tried = 0
@@ -689,7 +689,7 @@ def test_instancenorm_on_one_spatial_element_warns_at_analysis() -> None:
 
 def test_build_in_training_mode_refuses_batchnorm_on_one_value() -> None:
     from cnncalc.errors import ShapeError
-    from cnncalc.torch.build import build
+    from cnncalc.pytorch.build import build
 
     spec = net("  - flatten\n  - {id: fc, op: linear, out: 8, bn: true}\n", "[3, 2, 2]")
     with pytest.raises(ShapeError) as info:
@@ -704,7 +704,7 @@ def test_build_in_training_mode_refuses_batchnorm_on_one_value() -> None:
 # ------------------------------------------------------------------ bounds before allocating
 def test_parse_size() -> None:
     from cnncalc.errors import UsageError
-    from cnncalc.torch.budget import parse_size
+    from cnncalc.pytorch.budget import parse_size
 
     assert parse_size("8GiB") == 8 * 2**30 and parse_size("512MB") == 512 * 10**6
     assert parse_size("1000") == 1000 and parse_size("1.5 KiB") == 1536
@@ -715,7 +715,7 @@ def test_parse_size() -> None:
 
 
 def test_estimate_follows_the_analysis() -> None:
-    from cnncalc.torch.budget import estimate
+    from cnncalc.pytorch.budget import estimate
 
     report = cnncalc.analyze(cnncalc.load("lenet5"))
     t = report.totals
@@ -731,7 +731,7 @@ def test_estimate_follows_the_analysis() -> None:
 
 
 def test_estimate_counts_the_patches_a_local_layer_copies() -> None:
-    from cnncalc.torch.budget import estimate
+    from cnncalc.pytorch.budget import estimate
 
     spec = net("  - {op: local, out: 2, k: 5}\n", "[3, 20, 20]")
     report = cnncalc.analyze(spec)
@@ -745,7 +745,7 @@ def test_estimate_counts_the_patches_a_local_layer_copies() -> None:
 
 
 def test_check_fits_refuses_with_the_figures_and_the_largest_batch() -> None:
-    from cnncalc.torch.budget import MemoryBudget, check_fits, estimate
+    from cnncalc.pytorch.budget import MemoryBudget, check_fits, estimate
 
     report = cnncalc.analyze(cnncalc.load("lenet5"))
     limit = estimate(report, 100).total
@@ -758,7 +758,7 @@ def test_check_fits_refuses_with_the_figures_and_the_largest_batch() -> None:
 
 
 def test_available_memory_reads_meminfo_and_cuda(monkeypatch, tmp_path) -> None:
-    from cnncalc.torch import budget
+    from cnncalc.pytorch import budget
 
     info = tmp_path / "meminfo"
     info.write_text("MemTotal:       24684084 kB\nMemAvailable:   1000 kB\n")
@@ -776,7 +776,7 @@ def test_available_memory_reads_meminfo_and_cuda(monkeypatch, tmp_path) -> None:
 
 def test_int64_bounds_are_checked_before_torch_sees_them() -> None:
     from cnncalc.errors import UsageError
-    from cnncalc.torch.budget import check_int64
+    from cnncalc.pytorch.budget import check_int64
 
     report = cnncalc.analyze(cnncalc.load("lenet5"))
     check_int64(report, 2**40)
@@ -811,7 +811,7 @@ def test_int64_bounds_are_checked_before_torch_sees_them() -> None:
                   "Is a directory"), 2),
 ])
 def test_torch_errors_map_to_user_errors(exc: BaseException, code: int) -> None:
-    from cnncalc.torch.failures import torch_errors, translate
+    from cnncalc.pytorch.failures import torch_errors, translate
 
     mapped = translate(exc)
     assert mapped is not None and mapped.exit_code == code
@@ -823,7 +823,7 @@ def test_torch_errors_map_to_user_errors(exc: BaseException, code: int) -> None:
 
 
 def test_first_line_drops_what_torch_adds_for_a_terminal() -> None:
-    from cnncalc.torch.failures import first_line
+    from cnncalc.pytorch.failures import first_line
 
     exc = RuntimeError("\x1b[96mStep 3/3\x1b[0m failed\nframe #0: c10::Error")
     assert first_line(exc) == "Step 3/3 failed"
@@ -832,7 +832,7 @@ def test_first_line_drops_what_torch_adds_for_a_terminal() -> None:
 
 
 def test_other_torch_errors_are_not_mapped() -> None:
-    from cnncalc.torch.failures import torch_errors, translate
+    from cnncalc.pytorch.failures import torch_errors, translate
 
     assert translate(RuntimeError("mat1 and mat2 shapes cannot be multiplied")) is None
     with pytest.raises(RuntimeError), torch_errors():
@@ -853,8 +853,8 @@ def test_allocation_failure_while_building_is_exit_3(monkeypatch) -> None:
 
 
 def test_verify_on_the_meta_device_allocates_no_real_input(monkeypatch) -> None:
-    from cnncalc.torch.budget import MemoryBudget
-    from cnncalc.torch.verify import choose_device, verify
+    from cnncalc.pytorch.budget import MemoryBudget
+    from cnncalc.pytorch.verify import choose_device, verify
 
     spec = net("  - {id: p, op: maxpool, k: 2}\n", "[64, 20000, 20000]")  # a 95 GiB input
     report = cnncalc.analyze(spec)

@@ -170,7 +170,7 @@ def test_in_ci_a_module_level_importorskip_fails_the_run(
     "could not import 'torch': No module named 'torch'",
     "could not import 'fvcore.nn': No module named 'fvcore'",
     "could not import 'matplotlib': No module named 'matplotlib'",
-    "cnncalc.torch.build is not there yet",
+    "cnncalc.pytorch.build is not there yet",
     "needs PyTorch",
     "ptflops not installed",
     "the plot extra is missing",

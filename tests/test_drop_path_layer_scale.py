@@ -15,7 +15,7 @@ torch = pytest.importorskip("torch")
 
 
 def _module(name: str, args: dict, shape: tuple[int, ...]):  # type: ignore[no-untyped-def]
-    from cnncalc.torch import modules as kit
+    from cnncalc.pytorch import modules as kit
 
     op = get_op(name).from_args(args)
     layer = op.resolve([shape])
@@ -167,7 +167,7 @@ layers:
 
 
 def test_convnext_style_block_builds_and_verifies() -> None:
-    from cnncalc.torch.verify import verify
+    from cnncalc.pytorch.verify import verify
 
     spec = cnncalc.loads(CONVNEXT_BLOCK)
     report = cnncalc.analyze(spec)

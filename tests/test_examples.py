@@ -313,9 +313,9 @@ def test_global_average_pooling_needs_no_parameters() -> None:
 def _torch_build() -> Any:
     pytest.importorskip("torch")
     try:
-        from cnncalc.torch import build  # noqa: F401
+        from cnncalc.pytorch import build  # noqa: F401
     except ImportError:
-        pytest.skip("cnncalc.torch.build is not there yet")
+        pytest.skip("cnncalc.pytorch.build is not there yet")
     return cnncalc.build_torch
 
 

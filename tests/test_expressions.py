@@ -285,7 +285,7 @@ def test_sizes_re_expands_for_every_size() -> None:
 
 def test_a_torch_build_for_another_input_is_that_inputs_network() -> None:
     pytest.importorskip("torch")
-    from cnncalc.torch.build import build
+    from cnncalc.pytorch.build import build
 
     net = cnncalc.loads(SHAPE_SPEC, "se.yaml")
     model = build(net, (24, 7, 7))

@@ -60,7 +60,7 @@ def test_the_ops_load_nothing_built_on_them() -> None:
             "if m.startswith('cnncalc.') or m == 'torch'))")
     loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                             check=True, timeout=120).stdout
-    for module in ("cnncalc.explain", "cnncalc.analysis", "cnncalc.torch", "'torch'"):
+    for module in ("cnncalc.explain", "cnncalc.analysis", "cnncalc.pytorch", "'torch'"):
         assert module not in loaded, loaded
 
 

@@ -66,7 +66,7 @@ def test_receptive_field_passes_through_axis_0() -> None:
 @pytest.mark.parametrize("shape", [(4, 9), (6, 5, 3), (3, 2, 4, 5)])
 def test_channel_linear_equals_a_1x1_conv_numerically(shape: tuple[int, ...]) -> None:
     torch = pytest.importorskip("torch")
-    from cnncalc.torch import modules as kit
+    from cnncalc.pytorch import modules as kit
 
     op = get_op("linear").from_args({"out": 7, "axis": 0})
     layer = op.resolve([shape])

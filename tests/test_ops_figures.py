@@ -254,7 +254,7 @@ SAMPLE_CASES = [(name, i) for name, cls in sorted(REGISTRY.items())
 
 
 def _built(name: str, number: int) -> tuple[Any, Any, Any]:
-    from cnncalc.torch import modules as kit
+    from cnncalc.pytorch import modules as kit
 
     sample = REGISTRY[name].samples[number]
     op = get_op(name).from_args(dict(sample.args))

@@ -15,7 +15,7 @@ is added.  Two passes per spec:
   count); the analysis is then for that input too.  A net whose weights would not fit
   ``PARAM_BYTES_LIMIT`` is skipped here (it is covered by the meta pass).
 
-MACs exceptions (cnncalc.torch.verify.MAC_EXCEPTIONS): ``subsample`` multiplies
+MACs exceptions (cnncalc.pytorch.verify.MAC_EXCEPTIONS): ``subsample`` multiplies
 element-wise (the counter sees only matmuls/convolutions), so its one multiply per output
 is not compared; a connection-table conv runs as one dense convolution with zeros where
 the table has no link (4-25x faster on CPU than grouped convolutions), so the counter

@@ -19,7 +19,7 @@ from typer.testing import CliRunner  # noqa: E402
 import cnncalc  # noqa: E402
 from cnncalc.cli import app  # noqa: E402
 from cnncalc.errors import EnvironmentUnavailable  # noqa: E402
-from cnncalc.torch import profile as prof  # noqa: E402
+from cnncalc.pytorch import profile as prof  # noqa: E402
 
 TINY = """cnncalc: 1
 name: tiny
@@ -364,7 +364,7 @@ def test_groupnorm_backward_on_channels_last_input_does_not_crash() -> None:
     no gradient; cnncalc's GroupNorm avoids it (run apart: a regression kills the process)."""
     import subprocess
 
-    code = ("import torch\nfrom cnncalc.torch.modules import GroupNorm\n"
+    code = ("import torch\nfrom cnncalc.pytorch.modules import GroupNorm\n"
             "x = torch.randn(2, 4, 6, 6).contiguous(memory_format=torch.channels_last)\n"
             "m = GroupNorm(2, 4)\nm(x).mean().backward()\n"
             "assert m.weight.grad is not None\nprint('ok')\n")

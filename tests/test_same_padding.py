@@ -31,7 +31,7 @@ def tf_same(n: int, k_eff: int, s: int) -> tuple[int, int]:
 
 
 def built(args: dict, shape: tuple[int, ...]) -> tuple[nn.Module, tuple[int, ...]]:
-    from cnncalc.torch import modules as kit
+    from cnncalc.pytorch import modules as kit
 
     op = get_op("conv").from_args(args)
     layer = op.resolve([shape])

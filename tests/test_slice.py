@@ -16,7 +16,7 @@ torch = pytest.importorskip("torch")
 
 
 def _built(args: dict, shape: tuple[int, ...]):  # type: ignore[no-untyped-def]
-    from cnncalc.torch import modules as kit
+    from cnncalc.pytorch import modules as kit
 
     op = get_op("slice").from_args(args)
     layer = op.resolve([shape])
@@ -75,7 +75,7 @@ layers:
   - {id: cat, op: concat, in: [x1, b]}
   - {op: channel_shuffle, groups: 2}
 """
-    from cnncalc.torch.verify import verify
+    from cnncalc.pytorch.verify import verify
 
     spec = cnncalc.loads(text)
     report = cnncalc.analyze(spec)

@@ -43,7 +43,7 @@ def test_resize_to_the_input_is_torchvisions_interpolate(mode: str, corners: boo
         deep = model.layer("deep")(model.layer("down")(x))
         want = F.interpolate(deep, size=x.shape[-2:], mode=mode, align_corners=corners)
         torch.testing.assert_close(model(x), want)
-    from cnncalc.torch.verify import verify
+    from cnncalc.pytorch.verify import verify
 
     assert verify(spec, report) == []
 
@@ -76,7 +76,7 @@ def test_reference_adds_nothing_to_the_receptive_field() -> None:
 def test_fpn_style_top_down_merge() -> None:
     """A feature pyramid's top-down step: upsample the coarse map to the lateral's size,
     add; figures and the built module agree with torch."""
-    from cnncalc.torch.verify import verify
+    from cnncalc.pytorch.verify import verify
 
     spec, report = _report(
         "  - {id: lateral, op: conv, out: 8, k: 1, in: down}\n"
@@ -96,7 +96,7 @@ def test_one_dimensional_and_three_dimensional_references() -> None:
     layer = op.resolve([(2, 2, 3, 3), (1, 4, 6, 5)])
     assert layer.out == (2, 4, 6, 5)
     assert op.flops(layer) == {"other": 15 * 2 * 4 * 6 * 5}
-    from cnncalc.torch import modules as kit
+    from cnncalc.pytorch import modules as kit
 
     y = op.torch(layer, kit)(torch.randn(2, 2, 2, 3, 3), torch.randn(2, 1, 4, 6, 5))
     assert tuple(y.shape) == (2, *layer.out)

@@ -57,7 +57,7 @@ def test_verify_refuses_a_layer_torch_cannot_run_located(tmp_path) -> None:
 
 
 def test_verify_out_of_memory_is_exit_3(monkeypatch) -> None:
-    from cnncalc.torch import verify
+    from cnncalc.pytorch import verify
 
     def oom(model, x):  # type: ignore[no-untyped-def]
         raise MemoryError()

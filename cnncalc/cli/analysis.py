@@ -54,8 +54,8 @@ VerifyOpt = Annotated[bool, typer.Option(
 def _verify(net: Any, report: Any) -> None:
     """Report each disagreement between analysis and the built module on stderr."""
     from ..errors import CheckFailed
+    from ..pytorch.verify import verify
     from ..render.units import plural
-    from ..torch.verify import verify
 
     found = verify(net, report)
     for d in found:

@@ -1,7 +1,7 @@
 """``cnncalc import``: a PyTorch model as a spec (needs torch).
 
 The model is traced symbolically with torch.fx (never run on data) and each graph node
-is mapped to a cnncalc op (:mod:`cnncalc.torch.capture`); the spec's shapes come from
+is mapped to a cnncalc op (:mod:`cnncalc.pytorch.capture`); the spec's shapes come from
 cnncalc's own analysis.  The target is the user's code, named on the command line:
 ``package.module:callable`` or ``path/to/file.py:callable``, called with ``--arg``
 keyword arguments.  The spec goes to stdout, or to ``-o FILE``; messages to stderr.
@@ -40,10 +40,10 @@ def import_(
     """Import a PyTorch model as a cnncalc spec (needs torch): torch.fx traces it, each
     layer becomes a cnncalc op, and the spec (loadable as it is) is printed. A package's
     model works the same way: torchvision.models:resnet50 --arg weights=null."""
-    from ..torch import require_torch
+    from ..pytorch import require_torch
 
     require_torch()
-    from ..torch.importer import from_torch, load_target, parse_arg
+    from ..pytorch.importer import from_torch, load_target, parse_arg
 
     shape = parse_input(input)
     kwargs = dict(parse_arg(a) for a in arg or [])

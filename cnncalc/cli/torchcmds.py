@@ -2,7 +2,7 @@
 
 torch is imported inside each command, so ``cnncalc --help`` and the analysis
 commands never pay for it; without torch they exit 3 with the install hint.  Each
-takes ``--max-memory SIZE``: what it estimates it needs (cnncalc.torch.budget) is
+takes ``--max-memory SIZE``: what it estimates it needs (cnncalc.pytorch.budget) is
 checked against it (default: the memory available) before anything is allocated.
 Every example in a command's ``--help`` is run by tests/test_torch_cli.py.
 """
@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from ..errors import UsageError
-from ..torch import Device, Mode, ProfileDType  # the choices of --device, --mode, --dtype
+from ..pytorch import Device, Mode, ProfileDType  # the choices of --device, --mode, --dtype
 from .base import app
 from .common import (
     InputOpt,
@@ -33,7 +33,7 @@ from .common import (
 )
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ..torch.budget import MemoryBudget
+    from ..pytorch.budget import MemoryBudget
     from .common import Settings
 
 #: bounds of profile's options (docs/errors.md, Limits): work is bounded before it is spent
@@ -75,13 +75,13 @@ def parse_max_memory(text: str | None) -> int | None:
     """``--max-memory`` in bytes, or None when not given."""
     if text is None:
         return None
-    from ..torch.budget import parse_size
+    from ..pytorch.budget import parse_size
 
     return parse_size(text)
 
 
 def _budget(text: str | None) -> MemoryBudget:
-    from ..torch.budget import MemoryBudget
+    from ..pytorch.budget import MemoryBudget
 
     return MemoryBudget(parse_max_memory(text))
 
@@ -113,7 +113,7 @@ def build(
     input: InputOpt = None, max_memory: MaxMemoryOpt = None,
 ) -> None:
     """Build the spec as a torch.nn.Module and print its module tree (needs torch)."""
-    from ..torch.build import build as build_module
+    from ..pytorch.build import build as build_module
 
     budget = _budget(max_memory)
     net, report = analyse_spec(spec, Settings(input=input))
@@ -135,7 +135,7 @@ def export(
     max_memory: MaxMemoryOpt = None,
 ) -> None:
     """Export the built module to ONNX and/or TorchScript (needs torch)."""
-    from ..torch import export as ex
+    from ..pytorch import export as ex
 
     if onnx is None and torchscript is None:
         raise UsageError("give --onnx FILE and/or --torchscript FILE")
@@ -195,9 +195,9 @@ def profile(
     Refused before anything runs: a batch size whose estimated memory (weights, input,
     activations; in training also gradients) exceeds --max-memory or what is available
     (exit 3), and a layer torch cannot run in --mode at a batch size (exit 2)."""
+    from ..pytorch import require_torch
+    from ..pytorch.profile import Budget, ProfileSettings, preflight, run_profile
     from ..render.profile import progress_bar, render, to_json
-    from ..torch import require_torch
-    from ..torch.profile import Budget, ProfileSettings, preflight, run_profile
 
     require_torch()
     settings = ProfileSettings(

@@ -57,7 +57,7 @@ Shape = tuple[int, ...]
 
 
 class TorchKit(Protocol):
-    """What an op builds its torch module from: the module :mod:`cnncalc.torch.modules`
+    """What an op builds its torch module from: the module :mod:`cnncalc.pytorch.modules`
     (cnncalc's own layers and the helpers below), handed in by the torch build, so that no
     op imports the torch side (and the analysis never loads torch).  Its two helpers and
     torch's ``nn`` are declared; every other name in it builds a module.  (``torch.nn``
@@ -295,7 +295,7 @@ class Op(Generic[G]):
 
     def torch(self, layer: Layer[G], kit: TorchKit) -> nn.Module:
         """The ``torch.nn.Module`` computing this layer, built with ``kit``
-        (:mod:`cnncalc.torch.modules`, passed by ``cnncalc.build_torch``; an op that needs
+        (:mod:`cnncalc.pytorch.modules`, passed by ``cnncalc.build_torch``; an op that needs
         torch itself imports it inside the method)."""
         raise NotImplementedError
 

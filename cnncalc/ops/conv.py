@@ -496,7 +496,7 @@ class Local(_Convolution[Window]):
         ]
 
     def torch(self, layer: Layer[Window], kit: TorchKit) -> nn.Module:
-        """Unshared weights via unfold + one batched matmul (cnncalc.torch.modules)."""
+        """Unshared weights via unfold + one batched matmul (cnncalc.pytorch.modules)."""
         w = layer.geo
         return kit.LocallyConnected(layer.x[0], self.args.out, w.k, w.stride, w.pad,
                                         layer.out[1:], self.args.bias)

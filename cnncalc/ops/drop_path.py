@@ -102,6 +102,6 @@ class DropPath(Op[None]):
         ]
 
     def torch(self, layer: Layer[None], kit: TorchKit) -> nn.Module:
-        """:class:`cnncalc.torch.modules.DropPath`: stochastic depth in training, the
+        """:class:`cnncalc.pytorch.modules.DropPath`: stochastic depth in training, the
         identity in eval mode."""
         return kit.DropPath(self.args.p, self.args.mode, len(layer.x))

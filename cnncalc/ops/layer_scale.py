@@ -89,5 +89,5 @@ class LayerScale(Op[None]):
         ]
 
     def torch(self, layer: Layer[None], kit: TorchKit) -> nn.Module:
-        """:class:`cnncalc.torch.modules.LayerScale`."""
+        """:class:`cnncalc.pytorch.modules.LayerScale`."""
         return kit.LayerScale(layer.x[0], len(layer.x) - 1, self.args.init)

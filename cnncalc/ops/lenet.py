@@ -111,7 +111,7 @@ class Subsample(Op[Window]):
         ]
 
     def torch(self, layer: Layer[Window], kit: TorchKit) -> nn.Module:
-        """Window sum * coefficient + bias per map (cnncalc.torch.modules.Subsample)."""
+        """Window sum * coefficient + bias per map (cnncalc.pytorch.modules.Subsample)."""
         return kit.Subsample(layer.x[0], layer.geo.k)
 
 
@@ -176,5 +176,5 @@ class Rbf(Op[None]):
                      "macs")]
 
     def torch(self, layer: Layer[None], kit: TorchKit) -> nn.Module:
-        """Centres as a parameter, ``requires_grad=trainable`` (cnncalc.torch.modules.RBF)."""
+        """Centres as a parameter, ``requires_grad=trainable`` (cnncalc.pytorch.modules.RBF)."""
         return kit.RBF(layer.x[-1], self.args.out, self.args.trainable)

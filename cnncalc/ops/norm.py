@@ -34,7 +34,7 @@ if TYPE_CHECKING:  # pragma: no cover
 # torch refuses some inputs at run time that the analysis accepts: a norm whose
 # statistics would be taken over a single value.  Each norm op states its rule as
 # ``torch_refusal(ins, batch, training)`` (the message, or None when torch runs it);
-# cnncalc.torch.runnable applies them before a forward pass, and a rule that holds
+# cnncalc.pytorch.runnable applies them before a forward pass, and a rule that holds
 # for every batch is also a warning at analysis (``warnings``).
 
 

@@ -191,7 +191,7 @@ class Upsample(_Moves[Sizes]):
 
     def torch(self, layer: Layer[Sizes], kit: TorchKit) -> nn.Module:
         """``nn.Upsample`` with the spec's size, or its scale factors; with a reference
-        input, :class:`cnncalc.torch.modules.ResizeLike` (``F.interpolate`` to the
+        input, :class:`cnncalc.pytorch.modules.ResizeLike` (``F.interpolate`` to the
         reference's spatial size, as torchvision's heads call it)."""
         from torch import nn
 

@@ -10,7 +10,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from ..torch.profile import BatchResult, ProfileReport
+from ..pytorch.profile import BatchResult, ProfileReport
 from .units import human, human_bytes
 
 

@@ -15,7 +15,7 @@ Measurement follows the rules an expert applies by hand:
 * on CPU the thread count is fixed (``torch.set_num_threads``) and reported; a load
   average above it (other processes competing for the cores) is warned about;
 * memory is bounded before it is spent: every batch size's estimate (from the
-  analysis, :mod:`cnncalc.torch.budget`) must fit ``max_memory`` or the memory the
+  analysis, :mod:`cnncalc.pytorch.budget`) must fit ``max_memory`` or the memory the
   device has available, or the run is refused with the figures (exit 3);
 * inference runs under ``torch.inference_mode()`` in eval mode; training runs
   forward + backward + an SGD step.

@@ -1,10 +1,10 @@
 """Spec -> ``torch.nn.Module``: each op builds its own module (``Op.torch``), the
-:class:`~cnncalc.torch.model.SpecNet` names them after the spec's ids and runs them.
+:class:`~cnncalc.pytorch.model.SpecNet` names them after the spec's ids and runs them.
 
 Before anything is allocated, the sizes are bounded: a tensor torch cannot index
 (int64) is refused with exit 2, and weights that do not fit the memory budget with
-exit 3 (:mod:`cnncalc.torch.budget`).  With ``mode`` given, what torch would refuse to
-run in that mode at ``batch`` is refused too, located (:mod:`cnncalc.torch.runnable`).
+exit 3 (:mod:`cnncalc.pytorch.budget`).  With ``mode`` given, what torch would refuse to
+run in that mode at ``batch`` is refused too, located (:mod:`cnncalc.pytorch.runnable`).
 
 >>> import cnncalc
 >>> model = cnncalc.build_torch(cnncalc.load("lenet5"))

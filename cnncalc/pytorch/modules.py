@@ -115,7 +115,7 @@ class ConnectConv(nn.Module):
     grouped convolutions over gathered maps.  The zeros are constants, not parameters.
     So torch's FlopCounterMode sees the dense convolution (C3: 16*6*25 MACs per
     position) while the analysis counts the connected weights' MACs (60*25 per position),
-    the arithmetic the layer means; cnncalc.torch.verify documents this exception.
+    the arithmetic the layer means; cnncalc.pytorch.verify documents this exception.
     """
 
     def __init__(self, table: Sequence[Sequence[int]], in_channels: int, k: Sequence[int],

@@ -9,7 +9,7 @@ multiplies, and connection-table convs (run densely, zeros included), are listed
 :data:`MAC_EXCEPTIONS` and not compared.
 
 >>> import cnncalc
->>> from cnncalc.torch.verify import verify
+>>> from cnncalc.pytorch.verify import verify
 >>> net = cnncalc.load("lenet5")
 >>> verify(net, cnncalc.analyze(net))
 []
