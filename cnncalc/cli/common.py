@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import inspect
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
@@ -346,9 +346,10 @@ def message(text: str) -> None:
         pass
 
 
-def write(text: str) -> None:
-    """Data on stdout, as is (JSON, CSV, markdown)."""
-    sys.stdout.write(text)
+def write(text: str | Iterable[str]) -> None:
+    """Data on stdout, as is (JSON, CSV, markdown); pieces are written as they come."""
+    for piece in (text,) if isinstance(text, str) else text:
+        sys.stdout.write(piece)
     sys.stdout.flush()
 
 
@@ -364,7 +365,7 @@ def console(settings: Settings | None = None, no_color: bool = False) -> Console
     return make_console(no_color=no_color or bool(settings and settings.no_color))
 
 
-def emit(format: Enum, data: Mapping[Any, Callable[[], str]],
+def emit(format: Enum, data: Mapping[Any, Callable[[], str | Iterable[str]]],
          table: Callable[[Console], object], no_color: bool = False) -> None:
     """A command's output in the chosen ``--format``: the text ``data`` makes for it on
     stdout as is (JSON, CSV, markdown, ...), or else ``table`` drawn on a console."""
@@ -384,7 +385,7 @@ def emit_report(report: Report, view: str, settings: Settings) -> None:
 
     chosen = VIEWS[view]
     emit(settings.format, {
-        Format.json: lambda: text.report_json(report, chosen),
-        Format.csv: lambda: text.report_csv(report, chosen),
+        Format.json: lambda: text.report_json_chunks(report, chosen),
+        Format.csv: lambda: text.report_csv_chunks(report, chosen),
         Format.markdown: lambda: text.report_markdown(report, chosen, settings.exact),
     }, lambda out: render_report(out, report, chosen, settings.exact), settings.no_color)

@@ -18,8 +18,8 @@ from typing import Any
 
 from ..report import Report
 from .safe import safe_text
-from .units import shape_str
-from .views import Column, View, json_subset, memory_text, raw
+from .units import int_text, shape_str
+from .views import Column, View, json_subset, layer_dicts, memory_text, raw
 
 
 @contextlib.contextmanager
@@ -46,7 +46,80 @@ def to_json(data: Any) -> str:
 
 def report_json(report: Report, view: View) -> str:
     """``--format json`` of an analysis command (see :func:`views.json_subset`)."""
-    return to_json(json_subset(report, view))
+    return "".join(report_json_chunks(report, view))
+
+
+def report_json_chunks(report: Report, view: View) -> Iterator[str]:
+    """:func:`report_json` in pieces, a layer at a time: the text of
+    ``to_json(json_subset(report, view))``, byte for byte, without ever holding every
+    layer's dict or the whole text (10^5 layers make about 10^8 bytes of JSON)."""
+    head = json_subset(report, view, layers=False)
+    for key, value in head.items():
+        first = key == next(iter(head))
+        yield ("{\n  " if first else ",\n  ") + _ENC_STR(key) + ": "
+        if key != "layers":
+            yield encode_indented(value, 1)
+            continue
+        rows = layer_dicts(report, view)
+        row = next(rows, None)
+        if row is None:
+            yield "[]"
+            continue
+        yield "[\n    " + encode_indented(row, 2)
+        for row in rows:
+            yield ",\n    " + encode_indented(row, 2)
+        yield "\n  ]"
+    yield "\n}\n" if head else "{}\n"
+
+
+_ENC_STR = json.encoder.encode_basestring_ascii  # (json.dumps's own, in C)
+_INF = float("inf")
+
+
+def encode_indented(value: Any, level: int) -> str:
+    """``json.dumps(value, indent=2)`` of a value nested ``level`` deep, the same text,
+    faster (json's C encoder takes no indent; its Python one is a generator per value);
+    integers are written at any size.
+
+    >>> data = {"a": [1, [2, 3], []], "b": {"c": None, "d": 1.5, "e": True}, "f": "é"}
+    >>> encode_indented(data, 0) == json.dumps(data, indent=2)
+    True
+    """
+    kind = type(value)
+    if kind is str:
+        return _ENC_STR(value)
+    if kind is int:
+        return int_text(value)
+    if kind is list or kind is tuple:
+        if not value:
+            return "[]"
+        inner = "\n" + "  " * (level + 1)
+        if all(type(v) is int for v in value):
+            parts = [int_text(v) for v in value]
+        else:
+            parts = [encode_indented(v, level + 1) for v in value]
+        return "[" + inner + ("," + inner).join(parts) + "\n" + "  " * level + "]"
+    if kind is dict:
+        if not value:
+            return "{}"
+        inner = "\n" + "  " * (level + 1)
+        if not all(type(k) is str for k in value):
+            return json.dumps(value, indent=2).replace("\n", "\n" + "  " * level)
+        return "{" + inner + ("," + inner).join(
+            _ENC_STR(k) + ": " + encode_indented(v, level + 1) for k, v in value.items()
+        ) + "\n" + "  " * level + "}"
+    if value is None:
+        return "null"
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    if kind is float:
+        if value != value:
+            return "NaN"
+        return "Infinity" if value == _INF else "-Infinity" if value == -_INF else repr(value)
+    with any_int_size():  # anything else: as json.dumps writes it (or refuses it)
+        return json.dumps(value, indent=2).replace("\n", "\n" + "  " * level)
 
 
 def csv_text(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
@@ -60,9 +133,24 @@ def csv_text(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
 
 def report_csv(report: Report, view: View) -> str:
     """One row per layer with the view's raw values (exact numbers, shapes as 6x28x28)."""
+    return "".join(report_csv_chunks(report, view))
+
+
+#: CSV rows written out at a time
+CSV_CHUNK_ROWS = 2000
+
+
+def report_csv_chunks(report: Report, view: View) -> Iterator[str]:
+    """:func:`report_csv` in pieces of :data:`CSV_CHUNK_ROWS` rows."""
     cols: list[Column] = view.csv_columns()
-    rows = ([raw(c.kind, c.value(layer)) for c in cols] for layer in report.layers)
-    return csv_text([c.key for c in cols], rows)
+    layers = report.layers
+    yield csv_text([c.key for c in cols], [])
+    for start in range(0, len(layers), CSV_CHUNK_ROWS):
+        buf = io.StringIO()
+        csv.writer(buf, lineterminator="\n").writerows(
+            [raw(c.kind, c.value(layer)) for c in cols]
+            for layer in layers[start:start + CSV_CHUNK_ROWS])
+        yield buf.getvalue()
 
 
 def _md_cell(text: Any) -> str:
