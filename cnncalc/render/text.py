@@ -86,28 +86,59 @@ def encode_indented(value: Any, level: int) -> str:
     True
     """
     kind = type(value)
+    if kind is dict:
+        return _encode_dict(value, level)
+    if kind is list or kind is tuple:
+        return _encode_list(value, level)
+    return _encode_scalar(value, kind, level)
+
+
+def _indent(level: int) -> str:
+    while len(_INDENTS) <= level:
+        _INDENTS.append("\n" + "  " * len(_INDENTS))
+    return _INDENTS[level]
+
+
+_INDENTS: list[str] = []
+_KEYS: dict[str, str] = {}  # a key's JSON text (reports repeat the same few keys)
+
+
+def _encode_dict(value: dict[Any, Any], level: int) -> str:
+    if not value:
+        return "{}"
+    inner = _indent(level + 1)
+    parts = []
+    for key, item in value.items():
+        if type(key) is not str:
+            return _encode_other(value, level)
+        name = _KEYS.get(key)
+        if name is None:
+            name = _ENC_STR(key) + ": "
+            if len(_KEYS) < 1000:
+                _KEYS[key] = name
+        kind = type(item)
+        text = (int_text(item) if kind is int else _ENC_STR(item) if kind is str
+                else encode_indented(item, level + 1))
+        parts.append(name + text)
+    return "{" + inner + ("," + inner).join(parts) + _indent(level) + "}"
+
+
+def _encode_list(value: list[Any] | tuple[Any, ...], level: int) -> str:
+    if not value:
+        return "[]"
+    inner = _indent(level + 1)
+    if all(type(v) is int for v in value):
+        parts = [int_text(v) for v in value]
+    else:
+        parts = [encode_indented(v, level + 1) for v in value]
+    return "[" + inner + ("," + inner).join(parts) + _indent(level) + "]"
+
+
+def _encode_scalar(value: Any, kind: type, level: int) -> str:
     if kind is str:
         return _ENC_STR(value)
     if kind is int:
         return int_text(value)
-    if kind is list or kind is tuple:
-        if not value:
-            return "[]"
-        inner = "\n" + "  " * (level + 1)
-        if all(type(v) is int for v in value):
-            parts = [int_text(v) for v in value]
-        else:
-            parts = [encode_indented(v, level + 1) for v in value]
-        return "[" + inner + ("," + inner).join(parts) + "\n" + "  " * level + "]"
-    if kind is dict:
-        if not value:
-            return "{}"
-        inner = "\n" + "  " * (level + 1)
-        if not all(type(k) is str for k in value):
-            return json.dumps(value, indent=2).replace("\n", "\n" + "  " * level)
-        return "{" + inner + ("," + inner).join(
-            _ENC_STR(k) + ": " + encode_indented(v, level + 1) for k, v in value.items()
-        ) + "\n" + "  " * level + "}"
     if value is None:
         return "null"
     if value is True:
@@ -118,8 +149,13 @@ def encode_indented(value: Any, level: int) -> str:
         if value != value:
             return "NaN"
         return "Infinity" if value == _INF else "-Infinity" if value == -_INF else repr(value)
-    with any_int_size():  # anything else: as json.dumps writes it (or refuses it)
-        return json.dumps(value, indent=2).replace("\n", "\n" + "  " * level)
+    return _encode_other(value, level)
+
+
+def _encode_other(value: Any, level: int) -> str:
+    """Anything else: as json.dumps writes it (or refuses it)."""
+    with any_int_size():
+        return json.dumps(value, indent=2).replace("\n", _indent(level))
 
 
 def csv_text(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
