@@ -322,7 +322,18 @@ def analyse_spec(spec: str, settings: Settings) -> tuple[Network, Report]:
     """Load and analyse one spec, its warnings printed: the first step of every command
     that reads a spec (the torch commands build what this has analysed)."""
     net = load_spec(spec, settings)
-    return net, analyse_network(net, settings)
+    report = analyse_network(net, settings)
+    settled()
+    return net, report
+
+
+def settled() -> None:
+    """Exempt every object alive now (the spec's tree, the network, the report: they live
+    until the command ends) from cyclic garbage collection: at 10^5 layers each pass of
+    the collector over them while the output is written cost more than the writing."""
+    import gc
+
+    gc.freeze()
 
 
 def print_warnings(report: Report) -> None:

@@ -118,6 +118,7 @@ def _encode_dict(value: dict[Any, Any], level: int) -> str:
                 _KEYS[key] = name
         kind = type(item)
         text = (int_text(item) if kind is int else _ENC_STR(item) if kind is str
+                else _encode_list(item, level + 1) if kind is list
                 else encode_indented(item, level + 1))
         parts.append(name + text)
     return "{" + inner + ("," + inner).join(parts) + _indent(level) + "}"
@@ -127,11 +128,20 @@ def _encode_list(value: list[Any] | tuple[Any, ...], level: int) -> str:
     if not value:
         return "[]"
     inner = _indent(level + 1)
-    if all(type(v) is int for v in value):
-        parts = [int_text(v) for v in value]
-    else:
-        parts = [encode_indented(v, level + 1) for v in value]
+    if all(type(v) is int for v in value):  # a shape, a field's sizes: remembered
+        key = (level, tuple(value))
+        known = _INT_LISTS.get(key)
+        if known is None:
+            known = "[" + inner + ("," + inner).join([int_text(v) for v in value]) \
+                + _indent(level) + "]"
+            if len(_INT_LISTS) < 4096:
+                _INT_LISTS[key] = known
+        return known
+    parts = [_ENC_STR(v) if type(v) is str else encode_indented(v, level + 1) for v in value]
     return "[" + inner + ("," + inner).join(parts) + _indent(level) + "]"
+
+
+_INT_LISTS: dict[tuple[int, tuple[int, ...]], str] = {}
 
 
 def _encode_scalar(value: Any, kind: type, level: int) -> str:

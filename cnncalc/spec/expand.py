@@ -11,6 +11,7 @@ topological order.  Expansion is bounded by ``Limits.max_layers``.
 from __future__ import annotations
 
 import copy
+import functools
 import re
 from collections import ChainMap
 from collections.abc import Iterator, Mapping
@@ -110,10 +111,12 @@ class _LowerBound:
     def entry(self, entry: Any, scope: Mapping[str, Any], stack: frozenset[str]) -> int:
         if not isinstance(entry, dict):
             return 1
+        op = entry.get("op")
+        if "repeat" not in entry and not (isinstance(op, str) and op in self.blocks):
+            return 1  # one op's entry (what follows counts blocks and repeats)
         rep = entry.get("repeat")
         n = self._int(rep.get("n") if isinstance(rep, dict) else rep, scope) or 1
         special = min(n, sum(1 for k in ("first", "last") if isinstance(rep, dict) and rep.get(k)))
-        op = entry.get("op")
         if not isinstance(op, str) or op not in self.blocks or op in stack \
                 or len(stack) >= MAX_BLOCK_DEPTH:  # (expansion refuses deeper chains)
             return n
@@ -382,9 +385,7 @@ class Expander:
 
     def _auto_id(self, entry: MDict, explicit: Mapping[str, Loc], counts: dict[str, int],
                  local: Mapping[str, str]) -> str:
-        op = entry["op"] if isinstance(entry["op"], str) else "layer"
-        base = op[:80].lstrip("$").replace("{", "").replace("}", "")
-        base = re.sub(r"\W", "_", base)[:40] or "layer"
+        base = _id_base(entry["op"] if isinstance(entry["op"], str) else "layer")
         while True:
             counts[base] = counts.get(base, 0) + 1
             name = f"{base}{counts[base]}"
@@ -842,6 +843,13 @@ class Expander:
         return out
 
 
+@functools.lru_cache(maxsize=1024)
+def _id_base(op: str) -> str:
+    """The stem of the ids made up for entries of ``op`` (``conv`` -> conv1, conv2, ...)."""
+    base = op[:80].lstrip("$").replace("{", "").replace("}", "")
+    return re.sub(r"\W", "_", base)[:40] or "layer"
+
+
 def _frozen(value: Any) -> Any:
     """A hashable twin of an argument value that tells apart what validation tells apart
     (``1``, ``1.0`` and ``true``; ``0.0`` and ``-0.0``; a list and a mapping), or None when
@@ -859,8 +867,15 @@ def _frozen(value: Any) -> Any:
         items = tuple(_frozen(v) for v in value)
         return None if None in items else (list, items)
     if isinstance(value, dict):
-        pairs = tuple((_frozen(k), _frozen(v)) for k, v in value.items())
-        return None if any(None in pair for pair in pairs) else (dict, pairs)
+        pairs = []
+        for k, v in value.items():
+            kind = type(v)  # (the common case inline: a name and a plain value)
+            pair = ((str, k) if type(k) is str else _frozen(k),
+                    (kind, v) if kind is int or kind is str or kind is bool else _frozen(v))
+            if pair[0] is None or pair[1] is None:
+                return None
+            pairs.append(pair)
+        return (dict, tuple(pairs))
     return None
 
 
