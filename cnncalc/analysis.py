@@ -16,7 +16,7 @@ import contextlib
 import gc
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, NamedTuple
 
 from .errors import CnncalcError, ShapeError, UsageError
 from .graph import INPUT, Network, Node
@@ -27,22 +27,21 @@ from .working import bracketed
 DTYPE_BYTES: dict[str, int] = {"float64": 8, "float32": 4, "float16": 2, "bfloat16": 2, "int8": 1}
 
 
-@dataclass(frozen=True)
-class _RF:
+class _RF(NamedTuple):
     rf: ReceptiveField | None
     #: True once a global reduction or a flatten has mixed every position
     mixed: bool
 
 
 def _apply(rf: ReceptiveField, step: RFStep) -> ReceptiveField:
-    if step.is_identity:
-        return rf
-    return ReceptiveField(
-        tuple(r + s * j for r, s, j in zip(rf.size, step.span, rf.jump)),
-        tuple(j * f for j, f in zip(rf.jump, step.factor)),
-        tuple(st + o * j for st, o, j in zip(rf.start, step.offset, rf.jump)),
-        rf.aligned,
-    )
+    """The field after one step (the caller skips identity steps)."""
+    field: ReceptiveField = object.__new__(ReceptiveField)  # (see _layer_report)
+    field.__dict__.update(
+        size=tuple(r + s * j for r, s, j in zip(rf.size, step.span, rf.jump)),
+        jump=tuple(j * f for j, f in zip(rf.jump, step.factor)),
+        start=tuple(st + o * j for st, o, j in zip(rf.start, step.offset, rf.jump)),
+        aligned=rf.aligned)
+    return field
 
 
 def _propagate(bound: _Bound, states: list[_RF]) -> _RF:
@@ -52,7 +51,7 @@ def _propagate(bound: _Bound, states: list[_RF]) -> _RF:
         state, step = states[i], steps[i]
         if state.rf is None or step is None or len(step.span) != len(state.rf.size):
             return _RF(None, True)
-        paths.append(_apply(state.rf, step))
+        paths.append(state.rf if bound.identity[i] else _apply(state.rf, step))
     mixed = any(states[i].mixed for i in read) or any(
         s.whole for s in (steps[i] for i in read) if s)
     if len(paths) == 1:
@@ -311,6 +310,8 @@ class _Bound:
     figures: dict[str, Any]
     steps: list[RFStep | None]
     read: list[int]
+    #: per input: whether its step leaves the field as it is
+    identity: list[bool]
 
 
 class _Walk:
@@ -351,7 +352,8 @@ class _Walk:
             steps = op.rf_inputs(layer) if len(layer.ins) > 1 else [op.rf(layer)]
             # an input read only for its shape (upsample's reference) adds nothing to it
             read = [i for i, reads in enumerate(op.reads(layer)) if reads]
-            bound = self.bound[key] = _Bound(layer, figures, steps, read)
+            identity = [step is not None and step.is_identity for step in steps]
+            bound = self.bound[key] = _Bound(layer, figures, steps, read, identity)
         self._check_strict(bound.figures["warnings"])
         return bound
 
