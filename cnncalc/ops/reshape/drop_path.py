@@ -17,8 +17,8 @@ from typing import TYPE_CHECKING, Annotated, Literal
 
 from pydantic import Field
 
-from ..working import Step, dims
-from .base import (
+from ...working import Step, dims
+from ..base import (
     Layer,
     Op,
     OpArgs,
@@ -34,6 +34,7 @@ from .base import (
 
 if TYPE_CHECKING:  # pragma: no cover
     from torch import nn
+
 
 #: a drop probability below 1 (p = 1 would drop the path always: 1/(1-p) has no value)
 DropProb = Annotated[float, Field(ge=0, lt=1)]

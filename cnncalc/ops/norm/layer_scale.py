@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ..working import Step, bracketed, dims
-from .base import (
+from ...working import Step, bracketed, dims
+from ..base import (
     Layer,
     Op,
     OpArgs,
