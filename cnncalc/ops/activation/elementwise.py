@@ -7,15 +7,11 @@ from typing import TYPE_CHECKING, ClassVar
 
 from ..base import (
     Layer,
-    Op,
-    Params,
-    RFStep,
+    Pointwise,
     Saved,
-    Shape,
     TorchKit,
     needs_backward,
     numel,
-    pointwise_rf,
     saved_input,
     saved_output,
 )
@@ -24,7 +20,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from torch import nn
 
 
-class Activation(Op[None]):
+class Activation(Pointwise):
     family = "activation"
     #: what the backward reads: the output (relu, sigmoid, tanh, softmax) or the input
     saves: ClassVar[str] = "input"
@@ -38,20 +34,8 @@ class Activation(Op[None]):
     #: FLOPs per element (docs/counting.md explains the choice)
     per_element = 1
 
-    def shape(self, ins: list[Shape], geo: None) -> Shape:
-        return ins[0]
-
-    def params(self, layer: Layer[None]) -> Params:
-        return Params()
-
-    def macs(self, layer: Layer[None]) -> int:
-        return 0
-
     def flops(self, layer: Layer[None]) -> dict[str, int]:
         return {"activation": self.per_element * numel(layer.out)}
-
-    def rf(self, layer: Layer[None]) -> RFStep | None:
-        return pointwise_rf(layer.x)
 
     def torch(self, layer: Layer[None], kit: TorchKit) -> nn.Module:
         """The matching ``torch.nn`` activation (``nn.ReLU``, ``nn.GELU``, ...)."""

@@ -5,14 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from ...errors import ShapeError
-from ..base import (
-    G,
-    Layer,
-    Op,
-    RFStep,
-    Window,
-    numel,
-)
+from ..base import G, Layer, Op, RFStep, Window, numel
 
 if TYPE_CHECKING:  # pragma: no cover
     from .conv import ConvArgs

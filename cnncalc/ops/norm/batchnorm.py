@@ -8,17 +8,14 @@ from typing import TYPE_CHECKING
 from ...working import Step, dims
 from ..base import (
     Layer,
-    Op,
     OpArgs,
     Params,
-    RFStep,
+    Pointwise,
     Sample,
     Saved,
-    Shape,
     TorchKit,
     needs_backward,
     numel,
-    pointwise_rf,
     register,
     saved_input,
 )
@@ -35,7 +32,7 @@ class BatchNormArgs(OpArgs):
 
 
 @register
-class BatchNorm(Op[None]):
+class BatchNorm(Pointwise):
     name = "batchnorm"
     saved_doc = ("its input and the batch statistics `save_mean`, `save_invstd` (2C values, "
                  "whatever the batch); nothing with `affine: false` on an input that needs no "
@@ -67,22 +64,13 @@ class BatchNorm(Op[None]):
     }
     args: BatchNormArgs
 
-    def shape(self, ins: list[Shape], geo: None) -> Shape:
-        return ins[0]
-
     def params(self, layer: Layer[None]) -> Params:
         c = layer.x[0]
         return Params(trainable=2 * c if self.args.affine else 0, buffers=2 * c + 1)
 
-    def macs(self, layer: Layer[None]) -> int:
-        return 0
-
     def flops(self, layer: Layer[None]) -> dict[str, int]:
         # inference: statistics folded into one scale and one shift per element
         return {"norm": 2 * numel(layer.out)}
-
-    def rf(self, layer: Layer[None]) -> RFStep | None:
-        return pointwise_rf(layer.x)
 
     def torch_refusal(self, layer: Layer[None], batch: int, training: bool) -> str | None:
         """Why torch cannot run this layer at ``batch`` in this mode, or None."""

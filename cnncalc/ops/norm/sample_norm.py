@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from ..base import Layer, Op, RFStep, Saved, Shape, needs_backward, numel, pointwise_rf, saved_input
+from ..base import Layer, Pointwise, Saved, Shape, needs_backward, numel, saved_input
 
 #: FLOPs per element of a norm that computes its statistics at inference:
 #: mean (1 add), x - mean (1), square (1), variance add (1), times 1/std (1)
@@ -15,7 +15,7 @@ def stat_flops(x: Shape, weight: bool, bias: bool) -> dict[str, int]:
     return {"norm": (STAT_FLOPS + int(weight) + int(bias)) * numel(x)}
 
 
-class SampleNorm(Op[None]):
+class SampleNorm(Pointwise):
     """Shape-preserving normalisations with no MACs."""
 
     family = "norm"
@@ -32,12 +32,3 @@ class SampleNorm(Op[None]):
             return []
         n = self.groups(layer)
         return [saved_input(layer), Saved("mean", n), Saved("rstd", n)]
-
-    def shape(self, ins: list[Shape], geo: None) -> Shape:
-        return ins[0]
-
-    def macs(self, layer: Layer[None]) -> int:
-        return 0
-
-    def rf(self, layer: Layer[None]) -> RFStep | None:
-        return pointwise_rf(layer.x)

@@ -5,14 +5,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from ..base import Free, Layer, RFStep, Sample, Saved, Shape, TorchKit, pointwise_rf, register
+from ..base import Free, Layer, Pointwise, Sample, Saved, TorchKit, register
 
 if TYPE_CHECKING:  # pragma: no cover
     from torch import nn
 
 
 @register
-class Identity(Free):
+class Identity(Free, Pointwise):
     name = "identity"
     view = True
     saved_doc = "nothing: its output is its input"
@@ -24,13 +24,7 @@ class Identity(Free):
     summary = "pass the input through unchanged"
     formulas = {"shape": "unchanged", "params": "0", "macs": "0", "flops": "0", "rf": "unchanged"}
 
-    def shape(self, ins: list[Shape], geo: None) -> Shape:
-        return ins[0]
-
     def torch(self, layer: Layer[None], kit: TorchKit) -> nn.Module:
         from torch import nn
 
         return nn.Identity()
-
-    def rf(self, layer: Layer[None]) -> RFStep | None:
-        return pointwise_rf(layer.x)
