@@ -25,8 +25,8 @@ def solve_pad_text(sol: PadSolution) -> str:
         lines.append(f"same: [{b}, {a}] before/after (total {a + b}{odd}) -> "
                      f"{sol.same_output} = ceil({sol.n} / {sol.stride})")
         if (a + b) % 2:  # same_upper differs only when the total is odd
-            lines.append(f"same_upper: {list(sol.same_upper)} before/after (the extra one trailing, as "
-                         "TensorFlow's SAME)")
+            lines.append(f"same_upper: {list(sol.same_upper)} before/after (the extra one "
+                         "trailing, as TensorFlow's SAME)")
     return "\n".join(lines) + "\n"
 
 
