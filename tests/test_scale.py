@@ -15,8 +15,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import cnncalc
+from cnncalc import units
 from cnncalc.errors import LimitError, SpecError
-from cnncalc.render import table, text, units, views
+from cnncalc.render import table, text, views
 from cnncalc.render.console import make_console
 from cnncalc.spec import yamlio
 from cnncalc.spec.yamlio import load_yaml_text

@@ -17,8 +17,8 @@ from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 from ..report import Report
-from .safe import safe_text
-from .units import int_text, shape_str
+from ..safe import safe_text
+from ..units import int_text, shape_str
 from .views import Column, View, json_subset, layer_dicts, memory_text, raw
 
 
