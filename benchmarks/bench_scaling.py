@@ -7,10 +7,12 @@ The whole-process table (issue 16's goal: each command under 5 s and at most 12x
 on a generated flat chain of conv 3x3 / relu layers (``chain_text``) for ``summary``
 (json, csv, table), ``shapes``, ``check`` and ``explain``.  Every command runs at every
 size in turn, ``--repeats`` rounds, so machine noise hits the sizes alike; it prints the
-median wall time, the 100k/10k ratio and the largest peak RSS of a run (the child's own
-``ru_maxrss``, from ``os.wait4``).  With ``--vs TREE`` (another checkout of cnncalc, e.g.
-``git archive main | tar -x -C /tmp/base``) the same commands run from that tree too, in
-alternation with this one, and a column gives this tree's time over that one's.
+median wall time, the 100k/10k ratio, the median CPU seconds (user + system) at the
+largest size (a shared machine disturbs it less than the wall time) and the largest peak
+RSS of a run (the child's own ``ru_maxrss``, from ``os.wait4``).  With ``--vs TREE``
+(another checkout of cnncalc, e.g. ``git archive main | tar -x -C /tmp/base``) the same
+commands run from that tree too, in alternation with this one, and a column gives this
+tree's time over that one's at the largest size.
 
 ``--in-process`` prints the older table instead: best-of-repeats time of load (parse +
 expand) and analyze of a repeat-built chain, per layer, in this process.
@@ -65,9 +67,9 @@ layers:
 """
 
 
-def run(tree: Path, argv: list[str]) -> tuple[float, int, int]:
-    """One whole process of ``python -m cnncalc ARGV`` from ``tree``: (wall seconds,
-    peak RSS in bytes, exit code); its output is thrown away."""
+def run(tree: Path, argv: list[str]) -> tuple[float, float, int, int]:
+    """One whole process of ``python -m cnncalc ARGV`` from ``tree``: (wall seconds, CPU
+    seconds (user + system), peak RSS in bytes, exit code); its output is thrown away."""
     env = {**os.environ, "PYTHONPATH": str(tree)}
     t0 = time.perf_counter()
     proc = subprocess.Popen([sys.executable, "-m", "cnncalc", *argv], env=env,
@@ -75,7 +77,7 @@ def run(tree: Path, argv: list[str]) -> tuple[float, int, int]:
     _, status, usage = os.wait4(proc.pid, 0)
     wall = time.perf_counter() - t0
     proc.returncode = os.waitstatus_to_exitcode(status)
-    return wall, usage.ru_maxrss * 1024, proc.returncode
+    return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss * 1024, proc.returncode
 
 
 def whole_process(sizes: list[int], repeats: int, trees: dict[str, Path],
@@ -87,27 +89,30 @@ def whole_process(sizes: list[int], repeats: int, trees: dict[str, Path],
         for tree in trees.values():
             compileall.compile_dir(str(tree / "cnncalc"), quiet=1)
         head = f"{'command':<14} {'tree':<6}" + "".join(f" {f'{n:,} s':>10}" for n in sizes)
-        print(head + f" {'ratio':>7} {'peak MiB':>9} {'rc':>3}"
+        print(head + f" {'ratio':>7} {'cpu s':>7} {'peak MiB':>9} {'rc':>3}"
               + (f" {'vs':>6}" if len(trees) > 1 else ""))
         for label, argv in COMMANDS:
             if only and label not in only:
                 continue
             times: dict[tuple[str, int], list[float]] = {}
+            cpus: dict[tuple[str, int], list[float]] = {}
             peaks: dict[str, int] = {}
             codes: dict[str, set[int]] = {}
             for _ in range(repeats):
                 for n in sizes:
                     for name, tree in trees.items():
                         args = [str(specs[n]) if a == "SPEC" else a for a in argv]
-                        wall, rss, rc = run(tree, args)
+                        wall, cpu, rss, rc = run(tree, args)
                         times.setdefault((name, n), []).append(wall)
+                        cpus.setdefault((name, n), []).append(cpu)
                         peaks[name] = max(peaks.get(name, 0), rss)
                         codes.setdefault(name, set()).add(rc)
             first = next(iter(trees))
             for name in trees:
                 meds = [statistics.median(times[(name, n)]) for n in sizes]
+                cpu = statistics.median(cpus[(name, sizes[-1])])
                 line = f"{label:<14} {name:<6}" + "".join(f" {m:>10.2f}" for m in meds)
-                line += f" {meds[-1] / meds[0]:>7.1f} {peaks[name] / 2**20:>9.0f}"
+                line += f" {meds[-1] / meds[0]:>7.1f} {cpu:>7.2f} {peaks[name] / 2**20:>9.0f}"
                 line += f" {','.join(map(str, sorted(codes[name]))):>3}"
                 if len(trees) > 1:
                     mine = statistics.median(times[(first, sizes[-1])])
