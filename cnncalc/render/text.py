@@ -128,7 +128,8 @@ def _encode_list(value: list[Any] | tuple[Any, ...], level: int) -> str:
     if not value:
         return "[]"
     inner = _indent(level + 1)
-    if all(type(v) is int for v in value):  # a shape, a field's sizes: remembered
+    kinds = set(map(type, value))
+    if kinds == _INT_ONLY:  # a shape, a field's sizes: remembered
         key = (level, tuple(value))
         known = _INT_LISTS.get(key)
         if known is None:
@@ -137,11 +138,23 @@ def _encode_list(value: list[Any] | tuple[Any, ...], level: int) -> str:
             if len(_INT_LISTS) < 4096:
                 _INT_LISTS[key] = known
         return known
-    parts = [_ENC_STR(v) if type(v) is str else encode_indented(v, level + 1) for v in value]
+    if kinds == _STR_ONLY:
+        parts = list(map(_ENC_STR, value))
+    elif kinds == _FLOAT_ONLY:
+        parts = list(map(_float_text, value))
+    else:
+        parts = [encode_indented(v, level + 1) for v in value]
     return "[" + inner + ("," + inner).join(parts) + _indent(level) + "]"
 
 
+def _float_text(value: float) -> str:
+    if value != value:
+        return "NaN"
+    return "Infinity" if value == _INF else "-Infinity" if value == -_INF else repr(value)
+
+
 _INT_LISTS: dict[tuple[int, tuple[int, ...]], str] = {}
+_INT_ONLY, _STR_ONLY, _FLOAT_ONLY = {int}, {str}, {float}
 
 
 def _encode_scalar(value: Any, kind: type, level: int) -> str:
@@ -156,9 +169,7 @@ def _encode_scalar(value: Any, kind: type, level: int) -> str:
     if value is False:
         return "false"
     if kind is float:
-        if value != value:
-            return "NaN"
-        return "Infinity" if value == _INF else "-Infinity" if value == -_INF else repr(value)
+        return _float_text(value)
     return _encode_other(value, level)
 
 

@@ -262,18 +262,27 @@ class _Reader:
 
     # ------------------------------------------------------------------ events
     def _scalar(self, event: Any) -> None:
-        self._count(event.start_mark)
-        if event.anchor:
-            self._anchor(event.anchor, event.start_mark, 1)
-            self.anchor_text[event.anchor] = event.value
+        """A scalar: counted, resolved (a plain one from the texts seen so far: most of a
+        large spec's values) and put in place.  (The commonest event: written inline.)"""
+        mark, anchor, text = event.start_mark, event.anchor, event.value
+        self.total += 1
+        if self.total > self.limits.max_nodes:
+            raise _too_many(self.limits, self.pos.loc(mark))
+        if anchor:
+            self._anchor(anchor, mark, 1)
+            self.anchor_text[anchor] = text
         if self.error is not None:
             return
-        loc = self.loc(event.start_mark)
+        loc = _new_loc(self.file, mark.line + 1, mark.column + 1) if self.pos.starts is None \
+            else self.pos.loc(mark)
         try:
-            value = self._scalar_value(event, loc)
-            if event.anchor:
-                self.anchors[event.anchor] = value
-            self._attach(value, loc, event.value)
+            value = self.plain.get(text, _NOTHING) if event.tag is None and event.implicit[0] \
+                else _NOTHING
+            if value is _NOTHING:
+                value = self._scalar_value(event, loc)
+            if anchor:
+                self.anchors[anchor] = value
+            self._attach(value, loc, text)
         except _Stop:
             pass
 
