@@ -72,7 +72,8 @@ def run(tree: Path, argv: list[str]) -> tuple[float, float, int, int]:
     seconds (user + system), peak RSS in bytes, exit code); its output is thrown away."""
     env = {**os.environ, "PYTHONPATH": str(tree)}
     t0 = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, "-m", "cnncalc", *argv], env=env,
+    # cwd: ``python -m`` puts the working folder first on the path, before PYTHONPATH
+    proc = subprocess.Popen([sys.executable, "-m", "cnncalc", *argv], env=env, cwd=tree,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     _, status, usage = os.wait4(proc.pid, 0)
     wall = time.perf_counter() - t0
