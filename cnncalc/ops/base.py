@@ -483,13 +483,6 @@ def leftover(n: int, k_eff: int, stride: int, before: int, after: int) -> Leftov
     return Leftover(rest, max(rest - after, 0))
 
 
-def formula(n: int, k: int, d: int, stride: int, before: int, after: int) -> str:
-    """The output-size formula with numbers filled in, for error messages."""
-    pad = f"2*{before}" if before == after else f"{before}+{after}"
-    k_term = f"{d}*({k}-1)" if d != 1 else f"({k}-1)"
-    return f"floor(({n} + {pad} - {k_term} - 1) / {stride}) + 1"
-
-
 #: the ``same`` padding forms, and the side that takes the extra row of an odd total:
 #: ``same`` and ``same_lower`` the leading (top/left, the course notes' rule),
 #: ``same_upper`` the trailing (torch's ``padding='same'``, TF's SAME, ONNX's SAME_UPPER)
@@ -571,7 +564,8 @@ class Window:
             if size < 1:
                 name = axis_names(len(self.n))[axis]
                 raise ShapeError(
-                    f"output {name} is {max(size, 0)}: {formula(n, k, d, s, b, a)} = {size}; "
+                    f"output {name} is {max(size, 0)}: "
+                    f"{window_formula(n, k, d, s, b, a, self.ceil_mode)} = {size}; "
                     f"the input {name} {n} (padded {n + b + a}) is smaller than the "
                     f"effective kernel {ke}", arg="dilation" if d > 1 else "k"
                 )

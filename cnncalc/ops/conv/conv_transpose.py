@@ -8,7 +8,7 @@ from fractions import Fraction
 from typing import TYPE_CHECKING
 
 from ...errors import ShapeError
-from ...working import RFWorking, Step, axis_rows, dims, letters
+from ...working import RFWorking, Step, axis_rows, dims, letters, transposed_formula
 from ..base import (
     Layer,
     Op,
@@ -103,7 +103,7 @@ class ConvTranspose(Op[TransposedAxes]):
             if size < 1:
                 raise ShapeError(
                     f"output size is {max(size, 0)}: "
-                    f"({n}-1)*{s} - 2*{p} + {d}*({k}-1) + {op} + 1 = {size}"
+                    f"{transposed_formula(n, k, s, p, op, d)} = {size}"
                 )
             sizes.append(size)
         return (self.args.out, *sizes)
@@ -125,7 +125,7 @@ class ConvTranspose(Op[TransposedAxes]):
         """Worked arithmetic: output size per axis, parameters, MACs per input element."""
 
         a, c_in, g = self.args, layer.x[0], layer.geo
-        items = [(f"({nn}-1)*{ss} - 2*{pp} + {dd}*({kk}-1) + {oo} + 1", o)
+        items = [(transposed_formula(nn, kk, ss, pp, oo, dd), o)
                  for (nn, kk, ss, pp, oo, dd), o in zip(g.axes(), layer.out[1:])]
         per_map = f"{a.out}/{a.groups}" if a.groups > 1 else str(a.out)
         k_sym = letters("k", len(g.k))
