@@ -74,7 +74,8 @@ class ConvTranspose(Op[TransposedAxes]):
     formulas = {
         "shape": "out, (n-1)*s - 2p + d*(k-1) + output_padding + 1 per axis",
         "params": "C * out/groups * prod(k) + out (bias)",
-        "macs": "C * out/groups * prod(k) * prod(input spatial)",
+        "macs": "C * out/groups * prod(k) * prod(input spatial) (each input element meets each "
+                "weight once)",
         "flops": "conv: 2 * macs; bias: numel(out)",
         "rf": "size += d*(k-1)/s*jump; jump /= s; start += (p - d*(k-1)/2)/s*jump",
     }

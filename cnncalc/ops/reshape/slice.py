@@ -101,7 +101,7 @@ class Slice(Op[Range]):
                  "ceil(n / parts), the last piece the rest)",
         "params": "0",
         "macs": "0",
-        "flops": "0",
+        "flops": "0 (a view)",
         "rf": "unchanged; a slice of a spatial axis moves start by start*jump",
     }
 
