@@ -431,6 +431,12 @@ def per_axis(value: int | Sequence[int], n: int, what: str) -> tuple[int, ...]:
     return tuple(value)
 
 
+def weight_flops(kind: str, macs: int, out: Shape, bias: bool) -> dict[str, int]:
+    """The FLOPs of a weight sum (conv, conv_transpose, local, linear): two per MAC (a
+    multiply and an add) in category ``kind``, and one add per output element for a bias."""
+    return {kind: 2 * macs, "bias": numel(out) if bias else 0}
+
+
 def pointwise_rf(x: Shape) -> RFStep | None:
     """Identity step for element-wise ops; None on a vector (no spatial layout)."""
     return RFStep.identity(len(x) - 1) if len(x) > 1 else None

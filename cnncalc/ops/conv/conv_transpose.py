@@ -21,6 +21,7 @@ from ..base import (
     per_axis,
     register,
     spatial,
+    weight_flops,
 )
 from ..shorthand import Shorthand
 from ..types import IntPerAxis, NonNegPerAxis, PosInt
@@ -120,7 +121,7 @@ class ConvTranspose(Op[TransposedAxes]):
         return layer.x[0] * (a.out // a.groups) * numel(layer.geo.k) * numel(layer.x[1:])
 
     def flops(self, layer: Layer[TransposedAxes]) -> dict[str, int]:
-        return {"conv": 2 * self.macs(layer), "bias": numel(layer.out) if self.args.bias else 0}
+        return weight_flops("conv", self.macs(layer), layer.out, self.args.bias)
 
     def explain(self, layer: Layer[TransposedAxes]) -> list[Step]:
         """Worked arithmetic: output size per axis, parameters, MACs per input element."""

@@ -13,11 +13,11 @@ from ..base import (
     Shape,
     Window,
     effective_kernel,
-    numel,
     per_axis,
     resolve_padding,
     same_form,
     spatial,
+    weight_flops,
 )
 from ..types import Padding
 
@@ -59,7 +59,7 @@ class Convolution(Op[G]):
         raise NotImplementedError
 
     def flops(self, layer: Layer[G]) -> dict[str, int]:
-        return {"conv": 2 * self.macs(layer), "bias": numel(layer.out) if self.args.bias else 0}
+        return weight_flops("conv", self.macs(layer), layer.out, self.args.bias)
 
     def rf(self, layer: Layer[G]) -> RFStep:
         return self.window(layer).rf()
