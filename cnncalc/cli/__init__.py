@@ -18,16 +18,21 @@ Adding a command module: define commands with ``@app.command()`` in
 
 from __future__ import annotations
 
+import copy
 import importlib
 import os
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 # The CLI process loads no pydantic plugins: discovering them scans every installed
 # distribution's entry points, ~25 ms of a ~300 ms start-up (the library API is untouched).
 os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
 
 from .base import EXIT_BROKEN_PIPE, EXIT_INTERNAL, EXIT_INTERRUPTED
+
+if TYPE_CHECKING:  # pragma: no cover
+    import typer
+    from typer.models import CommandInfo
 
 __all__ = ["COMMANDS", "EXIT_BROKEN_PIPE", "EXIT_INTERNAL", "EXIT_INTERRUPTED", "app", "main"]
 
@@ -47,16 +52,49 @@ def _register(modules: tuple[str, ...] = tuple(COMMANDS)) -> None:
         importlib.import_module(f"{__name__}.{name}")
 
 
+#: the options of the top-level group that print its help
+_HELP = ("-h", "--help")
+
+
+def _command_in(argv: list[str]) -> str | None:
+    """The known command that ``argv`` runs; None for the group's own help (``--help``
+    before any command), no command, or an unknown one."""
+    for arg in argv:
+        if arg in _HELP:
+            return None
+        if not arg.startswith("-"):
+            return arg if any(arg in names for names in COMMANDS.values()) else None
+    return None
+
+
 def _modules_for(argv: list[str]) -> tuple[str, ...]:
     """Only the module defining the command in ``argv``; none for a bare ``--version``;
     every module for help, no command or an unknown one (so suggestions see them all)."""
     if argv == ["--version"]:
         return ()
-    command = next((a for a in argv if not a.startswith("-")), None)
-    for module, names in COMMANDS.items():
-        if command in names:
-            return (module,)
-    return tuple(COMMANDS)
+    command = _command_in(argv)
+    return next(((module,) for module, names in COMMANDS.items() if command in names),
+                tuple(COMMANDS))
+
+
+def _only(application: typer.Typer, command: str | None) -> typer.Typer:
+    """``application`` with ``command`` alone (typer builds a click command, its options
+    and their converters for every command it holds), or as it is for None."""
+    if command is None:
+        return application
+    alone = copy.copy(application)
+    alone.registered_commands = [c for c in application.registered_commands
+                                 if _name(c) == command]
+    alone.registered_groups = [g for g in application.registered_groups if g.name == command]
+    return alone
+
+
+def _name(command: CommandInfo) -> str | None:
+    """A registered command's name, as typer gives it (``my_cmd`` -> ``my-cmd``)."""
+    if command.name:
+        return command.name
+    callback = command.callback
+    return callback.__name__.lower().replace("_", "-") if callback is not None else None
 
 
 def __getattr__(name: str) -> Any:
@@ -76,10 +114,11 @@ def main() -> None:
     141 or 3 with a message, never a traceback or Python's "Exception ignored"."""
     from .base import GuardedStdout, app
 
-    _register(_modules_for(sys.argv[1:]))
+    argv = sys.argv[1:]
+    _register(_modules_for(argv))
     GuardedStdout.install()
     try:
-        app(prog_name="cnncalc")
+        _only(app, _command_in(argv))(prog_name="cnncalc")
     except SystemExit:
         _final_flush()
         raise

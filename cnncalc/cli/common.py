@@ -36,6 +36,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from rich.console import Console
 
     from ..graph import Network
+    from ..render.views import View
     from ..report import Report
     from ..spec import Limits
 
@@ -379,7 +380,6 @@ def emit_report(report: Report, view: str, settings: Settings) -> None:
     """Write one report as ``view`` (``shapes``, ``params``, ``flops``, ``rf``,
     ``summary``) in the settings' format."""
     from ..render import text
-    from ..render.table import render_report
     from ..render.views import VIEWS
 
     chosen = VIEWS[view]
@@ -387,4 +387,11 @@ def emit_report(report: Report, view: str, settings: Settings) -> None:
         Format.json: lambda: text.report_json(report, chosen),
         Format.csv: lambda: text.report_csv(report, chosen),
         Format.markdown: lambda: text.report_markdown(report, chosen, settings.exact),
-    }, lambda out: render_report(out, report, chosen, settings.exact), settings.no_color)
+    }, lambda out: _render_table(out, report, chosen, settings.exact), settings.no_color)
+
+
+def _render_table(out: Console, report: Report, view: View, exact: bool) -> None:
+    """The table of a report (rich's table machinery is imported only to draw one)."""
+    from ..render.table import render_report
+
+    render_report(out, report, view, exact)
