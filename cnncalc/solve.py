@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal, get_args
 
 from .errors import CnncalcError, UsageError
 from .ops.base import leftover, resolve_padding, window_out
@@ -39,7 +39,8 @@ MAX_SIZES = 1000
 MAX_SIZE_WORK = 1_000_000
 #: the ops whose padding rules ``solve`` knows: conv takes any padding (and
 #: before/after pairs), pools only ``p`` each side with ``p <= k // 2`` (torch's rule)
-SOLVE_OPS = ("conv", "maxpool", "avgpool")
+SolveOpName = Literal["conv", "maxpool", "avgpool"]
+SOLVE_OPS: tuple[str, ...] = get_args(SolveOpName)
 
 
 @dataclass(frozen=True)

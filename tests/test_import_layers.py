@@ -45,7 +45,7 @@ def _imports(path: Path) -> set[str]:
 
 def _files(layer: str) -> list[Path]:
     folder = PACKAGE / layer
-    return sorted(folder.glob("*.py")) if folder.is_dir() else [PACKAGE / f"{layer}.py"]
+    return sorted(folder.rglob("*.py")) if folder.is_dir() else [PACKAGE / f"{layer}.py"]
 
 
 @pytest.mark.parametrize("layer", sorted(ALLOWED))

@@ -354,7 +354,7 @@ def _network(raw: Any, file: str, limits: Limits, variant: str | None = None,
     return Network(
         name=family.name or Path(file).stem, input_shape=tuple(family.spec.input),
         nodes=tuple(nodes), output=output,
-        source=file if variant is None else f"{file}:{variant}", input_loc=family.input_loc,
+        source=file if variant is None else f"{file}:{variant}",
         strict=spec.strict, side_by_side=spec.side_by_side, expect=family.expect, raw=raw,
         variant=variant, args=family.args,
         reexpand=expander.expand_for if expander.input_dependent else None,
