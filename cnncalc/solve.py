@@ -24,8 +24,9 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, get_args
 
 from .errors import CnncalcError, UsageError
-from .ops.base import leftover, resolve_padding, window_out
 
+# the window arithmetic (ops.base) is imported where it is used: `cnncalc --help` imports this
+# module for its Literals (solve --op's choices) and must not pay for the op registry
 if TYPE_CHECKING:  # pragma: no cover
     from .graph import Network
 
@@ -68,11 +69,15 @@ def split(total: int) -> tuple[int, int]:
 
 def dropped_rows(n: int, k_eff: int, stride: int, before: int, after: int) -> int:
     """Input rows the last window never reaches (:func:`cnncalc.ops.base.leftover`)."""
+    from .ops.base import leftover
+
     return leftover(n, k_eff, stride, before, after).dropped
 
 
 def min_output(n: int, k_eff: int, stride: int) -> int:
     """The smallest output size any padding gives (none, or just enough to fit k)."""
+    from .ops.base import window_out
+
     return window_out(n, k_eff, stride, 0, 0) if n >= k_eff else 1
 
 
@@ -85,6 +90,8 @@ def unusual_padding(n: int, k_eff: int, stride: int, before: int, after: int) ->
     >>> unusual_padding(224, 7, 2, 3, 3)
     ()
     """
+    from .ops.base import window_out
+
     found = []
     wide = [side for side in (before, after) if side > n]
     if wide:
@@ -238,6 +245,8 @@ def solve_pad(n: int, k: int, stride: int, output: int, dilation: int = 1,
               op: str = "conv") -> PadSolution:
     """The total paddings (and their splits) that make ``n`` become ``output``; for a
     pool (``op`` maxpool/avgpool) only ``p`` each side with ``p <= k // 2``."""
+    from .ops.base import resolve_padding, window_out
+
     _check(input=n, k=k, stride=stride, output=output, dilation=dilation)
     _check_op(op, dilation)
     k_eff = dilation * (k - 1) + 1

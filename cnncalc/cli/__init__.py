@@ -10,10 +10,12 @@ sysexits.h); 141 stdout closed early (``cnncalc summary x | head``: nothing prin
 the status a tool killed by SIGPIPE reports); 130 interrupted (Ctrl-C).
 
 Start-up matters (the tool runs many times a minute), so ``main`` imports only the
-module of the command it runs; ``from cnncalc.cli import app`` gets every command.
-Adding a command module: define commands with ``@app.command()`` in
-``cnncalc/cli/<name>.py`` (``from .base import app``) using the options of
-:mod:`cnncalc.cli.common`, and list the module and its commands in ``COMMANDS``.
+module of the command it runs, and has typer build that command alone; ``from cnncalc.cli
+import app`` gets every command.  Which module defines which command is :data:`COMMANDS`,
+generated from the modules (:mod:`cnncalc.cli.command_map`).  Adding a command: define it
+with ``@app.command()`` in a module ``cnncalc/cli/<name>.py`` (``from .base import app``)
+using the options of :mod:`cnncalc.cli.common`, then regenerate the map with ``python -m
+cnncalc.cli.command_map``.
 """
 
 from __future__ import annotations
@@ -29,23 +31,13 @@ from typing import TYPE_CHECKING, Any
 os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
 
 from .base import EXIT_BROKEN_PIPE, EXIT_INTERNAL, EXIT_INTERRUPTED
+from .commands import COMMANDS
 
 if TYPE_CHECKING:  # pragma: no cover
     import typer
     from typer.models import CommandInfo
 
 __all__ = ["COMMANDS", "EXIT_BROKEN_PIPE", "EXIT_INTERNAL", "EXIT_INTERRUPTED", "app", "main"]
-
-#: command modules, in help order, and the commands each defines
-COMMANDS: dict[str, tuple[str, ...]] = {
-    "analysis": ("shapes", "params", "flops", "rf", "summary", "compare", "ops", "zoo"),
-    "torchcmds": ("build", "export", "profile"),
-    "importcmd": ("import",),
-    "checkcmds": ("check", "diff", "schema"),
-    "teach": ("explain", "calc", "sizes", "graph", "plot", "solve"),
-    "memorycmd": ("memory",),
-}
-
 
 def _register(modules: tuple[str, ...] = tuple(COMMANDS)) -> None:
     for name in modules:

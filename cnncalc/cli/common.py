@@ -11,7 +11,8 @@ A new command module (``torchcmds``, ``checkcmds``, ``teach``) needs only::
         net, report = analyse_spec(spec, Settings(input=input, batch=batch))
         write(f"{report.totals.macs}\\n")
 
-and registers in :data:`cnncalc.cli.COMMANDS`.  Errors are raised, never printed here:
+and appears in :data:`cnncalc.cli.COMMANDS` once that map is regenerated (``python -m
+cnncalc.cli.command_map``).  Errors are raised, never printed here:
 the app's group (:class:`cnncalc.cli.base.CnncalcGroup`) turns a CnncalcError into
 ``e.format()`` on stderr and its exit code.
 """
