@@ -159,7 +159,8 @@ class PadSolution:
     output: int
     k_eff: int
     paddings: tuple[Padding, ...]
-    #: what ``pad: same`` resolves to here, and the size it gives (ceil(n / s))
+    #: what ``pad: same`` resolves to here, and the size it gives (ceil(n / s)); ``pad:
+    #: same_upper`` is the same split mirrored (the extra row trailing)
     same: tuple[int, int]
     same_output: int
     #: the smallest size padding can reach (when ``output`` is below it: no padding can)
@@ -182,6 +183,11 @@ class PadSolution:
     def solved(self) -> bool:
         return self.count > 0
 
+    @property
+    def same_upper(self) -> tuple[int, int]:
+        """What ``pad: same_upper`` resolves to: ``same`` mirrored (the extra row trailing)."""
+        return self.same[1], self.same[0]
+
     def to_dict(self) -> dict[str, Any]:
         return {"n": self.n, "k": self.k, "stride": self.stride, "dilation": self.dilation,
                 "op": self.op, "output": self.output, "k_eff": self.k_eff, "solved": self.solved,
@@ -190,6 +196,7 @@ class PadSolution:
                 "total_min": self.totals[0] if self.totals else None,
                 "total_max": self.totals[1] if self.totals else None,
                 "symmetric": self.symmetric, "same": list(self.same),
+                "same_upper": list(self.same_upper),
                 "same_output": self.same_output, "smallest_output": self.smallest,
                 "max_pad": self.max_pad,
                 "strides": {"first": self.strides.first, "last": self.strides.last,

@@ -349,7 +349,7 @@ class Op(Generic[G]):
 
 class Free(Op[None]):
     """Base of the ops with no parameters and no arithmetic (they move or pass data):
-    ``flatten``, ``identity``, ``dropout``, ``concat``."""
+    ``flatten``, ``identity``, ``dropout``, ``drop_path``, ``concat``."""
 
     def params(self, layer: Layer[None]) -> Params:
         return Params()
@@ -359,6 +359,25 @@ class Free(Op[None]):
 
     def flops(self, layer: Layer[None]) -> dict[str, int]:
         return {}
+
+
+class Pointwise(Op[None]):
+    """Base of the ops that keep their input's shape and map each position to itself,
+    with no weight sums (activations, norms, ``layer_scale``, ``identity``, ``dropout``,
+    ``drop_path``): shape and receptive field unchanged, no MACs, and no parameters unless
+    the op has some.  Each states its own FLOPs."""
+
+    def shape(self, ins: list[Shape], geo: None) -> Shape:
+        return ins[0]
+
+    def params(self, layer: Layer[None]) -> Params:
+        return Params()
+
+    def macs(self, layer: Layer[None]) -> int:
+        return 0
+
+    def rf(self, layer: Layer[None]) -> RFStep | None:
+        return pointwise_rf(layer.x)
 
 
 # --------------------------------------------------------------------- registry

@@ -14,11 +14,11 @@ from typing import TYPE_CHECKING
 
 from pydantic import model_validator
 
-from ..errors import ShapeError
-from ..working import Step, bracketed, dims
-from .base import Layer, Op, OpArgs, Params, RFStep, Sample, Saved, Shape, TorchKit, register
-from .merge import axis_label
-from .types import NonNegInt, PosInt
+from ...errors import ShapeError
+from ...working import Step, bracketed, dims
+from ..base import Layer, Op, OpArgs, Params, RFStep, Sample, Saved, Shape, TorchKit, register
+from ..merge.broadcast import axis_label
+from ..types import NonNegInt, PosInt
 
 if TYPE_CHECKING:  # pragma: no cover
     from torch import nn
