@@ -7,6 +7,9 @@ entry point, which modules a command imported (``sys.modules``), or what typer w
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 from collections.abc import Iterable
 
 import pytest
@@ -171,3 +174,74 @@ def test_a_long_entry_is_wrapped() -> None:
     scope: dict[str, object] = {}
     exec(source, scope)
     assert scope["COMMANDS"] == {"many": names}
+
+
+# ------------------------------------------------------------ the op registry, on use
+def op_modules(modules: set[str]) -> set[str]:
+    """The op modules (:data:`cnncalc.ops.OP_MODULES`) among ``modules``."""
+    from cnncalc.ops import OP_MODULES
+
+    return {m for m in OP_MODULES if f"cnncalc.ops.{m}" in modules}
+
+
+def closure(modules: Iterable[str]) -> set[str]:
+    """The op modules a fresh interpreter has after importing ``modules`` (an op module may
+    import another: dropout's class extends identity's)."""
+    code = ("import importlib, json, sys\nfrom cnncalc.ops import OP_MODULES\n"
+            "for m in json.loads(sys.argv[1]):\n    importlib.import_module('cnncalc.ops.' + m)\n"
+            "print(json.dumps([m for m in OP_MODULES if 'cnncalc.ops.' + m in sys.modules]))\n")
+    out = subprocess.run([sys.executable, "-c", code, json.dumps(sorted(modules))],
+                         capture_output=True, text=True, check=True).stdout
+    return set(json.loads(out))
+
+
+@pytest.mark.parametrize("spec", ["resnet50", "lenet5", "mobilenet_v2"])
+def test_a_run_imports_the_ops_its_spec_uses(spec: str) -> None:
+    """Each op registers when its module is imported, on first use: a run imports the
+    modules of the ops the spec has (with what they import, and the table of simple
+    activations), no other."""
+    import cnncalc
+    from cnncalc.ops import OP_TABLES
+
+    used = {type(node.op).__module__.removeprefix("cnncalc.ops.")
+            for node in cnncalc.load(spec).nodes}
+    modules = op_modules(imported(("summary", spec, "--format", "json")))
+    assert used <= modules
+    assert modules - set(OP_TABLES) == closure(used) - set(OP_TABLES)
+    assert len(modules) < 12  # of 31: the saving is real
+
+
+def test_looking_an_op_up_imports_its_module_alone() -> None:
+    code = ("import sys\nfrom cnncalc.ops import REGISTRY, OP_MODULES\n"
+            "assert 'conv' in REGISTRY and 'conv_transpose' in REGISTRY\n"  # names: no import
+            "before = {m for m in OP_MODULES if 'cnncalc.ops.' + m in sys.modules}\n"
+            "cls = REGISTRY['conv']\n"
+            "after = {m for m in OP_MODULES if 'cnncalc.ops.' + m in sys.modules}\n"
+            "print(sorted(before), sorted(after), cls.__name__)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout.split()
+    assert out == ["[]", "['conv.conv']", "Conv"]
+
+
+def test_the_registry_lists_every_op_in_registration_order() -> None:
+    """Iteration imports as it goes; names, order and classes are those of registering
+    every module in OP_MODULES order."""
+    from cnncalc.ops import OP_MODULES, REGISTRY
+
+    names = list(REGISTRY)
+    assert len(names) == len(set(names)) == len(REGISTRY)
+    modules = [REGISTRY[n].__module__.removeprefix("cnncalc.ops.") for n in names]
+    assert list(dict.fromkeys(modules)) == list(OP_MODULES)
+    assert all(REGISTRY[n].name == n for n in names)
+
+
+@pytest.mark.parametrize("name", ["conv2d", "Conv", "", "table", "activation.table", "base"])
+def test_an_unknown_op_is_not_in_the_registry(name: str) -> None:
+    from cnncalc.errors import SpecError
+    from cnncalc.ops import REGISTRY, get_op
+
+    assert name not in REGISTRY
+    with pytest.raises(KeyError):
+        REGISTRY[name]
+    with pytest.raises(SpecError, match="is unknown"):
+        get_op(name)
