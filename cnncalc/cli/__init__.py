@@ -21,6 +21,7 @@ cnncalc.cli.command_map``.
 from __future__ import annotations
 
 import copy
+import gc
 import importlib
 import os
 import sys
@@ -103,7 +104,9 @@ def main() -> None:
     """Console-script entry point.  stdout is guarded for the whole run (help and
     ``--version`` are printed before any command runs) and flushed here, before the
     interpreter's own final flush: a pipe closed or a disk filled at any moment exits
-    141 or 3 with a message, never a traceback or Python's "Exception ignored"."""
+    141 or 3 with a message, never a traceback or Python's "Exception ignored".
+
+    The process ends after it: see :func:`_skip_exit_collections`."""
     from .base import GuardedStdout, app
 
     argv = sys.argv[1:]
@@ -113,11 +116,22 @@ def main() -> None:
         _only(app, _command_in(argv))(prog_name="cnncalc")
     except SystemExit:
         _final_flush()
+        _skip_exit_collections()
         raise
     except Exception as exc:  # only stdout failures are handled here
         _stdout_failure(exc)
         raise
     _final_flush()  # pragma: no cover - typer always exits
+
+
+def _skip_exit_collections() -> None:
+    """Move every object to the collector's permanent generation (``gc.freeze``): the
+    interpreter's shutdown runs full collections, which then skip them.  Those passes
+    over every module, class and pydantic schema of the run cost a sixth of a short
+    run's CPU time, to free memory the ending process returns anyway.  The run itself
+    keeps the collector as it is; only cyclic garbage left at exit goes unfinalized
+    (stdout is flushed above; output files are closed when written)."""
+    gc.freeze()
 
 
 def _final_flush() -> None:
