@@ -12,7 +12,7 @@ from fractions import Fraction
 from typing import Any, Literal
 
 from .errors import Loc
-from .render.units import json_number, json_real
+from .units import json_number, json_real
 
 Number = int | Fraction
 #: the element types the memory figures are counted in (``--dtype``)

@@ -40,6 +40,8 @@ MAX_SIZES = 1000
 MAX_SIZE_WORK = 1_000_000
 #: the ops whose padding rules ``solve`` knows: conv takes any padding (and
 #: before/after pairs), pools only ``p`` each side with ``p <= k // 2`` (torch's rule)
+#: (the ops' window arithmetic is imported where it is used, so that the CLI reads these
+#: choices without loading the op registry: `cnncalc --help` stays light)
 SolveOpName = Literal["conv", "maxpool", "avgpool"]
 SOLVE_OPS: tuple[str, ...] = get_args(SolveOpName)
 
@@ -268,6 +270,8 @@ def solve_pad(n: int, k: int, stride: int, output: int, dilation: int = 1,
         listed = tuple(_padding(n, k_eff, stride, 2 * p, p, p) for p in per_side.head())
         sides = per_side.bounds()
         found, count = (2 * sides[0], 2 * sides[1]) if sides else None, per_side.count or 0
+    from .ops.base import resolve_padding, window_out
+
     refused = totals.bounds() if count == 0 else None
     ((b, a),) = resolve_padding("same", (n,), (k_eff,), (stride,))
     return PadSolution(
@@ -444,7 +448,7 @@ def parse_range(text: str) -> range:
     >>> parse_range("200:204"), parse_range("8:16:4")
     (range(200, 205), range(8, 17, 4))
     """
-    from .render.units import foreign_digit
+    from .units import foreign_digit
 
     foreign = foreign_digit(text)
     if foreign is not None:

@@ -107,8 +107,8 @@ def parse_int(text: str, what: str, minimum: int | None = None) -> int:
 def int_problem(text: str, minimum: int | None = None,
                 maximum: int | None = None) -> str | None:
     """Why ``text`` is not a strict integer (see :func:`parse_int`), or None."""
-    from ..render.safe import safe_text
-    from ..render.units import describe_char
+    from ..safe import safe_text
+    from ..units import describe_char
 
     signed = text.startswith("-") and (minimum is None or minimum < 0)  # ASCII minus only
     digits = text[1:] if signed else text
@@ -260,7 +260,7 @@ def input_shape(text: str | None, spec_input: tuple[int, ...]) -> tuple[int, ...
         return (spec_input[0], *values)
     if len(values) == 1 and rank > 1:
         return (spec_input[0],) + values * (rank - 1)
-    from ..render.units import plural, shape_str
+    from ..units import plural, shape_str
 
     raise UsageError(
         f"--input {text} has {plural(len(values), 'value')} but the spec's input "
@@ -339,7 +339,7 @@ def print_warnings(report: Report) -> None:
 def message(text: str) -> None:
     """A line for people on stderr (never mixed into the data on stdout); control
     characters (from a spec's ids, say) are shown escaped."""
-    from ..render.safe import safe_lines
+    from ..safe import safe_lines
 
     try:
         sys.stderr.write(safe_lines(text) + "\n")

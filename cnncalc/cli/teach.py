@@ -385,7 +385,7 @@ def calc(
 
 
 def _calc_summary(report: Any) -> str:
-    from ..render.units import shape_str
+    from ..units import shape_str
 
     t, rf = report.totals, report.layers[-1].receptive_field
     lines = [f"{shape_str(report.input_shape)} -> {shape_str(report.output_shape)}",

@@ -433,6 +433,12 @@ def per_axis(value: int | Sequence[int], n: int, what: str) -> tuple[int, ...]:
     return tuple(value)
 
 
+def weight_flops(kind: str, macs: int, out: Shape, bias: bool) -> dict[str, int]:
+    """The FLOPs of a weight sum (conv, conv_transpose, local, linear): two per MAC (a
+    multiply and an add) in category ``kind``, and one add per output element for a bias."""
+    return {kind: 2 * macs, "bias": numel(out) if bias else 0}
+
+
 def pointwise_rf(x: Shape) -> RFStep | None:
     """Identity step for element-wise ops; None on a vector (no spatial layout)."""
     return RFStep.identity(len(x) - 1) if len(x) > 1 else None
@@ -483,13 +489,6 @@ def leftover(n: int, k_eff: int, stride: int, before: int, after: int) -> Leftov
     """
     rest = (n + before + after - k_eff) % stride
     return Leftover(rest, max(rest - after, 0))
-
-
-def formula(n: int, k: int, d: int, stride: int, before: int, after: int) -> str:
-    """The output-size formula with numbers filled in, for error messages."""
-    pad = f"2*{before}" if before == after else f"{before}+{after}"
-    k_term = f"{d}*({k}-1)" if d != 1 else f"({k}-1)"
-    return f"floor(({n} + {pad} - {k_term} - 1) / {stride}) + 1"
 
 
 #: the ``same`` padding forms, and the side that takes the extra row of an odd total:
@@ -573,7 +572,8 @@ class Window:
             if size < 1:
                 name = axis_names(len(self.n))[axis]
                 raise ShapeError(
-                    f"output {name} is {max(size, 0)}: {formula(n, k, d, s, b, a)} = {size}; "
+                    f"output {name} is {max(size, 0)}: "
+                    f"{window_formula(n, k, d, s, b, a, self.ceil_mode)} = {size}; "
                     f"the input {name} {n} (padded {n + b + a}) is smaller than the "
                     f"effective kernel {ke}", arg="dilation" if d > 1 else "k"
                 )

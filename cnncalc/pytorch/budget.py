@@ -27,8 +27,8 @@ from dataclasses import dataclass
 
 from ..errors import EnvironmentUnavailable, UsageError
 from ..ops.base import numel
-from ..render.units import grouped, sci
 from ..report import LayerReport, Report
+from ..units import grouped, sci
 from . import Mode
 
 #: the largest element count (and dimension) torch can index: int64

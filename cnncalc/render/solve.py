@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from .units import grouped, plural, window_formula
+from ..units import grouped, plural, window_formula
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..solve import Candidates, PadSolution, Span
