@@ -1,8 +1,9 @@
 """The op registry: ``REGISTRY`` maps each op name to its class.
 
-Importing this package registers every op: each is one class in its own module,
-``cnncalc/ops/<family>/<op name>.py``, listed in :data:`OP_MODULES`.  ``get_op`` looks one up;
-``op_info`` describes one for ``cnncalc ops`` and the docs.
+Each op is one class in its own module, ``cnncalc/ops/<family>/<op name>.py``, listed in
+:data:`OP_MODULES`, and registers when its module is imported: on first use, through
+``REGISTRY`` (:mod:`cnncalc.ops.registry`), so that a run imports the ops it uses.
+``get_op`` looks one up; ``op_info`` describes one for ``cnncalc ops`` and the docs.
 
 >>> op_info("dropout")["args"]
 [{'name': 'p', 'type': 'float in [0, 1]', 'default': 0.5, 'required': False}]
@@ -10,7 +11,6 @@ Importing this package registers every op: each is one class in its own module,
 
 from __future__ import annotations
 
-import importlib
 import typing
 from types import UnionType
 from typing import Any
@@ -22,9 +22,8 @@ from ..errors import SpecError
 from ..suggest import did_you_mean, shown
 from .base import FLOP_CATEGORIES, REGISTRY, Op, Params, RFStep, Shape, register
 
-#: every op's module (below cnncalc.ops), imported in this order, which is the order the ops
-#: register in and docs/ops.md and `cnncalc ops` list them in (not the sorted order): a new
-#: op's file comes last
+#: every op's module (below cnncalc.ops), in the order the ops register in and docs/ops.md
+#: and `cnncalc ops` list them in (not the sorted order): a new op's file comes last
 OP_MODULES = (
     "activation.table", "activation.leaky_relu", "activation.softmax", "activation.prelu",
     "conv.conv", "conv.conv_transpose", "conv.local",
@@ -37,8 +36,9 @@ OP_MODULES = (
     "reshape.upsample", "reshape.zeropad", "reshape.channel_shuffle",
     "reshape.drop_path", "norm.layer_scale", "reshape.slice",
 )
-for _module in OP_MODULES:
-    importlib.import_module(f".{_module}", __name__)
+#: the modules that register several ops (one generated class per row of a table)
+OP_TABLES = ("activation.table",)
+REGISTRY.declare(__name__, OP_MODULES, OP_TABLES)
 
 __all__ = ["FLOP_CATEGORIES", "REGISTRY", "Op", "Params", "RFStep", "Shape", "get_op", "op_info",
            "register"]
