@@ -23,7 +23,7 @@ from .analysis import DTYPE_BYTES, analyze, for_input, resolve_layers
 from .errors import UsageError
 from .graph import INPUT, Network, Node
 from .ops.base import Layer, Saved, needs_backward, numel
-from .report import DType, Report
+from .report import DType, MemoryPeaks, Report
 
 Mode = Literal["inference", "training"]
 Optimizer = Literal["sgd", "momentum", "adam", "adamw"]
@@ -188,12 +188,14 @@ def estimate(network: Network, input_shape: Any = None, *, mode: str = "training
 
 
 def from_report(network: Network, report: Report, *, mode: str, optimizer: str,
-                amp: bool) -> Memory:
-    """:func:`estimate` for an analysis already made."""
+                amp: bool, layers: Sequence[Layer[Any]] | None = None) -> Memory:
+    """:func:`estimate` for an analysis already made (``layers``: its ops bound to their
+    input shapes, when the caller has them)."""
     net = for_input(network, report.input_shape)
     size = DTYPE_BYTES[report.dtype]
     training = mode == "training"
-    layers = resolve_layers(net, report)
+    if layers is None:
+        layers = resolve_layers(net, report)
     where = storages(net, layers, report.batch, size, False, report.totals.input_bytes)
     per = where.saved if training else [{} for _ in layers]
     states = OPTIMIZER_STATES[optimizer] if training else 0
@@ -220,6 +222,21 @@ def from_report(network: Network, report: Report, *, mode: str, optimizer: str,
                   sum(r.saved_bytes for r in rows), acts, peak)
 
 
+#: the optimizer of the training step ``summary`` shows next to the inference pass
+SUMMARY_OPTIMIZER = "sgd"
+
+
+def peaks(network: Network, report: Report,
+          layers: Sequence[Layer[Any]] | None = None) -> MemoryPeaks:
+    """The peaks ``summary`` shows side by side, at the report's batch and dtype: one
+    inference pass, and one training step with plain SGD (no optimizer state, no AMP)."""
+    t = report.totals
+    train = from_report(network, report, mode="training", optimizer=SUMMARY_OPTIMIZER,
+                        amp=False, layers=layers)
+    return MemoryPeaks(SUMMARY_OPTIMIZER, t.param_bytes + t.buffer_bytes + t.peak_activation_bytes,
+                       train.peak_bytes)
+
+
 #: parameter-sized temporaries ``optimizer.step()`` holds at once, in copies of the largest
 #: layer's parameters (torch's single-tensor Adam: ``exp_avg_sq.sqrt()`` and its quotient)
 STEP_TEMPORARIES = {"sgd": 0, "momentum": 0, "adam": 2, "adamw": 2}
@@ -233,27 +250,64 @@ def _optimizer_bytes(trainable: int, size: int, states: int, amp: bool) -> int:
 
 def _forward_peak(net: Network, where: Storages) -> int:
     """The most bytes of activation storages alive at once during the forward: every
-    storage saved so far, and the storages of the values still to be read."""
+    storage saved so far, and the storages of the values still to be read (one pass over
+    the layers, the live bytes kept up to date as storages come and go)."""
     nodes = net.nodes
     last_use = {INPUT: -1}
     for i, node in enumerate(nodes):
         for name in node.inputs:
             last_use[name] = i
     last_use[net.output] = len(nodes)
-    saved: dict[str, int] = {}
-    values = {INPUT}
+    live = _LiveStorages(where)
+    live.hold(INPUT)
     peak = 0
     for i, node in enumerate(nodes):
-        values.add(node.id)
-        saved.update(where.saved[i])
-        live = {where.store[v].key: where.store[v].nbytes for v in values} | saved
-        peak = max(peak, sum(live.values()))
+        live.hold(node.id)
+        live.save(where.saved[i])
+        peak = max(peak, live.bytes)
         for name in set(node.inputs):
             if last_use.get(name) == i:
-                values.discard(name)
+                live.release(name)
         if last_use.get(node.id, -1) < i:
-            values.discard(node.id)
+            live.release(node.id)
     return peak
+
+
+class _LiveStorages:
+    """The storages alive during the forward: those of values still to be read (a
+    storage counted once however many values share it) and every storage saved so far."""
+
+    def __init__(self, where: Storages) -> None:
+        self.where = where
+        self.values: set[str] = set()
+        self.readers: dict[str, int] = {}
+        self.saved: set[str] = set()
+        self.bytes = 0
+
+    def hold(self, value: str) -> None:
+        if value in self.values:
+            return
+        self.values.add(value)
+        st = self.where.store[value]
+        if not self.readers.get(st.key) and st.key not in self.saved:
+            self.bytes += st.nbytes
+        self.readers[st.key] = self.readers.get(st.key, 0) + 1
+
+    def release(self, value: str) -> None:
+        if value not in self.values:
+            return
+        self.values.discard(value)
+        st = self.where.store[value]
+        self.readers[st.key] -= 1
+        if not self.readers[st.key] and st.key not in self.saved:
+            self.bytes -= st.nbytes
+
+    def save(self, storages: dict[str, int]) -> None:
+        for key, nbytes in storages.items():
+            if key not in self.saved:
+                self.saved.add(key)
+                if not self.readers.get(key):
+                    self.bytes += nbytes
 
 
 def _backward_peak(net: Network, where: Storages, param_grads: list[int]) -> int:
@@ -268,15 +322,17 @@ def _backward_peak(net: Network, where: Storages, param_grads: list[int]) -> int
     out = where.store[net.output]
     kept = out.nbytes if all(out.key not in m for m in where.saved) else 0
     pending: dict[str, int] = {net.output: out.nbytes} if where.grad[net.output] else {}
+    grads = sum(pending.values())  # the bytes of the pending activation gradients
     made = 0
     for i in range(len(nodes) - 1, -1, -1):
         node = nodes[i]
         for name in node.inputs:
             if where.grad[name] and name not in pending:
                 pending[name] = where.sizes[name]
+                grads += pending[name]
         made += param_grads[i]
-        peak = max(peak, remaining + kept + sum(pending.values()) + made)
-        pending.pop(node.id, None)
+        peak = max(peak, remaining + kept + grads + made)
+        grads -= pending.pop(node.id, 0)
         remaining -= sum(where.saved[i].values())
     return peak
 

@@ -132,3 +132,55 @@ def test_the_cli_offers_every_optimizer() -> None:
     from cnncalc.cli.memorycmd import OPTIMIZERS
 
     assert tuple(OPTIMIZER_STATES) == OPTIMIZERS
+
+
+# ------------------------------------------------------- summary's side-by-side peaks
+@pytest.mark.parametrize(("spec", "options"), [
+    ("lenet5", ()), ("resnet18", ("--batch", "8")), ("mobilenet_v2", ("--dtype", "float16")),
+    ("resnet50", ("--input", "3x128x128", "--batch", "3")), ("densenet121", ())])
+def test_summary_shows_both_peaks(spec: str, options: tuple[str, ...]) -> None:
+    """summary's JSON and table carry the peaks ``cnncalc memory`` finds for one inference
+    pass and one SGD step, at the summary's batch, dtype and input; no torch imported."""
+    proc, modules = fresh_cli("summary", spec, *options, "--format", "json")
+    assert proc.returncode == 0, proc.stderr
+    assert torch_modules(modules) == []
+    data = json.loads(proc.stdout)
+    opts = dict(zip(options[::2], options[1::2]))
+    kw = {"batch": int(opts.get("--batch", 1)), "dtype": opts.get("--dtype", "float32")}
+    shape = [int(v) for v in opts["--input"].split("x")] if "--input" in opts else None
+    net = cnncalc.load(spec)
+    infer = estimate(net, shape, mode="inference", **kw).peak_bytes
+    train = estimate(net, shape, mode="training", optimizer="sgd", **kw).peak_bytes
+    assert data["memory"] == {"optimizer": "sgd", "inference_peak_bytes": infer,
+                              "training_peak_bytes": train}
+    assert train > infer
+    table, _ = fresh_cli("summary", spec, *options, "--exact")
+    text = " ".join(table.stdout.split())  # the line may wrap
+    line = text[text.index("peak memory"):text.index("receptive field")]
+    assert f"inference {infer:,} B, training {train:,} B" in line
+    assert f"(one SGD step, batch {kw['batch']}, {kw['dtype']})" in line
+
+
+def test_summary_markdown_states_the_peaks() -> None:
+    proc, _ = fresh_cli("summary", "lenet5", "--format", "markdown", "--exact")
+    m = estimate(cnncalc.load("lenet5"), mode="training")
+    assert f"training {m.peak_bytes:,} B (one SGD step, batch 1, float32)" in proc.stdout
+
+
+def test_the_report_works_its_peaks_out_once_and_only_when_asked() -> None:
+    calls = []
+    report = cnncalc.analyze(cnncalc.load("lenet5"))
+    work_out = report.memory_of
+    assert work_out is not None
+    object.__setattr__(report, "memory_of", lambda r: calls.append(1) or work_out(r))
+    assert not calls
+    assert report.memory == report.memory and len(calls) == 1
+
+
+def test_the_schema_names_every_optimizer() -> None:
+    from pathlib import Path
+
+    schema = json.loads((Path(__file__).parent.parent / "docs" / "report.schema.json")
+                        .read_text())
+    assert schema["$defs"]["MemoryPeaks"]["properties"]["optimizer"]["enum"] == list(
+        OPTIMIZER_STATES)
