@@ -4,6 +4,7 @@ storage until it is freed).  Imported by the tests only (torch needed)."""
 
 from __future__ import annotations
 
+import contextlib
 import weakref
 from typing import Any
 
@@ -158,8 +159,8 @@ def build_uninitialised(spec: Any, input_shape: Any = None, device: str = "cpu")
     return model if device == "meta" else model.to_empty(device=device)
 
 
-def saved_and_step(spec: Any, batch: int, input_shape: Any = None, device: str = "cpu"
-                   ) -> tuple[dict[str, int], int, int]:
+def saved_and_step(spec: Any, batch: int, input_shape: Any = None, device: str = "cpu",
+                   autocast: str | None = None) -> tuple[dict[str, int], int, int]:
     """Both oracles in one real SGD training step of ``spec`` (no optimizer state, so no
     first step is needed): per layer the bytes of the storages autograd saves (each once,
     under the first layer that saves it; parameters and buffers excluded), the peak bytes
@@ -168,7 +169,8 @@ def saved_and_step(spec: Any, batch: int, input_shape: Any = None, device: str =
     backward, so its pointer is unique through the forward.  On the ``meta`` device
     nothing is allocated or computed: autograd saves the same tensors and the step makes
     the same storages (``tests/test_memory.py`` checks it against the CPU), at a cost that
-    does not grow with the parameters."""
+    does not grow with the parameters.  ``autocast``: the forward runs under
+    ``torch.autocast`` to that dtype (``bfloat16`` on the CPU), the input in float32."""
     model = build_uninitialised(spec, input_shape, device)
     model.train()
     x = torch.randn(batch, *model.input_shape, device=device)
@@ -192,9 +194,11 @@ def saved_and_step(spec: Any, batch: int, input_shape: Any = None, device: str =
         handles.append(module.register_forward_hook(_leave(running)))
     opt = torch.optim.SGD(model.parameters(), lr=0.01)
     tracker = StorageTracker((*weights, x), device)
+    cast = (torch.autocast(device, dtype=getattr(torch, autocast)) if autocast else
+            contextlib.nullcontext())
     try:
         with tracker:
-            with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+            with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t), cast:
                 out = model(x)
             backward(out)
             del out

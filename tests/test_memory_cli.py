@@ -42,9 +42,13 @@ def test_optimizer_state(spec: str, optimizer: str) -> None:
     assert m.grad_bytes == report.totals.trainable_params * 4
     assert m.optimizer_bytes == OPTIMIZER_STATES[optimizer] * m.grad_bytes
     amp = estimate(net, mode="training", optimizer=optimizer, amp=True, dtype="float16")
-    assert amp.grad_bytes == report.totals.trainable_params * 2
-    states = OPTIMIZER_STATES[optimizer] + 1  # and the fp32 master weights
-    assert amp.optimizer_bytes == states * 4 * report.totals.trainable_params
+    # torch.autocast: the parameters stay float32 (they are the master weights), and so
+    # do their gradients and the optimizer's state; only the activations are float16
+    assert amp.param_bytes == report.totals.params * 4
+    assert amp.grad_bytes == report.totals.trainable_params * 4
+    assert amp.optimizer_bytes == OPTIMIZER_STATES[optimizer] * 4 * report.totals.trainable_params
+    half = estimate(net, mode="training", optimizer=optimizer, dtype="float16")
+    assert amp.saved_activation_bytes > half.saved_activation_bytes  # the casts it keeps
 
 
 @pytest.mark.parametrize("spec", ["lenet5", "resnet18", "mobilenet_v2"])
@@ -93,7 +97,8 @@ def test_nothing_fits() -> None:
 
 @pytest.mark.parametrize("args", [["--fit", "24XB"], ["--fit", "0GiB"], ["--fit", "-1"],
                                   ["--mode", "train"], ["--optimizer", "rmsprop"],
-                                  ["--batch", "0"]])
+                                  ["--batch", "0"], ["--mode", "training", "--amp"],
+                                  ["--amp", "--dtype", "int8"]])
 def test_bad_options_exit_2(args: list[str]) -> None:
     proc, _ = fresh_cli("memory", "lenet5", *args)
     assert proc.returncode == 2, proc.stderr
@@ -184,3 +189,27 @@ def test_the_schema_names_every_optimizer() -> None:
                         .read_text())
     assert schema["$defs"]["MemoryPeaks"]["properties"]["optimizer"]["enum"] == list(
         OPTIMIZER_STATES)
+
+
+def test_every_op_has_one_autocast_rule() -> None:
+    """A new op must say how torch.autocast runs it (cnncalc.memory's AMP rule)."""
+    from cnncalc import memory
+    from cnncalc.ops import REGISTRY
+
+    rules = [memory.AUTOCAST_LOWER, memory.AUTOCAST_FP32, memory.AUTOCAST_FOLLOW,
+             memory.AUTOCAST_PROJECTED]
+    assert {name: sum(name in rule for rule in rules) for name in REGISTRY} == dict.fromkeys(
+        REGISTRY, 1)
+    assert set().union(*rules) == set(REGISTRY)
+
+
+def test_amp_keeps_the_casts_of_the_weights() -> None:
+    """VGG-11 under AMP keeps what the same net in bfloat16 keeps, plus a bfloat16 copy of
+    every conv and linear weight (not the biases); torch agrees in test_memory.py."""
+    net = cnncalc.load("vgg11")
+    amp = estimate(net, mode="training", dtype="bfloat16", amp=True)
+    half = estimate(net, mode="training", dtype="bfloat16")
+    rows = cnncalc.analyze(net).layers
+    weights = sum(r.params - r.output_shape[0] for r in rows if r.op in ("conv", "linear"))
+    assert amp.saved_activation_bytes - half.saved_activation_bytes == 2 * weights
+    assert amp.param_bytes == 2 * half.param_bytes  # float32 parameters
