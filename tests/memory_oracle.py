@@ -117,19 +117,25 @@ OPTIMIZERS = {"sgd": lambda p: torch.optim.SGD(p, lr=0.01),
               "adamw": lambda p: torch.optim.AdamW(p, lr=1e-3)}
 
 
-def measured_step(spec: Any, batch: int, optimizer: str = "sgd", input_shape: Any = None
-                  ) -> int:
+def measured_step(spec: Any, batch: int, optimizer: str = "sgd", input_shape: Any = None,
+                  autocast: str | None = None) -> int:
     """Bytes at the peak of one real training step (forward, backward, ``optimizer.step()``)
     of the module ``spec`` builds, in the steady state (after a first step made the
     optimizer's state, and ``zero_grad`` freed the gradients): parameters, buffers,
     optimizer state and the input, plus the peak of the storages made during the step
-    (activations, their gradients, parameter gradients, the step's temporaries)."""
+    (activations, their gradients, parameter gradients, the step's temporaries).
+    ``autocast``: the forwards run under ``torch.autocast`` on the CPU to that dtype."""
     torch.manual_seed(0)
     model = cnncalc.build_torch(spec, input_shape)
     model.train()
     x = torch.randn(batch, *model.input_shape)
     opt = OPTIMIZERS[optimizer](model.parameters())
-    backward(model(x))  # a first step makes the optimizer's state
+    cast = (lambda: torch.autocast("cpu", dtype=getattr(torch, autocast))) if autocast else (
+        contextlib.nullcontext)
+    with cast():
+        out = model(x)
+    backward(out)  # a first step makes the optimizer's state
+    del out
     opt.step()
     opt.zero_grad(set_to_none=True)
     state = [t for s in opt.state.values() for t in s.values() if isinstance(t, torch.Tensor)]
@@ -137,7 +143,10 @@ def measured_step(spec: Any, batch: int, optimizer: str = "sgd", input_shape: An
                 for t in (*model.parameters(), *model.buffers(), *state))
     tracker = StorageTracker((*model.parameters(), *model.buffers(), *state, x))
     with tracker:
-        backward(model(x))
+        with cast():
+            out = model(x)
+        backward(out)
+        del out
         opt.step()
     return fixed + x.untyped_storage().nbytes() + tracker.peak
 

@@ -213,3 +213,22 @@ def test_amp_keeps_the_casts_of_the_weights() -> None:
     weights = sum(r.params - r.output_shape[0] for r in rows if r.op in ("conv", "linear"))
     assert amp.saved_activation_bytes - half.saved_activation_bytes == 2 * weights
     assert amp.param_bytes == 2 * half.param_bytes  # float32 parameters
+
+
+def test_the_readme_shows_what_cnncalc_memory_prints() -> None:
+    """The README's `$ cnncalc memory ...` outputs are current: every line it shows (the
+    rows it elides with `...` aside) is a line the command prints, in order."""
+    import re
+    import shlex
+    from pathlib import Path
+
+    readme = (Path(__file__).parent.parent / "README.md").read_text()
+    blocks = re.findall(r"```\n\$ (cnncalc memory [^\n]*)\n(.*?)```", readme, re.S)
+    assert len(blocks) >= 2
+    for command, shown in blocks:
+        proc, _ = fresh_cli(*shlex.split(command)[1:])
+        assert proc.returncode == 0, proc.stderr
+        printed = iter(line.strip() for line in proc.stdout.splitlines())
+        for line in shown.splitlines():
+            if line.strip() and line.strip() != "...":
+                assert any(p == line.strip() for p in printed), (command, line)
