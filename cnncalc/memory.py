@@ -4,7 +4,8 @@ peak of one training step (forward, backward, optimizer step), without running a
 Each op declares the tensors its backward keeps (:meth:`cnncalc.ops.base.Op.saved`); this
 module gives them storages (a view or an in-place ReLU shares its input's, so a tensor two
 layers save counts once, under the first), then walks the step in order with every
-tensor's lifetime.  No torch import (tests/test_memory.py holds the torch oracles).
+tensor's lifetime.  ``amp``: the step as ``torch.autocast`` runs it (the rule at
+:data:`AUTOCAST_LOWER`).  No torch import (tests/test_memory.py holds the torch oracles).
 
 >>> import cnncalc
 >>> from cnncalc.memory import estimate
@@ -187,8 +188,10 @@ def _amp_bytes(op: str, s: Saved, out: int, low: int) -> int:
 #: bytes of a float32 element: under AMP the input, the parameters, their gradients, the
 #: optimizer's state and the outputs of AUTOCAST_FP32 ops
 FP32 = 4
-#: the ops torch.autocast runs in the low-precision dtype (autocast's lists, CPU and CUDA):
-#: their float32 inputs and their weight are cast, and autograd saves the casts
+#: the ops torch.autocast runs in the low-precision dtype (on CPU and CUDA alike): their
+#: float32 inputs and their weight are cast, and autograd saves the casts.  The rule is the
+#: CPU's, the oracle's (tests/test_memory.py); CUDA's autocast also runs layer_norm,
+#: group_norm, softmax and softplus in float32, which this counts in their inputs' dtype
 AUTOCAST_LOWER = frozenset({"conv", "conv_transpose", "linear", "prelu"})
 #: the ops whose output is float32 under autocast whatever their input: float32 parameters
 #: applied elementwise promote a low-precision input (layer_scale, subsample, local's bias,
