@@ -19,8 +19,8 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any, Literal
 
-from .render.units import json_number
 from .report import LayerReport, Report
+from .units import json_number
 
 Kind = Literal["added", "removed", "changed", "same"]
 

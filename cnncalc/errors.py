@@ -83,7 +83,7 @@ class CnncalcError(Exception):
         Bounded whatever the input: a message is cut to :data:`MAX_MESSAGE_CHARS`, and at
         most :data:`MAX_NOTES` notes (the innermost and the outermost) are shown; a spec's
         control characters are shown escaped."""
-        from .render.safe import safe_text as safe
+        from .safe import safe_text as safe
 
         head = f"{safe(str(self.loc))}: " if self.loc else ""
         who = f"{safe(_cut(self.layer, 1200))}: " if self.layer else ""

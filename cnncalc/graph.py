@@ -54,7 +54,6 @@ class Network:
     nodes: tuple[Node, ...]
     output: str
     source: str = "<spec>"
-    input_loc: Loc | None = None
     #: the spec's `strict:` (None when unset: `cnncalc check` then treats it as true)
     strict: bool | None = None
     #: the spec's `side_by_side:`: layers that do not reach the output are alternatives laid

@@ -21,11 +21,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal, get_args
 
 from .errors import CnncalcError, UsageError
-from .ops.base import leftover, resolve_padding, window_out
 
+# the window arithmetic (ops.base) is imported where it is used: `cnncalc --help` imports this
+# module for its Literals (solve --op's choices) and must not pay for the op registry
 if TYPE_CHECKING:  # pragma: no cover
     from .graph import Network
 
@@ -39,7 +40,10 @@ MAX_SIZES = 1000
 MAX_SIZE_WORK = 1_000_000
 #: the ops whose padding rules ``solve`` knows: conv takes any padding (and
 #: before/after pairs), pools only ``p`` each side with ``p <= k // 2`` (torch's rule)
-SOLVE_OPS = ("conv", "maxpool", "avgpool")
+#: (the ops' window arithmetic is imported where it is used, so that the CLI reads these
+#: choices without loading the op registry: `cnncalc --help` stays light)
+SolveOpName = Literal["conv", "maxpool", "avgpool"]
+SOLVE_OPS: tuple[str, ...] = get_args(SolveOpName)
 
 
 @dataclass(frozen=True)
@@ -67,11 +71,15 @@ def split(total: int) -> tuple[int, int]:
 
 def dropped_rows(n: int, k_eff: int, stride: int, before: int, after: int) -> int:
     """Input rows the last window never reaches (:func:`cnncalc.ops.base.leftover`)."""
+    from .ops.base import leftover
+
     return leftover(n, k_eff, stride, before, after).dropped
 
 
 def min_output(n: int, k_eff: int, stride: int) -> int:
     """The smallest output size any padding gives (none, or just enough to fit k)."""
+    from .ops.base import window_out
+
     return window_out(n, k_eff, stride, 0, 0) if n >= k_eff else 1
 
 
@@ -84,6 +92,8 @@ def unusual_padding(n: int, k_eff: int, stride: int, before: int, after: int) ->
     >>> unusual_padding(224, 7, 2, 3, 3)
     ()
     """
+    from .ops.base import window_out
+
     found = []
     wide = [side for side in (before, after) if side > n]
     if wide:
@@ -151,7 +161,8 @@ class PadSolution:
     output: int
     k_eff: int
     paddings: tuple[Padding, ...]
-    #: what ``pad: same`` resolves to here, and the size it gives (ceil(n / s))
+    #: what ``pad: same`` resolves to here, and the size it gives (ceil(n / s)); ``pad:
+    #: same_upper`` is the same split mirrored (the extra row trailing)
     same: tuple[int, int]
     same_output: int
     #: the smallest size padding can reach (when ``output`` is below it: no padding can)
@@ -174,6 +185,11 @@ class PadSolution:
     def solved(self) -> bool:
         return self.count > 0
 
+    @property
+    def same_upper(self) -> tuple[int, int]:
+        """What ``pad: same_upper`` resolves to: ``same`` mirrored (the extra row trailing)."""
+        return self.same[1], self.same[0]
+
     def to_dict(self) -> dict[str, Any]:
         return {"n": self.n, "k": self.k, "stride": self.stride, "dilation": self.dilation,
                 "op": self.op, "output": self.output, "k_eff": self.k_eff, "solved": self.solved,
@@ -182,6 +198,7 @@ class PadSolution:
                 "total_min": self.totals[0] if self.totals else None,
                 "total_max": self.totals[1] if self.totals else None,
                 "symmetric": self.symmetric, "same": list(self.same),
+                "same_upper": list(self.same_upper),
                 "same_output": self.same_output, "smallest_output": self.smallest,
                 "max_pad": self.max_pad,
                 "strides": {"first": self.strides.first, "last": self.strides.last,
@@ -237,6 +254,8 @@ def solve_pad(n: int, k: int, stride: int, output: int, dilation: int = 1,
               op: str = "conv") -> PadSolution:
     """The total paddings (and their splits) that make ``n`` become ``output``; for a
     pool (``op`` maxpool/avgpool) only ``p`` each side with ``p <= k // 2``."""
+    from .ops.base import resolve_padding, window_out
+
     _check(input=n, k=k, stride=stride, output=output, dilation=dilation)
     _check_op(op, dilation)
     k_eff = dilation * (k - 1) + 1
@@ -427,7 +446,7 @@ def parse_range(text: str) -> range:
     >>> parse_range("200:204"), parse_range("8:16:4")
     (range(200, 205), range(8, 17, 4))
     """
-    from .render.units import foreign_digit
+    from .units import foreign_digit
 
     foreign = foreign_digit(text)
     if foreign is not None:

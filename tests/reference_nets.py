@@ -1,6 +1,8 @@
 """Plain-torch reference networks, structured as torchvision defines them
-(torchvision/models/alexnet.py, vgg.py, resnet.py, googlenet.py), written here because
-torchvision is not installable on this machine.
+(torchvision/models/alexnet.py, vgg.py, resnet.py, googlenet.py), in plain torch: an oracle
+that needs no torchvision (whose compiled ops do not load beside the CPU torch; the zoo is
+held to torchvision itself by tests/torchvision_oracle.py), and a user's model file as
+``cnncalc import`` meets one (tests/test_import.py, benchmarks/bench_import.py).
 
 Same layers, same hyper-parameters, same module (and so parameter) order as
 torchvision's constructors with their defaults, except where noted:
@@ -11,7 +13,8 @@ torchvision's constructors with their defaults, except where noted:
 - No weight initialisation schemes: the tests load these weights into the built spec by
   position, so only shapes and order matter.
 
-These are oracles for tests/test_reference.py; they import nothing from cnncalc.
+These are oracles for tests/test_reference.py (VGG-16's output too, which
+tests/test_torchvision_weights.py leaves out); they import nothing from cnncalc.
 """
 
 from __future__ import annotations

@@ -840,7 +840,7 @@ def test_other_torch_errors_are_not_mapped() -> None:
 
 
 def test_allocation_failure_while_building_is_exit_3(monkeypatch) -> None:
-    from cnncalc.ops.conv import Conv
+    from cnncalc.ops.conv.conv import Conv
 
     def fail(self, layer, kit):  # type: ignore[no-untyped-def]
         raise RuntimeError("DefaultCPUAllocator: can't allocate memory: you tried to allocate "

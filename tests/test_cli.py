@@ -882,7 +882,7 @@ def test_listings_start_with_their_first_line(args: tuple[str, ...]) -> None:
 
 
 def test_counts_are_pluralised() -> None:
-    from cnncalc.render.units import plural
+    from cnncalc.units import plural
 
     assert [plural(n, "layer") for n in (0, 1, 2)] == ["0 layers", "1 layer", "2 layers"]
     assert plural(1, "axis") == "1 axis" and plural(1_000, "axis") == "1,000 axes"

@@ -29,6 +29,6 @@ def test_parse_shape_names_the_character(bad: str) -> None:
 
 
 def test_the_renderers_no_longer_parse() -> None:
-    from cnncalc.render import units
+    from cnncalc import units
 
     assert not hasattr(units, "parse_shape")

@@ -18,7 +18,7 @@ from typer.testing import CliRunner
 import cnncalc
 from cnncalc.cli import app
 from cnncalc.render import graph as g
-from cnncalc.render.units import shape_str
+from cnncalc.units import shape_str
 
 TINY = str(Path(__file__).parent / "golden" / "tiny_resnet.yaml")
 runner = CliRunner()

@@ -10,7 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from cnncalc.cli import app
-from cnncalc.render.safe import safe_lines, safe_text
+from cnncalc.safe import safe_lines, safe_text
 
 runner = CliRunner()
 

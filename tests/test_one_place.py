@@ -1,9 +1,9 @@
-"""Number, shape, axis and formula text is written in one module (render/units.py, whose
+"""Number, shape, axis and formula text is written in one module (units.py, whose
 worked-arithmetic pieces are defined below the ops, in cnncalc/working.py) and
 spec strings are escaped by one function (render/safe.safe_text): no other module of the
 presentation path defines its own copy, and the ops and the analysis write shapes and axis
-names with cnncalc/working.py's pieces too.  (``base.formula``, the output-size formula of
-a shape error, is still its own wording of working.window_formula.)"""
+names with cnncalc/working.py's pieces too (the output-size formula of a shape error is
+working.window_formula, the one explain writes)."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parent.parent / "cnncalc"
 MODULES = sorted([*ROOT.glob("render/*.py"), *ROOT.glob("cli/*.py"),
                   ROOT / "explain.py", ROOT / "report.py", ROOT / "diff.py", ROOT / "check.py",
                   ROOT / "errors.py", ROOT / "solve.py"])
-#: names of formatters that live in render/units.py (and, for escaping, render/safe.py)
+#: names of formatters that live in units.py (and, for escaping, safe.py)
 FORMATTERS = {"grouped", "sci", "human", "human_bytes", "num", "fmt", "dims", "shape_str",
               "axis_names", "letters", "window_formula", "operand", "plain", "json_number",
               "percent_text", "signed_percent", "int_text", "fixed", "count", "axes",

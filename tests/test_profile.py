@@ -246,7 +246,7 @@ def test_cuda_training_measures_one_step_next_to_the_estimate(tiny) -> None:
     between reset -> sync and sync -> read gives the measured peak; the row keeps the
     estimate next to it and the table shows both."""
     from cnncalc.render.profile import results_table
-    from cnncalc.render.units import human_bytes
+    from cnncalc.units import human_bytes
 
     cuda = LoggingCuda(peak=5_000_000)
     model = cnncalc.build_torch(tiny)

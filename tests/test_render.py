@@ -19,7 +19,8 @@ from typing import Any
 import pytest
 
 import cnncalc
-from cnncalc.render import compare, listing, table, text, units, views
+from cnncalc import units
+from cnncalc.render import compare, listing, table, text, views
 from cnncalc.render.console import RStripWriter, make_console, rstrip_lines
 
 GOLDEN = Path(__file__).parent / "golden"
@@ -307,7 +308,7 @@ EVIL = "net\x1b[31mRED\x07\r\u202eabc\x9b\x00"
 
 
 def test_safe_text_escapes_every_control_character() -> None:
-    from cnncalc.render.safe import safe_text
+    from cnncalc.safe import safe_text
 
     shown = safe_text(EVIL)
     assert shown == "net\\x1b[31mRED\\x07\\x0d\\u202eabc\\x9b\\x00"

@@ -90,6 +90,7 @@ def test_pad_matches_brute_force(n: int, k: int, s: int, d: int, out: int) -> No
     assert sol.symmetric == (sym[0] if sym else None)
     ((b, a),) = resolve_padding("same", (n,), (k_eff,), (s,))
     assert sol.same == (b, a) and sol.same_output == -(-n // s)
+    assert sol.same_upper == resolve_padding("same_upper", (n,), (k_eff,), (s,))[0]
     if not brute:
         assert out < sol.smallest
         strides = [st_ for st_ in range(1, n + 2) if n >= k_eff
@@ -246,12 +247,13 @@ def test_cli_solve_pad() -> None:
     assert "floor((224 + 2*3 - 1*(7-1) - 1) / 2) + 1 = 112" in result.stdout
     assert "symmetric: pad 3" in result.stdout
     assert "same: [3, 2] before/after" in result.stdout
+    assert "same_upper: [2, 3] before/after (the extra one trailing" in result.stdout
 
 
 def test_cli_solve_pad_json_and_impossible() -> None:
     data = json.loads(runner.invoke(app, ["solve", "pad", "-i", "6", "--k", "4", "-s", "6",
                                           "-f", "json"]).stdout)
-    assert data["same"] == [2, 1] and data["totals"] == [3]
+    assert data["same"] == [2, 1] and data["same_upper"] == [1, 2] and data["totals"] == [3]
     result = runner.invoke(app, ["solve", "pad", "-i", "10", "--k", "5", "-s", "2"])
     assert result.exit_code == 1  # no solution: like a failed check, not a usage error
     assert "no padding gives 2" in result.stdout and "nearest achievable: 6" in result.stdout

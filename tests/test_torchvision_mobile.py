@@ -14,7 +14,6 @@ another input size: the spec must be torchvision's construction rule, not its fo
 from __future__ import annotations
 
 import re
-from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -26,7 +25,6 @@ from cnncalc.report import Report
 
 from helpers import expect_misses
 from torchvision_oracle import (
-    build,
     compare_layers,
     compare_totals,
     figures,
@@ -92,27 +90,6 @@ def test_every_variant_is_a_zoo_name_of_its_family_file() -> None:
             file = net.source if variant is None else net.source.removesuffix(f":{variant}")
             assert (Path(file).name, net.variant) == (f"{family}.yaml", variant)
 
-
-
-@pytest.mark.parametrize("name", ["mobilenet_v2", "mobilenet_v3_small", "mnasnet0_5",
-                                  "shufflenet_v2_x0_5", "efficientnet_b0", "efficientnet_b5",
-                                  "efficientnet_v2_s"])
-def test_built_norms_and_dropout_are_torchvisions(name: str) -> None:
-    """What changes no figure is written as torchvision does: every BatchNorm2d's eps and
-    momentum (MobileNetV3's 0.001 / 0.01, MNASNet's 1 - 0.9997, EfficientNet B5-B7's and
-    V2's eps 0.001) and the classifier's dropout, in the module cnncalc builds."""
-    import torch
-
-    torchvision_models()
-
-    def settings(model: Any) -> Counter[tuple[str, float, float]]:
-        return Counter(("batchnorm", m.eps, m.momentum) if isinstance(m, torch.nn.BatchNorm2d)
-                       else ("dropout", m.p, 0.0) for m in model.modules()
-                       if isinstance(m, (torch.nn.BatchNorm2d, torch.nn.Dropout)))
-
-    with torch.device("meta"):
-        ours = cnncalc.build_torch(cnncalc.load(name))
-    assert settings(ours) == settings(build(name))
 
 
 # ------------------------------------------------- the families' arguments

@@ -10,7 +10,8 @@ the meta device) and run beside torchvision's model; every module call of the ki
 recorded with its settings on both sides, and the two multisets must be equal.
 
 Oracle: torchvision 0.28.0's models (tests/torchvision_oracle.py builds them).  The families
-checked are regnet, convnext, segmentation and video_resnet.
+checked are regnet, convnext, efficientnet, the mobile nets (mobilenet, mnasnet,
+shufflenet), segmentation and video_resnet.
 """
 
 from __future__ import annotations
@@ -31,7 +32,11 @@ CONVNEXTS = tuple(n for n in oracle.CLASSIFICATION if n.startswith("convnext_"))
 #: EfficientNet's stochastic-depth p grows block by block (0.2 * i / blocks): the spec names
 #: each copy with ``repeat: {index: i}``, so its p is torchvision's, bit for bit
 EFFICIENTNETS = tuple(n for n in oracle.CLASSIFICATION if n.startswith("efficientnet_"))
-NAMES = (*REGNETS, *CONVNEXTS, *EFFICIENTNETS, *oracle.SEGMENTATION, *oracle.VIDEO)
+#: the mobile families' batchnorm settings differ from torch's defaults (MobileNetV3's eps
+#: 0.001 and momentum 0.01, MNASNet's momentum 1 - 0.9997, EfficientNet V2's eps 0.001)
+MOBILE = ("mobilenet_v2", "mobilenet_v3_small", "mobilenet_v3_large", "mnasnet0_5",
+          "mnasnet1_0", "shufflenet_v2_x0_5", "efficientnet_v2_s")
+NAMES = (*REGNETS, *CONVNEXTS, *EFFICIENTNETS, *MOBILE, *oracle.SEGMENTATION, *oracle.VIDEO)
 
 #: activation modules compared by type (torch's class name; GELU with its approximation)
 ACTIVATIONS = ("ReLU", "ReLU6", "Hardswish", "Hardsigmoid", "Sigmoid", "SiLU", "Tanh", "GELU")

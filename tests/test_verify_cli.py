@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 from cnncalc.cli import app
 from cnncalc.ops.base import Params
-from cnncalc.ops.conv import Conv
+from cnncalc.ops.conv.conv import Conv
 
 
 def test_verify_agrees_on_a_zoo_net() -> None:

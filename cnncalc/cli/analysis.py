@@ -55,7 +55,7 @@ def _verify(net: Any, report: Any) -> None:
     """Report each disagreement between analysis and the built module on stderr."""
     from ..errors import CheckFailed
     from ..pytorch.verify import verify
-    from ..render.units import plural
+    from ..units import plural
 
     found = verify(net, report)
     for d in found:

@@ -16,7 +16,7 @@ import typer
 from typer._click import Context
 from typer.core import TyperGroup
 
-from ..render.safe import safe_text
+from ..safe import safe_text
 
 EXIT_INTERNAL = 70
 EXIT_BROKEN_PIPE = 141

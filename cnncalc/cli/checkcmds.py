@@ -147,7 +147,7 @@ def _tracebacks(run: CheckRun, wanted: bool) -> None:
     import traceback
 
     from ..check import InternalCheckError
-    from ..render.safe import safe_text as visible
+    from ..safe import safe_text as visible
 
     if not wanted:
         return

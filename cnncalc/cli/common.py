@@ -11,7 +11,8 @@ A new command module (``torchcmds``, ``checkcmds``, ``teach``) needs only::
         net, report = analyse_spec(spec, Settings(input=input, batch=batch))
         write(f"{report.totals.macs}\\n")
 
-and registers in :data:`cnncalc.cli.COMMANDS`.  Errors are raised, never printed here:
+and appears in :data:`cnncalc.cli.COMMANDS` once that map is regenerated (``python -m
+cnncalc.cli.command_map``).  Errors are raised, never printed here:
 the app's group (:class:`cnncalc.cli.base.CnncalcGroup`) turns a CnncalcError into
 ``e.format()`` on stderr and its exit code.
 """
@@ -36,6 +37,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from rich.console import Console
 
     from ..graph import Network
+    from ..render.views import View
     from ..report import Report
     from ..spec import Limits
 
@@ -105,8 +107,8 @@ def parse_int(text: str, what: str, minimum: int | None = None) -> int:
 def int_problem(text: str, minimum: int | None = None,
                 maximum: int | None = None) -> str | None:
     """Why ``text`` is not a strict integer (see :func:`parse_int`), or None."""
-    from ..render.safe import safe_text
-    from ..render.units import describe_char
+    from ..safe import safe_text
+    from ..units import describe_char
 
     signed = text.startswith("-") and (minimum is None or minimum < 0)  # ASCII minus only
     digits = text[1:] if signed else text
@@ -258,7 +260,7 @@ def input_shape(text: str | None, spec_input: tuple[int, ...]) -> tuple[int, ...
         return (spec_input[0], *values)
     if len(values) == 1 and rank > 1:
         return (spec_input[0],) + values * (rank - 1)
-    from ..render.units import plural, shape_str
+    from ..units import plural, shape_str
 
     raise UsageError(
         f"--input {text} has {plural(len(values), 'value')} but the spec's input "
@@ -337,7 +339,7 @@ def print_warnings(report: Report) -> None:
 def message(text: str) -> None:
     """A line for people on stderr (never mixed into the data on stdout); control
     characters (from a spec's ids, say) are shown escaped."""
-    from ..render.safe import safe_lines
+    from ..safe import safe_lines
 
     try:
         sys.stderr.write(safe_lines(text) + "\n")
@@ -379,7 +381,6 @@ def emit_report(report: Report, view: str, settings: Settings) -> None:
     """Write one report as ``view`` (``shapes``, ``params``, ``flops``, ``rf``,
     ``summary``) in the settings' format."""
     from ..render import text
-    from ..render.table import render_report
     from ..render.views import VIEWS
 
     chosen = VIEWS[view]
@@ -387,4 +388,11 @@ def emit_report(report: Report, view: str, settings: Settings) -> None:
         Format.json: lambda: text.report_json(report, chosen),
         Format.csv: lambda: text.report_csv(report, chosen),
         Format.markdown: lambda: text.report_markdown(report, chosen, settings.exact),
-    }, lambda out: render_report(out, report, chosen, settings.exact), settings.no_color)
+    }, lambda out: _render_table(out, report, chosen, settings.exact), settings.no_color)
+
+
+def _render_table(out: Console, report: Report, view: View, exact: bool) -> None:
+    """The table of a report (rich's table machinery is imported only to draw one)."""
+    from ..render.table import render_report
+
+    render_report(out, report, view, exact)

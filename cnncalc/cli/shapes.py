@@ -1,11 +1,11 @@
 """Shapes typed on the command line (``--input 3x224x224``): the inverse of
-:func:`cnncalc.render.units.shape_str`, refusing anything but ASCII digits and separators."""
+:func:`cnncalc.units.shape_str`, refusing anything but ASCII digits and separators."""
 
 from __future__ import annotations
 
 import re
 
-from ..render.units import describe_char
+from ..units import describe_char
 
 #: what separates the sizes of a shape on the command line (``×`` is the multiplication sign)
 SHAPE_SEPARATORS = ("x", "X", "×", ",")

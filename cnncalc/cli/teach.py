@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from ..errors import CnncalcError, Loc, UsageError
+from ..solve import SolveOpName  # the choices of solve --op
 from ..suggest import close_matches
 from .base import app
 from .common import (
@@ -384,7 +385,7 @@ def calc(
 
 
 def _calc_summary(report: Any) -> str:
-    from ..render.units import shape_str
+    from ..units import shape_str
 
     t, rf = report.totals, report.layers[-1].receptive_field
     lines = [f"{shape_str(report.input_shape)} -> {shape_str(report.output_shape)}",
@@ -407,14 +408,6 @@ app.add_typer(solve_app, name="solve")
 EXIT_NO_SOLUTION = 1
 
 
-class SolveOp(str, Enum):
-    """``--op`` of solve: whose padding rules apply."""
-
-    conv = "conv"
-    maxpool = "maxpool"
-    avgpool = "avgpool"
-
-
 SizeOpt = Annotated[int, typer.Option("--input", "-i", metavar="N", help="Input size (one axis).")]
 #: the wanted size: ``--output-size``/``-s`` (``-o`` is an output FILE in every other command)
 OutputSizeOpt = Annotated[int | None, typer.Option(
@@ -428,7 +421,7 @@ StrideOpt = Annotated[int, typer.Option("--stride", help="Stride.")]
 DilationOpt = Annotated[int, typer.Option("--dilation", "-d", help="Kernel dilation.")]
 PadOpt = Annotated[str, typer.Option(
     "--pad", "-p", help="Padding: p on each side, or BEFORE,AFTER.")]
-SolveOpOpt = Annotated[SolveOp, typer.Option(
+SolveOpOpt = Annotated[SolveOpName, typer.Option(
     "--op", case_sensitive=False,
     help="Whose rules: conv (any padding), maxpool/avgpool (p each side, p <= k // 2).")]
 SOLVE_EPILOG_NOTE = ("Exit 0 when some value gives the size, 1 when none does "
@@ -480,7 +473,7 @@ def _finish(text: str, data: dict[str, Any], solved: bool, format: TextFormat) -
 def solve_pad_cmd(
     input: SizeOpt, k: Annotated[int, typer.Option("--k", help="Kernel size.")],
     output_size: OutputSizeOpt = None, stride: StrideOpt = 1,
-    dilation: DilationOpt = 1, op: SolveOpOpt = SolveOp.conv,
+    dilation: DilationOpt = 1, op: SolveOpOpt = "conv",
     format: TextFormatOpt = TextFormat.table,
     old_output: OldOutputOpt = None, old_short: OldShortOpt = None,
 ) -> None:
@@ -490,7 +483,7 @@ def solve_pad_cmd(
     from ..solve import solve_pad
 
     output = _wanted_size(output_size, old_output, old_short)
-    sol = solve_pad(input, k, stride, output, dilation, op.value)
+    sol = solve_pad(input, k, stride, output, dilation, op)
     _finish(solve_pad_text(sol), sol.to_dict(), sol.solved, format)
 
 
@@ -499,7 +492,7 @@ def solve_pad_cmd(
 def solve_stride_cmd(
     input: SizeOpt, k: Annotated[int, typer.Option("--k", help="Kernel size.")],
     output_size: OutputSizeOpt = None, pad: PadOpt = "0", dilation: DilationOpt = 1,
-    op: SolveOpOpt = SolveOp.conv,
+    op: SolveOpOpt = "conv",
     format: TextFormatOpt = TextFormat.table,
     old_output: OldOutputOpt = None, old_short: OldShortOpt = None,
 ) -> None:
@@ -507,7 +500,7 @@ def solve_stride_cmd(
     from ..solve import solve_stride
 
     output = _wanted_size(output_size, old_output, old_short)
-    found = solve_stride(input, k, _pad_pair(pad), output, dilation, op.value)
+    found = solve_stride(input, k, _pad_pair(pad), output, dilation, op)
     _candidates(found, output, f"input {input}, k {k}, pad {pad}", format)
 
 
@@ -515,7 +508,7 @@ def solve_stride_cmd(
     "cnncalc solve kernel --input 32 --output-size 28"))
 def solve_kernel_cmd(
     input: SizeOpt, output_size: OutputSizeOpt = None, stride: StrideOpt = 1,
-    pad: PadOpt = "0", dilation: DilationOpt = 1, op: SolveOpOpt = SolveOp.conv,
+    pad: PadOpt = "0", dilation: DilationOpt = 1, op: SolveOpOpt = "conv",
     format: TextFormatOpt = TextFormat.table,
     old_output: OldOutputOpt = None, old_short: OldShortOpt = None,
 ) -> None:
@@ -523,7 +516,7 @@ def solve_kernel_cmd(
     from ..solve import solve_kernel
 
     output = _wanted_size(output_size, old_output, old_short)
-    found = solve_kernel(input, stride, _pad_pair(pad), output, dilation, op.value)
+    found = solve_kernel(input, stride, _pad_pair(pad), output, dilation, op)
     _candidates(found, output, f"input {input}, stride {stride}, pad {pad}", format)
 
 

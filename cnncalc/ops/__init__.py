@@ -1,15 +1,15 @@
 """The op registry: ``REGISTRY`` maps each op name to its class.
 
-Importing this package registers every op family.  ``get_op`` looks one up;
-``op_info`` describes one for ``cnncalc ops`` and the docs.
+Each op is one class in its own module, ``cnncalc/ops/<family>/<op name>.py``, listed in
+:data:`OP_MODULES`, and registers when its module is imported: on first use, through
+``REGISTRY`` (:mod:`cnncalc.ops.registry`), so that a run imports the ops it uses.
+``get_op`` looks one up; ``op_info`` describes one for ``cnncalc ops`` and the docs.
 
 >>> op_info("dropout")["args"]
 [{'name': 'p', 'type': 'float in [0, 1]', 'default': 0.5, 'required': False}]
 """
 
-# the op modules are imported in registration order, which is the order docs/ops.md and
-# `cnncalc ops` list the ops in (a new op file comes last): not the sorted order
-from __future__ import annotations  # noqa: I001
+from __future__ import annotations
 
 import typing
 from types import UnionType
@@ -20,10 +20,25 @@ from pydantic.fields import FieldInfo
 
 from ..errors import SpecError
 from ..suggest import did_you_mean, shown
-from . import activation, conv, lenet, linear, merge, norm, pool, reshape  # noqa: F401  (registration)
-from . import drop_path, layer_scale  # noqa: F401  (registration)
-from . import slice as slice_  # noqa: F401  (registration)
 from .base import FLOP_CATEGORIES, REGISTRY, Op, Params, RFStep, Shape, register
+
+#: every op's module (below cnncalc.ops), in the order the ops register in and docs/ops.md
+#: and `cnncalc ops` list them in (not the sorted order): a new op's file comes last
+OP_MODULES = (
+    "activation.table", "activation.leaky_relu", "activation.softmax", "activation.prelu",
+    "conv.conv", "conv.conv_transpose", "conv.local",
+    "lenet.subsample", "lenet.rbf",
+    "linear.linear",
+    "reshape.flatten", "reshape.identity", "reshape.dropout",
+    "norm.batchnorm", "norm.layernorm", "norm.instancenorm", "norm.groupnorm", "norm.lrn",
+    "merge.add", "merge.mul", "merge.concat",
+    "pool.maxpool", "pool.avgpool", "pool.adaptive_avgpool", "pool.adaptive_maxpool",
+    "reshape.upsample", "reshape.zeropad", "reshape.channel_shuffle",
+    "reshape.drop_path", "norm.layer_scale", "reshape.slice",
+)
+#: the modules that register several ops (one generated class per row of a table)
+OP_TABLES = ("activation.table",)
+REGISTRY.declare(__name__, OP_MODULES, OP_TABLES)
 
 __all__ = ["FLOP_CATEGORIES", "REGISTRY", "Op", "Params", "RFStep", "Shape", "get_op", "op_info",
            "register"]

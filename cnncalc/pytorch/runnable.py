@@ -4,7 +4,7 @@ The analysis accepts every shape that has well-defined figures, but torch refuse
 of them when the layer runs: a norm whose statistics would be taken over one value
 (batchnorm in training at batch 1 on a 1x1 map or a vector, instancenorm over one
 spatial element, groupnorm with one value per group).  Each norm op states its rule
-(``Op.torch_refusal``, in cnncalc/ops/norm.py); a projected ``add`` shortcut holds a
+(``Op.torch_refusal``, in cnncalc/ops/norm/); a projected ``add`` shortcut holds a
 batchnorm of its own (``Add.torch_refusal``).  :func:`check_runnable` raises
 the first refusal as a ShapeError located at the layer (exit 2: the spec's fault for
 that mode and batch), never a torch traceback.

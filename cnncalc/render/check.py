@@ -32,10 +32,9 @@ from rich.text import Text
 
 from ..check import CheckRun, Outcome, Skip, SpecResult, internal_error
 from ..errors import CnncalcError, Loc
+from ..safe import safe_lines, safe_text
 from ..spec.expect import Target
-from .safe import safe_lines, safe_text
-from .text import to_json
-from .units import (
+from ..units import (
     bracketed,
     grouped,
     grouped_exact,
@@ -46,6 +45,7 @@ from .units import (
     plural,
     signed_percent,
 )
+from .text import to_json
 
 _STATUS_STYLE = {"pass": ("PASS ", "green"), "fail": ("FAIL ", "red bold"),
                  "error": ("ERROR", "magenta bold")}

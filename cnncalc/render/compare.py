@@ -11,9 +11,9 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import TYPE_CHECKING, Any
 
+from .. import units
 from ..report import Report
-from . import units
-from .safe import safe_text
+from ..safe import safe_text
 from .text import csv_text, markdown_table, to_json
 
 if TYPE_CHECKING:  # pragma: no cover

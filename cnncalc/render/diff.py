@@ -16,9 +16,9 @@ from rich.table import Table
 from rich.text import Text
 
 from ..diff import LayerChange, ReportDiff
-from .safe import safe_text
+from ..safe import safe_text
+from ..units import axes, count, human, human_bytes, shape_str, signed_percent
 from .text import markdown_table, to_json
-from .units import axes, count, human, human_bytes, shape_str, signed_percent
 
 
 def _delta_pct(t: Any) -> str:

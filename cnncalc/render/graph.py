@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from ..errors import EnvironmentUnavailable
-from .safe import safe_text
-from .units import human, shape_str
+from ..safe import safe_text
+from ..units import human, shape_str
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..graph import Network

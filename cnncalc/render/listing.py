@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
-from . import units
+from .. import units
 from .text import csv_text, markdown_table
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -37,7 +37,7 @@ def plain_cells(row: list[str]) -> list[Any]:
     """Cells as rich Text, so that ``list[int]`` is not read as console markup."""
     from rich.text import Text
 
-    from .safe import safe_text
+    from ..safe import safe_text
 
     return [Text(safe_text(str(c))) for c in row]
 

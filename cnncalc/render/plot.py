@@ -8,8 +8,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import EnvironmentUnavailable, UsageError
-from .safe import safe_text
-from .units import axis_names, grouped, sci
+from ..safe import safe_text
+from ..units import axis_names, grouped, sci
 
 #: the largest figure a plot axis can hold (a float's range, with room for the axis)
 PLOT_MAX = 10**300

@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.table import Table
 
 from ..pytorch.profile import BatchResult, ProfileReport
-from .units import human, human_bytes
+from ..units import human, human_bytes
 
 
 def _ms(x: float) -> str:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from .units import shape_str
+from ..units import shape_str
 
 if TYPE_CHECKING:  # pragma: no cover
     from rich.console import Console

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from .units import grouped, plural, window_formula
+from ..units import grouped, plural, window_formula
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..solve import Candidates, PadSolution, Span
@@ -24,6 +24,9 @@ def solve_pad_text(sol: PadSolution) -> str:
         odd = ", the extra one leading" if (a + b) % 2 else ""
         lines.append(f"same: [{b}, {a}] before/after (total {a + b}{odd}) -> "
                      f"{sol.same_output} = ceil({sol.n} / {sol.stride})")
+        if (a + b) % 2:  # same_upper differs only when the total is odd
+            lines.append(f"same_upper: {list(sol.same_upper)} before/after (the extra one "
+                         "trailing, as TensorFlow's SAME)")
     return "\n".join(lines) + "\n"
 
 

@@ -16,9 +16,9 @@ from rich.style import Style
 from rich.table import Table
 from rich.text import Text
 
+from .. import units
 from ..report import LayerReport, Report
-from . import units
-from .safe import safe_text
+from ..safe import safe_text
 from .views import View, memory_text, peaks_text
 
 

@@ -17,8 +17,8 @@ from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 from ..report import Report
-from .safe import safe_text
-from .units import shape_str
+from ..safe import safe_text
+from ..units import shape_str
 from .views import Column, View, json_subset, memory_text, peaks_text, raw
 
 

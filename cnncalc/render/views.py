@@ -15,9 +15,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from .. import units
 from ..report import LayerReport, Report
-from . import units
-from .safe import safe_text
+from ..safe import safe_text
 
 Kind = Literal["text", "shape", "shapes", "count", "bytes", "rf", "percent"]
 

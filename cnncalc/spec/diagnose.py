@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 import typing
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
@@ -142,34 +143,61 @@ def _show(value: Any) -> str:
     return text if len(text) <= 60 else text[:56] + " ..."
 
 
+#: the bound pydantic names in ``ctx`` for each comparison error, and its symbol
+_BOUNDS = {"greater_than": ("gt", ">"), "greater_than_equal": ("ge", ">="),
+           "less_than_equal": ("le", "<="), "less_than": ("lt", "<")}
+
+
+def _bound(err: ErrorDetails, where: str) -> str:
+    key, symbol = _BOUNDS[err["type"]]
+    return f"{where} must be {symbol} {(err.get('ctx') or {})[key]}, got {err.get('input')}"
+
+
+def _finite(err: ErrorDetails, where: str) -> str:
+    return f"{where} must be a finite number, got {err.get('input')}"
+
+
+def _literal(err: ErrorDetails, where: str) -> str:
+    expected, value = (err.get("ctx") or {})["expected"], err.get("input")
+    hint = suggest(value, re.findall(r"'([^']*)'", str(expected))) if isinstance(value, str) \
+        else ""
+    return f"{where} must be {expected}, got {_show(value)}{hint}"
+
+
+def _length(err: ErrorDetails, where: str) -> str | None:
+    ctx, value = err.get("ctx") or {}, err.get("input")
+    if "actual_length" not in ctx:
+        return None
+    bound = ("at least", ctx.get("min_length")) if err["type"] == "too_short" else \
+        ("at most", ctx.get("max_length"))
+    items = f" ({_show(value)[5:]})" if isinstance(value, list) and value else ""
+    return (f"{where} must have {bound[0]} {bound[1]} item{'s' if bound[1] != 1 else ''}, "
+            f"got {ctx['actual_length']}{items}")
+
+
+def _wrong_type(err: ErrorDetails, where: str) -> str:
+    return f"{where} must be {_TYPE_ERRORS[err['type']]}, got {_show(err.get('input'))}"
+
+
+def _value_error(err: ErrorDetails, where: str) -> str:
+    text = str(err["msg"]).removeprefix("Value error, ")
+    return f"{where}: {text}" if where else text
+
+
+#: one sentence maker per pydantic error type (None: the generic sentence instead)
+_SENTENCES: dict[str, typing.Callable[[ErrorDetails, str], str | None]] = {
+    **dict.fromkeys(_BOUNDS, _bound), "finite_number": _finite, "literal_error": _literal,
+    "too_short": _length, "too_long": _length, "value_error": _value_error,
+    **dict.fromkeys(_TYPE_ERRORS, _wrong_type),
+}
+
+
 def _sentence(err: ErrorDetails, where: str) -> str:
-    kind, ctx, value = err["type"], err.get("ctx") or {}, err.get("input")
-    if kind == "greater_than":
-        return f"{where} must be > {ctx['gt']}, got {value}"
-    if kind == "greater_than_equal":
-        return f"{where} must be >= {ctx['ge']}, got {value}"
-    if kind == "less_than_equal":
-        return f"{where} must be <= {ctx['le']}, got {value}"
-    if kind == "less_than":
-        return f"{where} must be < {ctx['lt']}, got {value}"
-    if kind == "finite_number":
-        return f"{where} must be a finite number, got {value}"
-    if kind == "literal_error":
-        options = re.findall(r"'([^']*)'", str(ctx["expected"]))
-        hint = suggest(value, options) if isinstance(value, str) else ""
-        return f"{where} must be {ctx['expected']}, got {_show(value)}{hint}"
-    if kind in ("too_short", "too_long") and "actual_length" in ctx:
-        bound = ("at least", ctx.get("min_length")) if kind == "too_short" else \
-            ("at most", ctx.get("max_length"))
-        shown = f" ({_show(value)[5:]})" if isinstance(value, list) and value else ""
-        return (f"{where} must have {bound[0]} {bound[1]} item{'s' if bound[1] != 1 else ''}, "
-                f"got {ctx['actual_length']}{shown}")
-    if kind in _TYPE_ERRORS:
-        return f"{where} must be {_TYPE_ERRORS[kind]}, got {_show(value)}"
-    if kind == "value_error":
-        return f"{where}: {str(err['msg']).removeprefix('Value error, ')}" if where else \
-            str(err["msg"]).removeprefix("Value error, ")
-    return f"{where}: {err['msg'][0].lower()}{err['msg'][1:]}, got {_show(value)}"
+    handler = _SENTENCES.get(err["type"])
+    sentence = handler(err, where) if handler else None
+    if sentence is not None:
+        return sentence
+    return f"{where}: {err['msg'][0].lower()}{err['msg'][1:]}, got {_show(err.get('input'))}"
 
 
 def _where(path: Sequence[Any]) -> str:
@@ -238,48 +266,103 @@ def _key_not_a_name(raw: Any, parents: list[Any], key: Any, what: str) -> SpecEr
 
 def spec_error(exc: ValidationError, raw: Any, model: type[BaseModel] | None = None,
                what: str = "argument") -> SpecError:
-    """The first problem of ``exc`` as a SpecError located in ``raw``."""
+    """The first problem of ``exc`` as a SpecError located in ``raw``: the errors of the
+    first field that has any, read by the first handler that knows them."""
     # an unknown key usually explains a missing one ("kernel" for "k"): report it first
     errors = sorted(exc.errors(), key=lambda e: e["type"] != "extra_forbidden")
     field = errors[0]["loc"][0] if errors[0]["loc"] else None
-    group = [e for e in errors if (e["loc"][0] if e["loc"] else None) == field]
-    first = group[0]
-    if first["type"] == "extra_forbidden":
-        return _unknown_key(first, raw, model, what)
-    hints = (FIELD_HINTS[field],) if what == "top-level key" and field in FIELD_HINTS else ()
-    if first["type"] == "missing":
-        path = _real_path(raw, first["loc"])
-        inside = f" in {_where(path[:-1])}" if len(path) > 1 else ""
-        name = path[-1] if len(path) > 1 else _where(path)
-        return SpecError(f"missing required {'key' if inside else what} '{name}'{inside}",
-                         loc=locate(raw, path[:-1]), hints=hints)
-    if first["type"] == "invalid_key":  # a model's own mapping has a key that is no name
-        return _key_not_a_name(raw, _real_path(raw, first["loc"][:-1]), first["input"], what)
-    keyed = [e for e in group if "[key]" in e["loc"]]
+    problem = _Problem(raw, model, what, [e for e in errors if _field(e) == field],
+                       (FIELD_HINTS[field],) if what == "top-level key" and field in FIELD_HINTS
+                       else ())
+    for handler in _HANDLERS:
+        found = handler(problem)
+        if found is not None:
+            return found
+    raise AssertionError("the last handler always answers")  # pragma: no cover
+
+
+def _field(err: ErrorDetails) -> Any:
+    return err["loc"][0] if err["loc"] else None
+
+
+@dataclass(frozen=True)
+class _Problem:
+    """One field's validation errors, with what they are located in."""
+
+    raw: Any
+    model: type[BaseModel] | None
+    what: str
+    group: list[ErrorDetails]
+    hints: tuple[str, ...]
+
+    @property
+    def first(self) -> ErrorDetails:
+        return self.group[0]
+
+
+def _unknown(p: _Problem) -> SpecError | None:
+    return _unknown_key(p.first, p.raw, p.model, p.what) \
+        if p.first["type"] == "extra_forbidden" else None
+
+
+def _missing(p: _Problem) -> SpecError | None:
+    if p.first["type"] != "missing":
+        return None
+    path = _real_path(p.raw, p.first["loc"])
+    inside = f" in {_where(path[:-1])}" if len(path) > 1 else ""
+    name = path[-1] if len(path) > 1 else _where(path)
+    return SpecError(f"missing required {'key' if inside else p.what} '{name}'{inside}",
+                     loc=locate(p.raw, path[:-1]), hints=p.hints)
+
+
+def _bad_key(p: _Problem) -> SpecError | None:
+    if p.first["type"] == "invalid_key":  # a model's own mapping has a key that is no name
+        return _key_not_a_name(p.raw, _real_path(p.raw, p.first["loc"][:-1]), p.first["input"],
+                               p.what)
+    keyed = [e for e in p.group if "[key]" in e["loc"]]
     if keyed:  # a mapping with a key that is not a name (pydantic: dict[str, ...])
-        path = _real_path(raw, keyed[0]["loc"])
-        return _key_not_a_name(raw, path[:-1], keyed[0]["input"], what)
-    # a union reports one error per member: prefer one that got past the type check
-    real = [e for e in group if not e["type"].endswith("_type") and e["type"] != "literal_error"]
-    union = any(_is_tag(p) for e in group for p in e["loc"])  # else: several plain errors
-    if len(group) > 1 and not real and union:
-        tags = [next((p for p in e["loc"] if _is_tag(p)), None) for e in group]
-        described = list(dict.fromkeys(_describe_tag(t) for t in tags if isinstance(t, str)))
-        expected = ", ".join(described[:-1]) + " or " + described[-1] if len(described) > 1 \
-            else "".join(described) or "something else"
-        path = _real_path(raw, first["loc"])
-        value = first["input"]
-        options = [o for e in group if e["type"] == "literal_error"
-                   for o in re.findall(r"'([^']*)'", str((e.get("ctx") or {}).get("expected")))]
-        hint = suggest(value, options) if isinstance(value, str) else ""
-        message = f"{_where(path)} must be {expected}, got {_show(value)}"
-        return SpecError(message + hint, loc=locate(raw, path),
-                         hints=hints + _rounding_hint(value, message))
-    pick = max(real or group, key=lambda e: len(e["loc"]))
-    path = _real_path(raw, pick["loc"])
+        path = _real_path(p.raw, keyed[0]["loc"])
+        return _key_not_a_name(p.raw, path[:-1], keyed[0]["input"], p.what)
+    return None
+
+
+def _past_type_check(p: _Problem) -> list[ErrorDetails]:
+    return [e for e in p.group if not e["type"].endswith("_type")
+            and e["type"] != "literal_error"]
+
+
+def _no_member_fits(p: _Problem) -> SpecError | None:
+    """A union reports one error per member; when none got past the type check, say
+    which kinds of value would do."""
+    union = any(_is_tag(part) for e in p.group for part in e["loc"])
+    if len(p.group) < 2 or _past_type_check(p) or not union:
+        return None
+    tags = [next((part for part in e["loc"] if _is_tag(part)), None) for e in p.group]
+    described = list(dict.fromkeys(_describe_tag(t) for t in tags if isinstance(t, str)))
+    expected = ", ".join(described[:-1]) + " or " + described[-1] if len(described) > 1 \
+        else "".join(described) or "something else"
+    path = _real_path(p.raw, p.first["loc"])
+    value = p.first["input"]
+    options = [o for e in p.group if e["type"] == "literal_error"
+               for o in re.findall(r"'([^']*)'", str((e.get("ctx") or {}).get("expected")))]
+    hint = suggest(value, options) if isinstance(value, str) else ""
+    message = f"{_where(path)} must be {expected}, got {_show(value)}"
+    return SpecError(message + hint, loc=locate(p.raw, path),
+                     hints=p.hints + _rounding_hint(value, message))
+
+
+def _deepest(p: _Problem) -> SpecError:
+    """The error that got furthest (past the type check, deepest path), as a sentence."""
+    pick = max(_past_type_check(p) or p.group, key=lambda e: len(e["loc"]))
+    path = _real_path(p.raw, pick["loc"])
     message = _sentence(pick, _where(path))
-    return SpecError(message, loc=locate(raw, path),
-                     hints=hints + _rounding_hint(pick.get("input"), message))
+    return SpecError(message, loc=locate(p.raw, path),
+                     hints=p.hints + _rounding_hint(pick.get("input"), message))
+
+
+#: tried in order; the last always answers
+_HANDLERS: tuple[typing.Callable[[_Problem], SpecError | None], ...] = (
+    _unknown, _missing, _bad_key, _no_member_fits, _deepest)
 
 
 def _rounding_hint(value: Any, message: str) -> tuple[str, ...]:

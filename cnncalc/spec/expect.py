@@ -112,7 +112,7 @@ def _not_a_figure(value: str) -> str:
     if re.fullmatch(r"\s*[0-9,._]+\s*([kKMGT]i?)?B?\s*", value) and "," in value:
         return (f"{text} is not a number: commas separate thousands, in groups of three "
                 "(25,557,032); a decimal point is written '.' (25.6M)")
-    from ..render.units import foreign_digit
+    from ..units import foreign_digit
 
     foreign = foreign_digit(value)
     if foreign is not None:

@@ -455,12 +455,6 @@ def _ascii_only(text: str, what: str = "expressions") -> None:
                     f"is not allowed{reads}")
 
 
-def is_reference(value: Any) -> bool:
-    """True if ``value`` is a ``$name`` or ``${...}`` string."""
-    return isinstance(value, str) and value.startswith("$") and len(value) <= MAX_EXPR_CHARS + 3 \
-        and (bool(_NAME.fullmatch(value)) or bool(_EXPR.fullmatch(value)))
-
-
 def substitute(value: Any, scope: Scope) -> Any:
     """Replace ``$name`` / ``${expr}`` in one value; other values pass through."""
     if not isinstance(value, str) or not value.startswith("$"):

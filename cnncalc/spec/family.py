@@ -49,7 +49,6 @@ class Binding:
     args: dict[str, Any]
     name: str | None
     expect: Any
-    input_loc: Loc | None
     variant: str | None = None
 
 
@@ -173,11 +172,9 @@ def bind(spec: Spec, raw: MDict, variant: str | None = None,
     vraw = found if isinstance(found, MDict) else MDict()
     values = _evaluate(raw, vraw.get("args"), given)
     if chosen is None:
-        return Binding(spec, values, spec.name, raw.get("expect"), raw.val_loc.get("input"))
-    loc = getattr(vraw, "val_loc", {}).get("input")
+        return Binding(spec, values, spec.name, raw.get("expect"))
     bound = spec.model_copy(update={"input": chosen.input}) if chosen.input else spec
-    return Binding(bound, values, chosen.name or variant, vraw.get("expect"),
-                   loc or raw.val_loc.get("input"), variant)
+    return Binding(bound, values, chosen.name or variant, vraw.get("expect"), variant)
 
 
 def _evaluate(raw: MDict, over: Any, given: Mapping[str, Any] | None) -> dict[str, Any]:

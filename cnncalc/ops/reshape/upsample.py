@@ -1,57 +1,35 @@
-"""Ops that move data around without weights: ``upsample``, ``zeropad`` and
-``channel_shuffle``.  (``flatten``, ``identity`` and ``dropout`` live in linear.py.)"""
+"""``upsample``: nearest or (bi/tri)linear interpolation."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from fractions import Fraction
-from typing import TYPE_CHECKING, Annotated, Literal
+from typing import TYPE_CHECKING, Literal
 
-from pydantic import Field, model_validator
+from pydantic import model_validator
 
-from ..errors import ShapeError
-from ..working import RFWorking, Step, bracketed, dims, operand
-from .base import (
-    G,
+from ...errors import ShapeError
+from ...working import RFWorking, Step, bracketed, dims, operand
+from ..base import (
     Layer,
-    Op,
     OpArgs,
-    Params,
     RFStep,
     Sample,
-    Saved,
     Shape,
     TorchKit,
     generic_steps,
     numel,
     per_axis,
     register,
-    resolve_padding,
     spatial,
 )
-from .types import IntPerAxis, NonNegInt, PadPair, PosInt
+from ..types import IntPerAxis
+from .moves import Moves
 
 if TYPE_CHECKING:  # pragma: no cover
     from torch import nn
 
 #: the rank each interpolating mode needs (nearest works on any rank)
 MODE_RANK = {"linear": 1, "bilinear": 2, "trilinear": 3}
-
-
-class _Moves(Op[G]):
-    """No parameters, no MACs."""
-
-    family = "reshape"
-    saved_doc = "nothing (its backward needs only the shapes)"
-
-    def saved(self, layer: Layer[G], grads: Sequence[bool]) -> list[Saved]:
-        return []
-
-    def params(self, layer: Layer[G]) -> Params:
-        return Params()
-
-    def macs(self, layer: Layer[G]) -> int:
-        return 0
 
 
 class UpsampleArgs(OpArgs):
@@ -71,12 +49,10 @@ class UpsampleArgs(OpArgs):
 
 #: (input size, output size) per spatial axis of a resize
 Sizes = tuple[tuple[int, int], ...]
-#: (before, after) padding per spatial axis
-Pads = tuple[tuple[int, int], ...]
 
 
 @register
-class Upsample(_Moves[Sizes]):
+class Upsample(Moves[Sizes]):
     name = "upsample"
     notes = (
         "Give one of `scale` (an integer per axis) or `size`, or neither and a second input:\n"
@@ -102,7 +78,8 @@ class Upsample(_Moves[Sizes]):
         "params": "0",
         "macs": "0",
         "flops": "other: 0 for nearest; (2^r + 2^r - 1) * numel(out) for the r-linear modes "
-                 "(weighted sum of 2^r neighbours: linear 3, bilinear 7, trilinear 15 per output)",
+                 "(weighted sum of 2^r neighbours: linear 3, bilinear 7, trilinear 15 per output); "
+                 "the same to a reference input's size (in: [x, ref]: only ref's shape is read)",
         "rf": "size += (0 for nearest, 1 otherwise)*jump; jump *= n/out; "
               "start += (0 for nearest, 1/2 otherwise)*jump",
     }
@@ -203,95 +180,3 @@ class Upsample(_Moves[Sizes]):
             return nn.Upsample(size=tuple(layer.out[1:]), mode=a.mode, align_corners=corners)
         scale = tuple(float(o // n) for n, o in layer.geo)  # the geometry's out = n * scale
         return nn.Upsample(scale_factor=scale, mode=a.mode, align_corners=corners)
-
-
-#: every padding form but the same forms / valid
-ZeroPadding = (
-    NonNegInt
-    | Annotated[list[NonNegInt], Field(min_length=1, max_length=3)]
-    | Annotated[list[PadPair], Field(min_length=1, max_length=3)]
-)
-
-
-class ZeroPadArgs(OpArgs):
-    pad: ZeroPadding
-
-
-@register
-class ZeroPad(_Moves[Pads]):
-    name = "zeropad"
-    notes = (
-        "Any padding form of `conv` except `valid` and the `same` forms."
-    )
-    samples = (Sample({'pad': 1}, ((3, 8, 8),), ""),)
-    summary = "pad the spatial axes with zeros: int, per-axis list or [before, after] pairs"
-    Args = ZeroPadArgs
-    args: ZeroPadArgs
-    formulas = {
-        "shape": "C, before + n + after per axis",
-        "params": "0",
-        "macs": "0",
-        "flops": "0",
-        "rf": "size, jump unchanged; start -= before*jump",
-    }
-
-    def geometry(self, ins: list[Shape]) -> Pads:
-        n = spatial(ins[0], self.name)
-        return resolve_padding(self.args.pad, n, (1,) * len(n), (1,) * len(n))
-
-    def shape(self, ins: list[Shape], geo: Pads) -> Shape:
-        n = ins[0][1:]
-        return (ins[0][0], *(m + b + a for m, (b, a) in zip(n, geo)))
-
-    def flops(self, layer: Layer[Pads]) -> dict[str, int]:
-        return {}
-
-    def rf(self, layer: Layer[Pads]) -> RFStep:
-        pads = layer.geo
-        return RFStep.window((1,) * len(pads), (1,) * len(pads), [b for b, _ in pads])
-
-    def torch(self, layer: Layer[Pads], kit: TorchKit) -> nn.Module:
-        """``nn.ZeroPadNd`` by rank."""
-        pads = layer.geo
-        return kit.layer_class("ZeroPad", len(pads))(kit.torch_pad(pads))
-
-
-class ChannelShuffleArgs(OpArgs):
-    groups: PosInt
-
-
-@register
-class ChannelShuffle(_Moves[None]):
-    name = "channel_shuffle"
-    notes = (
-        "Needs spatial axes, as torch's `nn.ChannelShuffle` does."
-    )
-    samples = (Sample({'groups': 2}, ((4, 3, 3),), ""),)
-    summary = "ShuffleNet's channel shuffle: view C as (groups, C/groups), transpose, flatten"
-    Args = ChannelShuffleArgs
-    args: ChannelShuffleArgs
-    formulas = {
-        "shape": "unchanged; groups must divide C",
-        "params": "0",
-        "macs": "0",
-        "flops": "0",
-        "rf": "unchanged",
-    }
-
-    def shape(self, ins: list[Shape], geo: None) -> Shape:
-        spatial(ins[0], self.name)
-        c = ins[0][0]
-        if c % self.args.groups:
-            raise ShapeError(f"groups={self.args.groups} does not divide the {c} input channels")
-        return ins[0]
-
-    def flops(self, layer: Layer[None]) -> dict[str, int]:
-        return {}
-
-    def rf(self, layer: Layer[None]) -> RFStep:
-        return RFStep.identity(len(layer.x) - 1)
-
-    def torch(self, layer: Layer[None], kit: TorchKit) -> nn.Module:
-        from torch import nn
-
-        return nn.ChannelShuffle(self.args.groups)

@@ -26,7 +26,7 @@ from fractions import Fraction
 
 #: the text of worked arithmetic lives below the ops (cnncalc/working.py), so the ops can
 #: write it; every renderer reads those pieces from here as from the rest of this module
-from ..working import (  # noqa: F401 - re-exported, every renderer imports them from here
+from .working import (  # noqa: F401 - re-exported, every renderer imports them from here
     axis_names,
     axis_unit,
     dims,
@@ -39,7 +39,7 @@ from ..working import (  # noqa: F401 - re-exported, every renderer imports them
     result_text,
     window_formula,
 )
-from ..working import bracketed as bracketed_texts
+from .working import bracketed as bracketed_texts
 
 _SI = ((10**12, "T"), (10**9, "G"), (10**6, "M"), (10**3, "K"))
 _BIN = ((2**40, "TiB"), (2**30, "GiB"), (2**20, "MiB"), (2**10, "KiB"))

@@ -17,23 +17,12 @@ from typing import TYPE_CHECKING, Annotated, Literal
 
 from pydantic import Field
 
-from ..working import Step, dims
-from .base import (
-    Layer,
-    Op,
-    OpArgs,
-    Params,
-    RFStep,
-    Sample,
-    Saved,
-    Shape,
-    TorchKit,
-    pointwise_rf,
-    register,
-)
+from ...working import Step, dims
+from ..base import Free, Layer, OpArgs, Pointwise, Sample, Saved, TorchKit, register
 
 if TYPE_CHECKING:  # pragma: no cover
     from torch import nn
+
 
 #: a drop probability below 1 (p = 1 would drop the path always: 1/(1-p) has no value)
 DropProb = Annotated[float, Field(ge=0, lt=1)]
@@ -45,7 +34,7 @@ class DropPathArgs(OpArgs):
 
 
 @register
-class DropPath(Op[None]):
+class DropPath(Free, Pointwise):
     name = "drop_path"
     saved_doc = ("its keep mask in the activation dtype: one value per sample (`mode: row`) or "
                  "one in all (`mode: batch`), when its input requires grad; nothing when `p` is "
@@ -74,21 +63,6 @@ class DropPath(Op[None]):
     args: DropPathArgs
     formulas = {"shape": "unchanged", "params": "0", "macs": "0",
                 "flops": "0 (identity at inference)", "rf": "unchanged"}
-
-    def shape(self, ins: list[Shape], geo: None) -> Shape:
-        return ins[0]
-
-    def params(self, layer: Layer[None]) -> Params:
-        return Params()
-
-    def macs(self, layer: Layer[None]) -> int:
-        return 0
-
-    def flops(self, layer: Layer[None]) -> dict[str, int]:
-        return {}
-
-    def rf(self, layer: Layer[None]) -> RFStep | None:
-        return pointwise_rf(layer.x)
 
     def explain(self, layer: Layer[None]) -> list[Step]:
         """What it does at inference (nothing) and in training (the keep rate and scale)."""

@@ -1,16 +1,14 @@
-"""Fully connected layers and the shape-only ops around them."""
+"""``linear``: a fully connected layer."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from ..working import Step, axis_names, bracketed, dims
-from .base import (
-    Free,
+from ...working import Step, axis_names, bracketed, dims
+from ..base import (
     Layer,
     Op,
-    OpArgs,
     Params,
     RFStep,
     Sample,
@@ -21,9 +19,10 @@ from .base import (
     pointwise_rf,
     register,
     saved_input,
+    weight_flops,
 )
-from .conv import Shorthand
-from .types import LinearAxis, PosInt, Prob
+from ..shorthand import Shorthand
+from ..types import LinearAxis, PosInt
 
 if TYPE_CHECKING:  # pragma: no cover
     from torch import nn
@@ -93,7 +92,7 @@ class Linear(Op[None]):
         return numel(layer.x) * self.args.out
 
     def flops(self, layer: Layer[None]) -> dict[str, int]:
-        return {"linear": 2 * self.macs(layer), "bias": numel(layer.out) if self.args.bias else 0}
+        return weight_flops("linear", self.macs(layer), layer.out, self.args.bias)
 
     def rf(self, layer: Layer[None]) -> RFStep | None:
         return pointwise_rf(layer.x) if self.args.axis == 0 else None
@@ -132,89 +131,3 @@ class Linear(Op[None]):
         cls = kit.ChannelLinear if a.axis == 0 and len(layer.x) > 1 else kit.nn.Linear
         module: nn.Module = cls(n, a.out, a.bias)
         return module
-
-
-@register
-class Flatten(Free):
-    name = "flatten"
-    view = True
-    saved_doc = "nothing: its output is a view of its input"
-
-    def saved(self, layer: Layer[None], grads: Sequence[bool]) -> list[Saved]:
-        return []
-    samples = (Sample({}, ((3, 8, 8),), ""),)
-    family = "reshape"
-    summary = "flatten everything but the batch axis into one vector"
-    formulas = {"shape": "(numel(x),)", "params": "0", "macs": "0", "flops": "0",
-                "rf": "none (every position mixed)"}
-
-    def shape(self, ins: list[Shape], geo: None) -> Shape:
-        return (numel(ins[0]),)
-
-    def explain(self, layer: Layer[None]) -> list[Step]:
-        """Worked arithmetic: the vector's length is the product of the input's sizes."""
-
-        return [Step("output length", dims(layer.x, " x "), layer.out[0], "C x h x w", "shape")]
-
-    def torch(self, layer: Layer[None], kit: TorchKit) -> nn.Module:
-        from torch import nn
-
-        return nn.Flatten()
-
-    def rf(self, layer: Layer[None]) -> RFStep | None:
-        return None
-
-
-@register
-class Identity(Free):
-    name = "identity"
-    view = True
-    saved_doc = "nothing: its output is its input"
-
-    def saved(self, layer: Layer[None], grads: Sequence[bool]) -> list[Saved]:
-        return []
-    samples = (Sample({}, ((3, 8, 8),), ""),)
-    family = "reshape"
-    summary = "pass the input through unchanged"
-    formulas = {"shape": "unchanged", "params": "0", "macs": "0", "flops": "0", "rf": "unchanged"}
-
-    def shape(self, ins: list[Shape], geo: None) -> Shape:
-        return ins[0]
-
-    def torch(self, layer: Layer[None], kit: TorchKit) -> nn.Module:
-        from torch import nn
-
-        return nn.Identity()
-
-    def rf(self, layer: Layer[None]) -> RFStep | None:
-        return pointwise_rf(layer.x)
-
-
-class DropoutArgs(OpArgs):
-    p: Prob = 0.5
-
-
-@register
-class Dropout(Identity):
-    name = "dropout"
-    view = False
-    saved_doc = ("its mask, output-sized, in the activation dtype (torch's CPU kernel keeps "
-                 "a float mask; CUDA's fused kernel a bool one), when its input requires grad")
-
-    def saved(self, layer: Layer[None], grads: Sequence[bool]) -> list[Saved]:
-        return [Saved("mask", numel(layer.out))] if grads[0] else []
-    notes = (
-        "Identity at inference; `p` is kept for the torch build."
-    )
-    samples = (Sample({}, ((10,),), ""),)
-    family = "reshape"
-    summary = "dropout: identity at inference, so no FLOPs are counted"
-    formulas = {"shape": "unchanged", "params": "0", "macs": "0",
-                "flops": "0 (identity at inference)", "rf": "unchanged"}
-    Args = DropoutArgs
-    args: DropoutArgs
-
-    def torch(self, layer: Layer[None], kit: TorchKit) -> nn.Module:
-        from torch import nn
-
-        return nn.Dropout(self.args.p)

@@ -11,20 +11,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ..working import Step, bracketed, dims
-from .base import (
-    Layer,
-    Op,
-    OpArgs,
-    Params,
-    RFStep,
-    Sample,
-    Shape,
-    TorchKit,
-    numel,
-    pointwise_rf,
-    register,
-)
+from ...working import Step, bracketed, dims
+from ..base import Layer, OpArgs, Params, Pointwise, Sample, TorchKit, numel, register
 
 if TYPE_CHECKING:  # pragma: no cover
     from torch import nn
@@ -36,7 +24,7 @@ class LayerScaleArgs(OpArgs):
 
 
 @register
-class LayerScale(Op[None]):
+class LayerScale(Pointwise):
     name = "layer_scale"
     saved_doc = "its input (for gamma's gradient)"
     family = "norm"
@@ -58,23 +46,16 @@ class LayerScale(Op[None]):
     Args = LayerScaleArgs
     args: LayerScaleArgs
     formulas = {"shape": "unchanged", "params": "C (one per channel; F on a vector)",
-                "macs": "0", "flops": "other: numel(out) (one multiply per element)",
+                "macs": "0",
+                "flops": "other: numel(out) (one multiply per element: a product with a "
+                         "parameter, not a weight sum, so no MACs)",
                 "rf": "unchanged"}
-
-    def shape(self, ins: list[Shape], geo: None) -> Shape:
-        return ins[0]
 
     def params(self, layer: Layer[None]) -> Params:
         return Params(trainable=layer.x[0])
 
-    def macs(self, layer: Layer[None]) -> int:
-        return 0
-
     def flops(self, layer: Layer[None]) -> dict[str, int]:
         return {"other": numel(layer.out)}
-
-    def rf(self, layer: Layer[None]) -> RFStep | None:
-        return pointwise_rf(layer.x)
 
     def explain(self, layer: Layer[None]) -> list[Step]:
         """Worked arithmetic: one parameter per channel, one multiply per element."""

@@ -1,16 +1,14 @@
-"""LeNet-5's own layers (LeCun et al., 1998): trainable sub-sampling and the
-Euclidean RBF output.  (The partial connection table of C3 is ``conv``'s ``connect``.)"""
+"""``subsample``: LeNet-5's trainable subsampling layer."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from ..working import Step, dims, letters
-from .base import (
+from ...working import Step, dims, letters
+from ..base import (
     Layer,
     Op,
-    OpArgs,
     Params,
     RFStep,
     Sample,
@@ -18,7 +16,6 @@ from .base import (
     Shape,
     TorchKit,
     Window,
-    needs_backward,
     numel,
     per_axis,
     register,
@@ -27,8 +24,8 @@ from .base import (
     truncation,
     window_size,
 )
-from .conv import Shorthand
-from .types import IntPerAxis, PosInt
+from ..shorthand import Shorthand
+from ..types import IntPerAxis
 
 if TYPE_CHECKING:  # pragma: no cover
     from torch import nn
@@ -113,68 +110,3 @@ class Subsample(Op[Window]):
     def torch(self, layer: Layer[Window], kit: TorchKit) -> nn.Module:
         """Window sum * coefficient + bias per map (cnncalc.pytorch.modules.Subsample)."""
         return kit.Subsample(layer.x[0], layer.geo.k)
-
-
-class RbfArgs(OpArgs):
-    out: PosInt
-    trainable: bool = False
-
-
-@register
-class Rbf(Op[None]):
-    name = "rbf"
-    saved_doc = ("with an input that requires grad (or trainable centres), its input and its "
-                 "output-sized squared distances; nothing otherwise")
-
-    def saved(self, layer: Layer[None], grads: Sequence[bool]) -> list[Saved]:
-        if not needs_backward(layer, grads):
-            return []
-        return [saved_input(layer), Saved("distances", numel(layer.out))]
-    notes = (
-        "With `trainable: false` (the paper's fixed 7x12 bitmaps) the centres count in `params`\n"
-        "but not in `trainable_params`: LeNet-5 has 60,840 parameters, 60,000 trainable."
-    )
-    samples = (Sample({'out': 10}, ((84,),), "pmf"),)
-    family = "lenet"
-    summary = ("LeNet-5 Euclidean RBF output: y_i = sum_j (x_j - w_ij)^2; the centres are "
-               "fixed (trainable: false) as in the paper")
-    formulas = {
-        "shape": "(*x[:-1], out)",
-        "params": "in * out centres (fixed unless trainable: true)",
-        "macs": "numel(x) * out",
-        "flops": "other: 3 * macs (subtract, square, add per input and centre)",
-        "rf": "none (no spatial layout)",
-    }
-    Args = RbfArgs
-    args: RbfArgs
-
-    def shape(self, ins: list[Shape], geo: None) -> Shape:
-        return (*ins[0][:-1], self.args.out)
-
-    def params(self, layer: Layer[None]) -> Params:
-        n = layer.x[-1] * self.args.out
-        return Params(trainable=n) if self.args.trainable else Params(fixed=n)
-
-    def macs(self, layer: Layer[None]) -> int:
-        return numel(layer.x) * self.args.out
-
-    def flops(self, layer: Layer[None]) -> dict[str, int]:
-        # per (input, centre) pair: a subtraction, a square and an add
-        return {"other": 3 * self.macs(layer)}
-
-    def rf(self, layer: Layer[None]) -> RFStep | None:
-        return None
-
-    def explain(self, layer: Layer[None]) -> list[Step]:
-        """Worked arithmetic: one centre per (input, class) pair."""
-
-        n, o = layer.x[-1], self.args.out
-        kind = "trainable" if self.args.trainable else "fixed"
-        return [Step("params", f"{n} x {o}", self.params(layer).total, f"in x out ({kind} centres)",
-                     "params"),
-                Step("MACs", f"{numel(layer.x)} x {o}", self.macs(layer), "numel(x) x out",
-                     "macs")]
-
-    def torch(self, layer: Layer[None], kit: TorchKit) -> nn.Module:
-        """Centres as a parameter, ``requires_grad=trainable`` (cnncalc.pytorch.modules.RBF)."""
-        return kit.RBF(layer.x[-1], self.args.out, self.args.trainable)

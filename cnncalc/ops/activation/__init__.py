@@ -1,0 +1,1 @@
+"""Element-wise activations: one FLOP-counted pass over the tensor each."""

@@ -1,0 +1,1 @@
+"""Merges of several inputs: element-wise ``add`` / ``mul`` and channel ``concat``."""

@@ -1,0 +1,2 @@
+"""Normalisation layers (batch, layer, instance, group, local response) and
+``layer_scale``, the learned per-channel multiplier."""

@@ -1,0 +1,1 @@
+"""Pooling: max and average, windowed, global or adaptive (fixed output size)."""
