@@ -19,12 +19,11 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from .errors import CnncalcError, ShapeError, UsageError
+from .footprint import peaks
 from .graph import INPUT, Network, Node
 from .ops.base import FLOP_CATEGORIES, Layer, RFStep, Shape, numel
-from .report import DType, LayerReport, MemoryPeaks, ReceptiveField, Report, Totals
+from .report import DTYPE_BYTES, DType, LayerReport, MemoryPeaks, ReceptiveField, Report, Totals
 from .working import bracketed
-
-DTYPE_BYTES: dict[str, int] = {"float64": 8, "float32": 4, "float16": 2, "bfloat16": 2, "int8": 1}
 
 
 @dataclass(frozen=True)
@@ -343,8 +342,6 @@ def _memory_of(network: Network, layers: list[Layer[Any]]) -> Callable[[Report],
     on the layers the analysis bound)."""
 
     def work_out(report: Report) -> MemoryPeaks:
-        from .memory import peaks
-
         return peaks(network, report, layers)
 
     return work_out

@@ -17,6 +17,8 @@ from .units import json_number, json_real
 Number = int | Fraction
 #: the element types the memory figures are counted in (``--dtype``)
 DType = Literal["float32", "float16", "bfloat16", "float64", "int8"]
+#: bytes of one element of each dtype
+DTYPE_BYTES: dict[str, int] = {"float64": 8, "float32": 4, "float16": 2, "bfloat16": 2, "int8": 1}
 
 
 #: the name peers.py imports :func:`json_number` by (one number helper, in render/units)
