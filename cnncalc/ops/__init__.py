@@ -1,8 +1,9 @@
 """The op registry: ``REGISTRY`` maps each op name to its class.
 
 Importing this package registers every op: each is one class in its own module,
-``cnncalc/ops/<family>/<op name>.py``, listed in :data:`OP_MODULES`.  ``get_op`` looks one up;
-``op_info`` describes one for ``cnncalc ops`` and the docs.
+``cnncalc/ops/<family>/<op name>.py``, found there (:mod:`.discovery`: no list names it) and
+listed family by family, then by name.  ``get_op`` looks one up; ``op_info`` describes one
+for ``cnncalc ops`` and the docs.
 
 >>> op_info("dropout")["args"]
 [{'name': 'p', 'type': 'float in [0, 1]', 'default': 0.5, 'required': False}]
@@ -11,6 +12,7 @@ Importing this package registers every op: each is one class in its own module,
 from __future__ import annotations
 
 import importlib
+import os
 import typing
 from types import UnionType
 from typing import Any
@@ -21,27 +23,27 @@ from pydantic.fields import FieldInfo
 from ..errors import SpecError
 from ..suggest import did_you_mean, shown
 from .base import FLOP_CATEGORIES, REGISTRY, Op, Params, RFStep, Shape, register
+from .discovery import FAMILIES, family_modules, listing_key
 
-#: every op's module (below cnncalc.ops), imported in this order, which is the order the ops
-#: register in and docs/ops.md and `cnncalc ops` list them in (not the sorted order): a new
-#: op's file comes last
-OP_MODULES = (
-    "activation.table", "activation.leaky_relu", "activation.softmax", "activation.prelu",
-    "conv.conv", "conv.conv_transpose", "conv.local",
-    "lenet.subsample", "lenet.rbf",
-    "linear.linear",
-    "reshape.flatten", "reshape.identity", "reshape.dropout",
-    "norm.batchnorm", "norm.layernorm", "norm.instancenorm", "norm.groupnorm", "norm.lrn",
-    "merge.add", "merge.mul", "merge.concat",
-    "pool.maxpool", "pool.avgpool", "pool.adaptive_avgpool", "pool.adaptive_maxpool",
-    "reshape.upsample", "reshape.zeropad", "reshape.channel_shuffle",
-    "reshape.drop_path", "norm.layer_scale", "reshape.slice",
-)
-for _module in OP_MODULES:
+#: every module of the family folders, found by :func:`discovery.family_modules` and
+#: imported in its order: a new op is one new file ``cnncalc/ops/FAMILY/NAME.py``
+MODULES = family_modules(os.path.dirname(__file__))
+for _module in MODULES:
     importlib.import_module(f".{_module}", __name__)
 
-__all__ = ["FLOP_CATEGORIES", "REGISTRY", "Op", "Params", "RFStep", "Shape", "get_op", "op_info",
-           "register"]
+
+def _in_listing_order() -> None:
+    """Reorder the registry (and so docs/ops.md and ``cnncalc ops``): the families in
+    :data:`FAMILIES` order, the ops of each by name, whatever order the files load in."""
+    ops = sorted(REGISTRY.values(), key=lambda cls: listing_key(cls.family, cls.name))
+    REGISTRY.clear()
+    REGISTRY.update((cls.name, cls) for cls in ops)
+
+
+_in_listing_order()
+
+__all__ = ["FAMILIES", "FLOP_CATEGORIES", "REGISTRY", "Op", "Params", "RFStep", "Shape", "get_op",
+           "op_info", "register"]
 
 
 def get_op(name: str) -> type[Op[Any]]:

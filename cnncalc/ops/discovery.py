@@ -1,0 +1,68 @@
+"""Finding the ops: every module of every family folder, ``cnncalc/ops/FAMILY/*.py``, in an
+order of its own (never the file system's listing order), and the order the registry lists
+the ops in.  A new op is a new file in a family folder: nothing lists it.
+
+>>> family_rank("conv") < family_rank("pool") < family_rank("a_new_family")
+True
+"""
+
+from __future__ import annotations
+
+import os
+
+#: each family folder -> the title of its section of docs/ops.md, in the order docs/ops.md
+#: and ``cnncalc ops`` list the families.  The one place a new family folder is named: a
+#: folder missing here is still imported (after these, by name), but docs/ops.md refuses it
+FAMILIES = {"conv": "Convolutions", "pool": "Pooling", "lenet": "LeNet-5 layers",
+            "linear": "Fully connected", "activation": "Activations",
+            "norm": "Normalisation", "merge": "Merges", "reshape": "Reshaping and pass-through"}
+
+
+def family_rank(family: str) -> tuple[int, str]:
+    """Where ``family`` comes: its place in :data:`FAMILIES`, an unknown one after them."""
+    order = list(FAMILIES)
+    return (order.index(family) if family in FAMILIES else len(order), family)
+
+
+def _names(folder: str) -> list[tuple[str, bool]]:
+    """(name, is a folder) of each entry of ``folder``, in the file system's order."""
+    with os.scandir(folder) as entries:
+        return [(entry.name, entry.is_dir()) for entry in entries]
+
+
+def family_folders(root: str) -> list[str]:
+    """The family folders of ``root`` (its sub-packages), in :func:`family_rank` order."""
+    found = [name for name, is_dir in _names(root)
+             if is_dir and os.path.isfile(os.path.join(root, name, "__init__.py"))]
+    return sorted(found, key=family_rank)
+
+
+def _is_module(name: str) -> bool:
+    """A ``.py`` file Python can import by name (not ``__init__``, not an editor's
+    ``.#conv.py`` lock or a ``conv copy.py``)."""
+    stem = name.removesuffix(".py")
+    return name.endswith(".py") and stem.isidentifier() and stem != "__init__"
+
+
+def family_modules(root: str) -> tuple[str, ...]:
+    """Every module below ``root``'s family folders as ``family.module``: the families in
+    :func:`family_rank` order, the modules of each by name.  Shared helpers are among
+    them (importing one registers nothing); an op module is one whose class is registered.
+
+    >>> from pathlib import Path
+    >>> mods = family_modules(str(Path(__file__).parent))
+    >>> mods.index("conv.conv") < mods.index("pool.maxpool") < mods.index("reshape.slice")
+    True
+    """
+    modules = []
+    for family in family_folders(root):
+        names = sorted(name.removesuffix(".py")
+                       for name, is_dir in _names(os.path.join(root, family))
+                       if not is_dir and _is_module(name))
+        modules += [f"{family}.{name}" for name in names]
+    return tuple(modules)
+
+
+def listing_key(family: str, name: str) -> tuple[tuple[int, str], str]:
+    """The registry's order: families as :data:`FAMILIES`, the ops of one by name."""
+    return family_rank(family), name
