@@ -1,8 +1,8 @@
 """An op is one class in one file: ``cnncalc/ops/FAMILY/NAME.py`` holds the op ``NAME`` and
 no other (the simple activations, one generated class per row of a table, excepted).  The
 files are found, not listed (``cnncalc.ops.discovery``): a new op is one new file, and the
-registry lists the ops family by family (``FAMILIES``), then by name, whatever order the
-files load in."""
+registry lists the ops family by family (``FAMILIES``), then by module name, whatever order
+the file system lists the files in."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 import cnncalc.ops
-from cnncalc.ops import FAMILIES, MODULES, REGISTRY, discovery
+from cnncalc.ops import FAMILIES, OP_MODULES, OP_TABLES, REGISTRY, discovery
 
 OPS = Path(cnncalc.ops.__file__).resolve().parent
 PACKAGE = OPS.parent
@@ -67,29 +67,25 @@ def test_every_family_folder_has_a_title() -> None:
 
 
 # ------------------------------------------------------------------ the order
-def test_the_registry_lists_families_in_order_then_ops_by_name() -> None:
-    """docs/ops.md and `cnncalc ops` list the registry as it is: no file's place decides."""
-    listed = [(c.family, n) for n, c in REGISTRY.items()]
-    assert listed == sorted(listed, key=lambda fn: discovery.listing_key(*fn))
-    families = list(dict.fromkeys(f for f, _ in listed))
+def _ranked(modules: Iterable[str]) -> list[str]:
+    return sorted(modules, key=lambda m: (discovery.family_rank(m.partition(".")[0]), m))
+
+
+def test_the_registry_lists_families_in_order_then_modules_by_name() -> None:
+    """docs/ops.md and `cnncalc ops` list the registry as it is: the order of OP_MODULES
+    (tests/test_startup.py), which is FAMILIES', then the modules' names."""
+    assert list(OP_MODULES) == _ranked(OP_MODULES)
+    families = list(dict.fromkeys(c.family for c in REGISTRY.values()))
     assert families == list(FAMILIES)
-    assert list(REGISTRY)[:2] == ["conv", "conv_transpose"]
+    assert list(REGISTRY)[:3] == ["conv", "conv_transpose", "local"]
 
 
 def test_the_discovery_order_is_not_the_file_systems(monkeypatch) -> None:
     """``os.scandir`` lists in no promised order: reversed, the modules come out the same."""
     listed = discovery._names
     monkeypatch.setattr(discovery, "_names", lambda folder: listed(folder)[::-1])
-    assert discovery.family_modules(str(OPS)) == MODULES
-    assert list(MODULES) == sorted(MODULES, key=lambda m: (discovery.family_rank(
-        m.partition(".")[0]), m))
-
-
-def test_every_module_of_a_family_folder_is_imported() -> None:
-    on_disk = {".".join(p.relative_to(OPS).with_suffix("").parts)
-               for p in OPS.glob("*/*.py") if p.name != "__init__.py"}
-    assert set(MODULES) == on_disk
-    assert all(f"cnncalc.ops.{m}" in sys.modules for m in MODULES)
+    assert discovery.op_modules(str(OPS), OP_TABLES) == OP_MODULES
+    assert list(discovery.family_modules(str(OPS))) == _ranked(discovery.family_modules(str(OPS)))
 
 
 # ------------------------------------------------------- nothing outside discovery
@@ -101,12 +97,22 @@ def _registers(path: Path) -> bool:
 
 def test_ops_are_registered_only_from_family_folders() -> None:
     """Every file of cnncalc that registers an op is a discovered op module, and every
-    registered op comes from one: nothing registers an op the discovery did not import."""
+    registered op comes from one: nothing registers an op the discovery does not see."""
     files = [p for p in PACKAGE.rglob("*.py") if _registers(p)]
     outside = sorted(str(p.relative_to(PACKAGE)) for p in files if p.parent.parent != OPS)
     assert outside == []
     registering = {".".join(p.relative_to(OPS).with_suffix("").parts) for p in files}
-    assert registering == {_module(c) for c in REGISTRY.values()} <= set(MODULES)
+    assert registering == {_module(c) for c in REGISTRY.values()} == set(OP_MODULES)
+
+
+def test_the_text_check_agrees_with_the_syntax_tree() -> None:
+    """Discovery reads ``@register`` from a file's text (no import): for every file of the
+    family folders it says what the parsed file says (a decorator written otherwise, with
+    a comment or indented, would be missed: write it on a line of its own)."""
+    for path in OPS.glob("*/*.py"):
+        module = ".".join(path.relative_to(OPS).with_suffix("").parts)
+        if module not in OP_TABLES:
+            assert discovery.registers_an_op(str(path)) == _registers(path), module
 
 
 def test_the_register_check_can_fail(tmp_path) -> None:
@@ -160,18 +166,24 @@ def _tree(root: Path, files: dict[str, str]) -> Path:
 
 
 def test_discovery_finds_a_new_file_and_a_new_family(tmp_path) -> None:
+    op = "from ..base import register\n\n\n@register\nclass Op:\n    pass\n"
     root = _tree(tmp_path, {
-        "__init__.py": "", "base.py": "",
-        "pool/__init__.py": "", "pool/maxpool.py": "", "pool/a_new_op.py": "",
-        "conv/__init__.py": "", "conv/conv.py": "", "conv/notes.txt": "",
-        "conv/.#conv.py": "", "conv/conv copy.py": "",
-        "zeta/__init__.py": "", "zeta/zed.py": "", "alpha/__init__.py": "", "alpha/a.py": "",
-        "not_a_package/x.py": "",
+        "__init__.py": "", "base.py": op,
+        "pool/__init__.py": "", "pool/maxpool.py": op, "pool/a_new_op.py": op,
+        "pool/window_pool.py": "class Shared:\n    pass\n",
+        "conv/__init__.py": "", "conv/conv.py": op.replace("\n", "\r\n"), "conv/notes.txt": "",
+        "conv/.#conv.py": op, "conv/conv copy.py": op,
+        "zeta/__init__.py": "", "zeta/zed.py": op, "alpha/__init__.py": "", "alpha/a.py": op,
+        "alpha/rows.py": "def make(cls):\n    return register(cls)\n",
+        "not_a_package/x.py": op,
     })
     (root / "conv" / "sub").mkdir()
     assert discovery.family_folders(str(root)) == ["conv", "pool", "alpha", "zeta"]
     assert discovery.family_modules(str(root)) == (
-        "conv.conv", "pool.a_new_op", "pool.maxpool", "alpha.a", "zeta.zed")
+        "conv.conv", "pool.a_new_op", "pool.maxpool", "pool.window_pool", "alpha.a",
+        "alpha.rows", "zeta.zed")
+    assert discovery.op_modules(str(root), ("alpha.rows",)) == (
+        "conv.conv", "pool.a_new_op", "pool.maxpool", "alpha.a", "alpha.rows", "zeta.zed")
 
 
 TOY = "toy_passthrough"
@@ -190,10 +202,12 @@ def _toy_package(tmp_path: Path) -> Path:
 
 def test_a_new_op_file_is_registered_and_documented_with_no_other_edit(tmp_path) -> None:
     """The issue's promise, walked for real: drop a file into a family folder of a copy of
-    the package; the registry, `cnncalc ops` order and docs/ops.md pick the op up."""
+    the package; the registry (by name, before importing it), `cnncalc ops` order and
+    docs/ops.md pick the op up."""
     code = (
-        "import cnncalc.ops as ops; from cnncalc.ops import docs\n"
+        "import sys; import cnncalc.ops as ops; from cnncalc.ops import docs\n"
         f"assert ops.__file__.startswith({str(tmp_path)!r}), ops.__file__\n"
+        f"assert '{TOY}' in ops.REGISTRY and 'cnncalc.ops.reshape.{TOY}' not in sys.modules\n"
         f"names = [n for n, c in ops.REGISTRY.items() if c.family == 'reshape']\n"
         "print(names)\n"
         f"print('### `{TOY}`' in docs.render(), ops.op_info('{TOY}')['family'])\n"

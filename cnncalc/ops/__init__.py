@@ -1,9 +1,9 @@
 """The op registry: ``REGISTRY`` maps each op name to its class.
 
-Importing this package registers every op: each is one class in its own module,
-``cnncalc/ops/<family>/<op name>.py``, found there (:mod:`.discovery`: no list names it) and
-listed family by family, then by name.  ``get_op`` looks one up; ``op_info`` describes one
-for ``cnncalc ops`` and the docs.
+Each op is one class in its own module, ``cnncalc/ops/<family>/<op name>.py``, found there
+(:data:`OP_MODULES`: no list names it), and registers when its module is imported: on first
+use, through ``REGISTRY`` (:mod:`cnncalc.ops.registry`), so that a run imports the ops it uses.
+``get_op`` looks one up; ``op_info`` describes one for ``cnncalc ops`` and the docs.
 
 >>> op_info("dropout")["args"]
 [{'name': 'p', 'type': 'float in [0, 1]', 'default': 0.5, 'required': False}]
@@ -11,7 +11,6 @@ for ``cnncalc ops`` and the docs.
 
 from __future__ import annotations
 
-import importlib
 import os
 import typing
 from types import UnionType
@@ -23,24 +22,17 @@ from pydantic.fields import FieldInfo
 from ..errors import SpecError
 from ..suggest import did_you_mean, shown
 from .base import FLOP_CATEGORIES, REGISTRY, Op, Params, RFStep, Shape, register
-from .discovery import FAMILIES, family_modules, listing_key
+from .discovery import FAMILIES, op_modules
 
-#: every module of the family folders, found by :func:`discovery.family_modules` and
-#: imported in its order: a new op is one new file ``cnncalc/ops/FAMILY/NAME.py``
-MODULES = family_modules(os.path.dirname(__file__))
-for _module in MODULES:
-    importlib.import_module(f".{_module}", __name__)
-
-
-def _in_listing_order() -> None:
-    """Reorder the registry (and so docs/ops.md and ``cnncalc ops``): the families in
-    :data:`FAMILIES` order, the ops of each by name, whatever order the files load in."""
-    ops = sorted(REGISTRY.values(), key=lambda cls: listing_key(cls.family, cls.name))
-    REGISTRY.clear()
-    REGISTRY.update((cls.name, cls) for cls in ops)
-
-
-_in_listing_order()
+#: the modules that register several ops (one generated class per row of a table): the one
+#: kind of op module not named after its op, so named here
+OP_TABLES = ("activation.table",)
+#: every op's module (below cnncalc.ops), found in the family folders (:mod:`.discovery`: a
+#: file registering a class with ``@register``, or a table), without importing any: the
+#: families in :data:`FAMILIES` order, the modules of each by name, which is the order the
+#: ops register in and docs/ops.md and `cnncalc ops` list them in
+OP_MODULES = op_modules(os.path.dirname(__file__), OP_TABLES)
+REGISTRY.declare(__name__, OP_MODULES, OP_TABLES)
 
 __all__ = ["FAMILIES", "FLOP_CATEGORIES", "REGISTRY", "Op", "Params", "RFStep", "Shape", "get_op",
            "op_info", "register"]

@@ -46,6 +46,7 @@ from ..working import (
     generic_rf,
     window_formula,
 )
+from .registry import Registry
 
 if TYPE_CHECKING:  # pragma: no cover
     from types import ModuleType
@@ -381,7 +382,8 @@ class Pointwise(Op[None]):
 
 
 # --------------------------------------------------------------------- registry
-REGISTRY: dict[str, type[Op[Any]]] = {}
+#: op name -> op class, each op's module imported on first use (``cnncalc.ops`` declares them)
+REGISTRY = Registry()
 #: a registered op class (what :func:`register` hands back unchanged)
 OpT = TypeVar("OpT", bound=Op[Any])
 
@@ -394,14 +396,14 @@ def missing_parts(cls: type[Op[Any]]) -> list[str]:
 def register(cls: type[OpT]) -> type[OpT]:
     """Class decorator: make ``cls`` available under ``cls.name``; a class missing a
     part of the protocol, or a name taken twice, is a programming error at import."""
-    if cls.name in REGISTRY:
+    if REGISTRY.registered(cls.name):
         raise RuntimeError(f"op {cls.name!r} registered twice")
     missing = missing_parts(cls)
     if not vars(cls).get("samples"):  # its own, not a parent's
         missing.append("samples")
     if missing:
         raise RuntimeError(f"op {cls.name!r} does not define {', '.join(missing)}")
-    REGISTRY[cls.name] = cls
+    REGISTRY.add(cls)
     return cls
 
 

@@ -1,6 +1,7 @@
 """Finding the ops: every module of every family folder, ``cnncalc/ops/FAMILY/*.py``, in an
-order of its own (never the file system's listing order), and the order the registry lists
-the ops in.  A new op is a new file in a family folder: nothing lists it.
+order of its own (never the file system's listing order), and which of them are op modules,
+read from their text without importing any (the registry imports an op's module when the
+op is first used).  A new op is a new file in a family folder: nothing lists it.
 
 >>> family_rank("conv") < family_rank("pool") < family_rank("a_new_family")
 True
@@ -9,13 +10,19 @@ True
 from __future__ import annotations
 
 import os
+import re
+from collections.abc import Sequence
 
 #: each family folder -> the title of its section of docs/ops.md, in the order docs/ops.md
 #: and ``cnncalc ops`` list the families.  The one place a new family folder is named: a
-#: folder missing here is still imported (after these, by name), but docs/ops.md refuses it
+#: folder missing here is still found (after these, by name), but docs/ops.md refuses it
 FAMILIES = {"conv": "Convolutions", "pool": "Pooling", "lenet": "LeNet-5 layers",
             "linear": "Fully connected", "activation": "Activations",
             "norm": "Normalisation", "merge": "Merges", "reshape": "Reshaping and pass-through"}
+
+
+#: the decorator line of a registered op class
+_REGISTER = re.compile(rb"^@register[ \t]*\r?$", re.MULTILINE)
 
 
 def family_rank(family: str) -> tuple[int, str]:
@@ -63,6 +70,23 @@ def family_modules(root: str) -> tuple[str, ...]:
     return tuple(modules)
 
 
-def listing_key(family: str, name: str) -> tuple[tuple[int, str], str]:
-    """The registry's order: families as :data:`FAMILIES`, the ops of one by name."""
-    return family_rank(family), name
+def registers_an_op(path: str) -> bool:
+    """The file registers a class with ``@register`` (a line of its own above the class):
+    what makes a module an op module, read without importing it."""
+    with open(path, "rb") as source:
+        return _REGISTER.search(source.read()) is not None
+
+
+def op_modules(root: str, tables: Sequence[str] = ()) -> tuple[str, ...]:
+    """The op modules among :func:`family_modules`, in its order: each file that registers
+    its op with ``@register`` (the op named after the file), and each of ``tables`` (a
+    module registering several ops).  The shared helpers (``pool.window_pool``) register
+    none: they are imported by the ops that use them.
+
+    >>> from pathlib import Path
+    >>> mods = op_modules(str(Path(__file__).parent), ("activation.table",))
+    >>> "pool.maxpool" in mods, "pool.window_pool" in mods, "activation.table" in mods
+    (True, False, True)
+    """
+    return tuple(m for m in family_modules(root)
+                 if m in tables or registers_an_op(os.path.join(root, *m.split(".")) + ".py"))
