@@ -7,6 +7,7 @@ the file system lists the files in."""
 from __future__ import annotations
 
 import ast
+import os
 import shutil
 import subprocess
 import sys
@@ -214,7 +215,7 @@ def test_a_new_op_file_is_registered_and_documented_with_no_other_edit(tmp_path)
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           cwd=_toy_package(tmp_path), timeout=120,
-                          env={"PYTHONPATH": str(tmp_path), "PATH": "/usr/bin:/bin"})
+                          env={**os.environ, "PYTHONPATH": str(tmp_path)})
     assert done.returncode == 0, done.stderr
     names, documented = done.stdout.splitlines()
     reshape = sorted([n for n, c in REGISTRY.items() if c.family == "reshape"] + [TOY])

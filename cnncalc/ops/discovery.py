@@ -53,8 +53,8 @@ def _is_module(name: str) -> bool:
 
 def family_modules(root: str) -> tuple[str, ...]:
     """Every module below ``root``'s family folders as ``family.module``: the families in
-    :func:`family_rank` order, the modules of each by name.  Shared helpers are among
-    them (importing one registers nothing); an op module is one whose class is registered.
+    :func:`family_rank` order, the modules of each by name.  The shared helpers are among
+    them: :func:`op_modules` tells the op modules apart.
 
     >>> from pathlib import Path
     >>> mods = family_modules(str(Path(__file__).parent))
