@@ -14,17 +14,16 @@ from __future__ import annotations
 
 import contextlib
 import gc
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, NamedTuple
 
 from .errors import CnncalcError, ShapeError, UsageError
+from .footprint import peaks
 from .graph import INPUT, Network, Node
 from .ops.base import FLOP_CATEGORIES, Layer, RFStep, Shape, numel
-from .report import DType, LayerReport, ReceptiveField, Report, Totals
+from .report import DTYPE_BYTES, DType, LayerReport, MemoryPeaks, ReceptiveField, Report, Totals
 from .working import bracketed
-
-DTYPE_BYTES: dict[str, int] = {"float64": 8, "float32": 4, "float16": 2, "bfloat16": 2, "int8": 1}
 
 
 class _RF(NamedTuple):
@@ -289,7 +288,18 @@ def _analyze(network: Network, input_shape: Shape | None, batch: int, dtype: DTy
         batch=batch, dtype=dtype, layers=tuple(rows), totals=_totals(network, rows, x, batch, size),
         receptive_field=rf, receptive_field_layer=rf_layer,
         warnings=tuple(f"{r.id}: {w}" for r in rows for w in r.warnings), source=network.source,
+        memory_of=_memory_of(network, walk.layers),
     )
+
+
+def _memory_of(network: Network, layers: list[Layer[Any]]) -> Callable[[Report], MemoryPeaks]:
+    """How the report works out its memory peaks when asked (:func:`cnncalc.memory.peaks`,
+    on the layers the analysis bound)."""
+
+    def work_out(report: Report) -> MemoryPeaks:
+        return peaks(network, report, layers)
+
+    return work_out
 
 
 def _checked_settings(batch: int, dtype: DType) -> int:
@@ -327,6 +337,8 @@ class _Walk:
         #: the last field read before positions were mixed, and its layer
         self.rf_at: tuple[ReceptiveField | None, str | None] = (None, None)
         self.bound: dict[tuple[Any, tuple[Shape, ...]], _Bound] = {}
+        #: each node's bound layer, in order (nodes that share the work share it)
+        self.layers: list[Layer[Any]] = []
 
     def row(self, node: Node) -> LayerReport:
         ins = tuple(self.shapes[i] for i in node.inputs)
@@ -336,6 +348,7 @@ class _Walk:
         except CnncalcError as exc:
             raise locate_error(exc, node, list(ins)) from None
         out = bound.layer.out
+        self.layers.append(bound.layer)
         self.shapes[node.id], self.rfs[node.id] = out, state
         if state.rf is not None and not state.mixed:
             self.rf_at = (state.rf, node.id)

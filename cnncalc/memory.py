@@ -1,10 +1,7 @@
 """Training memory, statically: what autograd saves for the backward, per layer, and the
-peak of one training step (forward, backward, optimizer step), without running anything.
-
-Each op declares the tensors its backward keeps (:meth:`cnncalc.ops.base.Op.saved`); this
-module gives them storages (a view or an in-place ReLU shares its input's, so a tensor two
-layers save counts once, under the first), then walks the step in order with every
-tensor's lifetime.  No torch import (tests/test_memory.py holds the torch oracles).
+peak of one training step (forward, backward, optimizer step), without running anything;
+and the largest batch that fits.  The walk itself is :mod:`cnncalc.footprint`; this is its
+API on specs.  No torch import (tests/test_memory.py holds the torch oracles).
 
 >>> import cnncalc
 >>> from cnncalc.memory import estimate
@@ -16,160 +13,50 @@ True
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
-from .analysis import DTYPE_BYTES, analyze, for_input, resolve_layers
-from .errors import UsageError
-from .graph import INPUT, Network, Node
-from .ops.base import Layer, Saved, needs_backward, numel
-from .report import DType, Report
-
-Mode = Literal["inference", "training"]
-Optimizer = Literal["sgd", "momentum", "adam", "adamw"]
-#: optimizer state per trainable parameter, in parameter copies
-OPTIMIZER_STATES: dict[str, int] = {"sgd": 0, "momentum": 1, "adam": 2, "adamw": 2}
-#: bytes of one element of each kind of saved tensor (``act`` is the activation dtype)
-KIND_BYTES = {"index": 8, "mask": 1}
-MODES = ("inference", "training")
-
-
-@dataclass(frozen=True)
-class LayerMemory:
-    """One layer's share: its parameters, buffers, gradients, optimizer state and the
-    bytes autograd saves for it (a storage two layers save is counted under the first)."""
-
-    id: str
-    op: str
-    param_bytes: int
-    buffer_bytes: int
-    grad_bytes: int
-    optimizer_bytes: int
-    saved_bytes: int
-    output_bytes: int
-
-
-@dataclass(frozen=True)
-class Memory:
-    """The memory of one inference pass or one training step, in bytes."""
-
-    name: str
-    mode: str
-    batch: int
-    dtype: str
-    optimizer: str
-    amp: bool
-    layers: tuple[LayerMemory, ...]
-    param_bytes: int
-    buffer_bytes: int
-    grad_bytes: int
-    optimizer_bytes: int
-    saved_activation_bytes: int
-    #: live activations at the worst moment (forward or backward), without the weights
-    activation_peak_bytes: int
-    peak_bytes: int
-
-    def to_dict(self) -> dict[str, Any]:
-        data = {k: getattr(self, k) for k in (
-            "name", "mode", "batch", "dtype", "optimizer", "amp", "param_bytes", "buffer_bytes",
-            "grad_bytes", "optimizer_bytes", "saved_activation_bytes", "activation_peak_bytes",
-            "peak_bytes")}
-        data["layers"] = [vars(r) | {} for r in self.layers]
-        return data
-
-
-# ------------------------------------------------------------------ saved storages
-def inplace_ids(network: Network) -> set[str]:
-    """The layers the torch build runs in place (``cnncalc.pytorch.model._mark_inplace``: an
-    in-place-capable activation whose input is a fresh tensor nothing else reads) whose
-    output is then their input's storage (``Op.inplace_shares``)."""
-    readers: dict[str, int] = {}
-    for node in network.nodes:
-        for name in node.inputs:
-            readers[name] = readers.get(name, 0) + 1
-    fresh = {n.id: n.op.fresh_output for n in network.nodes}
-    return {node.id for node in network.nodes
-            if node.op.inplace_ok and node.op.inplace_shares and node.inputs[0] != INPUT
-            and readers[node.inputs[0]] == 1 and node.inputs[0] != network.output
-            and fresh[node.inputs[0]]}
-
-
-@dataclass(frozen=True)
-class _Storage:
-    key: str
-    nbytes: int
-
-
-@dataclass
-class Storages:
-    """Where every value of a training forward lives, and what each layer saves."""
-
-    #: value (INPUT or a layer id) -> its storage
-    store: dict[str, _Storage]
-    #: value -> whether it requires grad
-    grad: dict[str, bool]
-    #: per layer, {storage key: bytes} it saves (each storage under its first saver)
-    saved: list[dict[str, int]]
-    #: value -> its own bytes (a view's, not its base's)
-    sizes: dict[str, int]
-
-
-def storages(network: Network, layers: Sequence[Layer[Any]], batch: int, size: int,
-             input_grad: bool = False, input_bytes: int | None = None) -> Storages:
-    """The storages of a training forward of ``network`` at ``batch``: ``size`` is the
-    activation dtype's bytes, ``input_grad`` whether the network's input requires grad
-    (it does not when training), ``input_bytes`` the input's (default: the spec's input)."""
-    inplace = inplace_ids(network)
-    if input_bytes is None:
-        input_bytes = numel(network.input_shape) * batch * size
-    store = {INPUT: _Storage(INPUT, input_bytes)}
-    sizes = {INPUT: input_bytes}
-    grad = {INPUT: input_grad}
-    claimed: set[str] = set()
-    found: list[dict[str, int]] = []
-    for node, layer in zip(network.nodes, layers):
-        grads = [grad[i] for i in node.inputs]
-        if layer.op.view or node.id in inplace:
-            store[node.id] = store[node.inputs[0]]
-        else:
-            store[node.id] = _Storage(node.id, numel(layer.out) * batch * size)
-        sizes[node.id] = numel(layer.out) * batch * size
-        grad[node.id] = needs_backward(layer, grads)
-        mine: dict[str, int] = {}
-        for k, s in enumerate(layer.op.saved(layer, grads)):
-            st = _storage_of(s, k, node, store, batch, size)
-            if st.key not in claimed:
-                claimed.add(st.key)
-                mine[st.key] = st.nbytes
-        found.append(mine)
-    return Storages(store, grad, found, sizes)
-
-
-def saved_storages(network: Network, layers: Sequence[Layer[Any]], batch: int, size: int,
-                   input_grad: bool = False, input_bytes: int | None = None
-                   ) -> list[dict[str, int]]:
-    """Per layer, {storage key: bytes} of what autograd saves for it, each storage under
-    the first layer (in forward order) that saves it (see :func:`storages`)."""
-    return storages(network, layers, batch, size, input_grad, input_bytes).saved
-
-
-def _storage_of(s: Saved, k: int, node: Node, store: dict[str, _Storage], batch: int,
-                size: int) -> _Storage:
-    if s.shared == "input":
-        return store[node.inputs[s.index]]
-    if s.shared == "output":
-        return store[node.id]
-    return _Storage(f"{node.id}#{k}", s.elements(batch) * KIND_BYTES.get(s.kind, size))
+from .analysis import analyze, for_input, resolve_layers
+from .footprint import (  # noqa: F401 - the API's names
+    AMP_DTYPES,
+    AUTOCAST_FOLLOW,
+    AUTOCAST_FP32,
+    AUTOCAST_LOWER,
+    AUTOCAST_PROJECTED,
+    AUTOCAST_STATS,
+    FP32,
+    KIND_BYTES,
+    MODES,
+    OPTIMIZER_STATES,
+    STEP_TEMPORARIES,
+    SUMMARY_OPTIMIZER,
+    LayerMemory,
+    Memory,
+    Mode,
+    Optimizer,
+    Storages,
+    amp_element_bytes,
+    check_settings,
+    from_layers,
+    inplace_ids,
+    peaks,
+    saved_storages,
+    storages,
+)
+from .graph import Network
+from .ops.base import Layer, numel
+from .report import DTYPE_BYTES, DType, Report
 
 
 def saved_bytes(network: Network, batch: int = 1, dtype: DType = "float32",
-                input_shape: Any = None, input_grad: bool = False) -> dict[str, int]:
-    """Layer id -> bytes autograd saves for it in training at ``batch``."""
+                input_shape: Any = None, input_grad: bool = False,
+                amp: bool = False) -> dict[str, int]:
+    """Layer id -> bytes autograd saves for it in training at ``batch`` (``amp``: under
+    torch.autocast to ``dtype``, the input in float32)."""
     report = analyze(network, input_shape, batch=batch, dtype=dtype)
     net = for_input(network, report.input_shape)
     layers = resolve_layers(net, report)
-    per = saved_storages(net, layers, batch, DTYPE_BYTES[dtype], input_grad,
-                         report.totals.input_bytes)
+    inputs = numel(report.input_shape) * batch * FP32 if amp else report.totals.input_bytes
+    per = saved_storages(net, layers, batch, DTYPE_BYTES[dtype], input_grad, inputs, amp)
     return {node.id: sum(m.values()) for node, m in zip(net.nodes, per)}
 
 
@@ -178,107 +65,19 @@ def estimate(network: Network, input_shape: Any = None, *, mode: str = "training
              batch: int = 1, dtype: DType = "float32", optimizer: str = "sgd",
              amp: bool = False) -> Memory:
     """The memory of one inference pass or one training step of ``network``."""
-    if mode not in MODES:
-        raise UsageError(f"mode '{mode}' is unknown (choose from {', '.join(MODES)})")
-    if optimizer not in OPTIMIZER_STATES:
-        raise UsageError(f"optimizer '{optimizer}' is unknown "
-                         f"(choose from {', '.join(OPTIMIZER_STATES)})")
+    check_settings(mode, optimizer)  # before the analysis is spent
     report = analyze(network, input_shape, batch=batch, dtype=dtype)
     return from_report(network, report, mode=mode, optimizer=optimizer, amp=amp)
 
 
 def from_report(network: Network, report: Report, *, mode: str, optimizer: str,
-                amp: bool) -> Memory:
-    """:func:`estimate` for an analysis already made."""
+                amp: bool, layers: Sequence[Layer[Any]] | None = None) -> Memory:
+    """:func:`estimate` for an analysis already made (``layers``: its ops bound to their
+    input shapes, when the caller has them)."""
     net = for_input(network, report.input_shape)
-    size = DTYPE_BYTES[report.dtype]
-    training = mode == "training"
-    layers = resolve_layers(net, report)
-    where = storages(net, layers, report.batch, size, False, report.totals.input_bytes)
-    per = where.saved if training else [{} for _ in layers]
-    states = OPTIMIZER_STATES[optimizer] if training else 0
-    rows = []
-    for row, mine in zip(report.layers, per):
-        trainable = row.trainable_params if training else 0
-        rows.append(LayerMemory(row.id, row.op, row.param_bytes, row.buffers * size,
-                                trainable * size, _optimizer_bytes(trainable, size, states, amp),
-                                sum(mine.values()), row.activation_bytes))
-    weights = sum(r.param_bytes + r.buffer_bytes for r in rows)
-    grads = sum(r.grad_bytes for r in rows)
-    opt_bytes = sum(r.optimizer_bytes for r in rows)
-    if training:
-        acts = _backward_peak(net, where, [r.grad_bytes for r in rows])
-        largest = max((r.grad_bytes for r in rows), default=0)
-        step = grads + STEP_TEMPORARIES[optimizer] * largest
-        peak = weights + opt_bytes + max(acts, step)
-    else:
-        acts = report.totals.peak_activation_bytes
-        peak = weights + acts
-    return Memory(report.name, mode, report.batch, report.dtype, optimizer if training else "",
-                  amp, tuple(rows), sum(r.param_bytes for r in rows),
-                  sum(r.buffer_bytes for r in rows), grads, opt_bytes,
-                  sum(r.saved_bytes for r in rows), acts, peak)
-
-
-#: parameter-sized temporaries ``optimizer.step()`` holds at once, in copies of the largest
-#: layer's parameters (torch's single-tensor Adam: ``exp_avg_sq.sqrt()`` and its quotient)
-STEP_TEMPORARIES = {"sgd": 0, "momentum": 0, "adam": 2, "adamw": 2}
-
-
-def _optimizer_bytes(trainable: int, size: int, states: int, amp: bool) -> int:
-    """The optimizer's state for ``trainable`` parameters; under AMP it updates fp32
-    master weights, so it keeps its states and a master copy, all in fp32."""
-    return trainable * 4 * (states + 1) if amp else trainable * size * states
-
-
-def _forward_peak(net: Network, where: Storages) -> int:
-    """The most bytes of activation storages alive at once during the forward: every
-    storage saved so far, and the storages of the values still to be read."""
-    nodes = net.nodes
-    last_use = {INPUT: -1}
-    for i, node in enumerate(nodes):
-        for name in node.inputs:
-            last_use[name] = i
-    last_use[net.output] = len(nodes)
-    saved: dict[str, int] = {}
-    values = {INPUT}
-    peak = 0
-    for i, node in enumerate(nodes):
-        values.add(node.id)
-        saved.update(where.saved[i])
-        live = {where.store[v].key: where.store[v].nbytes for v in values} | saved
-        peak = max(peak, sum(live.values()))
-        for name in set(node.inputs):
-            if last_use.get(name) == i:
-                values.discard(name)
-        if last_use.get(node.id, -1) < i:
-            values.discard(node.id)
-    return peak
-
-
-def _backward_peak(net: Network, where: Storages, param_grads: list[int]) -> int:
-    """The most bytes alive at once during the forward and the backward, parameter
-    gradients included: the backward runs the layers in reverse, each keeping until it has
-    run the storages saved for it (and those of the layers before it), the gradient of its
-    output (alive from its first reader's backward on) and the gradients it makes for its
-    inputs, while every parameter gradient made so far lives on to the optimizer step."""
-    nodes = net.nodes
-    peak = _forward_peak(net, where)
-    remaining = sum(sum(m.values()) for m in where.saved)
-    out = where.store[net.output]
-    kept = out.nbytes if all(out.key not in m for m in where.saved) else 0
-    pending: dict[str, int] = {net.output: out.nbytes} if where.grad[net.output] else {}
-    made = 0
-    for i in range(len(nodes) - 1, -1, -1):
-        node = nodes[i]
-        for name in node.inputs:
-            if where.grad[name] and name not in pending:
-                pending[name] = where.sizes[name]
-        made += param_grads[i]
-        peak = max(peak, remaining + kept + sum(pending.values()) + made)
-        pending.pop(node.id, None)
-        remaining -= sum(where.saved[i].values())
-    return peak
+    if layers is None:
+        layers = resolve_layers(net, report)
+    return from_layers(net, report, layers, mode=mode, optimizer=optimizer, amp=amp)
 
 
 # ---------------------------------------------------------------------------- fit

@@ -99,6 +99,18 @@ def axis_names(rank: int) -> tuple[str, ...]:
     return _AXES.get(rank, tuple(f"axis {i}" for i in range(rank)))
 
 
+def axis_label(axis: int, rank: int) -> str:
+    """``axis 0 (channels)``, ``axis 2 (width)``: an axis of a ``(C, *spatial)`` sample
+    (``axis 0 (features)`` of a vector).
+
+    >>> axis_label(0, 3), axis_label(2, 3), axis_label(0, 1)
+    ('axis 0 (channels)', 'axis 2 (width)', 'axis 0 (features)')
+    """
+    if rank == 1:
+        return "axis 0 (features)"
+    return f"axis {axis} ({'channels' if axis == 0 else axis_names(rank - 1)[axis - 1]})"
+
+
 def axis_unit(name: str) -> str:
     """What one position of an axis is: a ``row`` of the height, a ``column`` of the
     width, a ``position`` of any other axis."""
@@ -152,13 +164,24 @@ def window_formula(n: int | str, k: int, d: int, s: int, before: int | str, afte
                    ceil_mode: bool = False, pair: bool = False) -> str:
     """The output size of a sliding window along one axis, numbers filled in:
     ``floor((14 + 2*0 - 1*(5-1) - 1) / 1) + 1``; an asymmetric pad (or any, with
-    ``pair``) as ``(3+2)``.
+    ``pair``) as ``(3+2)``.  The one wording of it: explain, solve and the error of a
+    window that leaves no output all write it with this.
 
     >>> window_formula(6, 4, 1, 1, 2, 1)
     'floor((6 + (2+1) - 1*(4-1) - 1) / 1) + 1'
     """
     pad = f"2*{before}" if before == after and not pair else f"({before}+{after})"
     return f"{'ceil' if ceil_mode else 'floor'}(({n} + {pad} - {d}*({k}-1) - 1) / {s}) + 1"
+
+
+def transposed_formula(n: int, k: int, s: int, p: int, output_padding: int, d: int) -> str:
+    """The output size of a transposed convolution along one axis, numbers filled in (its
+    explanation and the error of a size below 1 both write it with this).
+
+    >>> transposed_formula(7, 3, 2, 1, 1, 1)
+    '(7-1)*2 - 2*1 + 1*(3-1) + 1 + 1'
+    """
+    return f"({n}-1)*{s} - 2*{p} + {d}*({k}-1) + {output_padding} + 1"
 
 
 def json_number(x: Number) -> int | float:

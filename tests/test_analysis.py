@@ -114,7 +114,7 @@ def test_truncation_warns_and_strict_refuses() -> None:
 def test_empty_output_shows_formula() -> None:
     with pytest.raises(ShapeError) as info:
         report("- {id: conv1, op: conv, out: 4, k: 5}", input_shape="[3, 3, 3]")
-    assert "floor((3 + 2*0 - (5-1) - 1) / 1) + 1 = -1" in info.value.message
+    assert "floor((3 + 2*0 - 1*(5-1) - 1) / 1) + 1 = -1" in info.value.message
 
 
 def test_json_contract_fields() -> None:

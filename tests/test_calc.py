@@ -105,7 +105,7 @@ def test_invalid_value_same_error_as_spec() -> None:
 def test_shape_error_exit_2() -> None:
     result = runner.invoke(app, ["calc", "conv", "--input", "3x4x4", "--out", "8", "--k", "5"])
     assert result.exit_code == 2
-    assert "floor((4 + 2*0 - (5-1) - 1) / 1) + 1" in result.stderr
+    assert "floor((4 + 2*0 - 1*(5-1) - 1) / 1) + 1" in result.stderr
 
 
 def test_unknown_op_and_merge_op() -> None:

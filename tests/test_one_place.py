@@ -2,8 +2,8 @@
 worked-arithmetic pieces are defined below the ops, in cnncalc/working.py) and
 spec strings are escaped by one function (render/safe.safe_text): no other module of the
 presentation path defines its own copy, and the ops and the analysis write shapes and axis
-names with cnncalc/working.py's pieces too.  (``base.formula``, the output-size formula of
-a shape error, is still its own wording of working.window_formula.)"""
+names with cnncalc/working.py's pieces too (the output-size formula of a shape error is
+working.window_formula, the one explain writes)."""
 
 from __future__ import annotations
 

@@ -10,41 +10,54 @@ sysexits.h); 141 stdout closed early (``cnncalc summary x | head``: nothing prin
 the status a tool killed by SIGPIPE reports); 130 interrupted (Ctrl-C).
 
 Start-up matters (the tool runs many times a minute), so ``main`` imports only the
-module of the command it runs; ``from cnncalc.cli import app`` gets every command.
-Adding a command module: define commands with ``@app.command()`` in
-``cnncalc/cli/<name>.py`` (``from .base import app``) using the options of
-:mod:`cnncalc.cli.common`, and list the module and its commands in ``COMMANDS``.
+module of the command it runs, and has typer build that command alone; ``from cnncalc.cli
+import app`` gets every command.  Which module defines which command is :data:`COMMANDS`,
+generated from the modules (:mod:`cnncalc.cli.command_map`).  Adding a command: define it
+with ``@app.command()`` in a module ``cnncalc/cli/<name>.py`` (``from .base import app``)
+using the options of :mod:`cnncalc.cli.common`, then regenerate the map with ``python -m
+cnncalc.cli.command_map``.
 """
 
 from __future__ import annotations
 
+import copy
+import gc
 import importlib
 import os
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 # The CLI process loads no pydantic plugins: discovering them scans every installed
 # distribution's entry points, ~25 ms of a ~300 ms start-up (the library API is untouched).
 os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
 
 from .base import EXIT_BROKEN_PIPE, EXIT_INTERNAL, EXIT_INTERRUPTED
+from .commands import COMMANDS
+
+if TYPE_CHECKING:  # pragma: no cover
+    import typer
+    from typer.models import CommandInfo
 
 __all__ = ["COMMANDS", "EXIT_BROKEN_PIPE", "EXIT_INTERNAL", "EXIT_INTERRUPTED", "app", "main"]
-
-#: command modules, in help order, and the commands each defines
-COMMANDS: dict[str, tuple[str, ...]] = {
-    "analysis": ("shapes", "params", "flops", "rf", "summary", "compare", "ops", "zoo"),
-    "torchcmds": ("build", "export", "profile"),
-    "importcmd": ("import",),
-    "checkcmds": ("check", "diff", "schema"),
-    "teach": ("explain", "calc", "sizes", "graph", "plot", "solve"),
-    "memorycmd": ("memory",),
-}
-
 
 def _register(modules: tuple[str, ...] = tuple(COMMANDS)) -> None:
     for name in modules:
         importlib.import_module(f"{__name__}.{name}")
+
+
+#: the options of the top-level group that print its help
+_HELP = ("-h", "--help")
+
+
+def _command_in(argv: list[str]) -> str | None:
+    """The known command that ``argv`` runs; None for the group's own help (``--help``
+    before any command), no command, or an unknown one."""
+    for arg in argv:
+        if arg in _HELP:
+            return None
+        if not arg.startswith("-"):
+            return arg if any(arg in names for names in COMMANDS.values()) else None
+    return None
 
 
 def _modules_for(argv: list[str]) -> tuple[str, ...]:
@@ -52,11 +65,29 @@ def _modules_for(argv: list[str]) -> tuple[str, ...]:
     every module for help, no command or an unknown one (so suggestions see them all)."""
     if argv == ["--version"]:
         return ()
-    command = next((a for a in argv if not a.startswith("-")), None)
-    for module, names in COMMANDS.items():
-        if command in names:
-            return (module,)
-    return tuple(COMMANDS)
+    command = _command_in(argv)
+    return next(((module,) for module, names in COMMANDS.items() if command in names),
+                tuple(COMMANDS))
+
+
+def _only(application: typer.Typer, command: str | None) -> typer.Typer:
+    """``application`` with ``command`` alone (typer builds a click command, its options
+    and their converters for every command it holds), or as it is for None."""
+    if command is None:
+        return application
+    alone = copy.copy(application)
+    alone.registered_commands = [c for c in application.registered_commands
+                                 if _name(c) == command]
+    alone.registered_groups = [g for g in application.registered_groups if g.name == command]
+    return alone
+
+
+def _name(command: CommandInfo) -> str | None:
+    """A registered command's name, as typer gives it (``my_cmd`` -> ``my-cmd``)."""
+    if command.name:
+        return command.name
+    callback = command.callback
+    return callback.__name__.lower().replace("_", "-") if callback is not None else None
 
 
 def __getattr__(name: str) -> Any:
@@ -73,20 +104,34 @@ def main() -> None:
     """Console-script entry point.  stdout is guarded for the whole run (help and
     ``--version`` are printed before any command runs) and flushed here, before the
     interpreter's own final flush: a pipe closed or a disk filled at any moment exits
-    141 or 3 with a message, never a traceback or Python's "Exception ignored"."""
+    141 or 3 with a message, never a traceback or Python's "Exception ignored".
+
+    The process ends after it: see :func:`_skip_exit_collections`."""
     from .base import GuardedStdout, app
 
-    _register(_modules_for(sys.argv[1:]))
+    argv = sys.argv[1:]
+    _register(_modules_for(argv))
     GuardedStdout.install()
     try:
-        app(prog_name="cnncalc")
+        _only(app, _command_in(argv))(prog_name="cnncalc")
     except SystemExit:
         _final_flush()
+        _skip_exit_collections()
         raise
     except Exception as exc:  # only stdout failures are handled here
         _stdout_failure(exc)
         raise
     _final_flush()  # pragma: no cover - typer always exits
+
+
+def _skip_exit_collections() -> None:
+    """Move every object to the collector's permanent generation (``gc.freeze``): the
+    interpreter's shutdown runs full collections, which then skip them.  Those passes
+    over every module, class and pydantic schema of the run cost a sixth of a short
+    run's CPU time, to free memory the ending process returns anyway.  The run itself
+    keeps the collector as it is; only cyclic garbage left at exit goes unfinalized
+    (stdout is flushed above; output files are closed when written)."""
+    gc.freeze()
 
 
 def _final_flush() -> None:

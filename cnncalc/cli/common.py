@@ -11,7 +11,8 @@ A new command module (``torchcmds``, ``checkcmds``, ``teach``) needs only::
         net, report = analyse_spec(spec, Settings(input=input, batch=batch))
         write(f"{report.totals.macs}\\n")
 
-and registers in :data:`cnncalc.cli.COMMANDS`.  Errors are raised, never printed here:
+and appears in :data:`cnncalc.cli.COMMANDS` once that map is regenerated (``python -m
+cnncalc.cli.command_map``).  Errors are raised, never printed here:
 the app's group (:class:`cnncalc.cli.base.CnncalcGroup`) turns a CnncalcError into
 ``e.format()`` on stderr and its exit code.
 """
@@ -36,6 +37,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from rich.console import Console
 
     from ..graph import Network
+    from ..render.views import View
     from ..report import Report
     from ..spec import Limits
 
@@ -391,7 +393,6 @@ def emit_report(report: Report, view: str, settings: Settings) -> None:
     """Write one report as ``view`` (``shapes``, ``params``, ``flops``, ``rf``,
     ``summary``) in the settings' format."""
     from ..render import text
-    from ..render.table import render_report
     from ..render.views import VIEWS
 
     chosen = VIEWS[view]
@@ -399,4 +400,11 @@ def emit_report(report: Report, view: str, settings: Settings) -> None:
         Format.json: lambda: text.report_json_chunks(report, chosen),
         Format.csv: lambda: text.report_csv_chunks(report, chosen),
         Format.markdown: lambda: text.report_markdown(report, chosen, settings.exact),
-    }, lambda out: render_report(out, report, chosen, settings.exact), settings.no_color)
+    }, lambda out: _render_table(out, report, chosen, settings.exact), settings.no_color)
+
+
+def _render_table(out: Console, report: Report, view: View, exact: bool) -> None:
+    """The table of a report (rich's table machinery is imported only to draw one)."""
+    from ..render.table import render_report
+
+    render_report(out, report, view, exact)

@@ -46,6 +46,7 @@ from ..working import (
     generic_rf,
     window_formula,
 )
+from .registry import Registry
 
 if TYPE_CHECKING:  # pragma: no cover
     from types import ModuleType
@@ -381,7 +382,8 @@ class Pointwise(Op[None]):
 
 
 # --------------------------------------------------------------------- registry
-REGISTRY: dict[str, type[Op[Any]]] = {}
+#: op name -> op class, each op's module imported on first use (``cnncalc.ops`` declares them)
+REGISTRY = Registry()
 #: a registered op class (what :func:`register` hands back unchanged)
 OpT = TypeVar("OpT", bound=Op[Any])
 
@@ -394,14 +396,14 @@ def missing_parts(cls: type[Op[Any]]) -> list[str]:
 def register(cls: type[OpT]) -> type[OpT]:
     """Class decorator: make ``cls`` available under ``cls.name``; a class missing a
     part of the protocol, or a name taken twice, is a programming error at import."""
-    if cls.name in REGISTRY:
+    if REGISTRY.registered(cls.name):
         raise RuntimeError(f"op {cls.name!r} registered twice")
     missing = missing_parts(cls)
     if not vars(cls).get("samples"):  # its own, not a parent's
         missing.append("samples")
     if missing:
         raise RuntimeError(f"op {cls.name!r} does not define {', '.join(missing)}")
-    REGISTRY[cls.name] = cls
+    REGISTRY.add(cls)
     return cls
 
 
@@ -429,6 +431,12 @@ def per_axis(value: int | Sequence[int], n: int, what: str) -> tuple[int, ...]:
         raise ShapeError(f"{what} has {len(value)} values {list(value)} "
                          f"but the input has {n} spatial axes", arg=what)
     return tuple(value)
+
+
+def weight_flops(kind: str, macs: int, out: Shape, bias: bool) -> dict[str, int]:
+    """The FLOPs of a weight sum (conv, conv_transpose, local, linear): two per MAC (a
+    multiply and an add) in category ``kind``, and one add per output element for a bias."""
+    return {kind: 2 * macs, "bias": numel(out) if bias else 0}
 
 
 def pointwise_rf(x: Shape) -> RFStep | None:
@@ -481,13 +489,6 @@ def leftover(n: int, k_eff: int, stride: int, before: int, after: int) -> Leftov
     """
     rest = (n + before + after - k_eff) % stride
     return Leftover(rest, max(rest - after, 0))
-
-
-def formula(n: int, k: int, d: int, stride: int, before: int, after: int) -> str:
-    """The output-size formula with numbers filled in, for error messages."""
-    pad = f"2*{before}" if before == after else f"{before}+{after}"
-    k_term = f"{d}*({k}-1)" if d != 1 else f"({k}-1)"
-    return f"floor(({n} + {pad} - {k_term} - 1) / {stride}) + 1"
 
 
 #: the ``same`` padding forms, and the side that takes the extra row of an odd total:
@@ -571,7 +572,8 @@ class Window:
             if size < 1:
                 name = axis_names(len(self.n))[axis]
                 raise ShapeError(
-                    f"output {name} is {max(size, 0)}: {formula(n, k, d, s, b, a)} = {size}; "
+                    f"output {name} is {max(size, 0)}: "
+                    f"{window_formula(n, k, d, s, b, a, self.ceil_mode)} = {size}; "
                     f"the input {name} {n} (padded {n + b + a}) is smaller than the "
                     f"effective kernel {ke}", arg="dilation" if d > 1 else "k"
                 )

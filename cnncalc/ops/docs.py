@@ -1,10 +1,12 @@
 """docs/ops.md, generated from the registry: every op's summary, arguments, formulas and
-notes as the op class states them.  Regenerate after changing an op::
+notes as the op class states them; and the "Per-op formulas" table of docs/counting.md,
+from the same formulas.  Regenerate after changing an op::
 
-    python -m cnncalc.ops.docs            # writes docs/ops.md
-    python -m cnncalc.ops.docs --check    # exit 1 when the committed file is stale
+    python -m cnncalc.ops.docs            # writes docs/ops.md and the counting table
+    python -m cnncalc.ops.docs --check    # exit 1 when a committed file is stale
 
-``tests/test_ops_docs.py`` fails when the committed file differs from :func:`render`.
+``tests/test_ops_docs.py`` fails when a committed file differs from :func:`render` or
+:func:`with_counting_table`.
 """
 
 from __future__ import annotations
@@ -13,14 +15,17 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from . import REGISTRY, op_info
+from . import FAMILIES, REGISTRY, op_info
 
-#: the doc's sections: family -> title, in the order they appear
-SECTIONS = {"conv": "Convolutions", "pool": "Pooling", "lenet": "LeNet-5 layers",
-            "linear": "Fully connected", "activation": "Activations",
-            "norm": "Normalisation", "merge": "Merges", "reshape": "Reshaping and pass-through"}
+#: the doc's sections: family -> title, in the order they appear (the families' own order)
+SECTIONS = FAMILIES
 FIGURES = ("shape", "params", "macs", "flops", "rf")
 DOC = Path(__file__).resolve().parents[2] / "docs" / "ops.md"
+COUNTING = DOC.with_name("counting.md")
+#: the lines around the generated table in docs/counting.md
+TABLE_START = ("<!-- Generated from each op's `formulas` by `python -m cnncalc.ops.docs`: do not "
+               "edit by hand. -->")
+TABLE_END = "<!-- End of the generated table. -->"
 
 HEADER = """\
 # Ops reference
@@ -111,18 +116,56 @@ def render() -> str:
             parts += [op_section(n) for n in names]
     missing = {c.family for c in REGISTRY.values()} - set(SECTIONS)
     if missing:  # a programming error: a new family needs a title
-        raise RuntimeError(f"families without a section title: {sorted(missing)}")
+        raise RuntimeError(f"families without a section title: {sorted(missing)} (name each "
+                           "in cnncalc.ops.discovery.FAMILIES)")
     return "\n".join(parts) + "\n"
 
 
+def _code(text: str) -> str:
+    return "`" + text.replace("|", "\\|") + "`"
+
+
+def counting_table() -> str:
+    """docs/counting.md's table: params, MACs and FLOPs of every op, from its ``formulas``;
+    ops whose three formulas are the same share a row (the simple activations), placed
+    where the first of them comes, family by family in the order of docs/ops.md."""
+    rows: dict[tuple[str, str, str], list[str]] = {}
+    for family in SECTIONS:
+        for name, cls in REGISTRY.items():
+            if cls.family == family:
+                f = cls.formulas
+                rows.setdefault((f["params"], f["macs"], f["flops"]), []).append(name)
+    lines = ["| op | params | MACs | FLOPs by category |", "| --- | --- | --- | --- |"]
+    lines += [f"| {', '.join(f'`{n}`' for n in names)} | {' | '.join(map(_code, key))} |"
+              for key, names in rows.items()]
+    return "\n".join(lines) + "\n"
+
+
+def with_counting_table(doc: str) -> str:
+    """``doc`` (docs/counting.md) with the text between its table markers regenerated."""
+    head, start, rest = doc.partition(TABLE_START + "\n")
+    _, end, tail = rest.partition(TABLE_END)
+    if not start or not end:  # a programming error: the markers were edited away
+        raise RuntimeError(f"{COUNTING.name} lacks the generated table's markers")
+    return head + start + "\n" + counting_table() + "\n" + end + tail
+
+
+def _outputs() -> dict[Path, str]:
+    """Each generated file and what it must hold."""
+    return {DOC: render(),
+            COUNTING: with_counting_table(COUNTING.read_text(encoding="utf-8"))}
+
+
 def main(argv: list[str]) -> int:
-    text = render()
+    outputs = _outputs()
     if "--check" in argv:
-        current = DOC.read_text(encoding="utf-8") == text
-        if not current:
-            print(f"{DOC} is stale: run `python -m cnncalc.ops.docs`", file=sys.stderr)
-        return 0 if current else 1
-    DOC.write_text(text, encoding="utf-8")
+        stale = [path for path, text in outputs.items()
+                 if path.read_text(encoding="utf-8") != text]
+        for path in stale:
+            print(f"{path} is stale: run `python -m cnncalc.ops.docs`", file=sys.stderr)
+        return 1 if stale else 0
+    for path, text in outputs.items():
+        path.write_text(text, encoding="utf-8")
     return 0
 
 

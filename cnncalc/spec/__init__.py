@@ -10,24 +10,20 @@ import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO
-
-from pydantic import ValidationError
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from ..errors import CnncalcError, LimitError, Loc, SpecError, UsageError
-from ..graph import Network
 from ..suggest import shown
-from .diagnose import spec_error
-from .expand import Expander
-from .family import bind
-from .schema import ID_PATTERN, SPEC_VERSION, Spec
 from .yamlio import DEFAULT_LIMITS, Limits, MDict, load_yaml_bytes
+
+# the schema, expansion and op registry are imported by the functions that use them, so
+# that `cnncalc zoo` (spec.zoo: the index) does not pay for them
+if TYPE_CHECKING:  # pragma: no cover
+    from ..graph import Network
 
 __all__ = ["Document", "Limits", "file_kind", "is_spec_document", "load_network",
            "network_from_document", "parse_network", "read_document", "read_source",
            "read_target", "split_target", "variant_names"]
-
-_VARIANT = re.compile(ID_PATTERN)
 
 
 def split_target(text: str) -> tuple[str, str | None]:
@@ -38,12 +34,13 @@ def split_target(text: str) -> tuple[str, str | None]:
     >>> split_target("lenet5"), split_target("resnet50")
     (('lenet5', None), ('resnet', 'resnet50'))
     """
+    from .schema import ID_PATTERN
     from .zoo import variant_file, zoo_path
 
     if text in ("-", "/dev/stdin") or _exists(Path(text)):
         return text, None
     head, colon, tail = text.rpartition(":")
-    if colon and head and _VARIANT.fullmatch(tail) and _spec_path(head):
+    if colon and head and re.fullmatch(ID_PATTERN, tail) and _spec_path(head):
         return head, tail
     if "/" not in text and not text.endswith((".yaml", ".yml")) and zoo_path(text) is None:
         family = variant_file(text)
@@ -334,6 +331,14 @@ def _parse(data: bytes, file: str, limits: Limits, variant: str | None = None,
 
 def _network(raw: Any, file: str, limits: Limits, variant: str | None = None,
              args: Mapping[str, Any] | None = None) -> Network:
+    from pydantic import ValidationError
+
+    from ..graph import Network
+    from .diagnose import spec_error
+    from .expand import Expander
+    from .family import bind
+    from .schema import Spec
+
     if not isinstance(raw, MDict):
         raise SpecError(f"a spec is a mapping with cnncalc:, input: and layers:, got "
                         f"{'a list' if isinstance(raw, list) else _kind(raw)}",
@@ -368,6 +373,8 @@ def _kind(value: Any) -> str:
 
 
 def _check_version(raw: MDict, file: str) -> None:
+    from .schema import SPEC_VERSION
+
     if "cnncalc" not in raw:
         raise SpecError("missing `cnncalc: 1` (the spec format version) at the top of the file",
                         loc=raw.loc)

@@ -53,6 +53,14 @@ TORCH_NAMES = {
 }
 
 
-def activation_formulas(text: str, per_element: int = 1, params: str = "0") -> dict[str, str]:
+#: why an activation's FLOPs are one per element (docs/counting.md): the function itself is
+#: the op's summary
+ONE_PASS = "one pass over the tensor, whatever the function costs"
+
+
+def activation_formulas(per_element: int = 1, why: str = ONE_PASS,
+                        params: str = "0") -> dict[str, str]:
+    """An activation's formulas: shape and rf unchanged, no MACs, ``per_element`` FLOPs
+    per element for the reason ``why``."""
     return {"shape": "unchanged", "params": params, "macs": "0",
-            "flops": f"activation: {per_element} * numel ({text})", "rf": "unchanged"}
+            "flops": f"activation: {per_element} * numel ({why})", "rf": "unchanged"}

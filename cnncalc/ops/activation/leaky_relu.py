@@ -22,7 +22,7 @@ class LeakyRelu(Activation):
     samples = (Sample({}, ((3, 8, 8),), "f"),)
     summary = "x if x > 0 else slope * x"
     Args = LeakyReluArgs
-    formulas = activation_formulas("x if x > 0 else slope * x")
+    formulas = activation_formulas()
     args: LeakyReluArgs
 
     def torch(self, layer: Layer[None], kit: TorchKit) -> nn.Module:

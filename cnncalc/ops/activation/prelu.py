@@ -29,7 +29,7 @@ class Prelu(Activation):
                "whole layer with shared: true (torch's PReLU default is one)")
     Args = PreluArgs
     args: PreluArgs
-    formulas = activation_formulas("x if x > 0 else a * x", params="C, or 1 with shared: true")
+    formulas = activation_formulas(params="C, or 1 with shared: true")
 
     def params(self, layer: Layer[None]) -> Params:
         return Params(1 if self.args.shared else layer.x[0])

@@ -29,7 +29,7 @@ class Softmax(Activation):
     Args = SoftmaxArgs
     args: SoftmaxArgs
     per_element = 3  # exp, add into the sum, divide
-    formulas = activation_formulas("exp, add into the sum, divide", per_element=3)
+    formulas = activation_formulas(3, "exp, add into the sum, divide")
 
     def shape(self, ins: list[Shape], geo: None) -> Shape:
         rank = len(ins[0])

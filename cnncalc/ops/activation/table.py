@@ -21,7 +21,7 @@ NOTES = {"relu": (
 
 
 def _simple(op_name: str, text: str) -> type[Activation]:
-    attrs = {"name": op_name, "summary": text, "formulas": activation_formulas(text),
+    attrs = {"name": op_name, "summary": text, "formulas": activation_formulas(),
              "samples": (Sample({}, ((3, 8, 8),), "f"),), "notes": NOTES.get(op_name, ""),
              "inplace_ok": op_name in INPLACE_OK, "inplace_shares": op_name == "relu",
              "saves": SAVES.get(op_name, "input"),

@@ -19,19 +19,15 @@ from ..base import (
     TorchKit,
     Window,
     numel,
-    per_axis,
     register,
-    resolve_padding,
-    same_form,
     saved_input,
-    spatial,
     truncation,
     window_size,
 )
 from ..shorthand import Shorthand
 from ..types import IntPerAxis, NonNegInt, Padding, PosInt
 from .connect import connect_groups, connect_working
-from .convolution import Convolution, check_groups
+from .convolution import Convolution, check_groups, sliding_window
 
 if TYPE_CHECKING:  # pragma: no cover
     from torch import nn
@@ -62,15 +58,6 @@ class ConvArgs(Shorthand):
                 if len(set(row)) != len(row):
                     raise ValueError(f"connect row {j} lists a map twice: {row}")
         return self
-
-
-def conv_window(a: ConvArgs, x: Shape, op: str) -> Window:
-    n = spatial(x, op)
-    k = per_axis(a.k, len(n), "k")
-    d = per_axis(a.dilation, len(n), "dilation")
-    s = per_axis(a.stride, len(n), "stride")
-    k_eff = tuple(dd * (kk - 1) + 1 for kk, dd in zip(k, d))
-    return Window(n, k, d, s, resolve_padding(a.pad, n, k_eff, s), same=same_form(a.pad))
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,8 +117,10 @@ class Conv(Convolution[ConvGeometry]):
     args: ConvArgs
 
     def geometry(self, ins: list[Shape]) -> ConvGeometry:
+        a = self.args
         connections = self.connections(ins[0][0])
-        return ConvGeometry(conv_window(self.args, ins[0], self.name), connections)
+        window = sliding_window(ins[0], self.name, a.k, a.stride, a.pad, a.dilation)
+        return ConvGeometry(window, connections)
 
     def window(self, layer: Layer[ConvGeometry]) -> Window:
         return layer.geo.window

@@ -8,7 +8,7 @@ from fractions import Fraction
 from typing import TYPE_CHECKING
 
 from ...errors import ShapeError
-from ...working import RFWorking, Step, axis_rows, dims, letters
+from ...working import RFWorking, Step, axis_rows, dims, letters, transposed_formula
 from ..base import (
     Layer,
     Op,
@@ -21,6 +21,7 @@ from ..base import (
     per_axis,
     register,
     spatial,
+    weight_flops,
 )
 from ..shorthand import Shorthand
 from ..types import IntPerAxis, NonNegPerAxis, PosInt
@@ -74,7 +75,8 @@ class ConvTranspose(Op[TransposedAxes]):
     formulas = {
         "shape": "out, (n-1)*s - 2p + d*(k-1) + output_padding + 1 per axis",
         "params": "C * out/groups * prod(k) + out (bias)",
-        "macs": "C * out/groups * prod(k) * prod(input spatial)",
+        "macs": "C * out/groups * prod(k) * prod(input spatial) (each input element meets each "
+                "weight once)",
         "flops": "conv: 2 * macs; bias: numel(out)",
         "rf": "size += d*(k-1)/s*jump; jump /= s; start += (p - d*(k-1)/2)/s*jump",
     }
@@ -103,7 +105,7 @@ class ConvTranspose(Op[TransposedAxes]):
             if size < 1:
                 raise ShapeError(
                     f"output size is {max(size, 0)}: "
-                    f"({n}-1)*{s} - 2*{p} + {d}*({k}-1) + {op} + 1 = {size}"
+                    f"{transposed_formula(n, k, s, p, op, d)} = {size}"
                 )
             sizes.append(size)
         return (self.args.out, *sizes)
@@ -119,13 +121,13 @@ class ConvTranspose(Op[TransposedAxes]):
         return layer.x[0] * (a.out // a.groups) * numel(layer.geo.k) * numel(layer.x[1:])
 
     def flops(self, layer: Layer[TransposedAxes]) -> dict[str, int]:
-        return {"conv": 2 * self.macs(layer), "bias": numel(layer.out) if self.args.bias else 0}
+        return weight_flops("conv", self.macs(layer), layer.out, self.args.bias)
 
     def explain(self, layer: Layer[TransposedAxes]) -> list[Step]:
         """Worked arithmetic: output size per axis, parameters, MACs per input element."""
 
         a, c_in, g = self.args, layer.x[0], layer.geo
-        items = [(f"({nn}-1)*{ss} - 2*{pp} + {dd}*({kk}-1) + {oo} + 1", o)
+        items = [(transposed_formula(nn, kk, ss, pp, oo, dd), o)
                  for (nn, kk, ss, pp, oo, dd), o in zip(g.axes(), layer.out[1:])]
         per_map = f"{a.out}/{a.groups}" if a.groups > 1 else str(a.out)
         k_sym = letters("k", len(g.k))

@@ -15,17 +15,13 @@ from ..base import (
     TorchKit,
     Window,
     numel,
-    per_axis,
     register,
-    resolve_padding,
-    same_form,
-    spatial,
     truncation,
     window_size,
 )
 from ..shorthand import Shorthand
 from ..types import IntPerAxis, Padding, PosInt
-from .convolution import Convolution
+from .convolution import Convolution, sliding_window
 
 if TYPE_CHECKING:  # pragma: no cover
     from torch import nn
@@ -66,11 +62,8 @@ class Local(Convolution[Window]):
     args: LocalArgs
 
     def geometry(self, ins: list[Shape]) -> Window:
-        n = spatial(ins[0], self.name)
-        k = per_axis(self.args.k, len(n), "k")
-        s = per_axis(self.args.stride, len(n), "stride")
-        pad = self.args.pad
-        return Window(n, k, (1,) * len(n), s, resolve_padding(pad, n, k, s), same=same_form(pad))
+        a = self.args
+        return sliding_window(ins[0], self.name, a.k, a.stride, a.pad)
 
     def window(self, layer: Layer[Window]) -> Window:
         return layer.geo

@@ -19,6 +19,7 @@ from ..base import (
     pointwise_rf,
     register,
     saved_input,
+    weight_flops,
 )
 from ..shorthand import Shorthand
 from ..types import LinearAxis, PosInt
@@ -91,7 +92,7 @@ class Linear(Op[None]):
         return numel(layer.x) * self.args.out
 
     def flops(self, layer: Layer[None]) -> dict[str, int]:
-        return {"linear": 2 * self.macs(layer), "bias": numel(layer.out) if self.args.bias else 0}
+        return weight_flops("linear", self.macs(layer), layer.out, self.args.bias)
 
     def rf(self, layer: Layer[None]) -> RFStep | None:
         return pointwise_rf(layer.x) if self.args.axis == 0 else None

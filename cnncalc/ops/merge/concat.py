@@ -25,7 +25,7 @@ class Concat(Free):
     fresh_output = True
     summary = "join inputs along the channel axis; the other axes must agree"
     formulas = {"shape": "(sum of C, *spatial); spatial axes must agree", "params": "0",
-                "macs": "0", "flops": "0", "rf": "largest of the inputs' fields"}
+                "macs": "0", "flops": "0 (data movement)", "rf": "largest of the inputs' fields"}
     arity = (1, None)
 
     def shape(self, ins: list[Shape], geo: None) -> Shape:

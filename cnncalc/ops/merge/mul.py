@@ -30,7 +30,9 @@ class Mul(Elementwise[None]):
         "receptive field is the whole input, so the product's is too (see docs/counting.md)."
     )
     formulas = {"shape": "the inputs' broadcast shape (each axis equal or 1)", "params": "0",
-                "macs": "0", "flops": "merge: (inputs - 1) * numel(out)",
+                "macs": "0",
+                "flops": "merge: (inputs - 1) * numel(out) (out is the broadcast shape: a "
+                         "[C, 1, 1] gate times a [C, H, W] map costs C * H * W)",
                 "rf": "largest of the inputs' fields (a broadcast input's one position is read "
                       "by every output position)"}
 

@@ -46,7 +46,9 @@ class LayerScale(Pointwise):
     Args = LayerScaleArgs
     args: LayerScaleArgs
     formulas = {"shape": "unchanged", "params": "C (one per channel; F on a vector)",
-                "macs": "0", "flops": "other: numel(out) (one multiply per element)",
+                "macs": "0",
+                "flops": "other: numel(out) (one multiply per element: a product with a "
+                         "parameter, not a weight sum, so no MACs)",
                 "rf": "unchanged"}
 
     def params(self, layer: Layer[None]) -> Params:

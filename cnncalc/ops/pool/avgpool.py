@@ -28,7 +28,8 @@ class AvgPool(WindowPool):
                  "window starting in the trailing pad); pad <= k//2",
         "params": "0",
         "macs": "0",
-        "flops": "pool: prod(k) * numel(out) (prod(k)-1 adds + 1 divide per output)",
+        "flops": "pool: prod(k) * numel(out) (prod(k)-1 adds + 1 divide per output; global: "
+                 "true: k is the whole input)",
         "rf": "size += (k-1)*jump; jump *= s; start += ((k-1)/2 - p)*jump",
     }
 

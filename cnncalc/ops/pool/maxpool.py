@@ -36,7 +36,8 @@ class MaxPool(WindowPool):
                  "minus a last window starting in the trailing pad); pad <= k//2",
         "params": "0",
         "macs": "0",
-        "flops": "pool: (prod(k) - 1) * numel(out) comparisons",
+        "flops": "pool: (prod(k) - 1) * numel(out) comparisons (global: true: k is the whole "
+                 "input)",
         "rf": "size += d*(k-1)*jump; jump *= s; start += (d*(k-1)/2 - p)*jump",
     }
 

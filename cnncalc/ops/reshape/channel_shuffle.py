@@ -31,7 +31,7 @@ class ChannelShuffle(Moves[None]):
         "shape": "unchanged; groups must divide C",
         "params": "0",
         "macs": "0",
-        "flops": "0",
+        "flops": "0 (data movement)",
         "rf": "unchanged",
     }
 

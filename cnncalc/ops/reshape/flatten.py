@@ -23,7 +23,7 @@ class Flatten(Free):
     samples = (Sample({}, ((3, 8, 8),), ""),)
     family = "reshape"
     summary = "flatten everything but the batch axis into one vector"
-    formulas = {"shape": "(numel(x),)", "params": "0", "macs": "0", "flops": "0",
+    formulas = {"shape": "(numel(x),)", "params": "0", "macs": "0", "flops": "0 (data movement)",
                 "rf": "none (every position mixed)"}
 
     def shape(self, ins: list[Shape], geo: None) -> Shape:

@@ -22,7 +22,8 @@ class Identity(Free, Pointwise):
     samples = (Sample({}, ((3, 8, 8),), ""),)
     family = "reshape"
     summary = "pass the input through unchanged"
-    formulas = {"shape": "unchanged", "params": "0", "macs": "0", "flops": "0", "rf": "unchanged"}
+    formulas = {"shape": "unchanged", "params": "0", "macs": "0", "flops": "0 (the input itself)",
+                "rf": "unchanged"}
 
     def torch(self, layer: Layer[None], kit: TorchKit) -> nn.Module:
         from torch import nn

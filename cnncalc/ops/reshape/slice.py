@@ -15,9 +15,8 @@ from typing import TYPE_CHECKING
 from pydantic import model_validator
 
 from ...errors import ShapeError
-from ...working import Step, bracketed, dims
+from ...working import Step, axis_label, bracketed, dims
 from ..base import Layer, Op, OpArgs, Params, RFStep, Sample, Saved, Shape, TorchKit, register
-from ..merge.broadcast import axis_label
 from ..types import NonNegInt, PosInt
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -55,6 +54,12 @@ class SliceArgs(OpArgs):
         return self
 
 
+def chunk_size(n: int, parts: int) -> int:
+    """The length of torch.chunk's pieces of ``n`` items (the last may be shorter):
+    ``ceil(n / parts)``."""
+    return -(-n // parts)
+
+
 def chunk_range(n: int, part: int, parts: int) -> Range | None:
     """Where torch.chunk(x, parts) puts piece ``part`` of ``n`` items: pieces of
     ``ceil(n / parts)``, the last smaller; None when there are fewer pieces than ``part``
@@ -63,7 +68,7 @@ def chunk_range(n: int, part: int, parts: int) -> Range | None:
     >>> chunk_range(116, 1, 2), chunk_range(10, 2, 3), chunk_range(5, 3, 4)
     ((58, 116), (8, 10), None)
     """
-    size = -(-n // parts)
+    size = chunk_size(n, parts)
     start = part * size
     return (start, min(start + size, n)) if start < n else None
 
@@ -101,7 +106,7 @@ class Slice(Op[Range]):
                  "ceil(n / parts), the last piece the rest)",
         "params": "0",
         "macs": "0",
-        "flops": "0",
+        "flops": "0 (a view)",
         "rf": "unchanged; a slice of a spatial axis moves start by start*jump",
     }
 
@@ -115,7 +120,7 @@ class Slice(Op[Range]):
         if a.part is not None and a.parts is not None:
             found = chunk_range(n, a.part, a.parts)
             if found is None:
-                size = -(-n // a.parts)
+                size = chunk_size(n, a.parts)
                 pieces = -(-n // size)
                 raise ShapeError(
                     f"part {a.part} of {a.parts} does not exist along {label}: torch.chunk "
@@ -161,7 +166,7 @@ class Slice(Op[Range]):
         n, label = x[a.axis], axis_label(a.axis, len(x))
         steps = []
         if a.part is not None and a.parts is not None:
-            size = -(-n // a.parts)
+            size = chunk_size(n, a.parts)
             steps.append(Step("piece size", f"ceil({n} / {a.parts})", size,
                               "ceil(n / parts) (torch.chunk; the last piece is the rest)",
                               "shape"))

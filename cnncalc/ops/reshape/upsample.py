@@ -78,7 +78,8 @@ class Upsample(Moves[Sizes]):
         "params": "0",
         "macs": "0",
         "flops": "other: 0 for nearest; (2^r + 2^r - 1) * numel(out) for the r-linear modes "
-                 "(weighted sum of 2^r neighbours: linear 3, bilinear 7, trilinear 15 per output)",
+                 "(weighted sum of 2^r neighbours: linear 3, bilinear 7, trilinear 15 per output); "
+                 "the same to a reference input's size (in: [x, ref]: only ref's shape is read)",
         "rf": "size += (0 for nearest, 1 otherwise)*jump; jump *= n/out; "
               "start += (0 for nearest, 1/2 otherwise)*jump",
     }

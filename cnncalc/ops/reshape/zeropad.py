@@ -53,7 +53,7 @@ class ZeroPad(Moves[Pads]):
         "shape": "C, before + n + after per axis",
         "params": "0",
         "macs": "0",
-        "flops": "0",
+        "flops": "0 (data movement)",
         "rf": "size, jump unchanged; start -= before*jump",
     }
 

@@ -1,0 +1,247 @@
+"""Start-up stays lean: what a command does not need, it does not import or build.
+
+Speed itself is measured in benchmarks/bench_startup.py (never asserted here); these tests
+hold the structure that makes it: each checks, in a fresh interpreter running the console
+entry point, which modules a command imported (``sys.modules``), or what typer was given.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Iterable
+
+import pytest
+from typer.models import CommandInfo
+
+from cnncalc.cli import COMMANDS, _command_in, _modules_for, _only, app, command_map
+
+from helpers import fresh_cli, torch_modules
+
+#: the op registry and the spec schema (pydantic models built at import)
+SPEC_MACHINERY = ("cnncalc.ops", "cnncalc.spec.schema", "cnncalc.spec.expect",
+                  "cnncalc.spec.expand", "cnncalc.graph", "cnncalc.analysis")
+RICH = ("rich",)
+#: modules of rich that only a table or help draws
+RICH_TABLE = ("rich.table", "rich.console")
+
+
+def imported(args: Iterable[str]) -> set[str]:
+    proc, modules = fresh_cli(*args)
+    assert proc.returncode == 0, proc.stderr
+    assert "cnncalc.cli.base" in modules  # the list is real, so an absence means something
+    return modules
+
+
+def under(modules: set[str], prefixes: tuple[str, ...]) -> list[str]:
+    return sorted(m for m in modules
+                  if any(m == p or m.startswith(p + ".") for p in prefixes))
+
+
+# ------------------------------------------------------------ what a command imports
+@pytest.mark.parametrize("args", [
+    ("summary", "lenet5", "--format", "json"),
+    ("summary", "resnet50", "--format", "csv"),
+    ("shapes", "lenet5", "--format", "markdown"),
+    ("flops", "resnet18", "--format", "json"),
+])
+def test_data_formats_import_no_rich(args: tuple[str, ...]) -> None:
+    """JSON, CSV and markdown are text: no console, no table (the floor program pays for
+    rich.console; these do not)."""
+    modules = imported(args)
+    assert "cnncalc.render.text" in modules
+    assert under(modules, RICH) == []
+    assert torch_modules(modules) == []
+
+
+@pytest.mark.parametrize("args", [("zoo",), ("zoo", "--format", "json"),
+                                  ("zoo", "--exact", "--format", "markdown")])
+def test_zoo_reads_the_index_only(args: tuple[str, ...]) -> None:
+    """`cnncalc zoo` lists the committed index: no spec schema, expansion or op registry."""
+    modules = imported(args)
+    assert "cnncalc.spec.zoo" in modules
+    assert under(modules, SPEC_MACHINERY) == []
+    assert torch_modules(modules) == []
+
+
+def test_zoo_data_formats_import_no_rich() -> None:
+    assert under(imported(("zoo", "--format", "csv")), RICH) == []
+
+
+def test_the_zoo_table_does_import_rich() -> None:
+    """The tables do import rich (so the tests above can tell the difference)."""
+    modules = imported(("zoo",))
+    assert under(modules, RICH_TABLE) != []
+
+
+@pytest.mark.parametrize("args", [("--help",), ("-h",), ("summary", "--help"),
+                                  ("solve", "--help"), ("solve", "pad", "--help")])
+def test_help_imports_no_spec_machinery(args: tuple[str, ...]) -> None:
+    """Help of the group, a command or a subcommand: neither the registry nor YAML."""
+    modules = imported(args)
+    assert under(modules, (*SPEC_MACHINERY, "yaml", "cnncalc.spec")) == []
+
+
+def test_a_run_imports_only_its_command_module() -> None:
+    modules = imported(("zoo", "--format", "json"))
+    ran = [m for m in COMMANDS if f"cnncalc.cli.{m}" in modules]
+    assert ran == ["analysis"]
+
+
+# ------------------------------------------------------------ what typer builds
+def test_one_command_is_built_for_a_run() -> None:
+    """typer makes a click command (options, converters) for every command it holds: a
+    run gives it only its own."""
+    alone = _only(app, "summary")
+    assert [c.name for c in alone.registered_commands] == ["summary"]
+    assert alone.registered_groups == []
+    solve = _only(app, "solve")
+    assert solve.registered_commands == [] and [g.name for g in solve.registered_groups] == \
+        ["solve"]
+    assert len(app.registered_commands) > 1  # the application itself keeps every command
+    assert _only(app, None) is app
+
+
+@pytest.mark.parametrize("argv, command", [
+    (["summary", "lenet5"], "summary"),
+    (["--version"], None),
+    (["--help", "summary"], None),  # the group's help: every command is listed
+    (["-h", "zoo"], None),
+    (["summary", "--help"], "summary"),
+    (["solve", "pad", "--help"], "solve"),
+    (["sumary", "lenet5"], None),  # unknown: every command, so that suggestions see them
+    ([], None),
+])
+def test_the_command_in_argv(argv: list[str], command: str | None) -> None:
+    assert _command_in(argv) == command
+
+
+def test_group_help_before_a_command_lists_every_command() -> None:
+    proc, _ = fresh_cli("--help", "summary")
+    assert proc.returncode == 0
+    for name in ("summary", "explain", "check", "memory", "solve", "import"):
+        assert f" {name} " in proc.stdout, name
+    assert _modules_for(["--help", "summary"]) == tuple(COMMANDS)
+
+
+def test_a_typo_still_gets_a_suggestion() -> None:
+    proc, _ = fresh_cli("sumary", "lenet5")
+    assert proc.returncode == 2 and "Did you mean 'summary'?" in proc.stderr
+
+
+def test_a_command_run_alone_behaves_as_before() -> None:
+    """Usage errors of a command built alone name the program and the command."""
+    proc, _ = fresh_cli("summary")
+    assert proc.returncode == 2
+    assert "Usage: cnncalc summary [OPTIONS] {SPEC}" in proc.stderr
+    assert "Missing argument 'SPEC'" in proc.stderr
+
+
+# ------------------------------------------------------------ the generated command map
+def test_the_command_map_is_current() -> None:
+    """cnncalc/cli/commands.py is what `python -m cnncalc.cli.command_map` writes."""
+    assert command_map.main(["--check"]) == 0, \
+        "cnncalc/cli/commands.py is stale: run python -m cnncalc.cli.command_map"
+    assert command_map.current() == COMMANDS
+
+
+def test_the_command_map_is_derived_from_the_modules(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A command defined in a module is found in that module; a new module comes last."""
+    def newcmd() -> None:  # pragma: no cover - never run
+        """A command of a module the map does not know yet."""
+
+    newcmd.__module__ = "cnncalc.cli.newcmds"
+    monkeypatch.setattr(app, "registered_commands",
+                        [*app.registered_commands, CommandInfo(callback=newcmd)])
+    derived = command_map.derive(tuple(COMMANDS))
+    assert list(derived) == [*COMMANDS, "newcmds"]
+    assert derived["newcmds"] == ("newcmd",)
+    assert command_map.text(derived) != command_map.text(COMMANDS)  # so the check can fail
+    assert 'newcmds": ("newcmd",),' in command_map.text(derived)
+
+
+def test_the_map_keeps_the_help_order() -> None:
+    """Modules keep the committed order (the help's), not their name order."""
+    assert list(command_map.derive(tuple(COMMANDS))) == list(COMMANDS)
+    assert list(command_map.derive()) == sorted(COMMANDS)
+
+
+def test_a_long_entry_is_wrapped() -> None:
+    names = tuple(f"command{i}" for i in range(12))
+    source = command_map.text({"many": names})
+    assert max(len(line) for line in source.splitlines()) <= command_map.WIDTH
+    scope: dict[str, object] = {}
+    exec(source, scope)
+    assert scope["COMMANDS"] == {"many": names}
+
+
+# ------------------------------------------------------------ the op registry, on use
+def op_modules(modules: set[str]) -> set[str]:
+    """The op modules (:data:`cnncalc.ops.OP_MODULES`) among ``modules``."""
+    from cnncalc.ops import OP_MODULES
+
+    return {m for m in OP_MODULES if f"cnncalc.ops.{m}" in modules}
+
+
+def closure(modules: Iterable[str]) -> set[str]:
+    """The op modules a fresh interpreter has after importing ``modules`` (an op module may
+    import another: dropout's class extends identity's)."""
+    code = ("import importlib, json, sys\nfrom cnncalc.ops import OP_MODULES\n"
+            "for m in json.loads(sys.argv[1]):\n    importlib.import_module('cnncalc.ops.' + m)\n"
+            "print(json.dumps([m for m in OP_MODULES if 'cnncalc.ops.' + m in sys.modules]))\n")
+    out = subprocess.run([sys.executable, "-c", code, json.dumps(sorted(modules))],
+                         capture_output=True, text=True, check=True).stdout
+    return set(json.loads(out))
+
+
+@pytest.mark.parametrize("spec", ["resnet50", "lenet5", "mobilenet_v2"])
+def test_a_run_imports_the_ops_its_spec_uses(spec: str) -> None:
+    """Each op registers when its module is imported, on first use: a run imports the
+    modules of the ops the spec has (with what they import, and the table of simple
+    activations), no other."""
+    import cnncalc
+    from cnncalc.ops import OP_TABLES
+
+    used = {type(node.op).__module__.removeprefix("cnncalc.ops.")
+            for node in cnncalc.load(spec).nodes}
+    modules = op_modules(imported(("summary", spec, "--format", "json")))
+    assert used <= modules
+    assert modules - set(OP_TABLES) == closure(used) - set(OP_TABLES)
+    assert len(modules) < 12  # of 31: the saving is real
+
+
+def test_looking_an_op_up_imports_its_module_alone() -> None:
+    code = ("import sys\nfrom cnncalc.ops import REGISTRY, OP_MODULES\n"
+            "assert 'conv' in REGISTRY and 'conv_transpose' in REGISTRY\n"  # names: no import
+            "before = {m for m in OP_MODULES if 'cnncalc.ops.' + m in sys.modules}\n"
+            "cls = REGISTRY['conv']\n"
+            "after = {m for m in OP_MODULES if 'cnncalc.ops.' + m in sys.modules}\n"
+            "print(sorted(before), sorted(after), cls.__name__)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout.split()
+    assert out == ["[]", "['conv.conv']", "Conv"]
+
+
+def test_the_registry_lists_every_op_in_registration_order() -> None:
+    """Iteration imports as it goes; names, order and classes are those of registering
+    every module in OP_MODULES order."""
+    from cnncalc.ops import OP_MODULES, REGISTRY
+
+    names = list(REGISTRY)
+    assert len(names) == len(set(names)) == len(REGISTRY)
+    modules = [REGISTRY[n].__module__.removeprefix("cnncalc.ops.") for n in names]
+    assert list(dict.fromkeys(modules)) == list(OP_MODULES)
+    assert all(REGISTRY[n].name == n for n in names)
+
+
+@pytest.mark.parametrize("name", ["conv2d", "Conv", "", "table", "activation.table", "base"])
+def test_an_unknown_op_is_not_in_the_registry(name: str) -> None:
+    from cnncalc.errors import SpecError
+    from cnncalc.ops import REGISTRY, get_op
+
+    assert name not in REGISTRY
+    with pytest.raises(KeyError):
+        REGISTRY[name]
+    with pytest.raises(SpecError, match="is unknown"):
+        get_op(name)
