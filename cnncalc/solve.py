@@ -266,8 +266,6 @@ def solve_pad(n: int, k: int, stride: int, output: int, dilation: int = 1,
         listed = tuple(_padding(n, k_eff, stride, 2 * p, p, p) for p in per_side.head())
         sides = per_side.bounds()
         found, count = (2 * sides[0], 2 * sides[1]) if sides else None, per_side.count or 0
-    from .ops.base import resolve_padding, window_out
-
     refused = totals.bounds() if count == 0 else None
     ((b, a),) = resolve_padding("same", (n,), (k_eff,), (stride,))
     return PadSolution(
