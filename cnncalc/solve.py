@@ -25,6 +25,8 @@ from typing import TYPE_CHECKING, Any, Literal, get_args
 
 from .errors import CnncalcError, UsageError
 
+# the window arithmetic (ops.base) is imported where it is used: `cnncalc --help` imports this
+# module for its Literals (solve --op's choices) and must not pay for the op registry
 if TYPE_CHECKING:  # pragma: no cover
     from .graph import Network
 
@@ -252,6 +254,8 @@ def solve_pad(n: int, k: int, stride: int, output: int, dilation: int = 1,
               op: str = "conv") -> PadSolution:
     """The total paddings (and their splits) that make ``n`` become ``output``; for a
     pool (``op`` maxpool/avgpool) only ``p`` each side with ``p <= k // 2``."""
+    from .ops.base import resolve_padding, window_out
+
     _check(input=n, k=k, stride=stride, output=output, dilation=dilation)
     _check_op(op, dilation)
     k_eff = dilation * (k - 1) + 1
