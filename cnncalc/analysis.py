@@ -14,14 +14,14 @@ from __future__ import annotations
 
 import contextlib
 import gc
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
 from .errors import CnncalcError, ShapeError, UsageError
 from .graph import INPUT, Network, Node
 from .ops.base import FLOP_CATEGORIES, Layer, RFStep, Shape, numel
-from .report import DType, LayerReport, ReceptiveField, Report, Totals
+from .report import DType, LayerReport, MemoryPeaks, ReceptiveField, Report, Totals
 from .working import bracketed
 
 DTYPE_BYTES: dict[str, int] = {"float64": 8, "float32": 4, "float16": 2, "bfloat16": 2, "int8": 1}
@@ -295,6 +295,7 @@ def _analyze(network: Network, input_shape: Shape | None, batch: int, dtype: DTy
     rfs: dict[str, _RF] = {INPUT: _input_rf(x)}
     rows: list[LayerReport] = []
     rf_at: tuple[ReceptiveField | None, str | None] = (None, None)
+    layers: list[Layer[Any]] = []
     for node in network.nodes:
         ins = [shapes[i] for i in node.inputs]
         try:
@@ -308,6 +309,7 @@ def _analyze(network: Network, input_shape: Shape | None, batch: int, dtype: DTy
         if state.rf is not None and not state.mixed:
             rf_at = (state.rf, node.id)
         rows.append(row)
+        layers.append(layer)
     rows = _warn_dead(network, rows, strict)
     warnings = [f"{r.id}: {w}" for r in rows for w in r.warnings]
     sizes = {INPUT: numel(x) * batch * size} | {r.id: r.activation_bytes for r in rows}
@@ -332,4 +334,17 @@ def _analyze(network: Network, input_shape: Shape | None, batch: int, dtype: DTy
         name=network.name, input_shape=x, output_shape=shapes[network.output], batch=batch,
         dtype=dtype, layers=tuple(rows), totals=totals, receptive_field=rf_at[0],
         receptive_field_layer=rf_at[1], warnings=tuple(warnings), source=network.source,
+        memory_of=_memory_of(network, layers),
     )
+
+
+def _memory_of(network: Network, layers: list[Layer[Any]]) -> Callable[[Report], MemoryPeaks]:
+    """How the report works out its memory peaks when asked (:func:`cnncalc.memory.peaks`,
+    on the layers the analysis bound)."""
+
+    def work_out(report: Report) -> MemoryPeaks:
+        from .memory import peaks
+
+        return peaks(network, report, layers)
+
+    return work_out

@@ -23,7 +23,7 @@ from .analysis import DTYPE_BYTES, analyze, for_input, resolve_layers
 from .errors import UsageError
 from .graph import INPUT, Network, Node
 from .ops.base import Layer, Saved, needs_backward, numel
-from .report import DType, Report
+from .report import DType, MemoryPeaks, Report
 
 Mode = Literal["inference", "training"]
 Optimizer = Literal["sgd", "momentum", "adam", "adamw"]
@@ -115,13 +115,17 @@ class Storages:
 
 
 def storages(network: Network, layers: Sequence[Layer[Any]], batch: int, size: int,
-             input_grad: bool = False, input_bytes: int | None = None) -> Storages:
+             input_grad: bool = False, input_bytes: int | None = None,
+             amp: bool = False) -> Storages:
     """The storages of a training forward of ``network`` at ``batch``: ``size`` is the
     activation dtype's bytes, ``input_grad`` whether the network's input requires grad
-    (it does not when training), ``input_bytes`` the input's (default: the spec's input)."""
+    (it does not when training), ``input_bytes`` the input's (default: the spec's input).
+    ``amp``: the forward runs under ``torch.autocast`` to the ``size``-byte dtype, every
+    value in the dtype :func:`amp_element_bytes` gives it, the input in float32."""
     inplace = inplace_ids(network)
+    elem = {INPUT: FP32 if amp else size}
     if input_bytes is None:
-        input_bytes = numel(network.input_shape) * batch * size
+        input_bytes = numel(network.input_shape) * batch * elem[INPUT]
     store = {INPUT: _Storage(INPUT, input_bytes)}
     sizes = {INPUT: input_bytes}
     grad = {INPUT: input_grad}
@@ -129,15 +133,16 @@ def storages(network: Network, layers: Sequence[Layer[Any]], batch: int, size: i
     found: list[dict[str, int]] = []
     for node, layer in zip(network.nodes, layers):
         grads = [grad[i] for i in node.inputs]
+        e = elem[node.id] = (amp_element_bytes(layer, [elem[i] for i in node.inputs], size)
+                             if amp else size)
         if layer.op.view or node.id in inplace:
             store[node.id] = store[node.inputs[0]]
         else:
-            store[node.id] = _Storage(node.id, numel(layer.out) * batch * size)
-        sizes[node.id] = numel(layer.out) * batch * size
+            store[node.id] = _Storage(node.id, numel(layer.out) * batch * e)
+        sizes[node.id] = numel(layer.out) * batch * e
         grad[node.id] = needs_backward(layer, grads)
         mine: dict[str, int] = {}
-        for k, s in enumerate(layer.op.saved(layer, grads)):
-            st = _storage_of(s, k, node, store, batch, size)
+        for st in _saved_by(node, layer, grads, store, elem, batch, size, amp):
             if st.key not in claimed:
                 claimed.add(st.key)
                 mine[st.key] = st.nbytes
@@ -145,12 +150,102 @@ def storages(network: Network, layers: Sequence[Layer[Any]], batch: int, size: i
     return Storages(store, grad, found, sizes)
 
 
+def _saved_by(node: Node, layer: Layer[Any], grads: list[bool], store: dict[str, _Storage],
+              elem: dict[str, int], batch: int, size: int, amp: bool) -> list[_Storage]:
+    """The storages ``layer``'s backward keeps.  Under AMP (``size``: the low-precision
+    dtype's bytes) a low-precision op keeps the casts of its float32 inputs (new storages)
+    and of its weight, and statistics are float32 (:func:`_amp_bytes`)."""
+    lowered = amp and (layer.op.name in AUTOCAST_LOWER or layer.op.name in AUTOCAST_PROJECTED)
+    found = []
+    for k, s in enumerate(layer.op.saved(layer, grads)):
+        if lowered and s.shared == "input" and elem[node.inputs[s.index]] != size:
+            found.append(_Storage(f"{node.id}#cast{s.index}",
+                                  numel(layer.ins[s.index]) * batch * size))
+        else:
+            e = _amp_bytes(layer.op.name, s, elem[node.id], size) if amp else size
+            found.append(_storage_of(s, k, node, store, batch, e))
+    if lowered:
+        weight = _cast_weight_elements(layer, grads)
+        if weight:
+            found.append(_Storage(f"{node.id}#weight", weight * size))
+    return found
+
+
+def _amp_bytes(op: str, s: Saved, out: int, low: int) -> int:
+    """The bytes of one element of a tensor of its own (``s``) that an ``op`` keeps under
+    AMP, its output's being ``out``: statistics (a norm's mean and inverse deviation,
+    per sample or per channel) are float32; a projection's conv output is low-precision;
+    the rest (masks, a softmax's output) are in the output's dtype."""
+    if not s.per_sample or op in AUTOCAST_STATS:
+        return FP32
+    if op in AUTOCAST_PROJECTED:
+        return low
+    return out
+
+
+# ---------------------------------------------------------------------------- AMP
+#: bytes of a float32 element: under AMP the input, the parameters, their gradients, the
+#: optimizer's state and the outputs of AUTOCAST_FP32 ops
+FP32 = 4
+#: the ops torch.autocast runs in the low-precision dtype (autocast's lists, CPU and CUDA):
+#: their float32 inputs and their weight are cast, and autograd saves the casts
+AUTOCAST_LOWER = frozenset({"conv", "conv_transpose", "linear", "prelu"})
+#: the ops whose output is float32 under autocast whatever their input: float32 parameters
+#: applied elementwise promote a low-precision input (layer_scale, subsample, local's bias,
+#: rbf's centres), or the op runs in float32 (lrn)
+AUTOCAST_FP32 = frozenset({"layer_scale", "subsample", "local", "rbf", "lrn"})
+#: ops whose every tensor of its own that the backward keeps is a statistic (float32)
+AUTOCAST_STATS = frozenset({"layernorm", "groupnorm", "instancenorm", "batchnorm"})
+#: ops with projection convs inside (add's ``project: auto``): the convs are lowered, their
+#: inputs and weights cast, their outputs low-precision, their batchnorms' statistics
+#: float32; the op then follows its (projected) inputs
+AUTOCAST_PROJECTED = frozenset({"add"})
+#: every other op runs in its inputs' dtype (the widest of them: torch's type promotion)
+AUTOCAST_FOLLOW = frozenset({
+    "adaptive_avgpool", "adaptive_maxpool", "avgpool", "batchnorm", "channel_shuffle",
+    "concat", "drop_path", "dropout", "elu", "flatten", "gelu", "groupnorm", "hardsigmoid",
+    "hardswish", "identity", "instancenorm", "layernorm", "leaky_relu", "maxpool", "mish", "mul",
+    "relu", "relu6", "sigmoid", "silu", "slice", "softmax", "softplus", "tanh", "upsample",
+    "zeropad"})
+#: the dtypes --amp can run the activations in
+AMP_DTYPES = ("float16", "bfloat16")
+
+
+def amp_element_bytes(layer: Layer[Any], inputs: Sequence[int], low: int) -> int:
+    """The bytes of one element of ``layer``'s output under torch.autocast to a
+    ``low``-byte dtype, its inputs' elements being ``inputs`` bytes."""
+    op = layer.op.name
+    if op in AUTOCAST_LOWER:
+        return low
+    if op in AUTOCAST_FP32:
+        return FP32
+    if op in AUTOCAST_PROJECTED:  # a projected input is its conv's low-precision output
+        inputs = [low if proj is not None else e for e, proj in zip(inputs, layer.geo)]
+    return max(inputs)
+
+
+def _cast_weight_elements(layer: Layer[Any], grads: Sequence[bool]) -> int:
+    """The elements of the low-precision copy of a lowered op's weight that its backward
+    keeps: a convolution's and a PReLU's always (the input's gradient and the weight's
+    both read it), a linear's when its input requires grad (the weight's gradient reads
+    only the input), a projection conv's (1x1, no bias); the bias is cast but not kept."""
+    if layer.op.name in AUTOCAST_PROJECTED:
+        c = layer.ins[-1][0]
+        return sum(layer.ins[i][0] * c for i, proj in enumerate(layer.geo) if proj is not None)
+    trainable = layer.op.params(layer).trainable
+    args = layer.op.args
+    weight = trainable - (int(getattr(args, "out", 0)) if getattr(args, "bias", False) else 0)
+    if layer.op.name == "linear" and not grads[0]:
+        return 0
+    return max(weight, 0)
+
+
 def saved_storages(network: Network, layers: Sequence[Layer[Any]], batch: int, size: int,
-                   input_grad: bool = False, input_bytes: int | None = None
-                   ) -> list[dict[str, int]]:
+                   input_grad: bool = False, input_bytes: int | None = None,
+                   amp: bool = False) -> list[dict[str, int]]:
     """Per layer, {storage key: bytes} of what autograd saves for it, each storage under
     the first layer (in forward order) that saves it (see :func:`storages`)."""
-    return storages(network, layers, batch, size, input_grad, input_bytes).saved
+    return storages(network, layers, batch, size, input_grad, input_bytes, amp).saved
 
 
 def _storage_of(s: Saved, k: int, node: Node, store: dict[str, _Storage], batch: int,
@@ -163,13 +258,15 @@ def _storage_of(s: Saved, k: int, node: Node, store: dict[str, _Storage], batch:
 
 
 def saved_bytes(network: Network, batch: int = 1, dtype: DType = "float32",
-                input_shape: Any = None, input_grad: bool = False) -> dict[str, int]:
-    """Layer id -> bytes autograd saves for it in training at ``batch``."""
+                input_shape: Any = None, input_grad: bool = False,
+                amp: bool = False) -> dict[str, int]:
+    """Layer id -> bytes autograd saves for it in training at ``batch`` (``amp``: under
+    torch.autocast to ``dtype``, the input in float32)."""
     report = analyze(network, input_shape, batch=batch, dtype=dtype)
     net = for_input(network, report.input_shape)
     layers = resolve_layers(net, report)
-    per = saved_storages(net, layers, batch, DTYPE_BYTES[dtype], input_grad,
-                         report.totals.input_bytes)
+    inputs = numel(report.input_shape) * batch * FP32 if amp else report.totals.input_bytes
+    per = saved_storages(net, layers, batch, DTYPE_BYTES[dtype], input_grad, inputs, amp)
     return {node.id: sum(m.values()) for node, m in zip(net.nodes, per)}
 
 
@@ -188,21 +285,30 @@ def estimate(network: Network, input_shape: Any = None, *, mode: str = "training
 
 
 def from_report(network: Network, report: Report, *, mode: str, optimizer: str,
-                amp: bool) -> Memory:
-    """:func:`estimate` for an analysis already made."""
+                amp: bool, layers: Sequence[Layer[Any]] | None = None) -> Memory:
+    """:func:`estimate` for an analysis already made (``layers``: its ops bound to their
+    input shapes, when the caller has them)."""
     net = for_input(network, report.input_shape)
     size = DTYPE_BYTES[report.dtype]
+    if amp and report.dtype not in AMP_DTYPES:
+        raise UsageError(f"--amp runs the activations in {' or '.join(AMP_DTYPES)} under "
+                         f"torch.autocast, not {report.dtype}: pass --dtype float16 or "
+                         "--dtype bfloat16 with it")
+    #: bytes of a parameter, buffer, gradient or optimizer state element (AMP keeps float32)
+    wsize = FP32 if amp else size
     training = mode == "training"
-    layers = resolve_layers(net, report)
-    where = storages(net, layers, report.batch, size, False, report.totals.input_bytes)
+    if layers is None:
+        layers = resolve_layers(net, report)
+    inputs = numel(report.input_shape) * report.batch * FP32 if amp else report.totals.input_bytes
+    where = storages(net, layers, report.batch, size, False, inputs, amp)
     per = where.saved if training else [{} for _ in layers]
     states = OPTIMIZER_STATES[optimizer] if training else 0
     rows = []
     for row, mine in zip(report.layers, per):
         trainable = row.trainable_params if training else 0
-        rows.append(LayerMemory(row.id, row.op, row.param_bytes, row.buffers * size,
-                                trainable * size, _optimizer_bytes(trainable, size, states, amp),
-                                sum(mine.values()), row.activation_bytes))
+        rows.append(LayerMemory(row.id, row.op, row.params * wsize, row.buffers * wsize,
+                                trainable * wsize, trainable * wsize * states,
+                                sum(mine.values()), where.sizes[row.id]))
     weights = sum(r.param_bytes + r.buffer_bytes for r in rows)
     grads = sum(r.grad_bytes for r in rows)
     opt_bytes = sum(r.optimizer_bytes for r in rows)
@@ -220,40 +326,86 @@ def from_report(network: Network, report: Report, *, mode: str, optimizer: str,
                   sum(r.saved_bytes for r in rows), acts, peak)
 
 
+#: the optimizer of the training step ``summary`` shows next to the inference pass
+SUMMARY_OPTIMIZER = "sgd"
+
+
+def peaks(network: Network, report: Report,
+          layers: Sequence[Layer[Any]] | None = None) -> MemoryPeaks:
+    """The peaks ``summary`` shows side by side, at the report's batch and dtype: one
+    inference pass, and one training step with plain SGD (no optimizer state, no AMP)."""
+    t = report.totals
+    train = from_report(network, report, mode="training", optimizer=SUMMARY_OPTIMIZER,
+                        amp=False, layers=layers)
+    return MemoryPeaks(SUMMARY_OPTIMIZER, t.param_bytes + t.buffer_bytes + t.peak_activation_bytes,
+                       train.peak_bytes)
+
+
 #: parameter-sized temporaries ``optimizer.step()`` holds at once, in copies of the largest
 #: layer's parameters (torch's single-tensor Adam: ``exp_avg_sq.sqrt()`` and its quotient)
 STEP_TEMPORARIES = {"sgd": 0, "momentum": 0, "adam": 2, "adamw": 2}
 
 
-def _optimizer_bytes(trainable: int, size: int, states: int, amp: bool) -> int:
-    """The optimizer's state for ``trainable`` parameters; under AMP it updates fp32
-    master weights, so it keeps its states and a master copy, all in fp32."""
-    return trainable * 4 * (states + 1) if amp else trainable * size * states
-
-
 def _forward_peak(net: Network, where: Storages) -> int:
     """The most bytes of activation storages alive at once during the forward: every
-    storage saved so far, and the storages of the values still to be read."""
+    storage saved so far, and the storages of the values still to be read (one pass over
+    the layers, the live bytes kept up to date as storages come and go)."""
     nodes = net.nodes
     last_use = {INPUT: -1}
     for i, node in enumerate(nodes):
         for name in node.inputs:
             last_use[name] = i
     last_use[net.output] = len(nodes)
-    saved: dict[str, int] = {}
-    values = {INPUT}
+    live = _LiveStorages(where)
+    live.hold(INPUT)
     peak = 0
     for i, node in enumerate(nodes):
-        values.add(node.id)
-        saved.update(where.saved[i])
-        live = {where.store[v].key: where.store[v].nbytes for v in values} | saved
-        peak = max(peak, sum(live.values()))
+        live.hold(node.id)
+        live.save(where.saved[i])
+        peak = max(peak, live.bytes)
         for name in set(node.inputs):
             if last_use.get(name) == i:
-                values.discard(name)
+                live.release(name)
         if last_use.get(node.id, -1) < i:
-            values.discard(node.id)
+            live.release(node.id)
     return peak
+
+
+class _LiveStorages:
+    """The storages alive during the forward: those of values still to be read (a
+    storage counted once however many values share it) and every storage saved so far."""
+
+    def __init__(self, where: Storages) -> None:
+        self.where = where
+        self.values: set[str] = set()
+        self.readers: dict[str, int] = {}
+        self.saved: set[str] = set()
+        self.bytes = 0
+
+    def hold(self, value: str) -> None:
+        if value in self.values:
+            return
+        self.values.add(value)
+        st = self.where.store[value]
+        if not self.readers.get(st.key) and st.key not in self.saved:
+            self.bytes += st.nbytes
+        self.readers[st.key] = self.readers.get(st.key, 0) + 1
+
+    def release(self, value: str) -> None:
+        if value not in self.values:
+            return
+        self.values.discard(value)
+        st = self.where.store[value]
+        self.readers[st.key] -= 1
+        if not self.readers[st.key] and st.key not in self.saved:
+            self.bytes -= st.nbytes
+
+    def save(self, storages: dict[str, int]) -> None:
+        for key, nbytes in storages.items():
+            if key not in self.saved:
+                self.saved.add(key)
+                if not self.readers.get(key):
+                    self.bytes += nbytes
 
 
 def _backward_peak(net: Network, where: Storages, param_grads: list[int]) -> int:
@@ -268,15 +420,17 @@ def _backward_peak(net: Network, where: Storages, param_grads: list[int]) -> int
     out = where.store[net.output]
     kept = out.nbytes if all(out.key not in m for m in where.saved) else 0
     pending: dict[str, int] = {net.output: out.nbytes} if where.grad[net.output] else {}
+    grads = sum(pending.values())  # the bytes of the pending activation gradients
     made = 0
     for i in range(len(nodes) - 1, -1, -1):
         node = nodes[i]
         for name in node.inputs:
             if where.grad[name] and name not in pending:
                 pending[name] = where.sizes[name]
+                grads += pending[name]
         made += param_grads[i]
-        peak = max(peak, remaining + kept + sum(pending.values()) + made)
-        pending.pop(node.id, None)
+        peak = max(peak, remaining + kept + grads + made)
+        grads -= pending.pop(node.id, 0)
         remaining -= sum(where.saved[i].values())
     return peak
 

@@ -6,7 +6,7 @@ Renderers format these; :meth:`Report.to_dict` is the JSON contract of
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any, Literal
@@ -131,6 +131,22 @@ class Totals:
 
 
 @dataclass(frozen=True)
+class MemoryPeaks:
+    """The peak bytes of one inference pass and of one training step (forward, backward,
+    the optimizer's step) at the report's batch and dtype, as ``summary`` shows them side
+    by side (:mod:`cnncalc.memory`; ``cnncalc memory`` has every part and setting)."""
+
+    #: the optimizer of the training step (``sgd``: no state)
+    optimizer: str
+    inference_peak_bytes: int
+    training_peak_bytes: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"optimizer": self.optimizer, "inference_peak_bytes": self.inference_peak_bytes,
+                "training_peak_bytes": self.training_peak_bytes}
+
+
+@dataclass(frozen=True)
 class Report:
     """What ``cnncalc.analyze`` returns."""
 
@@ -146,7 +162,19 @@ class Report:
     receptive_field_layer: str | None
     warnings: tuple[str, ...] = ()
     source: str = "<spec>"
+    #: works out :attr:`memory` when it is first asked for (set by the analysis, which
+    #: keeps its bound layers for it: a walk of the layers that only summary needs)
+    memory_of: Callable[[Report], MemoryPeaks] | None = field(
+        default=None, repr=False, compare=False)
     _index: dict[str, int] = field(default_factory=dict, repr=False, compare=False)
+    _memory: list[MemoryPeaks] = field(default_factory=list, repr=False, compare=False)
+
+    @property
+    def memory(self) -> MemoryPeaks | None:
+        """The inference and training peaks (:class:`MemoryPeaks`), worked out once."""
+        if not self._memory and self.memory_of is not None:
+            self._memory.append(self.memory_of(self))
+        return self._memory[0] if self._memory else None
 
     def layer(self, layer_id: str) -> LayerReport:
         """The row of ``layer_id``."""
@@ -170,4 +198,5 @@ class Report:
             "totals": self.totals.to_dict(),
             "receptive_field": rf,
             "warnings": list(self.warnings),
+            "memory": self.memory.to_dict() if self.memory else None,
         }

@@ -42,9 +42,13 @@ def test_optimizer_state(spec: str, optimizer: str) -> None:
     assert m.grad_bytes == report.totals.trainable_params * 4
     assert m.optimizer_bytes == OPTIMIZER_STATES[optimizer] * m.grad_bytes
     amp = estimate(net, mode="training", optimizer=optimizer, amp=True, dtype="float16")
-    assert amp.grad_bytes == report.totals.trainable_params * 2
-    states = OPTIMIZER_STATES[optimizer] + 1  # and the fp32 master weights
-    assert amp.optimizer_bytes == states * 4 * report.totals.trainable_params
+    # torch.autocast: the parameters stay float32 (they are the master weights), and so
+    # do their gradients and the optimizer's state; only the activations are float16
+    assert amp.param_bytes == report.totals.params * 4
+    assert amp.grad_bytes == report.totals.trainable_params * 4
+    assert amp.optimizer_bytes == OPTIMIZER_STATES[optimizer] * 4 * report.totals.trainable_params
+    half = estimate(net, mode="training", optimizer=optimizer, dtype="float16")
+    assert amp.saved_activation_bytes > half.saved_activation_bytes  # the casts it keeps
 
 
 @pytest.mark.parametrize("spec", ["lenet5", "resnet18", "mobilenet_v2"])
@@ -93,7 +97,8 @@ def test_nothing_fits() -> None:
 
 @pytest.mark.parametrize("args", [["--fit", "24XB"], ["--fit", "0GiB"], ["--fit", "-1"],
                                   ["--mode", "train"], ["--optimizer", "rmsprop"],
-                                  ["--batch", "0"]])
+                                  ["--batch", "0"], ["--mode", "training", "--amp"],
+                                  ["--amp", "--dtype", "int8"]])
 def test_bad_options_exit_2(args: list[str]) -> None:
     proc, _ = fresh_cli("memory", "lenet5", *args)
     assert proc.returncode == 2, proc.stderr
@@ -132,3 +137,98 @@ def test_the_cli_offers_every_optimizer() -> None:
     from cnncalc.cli.memorycmd import OPTIMIZERS
 
     assert tuple(OPTIMIZER_STATES) == OPTIMIZERS
+
+
+# ------------------------------------------------------- summary's side-by-side peaks
+@pytest.mark.parametrize(("spec", "options"), [
+    ("lenet5", ()), ("resnet18", ("--batch", "8")), ("mobilenet_v2", ("--dtype", "float16")),
+    ("resnet50", ("--input", "3x128x128", "--batch", "3")), ("densenet121", ())])
+def test_summary_shows_both_peaks(spec: str, options: tuple[str, ...]) -> None:
+    """summary's JSON and table carry the peaks ``cnncalc memory`` finds for one inference
+    pass and one SGD step, at the summary's batch, dtype and input; no torch imported."""
+    proc, modules = fresh_cli("summary", spec, *options, "--format", "json")
+    assert proc.returncode == 0, proc.stderr
+    assert torch_modules(modules) == []
+    data = json.loads(proc.stdout)
+    opts = dict(zip(options[::2], options[1::2]))
+    kw = {"batch": int(opts.get("--batch", 1)), "dtype": opts.get("--dtype", "float32")}
+    shape = [int(v) for v in opts["--input"].split("x")] if "--input" in opts else None
+    net = cnncalc.load(spec)
+    infer = estimate(net, shape, mode="inference", **kw).peak_bytes
+    train = estimate(net, shape, mode="training", optimizer="sgd", **kw).peak_bytes
+    assert data["memory"] == {"optimizer": "sgd", "inference_peak_bytes": infer,
+                              "training_peak_bytes": train}
+    assert train > infer
+    table, _ = fresh_cli("summary", spec, *options, "--exact")
+    text = " ".join(table.stdout.split())  # the line may wrap
+    line = text[text.index("peak memory"):text.index("receptive field")]
+    assert f"inference {infer:,} B, training {train:,} B" in line
+    assert f"(one SGD step, batch {kw['batch']}, {kw['dtype']})" in line
+
+
+def test_summary_markdown_states_the_peaks() -> None:
+    proc, _ = fresh_cli("summary", "lenet5", "--format", "markdown", "--exact")
+    m = estimate(cnncalc.load("lenet5"), mode="training")
+    assert f"training {m.peak_bytes:,} B (one SGD step, batch 1, float32)" in proc.stdout
+
+
+def test_the_report_works_its_peaks_out_once_and_only_when_asked() -> None:
+    calls = []
+    report = cnncalc.analyze(cnncalc.load("lenet5"))
+    work_out = report.memory_of
+    assert work_out is not None
+    object.__setattr__(report, "memory_of", lambda r: calls.append(1) or work_out(r))
+    assert not calls
+    assert report.memory == report.memory and len(calls) == 1
+
+
+def test_the_schema_names_every_optimizer() -> None:
+    from pathlib import Path
+
+    schema = json.loads((Path(__file__).parent.parent / "docs" / "report.schema.json")
+                        .read_text())
+    assert schema["$defs"]["MemoryPeaks"]["properties"]["optimizer"]["enum"] == list(
+        OPTIMIZER_STATES)
+
+
+def test_every_op_has_one_autocast_rule() -> None:
+    """A new op must say how torch.autocast runs it (cnncalc.memory's AMP rule)."""
+    from cnncalc import memory
+    from cnncalc.ops import REGISTRY
+
+    rules = [memory.AUTOCAST_LOWER, memory.AUTOCAST_FP32, memory.AUTOCAST_FOLLOW,
+             memory.AUTOCAST_PROJECTED]
+    assert {name: sum(name in rule for rule in rules) for name in REGISTRY} == dict.fromkeys(
+        REGISTRY, 1)
+    assert set().union(*rules) == set(REGISTRY)
+
+
+def test_amp_keeps_the_casts_of_the_weights() -> None:
+    """VGG-11 under AMP keeps what the same net in bfloat16 keeps, plus a bfloat16 copy of
+    every conv and linear weight (not the biases); torch agrees in test_memory.py."""
+    net = cnncalc.load("vgg11")
+    amp = estimate(net, mode="training", dtype="bfloat16", amp=True)
+    half = estimate(net, mode="training", dtype="bfloat16")
+    rows = cnncalc.analyze(net).layers
+    weights = sum(r.params - r.output_shape[0] for r in rows if r.op in ("conv", "linear"))
+    assert amp.saved_activation_bytes - half.saved_activation_bytes == 2 * weights
+    assert amp.param_bytes == 2 * half.param_bytes  # float32 parameters
+
+
+def test_the_readme_shows_what_cnncalc_memory_prints() -> None:
+    """The README's `$ cnncalc memory ...` outputs are current: every line it shows (the
+    rows it elides with `...` aside) is a line the command prints, in order."""
+    import re
+    import shlex
+    from pathlib import Path
+
+    readme = (Path(__file__).parent.parent / "README.md").read_text()
+    blocks = re.findall(r"```\n\$ (cnncalc memory [^\n]*)\n(.*?)```", readme, re.S)
+    assert len(blocks) >= 2
+    for command, shown in blocks:
+        proc, _ = fresh_cli(*shlex.split(command)[1:])
+        assert proc.returncode == 0, proc.stderr
+        printed = iter(line.strip() for line in proc.stdout.splitlines())
+        for line in shown.splitlines():
+            if line.strip() and line.strip() != "...":
+                assert any(p == line.strip() for p in printed), (command, line)

@@ -179,6 +179,102 @@ def test_cuda_timer_synchronises_and_uses_events() -> None:
     assert fake.log[-2:] == ["empty_cache", "reset_peak"] and timer.peak_bytes() == 123456
 
 
+# --------------------------------------------------- training memory: estimate and CUDA
+class LoggingCuda(FakeCuda):
+    """A fake ``torch.cuda`` whose counter read is logged too, returning ``peak``."""
+
+    def __init__(self, peak: int = 7_654_321) -> None:
+        super().__init__()
+        self.peak = peak
+
+    def max_memory_allocated(self) -> int:
+        self.log.append("read")
+        return self.peak
+
+
+def test_measured_step_peak_is_reset_sync_step_sync_read() -> None:
+    cuda = LoggingCuda()
+    got = prof.measured_step_peak(cuda, lambda: cuda.log.append("step"))
+    assert got == 7_654_321
+    assert cuda.log == ["reset_peak", "sync", "step", "sync", "read"]
+
+
+def _memory_estimate(net: cnncalc.Network, batch: int, **kw) -> int:  # type: ignore[no-untyped-def]
+    from cnncalc.memory import estimate
+
+    return estimate(net, mode="training", batch=batch, optimizer="sgd", **kw).peak_bytes
+
+
+@pytest.mark.parametrize("batch", [1, 3])
+def test_training_profile_reports_the_training_estimate_on_cpu(tiny, batch: int) -> None:
+    """On a device without a counter, ``profile --mode training`` reports cnncalc.memory's
+    peak of one SGD step (it used to report the inference estimate)."""
+    settings = prof.ProfileSettings(device="cpu", batches=(batch,), budget=FAST,
+                                    mode="training")
+    r = prof.run_profile(tiny, settings).results[0]
+    train = _memory_estimate(tiny, batch)
+    assert (r.peak_memory_bytes, r.peak_memory_source) == (train, "estimated")
+    assert r.estimated_memory_bytes == train
+    infer = prof.run_profile(tiny, prof.ProfileSettings(
+        device="cpu", batches=(batch,), budget=FAST)).results[0]
+    assert infer.peak_memory_bytes != train
+
+
+def test_training_estimate_under_autocast_is_the_amp_estimate(tiny) -> None:
+    settings = prof.ProfileSettings(device="cpu", batches=(2,), budget=FAST, mode="training",
+                                    dtype="bfloat16")
+    r = prof.run_profile(tiny, settings).results[0]
+    assert r.peak_memory_bytes == _memory_estimate(tiny, 2, dtype="bfloat16", amp=True)
+
+
+class CudaOnCpu:
+    """``torch`` with a fake ``cuda`` (logging) and tensors made on the CPU: runs the CUDA
+    branch of the profiler's batch on a machine without a GPU."""
+
+    def __init__(self, cuda: LoggingCuda) -> None:
+        self.cuda = cuda
+
+    def __getattr__(self, name: str):  # type: ignore[no-untyped-def]
+        return getattr(torch, name)
+
+    def randn(self, *shape, device=None):  # type: ignore[no-untyped-def]
+        return torch.randn(*shape)
+
+
+def test_cuda_training_measures_one_step_next_to_the_estimate(tiny) -> None:
+    """The CUDA branch, end to end with a fake device: after the timed steps, one more step
+    between reset -> sync and sync -> read gives the measured peak; the row keeps the
+    estimate next to it and the table shows both."""
+    from cnncalc.render.profile import results_table
+    from cnncalc.units import human_bytes
+
+    cuda = LoggingCuda(peak=5_000_000)
+    model = cnncalc.build_torch(tiny)
+    model.train()
+
+    def runner(x):  # type: ignore[no-untyped-def]
+        cuda.log.append("forward")
+        return model(x)
+
+    settings = prof.ProfileSettings(device="cuda", batches=(2,), budget=FAST, mode="training")
+    analysis = cnncalc.analyze(tiny)
+    r = prof._batch(CudaOnCpu(cuda), model, runner, tiny, 2, "cuda", settings, FakeTimer(),
+                    analysis, None)
+    assert cuda.log[-5:] == ["reset_peak", "sync", "forward", "sync", "read"]
+    assert cuda.log.count("forward") == FAST.warmup + FAST.iters + 1
+    est = _memory_estimate(tiny, 2)
+    assert (r.peak_memory_bytes, r.peak_memory_source, r.estimated_memory_bytes) == (
+        5_000_000, "measured", est)
+    report = prof.ProfileReport("tiny", "cuda", "Fake GPU", torch.__version__, "float32",
+                                "training", None, False, False, analysis.totals.macs, (r,))
+    from rich.console import Console
+
+    console = Console(width=200, color_system=None, record=True)
+    console.print(results_table(report))
+    assert f"{human_bytes(5_000_000)} (est. {human_bytes(est)})" in console.export_text()
+    assert prof.ProfileReport.to_dict(report)["results"][0]["estimated_memory_bytes"] == est
+
+
 def test_known_peaks() -> None:
     assert prof.known_peak("NVIDIA A100-SXM4-80GB", "float16") == 312.0
     assert prof.known_peak("Some CPU", "float32") is None

@@ -46,8 +46,9 @@ OptimizerOpt = Annotated[OptimizerChoice, typer.Option(
     "--optimizer", help="sgd (no state), momentum (one buffer per parameter), adam or adamw "
                         "(two).")]
 AmpOpt = Annotated[bool, typer.Option(
-    "--amp", help="Mixed precision: the optimizer keeps fp32 master weights and its state in "
-                  "fp32.")]
+    "--amp", help="Mixed precision as torch.autocast runs it, in --dtype float16 or bfloat16: "
+                  "parameters, gradients and optimizer state stay float32, conv/linear run "
+                  "in --dtype and keep low-precision copies of their weights.")]
 FitOpt = Annotated[str | None, typer.Option(
     "--fit", metavar="SIZE", show_default=False,
     help="Also find the largest batch whose peak fits SIZE (`24GiB`, `16GB`, `512MiB`, bytes).")]

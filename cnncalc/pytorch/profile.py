@@ -11,7 +11,9 @@ Measurement follows the rules an expert applies by hand:
   per-iteration latency is the block time divided by its length;
 * on CUDA every sample is bracketed by ``torch.cuda.Event(enable_timing=True)``
   records and a ``torch.cuda.synchronize()``, and peak memory is
-  ``torch.cuda.max_memory_allocated`` after ``reset_peak_memory_stats``;
+  ``torch.cuda.max_memory_allocated`` after ``reset_peak_memory_stats``; in training it
+  is measured around one more step (:func:`measured_step_peak`) and shown next to the
+  static estimate of that step (:mod:`cnncalc.memory`), which is all a CPU can report;
 * on CPU the thread count is fixed (``torch.set_num_threads``) and reported; a load
   average above it (other processes competing for the cores) is warned about;
 * memory is bounded before it is spent: every batch size's estimate (from the
@@ -64,11 +66,13 @@ class BatchResult:
     achieved_gflops: float | None
     fraction_of_peak: float | None
     peak_memory_bytes: int | None
-    #: "measured" (device counter) or "estimated" (analysis: params + peak activations)
+    #: "measured" (device counter) or "estimated" (:func:`estimated_peak`)
     peak_memory_source: str
     error: str | None = None
     #: with --compile: the first (untimed) call, which includes compilation, in ms
     first_call_ms: float | None = None
+    #: the static estimate (:func:`estimated_peak`), shown next to a measured peak
+    estimated_memory_bytes: int | None = None
 
 
 @dataclass(frozen=True)
@@ -256,25 +260,55 @@ def _context(torch: Any, dev: str, s: ProfileSettings) -> Any:
     return stack
 
 
-def _batch(torch: Any, model: Any, runner: Any, shape: Sequence[int], b: int, dev: str,
+def estimated_peak(network: Any, analysis: Any, batch: int, s: ProfileSettings) -> int:
+    """The bytes a run's peak is estimated at, statically: in training the peak of one
+    step as ``profile`` runs it (forward, backward, a plain SGD step; under autocast with
+    AMP's dtypes), :func:`cnncalc.memory.estimate`; in inference the budget's bound
+    (:func:`cnncalc.pytorch.budget.estimate`: weights, the input, the live activations)."""
+    if s.mode != "training":
+        return estimate(analysis, batch, s.mode).total
+    from ..memory import estimate as training_memory
+
+    amp = s.dtype != "float32"  # the step runs under torch.autocast in that dtype
+    return training_memory(network, analysis.input_shape, mode="training", batch=batch,
+                           dtype=s.dtype, optimizer="sgd", amp=amp).peak_bytes
+
+
+def measured_step_peak(cuda: Any, step: Callable[[], Any]) -> int:
+    """The peak bytes the CUDA caching allocator handed out during one call of ``step``,
+    the documented way: ``reset_peak_memory_stats()``, ``synchronize()``, the step,
+    ``synchronize()``, ``max_memory_allocated()``.  ``cuda`` is ``torch.cuda`` (or any
+    object with those four functions)."""
+    cuda.reset_peak_memory_stats()
+    cuda.synchronize()
+    step()
+    cuda.synchronize()
+    return int(cuda.max_memory_allocated())
+
+
+def _batch(torch: Any, model: Any, runner: Any, network: Any, b: int, dev: str,
            s: ProfileSettings, timer: Timer, analysis: Any, peak: float | None) -> BatchResult:
-    estimated = estimate(analysis, b, s.mode).total
+    estimated = estimated_peak(network, analysis, b, s)
     first_ms = None
     try:
-        x = _input(torch, shape, b, dev, s.channels_last)
+        x = _input(torch, analysis.input_shape, b, dev, s.channels_last)
         timer.reset_peak()
         with _context(torch, dev, s):
             step = _step(torch, model, runner, x, s.mode)
             if s.compile:  # compiles for this shape: untimed, reported on its own
                 first_ms = timer.time_block(step, 1) * 1e3
             times, n = measure(step, timer, s.budget)
-        measured = timer.peak_bytes()
+            if s.mode == "training" and dev == "cuda":
+                measured: int | None = measured_step_peak(torch.cuda, step)
+            else:
+                measured = timer.peak_bytes()
     except Exception as exc:
         if not is_oom(exc):
             raise
         if dev == "cuda":
             torch.cuda.empty_cache()
-        return BatchResult(b, None, None, None, None, None, "measured", "out of memory")
+        return BatchResult(b, None, None, None, None, None, "measured", "out of memory",
+                           estimated_memory_bytes=estimated)
     lat = LatencyStats.of(times, n)
     seconds = lat.median_ms / 1e3
     flops = 2 * analysis.totals.macs * b * (3 if s.mode == "training" else 1)
@@ -282,7 +316,8 @@ def _batch(torch: Any, model: Any, runner: Any, shape: Sequence[int], b: int, de
     return BatchResult(
         b, lat, b / seconds, gflops, gflops / (peak * 1e3) if peak else None,
         measured if measured is not None else estimated,
-        "measured" if measured is not None else "estimated", first_call_ms=first_ms)
+        "measured" if measured is not None else "estimated", first_call_ms=first_ms,
+        estimated_memory_bytes=estimated)
 
 
 def preflight(network: Any, settings: ProfileSettings = ProfileSettings(),
@@ -325,8 +360,8 @@ def run_profile(network: Any, settings: ProfileSettings = ProfileSettings(),
         for i, b in enumerate(settings.batches):
             if progress:
                 progress(f"batch {b}", i, len(settings.batches))
-            results.append(_batch(torch, model, runner, analysis.input_shape, b, dev, settings,
-                                  timer, analysis, peak))
+            results.append(_batch(torch, model, runner, network, b, dev, settings, timer,
+                                  analysis, peak))
         if all(r.error == "out of memory" for r in results):
             raise EnvironmentUnavailable(
                 f"out of memory on {dev} at every batch size ({_batches(settings.batches)}), "
@@ -390,9 +425,15 @@ def _notes(s: ProfileSettings, dev: str, results: Sequence[BatchResult]) -> tupl
         notes.append("torch.compile: compilation is excluded from the timings (an untimed "
                      f"first call per batch size compiled it{': ' + firsts if firsts else ''})")
     if any(r.peak_memory_source == "estimated" for r in results):
-        notes.append("peak memory on this device is the analysis estimate (parameters + buffers "
-                     "+ peak live activations; in training also every saved activation and the "
-                     "gradients); only CUDA/MPS expose an allocator counter")
+        what = ("one training step's peak as `cnncalc memory --mode training` counts it: "
+                "parameters, buffers, gradients and the activations autograd saves, walked "
+                "through forward, backward and the SGD step" if s.mode == "training" else
+                "parameters + buffers + peak live activations")
+        notes.append(f"peak memory on this device is the analysis estimate ({what}); only "
+                     "CUDA/MPS expose an allocator counter")
+    elif s.mode == "training" and dev == "cuda":
+        notes.append("peak memory is torch.cuda.max_memory_allocated around one training step; "
+                     "(est. ...) is the static estimate of that step (`cnncalc memory`)")
     if s.mode == "training":
         notes.append("achieved GFLOP/s in training counts 3x the forward FLOPs "
                      "(forward + backward for inputs and weights)")

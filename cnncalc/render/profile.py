@@ -29,6 +29,8 @@ def _row(r: BatchResult) -> list[str]:
     memory = human_bytes(r.peak_memory_bytes) if r.peak_memory_bytes is not None else "-"
     if r.peak_memory_source == "estimated":
         memory += " (est.)"
+    elif r.estimated_memory_bytes is not None:  # measured, next to the estimate
+        memory += f" (est. {human_bytes(r.estimated_memory_bytes)})"
     return [
         str(r.batch_size), _ms(lat.median_ms), _ms(lat.p10_ms), _ms(lat.p90_ms),
         f"{100 * lat.spread:.1f}%", human(round(r.throughput_per_s or 0, 1)),

@@ -19,7 +19,7 @@ from rich.text import Text
 from .. import units
 from ..report import LayerReport, Report
 from ..safe import safe_text
-from .views import View, memory_text
+from .views import View, memory_text, peaks_text
 
 
 def depth(row: LayerReport) -> int:
@@ -184,6 +184,7 @@ def totals_lines(report: Report, exact: bool = False) -> list[tuple[str, str]]:
         ("memory", f"input {units.human_bytes(t.input_bytes, exact)}, activations "
                    f"{units.human_bytes(t.activation_bytes, exact)} in all, "
                    f"peak {units.human_bytes(t.peak_activation_bytes, exact)}"),
+        ("peak memory", peaks_text(report, exact)),
         ("receptive field", rf_text(report)),
     ]
 

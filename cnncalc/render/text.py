@@ -19,7 +19,7 @@ from typing import Any
 from ..report import Report
 from ..safe import safe_text
 from ..units import shape_str
-from .views import Column, View, json_subset, memory_text, raw
+from .views import Column, View, json_subset, memory_text, peaks_text, raw
 
 
 @contextlib.contextmanager
@@ -94,4 +94,6 @@ def report_markdown(report: Report, view: View, exact: bool) -> str:
     body = title + markdown_table([c.header for c in cols], rows, right) + "\n"
     if view.name == "params":
         body += f"\n{memory_text(report, exact)}\n"
+    elif view.name == "summary":
+        body += f"\npeak memory: {peaks_text(report, exact)}\n"
     return body

@@ -202,6 +202,18 @@ def memory_text(report: Report, exact: bool = False) -> str:
     return f"{text} as {report.dtype}"
 
 
+def peaks_text(report: Report, exact: bool = False) -> str:
+    """``inference 274.41 KiB, training 506.25 KiB (one SGD step, batch 1, float32)``: the
+    peaks of one inference pass and one training step side by side (summary's table and
+    markdown), the training settings stated."""
+    m = report.memory
+    if m is None:
+        return "not worked out"
+    return (f"inference {units.human_bytes(m.inference_peak_bytes, exact)}, training "
+            f"{units.human_bytes(m.training_peak_bytes, exact)} (one {m.optimizer.upper()} step, "
+            f"batch {report.batch}, {report.dtype})")
+
+
 #: report-level keys every command's JSON keeps
 HEADER_FIELDS = ("name", "source", "input_shape", "output_shape", "batch", "dtype")
 

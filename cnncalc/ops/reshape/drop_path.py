@@ -37,10 +37,11 @@ class DropPathArgs(OpArgs):
 class DropPath(Free, Pointwise):
     name = "drop_path"
     saved_doc = ("its keep mask in the activation dtype: one value per sample (`mode: row`) or "
-                 "one in all (`mode: batch`), when its input requires grad")
+                 "one in all (`mode: batch`), when its input requires grad; nothing when `p` is "
+                 "0 (the module returns its input)")
 
     def saved(self, layer: Layer[None], grads: Sequence[bool]) -> list[Saved]:
-        if not grads[0]:
+        if not grads[0] or self.args.p == 0:
             return []
         return [Saved("keep mask", 1, per_sample=self.args.mode == "row")]
     family = "reshape"
