@@ -245,3 +245,19 @@ def test_an_unknown_op_is_not_in_the_registry(name: str) -> None:
         REGISTRY[name]
     with pytest.raises(SpecError, match="is unknown"):
         get_op(name)
+
+
+# ------------------------------------------------------------ the collector
+def test_the_console_entry_tunes_the_collector() -> None:
+    """A run collects young objects in generations of 100,000 (not 700), and freezes what
+    is alive before the interpreter's shutdown, whose full collections then skip it."""
+    from cnncalc.cli import GC_THRESHOLDS
+
+    code = ("import gc, sys\nsys.argv = ['cnncalc', 'summary', 'lenet5', '--format', 'json']\n"
+            "from cnncalc.cli import main\nbefore = gc.get_threshold()\n"
+            "try:\n    main()\nexcept SystemExit:\n    pass\n"
+            "sys.stderr.write(f'{before} {gc.get_threshold()} {gc.get_freeze_count() > 1000}')\n")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=True)
+    assert proc.stderr.endswith(f"(700, 10, 10) {GC_THRESHOLDS} True")
+    assert GC_THRESHOLDS[0] <= 100_000  # garbage stays bounded
