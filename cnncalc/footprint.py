@@ -14,20 +14,18 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, get_args
 
 from .errors import UsageError
 from .graph import INPUT, Network, Node
 from .ops.base import Layer, Saved, needs_backward, numel
-from .report import DTYPE_BYTES, MemoryPeaks, Report
+from .report import DTYPE_BYTES, MemoryPeaks, Mode, Report
 
-Mode = Literal["inference", "training"]
-Optimizer = Literal["sgd", "momentum", "adam", "adamw"]
 #: optimizer state per trainable parameter, in parameter copies
 OPTIMIZER_STATES: dict[str, int] = {"sgd": 0, "momentum": 1, "adam": 2, "adamw": 2}
 #: bytes of one element of each kind of saved tensor (``act`` is the activation dtype)
 KIND_BYTES = {"index": 8, "mask": 1}
-MODES = ("inference", "training")
+MODES: tuple[str, ...] = get_args(Mode)
 
 
 @dataclass(frozen=True)
