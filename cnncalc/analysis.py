@@ -16,45 +16,41 @@ import contextlib
 import gc
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, NamedTuple
 
 from .errors import CnncalcError, ShapeError, UsageError
+from .footprint import peaks
 from .graph import INPUT, Network, Node
 from .ops.base import FLOP_CATEGORIES, Layer, RFStep, Shape, numel
-from .report import DType, LayerReport, MemoryPeaks, ReceptiveField, Report, Totals
+from .report import DTYPE_BYTES, DType, LayerReport, MemoryPeaks, ReceptiveField, Report, Totals
 from .working import bracketed
 
-DTYPE_BYTES: dict[str, int] = {"float64": 8, "float32": 4, "float16": 2, "bfloat16": 2, "int8": 1}
 
-
-@dataclass(frozen=True)
-class _RF:
+class _RF(NamedTuple):
     rf: ReceptiveField | None
     #: True once a global reduction or a flatten has mixed every position
     mixed: bool
 
 
 def _apply(rf: ReceptiveField, step: RFStep) -> ReceptiveField:
-    if step.is_identity:
-        return rf
-    return ReceptiveField(
-        tuple(r + s * j for r, s, j in zip(rf.size, step.span, rf.jump)),
-        tuple(j * f for j, f in zip(rf.jump, step.factor)),
-        tuple(st + o * j for st, o, j in zip(rf.start, step.offset, rf.jump)),
-        rf.aligned,
-    )
+    """The field after one step (the caller skips identity steps)."""
+    field: ReceptiveField = object.__new__(ReceptiveField)  # (see _layer_report)
+    field.__dict__.update(
+        size=tuple(r + s * j for r, s, j in zip(rf.size, step.span, rf.jump)),
+        jump=tuple(j * f for j, f in zip(rf.jump, step.factor)),
+        start=tuple(st + o * j for st, o, j in zip(rf.start, step.offset, rf.jump)),
+        aligned=rf.aligned)
+    return field
 
 
-def _propagate(layer: Layer[Any], states: list[_RF]) -> _RF:
-    steps = layer.op.rf_inputs(layer) if len(layer.ins) > 1 else [layer.op.rf(layer)]
-    # an input read only for its shape (upsample's reference) adds nothing to the field
-    read = [i for i, reads in enumerate(layer.op.reads(layer)) if reads]
+def _propagate(bound: _Bound, states: list[_RF]) -> _RF:
+    layer, steps, read = bound.layer, bound.steps, bound.read
     paths = []
     for i in read:
         state, step = states[i], steps[i]
         if state.rf is None or step is None or len(step.span) != len(state.rf.size):
             return _RF(None, True)
-        paths.append(_apply(state.rf, step))
+        paths.append(state.rf if bound.identity[i] else _apply(state.rf, step))
     mixed = any(states[i].mixed for i in read) or any(
         s.whole for s in (steps[i] for i in read) if s)
     if len(paths) == 1:
@@ -88,9 +84,9 @@ def _strict_hint(warning: str) -> str:
     return f"{fix}, or set `strict: false` in the spec if this is intended"
 
 
-def _figures(node: Node, layer: Layer[Any], batch: int, size: int, strict: bool
-             ) -> dict[str, Any]:
-    """Every figure of one resolved layer but its receptive field, as LayerReport's fields."""
+def _figures(layer: Layer[Any], batch: int, size: int) -> dict[str, Any]:
+    """Every figure of one resolved layer that its op and input shapes decide, as
+    LayerReport's fields (the node's own: :func:`_layer_report`)."""
     op, ins, out = layer.op, layer.ins, layer.out
     if any(d >= 10 ** MAX_DIM_DIGITS for d in out):
         raise ShapeError(f"the output shape has a dimension of more than {MAX_DIM_DIGITS} digits; "
@@ -101,15 +97,12 @@ def _figures(node: Node, layer: Layer[Any], batch: int, size: int, strict: bool
     unknown = set(breakdown) - set(FLOP_CATEGORIES)
     if unknown:  # a programming error in an op, not a user error
         raise RuntimeError(f"op {op.name} reports unknown FLOP categories {sorted(unknown)}")
-    warns = tuple(op.warnings(layer))
-    if strict and warns:
-        raise ShapeError(warns[0] + " (an error when strict)", hints=(_strict_hint(warns[0]),))
     return dict(
-        id=node.id, op=op.name, inputs=node.inputs, input_shapes=tuple(ins), output_shape=out,
+        op=op.name, input_shapes=tuple(ins), output_shape=out,
         params=p.total, trainable_params=p.trainable, buffers=p.buffers, macs=macs * batch,
         flops=sum(breakdown.values()), flops_breakdown=breakdown,
-        activation_bytes=numel(out) * batch * size, param_bytes=p.total * size, warnings=warns,
-        block=node.block, block_name=node.block_name, shorthand=node.shorthand, loc=node.loc,
+        activation_bytes=numel(out) * batch * size, param_bytes=p.total * size,
+        warnings=tuple(op.warnings(layer)),
     )
 
 
@@ -283,41 +276,127 @@ def analyze(network: Network, input_shape: Shape | None = None, *, batch: int = 
 
 def _analyze(network: Network, input_shape: Shape | None, batch: int, dtype: DType,
              strict: bool | None) -> Report:
+    size = _checked_settings(batch, dtype)
+    strict = bool(network.strict if strict is None else strict)
+    x = _checked_shape(input_shape) if input_shape is not None else network.input_shape
+    network = for_input(network, x)
+    walk = _Walk(x, batch, size, strict)
+    rows = _warn_dead(network, [walk.row(node) for node in network.nodes], strict)
+    rf, rf_layer = walk.rf_at
+    return Report(
+        name=network.name, input_shape=x, output_shape=walk.shapes[network.output],
+        batch=batch, dtype=dtype, layers=tuple(rows), totals=_totals(network, rows, x, batch, size),
+        receptive_field=rf, receptive_field_layer=rf_layer,
+        warnings=tuple(f"{r.id}: {w}" for r in rows for w in r.warnings), source=network.source,
+        memory_of=_memory_of(network, walk.layers),
+    )
+
+
+def _memory_of(network: Network, layers: list[Layer[Any]]) -> Callable[[Report], MemoryPeaks]:
+    """How the report works out its memory peaks when asked (:func:`cnncalc.memory.peaks`,
+    on the layers the analysis bound)."""
+
+    def work_out(report: Report) -> MemoryPeaks:
+        return peaks(network, report, layers)
+
+    return work_out
+
+
+def _checked_settings(batch: int, dtype: DType) -> int:
+    """The bytes of one element of ``dtype``, once ``batch`` and ``dtype`` are checked."""
     if dtype not in DTYPE_BYTES:
         raise UsageError(f"dtype '{dtype}' is unknown (choose from {', '.join(DTYPE_BYTES)})")
     if type(batch) is not int or batch < 1:
         raise UsageError(f"batch must be an integer >= 1, got {batch!r}")
-    size = DTYPE_BYTES[dtype]
-    strict = bool(network.strict if strict is None else strict)
-    x = _checked_shape(input_shape) if input_shape is not None else network.input_shape
-    network = for_input(network, x)
-    shapes: dict[str, Shape] = {INPUT: x}
-    rfs: dict[str, _RF] = {INPUT: _input_rf(x)}
-    rows: list[LayerReport] = []
-    rf_at: tuple[ReceptiveField | None, str | None] = (None, None)
-    layers: list[Layer[Any]] = []
-    for node in network.nodes:
-        ins = [shapes[i] for i in node.inputs]
+    return DTYPE_BYTES[dtype]
+
+
+@dataclass(frozen=True)
+class _Bound:
+    """What one op gives on one set of input shapes: the layer, its figures (as
+    LayerReport's fields), its receptive-field steps and the inputs it reads."""
+
+    layer: Layer[Any]
+    figures: dict[str, Any]
+    steps: list[RFStep | None]
+    read: list[int]
+    #: per input: whether its step leaves the field as it is
+    identity: list[bool]
+
+
+class _Walk:
+    """The analysis's one pass over the nodes, in topological order: each node's op bound
+    to its input shapes and its figures, receptive fields carried along.  Nodes that
+    share an op object (the expander gives equal arguments one op) on the same shapes
+    share the work: the figures are the op's and the shapes' alone."""
+
+    def __init__(self, x: Shape, batch: int, size: int, strict: bool) -> None:
+        self.batch, self.size, self.strict = batch, size, strict
+        self.shapes: dict[str, Shape] = {INPUT: x}
+        self.rfs: dict[str, _RF] = {INPUT: _input_rf(x)}
+        #: the last field read before positions were mixed, and its layer
+        self.rf_at: tuple[ReceptiveField | None, str | None] = (None, None)
+        self.bound: dict[tuple[Any, tuple[Shape, ...]], _Bound] = {}
+        #: each node's bound layer, in order (nodes that share the work share it)
+        self.layers: list[Layer[Any]] = []
+
+    def row(self, node: Node) -> LayerReport:
+        ins = tuple(self.shapes[i] for i in node.inputs)
         try:
-            layer = node.op.resolve(ins)  # the only place the analysis binds an op to shapes
-            figures = _figures(node, layer, batch, size, strict)
-            state = _propagate(layer, [rfs[i] for i in node.inputs])
+            bound = self._bind(node, ins)
+            state = _propagate(bound, [self.rfs[i] for i in node.inputs])
         except CnncalcError as exc:
-            raise locate_error(exc, node, ins) from None
-        row = LayerReport(**figures, receptive_field=state.rf)
-        shapes[node.id], rfs[node.id] = row.output_shape, state
+            raise locate_error(exc, node, list(ins)) from None
+        out = bound.layer.out
+        self.layers.append(bound.layer)
+        self.shapes[node.id], self.rfs[node.id] = out, state
         if state.rf is not None and not state.mixed:
-            rf_at = (state.rf, node.id)
-        rows.append(row)
-        layers.append(layer)
-    rows = _warn_dead(network, rows, strict)
-    warnings = [f"{r.id}: {w}" for r in rows for w in r.warnings]
+            self.rf_at = (state.rf, node.id)
+        return _layer_report(bound.figures, node, state.rf)
+
+    def _bind(self, node: Node, ins: tuple[Shape, ...]) -> _Bound:
+        key = (node.op, ins)
+        bound = self.bound.get(key)
+        if bound is None:
+            layer = node.op.resolve(ins)  # the only place the analysis binds an op to shapes
+            figures = _figures(layer, self.batch, self.size)
+            self._check_strict(figures["warnings"])
+            op = layer.op
+            steps = op.rf_inputs(layer) if len(layer.ins) > 1 else [op.rf(layer)]
+            # an input read only for its shape (upsample's reference) adds nothing to it
+            read = [i for i, reads in enumerate(op.reads(layer)) if reads]
+            identity = [step is not None and step.is_identity for step in steps]
+            bound = self.bound[key] = _Bound(layer, figures, steps, read, identity)
+        self._check_strict(bound.figures["warnings"])
+        return bound
+
+    def _check_strict(self, warns: tuple[str, ...]) -> None:
+        if self.strict and warns:
+            raise ShapeError(warns[0] + " (an error when strict)",
+                             hints=(_strict_hint(warns[0]),))
+
+
+def _layer_report(figures: dict[str, Any], node: Node, rf: ReceptiveField | None
+                  ) -> LayerReport:
+    """The row of ``node``: its op's figures and its own id, wiring, place and field.
+    Made without the frozen dataclass's ``__init__`` (19 guarded attribute sets, for 10^5
+    rows); every field is given, as the dataclass would have it."""
+    row: LayerReport = object.__new__(LayerReport)
+    row.__dict__.update(figures)
+    row.__dict__.update(
+        id=node.id, inputs=node.inputs, block=node.block, block_name=node.block_name,
+        shorthand=node.shorthand, loc=node.loc, receptive_field=rf)
+    return row
+
+
+def _totals(network: Network, rows: list[LayerReport], x: Shape, batch: int,
+            size: int) -> Totals:
     sizes = {INPUT: numel(x) * batch * size} | {r.id: r.activation_bytes for r in rows}
     breakdown = dict.fromkeys(FLOP_CATEGORIES, 0)
     for r in rows:
         for c, v in r.flops_breakdown.items():
             breakdown[c] += v
-    totals = Totals(
+    return Totals(
         params=sum(r.params for r in rows),
         trainable_params=sum(r.trainable_params for r in rows),
         buffers=sum(r.buffers for r in rows),
@@ -330,21 +409,3 @@ def _analyze(network: Network, input_shape: Shape | None, batch: int, dtype: DTy
         activation_bytes=sum(r.activation_bytes for r in rows),
         peak_activation_bytes=_peak(network.nodes, sizes, network.output),
     )
-    return Report(
-        name=network.name, input_shape=x, output_shape=shapes[network.output], batch=batch,
-        dtype=dtype, layers=tuple(rows), totals=totals, receptive_field=rf_at[0],
-        receptive_field_layer=rf_at[1], warnings=tuple(warnings), source=network.source,
-        memory_of=_memory_of(network, layers),
-    )
-
-
-def _memory_of(network: Network, layers: list[Layer[Any]]) -> Callable[[Report], MemoryPeaks]:
-    """How the report works out its memory peaks when asked (:func:`cnncalc.memory.peaks`,
-    on the layers the analysis bound)."""
-
-    def work_out(report: Report) -> MemoryPeaks:
-        from .memory import peaks
-
-        return peaks(network, report, layers)
-
-    return work_out

@@ -312,6 +312,10 @@ def _verdicts(c: Candidate, budgets: Mapping[str, Target] | None, strict: bool |
     gate = _gate(Path(c.path), c.folder is not None)
     if gate is not None:
         return gate if isinstance(gate, Skip) else (gate,)
+    # the loader's two steps (read_target, then parse_network: what load_network does),
+    # not load_network itself: a file that fails to load is judged by its bytes (a
+    # non-spec in a folder is skipped, not reported), and the parsed document is kept for
+    # the verdicts of its other variants, so the YAML is read and parsed once per file
     try:
         data, file, variant = read_target(c.path, limits)
     except LimitError as exc:

@@ -17,6 +17,8 @@ from .units import json_number, json_real
 Number = int | Fraction
 #: the element types the memory figures are counted in (``--dtype``)
 DType = Literal["float32", "float16", "bfloat16", "float64", "int8"]
+#: bytes of one element of each dtype
+DTYPE_BYTES: dict[str, int] = {"float64": 8, "float32": 4, "float16": 2, "bfloat16": 2, "int8": 1}
 
 
 #: the name peers.py imports :func:`json_number` by (one number helper, in render/units)
@@ -182,8 +184,9 @@ class Report:
             self._index.update({r.id: i for i, r in enumerate(self.layers)})
         return self.layers[self._index[layer_id]]
 
-    def to_dict(self) -> dict[str, Any]:
-        """The JSON report (a contract: fields are added, never renamed or removed)."""
+    def to_dict(self, layers: bool = True) -> dict[str, Any]:
+        """The JSON report (a contract: fields are added, never renamed or removed).
+        Without ``layers``, the ``layers`` key holds None (streaming writers fill it)."""
         rf = self.receptive_field.to_dict() if self.receptive_field else None
         if rf is not None:
             rf["layer"] = self.receptive_field_layer
@@ -194,7 +197,7 @@ class Report:
             "output_shape": list(self.output_shape),
             "batch": self.batch,
             "dtype": self.dtype,
-            "layers": [layer.to_dict() for layer in self.layers],
+            "layers": [layer.to_dict() for layer in self.layers] if layers else None,
             "totals": self.totals.to_dict(),
             "receptive_field": rf,
             "warnings": list(self.warnings),

@@ -64,8 +64,8 @@ def decimal_exponent(n: int) -> int:
 def fixed(x: Real, decimals: int = 2) -> str:
     """``x`` rounded to ``decimals`` places, halves away from zero:
     ``fixed(Fraction(2, 3)) == '0.67'``, ``fixed(12.345) == '12.35'``."""
-    q = Fraction(x)
-    scaled = _round_half_up(abs(q) * 10**decimals)
+    q = x if type(x) is int else Fraction(x)
+    scaled = _round_half_up(abs(q) * 10**decimals) if type(q) is not int else abs(q) * 10**decimals
     whole, frac = divmod(scaled, 10**decimals)
     sign = "-" if q < 0 and scaled else ""
     return sign + int_text(whole) + (f".{str(frac).rjust(decimals, '0')}" if decimals else "")
@@ -136,6 +136,8 @@ def _big(n: Real) -> str:
 def _scaled(n: Real, units: tuple[tuple[int, str], ...], step: int, sci_unit: str) -> str:
     """``n`` over the largest unit it reaches, two decimals (caller: ``|n| >= 1000``);
     the next unit up when rounding reaches it (999,999 is ``1.00 M``, not ``1000.00 K``)."""
+    if type(n) is int:
+        return _scaled_int(n, units, step, sci_unit)
     q = Fraction(n)
     for i, (scale, unit) in enumerate(units):
         if abs(q) >= scale:
@@ -145,6 +147,23 @@ def _scaled(n: Real, units: tuple[tuple[int, str], ...], step: int, sci_unit: st
                 scale, unit = units[i - 1]
             return f"{fixed(q / scale)} {unit}"
     return fixed(q)  # pragma: no cover - callers pass |n| >= the smallest scale
+
+
+def _scaled_int(n: int, units: tuple[tuple[int, str], ...], step: int, sci_unit: str) -> str:
+    """:func:`_scaled` of an int, in int arithmetic (the same digits, without building
+    Fractions: a table of 10^5 rows formats 10^6 figures)."""
+    a = abs(n)
+    for i, (scale, unit) in enumerate(units):
+        if a >= scale:
+            hundredths = (200 * a + scale) // (2 * scale)  # a * 100 / scale, halves up
+            if hundredths >= 100 * step:
+                if not i:  # past the largest unit
+                    return sci(n) + sci_unit
+                scale, unit = units[i - 1]
+                hundredths = (200 * a + scale) // (2 * scale)
+            whole, frac = divmod(hundredths, 100)
+            return f"{'-' if n < 0 else ''}{int_text(whole)}.{frac:02d} {unit}"
+    return fixed(n)  # pragma: no cover - callers pass |n| >= the smallest scale
 
 
 def _human_float(x: float, exact: bool) -> str:
@@ -201,6 +220,8 @@ def num(x: Real) -> str:
     """
     if isinstance(x, float):
         return f"{x:g}"
+    if type(x) is int:
+        return int_text(x)
     q = Fraction(x)
     if q.denominator == 1:
         return int_text(int(q))

@@ -99,6 +99,18 @@ def axis_names(rank: int) -> tuple[str, ...]:
     return _AXES.get(rank, tuple(f"axis {i}" for i in range(rank)))
 
 
+def axis_label(axis: int, rank: int) -> str:
+    """``axis 0 (channels)``, ``axis 2 (width)``: an axis of a ``(C, *spatial)`` sample
+    (``axis 0 (features)`` of a vector).
+
+    >>> axis_label(0, 3), axis_label(2, 3), axis_label(0, 1)
+    ('axis 0 (channels)', 'axis 2 (width)', 'axis 0 (features)')
+    """
+    if rank == 1:
+        return "axis 0 (features)"
+    return f"axis {axis} ({'channels' if axis == 0 else axis_names(rank - 1)[axis - 1]})"
+
+
 def axis_unit(name: str) -> str:
     """What one position of an axis is: a ``row`` of the height, a ``column`` of the
     width, a ``position`` of any other axis."""

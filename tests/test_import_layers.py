@@ -23,6 +23,7 @@ LAYERS: tuple[frozenset[str], ...] = tuple(frozenset(layer.split()) for layer in
     "errors units",                     # located errors; every number, shape and axis text
     "ops",                              # the op registry
     "graph report outputs",             # the layer graph; the report's records; output files
+    "footprint",                        # a step's memory from bound layers (report.memory)
     "analysis peers diff",              # figures; what peers count; report differences
     "spec memory explain solve",        # loading specs; training memory; worked arithmetic
     "check schema_export",              # the CI gate; the JSON Schema

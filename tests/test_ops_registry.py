@@ -31,13 +31,16 @@ SAMPLES: dict[str, tuple[dict, list[tuple[int, ...]], str]] = {
     name: (dict(cls.samples[0].args), list(cls.samples[0].ins), cls.samples[0].nonzero)
     for name, cls in REGISTRY.items()}
 
-#: ops whose output has no spatial layout, so rf() is None (linear only on its last axis:
-#: over the channels, axis 0, it is pointwise)
-NO_RF = {"linear", "rbf", "flatten"}
+def rf_may_be_none(name: str) -> bool:
+    """The op says its output can have no spatial layout (rf() None): its ``rf`` formula
+    says ``none`` (rbf, flatten; linear on its last axis: over the channels, axis 0, it is
+    pointwise, tests/test_linear_axis.py).  Read from the op, so a new op lists nothing."""
+    return "none" in REGISTRY[name].formulas["rf"]
 
 
-def has_no_rf(name: str, number: int) -> bool:
-    return name in NO_RF and REGISTRY[name].samples[number].args.get("axis") != 0
+def rf_is_none(name: str) -> bool:
+    """The op's output never has a spatial layout: its ``rf`` formula is ``none (...)``."""
+    return REGISTRY[name].formulas["rf"].startswith("none")
 FIGURES = ("shape", "params", "macs", "flops", "rf")
 
 # The contract of design/spec-format.md: op -> {argument: default}, ... = required
@@ -175,8 +178,11 @@ def test_receptive_field_step(name: str, number: int) -> None:
     for x, step, read in zip(ins, steps, reads):
         if not read:  # only its shape is used (upsample's reference input)
             continue
-        if has_no_rf(name, number) or len(x) == 1:  # a vector has no spatial layout
+        if rf_is_none(name) or len(x) == 1:  # a vector has no spatial layout
             assert step is None
+            continue
+        if step is None:
+            assert rf_may_be_none(name), f"{name}: rf() is None, its rf formula says otherwise"
             continue
         assert isinstance(step, RFStep)
         assert len(step.span) == len(step.factor) == len(step.offset) == len(x) - 1

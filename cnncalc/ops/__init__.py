@@ -1,8 +1,8 @@
 """The op registry: ``REGISTRY`` maps each op name to its class.
 
-Each op is one class in its own module, ``cnncalc/ops/<family>/<op name>.py``, listed in
-:data:`OP_MODULES`, and registers when its module is imported: on first use, through
-``REGISTRY`` (:mod:`cnncalc.ops.registry`), so that a run imports the ops it uses.
+Each op is one class in its own module, ``cnncalc/ops/<family>/<op name>.py``, found there
+(:data:`OP_MODULES`: no list names it), and registers when its module is imported: on first
+use, through ``REGISTRY`` (:mod:`cnncalc.ops.registry`), so that a run imports the ops it uses.
 ``get_op`` looks one up; ``op_info`` describes one for ``cnncalc ops`` and the docs.
 
 >>> op_info("dropout")["args"]
@@ -11,6 +11,7 @@ Each op is one class in its own module, ``cnncalc/ops/<family>/<op name>.py``, l
 
 from __future__ import annotations
 
+import os
 import typing
 from types import UnionType
 from typing import Any
@@ -21,27 +22,20 @@ from pydantic.fields import FieldInfo
 from ..errors import SpecError
 from ..suggest import did_you_mean, shown
 from .base import FLOP_CATEGORIES, REGISTRY, Op, Params, RFStep, Shape, register
+from .discovery import FAMILIES, op_modules
 
-#: every op's module (below cnncalc.ops), in the order the ops register in and docs/ops.md
-#: and `cnncalc ops` list them in (not the sorted order): a new op's file comes last
-OP_MODULES = (
-    "activation.table", "activation.leaky_relu", "activation.softmax", "activation.prelu",
-    "conv.conv", "conv.conv_transpose", "conv.local",
-    "lenet.subsample", "lenet.rbf",
-    "linear.linear",
-    "reshape.flatten", "reshape.identity", "reshape.dropout",
-    "norm.batchnorm", "norm.layernorm", "norm.instancenorm", "norm.groupnorm", "norm.lrn",
-    "merge.add", "merge.mul", "merge.concat",
-    "pool.maxpool", "pool.avgpool", "pool.adaptive_avgpool", "pool.adaptive_maxpool",
-    "reshape.upsample", "reshape.zeropad", "reshape.channel_shuffle",
-    "reshape.drop_path", "norm.layer_scale", "reshape.slice",
-)
-#: the modules that register several ops (one generated class per row of a table)
+#: the modules that register several ops (one generated class per row of a table): the one
+#: kind of op module not named after its op, so named here
 OP_TABLES = ("activation.table",)
+#: every op's module (below cnncalc.ops), found in the family folders (:mod:`.discovery`: a
+#: file registering a class with ``@register``, or a table), without importing any: the
+#: families in :data:`FAMILIES` order, the modules of each by name, which is the order the
+#: ops register in and docs/ops.md and `cnncalc ops` list them in
+OP_MODULES = op_modules(os.path.dirname(__file__), OP_TABLES)
 REGISTRY.declare(__name__, OP_MODULES, OP_TABLES)
 
-__all__ = ["FLOP_CATEGORIES", "REGISTRY", "Op", "Params", "RFStep", "Shape", "get_op", "op_info",
-           "register"]
+__all__ = ["FAMILIES", "FLOP_CATEGORIES", "REGISTRY", "Op", "Params", "RFStep", "Shape", "get_op",
+           "op_info", "register"]
 
 
 def get_op(name: str) -> type[Op[Any]]:

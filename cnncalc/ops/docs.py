@@ -15,12 +15,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from . import REGISTRY, op_info
+from . import FAMILIES, REGISTRY, op_info
 
-#: the doc's sections: family -> title, in the order they appear
-SECTIONS = {"conv": "Convolutions", "pool": "Pooling", "lenet": "LeNet-5 layers",
-            "linear": "Fully connected", "activation": "Activations",
-            "norm": "Normalisation", "merge": "Merges", "reshape": "Reshaping and pass-through"}
+#: the doc's sections: family -> title, in the order they appear (the families' own order)
+SECTIONS = FAMILIES
 FIGURES = ("shape", "params", "macs", "flops", "rf")
 DOC = Path(__file__).resolve().parents[2] / "docs" / "ops.md"
 COUNTING = DOC.with_name("counting.md")
@@ -118,7 +116,8 @@ def render() -> str:
             parts += [op_section(n) for n in names]
     missing = {c.family for c in REGISTRY.values()} - set(SECTIONS)
     if missing:  # a programming error: a new family needs a title
-        raise RuntimeError(f"families without a section title: {sorted(missing)}")
+        raise RuntimeError(f"families without a section title: {sorted(missing)} (name each "
+                           "in cnncalc.ops.discovery.FAMILIES)")
     return "\n".join(parts) + "\n"
 
 

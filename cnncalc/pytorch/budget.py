@@ -164,7 +164,7 @@ def workspace_elements(row: LayerReport, batch: int) -> int:
 
 def _per_sample(batch_bytes: int, report: Report) -> int:
     """Elements per sample of a byte figure the analysis computed for its batch/dtype."""
-    from ..analysis import DTYPE_BYTES
+    from ..report import DTYPE_BYTES
 
     return -(-batch_bytes // (report.batch * DTYPE_BYTES[report.dtype]))  # exact ceil
 

@@ -34,9 +34,16 @@ def render_explain(console: Console, layers: Sequence[LayerExplanation],
     from ..analysis import paused_gc
 
     # crop=False: every line is already laid out within the width (rich would split and
-    # measure each one again)
+    # measure each one again); a print per CHUNK_LAYERS layers, so that the text is written
+    # as it is made (rich holds one print's text until the print ends)
     with paused_gc():
-        console.print(ExplainGrid(layers, title, symbolic), crop=False)
+        for start in range(0, max(len(layers), 1), CHUNK_LAYERS):
+            console.print(ExplainGrid(layers[start:start + CHUNK_LAYERS],
+                                      title if start == 0 else None, symbolic), crop=False)
+
+
+#: layers of worked arithmetic printed (and written out) at a time
+CHUNK_LAYERS = 500
 
 
 #: a piece of a line: its text and its rich style ("" for none)

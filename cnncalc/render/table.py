@@ -8,7 +8,7 @@ by a rule; rows expanded from ``act:``/``bn:`` shorthand are indented and dimmed
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from typing import Any
 
 from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
 from rich.segment import Segment
@@ -19,7 +19,7 @@ from rich.text import Text
 from .. import units
 from ..report import LayerReport, Report
 from ..safe import safe_text
-from .views import View, memory_text, peaks_text
+from .views import View, memory_text, peaks_text, show
 
 
 def depth(row: LayerReport) -> int:
@@ -37,7 +37,14 @@ def header_text(report: Report) -> Text:
     return text
 
 
-@dataclass
+#: rows of the grid printed (and written out) at a time: the grid streams, never holding
+#: more than this many formatted rows
+CHUNK_ROWS = 2000
+#: formatted cells the grid remembers (a figure repeats down a column: 10^5 layers show
+#: a few hundred distinct values), emptied when full so memory stays bounded
+CELL_CACHE = 50_000
+
+
 class LayerGrid:
     """The per-layer table, laid out by hand and emitted as segments.
 
@@ -46,21 +53,69 @@ class LayerGrid:
     single-line cells, columns as wide as their widest cell, two spaces between them.
     On a narrow terminal the widest figure columns give way (cells end in an ellipsis)
     and, if that is not enough, trailing columns are dropped; ids are never cut.
+
+    It holds the report, not its formatted rows: the column widths come from a first
+    pass over the rows, the lines from a second, written :data:`CHUNK_ROWS` at a time
+    (:meth:`print`), so a table of 10^5 layers streams in bounded memory.
     """
 
-    headers: list[str]
-    rows: list[list[str]]
-    right: list[bool]
-    footer: list[str] | None
-    row_styles: list[str]
-    sections: set[int]
-    styles: list[str]
-    _run_cache: dict[tuple[int, str], list[tuple[int, int, str]]] = field(
-        default_factory=dict, init=False, repr=False, compare=False)
+    def __init__(self, report: Report, view: View, exact: bool = False) -> None:
+        self.report, self.exact = report, exact
+        self.cols = view.table_columns(report)
+        self.headers = [c.header for c in self.cols]
+        self.right = [c.kind in ("count", "bytes", "percent") for c in self.cols]
+        self.styles = ["cyan" if c.key == "op" else "" for c in self.cols]
+        footers = [c.footer(report, exact) for c in self.cols]
+        self.footer = [view.footer_label, *footers[1:]] if any(footers) else None
+        self._cells: dict[tuple[int, type, Any], str] = {}
+        self._run_cache: dict[tuple[int, str], list[tuple[int, int, str]]] = {}
+        self._widths: list[int] | None = None
+
+    def cells(self, row: LayerReport) -> list[str]:
+        """One row's cells; the figures formatted once per distinct value and column."""
+        out = []
+        for j, col in enumerate(self.cols):
+            if j == 0 and col.key == "id":
+                out.append("  " * depth(row) + safe_text(row.id))
+                continue
+            value = col.value(row)
+            try:
+                key = (j, type(value), value)
+                cell = self._cells.get(key)
+            except TypeError:  # an unhashable value: formatted each time
+                out.append(show(col.kind, value, self.exact, self.report))
+                continue
+            if cell is None:
+                if len(self._cells) >= CELL_CACHE:
+                    self._cells.clear()
+                cell = self._cells[key] = show(col.kind, value, self.exact, self.report)
+            out.append(cell)
+        return out
+
+    def rows(self, start: int = 0, stop: int | None = None
+             ) -> Iterator[tuple[list[str], str, bool]]:
+        """Rows ``start:stop`` as (cells, row style, whether a block instance ends there)."""
+        layers = self.report.layers
+        stop = len(layers) if stop is None else stop
+        for i in range(start, stop):
+            row = layers[i]
+            nxt = layers[i + 1] if i + 1 < len(layers) else None
+            ends = row.block is not None and (nxt is None or nxt.block != row.block)
+            yield self.cells(row), "dim" if row.shorthand else "", ends
+
+    def natural_widths(self) -> list[int]:
+        """Each column as wide as its widest cell (header, rows, footer): the first pass."""
+        if self._widths is None:
+            widths = [len(h) for h in self.headers]
+            if self.footer:
+                widths = [max(w, len(f)) for w, f in zip(widths, self.footer)]
+            for cells, _, _ in self.rows():
+                widths = [w if w >= len(c) else len(c) for w, c in zip(widths, cells)]
+            self._widths = widths
+        return self._widths
 
     def widths(self, width: int) -> list[int]:
-        lines = [self.headers, *self.rows] + ([self.footer] if self.footer else [])
-        widths = [max(len(line[j]) for line in lines) for j in range(len(self.headers))]
+        widths = list(self.natural_widths())
         while len(widths) > 1 and sum(widths) + GAP * (len(widths) - 1) > width:
             over = sum(widths) + GAP * (len(widths) - 1) - width
             j = max(range(1, len(widths)), key=lambda i: widths[i])
@@ -78,17 +133,23 @@ class LayerGrid:
         texts[-1] = texts[-1].rstrip()
         return texts
 
-    def _lines(self, width: int, widths: list[int]) -> Iterator[tuple[list[str], str] | str]:
-        """The grid, line by line: ``(cells, row style)`` for a row, a string for the rule
-        under the headers and the blank lines between block instances."""
-        yield self.headers, "bold"
-        yield "─" * min(width, sum(widths) + GAP * (len(widths) - 1))
-        for i, row in enumerate(zip(self.rows, self.row_styles)):
-            yield row
-            if i in self.sections:
+    def _lines(self, width: int, widths: list[int], start: int = 0, stop: int | None = None,
+               ) -> Iterator[tuple[list[str], str] | str]:
+        """Lines of the grid for rows ``start:stop``: ``(cells, row style)`` for a row, a
+        string for the rule under the headers and the blank lines between block
+        instances; the headers come with the first rows, the footer with the last."""
+        n = len(self.report.layers)
+        stop = n if stop is None else stop
+        if start == 0:
+            yield self.headers, "bold"
+            yield "─" * min(width, sum(widths) + GAP * (len(widths) - 1))
+        ended = False
+        for cells, style, ended in self.rows(start, stop):
+            yield cells, style
+            if ended:
                 yield ""
-        if self.footer:
-            if len(self.rows) - 1 not in self.sections:
+        if stop == n and self.footer:
+            if not (n and ended):
                 yield ""
             yield self.footer, ""
 
@@ -108,14 +169,39 @@ class LayerGrid:
             self._run_cache[key] = runs
         return self._run_cache[key]
 
+    def chunks(self) -> Iterator[_GridChunk]:
+        """The grid as renderables of :data:`CHUNK_ROWS` rows each, in order (one, for
+        a table without rows)."""
+        n = len(self.report.layers)
+        for start in range(0, max(n, 1), CHUNK_ROWS):
+            yield _GridChunk(self, start, min(start + CHUNK_ROWS, n))
+
+    def print(self, console: Console) -> None:
+        """Print the grid on ``console`` chunk by chunk: each is written out before the
+        next is formatted."""
+        for chunk in self.chunks():
+            console.print(chunk)
+
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
-        widths = self.widths(options.max_width)
-        lines = self._lines(options.max_width, widths)
+        for chunk in self.chunks():
+            yield from chunk.__rich_console__(console, options)
+
+
+class _GridChunk:
+    """Rows ``start:stop`` of a :class:`LayerGrid`, as a renderable."""
+
+    def __init__(self, grid: LayerGrid, start: int, stop: int) -> None:
+        self.grid, self.start, self.stop = grid, start, stop
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        grid = self.grid
+        widths = grid.widths(options.max_width)
+        lines = grid._lines(options.max_width, widths, self.start, self.stop)
         if console.color_system is None:
             # no styles will be printed (a pipe, a file, NO_COLOR): one segment for the
-            # whole grid, since rich's cost is per segment
+            # whole chunk, since rich's cost is per segment
             yield Segment("".join(
-                (line if isinstance(line, str) else GAP_TEXT.join(self._fit(line[0], widths)))
+                (line if isinstance(line, str) else GAP_TEXT.join(grid._fit(line[0], widths)))
                 + "\n" for line in lines))
             return
         for line in lines:
@@ -123,13 +209,14 @@ class LayerGrid:
                 yield Segment(line)
                 yield Segment.line()
                 continue
-            texts = self._fit(line[0], widths)
-            for start, end, run_style in self._runs(len(widths), line[1]):
+            texts = grid._fit(line[0], widths)
+            for start, end, run_style in grid._runs(len(widths), line[1]):
                 if start:  # the gap between two runs takes no style
                     yield Segment(GAP_TEXT)
                 yield Segment(GAP_TEXT.join(texts[start:end]),
                               Style.parse(run_style) if run_style else None)
             yield Segment.line()
+
 
 GAP = 2
 GAP_TEXT = " " * GAP
@@ -139,28 +226,9 @@ def _join_styles(column: str, row: str) -> str:
     return f"{column} {row}" if column and row else column or row
 
 
-
 def layer_table(report: Report, view: View, exact: bool = False) -> LayerGrid:
     """The per-layer table of ``view`` with a totals footer."""
-    cols = view.table_columns(report)
-    footers = [c.footer(report, exact) for c in cols]
-    rows, styles, sections = [], [], set()
-    layers = report.layers
-    for i, row in enumerate(layers):
-        cells = [c.cell(row, report, exact) for c in cols]
-        if cols[0].key == "id":
-            cells[0] = "  " * depth(row) + safe_text(row.id)
-        rows.append(cells)
-        styles.append("dim" if row.shorthand else "")
-        nxt = layers[i + 1] if i + 1 < len(layers) else None
-        if row.block is not None and (nxt is None or nxt.block != row.block):
-            sections.add(i)
-    footer = [view.footer_label, *footers[1:]] if any(footers) else None
-    return LayerGrid(
-        headers=[c.header for c in cols], rows=rows,
-        right=[c.kind in ("count", "bytes", "percent") for c in cols], footer=footer,
-        row_styles=styles, sections=sections,
-        styles=["cyan" if c.key == "op" else "" for c in cols])
+    return LayerGrid(report, view, exact)
 
 
 def totals_lines(report: Report, exact: bool = False) -> list[tuple[str, str]]:
@@ -226,7 +294,13 @@ def rf_text(report: Report) -> str:
 def report_renderable(report: Report, view: View, exact: bool = False) -> RenderableType:
     """The table of ``view``; ``summary`` adds the totals, ``rf`` the network's field,
     ``flops`` the breakdown by category."""
-    parts: list[RenderableType] = [header_text(report), layer_table(report, view, exact)]
+    return Group(header_text(report), layer_table(report, view, exact),
+                 *_after_table(report, view, exact))
+
+
+def _after_table(report: Report, view: View, exact: bool) -> list[RenderableType]:
+    """What follows the per-layer table of ``view``."""
+    parts: list[RenderableType] = []
     if view.name == "summary":
         parts += [Text(""), totals_grid(report, exact)]
     elif view.name == "rf":
@@ -236,9 +310,14 @@ def report_renderable(report: Report, view: View, exact: bool = False) -> Render
     elif view.name == "flops" and report.totals.flops:
         parts += [Text(""), Text("FLOPs by category", style="bold"),
                   breakdown_grid(dict(report.totals.flops_breakdown), exact)]
-    return Group(*parts)
+    return parts
 
 
 def render_report(console: Console, report: Report, view: View, exact: bool = False) -> None:
-    """Print :func:`report_renderable` on ``console``."""
-    console.print(report_renderable(report, view, exact))
+    """Print :func:`report_renderable` on ``console``, streaming: the header, the grid a
+    chunk of rows at a time, then the totals."""
+    console.print(header_text(report))
+    layer_table(report, view, exact).print(console)
+    rest = _after_table(report, view, exact)
+    if rest:
+        console.print(Group(*rest))

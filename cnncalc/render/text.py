@@ -18,8 +18,8 @@ from typing import Any
 
 from ..report import Report
 from ..safe import safe_text
-from ..units import shape_str
-from .views import Column, View, json_subset, memory_text, peaks_text, raw
+from ..units import int_text, shape_str
+from .views import Column, View, json_subset, layer_dicts, memory_text, peaks_text, raw
 
 
 @contextlib.contextmanager
@@ -46,7 +46,137 @@ def to_json(data: Any) -> str:
 
 def report_json(report: Report, view: View) -> str:
     """``--format json`` of an analysis command (see :func:`views.json_subset`)."""
-    return to_json(json_subset(report, view))
+    return "".join(report_json_chunks(report, view))
+
+
+def report_json_chunks(report: Report, view: View) -> Iterator[str]:
+    """:func:`report_json` in pieces, a layer at a time: the text of
+    ``to_json(json_subset(report, view))``, byte for byte, without ever holding every
+    layer's dict or the whole text (10^5 layers make about 10^8 bytes of JSON)."""
+    head = json_subset(report, view, layers=False)
+    for key, value in head.items():
+        first = key == next(iter(head))
+        yield ("{\n  " if first else ",\n  ") + _ENC_STR(key) + ": "
+        if key != "layers":
+            yield encode_indented(value, 1)
+            continue
+        rows = layer_dicts(report, view)
+        row = next(rows, None)
+        if row is None:
+            yield "[]"
+            continue
+        yield "[\n    " + encode_indented(row, 2)
+        for row in rows:
+            yield ",\n    " + encode_indented(row, 2)
+        yield "\n  ]"
+    yield "\n}\n" if head else "{}\n"
+
+
+_ENC_STR = json.encoder.encode_basestring_ascii  # (json.dumps's own, in C)
+_INF = float("inf")
+
+
+def encode_indented(value: Any, level: int) -> str:
+    """``json.dumps(value, indent=2)`` of a value nested ``level`` deep, the same text,
+    faster (json's C encoder takes no indent; its Python one is a generator per value);
+    integers are written at any size.
+
+    >>> data = {"a": [1, [2, 3], []], "b": {"c": None, "d": 1.5, "e": True}, "f": "é"}
+    >>> encode_indented(data, 0) == json.dumps(data, indent=2)
+    True
+    """
+    kind = type(value)
+    if kind is dict:
+        return _encode_dict(value, level)
+    if kind is list or kind is tuple:
+        return _encode_list(value, level)
+    return _encode_scalar(value, kind, level)
+
+
+def _indent(level: int) -> str:
+    while len(_INDENTS) <= level:
+        _INDENTS.append("\n" + "  " * len(_INDENTS))
+    return _INDENTS[level]
+
+
+_INDENTS: list[str] = []
+_KEYS: dict[str, str] = {}  # a key's JSON text (reports repeat the same few keys)
+
+
+def _encode_dict(value: dict[Any, Any], level: int) -> str:
+    if not value:
+        return "{}"
+    inner = _indent(level + 1)
+    parts = []
+    for key, item in value.items():
+        if type(key) is not str:
+            return _encode_other(value, level)
+        name = _KEYS.get(key)
+        if name is None:
+            name = _ENC_STR(key) + ": "
+            if len(_KEYS) < 1000:
+                _KEYS[key] = name
+        kind = type(item)
+        text = (int_text(item) if kind is int else _ENC_STR(item) if kind is str
+                else _encode_list(item, level + 1) if kind is list
+                else encode_indented(item, level + 1))
+        parts.append(name + text)
+    return "{" + inner + ("," + inner).join(parts) + _indent(level) + "}"
+
+
+def _encode_list(value: list[Any] | tuple[Any, ...], level: int) -> str:
+    if not value:
+        return "[]"
+    inner = _indent(level + 1)
+    kinds = set(map(type, value))
+    if kinds == _INT_ONLY:  # a shape, a field's sizes: remembered
+        key = (level, tuple(value))
+        known = _INT_LISTS.get(key)
+        if known is None:
+            known = "[" + inner + ("," + inner).join([int_text(v) for v in value]) \
+                + _indent(level) + "]"
+            if len(_INT_LISTS) < 4096:
+                _INT_LISTS[key] = known
+        return known
+    if kinds == _STR_ONLY:
+        parts = list(map(_ENC_STR, value))
+    elif kinds == _FLOAT_ONLY:
+        parts = list(map(_float_text, value))
+    else:
+        parts = [encode_indented(v, level + 1) for v in value]
+    return "[" + inner + ("," + inner).join(parts) + _indent(level) + "]"
+
+
+def _float_text(value: float) -> str:
+    if value != value:
+        return "NaN"
+    return "Infinity" if value == _INF else "-Infinity" if value == -_INF else repr(value)
+
+
+_INT_LISTS: dict[tuple[int, tuple[int, ...]], str] = {}
+_INT_ONLY, _STR_ONLY, _FLOAT_ONLY = {int}, {str}, {float}
+
+
+def _encode_scalar(value: Any, kind: type, level: int) -> str:
+    if kind is str:
+        return _ENC_STR(value)
+    if kind is int:
+        return int_text(value)
+    if value is None:
+        return "null"
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    if kind is float:
+        return _float_text(value)
+    return _encode_other(value, level)
+
+
+def _encode_other(value: Any, level: int) -> str:
+    """Anything else: as json.dumps writes it (or refuses it)."""
+    with any_int_size():
+        return json.dumps(value, indent=2).replace("\n", _indent(level))
 
 
 def csv_text(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
@@ -60,9 +190,24 @@ def csv_text(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
 
 def report_csv(report: Report, view: View) -> str:
     """One row per layer with the view's raw values (exact numbers, shapes as 6x28x28)."""
+    return "".join(report_csv_chunks(report, view))
+
+
+#: CSV rows written out at a time
+CSV_CHUNK_ROWS = 2000
+
+
+def report_csv_chunks(report: Report, view: View) -> Iterator[str]:
+    """:func:`report_csv` in pieces of :data:`CSV_CHUNK_ROWS` rows."""
     cols: list[Column] = view.csv_columns()
-    rows = ([raw(c.kind, c.value(layer)) for c in cols] for layer in report.layers)
-    return csv_text([c.key for c in cols], rows)
+    layers = report.layers
+    yield csv_text([c.key for c in cols], [])
+    for start in range(0, len(layers), CSV_CHUNK_ROWS):
+        buf = io.StringIO()
+        csv.writer(buf, lineterminator="\n").writerows(
+            [raw(c.kind, c.value(layer)) for c in cols]
+            for layer in layers[start:start + CSV_CHUNK_ROWS])
+        yield buf.getvalue()
 
 
 def _md_cell(text: Any) -> str:

@@ -11,11 +11,11 @@ topological order.  Expansion is bounded by ``Limits.max_layers``.
 from __future__ import annotations
 
 import copy
+import functools
 import re
 from collections import ChainMap
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, replace
-from functools import partial
 from typing import Any
 
 from pydantic import ValidationError
@@ -23,7 +23,7 @@ from pydantic import ValidationError
 from ..errors import CnncalcError, LimitError, Loc, SpecError
 from ..graph import INPUT, Node
 from ..ops import REGISTRY, get_op
-from ..ops.base import Shape
+from ..ops.base import Op, Shape
 from ..suggest import did_you_mean, name_list, shown
 from .diagnose import spec_error, suggest
 from .expr import SHAPE_NAMES, substitute
@@ -111,10 +111,12 @@ class _LowerBound:
     def entry(self, entry: Any, scope: Mapping[str, Any], stack: frozenset[str]) -> int:
         if not isinstance(entry, dict):
             return 1
+        op = entry.get("op")
+        if "repeat" not in entry and not (isinstance(op, str) and op in self.blocks):
+            return 1  # one op's entry (what follows counts blocks and repeats)
         rep = entry.get("repeat")
         n = self._int(rep.get("n") if isinstance(rep, dict) else rep, scope) or 1
         special = min(n, sum(1 for k in ("first", "last") if isinstance(rep, dict) and rep.get(k)))
-        op = entry.get("op")
         if not isinstance(op, str) or op not in self.blocks or op in stack \
                 or len(stack) >= MAX_BLOCK_DEPTH:  # (expansion refuses deeper chains)
             return n
@@ -203,6 +205,8 @@ class Expander:
         #: the names every expression sees: tables and the spec's args (never the same name)
         self.tables: dict[str, Any] = {**(raw.get("tables") or {}), **(args or {})}
         self.sizes: dict[int, int] = {}  # id of a document list/mapping -> its _size
+        #: (op name, its arguments frozen) -> the op validated from them (see _validated)
+        self.ops: dict[tuple[str, Any], Op[Any]] = {}
         self.expanded_for: dict[Shape, tuple[list[Node], str]] = {}  # (see expand_for)
         self._start(tuple(spec.input))
 
@@ -381,9 +385,7 @@ class Expander:
 
     def _auto_id(self, entry: MDict, explicit: Mapping[str, Loc], counts: dict[str, int],
                  local: Mapping[str, str]) -> str:
-        op = entry["op"] if isinstance(entry["op"], str) else "layer"
-        base = op[:80].lstrip("$").replace("{", "").replace("}", "")
-        base = re.sub(r"\W", "_", base)[:40] or "layer"
+        base = _id_base(entry["op"] if isinstance(entry["op"], str) else "layer")
         while True:
             counts[base] = counts.get(base, 0) + 1
             name = f"{base}{counts[base]}"
@@ -499,8 +501,14 @@ class Expander:
 
     def _reading(self, scope: Scope, inputs: tuple[str, ...], full: str) -> Scope:
         """``scope`` with the input-shape names of an entry that reads ``inputs``."""
+        return replace(scope, vars=self._reading_vars(scope, inputs, full))
+
+    def _reading_vars(self, scope: Scope, inputs: tuple[str, ...],
+                      full: str) -> Mapping[str, Any]:
+        """The names an entry that reads ``inputs`` sees: the scope's, then the input-shape
+        names (looked up only when an expression asks)."""
         names = _ShapeNames(self.shapes, inputs[0], scope.input, full)
-        return replace(scope, vars=ChainMap(scope.vars, names))  # type: ignore[arg-type]
+        return ChainMap(scope.vars, names)  # type: ignore[arg-type]
 
     def _sub(self, args: MDict, scope: Scope) -> MDict:
         out = _marked(args, args.loc)
@@ -521,21 +529,41 @@ class Expander:
 
     def single(self, entry: MDict, full: str, inputs: tuple[str, ...], scope: Scope, loc: Loc,
                copy: tuple[str, int] | None = None) -> str:
+        """Expand one entry that is not a repeat: a block call, or one op's node (and the
+        rows of its ``bn``/``act`` shorthand).  Returns the id the next entry reads."""
+        reading = self._reading_vars(scope, inputs, full)
+        op_name = self._op_name(entry, reading, loc)
+        if op_name in self.blocks:
+            call = _marked({k: v for k, v in entry.items() if k not in META}, loc)
+            call.val_loc, call.key_loc = dict(entry.val_loc), dict(entry.key_loc)
+            return self.block(op_name, call, full, inputs, replace(scope, vars=reading), loc,
+                              copy)
+        op_cls = self._op_class(op_name, entry, inputs, loc)
+        args = self._op_args(entry, scope.defaults.get(op_name), reading)
+        self._spend(args, loc)
+        op = self._validated(op_cls, args)
+        self._add(Node(full, op, inputs, loc, dict(args.val_loc), scope.trace, scope.block,
+                       scope.block_name))
+        return self._shorthand_rows(op, full, scope, reading, loc)
+
+    def _op_name(self, entry: MDict, reading: Mapping[str, Any], loc: Loc) -> str:
+        """The entry's ``op:``, substituted: the name of an op or a block."""
         op_loc = entry.val_loc.get("op", loc)
-        scope = self._reading(scope, inputs, full)
         try:
-            op_name = substitute(entry["op"], scope.vars)
+            op_name = substitute(entry["op"], reading)
         except CnncalcError as exc:
             raise exc.located(op_loc) from None
         if not isinstance(op_name, str):
             raise SpecError(f"op must be a name, got {shown(repr(op_name), quote='')}", loc=op_loc)
-        call = _marked({k: v for k, v in entry.items() if k not in META}, loc)
-        call.val_loc, call.key_loc = dict(entry.val_loc), dict(entry.key_loc)
-        if op_name in self.blocks:
-            return self.block(op_name, call, full, inputs, scope, loc, copy)
+        return op_name
+
+    def _op_class(self, op_name: str, entry: MDict, inputs: tuple[str, ...],
+                  loc: Loc) -> type[Op[Any]]:
+        """The op class ``op_name`` names, given as many inputs as it takes."""
         if op_name not in REGISTRY:
             hint = did_you_mean(op_name, [*REGISTRY, *self.blocks])
-            raise SpecError(f"op {shown(op_name)} is unknown{hint}", loc=op_loc,
+            raise SpecError(f"op {shown(op_name)} is unknown{hint}",
+                            loc=entry.val_loc.get("op", loc),
                             layer=None if "id" in entry else "",  # not its made-up id
                             hints=("`cnncalc ops` lists every op",))
         op_cls = get_op(op_name)
@@ -544,35 +572,68 @@ class Expander:
             want = f"{lo}" if lo == hi else f"{lo} or more" if hi is None else f"{lo} to {hi}"
             raise SpecError(f"{op_name} takes {want} input{'s' if want != '1' else ''}, "
                             f"got {len(inputs)}", loc=entry.val_loc.get("in", loc))
-        args = self._sub(_merge(scope.defaults.get(op_name), call), scope)
-        self._spend(args, loc)
-        try:
-            op = op_cls.from_args(dict(args))
-        except ValidationError as exc:
-            raise spec_error(exc, args, op_cls.Args) from None
-        placed = partial(Node, loc=loc, trace=scope.trace, block=scope.block,
-                         block_name=scope.block_name)
-        self._add(placed(full, op, inputs, arg_locs=dict(args.val_loc)))
+        return op_cls
+
+    def _op_args(self, entry: MDict | None, defaults: Any, reading: Mapping[str, Any]) -> MDict:
+        """An op's arguments: the ``defaults`` for it, then the entry's own (not its
+        ``id``/``op``/``in``/...), each substituted; every value keeps where it is written
+        (one copy, where merging then substituting made three)."""
+        out = _marked(None, None)
+        for given in (defaults, entry):
+            if not given:
+                continue
+            out.loc = getattr(given, "loc", out.loc)
+            key_locs, val_locs = getattr(given, "key_loc", {}), getattr(given, "val_loc", {})
+            for key, value in given.items():
+                if given is entry and key in META:
+                    continue
+                out[key] = value
+                if key in key_locs:
+                    out.key_loc[key] = key_locs[key]
+                if key in val_locs:
+                    out.val_loc[key] = val_locs[key]
+        for key, value in out.items():
+            try:
+                out[key] = self._deep_sub(value, reading)
+            except CnncalcError as exc:
+                raise exc.located(out.val_loc.get(key)) from None
+        return out
+
+    def _validated(self, op_cls: type[Op[Any]], args: MDict) -> Op[Any]:
+        """The op of ``args``, validated by its model; equal arguments (by type and value)
+        give the one op object, validated once (ops and their frozen models never change)."""
+        key = (op_cls.name, _frozen(args))
+        op = self.ops.get(key) if key[1] is not None else None
+        if op is None:
+            try:
+                op = op_cls.from_args(dict(args))
+            except ValidationError as exc:
+                raise spec_error(exc, args, op_cls.Args) from None
+            if key[1] is not None:
+                self.ops[key] = op
+        return op
+
+    def _shorthand_rows(self, op: Op[Any], full: str, scope: Scope,
+                        reading: Mapping[str, Any], loc: Loc) -> str:
+        """The rows of a layer's ``bn: true`` and ``act:`` shorthand; the id the next
+        entry reads."""
         last = full
         given = vars(op.args)  # (getattr of a field a model lacks is slow in pydantic)
-        if given.get("bn", False):
-            bn = self._shorthand("batchnorm", scope)
-            self._add(placed(f"{full}.bn", bn, (last,), shorthand="bn"))
-            last = f"{full}.bn"
-        act = given.get("act", "none")
-        if act != "none":
-            self._add(placed(f"{full}.act", self._shorthand(act, scope), (last,),
-                             shorthand="act"))
-            last = f"{full}.act"
+        for row, op_name in (("bn", "batchnorm" if given.get("bn", False) else "none"),
+                             ("act", given.get("act", "none"))):
+            if op_name == "none":
+                continue
+            row_op = self._shorthand(op_name, scope.defaults, reading)
+            self._add(Node(f"{full}.{row}", row_op, (last,), loc, {}, scope.trace, scope.block,
+                           scope.block_name, row))
+            last = f"{full}.{row}"
         return last
 
-    def _shorthand(self, op_name: str, scope: Scope) -> Any:
+    def _shorthand(self, op_name: str, defaults: Mapping[str, Any],
+                   reading: Mapping[str, Any]) -> Op[Any]:
         """The op of a ``bn``/``act`` row; ``defaults`` for that op apply, as to a written one."""
-        args = self._sub(_merge(scope.defaults.get(op_name)), scope)
-        try:
-            return get_op(op_name).from_args(dict(args))
-        except ValidationError as exc:
-            raise spec_error(exc, args, get_op(op_name).Args) from None
+        return self._validated(get_op(op_name), self._op_args(None, defaults.get(op_name),
+                                                              reading))
 
     def _check_defaults(self, defaults: Any, where: str = "defaults") -> None:
         """Every ``defaults:`` key names an op, and every key under it one of the op's
@@ -780,6 +841,42 @@ class Expander:
                 out.extend((k, v, item.val_loc.get(k, item_loc) if isinstance(item, MDict)
                             else item_loc) for k, v in item.items())
         return out
+
+
+@functools.lru_cache(maxsize=1024)
+def _id_base(op: str) -> str:
+    """The stem of the ids made up for entries of ``op`` (``conv`` -> conv1, conv2, ...)."""
+    base = op[:80].lstrip("$").replace("{", "").replace("}", "")
+    return re.sub(r"\W", "_", base)[:40] or "layer"
+
+
+def _frozen(value: Any) -> Any:
+    """A hashable twin of an argument value that tells apart what validation tells apart
+    (``1``, ``1.0`` and ``true``; ``0.0`` and ``-0.0``; a list and a mapping), or None when
+    it holds something else.
+
+    >>> _frozen({"k": 3, "pad": [1, True]}) == _frozen({"k": 3, "pad": [1, 1]})
+    False
+    """
+    kind = type(value)
+    if kind is int or kind is str or kind is bool or value is None:
+        return (kind, value)
+    if kind is float:
+        return (kind, repr(value))
+    if isinstance(value, list):
+        items = tuple(_frozen(v) for v in value)
+        return None if None in items else (list, items)
+    if isinstance(value, dict):
+        pairs = []
+        for k, v in value.items():
+            kind = type(v)  # (the common case inline: a name and a plain value)
+            pair = ((str, k) if type(k) is str else _frozen(k),
+                    (kind, v) if kind is int or kind is str or kind is bool else _frozen(v))
+            if pair[0] is None or pair[1] is None:
+                return None
+            pairs.append(pair)
+        return (dict, tuple(pairs))
+    return None
 
 
 def _written_elsewhere(entry: MDict, at: Loc | None) -> tuple[str, ...]:

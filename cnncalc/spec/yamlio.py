@@ -13,13 +13,14 @@ hostile file is refused quickly in bounded memory.
 from __future__ import annotations
 
 import bisect
+import contextlib
 import re
 from dataclasses import dataclass
 from typing import Any, cast
 
 import yaml
 
-from ..errors import LimitError, Loc, SpecError
+from ..errors import CnncalcError, LimitError, Loc, SpecError
 from ..suggest import shown
 
 try:  # libyaml is ~10x faster when present; the pure-python loader is identical in behaviour
@@ -134,166 +135,421 @@ class Positions:
         return Loc(self.file, line + 1, index - starts[line] + 1)
 
 
-class _Alias:
-    """One use of an anchor (``*name``) in the composed tree: the anchored node, and
-    where the alias itself is written (errors about this use point there)."""
-
-    __slots__ = ("anchor", "start_mark", "target")
-
-    def __init__(self, target: yaml.Node, mark: Any, anchor: str) -> None:
-        self.target, self.start_mark, self.anchor = target, mark, anchor
-
-
-def _target(node: Any) -> Any:
-    return node.target if isinstance(node, _Alias) else node
+def _new_loc(file: str, line: int, col: int) -> Loc:
+    """``Loc(file, line, col)`` without the frozen dataclass's ``__init__`` (three guarded
+    ``object.__setattr__`` calls): the reader makes one per value, 10^6 of them for a large
+    spec, and this is 2-3x cheaper; the object is the same."""
+    loc = _object_new(Loc)
+    fields = loc.__dict__
+    fields["file"], fields["line"], fields["col"] = file, line, col
+    return loc
 
 
-class _Builder:
+_object_new = object.__new__
+_SCALAR_EVENT = yaml.ScalarEvent
+_MAPPING_START = yaml.MappingStartEvent
+_SEQUENCE_START = yaml.SequenceStartEvent
+_COLLECTION_END = (yaml.MappingEndEvent, yaml.SequenceEndEvent)
+_INT_TAG = "tag:yaml.org,2002:int"
+_STR_TAG = "tag:yaml.org,2002:str"
+_MERGE_TAG = "tag:yaml.org,2002:merge"
+
+
+class _Stop(Exception):
+    """Raised inside the reader once a value is refused: the rest of the stream is still
+    parsed (its syntax errors and limits come first, as they would in a two-pass reader)."""
+
+
+class _Frame:
+    """One open collection: the value being filled, its anchor, the value count at its
+    start, its depth, and for a mapping the pending key and the ``<<`` merge sources."""
+
+    __slots__ = ("anchor", "depth", "key", "merge", "merge_loc", "seen", "start", "value")
+
+    def __init__(self, value: Any, anchor: str | None, start: int, depth: int) -> None:
+        self.value, self.anchor, self.start, self.depth = value, anchor, start, depth
+        #: a mapping's pending key: (key, where, as written, node-ish for errors) or None
+        self.key: tuple[Any, Loc, str | None] | None = None
+        self.seen: dict[tuple[type, Any], Loc] | None = None
+        self.merge: Any = None  # what << gave, resolved when the mapping ends
+        self.merge_loc: Loc | None = None
+
+
+class _Reader:
+    """Builds the MDict/MList tree straight from the parser's event stream, in one pass
+    and without recursion, refusing as it reads: documents nested deeper than
+    ``max_depth``, documents that expand, through aliases, to over ``max_nodes`` values (an
+    alias bomb is small only until it is expanded), recursive aliases (``a: &x [*x]``),
+    tags other than plain data, duplicate keys, overlong integers.
+
+    libyaml's own composer recurses in C, so a file of 100,000 ``[`` would crash the
+    interpreter, and it loses where each alias is written; this reader keeps it (the copy
+    an alias makes is located at the alias).  A value refused for what it is (a tag, a
+    duplicate key, ...) is remembered and the stream read on, so that the document's
+    syntax errors and size limits, wherever they are, are reported first.
+    """
+
     def __init__(self, pos: Positions, limits: Limits) -> None:
-        self.pos = pos
-        self.file = pos.file
-        self.limits = limits
-        self.count = 0
+        self.pos, self.limits, self.file = pos, limits, pos.file
+        self.resolver = _PyLoader("")  # its implicit resolvers: the same as _Loader's
         self.scalars = yaml.constructor.SafeConstructor()
-        self.pairs: dict[int, tuple[list[Any], list[Any]]] = {}
-        self.merge_locs: dict[int, Loc] = {}  # mapping node -> where its << is written
+        #: plain scalar text -> its value (resolving and constructing a plain scalar depends
+        #: on its text alone; specs repeat the same few texts thousands of times)
+        self.plain: dict[str, Any] = {}
+        self.anchors: dict[str, Any] = {}  # anchor -> the value it names
+        self.anchor_marks: dict[str, Any] = {}
+        self.anchor_text: dict[str, str | None] = {}  # anchored scalars: their text
+        self.sizes: dict[str, int] = {}  # anchor -> values it expands to
+        self.open: set[str] = set()  # anchors of collections not yet closed
+        self.total = 0
+        self.root: Any = _NOTHING
+        self.error: CnncalcError | None = None
+        self.stack: list[_Frame] = []
 
-    def loc(self, node: Any) -> Loc:
-        return self.pos.loc(node.start_mark)
+    # ------------------------------------------------------------------ the stream
+    def read(self, text: str, loader: type) -> Any:
+        """The document's value (``_NOTHING`` for an empty stream); raises the first
+        refusal after the whole stream has parsed."""
+        parser = loader(text)
+        try:
+            self._events(parser)
+        finally:
+            parser.dispose()
+        if self.error is not None:
+            raise self.error
+        return self.root
 
-    def build(self, node: Any, depth: int = 0) -> Any:
-        if isinstance(node, _Alias):
-            value = self.build(node.target, depth)
-            if isinstance(value, (MDict, MList)):  # a fresh copy: it is where the alias is
-                value.loc = value.via = self.loc(node)
-            return value
-        self.count += 1
-        if self.count > self.limits.max_nodes:
-            raise _too_many(self.limits, self.loc(node))
-        if depth > self.limits.max_depth:
-            raise _too_deep(self.limits, self.loc(node))
-        if node.tag not in _PLAIN_TAGS:
-            tag = node.tag.replace("tag:yaml.org,2002:", "!!")
-            if tag == "!!timestamp" and isinstance(node, yaml.ScalarNode):
-                raise SpecError(
-                    f"{shown(node.value, quote='')} reads as a YAML date; quote it if it is text",
-                    loc=self.loc(node))
-            raise SpecError(f"the YAML tag {shown(tag, quote='')} is not allowed: a spec holds "
-                            "plain values (mappings, lists, numbers, strings, booleans); nothing "
-                            "in it is ever constructed, imported or run", loc=self.loc(node))
-        if isinstance(node, yaml.MappingNode):
-            return self._mapping(node, depth)
-        if isinstance(node, yaml.SequenceNode):
-            out = MList()
-            out.loc, out.item_loc = self.loc(node), []
-            for item in node.value:
-                out.append(self.build(item, depth + 1))
-                out.item_loc.append(self.loc(item))
-            return out
-        return self._scalar(node)
+    def _events(self, parser: Any) -> None:
+        get = parser.get_event
+        first_doc: Any = None
+        while True:
+            event = get()
+            if event is None:
+                return
+            kind = type(event)
+            if kind is _SCALAR_EVENT:
+                self._scalar(event)
+            elif kind is _MAPPING_START or kind is _SEQUENCE_START:
+                self._start(event, kind is _MAPPING_START)
+            elif kind in _COLLECTION_END:
+                self._end()
+            elif kind is yaml.AliasEvent:
+                self._alias(event)
+            elif kind is yaml.DocumentStartEvent:
+                if first_doc is not None:
+                    raise yaml.composer.ComposerError(
+                        "expected a single document in the stream", first_doc,
+                        "but found another document", _mark(event.start_mark))
+                first_doc = _mark(event.start_mark)
+            elif kind is yaml.StreamEndEvent:
+                return
 
-    def _scalar(self, node: yaml.Node) -> Any:
-        is_int = node.tag == "tag:yaml.org,2002:int"
+    def loc(self, mark: Any) -> Loc:
+        if self.pos.starts is None:
+            return _new_loc(self.file, mark.line + 1, mark.column + 1)
+        return self.pos.loc(mark)
+
+    def _count(self, mark: Any, n: int = 1) -> None:
+        self.total += n
+        if self.total > self.limits.max_nodes:
+            raise _too_many(self.limits, self.pos.loc(mark))
+
+    def _refuse(self, exc: CnncalcError) -> None:
+        """Remember the first refusal, build nothing more, read the stream on."""
+        if self.error is None:
+            self.error = exc
+        raise _Stop
+
+    # ------------------------------------------------------------------ events
+    def _scalar(self, event: Any) -> None:
+        """A scalar: counted, resolved (a plain one from the texts seen so far: most of a
+        large spec's values) and put in place.  (The commonest event: written inline.)"""
+        mark, anchor, text = event.start_mark, event.anchor, event.value
+        self.total += 1
+        if self.total > self.limits.max_nodes:
+            raise _too_many(self.limits, self.pos.loc(mark))
+        if anchor:
+            self._anchor(anchor, mark, 1)
+            self.anchor_text[anchor] = text
+        if self.error is not None:
+            return
+        loc = _new_loc(self.file, mark.line + 1, mark.column + 1) if self.pos.starts is None \
+            else self.pos.loc(mark)
+        try:
+            value = self.plain.get(text, _NOTHING) if event.tag is None and event.implicit[0] \
+                else _NOTHING
+            if value is _NOTHING:
+                value = self._scalar_value(event, loc)
+            if anchor:
+                self.anchors[anchor] = value
+            self._attach(value, loc, text)
+        except _Stop:
+            pass
+
+    def _scalar_value(self, event: Any, loc: Loc) -> Any:
+        tag, text = event.tag, event.value
+        if tag is None:
+            if not event.implicit[0]:  # quoted, a block scalar: a string
+                return text
+            try:
+                return self.plain[text]
+            except KeyError:
+                tag = self.resolver.resolve(yaml.ScalarNode, text, (True, False))
+                value = self._construct(tag, text, event, loc)
+                self.plain[text] = value
+                return value
+        if tag == "!":
+            tag = self.resolver.resolve(yaml.ScalarNode, text, event.implicit)
+        return self._construct(tag, text, event, loc)
+
+    def _construct(self, tag: str, text: str, event: Any, loc: Loc) -> Any:
+        if tag == _MERGE_TAG:
+            return _MERGE  # (a << key: the mapping it is in merges; anywhere else, refused)
+        self._plain_tag(tag, loc, text)
+        if tag == _STR_TAG:
+            return text
         digits = self.limits.max_int_digits
-        if is_int and len(node.value.lstrip("+-0").replace("_", "")) > digits:
-            raise _too_long(self.limits, node.value, self.loc(node))
+        if tag == _INT_TAG and len(text.lstrip("+-0").replace("_", "")) > digits:
+            self._refuse(_too_long(self.limits, text, loc))
+        node = yaml.ScalarNode(tag, text, _mark(event.start_mark), _mark(event.end_mark),
+                               style=event.style)
         try:
             value = self.scalars.construct_object(node, deep=True)
         except (yaml.YAMLError, ValueError) as exc:
             problem = getattr(exc, "problem", None) or str(exc)
-            raise SpecError(f"unsupported YAML value: {problem}", loc=self.loc(node)) from None
+            self._refuse(SpecError(f"unsupported YAML value: {problem}", loc=loc))
+        self.scalars.constructed_objects.clear()
         if type(value) is int and abs(value) >= 10 ** digits:  # 0x.., 0o.., 1_000 forms
-            raise _too_long(self.limits, node.value, self.loc(node))
+            self._refuse(_too_long(self.limits, text, loc))
         return value
 
-    def _mapping(self, node: yaml.MappingNode, depth: int) -> MDict:
-        out = MDict()
-        out.loc, out.key_loc, out.val_loc = self.loc(node), {}, {}
-        own, merged = self._pairs(node, depth)
-        seen: dict[tuple[type, Any], Any] = {}  # YAML compares keys by type and value
-        for key_node, val_node in own:
-            key = self._key(key_node, depth)
-            self._check_new(out, seen, key, key_node)
-            seen[(type(key), key)] = key_node
-            self._put(out, key, key_node, val_node, depth)
-        for key_node, val_node in merged:  # keys merged in with <<: the file's own keys win
-            key = self._key(key_node, depth)
-            if key not in out:
-                self._put(out, key, key_node, val_node, depth)
-                out.__dict__.setdefault("merged", {})[key] = self.merge_locs[id(node)]
-        return out
+    def _plain_tag(self, tag: str, loc: Loc, text: str | None) -> None:
+        if tag in _PLAIN_TAGS:
+            return
+        shown_tag = tag.replace("tag:yaml.org,2002:", "!!")
+        if shown_tag == "!!timestamp" and text is not None:
+            self._refuse(SpecError(
+                f"{shown(text, quote='')} reads as a YAML date; quote it if it is text", loc=loc))
+        self._refuse(SpecError(
+            f"the YAML tag {shown(shown_tag, quote='')} is not allowed: a spec holds plain "
+            "values (mappings, lists, numbers, strings, booleans); nothing in it is ever "
+            "constructed, imported or run", loc=loc))
 
-    def _check_new(self, out: MDict, seen: dict[tuple[type, Any], Any], key: Any,
-                   key_node: Any) -> None:
+    def _start(self, event: Any, mapping: bool) -> None:
+        self._count(event.start_mark)
+        depth = len(self.stack)
+        if depth + 1 > self.limits.max_depth:
+            raise _too_deep(self.limits, self.pos.loc(event.start_mark))
+        anchor = event.anchor
+        if anchor:
+            self._anchor(anchor, event.start_mark, 1)
+            self.open.add(anchor)
+        loc = self.loc(event.start_mark)
+        value: MDict | MList
+        if mapping:
+            value = MDict()
+            value.loc, value.key_loc, value.val_loc = loc, {}, {}
+        else:
+            value = MList()
+            value.loc, value.item_loc = loc, []
+        frame = _Frame(value, anchor, self.total, depth)
+        if mapping:
+            frame.seen = {}
+        self.stack.append(frame)
+        if self.error is None and event.tag not in (None, "!"):
+            with contextlib.suppress(_Stop):
+                self._plain_tag(event.tag, loc, None)
+
+    def _end(self) -> None:
+        frame = self.stack.pop()
+        value = frame.value
+        if frame.anchor:
+            self.sizes[frame.anchor] = self.total - frame.start + 1
+            self.open.discard(frame.anchor)
+        if self.error is not None:
+            return
+        try:
+            if frame.merge_loc is not None:
+                self._merge(frame)
+            if frame.anchor:
+                self.anchors[frame.anchor] = value
+            self._attach(value, value.loc, None, is_collection=True)
+        except _Stop:
+            pass
+
+    def _alias(self, event: Any) -> None:
+        name = event.anchor
+        if name in self.open:
+            raise SpecError(f"the alias *{shown(name, quote='')} is inside its own anchor "
+                            f"&{shown(name, quote='')}: a recursive alias, which would never end",
+                            loc=self.pos.loc(event.start_mark),
+                            hints=("an alias can only repeat a value that is complete before it",))
+        if name not in self.anchor_marks:
+            raise yaml.composer.ComposerError(None, None, "found undefined alias",
+                                              event.start_mark)
+        self._count(event.start_mark, self.sizes.get(name, 1))
+        if self.error is not None:
+            return
+        loc = self.loc(event.start_mark)
+        target = self.anchors[name]
+        try:
+            if isinstance(target, (MDict, MList)):  # a fresh copy: it is where the alias is
+                value = self._copy(target, len(self.stack), loc)
+                value.loc = value.via = loc
+                self._attach(value, loc, None, is_collection=True)
+            else:
+                self._attach(target, loc, self.anchor_text.get(name))
+        except _Stop:
+            pass
+
+    def _anchor(self, name: str, mark: Any, size: int) -> None:
+        if name in self.anchor_marks:
+            raise yaml.composer.ComposerError(
+                f"found duplicate anchor {shown(name)}; first occurrence",
+                self.anchor_marks[name], "second occurrence", mark)
+        self.anchor_marks[name] = mark
+        self.sizes[name] = size
+
+    # ------------------------------------------------------------------ the tree
+    def _attach(self, value: Any, loc: Loc, text: str | None,
+                is_collection: bool = False) -> None:
+        """Put a finished value where it belongs: the root, the next item of a list, a
+        mapping's key, or the value of its pending key."""
+        if not self.stack:
+            if value is _MERGE:
+                self._plain_tag(_MERGE_TAG, loc, None)
+            self.root = value
+            return
+        frame = self.stack[-1]
+        parent = frame.value
+        if value is _MERGE and (frame.seen is None or frame.key is not None):
+            self._plain_tag(_MERGE_TAG, loc, None)  # << is a key, nothing else
+        if frame.seen is None:  # a list
+            parent.append(value)
+            parent.item_loc.append(loc)
+        elif frame.key is None:
+            if is_collection:
+                self._refuse(SpecError("a mapping key must be a plain value", loc=loc))
+            frame.key = (value, loc, text)
+        else:
+            key, key_loc, key_text_ = frame.key
+            frame.key = None
+            self._put(frame, key, key_loc, key_text_, value, loc)
+
+    def _put(self, frame: _Frame, key: Any, key_loc: Loc, written: str | None, value: Any,
+             loc: Loc) -> None:
+        out: MDict = frame.value
+        if key is _MERGE:
+            self._merge_source(frame, value, key_loc, loc)
+            return
+        assert frame.seen is not None
+        if key in out:
+            self._duplicate(out, frame.seen, key, key_loc, written)
+        frame.seen[(type(key), key)] = key_loc
+        out[key] = value
+        out.key_loc[key] = key_loc
+        out.val_loc[key] = loc
+        if not isinstance(key, str):
+            out.__dict__.setdefault("key_src", {})[key] = _written_key(key, written)
+
+    def _duplicate(self, out: MDict, seen: dict[tuple[type, Any], Loc], key: Any,
+                   key_loc: Loc, written_text: str | None) -> None:
         """A key given twice is an error; so are two keys YAML tells apart but Python does
         not (``1`` and ``yes``, i.e. true): a spec's keys are names."""
-        if key not in out:
-            return
         first = out.key_loc[key]
         where = f"line {first.line}, column {first.col}"
-        written = _written_key(key, key_node)
+        written = _written_key(key, written_text)
         if (type(key), key) in seen:
             before = key_text(out, key)
             same = "" if isinstance(key, str) or before == written else f"; the same as {before}"
-            raise SpecError(f"duplicate key {written} (first given at {where}{same})",
-                            loc=self.loc(key_node))
-        raise SpecError(
+            self._refuse(SpecError(f"duplicate key {written} (first given at {where}{same})",
+                                   loc=key_loc))
+        self._refuse(SpecError(
             f"the key {written} reads as {_kind_of(key)}, which Python cannot tell from the "
             f"key {key_text(out, key)} at {where}; keys in a spec are names: quote them "
-            f"(\"{_target(key_node).value}\")", loc=self.loc(key_node))
+            f"(\"{written_text}\")", loc=key_loc))
 
-    def _key(self, key_node: Any, depth: int) -> Any:
-        key = self.build(key_node, depth + 1)
-        if isinstance(key, (MDict, MList)):
-            raise SpecError("a mapping key must be a plain value", loc=self.loc(key_node))
-        return key
+    def _merge_source(self, frame: _Frame, value: Any, key_loc: Loc, loc: Loc) -> None:
+        """The value of a ``<<`` key: a mapping or a list of them, merged in when the
+        mapping ends (its own keys win, wherever they are written)."""
+        if frame.merge_loc is not None:  # << is a key too: YAML forbids giving it twice
+            first = frame.merge_loc
+            self._refuse(SpecError(f"duplicate key << (first given at line {first.line}, column "
+                                   f"{first.col}); merge several mappings with <<: [*a, *b]",
+                                   loc=key_loc))
+        frame.merge_loc = key_loc
+        sources = list(zip(value, value.item_loc)) if isinstance(value, MList) else [(value, loc)]
+        for source, where in sources:
+            if not isinstance(source, MDict):
+                self._refuse(SpecError("the merge key << takes a mapping or a list of mappings",
+                                       loc=where))
+        frame.merge = [source for source, _ in sources]
 
-    def _put(self, out: MDict, key: Any, key_node: Any, val_node: Any, depth: int) -> None:
-        out[key] = self.build(val_node, depth + 1)
-        out.key_loc[key] = self.loc(key_node)
-        out.val_loc[key] = self.loc(val_node)
-        if not isinstance(key, str):
-            out.__dict__.setdefault("key_src", {})[key] = _written_key(key, key_node)
+    def _merge(self, frame: _Frame) -> None:
+        """Merge the ``<<`` sources into a finished mapping: earlier sources win, and the
+        mapping's own keys over all of them (YAML's merge key)."""
+        out: MDict = frame.value
+        assert frame.merge_loc is not None
+        merged = out.__dict__.setdefault("merged", {})
+        for source in frame.merge:
+            for key, value in source.items():
+                if key in out:
+                    continue
+                out[key] = self._copy(value, frame.depth + 1, source.val_loc[key]) \
+                    if isinstance(value, (MDict, MList)) else value
+                out.key_loc[key] = source.key_loc[key]
+                out.val_loc[key] = source.val_loc[key]
+                merged[key] = frame.merge_loc
+                if not isinstance(key, str):
+                    written = getattr(source, "key_src", {}).get(key)
+                    out.__dict__.setdefault("key_src", {})[key] = written or _written_key(key)
 
-    def _pairs(self, node: yaml.MappingNode, depth: int) -> tuple[list[Any], list[Any]]:
-        """A mapping's own (key, value) node pairs, and those merged in by ``<<`` (YAML's
-        merge key: earlier sources win).  Memoised, so shared anchors cost nothing."""
-        cached = self.pairs.get(id(node))
-        if cached is not None:
-            return cached
+    def _copy(self, value: Any, depth: int, loc: Loc) -> Any:
+        """A fresh copy of an anchored value placed at ``depth`` (an alias's use), every
+        location kept; nested deeper than ``max_depth`` there, it is refused where the
+        first value too deep is written."""
         if depth > self.limits.max_depth:
-            raise _too_deep(self.limits, self.loc(node))
-        own: list[Any] = []
-        merged: list[Any] = []
-        merge_key: Any = None
-        for key_node, val_node in node.value:
-            if _target(key_node).tag != "tag:yaml.org,2002:merge":
-                own.append((key_node, val_node))
-                continue
-            if merge_key is not None:  # << is a key too: YAML forbids giving it twice
-                first = self.loc(merge_key)
-                raise SpecError(f"duplicate key << (first given at line {first.line}, column "
-                                f"{first.col}); merge several mappings with <<: [*a, *b]",
-                                loc=self.loc(key_node))
-            merge_key = key_node
-            self.merge_locs[id(node)] = self.loc(key_node)
-            value = _target(val_node)
-            sources = value.value if isinstance(value, yaml.SequenceNode) else [val_node]
-            for source in sources:
-                if not isinstance(_target(source), yaml.MappingNode):
-                    raise SpecError("the merge key << takes a mapping or a list of mappings",
-                                    loc=self.loc(source))
-                s_own, s_merged = self._pairs(_target(source), depth + 1)
-                merged += s_own + s_merged
-        self.pairs[id(node)] = (own, merged)
-        return own, merged
+            self._refuse(_too_deep(self.limits, getattr(value, "loc", loc)))
+        if isinstance(value, MList):
+            out = MList()
+            out.__dict__.update(value.__dict__)
+            out.item_loc = list(value.item_loc)
+            out.extend(self._copy(v, depth + 1, at) for v, at in zip(value, value.item_loc))
+            return out
+        if isinstance(value, MDict):
+            copied = MDict()
+            copied.__dict__.update(value.__dict__)
+            copied.key_loc, copied.val_loc = dict(value.key_loc), dict(value.val_loc)
+            for key, item in value.items():
+                if depth + 1 > self.limits.max_depth:
+                    self._refuse(_too_deep(self.limits, value.key_loc[key]))
+                copied[key] = self._copy(item, depth + 1, value.val_loc[key])
+            return copied
+        return value
 
 
-def _written_key(key: Any, key_node: Any) -> str:
-    """``'out'`` for a string key (as messages always quoted it), else the key's text."""
+class _Nothing:
+    """The value of an empty stream (a document of ``~`` is None, which is not empty)."""
+
+
+_NOTHING = _Nothing()
+
+
+class _MergeKey:
+    """The value of a ``<<`` scalar: YAML's merge key, meaningful only as a mapping's key."""
+
+    def __repr__(self) -> str:
+        return "<<"
+
+
+_MERGE = _MergeKey()
+
+
+def _written_key(key: Any, text: str | None = None) -> str:
+    """``'out'`` for a string key (as messages always quoted it), else the key's text as
+    written (``text``), else the key's value."""
     if isinstance(key, str):
         return repr(key) if len(key) <= 60 else shown(key)
-    text = getattr(_target(key_node), "value", None)
     return shown(text, quote="") if isinstance(text, str) and text else "~" if key is None \
         else str(key)
 
@@ -361,8 +617,8 @@ def _libyaml_depth_error(exc: yaml.YAMLError) -> bool:
     return "nesting" in text or "flow level" in text
 
 
-def _compose(text: str, pos: Positions, limits: Limits) -> _Composer:
-    """The document's node tree, composed from the event stream (see :class:`_Composer`).
+def _read(text: str, pos: Positions, limits: Limits) -> Any:
+    """The document's value, read from the event stream (see :class:`_Reader`).
 
     When libyaml's own nesting limit fires first, the pure-Python parser (which has none)
     reads the stream instead, so the user sees this project's limit at the place where the
@@ -371,133 +627,17 @@ def _compose(text: str, pos: Positions, limits: Limits) -> _Composer:
     for the YAML library, with both figures.
     """
     try:
-        composer = _Composer(pos, limits)
-        composer.compose(text, _Loader)
-        return composer
+        return _Reader(pos, limits).read(text, _Loader)
     except yaml.YAMLError as exc:
         if not _libyaml_depth_error(exc):
             raise
-        _Composer(pos, limits).compose(text, _PyLoader)
+        _Reader(pos, limits).read(text, _PyLoader)
         mark = getattr(exc, "problem_mark", None)
         raise LimitError(
             f"YAML nested deeper than the YAML library (libyaml) allows; the limit here is "
             f"{limits.max_depth} levels",
             loc=pos.loc(mark) if mark else Loc(pos.file, 1, 1),
             hints=("specs need a handful of levels: flatten the nesting",)) from None
-
-
-class _Composer:
-    """Builds YAML nodes from the parser's events, without recursion, and refuses before
-    a single value is constructed: documents nested deeper than ``max_depth``, documents
-    that expand, through aliases, to over ``max_nodes`` values (an alias bomb is small
-    only until it is expanded), and recursive aliases (``a: &x [*x]``).
-
-    libyaml's own composer recurses in C, so a file of 100,000 ``[`` would crash the
-    interpreter; it also loses where each alias is written, which this one keeps (an
-    :class:`_Alias` in the tree), so errors about an alias's use point at the alias.
-    """
-
-    def __init__(self, pos: Positions, limits: Limits) -> None:
-        self.pos, self.limits = pos, limits
-        self.resolver = _PyLoader("")  # its implicit resolvers: the same as _Loader's
-        self.anchors: dict[str, yaml.Node] = {}
-        self.sizes: dict[str, int] = {}  # anchor -> values it expands to
-        self.open: set[str] = set()  # anchors of collections not yet closed
-        self.total = 0
-        self.root: yaml.Node | None = None
-        #: anchored mappings, in the order they end (a merge's sources come first)
-        self.anchored_maps: list[yaml.MappingNode] = []
-        #: open collections: (node, anchor, total at its start, pending mapping key)
-        self.stack: list[list[Any]] = []
-
-    def compose(self, text: str, loader: type) -> yaml.Node | None:
-        first_doc: yaml.Mark | None = None
-        for event in yaml.parse(text, Loader=loader):
-            if isinstance(event, yaml.DocumentStartEvent):
-                if first_doc is not None:
-                    raise yaml.composer.ComposerError(
-                        "expected a single document in the stream", first_doc,
-                        "but found another document", _mark(event.start_mark))
-                first_doc = _mark(event.start_mark)
-            elif isinstance(event, yaml.AliasEvent):
-                self._attach(self._alias(event))
-            elif isinstance(event, yaml.ScalarEvent):
-                self._count(event)
-                tag = event.tag if event.tag not in (None, "!") else \
-                    self.resolver.resolve(yaml.ScalarNode, event.value, event.implicit)
-                node = yaml.ScalarNode(tag, event.value, _mark(event.start_mark),
-                                       _mark(event.end_mark), style=event.style)
-                self._anchor(event, node, 1)
-                self._attach(node)
-            elif isinstance(event, yaml.CollectionStartEvent):
-                self._start(event)
-            elif isinstance(event, yaml.CollectionEndEvent):
-                node, anchor, start, _ = self.stack.pop()
-                node.end_mark = event.end_mark
-                if anchor:
-                    self.sizes[anchor] = self.total - start + 1
-                    self.open.discard(anchor)
-                    if isinstance(node, yaml.MappingNode):
-                        self.anchored_maps.append(node)
-        return self.root
-
-    def _count(self, event: Any, n: int = 1) -> None:
-        self.total += n
-        if self.total > self.limits.max_nodes:
-            raise _too_many(self.limits, self.pos.loc(event.start_mark))
-
-    def _alias(self, event: Any) -> _Alias:
-        name = event.anchor
-        if name in self.open:
-            raise SpecError(f"the alias *{shown(name, quote='')} is inside its own anchor "
-                            f"&{shown(name, quote='')}: a recursive alias, which would never end",
-                            loc=self.pos.loc(event.start_mark),
-                            hints=("an alias can only repeat a value that is complete before it",))
-        if name not in self.anchors:
-            raise yaml.composer.ComposerError(None, None, "found undefined alias",
-                                              event.start_mark)
-        self._count(event, self.sizes.get(name, 1))
-        return _Alias(self.anchors[name], event.start_mark, name)
-
-    def _anchor(self, event: Any, node: yaml.Node, size: int) -> None:
-        name = event.anchor
-        if not name:
-            return
-        if name in self.anchors:
-            raise yaml.composer.ComposerError(
-                f"found duplicate anchor {shown(name)}; first occurrence",
-                self.anchors[name].start_mark, "second occurrence", event.start_mark)
-        self.anchors[name] = node
-        self.sizes[name] = size
-
-    def _start(self, event: Any) -> None:
-        self._count(event)
-        if len(self.stack) + 1 > self.limits.max_depth:
-            raise _too_deep(self.limits, self.pos.loc(event.start_mark))
-        mapping = isinstance(event, yaml.MappingStartEvent)
-        kind = yaml.MappingNode if mapping else yaml.SequenceNode
-        tag = event.tag if event.tag not in (None, "!") else \
-            self.resolver.resolve(kind, None, event.implicit)
-        node = kind(tag, [], event.start_mark, None, flow_style=event.flow_style)
-        self._anchor(event, node, 1)
-        if event.anchor:
-            self.open.add(event.anchor)
-        self._attach(node)
-        self.stack.append([node, event.anchor, self.total, None])
-
-    def _attach(self, node: Any) -> None:
-        if not self.stack:
-            self.root = node
-            return
-        top = self.stack[-1]
-        parent = top[0]
-        if isinstance(parent, yaml.SequenceNode):
-            parent.value.append(node)
-        elif top[3] is None:
-            top[3] = node  # a key: its value comes next
-        else:
-            parent.value.append((top[3], node))
-            top[3] = None
 
 
 #: plain advice for libyaml's commonest complaints
@@ -560,19 +700,14 @@ def load_yaml_text(text: str, file: str, limits: Limits = DEFAULT_LIMITS) -> Any
     text = text.removeprefix("\ufeff")  # a byte-order mark is not part of line 1
     pos = Positions(text, file)
     try:
-        composer = _compose(text, pos, limits)
-        node = composer.root
-    except yaml.YAMLError as exc:  # (libyaml's own depth limit: handled by _compose)
+        value = _read(text, pos, limits)
+    except yaml.YAMLError as exc:  # (libyaml's own depth limit: handled by _read)
         raise _yaml_error(exc, text, pos) from None
-    if node is None:
-        raise SpecError("the file is empty; a spec needs at least `input:` and `layers:`",
-                        loc=Loc(file, 1, 1))
-    try:
-        builder = _Builder(pos, limits)
-        for anchored in composer.anchored_maps:  # merge chains (m3 << m2 << m1) resolve in
-            builder._pairs(anchored, 0)          # order, without recursing down the chain
-        return builder.build(node)
     except RecursionError:  # only with a max_depth raised far past the default
         raise LimitError(f"YAML nested deeper than this Python's stack allows (the limit here "
                          f"is {limits.max_depth} levels)", loc=Loc(file, 1, 1),
                          hints=("specs need a handful of levels: flatten the nesting",)) from None
+    if value is _NOTHING:
+        raise SpecError("the file is empty; a spec needs at least `input:` and `layers:`",
+                        loc=Loc(file, 1, 1))
+    return value

@@ -22,7 +22,7 @@ from ..base import (
     saved_input,
     window_out,
 )
-from ..norm.batch_stats import batch_stats_refusal
+from ..batch_stats import batch_stats_refusal
 from .broadcast import broadcast, broadcast_steps, broadcasts, shape_text
 from .elementwise import Elementwise
 

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from ...errors import ShapeError
-from ...working import Step, axis_names, bracketed, dims
+from ...working import Step, axis_label, bracketed, dims
 from ..base import Layer, Shape
 
 
@@ -24,18 +24,6 @@ RANK_HINT = ("a squeeze-excitation gate keeps its axes: compute it with 1x1 conv
 
 def _axes(rank: int) -> str:
     return f"{rank} axis" if rank == 1 else f"{rank} axes"
-
-
-def axis_label(axis: int, rank: int) -> str:
-    """``axis 0 (channels)``, ``axis 2 (width)``: an axis of a ``(C, *spatial)`` sample
-    (``axis 0 (features)`` of a vector).
-
-    >>> axis_label(0, 3), axis_label(2, 3), axis_label(0, 1)
-    ('axis 0 (channels)', 'axis 2 (width)', 'axis 0 (features)')
-    """
-    if rank == 1:
-        return "axis 0 (features)"
-    return f"axis {axis} ({'channels' if axis == 0 else axis_names(rank - 1)[axis - 1]})"
 
 
 def broadcast(name: str, ins: Sequence[Shape], hints: tuple[str, ...] = ()) -> Shape:

@@ -19,7 +19,7 @@ from ..base import (
     register,
     saved_input,
 )
-from .batch_stats import batch_stats_refusal
+from ..batch_stats import batch_stats_refusal
 
 if TYPE_CHECKING:  # pragma: no cover
     from torch import nn

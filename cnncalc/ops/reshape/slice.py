@@ -15,9 +15,8 @@ from typing import TYPE_CHECKING
 from pydantic import model_validator
 
 from ...errors import ShapeError
-from ...working import Step, bracketed, dims
+from ...working import Step, axis_label, bracketed, dims
 from ..base import Layer, Op, OpArgs, Params, RFStep, Sample, Saved, Shape, TorchKit, register
-from ..merge.broadcast import axis_label
 from ..types import NonNegInt, PosInt
 
 if TYPE_CHECKING:  # pragma: no cover

@@ -1,9 +1,10 @@
-"""The run-time rule of a norm whose statistics are taken over the batch."""
+"""The run-time rule of a norm whose statistics are taken over the batch (batchnorm, and
+the batchnorm of a projection shortcut in `add`)."""
 
 from __future__ import annotations
 
-from ...working import bracketed
-from ..base import Shape, numel
+from ..working import bracketed
+from .base import Shape, numel
 
 # ------------------------------------------------------------ run-time rules
 # torch refuses some inputs at run time that the analysis accepts: a norm whose
