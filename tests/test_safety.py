@@ -138,8 +138,12 @@ def test_nothing_is_evaluated_while_loading_and_analysing(monkeypatch: pytest.Mo
         cnncalc.analyze(cnncalc.load(spec))
 
 
-SOURCES = [*sorted(p for sub in ("spec", "ops") for p in (ROOT / "cnncalc" / sub).glob("*.py")),
+SOURCES = [*sorted(p for sub in ("spec", "ops") for p in (ROOT / "cnncalc" / sub).rglob("*.py")),
            ROOT / "cnncalc" / "analysis.py", ROOT / "cnncalc" / "graph.py"]
+#: the one import by name the analysis makes: the op registry importing an op's module, a
+#: name found among the package's own files (cnncalc/ops/discovery.py), relative to it
+REGISTRY_IMPORT = re.compile(r'^import importlib$|importlib\.import_module\(f"\.\{[\w.\[\]]+\}", '
+                             r'self\._package\)', re.M)
 UNSAFE = re.compile(r"\b(eval|exec)\(|yaml\.(unsafe_)?load\(|FullLoader|UnsafeLoader|"
                     r"yaml\.Loader\b|importlib|__import__\(|pickle")
 
@@ -149,6 +153,9 @@ def test_analysis_sources_never_evaluate(path: Path) -> None:
     """A tripwire: the loading and analysis code holds no eval/exec/unsafe YAML loader."""
     code = "\n".join(line.split("#")[0] for line in path.read_text().splitlines())
     code = re.sub(r'""".*?"""', "", code, flags=re.S)
+    if path.name == "registry.py":
+        assert len(REGISTRY_IMPORT.findall(code)) == 3
+        code = REGISTRY_IMPORT.sub("", code)
     assert not UNSAFE.search(code), UNSAFE.search(code)
 
 
