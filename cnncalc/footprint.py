@@ -278,7 +278,7 @@ def from_layers(net: Network, report: Report, layers: Sequence[Layer[Any]], *, m
     inputs = numel(report.input_shape) * report.batch * FP32 if amp else report.totals.input_bytes
     where = storages(net, layers, report.batch, size, False, inputs, amp)
     states = OPTIMIZER_STATES[optimizer] if training else 0
-    rows = _layer_rows(report, where, training, FP32 if amp else size, states)
+    rows = _layer_rows(report, layers, where, training, FP32 if amp else size, states)
     weights = sum(r.param_bytes + r.buffer_bytes for r in rows)
     grads = sum(r.grad_bytes for r in rows)
     opt_bytes = sum(r.optimizer_bytes for r in rows)
@@ -296,17 +296,38 @@ def from_layers(net: Network, report: Report, layers: Sequence[Layer[Any]], *, m
                   sum(r.saved_bytes for r in rows), acts, peak)
 
 
-def _layer_rows(report: Report, where: Storages, training: bool, wsize: int, states: int
-                ) -> list[LayerMemory]:
+def _layer_rows(report: Report, layers: Sequence[Layer[Any]], where: Storages, training: bool,
+                wsize: int, states: int) -> list[LayerMemory]:
     """Each layer's share; ``wsize``: the bytes of a parameter, buffer, gradient or
-    optimizer-state element (float32 under AMP), ``states``: the optimizer's per parameter."""
+    optimizer-state element (float32 under AMP), ``states``: the optimizer's per parameter.
+    A norm's step counter is int64 whatever the dtype (:func:`int64_buffers`)."""
     rows = []
-    for row, mine in zip(report.layers, where.saved):
+    for row, layer, mine in zip(report.layers, layers, where.saved):
         trainable = row.trainable_params if training else 0
-        rows.append(LayerMemory(row.id, row.op, row.params * wsize, row.buffers * wsize,
+        counters = int64_buffers(layer)
+        rows.append(LayerMemory(row.id, row.op, row.params * wsize,
+                                (row.buffers - counters) * wsize + counters * INT64,
                                 trainable * wsize, trainable * wsize * states,
                                 sum(mine.values()) if training else 0, where.sizes[row.id]))
     return rows
+
+
+#: bytes of an int64 element: a norm's ``num_batches_tracked``
+INT64 = 8
+
+
+def int64_buffers(layer: Layer[Any]) -> int:
+    """How many of ``layer``'s buffers torch keeps in int64: the ``num_batches_tracked`` of
+    each norm with running statistics (a batchnorm, an instancenorm that tracks them, the
+    batchnorm of each projection of an ``add``); the other buffers are floats."""
+    op = layer.op.name
+    if op == "batchnorm":
+        return 1
+    if op == "instancenorm":
+        return 1 if getattr(layer.op.args, "track_running_stats", False) else 0
+    if op in AUTOCAST_PROJECTED:
+        return sum(proj is not None for proj in layer.geo)
+    return 0
 
 
 #: the optimizer of the training step ``summary`` shows next to the inference pass
@@ -317,10 +338,10 @@ def peaks(net: Network, report: Report, layers: Sequence[Layer[Any]]) -> MemoryP
     """The peaks ``summary`` shows side by side, at the report's batch and dtype: one
     inference pass, and one training step with plain SGD (no optimizer state, no AMP);
     ``net`` and ``layers`` as :func:`from_layers` takes them."""
-    t = report.totals
     train = from_layers(net, report, layers, mode="training", optimizer=SUMMARY_OPTIMIZER,
                         amp=False)
-    return MemoryPeaks(SUMMARY_OPTIMIZER, t.param_bytes + t.buffer_bytes + t.peak_activation_bytes,
+    weights = train.param_bytes + train.buffer_bytes
+    return MemoryPeaks(SUMMARY_OPTIMIZER, weights + report.totals.peak_activation_bytes,
                        train.peak_bytes)
 
 

@@ -86,6 +86,7 @@ def test_zoo_saved_and_peak(name: str) -> None:
                                         "meta" if name in META else "cpu")
     assert saved_bytes(net, BATCH_ZOO, input_shape=shape) == found
     m = estimate(net, shape, mode="training", batch=BATCH_ZOO, optimizer="sgd")
+    assert m.param_bytes + m.buffer_bytes == fixed  # a norm's counter in int64
     assert abs(m.peak_bytes - peak) <= 0.10 * peak, (m.peak_bytes, peak)
     moving = m.peak_bytes - fixed
     assert abs(moving - (peak - fixed)) <= 0.10 * (peak - fixed), (moving, peak - fixed)
@@ -162,6 +163,22 @@ def test_saved_per_op_under_autocast(name: str, number: int, input_grad: bool) -
     with torch.autocast("cpu", dtype=torch.bfloat16):
         found = {k: sum(v.values()) for k, v in saved_storages(model, x).items()}
     assert saved_bytes(net, BATCH, "bfloat16", input_grad=input_grad, amp=True) == found
+
+
+@pytest.mark.parametrize(("name", "number"), SAMPLES, ids=[f"{n}-{i}" for n, i in SAMPLES])
+def test_parameter_and_buffer_bytes_are_torchs(name: str, number: int) -> None:
+    """Every op's parameters and buffers in bytes, as the built module holds them (a norm's
+    num_batches_tracked in int64), in float32 and in float16."""
+    from cnncalc.memory import estimate
+
+    net = cnncalc.loads(sample_spec(name, number))
+    model = cnncalc.build_torch(net)
+    for dtype in (torch.float32, torch.float16):
+        model = model.to(dtype)
+        held = sum(t.untyped_storage().nbytes() for t in (*model.parameters(), *model.buffers()))
+        m = estimate(net, mode="training", dtype="float16" if dtype == torch.float16 else
+                     "float32")
+        assert m.param_bytes + m.buffer_bytes == held, dtype
 
 
 @pytest.mark.parametrize(("name", "number"), SAMPLES, ids=[f"{n}-{i}" for n, i in SAMPLES])
