@@ -106,7 +106,8 @@ def report(times: dict[str, list[tuple[float, float]]]) -> None:
         wall_x, cpu_x = (statistics.median(r) for r in ratios)
         goal = goals[name.removeprefix("before: ")]
         verdict = "met" if max(wall_x, cpu_x) <= goal else "not met"
-        print(f"{'cnncalc ' + name:>46} {med(runs, 0):>7.3f} {med(runs, 1):>7.3f} "
+        label = f"before: cnncalc {name[8:]}" if name.startswith("before: ") else f"cnncalc {name}"
+        print(f"{label:>46} {med(runs, 0):>7.3f} {med(runs, 1):>7.3f} "
               f"{wall_x:>6.3f}x {cpu_x:>6.3f}x {med(runs, 0) / med(floor, 0):>11.3f}x "
               f"{goal:>5}x {verdict}")
 

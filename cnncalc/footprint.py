@@ -14,20 +14,18 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, get_args
 
 from .errors import UsageError
 from .graph import INPUT, Network, Node
 from .ops.base import Layer, Saved, needs_backward, numel
-from .report import DTYPE_BYTES, MemoryPeaks, Report
+from .report import DTYPE_BYTES, MemoryPeaks, Mode, Report
 
-Mode = Literal["inference", "training"]
-Optimizer = Literal["sgd", "momentum", "adam", "adamw"]
 #: optimizer state per trainable parameter, in parameter copies
 OPTIMIZER_STATES: dict[str, int] = {"sgd": 0, "momentum": 1, "adam": 2, "adamw": 2}
 #: bytes of one element of each kind of saved tensor (``act`` is the activation dtype)
 KIND_BYTES = {"index": 8, "mask": 1}
-MODES = ("inference", "training")
+MODES: tuple[str, ...] = get_args(Mode)
 
 
 @dataclass(frozen=True)
@@ -276,19 +274,11 @@ def from_layers(net: Network, report: Report, layers: Sequence[Layer[Any]], *, m
         raise UsageError(f"--amp runs the activations in {' or '.join(AMP_DTYPES)} under "
                          f"torch.autocast, not {report.dtype}: pass --dtype float16 or "
                          "--dtype bfloat16 with it")
-    #: bytes of a parameter, buffer, gradient or optimizer state element (AMP keeps float32)
-    wsize = FP32 if amp else size
     training = mode == "training"
     inputs = numel(report.input_shape) * report.batch * FP32 if amp else report.totals.input_bytes
     where = storages(net, layers, report.batch, size, False, inputs, amp)
-    per = where.saved if training else [{} for _ in layers]
     states = OPTIMIZER_STATES[optimizer] if training else 0
-    rows = []
-    for row, mine in zip(report.layers, per):
-        trainable = row.trainable_params if training else 0
-        rows.append(LayerMemory(row.id, row.op, row.params * wsize, row.buffers * wsize,
-                                trainable * wsize, trainable * wsize * states,
-                                sum(mine.values()), where.sizes[row.id]))
+    rows = _layer_rows(report, where, training, FP32 if amp else size, states)
     weights = sum(r.param_bytes + r.buffer_bytes for r in rows)
     grads = sum(r.grad_bytes for r in rows)
     opt_bytes = sum(r.optimizer_bytes for r in rows)
@@ -306,6 +296,17 @@ def from_layers(net: Network, report: Report, layers: Sequence[Layer[Any]], *, m
                   sum(r.saved_bytes for r in rows), acts, peak)
 
 
+def _layer_rows(report: Report, where: Storages, training: bool, wsize: int, states: int
+                ) -> list[LayerMemory]:
+    """Each layer's share; ``wsize``: the bytes of a parameter, buffer, gradient or
+    optimizer-state element (float32 under AMP), ``states``: the optimizer's per parameter."""
+    rows = []
+    for row, mine in zip(report.layers, where.saved):
+        trainable = row.trainable_params if training else 0
+        rows.append(LayerMemory(row.id, row.op, row.params * wsize, row.buffers * wsize,
+                                trainable * wsize, trainable * wsize * states,
+                                sum(mine.values()) if training else 0, where.sizes[row.id]))
+    return rows
 
 
 #: the optimizer of the training step ``summary`` shows next to the inference pass

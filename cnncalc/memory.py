@@ -31,8 +31,6 @@ from .footprint import (  # noqa: F401 - the API's names
     SUMMARY_OPTIMIZER,
     LayerMemory,
     Memory,
-    Mode,
-    Optimizer,
     Storages,
     amp_element_bytes,
     check_settings,

@@ -17,6 +17,11 @@ from .units import json_number, json_real
 Number = int | Fraction
 #: the element types the memory figures are counted in (``--dtype``)
 DType = Literal["float32", "float16", "bfloat16", "float64", "int8"]
+#: what a network is run for (``--mode``): inference, or training (forward, backward and
+#: an optimizer step)
+Mode = Literal["inference", "training"]
+#: the optimizers whose state the memory figures count (``--optimizer``)
+Optimizer = Literal["sgd", "momentum", "adam", "adamw"]
 #: bytes of one element of each dtype
 DTYPE_BYTES: dict[str, int] = {"float64": 8, "float32": 4, "float16": 2, "bfloat16": 2, "int8": 1}
 

@@ -151,12 +151,28 @@ def measured_step(spec: Any, batch: int, optimizer: str = "sgd", input_shape: An
     return fixed + x.untyped_storage().nbytes() + tracker.peak
 
 
+class _DenseLoss(torch.autograd.Function):
+    """``out.sum()`` whose backward hands the engine a dense gradient of ``out``'s size, as
+    a real loss does (MSE, a pixel-wise cross-entropy): the engine owns it and frees it
+    once the last layer's backward has read it."""
+
+    @staticmethod
+    def forward(ctx: Any, out: torch.Tensor) -> torch.Tensor:
+        ctx.shape = out.shape
+        return out.sum()
+
+    @staticmethod
+    def backward(ctx: Any, grad: torch.Tensor) -> torch.Tensor:
+        return grad.expand(ctx.shape).contiguous()
+
+
 def backward(out: torch.Tensor) -> None:
     """The backward of a training step from its output ``out``, as a real loss starts it: a
-    dense gradient of the output's size (``out.sum().backward()`` would start it from an
-    expanded scalar, one element, and miss the output-sized gradient a pixel-wise loss
-    makes)."""
-    out.backward(torch.ones_like(out))
+    dense gradient of the output's size that the engine owns (``out.sum().backward()``
+    starts from an expanded scalar, one element, and misses the output-sized gradient a
+    pixel-wise loss makes; ``out.backward(torch.ones_like(out))`` keeps that gradient alive
+    in the caller through the whole backward)."""
+    _DenseLoss.apply(out).backward()
 
 
 def build_uninitialised(spec: Any, input_shape: Any = None, device: str = "cpu") -> Any:

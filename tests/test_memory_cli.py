@@ -134,22 +134,32 @@ def test_fit_is_capped() -> None:
 
 
 def test_the_cli_offers_every_optimizer() -> None:
-    from cnncalc.cli.memorycmd import OPTIMIZERS
+    from typing import get_args
 
-    assert tuple(OPTIMIZER_STATES) == OPTIMIZERS
+    from cnncalc.report import Optimizer
+
+    assert tuple(OPTIMIZER_STATES) == get_args(Optimizer)
 
 
 # ------------------------------------------------------- summary's side-by-side peaks
+def _run(*args: str) -> str:
+    """What ``cnncalc ARGS`` prints, run in this process (a wide terminal)."""
+    from typer.testing import CliRunner
+
+    from cnncalc.cli import app
+
+    result = CliRunner().invoke(app, list(args), env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    return result.stdout
+
+
 @pytest.mark.parametrize(("spec", "options"), [
     ("lenet5", ()), ("resnet18", ("--batch", "8")), ("mobilenet_v2", ("--dtype", "float16")),
     ("resnet50", ("--input", "3x128x128", "--batch", "3")), ("densenet121", ())])
 def test_summary_shows_both_peaks(spec: str, options: tuple[str, ...]) -> None:
     """summary's JSON and table carry the peaks ``cnncalc memory`` finds for one inference
-    pass and one SGD step, at the summary's batch, dtype and input; no torch imported."""
-    proc, modules = fresh_cli("summary", spec, *options, "--format", "json")
-    assert proc.returncode == 0, proc.stderr
-    assert torch_modules(modules) == []
-    data = json.loads(proc.stdout)
+    pass and one SGD step, at the summary's batch, dtype and input."""
+    data = json.loads(_run("summary", spec, *options, "--format", "json"))
     opts = dict(zip(options[::2], options[1::2]))
     kw = {"batch": int(opts.get("--batch", 1)), "dtype": opts.get("--dtype", "float32")}
     shape = [int(v) for v in opts["--input"].split("x")] if "--input" in opts else None
@@ -159,17 +169,22 @@ def test_summary_shows_both_peaks(spec: str, options: tuple[str, ...]) -> None:
     assert data["memory"] == {"optimizer": "sgd", "inference_peak_bytes": infer,
                               "training_peak_bytes": train}
     assert train > infer
-    table, _ = fresh_cli("summary", spec, *options, "--exact")
-    text = " ".join(table.stdout.split())  # the line may wrap
+    text = " ".join(_run("summary", spec, *options, "--exact").split())
     line = text[text.index("peak memory"):text.index("receptive field")]
     assert f"inference {infer:,} B, training {train:,} B" in line
     assert f"(one SGD step, batch {kw['batch']}, {kw['dtype']})" in line
 
 
+def test_summary_imports_no_torch_for_its_peaks() -> None:
+    proc, modules = fresh_cli("summary", "resnet18", "--format", "json")
+    assert proc.returncode == 0, proc.stderr
+    assert torch_modules(modules) == [] and "training_peak_bytes" in proc.stdout
+
+
 def test_summary_markdown_states_the_peaks() -> None:
-    proc, _ = fresh_cli("summary", "lenet5", "--format", "markdown", "--exact")
+    out = _run("summary", "lenet5", "--format", "markdown", "--exact")
     m = estimate(cnncalc.load("lenet5"), mode="training")
-    assert f"training {m.peak_bytes:,} B (one SGD step, batch 1, float32)" in proc.stdout
+    assert f"training {m.peak_bytes:,} B (one SGD step, batch 1, float32)" in out
 
 
 def test_the_report_works_its_peaks_out_once_and_only_when_asked() -> None:

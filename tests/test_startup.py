@@ -103,6 +103,26 @@ def test_one_command_is_built_for_a_run() -> None:
     assert _only(app, None) is app
 
 
+@pytest.mark.parametrize("args, built", [
+    (("summary", "lenet5", "--format", "json"), ["summary"]),
+    (("solve", "pad", "--input", "32", "-k", "3", "--output", "32"), ["solve"]),
+    (("--version",), []),
+])
+def test_main_hands_typer_the_command_it_runs(args: tuple[str, ...], built: list[str]) -> None:
+    """In a fresh interpreter, the group typer builds for a run holds that command alone
+    (a bare --version: none)."""
+    code = ("import json, sys\nfrom cnncalc.cli import base\ninit = base.CnncalcGroup.__init__\n"
+            "def spy(self, *a, **k):\n    init(self, *a, **k)\n"
+            "    sys.stderr.write('BUILT ' + json.dumps(list(self.commands)) + '\\n')\n"
+            "base.CnncalcGroup.__init__ = spy\n"
+            "sys.argv = ['cnncalc', *json.loads(sys.argv[1])]\nfrom cnncalc.cli import main\n"
+            "try:\n    main()\nexcept SystemExit:\n    pass\n")
+    proc = subprocess.run([sys.executable, "-c", code, json.dumps(args)], capture_output=True,
+                          text=True, timeout=120)
+    lines = [line for line in proc.stderr.splitlines() if line.startswith("BUILT ")]
+    assert [json.loads(line[6:]) for line in lines] == [built], proc.stderr
+
+
 @pytest.mark.parametrize("argv, command", [
     (["summary", "lenet5"], "summary"),
     (["--version"], None),
@@ -245,3 +265,19 @@ def test_an_unknown_op_is_not_in_the_registry(name: str) -> None:
         REGISTRY[name]
     with pytest.raises(SpecError, match="is unknown"):
         get_op(name)
+
+
+# ------------------------------------------------------------ the collector
+def test_the_console_entry_tunes_the_collector() -> None:
+    """A run collects young objects in generations of 100,000 (not 700), and freezes what
+    is alive before the interpreter's shutdown, whose full collections then skip it."""
+    from cnncalc.cli import GC_THRESHOLDS
+
+    code = ("import gc, sys\nsys.argv = ['cnncalc', 'summary', 'lenet5', '--format', 'json']\n"
+            "from cnncalc.cli import main\nbefore = gc.get_threshold()\n"
+            "try:\n    main()\nexcept SystemExit:\n    pass\n"
+            "sys.stderr.write(f'{before} {gc.get_threshold()} {gc.get_freeze_count() > 1000}')\n")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=True)
+    assert proc.stderr.endswith(f"(700, 10, 10) {GC_THRESHOLDS} True")
+    assert GC_THRESHOLDS[0] <= 100_000  # garbage stays bounded

@@ -107,6 +107,7 @@ def main() -> None:
     141 or 3 with a message, never a traceback or Python's "Exception ignored".
 
     The process ends after it: see :func:`_skip_exit_collections`."""
+    gc.set_threshold(*GC_THRESHOLDS)
     from .base import GuardedStdout, app
 
     argv = sys.argv[1:]
@@ -122,6 +123,14 @@ def main() -> None:
         _stdout_failure(exc)
         raise
     _final_flush()  # pragma: no cover - typer always exits
+
+
+#: the cyclic collector's thresholds in a CLI process (``gc.set_threshold``): a young
+#: generation of 100,000 objects, not 700.  A short run allocates a few hundred thousand
+#: objects, nearly all of which live to its end (modules, classes, pydantic schemas, the
+#: spec's tree): passes over them free nothing and cost 5-7% of the run.  Cyclic garbage
+#: still goes within 100,000 allocations, so memory stays bounded in long runs.
+GC_THRESHOLDS = (100_000, 20, 10)
 
 
 def _skip_exit_collections() -> None:

@@ -20,6 +20,8 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ..generated import write_or_check
+
 if TYPE_CHECKING:  # pragma: no cover
     from typer.models import CommandInfo, TyperInfo
 
@@ -102,16 +104,8 @@ def current() -> dict[str, tuple[str, ...]]:
 def main(argv: list[str] | None = None) -> int:
     """``python -m cnncalc.cli.command_map [--check]``: write the map (or say if stale)."""
     args = sys.argv[1:] if argv is None else argv
-    wanted = text(current())
-    if "--check" in args:
-        if GENERATED.read_text(encoding="utf-8") != wanted:
-            print(f"{GENERATED} is stale: run python -m cnncalc.cli.command_map",
-                  file=sys.stderr)
-            return 1
-        return 0
-    GENERATED.write_text(wanted, encoding="utf-8")
-    print(f"wrote {GENERATED}", file=sys.stderr)
-    return 0
+    return write_or_check({GENERATED: text(current())}, "python -m cnncalc.cli.command_map",
+                          args)
 
 
 if __name__ == "__main__":

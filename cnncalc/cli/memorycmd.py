@@ -7,12 +7,12 @@ from __future__ import annotations
 
 import json
 import re
-from enum import Enum
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from ..errors import UsageError
+from ..report import Mode, Optimizer  # the choices of --mode and --optimizer
 from .base import app
 from .common import (
     BatchOpt,
@@ -27,22 +27,11 @@ from .common import (
     write,
 )
 
-
-class ModeChoice(str, Enum):
-    inference = "inference"
-    training = "training"
-
-
-#: the --optimizer choices: cnncalc.memory.OPTIMIZER_STATES' keys (a test checks it), named
-#: here so that ``cnncalc --help`` loads no analysis
-OPTIMIZERS = ("sgd", "momentum", "adam", "adamw")
-OptimizerChoice = Enum(  # type: ignore[misc]
-    "OptimizerChoice", {k: k for k in OPTIMIZERS}, type=str)
 if TYPE_CHECKING:  # pragma: no cover
     from ..memory import Memory
 
-ModeOpt = Annotated[ModeChoice, typer.Option("--mode", help="inference or training.")]
-OptimizerOpt = Annotated[OptimizerChoice, typer.Option(
+ModeOpt = Annotated[Mode, typer.Option("--mode", help="inference or training.")]
+OptimizerOpt = Annotated[Optimizer, typer.Option(
     "--optimizer", help="sgd (no state), momentum (one buffer per parameter), adam or adamw "
                         "(two).")]
 AmpOpt = Annotated[bool, typer.Option(
@@ -76,8 +65,8 @@ def parse_size(text: str) -> int:
     "cnncalc memory lenet5 --format json"))
 def memory(
     spec: SpecArg, input: InputOpt = None, batch: BatchOpt = 1,
-    dtype: DTypeOpt = "float32", mode: ModeOpt = ModeChoice.inference,
-    optimizer: OptimizerOpt = OptimizerChoice.sgd,  # type: ignore[attr-defined]
+    dtype: DTypeOpt = "float32", mode: ModeOpt = "inference",
+    optimizer: OptimizerOpt = "sgd",
     amp: AmpOpt = False, fit: FitOpt = None,
     format: FormatOpt = Format.table,
 ) -> None:
@@ -87,11 +76,11 @@ def memory(
 
     settings = Settings(input=input, batch=batch, dtype=dtype, format=format)
     net, report = analyse_spec(spec, settings)
-    m = from_report(net, report, mode=mode.value, optimizer=optimizer.value, amp=amp)
+    m = from_report(net, report, mode=mode, optimizer=optimizer, amp=amp)
     data: dict[str, Any] = m.to_dict()
     if fit is not None:
-        data["fit"] = largest_batch(net, report.input_shape, parse_size(fit), mode=mode.value,
-                                    dtype=settings.dtype, optimizer=optimizer.value, amp=amp)
+        data["fit"] = largest_batch(net, report.input_shape, parse_size(fit), mode=mode,
+                                    dtype=settings.dtype, optimizer=optimizer, amp=amp)
     write(_render(m, data, format.value) + "\n")
 
 

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from ..errors import CnncalcError, Loc, UsageError
+from ..render.plot import PlotWhat  # the choices of plot --what
 from ..solve import SolveOpName  # the choices of solve --op
 from ..suggest import close_matches
 from .base import app
@@ -608,15 +609,6 @@ def graph(
 
 
 # ------------------------------------------------------------------------ plot
-class PlotWhat(str, Enum):
-    """``--what`` of plot."""
-
-    params = "params"
-    macs = "macs"
-    rf = "rf"
-    memory = "memory"
-
-
 @app.command(epilog=example_epilog("cnncalc plot resnet18 --what macs -o macs.png",
                                    "cnncalc plot vgg16 --what rf -o rf.png"))
 def plot(
@@ -626,7 +618,7 @@ def plot(
     what: Annotated[PlotWhat, typer.Option(
         "--what", "-w", case_sensitive=False,
         help="params / macs / memory: a bar per layer; rf: receptive field size by depth.")
-    ] = PlotWhat.params,
+    ] = "params",
     input: InputOpt = None, max_layers: MaxLayersOpt = None, max_bytes: MaxBytesOpt = None,
 ) -> None:
     """Per-layer bars of params, MACs or activation memory, or the receptive field's
@@ -636,4 +628,4 @@ def plot(
     render.require_matplotlib()
     settings = Settings(input=input, strict=False, max_layers=max_layers, max_bytes=max_bytes)
     _net, report = analyse_spec(spec, settings)
-    render.plot_report(report, what.value, output)
+    render.plot_report(report, what, output)

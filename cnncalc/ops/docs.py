@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from ..generated import write_or_check
 from . import FAMILIES, REGISTRY, op_info
 
 #: the doc's sections: family -> title, in the order they appear (the families' own order)
@@ -157,16 +158,7 @@ def _outputs() -> dict[Path, str]:
 
 
 def main(argv: list[str]) -> int:
-    outputs = _outputs()
-    if "--check" in argv:
-        stale = [path for path, text in outputs.items()
-                 if path.read_text(encoding="utf-8") != text]
-        for path in stale:
-            print(f"{path} is stale: run `python -m cnncalc.ops.docs`", file=sys.stderr)
-        return 1 if stale else 0
-    for path, text in outputs.items():
-        path.write_text(text, encoding="utf-8")
-    return 0
+    return write_or_check(_outputs(), "python -m cnncalc.ops.docs", argv)
 
 
 if __name__ == "__main__":

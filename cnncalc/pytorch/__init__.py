@@ -9,10 +9,8 @@ from types import ModuleType
 from typing import Literal
 
 from ..errors import EnvironmentUnavailable
+from ..report import Mode as Mode  # what a module is built and run for (--mode)
 
-#: what a module is built and run for (``--mode``): inference, or training (forward,
-#: backward and an optimiser step)
-Mode = Literal["inference", "training"]
 #: where ``cnncalc profile`` runs (``auto``: cuda, then mps, then cpu)
 Device = Literal["auto", "cpu", "cuda", "mps"]
 #: the element types ``cnncalc profile`` runs in (float16/bfloat16 under autocast)

@@ -71,7 +71,8 @@ class BatchResult:
     error: str | None = None
     #: with --compile: the first (untimed) call, which includes compilation, in ms
     first_call_ms: float | None = None
-    #: the static estimate (:func:`estimated_peak`), shown next to a measured peak
+    #: in training, the static estimate of the step (:func:`estimated_peak`), shown next to
+    #: a measured peak; None in inference
     estimated_memory_bytes: int | None = None
 
 
@@ -289,6 +290,8 @@ def measured_step_peak(cuda: Any, step: Callable[[], Any]) -> int:
 def _batch(torch: Any, model: Any, runner: Any, network: Any, b: int, dev: str,
            s: ProfileSettings, timer: Timer, analysis: Any, peak: float | None) -> BatchResult:
     estimated = estimated_peak(network, analysis, b, s)
+    #: shown next to a measured peak: the training step's estimate (cnncalc.memory)
+    beside = estimated if s.mode == "training" else None
     first_ms = None
     try:
         x = _input(torch, analysis.input_shape, b, dev, s.channels_last)
@@ -308,7 +311,7 @@ def _batch(torch: Any, model: Any, runner: Any, network: Any, b: int, dev: str,
         if dev == "cuda":
             torch.cuda.empty_cache()
         return BatchResult(b, None, None, None, None, None, "measured", "out of memory",
-                           estimated_memory_bytes=estimated)
+                           estimated_memory_bytes=beside)
     lat = LatencyStats.of(times, n)
     seconds = lat.median_ms / 1e3
     flops = 2 * analysis.totals.macs * b * (3 if s.mode == "training" else 1)
@@ -317,7 +320,7 @@ def _batch(torch: Any, model: Any, runner: Any, network: Any, b: int, dev: str,
         b, lat, b / seconds, gflops, gflops / (peak * 1e3) if peak else None,
         measured if measured is not None else estimated,
         "measured" if measured is not None else "estimated", first_call_ms=first_ms,
-        estimated_memory_bytes=estimated)
+        estimated_memory_bytes=beside)
 
 
 def preflight(network: Any, settings: ProfileSettings = ProfileSettings(),

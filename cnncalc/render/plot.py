@@ -5,7 +5,7 @@ with depth.  matplotlib is imported only inside these functions."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal, get_args
 
 from ..errors import EnvironmentUnavailable, UsageError
 from ..safe import safe_text
@@ -17,7 +17,9 @@ PLOT_MAX = 10**300
 if TYPE_CHECKING:  # pragma: no cover
     from ..report import Report
 
-#: --what -> (LayerReport attribute, axis label, title)
+#: what a plot shows (``--what``): a bar per layer of one figure, or the receptive field
+PlotWhat = Literal["params", "macs", "rf", "memory"]
+#: --what -> (LayerReport attribute, axis label, title), for the bar plots
 BARS = {
     "params": ("params", "parameters", "Parameters per layer"),
     "macs": ("macs", "MACs", "Multiply-accumulates per layer"),
@@ -42,8 +44,8 @@ def require_matplotlib() -> Any:
 def figure(report: Report, what: str) -> Any:
     """A matplotlib figure of ``what`` (params / macs / memory / rf) for ``report``."""
     plt = require_matplotlib()
-    if what != "rf" and what not in BARS:
-        raise UsageError(f"--what {what}: choose from params, macs, rf, memory")
+    if what not in get_args(PlotWhat):
+        raise UsageError(f"--what {what}: choose from {', '.join(get_args(PlotWhat))}")
     rows = [r for r in report.layers if r.shorthand is None or what == "memory"]
     fig, ax = plt.subplots(figsize=(max(6.0, min(0.28 * len(rows) + 2, 40.0)), 4.5))
     try:

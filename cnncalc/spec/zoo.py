@@ -16,6 +16,8 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from ..generated import write_or_check
+
 #: the index's file name, in the zoo's folder
 INDEX = "zoo.json"
 INDEX_VERSION = 1
@@ -202,16 +204,7 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
-    path = index_path()
-    if "--check" in args:
-        current = path.read_text(encoding="utf-8") if path.is_file() else ""
-        if current != text:
-            print(f"{path} is stale: run python -m cnncalc.spec.zoo", file=sys.stderr)
-            return 1
-        return 0
-    path.write_text(text, encoding="utf-8")
-    print(f"wrote {path}", file=sys.stderr)
-    return 0
+    return write_or_check({index_path(): text}, "python -m cnncalc.spec.zoo", args)
 
 
 if __name__ == "__main__":
