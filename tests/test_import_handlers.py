@@ -237,7 +237,7 @@ def test_functions_named_as_torchvisions_are_recognised() -> None:
 
 
 # ------------------------------------------------------------------ short functions
-IMPORTER = ["capture.py", "function_map.py", "module_map.py", "spec_writer.py"]
+IMPORTER = ["capture.py", "function_map.py", "method_map.py", "module_map.py", "spec_writer.py"]
 
 
 @pytest.mark.parametrize("file", IMPORTER)
@@ -248,3 +248,23 @@ def test_the_importers_functions_are_short(file: str) -> None:
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.end_lineno
             and node.end_lineno - node.lineno + 1 > 40]
     assert long == []
+
+
+METHODS = [
+    (lambda x: x.view(x.size(0), -1), "op: flatten"),
+    (lambda x: x.reshape(x.shape[0], x.size(1), 16, x.dim() * 4).contiguous().clone(),
+     "layers:\n  - {id: conv, op: conv, out: 8, k: 1}\n"),
+    (lambda x: x.flatten(1), "op: flatten"),
+    (lambda x: x.permute(0, 2, 3, 1).permute(0, 3, 1, 2), "op: conv"),
+    (lambda x: x.chunk(2, dim=1)[1], "op: slice, in: conv, part: 1, parts: 2"),
+    (lambda x: x.split(2, 1)[3], "op: slice, in: conv, start: 6, stop: 8"),
+    (lambda x: x.mean((2, 3), keepdim=True), "op: avgpool, global: true"),
+    (lambda x: x.add(x).mul_(x.relu_()), "op: mul"),
+    (lambda x: x.sigmoid_(), "act: sigmoid"),
+]
+
+
+@pytest.mark.parametrize(("call", "words"), METHODS, ids=[w for _, w in METHODS])
+def test_tensor_methods_map_like_their_functions(call: Any, words: str) -> None:
+    assert words in cnncalc.from_torch(Calls(call).eval(), SAMPLE, "net")
+

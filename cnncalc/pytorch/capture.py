@@ -36,6 +36,7 @@ from ..spec.diagnose import spec_error
 from .function_map import callable_name
 from .function_map import handler_for as function_handler
 from .graph_values import BATCH, Param, Shape, ShapeOf, Tensor_
+from .method_map import handler_for as method_handler
 from .module_map import ACTIVATIONS, no_op_for
 from .module_map import handler_for as module_handler
 from .torch_args import Unmapped, ints
@@ -57,12 +58,6 @@ class Entry:
     scope: str = ""
     #: the class name of every module above it, by path (``{"layer1.0": "Bottleneck"}``)
     classes: dict[str, str] = field(default_factory=dict)
-
-
-METHODS = {"relu": "relu", "relu_": "relu", "sigmoid": "sigmoid", "tanh": "tanh",
-           "sigmoid_": "sigmoid"}
-POINTWISE = {"relu", "relu6", "sigmoid", "tanh", "silu", "hardswish", "hardsigmoid", "mish",
-             "gelu", "elu", "leaky_relu", "softplus", "dropout", "drop_path", "identity"}
 
 
 class Interpreter:
@@ -280,44 +275,7 @@ class Interpreter:
         return function_handler(target)(self, target, args, kwargs)
 
     def method(self, name: str, args: list[Any], kwargs: dict[str, Any]) -> Any:
-        x = args[0]
-        if name in ("size", "dim") or (name == "__getattribute__"):
-            if not isinstance(x, Tensor_):
-                raise Unmapped(f".{name}() of a {type(x).__name__}")
-            dims = (BATCH, *self.shape(x)) if x.layout == "cf" else \
-                (BATCH, *self.shape(x)[1:], self.shape(x)[0])
-            if name == "dim":
-                return len(dims)
-            if len(args) > 1 or "dim" in kwargs:
-                return dims[args[1] if len(args) > 1 else kwargs["dim"]]
-            return ShapeOf(x.entry, dims)
-        if name in ("contiguous", "clone"):
-            return x
-        if name in ("view", "reshape"):
-            shape = args[1:] if len(args) > 2 or not isinstance(args[1], (tuple, list, ShapeOf)) \
-                else args[1]
-            return self.reshape(x, list(shape.dims if isinstance(shape, ShapeOf) else shape))
-        if name == "flatten":
-            start = args[1] if len(args) > 1 else kwargs.get("start_dim", 0)
-            end = args[2] if len(args) > 2 else kwargs.get("end_dim", -1)
-            return self.flatten(self.tensor_of(x), start, end, None)
-        if name == "permute":
-            return self.permute(x, args[1] if len(args) == 2 else args[1:])
-        if name == "transpose":
-            return self.transpose(x, args[1], args[2])
-        if name == "chunk":
-            return self.chunk(x, args[1], kwargs.get("dim", args[2] if len(args) > 2 else 0))
-        if name == "split":
-            return self.split(x, args[1], kwargs.get("dim", args[2] if len(args) > 2 else 0))
-        if name == "mean":
-            return self.mean(args, kwargs)
-        if name in ("add", "add_"):
-            return self.merge("add", args, kwargs)
-        if name in ("mul", "mul_"):
-            return self.merge("mul", args, kwargs)
-        if name in METHODS:
-            return self.pointwise(METHODS[name], x, {})
-        raise Unmapped(f"no cnncalc op for the tensor method .{name}()")
+        return method_handler(name)(self, name, args, kwargs)
 
     # ------------------------------------------------------------------ patterns
     def pointwise(self, op: str, x: Any, args: dict[str, Any],
