@@ -101,29 +101,38 @@ def arrange(entries: list[Entry], output: str) -> Imported:
         entry = entries[i]
         entry.ins = [alias.get(x, x) for x in entry.ins]
         row = Row(entry)
-        i += 1
-        if entry.op in SHORTHAND_OWNERS and entry.args.get("axis", -1) == -1:
-            last = entry.id
-            if i < len(entries) and _follows(entries[i], last, readers) and \
-                    entries[i].op == "batchnorm" and entries[i].args == \
-                    {k: bn_default[k] for k in entries[i].args}:
-                row.bn = entries[i]
-                last = entries[i].id
-                i += 1
-            if i < len(entries) and _follows(entries[i], last, readers) and \
-                    entries[i].op in ACT_SHORTHAND and not entries[i].args:
-                row.act = entries[i]
-                last = entries[i].id
-                i += 1
-            for absorbed in (row.bn, row.act):
-                if absorbed is not None:
-                    alias[absorbed.id] = entry.id
+        i = _absorb_shorthand(row, entries, i + 1, readers, bn_default)
+        for absorbed in (row.bn, row.act):
+            if absorbed is not None:
+                alias[absorbed.id] = entry.id
         row.args = _written_args(entry.op, entry.args, {})
         rows.append(row)
         tensors[entry.id] = dict(entry.tensors)
         if row.bn is not None:
             tensors[f"{entry.id}.bn"] = dict(row.bn.tensors)
     return Imported(rows, alias.get(output, output), defaults, tensors)
+
+
+def _absorb_shorthand(row: Row, entries: Sequence[Entry], i: int, readers: Counter[str],
+                      bn_default: dict[str, Any]) -> int:
+    """Take the batch norm (with the shared settings) and then the argument-free activation
+    that follow ``row``'s layer at ``entries[i]`` into its ``bn``/``act`` shorthand, where
+    nothing else reads what they read; the index of the next entry."""
+    entry = row.entry
+    if entry.op not in SHORTHAND_OWNERS or entry.args.get("axis", -1) != -1:
+        return i
+    last = entry.id
+    if i < len(entries) and _follows(entries[i], last, readers) and \
+            entries[i].op == "batchnorm" and entries[i].args == \
+            {k: bn_default[k] for k in entries[i].args}:
+        row.bn = entries[i]
+        last = entries[i].id
+        i += 1
+    if i < len(entries) and _follows(entries[i], last, readers) and \
+            entries[i].op in ACT_SHORTHAND and not entries[i].args:
+        row.act = entries[i]
+        i += 1
+    return i
 
 
 def _follows(entry: Entry, previous: str, readers: Counter[str]) -> bool:
