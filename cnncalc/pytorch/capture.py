@@ -11,8 +11,9 @@ channels`` / ``linear axis: 0``, a learned ``[C, 1, 1]`` parameter times a tenso
 ``layer_scale``, ``view(B, -1)`` is ``flatten``.
 
 A called module is mapped by its handler in :mod:`.module_map` (one function per kind of
-torch layer), a called function by its handler in :mod:`.function_map`; mapping a new torch
-layer or function is one handler there.
+torch layer), a called function by its handler in :mod:`.function_map`, a tensor method by
+its handler in :mod:`.method_map`; mapping a new torch layer, function or method is one
+handler there.
 
 What cannot be mapped raises :class:`~cnncalc.errors.UsageError` (exit 2) naming the
 graph node, its module path, the op and the source line torch.fx recorded.
