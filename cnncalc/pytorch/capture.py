@@ -10,6 +10,11 @@ span several nodes become one op: ``view -> transpose -> view`` is a channel shu
 channels`` / ``linear axis: 0``, a learned ``[C, 1, 1]`` parameter times a tensor is
 ``layer_scale``, ``view(B, -1)`` is ``flatten``.
 
+A called module is mapped by its handler in :mod:`.module_map` (one function per kind of
+torch layer), a called function by its handler in :mod:`.function_map`, a tensor method by
+its handler in :mod:`.method_map`; mapping a new torch layer, function or method is one
+handler there.
+
 What cannot be mapped raises :class:`~cnncalc.errors.UsageError` (exit 2) naming the
 graph node, its module path, the op and the source line torch.fx recorded.
 """
@@ -17,32 +22,25 @@ graph node, its module path, the op and the source line torch.fx recorded.
 from __future__ import annotations
 
 import math
-import operator
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import torch
 from pydantic import ValidationError
 from torch import fx, nn
-from torch.nn import functional as F
 
 from ..errors import CnncalcError, UsageError
 from ..ops import get_op
 from ..spec.diagnose import spec_error
-
-Shape = tuple[int, ...]
-
-
-class Batch:
-    """The batch size: a symbol (a captured model works at every batch size)."""
-
-    def __repr__(self) -> str:
-        return "B"
-
-
-BATCH = Batch()
+from .function_map import callable_name
+from .function_map import handler_for as function_handler
+from .graph_values import BATCH, Param, Shape, ShapeOf, Tensor_
+from .method_map import handler_for as method_handler
+from .module_map import ACTIVATIONS, no_op_for
+from .module_map import handler_for as module_handler
+from .torch_args import Unmapped, ints
 
 
 @dataclass
@@ -61,72 +59,6 @@ class Entry:
     scope: str = ""
     #: the class name of every module above it, by path (``{"layer1.0": "Bottleneck"}``)
     classes: dict[str, str] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class Tensor_:
-    """A tensor value: the entry that computes it; ``layout`` "cf" (channels first, the
-    spec's) or "cl" (permuted channels-last); ``view`` a pending reshape."""
-
-    entry: str
-    layout: str = "cf"
-    #: ("split", groups) after view(B, g, C//g, ...); ("split_t", groups) once transposed
-    view: tuple[str, int] | None = None
-
-
-@dataclass(frozen=True)
-class Param:
-    """A parameter or buffer read with get_attr: its path and shape."""
-
-    path: str
-    shape: Shape
-
-
-@dataclass(frozen=True)
-class ShapeOf:
-    """``x.shape`` / ``x.size()`` (batch included) of a tensor, remembering the tensor (so
-    ``interpolate(size=ref.shape[-2:])`` resizes to ``ref``)."""
-
-    entry: str
-    dims: tuple[Any, ...]
-    start: int = 0
-
-
-class Unmapped(Exception):
-    """A graph node with no cnncalc equivalent (turned into a located UsageError)."""
-
-
-ACTIVATIONS: dict[type, str] = {
-    nn.ReLU: "relu", nn.ReLU6: "relu6", nn.Sigmoid: "sigmoid", nn.Tanh: "tanh",
-    nn.SiLU: "silu", nn.Hardswish: "hardswish", nn.Hardsigmoid: "hardsigmoid",
-    nn.Mish: "mish",
-}
-FUNCTIONS: dict[Any, str] = {
-    F.relu: "relu", torch.relu: "relu", F.relu_: "relu", torch.relu_: "relu",
-    F.relu6: "relu6", torch.sigmoid: "sigmoid", F.sigmoid: "sigmoid", torch.tanh: "tanh",
-    F.tanh: "tanh", F.silu: "silu", F.hardswish: "hardswish", F.hardsigmoid: "hardsigmoid",
-    F.mish: "mish", F.gelu: "gelu",
-}
-METHODS = {"relu": "relu", "relu_": "relu", "sigmoid": "sigmoid", "tanh": "tanh",
-           "sigmoid_": "sigmoid"}
-POINTWISE = {"relu", "relu6", "sigmoid", "tanh", "silu", "hardswish", "hardsigmoid", "mish",
-             "gelu", "elu", "leaky_relu", "softplus", "dropout", "drop_path", "identity"}
-
-
-def _ints(value: Any) -> Any:
-    """A torch size argument as the spec writes it: an int, or a list of ints (a tuple
-    whose items are all equal becomes one int)."""
-    if isinstance(value, (tuple, list)):
-        items = [int(v) for v in value]
-        return items[0] if len(set(items)) == 1 else items
-    return int(value)
-
-
-def _pad(module: nn.Module) -> Any:
-    padding = module.padding
-    if isinstance(padding, str):
-        return {"same": "same_upper", "valid": "valid"}[padding]
-    return _ints(padding)
 
 
 class Interpreter:
@@ -247,112 +179,15 @@ class Interpreter:
         x = args[0] if args else None
         if not isinstance(x, Tensor_):
             raise Unmapped("the module's input is not a tensor cnncalc follows")
-        cls = type(m)
         tensors = {name: f"{path}.{name}" for name, _ in m.named_parameters(recurse=False)}
         tensors |= {name: f"{path}.{name}" for name, _ in m.named_buffers(recurse=False)}
         if x.layout == "cl":
             return self.channels_last_module(path, m, x, tensors)
         x = self.tensor_of(x)
-        if isinstance(m, (nn.Conv1d, nn.Conv2d, nn.Conv3d)):
-            if m.padding_mode != "zeros":
-                raise Unmapped(f"padding_mode={m.padding_mode!r} (cnncalc pads with zeros)")
-            return self.add("conv", {"out": m.out_channels, "k": _ints(m.kernel_size),
-                                     "stride": _ints(m.stride), "pad": _pad(m),
-                                     "dilation": _ints(m.dilation), "groups": m.groups,
-                                     "bias": m.bias is not None}, [x], source=path,
-                            tensors=tensors)
-        if isinstance(m, (nn.ConvTranspose1d, nn.ConvTranspose2d, nn.ConvTranspose3d)):
-            return self.add("conv_transpose", {
-                "out": m.out_channels, "k": _ints(m.kernel_size), "stride": _ints(m.stride),
-                "pad": _ints(m.padding), "output_padding": _ints(m.output_padding),
-                "dilation": _ints(m.dilation), "groups": m.groups, "bias": m.bias is not None},
-                [x], source=path, tensors=tensors)
-        if isinstance(m, nn.Linear):
-            args_: dict[str, Any] = {"out": m.out_features, "bias": m.bias is not None}
-            if len(self.shape(x)) > 1:  # nn.Linear on a map: its last axis, said explicitly
-                args_["axis"] = -1
-            return self.add("linear", args_, [x], source=path, tensors=tensors)
-        if isinstance(m, (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d)):
-            if not m.track_running_stats:
-                raise Unmapped("a batch norm without running statistics")
-            return self.add("batchnorm", {"eps": m.eps, "momentum": m.momentum or 0.1,
-                                          "affine": m.affine}, [x], source=path,
-                            tensors=tensors)
-        if isinstance(m, nn.LayerNorm):
-            if tuple(m.normalized_shape) != self.shape(x):
-                raise Unmapped(f"LayerNorm over {list(m.normalized_shape)} of a "
-                               f"{list(self.shape(x))} input (cnncalc normalises the whole "
-                               "sample, or the channels at every position)")
-            return self.add("layernorm", {"over": "all", "eps": m.eps,
-                                          "affine": m.elementwise_affine,
-                                          "bias": m.bias is not None}, [x], source=path,
-                            tensors=tensors)
-        if isinstance(m, nn.GroupNorm):
-            return self.add("groupnorm", {"groups": m.num_groups, "eps": m.eps,
-                                          "affine": m.affine}, [x], source=path,
-                            tensors=tensors)
-        if isinstance(m, (nn.InstanceNorm1d, nn.InstanceNorm2d, nn.InstanceNorm3d)):
-            return self.add("instancenorm", {"eps": m.eps, "momentum": m.momentum or 0.1,
-                                             "affine": m.affine,
-                                             "track_running_stats": m.track_running_stats},
-                            [x], source=path, tensors=tensors)
-        if isinstance(m, nn.LocalResponseNorm):
-            return self.add("lrn", {"size": m.size, "alpha": m.alpha, "beta": m.beta,
-                                    "k": float(m.k)}, [x], source=path)
-        if cls in ACTIVATIONS:
-            return self.add(ACTIVATIONS[cls], {}, [x], source=path)
-        if isinstance(m, nn.GELU):
-            if m.approximate != "none":
-                raise Unmapped("GELU(approximate='tanh') (cnncalc's gelu is the exact erf form)")
-            return self.add("gelu", {}, [x], source=path)
-        if isinstance(m, nn.LeakyReLU):
-            return self.add("leaky_relu", {"slope": m.negative_slope}, [x], source=path)
-        if isinstance(m, nn.ELU):
-            if m.alpha != 1.0:
-                raise Unmapped(f"ELU(alpha={m.alpha}) (cnncalc's elu has alpha 1)")
-            return self.add("elu", {}, [x], source=path)
-        if isinstance(m, nn.Softplus):
-            if (m.beta, m.threshold) != (1.0, 20.0):
-                raise Unmapped("Softplus with beta or threshold other than torch's defaults")
-            return self.add("softplus", {}, [x], source=path)
-        if isinstance(m, nn.Softmax):
-            return self.add("softmax", {"dim": self.sample_dim(m.dim, x)}, [x], source=path)
-        if isinstance(m, nn.PReLU):
-            return self.add("prelu", {"shared": m.num_parameters == 1}, [x], source=path,
-                            tensors=tensors)
-        if isinstance(m, (nn.MaxPool1d, nn.MaxPool2d, nn.MaxPool3d)):
-            if m.return_indices:
-                raise Unmapped("max pooling that returns its indices")
-            return self.pool("maxpool", x, m.kernel_size, m.stride, m.padding, m.ceil_mode,
-                             m.dilation, path)
-        if isinstance(m, (nn.AvgPool1d, nn.AvgPool2d, nn.AvgPool3d)):
-            self.check_avg(m.count_include_pad, getattr(m, "divisor_override", None), m.padding)
-            return self.pool("avgpool", x, m.kernel_size, m.stride, m.padding, m.ceil_mode,
-                             1, path)
-        if isinstance(m, (nn.AdaptiveAvgPool1d, nn.AdaptiveAvgPool2d, nn.AdaptiveAvgPool3d)):
-            return self.adaptive("avgpool", x, m.output_size, path)
-        if isinstance(m, (nn.AdaptiveMaxPool1d, nn.AdaptiveMaxPool2d, nn.AdaptiveMaxPool3d)):
-            if m.return_indices:
-                raise Unmapped("adaptive max pooling that returns its indices")
-            return self.adaptive("maxpool", x, m.output_size, path)
-        if isinstance(m, (nn.Dropout, nn.Dropout1d, nn.Dropout2d, nn.Dropout3d,
-                          nn.AlphaDropout)):
-            return self.add("dropout", {"p": float(m.p)}, [x], source=path)
-        if isinstance(m, nn.Flatten):
-            return self.flatten(x, m.start_dim, m.end_dim, path)
-        if isinstance(m, nn.Identity):
-            return x
-        if isinstance(m, nn.Upsample):
-            return self.upsample(x, m.size, m.scale_factor, m.mode, m.align_corners, None, path)
-        if isinstance(m, (nn.ZeroPad1d, nn.ZeroPad2d, nn.ZeroPad3d)):
-            return self.add("zeropad", {"pad": _zeropad(m.padding)}, [x], source=path)
-        if isinstance(m, nn.ChannelShuffle):
-            return self.add("channel_shuffle", {"groups": m.groups}, [x], source=path)
-        if cls.__name__ == "StochasticDepth" and hasattr(m, "p") and hasattr(m, "mode"):
-            p = getattr(m, "p")  # noqa: B009  (torchvision's StochasticDepth, duck-typed)
-            return self.add("drop_path", {"p": float(p), "mode": getattr(m, "mode")},  # noqa: B009
-                            [x], source=path)
-        raise Unmapped(f"no cnncalc op for the module {cls.__module__}.{cls.__name__}")
+        handler = module_handler(type(m))
+        if handler is None:
+            raise no_op_for(type(m))
+        return handler(self, path, m, x, tensors)
 
     def channels_last_module(self, path: str, m: nn.Module, x: Tensor_,
                              tensors: dict[str, str]) -> Tensor_:
@@ -379,19 +214,19 @@ class Interpreter:
 
     def pool(self, op: str, x: Tensor_, k: Any, stride: Any, pad: Any, ceil: bool,
              dilation: Any, path: str | None) -> Tensor_:
-        args: dict[str, Any] = {"k": _ints(k), "stride": _ints(stride if stride else k),
-                                "pad": _ints(pad)}
+        args: dict[str, Any] = {"k": ints(k), "stride": ints(stride if stride else k),
+                                "pad": ints(pad)}
         if ceil:
             args["ceil_mode"] = True
-        if op == "maxpool" and _ints(dilation) != 1:
-            args["dilation"] = _ints(dilation)
+        if op == "maxpool" and ints(dilation) != 1:
+            args["dilation"] = ints(dilation)
         return self.add(op, args, [x], source=path)
 
     @staticmethod
     def check_avg(count_include_pad: bool, divisor: Any, pad: Any) -> None:
         if divisor is not None:
             raise Unmapped("average pooling with divisor_override")
-        if not count_include_pad and _ints(pad) != 0:
+        if not count_include_pad and ints(pad) != 0:
             raise Unmapped("average pooling with count_include_pad=False and padding "
                            "(cnncalc's avgpool counts the padding, torch's default)")
 
@@ -402,7 +237,7 @@ class Interpreter:
             raise Unmapped("an adaptive pool that keeps an axis (output size None)")
         if all(s == 1 for s in sizes):
             return self.add(kind, {"global": True}, [x], source=path)
-        return self.add(f"adaptive_{kind}", {"size": _ints(sizes)}, [x], source=path)
+        return self.add(f"adaptive_{kind}", {"size": ints(sizes)}, [x], source=path)
 
     def flatten(self, x: Tensor_, start: int, end: int, path: str | None) -> Tensor_:
         rank = len(self.shape(x)) + 1
@@ -422,12 +257,12 @@ class Interpreter:
         if ref is not None:
             ins.append(ref)
         elif size is not None:
-            args["size"] = _ints(size)
+            args["size"] = ints(size)
         elif scale is not None:
             factors = scale if isinstance(scale, (tuple, list)) else (scale,)
             if any(float(f) != int(f) for f in factors):
                 raise Unmapped(f"a fractional scale factor {scale}")
-            args["scale"] = _ints([int(f) for f in factors])
+            args["scale"] = ints([int(f) for f in factors])
         return self.add("upsample", args, ins, source=path)
 
     def sample_dim(self, dim: Any, x: Tensor_) -> int:
@@ -438,108 +273,10 @@ class Interpreter:
 
     # ------------------------------------------------------------------ functions
     def function(self, target: Any, args: list[Any], kwargs: dict[str, Any]) -> Any:
-        if target is operator.getitem:
-            return self.getitem(args[0], args[1])
-        if target is getattr and len(args) == 2 and args[1] == "shape":
-            return self.method("size", [args[0]], {})
-        if target in (operator.floordiv, operator.mul, operator.add, operator.sub,
-                      operator.truediv) and not any(isinstance(a, (Tensor_, Param))
-                                                    for a in args):
-            return _arith(target, args[0], args[1])
-        if target in (operator.add, operator.iadd, torch.add):
-            return self.merge("add", args, kwargs)
-        if target in (operator.mul, operator.imul, torch.mul):
-            return self.merge("mul", args, kwargs)
-        if target is torch.cat or target is torch.concat:
-            return self.cat(args[0], kwargs.get("dim", args[1] if len(args) > 1 else 0))
-        if target is torch.flatten:
-            x = self.tensor_of(args[0])
-            start = args[1] if len(args) > 1 else kwargs.get("start_dim", 0)
-            end = args[2] if len(args) > 2 else kwargs.get("end_dim", -1)
-            return self.flatten(x, start, end, None)
-        if target in FUNCTIONS:
-            x = args[0]
-            return self.pointwise(FUNCTIONS[target], x, {}, kwargs.get("approximate", "none"))
-        if target is F.leaky_relu:
-            slope = args[1] if len(args) > 1 else kwargs.get("negative_slope", 0.01)
-            return self.pointwise("leaky_relu", args[0], {"slope": slope})
-        if target is F.dropout or target is torch.dropout:
-            p = args[1] if len(args) > 1 else kwargs.get("p", 0.5)
-            return self.pointwise("dropout", args[0], {"p": float(p)})
-        if target in (F.adaptive_avg_pool1d, F.adaptive_avg_pool2d, F.adaptive_avg_pool3d):
-            size = args[1] if len(args) > 1 else kwargs["output_size"]
-            return self.adaptive("avgpool", self.tensor_of(args[0]), size, None)
-        if target in (F.adaptive_max_pool1d, F.adaptive_max_pool2d, F.adaptive_max_pool3d):
-            size = args[1] if len(args) > 1 else kwargs["output_size"]
-            return self.adaptive("maxpool", self.tensor_of(args[0]), size, None)
-        if target in (F.max_pool1d, F.max_pool2d, F.max_pool3d):
-            return self.functional_pool("maxpool", args, kwargs)
-        if target in (F.avg_pool1d, F.avg_pool2d, F.avg_pool3d):
-            return self.functional_pool("avgpool", args, kwargs)
-        if target is F.interpolate:
-            return self.interpolate(args, kwargs)
-        if target is F.layer_norm:
-            return self.functional_layer_norm(args, kwargs)
-        if target is torch.permute:
-            return self.permute(args[0], args[1] if len(args) == 2 else args[1:])
-        if target is torch.transpose:
-            return self.transpose(args[0], args[1], args[2])
-        if target is torch.chunk:
-            return self.chunk(args[0], args[1], kwargs.get("dim", args[2] if len(args) > 2
-                                                            else 0))
-        if target is torch.split:
-            return self.split(args[0], args[1], kwargs.get("dim", args[2] if len(args) > 2
-                                                            else 0))
-        if target is torch.mean:
-            return self.mean(args, kwargs)
-        if getattr(target, "__name__", "") == "stochastic_depth":
-            p = args[1] if len(args) > 1 else kwargs["p"]
-            mode = args[2] if len(args) > 2 else kwargs.get("mode", "row")
-            return self.pointwise("drop_path", args[0], {"p": float(p), "mode": mode})
-        if getattr(target, "__name__", "") == "channel_shuffle" and len(args) == 2:
-            return self.add("channel_shuffle", {"groups": int(args[1])},
-                            [self.tensor_of(args[0])])
-        raise Unmapped(f"no cnncalc op for the function {_callable_name(target)}")
+        return function_handler(target)(self, target, args, kwargs)
 
     def method(self, name: str, args: list[Any], kwargs: dict[str, Any]) -> Any:
-        x = args[0]
-        if name in ("size", "dim") or (name == "__getattribute__"):
-            if not isinstance(x, Tensor_):
-                raise Unmapped(f".{name}() of a {type(x).__name__}")
-            dims = (BATCH, *self.shape(x)) if x.layout == "cf" else \
-                (BATCH, *self.shape(x)[1:], self.shape(x)[0])
-            if name == "dim":
-                return len(dims)
-            if len(args) > 1 or "dim" in kwargs:
-                return dims[args[1] if len(args) > 1 else kwargs["dim"]]
-            return ShapeOf(x.entry, dims)
-        if name in ("contiguous", "clone"):
-            return x
-        if name in ("view", "reshape"):
-            shape = args[1:] if len(args) > 2 or not isinstance(args[1], (tuple, list, ShapeOf)) \
-                else args[1]
-            return self.reshape(x, list(shape.dims if isinstance(shape, ShapeOf) else shape))
-        if name == "flatten":
-            start = args[1] if len(args) > 1 else kwargs.get("start_dim", 0)
-            end = args[2] if len(args) > 2 else kwargs.get("end_dim", -1)
-            return self.flatten(self.tensor_of(x), start, end, None)
-        if name == "permute":
-            return self.permute(x, args[1] if len(args) == 2 else args[1:])
-        if name == "transpose":
-            return self.transpose(x, args[1], args[2])
-        if name == "chunk":
-            return self.chunk(x, args[1], kwargs.get("dim", args[2] if len(args) > 2 else 0))
-        if name == "split":
-            return self.split(x, args[1], kwargs.get("dim", args[2] if len(args) > 2 else 0))
-        if name == "mean":
-            return self.mean(args, kwargs)
-        if name in ("add", "add_"):
-            return self.merge("add", args, kwargs)
-        if name in ("mul", "mul_"):
-            return self.merge("mul", args, kwargs)
-        if name in METHODS:
-            return self.pointwise(METHODS[name], x, {})
-        raise Unmapped(f"no cnncalc op for the tensor method .{name}()")
+        return method_handler(name)(self, name, args, kwargs)
 
     # ------------------------------------------------------------------ patterns
     def pointwise(self, op: str, x: Any, args: dict[str, Any],
@@ -758,19 +495,6 @@ def as_name(text: str) -> str:
     return "m" + name if not name or name[0].isdigit() else name
 
 
-def _arith(op: Callable[[Any, Any], Any], a: Any, b: Any) -> Any:
-    if a is BATCH or b is BATCH:
-        return BATCH
-    return op(a, b)
-
-
-def _zeropad(padding: Any) -> Any:
-    """torch's (left, right, top, bottom) -> per-axis [before, after] pairs, first axis first."""
-    values = list(padding) if isinstance(padding, (tuple, list)) else [padding] * 2
-    pairs = [[values[i], values[i + 1]] for i in range(0, len(values), 2)][::-1]
-    return pairs
-
-
 def _attr(root: nn.Module, path: str) -> torch.Tensor:
     owner, _, name = path.rpartition(".")
     module = root.get_submodule(owner) if owner else root
@@ -816,15 +540,7 @@ def _classes(node: fx.Node | None) -> dict[str, str]:
 def _target_name(node: fx.Node) -> str:
     if node.op == "call_method":
         return f".{node.target}()"
-    return _callable_name(node.target)
-
-
-def _callable_name(target: Any) -> str:
-    module = getattr(target, "__module__", None) or ""
-    name = getattr(target, "__qualname__", None) or getattr(target, "__name__", repr(target))
-    if str(name).startswith("_VariableFunctionsClass."):  # torch.sort and friends
-        return "torch." + str(name).split(".", 1)[1]
-    return f"{module}.{name}" if module and module != "builtins" else str(name)
+    return callable_name(node.target)
 
 
 def _source_line(node: fx.Node) -> str | None:

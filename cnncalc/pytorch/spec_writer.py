@@ -101,29 +101,38 @@ def arrange(entries: list[Entry], output: str) -> Imported:
         entry = entries[i]
         entry.ins = [alias.get(x, x) for x in entry.ins]
         row = Row(entry)
-        i += 1
-        if entry.op in SHORTHAND_OWNERS and entry.args.get("axis", -1) == -1:
-            last = entry.id
-            if i < len(entries) and _follows(entries[i], last, readers) and \
-                    entries[i].op == "batchnorm" and entries[i].args == \
-                    {k: bn_default[k] for k in entries[i].args}:
-                row.bn = entries[i]
-                last = entries[i].id
-                i += 1
-            if i < len(entries) and _follows(entries[i], last, readers) and \
-                    entries[i].op in ACT_SHORTHAND and not entries[i].args:
-                row.act = entries[i]
-                last = entries[i].id
-                i += 1
-            for absorbed in (row.bn, row.act):
-                if absorbed is not None:
-                    alias[absorbed.id] = entry.id
+        i = _absorb_shorthand(row, entries, i + 1, readers, bn_default)
+        for absorbed in (row.bn, row.act):
+            if absorbed is not None:
+                alias[absorbed.id] = entry.id
         row.args = _written_args(entry.op, entry.args, {})
         rows.append(row)
         tensors[entry.id] = dict(entry.tensors)
         if row.bn is not None:
             tensors[f"{entry.id}.bn"] = dict(row.bn.tensors)
     return Imported(rows, alias.get(output, output), defaults, tensors)
+
+
+def _absorb_shorthand(row: Row, entries: Sequence[Entry], i: int, readers: Counter[str],
+                      bn_default: dict[str, Any]) -> int:
+    """Take the batch norm (with the shared settings) and then the argument-free activation
+    that follow ``row``'s layer at ``entries[i]`` into its ``bn``/``act`` shorthand, where
+    nothing else reads what they read; the index of the next entry."""
+    entry = row.entry
+    if entry.op not in SHORTHAND_OWNERS or entry.args.get("axis", -1) != -1:
+        return i
+    last = entry.id
+    if i < len(entries) and _follows(entries[i], last, readers) and \
+            entries[i].op == "batchnorm" and entries[i].args == \
+            {k: bn_default[k] for k in entries[i].args}:
+        row.bn = entries[i]
+        last = entries[i].id
+        i += 1
+    if i < len(entries) and _follows(entries[i], last, readers) and \
+            entries[i].op in ACT_SHORTHAND and not entries[i].args:
+        row.act = entries[i]
+        i += 1
+    return i
 
 
 def _follows(entry: Entry, previous: str, readers: Counter[str]) -> bool:
@@ -346,74 +355,118 @@ def fold(rows: list[Row]) -> tuple[list[list[str]], list[str], dict[str, str]]:
     structure (ResNet's residual blocks, MobileNet's inverted residuals) share a block whose
     arguments are the numbers that differ; a run of identical consecutive groups is one
     call with ``repeat``.  A structure seen once stays written out."""
-    rows = [Row(Entry(r.entry.id, r.entry.op, r.entry.args, list(r.entry.ins), r.entry.source,
-                      r.entry.tensors, r.entry.scope, r.entry.classes), r.bn, r.act, r.args)
-            for r in rows]
-    renamed: dict[str, str] = {}
-    items = _groups(rows)
+    folder = _Folder([_copy_row(r) for r in rows])
+    i = 0
+    while i < len(folder.items):
+        i = folder.write_item(i)
+    return folder.block_lines, folder.body, folder.renamed
+
+
+def _copy_row(row: Row) -> Row:
+    """``row`` with its own entry (folding rewrites the entries' inputs)."""
+    e = row.entry
+    return Row(Entry(e.id, e.op, e.args, list(e.ins), e.source, e.tensors, e.scope, e.classes),
+               row.bn, row.act, row.args)
+
+
+def _by_shape(items: Sequence[_Group | Row]) -> dict[tuple[Any, ...], list[_Group]]:
+    """The groups of each structure (:func:`_shape_sig`), in order."""
     by_shape: dict[tuple[Any, ...], list[_Group]] = {}
     for item in items:
         if isinstance(item, _Group):
             by_shape.setdefault(_shape_sig(item), []).append(item)
-    blocks: dict[tuple[Any, ...], _Block] = {}
-    block_lines: list[list[str]] = []
-    body: list[str] = []
-    previous = "input"
-    i = 0
-    while i < len(items):
-        item = items[i]
+    return by_shape
+
+
+def _run_from(first: _Group, rest: Sequence[_Group | Row]) -> list[_Group]:
+    """``first`` and the groups of ``rest`` after it that repeat it exactly, each reading
+    the one before."""
+    run: list[_Group] = [first]
+    for nxt in rest:
+        if not (isinstance(nxt, _Group) and nxt.signature == first.signature
+                and nxt.input == run[-1].rows[-1].id):
+            break
+        run.append(nxt)
+    return run
+
+
+class _Folder:
+    """The state of one :func:`fold`: the items still to write, the blocks defined, the
+    lines written, the ids renamed, and the id the next line reads by default."""
+
+    def __init__(self, rows: list[Row]) -> None:
+        self.rows = rows
+        self.items = _groups(rows)
+        self.by_shape = _by_shape(self.items)
+        self.blocks: dict[tuple[Any, ...], _Block] = {}
+        self.block_lines: list[list[str]] = []
+        self.body: list[str] = []
+        self.renamed: dict[str, str] = {}
+        self.previous = "input"
+
+    def write_item(self, i: int) -> int:
+        """Write ``items[i]`` (and the run it starts); the index of the next item."""
+        item = self.items[i]
         if isinstance(item, Row):
-            body.append("  - " + _layer_line(item, previous, {}))
-            previous = item.id
-            i += 1
-            continue
-        run: list[_Group] = [item]
-        j = i + 1
-        while j < len(items):
-            nxt = items[j]
-            if not (isinstance(nxt, _Group) and nxt.signature == item.signature
-                    and nxt.input == run[-1].rows[-1].id):
-                break
-            run.append(nxt)
-            j += 1
-        shape = _shape_sig(item)
-        if len(run) == 1 and len(by_shape[shape]) == 1:
-            for row in item.rows:
-                body.append("  - " + _layer_line(row, previous, {}))
-                previous = row.id
-            i += 1
-            continue
-        block = blocks.get(shape)
-        if block is None:
-            block = _define(_block_name(item, {k: b.name for k, b in blocks.items()}),
-                            by_shape[shape])
-            blocks[shape] = block
-            block_lines.append(_block_lines(block))
-        call_id = _call_id(run, rows) if len(run) > 1 else _id_prefix(item.prefix)[:-1]
+            self.write_row(item)
+            return i + 1
+        run = _run_from(item, self.items[i + 1:])
+        if len(run) == 1 and len(self.by_shape[_shape_sig(item)]) == 1:
+            for row in item.rows:  # a structure seen once: written out
+                self.write_row(row)
+            return i + 1
+        self.write_call(run, i + len(run))
+        return i + len(run)
+
+    def write_row(self, row: Row) -> None:
+        self.body.append("  - " + _layer_line(row, self.previous, {}))
+        self.previous = row.id
+
+    def write_call(self, run: list[_Group], after: int) -> None:
+        """One call of the run's block (defined on first use), ``repeat`` for a run."""
+        item = run[0]
+        block = self.block_of(item)
+        call_id = _call_id(run, self.rows) if len(run) > 1 else _id_prefix(item.prefix)[:-1]
         given = _values(item)
-        items_: list[tuple[str, Any]] = [("id", call_id), ("op", block.name)]
-        items_ += [(arg, given[keys[0]]) for arg, keys in block.args.items()]
+        items: list[tuple[str, Any]] = [("id", call_id), ("op", block.name)]
+        items += [(arg, given[keys[0]]) for arg, keys in block.args.items()]
         if len(run) > 1:
-            items_.append(("repeat", len(run)))
-        if item.input != previous:
-            items_.insert(2, ("in", item.input))
-        body.append("  - " + _flow(items_))
+            items.append(("repeat", len(run)))
+        if item.input != self.previous:
+            items.insert(2, ("in", item.input))
+        self.body.append("  - " + _flow(items))
+        self.rename(run, call_id)
+        self.reroute(run[-1].rows[-1].id, call_id, after)
+        self.previous = call_id
+
+    def block_of(self, group: _Group) -> _Block:
+        """The block of the group's structure, defined (and its lines written) once."""
+        shape = _shape_sig(group)
+        block = self.blocks.get(shape)
+        if block is None:
+            name = _block_name(group, {k: b.name for k, b in self.blocks.items()})
+            block = _define(name, self.by_shape[shape])
+            self.blocks[shape] = block
+            self.block_lines.append(_block_lines(block))
+        return block
+
+    def rename(self, run: list[_Group], call_id: str) -> None:
+        """Each folded row's id (and its ``.bn`` row's) inside the call."""
         for k, group in enumerate(run):
             local = _id_prefix(group.prefix)
             copy = f"{call_id}[{k}]" if len(run) > 1 else call_id
             for row in group.rows:
-                renamed[row.id] = f"{copy}.{_local(row.id, local)}"
+                self.renamed[row.id] = f"{copy}.{_local(row.id, local)}"
                 if row.bn is not None:
-                    renamed[f"{row.id}.bn"] = f"{renamed[row.id]}.bn"
-        out_id = run[-1].rows[-1].id
-        for later in items[j:]:
+                    self.renamed[f"{row.id}.bn"] = f"{self.renamed[row.id]}.bn"
+
+    def reroute(self, out_id: str, call_id: str, after: int) -> None:
+        """Later items read the call where they read the run's last row."""
+        for later in self.items[after:]:
             if isinstance(later, _Group) and later.input == out_id:
                 later.input = call_id
             for row in (later.rows if isinstance(later, _Group) else [later]):
                 row.entry.ins = [call_id if x == out_id else x for x in row.entry.ins]
-        previous = call_id
-        i = j
-    return block_lines, body, renamed
 
 
 def _call_id(run: Sequence[_Group], rows: Sequence[Row]) -> str:
