@@ -536,6 +536,39 @@ def test_bad_conditions_are_located(entry: str, message: str, col: int) -> None:
     assert (info.value.loc.line, info.value.loc.col) == (5, col)
 
 
+BLOCK_B = "blocks:\n  b:\n    args: {w: int}\n    layers: [{op: conv, out: $w, k: 1}]\n"
+
+
+@pytest.mark.parametrize("entry, message, col", [
+    ("{op: conv, out: 8, kernal: 3, if: false}", "unknown argument 'kernal' of 'conv'", 24),
+    ("{op: conv, out: 8, kernel: 3, if: false}", "did you mean 'k'?", 24),
+    ("{op: cnv, out: 8, k: 3, if: false}", "op 'cnv' is unknown; did you mean 'conv'?", 10),
+    ("{op: b, wdth: 8, if: false}", "unknown argument 'wdth' of 'b'", 13),
+    ("{op: conv, out: 8, k: 3, if: false, repeat: 2, bn: {eps: 1}, stirde: 2}",
+     "unknown argument 'stirde'", 66),
+])
+def test_a_skipped_entry_still_has_its_names_checked(entry: str, message: str, col: int) -> None:
+    """A typo under a false if: is an error, located at the name, not silence."""
+    with pytest.raises(SpecError) as info:
+        cnncalc.loads(f"cnncalc: 1\ninput: [3, 8, 8]\n{BLOCK_B}layers:\n  - relu\n  - {entry}\n",
+                      "c.yaml")
+    assert message in info.value.message, info.value.message
+    assert (info.value.loc.line, info.value.loc.col) == (9, col)
+    assert any("skipped" in h for h in info.value.hints)
+
+
+@pytest.mark.parametrize("entry", [
+    "{op: conv, out: 8, k: 3, if: false}", "{op: b, w: 8, if: false}",
+    "{op: b, args: [8], if: false}",
+    '{op: conv, out: "${undefined_name}", k: 3, if: false}', "{op: $maybe, whatever: 1, if: false}",
+    "{op: maxpool, global: true, if: false}",
+])
+def test_a_skipped_entry_with_right_names_is_not_expanded(entry: str) -> None:
+    """Values are not evaluated: they may only make sense when the entry is present."""
+    net = cnncalc.loads(f"cnncalc: 1\ninput: [3, 8, 8]\n{BLOCK_B}layers:\n  - relu\n  - {entry}\n")
+    assert [n.op.name for n in net.nodes] == ["relu"]
+
+
 @pytest.mark.parametrize("text, message", [
     ("layers: [{op: relu, if: false}]", "every layer is skipped"),
     ("layers: [relu, {op: relu, in: input, if: false}]", "the last layer is skipped"),

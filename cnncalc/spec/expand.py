@@ -321,6 +321,8 @@ class Expander:
             try:
                 inputs = self._wire(entry, local, explicit, prev, local_id, scope)
                 present = self._present(entry, inputs, scope, full)
+                if not present:
+                    self._check_skipped(entry)
                 # a skipped entry's id names what it would have read: its last input
                 out = self.entry(entry, full, inputs, scope, loc) if present else inputs[-1]
             except CnncalcError as exc:
@@ -345,6 +347,32 @@ class Expander:
             raise SpecError(f"if: must be true or false, got {_written(value)}", loc=loc,
                             hints=("write a condition, e.g. if: \"${stride == 1}\"",))
         return value
+
+    def _check_skipped(self, entry: MDict) -> None:
+        """A skipped entry is not expanded (its values may only make sense when it is
+        present), but its op and argument names are still checked: a typo under a false
+        ``if:`` is an error, not silence.  An op named by an expression is not checked."""
+        op = entry.get("op")
+        if not isinstance(op, str) or op.startswith("$"):
+            return
+        skipped = ("this entry is skipped (its if: is false), but its op and argument names "
+                   "are still checked",)
+        if op in self.blocks:
+            known = [name for name, _, _ in self._arg_items(self.raw_blocks[op].get("args") or {})]
+            names = {*known, "args"}
+        elif op in REGISTRY:
+            fields = get_op(op).Args.model_fields
+            known = [f.alias or n for n, f in fields.items()]
+            names = set(fields) | set(known)
+        else:
+            hint = did_you_mean(op, [*REGISTRY, *self.blocks])
+            raise SpecError(f"op {shown(op)} is unknown{hint}", loc=entry.val_loc.get("op"),
+                            hints=skipped)
+        for key in entry:
+            if key not in META and key not in names:
+                raise SpecError(f"unknown argument {shown(str(key))} of {shown(op)}"
+                                f"{suggest(str(key), known)} (known: {', '.join(known)})",
+                                loc=entry.key_loc.get(key), hints=skipped)
 
     def _normalise(self, entry: Any, loc: Loc) -> MDict:
         if isinstance(entry, str):
