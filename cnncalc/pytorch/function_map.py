@@ -40,13 +40,13 @@ ARITHMETIC = (operator.floordiv, operator.mul, operator.add, operator.sub, opera
 
 def maps(*targets: Any) -> Callable[[Handler], Handler]:
     """Register the decorated handler for ``targets`` (each at most once)."""
-    def register(handler: Handler) -> Handler:
+    def enter(handler: Handler) -> Handler:
         for target in targets:
             if target in FUNCTION_HANDLERS:
                 raise ValueError(f"{callable_name(target)} has a handler already")
             FUNCTION_HANDLERS[target] = handler
         return handler
-    return register
+    return enter
 
 
 def handler_for(target: Any) -> Handler:

@@ -36,11 +36,11 @@ MODULE_HANDLERS: dict[type, Handler] = {}
 
 def maps(*classes: type) -> Callable[[Handler], Handler]:
     """Register the decorated handler for ``classes``."""
-    def register(handler: Handler) -> Handler:
+    def enter(handler: Handler) -> Handler:
         for cls in classes:
             MODULE_HANDLERS[cls] = handler
         return handler
-    return register
+    return enter
 
 
 def handler_for(cls: type) -> Handler | None:
