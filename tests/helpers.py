@@ -137,3 +137,17 @@ def hang_guard(seconds: int = 60, what: str = "the work is not bounded"):  # typ
             signal.signal(signal.SIGALRM, previous)
 
     return guard()
+
+
+def randomise_batchnorm(model: Any) -> None:
+    """Give every batch norm of ``model`` non-trivial statistics and affine terms (in
+    place), so that an eval-mode comparison tests them too."""
+    import torch
+
+    with torch.no_grad():
+        for m in model.modules():
+            if isinstance(m, torch.nn.modules.batchnorm._BatchNorm):
+                m.running_mean.uniform_(-0.2, 0.2)
+                m.running_var.uniform_(0.5, 1.5)
+                m.weight.uniform_(0.5, 1.5)
+                m.bias.uniform_(-0.2, 0.2)

@@ -11,6 +11,8 @@ import pytest
 
 import cnncalc
 
+from helpers import randomise_batchnorm
+
 torch = pytest.importorskip("torch")
 from torch.utils import _python_dispatch  # noqa: E402,F401  (loads the submodule)
 
@@ -47,20 +49,10 @@ def test_same_parameter_shapes_in_same_order(pair) -> None:
     assert [t.shape for _, t in rs] == [t.shape for _, t in bs], _mismatch(rs, bs)
 
 
-def _randomise_statistics(model) -> None:
-    """Eval-mode batchnorm with non-trivial statistics, so that they are tested too."""
-    for m in model.modules():
-        if isinstance(m, torch.nn.BatchNorm2d):
-            m.running_mean.uniform_(-0.2, 0.2)
-            m.running_var.uniform_(0.5, 1.5)
-            m.weight.data.uniform_(0.5, 1.5)
-            m.bias.data.uniform_(-0.2, 0.2)
-
-
 def test_reference_weights_loaded_by_position_give_the_same_output(pair) -> None:
     name, ref, built = pair
     with torch.no_grad():
-        _randomise_statistics(ref)
+        randomise_batchnorm(ref)
         ref.eval()
         built.eval()
         built.load_state_dict(dict(zip(built.state_dict(), ref.state_dict().values())))

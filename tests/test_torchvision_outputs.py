@@ -29,6 +29,7 @@ import pytest
 import cnncalc
 
 import torchvision_oracle as oracle
+from helpers import randomise_batchnorm
 
 torch = pytest.importorskip("torch")
 from torch.utils._python_dispatch import TorchDispatchMode  # noqa: E402
@@ -92,21 +93,11 @@ def projection_after_f(names: list[str]) -> list[str]:
     return out
 
 
-def _randomise(model: Any) -> None:
-    """Non-trivial batchnorm statistics and affine terms, so that they are tested too."""
-    for m in model.modules():
-        if isinstance(m, torch.nn.modules.batchnorm._BatchNorm):
-            m.running_mean.uniform_(-0.2, 0.2)
-            m.running_var.uniform_(0.5, 1.5)
-            m.weight.data.uniform_(0.5, 1.5)
-            m.bias.data.uniform_(-0.2, 0.2)
-
-
 def torchvision_model(name: str) -> Any:
     models = oracle.torchvision_models()
     torch.manual_seed(0)
     model = models.get_model_builder(name)(**oracle.builder_kwargs(name))
-    _randomise(model)
+    randomise_batchnorm(model)
     if name.startswith("convnext"):  # gamma is 1e-6 at init: the blocks would hardly count
         for m in model.modules():
             if hasattr(m, "layer_scale"):

@@ -18,6 +18,7 @@ import pytest
 import cnncalc
 
 import torchvision_oracle as oracle
+from helpers import randomise_batchnorm
 
 torch = pytest.importorskip("torch")
 
@@ -57,20 +58,11 @@ def test_same_state_shapes_in_torchvisions_order(pair: tuple[str, Any, Any]) -> 
     assert [p.shape for _, p in t] == [p.shape for _, p in o], _mismatch(t, o)
 
 
-def _randomise_statistics(model: Any) -> None:
-    for m in model.modules():
-        if isinstance(m, torch.nn.modules.batchnorm._BatchNorm):
-            m.running_mean.uniform_(-0.2, 0.2)
-            m.running_var.uniform_(0.5, 1.5)
-            m.weight.data.uniform_(0.5, 1.5)
-            m.bias.data.uniform_(-0.2, 0.2)
-
-
 def test_torchvision_weights_by_position_give_torchvisions_output(
         pair: tuple[str, Any, Any]) -> None:
     name, theirs, ours = pair
     with torch.no_grad():
-        _randomise_statistics(theirs)
+        randomise_batchnorm(theirs)
         ours.load_state_dict(dict(zip(ours.state_dict(), theirs.state_dict().values())))
         side = CASES[name]
         x = torch.randn(2, 3, side, side)
