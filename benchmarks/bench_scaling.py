@@ -24,13 +24,12 @@ import argparse
 import compileall
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from common import ROOT, ProcessRun, run_process
 
 #: (label, arguments after ``python -m cnncalc``; SPEC is replaced by the spec's path)
 COMMANDS: tuple[tuple[str, tuple[str, ...]], ...] = (
@@ -67,18 +66,12 @@ layers:
 """
 
 
-def run(tree: Path, argv: list[str]) -> tuple[float, float, int, int]:
+def run(tree: Path, argv: list[str]) -> ProcessRun:
     """One whole process of ``python -m cnncalc ARGV`` from ``tree``: (wall seconds, CPU
     seconds (user + system), peak RSS in bytes, exit code); its output is thrown away."""
-    env = {**os.environ, "PYTHONPATH": str(tree)}
-    t0 = time.perf_counter()
     # cwd: ``python -m`` puts the working folder first on the path, before PYTHONPATH
-    proc = subprocess.Popen([sys.executable, "-m", "cnncalc", *argv], env=env, cwd=tree,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    _, status, usage = os.wait4(proc.pid, 0)
-    wall = time.perf_counter() - t0
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss * 1024, proc.returncode
+    return run_process([sys.executable, "-m", "cnncalc", *argv],
+                       {**os.environ, "PYTHONPATH": str(tree)}, cwd=tree)
 
 
 def whole_process(sizes: list[int], repeats: int, trees: dict[str, Path],

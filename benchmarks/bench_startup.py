@@ -26,16 +26,14 @@ from __future__ import annotations
 import argparse
 import compileall
 import os
-import resource
 import statistics
 import subprocess
 import sys
-import time
 from collections.abc import Sequence
 from importlib.metadata import version
 from pathlib import Path
 
-from common import ROOT, cnncalc_exe
+from common import ROOT, cnncalc_exe, run_process
 
 FLOOR = "floor"
 #: (name, argv after the cnncalc executable, goal as a ratio to the floor)
@@ -47,15 +45,11 @@ GOALS: tuple[tuple[str, tuple[str, ...], float], ...] = (
 
 
 def run_once(cmd: Sequence[str], env: dict[str, str]) -> tuple[float, float]:
-    """Wall and CPU (user + system) seconds of one whole process."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    t0 = time.perf_counter()
-    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                   env=env)
-    wall = time.perf_counter() - t0
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    return wall, cpu
+    """Wall and CPU (user + system) seconds of one whole process, which must succeed."""
+    run = run_process(cmd, env)
+    if run.returncode:
+        raise subprocess.CalledProcessError(run.returncode, list(cmd))
+    return run.wall, run.cpu
 
 
 Command = tuple[list[str], dict[str, str]]

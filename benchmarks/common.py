@@ -7,8 +7,9 @@ import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import NamedTuple
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))  # reference_nets.py: plain-torch torchvision twins
@@ -20,12 +21,34 @@ def cnncalc_exe() -> str:
     return str(here) if here.exists() else "cnncalc"
 
 
-def time_process(cmd: Sequence[str], env: dict[str, str] | None = None) -> float:
-    """Wall-clock seconds of one whole process (startup included)."""
+class ProcessRun(NamedTuple):
+    """One whole process: wall and CPU (user + system) seconds, peak RSS, exit code."""
+
+    wall: float
+    cpu: float
+    peak_rss: int
+    returncode: int
+
+
+def run_process(cmd: Sequence[str], env: Mapping[str, str] | None = None,
+                cwd: Path | None = None) -> ProcessRun:
+    """Run ``cmd`` to its end, its output thrown away, and measure it (the child's own
+    rusage, from ``os.wait4``)."""
     t0 = time.perf_counter()
-    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                   env={**os.environ, **(env or {})})
-    return time.perf_counter() - t0
+    proc = subprocess.Popen(cmd, env=dict(env) if env is not None else None, cwd=cwd,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - t0
+    return ProcessRun(wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss * 1024,
+                      os.waitstatus_to_exitcode(status))
+
+
+def time_process(cmd: Sequence[str], env: dict[str, str] | None = None) -> float:
+    """Wall-clock seconds of one whole process (startup included); a failure raises."""
+    run = run_process(cmd, {**os.environ, **(env or {})})
+    if run.returncode:
+        raise subprocess.CalledProcessError(run.returncode, list(cmd))
+    return run.wall
 
 
 def alternate(cmds: dict[str, Sequence[str]], repeats: int) -> dict[str, list[float]]:
