@@ -8,7 +8,7 @@ from ..base import G, Layer, Op, Params, Saved
 
 
 class Moves(Op[G]):
-    """No parameters, no MACs."""
+    """No parameters, no MACs, no FLOPs unless the op counts some (``upsample``)."""
 
     family = "reshape"
     saved_doc = "nothing (its backward needs only the shapes)"
@@ -21,3 +21,6 @@ class Moves(Op[G]):
 
     def macs(self, layer: Layer[G]) -> int:
         return 0
+
+    def flops(self, layer: Layer[G]) -> dict[str, int]:
+        return {}
