@@ -159,6 +159,15 @@ def test_every_part_answers(name: str, number: int) -> None:
         assert why is None or (isinstance(why, str) and why)
 
 
+def test_register_refuses_a_name_taken() -> None:
+    """A second class under a registered name is refused, the first one kept."""
+    first = REGISTRY["dropout"]
+    cls = type("Again", (first,), {"samples": first.samples})
+    with pytest.raises(RuntimeError, match="'dropout' registered twice"):
+        register(cls)
+    assert REGISTRY["dropout"] is first
+
+
 @pytest.mark.parametrize("part", REQUIRED_PARTS)
 def test_register_refuses_an_op_missing_a_part(part: str) -> None:
     figures = {p: (lambda self, *a: None) for p in REQUIRED_PARTS if p != part}

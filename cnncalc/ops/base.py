@@ -348,17 +348,18 @@ class Op(Generic[G]):
         return None
 
 
-class Free(Op[None]):
+class Free(Op[G]):
     """Base of the ops with no parameters and no arithmetic (they move or pass data):
-    ``flatten``, ``identity``, ``dropout``, ``drop_path``, ``concat``."""
+    ``flatten``, ``identity``, ``dropout``, ``drop_path``, ``concat``, and the reshaping
+    ops' :class:`~cnncalc.ops.reshape.moves.Moves`."""
 
-    def params(self, layer: Layer[None]) -> Params:
+    def params(self, layer: Layer[G]) -> Params:
         return Params()
 
-    def macs(self, layer: Layer[None]) -> int:
+    def macs(self, layer: Layer[G]) -> int:
         return 0
 
-    def flops(self, layer: Layer[None]) -> dict[str, int]:
+    def flops(self, layer: Layer[G]) -> dict[str, int]:
         return {}
 
 

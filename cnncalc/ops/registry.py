@@ -43,8 +43,7 @@ class Registry(Mapping[str, "type[Op[Any]]"]):
         self._tables = [m for m in modules if m in tables]
 
     def add(self, cls: type[Op[Any]]) -> None:
-        if cls.name in self._classes:
-            raise RuntimeError(f"op {cls.name!r} registered twice")
+        """Record ``cls`` (:func:`~cnncalc.ops.base.register` has checked its name is free)."""
         self._classes[cls.name] = cls
 
     def registered(self, name: str) -> bool:

@@ -51,8 +51,6 @@ class Convolution(Op[G]):
     FLOPs (two per MAC, plus one add per output for a bias), the window's receptive-field
     step and the input rows its stride leaves unread."""
 
-    saved_doc = "its input (for the weight gradient, even when the input needs none)"
-
     args: ConvArgs | LocalArgs
 
     def window(self, layer: Layer[G]) -> Window:

@@ -14,7 +14,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
 
 @register
-class Concat(Free):
+class Concat(Free[None]):
     name = "concat"
     saved_doc = "nothing (its backward only slices the gradient)"
 

@@ -70,10 +70,8 @@ AdaptiveAxes = list[tuple[int, int]]
 class AdaptivePool(Op[AdaptiveAxes]):
     saved_doc = ("its input, when that requires grad (torch's pool backward reads it); "
                  "nothing for an output of one position (torch takes a mean)")
-    #: a max pool also keeps the argmax of every output, as int64
+    #: a max pool (``nn.AdaptiveMaxPoolNd``) also keeps the argmax of every output, as int64
     max_indices: ClassVar[bool] = False
-    #: the torch layer's kind: ``nn.Adaptive{kind}PoolNd``
-    torch_kind: ClassVar[str] = "Avg"
 
     def saved(self, layer: Layer[AdaptiveAxes], grads: Sequence[bool]) -> list[Saved]:
         if not grads[0] or (not self.max_indices and numel(layer.out[1:]) == 1):
@@ -116,7 +114,8 @@ class AdaptivePool(Op[AdaptiveAxes]):
 
     def torch(self, layer: Layer[AdaptiveAxes], kit: TorchKit) -> nn.Module:
         """``nn.AdaptiveAvgPoolNd`` / ``nn.AdaptiveMaxPoolNd`` by rank."""
-        cls = kit.layer_class(f"Adaptive{self.torch_kind}Pool", len(layer.x) - 1)
+        kind = "Max" if self.max_indices else "Avg"
+        cls = kit.layer_class(f"Adaptive{kind}Pool", len(layer.x) - 1)
         return cls(tuple(layer.out[1:]))
 
     def rf(self, layer: Layer[AdaptiveAxes]) -> RFStep:

@@ -9,7 +9,6 @@ from .adaptive import AdaptiveAxes, AdaptivePool
 @register
 class AdaptiveMaxPool(AdaptivePool):
     max_indices = True
-    torch_kind = "Max"
     saved_doc = ("its input and the argmax of every output as int64 (8 bytes each), when its "
                  "input requires grad")
     name = "adaptive_maxpool"

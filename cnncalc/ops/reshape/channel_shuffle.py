@@ -42,9 +42,6 @@ class ChannelShuffle(Moves[None]):
             raise ShapeError(f"groups={self.args.groups} does not divide the {c} input channels")
         return ins[0]
 
-    def flops(self, layer: Layer[None]) -> dict[str, int]:
-        return {}
-
     def rf(self, layer: Layer[None]) -> RFStep:
         return RFStep.identity(len(layer.x) - 1)
 

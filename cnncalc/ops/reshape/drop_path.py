@@ -34,7 +34,7 @@ class DropPathArgs(OpArgs):
 
 
 @register
-class DropPath(Free, Pointwise):
+class DropPath(Free[None], Pointwise):
     name = "drop_path"
     saved_doc = ("its keep mask in the activation dtype: one value per sample (`mode: row`) or "
                  "one in all (`mode: batch`), when its input requires grad; nothing when `p` is "

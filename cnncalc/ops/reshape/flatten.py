@@ -13,7 +13,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
 
 @register
-class Flatten(Free):
+class Flatten(Free[None]):
     name = "flatten"
     view = True
     saved_doc = "nothing: its output is a view of its input"

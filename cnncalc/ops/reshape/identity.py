@@ -12,7 +12,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
 
 @register
-class Identity(Free, Pointwise):
+class Identity(Free[None], Pointwise):
     name = "identity"
     view = True
     saved_doc = "nothing: its output is its input"

@@ -9,15 +9,15 @@ as torch.chunk's ``part`` of ``parts`` (ShuffleNetV2's channel split).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from pydantic import model_validator
 
 from ...errors import ShapeError
 from ...working import Step, axis_label, bracketed, dims
-from ..base import Layer, Op, OpArgs, Params, RFStep, Sample, Saved, Shape, TorchKit, register
+from ..base import Layer, OpArgs, RFStep, Sample, Shape, TorchKit, register
 from ..types import NonNegInt, PosInt
+from .moves import Moves
 
 if TYPE_CHECKING:  # pragma: no cover
     from torch import nn
@@ -74,14 +74,11 @@ def chunk_range(n: int, part: int, parts: int) -> Range | None:
 
 
 @register
-class Slice(Op[Range]):
+class Slice(Moves[Range]):
     name = "slice"
     view = True
     saved_doc = "nothing: its output is a view of its input"
 
-    def saved(self, layer: Layer[Range], grads: Sequence[bool]) -> list[Saved]:
-        return []
-    family = "reshape"
     summary = ("keep one range of one axis (channels by default): start/stop, or part of "
                "parts as torch.chunk splits it; a view, no arithmetic")
     notes = (
@@ -139,15 +136,6 @@ class Slice(Op[Range]):
     def shape(self, ins: list[Shape], geo: Range) -> Shape:
         x, axis = ins[0], self.args.axis
         return (*x[:axis], geo[1] - geo[0], *x[axis + 1:])
-
-    def params(self, layer: Layer[Range]) -> Params:
-        return Params()
-
-    def macs(self, layer: Layer[Range]) -> int:
-        return 0
-
-    def flops(self, layer: Layer[Range]) -> dict[str, int]:
-        return {}
 
     def rf(self, layer: Layer[Range]) -> RFStep | None:
         rank = len(layer.x) - 1

@@ -65,9 +65,6 @@ class ZeroPad(Moves[Pads]):
         n = ins[0][1:]
         return (ins[0][0], *(m + b + a for m, (b, a) in zip(n, geo)))
 
-    def flops(self, layer: Layer[Pads]) -> dict[str, int]:
-        return {}
-
     def rf(self, layer: Layer[Pads]) -> RFStep:
         pads = layer.geo
         return RFStep.window((1,) * len(pads), (1,) * len(pads), [b for b, _ in pads])
