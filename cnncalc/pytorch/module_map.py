@@ -43,9 +43,15 @@ def handler_for(cls: type) -> Handler | None:
     for klass in cls.__mro__:
         if klass in MODULE_HANDLERS:
             return MODULE_HANDLERS[klass]
-    if cls.__name__ == "StochasticDepth":
+    if is_stochastic_depth(cls):
         return map_stochastic_depth
     return None
+
+
+def is_stochastic_depth(cls: type) -> bool:
+    """torchvision's ``StochasticDepth``, recognised by name (the package never imports
+    torchvision): a leaf of the trace, mapped whole, on either layout."""
+    return cls.__name__ == "StochasticDepth"
 
 
 # ---------------------------------------------------------------------- weighted layers
