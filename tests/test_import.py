@@ -40,11 +40,13 @@ SMALL = {"inception_v3": (3, 96, 96), **{v: (3, 4, 32, 32) for v in tv.VIDEO}}
 NUMERIC_PARAMS = 40_000_000
 
 
+@functools.cache
 def structure(name: str) -> tuple[str, frozenset[str]]:
     model = tv.build(name)
     return type(model).__name__, frozenset(type(m).__name__ for m in model.modules())
 
 
+@functools.cache
 def parameters(name: str) -> int:
     return sum(p.numel() for p in tv.build(name).parameters())
 

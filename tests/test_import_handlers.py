@@ -224,6 +224,11 @@ def test_a_function_is_registered_once() -> None:
         function_map.maps(torch.flatten)(function_map.refuse)
 
 
+def test_a_module_class_is_registered_once() -> None:
+    with pytest.raises(ValueError, match=r"torch\.nn\.modules\.conv\.Conv2d has a handler already"):
+        module_map.maps(nn.Conv2d)(module_map.map_identity)
+
+
 def test_functions_named_as_torchvisions_are_recognised() -> None:
     def channel_shuffle(x: Any, groups: int) -> Any:
         return x

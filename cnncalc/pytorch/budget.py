@@ -27,7 +27,7 @@ from dataclasses import dataclass
 
 from ..errors import EnvironmentUnavailable, UsageError
 from ..ops.base import numel
-from ..report import LayerReport, Report
+from ..report import DTYPE_BYTES, LayerReport, Report
 from ..units import grouped, sci
 from . import Mode
 
@@ -164,8 +164,6 @@ def workspace_elements(row: LayerReport, batch: int) -> int:
 
 def _per_sample(batch_bytes: int, report: Report) -> int:
     """Elements per sample of a byte figure the analysis computed for its batch/dtype."""
-    from ..report import DTYPE_BYTES
-
     return -(-batch_bytes // (report.batch * DTYPE_BYTES[report.dtype]))  # exact ceil
 
 

@@ -38,7 +38,7 @@ from .function_map import callable_name
 from .function_map import handler_for as function_handler
 from .graph_values import BATCH, Param, Shape, ShapeOf, Tensor_
 from .method_map import handler_for as method_handler
-from .module_map import ACTIVATIONS, no_op_for
+from .module_map import ACTIVATIONS, is_stochastic_depth, no_op_for
 from .module_map import handler_for as module_handler
 from .torch_args import Unmapped, ints
 
@@ -207,7 +207,7 @@ class Interpreter:
                             tensors={f"linear.{k}": v for k, v in tensors.items()},
                             layout="cl")
         if type(m) in ACTIVATIONS or isinstance(m, (nn.GELU, nn.Dropout, nn.Identity)) \
-                or type(m).__name__ == "StochasticDepth":
+                or is_stochastic_depth(type(m)):
             out = self.module(path, m, [Tensor_(x.entry)], {})
             return Tensor_(out.entry, "cl") if isinstance(out, Tensor_) else out
         raise Unmapped(f"{type(m).__name__} on a channels-last (permuted) tensor")
@@ -582,7 +582,7 @@ class Tracer(fx.Tracer):
         self.record_stack_traces = record_stack_traces
 
     def is_leaf_module(self, m: nn.Module, module_qualified_name: str) -> bool:
-        if type(m).__name__ == "StochasticDepth":
+        if is_stochastic_depth(type(m)):
             return True
         # a subclass of a torch layer that keeps its forward (torchvision's Conv3DSimple)
         if isinstance(m, LEAF_TYPES) and type(m).forward in _LEAF_FORWARDS:

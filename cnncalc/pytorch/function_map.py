@@ -17,7 +17,7 @@ import torch
 from torch.nn import functional as F
 
 from .graph_values import BATCH, Param, Tensor_
-from .torch_args import Unmapped
+from .torch_args import Unmapped, registrar
 
 if TYPE_CHECKING:
     from .capture import Interpreter
@@ -38,15 +38,17 @@ FUNCTION_HANDLERS: dict[Any, Handler] = {}
 ARITHMETIC = (operator.floordiv, operator.mul, operator.add, operator.sub, operator.truediv)
 
 
-def maps(*targets: Any) -> Callable[[Handler], Handler]:
-    """Register the decorated handler for ``targets`` (each at most once)."""
-    def enter(handler: Handler) -> Handler:
-        for target in targets:
-            if target in FUNCTION_HANDLERS:
-                raise ValueError(f"{callable_name(target)} has a handler already")
-            FUNCTION_HANDLERS[target] = handler
-        return handler
-    return enter
+def callable_name(target: Any) -> str:
+    """A called function's name as an error says it (``torch.sort``, ``_operator.sub``)."""
+    module = getattr(target, "__module__", None) or ""
+    name = getattr(target, "__qualname__", None) or getattr(target, "__name__", repr(target))
+    if str(name).startswith("_VariableFunctionsClass."):  # torch.sort and friends
+        return "torch." + str(name).split(".", 1)[1]
+    return f"{module}.{name}" if module and module != "builtins" else str(name)
+
+
+#: ``@maps(*targets)``: the decorated handler maps ``targets`` (each at most once)
+maps = registrar(FUNCTION_HANDLERS, callable_name)
 
 
 def handler_for(target: Any) -> Handler:
@@ -241,13 +243,3 @@ def map_channel_shuffle(ip: Interpreter, target: Any, args: list[Any],
     if len(args) != 2:
         raise no_op_for(target)
     return ip.add("channel_shuffle", {"groups": int(args[1])}, [ip.tensor_of(args[0])])
-
-
-# ---------------------------------------------------------------------- naming
-def callable_name(target: Any) -> str:
-    """A called function's name as an error says it (``torch.sort``, ``_operator.sub``)."""
-    module = getattr(target, "__module__", None) or ""
-    name = getattr(target, "__qualname__", None) or getattr(target, "__name__", repr(target))
-    if str(name).startswith("_VariableFunctionsClass."):  # torch.sort and friends
-        return "torch." + str(name).split(".", 1)[1]
-    return f"{module}.{name}" if module and module != "builtins" else str(name)

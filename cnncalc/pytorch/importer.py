@@ -32,7 +32,7 @@ from torch import nn
 
 from ..errors import EnvironmentUnavailable, UsageError
 from .capture import capture
-from .spec_writer import Imported, arrange, write
+from .spec_writer import Imported, arrange, fold_ids, write
 
 
 def imported(model: nn.Module, input_shape: Sequence[int]) -> Imported:
@@ -63,7 +63,7 @@ def copy_weights(source: nn.Module, built: nn.Module) -> nn.Module:
     if not isinstance(built, SpecNet):
         raise UsageError("copy_weights copies into a module built by cnncalc.build_torch")
     plan = imported(source, built.input_shape)
-    names = _final_ids(plan)
+    names = fold_ids(plan.rows)  # flat row ids -> the written spec's (folding renames)
     filled = set()
     with torch.no_grad():
         for row_id, tensors in plan.tensors.items():
@@ -88,13 +88,6 @@ def copy_weights(source: nn.Module, built: nn.Module) -> nn.Module:
 def _source_tensor(root: nn.Module, path: str) -> Any:
     owner, _, name = path.rpartition(".")
     return getattr(root.get_submodule(owner) if owner else root, name)
-
-
-def _final_ids(plan: Imported) -> dict[str, str]:
-    """Flat row ids -> the ids the written spec gives them (folded blocks renumber)."""
-    from .spec_writer import fold_ids
-
-    return fold_ids(plan.rows)
 
 
 # ---------------------------------------------------------------------- targets

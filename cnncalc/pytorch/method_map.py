@@ -1,8 +1,8 @@
 """The table of tensor-method handlers: one small function per kind of ``call_method``
 node (``x.view(...)``, ``x.size(1)``, ``x.relu()``), looked up by the method's name.  The
 methods that are torch functions called on their first argument (``x.flatten(1)``,
-``x.chunk(2, dim=1)``) share :mod:`.function_map`'s handlers.  A handler returns the value
-the call computes, or raises :class:`Unmapped` with the reason.
+``x.chunk(2, dim=1)``, ``x.add(y)``) share :mod:`.function_map`'s handlers.  A handler
+returns the value the call computes, or raises :class:`Unmapped` with the reason.
 """
 
 from __future__ import annotations
@@ -60,14 +60,6 @@ def map_view(ip: Interpreter, name: str, args: list[Any], kwargs: dict[str, Any]
     return ip.reshape(args[0], list(shape.dims if isinstance(shape, ShapeOf) else shape))
 
 
-def map_add(ip: Interpreter, name: str, args: list[Any], kwargs: dict[str, Any]) -> Any:
-    return ip.merge("add", args, kwargs)
-
-
-def map_mul(ip: Interpreter, name: str, args: list[Any], kwargs: dict[str, Any]) -> Any:
-    return ip.merge("mul", args, kwargs)
-
-
 def map_activation(ip: Interpreter, name: str, args: list[Any], kwargs: dict[str, Any]) -> Any:
     return ip.pointwise(METHODS[name], args[0], {})
 
@@ -79,6 +71,6 @@ METHOD_HANDLERS: dict[str, Handler] = {
     "view": map_view, "reshape": map_view,
     "flatten": fn.map_flatten, "permute": fn.map_permute, "transpose": fn.map_transpose,
     "chunk": fn.map_chunk, "split": fn.map_split, "mean": fn.map_mean,
-    "add": map_add, "add_": map_add, "mul": map_mul, "mul_": map_mul,
+    "add": fn.map_add, "add_": fn.map_add, "mul": fn.map_mul, "mul_": fn.map_mul,
     **dict.fromkeys(METHODS, map_activation),
 }

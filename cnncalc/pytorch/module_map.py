@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from torch import nn
 
-from .torch_args import Unmapped, conv_padding, ints, zeropad_pairs
+from .torch_args import Unmapped, conv_padding, ints, registrar, zeropad_pairs
 
 if TYPE_CHECKING:
     from .capture import Interpreter
@@ -32,15 +32,8 @@ ACTIVATIONS: dict[type, str] = {
 }
 #: torch layer class -> its handler (a subclass finds its base's through the MRO)
 MODULE_HANDLERS: dict[type, Handler] = {}
-
-
-def maps(*classes: type) -> Callable[[Handler], Handler]:
-    """Register the decorated handler for ``classes``."""
-    def enter(handler: Handler) -> Handler:
-        for cls in classes:
-            MODULE_HANDLERS[cls] = handler
-        return handler
-    return enter
+#: ``@maps(*classes)``: the decorated handler maps ``classes`` (each at most once)
+maps = registrar(MODULE_HANDLERS, lambda cls: f"{cls.__module__}.{cls.__name__}")
 
 
 def handler_for(cls: type) -> Handler | None:
@@ -50,9 +43,15 @@ def handler_for(cls: type) -> Handler | None:
     for klass in cls.__mro__:
         if klass in MODULE_HANDLERS:
             return MODULE_HANDLERS[klass]
-    if cls.__name__ == "StochasticDepth":
+    if is_stochastic_depth(cls):
         return map_stochastic_depth
     return None
+
+
+def is_stochastic_depth(cls: type) -> bool:
+    """torchvision's ``StochasticDepth``, recognised by name (the package never imports
+    torchvision): a leaf of the trace, mapped whole, on either layout."""
+    return cls.__name__ == "StochasticDepth"
 
 
 # ---------------------------------------------------------------------- weighted layers

@@ -1,15 +1,35 @@
-"""torch's layer arguments as a spec writes them, and the refusal of what has no cnncalc
-equivalent (shared by the capture and its table of module handlers)."""
+"""torch's layer arguments as a spec writes them, the refusal of what has no cnncalc
+equivalent, and the ``maps`` decorator of a handler table (shared by the capture and its
+tables of handlers)."""
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from torch import nn
 
 
 class Unmapped(Exception):
     """A graph node with no cnncalc equivalent (turned into a located UsageError)."""
+
+
+H = TypeVar("H", bound=Callable[..., Any])
+
+
+def registrar(table: dict[Any, H], name: Callable[[Any], str]
+              ) -> Callable[..., Callable[[H], H]]:
+    """The ``maps(*keys)`` decorator of a handler table: it enters the decorated handler
+    in ``table`` under each key, each key at most once (a ValueError with its ``name``)."""
+    def maps(*keys: Any) -> Callable[[H], H]:
+        def enter(handler: H) -> H:
+            for key in keys:
+                if key in table:
+                    raise ValueError(f"{name(key)} has a handler already")
+                table[key] = handler
+            return handler
+        return enter
+    return maps
 
 
 def ints(value: Any) -> Any:
