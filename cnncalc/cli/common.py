@@ -24,13 +24,12 @@ import sys
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from enum import Enum
-from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from ..errors import CnncalcError, UsageError
-from ..outputs import path_error, prepare_output, write_output  # noqa: F401 - re-exported
+from ..errors import UsageError
+from ..outputs import write_output  # noqa: F401 - re-exported
 from ..report import DType  # the choices of --dtype (typer reads a Literal's values)
 from .base import settled
 
@@ -356,11 +355,6 @@ def write(text: str | Iterable[str]) -> None:
     for piece in (text,) if isinstance(text, str) else text:
         sys.stdout.write(piece)
     sys.stdout.flush()
-
-
-def output_failed(path: Path, exc: OSError, what: str = "cannot write") -> CnncalcError:
-    """The error for an output path that could not be used (:func:`cnncalc.outputs.path_error`)."""
-    return path_error(path, exc, what)
 
 
 def console(settings: Settings | None = None, no_color: bool = False) -> Console:
