@@ -65,15 +65,15 @@ def fixed(x: Real, decimals: int = 2) -> str:
     """``x`` rounded to ``decimals`` places, halves away from zero:
     ``fixed(Fraction(2, 3)) == '0.67'``, ``fixed(12.345) == '12.35'``."""
     q = x if type(x) is int else Fraction(x)
-    scaled = _round_half_up(abs(q) * 10**decimals) if type(q) is not int else abs(q) * 10**decimals
+    scaled = _round_half_up(abs(q) * 10**decimals)
     whole, frac = divmod(scaled, 10**decimals)
     sign = "-" if q < 0 and scaled else ""
     return sign + int_text(whole) + (f".{str(frac).rjust(decimals, '0')}" if decimals else "")
 
 
-def _round_half_up(q: Fraction) -> int:
-    """The nearest int to ``q >= 0``, halves up."""
-    return int(q + Fraction(1, 2))
+def _round_half_up(q: Fraction | int) -> int:
+    """The nearest int to ``q >= 0``, halves up (an int is itself: no Fraction built)."""
+    return q if type(q) is int else int(q + Fraction(1, 2))
 
 
 def _significand(a: Fraction, digits: int) -> tuple[int, int]:

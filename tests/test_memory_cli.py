@@ -251,3 +251,13 @@ def test_the_readme_shows_what_cnncalc_memory_prints() -> None:
         for line in shown.splitlines():
             if line.strip() and line.strip() != "...":
                 assert any(p == line.strip() for p in printed), (command, line)
+
+
+def test_fit_reads_a_size_as_max_memory_does() -> None:
+    """--fit and torch's --max-memory share one reader (cnncalc.pytorch.budget.parse_size):
+    the same units, exact integers, and a size under one byte refused."""
+    proc, _ = fresh_cli("memory", "lenet5", "--fit", "0.5")
+    assert proc.returncode == 2 and "--fit 0.5" in proc.stderr, proc.stderr
+    proc, _ = fresh_cli("memory", "lenet5", "--fit", "1G", "--format", "json")
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["fit"]["limit_bytes"] == 10**9

@@ -281,3 +281,18 @@ def test_the_console_entry_tunes_the_collector() -> None:
                           check=True)
     assert proc.stderr.endswith(f"(700, 10, 10) {GC_THRESHOLDS} True")
     assert GC_THRESHOLDS[0] <= 100_000  # garbage stays bounded
+
+
+def test_an_in_process_run_keeps_the_hosts_collector() -> None:
+    """``app(...)`` in a process that goes on (typer's CliRunner here) neither retunes nor
+    freezes its host's collector: only the console entry's process ends with the run."""
+    import gc
+
+    from typer.testing import CliRunner
+
+    from cnncalc.cli import app
+
+    before = (gc.get_threshold(), gc.get_freeze_count())
+    result = CliRunner().invoke(app, ["summary", "lenet5", "--format", "json"])
+    assert result.exit_code == 0, result.output
+    assert (gc.get_threshold(), gc.get_freeze_count()) == before

@@ -21,7 +21,6 @@ cnncalc.cli.command_map``.
 from __future__ import annotations
 
 import copy
-import gc
 import importlib
 import os
 import sys
@@ -31,14 +30,15 @@ from typing import TYPE_CHECKING, Any
 # distribution's entry points, ~25 ms of a ~300 ms start-up (the library API is untouched).
 os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
 
-from .base import EXIT_BROKEN_PIPE, EXIT_INTERNAL, EXIT_INTERRUPTED
+from .base import EXIT_BROKEN_PIPE, EXIT_INTERNAL, EXIT_INTERRUPTED, GC_THRESHOLDS
 from .commands import COMMANDS
 
 if TYPE_CHECKING:  # pragma: no cover
     import typer
     from typer.models import CommandInfo
 
-__all__ = ["COMMANDS", "EXIT_BROKEN_PIPE", "EXIT_INTERNAL", "EXIT_INTERRUPTED", "app", "main"]
+__all__ = ["COMMANDS", "EXIT_BROKEN_PIPE", "EXIT_INTERNAL", "EXIT_INTERRUPTED", "GC_THRESHOLDS",
+           "app", "main"]
 
 def _register(modules: tuple[str, ...] = tuple(COMMANDS)) -> None:
     for name in modules:
@@ -106,10 +106,10 @@ def main() -> None:
     interpreter's own final flush: a pipe closed or a disk filled at any moment exits
     141 or 3 with a message, never a traceback or Python's "Exception ignored".
 
-    The process ends after it: see :func:`_skip_exit_collections`."""
-    gc.set_threshold(*GC_THRESHOLDS)
-    from .base import GuardedStdout, app
+    The process ends after it: its collector is :func:`cnncalc.cli.base.console_collector`."""
+    from .base import GuardedStdout, app, console_collector, settled
 
+    console_collector()
     argv = sys.argv[1:]
     _register(_modules_for(argv))
     GuardedStdout.install()
@@ -117,30 +117,12 @@ def main() -> None:
         _only(app, _command_in(argv))(prog_name="cnncalc")
     except SystemExit:
         _final_flush()
-        _skip_exit_collections()
+        settled()
         raise
     except Exception as exc:  # only stdout failures are handled here
         _stdout_failure(exc)
         raise
     _final_flush()  # pragma: no cover - typer always exits
-
-
-#: the cyclic collector's thresholds in a CLI process (``gc.set_threshold``): a young
-#: generation of 100,000 objects, not 700.  A short run allocates a few hundred thousand
-#: objects, nearly all of which live to its end (modules, classes, pydantic schemas, the
-#: spec's tree): passes over them free nothing and cost 5-7% of the run.  Cyclic garbage
-#: still goes within 100,000 allocations, so memory stays bounded in long runs.
-GC_THRESHOLDS = (100_000, 20, 10)
-
-
-def _skip_exit_collections() -> None:
-    """Move every object to the collector's permanent generation (``gc.freeze``): the
-    interpreter's shutdown runs full collections, which then skip them.  Those passes
-    over every module, class and pydantic schema of the run cost a sixth of a short
-    run's CPU time, to free memory the ending process returns anyway.  The run itself
-    keeps the collector as it is; only cyclic garbage left at exit goes unfinalized
-    (stdout is flushed above; output files are closed when written)."""
-    gc.freeze()
 
 
 def _final_flush() -> None:

@@ -7,6 +7,7 @@ Command modules register on :data:`app` (``from .base import app``);
 from __future__ import annotations
 
 import errno
+import gc
 import inspect
 import os
 import sys
@@ -25,6 +26,38 @@ EXIT_INTERRUPTED = 130
 ARGS_KEY = "cnncalc.args"
 #: the environment cannot do it (no torch; stdout or an output file cannot be written)
 EXIT_ENVIRONMENT = 3
+
+
+# ---------------------------------------------------------------- the collector
+#: the cyclic collector's thresholds in a console run (``gc.set_threshold``): a young
+#: generation of 100,000 objects, not 700.  A short run allocates a few hundred thousand
+#: objects, nearly all of which live to its end (modules, classes, pydantic schemas, the
+#: spec's tree): passes over them free nothing and cost 5-7% of the run.  Cyclic garbage
+#: still goes within 100,000 allocations, so memory stays bounded in long runs.
+GC_THRESHOLDS = (100_000, 20, 10)
+_console_run = False
+
+
+def console_collector() -> None:
+    """The collector of a console run (:func:`cnncalc.cli.main`), a process that ends with
+    its command: :data:`GC_THRESHOLDS`, and :func:`settled` freezes.  An application run
+    in-process (``app(...)``, typer's CliRunner) keeps its host's collector."""
+    global _console_run
+    _console_run = True
+    gc.set_threshold(*GC_THRESHOLDS)
+
+
+def settled() -> None:
+    """In a console run, move every object alive now to the collector's permanent
+    generation (``gc.freeze``): they live until the process ends, so passes over them
+    free nothing.  Called once the spec is analysed (the spec's tree, the network, the
+    report: at 10^5 layers each pass over them while the output is written cost more than
+    the writing) and before exit (the interpreter's shutdown runs full collections, which
+    then skip the run's modules, classes and pydantic schemas: a sixth of a short run's
+    CPU time).  Only cyclic garbage left at exit goes unfinalized (stdout is flushed
+    first; output files are closed when written)."""
+    if _console_run:
+        gc.freeze()
 
 
 class CnncalcGroup(TyperGroup):

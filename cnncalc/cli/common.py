@@ -24,14 +24,14 @@ import sys
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from enum import Enum
-from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from ..errors import CnncalcError, UsageError
-from ..outputs import path_error, prepare_output, write_output  # noqa: F401 - re-exported
+from ..errors import UsageError
+from ..outputs import write_output  # noqa: F401 - re-exported
 from ..report import DType  # the choices of --dtype (typer reads a Literal's values)
+from .base import settled
 
 if TYPE_CHECKING:  # pragma: no cover
     from rich.console import Console
@@ -325,17 +325,8 @@ def analyse_spec(spec: str, settings: Settings) -> tuple[Network, Report]:
     that reads a spec (the torch commands build what this has analysed)."""
     net = load_spec(spec, settings)
     report = analyse_network(net, settings)
-    settled()
+    settled()  # they live until the command ends
     return net, report
-
-
-def settled() -> None:
-    """Exempt every object alive now (the spec's tree, the network, the report: they live
-    until the command ends) from cyclic garbage collection: at 10^5 layers each pass of
-    the collector over them while the output is written cost more than the writing."""
-    import gc
-
-    gc.freeze()
 
 
 def print_warnings(report: Report) -> None:
@@ -364,11 +355,6 @@ def write(text: str | Iterable[str]) -> None:
     for piece in (text,) if isinstance(text, str) else text:
         sys.stdout.write(piece)
     sys.stdout.flush()
-
-
-def output_failed(path: Path, exc: OSError, what: str = "cannot write") -> CnncalcError:
-    """The error for an output path that could not be used (:func:`cnncalc.outputs.path_error`)."""
-    return path_error(path, exc, what)
 
 
 def console(settings: Settings | None = None, no_color: bool = False) -> Console:

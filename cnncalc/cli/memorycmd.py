@@ -6,12 +6,10 @@ autograd saves for the backward and the peak of one inference pass or training s
 from __future__ import annotations
 
 import json
-import re
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from ..errors import UsageError
 from ..report import Mode, Optimizer  # the choices of --mode and --optimizer
 from .base import app
 from .common import (
@@ -41,22 +39,10 @@ AmpOpt = Annotated[bool, typer.Option(
 FitOpt = Annotated[str | None, typer.Option(
     "--fit", metavar="SIZE", show_default=False,
     help="Also find the largest batch whose peak fits SIZE (`24GiB`, `16GB`, `512MiB`, bytes).")]
-UNITS = {"": 1, "b": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12,
-         "kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2**40}
 FIELDS = ("param_bytes", "buffer_bytes", "grad_bytes", "optimizer_bytes",
           "saved_activation_bytes", "activation_peak_bytes", "peak_bytes")
 LAYER_FIELDS = ("id", "op", "param_bytes", "buffer_bytes", "grad_bytes", "optimizer_bytes",
                 "saved_bytes", "output_bytes")
-
-
-def parse_size(text: str) -> int:
-    """``24GiB`` -> 25769803776 (decimal and binary units, case-insensitive)."""
-    m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]*)\s*", text)
-    unit = m.group(2).lower() if m else ""
-    if not m or unit not in UNITS or float(m.group(1)) <= 0:
-        raise UsageError(f"--fit: '{text}' is not a size (a positive number and a unit: "
-                         "24GiB, 16GB, 512MiB, or bytes)")
-    return int(float(m.group(1)) * UNITS[unit])
 
 
 @app.command(epilog=example_epilog(
@@ -73,13 +59,14 @@ def memory(
     """Memory of one inference pass or training step: weights, gradients, optimizer state,
     the activations saved for backward, and the peak."""
     from ..memory import from_report, largest_batch
+    from ..pytorch.budget import parse_size  # (no torch: --max-memory's reader)
 
     settings = Settings(input=input, batch=batch, dtype=dtype, format=format)
     net, report = analyse_spec(spec, settings)
     m = from_report(net, report, mode=mode, optimizer=optimizer, amp=amp)
     data: dict[str, Any] = m.to_dict()
     if fit is not None:
-        data["fit"] = largest_batch(net, report.input_shape, parse_size(fit), mode=mode,
+        data["fit"] = largest_batch(net, report.input_shape, parse_size(fit, "--fit"), mode=mode,
                                     dtype=settings.dtype, optimizer=optimizer, amp=amp)
     write(_render(m, data, format.value) + "\n")
 

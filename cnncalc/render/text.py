@@ -54,9 +54,8 @@ def report_json_chunks(report: Report, view: View) -> Iterator[str]:
     ``to_json(json_subset(report, view))``, byte for byte, without ever holding every
     layer's dict or the whole text (10^5 layers make about 10^8 bytes of JSON)."""
     head = json_subset(report, view, layers=False)
-    for key, value in head.items():
-        first = key == next(iter(head))
-        yield ("{\n  " if first else ",\n  ") + _ENC_STR(key) + ": "
+    for i, (key, value) in enumerate(head.items()):
+        yield ("{\n  " if i == 0 else ",\n  ") + _ENC_STR(key) + ": "
         if key != "layers":
             yield encode_indented(value, 1)
             continue
