@@ -360,20 +360,17 @@ class _Walk:
         if bound is None:
             layer = node.op.resolve(ins)  # the only place the analysis binds an op to shapes
             figures = _figures(layer, self.batch, self.size)
-            self._check_strict(figures["warnings"])
+            warns = figures["warnings"]
+            if self.strict and warns:  # a bound layer is kept only once it passed this
+                raise ShapeError(warns[0] + " (an error when strict)",
+                                 hints=(_strict_hint(warns[0]),))
             op = layer.op
             steps = op.rf_inputs(layer) if len(layer.ins) > 1 else [op.rf(layer)]
             # an input read only for its shape (upsample's reference) adds nothing to it
             read = [i for i, reads in enumerate(op.reads(layer)) if reads]
             identity = [step is not None and step.is_identity for step in steps]
             bound = self.bound[key] = _Bound(layer, figures, steps, read, identity)
-        self._check_strict(bound.figures["warnings"])
         return bound
-
-    def _check_strict(self, warns: tuple[str, ...]) -> None:
-        if self.strict and warns:
-            raise ShapeError(warns[0] + " (an error when strict)",
-                             hints=(_strict_hint(warns[0]),))
 
 
 def _layer_report(figures: dict[str, Any], node: Node, rf: ReceptiveField | None
