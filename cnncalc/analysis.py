@@ -293,7 +293,7 @@ def _analyze(network: Network, input_shape: Shape | None, batch: int, dtype: DTy
 
 
 def _memory_of(network: Network, layers: list[Layer[Any]]) -> Callable[[Report], MemoryPeaks]:
-    """How the report works out its memory peaks when asked (:func:`cnncalc.memory.peaks`,
+    """How the report works out its memory peaks when asked (:func:`cnncalc.footprint.peaks`,
     on the layers the analysis bound)."""
 
     def work_out(report: Report) -> MemoryPeaks:
