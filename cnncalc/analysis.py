@@ -13,8 +13,9 @@ comes from tensor lifetimes in topological order.
 from __future__ import annotations
 
 import contextlib
+import functools
 import gc
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, NamedTuple
 
@@ -22,7 +23,7 @@ from .errors import CnncalcError, ShapeError, UsageError
 from .footprint import peaks
 from .graph import INPUT, Network, Node
 from .ops.base import FLOP_CATEGORIES, Layer, RFStep, Shape, numel
-from .report import DTYPE_BYTES, DType, LayerReport, MemoryPeaks, ReceptiveField, Report, Totals
+from .report import DTYPE_BYTES, DType, LayerReport, ReceptiveField, Report, Totals
 from .working import bracketed
 
 
@@ -288,18 +289,9 @@ def _analyze(network: Network, input_shape: Shape | None, batch: int, dtype: DTy
         batch=batch, dtype=dtype, layers=tuple(rows), totals=_totals(network, rows, x, batch, size),
         receptive_field=rf, receptive_field_layer=rf_layer,
         warnings=tuple(f"{r.id}: {w}" for r in rows for w in r.warnings), source=network.source,
-        memory_of=_memory_of(network, walk.layers),
+        # the peaks, worked out when first asked for, on the layers the analysis bound
+        memory_of=functools.partial(peaks, network, layers=walk.layers),
     )
-
-
-def _memory_of(network: Network, layers: list[Layer[Any]]) -> Callable[[Report], MemoryPeaks]:
-    """How the report works out its memory peaks when asked (:func:`cnncalc.memory.peaks`,
-    on the layers the analysis bound)."""
-
-    def work_out(report: Report) -> MemoryPeaks:
-        return peaks(network, report, layers)
-
-    return work_out
 
 
 def _checked_settings(batch: int, dtype: DType) -> int:
@@ -360,20 +352,17 @@ class _Walk:
         if bound is None:
             layer = node.op.resolve(ins)  # the only place the analysis binds an op to shapes
             figures = _figures(layer, self.batch, self.size)
-            self._check_strict(figures["warnings"])
+            warns = figures["warnings"]
+            if self.strict and warns:  # a bound layer is kept only once it passed this
+                raise ShapeError(warns[0] + " (an error when strict)",
+                                 hints=(_strict_hint(warns[0]),))
             op = layer.op
             steps = op.rf_inputs(layer) if len(layer.ins) > 1 else [op.rf(layer)]
             # an input read only for its shape (upsample's reference) adds nothing to it
             read = [i for i, reads in enumerate(op.reads(layer)) if reads]
             identity = [step is not None and step.is_identity for step in steps]
             bound = self.bound[key] = _Bound(layer, figures, steps, read, identity)
-        self._check_strict(bound.figures["warnings"])
         return bound
-
-    def _check_strict(self, warns: tuple[str, ...]) -> None:
-        if self.strict and warns:
-            raise ShapeError(warns[0] + " (an error when strict)",
-                             hints=(_strict_hint(warns[0]),))
 
 
 def _layer_report(figures: dict[str, Any], node: Node, rf: ReceptiveField | None

@@ -81,8 +81,7 @@ class SpecResult:
     @property
     def path(self) -> str:
         """The file itself (``file`` without its ``:VARIANT``), for tools that open it."""
-        suffix = f":{self.variant}" if self.variant is not None else ""
-        return self.file.removesuffix(suffix) if suffix else self.file
+        return self.file if self.variant is None else self.file.removesuffix(f":{self.variant}")
 
     @property
     def status(self) -> Status:

@@ -68,7 +68,7 @@ class Memory:
             "name", "mode", "batch", "dtype", "optimizer", "amp", "param_bytes", "buffer_bytes",
             "grad_bytes", "optimizer_bytes", "saved_activation_bytes", "activation_peak_bytes",
             "peak_bytes")}
-        data["layers"] = [vars(r) | {} for r in self.layers]
+        data["layers"] = [dict(vars(r)) for r in self.layers]
         return data
 
 
@@ -279,7 +279,8 @@ def from_layers(net: Network, report: Report, layers: Sequence[Layer[Any]], *, m
     where = storages(net, layers, report.batch, size, False, inputs, amp)
     states = OPTIMIZER_STATES[optimizer] if training else 0
     rows = _layer_rows(report, layers, where, training, FP32 if amp else size, states)
-    weights = sum(r.param_bytes + r.buffer_bytes for r in rows)
+    params, buffers = sum(r.param_bytes for r in rows), sum(r.buffer_bytes for r in rows)
+    weights = params + buffers
     grads = sum(r.grad_bytes for r in rows)
     opt_bytes = sum(r.optimizer_bytes for r in rows)
     if training:
@@ -291,8 +292,7 @@ def from_layers(net: Network, report: Report, layers: Sequence[Layer[Any]], *, m
         acts = report.totals.peak_activation_bytes
         peak = weights + acts
     return Memory(report.name, mode, report.batch, report.dtype, optimizer if training else "",
-                  amp, tuple(rows), sum(r.param_bytes for r in rows),
-                  sum(r.buffer_bytes for r in rows), grads, opt_bytes,
+                  amp, tuple(rows), params, buffers, grads, opt_bytes,
                   sum(r.saved_bytes for r in rows), acts, peak)
 
 

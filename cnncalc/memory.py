@@ -16,29 +16,19 @@ from collections.abc import Sequence
 from typing import Any
 
 from .analysis import analyze, for_input, resolve_layers
-from .footprint import (  # noqa: F401 - the API's names
-    AMP_DTYPES,
+from .footprint import (  # noqa: F401 - the rules' names, for their tests and callers
     AUTOCAST_FOLLOW,
     AUTOCAST_FP32,
     AUTOCAST_LOWER,
     AUTOCAST_PROJECTED,
-    AUTOCAST_STATS,
     FP32,
-    KIND_BYTES,
-    MODES,
     OPTIMIZER_STATES,
-    STEP_TEMPORARIES,
-    SUMMARY_OPTIMIZER,
     LayerMemory,
     Memory,
-    Storages,
     amp_element_bytes,
     check_settings,
     from_layers,
-    inplace_ids,
-    peaks,
     saved_storages,
-    storages,
 )
 from .graph import Network
 from .ops.base import Layer, numel

@@ -26,7 +26,7 @@ Optimizer = Literal["sgd", "momentum", "adam", "adamw"]
 DTYPE_BYTES: dict[str, int] = {"float64": 8, "float32": 4, "float16": 2, "bfloat16": 2, "int8": 1}
 
 
-#: the name peers.py imports :func:`json_number` by (one number helper, in render/units)
+#: the name peers.py imports :func:`json_number` by (one number helper, in cnncalc.units)
 plain = json_number
 
 

@@ -157,10 +157,14 @@ def _finite(err: ErrorDetails, where: str) -> str:
     return f"{where} must be a finite number, got {err.get('input')}"
 
 
+def _options(err: ErrorDetails) -> list[str]:
+    """The values a ``literal_error`` names (its ``'a', 'b' or 'c'``)."""
+    return re.findall(r"'([^']*)'", str((err.get("ctx") or {}).get("expected")))
+
+
 def _literal(err: ErrorDetails, where: str) -> str:
     expected, value = (err.get("ctx") or {})["expected"], err.get("input")
-    hint = suggest(value, re.findall(r"'([^']*)'", str(expected))) if isinstance(value, str) \
-        else ""
+    hint = suggest(value, _options(err)) if isinstance(value, str) else ""
     return f"{where} must be {expected}, got {_show(value)}{hint}"
 
 
@@ -343,8 +347,7 @@ def _no_member_fits(p: _Problem) -> SpecError | None:
         else "".join(described) or "something else"
     path = _real_path(p.raw, p.first["loc"])
     value = p.first["input"]
-    options = [o for e in p.group if e["type"] == "literal_error"
-               for o in re.findall(r"'([^']*)'", str((e.get("ctx") or {}).get("expected")))]
+    options = [o for e in p.group if e["type"] == "literal_error" for o in _options(e)]
     hint = suggest(value, options) if isinstance(value, str) else ""
     message = f"{_where(path)} must be {expected}, got {_show(value)}"
     return SpecError(message + hint, loc=locate(p.raw, path),

@@ -340,7 +340,7 @@ class Expander:
             return True
         loc = entry.val_loc.get("if")
         try:
-            value = substitute(entry["if"], self._reading(scope, inputs, full).vars)
+            value = substitute(entry["if"], self._reading_vars(scope, inputs, full))
         except CnncalcError as exc:
             raise exc.located(loc) from None
         if type(value) is not bool:
@@ -463,7 +463,7 @@ class Expander:
               loc: Loc) -> str:
         if "repeat" not in entry:
             return self.single(entry, full, inputs, scope, loc)
-        n, first, last, index = self._repeat(entry, self._reading(scope, inputs, full).vars)
+        n, first, last, index = self._repeat(entry, self._reading_vars(scope, inputs, full))
         if len(self.nodes) + n > self.limits.max_layers:  # every copy adds at least one layer
             raise LimitError(f"the spec expands to more than {self.limits.max_layers:,} layers "
                              f"({len(self.nodes):,} so far, then a repeat of {n:,})",
@@ -527,10 +527,6 @@ class Expander:
                             "already in scope (a block argument, a table, a spec arg or an "
                             "input-shape name); pick another", loc=loc)
 
-    def _reading(self, scope: Scope, inputs: tuple[str, ...], full: str) -> Scope:
-        """``scope`` with the input-shape names of an entry that reads ``inputs``."""
-        return replace(scope, vars=self._reading_vars(scope, inputs, full))
-
     def _reading_vars(self, scope: Scope, inputs: tuple[str, ...],
                       full: str) -> Mapping[str, Any]:
         """The names an entry that reads ``inputs`` sees: the scope's, then the input-shape
@@ -539,12 +535,15 @@ class Expander:
         return ChainMap(scope.vars, names)  # type: ignore[arg-type]
 
     def _sub(self, args: MDict, scope: Scope) -> MDict:
-        out = _marked(args, args.loc)
-        for key, value in args.items():
+        return self._sub_in_place(_marked(args, args.loc), scope.vars)
+
+    def _sub_in_place(self, out: MDict, scope_vars: Mapping[str, Any]) -> MDict:
+        """``out`` with each value substituted, an error located at the value."""
+        for key, value in out.items():
             try:
-                out[key] = self._deep_sub(value, scope.vars)
+                out[key] = self._deep_sub(value, scope_vars)
             except CnncalcError as exc:
-                raise exc.located(args.val_loc.get(key)) from None
+                raise exc.located(out.val_loc.get(key)) from None
         return out
 
     def _deep_sub(self, value: Any, scope_vars: Mapping[str, Any]) -> Any:
@@ -620,12 +619,7 @@ class Expander:
                     out.key_loc[key] = key_locs[key]
                 if key in val_locs:
                     out.val_loc[key] = val_locs[key]
-        for key, value in out.items():
-            try:
-                out[key] = self._deep_sub(value, reading)
-            except CnncalcError as exc:
-                raise exc.located(out.val_loc.get(key)) from None
-        return out
+        return self._sub_in_place(out, reading)
 
     def _validated(self, op_cls: type[Op[Any]], args: MDict) -> Op[Any]:
         """The op of ``args``, validated by its model; equal arguments (by type and value)
