@@ -170,6 +170,8 @@ class _Frame:
         self.value, self.anchor, self.start, self.depth = value, anchor, start, depth
         #: a mapping's pending key: (key, where, as written, node-ish for errors) or None
         self.key: tuple[Any, Loc, str | None] | None = None
+        #: a mapping's keys that are not strings, by (type, value): where each is written
+        #: (None for a list)
         self.seen: dict[tuple[type, Any], Loc] | None = None
         self.merge: Any = None  # what << gave, resolved when the mapping ends
         self.merge_loc: Loc | None = None
@@ -220,14 +222,53 @@ class _Reader:
         return self.root
 
     def _events(self, parser: Any) -> None:
+        """Read the stream, event by event.
+
+        A large spec is mostly plain scalars seen before (``op``, ``conv``, ``k``, ``3``),
+        untagged and unanchored, going into an open list or under a mapping's new string
+        key: that case is placed here inline, in a few steps (a spec of 10^5 layers has
+        5x10^5 of them, and a method call with every check per value was a third of the
+        reading time).  Whenever anything else could apply (an anchor, a tag, a text not
+        resolved yet, the node limit reached, a duplicate or non-string key, a merge key,
+        a refusal pending, positions to recompute), :meth:`_scalar` does it all."""
         get = parser.get_event
         first_doc: Any = None
+        stack, plain, file, new = self.stack, self.plain, self.file, _object_new
+        max_nodes = self.limits.max_nodes
+        editor_lines = self.pos.starts is None  # (else every position is recomputed)
         while True:
             event = get()
             if event is None:
                 return
             kind = type(event)
             if kind is _SCALAR_EVENT:
+                if (editor_lines and stack and event.anchor is None and event.tag is None
+                        and self.error is None and self.total < max_nodes):
+                    text = event.value
+                    value = plain.get(text, _NOTHING) if event.implicit[0] else text
+                    frame = stack[-1]
+                    parent, pending, listed = frame.value, frame.key, frame.seen is None
+                    if value is not _NOTHING and value is not _MERGE and (
+                            listed or pending is None
+                            or (type(pending[0]) is str and pending[0] not in parent)):
+                        self.total += 1
+                        mark = event.start_mark
+                        loc = new(Loc)  # (as _new_loc makes it)
+                        fields = loc.__dict__
+                        fields["file"], fields["line"], fields["col"] = \
+                            file, mark.line + 1, mark.column + 1
+                        if listed:
+                            parent.append(value)
+                            parent.item_loc.append(loc)
+                        elif pending is None:
+                            frame.key = (value, loc, text)
+                        else:
+                            frame.key = None
+                            key = pending[0]
+                            parent[key] = value
+                            parent.key_loc[key] = pending[1]
+                            parent.val_loc[key] = loc
+                        continue
                 self._scalar(event)
             elif kind is _MAPPING_START or kind is _SEQUENCE_START:
                 self._start(event, kind is _MAPPING_START)
@@ -445,7 +486,8 @@ class _Reader:
         assert frame.seen is not None
         if key in out:
             self._duplicate(out, frame.seen, key, key_loc, written)
-        frame.seen[(type(key), key)] = key_loc
+        if type(key) is not str:  # (a string key equals string keys only: see _duplicate)
+            frame.seen[(type(key), key)] = key_loc
         out[key] = value
         out.key_loc[key] = key_loc
         out.val_loc[key] = loc
@@ -459,7 +501,7 @@ class _Reader:
         first = out.key_loc[key]
         where = f"line {first.line}, column {first.col}"
         written = _written_key(key, written_text)
-        if (type(key), key) in seen:
+        if type(key) is str or (type(key), key) in seen:
             before = key_text(out, key)
             same = "" if isinstance(key, str) or before == written else f"; the same as {before}"
             self._refuse(SpecError(f"duplicate key {written} (first given at {where}{same})",
