@@ -207,8 +207,8 @@ class Expander:
         self.sizes: dict[int, int] = {}  # id of a document list/mapping -> its _size
         #: (op name, its arguments frozen) -> the op validated from them (see _validated)
         self.ops: dict[tuple[str, Any], Op[Any]] = {}
-        #: a literal layer entry (see _literal_key) -> (its op, the argument values it holds)
-        self.literal: dict[tuple[Any, ...], tuple[Op[Any], int]] = {}
+        #: a literal layer entry (see _literal_key) -> what it makes (see _literal_layer)
+        self.literal: dict[tuple[Any, ...], _Literal] = {}
         self.expanded_for: dict[Shape, tuple[list[Node], str]] = {}  # (see expand_for)
         self._start(tuple(spec.input))
 
@@ -296,8 +296,11 @@ class Expander:
         bound = _LowerBound(self.raw_blocks, self.tables, self.limits.max_layers)
         entries = self.raw["layers"]
         total = 0
+        no_blocks: frozenset[str] = frozenset()
         for i, entry in enumerate(entries):
-            own = bound.entries([entry], self.tables, frozenset())
+            # (bound.entries([entry], ...), without making a list for each entry)
+            own = 0 if isinstance(entry, dict) and "if" in entry else \
+                bound.entry(entry, self.tables, no_blocks)
             total += own
             if total > self.limits.max_layers:
                 alone = (f" (this entry alone makes at least {own:,}: repeats and blocks "
@@ -416,10 +419,12 @@ class Expander:
     def _auto_id(self, entry: MDict, explicit: Mapping[str, Loc], counts: dict[str, int],
                  local: Mapping[str, str]) -> str:
         base = _id_base(entry["op"] if isinstance(entry["op"], str) else "layer")
+        number = counts.get(base, 0)
         while True:
-            counts[base] = counts.get(base, 0) + 1
-            name = f"{base}{counts[base]}"
+            number += 1
+            name = f"{base}{number}"
             if name not in explicit and name not in local:
+                counts[base] = number
                 return name
 
     def _wire(self, entry: MDict, local: Mapping[str, str], explicit: Mapping[str, Loc],
@@ -577,9 +582,9 @@ class Expander:
         self._spend(values, loc)
         op = self._validated(op_cls, args)
         if key is not None:
-            self.literal[key] = (op, values)
-        self._add(Node(full, op, inputs, loc, dict(args.val_loc), scope.trace, scope.block,
-                       scope.block_name))
+            self.literal[key] = _Literal(op_cls, op, values, bool(_rows(op)))
+        self._add(Node.made(full, op, inputs, loc, dict(args.val_loc), scope.trace,
+                            scope.block, scope.block_name))
         return self._shorthand_rows(op, full, scope, lambda: reading, loc)
 
     def _literal_key(self, entry: MDict, defaults: Mapping[str, Any]) -> tuple[Any, ...] | None:
@@ -608,18 +613,20 @@ class Expander:
             return None
         return (op_name, tuple(pairs), frozen_defaults)
 
-    def _literal_layer(self, known: tuple[Op[Any], int], entry: MDict, full: str,
+    def _literal_layer(self, known: _Literal, entry: MDict, full: str,
                        inputs: tuple[str, ...], scope: Scope, loc: Loc) -> str:
         """The layer of an entry whose op was made before from the same literal arguments
         (see :meth:`_literal_key`): what depends on its place is still checked (the op's
         arity for these inputs, the argument values and layers spent so far) and the node
         located at its own text."""
-        op, values = known
         op_name = entry["op"]
-        self._op_class(op_name, entry, inputs, loc)
-        self._spend(values, loc)
-        self._add(Node(full, op, inputs, loc, _arg_locs(entry, scope.defaults.get(op_name)),
-                       scope.trace, scope.block, scope.block_name))
+        _check_arity(known.op_cls, op_name, entry, inputs, loc)
+        self._spend(known.values, loc)
+        op = known.op
+        self._add(Node.made(full, op, inputs, loc, _arg_locs(entry, scope.defaults.get(op_name)),
+                            scope.trace, scope.block, scope.block_name))
+        if not known.rows:
+            return full
         return self._shorthand_rows(op, full, scope,
                                     functools.partial(self._reading_vars, scope, inputs, full),
                                     loc)
@@ -645,11 +652,7 @@ class Expander:
                             layer=None if "id" in entry else "",  # not its made-up id
                             hints=("`cnncalc ops` lists every op",))
         op_cls = get_op(op_name)
-        lo, hi = op_cls.arity
-        if not lo <= len(inputs) <= (hi if hi is not None else len(inputs)):
-            want = f"{lo}" if lo == hi else f"{lo} or more" if hi is None else f"{lo} to {hi}"
-            raise SpecError(f"{op_name} takes {want} input{'s' if want != '1' else ''}, "
-                            f"got {len(inputs)}", loc=entry.val_loc.get("in", loc))
+        _check_arity(op_cls, op_name, entry, inputs, loc)
         return op_cls
 
     def _op_args(self, entry: MDict | None, defaults: Any, reading: Mapping[str, Any]) -> MDict:
@@ -690,14 +693,10 @@ class Expander:
         """The rows of a layer's ``bn: true`` and ``act:`` shorthand; the id the next
         entry reads (``reading``: the names the layer's expressions see, made if asked)."""
         last = full
-        given = vars(op.args)  # (getattr of a field a model lacks is slow in pydantic)
-        for row, op_name in (("bn", "batchnorm" if given.get("bn", False) else "none"),
-                             ("act", given.get("act", "none"))):
-            if op_name == "none":
-                continue
+        for row, op_name in _rows(op):
             row_op = self._shorthand(op_name, scope.defaults, reading)
-            self._add(Node(f"{full}.{row}", row_op, (last,), loc, {}, scope.trace, scope.block,
-                           scope.block_name, row))
+            self._add(Node.made(f"{full}.{row}", row_op, (last,), loc, {}, scope.trace,
+                                scope.block, scope.block_name, row))
             last = f"{full}.{row}"
         return last
 
@@ -968,6 +967,36 @@ def _frozen(value: Any, literal: bool = False) -> Any:
 
 #: the frozen arguments of an op given none (see _frozen)
 _NO_ARGS = (dict, ())
+
+
+@dataclass(frozen=True)
+class _Literal:
+    """What a literal layer entry makes (see :meth:`Expander._literal_key`): its op class
+    and op, the argument values it holds, and whether it has bn/act shorthand rows."""
+
+    op_cls: type[Op[Any]]
+    op: Op[Any]
+    values: int
+    rows: bool
+
+
+def _rows(op: Op[Any]) -> tuple[tuple[str, str], ...]:
+    """The shorthand rows an op's layer has: (``bn``, ``batchnorm``) for ``bn: true``,
+    (``act``, its op) for an ``act:`` other than none."""
+    given = vars(op.args)  # (getattr of a field a model lacks is slow in pydantic)
+    return tuple((row, op_name) for row, op_name in (
+        ("bn", "batchnorm" if given.get("bn", False) else "none"),
+        ("act", given.get("act", "none"))) if op_name != "none")
+
+
+def _check_arity(op_cls: type[Op[Any]], op_name: str, entry: MDict, inputs: tuple[str, ...],
+                 loc: Loc) -> None:
+    """``op_name`` (its class ``op_cls``) takes as many inputs as the entry gives it."""
+    lo, hi = op_cls.arity
+    if not lo <= len(inputs) <= (hi if hi is not None else len(inputs)):
+        want = f"{lo}" if lo == hi else f"{lo} or more" if hi is None else f"{lo} to {hi}"
+        raise SpecError(f"{op_name} takes {want} input{'s' if want != '1' else ''}, "
+                        f"got {len(inputs)}", loc=entry.val_loc.get("in", loc))
 
 
 def _arg_locs(entry: MDict | None, defaults: Any) -> dict[str, Loc]:

@@ -166,13 +166,14 @@ class _Frame:
 
     __slots__ = ("anchor", "depth", "key", "merge", "merge_loc", "seen", "start", "value")
 
-    def __init__(self, value: Any, anchor: str | None, start: int, depth: int) -> None:
+    def __init__(self, value: Any, anchor: str | None, start: int, depth: int,
+                 mapping: bool) -> None:
         self.value, self.anchor, self.start, self.depth = value, anchor, start, depth
         #: a mapping's pending key: (key, where, as written, node-ish for errors) or None
         self.key: tuple[Any, Loc, str | None] | None = None
         #: a mapping's keys that are not strings, by (type, value): where each is written
         #: (None for a list)
-        self.seen: dict[tuple[type, Any], Loc] | None = None
+        self.seen: dict[tuple[type, Any], Loc] | None = {} if mapping else None
         self.merge: Any = None  # what << gave, resolved when the mapping ends
         self.merge_loc: Loc | None = None
 
@@ -377,15 +378,16 @@ class _Reader:
             "constructed, imported or run", loc=loc))
 
     def _start(self, event: Any, mapping: bool) -> None:
-        self._count(event.start_mark)
+        mark = event.start_mark
+        self._count(mark)
         depth = len(self.stack)
         if depth + 1 > self.limits.max_depth:
-            raise _too_deep(self.limits, self.pos.loc(event.start_mark))
+            raise _too_deep(self.limits, self.pos.loc(mark))
         anchor = event.anchor
         if anchor:
-            self._anchor(anchor, event.start_mark, 1)
+            self._anchor(anchor, mark, 1)
             self.open.add(anchor)
-        loc = self.loc(event.start_mark)
+        loc = self.loc(mark)
         value: MDict | MList
         if mapping:
             value = MDict()
@@ -393,21 +395,25 @@ class _Reader:
         else:
             value = MList()
             value.loc, value.item_loc = loc, []
-        frame = _Frame(value, anchor, self.total, depth)
-        if mapping:
-            frame.seen = {}
-        self.stack.append(frame)
-        if self.error is None and event.tag not in (None, "!"):
+        self.stack.append(_Frame(value, anchor, self.total, depth, mapping))
+        tag = event.tag
+        if tag is not None and tag != "!" and self.error is None:
             with contextlib.suppress(_Stop):
-                self._plain_tag(event.tag, loc, None)
+                self._plain_tag(tag, loc, None)
 
     def _end(self) -> None:
-        frame = self.stack.pop()
+        stack = self.stack
+        frame = stack.pop()
         value = frame.value
         if frame.anchor:
             self.sizes[frame.anchor] = self.total - frame.start + 1
             self.open.discard(frame.anchor)
         if self.error is not None:
+            return
+        if stack and stack[-1].seen is None and frame.merge_loc is None and not frame.anchor:
+            parent = stack[-1].value  # (the commonest end: a plain item of a list, placed)
+            parent.append(value)
+            parent.item_loc.append(value.loc)
             return
         try:
             if frame.merge_loc is not None:
