@@ -15,7 +15,7 @@ import functools
 import re
 from collections import ChainMap
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 from pydantic import ValidationError
@@ -31,6 +31,7 @@ from .schema import ID_PATTERN, Block, Repeat, Spec
 from .yamlio import DEFAULT_LIMITS, Limits, MDict, MList, key_text
 
 META = ("id", "op", "in", "repeat", "if")
+_META = frozenset(META)
 #: words a block argument cannot be called: the keys of a layer entry, and ``args``
 #: (positional arguments)
 RESERVED_ARGS = (*META, "args")
@@ -59,6 +60,12 @@ class Scope:
     stack: tuple[str, ...] = ()
     block: str | None = None
     block_name: str | None = None
+
+    def with_vars(self, names: Mapping[str, Any]) -> Scope:
+        """This scope seeing ``names`` (``dataclasses.replace``, without its generic field
+        walk: a repeat's copies and a block's calls make one each)."""
+        return Scope(self.prefix, self.input, names, self.defaults, self.trace, self.stack,
+                     self.block, self.block_name)
 
 
 def _marked(base: Any, loc: Loc | None) -> MDict:
@@ -209,6 +216,8 @@ class Expander:
         self.ops: dict[tuple[str, Any], Op[Any]] = {}
         #: a literal layer entry (see _literal_key) -> what it makes (see _literal_layer)
         self.literal: dict[tuple[Any, ...], _Literal] = {}
+        #: id of a list of entries -> (the list, its explicit ids): see _explicit_ids
+        self.explicit: dict[int, tuple[MList, dict[str, Loc]]] = {}
         self.expanded_for: dict[Shape, tuple[list[Node], str]] = {}  # (see expand_for)
         self._start(tuple(spec.input))
 
@@ -394,6 +403,16 @@ class Expander:
         return entry
 
     def _explicit_ids(self, entries: MList) -> dict[str, Loc]:
+        """The ids a list of entries gives explicitly, checked; a block's list is checked
+        once, not at each call (its entries are the document's: they do not change)."""
+        known = self.explicit.get(id(entries))
+        if known is not None and known[0] is entries:
+            return known[1]
+        seen = self._check_explicit_ids(entries)
+        self.explicit[id(entries)] = (entries, seen)
+        return seen
+
+    def _check_explicit_ids(self, entries: MList) -> dict[str, Loc]:
         seen: dict[str, Loc] = {}
         for entry in entries:
             if not isinstance(entry, MDict) or "id" not in entry:
@@ -484,8 +503,8 @@ class Expander:
             copy_entry = _merge(base, *over) if any(over) else base  # single() only reads it
             name = f"{full}[{c}]"
             # ChainMap only reads the maps after its first (vars may be lazy: not copied)
-            here = scope if index is None else replace(
-                scope, vars=ChainMap({index: c}, scope.vars))  # type: ignore[arg-type]
+            here = scope if index is None else scope.with_vars(
+                ChainMap({index: c}, scope.vars))  # type: ignore[arg-type]
             try:
                 result = self.single(copy_entry, name, out, here, loc, copy=(full, c))
             except CnncalcError as exc:
@@ -574,8 +593,7 @@ class Expander:
         if op_name in self.blocks:
             call = _marked({k: v for k, v in entry.items() if k not in META}, loc)
             call.val_loc, call.key_loc = dict(entry.val_loc), dict(entry.key_loc)
-            return self.block(op_name, call, full, inputs, replace(scope, vars=reading), loc,
-                              copy)
+            return self.block(op_name, call, full, inputs, scope.with_vars(reading), loc, copy)
         op_cls = self._op_class(op_name, entry, inputs, loc)
         args = self._op_args(entry, scope.defaults.get(op_name), reading)
         values = self._values(args)
@@ -599,7 +617,7 @@ class Expander:
             return None
         pairs = []
         for key, value in entry.items():
-            if key in META:
+            if key in _META:
                 continue
             kind = type(value)  # (the common case inline: a name and a plain value)
             frozen = (kind, value) if kind is int or kind is bool or (
@@ -849,9 +867,11 @@ class Expander:
             bound = self._bind(name, bdef, braw, self._sub(call, scope), loc, own)
         except CnncalcError as exc:
             raise exc.located(notes=(note,)) from None
-        defaults = dict(scope.defaults)
-        for op_name, values in (braw.get("defaults") or {}).items():
-            defaults[op_name] = _merge(defaults.get(op_name), values)
+        defaults = scope.defaults  # (copied only when the block has defaults of its own)
+        if braw.get("defaults"):
+            defaults = dict(defaults)
+            for op_name, values in braw["defaults"].items():
+                defaults[op_name] = _merge(defaults.get(op_name), values)
         sub = Scope(full + ".", inputs[0], ChainMap(bound, self.tables), defaults,
                     (*scope.trace, note), (*scope.stack, name), full, name)
         last, local = self.layers(braw["layers"], sub)
@@ -1003,13 +1023,12 @@ def _arg_locs(entry: MDict | None, defaults: Any) -> dict[str, Loc]:
     """Where each argument of an op's layer is written: the op's ``defaults`` in scope, then
     the entry's own (not its ``id``/``op``/``in``/...)."""
     out: dict[str, Loc] = {}
-    for given in (defaults, entry):
-        if not given:
-            continue
-        val_locs = getattr(given, "val_loc", {})
-        for key in given:
-            if key in val_locs and not (given is entry and key in META):
-                out[key] = val_locs[key]
+    if defaults:
+        val_locs = getattr(defaults, "val_loc", {})
+        out = {key: val_locs[key] for key in defaults if key in val_locs}
+    if entry:
+        val_locs = getattr(entry, "val_loc", {})
+        out.update({key: val_locs[key] for key in entry if key not in _META and key in val_locs})
     return out
 
 
