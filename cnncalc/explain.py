@@ -30,7 +30,7 @@ from .graph import INPUT, Network, Node
 from .ops.base import Layer, RFStep, Shape
 from .report import LayerReport, ReceptiveField, Report
 from .suggest import close_matches
-from .working import RFWorking, Step, axis_rows, formula_dims, operand
+from .working import RFWorking, Step, all_axes_label, axis_rows, formula_dims, operand
 
 
 # ------------------------------------------------------------ receptive fields
@@ -52,6 +52,7 @@ class RFRule:
         self.layer = layer
         self._reads: list[bool] | None = None
         self._window: tuple[RFStep | None, RFWorking | None] | None = None
+        self._alike: bool | None = None
 
     def reads(self) -> list[bool]:
         """Per input, whether it counts: an input read only for its shape (upsample's
@@ -72,8 +73,11 @@ class RFRule:
     def steps(self, rf_ins: Sequence[ReceptiveField | None],
               rf_out: ReceptiveField | None) -> list[Step]:
         """The steps for the fields ``rf_ins`` (one per input) and ``rf_out``."""
-        rf_ins = [r for r, read in zip(rf_ins, self.reads()) if read]
-        if rf_out is None or any(r is None for r in rf_ins):
+        if rf_out is None:
+            return []
+        if len(rf_ins) != 1 or not self.reads()[0]:  # (one input, read: as it is)
+            rf_ins = [r for r, read in zip(rf_ins, self.reads()) if read]
+        if None in rf_ins:
             return []
         if len(rf_ins) > 1:
             sizes = ", ".join(formula_dims(r.size) for r in rf_ins if r)
@@ -88,22 +92,47 @@ class RFRule:
                          f"j = {formula_dims(rf_in.jump)})", "", "rf")]
         return self._window_steps(step, how, rf_in)
 
-    @staticmethod
-    def _window_steps(step: RFStep, how: RFWorking, rf_in: ReceptiveField) -> list[Step]:
+    def _window_steps(self, step: RFStep, how: RFWorking, rf_in: ReceptiveField) -> list[Step]:
+        """``r``, ``j`` and ``start`` per axis, or once for all axes when every axis
+        reads alike (each axis its own step when they differ, as :func:`axis_rows` has
+        it); a square layer on a square field is written once, not per axis."""
+        rank = len(rf_in.size)
+        alike = rank > 1 and self._alike_axes(step, how, rank) and all(
+            vs.count(vs[0]) == rank for vs in (rf_in.size, rf_in.jump, rf_in.start))
         r_items, j_items, s_items = [], [], []
         for i, (r, j, st) in enumerate(zip(rf_in.size, rf_in.jump, rf_in.start)):
             r_text, j_text, st_text = operand(r), operand(j), operand(st)
             r_items.append((f"r = {how.size(i, r_text, j_text)}", r + step.span[i] * j))
             j_items.append((f"j = {how.jump(i, j_text)}", j * step.factor[i]))
             s_items.append((f"start = {how.start(i, st_text, j_text)}", st + step.offset[i] * j))
+            if alike:  # every other axis gives the same three items
+                break
         r_sym, j_sym, s_sym = how.symbolic
-        steps = (axis_rows("rf size", r_items, "rf", r_sym)
-                 + axis_rows("rf jump", j_items, "rf", j_sym)
-                 + axis_rows("rf start", s_items, "rf", s_sym))
+        if alike:
+            steps = [Step(all_axes_label(label, rank), *items[0], sym, "rf") for label, items, sym
+                     in (("rf size", r_items, r_sym), ("rf jump", j_items, j_sym),
+                         ("rf start", s_items, s_sym))]
+        else:
+            steps = (axis_rows("rf size", r_items, "rf", r_sym)
+                     + axis_rows("rf jump", j_items, "rf", j_sym)
+                     + axis_rows("rf start", s_items, "rf", s_sym))
         if step.whole:
             steps.append(Step("receptive field", "", "a global reduction: the network's "
                               "receptive field is read before this layer", "", "note"))
         return steps
+
+    def _alike_axes(self, step: RFStep, how: RFWorking, rank: int) -> bool:
+        """Whether every axis of the step is the first one's: the same span, factor and
+        offset, and the same working (written with stand-in operands, which the
+        working places as given)."""
+        if self._alike is None:
+            def axis(i: int) -> tuple[Any, ...]:
+                return (step.span[i], step.factor[i], step.offset[i], how.size(i, "r", "j"),
+                        how.jump(i, "j"), how.start(i, "s", "j"))
+
+            first = axis(0)
+            self._alike = all(axis(i) == first for i in range(1, rank))
+        return self._alike
 
 
 def flops_step(layer: Layer[Any]) -> list[Step]:
@@ -133,15 +162,21 @@ class LayerExplanation:
     flops: int = 0
     receptive_field: ReceptiveField | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    #: the leading steps of ``steps`` that the layers bound alike share, the same objects
+    #: (:class:`OpWorking`): a renderer lays them out once for all those layers
+    shared: tuple[Step, ...] = field(default=(), compare=False, repr=False)
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self, steps: bool = True) -> dict[str, Any]:
+        """The JSON of the layer; without ``steps``, the ``steps`` key holds None
+        (streaming writers fill it)."""
         return {
             "id": self.id, "op": self.op, "inputs": list(self.inputs),
             "input_shapes": [list(s) for s in self.input_shapes],
             "output_shape": list(self.output_shape), "params": self.params, "macs": self.macs,
             "flops": self.flops,
             "receptive_field": self.receptive_field.to_dict() if self.receptive_field else None,
-            "steps": [s.to_dict() for s in self.steps], "warnings": list(self.warnings),
+            "steps": [s.to_dict() for s in self.steps] if steps else None,
+            "warnings": list(self.warnings),
         }
 
 
@@ -172,9 +207,15 @@ class OpWorking:
                 ) -> LayerExplanation:
         """``node``'s explanation: these steps, then its receptive-field steps."""
         rf = self.rf.steps(rf_ins, row.receptive_field)
-        return LayerExplanation(node.id, node.op.name, node.inputs, self.ins, self.layer.out,
-                                self.steps + tuple(rf) if rf else self.steps, row.warnings,
-                                row.params, row.macs, row.flops, row.receptive_field)
+        # made without the frozen dataclass's __init__ (13 guarded attribute sets, for
+        # 10^5 layers); every field is given, as the dataclass would have it
+        made: LayerExplanation = object.__new__(LayerExplanation)
+        made.__dict__.update(
+            id=node.id, op=node.op.name, inputs=node.inputs, input_shapes=self.ins,
+            output_shape=self.layer.out, steps=self.steps + tuple(rf) if rf else self.steps,
+            warnings=row.warnings, params=row.params, macs=row.macs, flops=row.flops,
+            receptive_field=row.receptive_field, extra={}, shared=self.steps)
+        return made
 
 
 #: op workings a walk keeps (a network of that many distinct layers and more gains
@@ -239,8 +280,10 @@ def _explained(nodes: Sequence[Node], report: Report) -> Iterator[LayerExplanati
     rank = len(report.input_shape) - 1
     rfs[INPUT] = _input_rf(rank) if rank >= 1 else None
     working = _workings()
-    for node in nodes:
-        row = report.layer(node.id)
+    # every node: the report's rows are in the same order
+    rows = report.layers if len(nodes) == len(report.layers) else map(report.layer, (
+        node.id for node in nodes))
+    for node, row in zip(nodes, rows):
         yield working(node, row.input_shapes).explain(node, row, [rfs[i] for i in node.inputs])
 
 

@@ -170,6 +170,8 @@ def operand(x: Number) -> str:
 
 def result_text(x: Number | str) -> str:
     """The result of a formula: ``1,516``, ``3/2``, ``0.5``; strings as they are."""
+    if type(x) is int:  # the common case, before the abstract-class checks
+        return grouped(x)
     if isinstance(x, Fraction):
         return grouped(x.numerator) if x.denominator == 1 else f"{x.numerator}/{x.denominator}"
     if isinstance(x, (bool, str)):
@@ -259,7 +261,8 @@ def axis_steps(label: str, items: Sequence[tuple[str, Number | str, str]], kind:
 class RFWorking:
     """How one layer's receptive-field step is written: per axis, the right-hand sides
     of ``r``, ``j`` and ``start`` with the layer's numbers, given the incoming values as
-    operands; and the same three in letters.  The numbers an op's ``rf`` computes are
+    operands (placed in the text as they are given: explain compares the axes' working
+    written with stand-ins); and the same three in letters.  The numbers an op's ``rf`` computes are
     what these formulas compute (tests/test_explain.py evaluates every one)."""
 
     size: Callable[[int, str, str], str]

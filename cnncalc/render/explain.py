@@ -93,29 +93,34 @@ class ExplainGrid:
     def lines(self, width: int) -> Iterator[Line]:
         """Every output line as styled pieces."""
         layout = self.layout
-        for lines in self._blocks(width, layout.step_lines, layout.heading_lines, wrap_pieces,
+        for lines in self._blocks(width, layout.heading_lines, layout.shared_lines,
+                                  layout.steps_lines, wrap_pieces,
                                   lambda blocks: list(itertools.chain.from_iterable(blocks))):
             yield from lines
 
     def texts(self, width: int) -> Iterator[str]:
         """The same lines as plain text, a layer at a time."""
         layout = self.layout
-        return self._blocks(width, layout.step_text, layout.heading_text,
+        return self._blocks(width, layout.heading_text, layout.shared_text, layout.steps_text,
                             lambda pieces, width: plain_text(wrap_pieces(pieces, width)),
                             "".join)
 
-    def _blocks(self, width: int, step: Callable[[Step, int, int], B],
-                heading: Callable[[LayerExplanation, int], B],
+    def _blocks(self, width: int, heading: Callable[[LayerExplanation, int], B],
+                shared: Callable[[Steps, int, int], B], steps: Callable[[Steps, int, int], B],
                 title: Callable[[list[Span_], int], B],
                 join: Callable[[list[B]], B]) -> Iterator[B]:
-        """The title, then each layer (its heading and its steps, joined), each part
-        made by the function given for it (styled lines, or plain text)."""
+        """The title, then each layer (its heading, the steps it shares with the layers
+        bound alike, its own steps, joined), each part made by the function given for it
+        (styled lines, or plain text)."""
         if self.title:
             yield title([(safe_text(self.title), "bold")], width)
+        widest = self.layout.labels_width
         for layer in self.layers:
-            steps = layer.steps
-            label_w = max([label_width(s.label) for s in steps], default=0)
-            yield join([heading(layer, width), *[step(s, label_w, width) for s in steps]])
+            common = layer.shared
+            own = layer.steps[len(common):] if common else layer.steps
+            label_w = max(widest(common), max([label_width(s.label) for s in own], default=0))
+            yield join([heading(layer, width), shared(common, label_w, width),
+                        steps(own, label_w, width)])
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         from rich.segment import Segment
@@ -145,6 +150,7 @@ class ExplainGrid:
 
 
 B = TypeVar("B")
+Steps = Sequence["Step"]
 
 #: blocks of lines (and other texts) a layout remembers, at most
 MAX_REMEMBERED = 4096
@@ -152,15 +158,16 @@ MAX_REMEMBERED = 4096
 
 class Layout:
     """How each block of explain's grid is laid out, remembered where the same block
-    comes back: a step's lines per step object and label width (the steps an op
-    explains are shared by every layer bound alike, :class:`cnncalc.explain.OpWorking`,
-    so a network that repeats its layers lays each out once) and the headings' shapes.
-    At most :data:`MAX_REMEMBERED` of each kept."""
+    comes back: the steps the layers bound alike share (the same objects,
+    :class:`cnncalc.explain.OpWorking`), per label width, so that a network that repeats
+    its layers lays them out once; and the headings' shapes.  At most
+    :data:`MAX_REMEMBERED` of each kept."""
 
     def __init__(self, symbolic: bool = True) -> None:
         self.symbolic = symbolic
-        self._lines: dict[tuple[int, int, int], tuple[Step, list[Line]]] = {}
-        self._texts: dict[tuple[int, int, int], tuple[Step, str]] = {}
+        self._lines: dict[tuple[int, int, int], tuple[Steps, list[Line]]] = {}
+        self._texts: dict[tuple[int, int, int], tuple[Steps, str]] = {}
+        self._widths: dict[tuple[int, int, int], tuple[Steps, int]] = {}
         self._shapes: dict[tuple[Any, ...], str] = {}
 
     # ---- a layer's heading: a blank line, the id (bold), the op (dim), its shapes
@@ -170,6 +177,10 @@ class Layout:
         return [[], *wrap_pieces(pieces, width)]
 
     def heading_text(self, layer: LayerExplanation, width: int) -> str:
+        """:meth:`heading_lines` as plain text (one that fits the width as it is)."""
+        text = f"{safe_text(layer.id)}  {layer.op}  {self.shapes(layer)}"
+        if len(text) <= width and text.isascii():
+            return f"\n{text}\n"
         return plain_text(self.heading_lines(layer, width))
 
     def shapes(self, layer: LayerExplanation) -> str:
@@ -182,14 +193,25 @@ class Layout:
                 self._shapes[key] = found
         return found
 
-    # ---- a step: its label, two spaces, the working wrapped (its letters dimmed below)
-    def step_lines(self, step: Step, label_w: int, width: int) -> list[Line]:
-        return _remembered(self._lines, step, label_w, width, self._step_lines)
+    # ---- steps: each its label, two spaces, the working wrapped (its letters dimmed below)
+    def labels_width(self, steps: Steps) -> int:
+        """The widest label of shared ``steps``."""
+        return _remembered(self._widths, steps, 0, 0, lambda steps, _w, _n: max(
+            [label_width(s.label) for s in steps], default=0))
+
+    def shared_lines(self, steps: Steps, label_w: int, width: int) -> list[Line]:
+        return _remembered(self._lines, steps, label_w, width, self.steps_lines)
+
+    def shared_text(self, steps: Steps, label_w: int, width: int) -> str:
+        return _remembered(self._texts, steps, label_w, width, self.steps_text)
+
+    def steps_lines(self, steps: Steps, label_w: int, width: int) -> list[Line]:
+        return [line for step in steps for line in self.step_lines(step, label_w, width)]
+
+    def steps_text(self, steps: Steps, label_w: int, width: int) -> str:
+        return "".join([self.step_text(step, label_w, width) for step in steps])
 
     def step_text(self, step: Step, label_w: int, width: int) -> str:
-        return _remembered(self._texts, step, label_w, width, self._step_text)
-
-    def _step_text(self, step: Step, label_w: int, width: int) -> str:
         """:meth:`step_lines` as plain text; a working and letters that fit their column
         as they are (the common case: nothing to wrap, no pieces to join)."""
         text, room = step.text(), width - label_w - len(GAP)
@@ -199,9 +221,9 @@ class Layout:
             label = step.label
             first = f"{label}{' ' * (label_w - label_width(label))}{GAP}{text}\n"
             return first + f"{' ' * (label_w + len(GAP))}{symbolic}\n" if symbolic else first
-        return plain_text(self._step_lines(step, label_w, width))
+        return plain_text(self.step_lines(step, label_w, width))
 
-    def _step_lines(self, step: Step, label_w: int, width: int) -> list[Line]:
+    def step_lines(self, step: Step, label_w: int, width: int) -> list[Line]:
         style = _STYLE.get(step.kind, "")
         symbolic = step.symbolic if self.symbolic else ""
         room = width - label_w - len(GAP)
@@ -220,18 +242,18 @@ class Layout:
         return lines
 
 
-def _remembered(known: dict[tuple[int, int, int], tuple[Step, B]], step: Step, label_w: int,
-                width: int, make: Callable[[Step, int, int], B]) -> B:
-    """``make(step, label_w, width)``, once per step object (kept with its block, so its
-    id is its own while it is remembered), label width and width."""
-    key = (id(step), label_w, width)
+def _remembered(known: dict[tuple[int, int, int], tuple[Steps, B]], steps: Steps,
+                label_w: int, width: int, make: Callable[[Steps, int, int], B]) -> B:
+    """``make(steps, label_w, width)``, once per steps object (kept with what was made,
+    so that its id is its own while it is remembered), label width and width."""
+    key = (id(steps), label_w, width)
     found = known.get(key)
-    if found is not None and found[0] is step:
+    if found is not None and found[0] is steps:
         return found[1]
-    made = make(step, label_w, width)
+    made = make(steps, label_w, width)
     if len(known) >= MAX_REMEMBERED:
         known.clear()
-    known[key] = (step, made)
+    known[key] = (steps, made)
     return made
 
 
@@ -330,18 +352,95 @@ def wrap_pieces(pieces: list[Span_], width: int) -> list[list[Span_]]:
     return out
 
 
-def explain_markdown(layers: Sequence[LayerExplanation], title: str | None = None) -> str:
+def explain_markdown(layers: Iterable[LayerExplanation], title: str | None = None) -> str:
     """A section per layer with one bullet per step, the working in code spans."""
-    lines = [f"# {safe_text(title)}", ""] if title else []
+    return "".join(explain_markdown_chunks(layers, title))
+
+
+def explain_markdown_chunks(layers: Iterable[LayerExplanation], title: str | None = None
+                            ) -> Iterator[str]:
+    """:func:`explain_markdown` a layer at a time (the sections, joined by line breaks)."""
+    sep = ""
+    if title:
+        yield f"# {safe_text(title)}\n"
+        sep = "\n"
+    bullets: dict[int, tuple[Step, str]] = {}
     for layer in layers:
-        lines += [f"## {safe_text(layer.id)} ({layer.op}): {_shapes(layer)}", ""]
-        for step in layer.steps:
-            sym = f" — {step.symbolic}" if step.symbolic else ""
-            lines.append(f"- **{step.label}**: `{step.text()}`{sym}")
-        lines.append("")
-    return "\n".join(lines)
+        lines = [f"## {safe_text(layer.id)} ({layer.op}): {_shapes(layer)}", ""]
+        lines += [_by_step(bullets, step, _bullet) for step in layer.steps]
+        yield sep + "\n".join(lines) + "\n"
+        sep = "\n"
 
 
-def explain_json(layers: Sequence[LayerExplanation], header: dict[str, Any]) -> str:
+def _bullet(step: Step) -> str:
+    sym = f" — {step.symbolic}" if step.symbolic else ""
+    return f"- **{step.label}**: `{step.text()}`{sym}"
+
+
+def explain_json(layers: Iterable[LayerExplanation], header: dict[str, Any]) -> str:
     """``{...header, "layers": [LayerExplanation.to_dict(), ...]}``."""
-    return json.dumps({**header, "layers": [layer.to_dict() for layer in layers]}, indent=2) + "\n"
+    return "".join(explain_json_chunks(layers, header))
+
+
+def explain_json_chunks(layers: Iterable[LayerExplanation], header: dict[str, Any]
+                        ) -> Iterator[str]:
+    """:func:`explain_json` a layer at a time: the text of ``json.dumps({**header,
+    "layers": [...]}, indent=2) + "\\n"``, byte for byte, each step's JSON written once
+    per step object (an op's steps are shared by the layers bound alike)."""
+    from .text import encode_indented
+
+    data = {**header, "layers": None}
+    for i, (key, value) in enumerate(data.items()):
+        yield ("{\n  " if i == 0 else ",\n  ") + _json_str(key) + ": "
+        if key != "layers":
+            yield encode_indented(value, 1)
+            continue
+        steps: dict[int, tuple[Step, str]] = {}
+        sep = "[\n    "
+        for layer in layers:
+            yield sep + _layer_json(layer, steps)
+            sep = ",\n    "
+        yield "[]" if sep.startswith("[") else "\n  ]"
+    yield "\n}\n"
+
+
+_json_str = json.encoder.encode_basestring_ascii  # (json.dumps's own, in C)
+
+
+def _layer_json(layer: LayerExplanation, steps: dict[int, tuple[Step, str]]) -> str:
+    """``encode_indented(layer.to_dict(), 2)``, its steps' JSON from ``steps``."""
+    from .text import encode_indented
+
+    parts = []
+    for key, value in layer.to_dict(steps=False).items():
+        text = (_steps_json(layer.steps, steps) if key == "steps"
+                else encode_indented(value, 3))
+        parts.append(f"{_json_str(key)}: {text}")
+    return "{\n      " + ",\n      ".join(parts) + "\n    }"
+
+
+def _steps_json(layer_steps: Sequence[Step], known: dict[int, tuple[Step, str]]) -> str:
+    """A layer's ``steps`` list, nested three deep."""
+    if not layer_steps:
+        return "[]"
+    texts = [_by_step(known, step, _step_json) for step in layer_steps]
+    return "[\n        " + ",\n        ".join(texts) + "\n      ]"
+
+
+def _step_json(step: Step) -> str:
+    from .text import encode_indented
+
+    return encode_indented(step.to_dict(), 4)
+
+
+def _by_step(known: dict[int, tuple[Step, str]], step: Step, make: Callable[[Step], str]) -> str:
+    """``make(step)``, once per step object (kept with its text, so that its id is its
+    own while it is remembered), at most :data:`MAX_REMEMBERED` at a time."""
+    found = known.get(id(step))
+    if found is not None and found[0] is step:
+        return found[1]
+    made = make(step)
+    if len(known) >= MAX_REMEMBERED:
+        known.clear()
+    known[id(step)] = (step, made)
+    return made
