@@ -191,3 +191,38 @@ def test_odd_line_breaks_still_locate_inline_scalars() -> None:
     """With U+2028 in the text every position is recomputed (editors' lines)."""
     doc = load_yaml_text("a: '\u2028'\nb: [1, 2]\n", "x.yaml")
     assert str(doc["b"].item_loc[1]) == "x.yaml:2:8"
+
+
+def test_scope_with_vars_keeps_every_other_field() -> None:
+    """Scope.with_vars is dataclasses.replace(scope, vars=...): a field added to Scope must
+    be passed on by it too."""
+    from dataclasses import replace
+
+    from cnncalc.spec.expand import Scope
+
+    values = {f.name: f"value of {f.name}" for f in fields(Scope)}
+    scope = Scope(**values)  # type: ignore[arg-type]
+    assert scope.with_vars({"w": 4}) == replace(scope, vars={"w": 4})
+
+
+def test_a_block_called_twice_checks_its_ids_each_time() -> None:
+    """The ids of a block's layers are checked once and remembered: an error in them is
+    still the error of the first call, and a good block's calls each get their ids."""
+    message = error("""
+        cnncalc: 1
+        input: [3, 8, 8]
+        blocks:
+          b:
+            layers: [{id: x, op: relu}, {id: x, op: relu}]
+        layers: [{op: b}, {op: b}]
+    """)
+    assert message.startswith("t.yaml:6:38: error: b1: duplicate id 'x' (first used at line 6)")
+    n = net("""
+        cnncalc: 1
+        input: [3, 8, 8]
+        blocks:
+          b:
+            layers: [{id: x, op: relu}, {op: relu, in: x}]
+        layers: [{op: b}, {op: b}]
+    """)
+    assert [node.id for node in n.nodes] == ["b1.x", "b1.relu1", "b2.x", "b2.relu1"]
