@@ -46,6 +46,10 @@ MAX_ID_CHARS = 200
 MAX_LAYER_ID_CHARS = 1000
 #: expansions for other input shapes an input-dependent network remembers
 REEXPANSIONS_KEPT = 4
+#: distinct literal layer entries whose op an expansion remembers (see
+#: Expander._literal_key): a large spec repeats a few; one of all-different layers must not
+#: pay for remembering each
+LITERALS_KEPT = 4096
 
 
 @dataclass(frozen=True)
@@ -216,6 +220,7 @@ class Expander:
         self.ops: dict[tuple[str, Any], Op[Any]] = {}
         #: a literal layer entry (see _literal_key) -> what it makes (see _literal_layer)
         self.literal: dict[tuple[Any, ...], _Literal] = {}
+        self.literal_hits = self.literal_misses = 0  # (see _literals_pay)
         #: id of a list of entries -> (the list, its explicit ids): see _explicit_ids
         self.explicit: dict[int, tuple[MList, dict[str, Loc]]] = {}
         self.expanded_for: dict[Shape, tuple[list[Node], str]] = {}  # (see expand_for)
@@ -584,10 +589,12 @@ class Expander:
                copy: tuple[str, int] | None = None) -> str:
         """Expand one entry that is not a repeat: a block call, or one op's node (and the
         rows of its ``bn``/``act`` shorthand).  Returns the id the next entry reads."""
-        key = self._literal_key(entry, scope.defaults)
+        key = self._literal_key(entry, scope.defaults) if self._literals_pay() else None
         known = self.literal.get(key) if key is not None else None
         if known is not None:
+            self.literal_hits += 1
             return self._literal_layer(known, entry, full, inputs, scope, loc)
+        self.literal_misses += key is not None
         reading = self._reading_vars(scope, inputs, full)
         op_name = self._op_name(entry, reading, loc)
         if op_name in self.blocks:
@@ -599,11 +606,14 @@ class Expander:
         values = self._values(args)
         self._spend(values, loc)
         op = self._validated(op_cls, args)
-        if key is not None:
-            self.literal[key] = _Literal(op_cls, op, values, bool(_rows(op)))
+        rows = _rows(op)
+        if key is not None and len(self.literal) < LITERALS_KEPT:
+            self.literal[key] = _Literal(op_cls, op, values, rows)
         self._add(Node.made(full, op, inputs, loc, dict(args.val_loc), scope.trace,
                             scope.block, scope.block_name))
-        return self._shorthand_rows(op, full, scope, lambda: reading, loc)
+        if not rows:
+            return full
+        return self._shorthand_rows(op, rows, full, scope, lambda: reading, loc)
 
     def _literal_key(self, entry: MDict, defaults: Mapping[str, Any]) -> tuple[Any, ...] | None:
         """What an op's layer entry makes depends on its op name, its arguments and the
@@ -631,6 +641,12 @@ class Expander:
             return None
         return (op_name, tuple(pairs), frozen_defaults)
 
+    def _literals_pay(self) -> bool:
+        """Whether looking literal entries up is worth its cost (freezing the arguments):
+        not once it has missed over a thousand times more than four times as often as it
+        found one (a spec of all-different layers); whether it is used changes no result."""
+        return self.literal_misses <= 4 * self.literal_hits + 1000
+
     def _literal_layer(self, known: _Literal, entry: MDict, full: str,
                        inputs: tuple[str, ...], scope: Scope, loc: Loc) -> str:
         """The layer of an entry whose op was made before from the same literal arguments
@@ -645,7 +661,7 @@ class Expander:
                             scope.trace, scope.block, scope.block_name))
         if not known.rows:
             return full
-        return self._shorthand_rows(op, full, scope,
+        return self._shorthand_rows(op, known.rows, full, scope,
                                     functools.partial(self._reading_vars, scope, inputs, full),
                                     loc)
 
@@ -706,12 +722,13 @@ class Expander:
                 self.ops[key] = op
         return op
 
-    def _shorthand_rows(self, op: Op[Any], full: str, scope: Scope,
-                        reading: Callable[[], Mapping[str, Any]], loc: Loc) -> str:
-        """The rows of a layer's ``bn: true`` and ``act:`` shorthand; the id the next
-        entry reads (``reading``: the names the layer's expressions see, made if asked)."""
+    def _shorthand_rows(self, op: Op[Any], rows: tuple[tuple[str, str], ...], full: str,
+                        scope: Scope, reading: Callable[[], Mapping[str, Any]], loc: Loc) -> str:
+        """The ``rows`` of a layer's ``bn: true`` and ``act:`` shorthand (``_rows(op)``); the
+        id the next entry reads (``reading``: the names the layer's expressions see, made
+        if asked)."""
         last = full
-        for row, op_name in _rows(op):
+        for row, op_name in rows:
             row_op = self._shorthand(op_name, scope.defaults, reading)
             self._add(Node.made(f"{full}.{row}", row_op, (last,), loc, {}, scope.trace,
                                 scope.block, scope.block_name, row))
@@ -764,8 +781,10 @@ class Expander:
 
     def _values(self, args: Mapping[str, Any]) -> int:
         """The argument values one layer holds (a list counts its items: see _spend)."""
-        return sum(self._size(value) if isinstance(value, (list, dict)) else 1
-                   for value in args.values())
+        total = 0
+        for value in args.values():
+            total += self._size(value) if isinstance(value, (list, dict)) else 1
+        return total
 
     def _spend(self, values: int, loc: Loc) -> None:
         """Count the argument values of one layer against ``max_arg_values``: a large table
@@ -992,21 +1011,23 @@ _NO_ARGS = (dict, ())
 @dataclass(frozen=True)
 class _Literal:
     """What a literal layer entry makes (see :meth:`Expander._literal_key`): its op class
-    and op, the argument values it holds, and whether it has bn/act shorthand rows."""
+    and op, the argument values it holds, and its bn/act shorthand rows (see _rows)."""
 
     op_cls: type[Op[Any]]
     op: Op[Any]
     values: int
-    rows: bool
+    rows: tuple[tuple[str, str], ...]
 
 
 def _rows(op: Op[Any]) -> tuple[tuple[str, str], ...]:
     """The shorthand rows an op's layer has: (``bn``, ``batchnorm``) for ``bn: true``,
     (``act``, its op) for an ``act:`` other than none."""
     given = vars(op.args)  # (getattr of a field a model lacks is slow in pydantic)
+    bn, act = given.get("bn", False), given.get("act", "none")
+    if not bn and act == "none":
+        return ()
     return tuple((row, op_name) for row, op_name in (
-        ("bn", "batchnorm" if given.get("bn", False) else "none"),
-        ("act", given.get("act", "none"))) if op_name != "none")
+        ("bn", "batchnorm" if bn else "none"), ("act", act)) if op_name != "none")
 
 
 def _check_arity(op_cls: type[Op[Any]], op_name: str, entry: MDict, inputs: tuple[str, ...],
