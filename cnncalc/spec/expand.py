@@ -1049,7 +1049,10 @@ def _arg_locs(entry: MDict | None, defaults: Any) -> dict[str, Loc]:
         out = {key: val_locs[key] for key in defaults if key in val_locs}
     if entry:
         val_locs = getattr(entry, "val_loc", {})
-        out.update({key: val_locs[key] for key in entry if key not in _META and key in val_locs})
+        own = {key: val_locs[key] for key in entry if key not in _META and key in val_locs}
+        if not out:
+            return own
+        out.update(own)
     return out
 
 
