@@ -54,10 +54,11 @@ def jsonable(value: Any) -> Any:
     return dict(value) if isinstance(value, Mapping) else value
 
 
-def template(keys: Sequence[str], level: int) -> str:
-    """The text of a dict with ``keys`` nested ``level`` deep, ``%s`` for each value."""
+def template(keys: Sequence[str], level: int, specs: Sequence[str]) -> str:
+    """The text of a dict with ``keys`` nested ``level`` deep, each value's ``%`` spec
+    (``%s`` for its text, ``%d`` for an int) where the value goes."""
     inner = indent_text(level + 1)
-    fields = [_ENC_STR(key).replace("%", "%%") + ": %s" for key in keys]
+    fields = [_ENC_STR(key).replace("%", "%%") + ": " + spec for key, spec in zip(keys, specs)]
     return "{" + inner + ("," + inner).join(fields) + indent_text(level) + "}"
 
 
@@ -68,16 +69,27 @@ class Fields:
     def __init__(self, keys: Sequence[str], level: int,
                  get: Callable[[str], Callable[[Any], Any]]) -> None:
         self.keys, self.level = list(keys), level
-        self.template = template(keys, level)
         self.getters = [get(key) for key in keys]
         self.fields = [FieldTexts(level + 1) for _ in keys]
+        self.templates: dict[tuple[str, ...], str] = {}
 
     def texts(self, items: Sequence[Any]) -> list[str]:
         if not self.keys:
             return ["{}"] * len(items)
-        columns = [field.texts(list(map(get, items)))
-                   for field, get in zip(self.fields, self.getters)]
-        return list(map(self.template.__mod__, zip(*columns)))
+        specs, columns = zip(*[field.fill(list(map(get, items)))
+                               for field, get in zip(self.fields, self.getters)])
+        try:
+            return list(map(self._template(specs).__mod__, zip(*columns)))
+        except ValueError:  # an int past the int-to-text digit limit: each as its text
+            columns = tuple(column if spec == "%s" else field.made(column)
+                            for field, spec, column in zip(self.fields, specs, columns))
+            return list(map(self._template(("%s",) * len(specs)).__mod__, zip(*columns)))
+
+    def _template(self, specs: tuple[str, ...]) -> str:
+        made = self.templates.get(specs)
+        if made is None:
+            made = self.templates[specs] = template(self.keys, self.level, specs)
+        return made
 
 
 class FieldTexts:
@@ -89,6 +101,13 @@ class FieldTexts:
         #: the values remembered by their identity or items, kept so their keys stay theirs
         self.alive: list[Any] = []
         self.dicts: dict[tuple[str, ...], Fields] = {}
+
+    def fill(self, values: list[Any]) -> tuple[str, list[Any]]:
+        """What fills the field in its dict's template: ``("%d", values)`` for ints (a
+        ``%`` format writes them, with no text made first), else ``("%s", texts)``."""
+        if set(map(type, values)) == {int}:
+            return "%d", values
+        return "%s", self.texts(values)
 
     def texts(self, values: list[Any]) -> list[str]:
         types = set(map(type, values))
@@ -105,6 +124,8 @@ class FieldTexts:
             keys = self._keys(values, types)
             firsts = dict(zip(keys, values))  # each distinct value, by its key
         except TypeError:  # unhashable values
+            return self.made(values)
+        if len(firsts) * 2 > len(values):  # mostly distinct (ids, inputs): not remembered
             return self.made(values)
         new = [key for key in firsts if key not in self.known]
         if len(self.known) + len(new) > FIELD_CACHE:
