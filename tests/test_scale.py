@@ -149,13 +149,13 @@ def test_the_table_is_written_before_its_last_row_is_formatted(
     report = cnncalc.analyze(cnncalc.loads(chain(50)))
     monkeypatch.setattr(table, "CHUNK_ROWS", 10)
     formatted: list[str] = []
-    original = table.LayerGrid.cells
+    original = table.LayerGrid.columns
 
-    def counting(self: table.LayerGrid, row: Any) -> list[str]:
-        formatted.append(row.id)
-        return original(self, row)
+    def counting(self: table.LayerGrid, start: int, stop: int) -> list[list[str]]:
+        formatted.extend(row.id for row in self.report.layers[start:stop])
+        return original(self, start, stop)
 
-    monkeypatch.setattr(table.LayerGrid, "cells", counting)
+    monkeypatch.setattr(table.LayerGrid, "columns", counting)
 
     class Recording(io.StringIO):
         first: int | None = None

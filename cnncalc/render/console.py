@@ -9,6 +9,7 @@ so that a wide summary written to a file is not squeezed.
 from __future__ import annotations
 
 import os
+import re
 import sys
 from typing import IO, cast
 
@@ -48,10 +49,9 @@ class RStripWriter:
         self._pending = ""
 
     def write(self, text: str) -> int:
-        lines = (self._pending + text).split("\n")
-        self._pending = lines.pop()
-        if lines:
-            self._stream.write("".join(line.rstrip(" ") + "\n" for line in lines))
+        head, newline, self._pending = (self._pending + text).rpartition("\n")
+        if newline:  # the spaces before each line end go, in one pass over the text
+            self._stream.write(_LINE_END_SPACES.sub("", head) + "\n")
         return len(text)
 
     def flush(self) -> None:
@@ -65,6 +65,10 @@ class RStripWriter:
 
     def __getattr__(self, name: str) -> object:
         return getattr(self._stream, name)
+
+
+#: the spaces that end a line (before a line break or the end of the text)
+_LINE_END_SPACES = re.compile(" +$", re.MULTILINE)
 
 
 def rstrip_lines(text: str) -> str:

@@ -7,9 +7,11 @@ by a rule; rows expanded from ``act:``/``bn:`` shorthand are indented and dimmed
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from itertools import repeat
 from typing import Any
 
+from rich.cells import cell_len
 from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
 from rich.segment import Segment
 from rich.style import Style
@@ -19,7 +21,7 @@ from rich.text import Text
 from .. import units
 from ..report import LayerReport, Report
 from ..safe import safe_text
-from .views import View, memory_text, peaks_text, show
+from .views import ByValue, Kind, View, memory_text, peaks_text, show
 
 
 def depth(row: LayerReport) -> int:
@@ -40,8 +42,8 @@ def header_text(report: Report) -> Text:
 #: rows of the grid printed (and written out) at a time: the grid streams, never holding
 #: more than this many formatted rows
 CHUNK_ROWS = 2000
-#: formatted cells the grid remembers (a figure repeats down a column: 10^5 layers show
-#: a few hundred distinct values), emptied when full so memory stays bounded
+#: formatted cells the grid remembers, shared out between its columns (a figure repeats
+#: down a column: 10^5 layers show a few hundred distinct values; :class:`views.ByValue`)
 CELL_CACHE = 50_000
 
 
@@ -56,7 +58,8 @@ class LayerGrid:
 
     It holds the report, not its formatted rows: the column widths come from a first
     pass over the rows, the lines from a second, written :data:`CHUNK_ROWS` at a time
-    (:meth:`print`), so a table of 10^5 layers streams in bounded memory.
+    (:meth:`print`), so a table of 10^5 layers streams in bounded memory.  Both passes
+    format a chunk a column at a time (:meth:`columns`), not a cell at a time.
     """
 
     def __init__(self, report: Report, view: View, exact: bool = False) -> None:
@@ -67,41 +70,33 @@ class LayerGrid:
         self.styles = ["cyan" if c.key == "op" else "" for c in self.cols]
         footers = [c.footer(report, exact) for c in self.cols]
         self.footer = [view.footer_label, *footers[1:]] if any(footers) else None
-        self._cells: dict[tuple[int, type, Any], str] = {}
+        limit = max(1000, CELL_CACHE // max(len(self.cols), 1))
+        self._texts = [ByValue(_formatter(c.kind, exact, report), limit)
+                       for c in self.cols]
         self._run_cache: dict[tuple[int, str], list[tuple[int, int, str]]] = {}
         self._widths: list[int] | None = None
+        self._single_cells = True  # (set by the widths pass, with the widths)
 
-    def cells(self, row: LayerReport) -> list[str]:
-        """One row's cells; the figures formatted once per distinct value and column."""
+    def columns(self, start: int, stop: int) -> list[list[str]]:
+        """The cells of rows ``start:stop``, a list per column."""
+        layers = self.report.layers[start:stop]
         out = []
         for j, col in enumerate(self.cols):
             if j == 0 and col.key == "id":
-                out.append("  " * depth(row) + safe_text(row.id))
-                continue
-            value = col.value(row)
-            try:
-                key = (j, type(value), value)
-                cell = self._cells.get(key)
-            except TypeError:  # an unhashable value: formatted each time
-                out.append(show(col.kind, value, self.exact, self.report))
-                continue
-            if cell is None:
-                if len(self._cells) >= CELL_CACHE:
-                    self._cells.clear()
-                cell = self._cells[key] = show(col.kind, value, self.exact, self.report)
-            out.append(cell)
+                out.append(["  " * depth(row) + safe_text(row.id) for row in layers])
+            else:
+                out.append(self._texts[j].of(list(map(col.value, layers))))
         return out
 
-    def rows(self, start: int = 0, stop: int | None = None
-             ) -> Iterator[tuple[list[str], str, bool]]:
-        """Rows ``start:stop`` as (cells, row style, whether a block instance ends there)."""
+    def row_marks(self, start: int, stop: int) -> tuple[list[str], list[bool]]:
+        """Rows ``start:stop``: each one's style, and whether a block instance ends there."""
         layers = self.report.layers
-        stop = len(layers) if stop is None else stop
-        for i in range(start, stop):
-            row = layers[i]
-            nxt = layers[i + 1] if i + 1 < len(layers) else None
-            ends = row.block is not None and (nxt is None or nxt.block != row.block)
-            yield self.cells(row), "dim" if row.shorthand else "", ends
+        styles = ["dim" if layers[i].shorthand else "" for i in range(start, stop)]
+        blocks = [row.block for row in layers[start:stop + 1]]
+        if len(blocks) == stop - start:  # the last row of the table
+            blocks.append(None)
+        ends = [b is not None and b != blocks[i + 1] for i, b in enumerate(blocks[:-1])]
+        return styles, ends
 
     def natural_widths(self) -> list[int]:
         """Each column as wide as its widest cell (header, rows, footer): the first pass."""
@@ -109,9 +104,13 @@ class LayerGrid:
             widths = [len(h) for h in self.headers]
             if self.footer:
                 widths = [max(w, len(f)) for w, f in zip(widths, self.footer)]
-            for cells, _, _ in self.rows():
-                widths = [w if w >= len(c) else len(c) for w, c in zip(widths, cells)]
-            self._widths = widths
+            n = len(self.report.layers)
+            single = all(map(_single_cells, [*self.headers, *(self.footer or ())]))
+            for start in range(0, n, CHUNK_ROWS):
+                cols = self.columns(start, min(start + CHUNK_ROWS, n))
+                widths = [max(w, max(map(len, c))) for w, c in zip(widths, cols)]
+                single = single and all(_single_cells("".join(c)) for c in cols)
+            self._widths, self._single_cells = widths, single
         return self._widths
 
     def widths(self, width: int) -> list[int]:
@@ -125,33 +124,45 @@ class LayerGrid:
             widths[j] = max(3, widths[j] - over)
         return widths
 
-    def _fit(self, cells: list[str], widths: list[int]) -> list[str]:
-        """Cells cut (ending in an ellipsis) or padded to their column widths."""
-        texts = [cell if len(cell) <= w else cell[: w - 1] + "…"
-                 for cell, w in zip(cells, widths)]
-        texts = [t.rjust(w) if r else t.ljust(w) for t, w, r in zip(texts, widths, self.right)]
-        texts[-1] = texts[-1].rstrip()
-        return texts
+    def fits(self, width: int, max_width: int) -> bool:
+        """Whether every line of the grid laid out for ``max_width`` is at most ``width``
+        cells wide: its columns fit, and every character of a cell takes one cell."""
+        widths = self.widths(max_width)
+        self.natural_widths()
+        return self._single_cells and sum(widths) + GAP * (len(widths) - 1) <= width
+
+    def fit(self, columns: list[list[str]], widths: list[int]) -> list[tuple[str, ...]]:
+        """Rows of cells cut (ending in an ellipsis) or padded to their column widths,
+        from cells given a list per column (the columns past ``widths`` dropped)."""
+        fitted = []
+        for j, (texts, w) in enumerate(zip(columns, widths)):
+            if max(map(len, texts), default=0) > w:
+                texts = [t if len(t) <= w else t[: w - 1] + "…" for t in texts]
+            texts = list(map(str.rjust if self.right[j] else str.ljust, texts, repeat(w)))
+            fitted.append(texts)
+        fitted[-1] = list(map(str.rstrip, fitted[-1]))
+        return list(zip(*fitted))
 
     def _lines(self, width: int, widths: list[int], start: int = 0, stop: int | None = None,
-               ) -> Iterator[tuple[list[str], str] | str]:
+               ) -> Iterator[tuple[tuple[str, ...], str] | str]:
         """Lines of the grid for rows ``start:stop``: ``(cells, row style)`` for a row, a
         string for the rule under the headers and the blank lines between block
         instances; the headers come with the first rows, the footer with the last."""
         n = len(self.report.layers)
         stop = n if stop is None else stop
         if start == 0:
-            yield self.headers, "bold"
+            yield self.fit([[h] for h in self.headers], widths)[0], "bold"
             yield "─" * min(width, sum(widths) + GAP * (len(widths) - 1))
-        ended = False
-        for cells, style, ended in self.rows(start, stop):
+        styles, ends = self.row_marks(start, stop)
+        rows = self.fit(self.columns(start, stop), widths) if stop > start else []
+        for cells, style, ended in zip(rows, styles, ends):
             yield cells, style
             if ended:
                 yield ""
         if stop == n and self.footer:
-            if not (n and ended):
+            if not (n and ends[-1]):
                 yield ""
-            yield self.footer, ""
+            yield self.fit([[f] for f in self.footer], widths)[0], ""
 
     def _runs(self, n: int, row_style: str) -> list[tuple[int, int, str]]:
         """Spans ``(start, end, style)`` of adjacent columns that share a style: each is
@@ -169,18 +180,22 @@ class LayerGrid:
             self._run_cache[key] = runs
         return self._run_cache[key]
 
-    def chunks(self) -> Iterator[_GridChunk]:
+    def chunks(self, crop: bool = False) -> Iterator[_GridChunk]:
         """The grid as renderables of :data:`CHUNK_ROWS` rows each, in order (one, for
-        a table without rows)."""
+        a table without rows); with ``crop``, each crops its own lines to the console's
+        width (see :meth:`print`)."""
         n = len(self.report.layers)
         for start in range(0, max(n, 1), CHUNK_ROWS):
-            yield _GridChunk(self, start, min(start + CHUNK_ROWS, n))
+            yield _GridChunk(self, start, min(start + CHUNK_ROWS, n), crop)
 
     def print(self, console: Console) -> None:
         """Print the grid on ``console`` chunk by chunk: each is written out before the
-        next is formatted."""
-        for chunk in self.chunks():
-            console.print(chunk)
+        next is formatted.  rich crops every printed line to the console's width, a pass
+        over each line's segments that costs more than the grid's own work; the grid's
+        lines fit that width but where an id is wider, so each chunk crops itself, and
+        only when some line needs it."""
+        for chunk in self.chunks(crop=True):
+            console.print(chunk, crop=False)
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         for chunk in self.chunks():
@@ -188,12 +203,26 @@ class LayerGrid:
 
 
 class _GridChunk:
-    """Rows ``start:stop`` of a :class:`LayerGrid`, as a renderable."""
+    """Rows ``start:stop`` of a :class:`LayerGrid`, as a renderable; with ``crop``, its
+    lines cropped to the console's width as ``console.print`` crops them."""
 
-    def __init__(self, grid: LayerGrid, start: int, stop: int) -> None:
-        self.grid, self.start, self.stop = grid, start, stop
+    def __init__(self, grid: LayerGrid, start: int, stop: int, crop: bool = False) -> None:
+        self.grid, self.start, self.stop, self.crop = grid, start, stop, crop
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        segments = self._segments(console, options)
+        if self.crop and not self.grid.fits(console.width, options.max_width):
+            # an id wider than the console: rich's own cropping, exactly
+            for line in Segment.split_and_crop_lines(segments, console.width, pad=False):
+                yield from line
+            return
+        yield from segments
+
+    def _segments(self, console: Console, options: ConsoleOptions) -> list[Segment]:
+        return list(self._lines_as_segments(console, options))
+
+    def _lines_as_segments(self, console: Console, options: ConsoleOptions
+                           ) -> Iterator[Segment]:
         grid = self.grid
         widths = grid.widths(options.max_width)
         lines = grid._lines(options.max_width, widths, self.start, self.stop)
@@ -201,15 +230,15 @@ class _GridChunk:
             # no styles will be printed (a pipe, a file, NO_COLOR): one segment for the
             # whole chunk, since rich's cost is per segment
             yield Segment("".join(
-                (line if isinstance(line, str) else GAP_TEXT.join(grid._fit(line[0], widths)))
-                + "\n" for line in lines))
+                (line if isinstance(line, str) else GAP_TEXT.join(line[0])) + "\n"
+                for line in lines))
             return
         for line in lines:
             if isinstance(line, str):
                 yield Segment(line)
                 yield Segment.line()
                 continue
-            texts = grid._fit(line[0], widths)
+            texts = line[0]
             for start, end, run_style in grid._runs(len(widths), line[1]):
                 if start:  # the gap between two runs takes no style
                     yield Segment(GAP_TEXT)
@@ -220,6 +249,16 @@ class _GridChunk:
 
 GAP = 2
 GAP_TEXT = " " * GAP
+
+
+def _single_cells(text: str) -> bool:
+    """Whether every character of ``text`` takes one terminal cell (as ``len`` counts)."""
+    return text.isascii() or cell_len(text) == len(text)
+
+
+def _formatter(kind: Kind, exact: bool, report: Report) -> Callable[[Any], str]:
+    """A column's cell text of a raw value (:func:`views.show` with its settings)."""
+    return lambda value: show(kind, value, exact, report)
 
 
 def _join_styles(column: str, row: str) -> str:

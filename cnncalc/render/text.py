@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import functools
 import io
 import json
 import sys
@@ -19,7 +20,7 @@ from typing import Any
 from ..report import Report
 from ..safe import safe_text
 from ..units import int_text, shape_str
-from .views import Column, View, json_subset, layer_dicts, memory_text, peaks_text, raw
+from .views import ByValue, Column, View, json_subset, layer_dicts, memory_text, peaks_text, raw
 
 
 @contextlib.contextmanager
@@ -194,19 +195,44 @@ def report_csv(report: Report, view: View) -> str:
 
 #: CSV rows written out at a time
 CSV_CHUNK_ROWS = 2000
+#: raw values a CSV column remembers (:class:`views.ByValue`)
+CSV_CACHE = 4096
+#: the types of raw values csv writes as :func:`views.raw` would (None as an empty field)
+_AS_THEY_ARE = frozenset({int, str, type(None)})
+_SEQUENCES = frozenset({tuple, list})
 
 
 def report_csv_chunks(report: Report, view: View) -> Iterator[str]:
-    """:func:`report_csv` in pieces of :data:`CSV_CHUNK_ROWS` rows."""
+    """:func:`report_csv` in pieces of :data:`CSV_CHUNK_ROWS` rows, each converted a
+    column at a time (:func:`csv_column`)."""
     cols: list[Column] = view.csv_columns()
     layers = report.layers
     yield csv_text([c.key for c in cols], [])
+    raws = [ByValue(functools.partial(raw, c.kind), CSV_CACHE) for c in cols]
     for start in range(0, len(layers), CSV_CHUNK_ROWS):
+        chunk = layers[start:start + CSV_CHUNK_ROWS]
+        columns = [csv_column(c, list(map(c.value, chunk)), by_value)
+                   for c, by_value in zip(cols, raws)]
         buf = io.StringIO()
-        csv.writer(buf, lineterminator="\n").writerows(
-            [raw(c.kind, c.value(layer)) for c in cols]
-            for layer in layers[start:start + CSV_CHUNK_ROWS])
+        csv.writer(buf, lineterminator="\n").writerows(zip(*columns))
         yield buf.getvalue()
+
+
+def csv_column(col: Column, values: list[Any], by_value: ByValue) -> list[Any]:
+    """:func:`views.raw` of a column's values, with no call per value where that is the
+    same: values as they are when each is an int, a string or None (csv writes None as
+    an empty field), sequences of strings (the inputs) joined by ``;``, else looked up
+    by value."""
+    if col.kind not in ("shape", "shapes"):
+        types = set(map(type, values))
+        if types <= _AS_THEY_ARE:
+            return values
+        if types <= _SEQUENCES:
+            try:
+                return list(map(";".join, values))
+            except TypeError:  # not strings: numbers (a receptive field)
+                pass
+    return by_value.of(values)
 
 
 def _md_cell(text: Any) -> str:

@@ -61,6 +61,8 @@ def show(kind: Kind, value: Any, exact: bool, report: Report | None = None) -> s
         return " + ".join(units.shape_str(s) for s in value)
     if kind == "percent":
         return units.percent(value, report.totals.macs if report else 0)
+    if kind == "rf":  # (values per axis, a mark)
+        return units.axes(value[0]) + value[1]
     return safe_text(str(value))
 
 
@@ -73,10 +75,41 @@ def raw(kind: Kind, value: Any) -> Any:
     if kind == "shapes":
         return ";".join(units.shape_str(s) for s in value)
     if isinstance(value, (tuple, list)):
-        return ";".join(units.num(v) if not isinstance(v, str) else v for v in value)
+        try:
+            return ";".join(value)  # (every item a string: the inputs)
+        except TypeError:
+            return ";".join(units.num(v) if not isinstance(v, str) else v for v in value)
     if isinstance(value, bool):
         return str(value).lower()
     return value
+
+
+class ByValue(dict[Any, Any]):
+    """What ``format`` makes of each raw value of one column, made once per distinct
+    value (a figure repeats down a column: 10^5 layers show a few hundred distinct
+    values), and emptied when it holds ``limit`` of them, so memory stays bounded.
+
+    A chunk of rows is converted a column at a time (:meth:`of`): ``map`` looks the
+    values up in C, so a value already seen costs no Python call.  Equal values of one
+    column are of one type (a field of :class:`LayerReport`), so they share what they
+    make; an unhashable value is converted each time."""
+
+    def __init__(self, format: Callable[[Any], Any], limit: int) -> None:
+        super().__init__()
+        self.format, self.limit = format, limit
+
+    def __missing__(self, value: Any) -> Any:
+        if len(self) >= self.limit:
+            self.clear()
+        made = self[value] = self.format(value)
+        return made
+
+    def of(self, values: list[Any]) -> list[Any]:
+        """``format`` of each value, in order."""
+        try:
+            return list(map(self.__getitem__, values))
+        except TypeError:  # an unhashable value
+            return list(map(self.format, values))
 
 
 def _rf(part: str) -> Callable[[LayerReport], Any]:
@@ -87,19 +120,21 @@ def _rf(part: str) -> Callable[[LayerReport], Any]:
 
 
 def _rf_cell(part: str) -> Callable[[LayerReport], Any]:
+    """A table's receptive-field cell as a raw value (``show`` writes it, kind ``rf``):
+    the part's values, and ``*`` after a size whose merged paths do not align (hashable,
+    so a table formats each distinct field once)."""
     def get(row: LayerReport) -> Any:
         rf = row.receptive_field
         if rf is None:
             return None
-        text = units.axes(getattr(rf, part))
-        return text + ("*" if part == "size" and not rf.aligned else "")
+        return getattr(rf, part), "*" if part == "size" and not rf.aligned else ""
     return get
 
 
 def _net_rf(part: str) -> Callable[[Report], Any]:
     def get(report: Report) -> Any:
         rf = report.receptive_field
-        return None if rf is None else units.axes(getattr(rf, part))
+        return None if rf is None else (getattr(rf, part), "")
     return get
 
 
@@ -132,9 +167,9 @@ MAC_SHARE = Column("macs_share", "% MACs", _attr("macs"), "percent", table=True)
 FLOPS = Column("flops", "FLOPs", _attr("flops"), "count", _totals("flops"))
 ACT_BYTES = Column("activation_bytes", "act mem", _attr("activation_bytes"), "bytes",
                    _totals("activation_bytes"))
-RF_SIZE = Column("rf_size", "RF", _rf_cell("size"), total=_net_rf("size"))
-RF_JUMP = Column("rf_jump", "jump", _rf_cell("jump"), total=_net_rf("jump"))
-RF_START = Column("rf_start", "start", _rf_cell("start"), total=_net_rf("start"))
+RF_SIZE = Column("rf_size", "RF", _rf_cell("size"), "rf", _net_rf("size"))
+RF_JUMP = Column("rf_jump", "jump", _rf_cell("jump"), "rf", _net_rf("jump"))
+RF_START = Column("rf_start", "start", _rf_cell("start"), "rf", _net_rf("start"))
 RF_SIZE_RAW = Column("rf_size", "RF", _rf("size"), table=False)
 RF_JUMP_RAW = Column("rf_jump", "jump", _rf("jump"), table=False)
 RF_START_RAW = Column("rf_start", "start", _rf("start"), table=False)

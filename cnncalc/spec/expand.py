@@ -14,7 +14,7 @@ import copy
 import functools
 import re
 from collections import ChainMap
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -207,6 +207,8 @@ class Expander:
         self.sizes: dict[int, int] = {}  # id of a document list/mapping -> its _size
         #: (op name, its arguments frozen) -> the op validated from them (see _validated)
         self.ops: dict[tuple[str, Any], Op[Any]] = {}
+        #: a literal layer entry (see _literal_key) -> what it makes (see _literal_layer)
+        self.literal: dict[tuple[Any, ...], _Literal] = {}
         self.expanded_for: dict[Shape, tuple[list[Node], str]] = {}  # (see expand_for)
         self._start(tuple(spec.input))
 
@@ -294,8 +296,11 @@ class Expander:
         bound = _LowerBound(self.raw_blocks, self.tables, self.limits.max_layers)
         entries = self.raw["layers"]
         total = 0
+        no_blocks: frozenset[str] = frozenset()
         for i, entry in enumerate(entries):
-            own = bound.entries([entry], self.tables, frozenset())
+            # (bound.entries([entry], ...), without making a list for each entry)
+            own = 0 if isinstance(entry, dict) and "if" in entry else \
+                bound.entry(entry, self.tables, no_blocks)
             total += own
             if total > self.limits.max_layers:
                 alone = (f" (this entry alone makes at least {own:,}: repeats and blocks "
@@ -414,10 +419,12 @@ class Expander:
     def _auto_id(self, entry: MDict, explicit: Mapping[str, Loc], counts: dict[str, int],
                  local: Mapping[str, str]) -> str:
         base = _id_base(entry["op"] if isinstance(entry["op"], str) else "layer")
+        number = counts.get(base, 0)
         while True:
-            counts[base] = counts.get(base, 0) + 1
-            name = f"{base}{counts[base]}"
+            number += 1
+            name = f"{base}{number}"
             if name not in explicit and name not in local:
+                counts[base] = number
                 return name
 
     def _wire(self, entry: MDict, local: Mapping[str, str], explicit: Mapping[str, Loc],
@@ -558,6 +565,10 @@ class Expander:
                copy: tuple[str, int] | None = None) -> str:
         """Expand one entry that is not a repeat: a block call, or one op's node (and the
         rows of its ``bn``/``act`` shorthand).  Returns the id the next entry reads."""
+        key = self._literal_key(entry, scope.defaults)
+        known = self.literal.get(key) if key is not None else None
+        if known is not None:
+            return self._literal_layer(known, entry, full, inputs, scope, loc)
         reading = self._reading_vars(scope, inputs, full)
         op_name = self._op_name(entry, reading, loc)
         if op_name in self.blocks:
@@ -567,11 +578,58 @@ class Expander:
                               copy)
         op_cls = self._op_class(op_name, entry, inputs, loc)
         args = self._op_args(entry, scope.defaults.get(op_name), reading)
-        self._spend(args, loc)
+        values = self._values(args)
+        self._spend(values, loc)
         op = self._validated(op_cls, args)
-        self._add(Node(full, op, inputs, loc, dict(args.val_loc), scope.trace, scope.block,
-                       scope.block_name))
-        return self._shorthand_rows(op, full, scope, reading, loc)
+        if key is not None:
+            self.literal[key] = _Literal(op_cls, op, values, bool(_rows(op)))
+        self._add(Node.made(full, op, inputs, loc, dict(args.val_loc), scope.trace,
+                            scope.block, scope.block_name))
+        return self._shorthand_rows(op, full, scope, lambda: reading, loc)
+
+    def _literal_key(self, entry: MDict, defaults: Mapping[str, Any]) -> tuple[Any, ...] | None:
+        """What an op's layer entry makes depends on its op name, its arguments and the
+        op's defaults in scope, and on nothing else when none of them is substituted (no
+        ``$name`` or ``${...}`` anywhere in them): then this is those three, frozen (see
+        :func:`_frozen`), and the entry makes the op an entry with the same key made (the
+        most layers of a large spec are such repeats of a few texts).  None for any other
+        entry: a block call, an op named or an argument given by an expression."""
+        op_name = entry["op"]
+        if type(op_name) is not str or op_name.startswith("$") or op_name in self.blocks:
+            return None
+        pairs = []
+        for key, value in entry.items():
+            if key in META:
+                continue
+            kind = type(value)  # (the common case inline: a name and a plain value)
+            frozen = (kind, value) if kind is int or kind is bool or (
+                kind is str and not value.startswith("$")) else _frozen(value, literal=True)
+            if frozen is None or type(key) is not str:
+                return None
+            pairs.append((key, frozen))
+        given = defaults.get(op_name)
+        frozen_defaults = _frozen(given, literal=True) if given else ()
+        if frozen_defaults is None:
+            return None
+        return (op_name, tuple(pairs), frozen_defaults)
+
+    def _literal_layer(self, known: _Literal, entry: MDict, full: str,
+                       inputs: tuple[str, ...], scope: Scope, loc: Loc) -> str:
+        """The layer of an entry whose op was made before from the same literal arguments
+        (see :meth:`_literal_key`): what depends on its place is still checked (the op's
+        arity for these inputs, the argument values and layers spent so far) and the node
+        located at its own text."""
+        op_name = entry["op"]
+        _check_arity(known.op_cls, op_name, entry, inputs, loc)
+        self._spend(known.values, loc)
+        op = known.op
+        self._add(Node.made(full, op, inputs, loc, _arg_locs(entry, scope.defaults.get(op_name)),
+                            scope.trace, scope.block, scope.block_name))
+        if not known.rows:
+            return full
+        return self._shorthand_rows(op, full, scope,
+                                    functools.partial(self._reading_vars, scope, inputs, full),
+                                    loc)
 
     def _op_name(self, entry: MDict, reading: Mapping[str, Any], loc: Loc) -> str:
         """The entry's ``op:``, substituted: the name of an op or a block."""
@@ -594,11 +652,7 @@ class Expander:
                             layer=None if "id" in entry else "",  # not its made-up id
                             hints=("`cnncalc ops` lists every op",))
         op_cls = get_op(op_name)
-        lo, hi = op_cls.arity
-        if not lo <= len(inputs) <= (hi if hi is not None else len(inputs)):
-            want = f"{lo}" if lo == hi else f"{lo} or more" if hi is None else f"{lo} to {hi}"
-            raise SpecError(f"{op_name} takes {want} input{'s' if want != '1' else ''}, "
-                            f"got {len(inputs)}", loc=entry.val_loc.get("in", loc))
+        _check_arity(op_cls, op_name, entry, inputs, loc)
         return op_cls
 
     def _op_args(self, entry: MDict | None, defaults: Any, reading: Mapping[str, Any]) -> MDict:
@@ -610,15 +664,14 @@ class Expander:
             if not given:
                 continue
             out.loc = getattr(given, "loc", out.loc)
-            key_locs, val_locs = getattr(given, "key_loc", {}), getattr(given, "val_loc", {})
+            key_locs = getattr(given, "key_loc", {})
             for key, value in given.items():
                 if given is entry and key in META:
                     continue
                 out[key] = value
                 if key in key_locs:
                     out.key_loc[key] = key_locs[key]
-                if key in val_locs:
-                    out.val_loc[key] = val_locs[key]
+        out.val_loc = _arg_locs(entry, defaults)
         return self._sub_in_place(out, reading)
 
     def _validated(self, op_cls: type[Op[Any]], args: MDict) -> Op[Any]:
@@ -636,26 +689,26 @@ class Expander:
         return op
 
     def _shorthand_rows(self, op: Op[Any], full: str, scope: Scope,
-                        reading: Mapping[str, Any], loc: Loc) -> str:
+                        reading: Callable[[], Mapping[str, Any]], loc: Loc) -> str:
         """The rows of a layer's ``bn: true`` and ``act:`` shorthand; the id the next
-        entry reads."""
+        entry reads (``reading``: the names the layer's expressions see, made if asked)."""
         last = full
-        given = vars(op.args)  # (getattr of a field a model lacks is slow in pydantic)
-        for row, op_name in (("bn", "batchnorm" if given.get("bn", False) else "none"),
-                             ("act", given.get("act", "none"))):
-            if op_name == "none":
-                continue
+        for row, op_name in _rows(op):
             row_op = self._shorthand(op_name, scope.defaults, reading)
-            self._add(Node(f"{full}.{row}", row_op, (last,), loc, {}, scope.trace, scope.block,
-                           scope.block_name, row))
+            self._add(Node.made(f"{full}.{row}", row_op, (last,), loc, {}, scope.trace,
+                                scope.block, scope.block_name, row))
             last = f"{full}.{row}"
         return last
 
     def _shorthand(self, op_name: str, defaults: Mapping[str, Any],
-                   reading: Mapping[str, Any]) -> Op[Any]:
-        """The op of a ``bn``/``act`` row; ``defaults`` for that op apply, as to a written one."""
-        return self._validated(get_op(op_name), self._op_args(None, defaults.get(op_name),
-                                                              reading))
+                   reading: Callable[[], Mapping[str, Any]]) -> Op[Any]:
+        """The op of a ``bn``/``act`` row; ``defaults`` for that op apply, as to a written one
+        (with none, it is the op of no arguments: validated once, then looked up)."""
+        given = defaults.get(op_name)
+        bare = None if given else self.ops.get((op_name, _NO_ARGS))
+        if bare is not None:
+            return bare
+        return self._validated(get_op(op_name), self._op_args(None, given, reading()))
 
     def _check_defaults(self, defaults: Any, where: str = "defaults") -> None:
         """Every ``defaults:`` key names an op, and every key under it one of the op's
@@ -691,12 +744,16 @@ class Expander:
                              "joined into its id)", hints=("use shorter ids",))
         self.nodes.append(node)
 
-    def _spend(self, args: Mapping[str, Any], loc: Loc) -> None:
+    def _values(self, args: Mapping[str, Any]) -> int:
+        """The argument values one layer holds (a list counts its items: see _spend)."""
+        return sum(self._size(value) if isinstance(value, (list, dict)) else 1
+                   for value in args.values())
+
+    def _spend(self, values: int, loc: Loc) -> None:
         """Count the argument values of one layer against ``max_arg_values``: a large table
         given to every layer (``connect: $big`` in a repeat) costs that much memory and
         validation each time, so the total is bounded before it is spent."""
-        for value in args.values():
-            self.arg_values += self._size(value) if isinstance(value, (list, dict)) else 1
+        self.arg_values += values
         if self.arg_values > self.limits.max_arg_values:
             raise LimitError(
                 f"the expanded layers hold more than {self.limits.max_arg_values:,} argument "
@@ -872,33 +929,88 @@ def _id_base(op: str) -> str:
     return re.sub(r"\W", "_", base)[:40] or "layer"
 
 
-def _frozen(value: Any) -> Any:
+def _frozen(value: Any, literal: bool = False) -> Any:
     """A hashable twin of an argument value that tells apart what validation tells apart
     (``1``, ``1.0`` and ``true``; ``0.0`` and ``-0.0``; a list and a mapping), or None when
-    it holds something else.
+    it holds something else (with ``literal``, or a string an expression would substitute:
+    ``$name``, ``${...}``).
 
     >>> _frozen({"k": 3, "pad": [1, True]}) == _frozen({"k": 3, "pad": [1, 1]})
     False
+    >>> _frozen(["$w", 3]), _frozen(["$w", 3], literal=True)
+    ((<class 'list'>, ((<class 'str'>, '$w'), (<class 'int'>, 3))), None)
     """
     kind = type(value)
+    if kind is str and literal and value.startswith("$"):
+        return None
     if kind is int or kind is str or kind is bool or value is None:
         return (kind, value)
     if kind is float:
         return (kind, repr(value))
     if isinstance(value, list):
-        items = tuple(_frozen(v) for v in value)
+        items = tuple(_frozen(v, literal) for v in value)
         return None if None in items else (list, items)
     if isinstance(value, dict):
         pairs = []
         for k, v in value.items():
             kind = type(v)  # (the common case inline: a name and a plain value)
-            pair = ((str, k) if type(k) is str else _frozen(k),
-                    (kind, v) if kind is int or kind is str or kind is bool else _frozen(v))
+            pair = ((str, k) if type(k) is str else _frozen(k, literal),
+                    (kind, v) if kind is int or kind is bool or (
+                        kind is str and not (literal and v.startswith("$")))
+                    else _frozen(v, literal))
             if pair[0] is None or pair[1] is None:
                 return None
             pairs.append(pair)
         return (dict, tuple(pairs))
     return None
+
+
+#: the frozen arguments of an op given none (see _frozen)
+_NO_ARGS = (dict, ())
+
+
+@dataclass(frozen=True)
+class _Literal:
+    """What a literal layer entry makes (see :meth:`Expander._literal_key`): its op class
+    and op, the argument values it holds, and whether it has bn/act shorthand rows."""
+
+    op_cls: type[Op[Any]]
+    op: Op[Any]
+    values: int
+    rows: bool
+
+
+def _rows(op: Op[Any]) -> tuple[tuple[str, str], ...]:
+    """The shorthand rows an op's layer has: (``bn``, ``batchnorm``) for ``bn: true``,
+    (``act``, its op) for an ``act:`` other than none."""
+    given = vars(op.args)  # (getattr of a field a model lacks is slow in pydantic)
+    return tuple((row, op_name) for row, op_name in (
+        ("bn", "batchnorm" if given.get("bn", False) else "none"),
+        ("act", given.get("act", "none"))) if op_name != "none")
+
+
+def _check_arity(op_cls: type[Op[Any]], op_name: str, entry: MDict, inputs: tuple[str, ...],
+                 loc: Loc) -> None:
+    """``op_name`` (its class ``op_cls``) takes as many inputs as the entry gives it."""
+    lo, hi = op_cls.arity
+    if not lo <= len(inputs) <= (hi if hi is not None else len(inputs)):
+        want = f"{lo}" if lo == hi else f"{lo} or more" if hi is None else f"{lo} to {hi}"
+        raise SpecError(f"{op_name} takes {want} input{'s' if want != '1' else ''}, "
+                        f"got {len(inputs)}", loc=entry.val_loc.get("in", loc))
+
+
+def _arg_locs(entry: MDict | None, defaults: Any) -> dict[str, Loc]:
+    """Where each argument of an op's layer is written: the op's ``defaults`` in scope, then
+    the entry's own (not its ``id``/``op``/``in``/...)."""
+    out: dict[str, Loc] = {}
+    for given in (defaults, entry):
+        if not given:
+            continue
+        val_locs = getattr(given, "val_loc", {})
+        for key in given:
+            if key in val_locs and not (given is entry and key in META):
+                out[key] = val_locs[key]
+    return out
 
 
 def _written_elsewhere(entry: MDict, at: Loc | None) -> tuple[str, ...]:
