@@ -15,6 +15,7 @@ import itertools
 import json
 import tracemalloc
 from collections.abc import Iterator
+from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
@@ -304,7 +305,11 @@ def test_json_is_json_dumps_of_the_same_data(nets: list[Any]) -> None:
         expected = json.dumps({**header, "layers": [e.to_dict() for e in layers]}, indent=2)
         assert render.explain_json(iter(layers), header) == expected + "\n"
     odd = LayerExplanation("é\x1b", "relu", (), (), (3,), ())
-    for layers, header in (([], {}), ([], {"a": 1}), ([odd], {}), ([odd, odd], {"b": None})):
+    # steps equal as values (1 == 1.0 == True == Fraction(1)) whose JSON is not
+    alike = [LayerExplanation("x", "relu", (), (), (3,), (Step("a", "", r), Step("b", "", r)))
+             for r in (1, 1.0, True, Fraction(1), Fraction(3, 2), 1.5, 1)]
+    for layers, header in (([], {}), ([], {"a": 1}), ([odd], {}), ([odd, odd], {"b": None}),
+                           (alike, {})):
         expected = json.dumps({**header, "layers": [e.to_dict() for e in layers]}, indent=2)
         assert render.explain_json(layers, header) == expected + "\n"
 

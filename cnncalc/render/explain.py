@@ -395,8 +395,8 @@ def explain_json(layers: Iterable[LayerExplanation], header: dict[str, Any]) -> 
 def explain_json_chunks(layers: Iterable[LayerExplanation], header: dict[str, Any]
                         ) -> Iterator[str]:
     """:func:`explain_json` a layer at a time: the text of ``json.dumps({**header,
-    "layers": [...]}, indent=2) + "\\n"``, byte for byte, each step's JSON written once
-    per step object (an op's steps are shared by the layers bound alike)."""
+    "layers": [...]}, indent=2) + "\\n"``, byte for byte (:class:`StepsJson` writes the
+    steps)."""
     from .text import encode_indented
 
     data = {**header, "layers": None}
@@ -405,10 +405,10 @@ def explain_json_chunks(layers: Iterable[LayerExplanation], header: dict[str, An
         if key != "layers":
             yield encode_indented(value, 1)
             continue
-        shared: dict[tuple[int, ...], tuple[Steps, str]] = {}
+        steps = StepsJson()
         sep = "[\n    "
         for layer in layers:
-            yield sep + _layer_json(layer, shared)
+            yield sep + _layer_json(layer, steps)
             sep = ",\n    "
         yield "[]" if sep.startswith("[") else "\n  ]"
     yield "\n}\n"
@@ -417,15 +417,13 @@ def explain_json_chunks(layers: Iterable[LayerExplanation], header: dict[str, An
 _json_str = json.encoder.encode_basestring_ascii  # (json.dumps's own, in C)
 
 
-def _layer_json(layer: LayerExplanation, shared: dict[tuple[int, ...], tuple[Steps, str]]
-                ) -> str:
-    """``encode_indented(layer.to_dict(), 2)``, the JSON of the steps it shares with the
-    layers bound alike from ``shared``."""
+def _layer_json(layer: LayerExplanation, steps: StepsJson) -> str:
+    """``encode_indented(layer.to_dict(), 2)``, its steps written by ``steps``."""
     from .text import encode_indented
 
     parts = []
     for key, value in layer.to_dict(steps=False).items():
-        text = _steps_json(layer, shared) if key == "steps" else encode_indented(value, 3)
+        text = steps.of(layer) if key == "steps" else encode_indented(value, 3)
         parts.append(f"{_json_str(key)}: {text}")
     return "{\n      " + ",\n      ".join(parts) + "\n    }"
 
@@ -433,19 +431,36 @@ def _layer_json(layer: LayerExplanation, shared: dict[tuple[int, ...], tuple[Ste
 _STEP_SEP = ",\n        "
 
 
-def _steps_json(layer: LayerExplanation, shared: dict[tuple[int, ...], tuple[Steps, str]]
-                ) -> str:
-    """A layer's ``steps`` list, nested three deep."""
-    common = layer.shared
-    texts = [_remembered(shared, common, (id(common),),
-                         functools.partial(_steps_items, common))] if common else []
-    if len(layer.steps) > len(common):
-        texts.append(_steps_items(layer.steps[len(common):]))
-    return "[\n        " + _STEP_SEP.join(texts) + "\n      ]" if texts else "[]"
+class StepsJson:
+    """The JSON of the layers' ``steps`` lists (nested three deep), each step written
+    once: the steps a layer shares with the layers bound alike once per group of them
+    (the same objects), its own once per value (the layers of a chain repeat most of
+    theirs: ``j = 1*1 = 1``).  At most :data:`MAX_REMEMBERED` of each kept."""
 
+    def __init__(self) -> None:
+        self._shared: dict[tuple[int, ...], tuple[Steps, str]] = {}
+        self._steps: dict[tuple[Step, type], str] = {}
 
-def _steps_items(steps: Steps) -> str:
-    """The items of a ``steps`` list, nested four deep, between their commas."""
-    from .text import encode_indented
+    def of(self, layer: LayerExplanation) -> str:
+        common = layer.shared
+        texts = [_remembered(self._shared, common, (id(common),),
+                             functools.partial(self._items, common))] if common else []
+        if len(layer.steps) > len(common):
+            texts.append(self._items(layer.steps[len(common):]))
+        return "[\n        " + _STEP_SEP.join(texts) + "\n      ]" if texts else "[]"
 
-    return _STEP_SEP.join([encode_indented(s.to_dict(), 4) for s in steps])
+    def _items(self, steps: Steps) -> str:
+        """The items of a ``steps`` list, nested four deep, between their commas."""
+        return _STEP_SEP.join([self._step(s) for s in steps])
+
+    def _step(self, step: Step) -> str:
+        from .text import encode_indented
+
+        key = (step, type(step.result))  # (1, 1.0 and True are equal, their JSON is not)
+        found = self._steps.get(key)
+        if found is None:
+            found = encode_indented(step.to_dict(), 4)
+            if len(self._steps) >= MAX_REMEMBERED:
+                self._steps.clear()
+            self._steps[key] = found
+        return found
