@@ -44,9 +44,9 @@ def rf_steps(layer: Layer[Any], rf_ins: Sequence[ReceptiveField | None],
 
 class RFRule:
     """How one bound layer writes its receptive-field steps: what depends on the op and
-    its input shapes alone (the inputs it reads, its step, the working and the labels)
-    is worked out once, when first needed, and shared by every layer bound alike; the
-    incoming field's numbers are filled in per layer (:meth:`steps`)."""
+    its input shapes alone (the inputs it reads, its step and working, whether its axes
+    read alike) is worked out once, when first needed, and shared by every layer bound
+    alike; the incoming field's numbers are filled in per layer (:meth:`steps`)."""
 
     def __init__(self, layer: Layer[Any]) -> None:
         self.layer = layer

@@ -5,6 +5,7 @@ The spec's strings (its name in the title, layer ids) are shown escaped (:func:`
 
 from __future__ import annotations
 
+import functools
 import itertools
 import json
 import re
@@ -165,9 +166,9 @@ class Layout:
 
     def __init__(self, symbolic: bool = True) -> None:
         self.symbolic = symbolic
-        self._lines: dict[tuple[int, int, int], tuple[Steps, list[Line]]] = {}
-        self._texts: dict[tuple[int, int, int], tuple[Steps, str]] = {}
-        self._widths: dict[tuple[int, int, int], tuple[Steps, int]] = {}
+        self._lines: dict[tuple[int, ...], tuple[Steps, list[Line]]] = {}
+        self._texts: dict[tuple[int, ...], tuple[Steps, str]] = {}
+        self._widths: dict[tuple[int, ...], tuple[Steps, int]] = {}
         self._shapes: dict[tuple[Any, ...], str] = {}
 
     # ---- a layer's heading: a blank line, the id (bold), the op (dim), its shapes
@@ -196,14 +197,16 @@ class Layout:
     # ---- steps: each its label, two spaces, the working wrapped (its letters dimmed below)
     def labels_width(self, steps: Steps) -> int:
         """The widest label of shared ``steps``."""
-        return _remembered(self._widths, steps, 0, 0, lambda steps, _w, _n: max(
+        return _remembered(self._widths, steps, (id(steps),), lambda: max(
             [label_width(s.label) for s in steps], default=0))
 
     def shared_lines(self, steps: Steps, label_w: int, width: int) -> list[Line]:
-        return _remembered(self._lines, steps, label_w, width, self.steps_lines)
+        return _remembered(self._lines, steps, (id(steps), label_w, width),
+                           lambda: self.steps_lines(steps, label_w, width))
 
     def shared_text(self, steps: Steps, label_w: int, width: int) -> str:
-        return _remembered(self._texts, steps, label_w, width, self.steps_text)
+        return _remembered(self._texts, steps, (id(steps), label_w, width),
+                           lambda: self.steps_text(steps, label_w, width))
 
     def steps_lines(self, steps: Steps, label_w: int, width: int) -> list[Line]:
         return [line for step in steps for line in self.step_lines(step, label_w, width)]
@@ -242,15 +245,15 @@ class Layout:
         return lines
 
 
-def _remembered(known: dict[tuple[int, int, int], tuple[Steps, B]], steps: Steps,
-                label_w: int, width: int, make: Callable[[Steps, int, int], B]) -> B:
-    """``make(steps, label_w, width)``, once per steps object (kept with what was made,
-    so that its id is its own while it is remembered), label width and width."""
-    key = (id(steps), label_w, width)
+def _remembered(known: dict[tuple[int, ...], tuple[Steps, B]], steps: Steps,
+                key: tuple[int, ...], make: Callable[[], B]) -> B:
+    """``make()`` for ``steps`` (and ``key``, which starts with its id), once per steps
+    object: kept with what was made, so that its id is its own while it is remembered;
+    at most :data:`MAX_REMEMBERED` kept (all let go when full)."""
     found = known.get(key)
     if found is not None and found[0] is steps:
         return found[1]
-    made = make(steps, label_w, width)
+    made = make()
     if len(known) >= MAX_REMEMBERED:
         known.clear()
     known[key] = (steps, made)
@@ -364,12 +367,19 @@ def explain_markdown_chunks(layers: Iterable[LayerExplanation], title: str | Non
     if title:
         yield f"# {safe_text(title)}\n"
         sep = "\n"
-    bullets: dict[int, tuple[Step, str]] = {}
+    shared: dict[tuple[int, ...], tuple[Steps, str]] = {}
     for layer in layers:
-        lines = [f"## {safe_text(layer.id)} ({layer.op}): {_shapes(layer)}", ""]
-        lines += [_by_step(bullets, step, _bullet) for step in layer.steps]
-        yield sep + "\n".join(lines) + "\n"
+        common = layer.shared
+        heading = f"## {safe_text(layer.id)} ({layer.op}): {_shapes(layer)}\n\n"
+        bullets = _remembered(shared, common, (id(common),),
+                              functools.partial(_bullets, common)) if common else ""
+        yield sep + heading + bullets + _bullets(layer.steps[len(common):])
         sep = "\n"
+
+
+def _bullets(steps: Steps) -> str:
+    """A bullet a line: ``- **label**: `working` — letters``."""
+    return "".join([_bullet(s) + "\n" for s in steps])
 
 
 def _bullet(step: Step) -> str:
@@ -385,8 +395,8 @@ def explain_json(layers: Iterable[LayerExplanation], header: dict[str, Any]) -> 
 def explain_json_chunks(layers: Iterable[LayerExplanation], header: dict[str, Any]
                         ) -> Iterator[str]:
     """:func:`explain_json` a layer at a time: the text of ``json.dumps({**header,
-    "layers": [...]}, indent=2) + "\\n"``, byte for byte, each step's JSON written once
-    per step object (an op's steps are shared by the layers bound alike)."""
+    "layers": [...]}, indent=2) + "\\n"``, byte for byte (:class:`StepsJson` writes the
+    steps)."""
     from .text import encode_indented
 
     data = {**header, "layers": None}
@@ -395,7 +405,7 @@ def explain_json_chunks(layers: Iterable[LayerExplanation], header: dict[str, An
         if key != "layers":
             yield encode_indented(value, 1)
             continue
-        steps: dict[int, tuple[Step, str]] = {}
+        steps = StepsJson()
         sep = "[\n    "
         for layer in layers:
             yield sep + _layer_json(layer, steps)
@@ -407,40 +417,50 @@ def explain_json_chunks(layers: Iterable[LayerExplanation], header: dict[str, An
 _json_str = json.encoder.encode_basestring_ascii  # (json.dumps's own, in C)
 
 
-def _layer_json(layer: LayerExplanation, steps: dict[int, tuple[Step, str]]) -> str:
-    """``encode_indented(layer.to_dict(), 2)``, its steps' JSON from ``steps``."""
+def _layer_json(layer: LayerExplanation, steps: StepsJson) -> str:
+    """``encode_indented(layer.to_dict(), 2)``, its steps written by ``steps``."""
     from .text import encode_indented
 
     parts = []
     for key, value in layer.to_dict(steps=False).items():
-        text = (_steps_json(layer.steps, steps) if key == "steps"
-                else encode_indented(value, 3))
+        text = steps.of(layer) if key == "steps" else encode_indented(value, 3)
         parts.append(f"{_json_str(key)}: {text}")
     return "{\n      " + ",\n      ".join(parts) + "\n    }"
 
 
-def _steps_json(layer_steps: Sequence[Step], known: dict[int, tuple[Step, str]]) -> str:
-    """A layer's ``steps`` list, nested three deep."""
-    if not layer_steps:
-        return "[]"
-    texts = [_by_step(known, step, _step_json) for step in layer_steps]
-    return "[\n        " + ",\n        ".join(texts) + "\n      ]"
+_STEP_SEP = ",\n        "
 
 
-def _step_json(step: Step) -> str:
-    from .text import encode_indented
+class StepsJson:
+    """The JSON of the layers' ``steps`` lists (nested three deep), each step written
+    once: the steps a layer shares with the layers bound alike once per group of them
+    (the same objects), its own once per value (the layers of a chain repeat most of
+    theirs: ``j = 1*1 = 1``).  At most :data:`MAX_REMEMBERED` of each kept."""
 
-    return encode_indented(step.to_dict(), 4)
+    def __init__(self) -> None:
+        self._shared: dict[tuple[int, ...], tuple[Steps, str]] = {}
+        self._steps: dict[tuple[Step, type], str] = {}
 
+    def of(self, layer: LayerExplanation) -> str:
+        common = layer.shared
+        texts = [_remembered(self._shared, common, (id(common),),
+                             functools.partial(self._items, common))] if common else []
+        if len(layer.steps) > len(common):
+            texts.append(self._items(layer.steps[len(common):]))
+        return "[\n        " + _STEP_SEP.join(texts) + "\n      ]" if texts else "[]"
 
-def _by_step(known: dict[int, tuple[Step, str]], step: Step, make: Callable[[Step], str]) -> str:
-    """``make(step)``, once per step object (kept with its text, so that its id is its
-    own while it is remembered), at most :data:`MAX_REMEMBERED` at a time."""
-    found = known.get(id(step))
-    if found is not None and found[0] is step:
-        return found[1]
-    made = make(step)
-    if len(known) >= MAX_REMEMBERED:
-        known.clear()
-    known[id(step)] = (step, made)
-    return made
+    def _items(self, steps: Steps) -> str:
+        """The items of a ``steps`` list, nested four deep, between their commas."""
+        return _STEP_SEP.join([self._step(s) for s in steps])
+
+    def _step(self, step: Step) -> str:
+        from .text import encode_indented
+
+        key = (step, type(step.result))  # (1, 1.0 and True are equal, their JSON is not)
+        found = self._steps.get(key)
+        if found is None:
+            found = encode_indented(step.to_dict(), 4)
+            if len(self._steps) >= MAX_REMEMBERED:
+                self._steps.clear()
+            self._steps[key] = found
+        return found
