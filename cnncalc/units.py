@@ -312,7 +312,12 @@ def json_real(x: Real) -> float | int:
     """A float for JSON (``15.5``, ``0.0``), or :func:`json_number`'s int past a float's
     range."""
     value = json_number(x)
-    return float(value) if abs(value) < 10**300 else value
+    return float(value) if -_FLOAT_RANGE < value < _FLOAT_RANGE else value
+
+
+#: the magnitude below which :func:`json_real` writes a float (one constant: ``10**300``
+#: is not folded by the compiler, and a report converts one per axis of every layer)
+_FLOAT_RANGE = 10**300
 
 
 # --------------------------------------------------------------------- words

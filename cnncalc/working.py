@@ -208,6 +208,8 @@ def transposed_formula(n: int, k: int, s: int, p: int, output_padding: int, d: i
 def json_number(x: Number) -> int | float:
     """An int when the value is integral, else a float (for JSON); a value too large for
     a float is rounded to the nearest int (a float would overflow)."""
+    if type(x) is int:  # the common case, without isinstance's walk of Fraction's ABCs
+        return x
     if isinstance(x, Fraction):
         if x.denominator == 1:
             return int(x)

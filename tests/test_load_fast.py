@@ -191,3 +191,67 @@ def test_odd_line_breaks_still_locate_inline_scalars() -> None:
     """With U+2028 in the text every position is recomputed (editors' lines)."""
     doc = load_yaml_text("a: '\u2028'\nb: [1, 2]\n", "x.yaml")
     assert str(doc["b"].item_loc[1]) == "x.yaml:2:8"
+
+
+def test_scope_with_vars_keeps_every_other_field() -> None:
+    """Scope.with_vars is dataclasses.replace(scope, vars=...): a field added to Scope must
+    be passed on by it too."""
+    from dataclasses import replace
+
+    from cnncalc.spec.expand import Scope
+
+    values = {f.name: f"value of {f.name}" for f in fields(Scope)}
+    scope = Scope(**values)  # type: ignore[arg-type]
+    assert scope.with_vars({"w": 4}) == replace(scope, vars={"w": 4})
+
+
+def test_a_block_called_twice_checks_its_ids_each_time() -> None:
+    """The ids of a block's layers are checked once and remembered: an error in them is
+    still the error of the first call, and a good block's calls each get their ids."""
+    message = error("""
+        cnncalc: 1
+        input: [3, 8, 8]
+        blocks:
+          b:
+            layers: [{id: x, op: relu}, {id: x, op: relu}]
+        layers: [{op: b}, {op: b}]
+    """)
+    assert message.startswith("t.yaml:6:38: error: b1: duplicate id 'x' (first used at line 6)")
+    n = net("""
+        cnncalc: 1
+        input: [3, 8, 8]
+        blocks:
+          b:
+            layers: [{id: x, op: relu}, {op: relu, in: x}]
+        layers: [{op: b}, {op: b}]
+    """)
+    assert [node.id for node in n.nodes] == ["b1.x", "b1.relu1", "b2.x", "b2.relu1"]
+
+
+def _rows_of(network: cnncalc.Network) -> list[tuple[object, ...]]:
+    return [(n.id, n.op.name, n.op.args, n.inputs, n.loc, n.arg_locs, n.trace, n.block,
+             n.block_name, n.shorthand) for n in network.nodes]
+
+
+@pytest.mark.parametrize("name", ["resnet50", "mobilenet_v2", "densenet121", "convnext_tiny",
+                                  "efficientnet_b0", "googlenet", "lenet5"])
+def test_literal_entries_give_what_the_general_path_gives(
+        name: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every node of a zoo network is the same with the literal-entry lookup on and off."""
+    from cnncalc.spec.expand import Expander
+
+    fast = _rows_of(cnncalc.load(name))
+    monkeypatch.setattr(Expander, "_literals_pay", lambda self: False)
+    assert _rows_of(cnncalc.load(name)) == fast
+
+
+def test_many_different_entries_then_equal_ones() -> None:
+    """Past the entries the lookup remembers, and once it stops looking, layers are made
+    as before: each op from its own arguments."""
+    rows = [f"  - {{op: dropout, p: {i / 10000}}}" for i in range(1, 1500)]
+    rows += ["  - {op: dropout, p: 0.5}"] * 10 + ["  - {op: dropout, p: 0.0001}"]
+    n = cnncalc.loads("cnncalc: 1\ninput: [3, 8, 8]\nlayers:\n" + "\n".join(rows) + "\n",
+                      "t.yaml")
+    assert [node.op.args.p for node in n.nodes] == [i / 10000 for i in range(1, 1500)] + \
+        [0.5] * 10 + [0.0001]
+    assert str(n.nodes[-1].arg_locs["p"]) == "t.yaml:1513:22"

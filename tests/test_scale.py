@@ -176,13 +176,16 @@ def test_the_table_is_written_before_its_last_row_is_formatted(
     assert out.getvalue() == whole.getvalue()  # the same text as one print of it all
 
 
-def test_json_and_csv_come_a_layer_at_a_time() -> None:
+def test_json_and_csv_come_a_chunk_of_layers_at_a_time(monkeypatch: pytest.MonkeyPatch) -> None:
     report = cnncalc.analyze(cnncalc.loads(chain(30)))
+    monkeypatch.setattr(text, "JSON_CHUNK_ROWS", 7)
+    monkeypatch.setattr(text, "CSV_CHUNK_ROWS", 7)
     for view in views.VIEWS.values():
         pieces = list(text.report_json_chunks(report, view))
-        assert len(pieces) > len(report.layers)  # no piece holds two layers
+        assert max(piece.count('"id": ') for piece in pieces) == 7  # no piece holds more
         assert "".join(pieces) == json.dumps(views.json_subset(report, view), indent=2) + "\n"
     pieces = list(text.report_csv_chunks(report, views.VIEWS["summary"]))
+    assert max(piece.count("\n") for piece in pieces) == 7
     assert "".join(pieces) == text.report_csv(report, views.VIEWS["summary"])
 
 

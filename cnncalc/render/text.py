@@ -13,14 +13,17 @@ import csv
 import functools
 import io
 import json
+import operator
 import sys
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from itertools import repeat
+from json.encoder import c_make_encoder  # type: ignore[attr-defined]
 from typing import Any
 
 from ..report import Report
 from ..safe import safe_text
 from ..units import int_text, shape_str
-from .views import ByValue, Column, View, json_subset, layer_dicts, memory_text, peaks_text, raw
+from .views import ByValue, Column, View, json_subset, memory_text, peaks_text, raw
 
 
 @contextlib.contextmanager
@@ -50,8 +53,12 @@ def report_json(report: Report, view: View) -> str:
     return "".join(report_json_chunks(report, view))
 
 
+#: layer rows of ``--format json`` written out at a time
+JSON_CHUNK_ROWS = 2000
+
+
 def report_json_chunks(report: Report, view: View) -> Iterator[str]:
-    """:func:`report_json` in pieces, a layer at a time: the text of
+    """:func:`report_json` in pieces of :data:`JSON_CHUNK_ROWS` layers: the text of
     ``to_json(json_subset(report, view))``, byte for byte, without ever holding every
     layer's dict or the whole text (10^5 layers make about 10^8 bytes of JSON)."""
     head = json_subset(report, view, layers=False)
@@ -60,16 +67,23 @@ def report_json_chunks(report: Report, view: View) -> Iterator[str]:
         if key != "layers":
             yield encode_indented(value, 1)
             continue
-        rows = layer_dicts(report, view)
-        row = next(rows, None)
-        if row is None:
-            yield "[]"
-            continue
-        yield "[\n    " + encode_indented(row, 2)
-        for row in rows:
-            yield ",\n    " + encode_indented(row, 2)
-        yield "\n  ]"
+        yield from _layers_json(report, view)
     yield "\n}\n" if head else "{}\n"
+
+
+def _layers_json(report: Report, view: View) -> Iterator[str]:
+    """The ``layers`` array, :data:`JSON_CHUNK_ROWS` rows a piece (:mod:`.json_rows`)."""
+    from .json_rows import LayerRows
+
+    layers = report.layers
+    if not layers:
+        yield "[]"
+        return
+    rows = LayerRows.of(report, view, 2)
+    for start in range(0, len(layers), JSON_CHUNK_ROWS):
+        texts = rows.texts(layers[start:start + JSON_CHUNK_ROWS])
+        yield ("[\n    " if start == 0 else ",\n    ") + ",\n    ".join(texts)
+    yield "\n  ]"
 
 
 _ENC_STR = json.encoder.encode_basestring_ascii  # (json.dumps's own, in C)
@@ -93,7 +107,8 @@ def encode_indented(value: Any, level: int) -> str:
     return _encode_scalar(value, kind, level)
 
 
-def _indent(level: int) -> str:
+def indent_text(level: int) -> str:
+    """A line break and the indent of ``level`` (json.dumps's ``indent=2``)."""
     while len(_INDENTS) <= level:
         _INDENTS.append("\n" + "  " * len(_INDENTS))
     return _INDENTS[level]
@@ -106,7 +121,7 @@ _KEYS: dict[str, str] = {}  # a key's JSON text (reports repeat the same few key
 def _encode_dict(value: dict[Any, Any], level: int) -> str:
     if not value:
         return "{}"
-    inner = _indent(level + 1)
+    inner = indent_text(level + 1)
     parts = []
     for key, item in value.items():
         if type(key) is not str:
@@ -121,30 +136,66 @@ def _encode_dict(value: dict[Any, Any], level: int) -> str:
                 else _encode_list(item, level + 1) if kind is list
                 else encode_indented(item, level + 1))
         parts.append(name + text)
-    return "{" + inner + ("," + inner).join(parts) + _indent(level) + "}"
+    return "{" + inner + ("," + inner).join(parts) + indent_text(level) + "}"
 
 
 def _encode_list(value: list[Any] | tuple[Any, ...], level: int) -> str:
     if not value:
         return "[]"
-    inner = _indent(level + 1)
+    inner = indent_text(level + 1)
     kinds = set(map(type, value))
     if kinds == _INT_ONLY:  # a shape, a field's sizes: remembered
         key = (level, tuple(value))
         known = _INT_LISTS.get(key)
         if known is None:
             known = "[" + inner + ("," + inner).join([int_text(v) for v in value]) \
-                + _indent(level) + "]"
+                + indent_text(level) + "]"
             if len(_INT_LISTS) < 4096:
                 _INT_LISTS[key] = known
         return known
-    if kinds == _STR_ONLY:
-        parts = list(map(_ENC_STR, value))
-    elif kinds == _FLOAT_ONLY:
-        parts = list(map(_float_text, value))
-    else:
-        parts = [encode_indented(v, level + 1) for v in value]
-    return "[" + inner + ("," + inner).join(parts) + _indent(level) + "]"
+    if kinds <= SCALARS:
+        texts = flat_list_texts([value], level)
+        if texts is not None:
+            return texts[0]
+    parts = [encode_indented(v, level + 1) for v in value]
+    return "[" + inner + ("," + inner).join(parts) + indent_text(level) + "]"
+
+
+#: the types json's C encoder writes as :func:`encode_indented` does, in a flat list
+SCALARS = frozenset({str, int, float, bool, type(None)})
+_INSIDE = operator.itemgetter(slice(1, -1))
+
+
+def flat_list_texts(values: list[Any], level: int) -> list[str] | None:
+    """The texts of non-empty lists (or tuples) of :data:`SCALARS`, each nested ``level``
+    deep, written by json's C encoder (which takes no indent, but puts its item
+    separator, here a line break and the next level's indent, between the items of a
+    flat list); None without the C encoder, or for an int past the digit limit."""
+    encode = _flat_encoder(level)
+    if encode is None:
+        return None
+    frame = "[" + indent_text(level + 1) + "%s" + indent_text(level) + "]"
+    try:
+        return list(map(frame.__mod__, map(_INSIDE, map("".join, map(encode, values,
+                                                                        repeat(0))))))
+    except ValueError:  # an int past the digit limit
+        return None
+
+
+def _flat_encoder(level: int) -> Callable[[Any, int], Sequence[str]] | None:
+    encoder = _FLAT_ENCODERS.get(level)
+    if encoder is None and c_make_encoder is not None:
+        encoder = _FLAT_ENCODERS[level] = c_make_encoder(
+            None, _not_scalar, _ENC_STR, None, ": ", "," + indent_text(level + 1),
+            False, False, True)
+    return encoder
+
+
+def _not_scalar(value: Any) -> Any:
+    raise TypeError(f"Object of type {type(value).__name__} is not a scalar")
+
+
+_FLAT_ENCODERS: dict[int, Callable[[Any, int], Sequence[str]]] = {}
 
 
 def _float_text(value: float) -> str:
@@ -154,7 +205,7 @@ def _float_text(value: float) -> str:
 
 
 _INT_LISTS: dict[tuple[int, tuple[int, ...]], str] = {}
-_INT_ONLY, _STR_ONLY, _FLOAT_ONLY = {int}, {str}, {float}
+_INT_ONLY = {int}
 
 
 def _encode_scalar(value: Any, kind: type, level: int) -> str:
@@ -176,7 +227,7 @@ def _encode_scalar(value: Any, kind: type, level: int) -> str:
 def _encode_other(value: Any, level: int) -> str:
     """Anything else: as json.dumps writes it (or refuses it)."""
     with any_int_size():
-        return json.dumps(value, indent=2).replace("\n", _indent(level))
+        return json.dumps(value, indent=2).replace("\n", indent_text(level))
 
 
 def csv_text(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:

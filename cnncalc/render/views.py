@@ -276,5 +276,10 @@ def json_subset(report: Report, view: View, layers: bool = True) -> dict[str, An
 def layer_dicts(report: Report, view: View) -> Iterator[dict[str, Any]]:
     """The ``layers`` of :func:`json_subset`, one dict at a time."""
     for layer in report.layers:
-        row = layer.to_dict()
-        yield row if view.name == "summary" else {k: row[k] for k in view.layer_fields}
+        yield layer_dict(layer, view)
+
+
+def layer_dict(layer: LayerReport, view: View) -> dict[str, Any]:
+    """One row of :func:`layer_dicts`: ``to_dict``, or the view's fields of it."""
+    row = layer.to_dict()
+    return row if view.name == "summary" else {k: row[k] for k in view.layer_fields}

@@ -15,7 +15,7 @@ import functools
 import re
 from collections import ChainMap
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 from pydantic import ValidationError
@@ -31,6 +31,7 @@ from .schema import ID_PATTERN, Block, Repeat, Spec
 from .yamlio import DEFAULT_LIMITS, Limits, MDict, MList, key_text
 
 META = ("id", "op", "in", "repeat", "if")
+_META = frozenset(META)
 #: words a block argument cannot be called: the keys of a layer entry, and ``args``
 #: (positional arguments)
 RESERVED_ARGS = (*META, "args")
@@ -45,6 +46,10 @@ MAX_ID_CHARS = 200
 MAX_LAYER_ID_CHARS = 1000
 #: expansions for other input shapes an input-dependent network remembers
 REEXPANSIONS_KEPT = 4
+#: distinct literal layer entries whose op an expansion remembers (see
+#: Expander._literal_key): a large spec repeats a few; one of all-different layers must not
+#: pay for remembering each
+LITERALS_KEPT = 4096
 
 
 @dataclass(frozen=True)
@@ -59,6 +64,12 @@ class Scope:
     stack: tuple[str, ...] = ()
     block: str | None = None
     block_name: str | None = None
+
+    def with_vars(self, names: Mapping[str, Any]) -> Scope:
+        """This scope seeing ``names`` (``dataclasses.replace``, without its generic field
+        walk: a repeat's copies and a block's calls make one each)."""
+        return Scope(self.prefix, self.input, names, self.defaults, self.trace, self.stack,
+                     self.block, self.block_name)
 
 
 def _marked(base: Any, loc: Loc | None) -> MDict:
@@ -209,6 +220,9 @@ class Expander:
         self.ops: dict[tuple[str, Any], Op[Any]] = {}
         #: a literal layer entry (see _literal_key) -> what it makes (see _literal_layer)
         self.literal: dict[tuple[Any, ...], _Literal] = {}
+        self.literal_hits = self.literal_misses = 0  # (see _literals_pay)
+        #: id of a list of entries -> (the list, its explicit ids): see _explicit_ids
+        self.explicit: dict[int, tuple[MList, dict[str, Loc]]] = {}
         self.expanded_for: dict[Shape, tuple[list[Node], str]] = {}  # (see expand_for)
         self._start(tuple(spec.input))
 
@@ -394,6 +408,16 @@ class Expander:
         return entry
 
     def _explicit_ids(self, entries: MList) -> dict[str, Loc]:
+        """The ids a list of entries gives explicitly, checked; a block's list is checked
+        once, not at each call (its entries are the document's: they do not change)."""
+        known = self.explicit.get(id(entries))
+        if known is not None and known[0] is entries:
+            return known[1]
+        seen = self._check_explicit_ids(entries)
+        self.explicit[id(entries)] = (entries, seen)
+        return seen
+
+    def _check_explicit_ids(self, entries: MList) -> dict[str, Loc]:
         seen: dict[str, Loc] = {}
         for entry in entries:
             if not isinstance(entry, MDict) or "id" not in entry:
@@ -484,8 +508,8 @@ class Expander:
             copy_entry = _merge(base, *over) if any(over) else base  # single() only reads it
             name = f"{full}[{c}]"
             # ChainMap only reads the maps after its first (vars may be lazy: not copied)
-            here = scope if index is None else replace(
-                scope, vars=ChainMap({index: c}, scope.vars))  # type: ignore[arg-type]
+            here = scope if index is None else scope.with_vars(
+                ChainMap({index: c}, scope.vars))  # type: ignore[arg-type]
             try:
                 result = self.single(copy_entry, name, out, here, loc, copy=(full, c))
             except CnncalcError as exc:
@@ -565,27 +589,31 @@ class Expander:
                copy: tuple[str, int] | None = None) -> str:
         """Expand one entry that is not a repeat: a block call, or one op's node (and the
         rows of its ``bn``/``act`` shorthand).  Returns the id the next entry reads."""
-        key = self._literal_key(entry, scope.defaults)
+        key = self._literal_key(entry, scope.defaults) if self._literals_pay() else None
         known = self.literal.get(key) if key is not None else None
         if known is not None:
+            self.literal_hits += 1
             return self._literal_layer(known, entry, full, inputs, scope, loc)
+        self.literal_misses += key is not None
         reading = self._reading_vars(scope, inputs, full)
         op_name = self._op_name(entry, reading, loc)
         if op_name in self.blocks:
             call = _marked({k: v for k, v in entry.items() if k not in META}, loc)
             call.val_loc, call.key_loc = dict(entry.val_loc), dict(entry.key_loc)
-            return self.block(op_name, call, full, inputs, replace(scope, vars=reading), loc,
-                              copy)
+            return self.block(op_name, call, full, inputs, scope.with_vars(reading), loc, copy)
         op_cls = self._op_class(op_name, entry, inputs, loc)
         args = self._op_args(entry, scope.defaults.get(op_name), reading)
         values = self._values(args)
         self._spend(values, loc)
         op = self._validated(op_cls, args)
-        if key is not None:
-            self.literal[key] = _Literal(op_cls, op, values, bool(_rows(op)))
+        rows = _rows(op)
+        if key is not None and len(self.literal) < LITERALS_KEPT:
+            self.literal[key] = _Literal(op_cls, op, values, rows)
         self._add(Node.made(full, op, inputs, loc, dict(args.val_loc), scope.trace,
                             scope.block, scope.block_name))
-        return self._shorthand_rows(op, full, scope, lambda: reading, loc)
+        if not rows:
+            return full
+        return self._shorthand_rows(op, rows, full, scope, lambda: reading, loc)
 
     def _literal_key(self, entry: MDict, defaults: Mapping[str, Any]) -> tuple[Any, ...] | None:
         """What an op's layer entry makes depends on its op name, its arguments and the
@@ -599,7 +627,7 @@ class Expander:
             return None
         pairs = []
         for key, value in entry.items():
-            if key in META:
+            if key in _META:
                 continue
             kind = type(value)  # (the common case inline: a name and a plain value)
             frozen = (kind, value) if kind is int or kind is bool or (
@@ -612,6 +640,12 @@ class Expander:
         if frozen_defaults is None:
             return None
         return (op_name, tuple(pairs), frozen_defaults)
+
+    def _literals_pay(self) -> bool:
+        """Whether looking literal entries up is worth its cost (freezing the arguments):
+        not once it has missed over a thousand times more than four times as often as it
+        found one (a spec of all-different layers); whether it is used changes no result."""
+        return self.literal_misses <= 4 * self.literal_hits + 1000
 
     def _literal_layer(self, known: _Literal, entry: MDict, full: str,
                        inputs: tuple[str, ...], scope: Scope, loc: Loc) -> str:
@@ -627,7 +661,7 @@ class Expander:
                             scope.trace, scope.block, scope.block_name))
         if not known.rows:
             return full
-        return self._shorthand_rows(op, full, scope,
+        return self._shorthand_rows(op, known.rows, full, scope,
                                     functools.partial(self._reading_vars, scope, inputs, full),
                                     loc)
 
@@ -688,12 +722,13 @@ class Expander:
                 self.ops[key] = op
         return op
 
-    def _shorthand_rows(self, op: Op[Any], full: str, scope: Scope,
-                        reading: Callable[[], Mapping[str, Any]], loc: Loc) -> str:
-        """The rows of a layer's ``bn: true`` and ``act:`` shorthand; the id the next
-        entry reads (``reading``: the names the layer's expressions see, made if asked)."""
+    def _shorthand_rows(self, op: Op[Any], rows: tuple[tuple[str, str], ...], full: str,
+                        scope: Scope, reading: Callable[[], Mapping[str, Any]], loc: Loc) -> str:
+        """The ``rows`` of a layer's ``bn: true`` and ``act:`` shorthand (``_rows(op)``); the
+        id the next entry reads (``reading``: the names the layer's expressions see, made
+        if asked)."""
         last = full
-        for row, op_name in _rows(op):
+        for row, op_name in rows:
             row_op = self._shorthand(op_name, scope.defaults, reading)
             self._add(Node.made(f"{full}.{row}", row_op, (last,), loc, {}, scope.trace,
                                 scope.block, scope.block_name, row))
@@ -746,8 +781,10 @@ class Expander:
 
     def _values(self, args: Mapping[str, Any]) -> int:
         """The argument values one layer holds (a list counts its items: see _spend)."""
-        return sum(self._size(value) if isinstance(value, (list, dict)) else 1
-                   for value in args.values())
+        total = 0
+        for value in args.values():
+            total += self._size(value) if isinstance(value, (list, dict)) else 1
+        return total
 
     def _spend(self, values: int, loc: Loc) -> None:
         """Count the argument values of one layer against ``max_arg_values``: a large table
@@ -849,9 +886,11 @@ class Expander:
             bound = self._bind(name, bdef, braw, self._sub(call, scope), loc, own)
         except CnncalcError as exc:
             raise exc.located(notes=(note,)) from None
-        defaults = dict(scope.defaults)
-        for op_name, values in (braw.get("defaults") or {}).items():
-            defaults[op_name] = _merge(defaults.get(op_name), values)
+        defaults = scope.defaults  # (copied only when the block has defaults of its own)
+        if braw.get("defaults"):
+            defaults = dict(defaults)
+            for op_name, values in braw["defaults"].items():
+                defaults[op_name] = _merge(defaults.get(op_name), values)
         sub = Scope(full + ".", inputs[0], ChainMap(bound, self.tables), defaults,
                     (*scope.trace, note), (*scope.stack, name), full, name)
         last, local = self.layers(braw["layers"], sub)
@@ -972,21 +1011,23 @@ _NO_ARGS = (dict, ())
 @dataclass(frozen=True)
 class _Literal:
     """What a literal layer entry makes (see :meth:`Expander._literal_key`): its op class
-    and op, the argument values it holds, and whether it has bn/act shorthand rows."""
+    and op, the argument values it holds, and its bn/act shorthand rows (see _rows)."""
 
     op_cls: type[Op[Any]]
     op: Op[Any]
     values: int
-    rows: bool
+    rows: tuple[tuple[str, str], ...]
 
 
 def _rows(op: Op[Any]) -> tuple[tuple[str, str], ...]:
     """The shorthand rows an op's layer has: (``bn``, ``batchnorm``) for ``bn: true``,
     (``act``, its op) for an ``act:`` other than none."""
     given = vars(op.args)  # (getattr of a field a model lacks is slow in pydantic)
+    bn, act = given.get("bn", False), given.get("act", "none")
+    if not bn and act == "none":
+        return ()
     return tuple((row, op_name) for row, op_name in (
-        ("bn", "batchnorm" if given.get("bn", False) else "none"),
-        ("act", given.get("act", "none"))) if op_name != "none")
+        ("bn", "batchnorm" if bn else "none"), ("act", act)) if op_name != "none")
 
 
 def _check_arity(op_cls: type[Op[Any]], op_name: str, entry: MDict, inputs: tuple[str, ...],
@@ -1003,13 +1044,15 @@ def _arg_locs(entry: MDict | None, defaults: Any) -> dict[str, Loc]:
     """Where each argument of an op's layer is written: the op's ``defaults`` in scope, then
     the entry's own (not its ``id``/``op``/``in``/...)."""
     out: dict[str, Loc] = {}
-    for given in (defaults, entry):
-        if not given:
-            continue
-        val_locs = getattr(given, "val_loc", {})
-        for key in given:
-            if key in val_locs and not (given is entry and key in META):
-                out[key] = val_locs[key]
+    if defaults:
+        val_locs = getattr(defaults, "val_loc", {})
+        out = {key: val_locs[key] for key in defaults if key in val_locs}
+    if entry:
+        val_locs = getattr(entry, "val_loc", {})
+        own = {key: val_locs[key] for key in entry if key not in _META and key in val_locs}
+        if not out:
+            return own
+        out.update(own)
     return out
 
 
