@@ -13,10 +13,8 @@ import csv
 import functools
 import io
 import json
-import operator
 import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from itertools import repeat
 from json.encoder import c_make_encoder  # type: ignore[attr-defined]
 from typing import Any
 
@@ -163,23 +161,26 @@ def _encode_list(value: list[Any] | tuple[Any, ...], level: int) -> str:
 
 #: the types json's C encoder writes as :func:`encode_indented` does, in a flat list
 SCALARS = frozenset({str, int, float, bool, type(None)})
-_INSIDE = operator.itemgetter(slice(1, -1))
 
 
-def flat_list_texts(values: list[Any], level: int) -> list[str] | None:
+def flat_list_texts(values: Sequence[Any], level: int) -> list[str] | None:
     """The texts of non-empty lists (or tuples) of :data:`SCALARS`, each nested ``level``
-    deep, written by json's C encoder (which takes no indent, but puts its item
-    separator, here a line break and the next level's indent, between the items of a
-    flat list); None without the C encoder, or for an int past the digit limit."""
+    deep; None without json's C encoder, or for an int past the digit limit.
+
+    The C encoder takes no indent, but puts its item separator, here a line break and
+    the next level's indent, between items: it writes the whole list of lists at once,
+    and the lists come apart at ``]``, separator, ``[`` (which no string's text holds:
+    it has no raw line break)."""
     encode = _flat_encoder(level)
-    if encode is None:
+    if encode is None or not values:
         return None
-    frame = "[" + indent_text(level + 1) + "%s" + indent_text(level) + "]"
+    separator = "," + indent_text(level + 1)
     try:
-        return list(map(frame.__mod__, map(_INSIDE, map("".join, map(encode, values,
-                                                                        repeat(0))))))
+        whole = "".join(encode(values, 0))
     except ValueError:  # an int past the digit limit
         return None
+    frame = "[" + indent_text(level + 1) + "%s" + indent_text(level) + "]"
+    return list(map(frame.__mod__, whole[2:-2].split("]" + separator + "[")))
 
 
 def _flat_encoder(level: int) -> Callable[[Any, int], Sequence[str]] | None:
