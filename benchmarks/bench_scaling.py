@@ -51,6 +51,32 @@ def chain_text(n_layers: int) -> str:
     return "\n".join(lines) + "\n"
 
 
+def varied_text(n_layers: int) -> str:
+    """A chain of unlike layers, written one per line, in units of eight rows: conv (out
+    cycling 8..64, kernel 1, 3 or 5, padded to keep the size), batchnorm, relu, conv 1x1,
+    maxpool 3 (stride 1, padded), an add of it and the unit's input (a residual, projected
+    when the channels differ), leaky_relu, dropout; on a 16x16x16 input.  A spec whose layers are
+    not copies of each other: a win measured on it is not one for identical rows only."""
+    lines = ["cnncalc: 1", f"name: varied{n_layers}", "input: [16, 16, 16]", "layers:"]
+    last = "input"
+    for i in range(n_layers):
+        unit, row = divmod(i, 8)
+        out, k = 8 + 8 * (unit % 8), (1, 3, 5)[unit % 3]
+        lines.append("  - " + (
+            f"{{id: u{unit}, op: conv, out: {out}, k: {k}, pad: {k // 2}}}",
+            "{op: batchnorm}", "{op: relu}", f"{{op: conv, out: {out}, k: 1}}",
+            f"{{id: p{unit}, op: maxpool, k: 3, stride: 1, pad: 1}}",
+            f"{{op: add, in: [{last}, p{unit}], project: auto}}" if unit else "{op: identity}",
+            "{op: leaky_relu}", f"{{id: e{unit}, op: dropout, p: 0.1}}")[row])
+        if row == 7:
+            last = f"e{unit}"
+    return "\n".join(lines) + "\n"
+
+
+#: the generated specs ``--spec`` chooses from
+SPECS = {"chain": chain_text, "varied": varied_text}
+
+
 def repeat_text(n_layers: int) -> str:
     """A residual-style chain: conv+bn+relu units (3 rows each) made by one repeat."""
     units = n_layers // 3
@@ -75,11 +101,11 @@ def run(tree: Path, argv: list[str]) -> ProcessRun:
 
 
 def whole_process(sizes: list[int], repeats: int, trees: dict[str, Path],
-                  only: set[str] | None) -> None:
+                  only: set[str] | None, spec: str = "chain") -> None:
     with tempfile.TemporaryDirectory() as tmp:
-        specs = {n: Path(tmp) / f"chain{n}.yaml" for n in sizes}
+        specs = {n: Path(tmp) / f"{spec}{n}.yaml" for n in sizes}
         for n, path in specs.items():
-            path.write_text(chain_text(n))
+            path.write_text(SPECS[spec](n))
         for tree in trees.values():
             compileall.compile_dir(str(tree / "cnncalc"), quiet=1)
         head = f"{'command':<14} {'tree':<6}" + "".join(f" {f'{n:,} s':>10}" for n in sizes)
@@ -146,6 +172,8 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--vs", type=Path, help="another cnncalc tree to run side by side")
     parser.add_argument("--only", help="comma-separated command labels (e.g. 'summary json')")
+    parser.add_argument("--spec", choices=sorted(SPECS), default="chain",
+                        help="the generated spec: chain_text (default) or varied_text")
     parser.add_argument("--in-process", action="store_true")
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
@@ -154,7 +182,7 @@ def main() -> None:
         return
     trees = {"this": ROOT} | ({"vs": args.vs.resolve()} if args.vs else {})
     only = set(args.only.split(",")) if args.only else None
-    whole_process(sizes, args.repeats, trees, only)
+    whole_process(sizes, args.repeats, trees, only, args.spec)
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 """``python -m cnncalc``: the same as the ``cnncalc`` command."""
 
-from cnncalc.cli import main
+from cnncalc.cli import run
 
 if __name__ == "__main__":
-    main()
+    run()

@@ -17,6 +17,7 @@ import functools
 import gc
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
+from operator import attrgetter
 from typing import Any, NamedTuple
 
 from .errors import CnncalcError, ShapeError, UsageError
@@ -45,17 +46,25 @@ def _apply(rf: ReceptiveField, step: RFStep) -> ReceptiveField:
 
 
 def _propagate(bound: _Bound, states: list[_RF]) -> _RF:
-    layer, steps, read = bound.layer, bound.steps, bound.read
-    paths = []
-    for i in read:
+    """The field of a bound layer's output from its inputs' (``states``): each input it
+    reads, through its step; several inputs merge (:func:`_merged`)."""
+    steps, paths, mixed = bound.steps, [], False
+    for i in bound.read:
         state, step = states[i], steps[i]
         if state.rf is None or step is None or len(step.span) != len(state.rf.size):
-            return _RF(None, True)
+            return _NO_FIELD
         paths.append(state.rf if bound.identity[i] else _apply(state.rf, step))
-    mixed = any(states[i].mixed for i in read) or any(
-        s.whole for s in (steps[i] for i in read) if s)
-    if len(paths) == 1:
-        return _RF(paths[0], mixed)
+        mixed = mixed or state.mixed or step.whole
+    return _RF(paths[0] if len(paths) == 1 else _merged(bound, paths), mixed)
+
+
+#: the state of a value whose positions have no receptive field (or lost it)
+_NO_FIELD = _RF(None, True)
+
+
+def _merged(bound: _Bound, paths: list[ReceptiveField]) -> ReceptiveField:
+    """The field of an output that reads several inputs, their fields ``paths``."""
+    layer, read = bound.layer, bound.read
     widest = max(paths, key=lambda p: tuple(p.size))
     # a broadcast input (a [C, 1, 1] gate) has one position that every output position
     # reads: its field counts in the size, but the output's positions (jump, start) are
@@ -64,7 +73,7 @@ def _propagate(bound: _Bound, states: list[_RF]) -> _RF:
     anchor = max(full, key=lambda p: tuple(p.size))
     aligned = all(p.aligned for p in paths) and all(
         p.jump == anchor.jump and p.start == anchor.start for p in paths)
-    return _RF(ReceptiveField(widest.size, anchor.jump, anchor.start, aligned), mixed)
+    return ReceptiveField(widest.size, anchor.jump, anchor.start, aligned)
 
 
 def _input_rf(shape: Shape) -> _RF:
@@ -333,7 +342,7 @@ class _Walk:
         self.layers: list[Layer[Any]] = []
 
     def row(self, node: Node) -> LayerReport:
-        ins = tuple(self.shapes[i] for i in node.inputs)
+        ins = tuple([self.shapes[i] for i in node.inputs])
         try:
             bound = self._bind(node, ins)
             state = _propagate(bound, [self.rfs[i] for i in node.inputs])
@@ -382,19 +391,17 @@ def _totals(network: Network, rows: list[LayerReport], x: Shape, batch: int,
             size: int) -> Totals:
     sizes = {INPUT: numel(x) * batch * size} | {r.id: r.activation_bytes for r in rows}
     breakdown = dict.fromkeys(FLOP_CATEGORIES, 0)
-    for r in rows:
-        for c, v in r.flops_breakdown.items():
+    for row_breakdown in map(attrgetter("flops_breakdown"), rows):
+        for c, v in row_breakdown.items():
             breakdown[c] += v
+    def column(name: str) -> int:
+        return sum(map(attrgetter(name), rows))
+
     return Totals(
-        params=sum(r.params for r in rows),
-        trainable_params=sum(r.trainable_params for r in rows),
-        buffers=sum(r.buffers for r in rows),
-        macs=sum(r.macs for r in rows),
-        flops=sum(breakdown.values()),
+        params=column("params"), trainable_params=column("trainable_params"),
+        buffers=column("buffers"), macs=column("macs"), flops=sum(breakdown.values()),
         flops_breakdown={c: v for c, v in breakdown.items() if v},
-        param_bytes=sum(r.param_bytes for r in rows),
-        buffer_bytes=sum(r.buffers for r in rows) * size,
-        input_bytes=sizes[INPUT],
-        activation_bytes=sum(r.activation_bytes for r in rows),
+        param_bytes=column("param_bytes"), buffer_bytes=column("buffers") * size,
+        input_bytes=sizes[INPUT], activation_bytes=column("activation_bytes"),
         peak_activation_bytes=_peak(network.nodes, sizes, network.output),
     )

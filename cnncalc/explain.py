@@ -20,17 +20,17 @@ analysed fields, and the walk over a network.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from .analysis import analyze, for_input, paused_gc
 from .errors import UsageError
 from .graph import INPUT, Network, Node
-from .ops.base import Layer
+from .ops.base import Layer, RFStep, Shape
 from .report import LayerReport, ReceptiveField, Report
 from .suggest import close_matches
-from .working import Step, axis_rows, dims, formula_number, operand
+from .working import RFWorking, Step, all_axes_label, axis_rows, formula_dims, operand
 
 
 # ------------------------------------------------------------ receptive fields
@@ -39,35 +39,100 @@ def rf_steps(layer: Layer[Any], rf_ins: Sequence[ReceptiveField | None],
     """The receptive-field recurrence of one layer (Araujo et al., 2019), written as the
     op computes it (:meth:`Op.rf_working`): for a window ``r = r_in + (k-1)*j_in``,
     ``j = j_in*s``, ``start = start_in + ((k-1)/2 - p)*j_in``."""
-    # an input read only for its shape (upsample's reference) has no part in the field
-    rf_ins = [r for r, read in zip(rf_ins, layer.op.reads(layer)) if read]
-    if rf_out is None or any(r is None for r in rf_ins):
-        return []
-    if len(rf_ins) > 1:
-        sizes = ", ".join(dims([formula_number(v) for v in r.size]) for r in rf_ins if r)
-        return [Step("receptive field", f"the widest input: max({sizes})",
-                     dims([formula_number(v) for v in rf_out.size]), "r = max over inputs", "rf")]
-    step = layer.op.rf(layer)
-    rf_in = rf_ins[0]
-    if step is None or rf_in is None:
-        return []
-    if step.is_identity:
-        size, jump = (dims([formula_number(v) for v in vs]) for vs in (rf_in.size, rf_in.jump))
-        return [Step("receptive field", "", f"unchanged (r = {size}, j = {jump})", "", "rf")]
-    how = layer.op.rf_working(layer, step)
-    r_items, j_items, s_items = [], [], []
-    for i, (r, j, st) in enumerate(zip(rf_in.size, rf_in.jump, rf_in.start)):
-        r_text, j_text, st_text = operand(r), operand(j), operand(st)
-        r_items.append((f"r = {how.size(i, r_text, j_text)}", r + step.span[i] * j))
-        j_items.append((f"j = {how.jump(i, j_text)}", j * step.factor[i]))
-        s_items.append((f"start = {how.start(i, st_text, j_text)}", st + step.offset[i] * j))
-    r_sym, j_sym, s_sym = how.symbolic
-    steps = (axis_rows("rf size", r_items, "rf", r_sym) + axis_rows("rf jump", j_items, "rf", j_sym)
-             + axis_rows("rf start", s_items, "rf", s_sym))
-    if step.whole:
-        steps.append(Step("receptive field", "", "a global reduction: the network's receptive "
-                          "field is read before this layer", "", "note"))
-    return steps
+    return RFRule(layer).steps(rf_ins, rf_out)
+
+
+class RFRule:
+    """How one bound layer writes its receptive-field steps: what depends on the op and
+    its input shapes alone (the inputs it reads, its step and working, whether its axes
+    read alike) is worked out once, when first needed, and shared by every layer bound
+    alike; the incoming field's numbers are filled in per layer (:meth:`steps`)."""
+
+    def __init__(self, layer: Layer[Any]) -> None:
+        self.layer = layer
+        self._reads: list[bool] | None = None
+        self._window: tuple[RFStep | None, RFWorking | None] | None = None
+        self._alike: bool | None = None
+
+    def reads(self) -> list[bool]:
+        """Per input, whether it counts: an input read only for its shape (upsample's
+        reference) has no part in the field."""
+        if self._reads is None:
+            self._reads = self.layer.op.reads(self.layer)
+        return self._reads
+
+    def window(self) -> tuple[RFStep | None, RFWorking | None]:
+        """The op's step, and its working (None for an identity step)."""
+        if self._window is None:
+            op, layer = self.layer.op, self.layer
+            step = op.rf(layer)
+            how = None if step is None or step.is_identity else op.rf_working(layer, step)
+            self._window = (step, how)
+        return self._window
+
+    def steps(self, rf_ins: Sequence[ReceptiveField | None],
+              rf_out: ReceptiveField | None) -> list[Step]:
+        """The steps for the fields ``rf_ins`` (one per input) and ``rf_out``."""
+        if rf_out is None:
+            return []
+        if len(rf_ins) != 1 or not self.reads()[0]:  # (one input, read: as it is)
+            rf_ins = [r for r, read in zip(rf_ins, self.reads()) if read]
+        if None in rf_ins:
+            return []
+        if len(rf_ins) > 1:
+            sizes = ", ".join(formula_dims(r.size) for r in rf_ins if r)
+            return [Step("receptive field", f"the widest input: max({sizes})",
+                         formula_dims(rf_out.size), "r = max over inputs", "rf")]
+        step, how = self.window()
+        rf_in = rf_ins[0]
+        if step is None or rf_in is None:
+            return []
+        if how is None:
+            return [Step("receptive field", "", f"unchanged (r = {formula_dims(rf_in.size)}, "
+                         f"j = {formula_dims(rf_in.jump)})", "", "rf")]
+        return self._window_steps(step, how, rf_in)
+
+    def _window_steps(self, step: RFStep, how: RFWorking, rf_in: ReceptiveField) -> list[Step]:
+        """``r``, ``j`` and ``start`` per axis, or once for all axes when every axis
+        reads alike (each axis its own step when they differ, as :func:`axis_rows` has
+        it); a square layer on a square field is written once, not per axis."""
+        rank = len(rf_in.size)
+        alike = rank > 1 and self._alike_axes(step, how, rank) and all(
+            vs.count(vs[0]) == rank for vs in (rf_in.size, rf_in.jump, rf_in.start))
+        r_items, j_items, s_items = [], [], []
+        for i, (r, j, st) in enumerate(zip(rf_in.size, rf_in.jump, rf_in.start)):
+            r_text, j_text, st_text = operand(r), operand(j), operand(st)
+            r_items.append((f"r = {how.size(i, r_text, j_text)}", r + step.span[i] * j))
+            j_items.append((f"j = {how.jump(i, j_text)}", j * step.factor[i]))
+            s_items.append((f"start = {how.start(i, st_text, j_text)}", st + step.offset[i] * j))
+            if alike:  # every other axis gives the same three items
+                break
+        r_sym, j_sym, s_sym = how.symbolic
+        if alike:
+            steps = [Step(all_axes_label(label, rank), *items[0], sym, "rf") for label, items, sym
+                     in (("rf size", r_items, r_sym), ("rf jump", j_items, j_sym),
+                         ("rf start", s_items, s_sym))]
+        else:
+            steps = (axis_rows("rf size", r_items, "rf", r_sym)
+                     + axis_rows("rf jump", j_items, "rf", j_sym)
+                     + axis_rows("rf start", s_items, "rf", s_sym))
+        if step.whole:
+            steps.append(Step("receptive field", "", "a global reduction: the network's "
+                              "receptive field is read before this layer", "", "note"))
+        return steps
+
+    def _alike_axes(self, step: RFStep, how: RFWorking, rank: int) -> bool:
+        """Whether every axis of the step is the first one's: the same span, factor and
+        offset, and the same working (written with stand-in operands, which the
+        working places as given)."""
+        if self._alike is None:
+            def axis(i: int) -> tuple[Any, ...]:
+                return (step.span[i], step.factor[i], step.offset[i], how.size(i, "r", "j"),
+                        how.jump(i, "j"), how.start(i, "s", "j"))
+
+            first = axis(0)
+            self._alike = all(axis(i) == first for i in range(1, rank))
+        return self._alike
 
 
 def flops_step(layer: Layer[Any]) -> list[Step]:
@@ -97,29 +162,83 @@ class LayerExplanation:
     flops: int = 0
     receptive_field: ReceptiveField | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    #: the leading steps of ``steps`` that the layers bound alike share, the same objects
+    #: (:class:`OpWorking`): a renderer lays them out once for all those layers
+    shared: tuple[Step, ...] = field(default=(), compare=False, repr=False)
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self, steps: bool = True) -> dict[str, Any]:
+        """The JSON of the layer; without ``steps``, the ``steps`` key holds None
+        (streaming writers fill it)."""
         return {
             "id": self.id, "op": self.op, "inputs": list(self.inputs),
             "input_shapes": [list(s) for s in self.input_shapes],
             "output_shape": list(self.output_shape), "params": self.params, "macs": self.macs,
             "flops": self.flops,
             "receptive_field": self.receptive_field.to_dict() if self.receptive_field else None,
-            "steps": [s.to_dict() for s in self.steps], "warnings": list(self.warnings),
+            "steps": [s.to_dict() for s in self.steps] if steps else None,
+            "warnings": list(self.warnings),
         }
 
 
 def explain_layer(node: Node, row: LayerReport, rf_ins: Sequence[ReceptiveField | None]
                   ) -> LayerExplanation:
     """The working of one analysed layer (batch 1 figures)."""
-    layer = node.op.resolve(row.input_shapes)  # bound once; every step below reads it
-    steps = list(node.op.explain(layer))
-    if not any(s.kind == "flops" for s in steps):
-        steps += flops_step(layer)
-    steps += rf_steps(layer, rf_ins, row.receptive_field)
-    return LayerExplanation(node.id, node.op.name, node.inputs, tuple(layer.ins), layer.out,
-                            tuple(steps), row.warnings, row.params, row.macs, row.flops,
-                            row.receptive_field)
+    return OpWorking(node.op.resolve(row.input_shapes)).explain(node, row, rf_ins)
+
+
+class OpWorking:
+    """What explain writes of one op on one set of input shapes: the bound layer, the
+    op's own steps (FLOPs added when it has none) and its receptive-field rule.  All of
+    it is a pure function of the op and the shapes, so a walk works it out once for
+    the nodes that share both (the expander gives equal arguments one op object, and
+    real networks repeat their blocks): only the layer's own receptive field is written
+    per node."""
+
+    def __init__(self, layer: Layer[Any]) -> None:
+        self.layer = layer  # bound once; every step reads it
+        steps = list(layer.op.explain(layer))
+        if not any(s.kind == "flops" for s in steps):
+            steps += flops_step(layer)
+        self.steps = tuple(steps)
+        self.rf = RFRule(layer)
+        self.ins = tuple(layer.ins)
+
+    def explain(self, node: Node, row: LayerReport, rf_ins: Sequence[ReceptiveField | None]
+                ) -> LayerExplanation:
+        """``node``'s explanation: these steps, then its receptive-field steps."""
+        rf = self.rf.steps(rf_ins, row.receptive_field)
+        # made without the frozen dataclass's __init__ (13 guarded attribute sets, for
+        # 10^5 layers); every field is given, as the dataclass would have it
+        made: LayerExplanation = object.__new__(LayerExplanation)
+        made.__dict__.update(
+            id=node.id, op=node.op.name, inputs=node.inputs, input_shapes=self.ins,
+            output_shape=self.layer.out, steps=self.steps + tuple(rf) if rf else self.steps,
+            warnings=row.warnings, params=row.params, macs=row.macs, flops=row.flops,
+            receptive_field=row.receptive_field, extra={}, shared=self.steps)
+        return made
+
+
+#: op workings a walk keeps (a network of that many distinct layers and more gains
+#: nothing from keeping them all: memory stays bounded)
+MAX_WORKINGS = 4096
+
+
+def _workings() -> Callable[[Node, tuple[Shape, ...]], OpWorking]:
+    """A lookup of the :class:`OpWorking` of a node on its input shapes, each made once
+    per op object and shapes (as the analysis binds them), at most
+    :data:`MAX_WORKINGS` kept at a time."""
+    known: dict[tuple[Any, tuple[Shape, ...]], OpWorking] = {}
+
+    def working(node: Node, ins: tuple[Shape, ...]) -> OpWorking:
+        key = (node.op, ins)
+        found = known.get(key)
+        if found is None:
+            if len(known) >= MAX_WORKINGS:
+                known.clear()
+            found = known[key] = OpWorking(node.op.resolve(ins))
+        return found
+
+    return working
 
 
 def select(net: Network, layer: str | None) -> list[Node]:
@@ -140,15 +259,32 @@ def explain_network(net: Network, input_shape: tuple[int, ...] | None = None,
                     layer: str | None = None, report: Report | None = None
                     ) -> list[LayerExplanation]:
     """Explain every layer of ``net`` (or those ``layer`` selects)."""
+    with paused_gc():  # many small acyclic objects (steps), as in the analysis
+        return list(explain_layers(net, input_shape, layer, report))
+
+
+def explain_layers(net: Network, input_shape: tuple[int, ...] | None = None,
+                   layer: str | None = None, report: Report | None = None
+                   ) -> Iterator[LayerExplanation]:
+    """:func:`explain_network` one layer at a time, as they are read (a renderer that
+    writes them as they come holds a few, not 10^5).  The analysis and ``layer``'s
+    selection happen now, so that their errors come before any output."""
     report = report or analyze(net, input_shape, strict=False)
     net = for_input(net, report.input_shape)  # (its layers may depend on the input)
+    nodes = select(net, layer)
+    return _explained(nodes, report)
+
+
+def _explained(nodes: Sequence[Node], report: Report) -> Iterator[LayerExplanation]:
     rfs: dict[str, Any] = {r.id: r.receptive_field for r in report.layers}
-    x = report.input_shape
-    rank = len(x) - 1
+    rank = len(report.input_shape) - 1
     rfs[INPUT] = _input_rf(rank) if rank >= 1 else None
-    with paused_gc():  # many small acyclic objects (steps), as in the analysis
-        return [explain_layer(node, report.layer(node.id), [rfs[i] for i in node.inputs])
-                for node in select(net, layer)]
+    working = _workings()
+    # every node: the report's rows are in the same order
+    rows = report.layers if len(nodes) == len(report.layers) else map(report.layer, (
+        node.id for node in nodes))
+    for node, row in zip(nodes, rows):
+        yield working(node, row.input_shapes).explain(node, row, [rfs[i] for i in node.inputs])
 
 
 def _input_rf(rank: int) -> ReceptiveField:

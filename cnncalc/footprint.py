@@ -12,12 +12,13 @@ with it; :mod:`cnncalc.memory` is the API (specs, batches, ``--fit``).  No torch
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, get_args
 
 from .errors import UsageError
-from .graph import INPUT, Network, Node
+from .graph import INPUT, Network
 from .ops.base import Layer, Saved, needs_backward, numel
 from .report import DTYPE_BYTES, MemoryPeaks, Mode, Report
 
@@ -73,39 +74,73 @@ class Memory:
 
 
 # ------------------------------------------------------------------ saved storages
+#: the value index of the network's input; layer ``i``'s output is value ``i + 1``
+INPUT_VALUE = 0
+
+
+def _value_inputs(network: Network) -> list[list[int]]:
+    """Per layer, the value indices of its inputs (values are numbered, not named, so that
+    the walks below index lists instead of hashing ids)."""
+    index = {INPUT: INPUT_VALUE}
+    for i, node in enumerate(network.nodes):
+        index[node.id] = i + 1
+    return [[index[name] for name in node.inputs] for node in network.nodes]
+
+
 def inplace_ids(network: Network) -> set[str]:
     """The layers the torch build runs in place (``cnncalc.pytorch.model._mark_inplace``: an
     in-place-capable activation whose input is a fresh tensor nothing else reads) whose
     output is then their input's storage (``Op.inplace_shares``)."""
-    readers: dict[str, int] = {}
-    for node in network.nodes:
-        for name in node.inputs:
-            readers[name] = readers.get(name, 0) + 1
-    fresh = {n.id: n.op.fresh_output for n in network.nodes}
-    return {node.id for node in network.nodes
-            if node.op.inplace_ok and node.op.inplace_shares and node.inputs[0] != INPUT
-            and readers[node.inputs[0]] == 1 and node.inputs[0] != network.output
-            and fresh[node.inputs[0]]}
+    nodes = network.nodes
+    return {nodes[i].id for i in _inplace(network, _value_inputs(network))}
 
 
-@dataclass(frozen=True)
-class _Storage:
-    key: str
-    nbytes: int
+def _inplace(network: Network, ins: list[list[int]]) -> set[int]:
+    """:func:`inplace_ids` as layer indices, the inputs numbered (:func:`_value_inputs`)."""
+    nodes = network.nodes
+    readers = [0] * (len(nodes) + 1)
+    for values in ins:
+        for v in values:
+            readers[v] += 1
+    output = _output_value(network)
+    found = set()
+    for i, node in enumerate(nodes):
+        op, first = node.op, ins[i][0] if ins[i] else INPUT_VALUE
+        if (op.inplace_ok and op.inplace_shares and first != INPUT_VALUE and readers[first] == 1
+                and first != output and nodes[first - 1].op.fresh_output):
+            found.add(i)
+    return found
 
 
 @dataclass
 class Storages:
-    """Where every value of a training forward lives, and what each layer saves."""
+    """Where every value of a training forward lives, and what each layer saves.  Values
+    are numbered (:data:`INPUT_VALUE`, then layer ``i``'s output ``i + 1``); so are
+    storages: value ``v``'s own storage is ``v``, a tensor a layer keeps of its own gets
+    the next number past the values."""
 
-    #: value (INPUT or a layer id) -> its storage
-    store: dict[str, _Storage]
+    #: per layer, the value indices of its inputs
+    ins: list[list[int]]
+    #: value -> its storage
+    store: list[int]
+    #: storage -> its bytes
+    nbytes: dict[int, int]
     #: value -> whether it requires grad
-    grad: dict[str, bool]
-    #: per layer, {storage key: bytes} it saves (each storage under its first saver)
-    saved: list[dict[str, int]]
+    grad: list[bool]
     #: value -> its own bytes (a view's, not its base's)
-    sizes: dict[str, int]
+    sizes: list[int]
+    #: per layer, the storages it saves that no layer before it saved
+    saved: list[list[int]]
+    #: per layer, the bytes of those storages
+    saved_bytes: list[int]
+    #: the most bytes of activation storages alive at once during the forward
+    forward_peak: int
+    #: the network's output value
+    output: int
+    #: the number the next storage of a layer's own gets
+    next_own: int
+    #: storage -> whether a layer saves it
+    kept: defaultdict[int, bool] = field(default_factory=lambda: defaultdict(bool))
 
 
 def storages(network: Network, layers: Sequence[Layer[Any]], batch: int, size: int,
@@ -115,54 +150,116 @@ def storages(network: Network, layers: Sequence[Layer[Any]], batch: int, size: i
     activation dtype's bytes, ``input_grad`` whether the network's input requires grad
     (it does not when training), ``input_bytes`` the input's (default: the spec's input).
     ``amp``: the forward runs under ``torch.autocast`` to the ``size``-byte dtype, every
-    value in the dtype :func:`amp_element_bytes` gives it, the input in float32."""
-    inplace = inplace_ids(network)
-    elem = {INPUT: FP32 if amp else size}
+    value in the dtype :func:`amp_element_bytes` gives it, the input in float32.
+
+    One pass, in forward order, that also follows the live bytes (:class:`_Live`) for
+    the forward's peak: each layer's output is held, what it saves is kept to the end,
+    and each value goes once its last reader has run."""
+    nodes = network.nodes
+    ins = _value_inputs(network)
+    inplace = _inplace(network, ins)
+    elem = [FP32 if amp else size]
     if input_bytes is None:
-        input_bytes = numel(network.input_shape) * batch * elem[INPUT]
-    store = {INPUT: _Storage(INPUT, input_bytes)}
-    sizes = {INPUT: input_bytes}
-    grad = {INPUT: input_grad}
-    claimed: set[str] = set()
-    found: list[dict[str, int]] = []
-    for node, layer in zip(network.nodes, layers):
-        grads = [grad[i] for i in node.inputs]
-        e = elem[node.id] = (amp_element_bytes(layer, [elem[i] for i in node.inputs], size)
-                             if amp else size)
-        if layer.op.view or node.id in inplace:
-            store[node.id] = store[node.inputs[0]]
-        else:
-            store[node.id] = _Storage(node.id, numel(layer.out) * batch * e)
-        sizes[node.id] = numel(layer.out) * batch * e
-        grad[node.id] = needs_backward(layer, grads)
-        mine: dict[str, int] = {}
-        for st in _saved_by(node, layer, grads, store, elem, batch, size, amp):
-            if st.key not in claimed:
-                claimed.add(st.key)
-                mine[st.key] = st.nbytes
-        found.append(mine)
-    return Storages(store, grad, found, sizes)
+        input_bytes = numel(network.input_shape) * batch * elem[0]
+    where = Storages(ins, [INPUT_VALUE], {INPUT_VALUE: input_bytes}, [input_grad],
+                     [input_bytes], [], [], 0, _output_value(network), len(nodes) + 1)
+    live = _Live(where, len(nodes))
+    plans: dict[tuple[Any, ...], _Plan] = {}
+    keep = []  # the layers keyed by id() stay alive while their plans are
+    grad, store = where.grad, where.store
+    for i, layer in enumerate(layers):
+        v, values = i + 1, ins[i]
+        grads = tuple([grad[j] for j in values])
+        key = (id(layer), grads, tuple([elem[j] for j in values])) if amp else (id(layer), grads)
+        plan = plans.get(key)
+        if plan is None:
+            plan = plans[key] = _plan(layer, grads, [elem[j] for j in values], batch, size, amp)
+            keep.append(layer)
+        elem.append(plan.elem)
+        store.append(store[values[0]] if plan.view or i in inplace else v)
+        where.nbytes[v] = plan.nbytes
+        where.sizes.append(plan.nbytes)
+        grad.append(plan.trains)
+        keys = _claim(plan, values, v, where, live.saved)
+        where.saved.append(keys)
+        where.saved_bytes.append(sum([where.nbytes[k] for k in keys]))
+        live.step(i, v, keys)
+    where.forward_peak = live.peak
+    return where
 
 
-def _saved_by(node: Node, layer: Layer[Any], grads: list[bool], store: dict[str, _Storage],
-              elem: dict[str, int], batch: int, size: int, amp: bool) -> list[_Storage]:
-    """The storages ``layer``'s backward keeps.  Under AMP (``size``: the low-precision
-    dtype's bytes) a low-precision op keeps the casts of its float32 inputs (new storages)
-    and of its weight, and statistics are float32 (:func:`_amp_bytes`)."""
+#: how a tensor a layer saves is stored (:class:`_Plan`): input ``x``'s storage, the
+#: output's, or one of its own of ``x`` bytes
+SHARE_INPUT, SHARE_OUTPUT, OWN = 0, 1, 2
+
+
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    """What one bound layer, on inputs of given grads (and element sizes, under AMP), does
+    in a training forward: worked out once and replayed by every node that shares the
+    bound layer (the analysis binds equal ops on equal shapes once)."""
+
+    #: bytes of one element of its output
+    elem: int
+    #: its output's bytes
+    nbytes: int
+    #: whether autograd records it (:func:`cnncalc.ops.base.needs_backward`)
+    trains: bool
+    #: its output is a view of its first input
+    view: bool
+    #: what its backward keeps: (:data:`SHARE_INPUT`, index), (:data:`SHARE_OUTPUT`, 0) or
+    #: (:data:`OWN`, bytes)
+    saved: tuple[tuple[int, int], ...]
+
+
+def _plan(layer: Layer[Any], grads: tuple[bool, ...], elems: list[int], batch: int,
+          size: int, amp: bool) -> _Plan:
+    e = amp_element_bytes(layer, elems, size) if amp else size
+    return _Plan(e, numel(layer.out) * batch * e, needs_backward(layer, grads), layer.op.view,
+                 tuple(_saved_by(layer, grads, elems, e, batch, size, amp)))
+
+
+def _saved_by(layer: Layer[Any], grads: tuple[bool, ...], elems: list[int], out: int,
+              batch: int, size: int, amp: bool) -> list[tuple[int, int]]:
+    """Where the tensors ``layer``'s backward keeps are stored (:data:`_Plan.saved`), its
+    inputs' elements being ``elems`` bytes and its output's ``out``.  Under AMP (``size``:
+    the low-precision dtype's bytes) a low-precision op keeps the casts of its float32
+    inputs (storages of its own) and of its weight, and statistics are float32
+    (:func:`_amp_bytes`)."""
     lowered = amp and (layer.op.name in AUTOCAST_LOWER or layer.op.name in AUTOCAST_PROJECTED)
     found = []
-    for k, s in enumerate(layer.op.saved(layer, grads)):
-        if lowered and s.shared == "input" and elem[node.inputs[s.index]] != size:
-            found.append(_Storage(f"{node.id}#cast{s.index}",
-                                  numel(layer.ins[s.index]) * batch * size))
+    for s in layer.op.saved(layer, list(grads)):
+        if lowered and s.shared == "input" and elems[s.index] != size:
+            found.append((OWN, numel(layer.ins[s.index]) * batch * size))
+        elif s.shared == "input":
+            found.append((SHARE_INPUT, s.index))
+        elif s.shared == "output":
+            found.append((SHARE_OUTPUT, 0))
         else:
-            e = _amp_bytes(layer.op.name, s, elem[node.id], size) if amp else size
-            found.append(_storage_of(s, k, node, store, batch, e))
+            e = _amp_bytes(layer.op.name, s, out, size) if amp else size
+            found.append((OWN, s.elements(batch) * KIND_BYTES.get(s.kind, e)))
     if lowered:
         weight = _cast_weight_elements(layer, grads)
         if weight:
-            found.append(_Storage(f"{node.id}#weight", weight * size))
+            found.append((OWN, weight * size))
     return found
+
+
+def _claim(plan: _Plan, values: list[int], v: int, where: Storages,
+           saved: defaultdict[int, bool]) -> list[int]:
+    """The storages the layer of value ``v`` (its inputs ``values``) saves that no layer
+    before it saved (``saved``), each once; its own get new storages."""
+    keys: list[int] = []
+    for how, x in plan.saved:
+        if how == SHARE_INPUT:
+            key = where.store[values[x]]
+        elif how == SHARE_OUTPUT:
+            key = where.store[v]
+        else:
+            key = _new_storage(where, x)
+        if not saved[key] and key not in keys:
+            keys.append(key)
+    return keys
 
 
 def _amp_bytes(op: str, s: Saved, out: int, low: int) -> int:
@@ -175,6 +272,19 @@ def _amp_bytes(op: str, s: Saved, out: int, low: int) -> int:
     if op in AUTOCAST_PROJECTED:
         return low
     return out
+
+
+def _new_storage(where: Storages, nbytes: int) -> int:
+    """A storage of its own that a layer keeps (numbered past every value)."""
+    key = where.next_own
+    where.next_own += 1
+    where.nbytes[key] = nbytes
+    return key
+
+
+def _output_value(network: Network) -> int:
+    return next((i + 1 for i, n in enumerate(network.nodes) if n.id == network.output),
+                INPUT_VALUE)
 
 
 # ---------------------------------------------------------------------------- AMP
@@ -236,21 +346,12 @@ def _cast_weight_elements(layer: Layer[Any], grads: Sequence[bool]) -> int:
     return max(weight, 0)
 
 
-def saved_storages(network: Network, layers: Sequence[Layer[Any]], batch: int, size: int,
-                   input_grad: bool = False, input_bytes: int | None = None,
-                   amp: bool = False) -> list[dict[str, int]]:
-    """Per layer, {storage key: bytes} of what autograd saves for it, each storage under
-    the first layer (in forward order) that saves it (see :func:`storages`)."""
-    return storages(network, layers, batch, size, input_grad, input_bytes, amp).saved
-
-
-def _storage_of(s: Saved, k: int, node: Node, store: dict[str, _Storage], batch: int,
-                size: int) -> _Storage:
-    if s.shared == "input":
-        return store[node.inputs[s.index]]
-    if s.shared == "output":
-        return store[node.id]
-    return _Storage(f"{node.id}#{k}", s.elements(batch) * KIND_BYTES.get(s.kind, size))
+def saved_layer_bytes(network: Network, layers: Sequence[Layer[Any]], batch: int, size: int,
+                      input_grad: bool = False, input_bytes: int | None = None,
+                      amp: bool = False) -> list[int]:
+    """Per layer, the bytes of what autograd saves for it, each storage under the first
+    layer (in forward order) that saves it (see :func:`storages`)."""
+    return storages(network, layers, batch, size, input_grad, input_bytes, amp).saved_bytes
 
 
 # ----------------------------------------------------------------------- the step
@@ -280,36 +381,49 @@ def from_layers(net: Network, report: Report, layers: Sequence[Layer[Any]], *, m
     states = OPTIMIZER_STATES[optimizer] if training else 0
     rows = _layer_rows(report, layers, where, training, FP32 if amp else size, states)
     params, buffers = sum(r.param_bytes for r in rows), sum(r.buffer_bytes for r in rows)
-    weights = params + buffers
     grads = sum(r.grad_bytes for r in rows)
     opt_bytes = sum(r.optimizer_bytes for r in rows)
     if training:
-        acts = _backward_peak(net, where, [r.grad_bytes for r in rows])
-        largest = max((r.grad_bytes for r in rows), default=0)
-        step = grads + STEP_TEMPORARIES[optimizer] * largest
-        peak = weights + opt_bytes + max(acts, step)
+        acts, peak = _training_peak(where, [r.grad_bytes for r in rows],
+                                    params + buffers + opt_bytes, optimizer)
     else:
         acts = report.totals.peak_activation_bytes
-        peak = weights + acts
+        peak = params + buffers + acts
     return Memory(report.name, mode, report.batch, report.dtype, optimizer if training else "",
                   amp, tuple(rows), params, buffers, grads, opt_bytes,
                   sum(r.saved_bytes for r in rows), acts, peak)
 
 
+def _training_peak(where: Storages, param_grads: list[int], resident: int,
+                   optimizer: str) -> tuple[int, int]:
+    """(the activations' peak, the step's peak) of a training step whose parameter
+    gradients are ``param_grads`` per layer, with ``resident`` bytes of parameters,
+    buffers and optimizer state alive throughout: the backward's worst moment, or the
+    optimizer step's (every gradient and its temporaries), whichever is higher."""
+    acts = _backward_peak(where, param_grads)
+    step = sum(param_grads) + STEP_TEMPORARIES[optimizer] * max(param_grads, default=0)
+    return acts, resident + max(acts, step)
+
+
 def _layer_rows(report: Report, layers: Sequence[Layer[Any]], where: Storages, training: bool,
                 wsize: int, states: int) -> list[LayerMemory]:
     """Each layer's share; ``wsize``: the bytes of a parameter, buffer, gradient or
-    optimizer-state element (float32 under AMP), ``states``: the optimizer's per parameter.
-    A norm's step counter is int64 whatever the dtype (:func:`int64_buffers`)."""
+    optimizer-state element (float32 under AMP), ``states``: the optimizer's per parameter."""
     rows = []
-    for row, layer, mine in zip(report.layers, layers, where.saved):
+    for i, (row, layer) in enumerate(zip(report.layers, layers)):
         trainable = row.trainable_params if training else 0
-        counters = int64_buffers(layer)
         rows.append(LayerMemory(row.id, row.op, row.params * wsize,
-                                (row.buffers - counters) * wsize + counters * INT64,
-                                trainable * wsize, trainable * wsize * states,
-                                sum(mine.values()) if training else 0, where.sizes[row.id]))
+                                _buffer_bytes(row.buffers, layer, wsize), trainable * wsize,
+                                trainable * wsize * states,
+                                where.saved_bytes[i] if training else 0, where.sizes[i + 1]))
     return rows
+
+
+def _buffer_bytes(buffers: int, layer: Layer[Any], wsize: int) -> int:
+    """The bytes of a layer's ``buffers``: ``wsize`` each, but a norm's step counter is
+    int64 whatever the dtype (:func:`int64_buffers`)."""
+    counters = int64_buffers(layer)
+    return (buffers - counters) * wsize + counters * INT64
 
 
 #: bytes of an int64 element: a norm's ``num_batches_tracked``
@@ -337,12 +451,15 @@ SUMMARY_OPTIMIZER = "sgd"
 def peaks(net: Network, report: Report, layers: Sequence[Layer[Any]]) -> MemoryPeaks:
     """The peaks ``summary`` shows side by side, at the report's batch and dtype: one
     inference pass, and one training step with plain SGD (no optimizer state, no AMP);
-    ``net`` and ``layers`` as :func:`from_layers` takes them."""
-    train = from_layers(net, report, layers, mode="training", optimizer=SUMMARY_OPTIMIZER,
-                        amp=False)
-    weights = train.param_bytes + train.buffer_bytes
-    return MemoryPeaks(SUMMARY_OPTIMIZER, weights + report.totals.peak_activation_bytes,
-                       train.peak_bytes)
+    ``net`` and ``layers`` as :func:`from_layers` takes them (this is its training step's
+    peak, without the per-layer rows)."""
+    size = DTYPE_BYTES[report.dtype]
+    weights = report.totals.param_bytes + sum(
+        _buffer_bytes(row.buffers, layer, size) for row, layer in zip(report.layers, layers))
+    where = storages(net, layers, report.batch, size, False, report.totals.input_bytes)
+    grads = [row.trainable_params * size for row in report.layers]
+    _, train = _training_peak(where, grads, weights, SUMMARY_OPTIMIZER)
+    return MemoryPeaks(SUMMARY_OPTIMIZER, weights + report.totals.peak_activation_bytes, train)
 
 
 #: parameter-sized temporaries ``optimizer.step()`` holds at once, in copies of the largest
@@ -350,92 +467,81 @@ def peaks(net: Network, report: Report, layers: Sequence[Layer[Any]]) -> MemoryP
 STEP_TEMPORARIES = {"sgd": 0, "momentum": 0, "adam": 2, "adamw": 2}
 
 
-def _forward_peak(net: Network, where: Storages) -> int:
-    """The most bytes of activation storages alive at once during the forward: every
-    storage saved so far, and the storages of the values still to be read (one pass over
-    the layers, the live bytes kept up to date as storages come and go)."""
-    nodes = net.nodes
-    last_use = {INPUT: -1}
-    for i, node in enumerate(nodes):
-        for name in node.inputs:
-            last_use[name] = i
-    last_use[net.output] = len(nodes)
-    live = _LiveStorages(where)
-    live.hold(INPUT)
-    peak = 0
-    for i, node in enumerate(nodes):
-        live.hold(node.id)
-        live.save(where.saved[i])
-        peak = max(peak, live.bytes)
-        for name in set(node.inputs):
-            if last_use.get(name) == i:
-                live.release(name)
-        if last_use.get(node.id, -1) < i:
-            live.release(node.id)
-    return peak
+class _Live:
+    """The storages alive during a training forward, followed layer by layer: those of
+    values still to be read (a storage counted once however many values share it) and
+    every storage saved so far; :attr:`peak` is the most bytes alive at once."""
 
-
-class _LiveStorages:
-    """The storages alive during the forward: those of values still to be read (a
-    storage counted once however many values share it) and every storage saved so far."""
-
-    def __init__(self, where: Storages) -> None:
+    def __init__(self, where: Storages, n_layers: int) -> None:
         self.where = where
-        self.values: set[str] = set()
-        self.readers: dict[str, int] = {}
-        self.saved: set[str] = set()
-        self.bytes = 0
+        #: value -> the index of the last layer that reads it (the output: past the end)
+        self.last_use = [-1] * (n_layers + 1)
+        for i, values in enumerate(where.ins):
+            for v in values:
+                self.last_use[v] = i
+        self.last_use[where.output] = n_layers
+        self.held = bytearray(n_layers + 1)  # value -> held
+        self.readers: dict[int, int] = {}  # storage -> values held on it
+        self.saved = where.kept  # storage -> saved so far
+        self.bytes = self.peak = 0
+        self.hold(INPUT_VALUE)
 
-    def hold(self, value: str) -> None:
-        if value in self.values:
+    def step(self, i: int, v: int, saved: list[int]) -> None:
+        """Layer ``i`` ran: its output (value ``v``) is held and what it saves kept, then
+        the values it read last (and its output, if nothing reads it) go."""
+        self.hold(v)
+        for key in saved:
+            self.saved[key] = True
+            if not self.readers.get(key):
+                self.bytes += self.where.nbytes[key]
+        self.peak = max(self.peak, self.bytes)
+        last = self.last_use
+        for u in set(self.where.ins[i]):
+            if last[u] == i:
+                self.release(u)
+        if last[v] < i:
+            self.release(v)
+
+    def hold(self, value: int) -> None:
+        if self.held[value]:
             return
-        self.values.add(value)
-        st = self.where.store[value]
-        if not self.readers.get(st.key) and st.key not in self.saved:
-            self.bytes += st.nbytes
-        self.readers[st.key] = self.readers.get(st.key, 0) + 1
+        self.held[value] = 1
+        key = self.where.store[value]
+        if not self.readers.get(key) and not self.saved[key]:
+            self.bytes += self.where.nbytes[key]
+        self.readers[key] = self.readers.get(key, 0) + 1
 
-    def release(self, value: str) -> None:
-        if value not in self.values:
+    def release(self, value: int) -> None:
+        if not self.held[value]:
             return
-        self.values.discard(value)
-        st = self.where.store[value]
-        self.readers[st.key] -= 1
-        if not self.readers[st.key] and st.key not in self.saved:
-            self.bytes -= st.nbytes
-
-    def save(self, storages: dict[str, int]) -> None:
-        for key, nbytes in storages.items():
-            if key not in self.saved:
-                self.saved.add(key)
-                if not self.readers.get(key):
-                    self.bytes += nbytes
+        self.held[value] = 0
+        key = self.where.store[value]
+        self.readers[key] -= 1
+        if not self.readers[key] and not self.saved[key]:
+            self.bytes -= self.where.nbytes[key]
 
 
-def _backward_peak(net: Network, where: Storages, param_grads: list[int]) -> int:
+def _backward_peak(where: Storages, param_grads: list[int]) -> int:
     """The most bytes alive at once during the forward and the backward, parameter
     gradients included: the backward runs the layers in reverse, each keeping until it has
     run the storages saved for it (and those of the layers before it), the gradient of its
     output (alive from its first reader's backward on) and the gradients it makes for its
     inputs, while every parameter gradient made so far lives on to the optimizer step."""
-    nodes = net.nodes
-    peak = _forward_peak(net, where)
-    remaining = sum(sum(m.values()) for m in where.saved)
-    out = where.store[net.output]
-    kept = out.nbytes if all(out.key not in m for m in where.saved) else 0
-    pending: dict[str, int] = {net.output: out.nbytes} if where.grad[net.output] else {}
+    peak = where.forward_peak
+    remaining = sum(where.saved_bytes)
+    out = where.store[where.output]
+    kept = 0 if where.kept[out] else where.nbytes[out]
+    grad, sizes, saved_bytes = where.grad, where.sizes, where.saved_bytes
+    pending: dict[int, int] = {where.output: where.nbytes[out]} if grad[where.output] else {}
     grads = sum(pending.values())  # the bytes of the pending activation gradients
     made = 0
-    for i in range(len(nodes) - 1, -1, -1):
-        node = nodes[i]
-        for name in node.inputs:
-            if where.grad[name] and name not in pending:
-                pending[name] = where.sizes[name]
-                grads += pending[name]
+    for i in range(len(where.ins) - 1, -1, -1):
+        for v in where.ins[i]:
+            if grad[v] and v not in pending:
+                pending[v] = sizes[v]
+                grads += sizes[v]
         made += param_grads[i]
         peak = max(peak, remaining + kept + grads + made)
-        grads -= pending.pop(node.id, 0)
-        remaining -= sum(where.saved[i].values())
+        grads -= pending.pop(i + 1, 0)
+        remaining -= saved_bytes[i]
     return peak
-
-

@@ -28,7 +28,7 @@ from .footprint import (  # noqa: F401 - the rules' names, for their tests and c
     amp_element_bytes,
     check_settings,
     from_layers,
-    saved_storages,
+    saved_layer_bytes,
 )
 from .graph import Network
 from .ops.base import Layer, numel
@@ -44,8 +44,8 @@ def saved_bytes(network: Network, batch: int = 1, dtype: DType = "float32",
     net = for_input(network, report.input_shape)
     layers = resolve_layers(net, report)
     inputs = numel(report.input_shape) * batch * FP32 if amp else report.totals.input_bytes
-    per = saved_storages(net, layers, batch, DTYPE_BYTES[dtype], input_grad, inputs, amp)
-    return {node.id: sum(m.values()) for node, m in zip(net.nodes, per)}
+    per = saved_layer_bytes(net, layers, batch, DTYPE_BYTES[dtype], input_grad, inputs, amp)
+    return {node.id: nbytes for node, nbytes in zip(net.nodes, per)}
 
 
 # ----------------------------------------------------------------------- estimate

@@ -40,8 +40,13 @@ class Step:
         >>> Step("params", "(5x5x1 + 1) x 6", 156).text()
         '(5x5x1 + 1) x 6 = 156'
         """
-        shown = result_text(self.result)
-        return f"{self.formula} = {shown}" if self.formula else shown
+        # written once: the steps of an op are shared by every layer bound alike, and
+        # each renderer asks for it (kept beside the fields, not one of them)
+        known: str | None = self.__dict__.get("_text")
+        if known is None:
+            shown = result_text(self.result)
+            known = self.__dict__["_text"] = f"{self.formula} = {shown}" if self.formula else shown
+        return known
 
     def to_dict(self) -> dict[str, Any]:
         result = self.result if isinstance(self.result, str) else json_number(self.result)
@@ -68,6 +73,10 @@ def int_text(n: int) -> str:
 
 def grouped(n: int) -> str:
     """``25,557,032``: an exact integer with thousands separators, any size."""
+    try:
+        return f"{n:,}"
+    except ValueError:  # more digits than sys.get_int_max_str_digits() allows
+        pass
     digits = int_text(abs(n))
     head = len(digits) % 3 or 3
     parts = [digits[:head]] + [digits[i:i + 3] for i in range(head, len(digits), 3)]
@@ -96,7 +105,8 @@ def axis_names(rank: int) -> tuple[str, ...]:
     >>> axis_names(1), axis_names(3), axis_names(4)[0]
     (('length',), ('depth', 'height', 'width'), 'axis 0')
     """
-    return _AXES.get(rank, tuple(f"axis {i}" for i in range(rank)))
+    names = _AXES.get(rank)
+    return names if names is not None else tuple(f"axis {i}" for i in range(rank))
 
 
 def axis_label(axis: int, rank: int) -> str:
@@ -131,11 +141,18 @@ def formula_number(x: Number) -> str:
     >>> formula_number(Fraction(3, 2)), formula_number(2.0), formula_number(1516)
     ('3/2', '2', '1516')
     """
+    if type(x) is int:  # the common case, before the abstract-class checks
+        return int_text(x)
     if isinstance(x, Fraction):
         return int_text(x.numerator) if x.denominator == 1 else f"{x.numerator}/{x.denominator}"
     if isinstance(x, float):
         return str(int(x)) if x.is_integer() else str(x)
     return int_text(x)
+
+
+def formula_dims(values: Sequence[Number]) -> str:
+    """Sizes as numbers of a formula, joined: ``(5, Fraction(3, 2))`` -> ``5x3/2``."""
+    return "x".join([formula_number(v) for v in values])
 
 
 def operand(x: Number) -> str:
@@ -145,12 +162,16 @@ def operand(x: Number) -> str:
     >>> operand(3), operand(Fraction(5, 2)), operand(-1)
     ('3', '(5/2)', '(-1)')
     """
+    if type(x) is int and x >= 0:
+        return int_text(x)
     text = formula_number(x)
     return f"({text})" if "/" in text or text.startswith("-") else text
 
 
 def result_text(x: Number | str) -> str:
     """The result of a formula: ``1,516``, ``3/2``, ``0.5``; strings as they are."""
+    if type(x) is int:  # the common case, before the abstract-class checks
+        return grouped(x)
     if isinstance(x, Fraction):
         return grouped(x.numerator) if x.denominator == 1 else f"{x.numerator}/{x.denominator}"
     if isinstance(x, (bool, str)):
@@ -199,10 +220,26 @@ def json_number(x: Number) -> int | float:
 def axis_rows(label: str, items: Sequence[tuple[str, Number | str]], kind: str,
              symbolic: str = "") -> list[Step]:
     """One step per spatial axis, or one for all axes when their working is the same."""
+    if len(items) > 1 and items.count(items[0]) == len(items):
+        return [Step(all_axes_label(label, len(items)), items[0][0], items[0][1], symbolic,
+                     kind)]
     names = axis_names(len(items))
-    if len(items) > 1 and len(set(items)) == 1:
-        return [Step(f"{label} {', '.join(names)}", items[0][0], items[0][1], symbolic, kind)]
     return [Step(f"{label} {name}", f, r, symbolic, kind) for name, (f, r) in zip(names, items)]
+
+
+def all_axes_label(label: str, rank: int) -> str:
+    """``rf size height, width``: the label of one step for every axis (remembered:
+    every layer of a network writes the same few)."""
+    key = (label, rank)
+    found = _ALL_AXES.get(key)
+    if found is None:
+        found = f"{label} {', '.join(axis_names(rank))}"
+        if len(_ALL_AXES) < 1024:
+            _ALL_AXES[key] = found
+    return found
+
+
+_ALL_AXES: dict[tuple[str, int], str] = {}
 
 
 # -------------------------------------------------------- shared window working
@@ -214,10 +251,10 @@ CEIL_LAST = " - 1"
 
 def axis_steps(label: str, items: Sequence[tuple[str, Number | str, str]], kind: str) -> list[Step]:
     """Like :func:`axis_rows`, each axis with its own formula in letters."""
-    names = axis_names(len(items))
-    if len(items) > 1 and len(set(items)) == 1:
+    if len(items) > 1 and items.count(items[0]) == len(items):
         f, r, sym = items[0]
-        return [Step(f"{label} {', '.join(names)}", f, r, sym, kind)]
+        return [Step(all_axes_label(label, len(items)), f, r, sym, kind)]
+    names = axis_names(len(items))
     return [Step(f"{label} {name}", f, r, sym, kind) for name, (f, r, sym) in zip(names, items)]
 
 
@@ -226,7 +263,8 @@ def axis_steps(label: str, items: Sequence[tuple[str, Number | str, str]], kind:
 class RFWorking:
     """How one layer's receptive-field step is written: per axis, the right-hand sides
     of ``r``, ``j`` and ``start`` with the layer's numbers, given the incoming values as
-    operands; and the same three in letters.  The numbers an op's ``rf`` computes are
+    operands (placed in the text as they are given: explain compares the axes' working
+    written with stand-ins); and the same three in letters.  The numbers an op's ``rf`` computes are
     what these formulas compute (tests/test_explain.py evaluates every one)."""
 
     size: Callable[[int, str, str], str]

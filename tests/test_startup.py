@@ -267,6 +267,50 @@ def test_an_unknown_op_is_not_in_the_registry(name: str) -> None:
         get_op(name)
 
 
+# ------------------------------------------------------------ the end of a run
+def _run_cli(prelude: str, *args: str) -> subprocess.CompletedProcess[str]:
+    code = (f"import json, sys\n{prelude}\nsys.argv = ['cnncalc', *json.loads(sys.argv[1])]\n"
+            "from cnncalc.cli import run\nrun()\nsys.stderr.write('NOT REACHED')\n")
+    return subprocess.run([sys.executable, "-c", code, json.dumps(args)], capture_output=True,
+                          text=True, timeout=120)
+
+
+def test_the_console_script_ends_the_process_with_the_status() -> None:
+    """``run`` (the console script) ends the process itself, output flushed: a success's
+    whole JSON, an error's status 2 and its message."""
+    ok = _run_cli("", "summary", "lenet5", "--format", "json")
+    assert ok.returncode == 0 and json.loads(ok.stdout)["name"] == "LeNet-5"
+    assert "NOT REACHED" not in ok.stderr
+    bad = _run_cli("", "summary", "nosuch")
+    assert bad.returncode == 2 and "error: 'nosuch'" in bad.stderr
+    assert "NOT REACHED" not in bad.stderr
+
+
+def test_the_console_script_shuts_down_normally_when_something_is_pending() -> None:
+    """An atexit callback (a library's, a plugin's) still runs: the run then ends by the
+    interpreter's ordinary shutdown, with the same status."""
+    proc = _run_cli("import atexit\natexit.register(lambda: sys.stderr.write('BYE'))",
+                    "summary", "nosuch")
+    assert proc.returncode == 2 and proc.stderr.endswith("BYE")
+
+
+def test_a_console_run_keeps_what_it_analysed_and_an_app_run_does_not() -> None:
+    """The network and report a console run analysed are held to its end (freed with the
+    process); ``app(...)`` in a process that goes on holds nothing."""
+    from typer.testing import CliRunner
+
+    from cnncalc.cli import base
+
+    result = CliRunner().invoke(app, ["summary", "lenet5", "--format", "json"])
+    assert result.exit_code == 0 and base._kept == []
+    code = ("import sys\nsys.argv = ['cnncalc', 'summary', 'lenet5', '--format', 'json']\n"
+            "from cnncalc.cli import main, base\ntry:\n    main()\nexcept SystemExit:\n    pass\n"
+            "sys.stderr.write(' '.join(type(o).__name__ for o in base._kept))\n")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=True)
+    assert proc.stderr.endswith("Network Report")
+
+
 # ------------------------------------------------------------ the collector
 def test_the_console_entry_tunes_the_collector() -> None:
     """A run collects young objects in generations of 100,000 (not 700), and freezes what

@@ -38,7 +38,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from typer.models import CommandInfo
 
 __all__ = ["COMMANDS", "EXIT_BROKEN_PIPE", "EXIT_INTERNAL", "EXIT_INTERRUPTED", "GC_THRESHOLDS",
-           "app", "main"]
+           "app", "main", "run"]
 
 def _register(modules: tuple[str, ...] = tuple(COMMANDS)) -> None:
     for name in modules:
@@ -123,6 +123,35 @@ def main() -> None:
         _stdout_failure(exc)
         raise
     _final_flush()  # pragma: no cover - typer always exits
+
+
+def run() -> None:
+    """The console script (``cnncalc``, ``python -m cnncalc``): :func:`main`, then the
+    process ends at once with its status.  What the run built is freed with the process
+    instead of object by object (:func:`cnncalc.cli.base.keep`), and the interpreter's
+    shutdown (module teardown, its full collections) is skipped: stdout is flushed by
+    :func:`main`, stderr here; nothing else is pending.  When something is (an atexit
+    callback, another thread, an exit message), the ordinary shutdown runs instead."""
+    try:
+        main()
+        status: object = 0
+    except SystemExit as exc:
+        status = exc.code
+    _exit_now(status)
+
+
+def _exit_now(status: object) -> None:
+    import atexit
+    import contextlib
+
+    threading = sys.modules.get("threading")
+    pending = getattr(atexit, "_ncallbacks", lambda: 1)() or (
+        threading is not None and threading.active_count() > 1)
+    if pending or not (status is None or isinstance(status, int)):
+        raise SystemExit(status)
+    with contextlib.suppress(AttributeError, OSError, ValueError):  # stderr closed or full:
+        sys.stderr.flush()  # the status stands
+    os._exit(status or 0)
 
 
 def _final_flush() -> None:

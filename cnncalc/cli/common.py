@@ -31,7 +31,7 @@ import typer
 from ..errors import UsageError
 from ..outputs import write_output  # noqa: F401 - re-exported
 from ..report import DType  # the choices of --dtype (typer reads a Literal's values)
-from .base import settled
+from .base import keep, settled
 
 if TYPE_CHECKING:  # pragma: no cover
     from rich.console import Console
@@ -325,6 +325,7 @@ def analyse_spec(spec: str, settings: Settings) -> tuple[Network, Report]:
     that reads a spec (the torch commands build what this has analysed)."""
     net = load_spec(spec, settings)
     report = analyse_network(net, settings)
+    keep(net, report)
     settled()  # they live until the command ends
     return net, report
 

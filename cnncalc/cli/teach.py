@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
@@ -81,19 +82,20 @@ def explain(
 ) -> None:
     """The worked arithmetic of every layer: output size, parameters, MACs, FLOPs,
     the receptive-field recurrence and any truncation, numbers filled in."""
-    from ..explain import explain_network
+    from ..explain import explain_layers
 
     settings = Settings(input=input, strict=False, max_layers=max_layers, max_bytes=max_bytes,
                         no_color=no_color)
     net, report = analyse_spec(spec, settings)
-    layers = explain_network(net, layer=layer, report=report)
+    layers = explain_layers(net, layer=layer, report=report)  # explained as they are written
     header = {"name": report.name, "source": report.source,
               "input_shape": list(report.input_shape), "output_shape": list(report.output_shape)}
     _emit(layers, header, format, settings, f"{report.name}: worked arithmetic")
 
 
-def _emit(layers: list[Any], header: dict[str, Any], format: TeachFormat, settings: Settings,
-          title: str, extra: Any = None) -> None:
+def _emit(layers: Iterable[Any], header: dict[str, Any], format: TeachFormat,
+          settings: Settings, title: str, extra: Any = None) -> None:
+    """Write ``layers`` (read once, as they are written) in ``format``."""
     from ..render import explain as render
 
     def table(out: Console) -> None:
@@ -101,8 +103,8 @@ def _emit(layers: list[Any], header: dict[str, Any], format: TeachFormat, settin
             extra(out)
         render.render_explain(out, layers, title)
 
-    emit(format, {TeachFormat.json: lambda: render.explain_json(layers, header),
-                  TeachFormat.markdown: lambda: render.explain_markdown(layers, title)},
+    emit(format, {TeachFormat.json: lambda: render.explain_json_chunks(layers, header),
+                  TeachFormat.markdown: lambda: render.explain_markdown_chunks(layers, title)},
          table, settings.no_color)
 
 

@@ -14,8 +14,8 @@ import copy
 import functools
 import re
 from collections import ChainMap
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from pydantic import ValidationError
@@ -31,6 +31,7 @@ from .schema import ID_PATTERN, Block, Repeat, Spec
 from .yamlio import DEFAULT_LIMITS, Limits, MDict, MList, key_text
 
 META = ("id", "op", "in", "repeat", "if")
+_META = frozenset(META)
 #: words a block argument cannot be called: the keys of a layer entry, and ``args``
 #: (positional arguments)
 RESERVED_ARGS = (*META, "args")
@@ -45,6 +46,10 @@ MAX_ID_CHARS = 200
 MAX_LAYER_ID_CHARS = 1000
 #: expansions for other input shapes an input-dependent network remembers
 REEXPANSIONS_KEPT = 4
+#: distinct literal layer entries whose op an expansion remembers (see
+#: Expander._literal_key): a large spec repeats a few; one of all-different layers must not
+#: pay for remembering each
+LITERALS_KEPT = 4096
 
 
 @dataclass(frozen=True)
@@ -59,6 +64,12 @@ class Scope:
     stack: tuple[str, ...] = ()
     block: str | None = None
     block_name: str | None = None
+
+    def with_vars(self, names: Mapping[str, Any]) -> Scope:
+        """This scope seeing ``names`` (``dataclasses.replace``, without its generic field
+        walk: a repeat's copies and a block's calls make one each)."""
+        return Scope(self.prefix, self.input, names, self.defaults, self.trace, self.stack,
+                     self.block, self.block_name)
 
 
 def _marked(base: Any, loc: Loc | None) -> MDict:
@@ -207,6 +218,11 @@ class Expander:
         self.sizes: dict[int, int] = {}  # id of a document list/mapping -> its _size
         #: (op name, its arguments frozen) -> the op validated from them (see _validated)
         self.ops: dict[tuple[str, Any], Op[Any]] = {}
+        #: a literal layer entry (see _literal_key) -> what it makes (see _literal_layer)
+        self.literal: dict[tuple[Any, ...], _Literal] = {}
+        self.literal_hits = self.literal_misses = 0  # (see _literals_pay)
+        #: id of a list of entries -> (the list, its explicit ids): see _explicit_ids
+        self.explicit: dict[int, tuple[MList, dict[str, Loc]]] = {}
         self.expanded_for: dict[Shape, tuple[list[Node], str]] = {}  # (see expand_for)
         self._start(tuple(spec.input))
 
@@ -294,8 +310,11 @@ class Expander:
         bound = _LowerBound(self.raw_blocks, self.tables, self.limits.max_layers)
         entries = self.raw["layers"]
         total = 0
+        no_blocks: frozenset[str] = frozenset()
         for i, entry in enumerate(entries):
-            own = bound.entries([entry], self.tables, frozenset())
+            # (bound.entries([entry], ...), without making a list for each entry)
+            own = 0 if isinstance(entry, dict) and "if" in entry else \
+                bound.entry(entry, self.tables, no_blocks)
             total += own
             if total > self.limits.max_layers:
                 alone = (f" (this entry alone makes at least {own:,}: repeats and blocks "
@@ -389,6 +408,16 @@ class Expander:
         return entry
 
     def _explicit_ids(self, entries: MList) -> dict[str, Loc]:
+        """The ids a list of entries gives explicitly, checked; a block's list is checked
+        once, not at each call (its entries are the document's: they do not change)."""
+        known = self.explicit.get(id(entries))
+        if known is not None and known[0] is entries:
+            return known[1]
+        seen = self._check_explicit_ids(entries)
+        self.explicit[id(entries)] = (entries, seen)
+        return seen
+
+    def _check_explicit_ids(self, entries: MList) -> dict[str, Loc]:
         seen: dict[str, Loc] = {}
         for entry in entries:
             if not isinstance(entry, MDict) or "id" not in entry:
@@ -414,10 +443,12 @@ class Expander:
     def _auto_id(self, entry: MDict, explicit: Mapping[str, Loc], counts: dict[str, int],
                  local: Mapping[str, str]) -> str:
         base = _id_base(entry["op"] if isinstance(entry["op"], str) else "layer")
+        number = counts.get(base, 0)
         while True:
-            counts[base] = counts.get(base, 0) + 1
-            name = f"{base}{counts[base]}"
+            number += 1
+            name = f"{base}{number}"
             if name not in explicit and name not in local:
+                counts[base] = number
                 return name
 
     def _wire(self, entry: MDict, local: Mapping[str, str], explicit: Mapping[str, Loc],
@@ -477,8 +508,8 @@ class Expander:
             copy_entry = _merge(base, *over) if any(over) else base  # single() only reads it
             name = f"{full}[{c}]"
             # ChainMap only reads the maps after its first (vars may be lazy: not copied)
-            here = scope if index is None else replace(
-                scope, vars=ChainMap({index: c}, scope.vars))  # type: ignore[arg-type]
+            here = scope if index is None else scope.with_vars(
+                ChainMap({index: c}, scope.vars))  # type: ignore[arg-type]
             try:
                 result = self.single(copy_entry, name, out, here, loc, copy=(full, c))
             except CnncalcError as exc:
@@ -558,20 +589,81 @@ class Expander:
                copy: tuple[str, int] | None = None) -> str:
         """Expand one entry that is not a repeat: a block call, or one op's node (and the
         rows of its ``bn``/``act`` shorthand).  Returns the id the next entry reads."""
+        key = self._literal_key(entry, scope.defaults) if self._literals_pay() else None
+        known = self.literal.get(key) if key is not None else None
+        if known is not None:
+            self.literal_hits += 1
+            return self._literal_layer(known, entry, full, inputs, scope, loc)
+        self.literal_misses += key is not None
         reading = self._reading_vars(scope, inputs, full)
         op_name = self._op_name(entry, reading, loc)
         if op_name in self.blocks:
             call = _marked({k: v for k, v in entry.items() if k not in META}, loc)
             call.val_loc, call.key_loc = dict(entry.val_loc), dict(entry.key_loc)
-            return self.block(op_name, call, full, inputs, replace(scope, vars=reading), loc,
-                              copy)
+            return self.block(op_name, call, full, inputs, scope.with_vars(reading), loc, copy)
         op_cls = self._op_class(op_name, entry, inputs, loc)
         args = self._op_args(entry, scope.defaults.get(op_name), reading)
-        self._spend(args, loc)
+        values = self._values(args)
+        self._spend(values, loc)
         op = self._validated(op_cls, args)
-        self._add(Node(full, op, inputs, loc, dict(args.val_loc), scope.trace, scope.block,
-                       scope.block_name))
-        return self._shorthand_rows(op, full, scope, reading, loc)
+        rows = _rows(op)
+        if key is not None and len(self.literal) < LITERALS_KEPT:
+            self.literal[key] = _Literal(op_cls, op, values, rows)
+        self._add(Node.made(full, op, inputs, loc, dict(args.val_loc), scope.trace,
+                            scope.block, scope.block_name))
+        if not rows:
+            return full
+        return self._shorthand_rows(op, rows, full, scope, lambda: reading, loc)
+
+    def _literal_key(self, entry: MDict, defaults: Mapping[str, Any]) -> tuple[Any, ...] | None:
+        """What an op's layer entry makes depends on its op name, its arguments and the
+        op's defaults in scope, and on nothing else when none of them is substituted (no
+        ``$name`` or ``${...}`` anywhere in them): then this is those three, frozen (see
+        :func:`_frozen`), and the entry makes the op an entry with the same key made (the
+        most layers of a large spec are such repeats of a few texts).  None for any other
+        entry: a block call, an op named or an argument given by an expression."""
+        op_name = entry["op"]
+        if type(op_name) is not str or op_name.startswith("$") or op_name in self.blocks:
+            return None
+        pairs = []
+        for key, value in entry.items():
+            if key in _META:
+                continue
+            kind = type(value)  # (the common case inline: a name and a plain value)
+            frozen = (kind, value) if kind is int or kind is bool or (
+                kind is str and not value.startswith("$")) else _frozen(value, literal=True)
+            if frozen is None or type(key) is not str:
+                return None
+            pairs.append((key, frozen))
+        given = defaults.get(op_name)
+        frozen_defaults = _frozen(given, literal=True) if given else ()
+        if frozen_defaults is None:
+            return None
+        return (op_name, tuple(pairs), frozen_defaults)
+
+    def _literals_pay(self) -> bool:
+        """Whether looking literal entries up is worth its cost (freezing the arguments):
+        not once it has missed over a thousand times more than four times as often as it
+        found one (a spec of all-different layers); whether it is used changes no result."""
+        return self.literal_misses <= 4 * self.literal_hits + 1000
+
+    def _literal_layer(self, known: _Literal, entry: MDict, full: str,
+                       inputs: tuple[str, ...], scope: Scope, loc: Loc) -> str:
+        """The layer of an entry whose op was made before from the same literal arguments
+        (see :meth:`_literal_key`): what depends on its place is still checked (the op's
+        arity for these inputs, the argument values and layers spent so far) and the node
+        located at its own text."""
+        op_name = entry["op"]
+        _check_arity(known.op_cls, op_name, entry, inputs, loc)
+        self._spend(known.values, loc)
+        op = known.op
+        self._add(Node.made(full, op, inputs, loc, _arg_locs(entry, scope.defaults.get(op_name)),
+                            scope.trace, scope.block, scope.block_name))
+        if not known.rows:
+            return full
+        return self._shorthand_rows(op, known.rows, full, scope,
+                                    functools.partial(self._reading_vars, scope, inputs, full),
+                                    loc)
 
     def _op_name(self, entry: MDict, reading: Mapping[str, Any], loc: Loc) -> str:
         """The entry's ``op:``, substituted: the name of an op or a block."""
@@ -594,11 +686,7 @@ class Expander:
                             layer=None if "id" in entry else "",  # not its made-up id
                             hints=("`cnncalc ops` lists every op",))
         op_cls = get_op(op_name)
-        lo, hi = op_cls.arity
-        if not lo <= len(inputs) <= (hi if hi is not None else len(inputs)):
-            want = f"{lo}" if lo == hi else f"{lo} or more" if hi is None else f"{lo} to {hi}"
-            raise SpecError(f"{op_name} takes {want} input{'s' if want != '1' else ''}, "
-                            f"got {len(inputs)}", loc=entry.val_loc.get("in", loc))
+        _check_arity(op_cls, op_name, entry, inputs, loc)
         return op_cls
 
     def _op_args(self, entry: MDict | None, defaults: Any, reading: Mapping[str, Any]) -> MDict:
@@ -610,15 +698,14 @@ class Expander:
             if not given:
                 continue
             out.loc = getattr(given, "loc", out.loc)
-            key_locs, val_locs = getattr(given, "key_loc", {}), getattr(given, "val_loc", {})
+            key_locs = getattr(given, "key_loc", {})
             for key, value in given.items():
                 if given is entry and key in META:
                     continue
                 out[key] = value
                 if key in key_locs:
                     out.key_loc[key] = key_locs[key]
-                if key in val_locs:
-                    out.val_loc[key] = val_locs[key]
+        out.val_loc = _arg_locs(entry, defaults)
         return self._sub_in_place(out, reading)
 
     def _validated(self, op_cls: type[Op[Any]], args: MDict) -> Op[Any]:
@@ -635,27 +722,28 @@ class Expander:
                 self.ops[key] = op
         return op
 
-    def _shorthand_rows(self, op: Op[Any], full: str, scope: Scope,
-                        reading: Mapping[str, Any], loc: Loc) -> str:
-        """The rows of a layer's ``bn: true`` and ``act:`` shorthand; the id the next
-        entry reads."""
+    def _shorthand_rows(self, op: Op[Any], rows: tuple[tuple[str, str], ...], full: str,
+                        scope: Scope, reading: Callable[[], Mapping[str, Any]], loc: Loc) -> str:
+        """The ``rows`` of a layer's ``bn: true`` and ``act:`` shorthand (``_rows(op)``); the
+        id the next entry reads (``reading``: the names the layer's expressions see, made
+        if asked)."""
         last = full
-        given = vars(op.args)  # (getattr of a field a model lacks is slow in pydantic)
-        for row, op_name in (("bn", "batchnorm" if given.get("bn", False) else "none"),
-                             ("act", given.get("act", "none"))):
-            if op_name == "none":
-                continue
+        for row, op_name in rows:
             row_op = self._shorthand(op_name, scope.defaults, reading)
-            self._add(Node(f"{full}.{row}", row_op, (last,), loc, {}, scope.trace, scope.block,
-                           scope.block_name, row))
+            self._add(Node.made(f"{full}.{row}", row_op, (last,), loc, {}, scope.trace,
+                                scope.block, scope.block_name, row))
             last = f"{full}.{row}"
         return last
 
     def _shorthand(self, op_name: str, defaults: Mapping[str, Any],
-                   reading: Mapping[str, Any]) -> Op[Any]:
-        """The op of a ``bn``/``act`` row; ``defaults`` for that op apply, as to a written one."""
-        return self._validated(get_op(op_name), self._op_args(None, defaults.get(op_name),
-                                                              reading))
+                   reading: Callable[[], Mapping[str, Any]]) -> Op[Any]:
+        """The op of a ``bn``/``act`` row; ``defaults`` for that op apply, as to a written one
+        (with none, it is the op of no arguments: validated once, then looked up)."""
+        given = defaults.get(op_name)
+        bare = None if given else self.ops.get((op_name, _NO_ARGS))
+        if bare is not None:
+            return bare
+        return self._validated(get_op(op_name), self._op_args(None, given, reading()))
 
     def _check_defaults(self, defaults: Any, where: str = "defaults") -> None:
         """Every ``defaults:`` key names an op, and every key under it one of the op's
@@ -691,12 +779,18 @@ class Expander:
                              "joined into its id)", hints=("use shorter ids",))
         self.nodes.append(node)
 
-    def _spend(self, args: Mapping[str, Any], loc: Loc) -> None:
+    def _values(self, args: Mapping[str, Any]) -> int:
+        """The argument values one layer holds (a list counts its items: see _spend)."""
+        total = 0
+        for value in args.values():
+            total += self._size(value) if isinstance(value, (list, dict)) else 1
+        return total
+
+    def _spend(self, values: int, loc: Loc) -> None:
         """Count the argument values of one layer against ``max_arg_values``: a large table
         given to every layer (``connect: $big`` in a repeat) costs that much memory and
         validation each time, so the total is bounded before it is spent."""
-        for value in args.values():
-            self.arg_values += self._size(value) if isinstance(value, (list, dict)) else 1
+        self.arg_values += values
         if self.arg_values > self.limits.max_arg_values:
             raise LimitError(
                 f"the expanded layers hold more than {self.limits.max_arg_values:,} argument "
@@ -792,9 +886,11 @@ class Expander:
             bound = self._bind(name, bdef, braw, self._sub(call, scope), loc, own)
         except CnncalcError as exc:
             raise exc.located(notes=(note,)) from None
-        defaults = dict(scope.defaults)
-        for op_name, values in (braw.get("defaults") or {}).items():
-            defaults[op_name] = _merge(defaults.get(op_name), values)
+        defaults = scope.defaults  # (copied only when the block has defaults of its own)
+        if braw.get("defaults"):
+            defaults = dict(defaults)
+            for op_name, values in braw["defaults"].items():
+                defaults[op_name] = _merge(defaults.get(op_name), values)
         sub = Scope(full + ".", inputs[0], ChainMap(bound, self.tables), defaults,
                     (*scope.trace, note), (*scope.stack, name), full, name)
         last, local = self.layers(braw["layers"], sub)
@@ -872,33 +968,92 @@ def _id_base(op: str) -> str:
     return re.sub(r"\W", "_", base)[:40] or "layer"
 
 
-def _frozen(value: Any) -> Any:
+def _frozen(value: Any, literal: bool = False) -> Any:
     """A hashable twin of an argument value that tells apart what validation tells apart
     (``1``, ``1.0`` and ``true``; ``0.0`` and ``-0.0``; a list and a mapping), or None when
-    it holds something else.
+    it holds something else (with ``literal``, or a string an expression would substitute:
+    ``$name``, ``${...}``).
 
     >>> _frozen({"k": 3, "pad": [1, True]}) == _frozen({"k": 3, "pad": [1, 1]})
     False
+    >>> _frozen(["$w", 3]), _frozen(["$w", 3], literal=True)
+    ((<class 'list'>, ((<class 'str'>, '$w'), (<class 'int'>, 3))), None)
     """
     kind = type(value)
+    if kind is str and literal and value.startswith("$"):
+        return None
     if kind is int or kind is str or kind is bool or value is None:
         return (kind, value)
     if kind is float:
         return (kind, repr(value))
     if isinstance(value, list):
-        items = tuple(_frozen(v) for v in value)
+        items = tuple(_frozen(v, literal) for v in value)
         return None if None in items else (list, items)
     if isinstance(value, dict):
         pairs = []
         for k, v in value.items():
             kind = type(v)  # (the common case inline: a name and a plain value)
-            pair = ((str, k) if type(k) is str else _frozen(k),
-                    (kind, v) if kind is int or kind is str or kind is bool else _frozen(v))
+            pair = ((str, k) if type(k) is str else _frozen(k, literal),
+                    (kind, v) if kind is int or kind is bool or (
+                        kind is str and not (literal and v.startswith("$")))
+                    else _frozen(v, literal))
             if pair[0] is None or pair[1] is None:
                 return None
             pairs.append(pair)
         return (dict, tuple(pairs))
     return None
+
+
+#: the frozen arguments of an op given none (see _frozen)
+_NO_ARGS = (dict, ())
+
+
+@dataclass(frozen=True)
+class _Literal:
+    """What a literal layer entry makes (see :meth:`Expander._literal_key`): its op class
+    and op, the argument values it holds, and its bn/act shorthand rows (see _rows)."""
+
+    op_cls: type[Op[Any]]
+    op: Op[Any]
+    values: int
+    rows: tuple[tuple[str, str], ...]
+
+
+def _rows(op: Op[Any]) -> tuple[tuple[str, str], ...]:
+    """The shorthand rows an op's layer has: (``bn``, ``batchnorm``) for ``bn: true``,
+    (``act``, its op) for an ``act:`` other than none."""
+    given = vars(op.args)  # (getattr of a field a model lacks is slow in pydantic)
+    bn, act = given.get("bn", False), given.get("act", "none")
+    if not bn and act == "none":
+        return ()
+    return tuple((row, op_name) for row, op_name in (
+        ("bn", "batchnorm" if bn else "none"), ("act", act)) if op_name != "none")
+
+
+def _check_arity(op_cls: type[Op[Any]], op_name: str, entry: MDict, inputs: tuple[str, ...],
+                 loc: Loc) -> None:
+    """``op_name`` (its class ``op_cls``) takes as many inputs as the entry gives it."""
+    lo, hi = op_cls.arity
+    if not lo <= len(inputs) <= (hi if hi is not None else len(inputs)):
+        want = f"{lo}" if lo == hi else f"{lo} or more" if hi is None else f"{lo} to {hi}"
+        raise SpecError(f"{op_name} takes {want} input{'s' if want != '1' else ''}, "
+                        f"got {len(inputs)}", loc=entry.val_loc.get("in", loc))
+
+
+def _arg_locs(entry: MDict | None, defaults: Any) -> dict[str, Loc]:
+    """Where each argument of an op's layer is written: the op's ``defaults`` in scope, then
+    the entry's own (not its ``id``/``op``/``in``/...)."""
+    out: dict[str, Loc] = {}
+    if defaults:
+        val_locs = getattr(defaults, "val_loc", {})
+        out = {key: val_locs[key] for key in defaults if key in val_locs}
+    if entry:
+        val_locs = getattr(entry, "val_loc", {})
+        own = {key: val_locs[key] for key in entry if key not in _META and key in val_locs}
+        if not out:
+            return own
+        out.update(own)
+    return out
 
 
 def _written_elsewhere(entry: MDict, at: Loc | None) -> tuple[str, ...]:

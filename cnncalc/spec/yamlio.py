@@ -166,11 +166,14 @@ class _Frame:
 
     __slots__ = ("anchor", "depth", "key", "merge", "merge_loc", "seen", "start", "value")
 
-    def __init__(self, value: Any, anchor: str | None, start: int, depth: int) -> None:
+    def __init__(self, value: Any, anchor: str | None, start: int, depth: int,
+                 mapping: bool) -> None:
         self.value, self.anchor, self.start, self.depth = value, anchor, start, depth
         #: a mapping's pending key: (key, where, as written, node-ish for errors) or None
         self.key: tuple[Any, Loc, str | None] | None = None
-        self.seen: dict[tuple[type, Any], Loc] | None = None
+        #: a mapping's keys that are not strings, by (type, value): where each is written
+        #: (None for a list)
+        self.seen: dict[tuple[type, Any], Loc] | None = {} if mapping else None
         self.merge: Any = None  # what << gave, resolved when the mapping ends
         self.merge_loc: Loc | None = None
 
@@ -220,14 +223,53 @@ class _Reader:
         return self.root
 
     def _events(self, parser: Any) -> None:
+        """Read the stream, event by event.
+
+        A large spec is mostly plain scalars seen before (``op``, ``conv``, ``k``, ``3``),
+        untagged and unanchored, going into an open list or under a mapping's new string
+        key: that case is placed here inline, in a few steps (a spec of 10^5 layers has
+        5x10^5 of them, and a method call with every check per value was a third of the
+        reading time).  Whenever anything else could apply (an anchor, a tag, a text not
+        resolved yet, the node limit reached, a duplicate or non-string key, a merge key,
+        a refusal pending, positions to recompute), :meth:`_scalar` does it all."""
         get = parser.get_event
         first_doc: Any = None
+        stack, plain, file, new = self.stack, self.plain, self.file, _object_new
+        max_nodes = self.limits.max_nodes
+        editor_lines = self.pos.starts is None  # (else every position is recomputed)
         while True:
             event = get()
             if event is None:
                 return
             kind = type(event)
             if kind is _SCALAR_EVENT:
+                if (editor_lines and stack and event.anchor is None and event.tag is None
+                        and self.error is None and self.total < max_nodes):
+                    text = event.value
+                    value = plain.get(text, _NOTHING) if event.implicit[0] else text
+                    frame = stack[-1]
+                    parent, pending, listed = frame.value, frame.key, frame.seen is None
+                    if value is not _NOTHING and value is not _MERGE and (
+                            listed or pending is None
+                            or (type(pending[0]) is str and pending[0] not in parent)):
+                        self.total += 1
+                        mark = event.start_mark
+                        loc = new(Loc)  # (as _new_loc makes it)
+                        fields = loc.__dict__
+                        fields["file"], fields["line"], fields["col"] = \
+                            file, mark.line + 1, mark.column + 1
+                        if listed:
+                            parent.append(value)
+                            parent.item_loc.append(loc)
+                        elif pending is None:
+                            frame.key = (value, loc, text)
+                        else:
+                            frame.key = None
+                            key = pending[0]
+                            parent[key] = value
+                            parent.key_loc[key] = pending[1]
+                            parent.val_loc[key] = loc
+                        continue
                 self._scalar(event)
             elif kind is _MAPPING_START or kind is _SEQUENCE_START:
                 self._start(event, kind is _MAPPING_START)
@@ -336,15 +378,16 @@ class _Reader:
             "constructed, imported or run", loc=loc))
 
     def _start(self, event: Any, mapping: bool) -> None:
-        self._count(event.start_mark)
+        mark = event.start_mark
+        self._count(mark)
         depth = len(self.stack)
         if depth + 1 > self.limits.max_depth:
-            raise _too_deep(self.limits, self.pos.loc(event.start_mark))
+            raise _too_deep(self.limits, self.pos.loc(mark))
         anchor = event.anchor
         if anchor:
-            self._anchor(anchor, event.start_mark, 1)
+            self._anchor(anchor, mark, 1)
             self.open.add(anchor)
-        loc = self.loc(event.start_mark)
+        loc = self.loc(mark)
         value: MDict | MList
         if mapping:
             value = MDict()
@@ -352,21 +395,25 @@ class _Reader:
         else:
             value = MList()
             value.loc, value.item_loc = loc, []
-        frame = _Frame(value, anchor, self.total, depth)
-        if mapping:
-            frame.seen = {}
-        self.stack.append(frame)
-        if self.error is None and event.tag not in (None, "!"):
+        self.stack.append(_Frame(value, anchor, self.total, depth, mapping))
+        tag = event.tag
+        if tag is not None and tag != "!" and self.error is None:
             with contextlib.suppress(_Stop):
-                self._plain_tag(event.tag, loc, None)
+                self._plain_tag(tag, loc, None)
 
     def _end(self) -> None:
-        frame = self.stack.pop()
+        stack = self.stack
+        frame = stack.pop()
         value = frame.value
         if frame.anchor:
             self.sizes[frame.anchor] = self.total - frame.start + 1
             self.open.discard(frame.anchor)
         if self.error is not None:
+            return
+        if stack and stack[-1].seen is None and frame.merge_loc is None and not frame.anchor:
+            parent = stack[-1].value  # (the commonest end: a plain item of a list, placed)
+            parent.append(value)
+            parent.item_loc.append(value.loc)
             return
         try:
             if frame.merge_loc is not None:
@@ -445,7 +492,8 @@ class _Reader:
         assert frame.seen is not None
         if key in out:
             self._duplicate(out, frame.seen, key, key_loc, written)
-        frame.seen[(type(key), key)] = key_loc
+        if type(key) is not str:  # (a string key equals string keys only: see _duplicate)
+            frame.seen[(type(key), key)] = key_loc
         out[key] = value
         out.key_loc[key] = key_loc
         out.val_loc[key] = loc
@@ -459,7 +507,7 @@ class _Reader:
         first = out.key_loc[key]
         where = f"line {first.line}, column {first.col}"
         written = _written_key(key, written_text)
-        if (type(key), key) in seen:
+        if type(key) is str or (type(key), key) in seen:
             before = key_text(out, key)
             same = "" if isinstance(key, str) or before == written else f"; the same as {before}"
             self._refuse(SpecError(f"duplicate key {written} (first given at {where}{same})",
