@@ -135,6 +135,8 @@ def test_a_field_remembers_values_by_their_kind_not_only_their_equality() -> Non
     field = json_rows.FieldTexts(0)
     assert field.texts([1, True, 1.0, 2]) == \
         ["1", "true", "1.0", "2"]
+    assert field.texts([[1], [1.0], [True], [1], [1.0]]) == [
+        json.dumps(v, indent=2) for v in ([1], [1.0], [True], [1], [1.0])]
     assert field.texts([[1, 2], (1, 2), [], None]) == [
         json.dumps(v, indent=2) for v in ([1, 2], (1, 2), [], None)]
 

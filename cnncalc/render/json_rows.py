@@ -125,8 +125,10 @@ class FieldTexts:
             return self.made(values)
         try:
             keys = self._keys(values, types)
-            firsts = dict(zip(keys, values))  # each distinct value, by its key
+            firsts = dict(zip(keys, values)) if keys is not None else {}
         except TypeError:  # unhashable values
+            return self.made(values)
+        if keys is None:
             return self.made(values)
         if len(firsts) * 2 > len(values):  # mostly distinct (ids, inputs): not remembered
             return self.made(values)
@@ -143,16 +145,20 @@ class FieldTexts:
             self.alive += made
         return list(map(self.known.__getitem__, keys))
 
-    def _keys(self, values: Sequence[Any], types: set[type]) -> Sequence[Any]:
+    def _keys(self, values: Sequence[Any], types: set[type]) -> Sequence[Any] | None:
         """What a value is remembered by: a mapping by its items; an object with
         ``to_dict`` (a receptive field, shared by the layers that do not change it) by
         its identity, cheaper than its dataclass hash (:attr:`alive` holds the objects,
-        so no other takes their ids); a list as a tuple; anything else by itself."""
+        so no other takes their ids); a list as a tuple; anything else by itself.  None
+        (not remembered) for sequences holding numbers of more than one type, whose
+        equal tuples (``(1,)``, ``(1.0,)``, ``(True,)``) are not written alike."""
         if any(hasattr(t, "to_dict") for t in types):
             return list(map(id, values))
         if all(issubclass(t, Mapping) for t in types):
             return list(map(tuple, map(_items, values)))
         if types <= _SEQUENCES:  # a list as a tuple (JSON writes both alike)
+            if len(_NUMBERS.intersection(map(type, chain.from_iterable(values)))) > 1:
+                return None
             return list(map(tuple, values))
         return values
 
