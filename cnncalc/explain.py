@@ -276,6 +276,7 @@ def explain_layers(net: Network, input_shape: tuple[int, ...] | None = None,
 
 
 def _explained(nodes: Sequence[Node], report: Report) -> Iterator[LayerExplanation]:
+    """Each of ``nodes`` explained, in turn, from its row of ``report``."""
     rfs: dict[str, Any] = {r.id: r.receptive_field for r in report.layers}
     rank = len(report.input_shape) - 1
     rfs[INPUT] = _input_rf(rank) if rank >= 1 else None

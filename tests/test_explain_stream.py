@@ -284,6 +284,10 @@ def test_plain_text_is_the_styled_lines_without_styles(nets: list[Any]) -> None:
             fresh = render.ExplainGrid(layers, "a title ✓")
             assert "".join(grid.texts(width)) == render.plain_text(fresh.lines(width))
             assert list(grid.lines(width)) == list(fresh.lines(width))
+            segments = [seg for block in grid.segments(width) for seg in block]
+            assert "".join(seg.text for seg in segments) == "".join(grid.texts(width))
+            assert [(seg.text, str(seg.style or "")) for seg in segments if seg.style] == [
+                piece for line in fresh.lines(width) for piece in line if piece[1]]
 
 
 def test_steps_not_marked_shared_render_alike(nets: list[Any]) -> None:

@@ -41,6 +41,11 @@ def _lenet5() -> Report:
     return cnncalc.analyze(cnncalc.load("lenet5"))
 
 
+def _with_layers(rows: list[LayerReport]) -> Report:
+    """LeNet-5's report holding ``rows`` (its memory peaks not worked out)."""
+    return dataclasses.replace(_lenet5(), layers=tuple(rows), memory_of=None, _memory=[])
+
+
 def _dict_rows(report: Report, view: views.View) -> list[str]:
     with text.any_int_size():
         return [json.dumps(views.layer_dict(layer, view), indent=2).replace("\n", "\n    ")
@@ -108,7 +113,7 @@ def layers(draw: st.DrawFn) -> LayerReport:
 @settings(max_examples=150, deadline=None)
 @given(st.lists(layers(), min_size=1, max_size=12), st.integers(1, 5))
 def test_json_rows_of_any_layers_are_their_dicts(rows: list[LayerReport], chunk: int) -> None:
-    report = dataclasses.replace(_lenet5(), layers=tuple(rows))
+    report = _with_layers(rows)
     for view in views.VIEWS.values():
         made = json_rows.LayerRows.of(report, view, 2)
         texts = [t for start in range(0, len(rows), chunk)
@@ -130,6 +135,8 @@ def test_a_field_remembers_values_by_their_kind_not_only_their_equality() -> Non
     field = json_rows.FieldTexts(0)
     assert field.texts([1, True, 1.0, 2]) == \
         ["1", "true", "1.0", "2"]
+    assert field.texts([[1], [1.0], [True], [1], [1.0]]) == [
+        json.dumps(v, indent=2) for v in ([1], [1.0], [True], [1], [1.0])]
     assert field.texts([[1, 2], (1, 2), [], None]) == [
         json.dumps(v, indent=2) for v in ([1, 2], (1, 2), [], None)]
 
@@ -144,7 +151,7 @@ def test_csv_of_every_zoo_net_is_the_raw_cells(zoo_reports: list[Report]) -> Non
 @settings(max_examples=100, deadline=None)
 @given(st.lists(layers(), min_size=1, max_size=12))
 def test_csv_of_any_layers_is_the_raw_cells(rows: list[LayerReport]) -> None:
-    report = dataclasses.replace(_lenet5(), layers=tuple(rows))
+    report = _with_layers(rows)
     with text.any_int_size():
         for view in views.VIEWS.values():
             assert text.report_csv(report, view) == _raw_csv(report, view)
@@ -212,3 +219,33 @@ def test_a_piped_table_has_no_line_ending_in_a_space() -> None:
     table.render_report(make_console(file=out), cnncalc.analyze(cnncalc.load("resnet18")),
                         views.VIEWS["summary"])
     assert not re.search(" $", out.getvalue(), re.MULTILINE)
+
+
+# --------------------------------------------------------------- markdown
+def _cell_table(report: Report, view: views.View, exact: bool) -> str:
+    """The markdown table of ``view`` made a cell at a time, with ``markdown_table``."""
+    cols = view.table_columns(report)
+    rows = [[c.cell(layer, report, exact) for c in cols] for layer in report.layers]
+    footer = [c.footer(report, exact) for c in cols]
+    if any(footer):
+        rows.append([f"**{view.footer_label if i == 0 else f}**" if f or i == 0 else ""
+                     for i, f in enumerate(footer)])
+    right = [c.kind in ("count", "bytes", "percent") for c in cols]
+    return "\n\n" + text.markdown_table([c.header for c in cols], rows, right) + "\n"
+
+
+def test_markdown_of_every_zoo_net_is_its_cells(zoo_reports: list[Report]) -> None:
+    for report in zoo_reports:
+        for view in views.VIEWS.values():
+            for exact in (False, True):
+                assert _cell_table(report, view, exact) in text.report_markdown(
+                    report, view, exact), report.name
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(layers(), min_size=1, max_size=8))
+def test_markdown_of_any_layers_is_its_cells(rows: list[LayerReport]) -> None:
+    report = _with_layers(rows)
+    with text.any_int_size():
+        for view in views.VIEWS.values():
+            assert _cell_table(report, view, False) in text.report_markdown(report, view, False)

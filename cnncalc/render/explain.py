@@ -17,6 +17,8 @@ from ..units import shape_str
 
 if TYPE_CHECKING:  # pragma: no cover
     from rich.console import Console, ConsoleOptions, RenderResult
+    from rich.segment import Segment
+    from rich.style import Style
 
     from ..explain import LayerExplanation, Step
 
@@ -84,6 +86,7 @@ class ExplainGrid:
     does what that grid did, once: labels as wide as the widest label of the layer,
     two spaces, the working word-wrapped to the rest of the width (rich's own rule:
     break before a word that does not fit, fold a word wider than the column).
+    ``layout`` (its own ``symbolic``) is what the chunks of one render share.
     """
 
     def __init__(self, layers: Sequence[LayerExplanation], title: str | None,
@@ -123,31 +126,54 @@ class ExplainGrid:
             yield join([heading(layer, width), shared(common, label_w, width),
                         steps(own, label_w, width)])
 
+    def segments(self, width: int) -> Iterator[list[Segment]]:
+        """The same lines as rich segments, a layer at a time."""
+        layout = self.layout
+        return self._blocks(width, layout.heading_segments, layout.shared_segments,
+                            layout.steps_segments,
+                            lambda pieces, width: segments_of(wrap_pieces(pieces, width)),
+                            lambda blocks: list(itertools.chain.from_iterable(blocks)))
+
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         from rich.segment import Segment
-        from rich.style import Style
 
         if console.color_system is None:  # no styles printed: plain text in a few segments
             texts = self.texts(options.max_width)
             while chunk := list(itertools.islice(texts, 256)):
                 yield Segment("".join(chunk))
             return
-        styles: dict[str, Style | None] = {"": None}
-        plain: list[str] = []  # unstyled text runs together into one segment
-        for line in self.lines(options.max_width):
-            for text, style in line:
-                if not style:
-                    plain.append(text)
-                    continue
-                if plain:
-                    yield Segment("".join(plain))
-                    plain = []
-                if style not in styles:
-                    styles[style] = Style.parse(style)
-                yield Segment(text, styles[style])
-            plain.append("\n")
-        if plain:
-            yield Segment("".join(plain))
+        for segments in self.segments(options.max_width):
+            yield from segments
+
+
+def segments_of(lines: Iterable[Line]) -> list[Segment]:
+    """``lines`` as rich segments: each styled piece its own, the unstyled text between
+    them run together into one."""
+    from rich.segment import Segment
+
+    out: list[Segment] = []
+    plain: list[str] = []
+    for line in lines:
+        for text, style in line:
+            if not style:
+                plain.append(text)
+                continue
+            if plain:
+                out.append(Segment("".join(plain)))
+                plain = []
+            out.append(Segment(text, _style(style)))
+        plain.append("\n")
+    if plain:
+        out.append(Segment("".join(plain)))
+    return out
+
+
+@functools.lru_cache(maxsize=64)
+def _style(name: str) -> Style:
+    """A style parsed once (the grid uses a few)."""
+    from rich.style import Style
+
+    return Style.parse(name)
 
 
 B = TypeVar("B")
@@ -168,6 +194,7 @@ class Layout:
         self.symbolic = symbolic
         self._lines: dict[tuple[int, ...], tuple[Steps, list[Line]]] = {}
         self._texts: dict[tuple[int, ...], tuple[Steps, str]] = {}
+        self._segments: dict[tuple[int, ...], tuple[Steps, list[Segment]]] = {}
         self._widths: dict[tuple[int, ...], tuple[Steps, int]] = {}
         self._shapes: dict[tuple[Any, ...], str] = {}
 
@@ -207,6 +234,16 @@ class Layout:
     def shared_text(self, steps: Steps, label_w: int, width: int) -> str:
         return _remembered(self._texts, steps, (id(steps), label_w, width),
                            lambda: self.steps_text(steps, label_w, width))
+
+    def heading_segments(self, layer: LayerExplanation, width: int) -> list[Segment]:
+        return segments_of(self.heading_lines(layer, width))
+
+    def shared_segments(self, steps: Steps, label_w: int, width: int) -> list[Segment]:
+        return _remembered(self._segments, steps, (id(steps), label_w, width),
+                           lambda: self.steps_segments(steps, label_w, width))
+
+    def steps_segments(self, steps: Steps, label_w: int, width: int) -> list[Segment]:
+        return segments_of(self.steps_lines(steps, label_w, width))
 
     def steps_lines(self, steps: Steps, label_w: int, width: int) -> list[Line]:
         return [line for step in steps for line in self.step_lines(step, label_w, width)]

@@ -69,15 +69,17 @@ class Fields:
     def __init__(self, keys: Sequence[str], level: int,
                  get: Callable[[str], Callable[[Any], Any]]) -> None:
         self.keys, self.level = list(keys), level
-        self.getters = [get(key) for key in keys]
+        self.get = get(*keys) if keys else None  # (for several keys: a tuple of values)
         self.fields = [FieldTexts(level + 1) for _ in keys]
         self.templates: dict[tuple[str, ...], str] = {}
 
     def texts(self, items: Sequence[Any]) -> list[str]:
-        if not self.keys:
+        if self.get is None:
             return ["{}"] * len(items)
-        specs, columns = zip(*[field.fill(list(map(get, items)))
-                               for field, get in zip(self.fields, self.getters)])
+        values = ([list(map(self.get, items))] if len(self.keys) == 1
+                  else list(zip(*map(self.get, items))))
+        specs, columns = zip(*[field.fill(column)
+                               for field, column in zip(self.fields, values)])
         try:
             return list(map(self._template(specs).__mod__, zip(*columns)))
         except ValueError:  # an int past the int-to-text digit limit: each as its text
@@ -102,15 +104,16 @@ class FieldTexts:
         self.alive: list[Any] = []
         self.dicts: dict[tuple[str, ...], Fields] = {}
 
-    def fill(self, values: list[Any]) -> tuple[str, list[Any]]:
+    def fill(self, values: Sequence[Any]) -> tuple[str, Sequence[Any]]:
         """What fills the field in its dict's template: ``("%d", values)`` for ints (a
         ``%`` format writes them, with no text made first), else ``("%s", texts)``."""
-        if set(map(type, values)) == {int}:
-            return "%d", values
-        return "%s", self.texts(values)
-
-    def texts(self, values: list[Any]) -> list[str]:
         types = set(map(type, values))
+        if types == {int}:
+            return "%d", values
+        return "%s", self.texts(values, types)
+
+    def texts(self, values: Sequence[Any], types: set[type] | None = None) -> list[str]:
+        types = set(map(type, values)) if types is None else types
         if types == {int}:
             try:
                 return list(map(str, values))
@@ -122,8 +125,10 @@ class FieldTexts:
             return self.made(values)
         try:
             keys = self._keys(values, types)
-            firsts = dict(zip(keys, values))  # each distinct value, by its key
+            firsts = dict(zip(keys, values)) if keys is not None else {}
         except TypeError:  # unhashable values
+            return self.made(values)
+        if keys is None:
             return self.made(values)
         if len(firsts) * 2 > len(values):  # mostly distinct (ids, inputs): not remembered
             return self.made(values)
@@ -140,20 +145,24 @@ class FieldTexts:
             self.alive += made
         return list(map(self.known.__getitem__, keys))
 
-    def _keys(self, values: list[Any], types: set[type]) -> list[Any]:
+    def _keys(self, values: Sequence[Any], types: set[type]) -> Sequence[Any] | None:
         """What a value is remembered by: a mapping by its items; an object with
         ``to_dict`` (a receptive field, shared by the layers that do not change it) by
         its identity, cheaper than its dataclass hash (:attr:`alive` holds the objects,
-        so no other takes their ids); a list as a tuple; anything else by itself."""
+        so no other takes their ids); a list as a tuple; anything else by itself.  None
+        (not remembered) for sequences holding numbers of more than one type, whose
+        equal tuples (``(1,)``, ``(1.0,)``, ``(True,)``) are not written alike."""
         if any(hasattr(t, "to_dict") for t in types):
             return list(map(id, values))
         if all(issubclass(t, Mapping) for t in types):
             return list(map(tuple, map(_items, values)))
         if types <= _SEQUENCES:  # a list as a tuple (JSON writes both alike)
+            if len(_NUMBERS.intersection(map(type, chain.from_iterable(values)))) > 1:
+                return None
             return list(map(tuple, values))
         return values
 
-    def made(self, values: list[Any]) -> list[str]:
+    def made(self, values: Sequence[Any]) -> list[str]:
         """The texts of ``values``, those of a type together."""
         types = set(map(type, values))
         if len(types) == 1:
@@ -167,7 +176,7 @@ class FieldTexts:
                 texts[i] = made
         return texts
 
-    def _of_type(self, kind: type, values: list[Any]) -> list[str]:
+    def _of_type(self, kind: type, values: Sequence[Any]) -> list[str]:
         if kind is _NONE:
             return ["null"] * len(values)
         if kind is int or kind is str:
@@ -182,14 +191,14 @@ class FieldTexts:
                 return texts
         return self._each(values)
 
-    def _flat_lists(self, values: list[Any]) -> list[str] | None:
+    def _flat_lists(self, values: Sequence[Any]) -> list[str] | None:
         """Non-empty lists of scalars (inputs, shapes, a field's sizes) written by json's C
         encoder (:func:`text.flat_list_texts`); None for any other lists."""
         if min(map(len, values)) and SCALARS.issuperset(map(type, chain.from_iterable(values))):
             return flat_list_texts(values, self.level)
         return None
 
-    def _dicts(self, dicts: list[dict[Any, Any]]) -> list[str]:
+    def _dicts(self, dicts: Sequence[dict[Any, Any]]) -> list[str]:
         """Dicts with string keys field by field, those with the same keys together."""
         key_sets = set(map(tuple, dicts))
         if len(key_sets) == 1:
@@ -203,7 +212,7 @@ class FieldTexts:
                 texts[i] = text
         return texts
 
-    def _same_keys(self, keys: tuple[Any, ...], dicts: list[dict[Any, Any]]) -> list[str]:
+    def _same_keys(self, keys: tuple[Any, ...], dicts: Sequence[dict[Any, Any]]) -> list[str]:
         if not all(type(k) is str for k in keys):
             return self._each(dicts)
         fields = self.dicts.get(keys)
@@ -211,7 +220,7 @@ class FieldTexts:
             fields = self.dicts[keys] = Fields(keys, self.level, operator.itemgetter)
         return fields.texts(dicts)
 
-    def _each(self, values: list[Any]) -> list[str]:
+    def _each(self, values: Sequence[Any]) -> list[str]:
         return [encode_indented(jsonable(v), self.level) for v in values]
 
 

@@ -13,17 +13,15 @@ import csv
 import functools
 import io
 import json
-import operator
 import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from itertools import repeat
 from json.encoder import c_make_encoder  # type: ignore[attr-defined]
 from typing import Any
 
 from ..report import Report
 from ..safe import safe_text
 from ..units import int_text, shape_str
-from .views import ByValue, Column, View, json_subset, memory_text, peaks_text, raw
+from .views import ByValue, Column, Kind, View, json_subset, memory_text, peaks_text, raw, show
 
 
 @contextlib.contextmanager
@@ -163,23 +161,26 @@ def _encode_list(value: list[Any] | tuple[Any, ...], level: int) -> str:
 
 #: the types json's C encoder writes as :func:`encode_indented` does, in a flat list
 SCALARS = frozenset({str, int, float, bool, type(None)})
-_INSIDE = operator.itemgetter(slice(1, -1))
 
 
-def flat_list_texts(values: list[Any], level: int) -> list[str] | None:
+def flat_list_texts(values: Sequence[Any], level: int) -> list[str] | None:
     """The texts of non-empty lists (or tuples) of :data:`SCALARS`, each nested ``level``
-    deep, written by json's C encoder (which takes no indent, but puts its item
-    separator, here a line break and the next level's indent, between the items of a
-    flat list); None without the C encoder, or for an int past the digit limit."""
+    deep; None without json's C encoder, or for an int past the digit limit.
+
+    The C encoder takes no indent, but puts its item separator, here a line break and
+    the next level's indent, between items: it writes the whole list of lists at once,
+    and the lists come apart at ``]``, separator, ``[`` (which no string's text holds:
+    it has no raw line break)."""
     encode = _flat_encoder(level)
-    if encode is None:
+    if encode is None or not values:
         return None
-    frame = "[" + indent_text(level + 1) + "%s" + indent_text(level) + "]"
+    separator = "," + indent_text(level + 1)
     try:
-        return list(map(frame.__mod__, map(_INSIDE, map("".join, map(encode, values,
-                                                                        repeat(0))))))
+        whole = "".join(encode(values, 0))
     except ValueError:  # an int past the digit limit
         return None
+    frame = "[" + indent_text(level + 1) + "%s" + indent_text(level) + "]"
+    return list(map(frame.__mod__, whole[2:-2].split("]" + separator + "[")))
 
 
 def _flat_encoder(level: int) -> Callable[[Any, int], Sequence[str]] | None:
@@ -286,6 +287,11 @@ def csv_column(col: Column, values: list[Any], by_value: ByValue) -> list[Any]:
     return by_value.of(values)
 
 
+def _md_shown(kind: Kind, exact: bool, report: Report) -> Callable[[Any], str]:
+    """A markdown cell of a raw value of ``kind``: shown as in tables, escaped."""
+    return lambda value: _md_cell(show(kind, value, exact, report))
+
+
 def _md_cell(text: Any) -> str:
     return safe_text(str(text).replace("\n", " ")).replace("|", "\\|")
 
@@ -293,26 +299,39 @@ def _md_cell(text: Any) -> str:
 def markdown_table(header: Sequence[str], rows: Iterable[Sequence[Any]],
                    right: Sequence[bool] = ()) -> str:
     """A GitHub-flavoured markdown table; ``right`` marks right-aligned columns."""
+    return _markdown_lines([_md_cell(h) for h in header],
+                           ([_md_cell(c) for c in row] for row in rows), right)
+
+
+def _markdown_lines(header: Sequence[str], rows: Iterable[Sequence[str]],
+                    right: Sequence[bool]) -> str:
+    """:func:`markdown_table` of cells already escaped (:func:`_md_cell`)."""
     align = ["---:" if i < len(right) and right[i] else "---" for i in range(len(header))]
-    lines = ["| " + " | ".join(_md_cell(h) for h in header) + " |",
-             "| " + " | ".join(align) + " |"]
-    lines += ["| " + " | ".join(_md_cell(c) for c in row) + " |" for row in rows]
+    lines = ["| " + " | ".join(header) + " |", "| " + " | ".join(align) + " |"]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
     return "\n".join(lines)
 
 
+#: markdown cells a column remembers (:class:`views.ByValue`)
+MD_CACHE = 4096
+
+
 def report_markdown(report: Report, view: View, exact: bool) -> str:
-    """One row per layer (formatted as in tables) and a bold totals row."""
+    """One row per layer (formatted as in tables) and a bold totals row; the cells are
+    made a column at a time, each distinct value once (as the table's grid makes them)."""
     cols = view.table_columns(report)
-    rows = [[c.cell(layer, report, exact) for c in cols] for layer in report.layers]
+    columns = [ByValue(_md_shown(c.kind, exact, report), MD_CACHE).of(
+        list(map(c.value, report.layers))) for c in cols]
+    rows: list[Sequence[str]] = list(zip(*columns))
     footer = [c.footer(report, exact) for c in cols]
     if any(footer):
         footer[0] = view.footer_label
-        rows.append([f"**{f}**" if f else "" for f in footer])
+        rows.append([_md_cell(f"**{f}**") if f else "" for f in footer])
     right = [c.kind in ("count", "bytes", "percent") for c in cols]
     title = (f"**{_md_cell(report.name)}**: input {shape_str(report.input_shape)}, "
              f"output {shape_str(report.output_shape)}, batch {report.batch}, "
              f"{report.dtype}\n\n")
-    body = title + markdown_table([c.header for c in cols], rows, right) + "\n"
+    body = title + _markdown_lines([_md_cell(c.header) for c in cols], rows, right) + "\n"
     if view.name == "params":
         body += f"\n{memory_text(report, exact)}\n"
     elif view.name == "summary":
