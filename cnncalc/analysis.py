@@ -17,7 +17,7 @@ import functools
 import gc
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
-from operator import attrgetter
+from operator import add, attrgetter, mul
 from typing import Any, NamedTuple
 
 from .errors import CnncalcError, ShapeError, UsageError
@@ -37,10 +37,11 @@ class _RF(NamedTuple):
 def _apply(rf: ReceptiveField, step: RFStep) -> ReceptiveField:
     """The field after one step (the caller skips identity steps)."""
     field: ReceptiveField = object.__new__(ReceptiveField)  # (see _layer_report)
+    # per axis: r + s*j, j*f, start + o*j (map over operator's functions: no frame per axis)
     field.__dict__.update(
-        size=tuple(r + s * j for r, s, j in zip(rf.size, step.span, rf.jump)),
-        jump=tuple(j * f for j, f in zip(rf.jump, step.factor)),
-        start=tuple(st + o * j for st, o, j in zip(rf.start, step.offset, rf.jump)),
+        size=tuple(map(add, rf.size, map(mul, step.span, rf.jump))),
+        jump=tuple(map(mul, rf.jump, step.factor)),
+        start=tuple(map(add, rf.start, map(mul, step.offset, rf.jump))),
         aligned=rf.aligned)
     return field
 
