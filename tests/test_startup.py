@@ -11,6 +11,7 @@ import json
 import subprocess
 import sys
 from collections.abc import Iterable
+from pathlib import Path
 
 import pytest
 from typer.models import CommandInfo
@@ -292,6 +293,17 @@ def test_the_console_script_shuts_down_normally_when_something_is_pending() -> N
     proc = _run_cli("import atexit\natexit.register(lambda: sys.stderr.write('BYE'))",
                     "summary", "nosuch")
     assert proc.returncode == 2 and proc.stderr.endswith("BYE")
+
+
+def test_the_console_script_under_cprofile_still_writes_the_profile(tmp_path: Path) -> None:
+    """``python -m cProfile -m cnncalc ...`` (how the benchmarks' notes profile a run)
+    gets its figures written: a profiler present, the ordinary shutdown runs."""
+    out = tmp_path / "run.prof"
+    proc = subprocess.run([sys.executable, "-m", "cProfile", "-o", str(out), "-m", "cnncalc",
+                           "summary", "lenet5", "--format", "json"], capture_output=True,
+                          text=True, timeout=120)
+    assert proc.returncode == 0 and json.loads(proc.stdout)["name"] == "LeNet-5"
+    assert out.stat().st_size > 0
 
 
 def test_a_console_run_keeps_what_it_analysed_and_an_app_run_does_not() -> None:

@@ -131,7 +131,8 @@ def run() -> None:
     instead of object by object (:func:`cnncalc.cli.base.keep`), and the interpreter's
     shutdown (module teardown, its full collections) is skipped: stdout is flushed by
     :func:`main`, stderr here; nothing else is pending.  When something is (an atexit
-    callback, another thread, an exit message), the ordinary shutdown runs instead."""
+    callback, another thread, an exit message, a profiler or tracer that writes its
+    figures at exit), the ordinary shutdown runs instead."""
     try:
         main()
         status: object = 0
@@ -146,7 +147,8 @@ def _exit_now(status: object) -> None:
 
     threading = sys.modules.get("threading")
     pending = getattr(atexit, "_ncallbacks", lambda: 1)() or (
-        threading is not None and threading.active_count() > 1)
+        threading is not None and threading.active_count() > 1) or (
+        sys.getprofile() is not None or sys.gettrace() is not None)  # cProfile, coverage
     if pending or not (status is None or isinstance(status, int)):
         raise SystemExit(status)
     with contextlib.suppress(AttributeError, OSError, ValueError):  # stderr closed or full:
