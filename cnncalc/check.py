@@ -289,9 +289,15 @@ def check_candidate(c: Candidate, budgets: Mapping[str, Target] | None = None, *
     one for its defaults when it has its own ``expect:``), or a skip for a file that is no
     spec.  No exception escapes: one the code did not expect becomes the file's error
     verdict."""
+    from .analysis import paused_gc
+
     start = time.perf_counter()
     try:
-        verdicts = _verdicts(c, budgets, strict, limits)
+        # no collection while the file's spec is loaded and analysed (they pause it each,
+        # but the young collection between them would walk all the loader made); what
+        # it leaves goes when the collector runs again, at the next file
+        with paused_gc():
+            verdicts = _verdicts(c, budgets, strict, limits)
     except Exception as exc:  # noqa: BLE001 - one bad file never ends the run
         verdicts = (SpecResult(c.path, error=internal_error(exc)),)
     if isinstance(verdicts, Skip):

@@ -31,7 +31,7 @@ import typer
 from ..errors import UsageError
 from ..outputs import write_output  # noqa: F401 - re-exported
 from ..report import DType  # the choices of --dtype (typer reads a Literal's values)
-from .base import keep, settled
+from .base import keep, settling
 
 if TYPE_CHECKING:  # pragma: no cover
     from rich.console import Console
@@ -323,10 +323,10 @@ def analyse_network(net: Network, settings: Settings, input_text: str | None = N
 def analyse_spec(spec: str, settings: Settings) -> tuple[Network, Report]:
     """Load and analyse one spec, its warnings printed: the first step of every command
     that reads a spec (the torch commands build what this has analysed)."""
-    net = load_spec(spec, settings)
-    report = analyse_network(net, settings)
+    with settling():  # they live until the command ends
+        net = load_spec(spec, settings)
+        report = analyse_network(net, settings)
     keep(net, report)
-    settled()  # they live until the command ends
     return net, report
 
 
