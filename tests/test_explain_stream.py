@@ -336,24 +336,3 @@ def test_markdown_is_the_one_join_of_its_lines(nets: list[Any]) -> None:
     for layers, title in [*cases, ([], "T"), ([], None), ([odd], None), ([odd, odd], "T")]:
         assert render.explain_markdown(iter(layers), title) == \
             _markdown_in_one_join(layers, title)
-
-
-@pytest.mark.parametrize("pieces", [
-    ["no spaces\nat any\nline end\n"], ["a  \nb\n", "c\n"], ["a\nb \n"], ["a\nb ", " \nc\n"],
-    ["a\n  ", "b\n"], ["   \n\n x \n"], ["lead\n", "  \n"], ["a\nb", "c  "]])
-def test_the_pipe_writer_strips_line_ends_whether_or_not_a_text_has_any(
-        pieces: list[str]) -> None:
-    """explain's text has no spaces at its line ends, and is written as it is; a text
-    with some loses them, also across writes."""
-    from cnncalc.render.console import RStripWriter
-
-    buf = io.StringIO()
-    writer = RStripWriter(buf)
-    for piece in pieces:
-        writer.write(piece)
-    writer.flush()
-    whole = "".join(pieces)
-    lines = whole.split("\n")
-    expected = "\n".join([line.rstrip(" ") for line in lines[:-1]] + [
-        lines[-1] if lines[-1].strip(" ") else ""])
-    assert buf.getvalue() == expected

@@ -18,7 +18,7 @@ import re
 from typing import Any
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from rich.console import Console
 
@@ -200,6 +200,15 @@ def test_grid_cells_are_each_value_shown(zoo_reports: list[Report]) -> None:
 # ---------------------------------------------------------------- console
 @settings(max_examples=200, deadline=None)
 @given(st.lists(st.text(st.sampled_from(" a\n\t"), max_size=8), max_size=5))
+# explain's text has no spaces at its line ends, and is written as it is (a fast path)
+@example(["no spaces\nat any\nline end\n"])
+@example(["a  \nb\n", "c\n"])
+@example(["a\nb \n"])
+@example(["a\nb ", " \nc\n"])
+@example(["a\n  ", "b\n"])
+@example(["   \n\n x \n"])
+@example(["lead\n", "  \n"])
+@example(["a\nb", "c  "])
 def test_rstrip_writer_drops_the_spaces_ending_every_line(pieces: list[str]) -> None:
     out = io.StringIO()
     writer = RStripWriter(out)
