@@ -182,7 +182,7 @@ def storages(network: Network, layers: Sequence[Layer[Any]], batch: int, size: i
         grad.append(plan.trains)
         keys = _claim(plan, values, v, where, live.saved)
         where.saved.append(keys)
-        where.saved_bytes.append(sum([where.nbytes[k] for k in keys]))
+        where.saved_bytes.append(sum(map(where.nbytes.__getitem__, keys)))
         live.step(i, v, keys)
     where.forward_peak = live.peak
     return where
@@ -494,9 +494,10 @@ class _Live:
             self.saved[key] = True
             if not self.readers.get(key):
                 self.bytes += self.where.nbytes[key]
-        self.peak = max(self.peak, self.bytes)
-        last = self.last_use
-        for u in set(self.where.ins[i]):
+        if self.bytes > self.peak:
+            self.peak = self.bytes
+        last, values = self.last_use, self.where.ins[i]
+        for u in values if len(values) == 1 else set(values):
             if last[u] == i:
                 self.release(u)
         if last[v] < i:

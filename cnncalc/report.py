@@ -43,9 +43,9 @@ class ReceptiveField:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "size": [json_number(v) for v in self.size],
-            "jump": [json_number(v) for v in self.jump],
-            "start": [json_real(v) for v in self.start],
+            "size": list(map(json_number, self.size)),
+            "jump": list(map(json_number, self.jump)),
+            "start": list(map(json_real, self.start)),
             "aligned": self.aligned,
         }
 
