@@ -78,31 +78,26 @@ class Memory:
 INPUT_VALUE = 0
 
 
-def _value_inputs(network: Network) -> list[list[int]]:
-    """Per layer, the value indices of its inputs (values are numbered, not named, so that
-    the walks below index lists instead of hashing ids)."""
+def _numbered(network: Network) -> tuple[list[list[int]], int]:
+    """Per layer, the value indices of its inputs, and the output's value (values are
+    numbered, not named, so that the walks below index lists instead of hashing ids)."""
     index = {INPUT: INPUT_VALUE}
     for i, node in enumerate(network.nodes):
         index[node.id] = i + 1
-    return [[index[name] for name in node.inputs] for node in network.nodes]
+    return [[index[name] for name in node.inputs] for node in network.nodes], \
+        index[network.output]
 
 
-def inplace_ids(network: Network) -> set[str]:
-    """The layers the torch build runs in place (``cnncalc.pytorch.model._mark_inplace``: an
-    in-place-capable activation whose input is a fresh tensor nothing else reads) whose
-    output is then their input's storage (``Op.inplace_shares``)."""
-    nodes = network.nodes
-    return {nodes[i].id for i in _inplace(network, _value_inputs(network))}
-
-
-def _inplace(network: Network, ins: list[list[int]]) -> set[int]:
-    """:func:`inplace_ids` as layer indices, the inputs numbered (:func:`_value_inputs`)."""
+def _inplace(network: Network, ins: list[list[int]], output: int) -> set[int]:
+    """The layers (indices) the torch build runs in place (``cnncalc.pytorch.model.
+    _mark_inplace``: an in-place-capable activation whose input is a fresh tensor nothing
+    else reads) whose output is then their input's storage (``Op.inplace_shares``);
+    ``ins`` and ``output`` numbered as :func:`_numbered` gives them."""
     nodes = network.nodes
     readers = [0] * (len(nodes) + 1)
     for values in ins:
         for v in values:
             readers[v] += 1
-    output = _output_value(network)
     found = set()
     for i, node in enumerate(nodes):
         op, first = node.op, ins[i][0] if ins[i] else INPUT_VALUE
@@ -129,9 +124,7 @@ class Storages:
     grad: list[bool]
     #: value -> its own bytes (a view's, not its base's)
     sizes: list[int]
-    #: per layer, the storages it saves that no layer before it saved
-    saved: list[list[int]]
-    #: per layer, the bytes of those storages
+    #: per layer, the bytes of the storages it saves that no layer before it saved
     saved_bytes: list[int]
     #: the most bytes of activation storages alive at once during the forward
     forward_peak: int
@@ -156,13 +149,13 @@ def storages(network: Network, layers: Sequence[Layer[Any]], batch: int, size: i
     the forward's peak: each layer's output is held, what it saves is kept to the end,
     and each value goes once its last reader has run."""
     nodes = network.nodes
-    ins = _value_inputs(network)
-    inplace = _inplace(network, ins)
+    ins, output = _numbered(network)
+    inplace = _inplace(network, ins, output)
     elem = [FP32 if amp else size]
     if input_bytes is None:
         input_bytes = numel(network.input_shape) * batch * elem[0]
     where = Storages(ins, [INPUT_VALUE], {INPUT_VALUE: input_bytes}, [input_grad],
-                     [input_bytes], [], [], 0, _output_value(network), len(nodes) + 1)
+                     [input_bytes], [], 0, output, len(nodes) + 1)
     live = _Live(where, len(nodes))
     plans: dict[tuple[Any, ...], _Plan] = {}
     keep = []  # the layers keyed by id() stay alive while their plans are
@@ -180,8 +173,7 @@ def storages(network: Network, layers: Sequence[Layer[Any]], batch: int, size: i
         where.nbytes[v] = plan.nbytes
         where.sizes.append(plan.nbytes)
         grad.append(plan.trains)
-        keys = _claim(plan, values, v, where, live.saved)
-        where.saved.append(keys)
+        keys = _claim(plan, values, v, where)
         where.saved_bytes.append(sum(map(where.nbytes.__getitem__, keys)))
         live.step(i, v, keys)
     where.forward_peak = live.peak
@@ -245,10 +237,9 @@ def _saved_by(layer: Layer[Any], grads: tuple[bool, ...], elems: list[int], out:
     return found
 
 
-def _claim(plan: _Plan, values: list[int], v: int, where: Storages,
-           saved: defaultdict[int, bool]) -> list[int]:
+def _claim(plan: _Plan, values: list[int], v: int, where: Storages) -> list[int]:
     """The storages the layer of value ``v`` (its inputs ``values``) saves that no layer
-    before it saved (``saved``), each once; its own get new storages."""
+    before it saved (``where.kept``), each once; its own get new storages."""
     keys: list[int] = []
     for how, x in plan.saved:
         if how == SHARE_INPUT:
@@ -257,7 +248,7 @@ def _claim(plan: _Plan, values: list[int], v: int, where: Storages,
             key = where.store[v]
         else:
             key = _new_storage(where, x)
-        if not saved[key] and key not in keys:
+        if not where.kept[key] and key not in keys:
             keys.append(key)
     return keys
 
@@ -280,11 +271,6 @@ def _new_storage(where: Storages, nbytes: int) -> int:
     where.next_own += 1
     where.nbytes[key] = nbytes
     return key
-
-
-def _output_value(network: Network) -> int:
-    return next((i + 1 for i, n in enumerate(network.nodes) if n.id == network.output),
-                INPUT_VALUE)
 
 
 # ---------------------------------------------------------------------------- AMP
@@ -482,7 +468,6 @@ class _Live:
         self.last_use[where.output] = n_layers
         self.held = bytearray(n_layers + 1)  # value -> held
         self.readers: dict[int, int] = {}  # storage -> values held on it
-        self.saved = where.kept  # storage -> saved so far
         self.bytes = self.peak = 0
         self.hold(INPUT_VALUE)
 
@@ -491,7 +476,7 @@ class _Live:
         the values it read last (and its output, if nothing reads it) go."""
         self.hold(v)
         for key in saved:
-            self.saved[key] = True
+            self.where.kept[key] = True
             if not self.readers.get(key):
                 self.bytes += self.where.nbytes[key]
         if self.bytes > self.peak:
@@ -508,7 +493,7 @@ class _Live:
             return
         self.held[value] = 1
         key = self.where.store[value]
-        if not self.readers.get(key) and not self.saved[key]:
+        if not self.readers.get(key) and not self.where.kept[key]:
             self.bytes += self.where.nbytes[key]
         self.readers[key] = self.readers.get(key, 0) + 1
 
@@ -518,7 +503,7 @@ class _Live:
         self.held[value] = 0
         key = self.where.store[value]
         self.readers[key] -= 1
-        if not self.readers[key] and not self.saved[key]:
+        if not self.readers[key] and not self.where.kept[key]:
             self.bytes -= self.where.nbytes[key]
 
 

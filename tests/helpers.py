@@ -84,20 +84,30 @@ def assert_json_contract(data: dict[str, Any]) -> None:
         assert key in data["totals"]
 
 
+def cli_process(*args: str, before: str = "", after: str = "",
+                entry: str = "main") -> subprocess.CompletedProcess[str]:
+    """Run ``cnncalc ARGS`` through a console entry point (``main``, or ``run``: the
+    console script) in a fresh interpreter: the code ``before`` first, the code ``after``
+    once the entry has returned or raised SystemExit (its status is then ``code``), and
+    the process exits with ``code``."""
+    import json
+    import sys
+
+    code = (f"import json, sys\n{before}\nsys.argv = ['cnncalc', *json.loads(sys.argv[1])]\n"
+            f"from cnncalc.cli import {entry}\n"
+            f"try:\n    {entry}()\nexcept SystemExit as e:\n    code = e.code or 0\n"
+            f"else:\n    code = 0\n{after}\nsys.exit(code)\n")
+    return subprocess.run([sys.executable, "-c", code, json.dumps(args)], capture_output=True,
+                          text=True, timeout=120)
+
+
 def fresh_cli(*args: str) -> tuple[subprocess.CompletedProcess[str], set[str]]:
     """Run ``cnncalc ARGS`` through the console entry point in a fresh interpreter; return
     the process and every module it imported (to prove what start-up does not load)."""
     import json
-    import sys
 
-    code = ("import json, sys\nsys.argv = ['cnncalc', *json.loads(sys.argv[1])]\n"
-            "from cnncalc.cli import main\n"
-            "try:\n    main()\nexcept SystemExit as e:\n    code = e.code or 0\n"
-            "else:\n    code = 0\n"
-            "sys.stderr.write('\\nMODULES ' + json.dumps(sorted(sys.modules)) + '\\n')\n"
-            "sys.exit(code)\n")
-    proc = subprocess.run([sys.executable, "-c", code, json.dumps(args)], capture_output=True,
-                          text=True, timeout=120)
+    proc = cli_process(*args, after="sys.stderr.write('\\nMODULES ' + "
+                                    "json.dumps(sorted(sys.modules)) + '\\n')")
     marker = proc.stderr.rpartition("\nMODULES ")
     return proc, set(json.loads(marker[2])) if marker[1] else set()
 

@@ -18,7 +18,7 @@ from typer.models import CommandInfo
 
 from cnncalc.cli import COMMANDS, _command_in, _modules_for, _only, app, command_map
 
-from helpers import fresh_cli, torch_modules
+from helpers import cli_process, fresh_cli, torch_modules
 
 #: the op registry and the spec schema (pydantic models built at import)
 SPEC_MACHINERY = ("cnncalc.ops", "cnncalc.spec.schema", "cnncalc.spec.expect",
@@ -112,14 +112,11 @@ def test_one_command_is_built_for_a_run() -> None:
 def test_main_hands_typer_the_command_it_runs(args: tuple[str, ...], built: list[str]) -> None:
     """In a fresh interpreter, the group typer builds for a run holds that command alone
     (a bare --version: none)."""
-    code = ("import json, sys\nfrom cnncalc.cli import base\ninit = base.CnncalcGroup.__init__\n"
-            "def spy(self, *a, **k):\n    init(self, *a, **k)\n"
-            "    sys.stderr.write('BUILT ' + json.dumps(list(self.commands)) + '\\n')\n"
-            "base.CnncalcGroup.__init__ = spy\n"
-            "sys.argv = ['cnncalc', *json.loads(sys.argv[1])]\nfrom cnncalc.cli import main\n"
-            "try:\n    main()\nexcept SystemExit:\n    pass\n")
-    proc = subprocess.run([sys.executable, "-c", code, json.dumps(args)], capture_output=True,
-                          text=True, timeout=120)
+    proc = cli_process(*args, before=(
+        "from cnncalc.cli import base\ninit = base.CnncalcGroup.__init__\n"
+        "def spy(self, *a, **k):\n    init(self, *a, **k)\n"
+        "    sys.stderr.write('BUILT ' + json.dumps(list(self.commands)) + '\\n')\n"
+        "base.CnncalcGroup.__init__ = spy"))
     lines = [line for line in proc.stderr.splitlines() if line.startswith("BUILT ")]
     assert [json.loads(line[6:]) for line in lines] == [built], proc.stderr
 
@@ -270,10 +267,8 @@ def test_an_unknown_op_is_not_in_the_registry(name: str) -> None:
 
 # ------------------------------------------------------------ the end of a run
 def _run_cli(prelude: str, *args: str) -> subprocess.CompletedProcess[str]:
-    code = (f"import json, sys\n{prelude}\nsys.argv = ['cnncalc', *json.loads(sys.argv[1])]\n"
-            "from cnncalc.cli import run\nrun()\nsys.stderr.write('NOT REACHED')\n")
-    return subprocess.run([sys.executable, "-c", code, json.dumps(args)], capture_output=True,
-                          text=True, timeout=120)
+    return cli_process(*args, before=prelude, entry="run",
+                       after="sys.stderr.write('NOT REACHED')")
 
 
 def test_the_console_script_ends_the_process_with_the_status() -> None:
@@ -315,12 +310,10 @@ def test_a_console_run_keeps_what_it_analysed_and_an_app_run_does_not() -> None:
 
     result = CliRunner().invoke(app, ["summary", "lenet5", "--format", "json"])
     assert result.exit_code == 0 and base._kept == []
-    code = ("import sys\nsys.argv = ['cnncalc', 'summary', 'lenet5', '--format', 'json']\n"
-            "from cnncalc.cli import main, base\ntry:\n    main()\nexcept SystemExit:\n    pass\n"
-            "sys.stderr.write(' '.join(type(o).__name__ for o in base._kept))\n")
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          check=True)
-    assert proc.stderr.endswith("Network Report")
+    proc = cli_process("summary", "lenet5", "--format", "json", after=(
+        "from cnncalc.cli import base\n"
+        "sys.stderr.write(' '.join(type(o).__name__ for o in base._kept))"))
+    assert proc.returncode == 0 and proc.stderr.endswith("Network Report")
 
 
 # ------------------------------------------------------------ the collector
@@ -329,12 +322,11 @@ def test_the_console_entry_tunes_the_collector() -> None:
     is alive before the interpreter's shutdown, whose full collections then skip it."""
     from cnncalc.cli import GC_THRESHOLDS
 
-    code = ("import gc, sys\nsys.argv = ['cnncalc', 'summary', 'lenet5', '--format', 'json']\n"
-            "from cnncalc.cli import main\nbefore = gc.get_threshold()\n"
-            "try:\n    main()\nexcept SystemExit:\n    pass\n"
-            "sys.stderr.write(f'{before} {gc.get_threshold()} {gc.get_freeze_count() > 1000}')\n")
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          check=True)
+    proc = cli_process("summary", "lenet5", "--format", "json",
+                       before="import gc\nbefore = gc.get_threshold()", after=(
+                           "sys.stderr.write(f'{before} {gc.get_threshold()} "
+                           "{gc.get_freeze_count() > 1000}')"))
+    assert proc.returncode == 0
     assert proc.stderr.endswith(f"(700, 10, 10) {GC_THRESHOLDS} True")
     assert GC_THRESHOLDS[0] <= 100_000  # garbage stays bounded
 

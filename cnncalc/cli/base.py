@@ -73,14 +73,13 @@ def settling() -> Iterator[None]:
     if not _console_run:
         yield
         return
-    was = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        gc.freeze()  # (this also empties the young generation's count)
-        if was:
-            gc.enable()
+    from ..analysis import paused_gc
+
+    with paused_gc():
+        try:
+            yield
+        finally:
+            settled()  # before the collector runs again (a freeze empties its young count)
 
 
 def settled() -> None:
