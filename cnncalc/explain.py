@@ -34,19 +34,14 @@ from .working import RFWorking, Step, all_axes_label, axis_rows, formula_dims, o
 
 
 # ------------------------------------------------------------ receptive fields
-def rf_steps(layer: Layer[Any], rf_ins: Sequence[ReceptiveField | None],
-             rf_out: ReceptiveField | None) -> list[Step]:
-    """The receptive-field recurrence of one layer (Araujo et al., 2019), written as the
-    op computes it (:meth:`Op.rf_working`): for a window ``r = r_in + (k-1)*j_in``,
-    ``j = j_in*s``, ``start = start_in + ((k-1)/2 - p)*j_in``."""
-    return RFRule(layer).steps(rf_ins, rf_out)
-
-
 class RFRule:
     """How one bound layer writes its receptive-field steps: what depends on the op and
     its input shapes alone (the inputs it reads, its step and working, whether its axes
     read alike) is worked out once, when first needed, and shared by every layer bound
-    alike; the incoming field's numbers are filled in per layer (:meth:`steps`)."""
+    alike; the incoming field's numbers are filled in per layer (:meth:`steps`).  The
+    recurrence is Araujo et al.'s (2019), written as the op computes it
+    (:meth:`Op.rf_working`): for a window ``r = r_in + (k-1)*j_in``, ``j = j_in*s``,
+    ``start = start_in + ((k-1)/2 - p)*j_in``."""
 
     def __init__(self, layer: Layer[Any]) -> None:
         self.layer = layer

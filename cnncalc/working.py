@@ -234,11 +234,14 @@ def all_axes_label(label: str, rank: int) -> str:
     found = _ALL_AXES.get(key)
     if found is None:
         found = f"{label} {', '.join(axis_names(rank))}"
-        if len(_ALL_AXES) < 1024:
+        if len(_ALL_AXES) < MAX_LABELS:
             _ALL_AXES[key] = found
     return found
 
 
+#: the all-axes labels remembered (a network writes a few; an unbounded cache would grow
+#: with every label and rank asked for)
+MAX_LABELS = 1024
 _ALL_AXES: dict[tuple[str, int], str] = {}
 
 

@@ -75,7 +75,7 @@ _LINE_END_SPACES = re.compile(" +$", re.MULTILINE)
 
 def rstrip_lines(text: str) -> str:
     """``text`` without trailing spaces on any line (for recorded renders)."""
-    return "\n".join(line.rstrip(" ") for line in text.split("\n"))
+    return _LINE_END_SPACES.sub("", text)
 
 
 def _isatty(stream: IO[str]) -> bool:

@@ -127,8 +127,7 @@ class LayerGrid:
     def fits(self, width: int, max_width: int) -> bool:
         """Whether every line of the grid laid out for ``max_width`` is at most ``width``
         cells wide: its columns fit, and every character of a cell takes one cell."""
-        widths = self.widths(max_width)
-        self.natural_widths()
+        widths = self.widths(max_width)  # (the widths pass also finds _single_cells)
         return self._single_cells and sum(widths) + GAP * (len(widths) - 1) <= width
 
     def fit(self, columns: list[list[str]], widths: list[int]) -> list[tuple[str, ...]]:
