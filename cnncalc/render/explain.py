@@ -7,13 +7,13 @@ from __future__ import annotations
 
 import functools
 import itertools
-import json
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from ..safe import safe_text
 from ..units import shape_str
+from .text import _ENC_STR
 
 if TYPE_CHECKING:  # pragma: no cover
     from rich.console import Console, ConsoleOptions, RenderResult
@@ -438,7 +438,7 @@ def explain_json_chunks(layers: Iterable[LayerExplanation], header: dict[str, An
 
     data = {**header, "layers": None}
     for i, (key, value) in enumerate(data.items()):
-        yield ("{\n  " if i == 0 else ",\n  ") + _json_str(key) + ": "
+        yield ("{\n  " if i == 0 else ",\n  ") + _ENC_STR(key) + ": "
         if key != "layers":
             yield encode_indented(value, 1)
             continue
@@ -451,7 +451,6 @@ def explain_json_chunks(layers: Iterable[LayerExplanation], header: dict[str, An
     yield "\n}\n"
 
 
-_json_str = json.encoder.encode_basestring_ascii  # (json.dumps's own, in C)
 
 
 def _layer_json(layer: LayerExplanation, steps: StepsJson) -> str:
@@ -461,7 +460,7 @@ def _layer_json(layer: LayerExplanation, steps: StepsJson) -> str:
     parts = []
     for key, value in layer.to_dict(steps=False).items():
         text = steps.of(layer) if key == "steps" else encode_indented(value, 3)
-        parts.append(f"{_json_str(key)}: {text}")
+        parts.append(f"{_ENC_STR(key)}: {text}")
     return "{\n      " + ",\n      ".join(parts) + "\n    }"
 
 

@@ -74,11 +74,8 @@ def raw(kind: Kind, value: Any) -> Any:
         return units.shape_str(value)
     if kind == "shapes":
         return ";".join(units.shape_str(s) for s in value)
-    if isinstance(value, (tuple, list)):
-        try:
-            return ";".join(value)  # (every item a string: the inputs)
-        except TypeError:
-            return ";".join(units.num(v) if not isinstance(v, str) else v for v in value)
+    if isinstance(value, (tuple, list)):  # (text.csv_column joins lists of strings itself)
+        return ";".join(units.num(v) if not isinstance(v, str) else v for v in value)
     if isinstance(value, bool):
         return str(value).lower()
     return value
