@@ -73,24 +73,26 @@ class RFRule:
     def steps(self, rf_ins: Sequence[ReceptiveField | None], rf_out: ReceptiveField | None,
               rows: FieldRows) -> RFSteps:
         """The steps for the fields ``rf_ins`` (one per input) and ``rf_out``: this
-        layer's own, and those ``rows`` shares with other layers."""
+        layer's own, and those it shares with layers before it (``rows``)."""
         if rf_out is None:
             return _NO_STEPS
-        if len(rf_ins) != 1 or not self.reads()[0]:  # (one input, read: as it is)
-            rf_ins = [r for r, read in zip(rf_ins, self.reads()) if read]
-        if None in rf_ins:
-            return _NO_STEPS
-        if len(rf_ins) > 1:
-            sizes = ", ".join(formula_dims(r.size) for r in rf_ins if r)
-            return [Step("receptive field", f"the widest input: max({sizes})",
-                         formula_dims(rf_out.size), "r = max over inputs", "rf")], ()
+        if len(rf_ins) == 1 and self.reads()[0]:  # (one input, read: as it is)
+            rf_in = rf_ins[0]
+        else:
+            read = [r for r, reads in zip(rf_ins, self.reads()) if reads]
+            if any(r is None for r in read):
+                return _NO_STEPS
+            if len(read) > 1:
+                sizes = ", ".join([formula_dims(r.size) for r in read if r])
+                return [Step("receptive field", f"the widest input: max({sizes})",
+                             formula_dims(rf_out.size), "r = max over inputs", "rf")], ()
+            rf_in = read[0]
         step, how = self.window()
-        rf_in = rf_ins[0]
         if step is None or rf_in is None:
             return _NO_STEPS
         if how is None:
-            return [], rows.unchanged(rf_in)
-        return self.size_rows(step, how, rf_in), rows.tail(self, rf_in)
+            return rows.unchanged(rf_in)
+        return rows.window(self, self.size_rows(step, how, rf_in), rf_in)
 
     def size_rows(self, step: RFStep, how: RFWorking, rf_in: ReceptiveField) -> list[Step]:
         """The ``r`` row(s) of a window: the layer's own (the size grows layer by
@@ -156,34 +158,39 @@ MAX_FIELD_ROWS = 256
 
 class FieldRows:
     """The receptive-field rows that do not depend on the layer's own field, made once
-    and shared as the same objects (a renderer lays them out once): a window's ``j``
-    and ``start`` rows, by its rule and the incoming jump and start (down a chain, only
-    ``r`` grows; at most :data:`MAX_FIELD_ROWS` kept, all let go when full); and an
-    identity step's ``unchanged`` row, for the field the last one read (the layers
-    after a window pass its field on as it is)."""
+    and, from their second layer on, shared as the same objects (a renderer lays them
+    out once; made for one layer they are its own): a window's ``j`` and ``start``
+    rows, by its rule and the incoming jump and start (down a chain, only ``r`` grows;
+    at most :data:`MAX_FIELD_ROWS` kept, all let go when full); and an identity step's
+    ``unchanged`` row, for the field the last one read (the layers after a window pass
+    its field on as it is)."""
 
     def __init__(self) -> None:
         self._tails: dict[tuple[Any, ...], tuple[Step, ...]] = {}
         self._unchanged: tuple[Any, tuple[Step, ...]] = ((), ())
 
-    def tail(self, rule: RFRule, rf_in: ReceptiveField) -> tuple[Step, ...]:
+    def window(self, rule: RFRule, size_rows: list[Step], rf_in: ReceptiveField) -> RFSteps:
+        """A window's steps: its ``r`` rows (``size_rows``), then the rows after them."""
         # (a field's numbers are ints and Fractions: equal values write the same text)
         key = (rule, rf_in.jump, rf_in.start)
         found = self._tails.get(key)
-        if found is None:
-            if len(self._tails) >= MAX_FIELD_ROWS:
-                self._tails.clear()
-            found = self._tails[key] = rule.tail_rows(rf_in)
-        return found
+        if found is not None:
+            return size_rows, found
+        if len(self._tails) >= MAX_FIELD_ROWS:
+            self._tails.clear()
+        found = self._tails[key] = rule.tail_rows(rf_in)
+        return size_rows + list(found), ()
 
-    def unchanged(self, rf_in: ReceptiveField) -> tuple[Step, ...]:
+    def unchanged(self, rf_in: ReceptiveField) -> RFSteps:
+        """An identity step's one row."""
         key = (rf_in.size, rf_in.jump)
         last, rows = self._unchanged
-        if key != last:
-            rows = (Step("receptive field", "", f"unchanged (r = {formula_dims(rf_in.size)}, "
-                         f"j = {formula_dims(rf_in.jump)})", "", "rf"),)
-            self._unchanged = (key, rows)
-        return rows
+        if key == last:
+            return [], rows
+        rows = (Step("receptive field", "", f"unchanged (r = {formula_dims(rf_in.size)}, "
+                     f"j = {formula_dims(rf_in.jump)})", "", "rf"),)
+        self._unchanged = (key, rows)
+        return list(rows), ()
 
 
 def flops_step(layer: Layer[Any]) -> list[Step]:
@@ -349,9 +356,9 @@ def _explained(nodes: Sequence[Node], rows: Sequence[LayerReport],
     rfs: dict[str, Any] = {r.id: r.receptive_field for r in report.layers}
     rank = len(report.input_shape) - 1
     rfs[INPUT] = _input_rf(rank) if rank >= 1 else None
-    working, field_rows = _workings(), FieldRows()
+    working, field_rows, field_of = _workings(), FieldRows(), rfs.__getitem__
     for node, row, bound in zip(nodes, rows, layers):
-        yield working(bound).explain(node, row, [rfs[i] for i in node.inputs], field_rows)
+        yield working(bound).explain(node, row, list(map(field_of, node.inputs)), field_rows)
 
 
 def _input_rf(rank: int) -> ReceptiveField:

@@ -284,10 +284,32 @@ def test_plain_text_is_the_styled_lines_without_styles(nets: list[Any]) -> None:
             fresh = render.ExplainGrid(layers, "a title ✓")
             assert "".join(grid.texts(width)) == render.plain_text(fresh.lines(width))
             assert list(grid.lines(width)) == list(fresh.lines(width))
-            segments = [seg for block in grid.segments(width) for seg in block]
+            segments = render.segments_of(fresh.lines(width))
             assert "".join(seg.text for seg in segments) == "".join(grid.texts(width))
-            assert [(seg.text, str(seg.style or "")) for seg in segments if seg.style] == [
-                piece for line in fresh.lines(width) for piece in line if piece[1]]
+
+
+@pytest.mark.parametrize(("system", "no_color"), [("standard", False), ("truecolor", False),
+                                                  ("256", True)])
+def test_colour_is_what_rich_writes_for_the_styled_segments(
+        nets: list[Any], system: str, no_color: bool) -> None:
+    """In colour the grid writes its text with the styles' ANSI codes: what rich writes
+    for the styled lines as segments (which a recording console is given, for its
+    export), at every width; with no_color, the styles' attributes without colours."""
+    from rich.console import Console
+
+    for net in nets[::3]:
+        layers = explain_network(net)
+        for width in (160, 40, 12):
+            written = []
+            for record in (False, True):
+                out = io.StringIO()
+                console = Console(file=out, width=width, color_system=system, no_color=no_color,
+                                  force_terminal=True, record=record)
+                render.render_explain(console, iter(layers), "a title ✓")
+                written.append(out.getvalue())
+            assert written[0] == written[1]
+            assert "\x1b[1m" in written[0]  # (bold: the title and the layer ids)
+            assert ("\x1b[36m" in written[0]) is not no_color  # (cyan: shape steps)
 
 
 def test_steps_not_marked_shared_render_alike(nets: list[Any]) -> None:
