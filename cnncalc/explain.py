@@ -98,8 +98,10 @@ class RFRule:
         """The ``r`` row(s) of a window: the layer's own (the size grows layer by
         layer)."""
         size, jump = rf_in.size, rf_in.jump
-        alike = self.alike_axes(step, how) and _uniform(size) and _uniform(jump)
-        return axis_rows("rf size", _items(alike, len(size), lambda i: (
+        rank = len(size)
+        alike = (rank > 1 and self.alike_axes(step, how) and size.count(size[0]) == rank
+                 and jump.count(jump[0]) == rank)
+        return axis_rows("rf size", _items(alike, rank, lambda i: (
             f"r = {how.size(i, operand(size[i]), operand(jump[i]))}",
             size[i] + step.span[i] * jump[i])), "rf", how.symbolic[0])
 
@@ -110,11 +112,11 @@ class RFRule:
         assert step is not None and how is not None  # (a window: see steps)
         jump, start = rf_in.jump, rf_in.start
         rank = len(jump)
-        alike = self.alike_axes(step, how) and _uniform(jump)
+        alike = rank > 1 and self.alike_axes(step, how) and jump.count(jump[0]) == rank
         rows = axis_rows("rf jump", _items(alike, rank, lambda i: (
             f"j = {how.jump(i, operand(jump[i]))}", jump[i] * step.factor[i])), "rf",
             how.symbolic[1])
-        alike = alike and _uniform(start)
+        alike = alike and start.count(start[0]) == rank
         rows += axis_rows("rf start", _items(alike, rank, lambda i: (
             f"start = {how.start(i, operand(start[i]), operand(jump[i]))}",
             start[i] + step.offset[i] * jump[i])), "rf", how.symbolic[2])
@@ -136,11 +138,6 @@ class RFRule:
             first = axis(0)
             self._alike = all(axis(i) == first for i in range(1, len(step.span)))
         return self._alike
-
-
-def _uniform(values: tuple[Any, ...]) -> bool:
-    """Whether every axis has the first axis's value."""
-    return values.count(values[0]) == len(values)
 
 
 def _items(alike: bool, rank: int, item: Callable[[int], tuple[str, Any]]
@@ -187,10 +184,10 @@ class FieldRows:
         last, rows = self._unchanged
         if key == last:
             return [], rows
-        rows = (Step("receptive field", "", f"unchanged (r = {formula_dims(rf_in.size)}, "
-                     f"j = {formula_dims(rf_in.jump)})", "", "rf"),)
-        self._unchanged = (key, rows)
-        return list(rows), ()
+        row = Step("receptive field", "", f"unchanged (r = {formula_dims(rf_in.size)}, "
+                   f"j = {formula_dims(rf_in.jump)})", "", "rf")
+        self._unchanged = (key, (row,))
+        return [row], ()
 
 
 def flops_step(layer: Layer[Any]) -> list[Step]:

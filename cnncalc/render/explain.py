@@ -212,8 +212,8 @@ class Layout:
     comes back: the steps that layers share (the same objects: those of the layers
     bound alike, :class:`cnncalc.explain.OpWorking`, and the receptive-field rows of
     alike fields, :class:`cnncalc.explain.FieldRows`), per label width and paint, so
-    that a network that repeats its layers writes them once; the headings' shapes;
-    and a step's label and letters, padded and painted.  At most
+    that a network that repeats its layers writes them once; the headings' op and
+    shapes; and a step's label and letters, padded and painted.  At most
     :data:`MAX_REMEMBERED` of each kept (:data:`MAX_TAILS` of the tails)."""
 
     def __init__(self, symbolic: bool = True) -> None:
@@ -221,6 +221,7 @@ class Layout:
         self._heads, self._tails = Kept(MAX_REMEMBERED), Kept(MAX_TAILS)
         self.shapes = ShapeTexts()
         self._pieces: dict[tuple[Any, ...], str] = {}
+        self._rests: dict[tuple[Any, ...], tuple[str, int, bool]] = {}
 
     def layer_text(self, layer: LayerExplanation, width: int, paint: Paint) -> str:
         """A layer's heading and steps: those it shares written once per label width."""
@@ -245,28 +246,35 @@ class Layout:
         return [[], *wrap_pieces(pieces, width)]
 
     def heading_text(self, layer: LayerExplanation, width: int, paint: Paint) -> str:
-        """:meth:`heading_lines` written (one that fits the width as it is)."""
-        ident, op, shapes = safe_text(layer.id), layer.op, self.shapes.of(layer)
-        if (len(ident) + len(op) + len(shapes) + 4 <= width and ident.isascii()
-                and op.isascii() and shapes.isascii()):
-            return f"\n{paint(ident, 'bold')}{self._piece('op', op, 0, paint)}{shapes}\n"
+        """:meth:`heading_lines` written (one that fits the width as it is: its op and
+        shapes written once for the layers that have them)."""
+        ident = safe_text(layer.id)
+        key = (layer.op, layer.input_shapes, layer.output_shape, paint.key)
+        rest = self._rests.get(key)
+        if rest is None:
+            text = f"{GAP}{layer.op}{GAP}{self.shapes.of(layer)}"
+            rest = (paint(f"{GAP}{layer.op}{GAP}", "dim") + self.shapes.of(layer), len(text),
+                    text.isascii())
+            if len(self._rests) >= MAX_REMEMBERED:
+                self._rests.clear()
+            self._rests[key] = rest
+        painted, size, ascii = rest
+        if len(ident) + size <= width and ascii and ident.isascii():
+            return f"\n{paint(ident, 'bold')}{painted}\n"
         return paint.lines(self.heading_lines(layer, width))
 
     def _piece(self, form: str, text: str, label_w: int, paint: Paint, kind: str = "") -> str:
-        """A piece of a line that comes back, painted: ``form`` ``label``, a step's
-        label in its ``kind``'s style padded to ``label_w`` and the gap; ``letters``, a
-        step's letters (dim) indented by the labels' column; ``op``, an op's name
-        (dim) between a heading's gaps."""
+        """A piece of a step's lines that comes back, painted: ``form`` ``label``, its
+        label in its ``kind``'s style padded to ``label_w`` and the gap; ``letters``,
+        its letters (dim) indented by the labels' column."""
         key = (form, text, kind, label_w, paint.key)
         found = self._pieces.get(key)
         if found is None:
             if form == "label":
                 found = (f"{paint(text, _STYLE.get(kind, ''))}"
                          f"{' ' * (label_w - label_width(text))}{GAP}")
-            elif form == "letters":
-                found = f"{' ' * (label_w + len(GAP))}{paint(text, 'dim')}"
             else:
-                found = paint(f"{GAP}{text}{GAP}", "dim")
+                found = f"{' ' * (label_w + len(GAP))}{paint(text, 'dim')}"
             if len(self._pieces) >= MAX_REMEMBERED:
                 self._pieces.clear()
             self._pieces[key] = found
@@ -526,15 +534,18 @@ def _layers_json(layers: Iterable[LayerExplanation]) -> Iterator[str]:
 
 
 _LAYER = ("%s{\n      \"id\": %s,\n      \"op\": %s,\n      \"inputs\": %s,\n      "
-          "\"input_shapes\": %s,\n      \"params\": %s,\n      "
-          "\"macs\": %s,\n      \"flops\": %s,\n      \"receptive_field\": %s,\n      "
+          "\"input_shapes\": %s,\n      \"receptive_field\": %s,\n      "
           "\"steps\": %s,\n      \"warnings\": %s\n    }")
+#: from a layer's input shapes to its FLOPs (the key of the shapes is in the frame)
+_FIGURES = ("%s,\n      \"output_shape\": %s,\n      \"params\": %s,\n      \"macs\": %s,"
+            "\n      \"flops\": %s")
 _STEP = ("{\n          \"label\": %s,\n          \"formula\": %s,\n          \"result\": %s,"
          "\n          \"symbolic\": %s,\n          \"kind\": %s,\n          \"text\": %s"
          "\n        }")
-_FIELD = ("{\n        \"size\": [\n          %s\n        ],\n        \"jump\": [\n          %s"
-          "\n        ],\n        \"start\": [\n          %s\n        ],\n        "
-          "\"aligned\": %s\n      }")
+_FIELD = "{\n        \"size\": [\n          %s\n        ],\n        \"jump\": %s\n      }"
+#: a field's rest, from its jump on (the key of the jump is in the frame)
+_FIELD_REST = ("[\n          %s\n        ],\n        \"start\": [\n          %s\n        ],"
+               "\n        \"aligned\": %s")
 _STEP_SEP, _AXIS_SEP, _INPUT_SEP = ",\n        ", ",\n          ", ",\n        "
 
 
@@ -542,43 +553,64 @@ class LayerJson:
     """``encode_indented(layer.to_dict(), 2)`` of explained layers, the same text: a
     layer of string ids and int figures filled into its frame, field by field (each
     string and int as json.dumps writes it), what the layers share written once: the
-    steps shared with others and the shapes of the layers bound alike (the same
-    objects), the receptive field that the layers after a window pass on (the same
-    object).  Any other layer by :func:`encode_indented`.  At most
+    steps shared with others and the shapes and figures of the layers bound alike (the
+    same objects), the receptive field that the layers after a window pass on (the
+    same object).  Any other layer by :func:`encode_indented`.  At most
     :data:`MAX_REMEMBERED` of each kept (:data:`MAX_TAILS` of the tails and fields)."""
 
     def __init__(self) -> None:
-        self._shapes: dict[tuple[int, int], tuple[Any, Any, str]] = {}
+        self._figures: dict[tuple[int, ...], tuple[Any, Any, str]] = {}
+        self._field_rests: dict[tuple[Any, ...], str] = {}
         self._heads, self._tails, self._fields = (Kept(MAX_REMEMBERED), Kept(MAX_TAILS),
                                                   Kept(MAX_TAILS))
 
     def of(self, layer: LayerExplanation, sep: str) -> str:
         """``sep`` and the layer's JSON, nested one deep."""
-        ident, op, params, macs, flops = (layer.id, layer.op, layer.params, layer.macs,
-                                          layer.flops)
-        if not (type(ident) is str is type(op) and type(params) is int is type(macs)
-                is type(flops)):
+        ident, op = layer.id, layer.op
+        if not (type(ident) is str is type(op) and type(layer.params) is int
+                is type(layer.macs) is type(layer.flops)):
             return sep + encode_indented(layer.to_dict(), 2)
         rf = layer.receptive_field
         return _LAYER % (
-            sep, _ENC_STR(ident), _ENC_STR(op), _strings(layer.inputs), self.shapes(layer),
-            int_text(params), int_text(macs), int_text(flops),
-            "null" if rf is None else self._fields.of(rf, id(rf), _field_json, rf),
+            sep, _ENC_STR(ident), _ENC_STR(op), _strings(layer.inputs), self.figures(layer),
+            "null" if rf is None else self._fields.of(rf, id(rf), self.field, rf),
             self.steps(layer), _strings(layer.warnings) if layer.warnings else "[]")
 
-    def shapes(self, layer: LayerExplanation) -> str:
-        """The input shapes and the output shape (and the key between them)."""
+    def figures(self, layer: LayerExplanation) -> str:
+        """From the input shapes to the FLOPs: once for the layers bound alike (the
+        same shape objects, the same int figures)."""
         ins, out = layer.input_shapes, layer.output_shape
-        key = (id(ins), id(out))
-        found = self._shapes.get(key)
+        key = (id(ins), id(out), layer.params, layer.macs, layer.flops)
+        found = self._figures.get(key)
         if found is not None and found[0] is ins and found[1] is out:
             return found[2]
-        text = (f"{encode_indented([list(s) for s in ins], 3)},\n      \"output_shape\": "
-                f"{encode_indented(list(out), 3)}")
-        if len(self._shapes) >= MAX_REMEMBERED:
-            self._shapes.clear()
-        self._shapes[key] = (ins, out, text)
+        text = _FIGURES % (encode_indented([list(s) for s in ins], 3),
+                           encode_indented(list(out), 3), int_text(layer.params),
+                           int_text(layer.macs), int_text(layer.flops))
+        if len(self._figures) >= MAX_REMEMBERED:
+            self._figures.clear()
+        self._figures[key] = (ins, out, text)
         return text
+
+    def field(self, rf: ReceptiveField) -> str:
+        """``encode_indented(rf.to_dict(), 3)``: a field of ints (its starts, floats
+        in JSON, within a float's range) filled into its frame, the part after the
+        size once per jump, start and alignment (a chain's field only grows)."""
+        size, jump, start, aligned = rf.size, rf.jump, rf.start, rf.aligned
+        if not (size and jump and start and set(map(type, size + jump + start)) == _INTS
+                and type(aligned) is bool and min(start) > -_FLOAT_RANGE
+                and max(start) < _FLOAT_RANGE):
+            return encode_indented(rf.to_dict(), 3)
+        key = (jump, start, aligned)  # (ints: equal values, the same text)
+        rest = self._field_rests.get(key)
+        if rest is None:
+            rest = _FIELD_REST % (_AXIS_SEP.join(map(int_text, cast("tuple[int, ...]", jump))),
+                                  _AXIS_SEP.join([repr(float(s)) for s in start]),
+                                  "true" if aligned else "false")
+            if len(self._field_rests) >= MAX_TAILS:
+                self._field_rests.clear()
+            self._field_rests[key] = rest
+        return _FIELD % (_AXIS_SEP.join(map(int_text, cast("tuple[int, ...]", size))), rest)
 
     def steps(self, layer: LayerExplanation) -> str:
         """The ``steps`` list, nested three deep."""
@@ -620,21 +652,6 @@ def _step_json(step: Step) -> str:
         except TypeError:  # a field that is no string
             pass
     return encode_indented(step.to_dict(), 4)
-
-
-def _field_json(rf: ReceptiveField) -> str:
-    """``encode_indented(rf.to_dict(), 3)``: a field of ints (starts as floats, within
-    a float's range) filled into its frame."""
-    size, jump, start = rf.size, rf.jump, rf.start
-    if (size and jump and start and set(map(type, size + jump + start)) == _INTS
-            and type(rf.aligned) is bool and min(start) > -_FLOAT_RANGE
-            and max(start) < _FLOAT_RANGE):
-        ints = cast("tuple[int, ...]", size + jump)
-        return _FIELD % (_AXIS_SEP.join(map(int_text, ints[:len(size)])),
-                         _AXIS_SEP.join(map(int_text, ints[len(size):])),
-                         _AXIS_SEP.join([repr(float(s)) for s in start]),
-                         "true" if rf.aligned else "false")
-    return encode_indented(rf.to_dict(), 3)
 
 
 _INTS = {int}
