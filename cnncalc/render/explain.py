@@ -16,6 +16,7 @@ from ..units import int_text, shape_str
 from .text import _ENC_STR, encode_indented, object_chunks
 
 if TYPE_CHECKING:  # pragma: no cover
+    from rich.color import ColorSystem
     from rich.console import Console, ConsoleOptions, RenderResult
     from rich.segment import Segment
     from rich.style import Style
@@ -130,10 +131,12 @@ class Paint:
     so that the grid's text is what rich would write for its styled segments."""
 
     def __init__(self, console: Console | None = None) -> None:
-        from rich.console import COLOR_SYSTEMS
-
         system = console.color_system if console is not None else None
-        self._system = COLOR_SYSTEMS[system] if system is not None else None
+        self._system: ColorSystem | None = None
+        if system is not None:
+            from rich.console import COLOR_SYSTEMS
+
+            self._system = COLOR_SYSTEMS[system]
         self._no_color = bool(console is not None and console.no_color)
         self._legacy_windows = bool(console is not None and console.legacy_windows)
         #: what the text depends on (a layout remembers text per paint)
@@ -252,9 +255,8 @@ class Layout:
         key = (layer.op, layer.input_shapes, layer.output_shape, paint.key)
         rest = self._rests.get(key)
         if rest is None:
-            text = f"{GAP}{layer.op}{GAP}{self.shapes.of(layer)}"
-            rest = (paint(f"{GAP}{layer.op}{GAP}", "dim") + self.shapes.of(layer), len(text),
-                    text.isascii())
+            op, shapes = f"{GAP}{layer.op}{GAP}", self.shapes.of(layer)
+            rest = (paint(op, "dim") + shapes, len(op) + len(shapes), (op + shapes).isascii())
             if len(self._rests) >= MAX_REMEMBERED:
                 self._rests.clear()
             self._rests[key] = rest
