@@ -228,8 +228,10 @@ class Layout:
 
     def layer_text(self, layer: LayerExplanation, width: int, paint: Paint) -> str:
         """A layer's heading and steps: those it shares written once per label width."""
-        shared, tail = layer.shared, layer.shared_tail
-        own = layer.own_steps() if shared or tail else layer.steps
+        shared, tail, steps = layer.shared, layer.shared_tail, layer.steps
+        if len(tail) < 2:  # (one row: written at less cost than its text is looked up)
+            tail = ()
+        own = steps[len(shared):len(steps) - len(tail)] if shared or tail else steps
         label_w = max([label_width(s.label) for s in own], default=0)
         head = self._heads.of(shared, id(shared), Block, shared) if shared else None
         end = self._tails.of(tail, id(tail), Block, tail) if tail else None
