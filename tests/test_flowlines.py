@@ -33,7 +33,10 @@ def _tree(value: Any) -> Any:
 
 
 def _read(text: str, shortcut: bool, limits: Limits = yamlio.DEFAULT_LIMITS) -> Any:
-    saved = flowlines.shortcut
+    """The tree of ``text``, read with the shortcut on for any number of lines (off: the
+    events alone)."""
+    saved, least = flowlines.shortcut, flowlines.MIN_LINES
+    flowlines.MIN_LINES = 1
     if not shortcut:
         flowlines.shortcut = lambda text: None  # type: ignore[assignment]
     try:
@@ -41,7 +44,7 @@ def _read(text: str, shortcut: bool, limits: Limits = yamlio.DEFAULT_LIMITS) -> 
     except CnncalcError as exc:
         return ("error", type(exc).__name__, str(exc))
     finally:
-        flowlines.shortcut = saved
+        flowlines.shortcut, flowlines.MIN_LINES = saved, least
 
 
 def _same(text: str, limits: Limits = yamlio.DEFAULT_LIMITS) -> None:
@@ -53,11 +56,16 @@ def _spec_files() -> list[Path]:
 
 
 def test_the_shortcut_is_taken_for_a_chain() -> None:
-    """Not vacuous: a chain's lines are replaced and read from the placeholders."""
-    text = "cnncalc: 1\ninput: [8, 32, 32]\nlayers:\n" + (
-        "  - {op: conv, out: 8, k: 3, pad: 1}\n  - {op: relu}\n" * 100)
+    """Not vacuous: a long chain's lines are replaced and read from the placeholders (a
+    short one's are not: the patterns would cost more than they save)."""
+    def chain(n: int) -> str:
+        return "cnncalc: 1\ninput: [8, 32, 32]\nlayers:\n" + (
+            "  - {op: conv, out: 8, k: 3, pad: 1}\n  - {op: relu}\n" * n)
+
+    assert flowlines.shortcut(chain(flowlines.MIN_LINES // 2 - 1)) is None
+    text = chain(flowlines.MIN_LINES // 2)
     short = flowlines.shortcut(text)
-    assert short is not None and len(short.lines) == 200
+    assert short is not None and len(short.lines) == flowlines.MIN_LINES
     reader = yamlio._Reader(yamlio.Positions(text, "x.yaml"), yamlio.DEFAULT_LIMITS, short)
     tree = reader.read(short.text, yamlio._Loader)  # no Miss: every placeholder placed
     assert reader.lines == {}

@@ -19,8 +19,8 @@ block scalar, say) makes the reader read the text as written (:class:`Miss`).
 
 from __future__ import annotations
 
+import functools
 import re
-from dataclasses import dataclass
 
 #: the scalar that stands for a line's mapping in the text libyaml reads
 PLACEHOLDER = '"cnncalc:one-line-mapping"'
@@ -31,11 +31,21 @@ PLACEHOLDER_VALUE = PLACEHOLDER[1:-1]
 _PLAIN = r"(?:[A-Za-z0-9_]|[-+.][A-Za-z0-9_.])[A-Za-z0-9_.+-]*"
 _VALUE = rf"(?:{_PLAIN}|\[ *{_PLAIN}(?: *, *{_PLAIN})* *\])"
 _PAIR = rf"[A-Za-z_][A-Za-z0-9_]*: +{_VALUE}"
-#: a list item that is one flow mapping, alone on its line (a comment after it allowed)
-_LINE = re.compile(rf" *- +(\{{ *{_PAIR}(?: *, *{_PAIR})* *\}})( +#.*)?(\r?)\Z")
 
-_PAIRS = re.compile(rf"([A-Za-z_][A-Za-z0-9_]*): +(?:({_PLAIN})|\[([^\]]*)\])")
-_TOKEN = re.compile(_PLAIN)
+#: the fewest ``- {`` a text has for the shortcut to be taken: below, compiling its
+#: patterns (about a millisecond, once per process) costs more than the lines save
+#: (about 5 microseconds each)
+MIN_LINES = 256
+
+
+@functools.cache
+def _patterns() -> tuple[re.Pattern[str], re.Pattern[str], re.Pattern[str]]:
+    """A list item that is one flow mapping alone on its line (a comment after it
+    allowed); one pair of such a mapping; a plain scalar."""
+    line = re.compile(rf" *- +(\{{ *{_PAIR}(?: *, *{_PAIR})* *\}})( +#.*)?(\r?)\Z")
+    pair = re.compile(rf"([A-Za-z_][A-Za-z0-9_]*): +(?:({_PLAIN})|\[([^\]]*)\])")
+    return line, pair, re.compile(_PLAIN)
+
 
 #: one pair of a line's mapping: the key as written, its column (0-based, from the
 #: mapping's ``{``), the value as written (a flat list: its items, each with its column)
@@ -52,23 +62,24 @@ class Miss(Exception):
     put as the events would put it): read the text as written."""
 
 
-@dataclass(frozen=True)
 class Shortcut:
     """The text libyaml reads, and each replaced line's ``{`` column and mapping text,
-    by 0-based line."""
+    by 0-based line.  (A plain class: a dataclass costs a millisecond at start-up.)"""
 
-    text: str
-    lines: dict[int, tuple[int, str]]
+    __slots__ = ("lines", "text")
+
+    def __init__(self, text: str, lines: dict[int, tuple[int, str]]) -> None:
+        self.text, self.lines = text, lines
 
 
 def shortcut(text: str) -> Shortcut | None:
     """``text`` with its one-line mappings replaced (None when it has none, or when the
     placeholder itself is written in it)."""
-    if "{" not in text or PLACEHOLDER_VALUE in text:
+    if text.count("- {") < MIN_LINES or PLACEHOLDER_VALUE in text:
         return None
     lines = text.split("\n")
     found: dict[int, tuple[int, str]] = {}
-    match = _LINE.match
+    match = _patterns()[0].match
     for number, line in enumerate(lines):
         if "- {" not in line and "-  " not in line:  # (most lines of a spec: not one)
             continue
@@ -96,15 +107,16 @@ def read(body: str) -> Read:
 
 
 def _pairs(body: str) -> list[Pair]:
-    """The pairs of a mapping text, in order, found by :data:`_PAIRS`."""
+    """The pairs of a mapping text, in order, found by their pattern."""
     found: list[Pair] = []
-    for m in _PAIRS.finditer(body):
+    _, pair, plain = _patterns()
+    for m in pair.finditer(body):
         key, value, _ = m.groups()
         if value is not None:
             found.append((key, m.start(1), value, m.start(2)))
             continue
         opened, end = m.start(3), m.end(3)
-        listed = tuple((t.group(), t.start()) for t in _TOKEN.finditer(body, opened, end))
+        listed = tuple((t.group(), t.start()) for t in plain.finditer(body, opened, end))
         found.append((key, m.start(1), listed, opened - 1))
     return found
 
@@ -112,7 +124,7 @@ def _pairs(body: str) -> list[Pair]:
 def _written_plainly(body: str) -> list[Pair] | None:
     """The pairs of ``{k: v, k: v}`` written as most are, one space after each colon
     and comma and none inside the braces, found by their lengths (None when written
-    otherwise: :data:`_PAIRS` finds them)."""
+    otherwise: :func:`_pairs` finds them)."""
     found: list[Pair] = []
     at = 1
     for piece in body[1:-1].split(", "):
