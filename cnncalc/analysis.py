@@ -12,15 +12,14 @@ comes from tensor lifetimes in topological order.
 
 from __future__ import annotations
 
-import contextlib
 import functools
-import gc
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from operator import add, mul
 from typing import Any, NamedTuple
 
+from .collector import paused_gc
 from .errors import CnncalcError, ShapeError, UsageError
 from .footprint import peaks
 from .graph import INPUT, Network, Node
@@ -260,19 +259,6 @@ def _warn_dead(network: Network, rows: list[LayerReport], strict: bool) -> list[
             raise locate_error(exc, node, list(rows[first].input_shapes)) from None
         rows[first] = replace(rows[first], warnings=(*rows[first].warnings, text))
     return rows
-
-
-@contextlib.contextmanager
-def paused_gc() -> Iterator[None]:
-    """No cyclic garbage collection while building many acyclic objects: at 10^5 layers
-    the collector's repeated passes over everything alive cost a third of the time."""
-    was = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was:
-            gc.enable()
 
 
 def analyze(network: Network, input_shape: Shape | None = None, *, batch: int = 1,
