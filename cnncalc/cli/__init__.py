@@ -46,7 +46,7 @@ def _no_plugin_loader() -> None:
 
     stand_in = types.ModuleType(name, "pydantic's plugin loader, all plugins disabled")
 
-    def get_plugins() -> tuple[()]:
+    def get_plugins(*args: Any, **kwargs: Any) -> tuple[()]:  # (whatever it may be given)
         return ()
 
     def real(attr: str) -> Any:
