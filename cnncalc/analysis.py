@@ -12,14 +12,14 @@ comes from tensor lifetimes in topological order.
 
 from __future__ import annotations
 
-import contextlib
 import functools
-import gc
-from collections.abc import Iterator, Sequence
+from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from operator import add, attrgetter, mul
+from operator import add, mul
 from typing import Any, NamedTuple
 
+from .collector import paused_gc
 from .errors import CnncalcError, ShapeError, UsageError
 from .footprint import peaks
 from .graph import INPUT, Network, Node
@@ -265,19 +265,6 @@ def _warn_dead(network: Network, rows: list[LayerReport], strict: bool) -> list[
     return rows
 
 
-@contextlib.contextmanager
-def paused_gc() -> Iterator[None]:
-    """No cyclic garbage collection while building many acyclic objects: at 10^5 layers
-    the collector's repeated passes over everything alive cost a third of the time."""
-    was = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was:
-            gc.enable()
-
-
 def analyze(network: Network, input_shape: Shape | None = None, *, batch: int = 1,
             dtype: DType = "float32", strict: bool | None = None) -> Report:
     """Analyse ``network`` statically and return a :class:`Report`.
@@ -301,7 +288,8 @@ def _analyze(network: Network, input_shape: Shape | None, batch: int, dtype: DTy
     layers = tuple(walk.layers)
     return Report(
         name=network.name, input_shape=x, output_shape=walk.shapes[network.output],
-        batch=batch, dtype=dtype, layers=tuple(rows), totals=_totals(network, rows, x, batch, size),
+        batch=batch, dtype=dtype, layers=tuple(rows),
+        totals=_totals(network, rows, walk, x, batch, size),
         receptive_field=rf, receptive_field_layer=rf_layer,
         warnings=tuple(f"{r.id}: {w}" for r in rows for w in r.warnings), source=network.source,
         # the peaks, worked out when first asked for, on the layers the analysis bound
@@ -393,15 +381,20 @@ def _layer_report(figures: dict[str, Any], node: Node, rf: ReceptiveField | None
     return row
 
 
-def _totals(network: Network, rows: list[LayerReport], x: Shape, batch: int,
+def _totals(network: Network, rows: list[LayerReport], walk: _Walk, x: Shape, batch: int,
             size: int) -> Totals:
+    """The network's totals: each bound layer's figures times the nodes that share it
+    (a network of 10^5 layers repeats a few), and the activation peak along the rows."""
     sizes = {INPUT: numel(x) * batch * size} | {r.id: r.activation_bytes for r in rows}
+    figures = {id(bound.layer): bound.figures for bound in walk.bound.values()}
+    uses = [(figures[layer], n) for layer, n in Counter(map(id, walk.layers)).items()]
     breakdown = dict.fromkeys(FLOP_CATEGORIES, 0)
-    for row_breakdown in map(attrgetter("flops_breakdown"), rows):
-        for c, v in row_breakdown.items():
-            breakdown[c] += v
+    for fig, n in uses:
+        for c, v in fig["flops_breakdown"].items():
+            breakdown[c] += v * n
+
     def column(name: str) -> int:
-        return sum(map(attrgetter(name), rows))
+        return sum([fig[name] * n for fig, n in uses])
 
     return Totals(
         params=column("params"), trainable_params=column("trainable_params"),

@@ -289,7 +289,7 @@ def check_candidate(c: Candidate, budgets: Mapping[str, Target] | None = None, *
     one for its defaults when it has its own ``expect:``), or a skip for a file that is no
     spec.  No exception escapes: one the code did not expect becomes the file's error
     verdict."""
-    from .analysis import paused_gc
+    from .collector import paused_gc
 
     start = time.perf_counter()
     try:

@@ -24,7 +24,8 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from .analysis import analyze, for_input, paused_gc, resolve_layers
+from .analysis import analyze, for_input, resolve_layers
+from .collector import paused_gc
 from .errors import UsageError
 from .graph import INPUT, Network, Node
 from .ops.base import Layer, RFStep

@@ -19,8 +19,9 @@ PACKAGE = Path(__file__).resolve().parent.parent / "cnncalc"
 #: "Imports run one way"). ``__init__`` is the public facade (the package root, which
 #: Python runs before any submodule): a command may read a name from it.
 LAYERS: tuple[frozenset[str], ...] = tuple(frozenset(layer.split()) for layer in (
-    "safe suggest working generated",  # plain text: escaping, suggestions, formula pieces;
-                                        # the generated files' writer
+    "safe suggest working generated collector",  # plain text: escaping, suggestions,
+                                        # formula pieces; the generated files' writer; the
+                                        # collector paused while many objects are built
     "errors units",                     # located errors; every number, shape and axis text
     "ops",                              # the op registry
     "graph report outputs",             # the layer graph; the report's records; output files

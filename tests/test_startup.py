@@ -344,3 +344,43 @@ def test_an_in_process_run_keeps_the_hosts_collector() -> None:
     result = CliRunner().invoke(app, ["summary", "lenet5", "--format", "json"])
     assert result.exit_code == 0, result.output
     assert (gc.get_threshold(), gc.get_freeze_count()) == before
+
+
+def test_a_summary_loads_no_plugin_metadata() -> None:
+    """Every pydantic plugin is disabled in the CLI, so its loader, which imports
+    importlib.metadata to find them, is stood in for; the run still validates its spec."""
+    modules = imported(("summary", "resnet50", "--format", "json"))
+    assert "cnncalc.spec.schema" in modules  # (a pydantic model was built and used)
+    assert under(modules, ("importlib.metadata",)) == []
+
+
+def _loader_in_fresh_process(env: str | None, code: str) -> str:
+    import os
+    import subprocess
+    import sys
+
+    environ = {k: v for k, v in os.environ.items() if k != "PYDANTIC_DISABLE_PLUGINS"}
+    if env is not None:
+        environ["PYDANTIC_DISABLE_PLUGINS"] = env
+    proc = subprocess.run([sys.executable, "-c", f"import cnncalc.cli, sys\n{code}"],
+                          capture_output=True, text=True, timeout=120, env=environ)
+    assert proc.returncode == 0, proc.stderr
+    return proc.stdout.strip()
+
+
+def test_the_stand_in_loader_answers_as_the_loader_does() -> None:
+    """No plugins from the stand-in, pydantic's own models work, any other name of the
+    loader is the real module's; with plugins not all disabled, the real loader runs."""
+    out = _loader_in_fresh_process(None, (
+        "import importlib\n"
+        "loader = importlib.import_module('pydantic.plugin._loader')\n"
+        "from pydantic import BaseModel\n"
+        "class M(BaseModel):\n    x: int\n"
+        "print(list(loader.get_plugins()), M(x='3').x, 'importlib.metadata' in sys.modules)\n"
+        "print(loader.PYDANTIC_ENTRY_POINT_GROUP, 'importlib.metadata' in sys.modules)"))
+    assert out.splitlines() == ["[] 3 False", "pydantic True"]
+    real = _loader_in_fresh_process("some_plugin", (
+        "from pydantic import BaseModel\n"
+        "class M(BaseModel):\n    x: int\n"
+        "print(M(x='3').x, 'importlib.metadata' in sys.modules)"))
+    assert real == "3 True"

@@ -30,8 +30,41 @@ from typing import TYPE_CHECKING, Any
 # distribution's entry points, ~25 ms of a ~300 ms start-up (the library API is untouched).
 os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
 
-from .base import EXIT_BROKEN_PIPE, EXIT_INTERNAL, EXIT_INTERRUPTED, GC_THRESHOLDS
-from .commands import COMMANDS
+
+def _no_plugin_loader() -> None:
+    """With every pydantic plugin disabled, pydantic's plugin loader still imports
+    ``importlib.metadata`` (12 ms, 5% of a summary's start-up, which no other part of the
+    run needs) only to return no plugins.  So its module is stood in for by one that
+    returns none, as the loader does when the variable disables them all; any other name
+    of the module loads the real one.  Nothing is done when plugins are not all disabled,
+    or the loader is loaded already."""
+    name = "pydantic.plugin._loader"
+    if os.environ.get("PYDANTIC_DISABLE_PLUGINS") not in ("__all__", "1", "true") or \
+            name in sys.modules:
+        return
+    import types
+
+    stand_in = types.ModuleType(name, "pydantic's plugin loader, all plugins disabled")
+
+    def get_plugins(*args: Any, **kwargs: Any) -> tuple[()]:  # (whatever it may be given)
+        return ()
+
+    def real(attr: str) -> Any:
+        if attr.startswith("__"):  # (the import system asks for __path__ and kin)
+            raise AttributeError(attr)
+        if sys.modules.get(name) is stand_in:
+            del sys.modules[name]
+        return getattr(importlib.import_module(name), attr)
+
+    stand_in.get_plugins = get_plugins  # type: ignore[attr-defined]
+    stand_in.__getattr__ = real  # type: ignore[method-assign]
+    sys.modules[name] = stand_in
+
+
+_no_plugin_loader()
+
+from .base import EXIT_BROKEN_PIPE, EXIT_INTERNAL, EXIT_INTERRUPTED, GC_THRESHOLDS  # noqa: E402
+from .commands import COMMANDS  # noqa: E402
 
 if TYPE_CHECKING:  # pragma: no cover
     import typer

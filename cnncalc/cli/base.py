@@ -73,7 +73,7 @@ def settling() -> Iterator[None]:
     if not _console_run:
         yield
         return
-    from ..analysis import paused_gc
+    from ..collector import paused_gc
 
     with paused_gc():
         try:

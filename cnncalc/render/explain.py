@@ -40,7 +40,7 @@ def render_explain(console: Console, layers: Iterable[LayerExplanation],
     """Each layer as a heading and a two-column grid: what, and the working.  (Warnings
     go to stderr with the CLI's other warnings; the tiling steps explain them.)
     ``layers`` is read as it is written (:func:`cnncalc.explain.explain_layers`)."""
-    from ..analysis import paused_gc
+    from ..collector import paused_gc
 
     # crop=False: every line is already laid out within the width (rich would split and
     # measure each one again); a print per CHUNK_LAYERS layers, so that the text is written

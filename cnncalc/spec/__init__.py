@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-import gc
 import os
 import re
 import stat
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
+from ..collector import paused_gc
 from ..errors import CnncalcError, LimitError, Loc, SpecError, UsageError
 from ..suggest import shown
 from .yamlio import DEFAULT_LIMITS, Limits, MDict, load_yaml_bytes
@@ -248,14 +248,16 @@ def network_from_document(document: Document, limits: Limits = DEFAULT_LIMITS,
     ``variant`` (default: the one its SPEC named, else the spec's defaults)."""
     if document.error is not None:
         raise document.error
-    return _without_gc(_network, document.doc, document.file, limits,
-                       variant if variant is not None else document.variant, args)
+    with paused_gc():  # many acyclic objects: the collector's passes cost a third of the time
+        return _network(document.doc, document.file, limits,
+                        variant if variant is not None else document.variant, args)
 
 
 def parse_network(data: bytes, file: str, limits: Limits = DEFAULT_LIMITS,
                   variant: str | None = None, args: Mapping[str, Any] | None = None) -> Network:
     """Parse, validate and expand one spec given as bytes (as ``variant``, with ``args``)."""
-    return _without_gc(_parse, data, file, limits, variant, args)
+    with paused_gc():
+        return _parse(data, file, limits, variant, args)
 
 
 def variant_names(document: Document) -> list[str]:
@@ -263,16 +265,6 @@ def variant_names(document: Document) -> list[str]:
     not validated: a bad ``variants:`` is reported when a network is made)."""
     variants = document.doc.get("variants") if isinstance(document.doc, dict) else None
     return [k for k in variants if isinstance(k, str)] if isinstance(variants, dict) else []
-
-
-def _without_gc(fn: Callable[..., Network], *args: Any) -> Network:
-    was = gc.isenabled()
-    gc.disable()  # many acyclic objects: the collector's passes cost a third of the time
-    try:
-        return fn(*args)
-    finally:
-        if was:
-            gc.enable()
 
 
 #: the first statement of a Python module, as no YAML spec starts

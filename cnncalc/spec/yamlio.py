@@ -22,6 +22,7 @@ import yaml
 
 from ..errors import CnncalcError, LimitError, Loc, SpecError
 from ..suggest import shown
+from . import flowlines
 
 try:  # libyaml is ~10x faster when present; the pure-python loader is identical in behaviour
     _Base: Any = yaml.CSafeLoader
@@ -192,8 +193,14 @@ class _Reader:
     syntax errors and size limits, wherever they are, are reported first.
     """
 
-    def __init__(self, pos: Positions, limits: Limits) -> None:
+    def __init__(self, pos: Positions, limits: Limits,
+                 short: flowlines.Shortcut | None = None) -> None:
         self.pos, self.limits, self.file = pos, limits, pos.file
+        #: the one-line mappings whose placeholders are still to come, by line, and each
+        #: distinct one's values (:mod:`cnncalc.spec.flowlines`, :meth:`_line`)
+        self.lines = dict(short.lines) if short else None
+        #: a mapping text -> its pairs (a spec repeats a few texts; at most MAX_KEPT)
+        self.mappings: dict[str, flowlines.Read] = {}
         self.resolver = _PyLoader("")  # its implicit resolvers: the same as _Loader's
         self.scalars = yaml.constructor.SafeConstructor()
         #: plain scalar text -> its value (resolving and constructing a plain scalar depends
@@ -218,6 +225,8 @@ class _Reader:
             self._events(parser)
         finally:
             parser.dispose()
+        if self.lines:  # a placeholder read as something else (or not at all)
+            raise flowlines.Miss
         if self.error is not None:
             raise self.error
         return self.root
@@ -237,12 +246,16 @@ class _Reader:
         stack, plain, file, new = self.stack, self.plain, self.file, _object_new
         max_nodes = self.limits.max_nodes
         editor_lines = self.pos.starts is None  # (else every position is recomputed)
+        placeholder = flowlines.PLACEHOLDER_VALUE if self.lines else None
         while True:
             event = get()
             if event is None:
                 return
             kind = type(event)
             if kind is _SCALAR_EVENT:
+                if event.value == placeholder:
+                    self._line(event)
+                    continue
                 if (editor_lines and stack and event.anchor is None and event.tag is None
                         and self.error is None and self.total < max_nodes):
                     text = event.value
@@ -333,18 +346,24 @@ class _Reader:
         if tag is None:
             if not event.implicit[0]:  # quoted, a block scalar: a string
                 return text
-            try:
-                return self.plain[text]
-            except KeyError:
-                tag = self.resolver.resolve(yaml.ScalarNode, text, (True, False))
-                value = self._construct(tag, text, event, loc)
-                self.plain[text] = value
-                return value
+            return self._plain(text, loc, event)
         if tag == "!":
             tag = self.resolver.resolve(yaml.ScalarNode, text, event.implicit)
-        return self._construct(tag, text, event, loc)
+        return self._construct(tag, text, loc, event)
 
-    def _construct(self, tag: str, text: str, event: Any, loc: Loc) -> Any:
+    def _plain(self, text: str, loc: Loc, event: Any = None) -> Any:
+        """The value of a plain (untagged, unquoted) scalar: it depends on its text alone,
+        worked out once per text."""
+        try:
+            return self.plain[text]
+        except KeyError:
+            tag = self.resolver.resolve(yaml.ScalarNode, text, (True, False))
+            value = self._construct(tag, text, loc, event)
+            self.plain[text] = value
+            return value
+
+    def _construct(self, tag: str, text: str, loc: Loc, event: Any = None) -> Any:
+        """The value of a scalar of ``tag`` (``event``: the scalar's, for its marks)."""
         if tag == _MERGE_TAG:
             return _MERGE  # (a << key: the mapping it is in merges; anywhere else, refused)
         self._plain_tag(tag, loc, text)
@@ -353,8 +372,9 @@ class _Reader:
         digits = self.limits.max_int_digits
         if tag == _INT_TAG and len(text.lstrip("+-0").replace("_", "")) > digits:
             self._refuse(_too_long(self.limits, text, loc))
-        node = yaml.ScalarNode(tag, text, _mark(event.start_mark), _mark(event.end_mark),
-                               style=event.style)
+        node = yaml.ScalarNode(tag, text, _mark(event.start_mark) if event else None,
+                               _mark(event.end_mark) if event else None,
+                               style=event.style if event else None)
         try:
             value = self.scalars.construct_object(node, deep=True)
         except (yaml.YAMLError, ValueError) as exc:
@@ -376,6 +396,75 @@ class _Reader:
             f"the YAML tag {shown(shown_tag, quote='')} is not allowed: a spec holds plain "
             "values (mappings, lists, numbers, strings, booleans); nothing in it is ever "
             "constructed, imported or run", loc=loc))
+
+    def _line(self, event: Any) -> None:
+        """A placeholder: its line's mapping (:mod:`cnncalc.spec.flowlines`) put as the
+        next item of the open list, counted, bounded and located as its events would be.
+        Anywhere else than at its own place in a list, :class:`flowlines.Miss`."""
+        mark, stack, lines = event.start_mark, self.stack, self.lines
+        assert lines is not None
+        found = lines.pop(mark.line, None)
+        if (found is None or found[0] != mark.column or event.style != '"' or event.anchor
+                or event.tag or not stack or stack[-1].seen is not None):
+            raise flowlines.Miss
+        start, body = found
+        read = self.mappings.get(body)
+        if read is None:
+            if len(self.mappings) >= flowlines.MAX_KEPT:
+                self.mappings.clear()
+            read = self.mappings[body] = flowlines.read(body)
+        pairs, count, depth = read
+        self.total += count
+        if self.total > self.limits.max_nodes or len(stack) + depth > self.limits.max_depth:
+            raise flowlines.Miss  # (read as written, the limit says where it is reached)
+        if self.error is not None:
+            return
+        try:
+            mapping = self._mapping(mark.line + 1, start + 1, pairs)
+        except _Stop:  # a value refused: read as written, refused where it is
+            raise flowlines.Miss from None
+        if len(mapping) != len(pairs):  # a key given twice: read as written
+            raise flowlines.Miss
+        parent = stack[-1].value
+        parent.append(mapping)
+        parent.item_loc.append(mapping.loc)
+
+    def _mapping(self, line: int, col: int, pairs: list[flowlines.Pair]) -> MDict:
+        """A one-line mapping whose ``{`` is at ``line``, ``col``, from its pairs: plain
+        scalars' values as the reader resolves them (most seen before), locations made as
+        :func:`_new_loc` makes them, inline (10^6 of them in a large spec)."""
+        file, known, new = self.file, self.plain, _object_new
+        out = MDict()
+        out.loc = loc = new(Loc)
+        fields = loc.__dict__
+        fields["file"], fields["line"], fields["col"] = file, line, col
+        out.key_loc = key_locs = {}
+        out.val_loc = val_locs = {}
+        for key_text_, key_at, value, value_at in pairs:
+            key_loc = new(Loc)
+            fields = key_loc.__dict__
+            fields["file"], fields["line"], fields["col"] = file, line, col + key_at
+            key = known.get(key_text_, _NOTHING)
+            if key is _NOTHING:
+                key = self._plain(key_text_, key_loc)
+            if type(key) is not str:  # (the reader's events say what such a key means)
+                raise flowlines.Miss
+            key_locs[key] = key_loc
+            val_locs[key] = loc = new(Loc)
+            fields = loc.__dict__
+            fields["file"], fields["line"], fields["col"] = file, line, col + value_at
+            if isinstance(value, str):
+                found = known.get(value, _NOTHING)
+                out[key] = self._plain(value, loc) if found is _NOTHING else found
+                continue
+            out[key] = items = MList()
+            items.loc, items.item_loc = loc, []
+            for text, at in value:
+                item_loc = _new_loc(file, line, col + at)
+                found = known.get(text, _NOTHING)
+                items.append(self._plain(text, item_loc) if found is _NOTHING else found)
+                items.item_loc.append(item_loc)
+        return out
 
     def _start(self, event: Any, mapping: bool) -> None:
         mark = event.start_mark
@@ -674,6 +763,12 @@ def _read(text: str, pos: Positions, limits: Limits) -> Any:
     ``max_depth`` raised above libyaml's limit), the document is still refused, as too deep
     for the YAML library, with both figures.
     """
+    short = flowlines.shortcut(text) if pos.starts is None else None
+    if short is not None:
+        try:
+            return _Reader(pos, limits, short).read(short.text, _Loader)
+        except (yaml.YAMLError, CnncalcError, flowlines.Miss):
+            pass  # read as written: the same value, or the error where it is written
     try:
         return _Reader(pos, limits).read(text, _Loader)
     except yaml.YAMLError as exc:
