@@ -175,11 +175,8 @@ def for_input(network: Network, input_shape: Shape | None) -> Network:
 
 def resolve_layers(network: Network, report: Report) -> list[Layer[Any]]:
     """Every node's op bound to the input shapes the analysis found (for the passes that
-    follow one: explain, the memory figures, the torch build): the layers the analysis
-    bound (:attr:`Report.bound_layers`), or, for a report without them, one resolution
-    per layer."""
-    if report.bound_layers is not None:
-        return list(report.bound_layers)
+    follow one: the memory figures, the torch build; explain, for a report without
+    :attr:`Report.bound_layers`), one resolution per layer."""
     network = for_input(network, report.input_shape)
     return [node.op.resolve(row.input_shapes) for node, row in zip(network.nodes, report.layers)]
 

@@ -340,7 +340,9 @@ def explain_layers(net: Network, input_shape: tuple[int, ...] | None = None,
     net = for_input(net, report.input_shape)  # (its layers may depend on the input)
     nodes = select(net, layer)
     rows: Sequence[LayerReport] = report.layers
-    layers = resolve_layers(net, report)  # (bound by the analysis)
+    layers: Sequence[Layer[Any]] | None = report.bound_layers  # (as the analysis bound them)
+    if layers is None:  # a report made otherwise
+        layers = resolve_layers(net, report)
     if len(nodes) != len(rows):  # a selection: the rows and layers of its nodes
         at = {row.id: i for i, row in enumerate(rows)}
         chosen = [at[node.id] for node in nodes]

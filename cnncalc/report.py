@@ -177,9 +177,9 @@ class Report:
     memory_of: Callable[[Report], MemoryPeaks] | None = field(
         default=None, repr=False, compare=False)
     #: each layer's op bound to its input shapes, in the order of :attr:`layers`, as the
-    #: analysis bound them (layers bound alike share one); the passes that follow an
-    #: analysis read them (:func:`cnncalc.analysis.resolve_layers`) instead of binding
-    #: every op again.  None for a report made otherwise.
+    #: analysis bound them (layers bound alike share one): what the passes that follow
+    #: an analysis read (explain, the memory peaks) instead of binding every op again.
+    #: None for a report made otherwise.
     bound_layers: tuple[Layer[Any], ...] | None = field(default=None, repr=False, compare=False)
     _index: dict[str, int] = field(default_factory=dict, repr=False, compare=False)
     _memory: list[MemoryPeaks] = field(default_factory=list, repr=False, compare=False)
