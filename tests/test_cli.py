@@ -356,8 +356,9 @@ def test_help_imports_no_analysis_machinery() -> None:
     """`cnncalc --help` stays fast: no pydantic, yaml, op registry or torch behind it."""
     proc, modules = fresh_cli("--help")
     heavy = ("pydantic", "yaml", "torch", "cnncalc.ops", "cnncalc.spec")
-    assert proc.returncode == 0 and modules
-    assert sorted(m for m in modules if m.startswith(heavy)) == []
+    stand_in = "pydantic.plugin._loader"  # (cnncalc.cli's stand-in: no pydantic code)
+    assert proc.returncode == 0 and modules and stand_in in modules
+    assert sorted(m for m in modules if m.startswith(heavy) and m != stand_in) == []
 
 
 def test_version_imports_no_command_module() -> None:
