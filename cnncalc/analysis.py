@@ -175,7 +175,8 @@ def for_input(network: Network, input_shape: Shape | None) -> Network:
 
 def resolve_layers(network: Network, report: Report) -> list[Layer[Any]]:
     """Every node's op bound to the input shapes the analysis found (for the passes that
-    follow one: explain, the torch build), one resolution per layer."""
+    follow one: the memory figures, the torch build; explain, for a report without
+    :attr:`Report.bound_layers`), one resolution per layer."""
     network = for_input(network, report.input_shape)
     return [node.op.resolve(row.input_shapes) for node, row in zip(network.nodes, report.layers)]
 
@@ -281,6 +282,7 @@ def _analyze(network: Network, input_shape: Shape | None, batch: int, dtype: DTy
     walk = _Walk(x, batch, size, strict)
     rows = _warn_dead(network, [walk.row(node) for node in network.nodes], strict)
     rf, rf_layer = walk.rf_at
+    layers = tuple(walk.layers)
     return Report(
         name=network.name, input_shape=x, output_shape=walk.shapes[network.output],
         batch=batch, dtype=dtype, layers=tuple(rows),
@@ -288,7 +290,7 @@ def _analyze(network: Network, input_shape: Shape | None, batch: int, dtype: DTy
         receptive_field=rf, receptive_field_layer=rf_layer,
         warnings=tuple(f"{r.id}: {w}" for r in rows for w in r.warnings), source=network.source,
         # the peaks, worked out when first asked for, on the layers the analysis bound
-        memory_of=functools.partial(peaks, network, layers=walk.layers),
+        memory_of=functools.partial(peaks, network, layers=layers), bound_layers=layers,
     )
 
 

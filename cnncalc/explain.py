@@ -24,17 +24,22 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from .analysis import analyze, for_input
+from .analysis import analyze, for_input, resolve_layers
 from .collector import paused_gc
 from .errors import UsageError
 from .graph import INPUT, Network, Node
-from .ops.base import Layer, RFStep, Shape
+from .ops.base import Layer, RFStep
 from .report import LayerReport, ReceptiveField, Report
 from .suggest import close_matches
-from .working import RFWorking, Step, all_axes_label, axis_rows, formula_dims, operand
-
+from .working import RFWorking, Step, axis_rows, formula_dims, operand
 
 # ------------------------------------------------------------ receptive fields
+#: a layer's receptive-field steps: its own (written for its field), then those it
+#: shares with other layers (the same objects, :class:`FieldRows`)
+RFSteps = tuple[list[Step], tuple[Step, ...]]
+_NO_STEPS: RFSteps = ([], ())
+
+
 class RFRule:
     """How one bound layer writes its receptive-field steps: what depends on the op and
     its input shapes alone (the inputs it reads, its step and working, whether its axes
@@ -66,69 +71,124 @@ class RFRule:
             self._window = (step, how)
         return self._window
 
-    def steps(self, rf_ins: Sequence[ReceptiveField | None],
-              rf_out: ReceptiveField | None) -> list[Step]:
-        """The steps for the fields ``rf_ins`` (one per input) and ``rf_out``."""
+    def steps(self, rf_ins: Sequence[ReceptiveField | None], rf_out: ReceptiveField | None,
+              rows: FieldRows) -> RFSteps:
+        """The steps for the fields ``rf_ins`` (one per input) and ``rf_out``: this
+        layer's own, and those it shares with layers before it (``rows``)."""
         if rf_out is None:
-            return []
-        if len(rf_ins) != 1 or not self.reads()[0]:  # (one input, read: as it is)
-            rf_ins = [r for r, read in zip(rf_ins, self.reads()) if read]
-        if None in rf_ins:
-            return []
-        if len(rf_ins) > 1:
-            sizes = ", ".join(formula_dims(r.size) for r in rf_ins if r)
-            return [Step("receptive field", f"the widest input: max({sizes})",
-                         formula_dims(rf_out.size), "r = max over inputs", "rf")]
-        step, how = self.window()
-        rf_in = rf_ins[0]
-        if step is None or rf_in is None:
-            return []
-        if how is None:
-            return [Step("receptive field", "", f"unchanged (r = {formula_dims(rf_in.size)}, "
-                         f"j = {formula_dims(rf_in.jump)})", "", "rf")]
-        return self._window_steps(step, how, rf_in)
-
-    def _window_steps(self, step: RFStep, how: RFWorking, rf_in: ReceptiveField) -> list[Step]:
-        """``r``, ``j`` and ``start`` per axis, or once for all axes when every axis
-        reads alike (each axis its own step when they differ, as :func:`axis_rows` has
-        it); a square layer on a square field is written once, not per axis."""
-        rank = len(rf_in.size)
-        alike = rank > 1 and self._alike_axes(step, how, rank) and all(
-            vs.count(vs[0]) == rank for vs in (rf_in.size, rf_in.jump, rf_in.start))
-        r_items, j_items, s_items = [], [], []
-        for i, (r, j, st) in enumerate(zip(rf_in.size, rf_in.jump, rf_in.start)):
-            r_text, j_text, st_text = operand(r), operand(j), operand(st)
-            r_items.append((f"r = {how.size(i, r_text, j_text)}", r + step.span[i] * j))
-            j_items.append((f"j = {how.jump(i, j_text)}", j * step.factor[i]))
-            s_items.append((f"start = {how.start(i, st_text, j_text)}", st + step.offset[i] * j))
-            if alike:  # every other axis gives the same three items
-                break
-        r_sym, j_sym, s_sym = how.symbolic
-        if alike:
-            steps = [Step(all_axes_label(label, rank), *items[0], sym, "rf") for label, items, sym
-                     in (("rf size", r_items, r_sym), ("rf jump", j_items, j_sym),
-                         ("rf start", s_items, s_sym))]
+            return _NO_STEPS
+        if len(rf_ins) == 1 and self.reads()[0]:  # (one input, read: as it is)
+            rf_in = rf_ins[0]
         else:
-            steps = (axis_rows("rf size", r_items, "rf", r_sym)
-                     + axis_rows("rf jump", j_items, "rf", j_sym)
-                     + axis_rows("rf start", s_items, "rf", s_sym))
-        if step.whole:
-            steps.append(Step("receptive field", "", "a global reduction: the network's "
-                              "receptive field is read before this layer", "", "note"))
-        return steps
+            read = [r for r, reads in zip(rf_ins, self.reads()) if reads]
+            if any(r is None for r in read):
+                return _NO_STEPS
+            if len(read) > 1:
+                sizes = ", ".join([formula_dims(r.size) for r in read if r])
+                return [Step("receptive field", f"the widest input: max({sizes})",
+                             formula_dims(rf_out.size), "r = max over inputs", "rf")], ()
+            rf_in = read[0]
+        step, how = self.window()
+        if step is None or rf_in is None:
+            return _NO_STEPS
+        if how is None:
+            return rows.unchanged(rf_in)
+        return rows.window(self, self.size_rows(step, how, rf_in), rf_in)
 
-    def _alike_axes(self, step: RFStep, how: RFWorking, rank: int) -> bool:
+    def size_rows(self, step: RFStep, how: RFWorking, rf_in: ReceptiveField) -> list[Step]:
+        """The ``r`` row(s) of a window: the layer's own (the size grows layer by
+        layer)."""
+        size, jump = rf_in.size, rf_in.jump
+        rank = len(size)
+        alike = (rank > 1 and self.alike_axes(step, how) and size.count(size[0]) == rank
+                 and jump.count(jump[0]) == rank)
+        return axis_rows("rf size", _items(alike, rank, lambda i: (
+            f"r = {how.size(i, operand(size[i]), operand(jump[i]))}",
+            size[i] + step.span[i] * jump[i])), "rf", how.symbolic[0])
+
+    def tail_rows(self, rf_in: ReceptiveField) -> tuple[Step, ...]:
+        """The rows after ``r`` of a window: ``j`` and ``start``, and the note of a
+        global reduction; they read the incoming field's jump and start alone."""
+        step, how = self.window()
+        assert step is not None and how is not None  # (a window: see steps)
+        jump, start = rf_in.jump, rf_in.start
+        rank = len(jump)
+        alike = rank > 1 and self.alike_axes(step, how) and jump.count(jump[0]) == rank
+        rows = axis_rows("rf jump", _items(alike, rank, lambda i: (
+            f"j = {how.jump(i, operand(jump[i]))}", jump[i] * step.factor[i])), "rf",
+            how.symbolic[1])
+        alike = alike and start.count(start[0]) == rank
+        rows += axis_rows("rf start", _items(alike, rank, lambda i: (
+            f"start = {how.start(i, operand(start[i]), operand(jump[i]))}",
+            start[i] + step.offset[i] * jump[i])), "rf", how.symbolic[2])
+        if step.whole:
+            rows.append(Step("receptive field", "", "a global reduction: the network's "
+                             "receptive field is read before this layer", "", "note"))
+        return tuple(rows)
+
+    def alike_axes(self, step: RFStep, how: RFWorking) -> bool:
         """Whether every axis of the step is the first one's: the same span, factor and
         offset, and the same working (written with stand-in operands, which the
-        working places as given)."""
+        working places as given).  Then on a field whose axes are alike too, each row
+        is worked out for the first axis alone (:func:`_items`)."""
         if self._alike is None:
             def axis(i: int) -> tuple[Any, ...]:
                 return (step.span[i], step.factor[i], step.offset[i], how.size(i, "r", "j"),
                         how.jump(i, "j"), how.start(i, "s", "j"))
 
             first = axis(0)
-            self._alike = all(axis(i) == first for i in range(1, rank))
+            self._alike = all(axis(i) == first for i in range(1, len(step.span)))
         return self._alike
+
+
+def _items(alike: bool, rank: int, item: Callable[[int], tuple[str, Any]]
+           ) -> list[tuple[str, Any]]:
+    """A row's (formula, result) per axis, for :func:`axis_rows` to write once or per
+    axis: when the axes are known ``alike``, the first axis's item stands for every
+    axis (the same object, which :func:`axis_rows` compares at once)."""
+    return [item(0)] * rank if alike else [item(i) for i in range(rank)]
+
+
+#: window tails a walk keeps (a network has a few distinct ones: a chain's jump and
+#: start change only at a stride; memory stays bounded)
+MAX_FIELD_ROWS = 256
+
+
+class FieldRows:
+    """The receptive-field rows that do not depend on the layer's own field, made once
+    and, from their second layer on, shared as the same objects (a renderer lays them
+    out once; made for one layer they are its own): a window's ``j`` and ``start``
+    rows, by its rule and the incoming jump and start (down a chain, only ``r`` grows;
+    at most :data:`MAX_FIELD_ROWS` kept, all let go when full); and an identity step's
+    ``unchanged`` row, for the field the last one read (the layers after a window pass
+    its field on as it is)."""
+
+    def __init__(self) -> None:
+        self._tails: dict[tuple[Any, ...], tuple[Step, ...]] = {}
+        self._unchanged: tuple[Any, tuple[Step, ...]] = ((), ())
+
+    def window(self, rule: RFRule, size_rows: list[Step], rf_in: ReceptiveField) -> RFSteps:
+        """A window's steps: its ``r`` rows (``size_rows``), then the rows after them."""
+        # (a field's numbers are ints and Fractions: equal values write the same text)
+        key = (rule, rf_in.jump, rf_in.start)
+        found = self._tails.get(key)
+        if found is not None:
+            return size_rows, found
+        if len(self._tails) >= MAX_FIELD_ROWS:
+            self._tails.clear()
+        found = self._tails[key] = rule.tail_rows(rf_in)
+        return size_rows + list(found), ()
+
+    def unchanged(self, rf_in: ReceptiveField) -> RFSteps:
+        """An identity step's one row."""
+        key = (rf_in.size, rf_in.jump)
+        last, rows = self._unchanged
+        if key == last:
+            return [], rows
+        row = Step("receptive field", "", f"unchanged (r = {formula_dims(rf_in.size)}, "
+                   f"j = {formula_dims(rf_in.jump)})", "", "rf")
+        self._unchanged = (key, (row,))
+        return [row], ()
 
 
 def flops_step(layer: Layer[Any]) -> list[Step]:
@@ -161,6 +221,13 @@ class LayerExplanation:
     #: the leading steps of ``steps`` that the layers bound alike share, the same objects
     #: (:class:`OpWorking`): a renderer lays them out once for all those layers
     shared: tuple[Step, ...] = field(default=(), compare=False, repr=False)
+    #: the trailing steps of ``steps`` that it shares with layers on alike fields, the
+    #: same objects (:class:`FieldRows`): laid out once too
+    shared_tail: tuple[Step, ...] = field(default=(), compare=False, repr=False)
+
+    def own_steps(self) -> tuple[Step, ...]:
+        """The steps between :attr:`shared` and :attr:`shared_tail`: this layer's own."""
+        return self.steps[len(self.shared):len(self.steps) - len(self.shared_tail)]
 
     def to_dict(self, steps: bool = True) -> dict[str, Any]:
         """The JSON of the layer; without ``steps``, the ``steps`` key holds None
@@ -178,17 +245,18 @@ class LayerExplanation:
 
 def explain_layer(node: Node, row: LayerReport, rf_ins: Sequence[ReceptiveField | None]
                   ) -> LayerExplanation:
-    """The working of one analysed layer (batch 1 figures)."""
-    return OpWorking(node.op.resolve(row.input_shapes)).explain(node, row, rf_ins)
+    """The working of one analysed layer (batch 1 figures), on its own: its op bound
+    to the row's input shapes, nothing shared with other layers."""
+    return OpWorking(node.op.resolve(row.input_shapes)).explain(node, row, rf_ins, FieldRows())
 
 
 class OpWorking:
     """What explain writes of one op on one set of input shapes: the bound layer, the
     op's own steps (FLOPs added when it has none) and its receptive-field rule.  All of
     it is a pure function of the op and the shapes, so a walk works it out once for
-    the nodes that share both (the expander gives equal arguments one op object, and
-    real networks repeat their blocks): only the layer's own receptive field is written
-    per node."""
+    the nodes that share both (the analysis binds them to one layer: the expander gives
+    equal arguments one op object, and real networks repeat their blocks): only the
+    layer's own receptive field is written per node."""
 
     def __init__(self, layer: Layer[Any]) -> None:
         self.layer = layer  # bound once; every step reads it
@@ -199,18 +267,22 @@ class OpWorking:
         self.rf = RFRule(layer)
         self.ins = tuple(layer.ins)
 
-    def explain(self, node: Node, row: LayerReport, rf_ins: Sequence[ReceptiveField | None]
-                ) -> LayerExplanation:
-        """``node``'s explanation: these steps, then its receptive-field steps."""
-        rf = self.rf.steps(rf_ins, row.receptive_field)
-        # made without the frozen dataclass's __init__ (13 guarded attribute sets, for
+    def explain(self, node: Node, row: LayerReport, rf_ins: Sequence[ReceptiveField | None],
+                rows: FieldRows) -> LayerExplanation:
+        """``node``'s explanation: these steps, then its receptive-field steps (those
+        that are not its own from ``rows``)."""
+        own, tail = self.rf.steps(rf_ins, row.receptive_field, rows)
+        steps = self.steps
+        if own or tail:
+            steps = (*steps, *own, *tail)
+        # made without the frozen dataclass's __init__ (14 guarded attribute sets, for
         # 10^5 layers); every field is given, as the dataclass would have it
         made: LayerExplanation = object.__new__(LayerExplanation)
         made.__dict__.update(
             id=node.id, op=node.op.name, inputs=node.inputs, input_shapes=self.ins,
-            output_shape=self.layer.out, steps=self.steps + tuple(rf) if rf else self.steps,
-            warnings=row.warnings, params=row.params, macs=row.macs, flops=row.flops,
-            receptive_field=row.receptive_field, extra={}, shared=self.steps)
+            output_shape=self.layer.out, steps=steps, warnings=row.warnings,
+            params=row.params, macs=row.macs, flops=row.flops,
+            receptive_field=row.receptive_field, extra={}, shared=self.steps, shared_tail=tail)
         return made
 
 
@@ -219,19 +291,18 @@ class OpWorking:
 MAX_WORKINGS = 4096
 
 
-def _workings() -> Callable[[Node, tuple[Shape, ...]], OpWorking]:
-    """A lookup of the :class:`OpWorking` of a node on its input shapes, each made once
-    per op object and shapes (as the analysis binds them), at most
-    :data:`MAX_WORKINGS` kept at a time."""
-    known: dict[tuple[Any, tuple[Shape, ...]], OpWorking] = {}
+def _workings() -> Callable[[Layer[Any]], OpWorking]:
+    """A lookup of the :class:`OpWorking` of a bound layer, each made once per layer
+    object (the analysis binds the nodes that share an op object and input shapes to
+    one), at most :data:`MAX_WORKINGS` kept at a time."""
+    known: dict[Layer[Any], OpWorking] = {}  # (a layer hashes by identity)
 
-    def working(node: Node, ins: tuple[Shape, ...]) -> OpWorking:
-        key = (node.op, ins)
-        found = known.get(key)
+    def working(layer: Layer[Any]) -> OpWorking:
+        found = known.get(layer)
         if found is None:
             if len(known) >= MAX_WORKINGS:
                 known.clear()
-            found = known[key] = OpWorking(node.op.resolve(ins))
+            found = known[layer] = OpWorking(layer)
         return found
 
     return working
@@ -268,20 +339,26 @@ def explain_layers(net: Network, input_shape: tuple[int, ...] | None = None,
     report = report or analyze(net, input_shape, strict=False)
     net = for_input(net, report.input_shape)  # (its layers may depend on the input)
     nodes = select(net, layer)
-    return _explained(nodes, report)
+    rows: Sequence[LayerReport] = report.layers
+    layers: Sequence[Layer[Any]] | None = report.bound_layers  # (as the analysis bound them)
+    if layers is None:  # a report made otherwise
+        layers = resolve_layers(net, report)
+    if len(nodes) != len(rows):  # a selection: the rows and layers of its nodes
+        at = {row.id: i for i, row in enumerate(rows)}
+        chosen = [at[node.id] for node in nodes]
+        rows, layers = [rows[i] for i in chosen], [layers[i] for i in chosen]
+    return _explained(nodes, rows, layers, report)
 
 
-def _explained(nodes: Sequence[Node], report: Report) -> Iterator[LayerExplanation]:
-    """Each of ``nodes`` explained, in turn, from its row of ``report``."""
+def _explained(nodes: Sequence[Node], rows: Sequence[LayerReport],
+               layers: Sequence[Layer[Any]], report: Report) -> Iterator[LayerExplanation]:
+    """Each of ``nodes`` explained, in turn, from its row and bound layer."""
     rfs: dict[str, Any] = {r.id: r.receptive_field for r in report.layers}
     rank = len(report.input_shape) - 1
     rfs[INPUT] = _input_rf(rank) if rank >= 1 else None
-    working = _workings()
-    # every node: the report's rows are in the same order
-    rows = report.layers if len(nodes) == len(report.layers) else map(report.layer, (
-        node.id for node in nodes))
-    for node, row in zip(nodes, rows):
-        yield working(node, row.input_shapes).explain(node, row, [rfs[i] for i in node.inputs])
+    working, field_rows, field_of = _workings(), FieldRows(), rfs.__getitem__
+    for node, row, bound in zip(nodes, rows, layers):
+        yield working(bound).explain(node, row, list(map(field_of, node.inputs)), field_rows)
 
 
 def _input_rf(rank: int) -> ReceptiveField:

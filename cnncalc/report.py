@@ -9,10 +9,13 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from fractions import Fraction
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from .errors import Loc
 from .units import json_number, json_real
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .ops.base import Layer
 
 Number = int | Fraction
 #: the element types the memory figures are counted in (``--dtype``)
@@ -173,6 +176,11 @@ class Report:
     #: keeps its bound layers for it: a walk of the layers that only summary needs)
     memory_of: Callable[[Report], MemoryPeaks] | None = field(
         default=None, repr=False, compare=False)
+    #: each layer's op bound to its input shapes, in the order of :attr:`layers`, as the
+    #: analysis bound them (layers bound alike share one): what the passes that follow
+    #: an analysis read (explain, the memory peaks) instead of binding every op again.
+    #: None for a report made otherwise.
+    bound_layers: tuple[Layer[Any], ...] | None = field(default=None, repr=False, compare=False)
     _index: dict[str, int] = field(default_factory=dict, repr=False, compare=False)
     _memory: list[MemoryPeaks] = field(default_factory=list, repr=False, compare=False)
 

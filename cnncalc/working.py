@@ -152,7 +152,7 @@ def formula_number(x: Number) -> str:
 
 def formula_dims(values: Sequence[Number]) -> str:
     """Sizes as numbers of a formula, joined: ``(5, Fraction(3, 2))`` -> ``5x3/2``."""
-    return "x".join([formula_number(v) for v in values])
+    return "x".join(map(formula_number, values))
 
 
 def operand(x: Number) -> str:

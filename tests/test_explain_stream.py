@@ -116,11 +116,58 @@ def test_kept_workings_and_layouts_are_bounded_and_change_nothing(
         monkeypatch: pytest.MonkeyPatch) -> None:
     """With room for 2 workings and 2 layouts (cleared when full) the output is the same
     as with room for every one."""
-    net = cnncalc.loads(varied_chain(12))
-    before = _table(net, 100), render.explain_json(explain_layers(net), {})
+    def written(net: Any) -> tuple[str, ...]:
+        return (_table(net, 100), _table(net, 100, color=True),
+                render.explain_json(explain_layers(net), {}),
+                render.explain_markdown(explain_layers(net), "t"))
+
+    nets = [cnncalc.loads(varied_chain(12)), cnncalc.loads(SHRINKING), cnncalc.load("resnet18")]
+    before = [written(net) for net in nets]
     monkeypatch.setattr(ex, "MAX_WORKINGS", 2)
-    monkeypatch.setattr(render, "MAX_REMEMBERED", 2)
-    assert (_table(net, 100), render.explain_json(explain_layers(net), {})) == before
+    monkeypatch.setattr(ex, "MAX_FIELD_ROWS", 1)
+    for name in ("MAX_REMEMBERED", "MAX_TAILS", "MAX_BLOCK_TEXTS"):
+        monkeypatch.setattr(render, name, 1)
+    assert [written(net) for net in nets] == before
+
+
+def test_the_walk_reads_the_layers_the_analysis_bound(monkeypatch: pytest.MonkeyPatch) -> None:
+    """explain binds no op to its shapes again: it reads the report's bound layers; a
+    report without them is bound once more, to the same explanations."""
+    from cnncalc.ops.base import Op
+
+    net = cnncalc.loads(varied_chain(10))
+    report = cnncalc.analyze(net, strict=False)
+    expected = explain_network(net, report=report)
+    assert report.bound_layers is not None and len(report.bound_layers) == len(net.nodes)
+    binds: list[Any] = []
+    real = Op.resolve
+    monkeypatch.setattr(Op, "resolve", lambda self, ins: binds.append(self) or real(self, ins))
+    assert explain_network(net, report=report) == expected
+    assert explain_network(net, report=report, layer="c3") == [
+        e for e in expected if e.id == "c3" or e.id.startswith("c3.")]
+    assert binds == []
+    unbound = dataclasses.replace(report, bound_layers=None)
+    assert explain_network(net, report=unbound) == expected
+    assert len(binds) == len(net.nodes)
+
+
+def test_rows_that_depend_on_the_incoming_field_alone_are_shared() -> None:
+    """Down a chain, a conv's jump and start rows are one tuple of steps from its second
+    conv on (its first writes them as its own); the identity layers after a window
+    share its unchanged row."""
+    net = cnncalc.loads("cnncalc: 1\ninput: [2, 16, 16]\nlayers:\n" + "".join(
+        ["  - {op: conv, out: 2, k: 3, pad: 1}\n  - {op: relu}\n  - {op: batchnorm}\n"] * 4))
+    layers = explain_network(net)
+    convs, relus, norms = layers[::3], layers[1::3], layers[2::3]
+    assert convs[0].shared_tail == () and relus[0].shared_tail == ()
+    assert all(c.shared_tail is convs[1].shared_tail for c in convs[1:])
+    assert [s.label for s in convs[1].shared_tail] == ["rf jump height, width",
+                                                       "rf start height, width"]
+    assert [s.label for s in convs[1].own_steps()] == ["rf size height, width"]
+    assert all(n.shared_tail and n.shared_tail[0] is r.own_steps()[0]
+               for r, n in zip(relus, norms))
+    for e in layers:
+        assert e.steps == (*e.shared, *e.own_steps(), *e.shared_tail)
 
 
 def test_step_text_written_once_is_no_field() -> None:
@@ -161,7 +208,7 @@ def test_rf_steps_written_once_for_all_axes_are_those_written_per_axis(
     """The shortcut for axes that read alike gives what the per-axis working gives
     (each row one step when its axes agree, else a step per axis)."""
     once = _rf_steps(layers)
-    monkeypatch.setattr(ex.RFRule, "_alike_axes", lambda *args: False)
+    monkeypatch.setattr(ex.RFRule, "alike_axes", lambda *args: False)
     assert _rf_steps(layers) == once
     if layers == RF_CASES[0]:
         assert set(once) == {f"rf {w} height, width" for w in ("size", "jump", "start")}
@@ -284,22 +331,46 @@ def test_plain_text_is_the_styled_lines_without_styles(nets: list[Any]) -> None:
             fresh = render.ExplainGrid(layers, "a title ✓")
             assert "".join(grid.texts(width)) == render.plain_text(fresh.lines(width))
             assert list(grid.lines(width)) == list(fresh.lines(width))
-            segments = [seg for block in grid.segments(width) for seg in block]
+            segments = render.segments_of(fresh.lines(width))
             assert "".join(seg.text for seg in segments) == "".join(grid.texts(width))
-            assert [(seg.text, str(seg.style or "")) for seg in segments if seg.style] == [
-                piece for line in fresh.lines(width) for piece in line if piece[1]]
+
+
+@pytest.mark.parametrize(("system", "no_color"), [("standard", False), ("truecolor", False),
+                                                  ("256", True)])
+def test_colour_is_what_rich_writes_for_the_styled_segments(
+        nets: list[Any], system: str, no_color: bool) -> None:
+    """In colour the grid writes its text with the styles' ANSI codes: what rich writes
+    for the styled lines as segments (which a recording console is given, for its
+    export), at every width; with no_color, the styles' attributes without colours."""
+    from rich.console import Console
+
+    for net in nets[::3]:
+        layers = explain_network(net)
+        for width in (160, 40, 12):
+            written = []
+            for record in (False, True):
+                out = io.StringIO()
+                console = Console(file=out, width=width, color_system=system, no_color=no_color,
+                                  force_terminal=True, record=record)
+                render.render_explain(console, iter(layers), "a title ✓")
+                written.append(out.getvalue())
+            assert written[0] == written[1]
+            assert "\x1b[1m" in written[0]  # (bold: the title and the layer ids)
+            assert ("\x1b[36m" in written[0]) is not no_color  # (cyan: shape steps)
 
 
 def test_steps_not_marked_shared_render_alike(nets: list[Any]) -> None:
     """A layer built by hand (nothing shared) renders as the walk's (shared steps)."""
-    for net in nets[:3]:
+    for net in [*nets[:3], nets[-1]]:
         walked = explain_network(net)
-        alone = [dataclasses.replace(e, shared=()) for e in walked]
+        alone = [dataclasses.replace(e, shared=(), shared_tail=()) for e in walked]
         for width in (100, 30):
             assert "".join(render.ExplainGrid(alone, "t").texts(width)) == \
                 "".join(render.ExplainGrid(walked, "t").texts(width))
             assert list(render.ExplainGrid(alone, "t").lines(width)) == \
                 list(render.ExplainGrid(walked, "t").lines(width))
+        assert render.explain_json(alone, {}) == render.explain_json(walked, {})
+        assert render.explain_markdown(alone, "t") == render.explain_markdown(walked, "t")
 
 
 def test_json_is_json_dumps_of_the_same_data(nets: list[Any]) -> None:
@@ -316,6 +387,43 @@ def test_json_is_json_dumps_of_the_same_data(nets: list[Any]) -> None:
                            (alike, {})):
         expected = json.dumps({**header, "layers": [e.to_dict() for e in layers]}, indent=2)
         assert render.explain_json(layers, header) == expected + "\n"
+
+
+def test_json_of_layers_off_the_common_path_is_json_dumps_of_them() -> None:
+    """Layers the frames do not fit (ids and figures of other types, fields of
+    fractions, huge ints, misaligned or empty, steps of other results or labels) are
+    written as json.dumps writes them (integers at any size)."""
+    from cnncalc.render.text import to_json
+    from cnncalc.report import ReceptiveField
+
+    step = Step("r", "f", 3, "s", "rf")
+    fields = [ReceptiveField((3, 3), (1, 2), (0, -1)),
+              ReceptiveField((3,), (Fraction(1, 2),), (Fraction(1, 4),)),
+              ReceptiveField((10**400,), (1,), (10**301,)), ReceptiveField((2,), (1,), (0,), False),
+              ReceptiveField((), (), ())]
+    layers = [LayerExplanation("a", "conv", ("x", "y"), ((1, 2),), (3,), (step,), ("w",), 1, 2,
+                               3, rf) for rf in fields]
+    layers += [LayerExplanation(7, "relu", (), (), (3,), ()),  # type: ignore[arg-type]
+               LayerExplanation("b", "relu", (1,), ((True, 2),), (3,), (), (),  # type: ignore[arg-type]
+                                True, 1.5, 10**5000),  # type: ignore[arg-type]
+               LayerExplanation("c", "relu", (), (), (3,), (
+                   Step("a", "", Fraction(3, 2)), Step("b", "", 2.5), Step("c", "", 10**5000),
+                   Step(1, "", 1), Step("d", "", "text")))]  # type: ignore[arg-type]
+    for count in (1, 2):  # (the second time from what the writer kept)
+        got = render.explain_json(layers * count, {"n": 10**5000})
+        assert got == to_json({"n": 10**5000, "layers": [e.to_dict() for e in layers * count]})
+
+
+def test_one_object_frame_streams_report_and_explain_json() -> None:
+    """object_chunks writes to_json of its head, a streamed key's value from its writer."""
+    from cnncalc.render.text import encode_indented, object_chunks, to_json
+
+    for head in ({}, {"a": 1}, {"a": [1, {"b": None}], "layers": None, "z": "é"}):
+        streamed = {"layers": lambda: iter(["[", "\n    1\n  ]"])}
+        expected = to_json({**head, "layers": [1]} if "layers" in head else head)
+        assert "".join(object_chunks(head, streamed)) == expected
+        assert "".join(object_chunks(head, {})) == to_json(head) == \
+            encode_indented(head, 0) + "\n"
 
 
 def _markdown_in_one_join(layers: list[LayerExplanation], title: str | None) -> str:

@@ -9,18 +9,20 @@ import functools
 import itertools
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from ..safe import safe_text
-from ..units import shape_str
-from .text import _ENC_STR
+from ..units import int_text, shape_str
+from .text import _ENC_STR, encode_indented, object_chunks
 
 if TYPE_CHECKING:  # pragma: no cover
+    from rich.color import ColorSystem
     from rich.console import Console, ConsoleOptions, RenderResult
     from rich.segment import Segment
     from rich.style import Style
 
     from ..explain import LayerExplanation, Step
+    from ..report import ReceptiveField
 
 T = TypeVar("T")
 
@@ -72,14 +74,9 @@ Line = list[Span_]
 GAP = "  "
 
 
-def plain_text(lines: Iterable[Line]) -> str:
-    """``lines`` without their styles, each ended with a newline."""
-    return "".join(["".join([t for t, _ in line]) + "\n" for line in lines])
-
-
 class ExplainGrid:
-    """The worked arithmetic laid out by hand and emitted as segments, in one print
-    that rich does not re-measure (``crop=False``: the lines already fit the width).
+    """The worked arithmetic laid out by hand and emitted as text, in one print that
+    rich does not re-measure (``crop=False``: the lines already fit the width).
 
     rich's ``Table.grid`` measures and wraps every cell and ``console.print`` renders
     per call: a grid per layer cost 1.6 ms a layer (20 s for 12,500 layers).  This
@@ -95,55 +92,82 @@ class ExplainGrid:
         self.layout = layout or Layout(symbolic)
 
     def lines(self, width: int) -> Iterator[Line]:
-        """Every output line as styled pieces."""
+        """Every output line as styled pieces (what :meth:`texts` writes)."""
         layout = self.layout
-        for lines in self._blocks(width, layout.heading_lines, layout.shared_lines,
-                                  layout.steps_lines, wrap_pieces,
-                                  lambda blocks: list(itertools.chain.from_iterable(blocks))):
-            yield from lines
-
-    def texts(self, width: int) -> Iterator[str]:
-        """The same lines as plain text, a layer at a time."""
-        layout = self.layout
-        return self._blocks(width, layout.heading_text, layout.shared_text, layout.steps_text,
-                            lambda pieces, width: plain_text(wrap_pieces(pieces, width)),
-                            "".join)
-
-    def _blocks(self, width: int, heading: Callable[[LayerExplanation, int], B],
-                shared: Callable[[Steps, int, int], B], steps: Callable[[Steps, int, int], B],
-                title: Callable[[list[Span_], int], B],
-                join: Callable[[list[B]], B]) -> Iterator[B]:
-        """The title, then each layer (its heading, the steps it shares with the layers
-        bound alike, its own steps, joined), each part made by the function given for it
-        (styled lines, or plain text)."""
         if self.title:
-            yield title([(safe_text(self.title), "bold")], width)
-        widest = self.layout.labels_width
+            yield from wrap_pieces([(safe_text(self.title), "bold")], width)
         for layer in self.layers:
-            common = layer.shared
-            own = layer.steps[len(common):] if common else layer.steps
-            label_w = max(widest(common), max([label_width(s.label) for s in own], default=0))
-            yield join([heading(layer, width), shared(common, label_w, width),
-                        steps(own, label_w, width)])
+            label_w = max([label_width(s.label) for s in layer.steps], default=0)
+            yield from layout.heading_lines(layer, width)
+            yield from layout.steps_lines(layer.steps, label_w, width)
 
-    def segments(self, width: int) -> Iterator[list[Segment]]:
-        """The same lines as rich segments, a layer at a time."""
-        layout = self.layout
-        return self._blocks(width, layout.heading_segments, layout.shared_segments,
-                            layout.steps_segments,
-                            lambda pieces, width: segments_of(wrap_pieces(pieces, width)),
-                            lambda blocks: list(itertools.chain.from_iterable(blocks)))
+    def texts(self, width: int, paint: Paint | None = None) -> Iterator[str]:
+        """The same lines as text (``paint``: plain by default), a layer at a time."""
+        paint = paint or PLAIN
+        if self.title:
+            yield paint.lines(wrap_pieces([(safe_text(self.title), "bold")], width))
+        layer_text = self.layout.layer_text
+        for layer in self.layers:
+            yield layer_text(layer, width, paint)
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         from rich.segment import Segment
 
-        if console.color_system is None:  # no styles printed: plain text in a few segments
-            texts = self.texts(options.max_width)
-            while chunk := list(itertools.islice(texts, 256)):
-                yield Segment("".join(chunk))
+        width = options.max_width
+        if console.record and console.color_system is not None:  # (an export reads styles)
+            yield from segments_of(self.lines(width))
             return
-        for segments in self.segments(options.max_width):
-            yield from segments
+        # the text rich writes for these lines, styles as its ANSI codes: in a few
+        # segments, not one per styled piece (rich renders and joins each of them)
+        texts = self.texts(width, PLAIN if console.color_system is None else Paint(console))
+        while chunk := list(itertools.islice(texts, 256)):
+            yield Segment("".join(chunk))
+
+
+class Paint:
+    """How styled pieces are written: as the text alone (:data:`PLAIN`), or, for a
+    console that prints colour, with the ANSI codes that rich writes for a segment of
+    that style on it (its colour system; the colours dropped when it has ``no_color``),
+    so that the grid's text is what rich would write for its styled segments."""
+
+    def __init__(self, console: Console | None = None) -> None:
+        system = console.color_system if console is not None else None
+        self._system: ColorSystem | None = None
+        if system is not None:
+            from rich.console import COLOR_SYSTEMS
+
+            self._system = COLOR_SYSTEMS[system]
+        self._no_color = bool(console is not None and console.no_color)
+        self._legacy_windows = bool(console is not None and console.legacy_windows)
+        #: what the text depends on (a layout remembers text per paint)
+        self.key = (system, self._no_color, self._legacy_windows)
+        self._styles: dict[str, Style] = {}
+
+    def __call__(self, text: str, style: str) -> str:
+        """``text`` in ``style`` (a rich style definition; "" for none)."""
+        if not style or self._system is None:
+            return text
+        found = self._styles.get(style)
+        if found is None:
+            found = _style(style)
+            if self._no_color:  # as rich's console drops them (Segment.remove_color)
+                found = found.without_color
+            self._styles[style] = found
+        return found.render(text, color_system=self._system,
+                            legacy_windows=self._legacy_windows)
+
+    def lines(self, lines: Iterable[Line]) -> str:
+        """``lines`` written, each ended with a newline."""
+        return "".join(["".join([self(t, s) for t, s in line]) + "\n" for line in lines])
+
+
+#: the pieces' text alone
+PLAIN = Paint()
+
+
+def plain_text(lines: Iterable[Line]) -> str:
+    """``lines`` without their styles, each ended with a newline."""
+    return PLAIN.lines(lines)
 
 
 def segments_of(lines: Iterable[Line]) -> list[Segment]:
@@ -181,87 +205,104 @@ Steps = Sequence["Step"]
 
 #: blocks of lines (and other texts) a layout remembers, at most
 MAX_REMEMBERED = 4096
+#: of them, the shared tails of steps (a receptive field's rows, which a chain passes on
+#: for a few layers and then never again: a few kept are all that is read again)
+MAX_TAILS = 64
 
 
 class Layout:
-    """How each block of explain's grid is laid out, remembered where the same block
-    comes back: the steps the layers bound alike share (the same objects,
-    :class:`cnncalc.explain.OpWorking`), per label width, so that a network that repeats
-    its layers lays them out once; and the headings' shapes.  At most
-    :data:`MAX_REMEMBERED` of each kept."""
+    """How each block of explain's grid is written, remembered where the same block
+    comes back: the steps that layers share (the same objects: those of the layers
+    bound alike, :class:`cnncalc.explain.OpWorking`, and the receptive-field rows of
+    alike fields, :class:`cnncalc.explain.FieldRows`), per label width and paint, so
+    that a network that repeats its layers writes them once; the headings' op and
+    shapes; and a step's label and letters, padded and painted.  At most
+    :data:`MAX_REMEMBERED` of each kept (:data:`MAX_TAILS` of the tails)."""
 
     def __init__(self, symbolic: bool = True) -> None:
         self.symbolic = symbolic
-        self._lines: dict[tuple[int, ...], tuple[Steps, list[Line]]] = {}
-        self._texts: dict[tuple[int, ...], tuple[Steps, str]] = {}
-        self._segments: dict[tuple[int, ...], tuple[Steps, list[Segment]]] = {}
-        self._widths: dict[tuple[int, ...], tuple[Steps, int]] = {}
-        self._shapes: dict[tuple[Any, ...], str] = {}
+        self._heads, self._tails = Kept(MAX_REMEMBERED), Kept(MAX_TAILS)
+        self.shapes = ShapeTexts()
+        self._pieces: dict[tuple[Any, ...], str] = {}
+        self._rests: dict[tuple[Any, ...], tuple[str, int, bool]] = {}
+
+    def layer_text(self, layer: LayerExplanation, width: int, paint: Paint) -> str:
+        """A layer's heading and steps: those it shares written once per label width."""
+        shared, tail, steps = layer.shared, layer.shared_tail, layer.steps
+        if len(tail) < 2:  # (one row: written at less cost than its text is looked up)
+            tail = ()
+        own = steps[len(shared):len(steps) - len(tail)] if shared or tail else steps
+        label_w = max([label_width(s.label) for s in own], default=0)
+        head = self._heads.of(shared, id(shared), Block, shared) if shared else None
+        end = self._tails.of(tail, id(tail), Block, tail) if tail else None
+        if head is not None and head.label_w > label_w:
+            label_w = head.label_w
+        if end is not None and end.label_w > label_w:
+            label_w = end.label_w
+        return "".join([self.heading_text(layer, width, paint),
+                        head.text(self, label_w, width, paint) if head is not None else "",
+                        self.steps_text(own, label_w, width, paint),
+                        end.text(self, label_w, width, paint) if end is not None else ""])
 
     # ---- a layer's heading: a blank line, the id (bold), the op (dim), its shapes
     def heading_lines(self, layer: LayerExplanation, width: int) -> list[Line]:
         pieces = [(safe_text(layer.id), "bold"), (f"  {layer.op}  ", "dim"),
-                  (self.shapes(layer), "")]
+                  (self.shapes.of(layer), "")]
         return [[], *wrap_pieces(pieces, width)]
 
-    def heading_text(self, layer: LayerExplanation, width: int) -> str:
-        """:meth:`heading_lines` as plain text (one that fits the width as it is)."""
-        text = f"{safe_text(layer.id)}  {layer.op}  {self.shapes(layer)}"
-        if len(text) <= width and text.isascii():
-            return f"\n{text}\n"
-        return plain_text(self.heading_lines(layer, width))
+    def heading_text(self, layer: LayerExplanation, width: int, paint: Paint) -> str:
+        """:meth:`heading_lines` written (one that fits the width as it is: its op and
+        shapes written once for the layers that have them)."""
+        ident = safe_text(layer.id)
+        key = (layer.op, layer.input_shapes, layer.output_shape, paint.key)
+        rest = self._rests.get(key)
+        if rest is None:
+            op, shapes = f"{GAP}{layer.op}{GAP}", self.shapes.of(layer)
+            rest = (paint(op, "dim") + shapes, len(op) + len(shapes), (op + shapes).isascii())
+            if len(self._rests) >= MAX_REMEMBERED:
+                self._rests.clear()
+            self._rests[key] = rest
+        painted, size, ascii = rest
+        if len(ident) + size <= width and ascii and ident.isascii():
+            return f"\n{paint(ident, 'bold')}{painted}\n"
+        return paint.lines(self.heading_lines(layer, width))
 
-    def shapes(self, layer: LayerExplanation) -> str:
-        """``8x32x32 -> 8x32x32`` (a network repeats a few shapes)."""
-        key = (layer.input_shapes, layer.output_shape)
-        found = self._shapes.get(key)
+    def _piece(self, form: str, text: str, label_w: int, paint: Paint, kind: str = "") -> str:
+        """A piece of a step's lines that comes back, painted: ``form`` ``label``, its
+        label in its ``kind``'s style padded to ``label_w`` and the gap; ``letters``,
+        its letters (dim) indented by the labels' column."""
+        key = (form, text, kind, label_w, paint.key)
+        found = self._pieces.get(key)
         if found is None:
-            found = _shapes(layer)
-            if len(self._shapes) < MAX_REMEMBERED:
-                self._shapes[key] = found
+            if form == "label":
+                found = (f"{paint(text, _STYLE.get(kind, ''))}"
+                         f"{' ' * (label_w - label_width(text))}{GAP}")
+            else:
+                found = f"{' ' * (label_w + len(GAP))}{paint(text, 'dim')}"
+            if len(self._pieces) >= MAX_REMEMBERED:
+                self._pieces.clear()
+            self._pieces[key] = found
         return found
 
     # ---- steps: each its label, two spaces, the working wrapped (its letters dimmed below)
-    def labels_width(self, steps: Steps) -> int:
-        """The widest label of shared ``steps``."""
-        return _remembered(self._widths, steps, (id(steps),), lambda: max(
-            [label_width(s.label) for s in steps], default=0))
-
-    def shared_lines(self, steps: Steps, label_w: int, width: int) -> list[Line]:
-        return _remembered(self._lines, steps, (id(steps), label_w, width),
-                           lambda: self.steps_lines(steps, label_w, width))
-
-    def shared_text(self, steps: Steps, label_w: int, width: int) -> str:
-        return _remembered(self._texts, steps, (id(steps), label_w, width),
-                           lambda: self.steps_text(steps, label_w, width))
-
-    def heading_segments(self, layer: LayerExplanation, width: int) -> list[Segment]:
-        return segments_of(self.heading_lines(layer, width))
-
-    def shared_segments(self, steps: Steps, label_w: int, width: int) -> list[Segment]:
-        return _remembered(self._segments, steps, (id(steps), label_w, width),
-                           lambda: self.steps_segments(steps, label_w, width))
-
-    def steps_segments(self, steps: Steps, label_w: int, width: int) -> list[Segment]:
-        return segments_of(self.steps_lines(steps, label_w, width))
-
     def steps_lines(self, steps: Steps, label_w: int, width: int) -> list[Line]:
         return [line for step in steps for line in self.step_lines(step, label_w, width)]
 
-    def steps_text(self, steps: Steps, label_w: int, width: int) -> str:
-        return "".join([self.step_text(step, label_w, width) for step in steps])
+    def steps_text(self, steps: Steps, label_w: int, width: int, paint: Paint) -> str:
+        return "".join([self.step_text(step, label_w, width, paint) for step in steps])
 
-    def step_text(self, step: Step, label_w: int, width: int) -> str:
-        """:meth:`step_lines` as plain text; a working and letters that fit their column
-        as they are (the common case: nothing to wrap, no pieces to join)."""
+    def step_text(self, step: Step, label_w: int, width: int, paint: Paint) -> str:
+        """:meth:`step_lines` written; a working and letters that fit their column as
+        they are (the common case: nothing to wrap, no pieces to join)."""
         text, room = step.text(), width - label_w - len(GAP)
         symbolic = step.symbolic if self.symbolic else ""
         if (room > 0 and len(text) <= room and len(symbolic) <= room and text.isascii()
                 and symbolic.isascii()):
-            label = step.label
-            first = f"{label}{' ' * (label_w - label_width(label))}{GAP}{text}\n"
-            return first + f"{' ' * (label_w + len(GAP))}{symbolic}\n" if symbolic else first
-        return plain_text(self.step_lines(step, label_w, width))
+            first = f"{self._piece('label', step.label, label_w, paint, step.kind)}{text}\n"
+            if not symbolic:
+                return first
+            return f"{first}{self._piece('letters', symbolic, label_w, paint)}\n"
+        return paint.lines(self.step_lines(step, label_w, width))
 
     def step_lines(self, step: Step, label_w: int, width: int) -> list[Line]:
         style = _STYLE.get(step.kind, "")
@@ -282,19 +323,68 @@ class Layout:
         return lines
 
 
-def _remembered(known: dict[tuple[int, ...], tuple[Steps, B]], steps: Steps,
-                key: tuple[int, ...], make: Callable[[], B]) -> B:
-    """``make()`` for ``steps`` (and ``key``, which starts with its id), once per steps
-    object: kept with what was made, so that its id is its own while it is remembered;
-    at most :data:`MAX_REMEMBERED` kept (all let go when full)."""
-    found = known.get(key)
-    if found is not None and found[0] is steps:
-        return found[1]
-    made = make()
-    if len(known) >= MAX_REMEMBERED:
-        known.clear()
-    known[key] = (steps, made)
-    return made
+class ShapeTexts:
+    """``8x32x32 -> 8x32x32``: a layer's shapes as its heading shows them, remembered
+    (a network repeats a few shapes; at most :data:`MAX_REMEMBERED` kept)."""
+
+    def __init__(self) -> None:
+        self._known: dict[tuple[Any, ...], str] = {}
+
+    def of(self, layer: LayerExplanation) -> str:
+        key = (layer.input_shapes, layer.output_shape)
+        found = self._known.get(key)
+        if found is None:
+            found = _shapes(layer)
+            if len(self._known) < MAX_REMEMBERED:
+                self._known[key] = found
+        return found
+
+
+class Kept:
+    """What was made of objects, once per object while it is kept (keyed by its id and
+    held, so that the id is its own); at most ``limit`` kept, all let go when full."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self._known: dict[Any, tuple[Any, Any]] = {}
+
+    def of(self, obj: Any, key: Any, make: Callable[..., B], *args: Any) -> B:
+        """``make(*args)`` for ``obj`` and ``key`` (``id(obj)``, or a tuple that starts
+        with it)."""
+        found = self._known.get(key)
+        if found is not None and found[0] is obj:
+            made: B = found[1]
+            return made
+        made = make(*args)
+        if len(self._known) >= self.limit:
+            self._known.clear()
+        self._known[key] = (obj, made)
+        return made
+
+
+class Block:
+    """Steps that layers share as the grid writes them: their widest label, and their
+    text per label width, width and paint (a few: the layers that share them differ
+    in their other labels)."""
+
+    def __init__(self, steps: Steps) -> None:
+        self.steps = steps
+        self.label_w = max([label_width(s.label) for s in steps], default=0)
+        self._texts: dict[tuple[Any, ...], str] = {}
+
+    def text(self, layout: Layout, label_w: int, width: int, paint: Paint) -> str:
+        key = (label_w, width, paint.key)
+        found = self._texts.get(key)
+        if found is None:
+            found = layout.steps_text(self.steps, label_w, width, paint)
+            if len(self._texts) >= MAX_BLOCK_TEXTS:
+                self._texts.clear()
+            self._texts[key] = found
+        return found
+
+
+#: the texts of one block kept (per label width, width and paint)
+MAX_BLOCK_TEXTS = 16
 
 
 def label_width(label: str) -> int:
@@ -399,18 +489,19 @@ def explain_markdown(layers: Iterable[LayerExplanation], title: str | None = Non
 
 def explain_markdown_chunks(layers: Iterable[LayerExplanation], title: str | None = None
                             ) -> Iterator[str]:
-    """:func:`explain_markdown` a layer at a time (the sections, joined by line breaks)."""
+    """:func:`explain_markdown` a layer at a time (the sections, joined by line breaks);
+    the steps a layer shares with others written once (the same objects)."""
     sep = ""
     if title:
         yield f"# {safe_text(title)}\n"
         sep = "\n"
-    shared: dict[tuple[int, ...], tuple[Steps, str]] = {}
+    heads, tails, shapes = Kept(MAX_REMEMBERED), Kept(MAX_TAILS), ShapeTexts()
     for layer in layers:
-        common = layer.shared
-        heading = f"## {safe_text(layer.id)} ({layer.op}): {_shapes(layer)}\n\n"
-        bullets = _remembered(shared, common, (id(common),),
-                              functools.partial(_bullets, common)) if common else ""
-        yield sep + heading + bullets + _bullets(layer.steps[len(common):])
+        head, tail = layer.shared, layer.shared_tail
+        yield "".join([
+            sep, f"## {safe_text(layer.id)} ({layer.op}): {shapes.of(layer)}\n\n",
+            heads.of(head, id(head), _bullets, head) if head else "",
+            _bullets(layer.own_steps()), tails.of(tail, id(tail), _bullets, tail) if tail else ""])
         sep = "\n"
 
 
@@ -432,71 +523,140 @@ def explain_json(layers: Iterable[LayerExplanation], header: dict[str, Any]) -> 
 def explain_json_chunks(layers: Iterable[LayerExplanation], header: dict[str, Any]
                         ) -> Iterator[str]:
     """:func:`explain_json` a layer at a time: the text of ``json.dumps({**header,
-    "layers": [...]}, indent=2) + "\\n"``, byte for byte (:class:`StepsJson` writes the
-    steps)."""
-    from .text import encode_indented
-
-    data = {**header, "layers": None}
-    for i, (key, value) in enumerate(data.items()):
-        yield ("{\n  " if i == 0 else ",\n  ") + _ENC_STR(key) + ": "
-        if key != "layers":
-            yield encode_indented(value, 1)
-            continue
-        steps = StepsJson()
-        sep = "[\n    "
-        for layer in layers:
-            yield sep + _layer_json(layer, steps)
-            sep = ",\n    "
-        yield "[]" if sep.startswith("[") else "\n  ]"
-    yield "\n}\n"
+    "layers": [...]}, indent=2) + "\\n"``, byte for byte (:class:`LayerJson` writes
+    the layers)."""
+    yield from object_chunks({**header, "layers": None}, {"layers": lambda: _layers_json(layers)})
 
 
+def _layers_json(layers: Iterable[LayerExplanation]) -> Iterator[str]:
+    """The ``layers`` array, nested one deep, a layer a piece."""
+    writer, sep = LayerJson(), "[\n    "
+    for layer in layers:
+        yield writer.of(layer, sep)
+        sep = ",\n    "
+    yield "[]" if sep.startswith("[") else "\n  ]"
 
 
-def _layer_json(layer: LayerExplanation, steps: StepsJson) -> str:
-    """``encode_indented(layer.to_dict(), 2)``, its steps written by ``steps``."""
-    from .text import encode_indented
+_LAYER = ("%s{\n      \"id\": %s,\n      \"op\": %s,\n      \"inputs\": %s,\n      "
+          "\"input_shapes\": %s,\n      \"receptive_field\": %s,\n      "
+          "\"steps\": %s,\n      \"warnings\": %s\n    }")
+#: from a layer's input shapes to its FLOPs (the key of the shapes is in the frame)
+_FIGURES = ("%s,\n      \"output_shape\": %s,\n      \"params\": %s,\n      \"macs\": %s,"
+            "\n      \"flops\": %s")
+_STEP = ("{\n          \"label\": %s,\n          \"formula\": %s,\n          \"result\": %s,"
+         "\n          \"symbolic\": %s,\n          \"kind\": %s,\n          \"text\": %s"
+         "\n        }")
+_FIELD = "{\n        \"size\": [\n          %s\n        ],\n        \"jump\": %s\n      }"
+#: a field's rest, from its jump on (the key of the jump is in the frame)
+_FIELD_REST = ("[\n          %s\n        ],\n        \"start\": [\n          %s\n        ],"
+               "\n        \"aligned\": %s")
+_STEP_SEP, _AXIS_SEP, _INPUT_SEP = ",\n        ", ",\n          ", ",\n        "
 
-    parts = []
-    for key, value in layer.to_dict(steps=False).items():
-        text = steps.of(layer) if key == "steps" else encode_indented(value, 3)
-        parts.append(f"{_ENC_STR(key)}: {text}")
-    return "{\n      " + ",\n      ".join(parts) + "\n    }"
 
-
-_STEP_SEP = ",\n        "
-
-
-class StepsJson:
-    """The JSON of the layers' ``steps`` lists (nested three deep), each step written
-    once: the steps a layer shares with the layers bound alike once per group of them
-    (the same objects), its own once per value (the layers of a chain repeat most of
-    theirs: ``j = 1*1 = 1``).  At most :data:`MAX_REMEMBERED` of each kept."""
+class LayerJson:
+    """``encode_indented(layer.to_dict(), 2)`` of explained layers, the same text: a
+    layer of string ids and int figures filled into its frame, field by field (each
+    string and int as json.dumps writes it), what the layers share written once: the
+    steps shared with others and the shapes and figures of the layers bound alike (the
+    same objects), the receptive field that the layers after a window pass on (the
+    same object).  Any other layer by :func:`encode_indented`.  At most
+    :data:`MAX_REMEMBERED` of each kept (:data:`MAX_TAILS` of the tails and fields)."""
 
     def __init__(self) -> None:
-        self._shared: dict[tuple[int, ...], tuple[Steps, str]] = {}
-        self._steps: dict[tuple[Step, type], str] = {}
+        self._figures: dict[tuple[int, ...], tuple[Any, Any, str]] = {}
+        self._field_rests: dict[tuple[Any, ...], str] = {}
+        self._heads, self._tails, self._fields = (Kept(MAX_REMEMBERED), Kept(MAX_TAILS),
+                                                  Kept(MAX_TAILS))
 
-    def of(self, layer: LayerExplanation) -> str:
-        common = layer.shared
-        texts = [_remembered(self._shared, common, (id(common),),
-                             functools.partial(self._items, common))] if common else []
-        if len(layer.steps) > len(common):
-            texts.append(self._items(layer.steps[len(common):]))
+    def of(self, layer: LayerExplanation, sep: str) -> str:
+        """``sep`` and the layer's JSON, nested one deep."""
+        ident, op = layer.id, layer.op
+        if not (type(ident) is str is type(op) and type(layer.params) is int
+                is type(layer.macs) is type(layer.flops)):
+            return sep + encode_indented(layer.to_dict(), 2)
+        rf = layer.receptive_field
+        return _LAYER % (
+            sep, _ENC_STR(ident), _ENC_STR(op), _strings(layer.inputs), self.figures(layer),
+            "null" if rf is None else self._fields.of(rf, id(rf), self.field, rf),
+            self.steps(layer), _strings(layer.warnings) if layer.warnings else "[]")
+
+    def figures(self, layer: LayerExplanation) -> str:
+        """From the input shapes to the FLOPs: once for the layers bound alike (the
+        same shape objects, the same int figures)."""
+        ins, out = layer.input_shapes, layer.output_shape
+        key = (id(ins), id(out), layer.params, layer.macs, layer.flops)
+        found = self._figures.get(key)
+        if found is not None and found[0] is ins and found[1] is out:
+            return found[2]
+        text = _FIGURES % (encode_indented([list(s) for s in ins], 3),
+                           encode_indented(list(out), 3), int_text(layer.params),
+                           int_text(layer.macs), int_text(layer.flops))
+        if len(self._figures) >= MAX_REMEMBERED:
+            self._figures.clear()
+        self._figures[key] = (ins, out, text)
+        return text
+
+    def field(self, rf: ReceptiveField) -> str:
+        """``encode_indented(rf.to_dict(), 3)``: a field of ints (its starts, floats
+        in JSON, within a float's range) filled into its frame, the part after the
+        size once per jump, start and alignment (a chain's field only grows)."""
+        size, jump, start, aligned = rf.size, rf.jump, rf.start, rf.aligned
+        if not (size and jump and start and set(map(type, size + jump + start)) == _INTS
+                and type(aligned) is bool and min(start) > -_FLOAT_RANGE
+                and max(start) < _FLOAT_RANGE):
+            return encode_indented(rf.to_dict(), 3)
+        key = (jump, start, aligned)  # (ints: equal values, the same text)
+        rest = self._field_rests.get(key)
+        if rest is None:
+            rest = _FIELD_REST % (_AXIS_SEP.join(map(int_text, cast("tuple[int, ...]", jump))),
+                                  _AXIS_SEP.join([repr(float(s)) for s in start]),
+                                  "true" if aligned else "false")
+            if len(self._field_rests) >= MAX_TAILS:
+                self._field_rests.clear()
+            self._field_rests[key] = rest
+        return _FIELD % (_AXIS_SEP.join(map(int_text, cast("tuple[int, ...]", size))), rest)
+
+    def steps(self, layer: LayerExplanation) -> str:
+        """The ``steps`` list, nested three deep."""
+        shared, tail = layer.shared, layer.shared_tail
+        texts = [self._heads.of(shared, id(shared), _steps_items, shared)] if shared else []
+        own = layer.own_steps() if shared or tail else layer.steps
+        if own:
+            texts.append(_steps_items(own))
+        if tail:
+            texts.append(self._tails.of(tail, id(tail), _steps_items, tail))
         return "[\n        " + _STEP_SEP.join(texts) + "\n      ]" if texts else "[]"
 
-    def _items(self, steps: Steps) -> str:
-        """The items of a ``steps`` list, nested four deep, between their commas."""
-        return _STEP_SEP.join([self._step(s) for s in steps])
 
-    def _step(self, step: Step) -> str:
-        from .text import encode_indented
+def _strings(values: tuple[Any, ...]) -> str:
+    """A layer's list of strings (its inputs, its warnings), nested three deep."""
+    if not values:
+        return "[]"
+    try:
+        return "[\n        " + _INPUT_SEP.join(map(_ENC_STR, values)) + "\n      ]"
+    except TypeError:  # not strings
+        return encode_indented(list(values), 3)
 
-        key = (step, type(step.result))  # (1, 1.0 and True are equal, their JSON is not)
-        found = self._steps.get(key)
-        if found is None:
-            found = encode_indented(step.to_dict(), 4)
-            if len(self._steps) >= MAX_REMEMBERED:
-                self._steps.clear()
-            self._steps[key] = found
-        return found
+
+def _steps_items(steps: Steps) -> str:
+    """The items of a ``steps`` list, nested four deep, between their commas."""
+    return _STEP_SEP.join([_step_json(s) for s in steps])
+
+
+def _step_json(step: Step) -> str:
+    """``encode_indented(step.to_dict(), 4)``: a step of strings with a string or int
+    result filled into its frame."""
+    result = step.result
+    shown = int_text(result) if type(result) is int else _ENC_STR(result) if type(
+        result) is str else None
+    if shown is not None:
+        try:
+            return _STEP % (_ENC_STR(step.label), _ENC_STR(step.formula), shown,
+                            _ENC_STR(step.symbolic), _ENC_STR(step.kind), _ENC_STR(step.text()))
+        except TypeError:  # a field that is no string
+            pass
+    return encode_indented(step.to_dict(), 4)
+
+
+_INTS = {int}
+_FLOAT_RANGE = 10**300

@@ -14,7 +14,7 @@ import functools
 import io
 import json
 import sys
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from json.encoder import c_make_encoder  # type: ignore[attr-defined]
 from typing import Any
 
@@ -59,13 +59,22 @@ def report_json_chunks(report: Report, view: View) -> Iterator[str]:
     """:func:`report_json` in pieces of :data:`JSON_CHUNK_ROWS` layers: the text of
     ``to_json(json_subset(report, view))``, byte for byte, without ever holding every
     layer's dict or the whole text (10^5 layers make about 10^8 bytes of JSON)."""
-    head = json_subset(report, view, layers=False)
+    yield from object_chunks(json_subset(report, view, layers=False),
+                             {"layers": lambda: _layers_json(report, view)})
+
+
+def object_chunks(head: Mapping[str, Any], streamed: Mapping[str, Callable[[], Iterable[str]]]
+                  ) -> Iterator[str]:
+    """``to_json(head)`` in pieces, byte for byte, the value of each key in ``streamed``
+    written by its writer instead (the text of that value nested one deep, in pieces
+    as they are made): a streaming writer's one JSON object frame."""
     for i, (key, value) in enumerate(head.items()):
         yield ("{\n  " if i == 0 else ",\n  ") + _ENC_STR(key) + ": "
-        if key != "layers":
+        writer = streamed.get(key)
+        if writer is None:
             yield encode_indented(value, 1)
-            continue
-        yield from _layers_json(report, view)
+        else:
+            yield from writer()
     yield "\n}\n" if head else "{}\n"
 
 
