@@ -174,11 +174,20 @@ def for_input(network: Network, input_shape: Shape | None) -> Network:
 
 
 def resolve_layers(network: Network, report: Report) -> list[Layer[Any]]:
-    """Every node's op bound to the input shapes the analysis found (for the passes that
-    follow one: the memory figures, the torch build; explain, for a report without
-    :attr:`Report.bound_layers`), one resolution per layer."""
+    """Every node's op bound again to the input shapes the analysis found (the torch
+    build's own binding; :func:`layers_of` for the passes that read the analysis's)."""
     network = for_input(network, report.input_shape)
     return [node.op.resolve(row.input_shapes) for node, row in zip(network.nodes, report.layers)]
+
+
+def layers_of(network: Network, report: Report) -> Sequence[Layer[Any]]:
+    """Every node's op bound to its input shapes, in the order of the report's rows, for
+    the passes that follow an analysis (explain, the memory figures): the layers the
+    analysis bound (:attr:`Report.bound_layers`), or, for a report made otherwise, bound
+    again (:func:`resolve_layers`)."""
+    if report.bound_layers is not None:
+        return report.bound_layers
+    return resolve_layers(network, report)
 
 
 # ------------------------------------------------------------------ dead branches
@@ -383,8 +392,8 @@ def _totals(network: Network, rows: list[LayerReport], walk: _Walk, x: Shape, ba
     """The network's totals: each bound layer's figures times the nodes that share it
     (a network of 10^5 layers repeats a few), and the activation peak along the rows."""
     sizes = {INPUT: numel(x) * batch * size} | {r.id: r.activation_bytes for r in rows}
-    figures = {id(bound.layer): bound.figures for bound in walk.bound.values()}
-    uses = [(figures[layer], n) for layer, n in Counter(map(id, walk.layers)).items()]
+    figures = {bound.layer: bound.figures for bound in walk.bound.values()}
+    uses = [(figures[layer], n) for layer, n in Counter(walk.layers).items()]  # (by identity)
     breakdown = dict.fromkeys(FLOP_CATEGORIES, 0)
     for fig, n in uses:
         for c, v in fig["flops_breakdown"].items():

@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from .analysis import analyze, for_input, resolve_layers
+from .analysis import analyze, for_input, layers_of
 from .collector import paused_gc
 from .errors import UsageError
 from .graph import INPUT, Network, Node
@@ -340,12 +340,9 @@ def explain_layers(net: Network, input_shape: tuple[int, ...] | None = None,
     net = for_input(net, report.input_shape)  # (its layers may depend on the input)
     nodes = select(net, layer)
     rows: Sequence[LayerReport] = report.layers
-    layers: Sequence[Layer[Any]] | None = report.bound_layers  # (as the analysis bound them)
-    if layers is None:  # a report made otherwise
-        layers = resolve_layers(net, report)
+    layers = layers_of(net, report)
     if len(nodes) != len(rows):  # a selection: the rows and layers of its nodes
-        at = {row.id: i for i, row in enumerate(rows)}
-        chosen = [at[node.id] for node in nodes]
+        chosen = [report.position(node.id) for node in nodes]
         rows, layers = [rows[i] for i in chosen], [layers[i] for i in chosen]
     return _explained(nodes, rows, layers, report)
 

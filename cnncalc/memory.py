@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from .analysis import analyze, for_input, resolve_layers
+from .analysis import analyze, for_input, layers_of
 from .footprint import (  # noqa: F401 - the rules' names, for their tests and callers
     AUTOCAST_FOLLOW,
     AUTOCAST_FP32,
@@ -42,7 +42,7 @@ def saved_bytes(network: Network, batch: int = 1, dtype: DType = "float32",
     torch.autocast to ``dtype``, the input in float32)."""
     report = analyze(network, input_shape, batch=batch, dtype=dtype)
     net = for_input(network, report.input_shape)
-    layers = resolve_layers(net, report)
+    layers = layers_of(net, report)
     inputs = numel(report.input_shape) * batch * FP32 if amp else report.totals.input_bytes
     per = saved_layer_bytes(net, layers, batch, DTYPE_BYTES[dtype], input_grad, inputs, amp)
     return {node.id: nbytes for node, nbytes in zip(net.nodes, per)}
@@ -64,7 +64,7 @@ def from_report(network: Network, report: Report, *, mode: str, optimizer: str,
     input shapes, when the caller has them)."""
     net = for_input(network, report.input_shape)
     if layers is None:
-        layers = resolve_layers(net, report)
+        layers = layers_of(net, report)
     return from_layers(net, report, layers, mode=mode, optimizer=optimizer, amp=amp)
 
 

@@ -193,9 +193,13 @@ class Report:
 
     def layer(self, layer_id: str) -> LayerReport:
         """The row of ``layer_id``."""
+        return self.layers[self.position(layer_id)]
+
+    def position(self, layer_id: str) -> int:
+        """Where the row of ``layer_id`` is in :attr:`layers`."""
         if not self._index:
             self._index.update({r.id: i for i, r in enumerate(self.layers)})
-        return self.layers[self._index[layer_id]]
+        return self._index[layer_id]
 
     def to_dict(self, layers: bool = True) -> dict[str, Any]:
         """The JSON report (a contract: fields are added, never renamed or removed).

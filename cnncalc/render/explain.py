@@ -9,7 +9,7 @@ import functools
 import itertools
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
 
 from ..safe import safe_text
 from ..units import int_text, shape_str
@@ -223,8 +223,8 @@ class Layout:
         self.symbolic = symbolic
         self._heads, self._tails = Kept(MAX_REMEMBERED), Kept(MAX_TAILS)
         self.shapes = ShapeTexts()
-        self._pieces: dict[tuple[Any, ...], str] = {}
-        self._rests: dict[tuple[Any, ...], tuple[str, int, bool]] = {}
+        self._pieces: Memo[str] = Memo(MAX_REMEMBERED)
+        self._rests: Memo[tuple[str, int, bool]] = Memo(MAX_REMEMBERED)
 
     def layer_text(self, layer: LayerExplanation, width: int, paint: Paint) -> str:
         """A layer's heading and steps: those it shares written once per label width."""
@@ -255,34 +255,22 @@ class Layout:
         shapes written once for the layers that have them)."""
         ident = safe_text(layer.id)
         key = (layer.op, layer.input_shapes, layer.output_shape, paint.key)
-        rest = self._rests.get(key)
-        if rest is None:
-            op, shapes = f"{GAP}{layer.op}{GAP}", self.shapes.of(layer)
-            rest = (paint(op, "dim") + shapes, len(op) + len(shapes), (op + shapes).isascii())
-            if len(self._rests) >= MAX_REMEMBERED:
-                self._rests.clear()
-            self._rests[key] = rest
-        painted, size, ascii = rest
+        painted, size, ascii = self._rests.of(key, self._rest, layer, paint)
         if len(ident) + size <= width and ascii and ident.isascii():
             return f"\n{paint(ident, 'bold')}{painted}\n"
         return paint.lines(self.heading_lines(layer, width))
+
+    def _rest(self, layer: LayerExplanation, paint: Paint) -> tuple[str, int, bool]:
+        """A heading's op and shapes painted, their cells, and whether they are ASCII."""
+        op, shapes = f"{GAP}{layer.op}{GAP}", self.shapes.of(layer)
+        return paint(op, "dim") + shapes, len(op) + len(shapes), (op + shapes).isascii()
 
     def _piece(self, form: str, text: str, label_w: int, paint: Paint, kind: str = "") -> str:
         """A piece of a step's lines that comes back, painted: ``form`` ``label``, its
         label in its ``kind``'s style padded to ``label_w`` and the gap; ``letters``,
         its letters (dim) indented by the labels' column."""
-        key = (form, text, kind, label_w, paint.key)
-        found = self._pieces.get(key)
-        if found is None:
-            if form == "label":
-                found = (f"{paint(text, _STYLE.get(kind, ''))}"
-                         f"{' ' * (label_w - label_width(text))}{GAP}")
-            else:
-                found = f"{' ' * (label_w + len(GAP))}{paint(text, 'dim')}"
-            if len(self._pieces) >= MAX_REMEMBERED:
-                self._pieces.clear()
-            self._pieces[key] = found
-        return found
+        return self._pieces.of((form, text, kind, label_w, paint.key), _piece, form, text,
+                               label_w, paint, kind)
 
     # ---- steps: each its label, two spaces, the working wrapped (its letters dimmed below)
     def steps_lines(self, steps: Steps, label_w: int, width: int) -> list[Line]:
@@ -323,21 +311,41 @@ class Layout:
         return lines
 
 
+def _piece(form: str, text: str, label_w: int, paint: Paint, kind: str) -> str:
+    if form == "label":
+        return f"{paint(text, _STYLE.get(kind, ''))}{' ' * (label_w - label_width(text))}{GAP}"
+    return f"{' ' * (label_w + len(GAP))}{paint(text, 'dim')}"
+
+
+class Memo(Generic[B]):
+    """What was made for each key, at most ``limit`` kept (all let go when full)."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self._known: dict[Any, B] = {}
+
+    def of(self, key: Any, make: Callable[..., B], *args: Any) -> B:
+        """``make(*args)``, made once for ``key`` while it is kept."""
+        found = self._known.get(key, _MISSING)
+        if found is _MISSING:
+            if len(self._known) >= self.limit:
+                self._known.clear()
+            found = self._known[key] = make(*args)
+        return cast(B, found)
+
+
+_MISSING: Any = object()
+
+
 class ShapeTexts:
     """``8x32x32 -> 8x32x32``: a layer's shapes as its heading shows them, remembered
     (a network repeats a few shapes; at most :data:`MAX_REMEMBERED` kept)."""
 
     def __init__(self) -> None:
-        self._known: dict[tuple[Any, ...], str] = {}
+        self._known: Memo[str] = Memo(MAX_REMEMBERED)
 
     def of(self, layer: LayerExplanation) -> str:
-        key = (layer.input_shapes, layer.output_shape)
-        found = self._known.get(key)
-        if found is None:
-            found = _shapes(layer)
-            if len(self._known) < MAX_REMEMBERED:
-                self._known[key] = found
-        return found
+        return self._known.of((layer.input_shapes, layer.output_shape), _shapes, layer)
 
 
 class Kept:
@@ -370,17 +378,11 @@ class Block:
     def __init__(self, steps: Steps) -> None:
         self.steps = steps
         self.label_w = max([label_width(s.label) for s in steps], default=0)
-        self._texts: dict[tuple[Any, ...], str] = {}
+        self._texts: Memo[str] = Memo(MAX_BLOCK_TEXTS)
 
     def text(self, layout: Layout, label_w: int, width: int, paint: Paint) -> str:
-        key = (label_w, width, paint.key)
-        found = self._texts.get(key)
-        if found is None:
-            found = layout.steps_text(self.steps, label_w, width, paint)
-            if len(self._texts) >= MAX_BLOCK_TEXTS:
-                self._texts.clear()
-            self._texts[key] = found
-        return found
+        return self._texts.of((label_w, width, paint.key), layout.steps_text, self.steps,
+                              label_w, width, paint)
 
 
 #: the texts of one block kept (per label width, width and paint)

@@ -54,6 +54,23 @@ def jsonable(value: Any) -> Any:
     return dict(value) if isinstance(value, Mapping) else value
 
 
+def _grouped(values: Sequence[Any], groups: Sequence[Any],
+             make: Callable[[Any, Sequence[Any]], list[str]]) -> list[str]:
+    """The texts of ``values``, each group of them (``groups``: a value's group, e.g. its
+    type) made together by ``make(group, its values)``, in the values' order."""
+    distinct = set(groups)
+    if len(distinct) == 1:
+        return make(distinct.pop(), values)
+    where: dict[Any, list[int]] = {}
+    for i, group in enumerate(groups):
+        where.setdefault(group, []).append(i)
+    texts = [""] * len(values)
+    for group, at in where.items():
+        for i, text in zip(at, make(group, [values[i] for i in at])):
+            texts[i] = text
+    return texts
+
+
 def template(keys: Sequence[str], level: int, specs: Sequence[str]) -> str:
     """The text of a dict with ``keys`` nested ``level`` deep, each value's ``%`` spec
     (``%s`` for its text, ``%d`` for an int) where the value goes."""
@@ -164,17 +181,7 @@ class FieldTexts:
 
     def made(self, values: Sequence[Any]) -> list[str]:
         """The texts of ``values``, those of a type together."""
-        types = set(map(type, values))
-        if len(types) == 1:
-            return self._of_type(types.pop(), values)
-        by_type: dict[type, list[int]] = {}
-        for i, value in enumerate(values):
-            by_type.setdefault(type(value), []).append(i)
-        texts = [""] * len(values)
-        for kind, where in by_type.items():
-            for i, made in zip(where, self._of_type(kind, [values[i] for i in where])):
-                texts[i] = made
-        return texts
+        return _grouped(values, list(map(type, values)), self._of_type)
 
     def _of_type(self, kind: type, values: Sequence[Any]) -> list[str]:
         if kind is _NONE:
@@ -200,17 +207,7 @@ class FieldTexts:
 
     def _dicts(self, dicts: Sequence[dict[Any, Any]]) -> list[str]:
         """Dicts with string keys field by field, those with the same keys together."""
-        key_sets = set(map(tuple, dicts))
-        if len(key_sets) == 1:
-            return self._same_keys(key_sets.pop(), dicts)
-        by_keys: dict[tuple[Any, ...], list[int]] = {}
-        for i, d in enumerate(dicts):
-            by_keys.setdefault(tuple(d), []).append(i)
-        texts = [""] * len(dicts)
-        for keys, where in by_keys.items():
-            for i, text in zip(where, self._same_keys(keys, [dicts[i] for i in where])):
-                texts[i] = text
-        return texts
+        return _grouped(dicts, list(map(tuple, dicts)), self._same_keys)
 
     def _same_keys(self, keys: tuple[Any, ...], dicts: Sequence[dict[Any, Any]]) -> list[str]:
         if not all(type(k) is str for k in keys):

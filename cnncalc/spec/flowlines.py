@@ -53,7 +53,7 @@ def _patterns() -> tuple[re.Pattern[str], re.Pattern[str], re.Pattern[str]]:
 Pair = tuple[str, int, "str | tuple[tuple[str, int], ...]", int]
 
 
-#: mapping texts a reader keeps read (a spec repeats a few; memory stays bounded)
+#: mapping texts kept read (a spec repeats a few; memory stays bounded)
 MAX_KEPT = 4096
 
 
@@ -93,17 +93,16 @@ def shortcut(text: str) -> Shortcut | None:
 
 #: a mapping text read: its pairs, the YAML values it counts (the mapping, each key and
 #: value, each list item) and the levels it nests (1, or 2 with a list)
-Read = tuple[list[Pair], int, int]
+Read = tuple[tuple[Pair, ...], int, int]
 
 
+@functools.lru_cache(maxsize=MAX_KEPT)
 def read(body: str) -> Read:
-    """A mapping text that :func:`shortcut` replaced, read (see :data:`Read`)."""
-    found = _written_plainly(body) if "[" not in body else None
-    if found is not None:
-        return found, 1 + 2 * len(found), 1
-    found = _pairs(body)
+    """A mapping text that :func:`shortcut` replaced, read (see :data:`Read`; a spec
+    repeats a few texts, each read once)."""
+    found = (_written_plainly(body) if "[" not in body else None) or _pairs(body)
     items = sum(len(value) for _, _, value, _ in found if not isinstance(value, str))
-    return found, 1 + 2 * len(found) + items, 2 if "[" in body else 1
+    return tuple(found), 1 + 2 * len(found) + items, 2 if items else 1
 
 
 def _pairs(body: str) -> list[Pair]:

@@ -196,11 +196,9 @@ class _Reader:
     def __init__(self, pos: Positions, limits: Limits,
                  short: flowlines.Shortcut | None = None) -> None:
         self.pos, self.limits, self.file = pos, limits, pos.file
-        #: the one-line mappings whose placeholders are still to come, by line, and each
-        #: distinct one's values (:mod:`cnncalc.spec.flowlines`, :meth:`_line`)
+        #: the one-line mappings whose placeholders are still to come: by line, the
+        #: column of each one's ``{`` and its text (:mod:`cnncalc.spec.flowlines`)
         self.lines = dict(short.lines) if short else None
-        #: a mapping text -> its pairs (a spec repeats a few texts; at most MAX_KEPT)
-        self.mappings: dict[str, flowlines.Read] = {}
         self.resolver = _PyLoader("")  # its implicit resolvers: the same as _Loader's
         self.scalars = yaml.constructor.SafeConstructor()
         #: plain scalar text -> its value (resolving and constructing a plain scalar depends
@@ -408,12 +406,7 @@ class _Reader:
                 or event.tag or not stack or stack[-1].seen is not None):
             raise flowlines.Miss
         start, body = found
-        read = self.mappings.get(body)
-        if read is None:
-            if len(self.mappings) >= flowlines.MAX_KEPT:
-                self.mappings.clear()
-            read = self.mappings[body] = flowlines.read(body)
-        pairs, count, depth = read
+        pairs, count, depth = flowlines.read(body)
         self.total += count
         if self.total > self.limits.max_nodes or len(stack) + depth > self.limits.max_depth:
             raise flowlines.Miss  # (read as written, the limit says where it is reached)
@@ -429,17 +422,15 @@ class _Reader:
         parent.append(mapping)
         parent.item_loc.append(mapping.loc)
 
-    def _mapping(self, line: int, col: int, pairs: list[flowlines.Pair]) -> MDict:
+    def _mapping(self, line: int, col: int, pairs: tuple[flowlines.Pair, ...]) -> MDict:
         """A one-line mapping whose ``{`` is at ``line``, ``col``, from its pairs: plain
-        scalars' values as the reader resolves them (most seen before), locations made as
-        :func:`_new_loc` makes them, inline (10^6 of them in a large spec)."""
+        scalars' values as the reader resolves them (most seen before); each key's and
+        value's location made as :func:`_new_loc` makes it, inline (a large spec has
+        10^6 of them)."""
         file, known, new = self.file, self.plain, _object_new
         out = MDict()
-        out.loc = loc = new(Loc)
-        fields = loc.__dict__
-        fields["file"], fields["line"], fields["col"] = file, line, col
-        out.key_loc = key_locs = {}
-        out.val_loc = val_locs = {}
+        out.loc, out.key_loc, out.val_loc = _new_loc(file, line, col), {}, {}
+        key_locs, val_locs = out.key_loc, out.val_loc
         for key_text_, key_at, value, value_at in pairs:
             key_loc = new(Loc)
             fields = key_loc.__dict__
@@ -450,15 +441,15 @@ class _Reader:
             if type(key) is not str:  # (the reader's events say what such a key means)
                 raise flowlines.Miss
             key_locs[key] = key_loc
-            val_locs[key] = loc = new(Loc)
-            fields = loc.__dict__
+            val_locs[key] = value_loc = new(Loc)
+            fields = value_loc.__dict__
             fields["file"], fields["line"], fields["col"] = file, line, col + value_at
             if isinstance(value, str):
                 found = known.get(value, _NOTHING)
-                out[key] = self._plain(value, loc) if found is _NOTHING else found
+                out[key] = self._plain(value, value_loc) if found is _NOTHING else found
                 continue
             out[key] = items = MList()
-            items.loc, items.item_loc = loc, []
+            items.loc, items.item_loc = value_loc, []
             for text, at in value:
                 item_loc = _new_loc(file, line, col + at)
                 found = known.get(text, _NOTHING)
