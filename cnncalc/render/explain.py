@@ -566,7 +566,7 @@ class LayerJson:
 
     def __init__(self) -> None:
         self._figures: dict[tuple[int, ...], tuple[Any, Any, str]] = {}
-        self._field_rests: dict[tuple[Any, ...], str] = {}
+        self._field_rests: Memo[str] = Memo(MAX_TAILS)
         self._heads, self._tails, self._fields = (Kept(MAX_REMEMBERED), Kept(MAX_TAILS),
                                                   Kept(MAX_TAILS))
 
@@ -607,15 +607,8 @@ class LayerJson:
                 and type(aligned) is bool and min(start) > -_FLOAT_RANGE
                 and max(start) < _FLOAT_RANGE):
             return encode_indented(rf.to_dict(), 3)
-        key = (jump, start, aligned)  # (ints: equal values, the same text)
-        rest = self._field_rests.get(key)
-        if rest is None:
-            rest = _FIELD_REST % (_AXIS_SEP.join(map(int_text, cast("tuple[int, ...]", jump))),
-                                  _AXIS_SEP.join([repr(float(s)) for s in start]),
-                                  "true" if aligned else "false")
-            if len(self._field_rests) >= MAX_TAILS:
-                self._field_rests.clear()
-            self._field_rests[key] = rest
+        # (ints: equal values, the same text)
+        rest = self._field_rests.of((jump, start, aligned), _field_rest, jump, start, aligned)
         return _FIELD % (_AXIS_SEP.join(map(int_text, cast("tuple[int, ...]", size))), rest)
 
     def steps(self, layer: LayerExplanation) -> str:
@@ -638,6 +631,13 @@ def _strings(values: tuple[Any, ...]) -> str:
         return "[\n        " + _INPUT_SEP.join(map(_ENC_STR, values)) + "\n      ]"
     except TypeError:  # not strings
         return encode_indented(list(values), 3)
+
+
+def _field_rest(jump: tuple[int, ...], start: tuple[int, ...], aligned: bool) -> str:
+    """A field's JSON after its size: its jump, start (floats) and alignment."""
+    return _FIELD_REST % (_AXIS_SEP.join(map(int_text, jump)),
+                          _AXIS_SEP.join([repr(float(s)) for s in start]),
+                          "true" if aligned else "false")
 
 
 def _steps_items(steps: Steps) -> str:
